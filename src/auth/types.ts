@@ -1,0 +1,78 @@
+// What the stream layer needs from authentication: SASL mechanisms (RFC 6120 §6, RFC 4422) and an
+// account provider that knows credentials. Mechanisms never see a driver; providers own the data.
+
+/** RFC 6120 §6.5 SASL failure conditions. */
+export type SaslFailureCondition =
+  | "aborted"
+  | "account-disabled"
+  | "credentials-expired"
+  | "encryption-required"
+  | "incorrect-encoding"
+  | "invalid-authzid"
+  | "invalid-mechanism"
+  | "malformed-request"
+  | "mechanism-too-weak"
+  | "not-authorized"
+  | "temporary-auth-failure";
+
+export type ChannelBindingType = "tls-exporter" | "tls-server-end-point";
+
+/** What a mechanism may know of the connection it runs on. */
+export interface SaslContext {
+  /** The virtual host the client addressed (stream `to`). */
+  host: string;
+  /** True when the stream is TLS-protected. */
+  secure: boolean;
+  remoteAddress: string;
+  /** Channel-binding types this connection can supply (RFC 5929 / RFC 9266), best first. */
+  channelBindings: ChannelBindingType[];
+  /** The channel-binding data for a type, or undefined when this connection cannot supply it. */
+  channelBinding(type: ChannelBindingType): Buffer | undefined;
+}
+
+export type SaslStep =
+  | { kind: "challenge"; data: Buffer }
+  /** Authenticated as `username` (a localpart, already PRECIS-enforced). `data` = additional data with success. */
+  | { kind: "success"; username: string; data?: Buffer }
+  | { kind: "failure"; condition: SaslFailureCondition; text?: string };
+
+/** One authentication exchange. `step` receives the client's initial response (undefined when none) then each response. */
+export interface SaslExchange {
+  step(response: Buffer | undefined): Promise<SaslStep>;
+}
+
+export interface SaslMechanism {
+  /** IANA name, e.g. "SCRAM-SHA-256-PLUS". */
+  readonly name: string;
+  /** Whether to offer it on this connection (PLAIN only over TLS; -PLUS only with channel binding). */
+  available(ctx: SaslContext): boolean;
+  start(ctx: SaslContext): SaslExchange;
+}
+
+export type ScramHash = "SHA-1" | "SHA-256";
+
+/** RFC 5802 §3 stored credentials: never the password, never reversible. */
+export interface ScramCredentials {
+  salt: Buffer;
+  iterations: number;
+  storedKey: Buffer;
+  serverKey: Buffer;
+}
+
+/** The source of truth for accounts of one server (internal SQLite/Postgres store, LDAP, external program). */
+export interface AccountProvider {
+  /** SCRAM credentials for a user, or undefined when the user does not exist or the provider cannot supply them. */
+  scramCredentials(host: string, user: string, hash: ScramHash): Promise<ScramCredentials | undefined>;
+  /** Checks a plaintext password (PLAIN). Must run hashing off the event loop's critical path (async pbkdf2). */
+  verifyPassword(host: string, user: string, password: string): Promise<boolean>;
+  userExists(host: string, user: string): Promise<boolean>;
+  /** Creates an account; throws AccountExistsError when it exists. */
+  createUser(host: string, user: string, password: string): Promise<void>;
+  setPassword(host: string, user: string, password: string): Promise<void>;
+  /** Deletes the account record only; the caller removes the rest of the user's data. */
+  deleteUser(host: string, user: string): Promise<void>;
+  listUsers(host: string): Promise<string[]>;
+}
+
+export class AccountExistsError extends Error {}
+export class NoSuchAccountError extends Error {}
