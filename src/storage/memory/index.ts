@@ -1,0 +1,1 @@
+export { createMemoryDriver } from "./driver.js";
