@@ -1,6 +1,12 @@
 // JIDs per RFC 7622. `parseJid` enforces the PRECIS profiles so that every address inside Natter is
 // in canonical form and can be compared with ===. Results are cached: the router normalises every address.
-// NOTE: placeholder normalisation (lower-casing); the PRECIS implementation replaces the three enforce* functions.
+//
+// Canonical forms: localpart = UsernameCaseMapped (RFC 7622 §3.3), resourcepart = OpaqueString (§3.4),
+// domainpart = U-labels (§3.2.1: "each A-label MUST be converted to a U-label") after UTS #46 mapping
+// (lower case, width, NFC), without a trailing dot; IPv6 literals in RFC 5952 form inside brackets.
+import { createRequire } from "node:module";
+import { isIPv4 } from "node:net";
+import { PrecisError, enforceOpaqueString, enforceUsernameCaseMapped } from "./precis.js";
 
 export class JidError extends Error {}
 
@@ -51,26 +57,108 @@ export class Jid {
 }
 
 const MAX_PART_OCTETS = 1023; // RFC 7622 §3.2–3.4
+const MAX_LABEL_OCTETS = 63; // RFC 5890 §2.3.2.1: A-labels and LDH labels are DNS labels
 const utf8Length = (s: string) => Buffer.byteLength(s, "utf8");
 
-export function enforceLocalpart(local: string): string {
-  const out = local.toLowerCase().normalize("NFC");
-  if (out === "" || utf8Length(out) > MAX_PART_OCTETS || /[\s"&'/:<>@]/u.test(out)) {
-    throw new JidError(`invalid localpart`);
+function checkLength(part: string, out: string): void {
+  if (out === "") throw new JidError(`empty ${part}`);
+  if (out.length > MAX_PART_OCTETS / 3 && utf8Length(out) > MAX_PART_OCTETS) {
+    throw new JidError(`${part} longer than ${MAX_PART_OCTETS} octets`);
   }
+}
+
+function precis(part: string, enforce: (s: string) => string, input: string): string {
+  try {
+    return enforce(input);
+  } catch (err) {
+    if (err instanceof PrecisError) throw new JidError(`invalid ${part}: ${err.message}`);
+    throw err;
+  }
+}
+
+// RFC 7622 §3.3.1: code points the localpart must not contain even though IdentifierClass allows them.
+const LOCALPART_EXCLUDED = /["&'/:<>@]/;
+
+export function enforceLocalpart(local: string): string {
+  if (local === "") throw new JidError("empty localpart");
+  const out = precis("localpart", enforceUsernameCaseMapped, local);
+  if (LOCALPART_EXCLUDED.test(out)) throw new JidError("invalid localpart: contains one of \" & ' / : < > @");
+  checkLength("localpart", out);
   return out;
 }
 
+interface Tr46 {
+  toASCII(domain: string, options: Tr46Options): string | null;
+  toUnicode(domain: string, options: Tr46Options): { domain: string; error: boolean };
+}
+interface Tr46Options {
+  checkHyphens: boolean;
+  checkBidi: boolean;
+  checkJoiners: boolean;
+  useSTD3ASCIIRules: boolean;
+  transitionalProcessing: boolean;
+}
+// tr46 ships no type declarations; the interface above is the part of its API used here.
+const tr46 = createRequire(import.meta.url)("tr46") as Tr46;
+
+// IDNA2008 via UTS #46 (RFC 7622 §3.2.2): nontransitional (ß stays ß), STD3 rules (LDH only in ASCII),
+// hyphen rules of RFC 5891 §4.2.3.1, ContextJ and Bidi checks. DNS total length is not verified:
+// RFC 7622 allows a domainpart of up to 1023 octets.
+const UTS46: Tr46Options = {
+  checkHyphens: true,
+  checkBidi: true,
+  checkJoiners: true,
+  useSTD3ASCIIRules: true,
+  transitionalProcessing: false,
+};
+
+// An all-ASCII domain of NR-LDH labels (RFC 5890 §2.3.1) is its own U-label form once lower-cased.
+const LDH_LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
+const LDH_DOMAIN = new RegExp(`^${LDH_LABEL}(?:\\.${LDH_LABEL})*$`);
+const RESERVED_LDH = /(?:^|\.)[a-z0-9]{2}--/; // R-LDH: "--" in 3rd and 4th position (xn-- A-labels included)
+// RFC 7622 §3.2 strips a final label separator; UTS #46 maps the ideographic and fullwidth full stops to '.'.
+const TRAILING_DOT = /[.\u3002\uFF0E\uFF61]$/u;
+
 export function enforceDomainpart(domain: string): string {
-  let out = domain.toLowerCase();
-  if (out.endsWith(".")) out = out.slice(0, -1);
-  if (out === "" || utf8Length(out) > MAX_PART_OCTETS || /[\s/@]/u.test(out)) throw new JidError("invalid domainpart");
-  return out;
+  const stripped = TRAILING_DOT.test(domain) ? domain.slice(0, -1) : domain;
+  const lower = stripped.toLowerCase();
+  if (LDH_DOMAIN.test(lower) && !RESERVED_LDH.test(lower)) {
+    checkLength("domainpart", lower);
+    return lower;
+  }
+  if (stripped === "") throw new JidError("empty domainpart");
+  if (stripped.startsWith("[")) return enforceIpv6Literal(stripped);
+  if (isIPv4(stripped)) return stripped;
+  return enforceIdn(stripped);
+}
+
+/** RFC 7622 §3.2: IP-literal per RFC 3986 §3.2.2. Only IPv6 is accepted (no IPvFuture, no zone id). */
+function enforceIpv6Literal(literal: string): string {
+  if (!literal.endsWith("]") || literal.includes("%")) throw new JidError("invalid domainpart: bad IP literal");
+  try {
+    return new URL(`http://${literal}/`).hostname; // RFC 5952 canonical text form, bracketed
+  } catch {
+    throw new JidError("invalid domainpart: bad IPv6 literal");
+  }
+}
+
+function enforceIdn(domain: string): string {
+  const ascii = tr46.toASCII(domain, UTS46);
+  if (ascii === null) throw new JidError("invalid domainpart: not an IDNA2008 domain name");
+  for (const label of ascii.split(".")) {
+    if (label === "") throw new JidError("invalid domainpart: empty label");
+    if (label.length > MAX_LABEL_OCTETS) throw new JidError(`invalid domainpart: label longer than ${MAX_LABEL_OCTETS} octets`);
+  }
+  const unicode = tr46.toUnicode(ascii, UTS46);
+  if (unicode.error) throw new JidError("invalid domainpart: not an IDNA2008 domain name");
+  checkLength("domainpart", unicode.domain);
+  return unicode.domain;
 }
 
 export function enforceResource(resource: string): string {
-  const out = resource.normalize("NFC");
-  if (out === "" || utf8Length(out) > MAX_PART_OCTETS) throw new JidError("invalid resourcepart");
+  if (resource === "") throw new JidError("empty resourcepart");
+  const out = precis("resourcepart", enforceOpaqueString, resource);
+  checkLength("resourcepart", out);
   return out;
 }
 
