@@ -62,6 +62,7 @@ const utf8Length = (s: string) => Buffer.byteLength(s, "utf8");
 
 function checkLength(part: string, out: string): void {
   if (out === "") throw new JidError(`empty ${part}`);
+  // A UTF-16 code unit is at most 3 UTF-8 octets, so short strings skip the byte count.
   if (out.length > MAX_PART_OCTETS / 3 && utf8Length(out) > MAX_PART_OCTETS) {
     throw new JidError(`${part} longer than ${MAX_PART_OCTETS} octets`);
   }
