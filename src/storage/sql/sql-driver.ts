@@ -1,0 +1,48 @@
+import type { Kysely } from "kysely";
+import type { StorageDriver, StoreKind, StoreKinds } from "../types.js";
+import { sqlArchiveStore } from "./archive-store.js";
+import { distinctStores } from "./distinct-stores.js";
+import { sqlKeyValueStore } from "./keyval-store.js";
+import { sqlMapStore } from "./map-store.js";
+import type { StorageDatabase } from "./tables.js";
+
+const TABLES = ["keyval", "map", "archive"] as const;
+
+/**
+ * A StorageDriver over an already-migrated Kysely database. The SQLite and PostgreSQL drivers differ
+ * only in how they open the connection; every query lives here.
+ */
+export function createSqlDriver(db: Kysely<StorageDatabase>): StorageDriver {
+  return {
+    open<K extends StoreKind>(host: string, name: string, kind: K): StoreKinds[K] {
+      const stores: { [Kind in StoreKind]: () => StoreKinds[Kind] } = {
+        keyval: () => sqlKeyValueStore(db, host, name),
+        map: () => sqlMapStore(db, host, name),
+        archive: () => sqlArchiveStore(db, host, name),
+      };
+      return stores[kind]();
+    },
+
+    async deleteUser(host, user) {
+      // Find the stores first, outside the transaction, so the transaction only writes: on SQLite a
+      // transaction that reads before writing can fail at once when another process writes meanwhile.
+      const plan = await Promise.all(TABLES.map(async (table) => ({ table, stores: await distinctStores(db, table, host) })));
+      await db.transaction().execute(async (trx) => {
+        for (const { table, stores } of plan) {
+          for (const store of stores) {
+            await trx
+              .deleteFrom(table)
+              .where("host", "=", host)
+              .where("store", "=", store)
+              .where("user", "=", user)
+              .execute();
+          }
+        }
+      });
+    },
+
+    async close() {
+      await db.destroy();
+    },
+  };
+}

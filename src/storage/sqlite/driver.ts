@@ -1,0 +1,22 @@
+import { Kysely, SqliteDialect } from "kysely";
+import { migrateToLatest } from "../migrations/index.js";
+import { createSqlDriver } from "../sql/sql-driver.js";
+import type { StorageDatabase } from "../sql/tables.js";
+import type { StorageDriver } from "../types.js";
+import { openSqliteDatabase } from "./open-database.js";
+
+/**
+ * The default driver: one SQLite file (created with its directory if missing), migrated to the newest
+ * schema before the promise resolves. Each write is committed when its promise resolves.
+ */
+export async function createSqliteDriver(path: string): Promise<StorageDriver> {
+  const database = openSqliteDatabase(path);
+  const db = new Kysely<StorageDatabase>({ dialect: new SqliteDialect({ database }) });
+  try {
+    await migrateToLatest(db);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return createSqlDriver(db);
+}

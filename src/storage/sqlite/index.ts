@@ -1,0 +1,1 @@
+export { createSqliteDriver } from "./driver.js";
