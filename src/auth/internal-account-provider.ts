@@ -1,0 +1,184 @@
+// Accounts kept in Natter's own storage: per host, one JSON record per user in the "accounts" key-value store,
+// holding SCRAM-SHA-1 and SCRAM-SHA-256 credentials (RFC 5802 §3) and never the password.
+import { timingSafeEqual } from "node:crypto";
+import { enforceUsernameCaseMapped, PrecisError } from "../core/precis.js";
+import type { Json, KeyValueStore, StorageDriver } from "../storage/types.js";
+import { deriveScramCredentials } from "./scram-credentials.js";
+import {
+  AccountExistsError,
+  type AccountProvider,
+  NoSuchAccountError,
+  type ScramCredentials,
+  type ScramHash,
+} from "./types.js";
+
+export interface InternalAccountProviderOptions {
+  /** PBKDF2 iterations for new credentials; RFC 7677 §4 asks for at least 4096. */
+  iterations: number;
+}
+
+// Strongest first.
+const HASHES: readonly ScramHash[] = ["SHA-256", "SHA-1"];
+
+/** A stored credential set, as JSON: binary fields in base64. */
+interface StoredScram {
+  salt: string;
+  iterations: number;
+  storedKey: string;
+  serverKey: string;
+}
+
+// Fixed salt for the dummy derivation run for unknown users: only its cost matters, not its output.
+const DUMMY_SALT = Buffer.alloc(16);
+
+export class InternalAccountProvider implements AccountProvider {
+  private readonly stores = new Map<string, KeyValueStore>();
+  /** Accounts being created right now, so two concurrent createUser calls cannot both succeed. */
+  private readonly creating = new Set<string>();
+
+  constructor(
+    private readonly storage: StorageDriver,
+    private readonly options: InternalAccountProviderOptions,
+  ) {
+    if (!Number.isSafeInteger(options.iterations) || options.iterations < 1) {
+      throw new RangeError(`invalid SCRAM iteration count ${options.iterations}`);
+    }
+  }
+
+  async scramCredentials(host: string, user: string, hash: ScramHash): Promise<ScramCredentials | undefined> {
+    const username = normalizeOrUndefined(user);
+    if (username === undefined) return undefined;
+    const record = await this.store(host).get(username);
+    return record === undefined ? undefined : decodeCredentials(record, hash);
+  }
+
+  async verifyPassword(host: string, user: string, password: string): Promise<boolean> {
+    const username = normalizeOrUndefined(user);
+    const record = username === undefined ? undefined : await this.store(host).get(username);
+    const stored = record === undefined ? undefined : strongestCredentials(record);
+    try {
+      if (stored === undefined) {
+        // Same PBKDF2 cost as a real check, so response time does not tell which accounts exist.
+        await deriveScramCredentials(password, "SHA-256", this.options.iterations, DUMMY_SALT);
+        return false;
+      }
+      const { hash, credentials } = stored;
+      const derived = await deriveScramCredentials(password, hash, credentials.iterations, credentials.salt);
+      return (
+        derived.storedKey.length === credentials.storedKey.length &&
+        timingSafeEqual(derived.storedKey, credentials.storedKey)
+      );
+    } catch (err) {
+      // A password the OpaqueString profile refuses cannot be anyone's.
+      if (err instanceof PrecisError) return false;
+      throw err;
+    }
+  }
+
+  async userExists(host: string, user: string): Promise<boolean> {
+    const username = normalizeOrUndefined(user);
+    return username !== undefined && (await this.store(host).get(username)) !== undefined;
+  }
+
+  /** Throws AccountExistsError, or PrecisError when the username or password is not allowed (RFC 8265). */
+  async createUser(host: string, user: string, password: string): Promise<void> {
+    const username = enforceUsernameCaseMapped(user);
+    const key = `${host}\0${username}`;
+    if (this.creating.has(key)) throw new AccountExistsError(`${username}@${host} exists`);
+    this.creating.add(key);
+    try {
+      if ((await this.store(host).get(username)) !== undefined) throw new AccountExistsError(`${username}@${host} exists`);
+      await this.store(host).set(username, await this.credentialRecord(password));
+    } finally {
+      this.creating.delete(key);
+    }
+  }
+
+  /** Throws NoSuchAccountError, or PrecisError when the password is not allowed. */
+  async setPassword(host: string, user: string, password: string): Promise<void> {
+    const username = this.existingUsername(user);
+    if ((await this.store(host).get(username)) === undefined) throw new NoSuchAccountError(`${username}@${host}`);
+    await this.store(host).set(username, await this.credentialRecord(password));
+  }
+
+  /** Throws NoSuchAccountError when there is no such account. */
+  async deleteUser(host: string, user: string): Promise<void> {
+    const username = this.existingUsername(user);
+    if ((await this.store(host).get(username)) === undefined) throw new NoSuchAccountError(`${username}@${host}`);
+    await this.store(host).delete(username);
+  }
+
+  async listUsers(host: string): Promise<string[]> {
+    return this.store(host).users();
+  }
+
+  private store(host: string): KeyValueStore {
+    let store = this.stores.get(host);
+    if (store === undefined) {
+      store = this.storage.open(host, "accounts", "keyval");
+      this.stores.set(host, store);
+    }
+    return store;
+  }
+
+  /** A name the profile refuses cannot belong to an account. */
+  private existingUsername(user: string): string {
+    const username = normalizeOrUndefined(user);
+    if (username === undefined) throw new NoSuchAccountError(user);
+    return username;
+  }
+
+  private async credentialRecord(password: string): Promise<Json> {
+    const [sha1, sha256] = await Promise.all([
+      deriveScramCredentials(password, "SHA-1", this.options.iterations),
+      deriveScramCredentials(password, "SHA-256", this.options.iterations),
+    ]);
+    return { scram: { "SHA-1": encodeCredentials(sha1), "SHA-256": encodeCredentials(sha256) } };
+  }
+}
+
+function normalizeOrUndefined(user: string): string | undefined {
+  try {
+    return enforceUsernameCaseMapped(user);
+  } catch {
+    return undefined;
+  }
+}
+
+function encodeCredentials(c: ScramCredentials): { [key: string]: Json } & StoredScram {
+  return {
+    salt: c.salt.toString("base64"),
+    iterations: c.iterations,
+    storedKey: c.storedKey.toString("base64"),
+    serverKey: c.serverKey.toString("base64"),
+  };
+}
+
+/** Reads one hash's credentials from a record; undefined when absent or not well-formed. */
+function decodeCredentials(record: Json, hash: ScramHash): ScramCredentials | undefined {
+  const scram = isObject(record) ? record.scram : undefined;
+  const entry = isObject(scram) ? scram[hash] : undefined;
+  if (!isObject(entry)) return undefined;
+  const { salt, iterations, storedKey, serverKey } = entry;
+  if (typeof salt !== "string" || typeof storedKey !== "string" || typeof serverKey !== "string") return undefined;
+  if (typeof iterations !== "number" || !Number.isSafeInteger(iterations) || iterations < 1) return undefined;
+  return {
+    salt: Buffer.from(salt, "base64"),
+    iterations,
+    storedKey: Buffer.from(storedKey, "base64"),
+    serverKey: Buffer.from(serverKey, "base64"),
+  };
+}
+
+/** The best credentials a record holds (records imported from elsewhere may lack SHA-256). */
+function strongestCredentials(record: Json): { hash: ScramHash; credentials: ScramCredentials } | undefined {
+  for (const hash of HASHES) {
+    const credentials = decodeCredentials(record, hash);
+    if (credentials !== undefined) return { hash, credentials };
+  }
+  return undefined;
+}
+
+function isObject(value: Json | undefined): value is { [key: string]: Json } {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
