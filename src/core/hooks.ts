@@ -1,0 +1,146 @@
+// The closed list of hooks (DESIGN.md "The module API"): every hook is declared here with its payload,
+// so a misspelt hook name does not compile. Three shapes: notify (all run), first-handled (a handler
+// returning "handled" stops the chain), fold (handlers' results are collected).
+import type { Logger } from "pino";
+import type { Jid } from "./jid.js";
+import type { Session } from "./session.js";
+import type { Element } from "./xml/element.js";
+
+export interface NotifyHooks {
+  /** A resource was bound (RFC 6120 §7). */
+  "session.bound": { session: Session };
+  /** A session ended, cleanly or not; it is already unbound. */
+  "session.closed": { session: Session; reason: string };
+  /** The client sent presence without `to` (RFC 6121 §4.2, §4.4): session state is already updated. */
+  "presence.broadcast": { session: Session; stanza: Element; initial: boolean };
+  "server.started": Record<string, never>;
+  "server.stopping": Record<string, never>;
+}
+
+export interface FirstHooks {
+  /** A top-level element of a bound client stream that is not a stanza (stream management, CSI). Handled: consumed; otherwise unsupported-stanza-type. */
+  "stream.element": { session: Session; element: Element };
+  /** A stanza from a local client, `from` stamped, before routing. Handled: not routed further. */
+  "stanza.outbound": { session: Session; stanza: Element };
+  /** About to deliver to a local session (privacy, carbons, CSI). Handled: not delivered. */
+  "stanza.deliver": { session: Session; stanza: Element };
+  /** A message for a local account with no resource to take it (RFC 6121 §8.5.2.2.1). Handled: stored. */
+  "message.offline": { stanza: Element; to: Jid };
+  /** Presence to a local account's bare JID that the router does not deliver itself (probe, subscription). */
+  "presence.inbound": { stanza: Element; to: Jid };
+  /** Message or presence addressed to a served host or host/resource (announcements, MUC services). */
+  "stanza.to-host": { stanza: Element; to: Jid };
+  /** A stanza whose `to` is not a local host: s2s, components. Handled: sent on. */
+  "stanza.remote": { stanza: Element; to: Jid };
+}
+
+export interface DiscoInfoPart {
+  identities?: { category: string; type: string; name?: string }[];
+  features?: string[];
+  /** XEP-0128 extended info forms. */
+  forms?: Element[];
+}
+
+export interface FoldHooks {
+  /** Stream features offered after authentication (RFC 6120 §4.3). */
+  "stream.features": { args: { session: Session }; result: Element };
+  /** Disco#info for an entity (XEP-0030): host or account, optional node. */
+  "disco.info": { args: { to: Jid; from: Jid; node: string | undefined }; result: DiscoInfoPart };
+  /** Disco#items for an entity. */
+  "disco.items": { args: { to: Jid; from: Jid; node: string | undefined }; result: Element };
+}
+
+export type NotifyHook = keyof NotifyHooks;
+export type FirstHook = keyof FirstHooks;
+export type FoldHook = keyof FoldHooks;
+export type HookName = NotifyHook | FirstHook | FoldHook;
+
+export type HookResult = "handled" | undefined | void;
+
+type Handler = (payload: never) => unknown;
+interface Entry {
+  handler: Handler;
+  priority: number;
+  owner: string;
+}
+
+/** The hook registry of one server. Handlers run under try/catch: a throw is logged with its owner and the chain goes on. */
+export class Hooks {
+  private readonly table = new Map<HookName, Entry[]>();
+  private readonly log: Logger;
+
+  constructor(log: Logger) {
+    this.log = log;
+  }
+
+  /** Registers a handler; returns its remover. Higher priority runs first. */
+  add(name: HookName, handler: Handler, owner: string, priority = 0): () => void {
+    const list = this.table.get(name) ?? [];
+    const entry = { handler, priority, owner };
+    list.push(entry);
+    list.sort((a, b) => b.priority - a.priority);
+    this.table.set(name, list);
+    return () => {
+      const current = this.table.get(name);
+      if (!current) return;
+      const i = current.indexOf(entry);
+      if (i !== -1) current.splice(i, 1);
+    };
+  }
+
+  has(name: HookName): boolean {
+    return (this.table.get(name)?.length ?? 0) > 0;
+  }
+
+  async notify<K extends NotifyHook>(name: K, payload: NotifyHooks[K]): Promise<void> {
+    const list = this.table.get(name);
+    if (!list) return;
+    for (const e of [...list]) {
+      try {
+        await (e.handler as (p: NotifyHooks[K]) => unknown)(payload);
+      } catch (err) {
+        this.log.error({ err, hook: name, module: e.owner }, "hook handler failed");
+      }
+    }
+  }
+
+  /** Runs handlers until one returns "handled". A throw is logged and rethrown so the caller answers internal-server-error. */
+  async first<K extends FirstHook>(name: K, payload: FirstHooks[K]): Promise<boolean> {
+    const list = this.table.get(name);
+    if (!list || list.length === 0) return false;
+    for (const e of [...list]) {
+      let result: unknown;
+      try {
+        result = await (e.handler as (p: FirstHooks[K]) => unknown)(payload);
+      } catch (err) {
+        this.log.error({ err, hook: name, module: e.owner }, "hook handler failed");
+        throw err;
+      }
+      if (result === "handled") return true;
+    }
+    return false;
+  }
+
+  async fold<K extends FoldHook>(name: K, args: FoldHooks[K]["args"]): Promise<FoldHooks[K]["result"][]> {
+    const list = this.table.get(name);
+    const out: FoldHooks[K]["result"][] = [];
+    if (!list) return out;
+    for (const e of [...list]) {
+      try {
+        const r = await (e.handler as (a: FoldHooks[K]["args"]) => unknown)(args);
+        if (r === undefined || r === null) continue;
+        if (Array.isArray(r)) out.push(...(r as FoldHooks[K]["result"][]));
+        else out.push(r as FoldHooks[K]["result"]);
+      } catch (err) {
+        this.log.error({ err, hook: name, module: e.owner }, "hook handler failed");
+      }
+    }
+    return out;
+  }
+}
+
+export type NotifyHandler<K extends NotifyHook> = (payload: NotifyHooks[K]) => void | Promise<void>;
+export type FirstHandler<K extends FirstHook> = (payload: FirstHooks[K]) => HookResult | Promise<HookResult>;
+export type FoldHandler<K extends FoldHook> = (
+  args: FoldHooks[K]["args"],
+) => FoldHooks[K]["result"] | FoldHooks[K]["result"][] | undefined | Promise<FoldHooks[K]["result"] | FoldHooks[K]["result"][] | undefined>;

@@ -1,0 +1,110 @@
+// Loads modules per virtual host, checks their dependencies, and keeps what each registered so that
+// unloading removes it all (DESIGN.md "Register through ctx and keep no state outside it").
+import type { IqTarget } from "./iq-dispatch.js";
+import type { CoreServices, DiscoIdentity, LoadedModule, ModuleContext, ModuleDefinition } from "./modules.js";
+
+export class ModuleLoader {
+  private readonly core: CoreServices;
+  private readonly byHost = new Map<string, Map<string, LoadedModule>>();
+
+  constructor(core: CoreServices) {
+    this.core = core;
+  }
+
+  /** Loads one module on one host with already-validated options. */
+  async load<O>(host: string, def: ModuleDefinition<O>, options: O): Promise<LoadedModule> {
+    const mods = this.byHost.get(host) ?? new Map<string, LoadedModule>();
+    this.byHost.set(host, mods);
+    if (mods.has(def.name)) throw new Error(`module ${def.name} is already loaded on ${host}`);
+    for (const dep of def.depends ?? []) {
+      if (!mods.has(dep)) throw new Error(`module ${def.name} needs module ${dep}, which is not loaded on ${host}`);
+    }
+    const core = this.core;
+    const removers: (() => void)[] = [];
+    const timers: NodeJS.Timeout[] = [];
+    const features: { ns: string; target: IqTarget }[] = [];
+    const identities: DiscoIdentity[] = [];
+    const log = core.log.child({ module: def.name, host });
+    const owner = `${def.name}@${host}`;
+    const ctx: ModuleContext<O> = {
+      name: def.name,
+      host,
+      options,
+      log,
+      sessions: core.sessions,
+      core,
+      hook(name, handler, opts) {
+        removers.push(core.hooks.add(name, handler as never, owner, opts?.priority ?? 0));
+      },
+      hookFirst(name, handler, opts) {
+        removers.push(core.hooks.add(name, handler as never, owner, opts?.priority ?? 0));
+      },
+      hookFold(name, handler, opts) {
+        removers.push(core.hooks.add(name, handler as never, owner, opts?.priority ?? 0));
+      },
+      iq(to, type, ns, name, handler) {
+        removers.push(core.iq.register(host, to, type, ns, name, handler, owner));
+      },
+      feature(ns, target = "host") {
+        features.push({ ns, target });
+      },
+      identity(category, type, name) {
+        identities.push(name === undefined ? { category, type } : { category, type, name });
+      },
+      store(name, kind) {
+        return core.storage.open(host, name, kind);
+      },
+      route(stanza) {
+        void core.router.route(stanza);
+      },
+      timer(ms, fn) {
+        const t = setInterval(() => {
+          Promise.resolve()
+            .then(fn)
+            .catch((err: unknown) => log.error({ err }, "module timer failed"));
+        }, ms);
+        t.unref();
+        timers.push(t);
+      },
+    };
+    await def.setup(ctx);
+    const loaded: LoadedModule = {
+      name: def.name,
+      host,
+      definition: def as ModuleDefinition<unknown>,
+      features,
+      identities,
+      unload: () => {
+        for (const r of removers) r();
+        for (const t of timers) clearInterval(t);
+        mods.delete(def.name);
+      },
+    };
+    mods.set(def.name, loaded);
+    log.debug("module loaded");
+    return loaded;
+  }
+
+  loaded(host: string): LoadedModule[] {
+    return [...(this.byHost.get(host)?.values() ?? [])];
+  }
+
+  isLoaded(host: string, name: string): boolean {
+    return this.byHost.get(host)?.has(name) ?? false;
+  }
+
+  /** Disco features of a host or account: registered IQ namespaces plus declared features. */
+  features(host: string, target: IqTarget): string[] {
+    const out = new Set(this.core.iq.namespaces(host, target));
+    for (const m of this.loaded(host)) for (const f of m.features) if (f.target === target) out.add(f.ns);
+    return [...out].sort();
+  }
+
+  identities(host: string): DiscoIdentity[] {
+    return this.loaded(host).flatMap((m) => m.identities);
+  }
+
+  unloadAll(): void {
+    for (const mods of this.byHost.values()) for (const m of [...mods.values()]) m.unload();
+  }
+}

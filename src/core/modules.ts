@@ -1,0 +1,103 @@
+// The module API (DESIGN.md): a feature is one defineModule({...}) whose setup registers everything through
+// its context, so unloading removes every handler with no cleanup code of the module's own.
+import type { Logger } from "pino";
+import type { ZodType } from "zod";
+import type { AccountProvider } from "../auth/types.js";
+import type { StorageDriver, StoreKind, StoreKinds } from "../storage/types.js";
+import type {
+  FirstHandler,
+  FirstHook,
+  FoldHandler,
+  FoldHook,
+  Hooks,
+  NotifyHandler,
+  NotifyHook,
+} from "./hooks.js";
+import type { IqDispatcher, IqHandler, IqTarget, IqType } from "./iq-dispatch.js";
+import type { Router } from "./router.js";
+import type { SessionRegistry } from "./session-registry.js";
+import type { Element } from "./xml/element.js";
+
+export interface SpecReference {
+  xep?: number;
+  rfc?: number;
+  version?: string;
+  status: "complete" | "partial" | "planned";
+  note?: string;
+}
+
+export interface ModuleDefinition<O = unknown> {
+  /** kebab-case feature name; also its key under `modules:` in the config. */
+  name: string;
+  specs?: SpecReference[];
+  /** Modules that must be loaded first (checked at load). */
+  depends?: string[];
+  /** Options schema with defaults and doc text; validated at start. */
+  options?: ZodType<O>;
+  setup(ctx: ModuleContext<O>): void | Promise<void>;
+}
+
+export function defineModule<O = Record<string, never>>(def: ModuleDefinition<O>): ModuleDefinition<O> {
+  return def;
+}
+
+/** What the server offers modules; one per server. */
+export interface CoreServices {
+  hooks: Hooks;
+  iq: IqDispatcher;
+  router: Router;
+  sessions: SessionRegistry;
+  storage: StorageDriver;
+  accounts: AccountProvider;
+  log: Logger;
+  /** Admin bare JIDs from config. */
+  admins: ReadonlySet<string>;
+  hosts: ReadonlySet<string>;
+  /** Server start time (ms). */
+  startedAt: number;
+  version: string;
+  /** Disco view over every loaded module (filled in once the loader exists). */
+  disco: {
+    features(host: string, target: IqTarget): string[];
+    identities(host: string): DiscoIdentity[];
+  };
+}
+
+export interface DiscoIdentity {
+  category: string;
+  type: string;
+  name?: string;
+}
+
+export interface ModuleContext<O = unknown> {
+  readonly name: string;
+  /** The virtual host this instance serves. */
+  readonly host: string;
+  readonly options: O;
+  readonly log: Logger;
+  readonly sessions: SessionRegistry;
+  readonly core: CoreServices;
+  hook<K extends NotifyHook>(name: K, handler: NotifyHandler<K>, opts?: { priority?: number }): void;
+  hookFirst<K extends FirstHook>(name: K, handler: FirstHandler<K>, opts?: { priority?: number }): void;
+  hookFold<K extends FoldHook>(name: K, handler: FoldHandler<K>, opts?: { priority?: number }): void;
+  /** Handles IQs of one namespace/name addressed to the host or to an account of this host. Its namespace becomes a disco feature. */
+  iq(to: IqTarget, type: IqType, ns: string, name: string, handler: IqHandler): void;
+  /** An extra disco#info feature of the host. */
+  feature(ns: string, target?: IqTarget): void;
+  identity(category: string, type: string, name?: string): void;
+  store<K extends StoreKind>(name: string, kind: K): StoreKinds[K];
+  /** Routes a stanza (from and to set). */
+  route(stanza: Element): void;
+  /** Repeating timer, cleared on unload. */
+  timer(ms: number, fn: () => void | Promise<void>): void;
+}
+
+/** One loaded module instance on one host: everything it registered, so it can be unloaded. */
+export interface LoadedModule {
+  name: string;
+  host: string;
+  definition: ModuleDefinition<unknown>;
+  features: { ns: string; target: IqTarget }[];
+  identities: DiscoIdentity[];
+  unload(): void;
+}

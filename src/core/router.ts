@@ -1,0 +1,187 @@
+// The router: where every stanza goes (RFC 6120 §10, RFC 6121 §8.5). Transports hand stanzas here with
+// `from` already stamped; the router decides between a local session, the server itself, an account
+// handled on the user's behalf, or another domain (s2s, components) — and sends errors back to the sender.
+import type { Logger } from "pino";
+import type { AccountProvider } from "../auth/types.js";
+import { StanzaError, errorReply } from "./errors.js";
+import type { Hooks } from "./hooks.js";
+import type { IqDispatcher } from "./iq-dispatch.js";
+import { type Jid, tryParseJid } from "./jid.js";
+import type { Session } from "./session.js";
+import type { SessionRegistry } from "./session-registry.js";
+import type { Element } from "./xml/element.js";
+
+export interface RouterDeps {
+  hosts: ReadonlySet<string>;
+  sessions: SessionRegistry;
+  iq: IqDispatcher;
+  hooks: Hooks;
+  accounts: AccountProvider;
+  log: Logger;
+}
+
+const SUBSCRIPTION_TYPES = new Set(["subscribe", "subscribed", "unsubscribe", "unsubscribed"]);
+
+export class Router {
+  private readonly d: RouterDeps;
+
+  constructor(deps: RouterDeps) {
+    this.d = deps;
+  }
+
+  isLocalHost(domain: string): boolean {
+    return this.d.hosts.has(domain);
+  }
+
+  /**
+   * Routes a stanza whose `from` and `to` are set. Never throws: failures become error replies
+   * to the sender (or a log line where the RFC says to ignore).
+   */
+  async route(stanza: Element, origin?: Session): Promise<void> {
+    const to = tryParseJid(stanza.attrs.to);
+    if (!to) {
+      this.bounce(stanza, new StanzaError("jid-malformed"));
+      return;
+    }
+    try {
+      if (this.d.hosts.has(to.domain)) await this.routeLocal(stanza, to, origin);
+      else if (!(await this.d.hooks.first("stanza.remote", { stanza, to }))) {
+        // No s2s or component took it (RFC 6120 §8.3.3.13).
+        this.bounce(stanza, new StanzaError("remote-server-not-found"));
+      }
+    } catch (err) {
+      this.d.log.error({ err, to: stanza.attrs.to, name: stanza.name }, "routing failed");
+      this.bounce(stanza, new StanzaError("internal-server-error"));
+    }
+  }
+
+  /** Sends the error reply for a stanza back to its sender (never for type="error" stanzas). */
+  bounce(stanza: Element, error: StanzaError): void {
+    if (stanza.attrs.from === undefined) return;
+    const reply = errorReply(stanza, error);
+    if (reply) void this.route(reply);
+  }
+
+  /** Hands a stanza to a local session, through the delivery hook (privacy, carbons, CSI). */
+  async deliver(session: Session, stanza: Element): Promise<void> {
+    if (this.d.hooks.has("stanza.deliver") && (await this.d.hooks.first("stanza.deliver", { session, stanza }))) return;
+    session.send(stanza);
+  }
+
+  private async routeLocal(stanza: Element, to: Jid, origin: Session | undefined): Promise<void> {
+    if (to.local === "") return this.routeToHost(stanza, to, origin);
+    if (to.resource !== "") {
+      const session = this.d.sessions.get(to);
+      // RFC 6121 §8.5.3.1: a matching resource gets every stanza.
+      if (session) return this.deliver(session, stanza);
+      return this.routeToMissingResource(stanza, to, origin);
+    }
+    return this.routeToBareJid(stanza, to, origin);
+  }
+
+  /** RFC 6120 §10.3 / §10.4: stanzas for the server itself (or host/resource). */
+  private async routeToHost(stanza: Element, to: Jid, origin: Session | undefined): Promise<void> {
+    if (stanza.name === "iq" && to.resource === "") {
+      const from = tryParseJid(stanza.attrs.from);
+      if (!from) return;
+      return this.d.iq.dispatch(stanza, from, to, "host", origin, to.toString());
+    }
+    if (await this.d.hooks.first("stanza.to-host", { stanza, to })) return;
+    if (stanza.name === "presence") return; // nothing to do with presence to the server: ignore
+    this.bounce(stanza, new StanzaError("service-unavailable"));
+  }
+
+  private async accountExists(to: Jid): Promise<boolean> {
+    return this.d.sessions.hasResources(to) || (await this.d.accounts.userExists(to.domain, to.local));
+  }
+
+  /** RFC 6121 §8.5.2: localpart@domainpart. */
+  async routeToBareJid(stanza: Element, to: Jid, origin?: Session): Promise<void> {
+    const kind = stanza.name;
+    const type = stanza.attrs.type;
+    if (!(await this.accountExists(to))) return this.noSuchUser(stanza);
+
+    if (kind === "iq") {
+      // RFC 6121 §8.5.2.1.3 / §8.5.2.2.3: the server answers on the user's behalf.
+      const from = tryParseJid(stanza.attrs.from);
+      if (!from) return;
+      return this.d.iq.dispatch(stanza, from, to, "account", origin, to.toString());
+    }
+
+    if (kind === "presence") {
+      // Probes and subscription stanzas are the presence/roster modules' (RFC 6121 §3, §4.3).
+      if (type === "probe" || (type !== undefined && SUBSCRIPTION_TYPES.has(type))) {
+        await this.d.hooks.first("presence.inbound", { stanza, to });
+        return;
+      }
+      if (type === "error") return;
+      // RFC 6121 §8.5.2.1.2: available/unavailable presence goes to every available resource.
+      if (await this.d.hooks.first("presence.inbound", { stanza, to })) return;
+      for (const s of this.d.sessions.resourcesOf(to)) if (s.available) await this.deliver(s, stanza);
+      return;
+    }
+
+    if (kind === "message") return this.routeMessageToBareJid(stanza, to);
+  }
+
+  /** RFC 6121 §8.5.2.1.1 and §8.5.2.2.1. */
+  private async routeMessageToBareJid(stanza: Element, to: Jid): Promise<void> {
+    const type = stanza.attrs.type ?? "normal";
+    if (type === "error") return; // MUST silently ignore
+    if (type === "groupchat") return this.bounce(stanza, new StanzaError("service-unavailable"));
+    const targets = this.messageTargets(to, type === "headline");
+    if (targets.length > 0) {
+      for (const s of targets) await this.deliver(s, stanza);
+      return;
+    }
+    if (type === "headline") return; // §8.5.2.2.1: silently ignore
+    if (await this.d.hooks.first("message.offline", { stanza, to })) return;
+    this.bounce(stanza, new StanzaError("service-unavailable"));
+  }
+
+  /**
+   * Available resources with non-negative priority (RFC 6121 §8.5.2.1.1). For normal and chat messages
+   * only the highest priority (ties all get it); headlines go to all of them.
+   */
+  messageTargets(to: Jid, all: boolean): Session[] {
+    const resources = this.d.sessions.resourcesOf(to);
+    let best = -1;
+    let out: Session[] = [];
+    for (const s of resources) {
+      if (!s.available || s.priority < 0) continue;
+      if (all) out.push(s);
+      else if (s.priority > best) {
+        best = s.priority;
+        out = [s];
+      } else if (s.priority === best) out.push(s);
+    }
+    return out;
+  }
+
+  /** RFC 6121 §8.5.3.2: a full JID with no matching resource. */
+  private async routeToMissingResource(stanza: Element, to: Jid, origin: Session | undefined): Promise<void> {
+    const type = stanza.attrs.type;
+    if (!(await this.accountExists(to))) return this.noSuchUser(stanza);
+    if (stanza.name === "message") {
+      if (type === "error") return; // §8.5.3.2.1: silently ignore
+      // §8.5.3.2.1: chat is treated as if sent to the bare JID; normal, groupchat, headline get an error.
+      if (type === "chat") return this.routeMessageToBareJid(stanza, to.bare());
+      return this.bounce(stanza, new StanzaError("service-unavailable"));
+    }
+    if (stanza.name === "presence") {
+      // §8.5.3.2.2: subscription-related presence is handled as for the bare JID; the rest is ignored.
+      if (type !== undefined && (SUBSCRIPTION_TYPES.has(type) || type === "probe"))
+        return this.routeToBareJid(stanza, to.bare(), origin);
+      return;
+    }
+    // §8.5.3.2.3: iq
+    if (type === "get" || type === "set") this.bounce(stanza, new StanzaError("service-unavailable"));
+  }
+
+  /** RFC 6121 §8.5.1: no such user. */
+  private noSuchUser(stanza: Element): void {
+    if (stanza.name === "presence") return; // silently ignore (subscriptions too, §3)
+    if (stanza.name === "iq" && stanza.attrs.type !== "get" && stanza.attrs.type !== "set") return;
+    this.bounce(stanza, new StanzaError("service-unavailable"));
+  }
+}

@@ -1,0 +1,27 @@
+// A client session as the core sees it, whatever transport carries it (TCP, WebSocket, BOSH).
+import type { StreamError } from "./errors.js";
+import type { Jid } from "./jid.js";
+import type { Element } from "./xml/element.js";
+
+export interface Session {
+  /** Unique id of the stream (also the stream id sent to the client). */
+  readonly id: string;
+  /** The full JID once bound (RFC 6120 §7). */
+  readonly jid: Jid;
+  readonly remoteAddress: string;
+  readonly secure: boolean;
+  /** RFC 6121 §4.7.2.3: -128..127. Meaningful only while `available`. */
+  priority: number;
+  /** Has sent initial presence and not yet unavailable (RFC 6121 "available resource"). */
+  available: boolean;
+  /** The last broadcast available presence (for probes), if any. */
+  presence: Element | undefined;
+  /** Requested the roster (RFC 6121 §2.1.6 "interested resource"). */
+  interested: boolean;
+  /** Per-session state owned by modules, keyed by a symbol each module creates. */
+  readonly state: Map<symbol, unknown>;
+  /** Delivers a stanza to the client. */
+  send(stanza: Element): void;
+  /** Ends the stream, with a stream error when given. */
+  close(error?: StreamError): void;
+}

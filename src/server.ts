@@ -1,0 +1,179 @@
+// Assembles one Natter server from a config: storage, accounts, core services, modules, listeners.
+import type { Server as NetServer } from "node:net";
+import type { Logger } from "pino";
+import { InternalAccountProvider } from "./auth/internal-account-provider.js";
+import { LoginThrottle } from "./auth/login-throttle.js";
+import type { AccountProvider } from "./auth/types.js";
+import { type Config, isModuleEnabled, validateModuleOptions } from "./core/config/index.js";
+import { StreamError } from "./core/errors.js";
+import { Hooks } from "./core/hooks.js";
+import { IqDispatcher } from "./core/iq-dispatch.js";
+import { createLogger } from "./core/logger.js";
+import { ModuleLoader } from "./core/module-loader.js";
+import type { CoreServices } from "./core/modules.js";
+import { Router } from "./core/router.js";
+import { SessionRegistry } from "./core/session-registry.js";
+import { CertificateStore } from "./core/tls/certificates.js";
+import { ControlServer } from "./control/control-server.js";
+import { DEFAULT_MODULES, MODULE_CATALOGUE } from "./modules/catalogue.js";
+import { openStorage } from "./storage/open-storage.js";
+import type { StorageDriver } from "./storage/types.js";
+import { C2sStream } from "./stream/c2s-stream.js";
+import type { TlsSettings } from "./transports/tcp/tcp-connection.js";
+import { listenC2s, listenC2sDirectTls } from "./transports/tcp/c2s-listener.js";
+import { NATTER_VERSION } from "./version.js";
+import { Element } from "./core/xml/element.js";
+import { NS_CLIENT } from "./core/xml/ns.js";
+import { newStreamId } from "./stream/stream-header.js";
+
+function portOf(server: NetServer | undefined): number | undefined {
+  const a = server?.address();
+  return typeof a === "object" && a ? a.port : undefined;
+}
+
+export interface StartOptions {
+  /** Logger to use instead of one made from config.log_level (tests). */
+  log?: Logger;
+}
+
+export class NatterServer {
+  private listeners: NetServer[] = [];
+  /** Ports actually bound per listener name (differs from the config when it asks for port 0). */
+  readonly ports: { c2s?: number; c2s_direct_tls?: number } = {};
+  private streams = new Set<C2sStream>();
+  private stopping: Promise<void> | undefined;
+  private control: ControlServer | undefined;
+
+  private constructor(
+    readonly config: Config,
+    readonly core: CoreServices,
+    readonly modules: ModuleLoader,
+    private readonly storage: StorageDriver,
+    readonly log: Logger,
+  ) {}
+
+  static async start(config: Config, options: StartOptions = {}): Promise<NatterServer> {
+    const log = options.log ?? createLogger(config.log_level);
+    const storage = await openStorage(config);
+    const accounts: AccountProvider = new InternalAccountProvider(storage, { iterations: config.auth.scram_iterations });
+    const hooks = new Hooks(log);
+    const sessions = new SessionRegistry();
+    const hosts = new Set(config.hosts);
+    let router: Router | undefined;
+    const iq = new IqDispatcher({ log, send: (stanza) => void router?.route(stanza) });
+    router = new Router({ hosts, sessions, iq, hooks, accounts, log });
+    let loader: ModuleLoader | undefined;
+    const core: CoreServices = {
+      hooks,
+      iq,
+      router,
+      sessions,
+      storage,
+      accounts,
+      log,
+      admins: new Set(config.admins),
+      hosts,
+      startedAt: Date.now(),
+      version: NATTER_VERSION,
+      disco: {
+        features: (host, target) => loader?.features(host, target) ?? [],
+        identities: (host) => loader?.identities(host) ?? [],
+      },
+    };
+    loader = new ModuleLoader(core);
+    const server = new NatterServer(config, core, loader, storage, log);
+    try {
+      await server.loadModules();
+      await server.listen();
+    } catch (err) {
+      await server.stop();
+      throw err;
+    }
+    await hooks.notify("server.started", {});
+    log.info({ hosts: config.hosts, version: NATTER_VERSION }, "Natter started");
+    return server;
+  }
+
+  private async loadModules(): Promise<void> {
+    const names = [...DEFAULT_MODULES];
+    for (const name of Object.keys(this.config.modules)) {
+      if (!MODULE_CATALOGUE.has(name)) throw new Error(`modules.${name}: there is no module of that name`);
+      if (!names.includes(name)) names.push(name);
+    }
+    for (const name of names) {
+      if (!isModuleEnabled(this.config, name)) continue;
+      const def = MODULE_CATALOGUE.get(name)!;
+      const options = def.options ? validateModuleOptions(this.config, name, def.options) : {};
+      for (const host of this.config.hosts) await this.modules.load(host, def, options as never);
+    }
+  }
+
+  private async listen(): Promise<void> {
+    const { config, log } = this;
+    const certs = await CertificateStore.fromConfig(config, (msg) => log.info(msg));
+    const tls: TlsSettings = {
+      secureContext: certs.defaultContext,
+      SNICallback: (name, cb) => cb(null, certs.secureContextFor(name)),
+    };
+    const throttle = new LoginThrottle({
+      perIp: { attempts: config.auth.throttle.per_ip.attempts, windowSeconds: config.auth.throttle.per_ip.window },
+      perAccount: {
+        attempts: config.auth.throttle.per_account.attempts,
+        windowSeconds: config.auth.throttle.per_account.window,
+      },
+    });
+    const c2sOptions = {
+      requireEncryption: config.c2s.require_encryption,
+      limits: { maxStanzaBytes: config.c2s.max_stanza_size, maxDepth: config.c2s.max_depth },
+      negotiationTimeoutMs: config.c2s.negotiation_timeout * 1000,
+      mechanisms: [...config.c2s.sasl_mechanisms],
+      maxAuthAttempts: 5,
+      keepaliveMs: 60_000,
+      maxPendingBytes: 16 * 1024 * 1024,
+    };
+    const accept = (conn: ConstructorParameters<typeof C2sStream>[0]) => {
+      if (this.stopping) return conn.destroy();
+      const stream = new C2sStream(conn, this.core, throttle, c2sOptions);
+      this.streams.add(stream);
+      conn.onClose(() => this.streams.delete(stream));
+    };
+    const { c2s, c2s_direct_tls } = config.listeners;
+    if (c2s.enabled) {
+      const servers = await listenC2s(c2s, tls, log, accept);
+      this.listeners.push(...servers);
+      this.ports.c2s = portOf(servers[0]);
+    }
+    if (c2s_direct_tls.enabled) {
+      const servers = await listenC2sDirectTls(c2s_direct_tls, tls, log, accept);
+      this.listeners.push(...servers);
+      this.ports.c2s_direct_tls = portOf(servers[0]);
+    }
+    this.control = await ControlServer.start(config.control_socket, this, log);
+  }
+
+  /** Sends a message as the configured sender (`natter send`). */
+  async sendNotification(to: string, body: string): Promise<void> {
+    const from = this.config.send.from || (this.config.hosts[0] as string);
+    const message = new Element("message", NS_CLIENT, { from, to, type: "chat", id: newStreamId() });
+    message.c("body").t(body);
+    await this.core.router.route(message);
+  }
+
+  /** Graceful shutdown: every stream gets <system-shutdown/>, storage is flushed and closed. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.log.info("shutting down");
+      await this.core.hooks.notify("server.stopping", {});
+      for (const l of this.listeners) l.close();
+      await this.control?.close();
+      for (const s of this.streams) s.close(new StreamError("system-shutdown"));
+      // Give the sockets a moment to flush the shutdown notice.
+      if (this.streams.size > 0) await new Promise((r) => setTimeout(r, 200));
+      this.modules.unloadAll();
+      this.core.iq.close();
+      await this.storage.close();
+      this.log.info("stopped");
+    })();
+    return this.stopping;
+  }
+}

@@ -1,0 +1,455 @@
+// One client-to-server stream (RFC 6120): header, features, STARTTLS, SASL, resource binding, then
+// stanzas handed to the router with `from` stamped. Once bound it is the client's Session.
+import type { Logger } from "pino";
+import type { LoginThrottle } from "../auth/login-throttle.js";
+import { StanzaError, StreamError, errorReply } from "../core/errors.js";
+import { type Jid, enforceResource, makeJid, tryParseJid } from "../core/jid.js";
+import type { CoreServices } from "../core/modules.js";
+import type { Session } from "../core/session.js";
+import { Element, InvalidXmlCharError } from "../core/xml/element.js";
+import { NS_BIND, NS_CLIENT, NS_SASL, NS_SESSION, NS_STREAM, NS_TLS } from "../core/xml/ns.js";
+import { type StreamParserLimits, XmppStreamParser } from "../core/xml/stream-parser.js";
+import type { ByteConnection } from "./connection.js";
+import { SaslNegotiation } from "./sasl-negotiation.js";
+import { STREAM_CLOSE, newStreamId, streamHeader } from "./stream-header.js";
+import { randomBytes } from "node:crypto";
+
+export interface C2sOptions {
+  requireEncryption: boolean;
+  limits: StreamParserLimits;
+  negotiationTimeoutMs: number;
+  /** SASL mechanisms enabled by config, in preference order. */
+  mechanisms: string[];
+  /** Failed SASL attempts allowed on one connection before it is closed (RFC 6120 §6.4.5). */
+  maxAuthAttempts: number;
+  /** Whitespace keepalive when nothing was written for this long (0 = off). */
+  keepaliveMs: number;
+  /** Output queued beyond this closes the stream (a client that does not read). */
+  maxPendingBytes: number;
+}
+
+type State = "header" | "negotiating" | "bound" | "closed";
+const PRESENCE_TYPES = new Set(["unavailable", "subscribe", "subscribed", "unsubscribe", "unsubscribed", "probe", "error"]);
+const IQ_TYPES = new Set(["get", "set", "result", "error"]);
+/** Stanzas processed concurrently per stream before reading pauses (flood control, order kept). */
+const MAX_QUEUED = 64;
+
+export class C2sStream implements Session {
+  readonly id = newStreamId();
+  readonly state = new Map<symbol, unknown>();
+  jid: Jid = makeJid("", "invalid");
+  priority = 0;
+  available = false;
+  presence: Element | undefined = undefined;
+  interested = false;
+
+  private phase: State = "header";
+  private host = "";
+  private headerSent = false;
+  private authenticated = false;
+  private username = "";
+  private parser: XmppStreamParser | undefined;
+  private sasl: SaslNegotiation | undefined;
+  private authFailures = 0;
+  private queue: Promise<void> = Promise.resolve();
+  private queued = 0;
+  private paused = false;
+  private negotiationTimer: NodeJS.Timeout | undefined;
+  private keepaliveTimer: NodeJS.Timeout | undefined;
+  private wroteSinceKeepalive = false;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly conn: ByteConnection,
+    private readonly core: CoreServices,
+    private readonly throttle: LoginThrottle,
+    private readonly opts: C2sOptions,
+  ) {
+    this.log = core.log.child({ stream: this.id, ip: conn.remoteAddress });
+    this.log.info({ secure: conn.secure }, "c2s connection opened");
+    this.newParser();
+    conn.onData((chunk) => this.parser?.write(chunk));
+    conn.onClose((reason) => this.onTransportClosed(reason));
+    this.negotiationTimer = setTimeout(() => {
+      this.log.info("negotiation timed out");
+      this.close(new StreamError("connection-timeout", "stream negotiation took too long"));
+    }, opts.negotiationTimeoutMs);
+    this.negotiationTimer.unref();
+    if (opts.keepaliveMs > 0) {
+      this.keepaliveTimer = setInterval(() => {
+        // RFC 6120 §4.6.1: whitespace keepalive when the stream has been quiet.
+        if (!this.wroteSinceKeepalive && this.headerSent) this.conn.write(" ");
+        this.wroteSinceKeepalive = false;
+      }, opts.keepaliveMs);
+      this.keepaliveTimer.unref();
+    }
+  }
+
+  get remoteAddress(): string {
+    return this.conn.remoteAddress;
+  }
+
+  get secure(): boolean {
+    return this.conn.secure;
+  }
+
+  // A new parser for every stream (re)start (RFC 6120 §4.3.3).
+  private newParser(): void {
+    this.parser = new XmppStreamParser(
+      {
+        streamStart: (name, ns, contentNs, attrs) => this.onStreamStart(contentNs, attrs),
+        stanza: (el) => this.enqueue(el),
+        streamEnd: () => this.onStreamEnd(),
+        error: (err) => this.close(err),
+      },
+      this.opts.limits,
+    );
+  }
+
+  private write(text: string): void {
+    if (this.phase === "closed") return;
+    this.wroteSinceKeepalive = true;
+    this.conn.write(text);
+    if (this.conn.pendingBytes > this.opts.maxPendingBytes) {
+      this.log.warn({ pending: this.conn.pendingBytes }, "client is not reading; closing");
+      this.phase = "closed";
+      this.conn.destroy();
+    }
+  }
+
+  private writeElement(el: Element): void {
+    let text: string;
+    try {
+      text = el.toString(NS_CLIENT);
+    } catch (err) {
+      if (err instanceof InvalidXmlCharError) {
+        this.log.warn({ name: el.name }, "dropped an outgoing stanza with characters XML cannot carry");
+        return;
+      }
+      throw err;
+    }
+    this.write(text);
+  }
+
+  /** Session.send: delivers a stanza to the client. */
+  send(stanza: Element): void {
+    if (this.phase !== "bound") return;
+    this.writeElement(stanza);
+  }
+
+  private onStreamStart(contentNs: string, attrs: Record<string, string>): void {
+    const to = tryParseJid(attrs.to);
+    const host = to && to.local === "" && to.resource === "" ? to.domain : "";
+    const from = tryParseJid(attrs.from);
+    // RFC 6120 §4.7.1: answer with our own header before any error.
+    this.write(
+      streamHeader({
+        contentNs: NS_CLIENT,
+        id: this.id,
+        from: host || (this.core.hosts.values().next().value as string),
+        ...(from ? { to: from.toString() } : {}),
+      }),
+    );
+    this.headerSent = true;
+    if (contentNs !== NS_CLIENT) return this.close(new StreamError("invalid-namespace", "content namespace must be jabber:client"));
+    // RFC 6120 §4.7.5: we speak version 1.0 only.
+    const version = attrs.version;
+    if (version === undefined || !/^1\.\d+$/.test(version)) return this.close(new StreamError("unsupported-version"));
+    if (!host || !this.core.hosts.has(host)) return this.close(new StreamError("host-unknown"));
+    if (this.host !== "" && host !== this.host) return this.close(new StreamError("host-unknown", "the host changed on restart"));
+    this.host = host;
+    this.phase = "negotiating";
+    void this.sendFeatures();
+  }
+
+  private saslNegotiation(): SaslNegotiation {
+    if (!this.sasl) {
+      this.sasl = new SaslNegotiation(
+        {
+          host: this.host,
+          secure: this.conn.secure,
+          remoteAddress: this.conn.remoteAddress,
+          channelBindings: this.conn.channelBindings(),
+          channelBinding: (type) => this.conn.channelBinding(type),
+        },
+        this.core.accounts,
+        this.opts.mechanisms,
+        this.throttle,
+      );
+    }
+    return this.sasl;
+  }
+
+  private async sendFeatures(): Promise<void> {
+    const features = new Element("features", NS_STREAM);
+    if (!this.authenticated) {
+      if (!this.conn.secure && this.conn.canStartTls) {
+        const tls = features.c("starttls", NS_TLS);
+        if (this.opts.requireEncryption) tls.c("required");
+      }
+      // RFC 6120 §5.3.1: while TLS is mandatory and missing, offer nothing else.
+      if (this.conn.secure || !this.opts.requireEncryption) {
+        const mechs = features.c("mechanisms", NS_SASL);
+        for (const m of this.saslNegotiation().offered()) mechs.c("mechanism").t(m);
+      }
+    } else {
+      features.c("bind", NS_BIND);
+      // draft-cridland-xmpp-session: old clients still ask for a session; it is a no-op.
+      features.c("session", NS_SESSION).c("optional");
+      for (const f of await this.core.hooks.fold("stream.features", { session: this })) features.append(f);
+    }
+    this.write(features.toString(NS_CLIENT));
+  }
+
+  private enqueue(el: Element): void {
+    if (this.phase === "closed") return;
+    this.queued++;
+    if (this.queued > MAX_QUEUED && !this.paused) {
+      this.paused = true;
+      this.conn.pause();
+    }
+    this.queue = this.queue.then(async () => {
+      try {
+        if (this.phase !== "closed") await this.handleElement(el);
+      } catch (err) {
+        this.log.error({ err }, "stream element handling failed");
+        this.close(new StreamError("internal-server-error"));
+      } finally {
+        this.queued--;
+        if (this.paused && this.queued < MAX_QUEUED / 2) {
+          this.paused = false;
+          this.conn.resume();
+        }
+      }
+    });
+  }
+
+  private async handleElement(el: Element): Promise<void> {
+    if (this.phase === "bound") return this.handleStanza(el);
+    if (el.ns === NS_TLS && el.name === "starttls") return this.startTls();
+    if (el.ns === NS_SASL) return this.handleSasl(el);
+    if (this.authenticated && el.name === "iq" && el.ns === NS_CLIENT) return this.handlePreBindIq(el);
+    // RFC 6120 §4.9.3.12: stanzas before authentication (and binding).
+    this.close(new StreamError("not-authorized"));
+  }
+
+  private async startTls(): Promise<void> {
+    if (this.conn.secure || !this.conn.canStartTls || this.authenticated) {
+      this.write(new Element("failure", NS_TLS).toString(NS_CLIENT));
+      this.close();
+      return;
+    }
+    // RFC 6120 §5.4.3.3: <proceed/>, then TLS, then a fresh stream with no state carried over.
+    this.write(new Element("proceed", NS_TLS).toString(NS_CLIENT));
+    this.parser = undefined;
+    try {
+      await this.conn.startTls();
+    } catch (err) {
+      this.log.info({ err: String(err) }, "TLS handshake failed");
+      this.phase = "closed";
+      this.conn.destroy();
+      return;
+    }
+    this.sasl = undefined;
+    this.headerSent = false;
+    this.phase = "header";
+    this.newParser();
+  }
+
+  private async handleSasl(el: Element): Promise<void> {
+    if (this.authenticated) return this.close(new StreamError("policy-violation", "already authenticated"));
+    if (!this.conn.secure && this.opts.requireEncryption) {
+      this.write(new Element("failure", NS_SASL, {}, [new Element("encryption-required", NS_SASL)]).toString(NS_CLIENT));
+      return;
+    }
+    const outcome = await this.saslNegotiation().handle(el);
+    this.write(outcome.element.toString(NS_CLIENT));
+    if (outcome.kind === "success") {
+      this.authenticated = true;
+      this.username = outcome.username;
+      this.log.info({ user: `${outcome.username}@${this.host}` }, "authentication succeeded");
+      // RFC 6120 §6.4.6: the stream restarts after success.
+      this.sasl = undefined;
+      this.headerSent = false;
+      this.phase = "header";
+      this.newParser();
+    } else if (outcome.kind === "failure") {
+      if (outcome.condition === "aborted") return;
+      this.authFailures++;
+      this.log.warn(
+        { user: outcome.username ? `${outcome.username}@${this.host}` : undefined, condition: outcome.condition },
+        "authentication failed",
+      );
+      if (this.authFailures >= this.opts.maxAuthAttempts) {
+        this.close(new StreamError("policy-violation", "too many failed authentication attempts"));
+      }
+    }
+  }
+
+  private replyIq(iq: Element, payload?: Element, error?: StanzaError): void {
+    const attrs: Record<string, string> = { type: error ? "error" : "result" };
+    if (iq.attrs.id !== undefined) attrs.id = iq.attrs.id;
+    const reply = new Element("iq", NS_CLIENT, attrs);
+    if (error) reply.append(error.toElement());
+    else if (payload) reply.append(payload);
+    this.writeElement(reply);
+  }
+
+  /** Resource binding (RFC 6120 §7) and legacy session establishment. */
+  private async handlePreBindIq(iq: Element): Promise<void> {
+    const bind = iq.getChild("bind", NS_BIND);
+    if (iq.attrs.type === "set" && bind) {
+      const requested = bind.getChildText("resource", NS_BIND)?.trim();
+      let resource: string;
+      try {
+        resource = requested ? enforceResource(requested) : randomBytes(9).toString("base64url");
+      } catch {
+        // RFC 6120 §7.7.2.1: a resource that cannot be processed → bad-request.
+        return this.replyIq(iq, undefined, new StanzaError("bad-request", "resource is not allowed"));
+      }
+      this.jid = makeJid(this.username, this.host, resource);
+      const replaced = this.core.sessions.add(this);
+      if (replaced) {
+        // RFC 6120 §7.7.2.2: the new session takes over; the old one is told why it ends.
+        this.log.info({ jid: this.jid.toString() }, "resource conflict: replacing the older session");
+        replaced.close(new StreamError("conflict", "replaced by a new connection with the same resource"));
+      }
+      this.phase = "bound";
+      if (this.negotiationTimer) clearTimeout(this.negotiationTimer);
+      this.log.info({ jid: this.jid.toString() }, "resource bound");
+      const result = new Element("bind", NS_BIND);
+      result.c("jid").t(this.jid.toString());
+      this.replyIq(iq, result);
+      await this.core.hooks.notify("session.bound", { session: this });
+      return;
+    }
+    if (iq.attrs.type === "set" && iq.getChild("session", NS_SESSION)) return this.replyIq(iq);
+    this.replyIq(iq, undefined, new StanzaError("not-authorized", "bind a resource first"));
+  }
+
+  private stanzaError(stanza: Element, error: StanzaError): void {
+    const reply = errorReply(stanza, error);
+    if (reply) {
+      delete reply.attrs.to; // to the client itself
+      this.writeElement(reply);
+    }
+  }
+
+  private async handleStanza(el: Element): Promise<void> {
+    const kind = el.name;
+    if (el.ns !== NS_CLIENT || (kind !== "message" && kind !== "presence" && kind !== "iq")) {
+      if (await this.core.hooks.first("stream.element", { session: this, element: el })) return;
+      if (el.ns === NS_CLIENT && kind === "iq") return;
+      return this.close(new StreamError("unsupported-stanza-type", `<${el.name}/> is not a stanza`));
+    }
+    if (kind === "iq" && el.getChild("session", NS_SESSION) && el.attrs.to === undefined) return this.replyIq(el);
+    // RFC 6120 §8.1.2.1: the server stamps `from`; any other address than the client's own is refused.
+    const claimed = el.attrs.from;
+    if (claimed !== undefined) {
+      const jid = tryParseJid(claimed);
+      if (!jid || (jid.toString() !== this.jid.toString() && jid.toString() !== this.jid.bareString())) {
+        return this.close(new StreamError("invalid-from", "the from address is not yours"));
+      }
+    }
+    el.attrs.from = this.jid.toString();
+    const type = el.attrs.type;
+    // RFC 6120 §8.2.3: iq needs id and a known type; presence and message types are checked too.
+    if (kind === "iq" && (el.attrs.id === undefined || type === undefined || !IQ_TYPES.has(type))) {
+      return this.stanzaError(el, new StanzaError("bad-request", "iq needs an id and a valid type"));
+    }
+    if (kind === "presence" && type !== undefined && !PRESENCE_TYPES.has(type)) {
+      return this.stanzaError(el, new StanzaError("bad-request", "unknown presence type"));
+    }
+    let to: Jid | undefined;
+    if (el.attrs.to !== undefined) {
+      to = tryParseJid(el.attrs.to);
+      if (!to) return this.stanzaError(el, new StanzaError("jid-malformed"));
+      el.attrs.to = to.toString();
+    }
+    if (await this.core.hooks.first("stanza.outbound", { session: this, stanza: el })) return;
+    if (!to) return this.handleNoTo(el);
+    await this.core.router.route(el, this);
+  }
+
+  /** RFC 6120 §10.3: stanzas without `to` are handled on the sending account's behalf. */
+  private async handleNoTo(el: Element): Promise<void> {
+    const bare = this.jid.bare();
+    if (el.name === "iq") {
+      if (el.attrs.type === "result" || el.attrs.type === "error") return;
+      return this.core.iq.dispatch(el, this.jid, bare, "account", this, undefined);
+    }
+    if (el.name === "message") {
+      // RFC 6120 §10.3.1: as if addressed to the sender's bare JID.
+      el.attrs.to = bare.toString();
+      return this.core.router.route(el, this);
+    }
+    return this.handleBroadcastPresence(el);
+  }
+
+  /** RFC 6121 §4.2 / §4.4 / §4.5: presence without `to` sets this resource's availability. */
+  private async handleBroadcastPresence(el: Element): Promise<void> {
+    const type = el.attrs.type;
+    if (type !== undefined && type !== "unavailable") return; // subscriptions need a `to`; the rest is meaningless here
+    const initial = !this.available && type === undefined;
+    if (type === undefined) {
+      this.available = true;
+      const p = Number.parseInt(el.getChildText("priority") ?? "0", 10);
+      this.priority = Number.isFinite(p) ? Math.max(-128, Math.min(127, p)) : 0;
+      this.presence = el;
+    } else {
+      this.available = false;
+      this.presence = undefined;
+    }
+    await this.core.hooks.notify("presence.broadcast", { session: this, stanza: el, initial });
+  }
+
+  private onStreamEnd(): void {
+    // RFC 6120 §4.4: answer the closing tag with ours and end the connection.
+    this.log.info("client closed the stream");
+    this.close();
+  }
+
+  /** Ends the stream, with a stream error when given (RFC 6120 §4.9.1). */
+  close(error?: StreamError): void {
+    if (this.phase === "closed") return;
+    if (error) {
+      if (!this.headerSent) {
+        this.conn.write(
+          streamHeader({ contentNs: NS_CLIENT, id: this.id, from: this.host || (this.core.hosts.values().next().value as string) }),
+        );
+        this.headerSent = true;
+      }
+      this.log.info({ condition: error.condition, text: error.text }, "stream error");
+      this.conn.write(error.toElement().toString(NS_CLIENT));
+    }
+    this.conn.write(STREAM_CLOSE);
+    this.phase = "closed";
+    this.parser = undefined;
+    this.conn.end();
+    void this.teardown(error ? error.condition : "closed");
+  }
+
+  private onTransportClosed(reason: string): void {
+    if (this.phase !== "closed") {
+      this.phase = "closed";
+      this.parser = undefined;
+    }
+    void this.teardown(reason);
+  }
+
+  private tornDown = false;
+  private async teardown(reason: string): Promise<void> {
+    if (this.tornDown) return;
+    this.tornDown = true;
+    if (this.negotiationTimer) clearTimeout(this.negotiationTimer);
+    if (this.keepaliveTimer) clearInterval(this.keepaliveTimer);
+    this.log.info({ reason, jid: this.username ? this.jid.toString() : undefined }, "c2s connection closed");
+    if (this.username && this.jid.resource !== "") {
+      const wasBound = this.core.sessions.remove(this);
+      if (wasBound || reason === "conflict") {
+        await this.core.hooks.notify("session.closed", { session: this, reason });
+      }
+      this.available = false;
+    }
+  }
+}

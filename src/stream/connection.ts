@@ -1,0 +1,26 @@
+// What a stream needs from the bytes underneath it, whatever carries them (TCP, direct TLS; WebSocket and BOSH frame differently).
+import type { ChannelBindingType } from "../auth/types.js";
+
+export interface ByteConnection {
+  readonly remoteAddress: string;
+  /** TLS is in place (direct TLS or after STARTTLS). */
+  readonly secure: boolean;
+  /** STARTTLS can be offered on this connection. */
+  readonly canStartTls: boolean;
+  /** Bytes queued for writing but not yet flushed to the kernel (slow-reader protection). */
+  readonly pendingBytes: number;
+  write(data: string): void;
+  /** Upgrades in place after `<proceed/>` (RFC 6120 §5.4.3.3); resolves once the TLS handshake is done. */
+  startTls(): Promise<void>;
+  channelBindings(): ChannelBindingType[];
+  channelBinding(type: ChannelBindingType): Buffer | undefined;
+  /** Stops/starts reading (input flow control). */
+  pause(): void;
+  resume(): void;
+  /** Flushes what was written, then closes. */
+  end(): void;
+  /** Closes at once. */
+  destroy(): void;
+  onData(handler: (chunk: Buffer) => void): void;
+  onClose(handler: (reason: string) => void): void;
+}

@@ -1,0 +1,74 @@
+// TCP listeners for clients: 5222 with STARTTLS, and direct TLS on 5223 (XEP-0368, ALPN "xmpp-client").
+import { type Server, type Socket, createServer } from "node:net";
+import { type TLSSocket, createServer as createTlsServer } from "node:tls";
+import type { Logger } from "pino";
+import type { TcpConnection as TcpConnectionType } from "./tcp-connection.js";
+import { TcpConnection, type TlsSettings } from "./tcp-connection.js";
+
+export interface ListenAddress {
+  port: number;
+  /** Addresses to bind; empty = all interfaces. */
+  bind: string[];
+}
+
+async function listenAll(make: () => Server, addr: ListenAddress, log: Logger, what: string): Promise<Server[]> {
+  const hosts = addr.bind.length > 0 ? addr.bind : [undefined];
+  const servers: Server[] = [];
+  for (const host of hosts) {
+    const server = make();
+    server.maxConnections = 1_000_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ port: addr.port, host, backlog: 4096 }, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    server.on("error", (err) => log.error({ err }, `${what} listener error`));
+    const a = server.address();
+    log.info({ address: typeof a === "object" && a ? `${a.address}:${a.port}` : a }, `${what} listening`);
+    servers.push(server);
+  }
+  return servers;
+}
+
+/** Plain TCP with STARTTLS offered when TLS settings are given. */
+export function listenC2s(
+  addr: ListenAddress,
+  tls: TlsSettings | undefined,
+  log: Logger,
+  onConnection: (conn: TcpConnectionType) => void,
+): Promise<Server[]> {
+  return listenAll(
+    () => createServer({ noDelay: true }, (socket: Socket) => onConnection(new TcpConnection(socket, tls))),
+    addr,
+    log,
+    "c2s",
+  );
+}
+
+/** Direct TLS (XEP-0368). */
+export function listenC2sDirectTls(
+  addr: ListenAddress,
+  tls: TlsSettings,
+  log: Logger,
+  onConnection: (conn: TcpConnectionType) => void,
+): Promise<Server[]> {
+  return listenAll(
+    () => {
+      const server = createTlsServer({
+        secureContext: tls.secureContext,
+        SNICallback: tls.SNICallback,
+        ALPNProtocols: ["xmpp-client"],
+      });
+      server.on("secureConnection", (socket: TLSSocket) => onConnection(new TcpConnection(socket, undefined, socket)));
+      server.on("tlsClientError", (err, socket) => {
+        log.debug({ err: err.message, ip: socket.remoteAddress }, "direct TLS handshake failed");
+      });
+      return server;
+    },
+    addr,
+    log,
+    "c2s direct TLS",
+  );
+}

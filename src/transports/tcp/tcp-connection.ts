@@ -1,0 +1,135 @@
+// A ByteConnection over a TCP socket, upgradable in place with STARTTLS, or over a direct-TLS socket (XEP-0368).
+import type { Socket } from "node:net";
+import { type SecureContext, TLSSocket } from "node:tls";
+import type { ChannelBindingType } from "../../auth/types.js";
+import { channelBindingData, channelBindingTypes } from "../../core/tls/channel-binding.js";
+import type { ByteConnection } from "../../stream/connection.js";
+
+export interface TlsSettings {
+  secureContext: SecureContext;
+  SNICallback: (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void;
+}
+
+export class TcpConnection implements ByteConnection {
+  private socket: Socket;
+  private tls: TLSSocket | undefined;
+  private dataHandler: ((chunk: Buffer) => void) | undefined;
+  private closeHandler: ((reason: string) => void) | undefined;
+  private closed = false;
+  readonly remoteAddress: string;
+
+  constructor(
+    socket: Socket,
+    private readonly tlsSettings: TlsSettings | undefined,
+    direct: TLSSocket | undefined = undefined,
+  ) {
+    this.socket = socket;
+    this.tls = direct;
+    this.remoteAddress = (socket.remoteAddress ?? "unknown").replace(/^::ffff:/, "");
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 60_000);
+    this.attach(socket);
+  }
+
+  private attach(socket: Socket): void {
+    socket.on("data", (chunk: Buffer) => this.dataHandler?.(chunk));
+    socket.on("error", (err) => this.finish(`error: ${err.message}`));
+    socket.on("close", () => this.finish("disconnected"));
+    socket.on("end", () => {
+      // The peer half-closed without </stream:stream>: nothing more will come.
+      this.finish("peer ended the connection");
+    });
+  }
+
+  private finish(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.destroy();
+    this.closeHandler?.(reason);
+  }
+
+  get secure(): boolean {
+    return this.tls !== undefined;
+  }
+
+  get canStartTls(): boolean {
+    return this.tlsSettings !== undefined && this.tls === undefined;
+  }
+
+  get pendingBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  write(data: string): void {
+    if (!this.closed && !this.socket.destroyed) this.socket.write(data);
+  }
+
+  startTls(): Promise<void> {
+    const settings = this.tlsSettings;
+    if (!settings) return Promise.reject(new Error("TLS is not configured"));
+    const raw = this.socket;
+    raw.removeAllListeners("data");
+    raw.removeAllListeners("end");
+    raw.removeAllListeners("close");
+    raw.removeAllListeners("error");
+    raw.on("error", () => {}); // errors surface on the TLS socket
+    return new Promise((resolve, reject) => {
+      const tls = new TLSSocket(raw, {
+        isServer: true,
+        secureContext: settings.secureContext,
+        SNICallback: settings.SNICallback,
+      });
+      this.socket = tls;
+      this.tls = tls;
+      const onError = (err: Error) => {
+        reject(err);
+        this.finish(`TLS error: ${err.message}`);
+      };
+      tls.once("secure", () => {
+        tls.off("error", onError);
+        this.attach(tls);
+        resolve();
+      });
+      tls.once("error", onError);
+    });
+  }
+
+  channelBindings(): ChannelBindingType[] {
+    return this.tls ? channelBindingTypes(this.tls) : [];
+  }
+
+  channelBinding(type: ChannelBindingType): Buffer | undefined {
+    if (!this.tls) return undefined;
+    const cert = this.tls.getCertificate();
+    const der = cert && "raw" in cert ? (cert.raw as Buffer) : undefined;
+    if (!der) return type === "tls-exporter" ? channelBindingData(this.tls, type, Buffer.alloc(0)) : undefined;
+    return channelBindingData(this.tls, type, der);
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  end(): void {
+    if (this.closed) return;
+    this.socket.end();
+    // RFC 6120 §4.4: do not wait for the peer's closing tag for ever.
+    setTimeout(() => this.finish("closed"), 2000).unref();
+  }
+
+  destroy(): void {
+    this.finish("destroyed");
+  }
+
+  onData(handler: (chunk: Buffer) => void): void {
+    this.dataHandler = handler;
+  }
+
+  onClose(handler: (reason: string) => void): void {
+    this.closeHandler = handler;
+  }
+}
