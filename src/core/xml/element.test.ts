@@ -5,7 +5,10 @@ import { NS_CLIENT, NS_SERVER, NS_STREAM } from "./ns.js";
 
 describe("Element.toString escaping", () => {
   it("escapes &, < and > in text", () => {
-    assert.equal(xml("body", NS_CLIENT, {}, "a & b < c > d ]]>").toString(NS_CLIENT), "<body>a &amp; b &lt; c &gt; d ]]&gt;</body>");
+    assert.equal(
+      xml("body", NS_CLIENT, {}, "a & b < c > d ]]>").toString(NS_CLIENT),
+      "<body>a &amp; b &lt; c &gt; d ]]&gt;</body>",
+    );
   });
 
   it("escapes quotes, markup and whitespace that attribute normalisation would eat", () => {
@@ -43,7 +46,10 @@ describe("Element.toString namespaces", () => {
   it("writes xmlns only where the namespace changes from the parent's", () => {
     const el = xml("iq", NS_CLIENT, { type: "get" });
     el.c("query", "jabber:iq:roster").c("item", "jabber:iq:roster", { jid: "a@b" });
-    assert.equal(el.toString(NS_CLIENT), `<iq type="get"><query xmlns="jabber:iq:roster"><item jid="a@b"/></query></iq>`);
+    assert.equal(
+      el.toString(NS_CLIENT),
+      `<iq type="get"><query xmlns="jabber:iq:roster"><item jid="a@b"/></query></iq>`,
+    );
   });
 
   it("writes the namespace of a top-level element when parentNs differs (default parentNs is none)", () => {
@@ -51,7 +57,7 @@ describe("Element.toString namespaces", () => {
     assert.equal(xml("message", NS_CLIENT).toString(), `<message xmlns="jabber:client"/>`);
   });
 
-  it("writes xmlns=\"\" for an element in no namespace under a default namespace", () => {
+  it('writes xmlns="" for an element in no namespace under a default namespace', () => {
     const el = xml("x", "urn:a", {}, xml("y", ""));
     assert.equal(el.toString(), `<x xmlns="urn:a"><y xmlns=""/></x>`);
   });
@@ -68,7 +74,10 @@ describe("Element.toString namespaces", () => {
 
   it("does not rewrite content namespaces under a non-content parent", () => {
     const features = xml("features", NS_STREAM, {}, xml("message", NS_CLIENT));
-    assert.equal(features.toString(NS_CLIENT), `<features xmlns="${NS_STREAM}"><message xmlns="jabber:client"/></features>`);
+    assert.equal(
+      features.toString(NS_CLIENT),
+      `<features xmlns="${NS_STREAM}"><message xmlns="jabber:client"/></features>`,
+    );
   });
 
   it("writes prefixed attributes by their qualified name", () => {

@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { StreamErrorCondition } from "../errors.js";
 import { StreamError } from "../errors.js";
-import { Element, xml } from "./element.js";
+import { type Element, xml } from "./element.js";
 import { NS_CLIENT, NS_STREAM } from "./ns.js";
-import { parseFramedElement, XmppStreamParser } from "./stream-parser.js";
 import type { StreamParserLimits } from "./stream-parser.js";
+import { parseFramedElement, XmppStreamParser } from "./stream-parser.js";
 
 const LIMITS: StreamParserLimits = { maxStanzaBytes: 256 * 1024, maxDepth: 16 };
 const HEADER =
@@ -103,17 +103,56 @@ describe("XmppStreamParser: stream header and stanzas", () => {
       "<message><x xmlns:p='urn:p' p:a='1'><p:y p:b='2'/></x></message>",
     );
     const [result, message] = c.stanzas();
-    assert.deepEqual(result, xml("result", "jabber:server:dialback", { from: "a.example", to: "b.example", "db:type": "valid", "xmlns:db": "jabber:server:dialback" }));
-    assert.equal(result?.toString("jabber:server"), `<result xmlns="jabber:server:dialback" from="a.example" to="b.example" db:type="valid" xmlns:db="jabber:server:dialback"/>`);
-    assert.deepEqual(message, xml("message", "jabber:server", {}, xml("x", "jabber:server", { "xmlns:p": "urn:p", "p:a": "1" }, xml("y", "urn:p", { "p:b": "2" }))));
+    assert.deepEqual(
+      result,
+      xml("result", "jabber:server:dialback", {
+        from: "a.example",
+        to: "b.example",
+        "db:type": "valid",
+        "xmlns:db": "jabber:server:dialback",
+      }),
+    );
+    assert.equal(
+      result?.toString("jabber:server"),
+      `<result xmlns="jabber:server:dialback" from="a.example" to="b.example" db:type="valid" xmlns:db="jabber:server:dialback"/>`,
+    );
+    assert.deepEqual(
+      message,
+      xml(
+        "message",
+        "jabber:server",
+        {},
+        xml("x", "jabber:server", { "xmlns:p": "urn:p", "p:a": "1" }, xml("y", "urn:p", { "p:b": "2" })),
+      ),
+    );
   });
 
   it("round-trips: parsing a serialised element gives the element back", () => {
     const samples = [
       xml("message", NS_CLIENT, { to: "a@b/c", "xml:lang": "de" }, xml("body", NS_CLIENT, {}, `<&>"' \t\n`)),
-      xml("iq", NS_CLIENT, { type: "set", id: "x\"y'z" }, xml("query", "jabber:iq:roster", { ver: "" }, xml("item", "jabber:iq:roster", { jid: "r@x" }, xml("group", "jabber:iq:roster", {}, "Friends")))),
-      xml("presence", NS_CLIENT, {}, xml("x", "urn:a", { "xmlns:b": "urn:b", "b:c": "d" }, xml("y", "", {}, "no namespace"), "tail 😀")),
-      xml("features", NS_STREAM, {}, xml("starttls", "urn:ietf:params:xml:ns:xmpp-tls", {}, xml("required", "urn:ietf:params:xml:ns:xmpp-tls"))),
+      xml(
+        "iq",
+        NS_CLIENT,
+        { type: "set", id: "x\"y'z" },
+        xml(
+          "query",
+          "jabber:iq:roster",
+          { ver: "" },
+          xml("item", "jabber:iq:roster", { jid: "r@x" }, xml("group", "jabber:iq:roster", {}, "Friends")),
+        ),
+      ),
+      xml(
+        "presence",
+        NS_CLIENT,
+        {},
+        xml("x", "urn:a", { "xmlns:b": "urn:b", "b:c": "d" }, xml("y", "", {}, "no namespace"), "tail 😀"),
+      ),
+      xml(
+        "features",
+        NS_STREAM,
+        {},
+        xml("starttls", "urn:ietf:params:xml:ns:xmpp-tls", {}, xml("required", "urn:ietf:params:xml:ns:xmpp-tls")),
+      ),
     ];
     const c = collector().feed(OPEN, ...samples.map((el) => el.toString(NS_CLIENT)));
     assert.deepEqual(c.stanzas(), samples);
@@ -127,7 +166,10 @@ describe("XmppStreamParser: stream header and stanzas", () => {
     for (let i = 0; i < 500; i++) c.feed("\r\n");
     c.feed("<message/>");
     assert.deepEqual(c.errors(), []);
-    assert.deepEqual(c.stanzas().map((el) => el.name), ["iq", "presence", "message"]);
+    assert.deepEqual(
+      c.stanzas().map((el) => el.name),
+      ["iq", "presence", "message"],
+    );
     assert.equal(c.events.length, 4);
   });
 
@@ -153,26 +195,38 @@ describe("XmppStreamParser: stream header and stanzas", () => {
 describe("XmppStreamParser: end of stream", () => {
   it("reports </stream:stream> once and ignores text and elements after it, in the same chunk and later", () => {
     const c = collector().feed(`${OPEN}<iq/></stream:stream>junk<message/><!-- c -->`, "<iq/>more");
-    assert.deepEqual(c.events.map((e) => e.type), ["start", "stanza", "end"]);
+    assert.deepEqual(
+      c.events.map((e) => e.type),
+      ["start", "stanza", "end"],
+    );
   });
 
   it("reports a self-closing stream header as start then end", () => {
     const c = collector().feed("<stream:stream xmlns:stream='http://etherx.jabber.org/streams'/>");
-    assert.deepEqual(c.events.map((e) => e.type), ["start", "end"]);
+    assert.deepEqual(
+      c.events.map((e) => e.type),
+      ["start", "end"],
+    );
   });
 
   it("reports nothing after end()", () => {
     const c = collector().feed(OPEN);
     c.parser.end();
     c.feed("<iq/>");
-    assert.deepEqual(c.events.map((e) => e.type), ["start"]);
+    assert.deepEqual(
+      c.events.map((e) => e.type),
+      ["start"],
+    );
   });
 });
 
 describe("XmppStreamParser: errors", () => {
   it("is fatal: one error, then further input is ignored", () => {
     const c = collector().feed(`${OPEN}<iq><</iq>`, "<message/>", "</stream:stream>");
-    assert.deepEqual(c.events.map((e) => e.type), ["start", "error"]);
+    assert.deepEqual(
+      c.events.map((e) => e.type),
+      ["start", "error"],
+    );
     assert.deepEqual(c.errors(), ["not-well-formed"]);
   });
 
@@ -219,7 +273,10 @@ describe("XmppStreamParser: errors", () => {
       LIMITS,
     );
     parser.write(Buffer.from(`${OPEN}<foo/><bar/>`));
-    assert.deepEqual(errors.map((e) => e.condition), ["unsupported-stanza-type"]);
+    assert.deepEqual(
+      errors.map((e) => e.condition),
+      ["unsupported-stanza-type"],
+    );
   });
 });
 
@@ -262,7 +319,10 @@ describe("XmppStreamParser: restricted XML (RFC 6120 §11.1)", () => {
     assert.deepEqual(collector().feed(`${OPEN}<message><!-- x --`, ">", "</message>").errors(), ["restricted-xml"]);
     assert.deepEqual(collector().feed(`${OPEN}<message><!-- x -`, "->", "</message>").errors(), ["restricted-xml"]);
     const decl = collector().feed("<?xml version='1.0'?", `>${OPEN}<iq/>`);
-    assert.deepEqual(decl.events.map((e) => e.type), ["start", "stanza"]);
+    assert.deepEqual(
+      decl.events.map((e) => e.type),
+      ["start", "stanza"],
+    );
   });
 });
 
@@ -304,13 +364,23 @@ describe("XmppStreamParser: size and depth caps", () => {
     const c = collector(limits).feed(`${OPEN}\n${s}${s} ${s}\n`);
     assert.deepEqual(c.errors(), []);
     assert.equal(c.stanzas().length, 3);
-    assert.deepEqual(collector(limits).feed(`${OPEN}${s}${stanzaOf(MAX + 1, "text")}`).errors(), ["policy-violation"]);
+    assert.deepEqual(
+      collector(limits)
+        .feed(`${OPEN}${s}${stanzaOf(MAX + 1, "text")}`)
+        .errors(),
+      ["policy-violation"],
+    );
     // Multi-byte text before and between stanzas must not shift where each one starts.
     const wide = stanzaOf(1000, "text", "é");
     const mixed = collector(limits).feed(`${OPEN}${wide}\n${wide}${wide}`);
     assert.deepEqual(mixed.errors(), []);
     assert.equal(mixed.stanzas().length, 3);
-    assert.deepEqual(collector(limits).feed(`${OPEN}${wide}${stanzaOf(1002, "text", "é")}`).errors(), ["policy-violation"]);
+    assert.deepEqual(
+      collector(limits)
+        .feed(`${OPEN}${wide}${stanzaOf(1002, "text", "é")}`)
+        .errors(),
+      ["policy-violation"],
+    );
   });
 
   it("stops an unfinished stanza as soon as it passes the cap, without waiting for its end", () => {
@@ -323,7 +393,10 @@ describe("XmppStreamParser: size and depth caps", () => {
   });
 
   it("caps the stream header itself", () => {
-    assert.equal(errorOf(`<stream:stream xmlns:stream='http://etherx.jabber.org/streams' to='${"a".repeat(MAX)}'`, limits), "policy-violation");
+    assert.equal(
+      errorOf(`<stream:stream xmlns:stream='http://etherx.jabber.org/streams' to='${"a".repeat(MAX)}'`, limits),
+      "policy-violation",
+    );
   });
 
   it("accepts nesting at the depth cap and rejects one level more", () => {
@@ -355,7 +428,12 @@ describe("XmppStreamParser: UTF-8", () => {
   it("reassembles a 4-byte character split across 4 chunks", () => {
     const emoji = Buffer.from("😀");
     assert.equal(emoji.length, 4);
-    const c = collector().feed(OPEN, "<message><body>", ...[0, 1, 2, 3].map((i) => emoji.subarray(i, i + 1)), "</body></message>");
+    const c = collector().feed(
+      OPEN,
+      "<message><body>",
+      ...[0, 1, 2, 3].map((i) => emoji.subarray(i, i + 1)),
+      "</body></message>",
+    );
     assert.deepEqual(c.stanzas(), [xml("message", NS_CLIENT, {}, xml("body", NS_CLIENT, {}, "😀"))]);
   });
 });
@@ -364,14 +442,22 @@ describe("parseFramedElement (RFC 7395)", () => {
   const FRAMING = "urn:ietf:params:xml:ns:xmpp-framing";
 
   it("parses <open/> in the framing namespace", () => {
-    const el = parseFramedElement(`<open xmlns="${FRAMING}" to="example.com" version="1.0" xml:lang="en"/>`, LIMITS, NS_CLIENT);
+    const el = parseFramedElement(
+      `<open xmlns="${FRAMING}" to="example.com" version="1.0" xml:lang="en"/>`,
+      LIMITS,
+      NS_CLIENT,
+    );
     assert.deepEqual(el, xml("open", FRAMING, { to: "example.com", version: "1.0", "xml:lang": "en" }));
   });
 
   it("parses a message, applying the default namespace only where none is declared", () => {
     const bare = parseFramedElement("<message to='a@b'><body>hi</body></message>", LIMITS, NS_CLIENT);
     assert.deepEqual(bare, xml("message", NS_CLIENT, { to: "a@b" }, xml("body", NS_CLIENT, {}, "hi")));
-    const declared = parseFramedElement("\n<message xmlns='jabber:server'><x xmlns='urn:x'/></message> ", LIMITS, NS_CLIENT);
+    const declared = parseFramedElement(
+      "\n<message xmlns='jabber:server'><x xmlns='urn:x'/></message> ",
+      LIMITS,
+      NS_CLIENT,
+    );
     assert.deepEqual(declared, xml("message", "jabber:server", {}, xml("x", "urn:x")));
   });
 
@@ -397,7 +483,10 @@ describe("parseFramedElement (RFC 7395)", () => {
     assert.equal(conditionOf("<message>&foo;</message>"), "restricted-xml");
     assert.equal(conditionOf("<p:message/>"), "bad-namespace-prefix");
     assert.equal(conditionOf("<a><b><c/></b></a>", { maxStanzaBytes: 100, maxDepth: 2 }), "policy-violation");
-    assert.equal(conditionOf(`<message>${"é".repeat(50)}</message>`, { maxStanzaBytes: 100, maxDepth: 2 }), "policy-violation");
+    assert.equal(
+      conditionOf(`<message>${"é".repeat(50)}</message>`, { maxStanzaBytes: 100, maxDepth: 2 }),
+      "policy-violation",
+    );
     assert.equal(conditionOf(`<message>${"a".repeat(81)}</message>`, { maxStanzaBytes: 100, maxDepth: 2 }), "none");
   });
 });

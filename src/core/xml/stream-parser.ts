@@ -1,11 +1,12 @@
 // Bytes of an XMPP stream → Element stanzas, on top of saxes (STACK.md: handlers assigned as fields,
 // bytes counted here because saxes has no cap, a new parser on every stream restart).
-import { SaxesParser } from "saxes";
+
 import type { SaxesOptions, SaxesTagNS, XMLDecl } from "saxes";
-import { StreamError } from "../errors.js";
+import { SaxesParser } from "saxes";
 import type { StreamErrorCondition } from "../errors.js";
-import { Element } from "./element.js";
+import { StreamError } from "../errors.js";
 import type { Attrs } from "./element.js";
+import { Element } from "./element.js";
 import { NS_STREAM } from "./ns.js";
 
 export interface StreamParserLimits {
