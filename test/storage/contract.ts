@@ -351,6 +351,18 @@ export function runStorageContract(
         assert.equal(new Set(appended).size, 100);
         assert.deepEqual(values(await store.find("u")), Array.from({ length: 100 }, (_, i) => i));
       });
+      it("rejects only the duplicate among concurrent appends; the others are stored", async () => {
+        const store = driver.open("h", "s", "archive");
+        const results = await Promise.allSettled([
+          store.append("u", { id: "one", when: 1, value: 1 }),
+          store.append("u", { id: "dup", when: 2, value: 2 }),
+          store.append("u", { id: "dup", when: 3, value: 3 }),
+          store.append("u", { id: "four", when: 4, value: 4 }),
+        ]);
+        assert.deepEqual(results.map((r) => r.status), ["fulfilled", "fulfilled", "rejected", "fulfilled"]);
+        assert.ok((results[2] as PromiseRejectedResult).reason instanceof ArchiveIdConflictError);
+        assert.deepEqual(values(await store.find("u")), [1, 2, 4]);
+      });
     });
 
     describe("driver", () => {

@@ -1,8 +1,9 @@
 import type { Expression, ExpressionBuilder, Kysely, SqlBool } from "kysely";
 import { newArchiveId } from "../archive-id.js";
 import type { ArchivePosition } from "../archive-order.js";
-import { ArchiveIdConflictError, ArchiveItemNotFoundError } from "../errors.js";
+import { ArchiveItemNotFoundError } from "../errors.js";
 import type { ArchiveItem, ArchiveQuery, ArchiveStore, Json } from "../types.js";
+import type { AppendBatcher } from "./append-batcher.js";
 import type { StorageDatabase } from "./tables.js";
 
 type ArchiveFilter = Omit<ArchiveQuery, "limit" | "reverse">;
@@ -13,7 +14,12 @@ type Where = ExpressionBuilder<StorageDatabase, "archive">;
  * on one index (`archive_by_user_time` or `archive_by_user_with_time`), walked in archive order from a
  * cursor with the limit in SQL: a page costs the same on the millionth item as on the first (no OFFSET).
  */
-export function sqlArchiveStore(db: Kysely<StorageDatabase>, host: string, store: string): ArchiveStore {
+export function sqlArchiveStore(
+  db: Kysely<StorageDatabase>,
+  batcher: AppendBatcher,
+  host: string,
+  store: string,
+): ArchiveStore {
   /** Where `id` sits in archive order; unknown ids are the caller's item-not-found. */
   async function positionOf(user: string, id: string): Promise<ArchivePosition> {
     const row = await db
@@ -52,20 +58,15 @@ export function sqlArchiveStore(db: Kysely<StorageDatabase>, host: string, store
   return {
     async append(user, item) {
       const id = item.id ?? newArchiveId();
-      const result = await db
-        .insertInto("archive")
-        .values({
-          host,
-          store,
-          user,
-          id,
-          when: item.when ?? Date.now(),
-          with: item.with ?? "",
-          value: JSON.stringify(item.value),
-        })
-        .onConflict((oc) => oc.columns(["host", "store", "user", "id"]).doNothing())
-        .executeTakeFirst();
-      if (Number(result.numInsertedOrUpdatedRows ?? 0) === 0) throw new ArchiveIdConflictError(id);
+      await batcher.append({
+        host,
+        store,
+        user,
+        id,
+        when: item.when ?? Date.now(),
+        with: item.with ?? "",
+        value: JSON.stringify(item.value),
+      });
       return id;
     },
 

@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import type { StorageDriver, StoreKind, StoreKinds } from "../types.js";
+import { AppendBatcher } from "./append-batcher.js";
 import { sqlArchiveStore } from "./archive-store.js";
 import { distinctStores } from "./distinct-stores.js";
 import { sqlKeyValueStore } from "./keyval-store.js";
@@ -13,12 +14,13 @@ const TABLES = ["keyval", "map", "archive"] as const;
  * only in how they open the connection; every query lives here.
  */
 export function createSqlDriver(db: Kysely<StorageDatabase>): StorageDriver {
+  const batcher = new AppendBatcher(db); // one per database, shared by every archive store
   return {
     open<K extends StoreKind>(host: string, name: string, kind: K): StoreKinds[K] {
       const stores: { [Kind in StoreKind]: () => StoreKinds[Kind] } = {
         keyval: () => sqlKeyValueStore(db, host, name),
         map: () => sqlMapStore(db, host, name),
-        archive: () => sqlArchiveStore(db, host, name),
+        archive: () => sqlArchiveStore(db, batcher, host, name),
       };
       return stores[kind]();
     },

@@ -1,0 +1,70 @@
+import type { Insertable, Kysely } from "kysely";
+import { ArchiveIdConflictError } from "../errors.js";
+import type { ArchiveTable, StorageDatabase } from "./tables.js";
+
+interface PendingAppend {
+  row: Insertable<ArchiveTable>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/** Most rows committed in one transaction: bounds how long one flush holds the write lock. */
+const MAX_BATCH = 1000;
+
+/**
+ * Group commit for archive appends. Appends that arrive while the database is busy (many sessions
+ * archiving at once) are written together in one transaction, and each promise resolves only after
+ * that commit: the contract's "committed before the promise resolves" holds, at a fraction of the
+ * per-commit cost. A lone append is a single INSERT, as without the batcher. It also keeps the number
+ * of queries waiting in Kysely small (Kysely's SQLite connection lock wakes every waiter on each
+ * release, which costs quadratic time with thousands of them).
+ */
+export class AppendBatcher {
+  private queue: PendingAppend[] = [];
+  private flushing = false;
+
+  constructor(private readonly db: Kysely<StorageDatabase>) {}
+
+  /** Resolves once the row is committed; rejects with ArchiveIdConflictError when its id is taken. */
+  append(row: Insertable<ArchiveTable>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ row, resolve, reject });
+      if (!this.flushing) {
+        this.flushing = true;
+        // Waiting one turn of the event loop lets appends made in the same turn join the batch.
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_BATCH);
+      try {
+        const inserted =
+          batch.length === 1
+            ? [await this.insert(this.db, batch[0] as PendingAppend)]
+            : await this.db.transaction().execute(async (trx) => {
+                const results: boolean[] = [];
+                for (const pending of batch) results.push(await this.insert(trx, pending));
+                return results;
+              });
+        batch.forEach((pending, i) =>
+          inserted[i] ? pending.resolve() : pending.reject(new ArchiveIdConflictError(pending.row.id)),
+        );
+      } catch (error) {
+        for (const pending of batch) pending.reject(error); // the transaction rolled back: nothing was stored
+      }
+    }
+    this.flushing = false;
+  }
+
+  private async insert(db: Kysely<StorageDatabase>, { row }: PendingAppend): Promise<boolean> {
+    const result = await db
+      .insertInto("archive")
+      .values(row)
+      .onConflict((oc) => oc.columns(["host", "store", "user", "id"]).doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+}
