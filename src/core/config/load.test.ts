@@ -1,0 +1,244 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { z } from "zod";
+import {
+  ConfigError,
+  isModuleEnabled,
+  loadConfig,
+  locateConfigKey,
+  parseConfig,
+  validateModuleOptions,
+} from "./index.js";
+
+/** The problems parseConfig reports for `text`, as the lines a user would read. */
+function problems(text: string): string[] {
+  try {
+    parseConfig(text, "natter.yaml", "/srv/natter");
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
+    return error.message.replace(/^invalid configuration[^:]*:\s*/, "").split("\n  ");
+  }
+  assert.fail("expected the configuration to be rejected");
+}
+
+describe("loadConfig", () => {
+  const dir = mkdtempSync(join(tmpdir(), "natter-config-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("uses the built-in defaults without a file, with paths under the current directory", () => {
+    const config = loadConfig();
+    assert.deepEqual(config.hosts, ["localhost"]);
+    assert.equal(config.data_dir, join(process.cwd(), "data"));
+    assert.equal(config.log_level, "info");
+    assert.deepEqual(config.listeners.c2s, { enabled: true, port: 5222, bind: [] });
+    assert.deepEqual(config.listeners.c2s_direct_tls, { enabled: true, port: 5223, bind: [] });
+    assert.equal(config.c2s.max_stanza_size, 262144);
+    assert.deepEqual(config.c2s.sasl_mechanisms, [
+      "SCRAM-SHA-256-PLUS",
+      "SCRAM-SHA-1-PLUS",
+      "SCRAM-SHA-256",
+      "SCRAM-SHA-1",
+      "PLAIN",
+    ]);
+    assert.deepEqual(config.auth.throttle, {
+      per_ip: { attempts: 10, window: 60 },
+      per_account: { attempts: 5, window: 60 },
+    });
+    assert.equal(config.storage.sqlite.path, join(process.cwd(), "data", "natter.sqlite"));
+    assert.equal(config.control_socket, join(process.cwd(), "data", "natter.sock"));
+    assert.deepEqual(config.modules, {});
+    assert.equal(config.send.from, "");
+  });
+
+  it("resolves relative paths against the config file's directory and keeps absolute ones", () => {
+    const file = join(dir, "natter.yaml");
+    writeFileSync(
+      file,
+      [
+        "hosts: [Example.ORG, chat.example.org]",
+        "data_dir: state",
+        "admins: [Alice@Example.org]",
+        "tls:",
+        "  certificates:",
+        "    - { cert: certs/example.crt, key: /etc/natter/example.key }",
+        "storage: { sqlite: { path: db/natter.sqlite } }",
+        "control_socket: /run/natter.sock",
+        "",
+      ].join("\n"),
+    );
+    const config = loadConfig(file);
+    assert.deepEqual(config.hosts, ["example.org", "chat.example.org"]);
+    assert.deepEqual(config.admins, ["alice@example.org"]);
+    assert.equal(config.data_dir, join(dir, "state"));
+    assert.deepEqual(config.tls.certificates, [
+      { cert: join(dir, "certs/example.crt"), key: "/etc/natter/example.key" },
+    ]);
+    assert.equal(config.storage.sqlite.path, join(dir, "state", "db", "natter.sqlite"));
+    assert.equal(config.control_socket, "/run/natter.sock");
+  });
+
+  it("reports a missing file by name", () => {
+    const missing = join(dir, "nope.yaml");
+    assert.throws(() => loadConfig(missing), {
+      name: "ConfigError",
+      message: `invalid configuration: ${missing}: cannot read the configuration: file not found`,
+    });
+  });
+
+  it("accepts the annotated example in docs/config.md, which spells out every default", () => {
+    const doc = readFileSync(new URL("../../../docs/config.md", import.meta.url), "utf8");
+    const example = /<!-- full-example -->\s*```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
+    assert.ok(example !== undefined, "docs/config.md has a full example");
+    assert.deepEqual(parseConfig(example, "config.md", "/srv"), parseConfig("", "empty.yaml", "/srv"));
+  });
+});
+
+describe("config validation errors name the key and its line", () => {
+  it("unknown key, with a suggestion", () => {
+    assert.deepEqual(problems("hosts: [example.org]\nlisteners:\n  c2s:\n    prot: 5222\n"), [
+      'natter.yaml:4:5: listeners.c2s.prot: unknown key (did you mean "port"?)',
+    ]);
+    assert.deepEqual(problems("log-level: debug\n"), [
+      'natter.yaml:1:1: log-level: unknown key (did you mean "log_level"?)',
+    ]);
+  });
+
+  it("bad port", () => {
+    assert.deepEqual(problems("listeners:\n  c2s:\n    port: 70000\n  c2s_direct_tls: { port: '5223' }\n"), [
+      "natter.yaml:3:11: listeners.c2s.port: expected a number between 1 and 65535",
+      "natter.yaml:4:27: listeners.c2s_direct_tls.port: expected a number between 1 and 65535",
+    ]);
+  });
+
+  it("bad admin JID and bad host", () => {
+    assert.deepEqual(
+      problems("hosts: [example.org, 'bad host']\nadmins:\n  - example.org\n  - alice@example.org/phone\n"),
+      [
+        "natter.yaml:1:22: hosts[1]: expected a domain name such as example.org",
+        'natter.yaml:3:5: admins[0]: "example.org" is not a bare JID such as "admin@example.org"',
+        'natter.yaml:4:5: admins[1]: "alice@example.org/phone" is not a bare JID such as "admin@example.org"',
+      ],
+    );
+  });
+
+  it("two enabled listeners on one port; a disabled one may share it", () => {
+    assert.deepEqual(problems("listeners:\n  c2s: { port: 5222 }\n  c2s_direct_tls:\n    port: 5222\n"), [
+      "natter.yaml:4:11: listeners.c2s_direct_tls.port: port 5222 is also used by listeners.c2s",
+    ]);
+    const config = parseConfig("listeners:\n  c2s_direct_tls: { enabled: false, port: 5222 }\n", "natter.yaml");
+    assert.equal(config.listeners.c2s_direct_tls.port, 5222);
+  });
+
+  it("duplicate YAML keys", () => {
+    assert.deepEqual(problems("c2s:\n  max_depth: 10\n  max_depth: 20\n"), [
+      'natter.yaml:3:3: c2s.max_depth: duplicate key "max_depth"',
+    ]);
+  });
+
+  it("YAML syntax errors and a document that is not a map", () => {
+    assert.deepEqual(problems("hosts: [example.org\n"), [
+      "natter.yaml:2:1: Flow sequence in block collection must be sufficiently indented and end with a ]",
+    ]);
+    assert.deepEqual(problems("- example.org\n"), ["natter.yaml:1:1: expected a map of settings at the top level"]);
+  });
+
+  it("wrong types, enums and limits, all listed at once in file order", () => {
+    assert.deepEqual(
+      problems(
+        [
+          "log_level: verbose",
+          "hosts: []",
+          "c2s:",
+          "  require_encryption: 'yes'",
+          "  max_stanza_size: 100",
+          "  sasl_mechanisms: [SCRAM-SHA-256, DIGEST-MD5]",
+          "auth: { scram_iterations: 1000 }",
+          "modules: { muc: 3 }",
+          "send: { from: '@@' }",
+          "",
+        ].join("\n"),
+      ),
+      [
+        'natter.yaml:1:12: log_level: expected one of "fatal", "error", "warn", "info", "debug", "trace"; got the string "verbose"',
+        "natter.yaml:2:8: hosts: at least one host is needed",
+        'natter.yaml:4:23: c2s.require_encryption: expected a boolean, got the string "yes"',
+        "natter.yaml:5:20: c2s.max_stanza_size: expected a size in bytes: a whole number of at least 10000",
+        'natter.yaml:6:36: c2s.sasl_mechanisms[1]: expected one of "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"; got the string "DIGEST-MD5"',
+        "natter.yaml:7:27: auth.scram_iterations: expected an iteration count: a whole number between 4096 and 10000000",
+        "natter.yaml:8:17: modules.muc: expected the module's options as a map, true to enable it with defaults, or false to disable it",
+        'natter.yaml:9:15: send.from: expected a JID or ""',
+      ],
+    );
+  });
+
+  it("ConfigError carries the problems as data", () => {
+    try {
+      parseConfig("listeners:\n  c2s:\n    port: 0\n", "natter.yaml");
+      assert.fail("expected a ConfigError");
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      assert.deepEqual(error.problems, [
+        {
+          file: "natter.yaml",
+          line: 3,
+          col: 11,
+          keyPath: "listeners.c2s.port",
+          message: "expected a number between 1 and 65535",
+        },
+      ]);
+    }
+  });
+});
+
+describe("module options", () => {
+  const mucOptions = z
+    .object({
+      max_rooms: z.number().int().min(0).default(100),
+      default_room_name: z.string().default("Room"),
+    })
+    .strict();
+  const text = [
+    "hosts: [example.org]",
+    "modules:",
+    "  muc:",
+    "    max_rooms: -1",
+    "    default_rom_name: x",
+    "  ping:",
+    "  mam: false",
+    "",
+  ].join("\n");
+
+  it("reports a module's own validation errors with their line in natter.yaml", () => {
+    const config = parseConfig(text, "natter.yaml");
+    assert.throws(() => validateModuleOptions(config, "muc", mucOptions), {
+      name: "ConfigError",
+      message: [
+        "invalid configuration (2 problems):",
+        "  natter.yaml:4:16: modules.muc.max_rooms: expected at least 0, got -1",
+        '  natter.yaml:5:5: modules.muc.default_rom_name: unknown key (did you mean "default_room_name"?)',
+      ].join("\n"),
+    });
+  });
+
+  it("gives the schema's defaults for an absent, empty or `true` entry, and knows disabled modules", () => {
+    const config = parseConfig(text, "natter.yaml");
+    assert.deepEqual(validateModuleOptions(config, "ping", mucOptions), { max_rooms: 100, default_room_name: "Room" });
+    assert.deepEqual(validateModuleOptions(config, "roster", mucOptions), {
+      max_rooms: 100,
+      default_room_name: "Room",
+    });
+    assert.equal(isModuleEnabled(config, "mam"), false);
+    assert.equal(isModuleEnabled(config, "ping"), true);
+    assert.equal(locateConfigKey(config, ["modules", "muc", "max_rooms"]), "natter.yaml:4:16");
+    assert.equal(locateConfigKey(config, ["modules", "vcard"]), "natter.yaml:2:1");
+  });
+
+  it("reports without a line when the config came from defaults", () => {
+    assert.throws(() => validateModuleOptions(loadConfig(), "muc", z.object({ required: z.string() })), {
+      message: "invalid configuration: <defaults>: modules.muc.required: is required (a string)",
+    });
+  });
+});

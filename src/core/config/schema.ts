@@ -1,0 +1,239 @@
+// The shape of natter.yaml: every key, its type, its default and its limits in one place.
+// Objects are `.strict()` so a misspelt key is an error rather than a silently ignored setting.
+// Zod 4: a nested object whose fields all have defaults needs `.prefault({})` (not `.default({})`),
+// so that a missing section is parsed from `{}` and gets its fields' defaults.
+// docs/config.md is the reference for users; keep it in step with this file (a test checks the example there).
+
+import { isIP } from "node:net";
+import { z } from "zod";
+import { tryParseJid } from "../jid.js";
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
+
+/** SASL mechanisms Natter implements, in the default order of preference. */
+export const SASL_MECHANISMS = [
+  "SCRAM-SHA-256-PLUS",
+  "SCRAM-SHA-1-PLUS",
+  "SCRAM-SHA-256",
+  "SCRAM-SHA-1",
+  "PLAIN",
+] as const;
+
+export const STORAGE_DRIVERS = ["sqlite"] as const;
+
+const PORT_MESSAGE = "expected a number between 1 and 65535";
+
+function port(defaultPort: number) {
+  return z
+    .number({ error: PORT_MESSAGE })
+    .int({ error: PORT_MESSAGE })
+    .min(1, { error: PORT_MESSAGE })
+    .max(65535, { error: PORT_MESSAGE })
+    .default(defaultPort);
+}
+
+function positiveInt(what: string, min = 1, max = Number.MAX_SAFE_INTEGER) {
+  const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `between ${min} and ${max}`;
+  const message = `expected ${what}: a whole number ${range}`;
+  return z.number({ error: message }).int({ error: message }).min(min, { error: message }).max(max, { error: message });
+}
+
+function seconds(what: string, min: number) {
+  const message = `expected ${what} in seconds: a number of at least ${min}`;
+  return z.number({ error: message }).min(min, { error: message });
+}
+
+/** RFC 7622 §3.2: a domainpart is a DNS name (possibly internationalised) or an IP literal. */
+export function domainProblem(input: string): string | undefined {
+  if (isIP(input) !== 0) return undefined;
+  if (input.startsWith("[") && input.endsWith("]") && isIP(input.slice(1, -1)) === 6) return undefined;
+  const jid = tryParseJid(input);
+  if (jid === undefined || !jid.isDomain) return "expected a domain name such as example.org";
+  for (const label of jid.domain.split(".")) {
+    // RFC 1035 §2.3.4 / RFC 5890 §2.3.2.1: labels are 1–63 octets, no hyphen at either end.
+    if (label === "" || Buffer.byteLength(label) > 63)
+      return "expected a domain name such as example.org (empty or over-long label)";
+    if (!/^[\p{L}\p{M}\p{N}-]+$/u.test(label) || label.startsWith("-") || label.endsWith("-")) {
+      return `expected a domain name such as example.org ("${label}" is not a valid label)`;
+    }
+  }
+  return undefined;
+}
+
+const domainName = z.string({ error: "expected a domain name such as example.org" }).transform((value, ctx) => {
+  const problem = domainProblem(value);
+  if (problem !== undefined) {
+    ctx.addIssue({ code: "custom", message: problem });
+    return z.NEVER;
+  }
+  return tryParseJid(value)?.domain ?? value;
+});
+
+/** A bare JID with a localpart (admins): stored in canonical form so it compares with ===. */
+const bareJid = z.string({ error: 'expected a bare JID such as "admin@example.org"' }).transform((value, ctx) => {
+  const jid = tryParseJid(value);
+  if (jid === undefined || jid.local === "" || !jid.isBare) {
+    ctx.addIssue({ code: "custom", message: `"${value}" is not a bare JID such as "admin@example.org"` });
+    return z.NEVER;
+  }
+  return jid.toString();
+});
+
+const bindAddress = z
+  .string({ error: "expected an IP address or host name to listen on" })
+  .refine((value) => isIP(value) !== 0 || /^[a-z0-9.-]+$/i.test(value), {
+    error: "expected an IP address or host name to listen on",
+  });
+
+function listener(defaultPort: number) {
+  return z
+    .object({
+      enabled: z.boolean().default(true),
+      port: port(defaultPort),
+      /** Addresses to listen on; empty = every interface (Node's default). */
+      bind: z.array(bindAddress).default([]),
+    })
+    .strict()
+    .prefault({});
+}
+
+const certificatePair = z
+  .object({
+    cert: z.string({ error: "expected the path of a PEM certificate file" }).min(1, { error: "expected a path" }),
+    key: z.string({ error: "expected the path of a PEM private key file" }).min(1, { error: "expected a path" }),
+  })
+  .strict();
+
+function throttle(attempts: number, window: number) {
+  return z
+    .object({
+      /** Failed authentications allowed per window; 0 turns this throttle off. */
+      attempts: positiveInt("a number of attempts", 0).default(attempts),
+      window: seconds("the window", 1).default(window),
+    })
+    .strict()
+    .prefault({});
+}
+
+/** A module's options: a map validated later by the module's own schema, true/empty for its defaults, false to disable. */
+const moduleOptions = z.union([z.boolean(), z.null(), z.record(z.string(), z.unknown())], {
+  error: "expected the module's options as a map, true to enable it with defaults, or false to disable it",
+});
+
+const moduleName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]*$/, { error: "module names are kebab-case, such as stream-management" });
+
+export const configSchema = z
+  .object({
+    hosts: z.array(domainName).min(1, { error: "at least one host is needed" }).default(["localhost"]),
+    data_dir: z.string().min(1, { error: "expected a directory path" }).default("./data"),
+    log_level: z.enum(LOG_LEVELS).default("info"),
+    admins: z.array(bareJid).default([]),
+    listeners: z
+      .object({
+        c2s: listener(5222),
+        // XEP-0368: TLS from the first byte, ALPN xmpp-client.
+        c2s_direct_tls: listener(5223),
+      })
+      .strict()
+      .prefault({}),
+    tls: z
+      .object({
+        /** Chosen per host by the names in each certificate (SNI); none → a generated self-signed one. */
+        certificates: z.array(certificatePair).default([]),
+      })
+      .strict()
+      .prefault({}),
+    c2s: z
+      .object({
+        require_encryption: z.boolean().default(true),
+        // RFC 6120 §13.12 (4): a server must accept stanzas of at least 10000 bytes.
+        max_stanza_size: positiveInt("a size in bytes", 10000).default(262144),
+        max_depth: positiveInt("a nesting depth", 4, 1000).default(32),
+        negotiation_timeout: seconds("the timeout", 1).default(30),
+        sasl_mechanisms: z
+          .array(z.enum(SASL_MECHANISMS))
+          .min(1, { error: "at least one SASL mechanism is needed" })
+          .default([...SASL_MECHANISMS]),
+      })
+      .strict()
+      .prefault({}),
+    auth: z
+      .object({
+        // RFC 7677 §4 / RFC 5802 §5.1: at least 4096 iterations; the cap keeps one login from hogging a core.
+        scram_iterations: positiveInt("an iteration count", 4096, 10_000_000).default(4096),
+        throttle: z
+          .object({ per_ip: throttle(10, 60), per_account: throttle(5, 60) })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    storage: z
+      .object({
+        driver: z.enum(STORAGE_DRIVERS).default("sqlite"),
+        sqlite: z
+          .object({ path: z.string().min(1, { error: "expected a file path" }).default("natter.sqlite") })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    modules: z.record(moduleName, moduleOptions).default({}),
+    send: z
+      .object({
+        /** JID that `natter send` stamps as the sender; "" = the first host. */
+        from: z
+          .string()
+          .refine((value) => value === "" || tryParseJid(value) !== undefined, { error: 'expected a JID or ""' })
+          .default(""),
+      })
+      .strict()
+      .prefault({}),
+    control_socket: z.string().min(1, { error: "expected a socket path" }).default("natter.sock"),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    const seenHosts = new Set<string>();
+    config.hosts.forEach((host, index) => {
+      if (seenHosts.has(host))
+        ctx.addIssue({ code: "custom", path: ["hosts", index], message: `"${host}" is listed twice` });
+      seenHosts.add(host);
+    });
+    // Two enabled listeners on one port would fail at start with EADDRINUSE; say which keys clash instead.
+    const portOwners = new Map<number, string>();
+    for (const [name, options] of Object.entries(config.listeners)) {
+      if (!options.enabled) continue;
+      const owner = portOwners.get(options.port);
+      if (owner !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["listeners", name, "port"],
+          message: `port ${options.port} is also used by listeners.${owner}`,
+        });
+      } else {
+        portOwners.set(options.port, name);
+      }
+    }
+    const seenMechanisms = new Set<string>();
+    config.c2s.sasl_mechanisms.forEach((mechanism, index) => {
+      if (seenMechanisms.has(mechanism)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["c2s", "sasl_mechanisms", index],
+          message: `${mechanism} is listed twice`,
+        });
+      }
+      seenMechanisms.add(mechanism);
+    });
+  });
+
+/**
+ * The validated configuration, keys as written in natter.yaml. After loadConfig, data_dir, tls file paths,
+ * storage.sqlite.path and control_socket are absolute.
+ */
+export type Config = z.output<typeof configSchema>;
+export type ListenerConfig = Config["listeners"]["c2s"];
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type SaslMechanismName = (typeof SASL_MECHANISMS)[number];
