@@ -25,8 +25,10 @@ const dir = mkdtempSync(join(tmpdir(), "natter-bench-"));
 const path = join(dir, "natter.sqlite");
 const ids: string[] = [];
 const contactOf = (i: number) => `contact${i % CONTACTS}@example.net`;
-const valueOf = (i: number) =>
-  JSON.stringify(`<message xmlns="jabber:client" type="chat"><body>message number ${i}, about this long</body></message>`);
+const messageOf = (i: number) =>
+  JSON.stringify(
+    `<message xmlns="jabber:client" type="chat"><body>message number ${i}, about this long</body></message>`,
+  );
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
@@ -38,18 +40,21 @@ try {
 
   // 1. Appends through the driver: one at a time (each its own commit), then many in flight at once.
   let started = performance.now();
-  for (let i = 0; i < SAMPLE / 2; i++) ids.push(await archive.append(USER, { when: T0 + i * 1000, with: contactOf(i), value: JSON.parse(valueOf(i)) }));
+  for (let i = 0; i < SAMPLE / 2; i++)
+    ids.push(await archive.append(USER, { when: T0 + i * 1000, with: contactOf(i), value: JSON.parse(messageOf(i)) }));
   const sequentialRate = SAMPLE / 2 / ((performance.now() - started) / 1000);
   started = performance.now();
   const concurrent = await Promise.all(
     Array.from({ length: SAMPLE / 2 }, (_, k) => {
       const i = SAMPLE / 2 + k;
-      return archive.append(USER, { when: T0 + i * 1000, with: contactOf(i), value: JSON.parse(valueOf(i)) });
+      return archive.append(USER, { when: T0 + i * 1000, with: contactOf(i), value: JSON.parse(messageOf(i)) });
     }),
   );
   ids.push(...concurrent);
   const concurrentRate = SAMPLE / 2 / ((performance.now() - started) / 1000);
-  console.log(`driver append: ${sequentialRate.toFixed(0)}/s one at a time, ${concurrentRate.toFixed(0)}/s with ${SAMPLE / 2} in flight`);
+  console.log(
+    `driver append: ${sequentialRate.toFixed(0)}/s one at a time, ${concurrentRate.toFixed(0)}/s with ${SAMPLE / 2} in flight`,
+  );
 
   // 2. The rest in batched transactions on a second connection to the same file (as a CLI import would).
   started = performance.now();
@@ -63,13 +68,15 @@ try {
     for (let i = from; i < to; i++) {
       const id = newArchiveId();
       ids.push(id);
-      insert.run(HOST, STORE, USER, id, T0 + i * 1000, contactOf(i), valueOf(i));
+      insert.run(HOST, STORE, USER, id, T0 + i * 1000, contactOf(i), messageOf(i));
     }
   });
   for (let from = SAMPLE; from < TOTAL; from += BATCH) insertBatch(from, Math.min(TOTAL, from + BATCH));
   raw.close();
   const fillSeconds = (performance.now() - started) / 1000;
-  console.log(`bulk fill: ${TOTAL - SAMPLE} items in ${fillSeconds.toFixed(1)} s (${((TOTAL - SAMPLE) / fillSeconds).toFixed(0)}/s)`);
+  console.log(
+    `bulk fill: ${TOTAL - SAMPLE} items in ${fillSeconds.toFixed(1)} s (${((TOTAL - SAMPLE) / fillSeconds).toFixed(0)}/s)`,
+  );
   console.log(`archive: ${TOTAL} items for one user, file ${(statSync(path).size / 2 ** 20).toFixed(0)} MiB (+ WAL)`);
 
   // 3. Page queries from the middle of the archive, limit 50.

@@ -39,7 +39,20 @@ export function runStorageContract(
 
       it("round-trips every JSON shape", async () => {
         const store = driver.open("h", "s", "keyval");
-        const shapes: Json[] = [null, false, true, 0, -1.5, 1e300, "", "text", [], [1, "two", null], {}, { a: { b: [1, { c: "d" }] } }];
+        const shapes: Json[] = [
+          null,
+          false,
+          true,
+          0,
+          -1.5,
+          1e300,
+          "",
+          "text",
+          [],
+          [1, "two", null],
+          {},
+          { a: { b: [1, { c: "d" }] } },
+        ];
         for (const [i, value] of shapes.entries()) await store.set(`u${i}`, value);
         for (const [i, value] of shapes.entries()) assert.deepEqual(await store.get(`u${i}`), value);
       });
@@ -165,7 +178,10 @@ export function runStorageContract(
 
       it("keeps a given id, refuses a duplicate for the same user, allows it for another user", async () => {
         const store = driver.open("h", "s", "archive");
-        assert.equal(await store.append("u", { id: "given-1", when: 5, with: "w@x", value: { body: "hi" } }), "given-1");
+        assert.equal(
+          await store.append("u", { id: "given-1", when: 5, with: "w@x", value: { body: "hi" } }),
+          "given-1",
+        );
         assert.deepEqual(await store.find("u"), [{ id: "given-1", when: 5, with: "w@x", value: { body: "hi" } }]);
         await assert.rejects(store.append("u", { id: "given-1", value: 2 }), (error: unknown) => {
           assert.ok(error instanceof ArchiveIdConflictError);
@@ -211,7 +227,10 @@ export function runStorageContract(
       it("filters by ids, in archive order whatever the order asked; an empty list matches nothing", async () => {
         const store = driver.open("h", "s", "archive");
         const all = await fill(store, "u", 10);
-        assert.deepEqual(values(await store.find("u", { ids: [all[7] as string, all[2] as string, "unknown"] })), [2, 7]);
+        assert.deepEqual(
+          values(await store.find("u", { ids: [all[7] as string, all[2] as string, "unknown"] })),
+          [2, 7],
+        );
         assert.deepEqual(await store.find("u", { ids: [] }), []);
         assert.equal(await store.count("u", { ids: [] }), 0);
         assert.equal(await store.delete("u", { ids: [] }), 0);
@@ -249,8 +268,14 @@ export function runStorageContract(
         // The cursor may be an item the filter excludes (a b@x item here): paging goes on from its place.
         assert.deepEqual(values(await store.find("u", { ...q, after: all[7], limit: 2 })), [8, 10]);
         assert.deepEqual(values(await store.find("u", { ...q, before: all[13], limit: 2, reverse: true })), [10, 12]);
-        assert.deepEqual(values(await store.find("u", { ...q, after: all[4], before: all[12], reverse: true, limit: 2 })), [8, 10]);
-        assert.deepEqual(values(await store.find("u", { ...q, ids: [all[4] as string, all[5] as string, all[18] as string] })), [4]);
+        assert.deepEqual(
+          values(await store.find("u", { ...q, after: all[4], before: all[12], reverse: true, limit: 2 })),
+          [8, 10],
+        );
+        assert.deepEqual(
+          values(await store.find("u", { ...q, ids: [all[4] as string, all[5] as string, all[18] as string] })),
+          [4],
+        );
         assert.equal(await store.count("u", q), 8);
       });
 
@@ -277,7 +302,12 @@ export function runStorageContract(
         const store = driver.open("h", "s", "archive");
         await fill(store, "u", 3);
         const [othersId] = await fill(store, "v", 1);
-        for (const query of [{ after: "nope" }, { before: "nope" }, { after: othersId }, { before: "nope", limit: 0 }]) {
+        for (const query of [
+          { after: "nope" },
+          { before: "nope" },
+          { after: othersId },
+          { before: "nope", limit: 0 },
+        ]) {
           await assert.rejects(store.find("u", query), (error: unknown) => {
             assert.ok(error instanceof ArchiveItemNotFoundError);
             assert.equal(error.id, query.after ?? query.before);
@@ -347,9 +377,14 @@ export function runStorageContract(
 
       it("accepts many concurrent appends, each committed when its promise resolves", async () => {
         const store = driver.open("h", "s", "archive");
-        const appended = await Promise.all(Array.from({ length: 100 }, (_, i) => store.append("u", { when: 7, value: i })));
+        const appended = await Promise.all(
+          Array.from({ length: 100 }, (_, i) => store.append("u", { when: 7, value: i })),
+        );
         assert.equal(new Set(appended).size, 100);
-        assert.deepEqual(values(await store.find("u")), Array.from({ length: 100 }, (_, i) => i));
+        assert.deepEqual(
+          values(await store.find("u")),
+          Array.from({ length: 100 }, (_, i) => i),
+        );
       });
       it("rejects only the duplicate among concurrent appends; the others are stored", async () => {
         const store = driver.open("h", "s", "archive");
@@ -359,7 +394,10 @@ export function runStorageContract(
           store.append("u", { id: "dup", when: 3, value: 3 }),
           store.append("u", { id: "four", when: 4, value: 4 }),
         ]);
-        assert.deepEqual(results.map((r) => r.status), ["fulfilled", "fulfilled", "rejected", "fulfilled"]);
+        assert.deepEqual(
+          results.map((r) => r.status),
+          ["fulfilled", "fulfilled", "rejected", "fulfilled"],
+        );
         assert.ok((results[2] as PromiseRejectedResult).reason instanceof ArchiveIdConflictError);
         assert.deepEqual(values(await store.find("u")), [1, 2, 4]);
       });
@@ -395,7 +433,7 @@ export function runStorageContract(
       });
 
       it("stores unicode and large values unchanged", async () => {
-        const text = "zoë 𝄞 \u{1F600} עברית e\u0301 \u0000 \uFFFD \"quoted\" \\ \n\t";
+        const text = 'zoë 𝄞 \u{1F600} עברית e\u0301 \u0000 \uFFFD "quoted" \\ \n\t';
         const big = "x".repeat(1_000_000) + text;
         const keyval = driver.open("hôst.example", "störe", "keyval");
         const map = driver.open("hôst.example", "störe", "map");
@@ -420,7 +458,10 @@ export function runStorageContract(
         await archive.append("u", { id: "past", when: -far, value: 2 });
         const items = await archive.find("u");
         assert.deepEqual(ids(items), ["past", "future"]);
-        assert.deepEqual(items.map((item) => item.when), [-far, far]);
+        assert.deepEqual(
+          items.map((item) => item.when),
+          [-far, far],
+        );
       });
 
       if (options.reopen) {

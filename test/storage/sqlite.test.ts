@@ -32,10 +32,9 @@ describe("sqlite driver", () => {
     await (await createSqliteDriver(path)).close();
     const db = new Database(path, { readonly: true });
     try {
-      assert.deepEqual(
-        db.prepare("select version, name from schema_version").all(),
-        [{ version: 1, name: "initial-schema" }],
-      );
+      assert.deepEqual(db.prepare("select version, name from schema_version").all(), [
+        { version: 1, name: "initial-schema" },
+      ]);
       assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
     } finally {
       db.close();
@@ -61,7 +60,10 @@ describe("sqlite driver", () => {
       await server.open("h", "mam", "archive").append("u", { id: "c", when: 3, value: 3 });
       await writes;
       const items = await server.open("h", "mam", "archive").find("u");
-      assert.deepEqual(items.map((item) => item.id), ["a", "b", "c"]);
+      assert.deepEqual(
+        items.map((item) => item.id),
+        ["a", "b", "c"],
+      );
     } finally {
       await server.close();
     }

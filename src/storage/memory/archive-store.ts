@@ -1,7 +1,7 @@
-import type { ArchiveItem, ArchiveQuery, ArchiveStore, Json } from "../types.js";
 import { newArchiveId } from "../archive-id.js";
 import { type ArchivePosition, compareArchivePositions } from "../archive-order.js";
 import { ArchiveIdConflictError, ArchiveItemNotFoundError } from "../errors.js";
+import type { ArchiveItem, ArchiveQuery, ArchiveStore, Json } from "../types.js";
 import type { Scope } from "./scopes.js";
 
 interface StoredItem extends ArchivePosition {
@@ -52,7 +52,11 @@ export function memoryArchiveStore(scope: Scope<UserArchive>, seq: SeqCounter): 
       const matching = select(archiveOf(user) ?? emptyArchive(), query);
       const limit = query.limit ?? Number.POSITIVE_INFINITY;
       const page =
-        limit <= 0 ? [] : query.reverse ? matching.slice(Math.max(0, matching.length - limit)) : matching.slice(0, limit);
+        limit <= 0
+          ? []
+          : query.reverse
+            ? matching.slice(Math.max(0, matching.length - limit))
+            : matching.slice(0, limit);
       return page.map(toItem);
     },
 

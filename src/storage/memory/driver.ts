@@ -1,5 +1,5 @@
 import type { StorageDriver, StoreKind, StoreKinds } from "../types.js";
-import { type UserArchive, memoryArchiveStore } from "./archive-store.js";
+import { memoryArchiveStore, type UserArchive } from "./archive-store.js";
 import { memoryKeyValueStore } from "./keyval-store.js";
 import { memoryMapStore } from "./map-store.js";
 import { ScopeTable } from "./scopes.js";

@@ -1,5 +1,5 @@
-import type { Json, KeyValueStore } from "../types.js";
 import { compareCodePoints } from "../code-point-order.js";
+import type { Json, KeyValueStore } from "../types.js";
 import type { Scope } from "./scopes.js";
 
 export function memoryKeyValueStore(scope: Scope<string>): KeyValueStore {

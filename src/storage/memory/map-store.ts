@@ -1,5 +1,5 @@
-import type { Json, MapStore } from "../types.js";
 import { compareCodePoints } from "../code-point-order.js";
+import type { Json, MapStore } from "../types.js";
 import type { Scope } from "./scopes.js";
 
 export function memoryMapStore(scope: Scope<Map<string, string>>): MapStore {

@@ -41,7 +41,9 @@ export async function migrateToLatest(
         .executeTakeFirst();
       const from = Number(row?.version ?? 0);
       if (from > latest) {
-        throw new Error(`the database's schema is version ${from}, newer than this Natter knows (${latest}): upgrade Natter`);
+        throw new Error(
+          `the database's schema is version ${from}, newer than this Natter knows (${latest}): upgrade Natter`,
+        );
       }
       for (const migration of migrations) {
         if (migration.version <= from) continue;

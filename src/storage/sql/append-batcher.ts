@@ -49,9 +49,10 @@ export class AppendBatcher {
                 for (const pending of batch) results.push(await this.insert(trx, pending));
                 return results;
               });
-        batch.forEach((pending, i) =>
-          inserted[i] ? pending.resolve() : pending.reject(new ArchiveIdConflictError(pending.row.id)),
-        );
+        for (const [i, pending] of batch.entries()) {
+          if (inserted[i]) pending.resolve();
+          else pending.reject(new ArchiveIdConflictError(pending.row.id));
+        }
       } catch (error) {
         for (const pending of batch) pending.reject(error); // the transaction rolled back: nothing was stored
       }

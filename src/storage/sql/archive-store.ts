@@ -39,11 +39,7 @@ export function sqlArchiveStore(
     const after = filter.after === undefined ? undefined : await positionOf(user, filter.after);
     const before = filter.before === undefined ? undefined : await positionOf(user, filter.before);
     return (eb) => {
-      const conditions: Expression<SqlBool>[] = [
-        eb("host", "=", host),
-        eb("store", "=", store),
-        eb("user", "=", user),
-      ];
+      const conditions: Expression<SqlBool>[] = [eb("host", "=", host), eb("store", "=", store), eb("user", "=", user)];
       if (filter.with !== undefined) conditions.push(eb("with", "=", filter.with));
       if (filter.start !== undefined) conditions.push(eb("when", ">=", filter.start));
       if (filter.end !== undefined) conditions.push(eb("when", "<=", filter.end));

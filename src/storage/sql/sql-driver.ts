@@ -28,7 +28,9 @@ export function createSqlDriver(db: Kysely<StorageDatabase>): StorageDriver {
     async deleteUser(host, user) {
       // Find the stores first, outside the transaction, so the transaction only writes: on SQLite a
       // transaction that reads before writing can fail at once when another process writes meanwhile.
-      const plan = await Promise.all(TABLES.map(async (table) => ({ table, stores: await distinctStores(db, table, host) })));
+      const plan = await Promise.all(
+        TABLES.map(async (table) => ({ table, stores: await distinctStores(db, table, host) })),
+      );
       await db.transaction().execute(async (trx) => {
         for (const { table, stores } of plan) {
           for (const store of stores) {
