@@ -111,10 +111,7 @@ export class NatterServer {
   private async listen(): Promise<void> {
     const { config, log } = this;
     const certs = await CertificateStore.fromConfig(config, (msg) => log.info(msg));
-    const tls: TlsSettings = {
-      secureContext: certs.defaultContext,
-      SNICallback: (name, cb) => cb(null, certs.secureContextFor(name)),
-    };
+    const tls: TlsSettings = { secureContext: certs.defaultContext, ...certs.tlsServerOptions() };
     const throttle = new LoginThrottle({
       perIp: { attempts: config.auth.throttle.per_ip.attempts, windowSeconds: config.auth.throttle.per_ip.window },
       perAccount: {
@@ -128,7 +125,8 @@ export class NatterServer {
       negotiationTimeoutMs: config.c2s.negotiation_timeout * 1000,
       mechanisms: [...config.c2s.sasl_mechanisms],
       maxAuthAttempts: 5,
-      keepaliveMs: 60_000,
+      scramIterations: config.auth.scram_iterations,
+      keepaliveMs: config.c2s.keepalive_interval * 1000,
       maxPendingBytes: 16 * 1024 * 1024,
     };
     const accept = (conn: ConstructorParameters<typeof C2sStream>[0]) => {

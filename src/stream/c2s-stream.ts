@@ -20,6 +20,8 @@ export interface C2sOptions {
   negotiationTimeoutMs: number;
   /** SASL mechanisms enabled by config, in preference order. */
   mechanisms: string[];
+  /** PBKDF2 iterations of stored credentials (unknown users are answered with the same count). */
+  scramIterations: number;
   /** Failed SASL attempts allowed on one connection before it is closed (RFC 6120 §6.4.5). */
   maxAuthAttempts: number;
   /** Whitespace keepalive when nothing was written for this long (0 = off). */
@@ -175,6 +177,7 @@ export class C2sStream implements Session {
         this.core.accounts,
         this.opts.mechanisms,
         this.throttle,
+        this.opts.scramIterations,
       );
     }
     return this.sasl;
@@ -277,7 +280,7 @@ export class C2sStream implements Session {
       if (outcome.condition === "aborted") return;
       this.authFailures++;
       this.log.warn(
-        { user: outcome.username ? `${outcome.username}@${this.host}` : undefined, condition: outcome.condition },
+        { user: outcome.username, condition: outcome.condition },
         "authentication failed",
       );
       if (this.authFailures >= this.opts.maxAuthAttempts) {

@@ -35,7 +35,7 @@ export function failureElement(condition: SaslFailureCondition, text?: string): 
 
 export class SaslNegotiation {
   private exchange: SaslExchange | undefined;
-  /** The username the current exchange asked credentials for (for per-account throttling and logs). */
+  /** The account (user@host) the current exchange asked credentials for (for per-account throttling and logs). */
   private attemptedUser: string | undefined;
 
   constructor(
@@ -43,11 +43,17 @@ export class SaslNegotiation {
     private readonly provider: AccountProvider,
     private readonly enabled: string[],
     private readonly throttle: LoginThrottle,
+    private readonly scramIterations: number,
   ) {}
+
+  private mechanisms(provider: AccountProvider) {
+    // Unknown users get fake credentials with the real iteration count, so `i=` does not reveal them.
+    return buildMechanisms(provider, this.enabled, { scram: { unknownUserIterations: this.scramIterations } });
+  }
 
   /** Mechanisms to offer on this connection (RFC 6120 §6.4.1). */
   offered(): string[] {
-    return buildMechanisms(this.provider, this.enabled)
+    return this.mechanisms(this.provider)
       .filter((m) => m.available(this.ctx))
       .map((m) => m.name);
   }
@@ -73,19 +79,19 @@ export class SaslNegotiation {
   private async start(el: Element): Promise<SaslOutcome> {
     this.attemptedUser = undefined;
     const ip = this.ctx.remoteAddress;
-    const wait = this.throttle.retryAfter(ip, "");
+    const wait = this.throttle.retryAfter(ip, undefined);
     if (wait > 0) return this.fail("temporary-auth-failure", `too many failed attempts; retry in ${wait} s`);
     // The provider is wrapped per exchange so that the username asked for is known even on failure.
     const watching: AccountProvider = Object.create(this.provider);
     watching.scramCredentials = (host, user, hash) => {
-      this.attemptedUser = user;
+      this.attemptedUser = `${user}@${host}`;
       return this.provider.scramCredentials(host, user, hash);
     };
     watching.verifyPassword = (host, user, password) => {
-      this.attemptedUser = user;
+      this.attemptedUser = `${user}@${host}`;
       return this.provider.verifyPassword(host, user, password);
     };
-    const mech = buildMechanisms(watching, this.enabled).find(
+    const mech = this.mechanisms(watching).find(
       (m) => m.name === el.attrs.mechanism && m.available(this.ctx),
     );
     if (!mech) return this.fail("invalid-mechanism");
@@ -118,16 +124,17 @@ export class SaslNegotiation {
     }
     this.exchange = undefined;
     if (result.kind === "success") {
-      if (this.throttle.retryAfter(ip, result.username) > 0) {
+      const account = `${result.username}@${this.ctx.host}`;
+      if (this.throttle.retryAfter(ip, account) > 0) {
         // The password was right, but the account is under attack: keep refusing until the window passes.
         return this.fail("temporary-auth-failure", "too many failed attempts for this account; retry later");
       }
-      this.throttle.recordSuccess(ip, result.username);
+      this.throttle.recordSuccess(ip, account);
       const el = new Element("success", NS_SASL);
       if (result.data && result.data.length > 0) el.t(result.data.toString("base64"));
       return { kind: "success", element: el, username: result.username };
     }
-    this.throttle.recordFailure(ip, this.attemptedUser ?? "");
+    this.throttle.recordFailure(ip, this.attemptedUser);
     return this.fail(result.condition, result.text);
   }
 

@@ -108,8 +108,8 @@ describe("config validation errors name the key and its line", () => {
 
   it("bad port", () => {
     assert.deepEqual(problems("listeners:\n  c2s:\n    port: 70000\n  c2s_direct_tls: { port: '5223' }\n"), [
-      "natter.yaml:3:11: listeners.c2s.port: expected a number between 1 and 65535",
-      "natter.yaml:4:27: listeners.c2s_direct_tls.port: expected a number between 1 and 65535",
+      "natter.yaml:3:11: listeners.c2s.port: expected a number between 0 and 65535 (0: any free port)",
+      "natter.yaml:4:27: listeners.c2s_direct_tls.port: expected a number between 0 and 65535 (0: any free port)",
     ]);
   });
 
@@ -176,7 +176,7 @@ describe("config validation errors name the key and its line", () => {
 
   it("ConfigError carries the problems as data", () => {
     try {
-      parseConfig("listeners:\n  c2s:\n    port: 0\n", "natter.yaml");
+      parseConfig("listeners:\n  c2s:\n    port: -1\n", "natter.yaml");
       assert.fail("expected a ConfigError");
     } catch (error) {
       assert.ok(error instanceof ConfigError);
@@ -186,7 +186,7 @@ describe("config validation errors name the key and its line", () => {
           line: 3,
           col: 11,
           keyPath: "listeners.c2s.port",
-          message: "expected a number between 1 and 65535",
+          message: "expected a number between 0 and 65535 (0: any free port)",
         },
       ]);
     }

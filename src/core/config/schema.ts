@@ -21,13 +21,13 @@ export const SASL_MECHANISMS = [
 
 export const STORAGE_DRIVERS = ["sqlite"] as const;
 
-const PORT_MESSAGE = "expected a number between 1 and 65535";
+const PORT_MESSAGE = "expected a number between 0 and 65535 (0: any free port)";
 
 function port(defaultPort: number) {
   return z
     .number({ error: PORT_MESSAGE })
     .int({ error: PORT_MESSAGE })
-    .min(1, { error: PORT_MESSAGE })
+    .min(0, { error: PORT_MESSAGE })
     .max(65535, { error: PORT_MESSAGE })
     .default(defaultPort);
 }
@@ -152,6 +152,8 @@ export const configSchema = z
         max_stanza_size: positiveInt("a size in bytes", 10000).default(262144),
         max_depth: positiveInt("a nesting depth", 4, 1000).default(32),
         negotiation_timeout: seconds("the timeout", 1).default(30),
+        // RFC 6120 §4.6.1: a single space when the stream has been quiet this long; 0 turns it off.
+        keepalive_interval: z.number({ error: "expected seconds" }).min(0, { error: "expected seconds (0 = off)" }).default(60),
         sasl_mechanisms: z
           .array(z.enum(SASL_MECHANISMS))
           .min(1, { error: "at least one SASL mechanism is needed" })
@@ -204,7 +206,7 @@ export const configSchema = z
     // Two enabled listeners on one port would fail at start with EADDRINUSE; say which keys clash instead.
     const portOwners = new Map<number, string>();
     for (const [name, options] of Object.entries(config.listeners)) {
-      if (!options.enabled) continue;
+      if (!options.enabled || options.port === 0) continue;
       const owner = portOwners.get(options.port);
       if (owner !== undefined) {
         ctx.addIssue({

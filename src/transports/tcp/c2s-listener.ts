@@ -57,7 +57,8 @@ export function listenC2sDirectTls(
   return listenAll(
     () => {
       const server = createTlsServer({
-        secureContext: tls.secureContext,
+        cert: tls.cert,
+        key: tls.key,
         SNICallback: tls.SNICallback,
         ALPNProtocols: ["xmpp-client"],
       });

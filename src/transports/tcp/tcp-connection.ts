@@ -7,6 +7,9 @@ import type { ByteConnection } from "../../stream/connection.js";
 
 export interface TlsSettings {
   secureContext: SecureContext;
+  /** tls.createServer ignores `secureContext`: it needs the default certificate as PEM. */
+  cert: string;
+  key: string;
   SNICallback: (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void;
 }
 

@@ -1,0 +1,107 @@
+// Starts a real Natter in this process on free loopback ports with a fresh data directory, for e2e tests.
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { pino } from "pino";
+import { parseConfig } from "../../src/core/config/index.js";
+import { NatterServer } from "../../src/server.js";
+
+// The test server's certificate is self-signed; independent clients must accept it.
+process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
+process.removeAllListeners("warning");
+
+export interface TestServer {
+  server: NatterServer;
+  domain: string;
+  /** c2s port (STARTTLS). */
+  port: number;
+  /** Direct TLS port. */
+  tlsPort: number;
+  dataDir: string;
+  configPath: string;
+  /** Every log line as parsed JSON. */
+  logs: Record<string, unknown>[];
+  addUser(user: string, password: string): Promise<void>;
+  stop(): Promise<void>;
+  /** Stops and starts again on the same data directory and ports. */
+  restart(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      const port = typeof a === "object" && a ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface TestServerOptions {
+  /** Extra YAML appended to the generated config (top-level keys not otherwise set). */
+  yaml?: string;
+  domain?: string;
+  /** Extra hosts beside the domain. */
+  hosts?: string[];
+  requireEncryption?: boolean;
+}
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const domain = options.domain ?? "localhost";
+  const dataDir = mkdtempSync(join(tmpdir(), "natter-test-"));
+  const hosts = [domain, ...(options.hosts ?? [])];
+  const makeYaml = (port: number, tlsPort: number) => [
+    `hosts: [${hosts.map((h) => JSON.stringify(h)).join(", ")}]`,
+    `data_dir: ${JSON.stringify(dataDir)}`,
+    "log_level: debug",
+    "listeners:",
+    `  c2s: { port: ${port}, bind: ["127.0.0.1"] }`,
+    `  c2s_direct_tls: { port: ${tlsPort}, bind: ["127.0.0.1"] }`,
+    "c2s:",
+    `  require_encryption: ${options.requireEncryption ?? true}`,
+    "auth:",
+    "  throttle: { per_ip: { attempts: 1000 }, per_account: { attempts: 1000 } }",
+    options.yaml ?? "",
+  ].join("\n");
+  const configPath = join(dataDir, "natter.yaml");
+  // Port 0: the kernel picks free ports, so parallel test files never collide.
+  let config = parseConfig(makeYaml(0, 0), configPath, dataDir);
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString("utf8").split("\n")) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+      if (process.env.NATTER_TEST_LOG) process.stderr.write(chunk);
+      cb();
+    },
+  });
+  const log = pino({ level: "debug" }, sink);
+  let server = await NatterServer.start(config, { log });
+  const port = server.ports.c2s ?? 0;
+  const tlsPort = server.ports.c2s_direct_tls ?? 0;
+  // A restart keeps the same ports, as a real restart would.
+  config = parseConfig(makeYaml(port, tlsPort), configPath, dataDir);
+  const ts: TestServer = {
+    server,
+    domain,
+    port,
+    tlsPort,
+    dataDir,
+    configPath,
+    logs,
+    addUser: (user, password) => ts.server.core.accounts.createUser(domain, user, password),
+    async stop() {
+      await ts.server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+    async restart() {
+      await ts.server.stop();
+      server = await NatterServer.start(config, { log });
+      ts.server = server;
+    },
+  };
+  return ts;
+}

@@ -1,0 +1,70 @@
+// Independent client helpers: @xmpp/client (xmpp.js) connected to a test server.
+import { type Client, client, xml } from "@xmpp/client";
+import type { TestServer } from "./test-server.js";
+
+export { xml };
+export type XmlElement = ReturnType<typeof xml>;
+
+export interface ConnectedClient {
+  xmpp: Client;
+  jid: string;
+  /** Every stanza received, in order. */
+  received: XmlElement[];
+  /** Resolves with the next received stanza matching the predicate (already received ones count). */
+  waitFor(pred: (s: XmlElement) => boolean, timeoutMs?: number): Promise<XmlElement>;
+  stop(): Promise<void>;
+}
+
+export async function connect(
+  ts: TestServer,
+  username: string,
+  password: string,
+  opts: { resource?: string; directTls?: boolean } = {},
+): Promise<ConnectedClient> {
+  const xmpp = client({
+    service: opts.directTls ? `xmpps://127.0.0.1:${ts.tlsPort}` : `xmpp://127.0.0.1:${ts.port}`,
+    domain: ts.domain,
+    username,
+    password,
+    ...(opts.resource ? { resource: opts.resource } : {}),
+  });
+  xmpp.reconnect.stop();
+  const received: XmlElement[] = [];
+  const waiters: { pred: (s: XmlElement) => boolean; resolve: (s: XmlElement) => void }[] = [];
+  xmpp.on("error", () => {});
+  xmpp.on("stanza", (s: XmlElement) => {
+    received.push(s);
+    for (const w of [...waiters]) {
+      if (w.pred(s)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(s);
+      }
+    }
+  });
+  const jid = (await xmpp.start()).toString();
+  return {
+    xmpp,
+    jid,
+    received,
+    waitFor(pred, timeoutMs = 5000) {
+      const hit = received.find(pred);
+      if (hit) return Promise.resolve(hit);
+      return new Promise((resolve, reject) => {
+        const w = { pred, resolve };
+        waiters.push(w);
+        setTimeout(() => {
+          const i = waiters.indexOf(w);
+          if (i !== -1) {
+            waiters.splice(i, 1);
+            reject(new Error("timed out waiting for a stanza"));
+          }
+        }, timeoutMs).unref();
+      });
+    },
+    async stop() {
+      try {
+        await xmpp.stop();
+      } catch {}
+    },
+  };
+}
