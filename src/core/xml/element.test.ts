@@ -73,10 +73,18 @@ describe("Element.toString namespaces", () => {
   });
 
   it("does not rewrite content namespaces under a non-content parent", () => {
-    const features = xml("features", NS_STREAM, {}, xml("message", NS_CLIENT));
+    const forwarded = xml("forwarded", "urn:xmpp:forward:0", {}, xml("message", NS_CLIENT));
+    assert.equal(
+      forwarded.toString(NS_CLIENT),
+      `<forwarded xmlns="urn:xmpp:forward:0"><message xmlns="jabber:client"/></forwarded>`,
+    );
+  });
+
+  it("writes stream-level elements with the stream: prefix the header declares (RFC 6120 §4.8.5)", () => {
+    const features = xml("features", NS_STREAM, {}, xml("bind", "urn:ietf:params:xml:ns:xmpp-bind"));
     assert.equal(
       features.toString(NS_CLIENT),
-      `<features xmlns="${NS_STREAM}"><message xmlns="jabber:client"/></features>`,
+      `<stream:features><bind xmlns="urn:ietf:params:xml:ns:xmpp-bind"/></stream:features>`,
     );
   });
 

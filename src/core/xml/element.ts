@@ -132,6 +132,9 @@ export class Element {
    * Throws InvalidXmlCharError for text that XML 1.0 cannot carry.
    */
   toString(parentNs = ""): string {
+    // Stream-level elements use the `stream:` prefix the stream header declares (RFC 6120 §4.8.5), which
+    // leaves the default namespace in scope unchanged for their children.
+    if (this.ns === NS_STREAM_PREFIXED) return this.toPrefixedString("stream", parentNs);
     let ns = this.ns;
     if (isContentNs(ns) && isContentNs(parentNs)) ns = parentNs;
     let out = `<${this.name}`;
@@ -146,7 +149,21 @@ export class Element {
     for (const c of this.children) out += typeof c === "string" ? escapeText(c) : c.toString(ns);
     return `${out}</${this.name}>`;
   }
+
+  private toPrefixedString(prefix: string, parentNs: string): string {
+    let out = `<${prefix}:${this.name}`;
+    for (const key in this.attrs) {
+      const value = this.attrs[key];
+      if (value !== undefined) out += ` ${key}="${escapeAttr(value)}"`;
+    }
+    if (this.children.length === 0) return `${out}/>`;
+    out += ">";
+    for (const c of this.children) out += typeof c === "string" ? escapeText(c) : c.toString(parentNs);
+    return `${out}</${prefix}:${this.name}>`;
+  }
 }
+
+const NS_STREAM_PREFIXED = "http://etherx.jabber.org/streams";
 
 const CONTENT_NAMESPACES = new Set(["jabber:client", "jabber:server", "jabber:component:accept"]);
 function isContentNs(ns: string): boolean {
