@@ -1,3 +1,9 @@
 #!/usr/bin/env node
-// The `natter` command: runs the compiled CLI (npm start / npm run build produce dist/).
-import "../dist/src/main.js";
+// The `natter` command: compiles the TypeScript sources first when they changed (inside a checkout), then
+// runs the CLI from dist/.
+import { existsSync } from "node:fs";
+
+if (existsSync(new URL("../scripts/build-if-needed.mjs", import.meta.url))) {
+  await import("../scripts/build-if-needed.mjs");
+}
+await import("../dist/src/main.js");
