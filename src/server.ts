@@ -22,6 +22,7 @@ import { C2sStream } from "./stream/c2s-stream.js";
 import type { TlsSettings } from "./transports/tcp/tcp-connection.js";
 import { listenC2s, listenC2sDirectTls } from "./transports/tcp/c2s-listener.js";
 import { NATTER_VERSION } from "./version.js";
+import { loadServerSecret } from "./core/server-secret.js";
 import { Element } from "./core/xml/element.js";
 import { NS_CLIENT } from "./core/xml/ns.js";
 import { newStreamId } from "./stream/stream-header.js";
@@ -126,6 +127,7 @@ export class NatterServer {
       mechanisms: [...config.c2s.sasl_mechanisms],
       maxAuthAttempts: 5,
       scramIterations: config.auth.scram_iterations,
+      serverSecret: loadServerSecret(config.data_dir),
       keepaliveMs: config.c2s.keepalive_interval * 1000,
       maxPendingBytes: 16 * 1024 * 1024,
     };

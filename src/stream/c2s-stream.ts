@@ -22,6 +22,8 @@ export interface C2sOptions {
   mechanisms: string[];
   /** PBKDF2 iterations of stored credentials (unknown users are answered with the same count). */
   scramIterations: number;
+  /** Installation secret: unknown users get the same fake salt across restarts. */
+  serverSecret: Buffer;
   /** Failed SASL attempts allowed on one connection before it is closed (RFC 6120 §6.4.5). */
   maxAuthAttempts: number;
   /** Whitespace keepalive when nothing was written for this long (0 = off). */
@@ -178,6 +180,7 @@ export class C2sStream implements Session {
         this.opts.mechanisms,
         this.throttle,
         this.opts.scramIterations,
+        this.opts.serverSecret,
       );
     }
     return this.sasl;

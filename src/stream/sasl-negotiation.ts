@@ -44,11 +44,14 @@ export class SaslNegotiation {
     private readonly enabled: string[],
     private readonly throttle: LoginThrottle,
     private readonly scramIterations: number,
+    private readonly serverSecret: Buffer,
   ) {}
 
   private mechanisms(provider: AccountProvider) {
     // Unknown users get fake credentials with the real iteration count, so `i=` does not reveal them.
-    return buildMechanisms(provider, this.enabled, { scram: { unknownUserIterations: this.scramIterations } });
+    return buildMechanisms(provider, this.enabled, {
+      scram: { unknownUserIterations: this.scramIterations, unknownUserSecret: this.serverSecret },
+    });
   }
 
   /** Mechanisms to offer on this connection (RFC 6120 §6.4.1). */
