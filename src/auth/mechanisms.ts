@@ -1,16 +1,12 @@
 // The SASL mechanisms a server offers for one account provider, strongest first (RFC 6120 §6.3.3: the client
 // picks; offering the strongest first helps clients that take the first one they know).
+import { SASL_MECHANISMS } from "../core/config/schema.js";
 import { plainMechanism } from "./plain-mechanism.js";
 import { type ScramMechanismOptions, scramMechanism } from "./scram-mechanism.js";
 import type { AccountProvider, SaslMechanism } from "./types.js";
 
-export const MECHANISM_PREFERENCE = [
-  "SCRAM-SHA-256-PLUS",
-  "SCRAM-SHA-1-PLUS",
-  "SCRAM-SHA-256",
-  "SCRAM-SHA-1",
-  "PLAIN",
-] as const;
+// One list of mechanism names for the config schema and the mechanisms themselves.
+export const MECHANISM_PREFERENCE = SASL_MECHANISMS;
 
 export type MechanismName = (typeof MECHANISM_PREFERENCE)[number];
 
