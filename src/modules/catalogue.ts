@@ -2,12 +2,13 @@
 import type { ModuleDefinition } from "../core/modules.js";
 import announcements from "./announcements/index.js";
 import disco from "./disco/index.js";
+import offlineMessages from "./offline-messages/index.js";
 import ping from "./ping/index.js";
 import time from "./time/index.js";
 import version from "./version/index.js";
 
 export const MODULE_CATALOGUE: ReadonlyMap<string, ModuleDefinition<never>> = new Map(
-  ([disco, ping, version, time, announcements] as ModuleDefinition<never>[]).map((m) => [m.name, m]),
+  ([disco, ping, version, time, announcements, offlineMessages] as ModuleDefinition<never>[]).map((m) => [m.name, m]),
 );
 
 /** Loaded unless `modules: { name: false }`. Order matters: dependencies first. */

@@ -18,3 +18,7 @@ export const NS_VERSION = "jabber:iq:version";
 export const NS_TIME = "urn:xmpp:time";
 export const NS_DELAY = "urn:xmpp:delay";
 export const NS_DATA_FORMS = "jabber:x:data";
+export const NS_MSGOFFLINE = "msgoffline";
+export const NS_HINTS = "urn:xmpp:hints";
+export const NS_CHATSTATES = "http://jabber.org/protocol/chatstates";
+export const NS_SID = "urn:xmpp:sid:0";
