@@ -273,7 +273,7 @@ export class C2sStream implements Session {
     if (outcome.kind === "success") {
       this.authenticated = true;
       this.username = outcome.username;
-      this.log.info({ user: `${outcome.username}@${this.host}` }, "authentication succeeded");
+      this.log.info({ user: `${outcome.username}@${this.host}`, mechanism: outcome.mechanism }, "authentication succeeded");
       // RFC 6120 §6.4.6: the stream restarts after success.
       this.sasl = undefined;
       this.headerSent = false;

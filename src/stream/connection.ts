@@ -22,5 +22,6 @@ export interface ByteConnection {
   /** Closes at once. */
   destroy(): void;
   onData(handler: (chunk: Buffer) => void): void;
+  /** Adds a close handler (several may be added; each runs once). */
   onClose(handler: (reason: string) => void): void;
 }

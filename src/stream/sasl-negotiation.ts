@@ -8,7 +8,7 @@ import { NS_SASL } from "../core/xml/ns.js";
 
 export type SaslOutcome =
   | { kind: "reply"; element: Element }
-  | { kind: "success"; element: Element; username: string }
+  | { kind: "success"; element: Element; username: string; mechanism: string }
   | { kind: "failure"; element: Element; condition: SaslFailureCondition; username: string | undefined };
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -35,6 +35,7 @@ export function failureElement(condition: SaslFailureCondition, text?: string): 
 
 export class SaslNegotiation {
   private exchange: SaslExchange | undefined;
+  private mechanismName = "";
   /** The account (user@host) the current exchange asked credentials for (for per-account throttling and logs). */
   private attemptedUser: string | undefined;
 
@@ -99,6 +100,7 @@ export class SaslNegotiation {
     );
     if (!mech) return this.fail("invalid-mechanism");
     this.exchange = mech.start(this.ctx);
+    this.mechanismName = mech.name;
     // RFC 6120 §6.4.2: no text = no initial response; "=" = empty initial response.
     const text = el.text();
     return this.step(text.trim() === "" ? undefined : text);
@@ -135,7 +137,7 @@ export class SaslNegotiation {
       this.throttle.recordSuccess(ip, account);
       const el = new Element("success", NS_SASL);
       if (result.data && result.data.length > 0) el.t(result.data.toString("base64"));
-      return { kind: "success", element: el, username: result.username };
+      return { kind: "success", element: el, username: result.username, mechanism: this.mechanismName };
     }
     this.throttle.recordFailure(ip, this.attemptedUser);
     return this.fail(result.condition, result.text);

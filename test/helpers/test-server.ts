@@ -48,6 +48,8 @@ export interface TestServerOptions {
   /** Extra hosts beside the domain. */
   hosts?: string[];
   requireEncryption?: boolean;
+  /** Extra YAML lines inside the `c2s:` section, e.g. "negotiation_timeout: 1". */
+  c2s?: string[];
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -63,6 +65,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     `  c2s_direct_tls: { port: ${tlsPort}, bind: ["127.0.0.1"] }`,
     "c2s:",
     `  require_encryption: ${options.requireEncryption ?? true}`,
+    ...(options.c2s ?? []).map((line) => `  ${line}`),
     "auth:",
     "  throttle: { per_ip: { attempts: 1000 }, per_account: { attempts: 1000 } }",
     options.yaml ?? "",

@@ -17,7 +17,7 @@ export class TcpConnection implements ByteConnection {
   private socket: Socket;
   private tls: TLSSocket | undefined;
   private dataHandler: ((chunk: Buffer) => void) | undefined;
-  private closeHandler: ((reason: string) => void) | undefined;
+  private readonly closeHandlers: ((reason: string) => void)[] = [];
   private closed = false;
   readonly remoteAddress: string;
 
@@ -48,7 +48,7 @@ export class TcpConnection implements ByteConnection {
     if (this.closed) return;
     this.closed = true;
     this.socket.destroy();
-    this.closeHandler?.(reason);
+    for (const h of this.closeHandlers) h(reason);
   }
 
   get secure(): boolean {
@@ -132,7 +132,8 @@ export class TcpConnection implements ByteConnection {
     this.dataHandler = handler;
   }
 
+  /** Adds a handler run once when the connection closes, for whatever reason. */
   onClose(handler: (reason: string) => void): void {
-    this.closeHandler = handler;
+    this.closeHandlers.push(handler);
   }
 }
