@@ -4,12 +4,18 @@ import announcements from "./announcements/index.js";
 import disco from "./disco/index.js";
 import offlineMessages from "./offline-messages/index.js";
 import ping from "./ping/index.js";
+import presence from "./presence/index.js";
+import privateStorage from "./private-storage/index.js";
+import roster from "./roster/index.js";
 import time from "./time/index.js";
+import vcard from "./vcard/index.js";
 import version from "./version/index.js";
 
 export const MODULE_CATALOGUE: ReadonlyMap<string, ModuleDefinition<never>> = new Map(
-  ([disco, ping, version, time, announcements, offlineMessages] as ModuleDefinition<never>[]).map((m) => [m.name, m]),
+  (
+    [disco, ping, version, time, announcements, offlineMessages, vcard, privateStorage, roster, presence] as ModuleDefinition<never>[]
+  ).map((m) => [m.name, m]),
 );
 
 /** Loaded unless `modules: { name: false }`. Order matters: dependencies first. */
-export const DEFAULT_MODULES: readonly string[] = ["disco", "ping", "version", "time"];
+export const DEFAULT_MODULES: readonly string[] = ["disco", "ping", "version", "time", "vcard", "private-storage", "roster", "presence"];

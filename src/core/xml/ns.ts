@@ -22,3 +22,6 @@ export const NS_MSGOFFLINE = "msgoffline";
 export const NS_HINTS = "urn:xmpp:hints";
 export const NS_CHATSTATES = "http://jabber.org/protocol/chatstates";
 export const NS_SID = "urn:xmpp:sid:0";
+export const NS_VCARD = "vcard-temp";
+export const NS_VCARD_UPDATE = "vcard-temp:x:update";
+export const NS_PRIVATE = "jabber:iq:private";
