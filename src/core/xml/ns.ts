@@ -25,3 +25,6 @@ export const NS_SID = "urn:xmpp:sid:0";
 export const NS_VCARD = "vcard-temp";
 export const NS_VCARD_UPDATE = "vcard-temp:x:update";
 export const NS_PRIVATE = "jabber:iq:private";
+export const NS_ROSTER = "jabber:iq:roster";
+export const NS_ROSTER_VER = "urn:xmpp:features:rosterver";
+export const NS_PRE_APPROVAL = "urn:xmpp:features:pre-approval";

@@ -1,0 +1,161 @@
+// RFC 6121 §4 presence: initial presence with probes (§4.2), probe answers (§4.3), subsequent presence
+// broadcast (§4.4), unavailable presence whether sent or implied by the stream ending (§4.5), and directed
+// presence with its unavailable at the end (§4.6). Who gets what comes from the roster module's stores.
+import { tryParseJid } from "../../core/jid.js";
+import { defineModule } from "../../core/modules.js";
+import type { Session } from "../../core/session.js";
+import { Element } from "../../core/xml/element.js";
+import { NS_CLIENT } from "../../core/xml/ns.js";
+import { type RosterItem, RosterStore } from "../roster/roster-store.js";
+import { hasFrom, hasTo } from "../roster/subscription-state.js";
+
+interface PresenceState {
+  /** Broadcast available presence not yet followed by unavailable. */
+  announced: boolean;
+  /** §4.6.2: entities (full or bare JIDs) that got directed available presence and no broadcasts. */
+  directed: Set<string>;
+}
+
+/** A copy of a presence stanza, readdressed. */
+function readdress(stanza: Element, from: string, to: string): Element {
+  const p = stanza.clone();
+  p.attrs.from = from;
+  p.attrs.to = to;
+  return p;
+}
+
+const bareOfItem = (item: RosterItem): string => tryParseJid(item.jid)?.bareString() ?? item.jid;
+
+export default defineModule({
+  name: "presence",
+  specs: [{ rfc: 6121, status: "complete", note: "§4 presence: initial, probes, broadcast, unavailable, directed" }],
+  depends: ["roster"],
+  setup(ctx) {
+    const { core, host } = ctx;
+    const roster = new RosterStore(ctx);
+    const key = Symbol("presence");
+
+    function stateOf(session: Session): PresenceState {
+      let st = session.state.get(key) as PresenceState | undefined;
+      if (!st) {
+        st = { announced: false, directed: new Set() };
+        session.state.set(key, st);
+      }
+      return st;
+    }
+
+    /** Bare JIDs of contacts with a subscription to the user's presence ("from" or "both"). */
+    async function subscribers(user: string): Promise<string[]> {
+      return (await roster.getAll(user)).filter((i) => hasFrom(i.subscription)).map(bareOfItem);
+    }
+
+    // §4.2.2 initial presence, §4.4.2 subsequent presence, §4.5.2 unavailable presence.
+    ctx.hook("presence.broadcast", async ({ session, stanza, initial }) => {
+      if (session.jid.domain !== host) return;
+      if (stanza.attrs.type === "unavailable") return broadcastUnavailable(session, stanza);
+      const st = stateOf(session);
+      st.announced = true;
+      const user = session.jid.local;
+      const full = session.jid.toString();
+      const items = await roster.getAll(user);
+      for (const item of items) {
+        if (hasFrom(item.subscription)) await core.router.route(readdress(stanza, full, bareOfItem(item)));
+      }
+      // The user is implicitly subscribed to itself: every available resource, this one included, gets it.
+      const resources = ctx.sessions.resourcesOf(session.jid.bare());
+      for (const s of resources) if (s.available) await core.router.deliver(s, readdress(stanza, full, s.jid.toString()));
+      if (!initial) return;
+      // §4.2.2: the new resource learns the presence of the user's other available resources...
+      for (const s of resources) {
+        if (s !== session && s.available && s.presence) await core.router.deliver(session, readdress(s.presence, s.jid.toString(), full));
+      }
+      // ...and of its contacts, through probes to those it is subscribed to. §4.3.1: probes go from the bare
+      // JID; a probe to a local contact never leaves the server, so it comes from this resource and only it
+      // gets the answers (instead of every resource of the user again).
+      for (const item of items) {
+        if (!hasTo(item.subscription)) continue;
+        const contact = bareOfItem(item);
+        const local = core.router.isLocalHost(tryParseJid(contact)?.domain ?? "");
+        const probe = new Element("presence", NS_CLIENT, { type: "probe", from: local ? full : session.jid.bareString(), to: contact });
+        await core.router.route(probe);
+      }
+    });
+
+    /** §4.5.2: unavailable to subscribers and the user's other available resources, and §4.6.2 to directed-presence recipients. */
+    async function broadcastUnavailable(session: Session, stanza: Element | undefined): Promise<void> {
+      const st = stateOf(session);
+      if (!st.announced && st.directed.size === 0) return;
+      const full = session.jid.toString();
+      const base = stanza ?? new Element("presence", NS_CLIENT, { type: "unavailable" });
+      const sentTo = new Set<string>();
+      if (st.announced) {
+        st.announced = false;
+        for (const contact of await subscribers(session.jid.local)) {
+          sentTo.add(contact);
+          await core.router.route(readdress(base, full, contact));
+        }
+        for (const s of ctx.sessions.resourcesOf(session.jid.bare())) {
+          if (s !== session && s.available) await core.router.deliver(s, readdress(base, full, s.jid.toString()));
+        }
+      }
+      const directed = [...st.directed];
+      st.directed.clear();
+      for (const to of directed) {
+        if (!sentTo.has(to)) await core.router.route(readdress(base, full, to));
+      }
+    }
+
+    // §4.5.2: a session that ends without unavailable presence, cleanly or not, is made unavailable.
+    ctx.hook("session.closed", async ({ session }) => {
+      if (session.jid.domain !== host) return;
+      await broadcastUnavailable(session, undefined);
+    });
+
+    // §4.6.2: directed presence is routed as is; recipients that get no broadcasts are remembered.
+    ctx.hookFirst("stanza.outbound", async ({ session, stanza }) => {
+      if (stanza.name !== "presence" || session.jid.domain !== host) return;
+      const type = stanza.attrs.type;
+      if (type !== undefined && type !== "unavailable") return;
+      const to = tryParseJid(stanza.attrs.to);
+      if (!to) return;
+      const st = stateOf(session);
+      const target = to.toString();
+      if (type === "unavailable") {
+        st.directed.delete(target);
+        return;
+      }
+      const bare = to.bareString();
+      let broadcastsReachIt = bare === session.jid.bareString();
+      if (!broadcastsReachIt) {
+        const item = await roster.get(session.jid.local, bare);
+        broadcastsReachIt = item !== undefined && hasFrom(item.subscription);
+      }
+      // §4.6.2: sent while not available, even a subscriber must get the unavailable at the end.
+      if (!broadcastsReachIt || !st.announced) st.directed.add(target);
+      return undefined;
+    });
+
+    // §4.3.2: a probe for a local account.
+    ctx.hookFirst("presence.inbound", async ({ stanza, to }) => {
+      if (stanza.attrs.type !== "probe" || to.domain !== host) return;
+      const from = tryParseJid(stanza.attrs.from);
+      if (!from) return "handled";
+      const contactBare = to.bareString();
+      let allowed = from.bareString() === contactBare;
+      if (!allowed) {
+        const item = await roster.get(to.local, from.bareString());
+        allowed = item !== undefined && hasFrom(item.subscription);
+      }
+      if (!allowed) {
+        // §4.3.2: no subscription → no presence, but "unsubscribed" so the prober's server can fix its roster.
+        await core.router.route(new Element("presence", NS_CLIENT, { type: "unsubscribed", from: contactBare, to: from.bareString() }));
+        return "handled";
+      }
+      // The last presence of each available resource; none available → no answer (§4.3.2 allows either).
+      for (const s of ctx.sessions.resourcesOf(to.bare())) {
+        if (s.available && s.presence) await core.router.route(readdress(s.presence, s.jid.toString(), from.toString()));
+      }
+      return "handled";
+    });
+  },
+});
