@@ -1,0 +1,363 @@
+// A minimal raw-socket XMPP client for load generation: plain TCP, SCRAM-SHA-1 (or PLAIN), bind,
+// optional initial presence, and a cheap scanner for incoming <message/> stanzas. Not a general
+// client: it understands just enough of the stream to log in and count messages, so that thousands
+// of them fit in one process without the load generator becoming the bottleneck.
+
+import { createHash, createHmac, pbkdf2, randomBytes } from "node:crypto";
+import { connect, type Socket } from "node:net";
+
+export type Mechanism = "SCRAM-SHA-1" | "PLAIN";
+
+export interface LoginOptions {
+  host: string;
+  port: number;
+  domain: string;
+  username: string;
+  password: string;
+  resource: string;
+  /** Preferred mechanism; PLAIN is used when the server does not offer SCRAM-SHA-1. */
+  mechanism: Mechanism;
+  /** Send initial presence after binding (RFC 6121 §4.2). */
+  presence: boolean;
+  /** Limit for each step: connect, each server reply. */
+  stepTimeoutMs: number;
+}
+
+const NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl";
+const NS_BIND = "urn:ietf:params:xml:ns:xmpp-bind";
+
+// ---------------------------------------------------------------------------------------------
+// SCRAM-SHA-1 (RFC 5802) with the SaltedPassword cached per (password, salt, iterations): the
+// PBKDF2 is by far the most expensive part of a client login and only depends on those three.
+
+interface ScramKeys {
+  clientKey: Buffer;
+  storedKey: Buffer;
+  serverKey: Buffer;
+}
+
+const keyCache = new Map<string, Promise<ScramKeys>>();
+
+/** Number of PBKDF2 derivations this process has run (cache misses). */
+export let keyDerivations = 0;
+
+function scramKeys(password: string, saltB64: string, iterations: number): Promise<ScramKeys> {
+  const cacheKey = `${iterations}\0${saltB64}\0${password}`;
+  let keys = keyCache.get(cacheKey);
+  if (keys === undefined) {
+    keyDerivations++;
+    keys = new Promise<ScramKeys>((resolve, reject) => {
+      pbkdf2(password, Buffer.from(saltB64, "base64"), iterations, 20, "sha1", (err, salted) => {
+        if (err) return reject(err);
+        const clientKey = createHmac("sha1", salted).update("Client Key").digest();
+        resolve({
+          clientKey,
+          storedKey: createHash("sha1").update(clientKey).digest(),
+          serverKey: createHmac("sha1", salted).update("Server Key").digest(),
+        });
+      });
+    });
+    keyCache.set(cacheKey, keys);
+    keys.catch(() => keyCache.delete(cacheKey));
+  }
+  return keys;
+}
+
+function saslName(name: string): string {
+  return name.replace(/=/g, "=3D").replace(/,/g, "=2C");
+}
+
+function parseScramAttrs(message: string): Map<string, string> {
+  const attrs = new Map<string, string>();
+  for (const part of message.split(",")) {
+    if (part.length >= 2 && part[1] === "=") attrs.set(part[0] ?? "", part.slice(2));
+  }
+  return attrs;
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/'/g, "&apos;").replace(/"/g, "&quot;");
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export class XmppError extends Error {}
+
+/** Called for each received <message/>: its body text ("" if none) and whether it is type='error'. */
+export type MessageHandler = (body: string, isError: boolean) => void;
+
+interface Waiter {
+  /** Returns the end offset of what it matched in the buffer, or -1 to keep waiting. */
+  match(buffer: string): number;
+  resolve(text: string): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+const STREAM_ERROR = /<stream:error[\s\S]*?<\/stream:error>|<\/stream:stream>/;
+const FEATURES = /<(?:[\w-]+:)?features(?:\s[^>]*)?(?:\/>|>[\s\S]*?<\/(?:[\w-]+:)?features>)/;
+
+function regexEnd(re: RegExp): (buffer: string) => number {
+  return (buffer) => {
+    const m = re.exec(buffer);
+    return m === null ? -1 : m.index + m[0].length;
+  };
+}
+
+/** One element by local name (any prefix), self-closing or with content. */
+function elementEnd(name: string): (buffer: string) => number {
+  return regexEnd(new RegExp(`<(?:[\\w-]+:)?${name}(?:\\s[^>]*)?(?:/>|>[\\s\\S]*?</(?:[\\w-]+:)?${name}>)`));
+}
+
+export class BenchClient {
+  readonly socket: Socket;
+  /** Full JID the server bound. */
+  jid = "";
+  /** Set once bound: every incoming <message/> is reported here. */
+  onMessage: MessageHandler | undefined;
+  /** Called once if the connection closes after login (not when close() was called). */
+  onClosed: ((err: Error | undefined) => void) | undefined;
+
+  private buffer = "";
+  private waiter: Waiter | undefined;
+  private running = false;
+  private closing = false;
+  private failure: Error | undefined;
+  private corked = false;
+  private readonly uncork = () => {
+    this.corked = false;
+    this.socket.uncork();
+  };
+
+  private constructor(socket: Socket) {
+    this.socket = socket;
+    socket.setEncoding("utf8");
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: string) => (this.running ? this.scan(chunk) : this.negotiating(chunk)));
+    socket.on("error", (err) => this.fail(err));
+    socket.on("close", () => this.fail(new XmppError("connection closed")));
+  }
+
+  /** Connect, authenticate, bind and (optionally) send presence; rejects on any failure or timeout. */
+  static async login(opts: LoginOptions): Promise<BenchClient> {
+    const socket = connect({ host: opts.host, port: opts.port });
+    const client = new BenchClient(socket);
+    try {
+      await client.connected(opts.stepTimeoutMs);
+      await client.negotiate(opts);
+      return client;
+    } catch (err) {
+      client.closing = true;
+      socket.destroy();
+      throw err;
+    }
+  }
+
+  private connected(timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new XmppError("connect timed out")), timeoutMs);
+      this.socket.once("connect", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.socket.once("error", (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+    });
+  }
+
+  private openStream(domain: string): void {
+    this.buffer = "";
+    this.socket.write(
+      `<?xml version='1.0'?><stream:stream to='${escapeXml(domain)}' version='1.0' xml:lang='en' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>`,
+    );
+  }
+
+  private async negotiate(opts: LoginOptions): Promise<void> {
+    const t = opts.stepTimeoutMs;
+    this.openStream(opts.domain);
+    const features = await this.waitFor(regexEnd(FEATURES), t, "stream features");
+    const offered = [...features.matchAll(/<mechanism>([^<]*)<\/mechanism>/g)].map((m) => m[1]);
+    let mechanism: Mechanism = opts.mechanism;
+    if (!offered.includes(mechanism)) {
+      if (offered.includes("PLAIN")) mechanism = "PLAIN";
+      else if (offered.includes("SCRAM-SHA-1")) mechanism = "SCRAM-SHA-1";
+      else throw new XmppError(`no usable SASL mechanism (offered: ${offered.join(" ") || "none"})`);
+    }
+    if (mechanism === "PLAIN") await this.authPlain(opts);
+    else await this.authScram(opts);
+
+    // RFC 6120 §6.4.6: a new stream after SASL success.
+    this.openStream(opts.domain);
+    await this.waitFor(regexEnd(FEATURES), t, "stream features after SASL");
+    this.socket.write(
+      `<iq type='set' id='bind1'><bind xmlns='${NS_BIND}'><resource>${escapeXml(opts.resource)}</resource></bind></iq>`,
+    );
+    const reply = await this.waitFor(elementEnd("iq"), t, "bind result");
+    const jid = /<jid>([^<]*)<\/jid>/.exec(reply);
+    if (!/type=['"]result['"]/.test(reply) || jid === null) throw new XmppError(`bind failed: ${reply.slice(0, 300)}`);
+    this.jid = jid[1] ?? "";
+    if (opts.presence) this.socket.write("<presence/>");
+    // From here on only <message/> stanzas matter: switch to the cheap scanner.
+    const rest = this.buffer;
+    this.buffer = "";
+    this.running = true;
+    if (rest !== "") this.scan(rest);
+  }
+
+  private async authPlain(opts: LoginOptions): Promise<void> {
+    const initial = Buffer.from(`\0${opts.username}\0${opts.password}`).toString("base64");
+    this.socket.write(`<auth xmlns='${NS_SASL}' mechanism='PLAIN'>${initial}</auth>`);
+    await this.saslOutcome(opts.stepTimeoutMs);
+  }
+
+  private async authScram(opts: LoginOptions): Promise<void> {
+    const t = opts.stepTimeoutMs;
+    const clientNonce = randomBytes(18).toString("base64");
+    const clientFirstBare = `n=${saslName(opts.username)},r=${clientNonce}`;
+    this.socket.write(
+      `<auth xmlns='${NS_SASL}' mechanism='SCRAM-SHA-1'>${Buffer.from(`n,,${clientFirstBare}`).toString("base64")}</auth>`,
+    );
+    const challenge = await this.waitFor(elementEnd("(?:challenge|failure)"), t, "SASL challenge");
+    if (!/<(?:[\w-]+:)?challenge/.test(challenge)) {
+      throw new XmppError(`SASL failure: ${challenge.slice(0, 300)}`);
+    }
+    const serverFirst = Buffer.from(/>([^<]*)<\//.exec(challenge)?.[1] ?? "", "base64").toString();
+    const attrs = parseScramAttrs(serverFirst);
+    const nonce = attrs.get("r") ?? "";
+    const salt = attrs.get("s") ?? "";
+    const iterations = Number(attrs.get("i"));
+    if (!nonce.startsWith(clientNonce) || salt === "" || !(iterations > 0)) {
+      throw new XmppError(`bad SCRAM server-first message: ${serverFirst}`);
+    }
+    const keys = await scramKeys(opts.password, salt, iterations);
+    const clientFinalBare = `c=biws,r=${nonce}`;
+    const authMessage = `${clientFirstBare},${serverFirst},${clientFinalBare}`;
+    const signature = createHmac("sha1", keys.storedKey).update(authMessage).digest();
+    const proof = Buffer.alloc(signature.length);
+    for (let i = 0; i < proof.length; i++) proof[i] = (keys.clientKey[i] ?? 0) ^ (signature[i] ?? 0);
+    this.socket.write(
+      `<response xmlns='${NS_SASL}'>${Buffer.from(`${clientFinalBare},p=${proof.toString("base64")}`).toString("base64")}</response>`,
+    );
+    const success = await this.saslOutcome(t);
+    const serverFinal = Buffer.from(/>([^<]*)<\//.exec(success)?.[1] ?? "", "base64").toString();
+    const expected = createHmac("sha1", keys.serverKey).update(authMessage).digest("base64");
+    if (parseScramAttrs(serverFinal).get("v") !== expected) throw new XmppError("SCRAM server signature mismatch");
+  }
+
+  private async saslOutcome(timeoutMs: number): Promise<string> {
+    const outcome = await this.waitFor(elementEnd("(?:success|failure)"), timeoutMs, "SASL outcome");
+    if (!/<(?:[\w-]+:)?success/.test(outcome)) throw new XmppError(`SASL failure: ${outcome.slice(0, 300)}`);
+    return outcome.slice(outcome.search(/<(?:[\w-]+:)?success/));
+  }
+
+  /**
+   * Resolves with the buffer up to the end of the first match and keeps what follows. A stream
+   * error or the end of the stream rejects.
+   */
+  private waitFor(match: (buffer: string) => number, timeoutMs: number, what: string): Promise<string> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiter = undefined;
+        reject(new XmppError(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      this.waiter = { match, resolve, reject, timer };
+      this.negotiating("");
+    });
+  }
+
+  private negotiating(chunk: string): void {
+    this.buffer += chunk;
+    const waiter = this.waiter;
+    if (waiter === undefined) return;
+    const end = waiter.match(this.buffer);
+    if (end >= 0) {
+      const text = this.buffer.slice(0, end);
+      this.buffer = this.buffer.slice(end);
+      this.waiter = undefined;
+      clearTimeout(waiter.timer);
+      waiter.resolve(text);
+      return;
+    }
+    const error = STREAM_ERROR.exec(this.buffer);
+    if (error !== null) {
+      this.fail(new XmppError(`stream closed by server: ${error[0].slice(0, 300)}`));
+    }
+  }
+
+  /** Incremental scanner for <message/> stanzas after login; everything else is skipped. */
+  private scan(chunk: string): void {
+    const s = this.buffer === "" ? chunk : this.buffer + chunk;
+    let pos = 0;
+    for (;;) {
+      const end = s.indexOf("</message>", pos);
+      if (end < 0) break;
+      const start = s.lastIndexOf("<message", end);
+      let body = "";
+      const b = s.indexOf("<body>", start);
+      if (b >= 0 && b < end) {
+        const be = s.indexOf("</body>", b);
+        if (be > b) body = s.slice(b + 6, be);
+      }
+      const tagEnd = s.indexOf(">", start);
+      const head = s.slice(start, tagEnd);
+      const isError = head.includes("type='error'") || head.includes('type="error"');
+      pos = end + 10;
+      this.onMessage?.(body, isError);
+    }
+    // Keep an unfinished <message ...> whole; otherwise only a short tail that may hold a split tag.
+    const open = s.lastIndexOf("<message", s.length);
+    this.buffer = open >= pos ? s.slice(open) : s.slice(Math.max(pos, s.length - 16));
+  }
+
+  /** Queue a stanza; writes issued in one tick go out in one syscall. */
+  send(xml: string): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
+    this.socket.write(xml);
+  }
+
+  private fail(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    const waiter = this.waiter;
+    if (waiter) {
+      this.waiter = undefined;
+      clearTimeout(waiter.timer);
+      waiter.reject(err);
+    }
+    if (this.running && !this.closing) this.onClosed?.(err);
+  }
+
+  get open(): boolean {
+    return this.failure === undefined && !this.closing;
+  }
+
+  /** Close the stream politely; resolves when the socket has closed (or after timeoutMs). */
+  close(timeoutMs = 5000): Promise<void> {
+    this.closing = true;
+    if (this.socket.destroyed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.socket.destroy();
+        resolve();
+      }, timeoutMs);
+      this.socket.once("close", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.socket.end("</stream:stream>");
+    });
+  }
+
+  /** Drop the connection at once. */
+  destroy(): void {
+    this.closing = true;
+    this.socket.destroy();
+  }
+}

@@ -1,0 +1,403 @@
+// `npm run bench`: load benchmark over loopback. With no target it starts Prosody (Debian) and Natter
+// in temporary directories, runs every scenario against each and prints Natter's figures beside
+// Prosody's. With --port it measures one server that is already running. See bench/README.md.
+
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { keyDerivations, type Mechanism } from "./client.js";
+import { runIdle } from "./scenarios/idle.js";
+import { runLogins } from "./scenarios/logins.js";
+import { runMessages } from "./scenarios/messages.js";
+import {
+  createNatterAccounts,
+  FD_LIMIT,
+  natterCommand,
+  natterConfig,
+  freePort,
+  type RunningServer,
+  runCreateAccounts,
+  startNatter,
+  startProsody,
+  writeProsodyAccounts,
+  writeUsersCsv,
+} from "./servers.js";
+import type { Log, Metric, Target } from "./target.js";
+
+const USAGE = `natter load benchmark
+
+  npm run bench                       Prosody and Natter side by side (both started here)
+  npm run bench -- --port 5222 --pid 1234 --create-accounts '<command>'   one running server
+
+target (any XMPP server; omit --port for the built-in comparison):
+  --host <addr>             server address, loopback only (default 127.0.0.1)
+  --port <port>             c2s port (plain TCP; the server must allow unencrypted c2s)
+  --domain <host>           XMPP domain (default localhost)
+  --pid <pid>               server process, for memory (idle) and CPU readings
+  --name <label>            column title (default "target")
+  --create-accounts <cmd>   shell command that creates the accounts; it gets BENCH_ACCOUNTS (N),
+                            BENCH_PASSWORD, BENCH_DOMAIN, BENCH_USER_PREFIX (bench-user-) and
+                            BENCH_USERS_CSV (a file of "bench-user-i@domain,password" lines) and
+                            must create bench-user-1 .. bench-user-N. Without it the accounts
+                            must exist already, with --password.
+  --password <pw>           password of the bench accounts (default: random when created here,
+                            "bench-password" otherwise)
+  --mechanism <m>           SCRAM-SHA-1 (default) or PLAIN
+
+load:
+  --scenarios <list>        idle,logins,messages (default all; always run in that order)
+  --sessions <n>            idle sessions to open (default 10000)
+  --logins <n>              logins to time (default 2000)
+  --concurrency <n>         logins in progress at once (default 100)
+  --pairs <n>               sender→receiver pairs (default 100)
+  --inflight <n>            messages in flight per pair (default 10)
+  --duration <s>            measured seconds of messaging (default 10)
+  --warmup <s>              unmeasured seconds before that (default 3)
+  --settle <s>              wait before reading memory (default 5)
+  --no-presence             do not send initial presence after binding
+  --timeout <ms>            limit for each login step (default 20000)
+  --json <file>             also write the figures as JSON
+
+built-in comparison:
+  --servers <list>          natter,prosody (default both)
+  --prosody <path>          Prosody binary (default /usr/bin/prosody)
+  --natter <cmd>            command that runs Natter's CLI (default: node dist/src/main.js)
+  --keep                    keep the temporary directories (configs, logs, data)
+
+helper:
+  --write-prosody-accounts <data_path>   write Prosody internal_hashed account files for the
+                            BENCH_* variables above (for --create-accounts against a Prosody)
+`;
+
+const { values: args } = parseArgs({
+  options: {
+    host: { type: "string", default: "127.0.0.1" },
+    port: { type: "string" },
+    domain: { type: "string", default: "localhost" },
+    pid: { type: "string" },
+    name: { type: "string", default: "target" },
+    "create-accounts": { type: "string" },
+    password: { type: "string" },
+    mechanism: { type: "string", default: "SCRAM-SHA-1" },
+    scenarios: { type: "string", default: "idle,logins,messages" },
+    sessions: { type: "string", default: "10000" },
+    logins: { type: "string", default: "2000" },
+    concurrency: { type: "string", default: "100" },
+    "open-concurrency": { type: "string", default: "200" },
+    pairs: { type: "string", default: "100" },
+    inflight: { type: "string", default: "10" },
+    duration: { type: "string", default: "10" },
+    warmup: { type: "string", default: "3" },
+    settle: { type: "string", default: "5" },
+    "no-presence": { type: "boolean", default: false },
+    timeout: { type: "string", default: "20000" },
+    iterations: { type: "string", default: "4096" },
+    json: { type: "string" },
+    servers: { type: "string", default: "natter,prosody" },
+    prosody: { type: "string", default: "/usr/bin/prosody" },
+    natter: { type: "string" },
+    keep: { type: "boolean", default: false },
+    "write-prosody-accounts": { type: "string" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+  strict: true,
+});
+
+function int(name: keyof typeof args, min: number): number {
+  const value = Number(args[name]);
+  if (!Number.isInteger(value) || value < min) {
+    process.stderr.write(`--${name}: expected a whole number of at least ${min}\n`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const log: Log = (line) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+
+/** The soft open-file limit this process (and its children) has. */
+function fdLimit(): number {
+  const out = spawnSync("sh", ["-c", "ulimit -n"], { encoding: "utf8" }).stdout.trim();
+  return out === "unlimited" ? Number.POSITIVE_INFINITY : Number(out);
+}
+
+/** 10k sessions need >10k descriptors here and in the server: re-run under a raised `ulimit -n`. */
+function ensureFdLimit(needed: number): void {
+  if (fdLimit() >= needed) return;
+  if (process.env.NATTER_BENCH_ULIMIT !== "1") {
+    const script = `ulimit -n ${FD_LIMIT} 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"`;
+    const r = spawnSync("sh", ["-c", script, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+      stdio: "inherit",
+      env: { ...process.env, NATTER_BENCH_ULIMIT: "1" },
+    });
+    process.exit(r.status ?? 1);
+  }
+  log(`warning: open-file limit is ${fdLimit()}, below the ${needed} this run needs (raise it with ulimit -n)`);
+}
+
+async function writeProsodyAccountsFromEnv(dataPath: string): Promise<void> {
+  const count = Number(process.env.BENCH_ACCOUNTS);
+  const password = process.env.BENCH_PASSWORD ?? "";
+  const domain = process.env.BENCH_DOMAIN ?? "localhost";
+  const prefix = process.env.BENCH_USER_PREFIX ?? "bench-user-";
+  if (!(count > 0) || password === "") throw new Error("BENCH_ACCOUNTS and BENCH_PASSWORD must be set");
+  await writeProsodyAccounts(dataPath, domain, prefix, count, password, int("iterations", 4096));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const scenarioNames = new Set(args.scenarios.split(",").map((s) => s.trim()).filter(Boolean));
+for (const s of scenarioNames) {
+  if (!["idle", "logins", "messages"].includes(s)) {
+    process.stderr.write(`--scenarios: unknown scenario "${s}" (idle, logins, messages)\n`);
+    process.exit(2);
+  }
+}
+
+const load = {
+  sessions: int("sessions", 1),
+  logins: int("logins", 1),
+  concurrency: int("concurrency", 1),
+  openConcurrency: int("open-concurrency", 1),
+  pairs: int("pairs", 1),
+  inflight: int("inflight", 1),
+  duration: int("duration", 1),
+  warmup: int("warmup", 0),
+  settle: int("settle", 0),
+  presence: !args["no-presence"],
+  timeout: int("timeout", 100),
+};
+
+/** Accounts every selected scenario together needs. */
+function accountsNeeded(): number {
+  let n = 10;
+  if (scenarioNames.has("idle")) n = Math.max(n, load.sessions);
+  if (scenarioNames.has("logins")) n = Math.max(n, load.logins);
+  if (scenarioNames.has("messages")) n = Math.max(n, load.pairs * 2);
+  return n;
+}
+
+async function runScenarios(target: Target): Promise<Metric[]> {
+  const metrics: Metric[] = [];
+  const guarded = async (name: string, fn: () => Promise<Metric[]>) => {
+    if (!scenarioNames.has(name)) return;
+    try {
+      metrics.push(...(await fn()));
+    } catch (err) {
+      log(`${target.name}: ${name} failed: ${(err as Error).stack ?? err}`);
+      metrics.push({ key: `${name}_failed`, label: `${name} scenario FAILED`, value: Number.NaN, unit: "", better: "info" });
+    }
+  };
+  const tlog: Log = (line) => log(`${target.name}: ${line}`);
+  // Idle first, on a fresh server: a heap grown by earlier scenarios would hide the sessions' memory.
+  await guarded("idle", () =>
+    runIdle(target, { sessions: load.sessions, concurrency: load.openConcurrency, presence: load.presence, settle: load.settle }, tlog),
+  );
+  await guarded("logins", () =>
+    runLogins(target, { count: load.logins, concurrency: load.concurrency, presence: load.presence }, tlog),
+  );
+  await guarded("messages", () =>
+    runMessages(
+      target,
+      { pairs: load.pairs, inflight: load.inflight, duration: load.duration, warmup: load.warmup, presence: load.presence },
+      tlog,
+    ),
+  );
+  return metrics;
+}
+
+function baseTarget(name: string, port: number, pid: number | undefined, password: string): Target {
+  return {
+    name,
+    host: args.host,
+    port,
+    domain: args.domain,
+    pid,
+    userPrefix: "bench-user-",
+    password,
+    mechanism: args.mechanism as Mechanism,
+    stepTimeoutMs: load.timeout,
+  };
+}
+
+function accountEnv(count: number, password: string, csv: string): Record<string, string> {
+  return {
+    BENCH_ACCOUNTS: String(count),
+    BENCH_PASSWORD: password,
+    BENCH_DOMAIN: args.domain,
+    BENCH_USER_PREFIX: "bench-user-",
+    BENCH_USERS_CSV: csv,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function format(value: number, unit: string): string {
+  if (Number.isNaN(value)) return "n/a";
+  const digits = Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2;
+  const text = value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  return unit === "" || unit === "/s" ? `${text}${unit}` : `${text} ${unit}`;
+}
+
+function table(columns: { name: string; metrics: Metric[] }[], ratio: boolean): string {
+  const rows: string[][] = [];
+  const header = ["metric", ...columns.map((c) => c.name)];
+  if (ratio) header.push(`${columns[0]?.name}/${columns[1]?.name}`, "better");
+  const labels: Metric[] = [];
+  for (const c of columns) for (const m of c.metrics) if (!labels.some((l) => l.key === m.key)) labels.push(m);
+  for (const label of labels) {
+    const values = columns.map((c) => c.metrics.find((m) => m.key === label.key));
+    const row = [label.label, ...values.map((m) => (m ? format(m.value, m.unit) : "-"))];
+    if (ratio) {
+      const a = values[0]?.value;
+      const b = values[1]?.value;
+      row.push(a !== undefined && b !== undefined && b !== 0 && label.better !== "info" ? `${(a / b).toFixed(2)}×` : "");
+      row.push(label.better === "info" ? "" : label.better);
+    }
+    rows.push(row);
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(" | ")} |`;
+  return [line(header), `|${widths.map((w, i) => (i === 0 ? `:${"-".repeat(w + 1)}` : `${"-".repeat(w + 1)}:`)).join("|")}|`, ...rows.map(line)].join("\n");
+}
+
+/** The issue's targets for Natter on a 2-core machine. */
+function targetsCheck(metrics: Metric[]): string[] {
+  const get = (key: string) => metrics.find((m) => m.key === key)?.value;
+  const lines: string[] = [];
+  const sessions = get("idle_sessions");
+  const kib = get("idle_kib_per_session");
+  if (sessions !== undefined && kib !== undefined) {
+    const ok = sessions >= 10_000 && kib < 20;
+    lines.push(`${ok ? "PASS" : "MISS"}  ≥ 10,000 idle sessions at < 20 KiB each: ${format(sessions, "")} at ${format(kib, "KiB")}`);
+  }
+  const rate = get("messages_per_s");
+  if (rate !== undefined) {
+    lines.push(`${rate >= 40_000 ? "PASS" : "MISS"}  ≥ 40,000 messages/s (100 pairs, 10 in flight): ${format(rate, "/s")}`);
+  }
+  return lines;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function external(): Promise<void> {
+  const port = int("port", 1);
+  const pid = args.pid === undefined ? undefined : int("pid", 1);
+  const created = args["create-accounts"];
+  const password = args.password ?? (created ? `bench-${Date.now().toString(36)}` : "bench-password");
+  const count = accountsNeeded();
+  if (created) {
+    const dir = mkdtempSync(join(tmpdir(), "natter-bench-"));
+    const csv = join(dir, "users.csv");
+    writeUsersCsv(csv, args.domain, "bench-user-", count, password);
+    log(`creating ${count} accounts: ${created}`);
+    const t0 = performance.now();
+    await runCreateAccounts(created, accountEnv(count, password, csv), join(dir, "create-accounts.log"));
+    log(`accounts created in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const target = baseTarget(args.name, port, pid, password);
+  const metrics = await runScenarios(target);
+  process.stdout.write(`\n${table([{ name: target.name, metrics }], false)}\n`);
+  if (args.json) writeFileSync(args.json, JSON.stringify({ load, targets: { [target.name]: metrics } }, null, 2));
+}
+
+async function comparison(): Promise<void> {
+  const wanted = args.servers.split(",").map((s) => s.trim().toLowerCase());
+  const count = accountsNeeded();
+  const iterations = int("iterations", 4096);
+  const results: { name: string; metrics: Metric[] }[] = [];
+  const notes: string[] = [];
+  let failed = false;
+
+  const runOne = async (name: string, start: (dir: string, password: string) => Promise<RunningServer>) => {
+    const dir = mkdtempSync(join(tmpdir(), `natter-bench-${name.toLowerCase()}-`));
+    const password = `bench-${Date.now().toString(36)}`;
+    let server: RunningServer | undefined;
+    try {
+      server = await start(dir, password);
+      log(`${name}: pid ${server.pid}, port ${server.port}, dir ${dir}`);
+      const metrics = await runScenarios(baseTarget(name, server.port, server.pid, password));
+      results.push({ name, metrics });
+    } catch (err) {
+      failed = true;
+      log(`${name}: ${(err as Error).message}`);
+      notes.push(`${name} could not be measured: ${(err as Error).message.split("\n")[0]} (logs kept in ${dir})`);
+      results.push({ name, metrics: [] });
+    } finally {
+      await server?.stop();
+      if (!args.keep && !failed) rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  if (wanted.includes("natter")) {
+    const command = args.natter ? ["sh", "-c", `exec ${args.natter} "$@"`, "natter"] : natterCommand();
+    if (command === undefined) {
+      notes.push("Natter was not measured: neither dist/src/main.js nor src/main.ts exists");
+      results.push({ name: "Natter", metrics: [] });
+    } else {
+      await runOne("Natter", async (dir, password) => {
+        const port = await freePort();
+        const opts = { dir, domain: args.domain, command };
+        const config = natterConfig(opts, port);
+        const csv = join(dir, "users.csv");
+        writeUsersCsv(csv, args.domain, "bench-user-", count, password);
+        log(`Natter: creating ${count} accounts (natter adduser --from-file)`);
+        const t0 = performance.now();
+        await createNatterAccounts(opts, config, csv);
+        log(`Natter: accounts created in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+        return startNatter(opts, config, port);
+      });
+    }
+  }
+  if (wanted.includes("prosody")) {
+    await runOne("Prosody", async (dir, password) => {
+      log(`Prosody: writing ${count} internal_hashed accounts`);
+      await writeProsodyAccounts(join(dir, "data"), args.domain, "bench-user-", count, password, iterations);
+      return startProsody({ dir, domain: args.domain, binary: args.prosody });
+    });
+  }
+
+  const cpus = execFileSync("nproc", { encoding: "utf8" }).trim();
+  process.stdout.write(
+    `\nLoopback, ${cpus} CPUs, SASL ${args.mechanism}, ${load.presence ? "with" : "without"} initial presence; ` +
+      `${load.sessions} idle sessions; ${load.logins} logins × ${load.concurrency} concurrent; ` +
+      `${load.pairs} pairs × ${load.inflight} in flight for ${load.duration} s\n\n`,
+  );
+  const ordered = ["Natter", "Prosody"].map((n) => results.find((r) => r.name === n)).filter((r) => r !== undefined);
+  process.stdout.write(`${table(ordered, ordered.length === 2)}\n`);
+  const natter = results.find((r) => r.name === "Natter");
+  if (natter && natter.metrics.length > 0) process.stdout.write(`\nNatter against the targets:\n  ${targetsCheck(natter.metrics).join("\n  ")}\n`);
+  for (const note of notes) process.stdout.write(`\nnote: ${note}\n`);
+  log(`client-side SCRAM key derivations: ${keyDerivations}`);
+  if (args.json) writeFileSync(args.json, JSON.stringify({ load, results }, null, 2));
+  if (failed) process.exitCode = 1;
+}
+
+async function main(): Promise<void> {
+  if (args.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (args["write-prosody-accounts"]) return writeProsodyAccountsFromEnv(args["write-prosody-accounts"]);
+  if (!["SCRAM-SHA-1", "PLAIN"].includes(args.mechanism)) {
+    process.stderr.write("--mechanism: SCRAM-SHA-1 or PLAIN\n");
+    process.exit(2);
+  }
+  if (args.host !== "127.0.0.1" && args.host !== "::1" && args.host !== "localhost") {
+    process.stderr.write("--host: the benchmark only connects to loopback (127.0.0.1, ::1)\n");
+    process.exit(2);
+  }
+  ensureFdLimit(load.sessions + load.pairs * 2 + 1000);
+  if (args.port !== undefined) await external();
+  else await comparison();
+}
+
+main().then(
+  () => process.exit(process.exitCode ?? 0),
+  (err: unknown) => {
+    log(`bench failed: ${(err as Error).stack ?? err}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,79 @@
+// Logins: `count` accounts log in (stream, SASL, bind, optional presence), `concurrency` at a time,
+// and each session is closed once bound. Reports logins/s and login-time percentiles.
+//
+// A SCRAM client must run PBKDF2 once per (password, salt, iterations); a first unmeasured pass
+// fills that cache so the measured pass times the server, not the load generator's hashing.
+
+import type { BenchClient } from "../client.js";
+import { Histogram, ownCpuSeconds, pool, cpuSeconds } from "../stats.js";
+import { hasLoggedIn, type Log, type Metric, type Target, loginUser } from "../target.js";
+
+export interface LoginsOptions {
+  count: number;
+  concurrency: number;
+  presence: boolean;
+}
+
+async function pass(target: Target, opts: LoginsOptions, indices: number[], hist: Histogram | undefined) {
+  let failures = 0;
+  let firstError = "";
+  const closing: Promise<void>[] = [];
+  await pool(indices.length, opts.concurrency, async (i) => {
+    const index = indices[i] ?? 1;
+    const t0 = performance.now();
+    let client: BenchClient;
+    try {
+      client = await loginUser(target, index, opts.presence);
+    } catch (err) {
+      failures++;
+      firstError ||= (err as Error).message;
+      return;
+    }
+    hist?.record(performance.now() - t0);
+    closing.push(client.close());
+  });
+  const end = performance.now();
+  await Promise.all(closing);
+  return { failures, firstError, end };
+}
+
+export async function runLogins(target: Target, opts: LoginsOptions, log: Log): Promise<Metric[]> {
+  const all = Array.from({ length: opts.count }, (_, i) => i + 1);
+  const cold = all.filter((i) => !hasLoggedIn(target, i));
+  if (cold.length > 0) {
+    log(`logins: priming ${cold.length} accounts (client-side key derivation, not measured)`);
+    const r = await pass(target, opts, cold, undefined);
+    if (r.failures > 0) log(`logins: ${r.failures} priming logins failed: ${r.firstError}`);
+  }
+  log(`logins: ${opts.count} logins, ${opts.concurrency} at a time`);
+  const hist = new Histogram();
+  const cpu0 = target.pid ? cpuSeconds(target.pid) : 0;
+  const own0 = ownCpuSeconds();
+  const t0 = performance.now();
+  const r = await pass(target, opts, all, hist);
+  const seconds = (r.end - t0) / 1000;
+  if (r.failures > 0) log(`logins: ${r.failures} failed: ${r.firstError}`);
+  const metrics: Metric[] = [
+    { key: "logins_per_s", label: "logins/s", value: hist.count / seconds, unit: "/s", better: "higher" },
+    { key: "login_p50_ms", label: "login time p50", value: hist.quantile(0.5), unit: "ms", better: "lower" },
+    { key: "login_p99_ms", label: "login time p99", value: hist.quantile(0.99), unit: "ms", better: "lower" },
+    { key: "login_failures", label: "failed logins", value: r.failures, unit: "", better: "lower" },
+  ];
+  if (target.pid) {
+    metrics.push({
+      key: "login_server_cpu",
+      label: "server CPU during logins",
+      value: ((cpuSeconds(target.pid) - cpu0) / seconds) * 100,
+      unit: "%",
+      better: "info",
+    });
+  }
+  metrics.push({
+    key: "login_client_cpu",
+    label: "load generator CPU during logins",
+    value: ((ownCpuSeconds() - own0) / seconds) * 100,
+    unit: "%",
+    better: "info",
+  });
+  return metrics;
+}

@@ -1,0 +1,249 @@
+// Starting the servers for the built-in comparison (Prosody from Debian, Natter from this checkout),
+// each in its own temporary directory on a free loopback port, and creating their bench accounts.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { createHash, createHmac, pbkdf2, randomBytes, randomUUID } from "node:crypto";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { connect, createServer } from "node:net";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { pool, sleep } from "./stats.js";
+
+export const FD_LIMIT = 65536;
+
+export interface RunningServer {
+  name: string;
+  port: number;
+  pid: number;
+  dir: string;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+/** A port that was free on 127.0.0.1 a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Resolves once something accepts TCP connections on host:port; rejects after timeoutMs or if the child exits. */
+async function waitForPort(host: string, port: number, child: ChildProcess, timeoutMs: number, logFile: string) {
+  const until = performance.now() + timeoutMs;
+  while (performance.now() < until) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`server exited (${child.exitCode ?? child.signalCode}) before listening; see ${logFile}:\n${tail(logFile)}`);
+    }
+    const ok = await new Promise<boolean>((res) => {
+      const socket = connect({ host, port });
+      socket.once("connect", () => {
+        socket.destroy();
+        res(true);
+      });
+      socket.once("error", () => res(false));
+    });
+    if (ok) return;
+    await sleep(200);
+  }
+  throw new Error(`server did not listen on ${host}:${port} within ${timeoutMs} ms; see ${logFile}`);
+}
+
+function tail(file: string): string {
+  try {
+    return readFileSync(file, "utf8").split("\n").slice(-15).join("\n");
+  } catch {
+    return "";
+  }
+}
+
+/** Spawn `argv` through sh with the open-file limit raised; `exec` keeps the pid the server's. */
+function spawnServer(argv: string[], cwd: string, logFile: string, env: NodeJS.ProcessEnv = process.env): ChildProcess {
+  const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
+  const script = `ulimit -n ${FD_LIMIT} 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec ${quoted}`;
+  const out = openSync(logFile, "a");
+  const child = spawn("sh", ["-c", script], { cwd, env, stdio: ["ignore", out, out] });
+  closeSync(out);
+  return child;
+}
+
+function stopper(child: ChildProcess): () => Promise<void> {
+  return async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((res) => child.once("exit", () => res()));
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Prosody
+
+export interface ProsodyOptions {
+  dir: string;
+  domain: string;
+  binary: string;
+}
+
+export async function startProsody(opts: ProsodyOptions): Promise<RunningServer> {
+  const port = await freePort();
+  const dataDir = join(opts.dir, "data");
+  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(join(opts.dir, "certs"), { recursive: true });
+  const logFile = join(opts.dir, "prosody.log");
+  const config = join(opts.dir, "prosody.cfg.lua");
+  writeFileSync(
+    config,
+    `-- Written by natter bench: plain c2s on loopback for load tests. Not for production.
+run_as_root = true
+pidfile = ${JSON.stringify(join(opts.dir, "prosody.pid"))}
+data_path = ${JSON.stringify(dataDir)}
+certificates = ${JSON.stringify(join(opts.dir, "certs"))}
+log = { { levels = { min = "warn" }, to = "file", filename = ${JSON.stringify(logFile)} } }
+interfaces = { "127.0.0.1" }
+network_settings = { tcp_backlog = 1024, nagle = false }
+c2s_ports = { ${port} }
+c2s_direct_tls_ports = {}
+legacy_ssl_ports = {}
+s2s_ports = {}
+component_ports = {}
+-- No mod_limits: nothing throttles c2s. epoll backend (the default) has no connection cap.
+modules_enabled = { "roster", "saslauth", "disco", "ping", "time", "version" }
+modules_disabled = { "s2s" }
+c2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+authentication = "internal_hashed"
+storage = "internal"
+Host ${JSON.stringify(opts.domain)}
+`,
+  );
+  const child = spawnServer([opts.binary, "--config", config, "-F"], opts.dir, logFile);
+  await waitForPort("127.0.0.1", port, child, 30_000, logFile);
+  return { name: "Prosody", port, pid: child.pid ?? 0, dir: opts.dir, logFile, stop: stopper(child) };
+}
+
+/** Prosody's datamanager encoding of host and user names in file names. */
+function prosodyEncode(s: string): string {
+  return s.replace(/[^A-Za-z0-9]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+}
+
+/**
+ * Write Prosody internal_hashed account files (data/<host>/accounts/<user>.dat) directly: the same
+ * fields mod_auth_internal_hashed stores (salt, iteration_count, hex stored_key and server_key),
+ * with a fresh salt per account, as `prosodyctl register` would write them.
+ */
+export async function writeProsodyAccounts(
+  dataDir: string,
+  domain: string,
+  prefix: string,
+  count: number,
+  password: string,
+  iterations: number,
+): Promise<void> {
+  const dir = join(dataDir, prosodyEncode(domain), "accounts");
+  mkdirSync(dir, { recursive: true });
+  await pool(count, 8, async (i) => {
+    const salt = randomUUID();
+    const salted = await new Promise<Buffer>((res, rej) =>
+      pbkdf2(password, salt, iterations, 20, "sha1", (err, key) => (err ? rej(err) : res(key))),
+    );
+    const clientKey = createHmac("sha1", salted).update("Client Key").digest();
+    const storedKey = createHash("sha1").update(clientKey).digest("hex");
+    const serverKey = createHmac("sha1", salted).update("Server Key").digest("hex");
+    writeFileSync(
+      join(dir, `${prosodyEncode(`${prefix}${i + 1}`)}.dat`),
+      `return {\n\t["salt"] = "${salt}";\n\t["iteration_count"] = ${iterations};\n\t["stored_key"] = "${storedKey}";\n\t["server_key"] = "${serverKey}";\n};\n`,
+    );
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Natter
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** Repository root, both from bench/*.ts (tsx) and dist/bench/*.js. */
+export const repoRoot = existsSync(join(here, "..", "package.json")) ? resolve(here, "..") : resolve(here, "..", "..");
+
+/** The argv that runs Natter's CLI: the compiled build, or the sources through tsx when run from .ts. */
+export function natterCommand(): string[] | undefined {
+  const compiled = join(repoRoot, "dist", "src", "main.js");
+  if (!import.meta.url.endsWith(".ts") && existsSync(compiled)) return [process.execPath, compiled];
+  const source = join(repoRoot, "src", "main.ts");
+  if (existsSync(source)) return [process.execPath, "--import", "tsx", source];
+  if (existsSync(compiled)) return [process.execPath, compiled];
+  return undefined;
+}
+
+export interface NatterOptions {
+  dir: string;
+  domain: string;
+  command: string[];
+}
+
+export function natterConfig(opts: NatterOptions, port: number): string {
+  const config = join(opts.dir, "natter.yaml");
+  writeFileSync(
+    config,
+    `# Written by natter bench: plain c2s on loopback for load tests. Not for production.
+hosts: [${JSON.stringify(opts.domain)}]
+data_dir: ${JSON.stringify(join(opts.dir, "data"))}
+log_level: warn
+control_socket: ${JSON.stringify(join(opts.dir, "natter.sock"))}
+listeners:
+  c2s: { port: ${port}, bind: ["127.0.0.1"] }
+  c2s_direct_tls: { enabled: false }
+c2s:
+  require_encryption: false
+auth:
+  throttle:
+    per_ip: { attempts: 0 }
+    per_account: { attempts: 0 }
+`,
+  );
+  return config;
+}
+
+export async function createNatterAccounts(opts: NatterOptions, config: string, csv: string): Promise<void> {
+  const logFile = join(opts.dir, "adduser.log");
+  const child = spawnServer([...opts.command, "-c", config, "adduser", "--from-file", csv], opts.dir, logFile);
+  const code = await new Promise<number | null>((res) => child.once("exit", (c) => res(c)));
+  if (code !== 0) throw new Error(`natter adduser --from-file failed (${code}); see ${logFile}:\n${tail(logFile)}`);
+}
+
+export async function startNatter(opts: NatterOptions, config: string, port: number): Promise<RunningServer> {
+  const logFile = join(opts.dir, "natter.log");
+  const child = spawnServer([...opts.command, "-c", config, "start"], opts.dir, logFile);
+  await waitForPort("127.0.0.1", port, child, 60_000, logFile);
+  return { name: "Natter", port, pid: child.pid ?? 0, dir: opts.dir, logFile, stop: stopper(child) };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** users.csv for `natter adduser --from-file` and for --create-accounts commands: jid,password lines. */
+export function writeUsersCsv(file: string, domain: string, prefix: string, count: number, password: string): void {
+  const lines: string[] = [];
+  for (let i = 1; i <= count; i++) lines.push(`${prefix}${i}@${domain},${password}`);
+  writeFileSync(file, `${lines.join("\n")}\n`);
+}
+
+/** Run a user-supplied account creation command through sh with the BENCH_* variables set. */
+export async function runCreateAccounts(
+  command: string,
+  env: Record<string, string>,
+  logFile: string,
+): Promise<void> {
+  const out = openSync(logFile, "a");
+  const child = spawn("sh", ["-c", command], { env: { ...process.env, ...env }, stdio: ["ignore", out, out] });
+  closeSync(out);
+  const code = await new Promise<number | null>((res) => child.once("exit", (c) => res(c)));
+  if (code !== 0) throw new Error(`account creation command failed (${code}); see ${logFile}:\n${tail(logFile)}`);
+}
+
+export const randomPassword = () => randomBytes(9).toString("base64url");
