@@ -175,7 +175,7 @@ describe("roster and subscriptions (RFC 6121 §2, §3)", () => {
     await rosterGet(gina2); // only interested resources get pushes (§2.1.6)
     await rosterSet(gina, xml("item", { jid: `alice@${D}`, name: "Alice" }, xml("group", {}, "Friends"), xml("group", {}, "Work")));
     const push = await gina2.waitFor(isPush(`alice@${D}`, { name: "Alice", subscription: "none" }));
-    assert.deepEqual(push.getChild("query")!.getChild("item")!.getChildren("group").map((g: XmlElement) => g.text()), ["Friends", "Work"]);
+    assert.deepEqual(push.getChild("query")!.getChild("item")!.getChildren("group").map((g: XmlElement) => g.getText()), ["Friends", "Work"]);
     assert.equal(gina.received.filter(isPush(`alice@${D}`, {})).length, 0, "a resource that never asked for the roster gets no push");
     const res = await rosterGet(gina);
     const item = res.getChild("query")!.getChild("item")!;
