@@ -139,7 +139,11 @@ export class SaslNegotiation {
       if (result.data && result.data.length > 0) el.t(result.data.toString("base64"));
       return { kind: "success", element: el, username: result.username, mechanism: this.mechanismName };
     }
-    this.throttle.recordFailure(ip, this.attemptedUser);
+    // Only a checked and wrong password is a guess; channel-binding or syntax refusals (a client falling
+    // back from -PLUS, a 'y' flag) happen before any password is tried and must not lock anyone out.
+    if (result.condition === "not-authorized" && this.attemptedUser !== undefined) {
+      this.throttle.recordFailure(ip, this.attemptedUser);
+    }
     return this.fail(result.condition, result.text);
   }
 
