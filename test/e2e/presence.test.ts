@@ -3,8 +3,8 @@
 // presence and its unavailable at the end, and silence for presence to an account that does not exist.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { type TestServer, startTestServer } from "../helpers/test-server.js";
-import { type ConnectedClient, type XmlElement, connect, xml } from "../helpers/xmpp-client.js";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
 
 const NS_ROSTER = "jabber:iq:roster";
 const D = "localhost";
@@ -24,7 +24,11 @@ describe("presence (RFC 6121 §4)", () => {
   let ts: TestServer;
   const clients: ConnectedClient[] = [];
 
-  async function login(user: string, resource: string, presence: XmlElement | undefined = xml("presence")): Promise<ConnectedClient> {
+  async function login(
+    user: string,
+    resource: string,
+    presence: XmlElement | undefined = xml("presence"),
+  ): Promise<ConnectedClient> {
     const c = await connect(ts, user, `${user}-secret`, { resource });
     clients.push(c);
     await c.xmpp.iqCaller.request(xml("iq", { type: "get" }, xml("query", NS_ROSTER)));
@@ -38,7 +42,10 @@ describe("presence (RFC 6121 §4)", () => {
   /** Makes a and b subscribed to each other ("both"). */
   async function befriend(a: ConnectedClient, b: ConnectedClient): Promise<void> {
     const [aj, bj] = [a.jid.split("/")[0] as string, b.jid.split("/")[0] as string];
-    for (const [x, xj, y, yj] of [[a, aj, b, bj], [b, bj, a, aj]] as const) {
+    for (const [x, xj, y, yj] of [
+      [a, aj, b, bj],
+      [b, bj, a, aj],
+    ] as const) {
       await x.xmpp.send(xml("presence", { to: yj, type: "subscribe" }));
       await y.waitFor(isPresence(xj, "subscribe"));
       await y.xmpp.send(xml("presence", { to: xj, type: "subscribed" }));
@@ -60,7 +67,9 @@ describe("presence (RFC 6121 §4)", () => {
     const alice = await login("alice", "a1");
     const bob = await login("bob", "b1");
     await befriend(alice, bob);
-    await bob.xmpp.send(xml("presence", {}, xml("show", {}, "away"), xml("status", {}, "at lunch"), xml("priority", {}, "5")));
+    await bob.xmpp.send(
+      xml("presence", {}, xml("show", {}, "away"), xml("status", {}, "at lunch"), xml("priority", {}, "5")),
+    );
     const p = await alice.waitFor((s) => isPresence(`bob@${D}/b1`)(s) && s.getChildText("show") === "away");
     assert.equal(p.getChildText("status"), "at lunch");
     assert.equal(p.attrs.to, `alice@${D}`);
@@ -115,6 +124,9 @@ describe("presence (RFC 6121 §4)", () => {
     await carol.xmpp.send(xml("presence", { to: `nobody@${D}`, type: "subscribe" }));
     await carol.xmpp.send(xml("presence", { to: `nobody@${D}`, type: "probe" }));
     await sleep(300);
-    assert.deepEqual(carol.received.slice(before).filter((s) => s.attrs.from?.startsWith("nobody")), []);
+    assert.deepEqual(
+      carol.received.slice(before).filter((s) => s.attrs.from?.startsWith("nobody")),
+      [],
+    );
   });
 });

@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { type TestServer, startTestServer } from "../helpers/test-server.js";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
 const PYTHON = "/usr/bin/python3";
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "..", "interop", "slixmpp", "roster_subscription.py");
@@ -46,7 +46,9 @@ function runScript(args: Record<string, unknown>): Promise<RosterResult> {
       try {
         resolve(JSON.parse(stdout.trim().split("\n").at(-1) ?? "") as RosterResult);
       } catch {
-        reject(new Error(`script exited ${code} without a JSON result\nstdout: ${stdout}\nstderr: ${stderr.slice(-3000)}`));
+        reject(
+          new Error(`script exited ${code} without a JSON result\nstdout: ${stdout}\nstderr: ${stderr.slice(-3000)}`),
+        );
       }
     });
   });

@@ -4,14 +4,16 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { client } from "@xmpp/client";
-import { type TestServer, startTestServer } from "../helpers/test-server.js";
-import { type ConnectedClient, type XmlElement, connect, xml } from "../helpers/xmpp-client.js";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
 
 const NS_ROSTER = "jabber:iq:roster";
 const D = "localhost";
 
 async function rosterGet(c: ConnectedClient, ver?: string): Promise<XmlElement> {
-  return c.xmpp.iqCaller.request(xml("iq", { type: "get" }, xml("query", ver === undefined ? { xmlns: NS_ROSTER } : { xmlns: NS_ROSTER, ver })));
+  return c.xmpp.iqCaller.request(
+    xml("iq", { type: "get" }, xml("query", ver === undefined ? { xmlns: NS_ROSTER } : { xmlns: NS_ROSTER, ver })),
+  );
 }
 
 function rosterSet(c: ConnectedClient, ...items: XmlElement[]): Promise<XmlElement> {
@@ -60,7 +62,12 @@ describe("roster and subscriptions (RFC 6121 §2, §3)", () => {
   });
 
   it("offers roster versioning and pre-approval in the stream features, and jabber:iq:roster in disco", async () => {
-    const xmpp = client({ service: `xmpp://127.0.0.1:${ts.port}`, domain: D, username: "gina", password: "gina-secret" });
+    const xmpp = client({
+      service: `xmpp://127.0.0.1:${ts.port}`,
+      domain: D,
+      username: "gina",
+      password: "gina-secret",
+    });
     xmpp.reconnect.stop();
     xmpp.on("error", () => {});
     const features: XmlElement[] = [];
@@ -75,7 +82,10 @@ describe("roster and subscriptions (RFC 6121 §2, §3)", () => {
       const info = await xmpp.iqCaller.request(
         xml("iq", { type: "get", to: `gina@${D}` }, xml("query", "http://jabber.org/protocol/disco#info")),
       );
-      const vars = info.getChild("query")!.getChildren("feature").map((f: XmlElement) => f.attrs.var);
+      const vars = info
+        .getChild("query")!
+        .getChildren("feature")
+        .map((f: XmlElement) => f.attrs.var);
       assert.ok(vars.includes(NS_ROSTER));
     } finally {
       await xmpp.stop().catch(() => {});
@@ -173,10 +183,24 @@ describe("roster and subscriptions (RFC 6121 §2, §3)", () => {
     const gina = track(await connect(ts, "gina", "gina-secret", { resource: "g1" }));
     const gina2 = track(await connect(ts, "gina", "gina-secret", { resource: "g2" }));
     await rosterGet(gina2); // only interested resources get pushes (§2.1.6)
-    await rosterSet(gina, xml("item", { jid: `alice@${D}`, name: "Alice" }, xml("group", {}, "Friends"), xml("group", {}, "Work")));
+    await rosterSet(
+      gina,
+      xml("item", { jid: `alice@${D}`, name: "Alice" }, xml("group", {}, "Friends"), xml("group", {}, "Work")),
+    );
     const push = await gina2.waitFor(isPush(`alice@${D}`, { name: "Alice", subscription: "none" }));
-    assert.deepEqual(push.getChild("query")!.getChild("item")!.getChildren("group").map((g: XmlElement) => g.getText()), ["Friends", "Work"]);
-    assert.equal(gina.received.filter(isPush(`alice@${D}`, {})).length, 0, "a resource that never asked for the roster gets no push");
+    assert.deepEqual(
+      push
+        .getChild("query")!
+        .getChild("item")!
+        .getChildren("group")
+        .map((g: XmlElement) => g.getText()),
+      ["Friends", "Work"],
+    );
+    assert.equal(
+      gina.received.filter(isPush(`alice@${D}`, {})).length,
+      0,
+      "a resource that never asked for the roster gets no push",
+    );
     const res = await rosterGet(gina);
     const item = res.getChild("query")!.getChild("item")!;
     assert.equal(item.attrs.name, "Alice");
@@ -184,18 +208,33 @@ describe("roster and subscriptions (RFC 6121 §2, §3)", () => {
 
   it("roster set errors: two items → bad-request, own JID → not-allowed, empty group / long name → not-acceptable", async () => {
     const gina = clients.at(-2)!;
-    await assert.rejects(rosterSet(gina, xml("item", { jid: `a@${D}` }), xml("item", { jid: `b@${D}` })), (e) => errorOf(e) === "bad-request");
+    await assert.rejects(
+      rosterSet(gina, xml("item", { jid: `a@${D}` }), xml("item", { jid: `b@${D}` })),
+      (e) => errorOf(e) === "bad-request",
+    );
     await assert.rejects(rosterSet(gina, xml("item", { jid: `gina@${D}` })), (e) => errorOf(e) === "not-allowed");
-    await assert.rejects(rosterSet(gina, xml("item", { jid: `a@${D}` }, xml("group"))), (e) => errorOf(e) === "not-acceptable");
-    await assert.rejects(rosterSet(gina, xml("item", { jid: `a@${D}`, name: "x".repeat(1100) })), (e) => errorOf(e) === "not-acceptable");
+    await assert.rejects(
+      rosterSet(gina, xml("item", { jid: `a@${D}` }, xml("group"))),
+      (e) => errorOf(e) === "not-acceptable",
+    );
+    await assert.rejects(
+      rosterSet(gina, xml("item", { jid: `a@${D}`, name: "x".repeat(1100) })),
+      (e) => errorOf(e) === "not-acceptable",
+    );
     await assert.rejects(
       rosterSet(gina, xml("item", { jid: `a@${D}` }, xml("group", {}, "G"), xml("group", {}, "G"))),
       (e) => errorOf(e) === "bad-request",
     );
-    await assert.rejects(rosterSet(gina, xml("item", { jid: `nobody@${D}`, subscription: "remove" })), (e) => errorOf(e) === "item-not-found");
+    await assert.rejects(
+      rosterSet(gina, xml("item", { jid: `nobody@${D}`, subscription: "remove" })),
+      (e) => errorOf(e) === "item-not-found",
+    );
     // §2.1.2.5: a subscription other than "remove" is ignored, never granted by a roster set.
     await rosterSet(gina, xml("item", { jid: `bob@${D}`, subscription: "both" }));
-    const item = (await rosterGet(gina)).getChild("query")!.getChildren("item").find((i: XmlElement) => i.attrs.jid === `bob@${D}`);
+    const item = (await rosterGet(gina))
+      .getChild("query")!
+      .getChildren("item")
+      .find((i: XmlElement) => i.attrs.jid === `bob@${D}`);
     assert.equal(item?.attrs.subscription, "none");
   });
 

@@ -63,11 +63,13 @@ export default defineModule({
       }
       // The user is implicitly subscribed to itself: every available resource, this one included, gets it.
       const resources = ctx.sessions.resourcesOf(session.jid.bare());
-      for (const s of resources) if (s.available) await core.router.deliver(s, readdress(stanza, full, s.jid.toString()));
+      for (const s of resources)
+        if (s.available) await core.router.deliver(s, readdress(stanza, full, s.jid.toString()));
       if (!initial) return;
       // §4.2.2: the new resource learns the presence of the user's other available resources...
       for (const s of resources) {
-        if (s !== session && s.available && s.presence) await core.router.deliver(session, readdress(s.presence, s.jid.toString(), full));
+        if (s !== session && s.available && s.presence)
+          await core.router.deliver(session, readdress(s.presence, s.jid.toString(), full));
       }
       // ...and of its contacts, through probes to those it is subscribed to. §4.3.1: probes go from the bare
       // JID; a probe to a local contact never leaves the server, so it comes from this resource and only it
@@ -76,7 +78,11 @@ export default defineModule({
         if (!hasTo(item.subscription)) continue;
         const contact = bareOfItem(item);
         const local = core.router.isLocalHost(tryParseJid(contact)?.domain ?? "");
-        const probe = new Element("presence", NS_CLIENT, { type: "probe", from: local ? full : session.jid.bareString(), to: contact });
+        const probe = new Element("presence", NS_CLIENT, {
+          type: "probe",
+          from: local ? full : session.jid.bareString(),
+          to: contact,
+        });
         await core.router.route(probe);
       }
     });
@@ -148,12 +154,15 @@ export default defineModule({
       }
       if (!allowed) {
         // §4.3.2: no subscription → no presence, but "unsubscribed" so the prober's server can fix its roster.
-        await core.router.route(new Element("presence", NS_CLIENT, { type: "unsubscribed", from: contactBare, to: from.bareString() }));
+        await core.router.route(
+          new Element("presence", NS_CLIENT, { type: "unsubscribed", from: contactBare, to: from.bareString() }),
+        );
         return "handled";
       }
       // The last presence of each available resource; none available → no answer (§4.3.2 allows either).
       for (const s of ctx.sessions.resourcesOf(to.bare())) {
-        if (s.available && s.presence) await core.router.route(readdress(s.presence, s.jid.toString(), from.toString()));
+        if (s.available && s.presence)
+          await core.router.route(readdress(s.presence, s.jid.toString(), from.toString()));
       }
       return "handled";
     });

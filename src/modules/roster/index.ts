@@ -8,15 +8,16 @@ import { type Jid, tryParseJid } from "../../core/jid.js";
 import { defineModule } from "../../core/modules.js";
 import { Element } from "../../core/xml/element.js";
 import { NS_CLIENT, NS_PRE_APPROVAL, NS_ROSTER, NS_ROSTER_VER } from "../../core/xml/ns.js";
-import { type RosterItem, RosterStore, itemElement, removedItemElement } from "./roster-store.js";
+import { itemElement, type RosterItem, RosterStore, removedItemElement } from "./roster-store.js";
 import {
-  SUBSCRIPTION_TYPES,
-  type SubState,
-  type SubscriptionType,
   hasFrom,
   hasTo,
   inbound,
   outbound,
+  rosterVisibleChange,
+  SUBSCRIPTION_TYPES,
+  type SubState,
+  type SubscriptionType,
 } from "./subscription-state.js";
 
 const options = z
@@ -43,7 +44,11 @@ type After = (() => Promise<void>)[];
 export default defineModule({
   name: "roster",
   specs: [
-    { rfc: 6121, status: "complete", note: "§2 roster management incl. §2.6 versioning, §3 subscriptions incl. §3.4 pre-approval" },
+    {
+      rfc: 6121,
+      status: "complete",
+      note: "§2 roster management incl. §2.6 versioning, §3 subscriptions incl. §3.4 pre-approval",
+    },
   ],
   options,
   setup(ctx) {
@@ -71,7 +76,11 @@ export default defineModule({
       const ver = await store.bump(user);
       for (const s of ctx.sessions.resourcesOf(bareOf(user))) {
         if (!s.interested) continue;
-        const iq = new Element("iq", NS_CLIENT, { type: "set", id: `push-${randomBytes(6).toString("base64url")}`, to: s.jid.toString() });
+        const iq = new Element("iq", NS_CLIENT, {
+          type: "set",
+          id: `push-${randomBytes(6).toString("base64url")}`,
+          to: s.jid.toString(),
+        });
         iq.c("query", NS_ROSTER, opts.versioning ? { ver } : {}).append(item.clone());
         await core.router.deliver(s, iq);
       }
@@ -118,16 +127,19 @@ export default defineModule({
           ask: after.pendingOut,
           approved: after.approved,
         };
-        await store.put(user, next);
+        if (!item || rosterVisibleChange(before, after)) await store.put(user, next);
       }
-      if (before.pendingIn !== after.pendingIn) await store.setPending(user, contact, after.pendingIn ? request : undefined);
+      if (before.pendingIn !== after.pendingIn)
+        await store.setPending(user, contact, after.pendingIn ? request : undefined);
       return next;
     }
 
     /** The effects on presence of gaining or losing "from" (RFC 6121 §3.1.5, §3.2.2, §3.3.3). */
     function presenceEffects(user: string, contact: string, before: SubState, after: SubState, after_: After): void {
-      if (!hasFrom(before.subscription) && hasFrom(after.subscription)) after_.push(() => sendCurrentPresence(user, contact));
-      if (hasFrom(before.subscription) && !hasFrom(after.subscription)) after_.push(() => sendUnavailable(user, contact));
+      if (!hasFrom(before.subscription) && hasFrom(after.subscription))
+        after_.push(() => sendCurrentPresence(user, contact));
+      if (hasFrom(before.subscription) && !hasFrom(after.subscription))
+        after_.push(() => sendUnavailable(user, contact));
     }
 
     // RFC 6121 §2.6.1 / §3.4: stream features after authentication.
@@ -143,7 +155,7 @@ export default defineModule({
     // RFC 6121 §2.1.3: roster get; §2.6.3: an unchanged version gets an empty result and later pushes.
     ctx.iq("account", "get", NS_ROSTER, "query", async ({ payload, from, to, session }) => {
       if (from.bareString() !== to.bareString()) throw new StanzaError("forbidden", "not your roster");
-      if (session && session.jid.equals(from)) session.interested = true; // §2.1.6 interested resource
+      if (session?.jid.equals(from)) session.interested = true; // §2.1.6 interested resource
       const ver = await store.version(to.local);
       if (opts.versioning && payload.attrs.ver !== undefined && payload.attrs.ver === ver) return undefined;
       const q = new Element("query", NS_ROSTER, opts.versioning ? { ver } : {});
@@ -157,13 +169,15 @@ export default defineModule({
       if (from.bareString() !== to.bareString()) throw new StanzaError("forbidden", "not your roster");
       const items = payload.getChildren("item", NS_ROSTER);
       // §2.3.3: exactly one item.
-      if (items.length !== 1 || payload.elements().length !== 1) throw new StanzaError("bad-request", "a roster set carries exactly one <item/>");
+      if (items.length !== 1 || payload.elements().length !== 1)
+        throw new StanzaError("bad-request", "a roster set carries exactly one <item/>");
       const el = items[0] as Element;
       if (el.attrs.jid === undefined) throw new StanzaError("bad-request", "the item has no jid");
       const jid = tryParseJid(el.attrs.jid);
       if (!jid) throw new StanzaError("jid-malformed");
       // The account is implicitly subscribed to itself (RFC 6121 §4.2.2); its own JID is no contact.
-      if (jid.bareString() === to.bareString()) throw new StanzaError("not-allowed", "your own JID cannot be a roster item");
+      if (jid.bareString() === to.bareString())
+        throw new StanzaError("not-allowed", "your own JID cannot be a roster item");
       const user = to.local;
       const contact = jid.toString();
       if (el.attrs.subscription === "remove") return removeItem(user, jid);
@@ -176,13 +190,15 @@ export default defineModule({
       for (const g of el.getChildren("group", NS_ROSTER)) {
         const text = g.text();
         if (text === "") throw new StanzaError("not-acceptable", "empty group"); // §2.3.3
-        if (Buffer.byteLength(text) > opts.max_group_length) throw new StanzaError("not-acceptable", "a group name is too long");
+        if (Buffer.byteLength(text) > opts.max_group_length)
+          throw new StanzaError("not-acceptable", "a group name is too long");
         if (groups.includes(text)) throw new StanzaError("bad-request", "duplicate group"); // §2.3.3
         groups.push(text);
       }
       await serial(user, async () => {
         const existing = await store.get(user, contact);
-        if (!existing && (await store.count(user)) >= opts.max_items) throw new StanzaError("not-allowed", "the roster is full");
+        if (!existing && (await store.count(user)) >= opts.max_items)
+          throw new StanzaError("not-allowed", "the roster is full");
         const item: RosterItem = existing
           ? { ...existing, groups }
           : { jid: contact, groups, subscription: "none", ask: false, approved: false };

@@ -78,7 +78,12 @@ export class RosterStore {
   async state(user: string, jid: string): Promise<{ item: RosterItem | undefined; state: SubState }> {
     const [item, pending] = await Promise.all([this.get(user, jid), this.pending.get(user, jid)]);
     const state: SubState = item
-      ? { subscription: item.subscription, pendingOut: item.ask, pendingIn: pending !== undefined, approved: item.approved }
+      ? {
+          subscription: item.subscription,
+          pendingOut: item.ask,
+          pendingIn: pending !== undefined,
+          approved: item.approved,
+        }
       : { ...NO_SUBSCRIPTION, pendingIn: pending !== undefined };
     return { item, state };
   }

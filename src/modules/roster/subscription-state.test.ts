@@ -2,7 +2,7 @@
 // (inbound, the contact's server), in the spec's own state names; plus the pre-approval rules of §3.4.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type SubState, type SubscriptionType, inbound, outbound } from "./subscription-state.js";
+import { inbound, outbound, type SubState, type SubscriptionType } from "./subscription-state.js";
 
 /** "None + Pending Out+In", "To + Pending In", "Both", ... → a state (approved false). */
 function state(name: string): SubState {
@@ -24,7 +24,10 @@ function check(direction: "outbound" | "inbound", type: SubscriptionType, rows: 
       const before = state(existing);
       const r = direction === "outbound" ? outbound(before, type, false) : inbound(before, type);
       assert.deepEqual(r.state, next === "no state change" ? before : state(next));
-      assert.equal(direction === "outbound" ? (r as { route: boolean }).route : (r as { deliver: boolean }).deliver, action);
+      assert.equal(
+        direction === "outbound" ? (r as { route: boolean }).route : (r as { deliver: boolean }).deliver,
+        action,
+      );
     });
   }
 }
