@@ -18,4 +18,4 @@ export const MODULE_CATALOGUE: ReadonlyMap<string, ModuleDefinition<never>> = ne
 );
 
 /** Loaded unless `modules: { name: false }`. Order matters: dependencies first. */
-export const DEFAULT_MODULES: readonly string[] = ["disco", "ping", "version", "time", "vcard", "private-storage", "roster", "presence"];
+export const DEFAULT_MODULES: readonly string[] = ["disco", "ping", "version", "time", "vcard", "private-storage", "roster", "presence", "offline-messages", "announcements"];

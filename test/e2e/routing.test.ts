@@ -15,7 +15,8 @@ describe("routing (RFC 6121 §8.5)", () => {
   const open: ConnectedClient[] = [];
 
   before(async () => {
-    ts = await startTestServer();
+    // Without offline storage, so that RFC 6121 §8.5.2.2.1 shows as service-unavailable.
+    ts = await startTestServer({ yaml: "modules:\n  offline-messages: false" });
     for (const u of ["alice", "bob", "carol"]) await ts.addUser(u, `${u}-pw`);
   });
   after(async () => {

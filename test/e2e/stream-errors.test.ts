@@ -33,7 +33,7 @@ describe("stream and stanza errors over real sockets", () => {
   let ts: TestServer;
 
   before(async () => {
-    ts = await startTestServer();
+    ts = await startTestServer({ yaml: "modules:\n  offline-messages: false" });
     for (const u of ["alice", "bob", "carol", "dave"]) await ts.addUser(u, `${u}-pw`);
   });
   after(async () => {
