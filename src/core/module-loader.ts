@@ -54,6 +54,9 @@ export class ModuleLoader {
       store(name, kind) {
         return core.storage.open(host, name, kind);
       },
+      component(domain, handler) {
+        removers.push(core.router.registerComponent(domain, handler));
+      },
       route(stanza) {
         void core.router.route(stanza);
       },

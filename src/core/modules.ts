@@ -14,7 +14,7 @@ import type {
   NotifyHook,
 } from "./hooks.js";
 import type { IqDispatcher, IqHandler, IqTarget, IqType } from "./iq-dispatch.js";
-import type { Router } from "./router.js";
+import type { ComponentHandler, Router } from "./router.js";
 import type { SessionRegistry } from "./session-registry.js";
 import type { Element } from "./xml/element.js";
 
@@ -86,6 +86,8 @@ export interface ModuleContext<O = unknown> {
   feature(ns: string, target?: IqTarget): void;
   identity(category: string, type: string, name?: string): void;
   store<K extends StoreKind>(name: string, kind: K): StoreKinds[K];
+  /** Serves a domain of its own (e.g. conference.<host>): every stanza for it goes to `handler`. Removed on unload. */
+  component(domain: string, handler: ComponentHandler): void;
   /** Routes a stanza (from and to set). */
   route(stanza: Element): void;
   /** Repeating timer, cleared on unload. */

@@ -20,6 +20,9 @@ export interface RouterDeps {
   log: Logger;
 }
 
+/** Receives every stanza addressed to a component's domain (MUC service, upload service, XEP-0114 components). */
+export type ComponentHandler = (stanza: Element, to: Jid) => void | Promise<void>;
+
 const SUBSCRIPTION_TYPES = new Set(["subscribe", "subscribed", "unsubscribe", "unsubscribed"]);
 
 export class Router {
@@ -29,8 +32,25 @@ export class Router {
     this.d = deps;
   }
 
+  private readonly components = new Map<string, ComponentHandler>();
+
   isLocalHost(domain: string): boolean {
     return this.d.hosts.has(domain);
+  }
+
+  /** Routes every stanza for `domain` to a handler in this process; returns the remover. */
+  registerComponent(domain: string, handler: ComponentHandler): () => void {
+    if (this.d.hosts.has(domain)) throw new Error(`${domain} is a user host; a component needs a domain of its own`);
+    if (this.components.has(domain)) throw new Error(`a component already serves ${domain}`);
+    this.components.set(domain, handler);
+    return () => {
+      if (this.components.get(domain) === handler) this.components.delete(domain);
+    };
+  }
+
+  /** Domains served by components in this process. */
+  componentDomains(): string[] {
+    return [...this.components.keys()];
   }
 
   /**
@@ -44,7 +64,9 @@ export class Router {
       return;
     }
     try {
-      if (this.d.hosts.has(to.domain)) await this.routeLocal(stanza, to, origin);
+      const component = this.components.get(to.domain);
+      if (component) await component(stanza, to);
+      else if (this.d.hosts.has(to.domain)) await this.routeLocal(stanza, to, origin);
       else if (!(await this.d.hooks.first("stanza.remote", { stanza, to }))) {
         // No s2s or component took it (RFC 6120 §8.3.3.13).
         this.bounce(stanza, new StanzaError("remote-server-not-found"));

@@ -2,6 +2,7 @@
 // every loaded module registered (IQ namespaces, declared features), plus the disco.info/items hooks.
 import { StanzaError } from "../../core/errors.js";
 import { defineModule } from "../../core/modules.js";
+import { Element } from "../../core/xml/element.js";
 import { NS_DISCO_INFO, NS_DISCO_ITEMS } from "../../core/xml/ns.js";
 import { buildInfo, buildItems } from "./codec.js";
 
@@ -23,6 +24,12 @@ export default defineModule({
     ctx.iq("host", "get", NS_DISCO_ITEMS, "query", async ({ payload, from, to }) => {
       const node = payload.attrs.node;
       const items = await core.hooks.fold("disco.items", { to, from, node });
+      // XEP-0030 §4: the server lists the services it hosts (conference.<host>, upload.<host> …).
+      if (node === undefined) {
+        for (const domain of core.router.componentDomains().sort()) {
+          if (domain.endsWith(`.${host}`)) items.push(new Element("item", NS_DISCO_ITEMS, { jid: domain }));
+        }
+      }
       return buildItems(node, items);
     });
 
