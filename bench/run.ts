@@ -49,7 +49,7 @@ target (any XMPP server; omit --port for the built-in comparison):
 load:
   --scenarios <list>        idle,logins,messages (default all; always run in that order)
   --sessions <n>            idle sessions to open (default 10000)
-  --logins <n>              logins to time (default 2000)
+  --logins <n>              logins to time (default 5000)
   --concurrency <n>         logins in progress at once (default 100)
   --pairs <n>               sender→receiver pairs (default 100)
   --inflight <n>            messages in flight per pair (default 10)
@@ -83,7 +83,7 @@ const { values: args } = parseArgs({
     mechanism: { type: "string", default: "SCRAM-SHA-1" },
     scenarios: { type: "string", default: "idle,logins,messages" },
     sessions: { type: "string", default: "10000" },
-    logins: { type: "string", default: "2000" },
+    logins: { type: "string", default: "5000" },
     concurrency: { type: "string", default: "100" },
     "open-concurrency": { type: "string", default: "200" },
     pairs: { type: "string", default: "100" },
@@ -178,32 +178,52 @@ function accountsNeeded(): number {
   return n;
 }
 
-async function runScenarios(target: Target): Promise<Metric[]> {
+const ORDER = ["idle", "logins", "messages"] as const;
+type ScenarioName = (typeof ORDER)[number];
+
+function runScenario(name: ScenarioName, target: Target, log: Log): Promise<Metric[]> {
+  switch (name) {
+    case "idle":
+      return runIdle(target, { sessions: load.sessions, concurrency: load.openConcurrency, presence: load.presence, settle: load.settle }, log);
+    case "logins":
+      return runLogins(target, { count: load.logins, concurrency: load.concurrency, presence: load.presence }, log);
+    case "messages":
+      return runMessages(
+        target,
+        { pairs: load.pairs, inflight: load.inflight, duration: load.duration, warmup: load.warmup, presence: load.presence },
+        log,
+      );
+  }
+}
+
+/**
+ * Every selected scenario, idle first. `fresh` (the built-in comparison) gives each scenario a newly
+ * started server, so that one scenario's heap growth or leftover work does not bend the next one's
+ * figures; against an external server they run one after the other on the same process.
+ */
+async function runScenarios(name: string, fresh: (() => Promise<{ target: Target; stop: () => Promise<void> }>) | Target) {
   const metrics: Metric[] = [];
-  const guarded = async (name: string, fn: () => Promise<Metric[]>) => {
-    if (!scenarioNames.has(name)) return;
+  const tlog: Log = (line) => log(`${name}: ${line}`);
+  for (const scenario of ORDER) {
+    if (!scenarioNames.has(scenario)) continue;
+    let stop: (() => Promise<void>) | undefined;
     try {
-      metrics.push(...(await fn()));
+      let target: Target;
+      if (typeof fresh === "function") {
+        const started = await fresh();
+        target = started.target;
+        stop = started.stop;
+      } else {
+        target = fresh;
+      }
+      metrics.push(...(await runScenario(scenario, target, tlog)));
     } catch (err) {
-      log(`${target.name}: ${name} failed: ${(err as Error).stack ?? err}`);
-      metrics.push({ key: `${name}_failed`, label: `${name} scenario FAILED`, value: Number.NaN, unit: "", better: "info" });
+      tlog(`${scenario} failed: ${(err as Error).stack ?? err}`);
+      metrics.push({ key: `${scenario}_failed`, label: `${scenario} scenario FAILED`, value: Number.NaN, unit: "", better: "info" });
+    } finally {
+      await stop?.();
     }
-  };
-  const tlog: Log = (line) => log(`${target.name}: ${line}`);
-  // Idle first, on a fresh server: a heap grown by earlier scenarios would hide the sessions' memory.
-  await guarded("idle", () =>
-    runIdle(target, { sessions: load.sessions, concurrency: load.openConcurrency, presence: load.presence, settle: load.settle }, tlog),
-  );
-  await guarded("logins", () =>
-    runLogins(target, { count: load.logins, concurrency: load.concurrency, presence: load.presence }, tlog),
-  );
-  await guarded("messages", () =>
-    runMessages(
-      target,
-      { pairs: load.pairs, inflight: load.inflight, duration: load.duration, warmup: load.warmup, presence: load.presence },
-      tlog,
-    ),
-  );
+  }
   return metrics;
 }
 
@@ -298,7 +318,7 @@ async function external(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   const target = baseTarget(args.name, port, pid, password);
-  const metrics = await runScenarios(target);
+  const metrics = await runScenarios(target.name, target);
   process.stdout.write(`\n${table([{ name: target.name, metrics }], false)}\n`);
   if (args.json) writeFileSync(args.json, JSON.stringify({ load, targets: { [target.name]: metrics } }, null, 2));
 }
@@ -311,23 +331,34 @@ async function comparison(): Promise<void> {
   const notes: string[] = [];
   let failed = false;
 
-  const runOne = async (name: string, start: (dir: string, password: string) => Promise<RunningServer>) => {
+  /** `prepare` creates the accounts once; `start` starts a fresh server for each scenario. */
+  const runOne = async (
+    name: string,
+    prepare: (dir: string, password: string) => Promise<void>,
+    start: (dir: string) => Promise<RunningServer>,
+  ) => {
     const dir = mkdtempSync(join(tmpdir(), `natter-bench-${name.toLowerCase()}-`));
     const password = `bench-${Date.now().toString(36)}`;
-    let server: RunningServer | undefined;
+    let ok = true;
     try {
-      server = await start(dir, password);
-      log(`${name}: pid ${server.pid}, port ${server.port}, dir ${dir}`);
-      const metrics = await runScenarios(baseTarget(name, server.port, server.pid, password));
+      await prepare(dir, password);
+      const metrics = await runScenarios(name, async () => {
+        const server = await start(dir);
+        log(`${name}: started, pid ${server.pid}, port ${server.port}, dir ${dir}`);
+        return { target: baseTarget(name, server.port, server.pid, password), stop: server.stop };
+      });
+      if (metrics.some((m) => m.key.endsWith("_failed"))) ok = false;
       results.push({ name, metrics });
     } catch (err) {
-      failed = true;
+      ok = false;
       log(`${name}: ${(err as Error).message}`);
-      notes.push(`${name} could not be measured: ${(err as Error).message.split("\n")[0]} (logs kept in ${dir})`);
+      notes.push(`${name} could not be measured: ${(err as Error).message.split("\n")[0]}`);
       results.push({ name, metrics: [] });
     } finally {
-      await server?.stop();
-      if (!args.keep && !failed) rmSync(dir, { recursive: true, force: true });
+      if (!ok) {
+        failed = true;
+        notes.push(`${name}: configuration, data and logs kept in ${dir}`);
+      } else if (!args.keep) rmSync(dir, { recursive: true, force: true });
     }
   };
 
@@ -337,26 +368,34 @@ async function comparison(): Promise<void> {
       notes.push("Natter was not measured: neither dist/src/main.js nor src/main.ts exists");
       results.push({ name: "Natter", metrics: [] });
     } else {
-      await runOne("Natter", async (dir, password) => {
-        const port = await freePort();
-        const opts = { dir, domain: args.domain, command };
-        const config = natterConfig(opts, port);
-        const csv = join(dir, "users.csv");
-        writeUsersCsv(csv, args.domain, "bench-user-", count, password);
-        log(`Natter: creating ${count} accounts (natter adduser --from-file)`);
-        const t0 = performance.now();
-        await createNatterAccounts(opts, config, csv);
-        log(`Natter: accounts created in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-        return startNatter(opts, config, port);
-      });
+      const opts = (dir: string) => ({ dir, domain: args.domain, command });
+      await runOne(
+        "Natter",
+        async (dir, password) => {
+          const config = natterConfig(opts(dir), await freePort());
+          const csv = join(dir, "users.csv");
+          writeUsersCsv(csv, args.domain, "bench-user-", count, password);
+          log(`Natter: creating ${count} accounts (natter adduser --from-file)`);
+          const t0 = performance.now();
+          await createNatterAccounts(opts(dir), config, csv);
+          log(`Natter: accounts created in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+        },
+        async (dir) => {
+          const port = await freePort();
+          return startNatter(opts(dir), natterConfig(opts(dir), port), port);
+        },
+      );
     }
   }
   if (wanted.includes("prosody")) {
-    await runOne("Prosody", async (dir, password) => {
-      log(`Prosody: writing ${count} internal_hashed accounts`);
-      await writeProsodyAccounts(join(dir, "data"), args.domain, "bench-user-", count, password, iterations);
-      return startProsody({ dir, domain: args.domain, binary: args.prosody });
-    });
+    await runOne(
+      "Prosody",
+      async (dir, password) => {
+        log(`Prosody: writing ${count} internal_hashed accounts`);
+        await writeProsodyAccounts(join(dir, "data"), args.domain, "bench-user-", count, password, iterations);
+      },
+      (dir) => startProsody({ dir, domain: args.domain, binary: args.prosody }),
+    );
   }
 
   const cpus = execFileSync("nproc", { encoding: "utf8" }).trim();

@@ -33,7 +33,7 @@ const loggedIn = new Set<string>();
 
 /** Whether this process has logged in account `index` on the target before (its SCRAM keys are cached). */
 export function hasLoggedIn(target: Target, index: number): boolean {
-  return loggedIn.has(`${target.host}:${target.port}:${index}`);
+  return loggedIn.has(`${target.name}\0${target.domain}\0${index}`);
 }
 
 /** Log in account number `index` (1-based) with a fresh resource. */
@@ -49,6 +49,6 @@ export async function loginUser(target: Target, index: number, presence: boolean
     presence,
     stepTimeoutMs: target.stepTimeoutMs,
   });
-  loggedIn.add(`${target.host}:${target.port}:${index}`);
+  loggedIn.add(`${target.name}\0${target.domain}\0${index}`);
   return client;
 }
