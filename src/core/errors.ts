@@ -88,23 +88,27 @@ export class StanzaError extends Error {
   readonly text: string | undefined;
   /** Application-specific condition element (RFC 6120 §8.3.2), e.g. XEP-specific errors. */
   readonly appCondition: Element | undefined;
+  /** Legacy numeric code (XEP-0086), for protocols that still require it (XEP-0077 §8). */
+  readonly code: number | undefined;
 
   constructor(
     condition: StanzaErrorCondition,
     text?: string,
-    options: { type?: StanzaErrorType; appCondition?: Element } = {},
+    options: { type?: StanzaErrorType; appCondition?: Element; code?: number } = {},
   ) {
     super(text ? `${condition}: ${text}` : condition);
     this.condition = condition;
     this.type = options.type ?? DEFAULT_TYPE[condition];
     this.text = text;
     this.appCondition = options.appCondition;
+    this.code = options.code;
   }
 
   /** The `<error/>` child element (RFC 6120 §8.3.2). `by` names the entity that found the error. */
   toElement(by?: string): Element {
     const attrs: Record<string, string> = { type: this.type };
     if (by) attrs.by = by;
+    if (this.code !== undefined) attrs.code = String(this.code);
     const el = new Element("error", "jabber:client", attrs);
     el.c(this.condition, NS_STANZAS_ERROR);
     if (this.text) el.c("text", NS_STANZAS_ERROR, { "xml:lang": "en" }).t(this.text);

@@ -17,7 +17,28 @@ export interface NotifyHooks {
   "server.stopping": Record<string, never>;
 }
 
+/**
+ * A client stream before authentication, as modules see it (XEP-0077 §3.1 registration): only what the
+ * stream knows, plus a way to answer. The stream code stays unaware of what a module does with it.
+ */
+export interface PreAuthStream {
+  readonly id: string;
+  /** The virtual host the client addressed (stream `to`). */
+  readonly host: string;
+  readonly secure: boolean;
+  readonly remoteAddress: string;
+  /** Per-stream state owned by modules, keyed by a symbol each module creates (the session's state once bound). */
+  readonly state: Map<symbol, unknown>;
+  /** Writes an element (e.g. an iq reply) to the client. */
+  send(element: Element): void;
+}
+
 export interface FirstHooks {
+  /**
+   * An `<iq/>` on a client stream before authentication, only once TLS is up where it is required. Handled: answered;
+   * otherwise the stream closes with <not-authorized/> (RFC 6120 §4.9.3.12).
+   */
+  "stream.preauth-iq": { stream: PreAuthStream; stanza: Element };
   /** A top-level element of a bound client stream that is not a stanza (stream management, CSI). Handled: consumed; otherwise unsupported-stanza-type. */
   "stream.element": { session: Session; element: Element };
   /** A stanza from a local client, `from` stamped, before routing. Handled: not routed further. */
@@ -44,6 +65,8 @@ export interface DiscoInfoPart {
 export interface FoldHooks {
   /** Stream features offered after authentication (RFC 6120 §4.3). */
   "stream.features": { args: { session: Session }; result: Element };
+  /** Extra stream features before authentication, beside STARTTLS and SASL; only once TLS is up where it is required (RFC 6120 §5.3.1). */
+  "stream.preauth-features": { args: { stream: PreAuthStream }; result: Element };
   /** Disco#info for an entity (XEP-0030): host or account, optional node. */
   "disco.info": { args: { to: Jid; from: Jid; node: string | undefined }; result: DiscoInfoPart };
   /** Disco#items for an entity. */

@@ -2,6 +2,7 @@
 // stanzas handed to the router with `from` stamped. Once bound it is the client's Session.
 import type { Logger } from "pino";
 import type { LoginThrottle } from "../auth/login-throttle.js";
+import type { PreAuthStream } from "../core/hooks.js";
 import { StanzaError, StreamError, errorReply } from "../core/errors.js";
 import { type Jid, enforceResource, makeJid, tryParseJid } from "../core/jid.js";
 import type { CoreServices } from "../core/modules.js";
@@ -197,6 +198,7 @@ export class C2sStream implements Session {
       if (this.conn.secure || !this.opts.requireEncryption) {
         const mechs = features.c("mechanisms", NS_SASL);
         for (const m of this.saslNegotiation().offered()) mechs.c("mechanism").t(m);
+        for (const f of await this.core.hooks.fold("stream.preauth-features", { stream: this.preAuthView() })) features.append(f);
       }
     } else {
       features.c("bind", NS_BIND);
@@ -235,6 +237,10 @@ export class C2sStream implements Session {
     if (el.ns === NS_TLS && el.name === "starttls") return this.startTls();
     if (el.ns === NS_SASL) return this.handleSasl(el);
     if (this.authenticated && el.name === "iq" && el.ns === NS_CLIENT) return this.handlePreBindIq(el);
+    // An iq a module answers before authentication (XEP-0077 §3.1), once TLS is up where it is required (RFC 6120 §5.3.1).
+    if (!this.authenticated && el.name === "iq" && el.ns === NS_CLIENT && (this.conn.secure || !this.opts.requireEncryption)) {
+      if (await this.core.hooks.first("stream.preauth-iq", { stream: this.preAuthView(), stanza: el })) return;
+    }
     // RFC 6120 §4.9.3.12: stanzas before authentication (and binding).
     this.close(new StreamError("not-authorized"));
   }
@@ -260,6 +266,18 @@ export class C2sStream implements Session {
     this.headerSent = false;
     this.phase = "header";
     this.newParser();
+  }
+
+  /** What modules may know of, and do on, this stream before authentication. */
+  private preAuthView(): PreAuthStream {
+    return {
+      id: this.id,
+      host: this.host,
+      secure: this.conn.secure,
+      remoteAddress: this.conn.remoteAddress,
+      state: this.state,
+      send: (element) => this.writeElement(element),
+    };
   }
 
   private async handleSasl(el: Element): Promise<void> {

@@ -28,3 +28,6 @@ export const NS_PRIVATE = "jabber:iq:private";
 export const NS_ROSTER = "jabber:iq:roster";
 export const NS_ROSTER_VER = "urn:xmpp:features:rosterver";
 export const NS_PRE_APPROVAL = "urn:xmpp:features:pre-approval";
+export const NS_REGISTER = "jabber:iq:register";
+export const NS_REGISTER_FEATURE = "http://jabber.org/features/iq-register";
+export const NS_LAST = "jabber:iq:last";
