@@ -43,6 +43,13 @@ export interface FirstHooks {
   "stream.element": { session: Session; element: Element };
   /** A stanza from a local client, `from` stamped, before routing. Handled: not routed further. */
   "stanza.outbound": { session: Session; stanza: Element };
+  /**
+   * Privacy (XEP-0016, XEP-0191), ahead of every other rule (XEP-0016 §2.2 rule 4): a stanza a local account
+   * sends (`out`, before routing) or receives (`in`, before delivery to a session or handling on its behalf).
+   * `session`: the local session it comes from (out) or goes to (in), when known. Handled: blocked; the
+   * handler sends the error reply the XEPs name.
+   */
+  "stanza.filter": { stanza: Element; from: Jid; to: Jid; direction: "in" | "out"; session: Session | undefined };
   /** About to deliver to a local session (privacy, carbons, CSI). Handled: not delivered. */
   "stanza.deliver": { session: Session; stanza: Element };
   /** A message for a local account with no resource to take it (RFC 6121 §8.5.2.2.1). Handled: stored. */

@@ -64,6 +64,7 @@ export class Router {
       return;
     }
     try {
+      if (await this.filtered(stanza, to, "out", origin)) return;
       const component = this.components.get(to.domain);
       if (component) await component(stanza, to);
       else if (this.d.hosts.has(to.domain)) await this.routeLocal(stanza, to, origin);
@@ -86,8 +87,22 @@ export class Router {
 
   /** Hands a stanza to a local session, through the delivery hook (privacy, carbons, CSI). */
   async deliver(session: Session, stanza: Element): Promise<void> {
+    if (await this.filtered(stanza, session.jid, "in", session)) return;
     if (this.d.hooks.has("stanza.deliver") && (await this.d.hooks.first("stanza.deliver", { session, stanza }))) return;
     session.send(stanza);
+  }
+
+  /**
+   * The privacy hook (XEP-0016 §2.2 rule 4: the first delivery rule): `out` for what a local account sends,
+   * `in` for what one receives. Stanzas without a `from`, or whose party on that side is no local account, pass.
+   */
+  private async filtered(stanza: Element, to: Jid, direction: "in" | "out", session: Session | undefined): Promise<boolean> {
+    if (!this.d.hooks.has("stanza.filter")) return false;
+    const from = tryParseJid(stanza.attrs.from);
+    if (!from) return false;
+    const account = direction === "out" ? from : to;
+    if (account.local === "" || !this.d.hosts.has(account.domain)) return false;
+    return this.d.hooks.first("stanza.filter", { stanza, from, to, direction, session });
   }
 
   private async routeLocal(stanza: Element, to: Jid, origin: Session | undefined): Promise<void> {
@@ -122,6 +137,10 @@ export class Router {
     const kind = stanza.name;
     const type = stanza.attrs.type;
     if (!(await this.accountExists(to))) return this.noSuchUser(stanza);
+    // Handled by the server on the account's behalf (iq, probes, subscriptions): privacy first. What is
+    // delivered to sessions is filtered in deliver(), with each session's own list.
+    if ((kind === "iq" || (kind === "presence" && type !== undefined && type !== "unavailable")) && (await this.filtered(stanza, to, "in", undefined)))
+      return;
 
     if (kind === "iq") {
       // RFC 6121 §8.5.2.1.3 / §8.5.2.2.3: the server answers on the user's behalf.
@@ -157,6 +176,7 @@ export class Router {
       return;
     }
     if (type === "headline") return; // §8.5.2.2.1: silently ignore
+    if (await this.filtered(stanza, to, "in", undefined)) return; // privacy before offline storage
     if (await this.d.hooks.first("message.offline", { stanza, to })) return;
     this.bounce(stanza, new StanzaError("service-unavailable"));
   }

@@ -31,3 +31,6 @@ export const NS_PRE_APPROVAL = "urn:xmpp:features:pre-approval";
 export const NS_REGISTER = "jabber:iq:register";
 export const NS_REGISTER_FEATURE = "http://jabber.org/features/iq-register";
 export const NS_LAST = "jabber:iq:last";
+export const NS_PRIVACY = "jabber:iq:privacy";
+export const NS_BLOCKING = "urn:xmpp:blocking";
+export const NS_BLOCKING_ERRORS = "urn:xmpp:blocking:errors";
