@@ -26,8 +26,8 @@ async function iq(c: ConnectedClient, type: "get" | "set", payload: XmlElement, 
   await c.xmpp.send(xml("iq", { type, id, ...(to ? { to } : {}) }, payload));
   return c.waitFor((s) => s.is("iq") && s.attrs.id === id && (s.attrs.type === "result" || s.attrs.type === "error"));
 }
-const block = (...jids: string[]) => xml("block", NS_BLOCKING, {}, ...jids.map((jid) => xml("item", { jid })));
-const unblock = (...jids: string[]) => xml("unblock", NS_BLOCKING, {}, ...jids.map((jid) => xml("item", { jid })));
+const block = (...jids: string[]) => xml("block", { xmlns: NS_BLOCKING }, ...jids.map((jid) => xml("item", { jid })));
+const unblock = (...jids: string[]) => xml("unblock", { xmlns: NS_BLOCKING }, ...jids.map((jid) => xml("item", { jid })));
 const blocklistOf = async (c: ConnectedClient): Promise<string[]> =>
   (await iq(c, "get", xml("blocklist", NS_BLOCKING)))
     .getChild("blocklist", NS_BLOCKING)!
@@ -176,7 +176,7 @@ describe("blocking command (XEP-0191)", () => {
     const names = await iq(alice, "get", xml("query", "jabber:iq:privacy"));
     const def = names.getChild("query")!.getChild("default")?.attrs.name as string;
     assert.ok(def);
-    const list = await iq(alice, "get", xml("query", "jabber:iq:privacy", {}, xml("list", { name: def })));
+    const list = await iq(alice, "get", xml("query", { xmlns: "jabber:iq:privacy" }, xml("list", { name: def })));
     const items = list.getChild("query")!.getChild("list")!.getChildren("item");
     assert.deepEqual(
       items.map((i: XmlElement) => [i.attrs.type, i.attrs.value, i.attrs.action]),

@@ -25,7 +25,7 @@ async function iq(c: ConnectedClient, type: "get" | "set", payload: XmlElement, 
   return c.waitFor((s) => s.is("iq") && s.attrs.id === id && (s.attrs.type === "result" || s.attrs.type === "error"));
 }
 type Item = Record<string, string> & { kinds?: string };
-const query = (...children: XmlElement[]) => xml("query", NS_PRIVACY, {}, ...children);
+const query = (...children: XmlElement[]) => xml("query", { xmlns: NS_PRIVACY }, ...children);
 const list = (name: string, ...items: Item[]) =>
   query(
     xml(
@@ -75,7 +75,7 @@ describe("privacy lists (XEP-0016)", () => {
     await befriend(alice, bob);
     await befriend(alice, carol);
     // carol is in alice's "Work" group.
-    await iq(alice, "set", xml("query", NS_ROSTER, {}, xml("item", { jid: `carol@${D}` }, xml("group", {}, "Work"))));
+    await iq(alice, "set", xml("query", { xmlns: NS_ROSTER }, xml("item", { jid: `carol@${D}` }, xml("group", {}, "Work"))));
   });
 
   after(async () => {
