@@ -44,7 +44,7 @@ describe("last activity (XEP-0012)", () => {
     await sleep(Math.max(0, ts.server.core.startedAt + 1100 - Date.now()));
     const q = (await last(c, D)).getChild("query", NS_LAST)!;
     assert.ok(Number(q.attrs.seconds) >= 1, q.toString());
-    assert.equal(q.text(), "", "no character data (§5)");
+    assert.equal(q.getText(), "", "no character data (§5)");
     const info = await c.xmpp.iqCaller.request(
       xml("iq", { type: "get", to: D }, xml("query", "http://jabber.org/protocol/disco#info")),
     );
@@ -65,7 +65,7 @@ describe("last activity (XEP-0012)", () => {
 
     const now = (await last(bob, `alice@${D}`)).getChild("query", NS_LAST)!;
     assert.equal(now.attrs.seconds, "0");
-    assert.equal(now.text(), "");
+    assert.equal(now.getText(), "");
     await assert.rejects(last(carol, `alice@${D}`), (e) => conditionOf(e) === "forbidden");
 
     await alice.xmpp.send(xml("presence", { type: "unavailable" }, xml("status", {}, "Heading Home")));
@@ -74,7 +74,7 @@ describe("last activity (XEP-0012)", () => {
     await sleep(1100);
     const gone = (await last(bob, `alice@${D}`)).getChild("query", NS_LAST)!;
     assert.ok(Number(gone.attrs.seconds) >= 1 && Number(gone.attrs.seconds) < 30, gone.toString());
-    assert.equal(gone.text(), "Heading Home");
+    assert.equal(gone.getText(), "Heading Home");
     // No subscription: forbidden, whether the user is online or not (§3, §8).
     await assert.rejects(last(carol, `alice@${D}`), (e) => conditionOf(e) === "forbidden");
     // No such user: service-unavailable (RFC 6121 §8.5.1), like any iq to a missing account.
@@ -91,6 +91,6 @@ describe("last activity (XEP-0012)", () => {
     clients.push(bob);
     const q = (await last(bob, `alice@${D}`)).getChild("query", NS_LAST)!;
     assert.ok(Number(q.attrs.seconds) >= 1, q.toString());
-    assert.equal(q.text(), "Heading Home");
+    assert.equal(q.getText(), "Heading Home");
   });
 });
