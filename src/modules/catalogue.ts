@@ -4,6 +4,7 @@ import announcements from "./announcements/index.js";
 import blocking from "./blocking/index.js";
 import disco from "./disco/index.js";
 import lastActivity from "./last-activity/index.js";
+import mam from "./mam/index.js";
 import offlineMessages from "./offline-messages/index.js";
 import ping from "./ping/index.js";
 import presence from "./presence/index.js";
@@ -17,9 +18,9 @@ import version from "./version/index.js";
 
 export const MODULE_CATALOGUE: ReadonlyMap<string, ModuleDefinition<never>> = new Map(
   (
-    [disco, ping, version, time, announcements, offlineMessages, vcard, privateStorage, roster, presence, privacy, blocking, register, lastActivity] as ModuleDefinition<never>[]
+    [disco, ping, version, time, announcements, offlineMessages, vcard, privateStorage, roster, presence, privacy, blocking, register, lastActivity, mam] as ModuleDefinition<never>[]
   ).map((m) => [m.name, m]),
 );
 
 /** Loaded unless `modules: { name: false }`. Order matters: dependencies first. */
-export const DEFAULT_MODULES: readonly string[] = ["disco", "ping", "version", "time", "vcard", "private-storage", "roster", "presence", "privacy", "blocking", "offline-messages", "announcements", "register", "last-activity"];
+export const DEFAULT_MODULES: readonly string[] = ["disco", "ping", "version", "time", "vcard", "private-storage", "roster", "presence", "privacy", "blocking", "offline-messages", "announcements", "register", "last-activity", "mam"];
