@@ -1,0 +1,93 @@
+// XEP-0280 Message Carbons, with XEP-0334 `<no-copy/>`: a resource that enables carbons sees the messages
+// its user's other resources send (§8) and the ones they receive (§7), wrapped per XEP-0297.
+import { StanzaError } from "../../core/errors.js";
+import { tryParseJid } from "../../core/jid.js";
+import { defineModule } from "../../core/modules.js";
+import type { Session } from "../../core/session.js";
+import type { Element } from "../../core/xml/element.js";
+import { NS_CARBONS } from "../../core/xml/ns.js";
+import { type CarbonKind, carbonEligible, isCarbon, wrapCarbon } from "./codec.js";
+
+export default defineModule({
+  name: "carbons",
+  specs: [
+    { xep: 280, version: "1.0.1", status: "complete" },
+    { xep: 334, version: "1.0.0", status: "partial", note: "no-copy (and XEP-0280 private) stop carbons" },
+  ],
+  setup(ctx) {
+    const enabled = Symbol("carbons: enabled");
+    const core = ctx.core;
+    // A message addressed to the bare JID reaches several resources as one element; its copies are made
+    // at the first delivery only. Weak: nothing outlives the stanza.
+    const copied = new WeakSet<Element>();
+
+    // §3: the server advertises the feature (answered as the host; the account gets it from the iq too).
+    ctx.feature(NS_CARBONS);
+
+    // §4, §5, §10.1: enable/disable for this session, any number of times. §4.1 / §5.1: not-allowed for a
+    // request that is not the session's own (another account, or no local session).
+    const toggle = (on: boolean) =>
+      ctx.iq("account", "set", NS_CARBONS, on ? "enable" : "disable", ({ session, from, to }) => {
+        if (!session || session.jid.domain !== ctx.host || from.bareString() !== to.bareString())
+          throw new StanzaError("not-allowed", "carbons are set by the account's own client sessions");
+        if (on) session.state.set(enabled, true);
+        else session.state.delete(enabled);
+      });
+    toggle(true);
+    toggle(false);
+
+    const copyTo = async (kind: CarbonKind, user: string, original: Element, skip: (s: Session) => boolean) => {
+      for (const s of ctx.sessions.resourcesOf(user)) {
+        if (skip(s) || s.state.get(enabled) !== true) continue;
+        await core.router.deliver(s, wrapCarbon(kind, user, s.jid.toString(), original));
+      }
+    };
+
+    /** Messages between two resources of one account, or from the server itself, are nobody's conversation. */
+    const conversation = (stanza: Element): { from: string; to: string } | undefined => {
+      const from = tryParseJid(stanza.attrs.from);
+      const to = tryParseJid(stanza.attrs.to);
+      if (!from || !to || from.bareString() === to.bareString()) return undefined;
+      if (from.local === "" && core.hosts.has(from.domain)) return undefined;
+      return { from: from.bareString(), to: to.bareString() };
+    };
+
+    // §8: what a resource sends goes, as <sent/>, to the user's other carbons-enabled resources (never back to
+    // the sender), whether or not the sender enabled carbons. Low priority: after any module that stops it.
+    ctx.hookFirst(
+      "stanza.outbound",
+      async ({ session, stanza }) => {
+        if (stanza.name !== "message" || session.jid.domain !== ctx.host || stanza.attrs.to === undefined) return;
+        if (!conversation(stanza) || !carbonEligible(stanza, "sent")) return;
+        await copyTo("sent", session.jid.bareString(), stanza, (s) => s === session);
+      },
+      { priority: -50 },
+    );
+
+    // §7: a message received by one resource goes, as <received/>, to each carbons-enabled resource that did
+    // not get it under RFC 6121 §8.5 (those it was addressed to, or all the bare-JID targets, are skipped).
+    ctx.hookFirst(
+      "stanza.deliver",
+      async ({ session, stanza }) => {
+        if (stanza.name !== "message" || session.jid.domain !== ctx.host || isCarbon(stanza)) return;
+        if (copied.has(stanza)) return;
+        copied.add(stanza);
+        const parties = conversation(stanza);
+        const eligible = parties !== undefined && carbonEligible(stanza, "received");
+        // §9: the receiving server SHOULD remove <private/> before delivering to the recipient.
+        stanza.removeChildren("private", NS_CARBONS);
+        if (!eligible) return;
+        const to = tryParseJid(stanza.attrs.to);
+        if (!to) return;
+        const user = session.jid.bare();
+        const got = new Set<Session>([session]);
+        // A full JID that is not this session's was routed as if to the bare JID (RFC 6121 §8.5.3.2.1).
+        if (to.resource === "" || to.toString() !== session.jid.toString()) {
+          for (const s of core.router.messageTargets(user, false)) got.add(s);
+        }
+        await copyTo("received", user.toString(), stanza, (s) => got.has(s));
+      },
+      { priority: 50 },
+    );
+  },
+});
