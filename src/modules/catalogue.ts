@@ -1,6 +1,7 @@
 // Every module Natter ships, by config name, and which are on when the config does not say.
 import type { ModuleDefinition } from "../core/modules.js";
 import announcements from "./announcements/index.js";
+import caps from "./caps/index.js";
 import carbons from "./carbons/index.js";
 import clientState from "./client-state/index.js";
 import blocking from "./blocking/index.js";
@@ -9,6 +10,7 @@ import externalServices from "./external-services/index.js";
 import lastActivity from "./last-activity/index.js";
 import mam from "./mam/index.js";
 import offlineMessages from "./offline-messages/index.js";
+import pep from "./pep/index.js";
 import ping from "./ping/index.js";
 import presence from "./presence/index.js";
 import privacy from "./privacy/index.js";
@@ -21,9 +23,9 @@ import version from "./version/index.js";
 
 export const MODULE_CATALOGUE: ReadonlyMap<string, ModuleDefinition<never>> = new Map(
   (
-    [disco, ping, version, time, announcements, offlineMessages, vcard, privateStorage, roster, presence, privacy, blocking, register, lastActivity, mam, carbons, clientState, externalServices] as ModuleDefinition<never>[]
+    [disco, ping, version, time, announcements, offlineMessages, vcard, privateStorage, roster, presence, privacy, blocking, register, lastActivity, mam, carbons, clientState, externalServices, caps, pep] as ModuleDefinition<never>[]
   ).map((m) => [m.name, m]),
 );
 
 /** Loaded unless `modules: { name: false }`. Order matters: dependencies first. */
-export const DEFAULT_MODULES: readonly string[] = ["disco", "ping", "version", "time", "vcard", "private-storage", "roster", "presence", "privacy", "blocking", "offline-messages", "announcements", "register", "last-activity", "mam", "carbons", "client-state", "external-services"];
+export const DEFAULT_MODULES: readonly string[] = ["disco", "ping", "version", "time", "vcard", "private-storage", "roster", "presence", "privacy", "blocking", "offline-messages", "announcements", "register", "last-activity", "mam", "carbons", "client-state", "external-services", "caps", "pep"];

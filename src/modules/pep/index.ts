@@ -1,0 +1,134 @@
+// XEP-0163 Personal Eventing Protocol: every account is a XEP-0060 pubsub service at its bare JID, with
+// nodes auto-created on publish, presence-based and caps-filtered notifications (via the caps module),
+// the last item sent to newly available interested resources, and the access models of XEP-0060 §4.5.
+import { z } from "zod";
+import { tryParseJid } from "../../core/jid.js";
+import { defineModule } from "../../core/modules.js";
+import { Element } from "../../core/xml/element.js";
+import { buildDataForm } from "../../core/xml/data-form.js";
+import { NS_DISCO_ITEMS, NS_PUBSUB, NS_PUBSUB_META_DATA, NS_PUBSUB_OWNER } from "../../core/xml/ns.js";
+import { RosterStore } from "../roster/roster-store.js";
+import { pubsubHandlers } from "./iq-handlers.js";
+import { createPepService } from "./service.js";
+
+const options = z
+  .object({
+    /** The most items one node keeps; `pubsub#max_items` "max" means this. */
+    max_items_limit: z.number().int().min(1).max(100_000).default(1000),
+  })
+  .strict();
+
+// XEP-0060 §10 feature names this service supports (XEP-0163 §6.1: all supported pubsub features).
+const FEATURES = [
+  "access-open",
+  "access-presence",
+  "access-roster",
+  "access-whitelist",
+  "auto-create",
+  "auto-subscribe",
+  "config-node",
+  "create-and-configure",
+  "create-nodes",
+  "delete-items",
+  "delete-nodes",
+  "filtered-notifications",
+  "last-published",
+  "manage-affiliations",
+  "member-affiliation",
+  "outcast-affiliation",
+  "persistent-items",
+  "presence-notifications",
+  "publish",
+  "publish-options",
+  "purge-nodes",
+  "retract-items",
+  "retrieve-affiliations",
+  "retrieve-default",
+  "retrieve-items",
+  "retrieve-subscriptions",
+  "subscribe",
+].map((f) => `${NS_PUBSUB}#${f}`);
+
+export { createPepService, type PepService } from "./service.js";
+
+export default defineModule({
+  name: "pep",
+  specs: [
+    { xep: 163, version: "1.2.2", status: "complete", note: "notifications to local contacts only until s2s exists" },
+    { xep: 60, version: "1.26.0", status: "partial", note: "PEP subset: no subscription options, no pending subscriptions, no collections" },
+    { xep: 223, version: "1.1.1", status: "complete", note: "whitelist + persist_items via publish-options" },
+  ],
+  depends: ["roster", "caps"],
+  options,
+  setup(ctx) {
+    const { host } = ctx;
+    const limit = ctx.options.max_items_limit;
+    const pep = createPepService(ctx, { maxItems: limit });
+    const roster = new RosterStore(ctx);
+    const handlers = pubsubHandlers(pep, roster, limit);
+
+    ctx.iq("account", "set", NS_PUBSUB, "pubsub", (iq) => handlers.set(iq));
+    ctx.iq("account", "get", NS_PUBSUB, "pubsub", (iq) => handlers.get(iq));
+    ctx.iq("account", "get", NS_PUBSUB_OWNER, "pubsub", (iq) => handlers.ownerGet(iq));
+    ctx.iq("account", "set", NS_PUBSUB_OWNER, "pubsub", (iq) => handlers.ownerSet(iq));
+    for (const f of FEATURES) ctx.feature(f, "account");
+
+    const detached = (p: Promise<void>) => void p.catch((err: unknown) => ctx.log.error({ err }, "sending last PEP items failed"));
+
+    // XEP-0163 §4.3.4: the owner's own newly available resources get the last items they ask for. Not awaited:
+    // the caps of this session may need its own answer to a disco#info query.
+    ctx.hook("presence.broadcast", ({ session, stanza }) => {
+      if (session.jid.domain !== host) return;
+      if (stanza.attrs.type === "unavailable") return pep.resetLastItems(session);
+      detached(pep.sendLastItems(session, session.jid.local));
+    });
+
+    // §4.3.3 rule 2: available presence from a local contact's resource reaching an owner's bare JID.
+    ctx.hookFirst(
+      "presence.inbound",
+      ({ stanza, to }) => {
+        if (to.domain !== host || stanza.attrs.type !== undefined) return undefined;
+        const from = tryParseJid(stanza.attrs.from);
+        const session = from && from.resource !== "" ? ctx.sessions.get(from) : undefined;
+        if (session?.available && session.priority >= 0 && from?.bareString() !== to.bareString()) detached(pep.sendLastItems(session, to.local));
+        return undefined;
+      },
+      { priority: 50 },
+    );
+
+    // §6.1: identity pubsub/pep on the account; §5.4-style node metadata for a node the requester may read.
+    ctx.hookFold("disco.info", async ({ to, from, node }) => {
+      if (to.domain !== host || to.local === "" || to.resource !== "") return undefined;
+      if (node === undefined) return { identities: [{ category: "pubsub", type: "pep" }] };
+      const stored = await pep.store.node(to.local, node);
+      if (!stored || (await pep.accessError(to.local, stored, from))) return undefined;
+      const meta = buildDataForm({
+        type: "result",
+        fields: [
+          { var: "FORM_TYPE", type: "hidden", values: [NS_PUBSUB_META_DATA] },
+          { var: "pubsub#access_model", values: [stored.config.access_model] },
+          { var: "pubsub#owner", values: [to.bareString()] },
+          ...(stored.config.title ? [{ var: "pubsub#title", values: [stored.config.title] }] : []),
+        ],
+      });
+      return { identities: [{ category: "pubsub", type: "leaf" }], features: [NS_PUBSUB], forms: [meta] };
+    });
+
+    // XEP-0060 §5.2 / XEP-0163 §6.2: the nodes the requester may read; §5.5: the items of one node.
+    ctx.hookFold("disco.items", async ({ to, from, node }) => {
+      if (to.domain !== host || to.local === "" || to.resource !== "") return undefined;
+      const out: Element[] = [];
+      const owner = to.bareString();
+      if (node === undefined) {
+        for (const [name, stored] of await pep.store.allNodes(to.local)) {
+          if (!(await pep.accessError(to.local, stored, from))) out.push(new Element("item", NS_DISCO_ITEMS, { jid: owner, node: name }));
+        }
+        return out;
+      }
+      const stored = await pep.store.node(to.local, node);
+      if (!stored || (await pep.accessError(to.local, stored, from))) return undefined;
+      for (const item of await pep.store.getItems(to.local, node)) out.push(new Element("item", NS_DISCO_ITEMS, { jid: owner, name: item.id }));
+      return out;
+    });
+  },
+});
