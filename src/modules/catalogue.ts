@@ -6,6 +6,7 @@ import carbons from "./carbons/index.js";
 import clientState from "./client-state/index.js";
 import blocking from "./blocking/index.js";
 import disco from "./disco/index.js";
+import muc from "./muc/index.js";
 import externalServices from "./external-services/index.js";
 import lastActivity from "./last-activity/index.js";
 import mam from "./mam/index.js";
@@ -23,9 +24,9 @@ import version from "./version/index.js";
 
 export const MODULE_CATALOGUE: ReadonlyMap<string, ModuleDefinition<never>> = new Map(
   (
-    [disco, ping, version, time, announcements, offlineMessages, vcard, privateStorage, roster, presence, privacy, blocking, register, lastActivity, mam, carbons, clientState, externalServices, caps, pep] as ModuleDefinition<never>[]
+    [disco, ping, version, time, announcements, offlineMessages, vcard, privateStorage, roster, presence, privacy, blocking, register, lastActivity, mam, carbons, clientState, externalServices, caps, pep, muc] as ModuleDefinition<never>[]
   ).map((m) => [m.name, m]),
 );
 
 /** Loaded unless `modules: { name: false }`. Order matters: dependencies first. */
-export const DEFAULT_MODULES: readonly string[] = ["disco", "ping", "version", "time", "vcard", "private-storage", "roster", "presence", "privacy", "blocking", "offline-messages", "announcements", "register", "last-activity", "mam", "carbons", "client-state", "external-services", "caps", "pep"];
+export const DEFAULT_MODULES: readonly string[] = ["disco", "ping", "version", "time", "vcard", "private-storage", "roster", "presence", "privacy", "blocking", "offline-messages", "announcements", "register", "last-activity", "mam", "carbons", "client-state", "external-services", "caps", "pep", "muc"];

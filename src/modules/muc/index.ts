@@ -1,0 +1,105 @@
+// Multi-User Chat (XEP-0045) as a service on its own domain (conference.<host> by default): rooms with
+// occupants, roles and affiliations, owner configuration, history on join from the room archive,
+// persistent rooms, invitations, disco, XEP-0421 occupant ids and XEP-0410 self-ping.
+import { randomBytes } from "node:crypto";
+import { StanzaError } from "../../core/errors.js";
+import { enforceDomainpart, type Jid, tryParseJid } from "../../core/jid.js";
+import { defineModule } from "../../core/modules.js";
+import type { Element } from "../../core/xml/element.js";
+import { handleOccupantIq, handleRoomIq, handleServiceIq } from "./iq.js";
+import { handlePrivateMessage, handleRoomMessage } from "./messages.js";
+import { occupantPresence } from "./occupant-presence.js";
+import { handleOccupantPresence, removeSessionEverywhere } from "./occupants.js";
+import { type MucOptions, mucOptions } from "./options.js";
+import { RoomStore } from "./room-store.js";
+import { MucService } from "./service.js";
+
+export { MucService } from "./service.js";
+
+async function dispatch(svc: MucService, stanza: Element, to: Jid): Promise<void> {
+  const from = tryParseJid(stanza.attrs.from);
+  if (!from) return;
+  const type = stanza.attrs.type;
+  const run = async () => {
+    try {
+      if (to.local === "") {
+        if (stanza.name === "iq") await handleServiceIq(svc, stanza);
+        else if (stanza.name === "message") throw new StanzaError("service-unavailable");
+        return; // presence to the service itself means nothing
+      }
+      if (stanza.name === "presence") {
+        // §7.2.1: entering needs a nickname.
+        if (to.resource === "") {
+          if (type === undefined) throw new StanzaError("jid-malformed", "a nickname is required");
+          return;
+        }
+        await handleOccupantPresence(svc, stanza, from, to);
+      } else if (stanza.name === "message") {
+        await (to.resource === "" ? handleRoomMessage(svc, stanza, from, to) : handlePrivateMessage(svc, stanza, from, to));
+      } else if (stanza.name === "iq") {
+        await (to.resource === "" ? handleRoomIq(svc, stanza, from, to) : handleOccupantIq(svc, stanza, from, to));
+      }
+    } catch (err) {
+      if (err instanceof StanzaError) return svc.reject(stanza, err);
+      svc.log.error({ err, to: stanza.attrs.to, name: stanza.name }, "muc stanza failed");
+      await svc.reject(stanza, new StanzaError("internal-server-error"));
+    }
+  };
+  if (to.local === "") return run();
+  return svc.serial(to.local, run);
+}
+
+export default defineModule<MucOptions>({
+  name: "muc",
+  specs: [
+    { xep: 45, version: "1.35", status: "partial", note: "no registration (§7.10), no reserved nicks, no room-wide admin/owner form fields" },
+    { xep: 421, version: "1.0.1", status: "complete" },
+    { xep: 410, version: "1.1.0", status: "complete", note: "self-ping answered by the service (§3.3)" },
+    { xep: 359, version: "0.7.0", status: "partial", note: "stanza-id on room messages" },
+    { xep: 203, version: "2.0", status: "complete", note: "delay stamp on room history" },
+    { xep: 249, status: "complete", note: "direct invitations pass between users untouched" },
+  ],
+  options: mucOptions,
+  async setup(ctx) {
+    const options = ctx.options;
+    const domain = enforceDomainpart(options.domain ?? `conference.${ctx.host}`);
+    const secretStore = ctx.store("muc-secret", "keyval");
+    let stored = await secretStore.get("");
+    if (typeof stored !== "string") {
+      stored = randomBytes(32).toString("base64");
+      await secretStore.set("", stored);
+    }
+    const roomStore = new RoomStore(ctx.store("muc-rooms", "keyval"), domain, options, ctx.core.admins);
+    const svc = new MucService({
+      domain,
+      host: ctx.host,
+      options,
+      log: ctx.log,
+      router: ctx.core.router,
+      admins: ctx.core.admins,
+      roomStore,
+      archive: ctx.store("muc-archive", "archive"),
+      secret: Buffer.from(stored, "base64"),
+    });
+    for (const room of await roomStore.loadAll()) svc.rooms.set(room.localpart, room);
+    ctx.component(domain, (stanza, to) => dispatch(svc, stanza, to));
+
+    // A client that went away without leaving: out of every room of this service (rooms serve any host's users).
+    ctx.hook("session.closed", async ({ session }) => {
+      await removeSessionEverywhere(svc, session.jid.toString(), {});
+    });
+
+    // §15.6 status 332: occupants learn they were removed because the service is shutting down.
+    ctx.hook("server.stopping", async () => {
+      for (const room of [...svc.rooms.values()]) {
+        for (const occ of [...room.occupants.values()]) {
+          for (const s of occ.sessions.keys()) {
+            await svc.send(occupantPresence(room, occ, s, { role: occ.role, self: true }, { unavailable: true, statuses: [332] }));
+          }
+        }
+        room.occupants.clear();
+        room.bySession.clear();
+      }
+    });
+  },
+});

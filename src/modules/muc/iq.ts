@@ -1,0 +1,75 @@
+// IQs to the service, to a room and to an occupant. The room answers its own IQs with the IQ dispatcher's
+// conventions (RFC 6120 §8.2.3): one child, errors as StanzaError, service-unavailable for anything unknown.
+import { StanzaError } from "../../core/errors.js";
+import type { Jid } from "../../core/jid.js";
+import type { Element } from "../../core/xml/element.js";
+import { NS_DISCO_INFO, NS_DISCO_ITEMS, NS_MUC_ADMIN, NS_MUC_OWNER, NS_PING } from "../../core/xml/ns.js";
+import { handleAdminIq } from "./admin-items.js";
+import { roomInfo, roomItems, serviceInfo, serviceItems } from "./disco.js";
+import { handleOwnerIq } from "./owner.js";
+import type { MucService } from "./service.js";
+
+function payloadOf(iq: Element): Element {
+  const children = iq.elements();
+  if (children.length !== 1 || iq.attrs.id === undefined) throw new StanzaError("bad-request", "an iq get/set needs an id and exactly one child element");
+  return children[0] as Element;
+}
+
+export async function handleServiceIq(svc: MucService, iq: Element): Promise<void> {
+  const type = iq.attrs.type;
+  if (type !== "get" && type !== "set") return;
+  const q = payloadOf(iq);
+  if (type === "get" && q.name === "query" && q.ns === NS_DISCO_INFO) return svc.result(iq, serviceInfo(q.attrs.node));
+  if (type === "get" && q.name === "query" && q.ns === NS_DISCO_ITEMS) return svc.result(iq, serviceItems(svc, q.attrs.node));
+  if (type === "get" && q.name === "ping" && q.ns === NS_PING) return svc.result(iq);
+  throw new StanzaError("service-unavailable");
+}
+
+export async function handleRoomIq(svc: MucService, iq: Element, from: Jid, to: Jid): Promise<void> {
+  const type = iq.attrs.type;
+  if (type !== "get" && type !== "set") return;
+  const q = payloadOf(iq);
+  const room = svc.rooms.get(to.local);
+  // §7.2.11: a locked room does not exist yet for anyone but its owner.
+  if (!room || (room.locked && room.affiliationOf(from.bareString()) !== "owner")) throw new StanzaError("item-not-found");
+  if (type === "get" && q.name === "query" && q.ns === NS_DISCO_INFO) return svc.result(iq, roomInfo(room, q.attrs.node));
+  if (type === "get" && q.name === "query" && q.ns === NS_DISCO_ITEMS) return svc.result(iq, roomItems(room, from, q.attrs.node));
+  if (q.name === "query" && q.ns === NS_MUC_ADMIN) return svc.result(iq, await handleAdminIq(svc, room, iq, from, q));
+  if (q.name === "query" && q.ns === NS_MUC_OWNER) {
+    const result = await handleOwnerIq(svc, room, iq, from, q);
+    return svc.result(iq, result);
+  }
+  if (type === "get" && q.name === "ping" && q.ns === NS_PING) return svc.result(iq);
+  throw new StanzaError("service-unavailable");
+}
+
+/**
+ * An IQ to room@service/nick. XEP-0410 §3.3: a ping to one's own occupant JID is answered by the service;
+ * from a non-occupant it gets not-acceptable (§3.2). Other requests go to the occupant's real JID, from the
+ * sender's occupant JID, and the answer comes back the same way (XEP-0045 §7.5 "IQ forwarding").
+ */
+export async function handleOccupantIq(svc: MucService, iq: Element, from: Jid, to: Jid): Promise<void> {
+  const room = svc.rooms.get(to.local);
+  const full = from.toString();
+  const sender = room?.occupantBySession(full);
+  const type = iq.attrs.type;
+  if (type === "result" || type === "error") {
+    // An answer from an occupant to a forwarded request: back to the requester named by nick.
+    const target = room?.occupants.get(to.resource);
+    if (!room || !sender || !target) return;
+    const out = iq.clone();
+    out.attrs.from = `${room.jid.toString()}/${sender.nick}`;
+    out.attrs.to = target.jid;
+    return svc.send(out);
+  }
+  if (type !== "get" && type !== "set") return;
+  if (!room || !sender) throw new StanzaError("not-acceptable", "you are not in this room");
+  const q = payloadOf(iq);
+  const target = room.occupants.get(to.resource);
+  if (!target) throw new StanzaError("item-not-found", "no such occupant");
+  if (target === sender && q.name === "ping" && q.ns === NS_PING) return svc.result(iq);
+  const out = iq.clone();
+  out.attrs.from = `${room.jid.toString()}/${sender.nick}`;
+  out.attrs.to = target.jid;
+  return svc.send(out);
+}

@@ -1,0 +1,131 @@
+// Messages in a room: groupchat to everyone (XEP-0045 §7.4) with XEP-0359 stanza-id and XEP-0421
+// occupant-id, archived for history; subject changes (§8.1); private messages between occupants (§7.5);
+// and what else arrives at the room's bare JID (invitations §7.8, voice requests §7.13).
+import { StanzaError } from "../../core/errors.js";
+import type { Jid } from "../../core/jid.js";
+import { Element } from "../../core/xml/element.js";
+import { NS_CLIENT, NS_MUC_REQUEST, NS_MUC_USER, NS_OCCUPANT_ID, NS_SID } from "../../core/xml/ns.js";
+import { findForm } from "./data-form.js";
+import { encodeArchived } from "./history.js";
+import { handleInvitations } from "./invitations.js";
+import { removeSession } from "./occupants.js";
+import { maySendPrivate } from "./roles.js";
+import type { Room } from "./room.js";
+import type { MucService } from "./service.js";
+import type { Occupant } from "./types.js";
+import { handleVoiceRequest } from "./voice-requests.js";
+
+/** A message to room@service. */
+export async function handleRoomMessage(svc: MucService, stanza: Element, from: Jid, to: Jid): Promise<void> {
+  const room = svc.rooms.get(to.local);
+  const full = from.toString();
+  if (stanza.attrs.type === "error") return dropOnError(svc, room, full);
+  if (!room || (room.locked && room.occupantBySession(full) === undefined)) throw new StanzaError("item-not-found");
+  const userX = stanza.getChild("x", NS_MUC_USER);
+  if (userX && (userX.getChild("invite") || userX.getChild("decline"))) return handleInvitations(svc, room, stanza, from, userX);
+  const request = findForm(stanza, NS_MUC_REQUEST);
+  if (request) return handleVoiceRequest(svc, room, stanza, from, request);
+  const occ = room.occupantBySession(full);
+  // §7.4 / §7.2.x: only occupants speak in a room.
+  if (!occ) throw new StanzaError("not-acceptable", "you are not in this room");
+  if (stanza.attrs.type !== "groupchat") throw new StanzaError("bad-request", "messages to a room are of type groupchat");
+  occ.jid = full;
+  const subject = stanza.getChild("subject");
+  if (subject && !stanza.getChild("body")) return changeSubject(svc, room, occ, stanza, subject.text());
+  // §8.x: a visitor in a moderated room has no voice.
+  if (occ.role === "visitor" || occ.role === "none") throw new StanzaError("forbidden", "you have no voice in this room");
+  if (!occ.bucket.take()) throw new StanzaError("resource-constraint", "too many messages; slow down", { type: "wait" });
+  await broadcastGroupchat(svc, room, occ, stanza);
+}
+
+/** Strips what only the room may say (XEP-0359 §6 its own stanza-ids, XEP-0421 §4 occupant-ids), then stamps them. */
+function reflected(room: Room, occ: Occupant, stanza: Element): Element {
+  const roomJid = room.jid.toString();
+  const m = new Element("message", NS_CLIENT, { ...stanza.attrs, from: `${roomJid}/${occ.nick}`, type: "groupchat" });
+  delete m.attrs.to;
+  for (const c of stanza.children) {
+    if (typeof c === "string") continue;
+    if (c.ns === NS_OCCUPANT_ID) continue;
+    if (c.name === "stanza-id" && c.ns === NS_SID && c.attrs.by === roomJid) continue;
+    m.append(c.clone());
+  }
+  m.c("occupant-id", NS_OCCUPANT_ID, { id: occ.occupantId });
+  return m;
+}
+
+async function broadcastGroupchat(svc: MucService, room: Room, occ: Occupant, stanza: Element): Promise<void> {
+  const m = reflected(room, occ, stanza);
+  const id = svc.newStanzaId();
+  m.c("stanza-id", NS_SID, { id, by: room.jid.toString() });
+  if (stanza.getChild("body")) await archive(svc, room, m, id);
+  await fanOut(svc, room, m);
+}
+
+/** Sends a message to every occupant session (`to` set per copy). */
+export async function fanOut(svc: MucService, room: Room, m: Element): Promise<void> {
+  for (const o of [...room.occupants.values()]) {
+    for (const s of o.sessions.keys()) {
+      const copy = m.clone();
+      copy.attrs.to = s;
+      await svc.send(copy);
+    }
+  }
+}
+
+/**
+ * Appends to the room's archive (committed before fan-out) and keeps it within bounds: max_history while
+ * the room is logged, only what history on join needs when it is not.
+ */
+async function archive(svc: MucService, room: Room, m: Element, id: string): Promise<void> {
+  const keep = room.config.logging ? svc.options.max_history : room.config.historyLength;
+  if (keep === 0) return;
+  await svc.archive.append(room.localpart, { id, with: m.attrs.from ?? "", value: encodeArchived(m) });
+  room.archiveCount = (room.archiveCount ?? (await svc.archive.count(room.localpart)) - 1) + 1;
+  const slack = Math.max(10, Math.floor(keep / 10));
+  if (room.archiveCount > keep + slack) {
+    const oldest = await svc.archive.find(room.localpart, { limit: room.archiveCount - keep });
+    await svc.archive.delete(room.localpart, { ids: oldest.map((i) => i.id) });
+    room.archiveCount -= oldest.length;
+  }
+}
+
+/** §8.1: moderators change the subject; participants too when the room allows it. */
+async function changeSubject(svc: MucService, room: Room, occ: Occupant, stanza: Element, text: string): Promise<void> {
+  const allowed = occ.role === "moderator" || (room.config.changeSubject && occ.role === "participant");
+  if (!allowed) throw new StanzaError("forbidden", "you may not change the subject");
+  room.subject = { text, nick: occ.nick, when: Date.now() };
+  await svc.save(room);
+  await fanOut(svc, room, reflected(room, occ, stanza));
+}
+
+/** §7.5: a message to room@service/nick goes to that occupant's real JID(s), from the sender's occupant JID. */
+export async function handlePrivateMessage(svc: MucService, stanza: Element, from: Jid, to: Jid): Promise<void> {
+  const room = svc.rooms.get(to.local);
+  const full = from.toString();
+  if (stanza.attrs.type === "error") return dropOnError(svc, room, full);
+  if (!room) throw new StanzaError("item-not-found");
+  const sender = room.occupantBySession(full);
+  if (!sender) throw new StanzaError("not-acceptable", "you are not in this room");
+  if (stanza.attrs.type === "groupchat") throw new StanzaError("bad-request", "groupchat goes to the room");
+  const target = room.occupants.get(to.resource);
+  if (!target) throw new StanzaError("item-not-found", "no such occupant");
+  if (!maySendPrivate(room.config.allowPm, sender.role)) throw new StanzaError("forbidden", "private messages are not allowed here");
+  if (!sender.bucket.take()) throw new StanzaError("resource-constraint", "too many messages; slow down", { type: "wait" });
+  sender.jid = full;
+  const m = new Element("message", NS_CLIENT, { ...stanza.attrs, from: `${room.jid.toString()}/${sender.nick}` });
+  for (const c of stanza.children) if (typeof c !== "string" && c.ns !== NS_OCCUPANT_ID && c.ns !== NS_MUC_USER) m.append(c.clone());
+  // §7.5: marks it as a private message from an occupant.
+  m.c("x", NS_MUC_USER);
+  m.c("occupant-id", NS_OCCUPANT_ID, { id: sender.occupantId });
+  for (const s of target.sessions.keys()) {
+    const copy = m.clone();
+    copy.attrs.to = s;
+    await svc.send(copy);
+  }
+}
+
+/** An error from an occupant's real JID means its client is gone: it leaves (status 333). */
+async function dropOnError(svc: MucService, room: Room | undefined, full: string): Promise<void> {
+  const occ = room?.occupantBySession(full);
+  if (room && occ) await removeSession(svc, room, occ, full, { statuses: [333] });
+}

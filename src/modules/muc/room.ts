@@ -1,0 +1,108 @@
+// One room's state: configuration, affiliations, subject and the occupants present now (XEP-0045 §4.1).
+import type { Jid } from "../../core/jid.js";
+import type { Json } from "../../storage/types.js";
+import { defaultRole } from "./affiliations.js";
+import type { MucOptions } from "./options.js";
+import { configFromJson, type RoomConfig } from "./room-config.js";
+import { AFFILIATIONS, type Affiliation, type Occupant, type Role } from "./types.js";
+
+export interface Subject {
+  text: string;
+  /** Occupant nick that set it ("" for the room itself). */
+  nick: string;
+  when: number;
+}
+
+export class Room {
+  readonly jid: Jid;
+  config: RoomConfig;
+  /** Bare JID → affiliation; "none" is never stored. */
+  readonly affiliations = new Map<string, Exclude<Affiliation, "none">>();
+  subject: Subject | undefined;
+  /** §10.1.1: a new room stays locked (others get item-not-found) until its owner configures it. */
+  locked = false;
+  readonly occupants = new Map<string, Occupant>();
+  /** Real full JID → nick. */
+  readonly bySession = new Map<string, string>();
+  /** Items in the archive, once counted (for trimming). */
+  archiveCount: number | undefined;
+  /** Reserved for XEP-0045 §7.9 registered nicks; unused for now. */
+  readonly createdAt: number;
+  /** Service-wide admins (owners of every room). */
+  private readonly admins: ReadonlySet<string>;
+
+  constructor(jid: Jid, config: RoomConfig, admins: ReadonlySet<string>, createdAt = Date.now()) {
+    this.jid = jid;
+    this.config = config;
+    this.admins = admins;
+    this.createdAt = createdAt;
+  }
+
+  get localpart(): string {
+    return this.jid.local;
+  }
+
+  /** §5.2; configured admins are owners of every room. */
+  affiliationOf(bare: string): Affiliation {
+    if (this.admins.has(bare)) return "owner";
+    return this.affiliations.get(bare) ?? "none";
+  }
+
+  setAffiliation(bare: string, affiliation: Affiliation): void {
+    if (affiliation === "none") this.affiliations.delete(bare);
+    else this.affiliations.set(bare, affiliation);
+  }
+
+  /** Owners by stored affiliation (configured admins not counted). */
+  owners(): string[] {
+    return [...this.affiliations].filter(([, a]) => a === "owner").map(([j]) => j);
+  }
+
+  defaultRoleOf(bare: string): Role | null {
+    return defaultRole(this.affiliationOf(bare), this.config);
+  }
+
+  occupantBySession(full: string): Occupant | undefined {
+    const nick = this.bySession.get(full);
+    return nick === undefined ? undefined : this.occupants.get(nick);
+  }
+
+  /** Occupants of one real bare JID (normally zero or one). */
+  occupantsOf(bare: string): Occupant[] {
+    return [...this.occupants.values()].filter((o) => o.bare === bare);
+  }
+
+  /** True when a viewer with this role sees occupants' real JIDs (§4.2 semi-anonymous / non-anonymous). */
+  showsJidsTo(role: Role): boolean {
+    return this.config.whois === "anyone" || role === "moderator";
+  }
+
+  isEmpty(): boolean {
+    return this.occupants.size === 0;
+  }
+
+  toJson(): Json {
+    return {
+      config: { ...this.config },
+      affiliations: Object.fromEntries(this.affiliations),
+      subject: this.subject ? { ...this.subject } : null,
+      createdAt: this.createdAt,
+    };
+  }
+
+  static fromJson(jid: Jid, value: Json, options: MucOptions, admins: ReadonlySet<string>): Room {
+    const v = (value ?? {}) as Record<string, Json>;
+    const room = new Room(jid, configFromJson(v.config, options), admins, typeof v.createdAt === "number" ? v.createdAt : Date.now());
+    const affs = v.affiliations;
+    if (affs && typeof affs === "object" && !Array.isArray(affs)) {
+      for (const [bare, a] of Object.entries(affs)) {
+        if (typeof a === "string" && AFFILIATIONS.includes(a as Affiliation)) room.setAffiliation(bare, a as Affiliation);
+      }
+    }
+    const s = v.subject as Record<string, Json> | null | undefined;
+    if (s && typeof s.text === "string") {
+      room.subject = { text: s.text, nick: typeof s.nick === "string" ? s.nick : "", when: typeof s.when === "number" ? s.when : 0 };
+    }
+    return room;
+  }
+}

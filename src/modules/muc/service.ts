@@ -1,0 +1,131 @@
+// One MUC service (XEP-0045) on its own domain: the rooms it holds, one queue per room so that a room
+// handles its stanzas in order, and the routing of every stanza for the domain to the right use case.
+import { createHmac, randomBytes } from "node:crypto";
+import type { Logger } from "pino";
+import { StanzaError, errorReply } from "../../core/errors.js";
+import { type Jid, tryParseJid } from "../../core/jid.js";
+import type { Router } from "../../core/router.js";
+import { Element } from "../../core/xml/element.js";
+import type { ArchiveStore } from "../../storage/types.js";
+import { mayQueryRoomArchive } from "./archive-access.js";
+import type { MucOptions } from "./options.js";
+import type { Room } from "./room.js";
+import type { RoomStore } from "./room-store.js";
+
+export interface MucServiceDeps {
+  domain: string;
+  host: string;
+  options: MucOptions;
+  log: Logger;
+  router: Router;
+  admins: ReadonlySet<string>;
+  roomStore: RoomStore;
+  archive: ArchiveStore;
+  /** Secret for XEP-0421 occupant ids (stable across restarts). */
+  secret: Buffer;
+}
+
+export type StanzaHandler = (svc: MucService, stanza: Element, from: Jid, to: Jid) => Promise<void>;
+
+export class MucService {
+  readonly domain: string;
+  readonly host: string;
+  readonly options: MucOptions;
+  readonly log: Logger;
+  readonly router: Router;
+  readonly admins: ReadonlySet<string>;
+  readonly roomStore: RoomStore;
+  readonly archive: ArchiveStore;
+  readonly rooms = new Map<string, Room>();
+  private readonly secret: Buffer;
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(deps: MucServiceDeps) {
+    this.domain = deps.domain;
+    this.host = deps.host;
+    this.options = deps.options;
+    this.log = deps.log;
+    this.router = deps.router;
+    this.admins = deps.admins;
+    this.roomStore = deps.roomStore;
+    this.archive = deps.archive;
+    this.secret = deps.secret;
+  }
+
+  /** Runs `fn` after everything queued for the same room. */
+  serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const run = (this.queues.get(key) ?? Promise.resolve()).then(fn);
+    const tail = run.catch(() => {});
+    this.queues.set(key, tail);
+    void tail.then(() => this.queues.get(key) === tail && this.queues.delete(key));
+    return run;
+  }
+
+  /** Routes a stanza and waits until it is handed over, so that one recipient gets a room's stanzas in order. */
+  async send(stanza: Element): Promise<void> {
+    await this.router.route(stanza);
+  }
+
+  /** Sends the error reply for a stanza (never for errors). */
+  async reject(stanza: Element, error: StanzaError): Promise<void> {
+    const reply = errorReply(stanza, error);
+    if (reply) await this.send(reply);
+  }
+
+  /** Answers an IQ with a result carrying `payload`. */
+  async result(iq: Element, payload?: Element): Promise<void> {
+    const attrs: Record<string, string> = { type: "result" };
+    if (iq.attrs.id !== undefined) attrs.id = iq.attrs.id;
+    if (iq.attrs.from !== undefined) attrs.to = iq.attrs.from;
+    if (iq.attrs.to !== undefined) attrs.from = iq.attrs.to;
+    await this.send(new Element("iq", iq.ns, attrs, payload ? [payload] : []));
+  }
+
+  /** XEP-0421 §4: the same id for one real bare JID in one room, different across rooms, unguessable. */
+  occupantId(room: Room, bare: string): string {
+    return createHmac("sha256", this.secret).update(`${room.jid.toString()}\0${bare}`).digest("base64url").slice(0, 24);
+  }
+
+  /** A fresh archive / XEP-0359 stanza id. */
+  newStanzaId(): string {
+    return randomBytes(12).toString("base64url");
+  }
+
+  roomJid(local: string): Jid | undefined {
+    return tryParseJid(`${local}@${this.domain}`);
+  }
+
+  /** Rooms a real bare JID is an occupant of (max_rooms_per_user). */
+  roomsOccupiedBy(bare: string): number {
+    let n = 0;
+    for (const room of this.rooms.values()) if (room.occupantsOf(bare).length > 0) n++;
+    return n;
+  }
+
+  /** Writes a persistent room's state (configuration, affiliations, subject) after a change. */
+  async save(room: Room): Promise<void> {
+    await this.roomStore.save(room);
+  }
+
+  /** Drops a room: from memory, from storage, and its archive. */
+  async remove(room: Room): Promise<void> {
+    if (this.rooms.get(room.localpart) === room) this.rooms.delete(room.localpart);
+    await this.roomStore.delete(room);
+    await this.archive.delete(room.localpart);
+  }
+
+  /** A temporary room vanishes with its last occupant; a new room nobody configured too (§10.1). */
+  async removeIfDeserted(room: Room): Promise<void> {
+    if (!room.isEmpty()) return;
+    if (room.locked || !room.config.persistent) await this.remove(room);
+  }
+
+  /**
+   * For the MAM wiring (XEP-0313 §5 on room JIDs): may `requester` query the archive of room `local`?
+   * False for rooms that do not exist, are still locked or do not keep an archive.
+   */
+  mayQueryArchive(local: string, requester: Jid): boolean {
+    const room = this.rooms.get(local);
+    return room !== undefined && mayQueryRoomArchive(room, requester);
+  }
+}
