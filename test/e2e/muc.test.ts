@@ -358,5 +358,12 @@ describe("multi-user chat (XEP-0045)", { timeout: 120_000 }, () => {
     assert.ok(history[0]?.getChild("delay", NS_DELAY));
     const info = await iq(bob2, "get", `course@${MUC}`, xml("query", { xmlns: NS_INFO }));
     assert.ok(info.getChild("query")?.getChildren("feature").some((f) => f.attrs.var === "muc_persistent"));
+    // The room archive answers MAM (XEP-0313) queries on the room JID.
+    const fin = await iq(bob2, "set", `course@${MUC}`, xml("query", { xmlns: "urn:xmpp:mam:2", queryid: "q1" }));
+    assert.equal(fin.attrs.type, "result", fin.toString());
+    const result = bob2.received.find((s) => s.is("message") && s.getChild("result", "urn:xmpp:mam:2")?.attrs.queryid === "q1");
+    const forwarded = result?.getChild("result", "urn:xmpp:mam:2")?.getChild("forwarded", "urn:xmpp:forward:0");
+    assert.equal(forwarded?.getChild("message")?.getChildText("body"), "read chapter one");
+    assert.equal(result?.attrs.from, `course@${MUC}`);
   });
 });

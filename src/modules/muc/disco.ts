@@ -6,6 +6,7 @@ import { Element } from "../../core/xml/element.js";
 import {
   NS_DISCO_INFO,
   NS_DISCO_ITEMS,
+  NS_MAM,
   NS_MUC,
   NS_MUC_REQUEST,
   NS_MUC_SELF_PING,
@@ -45,7 +46,17 @@ export function roomInfo(room: Room, node: string | undefined): Element {
   return buildInfo(undefined, [
     {
       identities: [{ category: "conference", type: "text", name: room.config.name || room.localpart }],
-      features: [NS_MUC, NS_MUC_STABLE_ID, NS_MUC_SELF_PING, NS_OCCUPANT_ID, NS_SID, NS_MUC_REQUEST, ...configFeatures(room.config)],
+      features: [
+        NS_MUC,
+        NS_MUC_STABLE_ID,
+        NS_MUC_SELF_PING,
+        NS_OCCUPANT_ID,
+        NS_SID,
+        NS_MUC_REQUEST,
+        // XEP-0313 §3.3.2 / §7: a logged room answers MAM queries.
+        ...(room.config.logging ? [NS_MAM] : []),
+        ...configFeatures(room.config),
+      ],
       forms: [roomInfoForm(room.config, room.occupants.size, room.subject?.text ?? "")],
     },
   ]);

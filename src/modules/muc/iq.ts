@@ -3,10 +3,13 @@
 import { StanzaError } from "../../core/errors.js";
 import type { Jid } from "../../core/jid.js";
 import type { Element } from "../../core/xml/element.js";
-import { NS_DISCO_INFO, NS_DISCO_ITEMS, NS_MUC_ADMIN, NS_MUC_OWNER, NS_PING } from "../../core/xml/ns.js";
+import { NS_DISCO_INFO, NS_DISCO_ITEMS, NS_MAM, NS_MUC_ADMIN, NS_MUC_OWNER, NS_PING } from "../../core/xml/ns.js";
+import { answerMamQuery, mamQueryForm } from "../mam/query.js";
 import { handleAdminIq } from "./admin-items.js";
+import { decodeArchived } from "./history.js";
 import { roomInfo, roomItems, serviceInfo, serviceItems } from "./disco.js";
 import { handleOwnerIq } from "./owner.js";
+import type { Room } from "./room.js";
 import type { MucService } from "./service.js";
 
 function payloadOf(iq: Element): Element {
@@ -40,7 +43,32 @@ export async function handleRoomIq(svc: MucService, iq: Element, from: Jid, to: 
     return svc.result(iq, result);
   }
   if (type === "get" && q.name === "ping" && q.ns === NS_PING) return svc.result(iq);
+  if (q.name === "query" && q.ns === NS_MAM) return roomMamQuery(svc, room, iq, from, q);
   throw new StanzaError("service-unavailable");
+}
+
+const MAM_PAGE = 50;
+const MAM_MAX_PAGE = 250;
+
+/** XEP-0313 on a room JID, answered from the room archive when the room's access rules allow the requester. */
+async function roomMamQuery(svc: MucService, room: Room, iq: Element, from: Jid, q: Element): Promise<void> {
+  if (!svc.mayQueryArchive(room.localpart, from)) throw new StanzaError("forbidden", "you may not read this room's archive");
+  if (iq.attrs.type === "get") return svc.result(iq, mamQueryForm());
+  const results: Element[] = [];
+  const fin = await answerMamQuery({
+    store: svc.archive,
+    archive: room.localpart,
+    by: room.jid.toString(),
+    query: q,
+    to: from.toString(),
+    send: (m) => results.push(m),
+    defaultPage: MAM_PAGE,
+    maxPage: MAM_MAX_PAGE,
+    count: "when-cheap",
+    render: (item) => decodeArchived(item)?.stanza,
+  });
+  for (const m of results) await svc.send(m);
+  return svc.result(iq, fin);
 }
 
 /**

@@ -79,7 +79,8 @@ export async function fanOut(svc: MucService, room: Room, m: Element): Promise<v
 async function archive(svc: MucService, room: Room, m: Element, id: string): Promise<void> {
   const keep = room.config.logging ? svc.options.max_history : room.config.historyLength;
   if (keep === 0) return;
-  await svc.archive.append(room.localpart, { id, with: m.attrs.from ?? "", value: encodeArchived(m) });
+  // `with` is the room: MAM matches a full occupant JID on the stored stanza itself.
+  await svc.archive.append(room.localpart, { id, with: room.jid.toString(), value: encodeArchived(m) });
   room.archiveCount = (room.archiveCount ?? (await svc.archive.count(room.localpart)) - 1) + 1;
   const slack = Math.max(10, Math.floor(keep / 10));
   if (room.archiveCount > keep + slack) {
