@@ -98,13 +98,13 @@ export default defineModule({
       { priority: 100 },
     );
 
-    // §6.3: the server's own caps as a stream feature, before and after authentication.
-    const serverCaps = async () => {
+    // §6.3: the server's own caps as a stream feature. Offered with the SASL mechanisms, where the stream's host
+    // is known to modules (the features after authentication come before binding, with no host to tell).
+    ctx.hookFold("stream.preauth-features", async ({ stream }) => {
+      if (stream.host !== host) return undefined;
       const ver = hostVer(await hostInfo(core, host, hostJid), SERVER_HASH);
       return new Element("c", NS_CAPS, { hash: SERVER_HASH, node: ctx.options.node, ver });
-    };
-    ctx.hookFold("stream.preauth-features", ({ stream }) => (stream.host === host ? serverCaps() : undefined));
-    ctx.hookFold("stream.features", ({ session }) => (session.jid.domain === host ? serverCaps() : undefined));
+    });
 
     // §6.2: disco#info to node#ver gives the same identities, features and forms as without a node.
     ctx.hookFold("disco.info", async ({ to, node }) => {
