@@ -22,6 +22,7 @@ import { C2sStream } from "./stream/c2s-stream.js";
 import type { TlsSettings } from "./transports/tcp/tcp-connection.js";
 import { listenC2s, listenC2sDirectTls } from "./transports/tcp/c2s-listener.js";
 import { NATTER_VERSION } from "./version.js";
+import { HttpServer } from "./web/http-server.js";
 import { loadServerSecret } from "./core/server-secret.js";
 import { Element } from "./core/xml/element.js";
 import { NS_CLIENT } from "./core/xml/ns.js";
@@ -40,7 +41,7 @@ export interface StartOptions {
 export class NatterServer {
   private listeners: NetServer[] = [];
   /** Ports actually bound per listener name (differs from the config when it asks for port 0). */
-  readonly ports: { c2s?: number; c2s_direct_tls?: number } = {};
+  readonly ports: { c2s?: number; c2s_direct_tls?: number; http?: number; https?: number } = {};
   private streams = new Set<C2sStream>();
   private stopping: Promise<void> | undefined;
   private control: ControlServer | undefined;
@@ -51,6 +52,7 @@ export class NatterServer {
     readonly modules: ModuleLoader,
     private readonly storage: StorageDriver,
     readonly log: Logger,
+    private readonly http: HttpServer,
   ) {}
 
   static async start(config: Config, options: StartOptions = {}): Promise<NatterServer> {
@@ -64,6 +66,7 @@ export class NatterServer {
     const iq = new IqDispatcher({ log, send: (stanza) => void router?.route(stanza) });
     router = new Router({ hosts, sessions, iq, hooks, accounts, log });
     let loader: ModuleLoader | undefined;
+    const http = new HttpServer(log, { publicUrl: config.listeners.http.public_url, defaultHost: config.hosts[0] as string });
     const core: CoreServices = {
       hooks,
       iq,
@@ -74,6 +77,8 @@ export class NatterServer {
       log,
       admins: new Set(config.admins),
       hosts,
+      http,
+      dataDir: config.data_dir,
       startedAt: Date.now(),
       version: NATTER_VERSION,
       disco: {
@@ -82,7 +87,7 @@ export class NatterServer {
       },
     };
     loader = new ModuleLoader(core);
-    const server = new NatterServer(config, core, loader, storage, log);
+    const server = new NatterServer(config, core, loader, storage, log, http);
     try {
       await server.loadModules();
       await server.listen();
@@ -148,6 +153,10 @@ export class NatterServer {
       this.listeners.push(...servers);
       this.ports.c2s_direct_tls = portOf(servers[0]);
     }
+    const { http, https } = config.listeners;
+    await this.http.listen(http, https, certs);
+    this.ports.http = this.http.ports.http;
+    this.ports.https = this.http.ports.https;
     this.control = await ControlServer.start(config.control_socket, this, log);
   }
 
@@ -165,10 +174,12 @@ export class NatterServer {
       this.log.info("shutting down");
       await this.core.hooks.notify("server.stopping", {});
       for (const l of this.listeners) l.close();
+      const httpClosed = this.http.close();
       await this.control?.close();
       for (const s of this.streams) s.close(new StreamError("system-shutdown"));
       // Give the sockets a moment to flush the shutdown notice.
       if (this.streams.size > 0) await new Promise((r) => setTimeout(r, 200));
+      await httpClosed;
       this.modules.unloadAll();
       this.core.iq.close();
       await this.storage.close();

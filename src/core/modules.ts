@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import type { ZodType } from "zod";
 import type { AccountProvider } from "../auth/types.js";
 import type { StorageDriver, StoreKind, StoreKinds } from "../storage/types.js";
+import type { HttpRoutes } from "../web/http-routes.js";
 import type {
   FirstHandler,
   FirstHook,
@@ -53,6 +54,14 @@ export interface CoreServices {
   /** Admin bare JIDs from config. */
   admins: ReadonlySet<string>;
   hosts: ReadonlySet<string>;
+  /**
+   * The process's one HTTP(S) server: a module mounts a handler under a path prefix with
+   * `http.route(prefix, handler)`, which returns the remover (call it from the module's own cleanup);
+   * `http.publicUrl` is the base URL clients reach it at. Upload, WebSocket, BOSH, metrics live here.
+   */
+  http: HttpRoutes;
+  /** Absolute data directory (config data_dir), for modules that keep files (uploads). */
+  dataDir: string;
   /** Server start time (ms). */
   startedAt: number;
   version: string;

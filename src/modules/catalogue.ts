@@ -8,6 +8,7 @@ import blocking from "./blocking/index.js";
 import disco from "./disco/index.js";
 import muc from "./muc/index.js";
 import externalServices from "./external-services/index.js";
+import httpUpload from "./http-upload/index.js";
 import lastActivity from "./last-activity/index.js";
 import mam from "./mam/index.js";
 import offlineMessages from "./offline-messages/index.js";
@@ -24,9 +25,9 @@ import version from "./version/index.js";
 
 export const MODULE_CATALOGUE: ReadonlyMap<string, ModuleDefinition<never>> = new Map(
   (
-    [disco, ping, version, time, announcements, offlineMessages, vcard, privateStorage, roster, presence, privacy, blocking, register, lastActivity, mam, carbons, clientState, externalServices, caps, pep, muc] as ModuleDefinition<never>[]
+    [disco, ping, version, time, announcements, offlineMessages, vcard, privateStorage, roster, presence, privacy, blocking, register, lastActivity, mam, carbons, clientState, externalServices, caps, pep, muc, httpUpload] as ModuleDefinition<never>[]
   ).map((m) => [m.name, m]),
 );
 
 /** Loaded unless `modules: { name: false }`. Order matters: dependencies first. */
-export const DEFAULT_MODULES: readonly string[] = ["disco", "ping", "version", "time", "vcard", "private-storage", "roster", "presence", "privacy", "blocking", "offline-messages", "announcements", "register", "last-activity", "mam", "carbons", "client-state", "external-services", "caps", "pep", "muc"];
+export const DEFAULT_MODULES: readonly string[] = ["disco", "ping", "version", "time", "vcard", "private-storage", "roster", "presence", "privacy", "blocking", "offline-messages", "announcements", "register", "last-activity", "mam", "carbons", "client-state", "external-services", "caps", "pep", "muc", "http-upload"];

@@ -19,6 +19,8 @@ export interface TestServer {
   port: number;
   /** Direct TLS port. */
   tlsPort: number;
+  /** HTTP listener port (uploads …); set by startTestServer. */
+  httpPort?: number;
   dataDir: string;
   configPath: string;
   /** Every log line as parsed JSON. */
@@ -56,13 +58,14 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const domain = options.domain ?? "localhost";
   const dataDir = mkdtempSync(join(tmpdir(), "natter-test-"));
   const hosts = [domain, ...(options.hosts ?? [])];
-  const makeYaml = (port: number, tlsPort: number) => [
+  const makeYaml = (port: number, tlsPort: number, httpPort: number) => [
     `hosts: [${hosts.map((h) => JSON.stringify(h)).join(", ")}]`,
     `data_dir: ${JSON.stringify(dataDir)}`,
     "log_level: debug",
     "listeners:",
     `  c2s: { port: ${port}, bind: ["127.0.0.1"] }`,
     `  c2s_direct_tls: { port: ${tlsPort}, bind: ["127.0.0.1"] }`,
+    `  http: { port: ${httpPort}, bind: ["127.0.0.1"] }`,
     "c2s:",
     `  require_encryption: ${options.requireEncryption ?? true}`,
     ...(options.c2s ?? []).map((line) => `  ${line}`),
@@ -72,7 +75,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   ].join("\n");
   const configPath = join(dataDir, "natter.yaml");
   // Port 0: the kernel picks free ports, so parallel test files never collide.
-  let config = parseConfig(makeYaml(0, 0), configPath, dataDir);
+  let config = parseConfig(makeYaml(0, 0, 0), configPath, dataDir);
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -85,13 +88,15 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   let server = await NatterServer.start(config, { log });
   const port = server.ports.c2s ?? 0;
   const tlsPort = server.ports.c2s_direct_tls ?? 0;
+  const httpPort = server.ports.http ?? 0;
   // A restart keeps the same ports, as a real restart would.
-  config = parseConfig(makeYaml(port, tlsPort), configPath, dataDir);
+  config = parseConfig(makeYaml(port, tlsPort, httpPort), configPath, dataDir);
   const ts: TestServer = {
     server,
     domain,
     port,
     tlsPort,
+    httpPort,
     dataDir,
     configPath,
     logs,

@@ -85,13 +85,43 @@ const bindAddress = z
     error: "expected an IP address or host name to listen on",
   });
 
-function listener(defaultPort: number) {
+function listener(defaultPort: number, enabled = true) {
+  return z
+    .object({
+      enabled: z.boolean().default(enabled),
+      port: port(defaultPort),
+      /** Addresses to listen on; empty = every interface (Node's default). */
+      bind: z.array(bindAddress).default([]),
+    })
+    .strict()
+    .prefault({});
+}
+
+const PUBLIC_URL_MESSAGE = 'expected "" or an http:// or https:// URL without query or fragment, such as https://chat.example.org';
+
+/** The base URL clients reach the HTTP listeners at (behind a reverse proxy: the proxy's URL). */
+const publicUrl = z.string({ error: PUBLIC_URL_MESSAGE }).refine(
+  (value) => {
+    if (value === "") return true;
+    try {
+      const url = new URL(value);
+      return (url.protocol === "http:" || url.protocol === "https:") && url.search === "" && url.hash === "" && url.username === "" && url.password === "" && !value.includes("?") && !value.includes("#");
+    } catch {
+      return false;
+    }
+  },
+  { error: PUBLIC_URL_MESSAGE },
+);
+
+/** The HTTP listener (upload, and later WebSocket, BOSH, admin API, metrics). */
+function httpListener(defaultPort: number) {
   return z
     .object({
       enabled: z.boolean().default(true),
       port: port(defaultPort),
-      /** Addresses to listen on; empty = every interface (Node's default). */
       bind: z.array(bindAddress).default([]),
+      /** "" = http://<first host>:<port> (https:// and the HTTPS port when only that listener is on). */
+      public_url: publicUrl.default(""),
     })
     .strict()
     .prefault({});
@@ -135,6 +165,10 @@ export const configSchema = z
         c2s: listener(5222),
         // XEP-0368: TLS from the first byte, ALPN xmpp-client.
         c2s_direct_tls: listener(5223),
+        // Natter's HTTP server: XEP-0363 uploads (and later WebSocket, BOSH, admin API, metrics).
+        http: httpListener(5280),
+        // The same over TLS with the certificates of tls.certificates (SNI); off unless asked for.
+        https: listener(5281, false),
       })
       .strict()
       .prefault({}),

@@ -1,0 +1,150 @@
+// XEP-0363 HTTP File Upload, served by Natter's own HTTP listener: a service at upload.<host> hands local
+// users slots (size, type and quota checked), they PUT the file, anyone with the URL GETs it; files live
+// under <data_dir>/uploads/<host>/ and expire. Slots and files are recorded in the host's stores.
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { StanzaError } from "../../core/errors.js";
+import { IqDispatcher } from "../../core/iq-dispatch.js";
+import { tryParseJid } from "../../core/jid.js";
+import { defineModule } from "../../core/modules.js";
+import { Element } from "../../core/xml/element.js";
+import { NS_DISCO_INFO, NS_DISCO_ITEMS, NS_HTTP_UPLOAD } from "../../core/xml/ns.js";
+import { buildServiceInfo, buildSlot, fileTooLarge, parseSlotRequest, quotaReached, typeAllowed } from "./codec.js";
+import { uploadEndpoint } from "./http-endpoint.js";
+import { newId, newToken, type UploadRecord, UploadStore } from "./upload-store.js";
+
+const DAY_MS = 86_400_000;
+/** Unused slots one user may hold at once (each reserves its size against the quota until it expires). */
+const MAX_OPEN_SLOTS = 50;
+
+const options = z
+  .object({
+    /** The service's domain; "" = upload.<host>. */
+    domain: z.string().default(""),
+    /** Largest file accepted, in bytes (announced in disco, XEP-0363 §3). */
+    max_file_size: z.number().int().min(1).default(100 * 1024 * 1024),
+    /** Bytes each user may have stored at once, unused slots included; 0 = no quota. */
+    quota_per_user: z.number().int().min(0).default(1024 * 1024 * 1024),
+    /** Files are deleted this many days after upload; 0 = kept until deleted by hand. */
+    expire_after_days: z.number().min(0).default(30),
+    /** Seconds a slot's PUT URL stays usable (XEP-0363 §7 recommends about 60). */
+    slot_lifetime: z.number().min(1).max(86_400).default(300),
+    /** Media types accepted ("image/png", "image/*"); [] = any. */
+    allowed_content_types: z
+      .array(z.string().regex(/^[a-z0-9!#$&^_.+-]+\/([a-z0-9!#$&^_.+-]+|\*)$/i, { error: 'expected a media type such as "image/png" or "image/*"' }))
+      .default([]),
+  })
+  .strict();
+
+export default defineModule({
+  name: "http-upload",
+  specs: [{ xep: 363, version: "1.1.0", status: "complete", note: "served by Natter's HTTP listener" }],
+  options,
+  setup(ctx) {
+    const { core, host, options: opts } = ctx;
+    const domain = opts.domain === "" ? `upload.${host}` : (tryParseJid(opts.domain)?.domain ?? opts.domain);
+    const expireMs = opts.expire_after_days * DAY_MS;
+    const store = new UploadStore(ctx.store("http-upload", "map"), ctx.store("http-upload-ids", "map"));
+    const root = join(core.dataDir, "uploads", host);
+    const prefix = `/upload/${encodeURIComponent(host)}`;
+    const uploading = new Set<string>();
+
+    // The service's own IQ dispatcher: the core's conventions (RFC 6120 §8.2.3) for stanzas to `domain`.
+    const iq = new IqDispatcher({ log: ctx.log, send: (stanza) => ctx.route(stanza) });
+    const owner = `${ctx.name}@${host}`;
+
+    iq.register(domain, "host", "get", NS_DISCO_INFO, "query", ({ payload }) => {
+      if (payload.attrs.node !== undefined) throw new StanzaError("item-not-found");
+      return buildServiceInfo(opts.max_file_size, undefined);
+    }, owner);
+    iq.register(domain, "host", "get", NS_DISCO_ITEMS, "query", ({ payload }) => {
+      if (payload.attrs.node !== undefined) throw new StanzaError("item-not-found");
+      return new Element("query", NS_DISCO_ITEMS);
+    }, owner);
+
+    // XEP-0363 §4: a slot request.
+    iq.register(domain, "host", "get", NS_HTTP_UPLOAD, "request", async ({ payload, from }) => {
+      // Only this host's own users store files here (§5: not-allowed for those who may not upload).
+      if (from.domain !== host || from.local === "") throw new StanzaError("not-allowed", `only users of ${host} may upload files here`);
+      const request = parseSlotRequest(payload);
+      if (request.size > opts.max_file_size) throw fileTooLarge(opts.max_file_size);
+      if (!typeAllowed(request.contentType ?? "application/octet-stream", opts.allowed_content_types)) {
+        throw new StanzaError("not-acceptable", "files of this type are not accepted here");
+      }
+      const now = Date.now();
+      const mine = [...(await store.ofOwner(from.local)).values()].filter((r) =>
+        r.stored === null ? r.slotExpires > now : expireMs === 0 || r.stored + expireMs > now,
+      );
+      if (mine.filter((r) => r.stored === null).length >= MAX_OPEN_SLOTS) {
+        throw quotaReached("Too many unused upload slots; use or let some expire first", now + opts.slot_lifetime * 1000);
+      }
+      if (opts.quota_per_user > 0) {
+        const used = mine.reduce((sum, r) => sum + r.size, 0);
+        if (used + request.size > opts.quota_per_user) {
+          // §5: a temporary error, with the time the oldest file expires and frees space.
+          const oldest = Math.min(...mine.filter((r) => r.stored !== null).map((r) => r.stored as number));
+          const retryAt = expireMs > 0 && Number.isFinite(oldest) && request.size <= opts.quota_per_user ? oldest + expireMs : undefined;
+          throw quotaReached(`Quota reached: ${used} of ${opts.quota_per_user} bytes in use`, retryAt);
+        }
+      }
+      const id = newId();
+      const { token, hash } = newToken();
+      const record: UploadRecord = {
+        name: request.filename,
+        size: request.size,
+        type: request.contentType ?? null,
+        created: now,
+        slotExpires: now + opts.slot_lifetime * 1000,
+        stored: null,
+        tokenHash: hash,
+      };
+      await store.add(from.local, id, record);
+      // §4: keep the file name intact in the URL; the same URL serves PUT (with its token) and GET.
+      const url = `${core.http.publicUrl}${prefix}/${id}/${encodeURIComponent(request.filename)}`;
+      return buildSlot(url, url, { Authorization: `Bearer ${token}` });
+    }, owner);
+
+    ctx.component(domain, async (stanza, to) => {
+      const from = tryParseJid(stanza.attrs.from);
+      if (!from) return;
+      if (stanza.name === "iq" && to.local === "" && to.resource === "") {
+        return iq.dispatch(stanza, from, to, "host", undefined, to.toString());
+      }
+      // RFC 6120 §8.3.3.19: nothing here takes messages or IQs for other addresses; presence is ignored.
+      if (stanza.name !== "presence") core.router.bounce(stanza, new StanzaError("service-unavailable"));
+    });
+
+    // XEP-0363 §3: the host lists the service in its disco#items. The disco module lists components under
+    // the host's name; a service domain elsewhere is added here.
+    if (!domain.endsWith(`.${host}`)) {
+      ctx.hookFold("disco.items", ({ to, node }) =>
+        to.local === "" && to.domain === host && node === undefined ? [new Element("item", NS_DISCO_ITEMS, { jid: domain })] : [],
+      );
+    }
+
+    // NOTE: ModuleContext has no HTTP registration of its own yet, so this route outlives an unload of the
+    // module (a reload would find the prefix taken). Today modules are only unloaded at shutdown.
+    core.http.route(prefix, uploadEndpoint({ store, root, expireMs, log: ctx.log, uploading }), {
+      maxBodyBytes: opts.max_file_size,
+    });
+
+    // Expiry: unused slots after slot_lifetime, files after expire_after_days, leftovers of deleted accounts.
+    const sweep = async () => {
+      const now = Date.now();
+      for (const [id, user] of await store.all()) {
+        if (uploading.has(id)) continue;
+        const found = await store.find(id);
+        const r = found?.record;
+        const expired = !r || (r.stored === null ? r.slotExpires < now : expireMs > 0 && r.stored + expireMs < now);
+        if (!expired) continue;
+        await rm(join(root, id), { recursive: true, force: true });
+        await store.remove(user, id);
+        if (r?.stored != null) ctx.log.info({ id, owner: user }, "uploaded file expired");
+      }
+    };
+    const sweepEvery = expireMs === 0 ? 3_600_000 : Math.min(Math.max(expireMs / 4, 1000), 3_600_000);
+    ctx.timer(sweepEvery, sweep);
+    void sweep().catch((err: unknown) => ctx.log.error({ err }, "upload sweep failed"));
+  },
+});
