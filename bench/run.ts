@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { keyDerivations, type Mechanism } from "./client.js";
 import { runIdle } from "./scenarios/idle.js";
 import { runLogins } from "./scenarios/logins.js";
+import { runMam } from "./scenarios/mam.js";
 import { runMessages } from "./scenarios/messages.js";
 import {
   createNatterAccounts,
@@ -47,7 +48,7 @@ target (any XMPP server; omit --port for the built-in comparison):
   --mechanism <m>           SCRAM-SHA-1 (default) or PLAIN
 
 load:
-  --scenarios <list>        idle,logins,messages (default all; always run in that order)
+  --scenarios <list>        idle,logins,messages,mam (default all; always run in that order)
   --sessions <n>            idle sessions to open (default 10000)
   --logins <n>              logins to time (default 5000)
   --concurrency <n>         logins in progress at once (default 100)
@@ -56,6 +57,9 @@ load:
   --duration <s>            measured seconds of messaging (default 10)
   --warmup <s>              unmeasured seconds before that (default 3)
   --settle <s>              wait before reading memory (default 5)
+  --mam-items <n>           messages archived for the mam scenario (default 1000000)
+  --mam-queries <n>         page queries timed (default 1000)
+  --mam-page <n>            RSM <max/> of each query (default 50)
   --no-presence             do not send initial presence after binding
   --timeout <ms>            limit for each login step (default 20000)
   --json <file>             also write the figures as JSON
@@ -81,7 +85,10 @@ const { values: args } = parseArgs({
     "create-accounts": { type: "string" },
     password: { type: "string" },
     mechanism: { type: "string", default: "SCRAM-SHA-1" },
-    scenarios: { type: "string", default: "idle,logins,messages" },
+    scenarios: { type: "string", default: "idle,logins,messages,mam" },
+    "mam-items": { type: "string", default: "1000000" },
+    "mam-queries": { type: "string", default: "1000" },
+    "mam-page": { type: "string", default: "50" },
     sessions: { type: "string", default: "10000" },
     logins: { type: "string", default: "5000" },
     concurrency: { type: "string", default: "100" },
@@ -149,8 +156,8 @@ async function writeProsodyAccountsFromEnv(dataPath: string): Promise<void> {
 
 const scenarioNames = new Set(args.scenarios.split(",").map((s) => s.trim()).filter(Boolean));
 for (const s of scenarioNames) {
-  if (!["idle", "logins", "messages"].includes(s)) {
-    process.stderr.write(`--scenarios: unknown scenario "${s}" (idle, logins, messages)\n`);
+  if (!["idle", "logins", "messages", "mam"].includes(s)) {
+    process.stderr.write(`--scenarios: unknown scenario "${s}" (idle, logins, messages, mam)\n`);
     process.exit(2);
   }
 }
@@ -167,6 +174,7 @@ const load = {
   settle: int("settle", 0),
   presence: !args["no-presence"],
   timeout: int("timeout", 100),
+  mam: { items: int("mam-items", 1000), queries: int("mam-queries", 1), page: int("mam-page", 1) },
 };
 
 /** Accounts every selected scenario together needs. */
@@ -178,7 +186,7 @@ function accountsNeeded(): number {
   return n;
 }
 
-const ORDER = ["idle", "logins", "messages"] as const;
+const ORDER = ["idle", "logins", "messages", "mam"] as const;
 type ScenarioName = (typeof ORDER)[number];
 
 function runScenario(name: ScenarioName, target: Target, log: Log): Promise<Metric[]> {
@@ -193,6 +201,10 @@ function runScenario(name: ScenarioName, target: Target, log: Log): Promise<Metr
         { pairs: load.pairs, inflight: load.inflight, duration: load.duration, warmup: load.warmup, presence: load.presence },
         log,
       );
+    case "mam":
+      // Prosody is started without mod_mam: the archive scenario measures Natter (or a --port target) only.
+      if (target.name === "Prosody") return Promise.resolve([]);
+      return runMam(target, { ...load.mam, inflight: 500, presence: load.presence }, log);
   }
 }
 
@@ -295,6 +307,10 @@ function targetsCheck(metrics: Metric[]): string[] {
   const rate = get("messages_per_s");
   if (rate !== undefined) {
     lines.push(`${rate >= 40_000 ? "PASS" : "MISS"}  ≥ 40,000 messages/s (100 pairs, 10 in flight): ${format(rate, "/s")}`);
+  }
+  const mamP99 = get("mam_query_p99");
+  if (mamP99 !== undefined) {
+    lines.push(`${mamP99 < 20 ? "PASS" : "MISS"}  MAM page query p99 < 20 ms on ${format(get("mam_items") ?? 0, "")} archived: ${format(mamP99, "ms")}`);
   }
   return lines;
 }

@@ -125,6 +125,29 @@ export async function mamMetadata(store: ArchiveStore, archive: string): Promise
   return el;
 }
 
+/**
+ * A stored message written out as stored: the archive holds it as our own serialiser wrote it (one
+ * well-formed element with its xmlns), so a page needs no XML parsing.
+ */
+class StoredXml extends Element {
+  private readonly raw: string;
+  constructor(raw: string) {
+    super("message", "jabber:client");
+    this.raw = raw;
+  }
+  override toString(): string {
+    return this.raw;
+  }
+}
+
+function storedMessage(item: ArchiveItem): Element | undefined {
+  const v = item.value;
+  if (v !== null && typeof v === "object" && !Array.isArray(v) && typeof v.xml === "string" && v.xml.startsWith("<message")) {
+    return new StoredXml(v.xml);
+  }
+  return decodeArchived(v);
+}
+
 function notFound(id: string): StanzaError {
   return new StanzaError("item-not-found", `no archived message with id ${id}`);
 }
@@ -204,7 +227,7 @@ export async function answerMamQuery(opts: MamQueryOptions): Promise<Element> {
     const send = flip ? [...items].reverse() : items;
     const queryid = query.attrs.queryid;
     for (const item of send) {
-      const original = (opts.render ?? ((i: ArchiveItem) => decodeArchived(i.value)))(item);
+      const original = (opts.render ?? storedMessage)(item);
       const result = new Element("result", NS_MAM, queryid === undefined ? { id: item.id } : { queryid, id: item.id });
       const forwarded = result.c("forwarded", NS_FORWARD);
       // §4.2: the delay stamp is when the archive received the message.
