@@ -56,7 +56,9 @@ export function readBody(req: IncomingMessage, limit = DEFAULT_MAX_BODY_BYTES): 
     req.on("data", (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        req.destroy();
+        // Stop reading; the answer (413 from the server when the handler lets this through) closes the connection.
+        req.removeAllListeners("data");
+        req.pause();
         reject(new BodyTooLargeError(limit));
         return;
       }

@@ -8,6 +8,7 @@ import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import type { CertificateStore } from "../core/tls/certificates.js";
 import {
+  BodyTooLargeError,
   DEFAULT_MAX_BODY_BYTES,
   type HttpHandler,
   type HttpRequestInfo,
@@ -180,6 +181,7 @@ export class HttpServer implements HttpRoutes {
     try {
       await match.value.handler(req, res, info);
     } catch (err) {
+      if (err instanceof BodyTooLargeError) return sendText(res, 413, "request body too large", { close: true });
       this.log.error({ err, path: parsed.url.pathname, method: req.method }, "HTTP handler failed");
       if (!res.headersSent) sendText(res, 500, "internal server error", { close: true });
       else res.destroy();
