@@ -69,6 +69,8 @@ built-in comparison:
   --prosody <path>          Prosody binary (default /usr/bin/prosody)
   --natter <cmd>            command that runs Natter's CLI (default: node dist/src/main.js)
   --keep                    keep the temporary directories (configs, logs, data)
+  --mam                     message archiving on in both (Natter's default module set has it,
+                            Debian's Prosody config does not; off by default for both)
 
 helper:
   --write-prosody-accounts <data_path>   write Prosody internal_hashed account files for the
@@ -106,6 +108,7 @@ const { values: args } = parseArgs({
     prosody: { type: "string", default: "/usr/bin/prosody" },
     natter: { type: "string" },
     keep: { type: "boolean", default: false },
+    mam: { type: "boolean", default: false },
     "write-prosody-accounts": { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
@@ -133,6 +136,7 @@ function fdLimit(): number {
 function ensureFdLimit(needed: number): void {
   if (fdLimit() >= needed) return;
   if (process.env.NATTER_BENCH_ULIMIT !== "1") {
+    log(`open-file limit ${fdLimit()} < ${needed}: re-running under ulimit -n ${FD_LIMIT}`);
     const script = `ulimit -n ${FD_LIMIT} 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"`;
     const r = spawnSync("sh", ["-c", script, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
       stdio: "inherit",
@@ -213,7 +217,10 @@ function runScenario(name: ScenarioName, target: Target, log: Log): Promise<Metr
  * started server, so that one scenario's heap growth or leftover work does not bend the next one's
  * figures; against an external server they run one after the other on the same process.
  */
-async function runScenarios(name: string, fresh: (() => Promise<{ target: Target; stop: () => Promise<void> }>) | Target) {
+async function runScenarios(
+  name: string,
+  fresh: ((scenario: ScenarioName) => Promise<{ target: Target; stop: () => Promise<void> }>) | Target,
+) {
   const metrics: Metric[] = [];
   const tlog: Log = (line) => log(`${name}: ${line}`);
   for (const scenario of ORDER) {
@@ -222,7 +229,7 @@ async function runScenarios(name: string, fresh: (() => Promise<{ target: Target
     try {
       let target: Target;
       if (typeof fresh === "function") {
-        const started = await fresh();
+        const started = await fresh(scenario);
         target = started.target;
         stop = started.stop;
       } else {
@@ -351,15 +358,15 @@ async function comparison(): Promise<void> {
   const runOne = async (
     name: string,
     prepare: (dir: string, password: string) => Promise<void>,
-    start: (dir: string) => Promise<RunningServer>,
+    start: (dir: string, scenario: ScenarioName) => Promise<RunningServer>,
   ) => {
     const dir = mkdtempSync(join(tmpdir(), `natter-bench-${name.toLowerCase()}-`));
     const password = `bench-${Date.now().toString(36)}`;
     let ok = true;
     try {
       await prepare(dir, password);
-      const metrics = await runScenarios(name, async () => {
-        const server = await start(dir);
+      const metrics = await runScenarios(name, async (scenario) => {
+        const server = await start(dir, scenario);
         log(`${name}: started, pid ${server.pid}, port ${server.port}, dir ${dir}`);
         return { target: baseTarget(name, server.port, server.pid, password), stop: server.stop };
       });
@@ -384,11 +391,11 @@ async function comparison(): Promise<void> {
       notes.push("Natter was not measured: neither dist/src/main.js nor src/main.ts exists");
       results.push({ name: "Natter", metrics: [] });
     } else {
-      const opts = (dir: string) => ({ dir, domain: args.domain, command });
+      const opts = (dir: string) => ({ dir, domain: args.domain, command, mam: args.mam });
       await runOne(
         "Natter",
         async (dir, password) => {
-          const config = natterConfig(opts(dir), await freePort());
+          const config = natterConfig(opts(dir), await freePort(), await freePort());
           const csv = join(dir, "users.csv");
           writeUsersCsv(csv, args.domain, "bench-user-", count, password);
           log(`Natter: creating ${count} accounts (natter adduser --from-file)`);
@@ -396,9 +403,11 @@ async function comparison(): Promise<void> {
           await createNatterAccounts(opts(dir), config, csv);
           log(`Natter: accounts created in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
         },
-        async (dir) => {
+        async (dir, scenario) => {
           const port = await freePort();
-          return startNatter(opts(dir), natterConfig(opts(dir), port), port);
+          // The archive scenario needs Natter's mam module whatever --mam says.
+          const o = { ...opts(dir), mam: args.mam || scenario === "mam" };
+          return startNatter(o, natterConfig(o, port, await freePort()), port);
         },
       );
     }
@@ -410,14 +419,14 @@ async function comparison(): Promise<void> {
         log(`Prosody: writing ${count} internal_hashed accounts`);
         await writeProsodyAccounts(join(dir, "data"), args.domain, "bench-user-", count, password, iterations);
       },
-      (dir) => startProsody({ dir, domain: args.domain, binary: args.prosody }),
+      (dir) => startProsody({ dir, domain: args.domain, binary: args.prosody, mam: args.mam }),
     );
   }
 
   const cpus = execFileSync("nproc", { encoding: "utf8" }).trim();
   process.stdout.write(
     `\nLoopback, ${cpus} CPUs, SASL ${args.mechanism}, ${load.presence ? "with" : "without"} initial presence; ` +
-      `${load.sessions} idle sessions; ${load.logins} logins × ${load.concurrency} concurrent; ` +
+      `message archive ${args.mam ? "on" : "off"}; ${load.sessions} idle sessions; ${load.logins} logins × ${load.concurrency} concurrent; ` +
       `${load.pairs} pairs × ${load.inflight} in flight for ${load.duration} s\n\n`,
   );
   const ordered = ["Natter", "Prosody"].map((n) => results.find((r) => r.name === n)).filter((r) => r !== undefined);

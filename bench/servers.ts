@@ -90,6 +90,8 @@ export interface ProsodyOptions {
   dir: string;
   domain: string;
   binary: string;
+  /** Load mod_mam (message archive); Debian's default config leaves it off. */
+  mam: boolean;
 }
 
 export async function startProsody(opts: ProsodyOptions): Promise<RunningServer> {
@@ -114,8 +116,12 @@ c2s_direct_tls_ports = {}
 legacy_ssl_ports = {}
 s2s_ports = {}
 component_ports = {}
--- No mod_limits: nothing throttles c2s. epoll backend (the default) has no connection cap.
-modules_enabled = { "roster", "saslauth", "disco", "ping", "time", "version" }
+-- Debian's default modules_enabled, minus tls, dialback (no s2s), limits (nothing throttles c2s),
+-- the invites/admin set and posix (foreground). The epoll backend (the default) has no connection cap.
+modules_enabled = {
+  "disco", "roster", "saslauth", "blocklist", "bookmarks", "carbons", "pep", "private", "smacks",
+  "vcard4", "vcard_legacy", "csi_simple", "ping", "register", "time", "uptime", "version",${opts.mam ? ' "mam",' : ""}
+}
 modules_disabled = { "s2s" }
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
@@ -186,9 +192,11 @@ export interface NatterOptions {
   dir: string;
   domain: string;
   command: string[];
+  /** Keep the mam module (on in Natter's defaults); off matches Debian's Prosody. */
+  mam: boolean;
 }
 
-export function natterConfig(opts: NatterOptions, port: number): string {
+export function natterConfig(opts: NatterOptions, port: number, httpPort: number): string {
   const config = join(opts.dir, "natter.yaml");
   writeFileSync(
     config,
@@ -200,6 +208,7 @@ control_socket: ${JSON.stringify(join(opts.dir, "natter.sock"))}
 listeners:
   c2s: { port: ${port}, bind: ["127.0.0.1"] }
   c2s_direct_tls: { enabled: false }
+  http: { port: ${httpPort}, bind: ["127.0.0.1"] }
 c2s:
   require_encryption: false
 auth:
@@ -207,6 +216,8 @@ auth:
   throttle:
     per_ip: { attempts: 1000000 }
     per_account: { attempts: 1000000 }
+# Natter's default modules${opts.mam ? "" : ", without the message archive (Debian's Prosody has none by default)"}.
+modules: ${opts.mam ? "{}" : "{ mam: false }"}
 `,
   );
   return config;
