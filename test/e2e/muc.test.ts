@@ -227,9 +227,12 @@ describe("multi-user chat (XEP-0045)", { timeout: 120_000 }, () => {
   });
 
   it("bad input: forbidden nick characters, a nick in use, groupchat from a non-occupant, configuration by a non-owner", async () => {
-    const bad = await join(eve, "lobby", "bad\u0085nick");
+    // A nick is a resourcepart (RFC 7622 §3.4 OpaqueString): a control character makes the address malformed.
+    const eveBad = await login("eve", "bad-nick");
+    const bad = await join(eveBad, "lobby", "bad\u0085nick");
     assert.equal(bad.attrs.type, "error");
     assert.equal(errorCondition(bad), "jid-malformed");
+    await eveBad.stop();
     const taken = await join(eve, "lobby", "Bob");
     assert.equal(errorCondition(taken), "conflict");
     const id = nextId();
@@ -365,5 +368,64 @@ describe("multi-user chat (XEP-0045)", { timeout: 120_000 }, () => {
     const forwarded = result?.getChild("result", "urn:xmpp:mam:2")?.getChild("forwarded", "urn:xmpp:forward:0");
     assert.equal(forwarded?.getChild("message")?.getChildText("body"), "read chapter one");
     assert.equal(result?.attrs.from, `course@${MUC}`);
+  });
+});
+
+describe("multi-user chat limits", { timeout: 60_000 }, () => {
+  let ts: TestServer;
+  const clients: ConnectedClient[] = [];
+
+  async function login(user: string): Promise<ConnectedClient> {
+    const c = await connect(ts, user, `${user}-secret`, { resource: "res" });
+    clients.push(c);
+    await c.xmpp.send(xml("presence"));
+    return c;
+  }
+
+  before(async () => {
+    ts = await startTestServer({
+      yaml: [
+        "admins: [boss@localhost]",
+        "modules:",
+        "  muc:",
+        "    max_occupants: 2",
+        "    max_rooms_per_user: 2",
+        "    room_creation: admins",
+        "    message_rate: { per_second: 0.1, burst: 3 }",
+      ].join("\n"),
+    });
+    for (const u of ["boss", "amy", "ben", "cat"]) await ts.addUser(u, `${u}-secret`);
+  });
+
+  after(async () => {
+    for (const c of clients) await c.stop();
+    await ts?.stop();
+  });
+
+  it("refuses room creation to non-admins, a full room with service-unavailable, fast talkers with resource-constraint, too many rooms", async () => {
+    const [boss, amy, ben, cat] = [await login("boss"), await login("amy"), await login("ben"), await login("cat")];
+    const notAllowed = await join(amy, "amys", "Amy");
+    assert.equal(errorCondition(notAllowed), "not-allowed");
+    await createRoom(boss, "hall", "Boss");
+    await createRoom(boss, "annex", "Boss");
+    assert.equal((await join(amy, "hall", "Amy")).attrs.type, undefined);
+    const full = await join(ben, "hall", "Ben");
+    assert.equal(errorCondition(full), "service-unavailable");
+    assert.equal(full.getChild("error")?.attrs.type, "wait");
+    // Three messages pass (the burst), the fourth is refused.
+    for (const n of [1, 2, 3]) await amy.xmpp.send(groupchat("hall", `burst ${n}`, `b${n}`));
+    await amy.waitFor((s) => s.attrs.id === "b3" && s.attrs.type === "groupchat");
+    await amy.xmpp.send(groupchat("hall", "one too many", "b4"));
+    const slow = await amy.waitFor((s) => s.attrs.id === "b4" && s.attrs.type === "error");
+    assert.equal(errorCondition(slow), "resource-constraint");
+    // Cat may be in two rooms at once, not three.
+    assert.equal((await join(cat, "annex", "Cat")).attrs.type, undefined);
+    await iq(boss, "set", `hall@${MUC}`, xml("query", { xmlns: NS_ADMIN }, xml("item", { nick: "Amy", role: "none" })));
+    assert.equal((await join(cat, "hall", "Cat")).attrs.type, undefined);
+    const again = await join(cat, "annex", "Cat2");
+    assert.equal(again.attrs.type, undefined, "a second nick in the same room is no new room");
+    await createRoom(boss, "third", "Boss");
+    const tooMany = await join(cat, "third", "Cat");
+    assert.equal(errorCondition(tooMany), "resource-constraint");
   });
 });

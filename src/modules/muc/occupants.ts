@@ -43,7 +43,8 @@ async function join(svc: MucService, existing: Room | undefined, stanza: Element
   const nick = to.resource;
   const mucX = stanza.getChild("x", NS_MUC);
   const isAdmin = svc.admins.has(bare);
-  if (svc.roomsOccupiedBy(bare) >= svc.options.max_rooms_per_user)
+  // max_rooms_per_user: rooms a user is in at once (another resource or nick in the same room is no new room).
+  if (!isAdmin && (existing?.occupantsOf(bare).length ?? 0) === 0 && svc.roomsOccupiedBy(bare) >= svc.options.max_rooms_per_user)
     throw new StanzaError("resource-constraint", `at most ${svc.options.max_rooms_per_user} rooms at once`);
   let room = existing;
   let created = false;
