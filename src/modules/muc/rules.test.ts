@@ -121,7 +121,7 @@ describe("muc#roomconfig form (XEP-0045 §10.2)", () => {
 
   it("refuses values the room cannot take with not-acceptable", () => {
     const base = defaultConfig(options);
-    for (const bad of [
+    for (const bad of <Record<string, string>[]>[
       { "muc#roomconfig_persistentroom": "maybe" },
       { "muc#roomconfig_whois": "everyone" },
       { "muc#roomconfig_maxusers": String(options.max_occupants + 1) },
