@@ -101,6 +101,8 @@ describe("message carbons (XEP-0280)", () => {
     assert.equal(inner?.attrs.from, "bob@localhost/phone");
     assert.equal(inner?.attrs.to, "alice@localhost/one");
     assert.equal(inner?.getChildText("body"), "to one");
+    // The archive (XEP-0313, on by default) stamps its XEP-0359 id before the copy is made.
+    assert.equal(inner?.getChild("stanza-id", "urn:xmpp:sid:0")?.attrs.by, "alice@localhost");
     await a1.waitFor((s) => s.is("message") && s.attrs.id === "r1");
     assert.equal(anyCarbonOf(a1, "r1").length, 0, "the addressee gets the message, not a copy");
 

@@ -87,7 +87,8 @@ export default defineModule({
         }
         await copyTo("received", user.toString(), stanza, (s) => got.has(s));
       },
-      { priority: 50 },
+      // After archiving (priority 50: the copies carry the XEP-0359 stanza-id), before CSI (-1000).
+      { priority: 40 },
     );
   },
 });
