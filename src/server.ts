@@ -19,6 +19,7 @@ import { DEFAULT_MODULES, MODULE_CATALOGUE } from "./modules/catalogue.js";
 import { openStorage } from "./storage/open-storage.js";
 import type { StorageDriver } from "./storage/types.js";
 import { C2sStream } from "./stream/c2s-stream.js";
+import { ResumptionRegistry } from "./stream/resumption-registry.js";
 import type { TlsSettings } from "./transports/tcp/tcp-connection.js";
 import { listenC2s, listenC2sDirectTls } from "./transports/tcp/c2s-listener.js";
 import { NATTER_VERSION } from "./version.js";
@@ -135,6 +136,13 @@ export class NatterServer {
       serverSecret: loadServerSecret(config.data_dir),
       keepaliveMs: config.c2s.keepalive_interval * 1000,
       maxPendingBytes: 16 * 1024 * 1024,
+      streamManagement: config.c2s.stream_management.enabled
+        ? {
+            resumeTimeout: config.c2s.stream_management.resume_timeout,
+            maxUnacked: config.c2s.stream_management.max_unacked,
+          }
+        : undefined,
+      resumption: new ResumptionRegistry(),
     };
     const accept = (conn: ConstructorParameters<typeof C2sStream>[0]) => {
       if (this.stopping) return conn.destroy();
@@ -177,6 +185,8 @@ export class NatterServer {
       const httpClosed = this.http.close();
       await this.control?.close();
       for (const s of this.streams) s.close(new StreamError("system-shutdown"));
+      // Sessions waiting for resumption have no stream: they end now.
+      for (const session of [...this.core.sessions.all()]) session.close(new StreamError("system-shutdown"));
       // Give the sockets a moment to flush the shutdown notice.
       if (this.streams.size > 0) await new Promise((r) => setTimeout(r, 200));
       await httpClosed;

@@ -71,9 +71,17 @@ describe("LoginThrottle", () => {
     assert.ok(t.retryAfter("192.0.2.1", "juliet@example.com") > 0, "accounts have their own cap");
   });
 
+  it("attempts: 0 turns a throttle off", () => {
+    const t = new LoginThrottle({ perIp: { attempts: 0, windowSeconds: 60 }, perAccount: { attempts: 1, windowSeconds: 60 } });
+    for (let i = 0; i < 50; i++) t.recordFailure("192.0.2.9", undefined);
+    assert.equal(t.retryAfter("192.0.2.9", undefined), 0);
+    t.recordFailure("192.0.2.9", "romeo@example.net");
+    assert.ok(t.retryAfter("192.0.2.10", "romeo@example.net") > 0, "the other throttle still works");
+  });
+
   it("refuses nonsensical limits", () => {
     assert.throws(
-      () => new LoginThrottle({ perIp: { attempts: 0, windowSeconds: 60 }, perAccount: { attempts: 1, windowSeconds: 1 } }),
+      () => new LoginThrottle({ perIp: { attempts: -1, windowSeconds: 60 }, perAccount: { attempts: 1, windowSeconds: 1 } }),
       RangeError,
     );
     assert.throws(

@@ -73,8 +73,9 @@ class FailureWindows {
     limit: ThrottleLimit,
     private readonly maxEntries: number,
   ) {
-    if (!Number.isSafeInteger(limit.attempts) || limit.attempts < 1) {
-      throw new RangeError(`${name}.attempts must be a positive integer`);
+    // 0 turns this throttle off (config: `attempts: 0`).
+    if (!Number.isSafeInteger(limit.attempts) || limit.attempts < 0) {
+      throw new RangeError(`${name}.attempts must be a whole number, 0 for off`);
     }
     if (!(limit.windowSeconds > 0)) throw new RangeError(`${name}.windowSeconds must be positive`);
     this.attempts = limit.attempts;
@@ -83,12 +84,14 @@ class FailureWindows {
 
   /** Sliding window: blocked while `attempts` failures lie within the window; free when the oldest leaves it. */
   waitMs(key: string, now: number): number {
+    if (this.attempts === 0) return 0;
     const times = this.recent(key, now);
     if (times === undefined || times.length < this.attempts) return 0;
     return (times[0] as number) + this.windowMs - now;
   }
 
   record(key: string, now: number): void {
+    if (this.attempts === 0) return;
     const times = this.recent(key, now) ?? [];
     times.push(now);
     // Only the last `attempts` failures can decide a wait, so older ones need not be kept.

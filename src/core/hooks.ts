@@ -9,6 +9,8 @@ import type { Element } from "./xml/element.js";
 export interface NotifyHooks {
   /** A resource was bound (RFC 6120 §7). */
   "session.bound": { session: Session };
+  /** A session's connection dropped and the session waits for its client to resume it (XEP-0198 §5). */
+  "session.detached": { session: Session };
   /** A session ended, cleanly or not; it is already unbound. */
   "session.closed": { session: Session; reason: string };
   /** The client sent presence without `to` (RFC 6121 §4.2, §4.4): session state is already updated. */

@@ -18,6 +18,7 @@ class RecordingSession implements Session {
   readonly jid: Jid;
   readonly remoteAddress = "127.0.0.1";
   readonly secure = true;
+  readonly attached = true;
   readonly state = new Map<symbol, unknown>();
   priority = 0;
   available = true;

@@ -18,6 +18,8 @@ export interface Session {
   presence: Element | undefined;
   /** Requested the roster (RFC 6121 §2.1.6 "interested resource"). */
   interested: boolean;
+  /** A connection is attached (false while a stream-managed session waits for resumption, XEP-0198 §5). */
+  readonly attached: boolean;
   /** Per-session state owned by modules, keyed by a symbol each module creates. */
   readonly state: Map<symbol, unknown>;
   /** Delivers a stanza to the client. */

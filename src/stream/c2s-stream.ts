@@ -1,17 +1,20 @@
-// One client-to-server stream (RFC 6120): header, features, STARTTLS, SASL, resource binding, then
-// stanzas handed to the router with `from` stamped. Once bound it is the client's Session.
+// One client-to-server stream (RFC 6120): header, features, STARTTLS, SASL, resource binding (or XEP-0198
+// resumption), then stanzas handed to the router with `from` stamped. The client's Session is a
+// ClientSession, which this stream is attached to and which may outlive it.
 import type { Logger } from "pino";
 import type { LoginThrottle } from "../auth/login-throttle.js";
 import type { PreAuthStream } from "../core/hooks.js";
 import { StanzaError, StreamError, errorReply } from "../core/errors.js";
 import { type Jid, enforceResource, makeJid, tryParseJid } from "../core/jid.js";
 import type { CoreServices } from "../core/modules.js";
-import type { Session } from "../core/session.js";
 import { Element, InvalidXmlCharError } from "../core/xml/element.js";
-import { NS_BIND, NS_CLIENT, NS_SASL, NS_SESSION, NS_STREAM, NS_TLS } from "../core/xml/ns.js";
+import { NS_BIND, NS_CLIENT, NS_SASL, NS_SESSION, NS_SM, NS_STANZAS_ERROR, NS_STREAM, NS_TLS } from "../core/xml/ns.js";
 import { type StreamParserLimits, XmppStreamParser } from "../core/xml/stream-parser.js";
 import type { ByteConnection } from "./connection.js";
+import { ClientSession, type SessionStream } from "./client-session.js";
+import type { ResumptionRegistry } from "./resumption-registry.js";
 import { SaslNegotiation } from "./sasl-negotiation.js";
+import { StreamManagement, parseH } from "./stream-management.js";
 import { STREAM_CLOSE, newStreamId, streamHeader } from "./stream-header.js";
 import { randomBytes } from "node:crypto";
 
@@ -31,6 +34,9 @@ export interface C2sOptions {
   keepaliveMs: number;
   /** Output queued beyond this closes the stream (a client that does not read). */
   maxPendingBytes: number;
+  /** XEP-0198; undefined = not offered. */
+  streamManagement: { resumeTimeout: number; maxUnacked: number } | undefined;
+  resumption: ResumptionRegistry;
 }
 
 type State = "header" | "negotiating" | "bound" | "closed";
@@ -39,14 +45,12 @@ const IQ_TYPES = new Set(["get", "set", "result", "error"]);
 /** Stanzas processed concurrently per stream before reading pauses (flood control, order kept). */
 const MAX_QUEUED = 64;
 
-export class C2sStream implements Session {
+export class C2sStream implements SessionStream {
   readonly id = newStreamId();
-  readonly state = new Map<symbol, unknown>();
-  jid: Jid = makeJid("", "invalid");
-  priority = 0;
-  available = false;
-  presence: Element | undefined = undefined;
-  interested = false;
+  /** Module state before authentication (XEP-0077 registration); the session has its own. */
+  private readonly preAuthState = new Map<symbol, unknown>();
+  /** The session, from authentication on; bound (in the registry) once phase is "bound". */
+  private session: ClientSession | undefined;
 
   private phase: State = "header";
   private host = "";
@@ -136,10 +140,14 @@ export class C2sStream implements Session {
     this.write(text);
   }
 
-  /** Session.send: delivers a stanza to the client. */
-  send(stanza: Element): void {
+  /** Writes a stanza of the attached session to the client. */
+  writeStanza(stanza: Element): void {
     if (this.phase !== "bound") return;
     this.writeElement(stanza);
+  }
+
+  requestAck(): void {
+    this.write(`<r xmlns='${NS_SM}'/>`);
   }
 
   private onStreamStart(contentNs: string, attrs: Record<string, string>): void {
@@ -204,7 +212,8 @@ export class C2sStream implements Session {
       features.c("bind", NS_BIND);
       // draft-cridland-xmpp-session: old clients still ask for a session; it is a no-op.
       features.c("session", NS_SESSION).c("optional");
-      for (const f of await this.core.hooks.fold("stream.features", { session: this })) features.append(f);
+      if (this.opts.streamManagement) features.c("sm", NS_SM);
+      for (const f of await this.core.hooks.fold("stream.features", { session: this.session! })) features.append(f);
     }
     this.write(features.toString(NS_CLIENT));
   }
@@ -237,6 +246,7 @@ export class C2sStream implements Session {
     if (el.ns === NS_TLS && el.name === "starttls") return this.startTls();
     if (el.ns === NS_SASL) return this.handleSasl(el);
     if (this.authenticated && el.name === "iq" && el.ns === NS_CLIENT) return this.handlePreBindIq(el);
+    if (this.authenticated && el.ns === NS_SM) return this.handlePreBindSm(el);
     // An iq a module answers before authentication (XEP-0077 §3.1), once TLS is up where it is required (RFC 6120 §5.3.1).
     if (!this.authenticated && el.name === "iq" && el.ns === NS_CLIENT && (this.conn.secure || !this.opts.requireEncryption)) {
       if (await this.core.hooks.first("stream.preauth-iq", { stream: this.preAuthView(), stanza: el })) return;
@@ -275,7 +285,7 @@ export class C2sStream implements Session {
       host: this.host,
       secure: this.conn.secure,
       remoteAddress: this.conn.remoteAddress,
-      state: this.state,
+      state: this.preAuthState,
       send: (element) => this.writeElement(element),
     };
   }
@@ -291,6 +301,15 @@ export class C2sStream implements Session {
     if (outcome.kind === "success") {
       this.authenticated = true;
       this.username = outcome.username;
+      this.session = new ClientSession(
+        this.id,
+        this,
+        makeJid(outcome.username, this.host),
+        this.core,
+        this.opts.resumption,
+        this.opts.streamManagement?.maxUnacked ?? Number.POSITIVE_INFINITY,
+        this.log,
+      );
       this.log.info({ user: `${outcome.username}@${this.host}`, mechanism: outcome.mechanism }, "authentication succeeded");
       // RFC 6120 §6.4.6: the stream restarts after success.
       this.sasl = undefined;
@@ -316,7 +335,13 @@ export class C2sStream implements Session {
     const reply = new Element("iq", NS_CLIENT, attrs);
     if (error) reply.append(error.toElement());
     else if (payload) reply.append(payload);
-    this.writeElement(reply);
+    this.writeOwnStanza(reply);
+  }
+
+  /** A stanza the stream itself answers: through the session once bound, so XEP-0198 counts it. */
+  private writeOwnStanza(stanza: Element): void {
+    if (this.phase === "bound" && this.session) this.session.send(stanza);
+    else this.writeElement(stanza);
   }
 
   /** Resource binding (RFC 6120 §7) and legacy session establishment. */
@@ -331,20 +356,21 @@ export class C2sStream implements Session {
         // RFC 6120 §7.7.2.1: a resource that cannot be processed → bad-request.
         return this.replyIq(iq, undefined, new StanzaError("bad-request", "resource is not allowed"));
       }
-      this.jid = makeJid(this.username, this.host, resource);
-      const replaced = this.core.sessions.add(this);
+      const session = this.session!;
+      session.jid = makeJid(this.username, this.host, resource);
+      const replaced = this.core.sessions.add(session);
       if (replaced) {
         // RFC 6120 §7.7.2.2: the new session takes over; the old one is told why it ends.
-        this.log.info({ jid: this.jid.toString() }, "resource conflict: replacing the older session");
+        this.log.info({ jid: session.jid.toString() }, "resource conflict: replacing the older session");
         replaced.close(new StreamError("conflict", "replaced by a new connection with the same resource"));
       }
       this.phase = "bound";
       if (this.negotiationTimer) clearTimeout(this.negotiationTimer);
-      this.log.info({ jid: this.jid.toString() }, "resource bound");
+      this.log.info({ jid: session.jid.toString() }, "resource bound");
       const result = new Element("bind", NS_BIND);
-      result.c("jid").t(this.jid.toString());
+      result.c("jid").t(session.jid.toString());
       this.replyIq(iq, result);
-      await this.core.hooks.notify("session.bound", { session: this });
+      await this.core.hooks.notify("session.bound", { session });
       return;
     }
     if (iq.attrs.type === "set" && iq.getChild("session", NS_SESSION)) return this.replyIq(iq);
@@ -355,27 +381,39 @@ export class C2sStream implements Session {
     const reply = errorReply(stanza, error);
     if (reply) {
       delete reply.attrs.to; // to the client itself
-      this.writeElement(reply);
+      this.writeOwnStanza(reply);
     }
   }
 
   private async handleStanza(el: Element): Promise<void> {
+    const session = this.session!;
     const kind = el.name;
+    if (el.ns === NS_SM) return this.handleSm(session, el);
     if (el.ns !== NS_CLIENT || (kind !== "message" && kind !== "presence" && kind !== "iq")) {
-      if (await this.core.hooks.first("stream.element", { session: this, element: el })) return;
+      if (await this.core.hooks.first("stream.element", { session, element: el })) return;
       if (el.ns === NS_CLIENT && kind === "iq") return;
       return this.close(new StreamError("unsupported-stanza-type", `<${el.name}/> is not a stanza`));
     }
+    try {
+      await this.handleClientStanza(session, el);
+    } finally {
+      // XEP-0198 §4: every stanza the client sent counts as handled once processed (errors included).
+      if (session.sm) session.sm.inbound = (session.sm.inbound + 1) % 2 ** 32;
+    }
+  }
+
+  private async handleClientStanza(session: ClientSession, el: Element): Promise<void> {
+    const kind = el.name;
     if (kind === "iq" && el.getChild("session", NS_SESSION) && el.attrs.to === undefined) return this.replyIq(el);
     // RFC 6120 §8.1.2.1: the server stamps `from`; any other address than the client's own is refused.
     const claimed = el.attrs.from;
     if (claimed !== undefined) {
       const jid = tryParseJid(claimed);
-      if (!jid || (jid.toString() !== this.jid.toString() && jid.toString() !== this.jid.bareString())) {
+      if (!jid || (jid.toString() !== session.jid.toString() && jid.toString() !== session.jid.bareString())) {
         return this.close(new StreamError("invalid-from", "the from address is not yours"));
       }
     }
-    el.attrs.from = this.jid.toString();
+    el.attrs.from = session.jid.toString();
     const type = el.attrs.type;
     // RFC 6120 §8.2.3: iq needs id and a known type; presence and message types are checked too.
     if (kind === "iq" && (el.attrs.id === undefined || type === undefined || !IQ_TYPES.has(type))) {
@@ -390,41 +428,121 @@ export class C2sStream implements Session {
       if (!to) return this.stanzaError(el, new StanzaError("jid-malformed"));
       el.attrs.to = to.toString();
     }
-    if (await this.core.hooks.first("stanza.outbound", { session: this, stanza: el })) return;
-    if (!to) return this.handleNoTo(el);
-    await this.core.router.route(el, this);
+    if (await this.core.hooks.first("stanza.outbound", { session, stanza: el })) return;
+    if (!to) return this.handleNoTo(session, el);
+    await this.core.router.route(el, session);
   }
 
   /** RFC 6120 §10.3: stanzas without `to` are handled on the sending account's behalf. */
-  private async handleNoTo(el: Element): Promise<void> {
-    const bare = this.jid.bare();
+  private async handleNoTo(session: ClientSession, el: Element): Promise<void> {
+    const bare = session.jid.bare();
     if (el.name === "iq") {
       if (el.attrs.type === "result" || el.attrs.type === "error") return;
-      return this.core.iq.dispatch(el, this.jid, bare, "account", this, undefined);
+      return this.core.iq.dispatch(el, session.jid, bare, "account", session, undefined);
     }
     if (el.name === "message") {
       // RFC 6120 §10.3.1: as if addressed to the sender's bare JID.
       el.attrs.to = bare.toString();
-      return this.core.router.route(el, this);
+      return this.core.router.route(el, session);
     }
-    return this.handleBroadcastPresence(el);
+    return this.handleBroadcastPresence(session, el);
   }
 
   /** RFC 6121 §4.2 / §4.4 / §4.5: presence without `to` sets this resource's availability. */
-  private async handleBroadcastPresence(el: Element): Promise<void> {
+  private async handleBroadcastPresence(session: ClientSession, el: Element): Promise<void> {
     const type = el.attrs.type;
     if (type !== undefined && type !== "unavailable") return; // subscriptions need a `to`; the rest is meaningless here
-    const initial = !this.available && type === undefined;
+    const initial = !session.available && type === undefined;
     if (type === undefined) {
-      this.available = true;
+      session.available = true;
       const p = Number.parseInt(el.getChildText("priority") ?? "0", 10);
-      this.priority = Number.isFinite(p) ? Math.max(-128, Math.min(127, p)) : 0;
-      this.presence = el;
+      session.priority = Number.isFinite(p) ? Math.max(-128, Math.min(127, p)) : 0;
+      session.presence = el;
     } else {
-      this.available = false;
-      this.presence = undefined;
+      session.available = false;
+      session.presence = undefined;
     }
-    await this.core.hooks.notify("presence.broadcast", { session: this, stanza: el, initial });
+    await this.core.hooks.notify("presence.broadcast", { session, stanza: el, initial });
+  }
+
+  private smFailed(condition: string, h?: number): void {
+    const el = new Element("failed", NS_SM, h === undefined ? {} : { h: String(h) });
+    el.c(condition, NS_STANZAS_ERROR);
+    this.writeElement(el);
+  }
+
+  /** XEP-0198 on a bound stream: enable, <r/>, <a/>. */
+  private handleSm(session: ClientSession, el: Element): void {
+    const sm = session.sm;
+    switch (el.name) {
+      case "enable": {
+        const options = this.opts.streamManagement;
+        if (!options) return this.smFailed("feature-not-implemented");
+        if (sm) return this.smFailed("unexpected-request"); // §3: enable once
+        const wantsResume = el.attrs.resume === "true" || el.attrs.resume === "1";
+        const clientMax = Number.parseInt(el.attrs.max ?? "", 10);
+        const timeout =
+          Number.isFinite(clientMax) && clientMax > 0 ? Math.min(clientMax, options.resumeTimeout) : options.resumeTimeout;
+        const resumeId = wantsResume ? newStreamId() : undefined;
+        session.enableStreamManagement(new StreamManagement(resumeId, timeout));
+        const attrs: Record<string, string> = {};
+        if (resumeId) Object.assign(attrs, { id: resumeId, resume: "true", max: String(timeout) });
+        this.writeElement(new Element("enabled", NS_SM, attrs));
+        this.log.info({ resumable: wantsResume }, "stream management enabled");
+        return;
+      }
+      case "r":
+        // §4: answer with the count of stanzas handled; harmless even before enable.
+        this.write(`<a xmlns='${NS_SM}' h='${sm?.inbound ?? 0}'/>`);
+        return;
+      case "a": {
+        if (!sm) return;
+        const h = parseH(el.attrs.h);
+        if (h === undefined) return this.close(new StreamError("bad-format", "the h of <a/> is not a count"));
+        if (!sm.acknowledge(h)) return this.handledCountTooHigh(h, sm.outbound);
+        return;
+      }
+      default:
+        return this.close(new StreamError("unsupported-stanza-type", `<${el.name}/> is not a stream management element`));
+    }
+  }
+
+  /** XEP-0198 §4: the client acknowledged more than it was sent. */
+  private handledCountTooHigh(h: number, sent: number): void {
+    this.log.warn({ h, sent }, "client acknowledged more stanzas than were sent");
+    const error = new StreamError("undefined-condition", "the acknowledged count is higher than the stanzas sent");
+    this.close(error, new Element("handled-count-too-high", NS_SM, { h: String(h), send_count: String(sent) }));
+  }
+
+  /** XEP-0198 after authentication, before binding: resume (§5), or enable too early. */
+  private handlePreBindSm(el: Element): void {
+    if (el.name === "enable") return this.smFailed("unexpected-request"); // §3: only after binding
+    if (el.name !== "resume") return this.close(new StreamError("unsupported-stanza-type"));
+    if (!this.opts.streamManagement) return this.smFailed("feature-not-implemented");
+    const previd = el.attrs.previd;
+    const h = parseH(el.attrs.h);
+    if (previd === undefined || h === undefined) return this.smFailed("bad-request");
+    const session = this.opts.resumption.get(previd);
+    const mine = this.session!;
+    if (!session || session.isEnded || session.jid.bareString() !== mine.jid.bareString() || !session.sm) {
+      this.log.info({ previd }, "resumption refused: unknown or expired session");
+      return this.smFailed("item-not-found");
+    }
+    const sm = session.sm;
+    if (!sm.acknowledge(h)) return this.handledCountTooHigh(h, sm.outbound);
+    const previous = session.attach(this);
+    this.session = session;
+    this.phase = "bound";
+    if (this.negotiationTimer) clearTimeout(this.negotiationTimer);
+    // The old connection may still look open (a half-dead TCP link): it is dropped without ending the session.
+    if (previous && previous !== this) previous.close(new StreamError("conflict", "the session was resumed elsewhere"));
+    this.writeElement(new Element("resumed", NS_SM, { previd, h: String(sm.inbound) }));
+    for (const stanza of sm.unacked) this.writeElement(stanza);
+    if (sm.unacked.length > 0) {
+      sm.ackRequested = true;
+      this.requestAck();
+    }
+    this.log.info({ jid: session.jid.toString(), resent: sm.unacked.length }, "session resumed");
   }
 
   private onStreamEnd(): void {
@@ -433,8 +551,11 @@ export class C2sStream implements Session {
     this.close();
   }
 
-  /** Ends the stream, with a stream error when given (RFC 6120 §4.9.1). */
-  close(error?: StreamError): void {
+  /**
+   * Ends the stream, with a stream error when given (RFC 6120 §4.9.1). The attached session ends too:
+   * only a lost connection leaves a session waiting for resumption.
+   */
+  close(error?: StreamError, appCondition?: Element): void {
     if (this.phase === "closed") return;
     if (error) {
       if (!this.headerSent) {
@@ -444,13 +565,18 @@ export class C2sStream implements Session {
         this.headerSent = true;
       }
       this.log.info({ condition: error.condition, text: error.text }, "stream error");
-      this.conn.write(error.toElement().toString(NS_CLIENT));
+      const el = error.toElement();
+      if (appCondition) el.append(appCondition);
+      this.conn.write(el.toString(NS_CLIENT));
     }
     this.conn.write(STREAM_CLOSE);
     this.phase = "closed";
     this.parser = undefined;
     this.conn.end();
-    void this.teardown(error ? error.condition : "closed");
+    const reason = error ? error.condition : "closed";
+    // A stream replaced by a resuming one does not end the session it no longer holds.
+    if (this.session?.stream === this) void this.session.end(reason);
+    this.teardown(reason);
   }
 
   private onTransportClosed(reason: string): void {
@@ -458,22 +584,16 @@ export class C2sStream implements Session {
       this.phase = "closed";
       this.parser = undefined;
     }
-    void this.teardown(reason);
+    this.session?.connectionLost(this, reason);
+    this.teardown(reason);
   }
 
   private tornDown = false;
-  private async teardown(reason: string): Promise<void> {
+  private teardown(reason: string): void {
     if (this.tornDown) return;
     this.tornDown = true;
     if (this.negotiationTimer) clearTimeout(this.negotiationTimer);
     if (this.keepaliveTimer) clearInterval(this.keepaliveTimer);
-    this.log.info({ reason, jid: this.username ? this.jid.toString() : undefined }, "c2s connection closed");
-    if (this.username && this.jid.resource !== "") {
-      const wasBound = this.core.sessions.remove(this);
-      if (wasBound || reason === "conflict") {
-        await this.core.hooks.notify("session.closed", { session: this, reason });
-      }
-      this.available = false;
-    }
+    this.log.info({ reason, jid: this.session?.jid.toString() }, "c2s connection closed");
   }
 }

@@ -54,7 +54,9 @@ describe("presence (RFC 6121 §4)", () => {
   }
 
   before(async () => {
-    ts = await startTestServer();
+    // @xmpp/client enables XEP-0198 resumption: a dropped connection shows as unavailable once the
+    // session's resumption time runs out, kept short here.
+    ts = await startTestServer({ c2s: ["stream_management: { resume_timeout: 1 }"] });
     for (const u of ["alice", "bob", "carol", "dave"]) await ts.addUser(u, `${u}-secret`);
   });
 

@@ -19,7 +19,7 @@ export async function connect(
   ts: TestServer,
   username: string,
   password: string,
-  opts: { resource?: string; directTls?: boolean } = {},
+  opts: { resource?: string; directTls?: boolean; /** Let xmpp.js reconnect and resume (XEP-0198) by itself. */ reconnect?: boolean } = {},
 ): Promise<ConnectedClient> {
   const xmpp = client({
     service: opts.directTls ? `xmpps://127.0.0.1:${ts.tlsPort}` : `xmpp://127.0.0.1:${ts.port}`,
@@ -28,7 +28,7 @@ export async function connect(
     password,
     ...(opts.resource ? { resource: opts.resource } : {}),
   });
-  xmpp.reconnect.stop();
+  if (!opts.reconnect) xmpp.reconnect.stop();
   const received: XmlElement[] = [];
   const waiters: { pred: (s: XmlElement) => boolean; resolve: (s: XmlElement) => void }[] = [];
   xmpp.on("error", () => {});
@@ -62,6 +62,7 @@ export async function connect(
       });
     },
     async stop() {
+      xmpp.reconnect.stop();
       try {
         await xmpp.stop();
       } catch {}

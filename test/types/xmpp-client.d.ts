@@ -21,7 +21,8 @@ declare module "@xmpp/client" {
     reconnect: { stop(): void };
     jid?: { toString(): string };
     status: string;
-    socket?: { destroy(): void } | null;
+    socket?: { destroy(): void; socket?: { destroy(): void } } | null;
+    streamManagement: EventEmitter & { id: string; enabled: boolean; inbound: number; outbound: number };
   }
   export function client(options: Record<string, unknown>): Client;
 }

@@ -192,6 +192,17 @@ export const configSchema = z
           .array(z.enum(SASL_MECHANISMS))
           .min(1, { error: "at least one SASL mechanism is needed" })
           .default([...SASL_MECHANISMS]),
+        // XEP-0198: acknowledgements and resumption after a dropped connection.
+        stream_management: z
+          .object({
+            enabled: z.boolean().default(true),
+            /** Seconds a session is kept for resumption after its connection drops. */
+            resume_timeout: seconds("the resumption timeout", 1).default(300),
+            /** Unacknowledged stanzas kept per session; beyond it the session ends and they are re-routed. */
+            max_unacked: positiveInt("a number of stanzas", 10).default(1000),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -1,0 +1,176 @@
+// A client's session: its bound JID, presence state and module state, which outlive any one connection
+// when stream management lets the client resume (XEP-0198). The stream attached to it writes to the wire.
+import type { Logger } from "pino";
+import { StanzaError, type StreamError } from "../core/errors.js";
+import type { Jid } from "../core/jid.js";
+import type { CoreServices } from "../core/modules.js";
+import type { Session } from "../core/session.js";
+import { type Element, xml } from "../core/xml/element.js";
+import { NS_DELAY, NS_SID } from "../core/xml/ns.js";
+import type { ResumptionRegistry } from "./resumption-registry.js";
+import type { StreamManagement } from "./stream-management.js";
+
+/** What a session needs of the stream it is attached to. */
+export interface SessionStream {
+  readonly remoteAddress: string;
+  readonly secure: boolean;
+  writeStanza(stanza: Element): void;
+  /** Asks the client for an acknowledgement (<r/>). */
+  requestAck(): void;
+  close(error?: StreamError): void;
+}
+
+/** An <r/> goes out once this many stanzas wait for acknowledgement. */
+const ACK_REQUEST_EVERY = 5;
+
+export class ClientSession implements Session {
+  readonly state = new Map<symbol, unknown>();
+  jid: Jid;
+  priority = 0;
+  available = false;
+  presence: Element | undefined = undefined;
+  interested = false;
+  sm: StreamManagement | undefined;
+  private attachedStream: SessionStream | undefined;
+  private detachTimer: NodeJS.Timeout | undefined;
+  private lastAddress: string;
+  private lastSecure: boolean;
+  private ended = false;
+
+  constructor(
+    readonly id: string,
+    stream: SessionStream,
+    jid: Jid,
+    private readonly core: CoreServices,
+    private readonly resumption: ResumptionRegistry,
+    private readonly maxUnacked: number,
+    private readonly log: Logger,
+  ) {
+    this.attachedStream = stream;
+    this.jid = jid;
+    this.lastAddress = stream.remoteAddress;
+    this.lastSecure = stream.secure;
+  }
+
+  get remoteAddress(): string {
+    return this.attachedStream?.remoteAddress ?? this.lastAddress;
+  }
+
+  get secure(): boolean {
+    return this.attachedStream?.secure ?? this.lastSecure;
+  }
+
+  get attached(): boolean {
+    return this.attachedStream !== undefined;
+  }
+
+  get stream(): SessionStream | undefined {
+    return this.attachedStream;
+  }
+
+  send(stanza: Element): void {
+    if (this.ended) return;
+    const sm = this.sm;
+    if (sm) {
+      sm.sent(stanza);
+      if (sm.unacked.length > this.maxUnacked) {
+        this.log.warn({ jid: this.jid.toString() }, "too many unacknowledged stanzas; ending the session");
+        this.close();
+        return;
+      }
+    }
+    const stream = this.attachedStream;
+    if (!stream) return; // kept in the queue for resumption
+    stream.writeStanza(stanza);
+    if (sm && !sm.ackRequested && sm.unacked.length >= ACK_REQUEST_EVERY) {
+      sm.ackRequested = true;
+      stream.requestAck();
+    }
+  }
+
+  close(error?: StreamError): void {
+    if (this.attachedStream) this.attachedStream.close(error);
+    else void this.end(error?.condition ?? "closed");
+  }
+
+  /** Turns stream management on (XEP-0198 §3) and, with an id, registers the session for resumption. */
+  enableStreamManagement(sm: StreamManagement): void {
+    this.sm = sm;
+    if (sm.resumeId !== undefined) this.resumption.add(sm.resumeId, this);
+  }
+
+  /**
+   * The attached stream's connection went away without a clean close. A resumable session waits for its
+   * client (XEP-0198 §5); any other ends now.
+   */
+  connectionLost(stream: SessionStream, reason: string): void {
+    if (this.attachedStream !== stream || this.ended) return; // a newer stream took over
+    this.attachedStream = undefined;
+    this.lastAddress = stream.remoteAddress;
+    const sm = this.sm;
+    if (!sm?.resumable) {
+      void this.end(reason);
+      return;
+    }
+    this.log.info({ jid: this.jid.toString(), timeout: sm.resumeTimeout, reason }, "connection lost; session kept for resumption");
+    this.detachTimer = setTimeout(() => void this.end("resumption timed out"), sm.resumeTimeout * 1000);
+    this.detachTimer.unref();
+    void this.core.hooks.notify("session.detached", { session: this });
+  }
+
+  /** A resuming stream takes the session over (XEP-0198 §5); the previous one, if still open, is dropped. */
+  attach(stream: SessionStream): SessionStream | undefined {
+    if (this.detachTimer) clearTimeout(this.detachTimer);
+    this.detachTimer = undefined;
+    const previous = this.attachedStream;
+    this.attachedStream = stream;
+    this.lastAddress = stream.remoteAddress;
+    this.lastSecure = stream.secure;
+    return previous;
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  /** Ends the session for good: unbound, announced, and its unacknowledged stanzas re-routed. */
+  async end(reason: string): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.detachTimer) clearTimeout(this.detachTimer);
+    this.attachedStream = undefined;
+    const sm = this.sm;
+    if (sm?.resumeId !== undefined) this.resumption.remove(sm.resumeId, this);
+    const wasBound = this.core.sessions.remove(this);
+    if (wasBound || reason === "conflict") await this.core.hooks.notify("session.closed", { session: this, reason });
+    this.available = false;
+    if (sm && sm.unacked.length > 0) {
+      this.log.info({ jid: this.jid.toString(), count: sm.unacked.length, reason }, "re-routing unacknowledged stanzas");
+      // A client that closed its stream cleanly had everything on the wire; what it may not have acknowledged
+      // and is in its archive (XEP-0313) it can fetch there, so only the rest is sent again (as Prosody does).
+      this.rerouteUnacked(sm.unacked.splice(0), reason === "closed");
+    }
+  }
+
+  /**
+   * XEP-0198 §4 (and RFC 6121 §8.5): stanzas the client never acknowledged are not lost. Messages go to the
+   * account again (another resource or offline storage), with the time they first arrived; requests are
+   * answered with an error; presence is dropped.
+   */
+  private rerouteUnacked(stanzas: Element[], skipArchived: boolean): void {
+    const stamp = new Date().toISOString();
+    const bare = this.jid.bareString();
+    for (const stanza of stanzas) {
+      const type = stanza.attrs.type;
+      if (stanza.name === "message" && type !== "error" && type !== "groupchat") {
+        if (skipArchived && stanza.getChildren("stanza-id", NS_SID).some((id) => id.attrs.by === bare)) continue;
+        const copy = stanza.clone();
+        copy.attrs.to = this.jid.bareString();
+        if (!copy.getChild("delay", NS_DELAY)) copy.append(xml("delay", NS_DELAY, { from: this.jid.domain, stamp }));
+        void this.core.router.route(copy);
+      } else if (stanza.name === "iq" && (type === "get" || type === "set")) {
+        this.core.router.bounce(stanza, new StanzaError("service-unavailable"));
+      }
+    }
+  }
+}

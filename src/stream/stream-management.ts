@@ -1,0 +1,64 @@
+// XEP-0198 Stream Management state of one client session: the inbound count, the outbound queue of
+// unacknowledged stanzas, and the resumption id. Counters are modulo 2^32 (XEP-0198 §5).
+import type { Element } from "../core/xml/element.js";
+
+const MOD = 2 ** 32;
+
+export function addMod32(a: number, b: number): number {
+  return (a + b) % MOD;
+}
+
+/** How far `later` is ahead of `earlier` on the 2^32 ring. */
+export function distanceMod32(earlier: number, later: number): number {
+  return (later - earlier + MOD) % MOD;
+}
+
+export class StreamManagement {
+  /** Stanzas handled from the client (`h` we report). */
+  inbound = 0;
+  /** Stanzas sent to the client since enable. */
+  outbound = 0;
+  /** Stanzas sent and not yet acknowledged, oldest first; the first one has number `acked + 1`. */
+  readonly unacked: Element[] = [];
+  /** The client's last acknowledged count. */
+  acked = 0;
+  /** An <r/> has been sent and not yet answered. */
+  ackRequested = false;
+
+  constructor(
+    /** Resumption id, or undefined when the client did not ask for resumption. */
+    readonly resumeId: string | undefined,
+    /** Seconds the session is kept after its connection drops. */
+    readonly resumeTimeout: number,
+  ) {}
+
+  get resumable(): boolean {
+    return this.resumeId !== undefined;
+  }
+
+  /** Records a stanza sent to the client. */
+  sent(stanza: Element): void {
+    this.outbound = addMod32(this.outbound, 1);
+    this.unacked.push(stanza);
+  }
+
+  /**
+   * Applies the client's `h` (an <a/>, or the h of <resume/>). Returns false when `h` acknowledges more
+   * than was sent (XEP-0198 §4 <handled-count-too-high/>).
+   */
+  acknowledge(h: number): boolean {
+    const newly = distanceMod32(this.acked, h);
+    if (newly > this.unacked.length) return false;
+    this.unacked.splice(0, newly);
+    this.acked = h;
+    this.ackRequested = false;
+    return true;
+  }
+}
+
+/** Parses an `h` attribute: an unsigned 32-bit integer. */
+export function parseH(value: string | undefined): number | undefined {
+  if (value === undefined || !/^\d{1,10}$/.test(value)) return undefined;
+  const n = Number(value);
+  return n < MOD ? n : undefined;
+}
