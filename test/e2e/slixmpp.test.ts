@@ -2,15 +2,11 @@
 // direct TLS (XEP-0368), RFC 6121 §8.5.2.1.1 priority routing and chat, as a Python client library sees them.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { pino } from "pino";
-import { parseConfig } from "../../src/core/config/index.js";
-import { NatterServer } from "../../src/server.js";
-import { freePort, startTestServer, type TestServer } from "../helpers/test-server.js";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
 const PYTHON = "/usr/bin/python3";
 const SCRIPTS = join(dirname(fileURLToPath(import.meta.url)), "..", "interop", "slixmpp");
@@ -357,30 +353,18 @@ describe("slixmpp interop", { timeout: 240_000 }, () => {
 
   describe("with the default login throttle", () => {
     // startTestServer raises the throttle to 1000 attempts; this server keeps the shipped defaults.
-    let server: NatterServer | undefined;
-    let dataDir = "";
+    let server: TestServer | undefined;
     let port = 0;
 
     before(async () => {
-      dataDir = mkdtempSync(join(tmpdir(), "natter-test-"));
-      port = await freePort();
-      const tlsPort = await freePort();
-      const yaml = [
-        'hosts: ["localhost"]',
-        `data_dir: ${JSON.stringify(dataDir)}`,
-        "listeners:",
-        `  c2s: { port: ${port}, bind: ["127.0.0.1"] }`,
-        `  c2s_direct_tls: { port: ${tlsPort}, bind: ["127.0.0.1"] }`,
-      ].join("\n");
-      const config = parseConfig(yaml, join(dataDir, "natter.yaml"), dataDir);
-      server = await NatterServer.start(config, { log: pino({ level: "silent" }) });
-      await server.core.accounts.createUser("localhost", "henry", "henry-secret");
+      server = await startTestServer({ defaultThrottle: true });
+      port = server.port;
+      await server.addUser("henry", "henry-secret");
     });
 
     after(async () => {
       for (const child of children) child.kill("SIGKILL");
       await server?.stop();
-      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     });
 
     it("stock slixmpp can log in three times in a minute with the right password (fallbacks from -PLUS are not counted as guesses)", async () => {

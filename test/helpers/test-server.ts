@@ -52,6 +52,8 @@ export interface TestServerOptions {
   requireEncryption?: boolean;
   /** Extra YAML lines inside the `c2s:` section, e.g. "negotiation_timeout: 1". */
   c2s?: string[];
+  /** Keep the default login throttle (tests otherwise raise it so that many logins from 127.0.0.1 pass). */
+  defaultThrottle?: boolean;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -69,8 +71,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     "c2s:",
     `  require_encryption: ${options.requireEncryption ?? true}`,
     ...(options.c2s ?? []).map((line) => `  ${line}`),
-    "auth:",
-    "  throttle: { per_ip: { attempts: 1000 }, per_account: { attempts: 1000 } }",
+    ...(options.defaultThrottle ? [] : ["auth:", "  throttle: { per_ip: { attempts: 1000 }, per_account: { attempts: 1000 } }"]),
     options.yaml ?? "",
   ].join("\n");
   const configPath = join(dataDir, "natter.yaml");
