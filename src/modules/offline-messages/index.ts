@@ -1,6 +1,7 @@
 // XEP-0160 Best Practices for Handling Offline Messages, with XEP-0203 Delayed Delivery: normal and chat
 // messages for an account with no resource to take them are stored, and delivered to the first resource
 // that sends available presence with a non-negative priority.
+import { createPerKeyQueue } from "../../core/per-key-queue.js";
 import { z } from "zod";
 import type { HookResult } from "../../core/hooks.js";
 import { tryParseJid } from "../../core/jid.js";
@@ -34,14 +35,7 @@ export default defineModule({
 
     // One operation at a time per account, so the limit holds under concurrent senders and two
     // resources coming online together never both get the same messages.
-    const queues = new Map<string, Promise<unknown>>();
-    function serial<T>(user: string, fn: () => Promise<T>): Promise<T> {
-      const run = (queues.get(user) ?? Promise.resolve()).then(fn);
-      const tail = run.catch(() => {});
-      queues.set(user, tail);
-      void tail.then(() => queues.get(user) === tail && queues.delete(user));
-      return run;
-    }
+    const serial = createPerKeyQueue();
 
     // XEP-0160 §4: service discovery.
     ctx.feature(NS_MSGOFFLINE);

@@ -1,6 +1,7 @@
 // RFC 6121 §2 (roster management) and §3 (presence subscriptions): roster get/set/remove with pushes to
 // interested resources, roster versioning (§2.6), pre-approval (§3.4), and the subscription state machine
 // of Appendix A applied to outbound (client) and inbound (contact) subscription stanzas.
+import { createPerKeyQueue } from "../../core/per-key-queue.js";
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { StanzaError } from "../../core/errors.js";
@@ -57,14 +58,7 @@ export default defineModule({
     const store = new RosterStore(ctx);
 
     // One roster change at a time per account: subscription stanzas and roster sets read, decide, write.
-    const queues = new Map<string, Promise<unknown>>();
-    function serial<T>(user: string, fn: () => Promise<T>): Promise<T> {
-      const run = (queues.get(user) ?? Promise.resolve()).then(fn);
-      const tail = run.catch(() => {});
-      queues.set(user, tail);
-      void tail.then(() => queues.get(user) === tail && queues.delete(user));
-      return run;
-    }
+    const serial = createPerKeyQueue();
     async function runAfter(after: After): Promise<void> {
       for (const f of after) await f();
     }
