@@ -15,6 +15,13 @@ export interface NotifyHooks {
   "session.closed": { session: Session; reason: string };
   /** The client sent presence without `to` (RFC 6121 §4.2, §4.4): session state is already updated. */
   "presence.broadcast": { session: Session; stanza: Element; initial: boolean };
+  /**
+   * A PEP item was stored (XEP-0163), by a client or server-side (publisher then a bare JID), after storage
+   * and before the publish returns; for modules that build on PEP (bookmarks, avatar conversion).
+   */
+  "pep.published": { host: string; user: string; node: string; itemId: string; payload: Element | undefined; publisher: Jid };
+  /** A PEP item was retracted (XEP-0060 §7.2), after storage and before the retract returns. */
+  "pep.retracted": { host: string; user: string; node: string; itemId: string };
   "server.started": Record<string, never>;
   "server.stopping": Record<string, never>;
 }

@@ -5,6 +5,8 @@ import caps from "./caps/index.js";
 import carbons from "./carbons/index.js";
 import clientState from "./client-state/index.js";
 import blocking from "./blocking/index.js";
+import avatarConversion from "./avatar-conversion/index.js";
+import bookmarks from "./bookmarks/index.js";
 import disco from "./disco/index.js";
 import muc from "./muc/index.js";
 import externalServices from "./external-services/index.js";
@@ -21,13 +23,14 @@ import register from "./register/index.js";
 import roster from "./roster/index.js";
 import time from "./time/index.js";
 import vcard from "./vcard/index.js";
+import vcard4 from "./vcard4/index.js";
 import version from "./version/index.js";
 
 export const MODULE_CATALOGUE: ReadonlyMap<string, ModuleDefinition<never>> = new Map(
   (
-    [disco, ping, version, time, announcements, offlineMessages, vcard, privateStorage, roster, presence, privacy, blocking, register, lastActivity, mam, carbons, clientState, externalServices, caps, pep, muc, httpUpload] as ModuleDefinition<never>[]
+    [disco, ping, version, time, announcements, offlineMessages, vcard, privateStorage, roster, presence, privacy, blocking, register, lastActivity, mam, carbons, clientState, externalServices, caps, pep, bookmarks, avatarConversion, vcard4, muc, httpUpload] as ModuleDefinition<never>[]
   ).map((m) => [m.name, m]),
 );
 
 /** Loaded unless `modules: { name: false }`. Order matters: dependencies first. */
-export const DEFAULT_MODULES: readonly string[] = ["disco", "ping", "version", "time", "vcard", "private-storage", "roster", "presence", "privacy", "blocking", "offline-messages", "announcements", "register", "last-activity", "mam", "carbons", "client-state", "external-services", "caps", "pep", "muc", "http-upload"];
+export const DEFAULT_MODULES: readonly string[] = ["disco", "ping", "version", "time", "vcard", "private-storage", "roster", "presence", "privacy", "blocking", "offline-messages", "announcements", "register", "last-activity", "mam", "carbons", "client-state", "external-services", "caps", "pep", "bookmarks", "avatar-conversion", "vcard4", "muc", "http-upload"];

@@ -109,6 +109,7 @@ export function createPepService(ctx: Pick<ModuleContext<unknown>, "store" | "ho
         const item: PepItem = { id, payload: serialisePayload(req.payload), publisher: req.publisher.toString(), when: Date.now() };
         broadcast(owner, nodeName, node, itemsEvent(nodeName, [itemElement(NS_PUBSUB_EVENT, item, node.config.deliver_payloads)]));
       }
+      await core.hooks.notify("pep.published", { host, user, node: nodeName, itemId: id, payload: req.payload, publisher: req.publisher });
       return id;
     },
 
@@ -122,6 +123,7 @@ export function createPepService(ctx: Pick<ModuleContext<unknown>, "store" | "ho
       if (notify || node.config.notify_retract) {
         broadcast(ownerJid(user), nodeName, node, itemsEvent(nodeName, [new Element("retract", NS_PUBSUB_EVENT, { id })]));
       }
+      await core.hooks.notify("pep.retracted", { host, user, node: nodeName, itemId: id });
     },
 
     /** XEP-0060 §8.1: creates a node (conflict if it exists). */
