@@ -19,6 +19,7 @@ import ping from "./ping/index.js";
 import presence from "./presence/index.js";
 import privacy from "./privacy/index.js";
 import privateStorage from "./private-storage/index.js";
+import push from "./push/index.js";
 import register from "./register/index.js";
 import roster from "./roster/index.js";
 import time from "./time/index.js";
@@ -28,9 +29,9 @@ import version from "./version/index.js";
 
 export const MODULE_CATALOGUE: ReadonlyMap<string, ModuleDefinition<never>> = new Map(
   (
-    [disco, ping, version, time, announcements, offlineMessages, vcard, privateStorage, roster, presence, privacy, blocking, register, lastActivity, mam, carbons, clientState, externalServices, caps, pep, bookmarks, avatarConversion, vcard4, muc, httpUpload] as ModuleDefinition<never>[]
+    [disco, ping, version, time, announcements, offlineMessages, vcard, privateStorage, roster, presence, privacy, blocking, register, lastActivity, mam, carbons, clientState, externalServices, caps, pep, bookmarks, avatarConversion, vcard4, muc, httpUpload, push] as ModuleDefinition<never>[]
   ).map((m) => [m.name, m]),
 );
 
 /** Loaded unless `modules: { name: false }`. Order matters: dependencies first. */
-export const DEFAULT_MODULES: readonly string[] = ["disco", "ping", "version", "time", "vcard", "private-storage", "roster", "presence", "privacy", "blocking", "offline-messages", "announcements", "register", "last-activity", "mam", "carbons", "client-state", "external-services", "caps", "pep", "bookmarks", "avatar-conversion", "vcard4", "muc", "http-upload"];
+export const DEFAULT_MODULES: readonly string[] = ["disco", "ping", "version", "time", "vcard", "private-storage", "roster", "presence", "privacy", "blocking", "offline-messages", "announcements", "register", "last-activity", "mam", "carbons", "client-state", "external-services", "caps", "pep", "bookmarks", "avatar-conversion", "vcard4", "muc", "http-upload", "push"];
