@@ -22,6 +22,7 @@ import { C2sStream } from "./stream/c2s-stream.js";
 import { ResumptionRegistry } from "./stream/resumption-registry.js";
 import type { TlsSettings } from "./transports/tcp/tcp-connection.js";
 import { listenC2s, listenC2sDirectTls } from "./transports/tcp/c2s-listener.js";
+import { ExternalComponents } from "./transports/component/external-components.js";
 import { NATTER_VERSION } from "./version.js";
 import { HttpServer } from "./web/http-server.js";
 import { loadServerSecret } from "./core/server-secret.js";
@@ -42,10 +43,12 @@ export interface StartOptions {
 export class NatterServer {
   private listeners: NetServer[] = [];
   /** Ports actually bound per listener name (differs from the config when it asks for port 0). */
-  readonly ports: { c2s?: number; c2s_direct_tls?: number; http?: number; https?: number } = {};
+  readonly ports: { c2s?: number; c2s_direct_tls?: number; http?: number; https?: number; component?: number } = {};
   private streams = new Set<C2sStream>();
   private stopping: Promise<void> | undefined;
   private control: ControlServer | undefined;
+  /** XEP-0114 external components, when the config lists any. */
+  private components: ExternalComponents | undefined;
 
   private constructor(
     readonly config: Config,
@@ -161,6 +164,18 @@ export class NatterServer {
       this.listeners.push(...servers);
       this.ports.c2s_direct_tls = portOf(servers[0]);
     }
+    if (config.components.length > 0) {
+      // XEP-0114: the domains are registered after the modules (a clash with a module's service is an error).
+      this.components = new ExternalComponents(config.components, this.core, {
+        limits: c2sOptions.limits,
+        negotiationTimeoutMs: c2sOptions.negotiationTimeoutMs,
+        maxPendingBytes: 64 * 1024 * 1024,
+      });
+      if (config.listeners.component.enabled) {
+        const servers = await this.components.listen(config.listeners.component, log, () => !this.stopping);
+        this.ports.component = portOf(servers[0]);
+      }
+    }
     const { http, https } = config.listeners;
     await this.http.listen(http, https, certs);
     this.ports.http = this.http.ports.http;
@@ -182,6 +197,7 @@ export class NatterServer {
       this.log.info("shutting down");
       await this.core.hooks.notify("server.stopping", {});
       for (const l of this.listeners) l.close();
+      this.components?.close(new StreamError("system-shutdown"));
       const httpClosed = this.http.close();
       await this.control?.close();
       for (const s of this.streams) s.close(new StreamError("system-shutdown"));

@@ -21,6 +21,8 @@ export interface TestServer {
   tlsPort: number;
   /** HTTP listener port (uploads …); set by startTestServer. */
   httpPort?: number;
+  /** XEP-0114 component listener port; set when the config lists `components`. */
+  componentPort?: number;
   dataDir: string;
   configPath: string;
   /** Every log line as parsed JSON. */
@@ -60,7 +62,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const domain = options.domain ?? "localhost";
   const dataDir = mkdtempSync(join(tmpdir(), "natter-test-"));
   const hosts = [domain, ...(options.hosts ?? [])];
-  const makeYaml = (port: number, tlsPort: number, httpPort: number) => [
+  const makeYaml = (port: number, tlsPort: number, httpPort: number, componentPort = 0) => [
     `hosts: [${hosts.map((h) => JSON.stringify(h)).join(", ")}]`,
     `data_dir: ${JSON.stringify(dataDir)}`,
     "log_level: debug",
@@ -68,6 +70,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     `  c2s: { port: ${port}, bind: ["127.0.0.1"] }`,
     `  c2s_direct_tls: { port: ${tlsPort}, bind: ["127.0.0.1"] }`,
     `  http: { port: ${httpPort}, bind: ["127.0.0.1"] }`,
+    `  component: { port: ${componentPort}, bind: ["127.0.0.1"] }`,
     "c2s:",
     `  require_encryption: ${options.requireEncryption ?? true}`,
     ...(options.c2s ?? []).map((line) => `  ${line}`),
@@ -90,14 +93,16 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const port = server.ports.c2s ?? 0;
   const tlsPort = server.ports.c2s_direct_tls ?? 0;
   const httpPort = server.ports.http ?? 0;
+  const componentPort = server.ports.component;
   // A restart keeps the same ports, as a real restart would.
-  config = parseConfig(makeYaml(port, tlsPort, httpPort), configPath, dataDir);
+  config = parseConfig(makeYaml(port, tlsPort, httpPort, componentPort), configPath, dataDir);
   const ts: TestServer = {
     server,
     domain,
     port,
     tlsPort,
     httpPort,
+    componentPort,
     dataDir,
     configPath,
     logs,

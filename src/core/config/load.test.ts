@@ -132,6 +132,23 @@ describe("config validation errors name the key and its line", () => {
     assert.equal(config.listeners.c2s_direct_tls.port, 5222);
   });
 
+  it("components (XEP-0114): a valid domain of their own, listed once, with a non-empty secret", () => {
+    assert.deepEqual(problems("components:\n  - { domain: irc.example.org, secret: '' }\n  - { domain: 'bad host', secret: y }\n"), [
+      "natter.yaml:2:40: components[0].secret: the secret may not be empty",
+      "natter.yaml:3:15: components[1].domain: expected a domain name such as example.org",
+    ]);
+    assert.deepEqual(
+      problems("hosts: [example.org]\ncomponents:\n  - { domain: example.org, secret: x }\n  - { domain: irc.example.org, secret: x }\n  - { domain: IRC.example.org, secret: y }\n"),
+      [
+        'natter.yaml:3:15: components[0].domain: "example.org" is one of hosts; a component needs a domain of its own',
+        'natter.yaml:5:15: components[2].domain: "irc.example.org" is listed twice',
+      ],
+    );
+    const config = parseConfig("components:\n  - { domain: Bot.Example.org, secret: s }\n", "natter.yaml");
+    assert.deepEqual(config.components, [{ domain: "bot.example.org", secret: "s" }]);
+    assert.deepEqual(config.listeners.component, { enabled: true, port: 5347, bind: ["127.0.0.1", "::1"] });
+  });
+
   it("duplicate YAML keys", () => {
     assert.deepEqual(problems("c2s:\n  max_depth: 10\n  max_depth: 20\n"), [
       'natter.yaml:3:3: c2s.max_depth: duplicate key "max_depth"',

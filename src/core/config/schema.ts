@@ -150,6 +150,14 @@ const moduleOptions = z.union([z.boolean(), z.null(), z.record(z.string(), z.unk
   error: "expected the module's options as a map, true to enable it with defaults, or false to disable it",
 });
 
+/** An external component (XEP-0114): the domain it serves and the shared secret its handshake proves. */
+const componentEntry = z
+  .object({
+    domain: domainName,
+    secret: z.string({ error: "expected the shared secret as a string" }).min(1, { error: "the secret may not be empty" }),
+  })
+  .strict();
+
 const moduleName = z
   .string()
   .regex(/^[a-z][a-z0-9-]*$/, { error: "module names are kebab-case, such as stream-management" });
@@ -169,6 +177,15 @@ export const configSchema = z
         http: httpListener(5280),
         // The same over TLS with the certificates of tls.certificates (SNI); off unless asked for.
         https: listener(5281, false),
+        // XEP-0114 external components; opened only when `components` lists one. Loopback: the protocol has no TLS.
+        component: z
+          .object({
+            enabled: z.boolean().default(true),
+            port: port(5347),
+            bind: z.array(bindAddress).default(["127.0.0.1", "::1"]),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -228,6 +245,8 @@ export const configSchema = z
       .strict()
       .prefault({}),
     modules: z.record(moduleName, moduleOptions).default({}),
+    // XEP-0114: components connect to listeners.component and serve their domain.
+    components: z.array(componentEntry).default([]),
     send: z
       .object({
         /** JID that `natter send` stamps as the sender; "" = the first host. */
@@ -247,6 +266,16 @@ export const configSchema = z
       if (seenHosts.has(host))
         ctx.addIssue({ code: "custom", path: ["hosts", index], message: `"${host}" is listed twice` });
       seenHosts.add(host);
+    });
+    // A component's domain is its own: never a user host, and served by one component only.
+    const seenComponents = new Set<string>();
+    config.components.forEach((component, index) => {
+      const path = ["components", index, "domain"];
+      if (seenHosts.has(component.domain))
+        ctx.addIssue({ code: "custom", path, message: `"${component.domain}" is one of hosts; a component needs a domain of its own` });
+      else if (seenComponents.has(component.domain))
+        ctx.addIssue({ code: "custom", path, message: `"${component.domain}" is listed twice` });
+      seenComponents.add(component.domain);
     });
     // Two enabled listeners on one port would fail at start with EADDRINUSE; say which keys clash instead.
     const portOwners = new Map<number, string>();
