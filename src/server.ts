@@ -29,6 +29,7 @@ import { loadServerSecret } from "./core/server-secret.js";
 import { Element } from "./core/xml/element.js";
 import { NS_CLIENT } from "./core/xml/ns.js";
 import { newStreamId } from "./stream/stream-header.js";
+import { S2sService } from "./transports/s2s/s2s-service.js";
 
 function portOf(server: NetServer | undefined): number | undefined {
   const a = server?.address();
@@ -43,7 +44,9 @@ export interface StartOptions {
 export class NatterServer {
   private listeners: NetServer[] = [];
   /** Ports actually bound per listener name (differs from the config when it asks for port 0). */
-  readonly ports: { c2s?: number; c2s_direct_tls?: number; http?: number; https?: number; component?: number } = {};
+  readonly ports: { c2s?: number; c2s_direct_tls?: number; http?: number; https?: number; component?: number; s2s?: number; s2s_direct_tls?: number } = {};
+  /** Federation (absent when s2s.enabled is false). */
+  s2s: S2sService | undefined;
   private streams = new Set<C2sStream>();
   private stopping: Promise<void> | undefined;
   private control: ControlServer | undefined;
@@ -176,6 +179,10 @@ export class NatterServer {
         this.ports.component = portOf(servers[0]);
       }
     }
+    if (config.s2s.enabled) {
+      this.s2s = await S2sService.start(config, this.core, certs, c2sOptions.serverSecret, log);
+      Object.assign(this.ports, this.s2s.ports);
+    }
     const { http, https } = config.listeners;
     await this.http.listen(http, https, certs);
     this.ports.http = this.http.ports.http;
@@ -201,6 +208,7 @@ export class NatterServer {
       const httpClosed = this.http.close();
       await this.control?.close();
       for (const s of this.streams) s.close(new StreamError("system-shutdown"));
+      await this.s2s?.close();
       // Sessions waiting for resumption have no stream: they end now.
       for (const session of [...this.core.sessions.all()]) session.close(new StreamError("system-shutdown"));
       // Give the sockets a moment to flush the shutdown notice.

@@ -21,6 +21,9 @@ export interface TestServer {
   tlsPort: number;
   /** HTTP listener port (uploads …); set by startTestServer. */
   httpPort?: number;
+  /** s2s ports when started with the `s2s` option. */
+  s2sPort?: number;
+  s2sTlsPort?: number;
   /** XEP-0114 component listener port; set when the config lists `components`. */
   componentPort?: number;
   dataDir: string;
@@ -56,13 +59,20 @@ export interface TestServerOptions {
   c2s?: string[];
   /** Keep the default login throttle (tests otherwise raise it so that many logins from 127.0.0.1 pass). */
   defaultThrottle?: boolean;
+  /**
+   * YAML lines inside the `s2s:` section, e.g. "secure: false". Without it federation is off; with it the
+   * s2s listeners (plain and direct TLS) run on free loopback ports (`s2sPort`, `s2sTlsPort`).
+   */
+  s2s?: string[];
+  /** Fixed s2s port (e.g. from freePort()), so that two servers can name each other in `s2s.resolve` before starting. */
+  s2sPort?: number;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const domain = options.domain ?? "localhost";
   const dataDir = mkdtempSync(join(tmpdir(), "natter-test-"));
   const hosts = [domain, ...(options.hosts ?? [])];
-  const makeYaml = (port: number, tlsPort: number, httpPort: number, componentPort = 0) => [
+  const makeYaml = (port: number, tlsPort: number, httpPort: number, componentPort = 0, s2sPorts: [number, number] = [0, 0]) => [
     `hosts: [${hosts.map((h) => JSON.stringify(h)).join(", ")}]`,
     `data_dir: ${JSON.stringify(dataDir)}`,
     "log_level: debug",
@@ -71,6 +81,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     `  c2s_direct_tls: { port: ${tlsPort}, bind: ["127.0.0.1"] }`,
     `  http: { port: ${httpPort}, bind: ["127.0.0.1"] }`,
     `  component: { port: ${componentPort}, bind: ["127.0.0.1"] }`,
+    `  s2s: { port: ${s2sPorts[0]}, bind: ["127.0.0.1"] }`,
+    `  s2s_direct_tls: { port: ${s2sPorts[1]}, bind: ["127.0.0.1"] }`,
+    "s2s:",
+    ...(options.s2s ? options.s2s.map((line) => `  ${line}`) : ["  enabled: false"]),
     "c2s:",
     `  require_encryption: ${options.requireEncryption ?? true}`,
     ...(options.c2s ?? []).map((line) => `  ${line}`),
@@ -79,7 +93,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   ].join("\n");
   const configPath = join(dataDir, "natter.yaml");
   // Port 0: the kernel picks free ports, so parallel test files never collide.
-  let config = parseConfig(makeYaml(0, 0, 0), configPath, dataDir);
+  let config = parseConfig(makeYaml(0, 0, 0, 0, [options.s2sPort ?? 0, 0]), configPath, dataDir);
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -95,7 +109,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const httpPort = server.ports.http ?? 0;
   const componentPort = server.ports.component;
   // A restart keeps the same ports, as a real restart would.
-  config = parseConfig(makeYaml(port, tlsPort, httpPort, componentPort), configPath, dataDir);
+  const s2sPorts: [number, number] = [server.ports.s2s ?? 0, server.ports.s2s_direct_tls ?? 0];
+  config = parseConfig(makeYaml(port, tlsPort, httpPort, componentPort, s2sPorts), configPath, dataDir);
   const ts: TestServer = {
     server,
     domain,
@@ -103,6 +118,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     tlsPort,
     httpPort,
     componentPort,
+    ...(options.s2s ? { s2sPort: s2sPorts[0], s2sTlsPort: s2sPorts[1] } : {}),
     dataDir,
     configPath,
     logs,

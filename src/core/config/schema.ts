@@ -150,6 +150,52 @@ const moduleOptions = z.union([z.boolean(), z.null(), z.record(z.string(), z.unk
   error: "expected the module's options as a map, true to enable it with defaults, or false to disable it",
 });
 
+/** A resolver override target: "host:port", or "tls:host:port" for direct TLS (XEP-0368). */
+const RESOLVE_MESSAGE = 'expected "host:port" or "tls:host:port", such as "127.0.0.1:5269"';
+const resolveTarget = z.string({ error: RESOLVE_MESSAGE }).refine(
+  (value) => {
+    const m = /^(?:tls:)?(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(value);
+    return m !== null && Number(m[2]) > 0 && Number(m[2]) <= 65535;
+  },
+  { error: RESOLVE_MESSAGE },
+);
+
+/** Federation (RFC 6120 server-to-server, XEP-0220 dialback, XEP-0178 SASL EXTERNAL). */
+const s2sSchema = z
+  .object({
+    /** The switch for federation as a whole: no s2s listeners, no outgoing connections when false. */
+    enabled: z.boolean().default(true),
+    /** Require a certificate valid for the peer's domain (chain to a trusted CA, name per RFC 6125). */
+    secure: z.boolean().default(true),
+    /** Allow XEP-0220 dialback (with `secure`, only where the certificate is valid anyway). */
+    dialback: z.boolean().default(true),
+    /** STARTTLS (or direct TLS) required on every s2s stream. */
+    require_encryption: z.boolean().default(true),
+    /** Trust anchors for peers' certificates: the system's CAs and/or PEM files. */
+    trust: z
+      .object({
+        system_cas: z.boolean().default(true),
+        ca_files: z.array(z.string().min(1, { error: "expected a path" })).default([]),
+      })
+      .strict()
+      .prefault({}),
+    /** When not empty, only these domains (and their subdomains) may federate with us. */
+    allow_domains: z.array(domainName).default([]),
+    /** Domains (and their subdomains) that get no connection either way. */
+    deny_domains: z.array(domainName).default([]),
+    /** domain → "host:port" / "tls:host:port", used instead of DNS (tests, private federations). */
+    resolve: z.record(domainName, resolveTarget).default({}),
+    connect_timeout: seconds("the connect timeout", 1).default(10),
+    negotiation_timeout: seconds("the timeout", 1).default(30),
+    /** Seconds without stanzas after which a connection is closed. */
+    idle_timeout: seconds("the idle timeout", 1).default(300),
+    /** Stanzas queued per remote domain while its connection comes up; more get resource-constraint. */
+    max_queue: positiveInt("a number of stanzas", 1).default(10000),
+    max_stanza_size: positiveInt("a size in bytes", 10000).default(262144),
+  })
+  .strict()
+  .prefault({});
+
 /** An external component (XEP-0114): the domain it serves and the shared secret its handshake proves. */
 const componentEntry = z
   .object({
@@ -186,6 +232,9 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+        // Server-to-server (RFC 6120) with STARTTLS, and direct TLS (XEP-0368, ALPN xmpp-server); both only with s2s.enabled.
+        s2s: listener(5269),
+        s2s_direct_tls: listener(5270),
       })
       .strict()
       .prefault({}),
@@ -223,6 +272,7 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    s2s: s2sSchema,
     auth: z
       .object({
         // RFC 7677 §4 / RFC 5802 §5.1: at least 4096 iterations; the cap keeps one login from hogging a core.

@@ -1,0 +1,147 @@
+// Bytes of one s2s connection, either side: plain TCP upgradable with STARTTLS (as TLS server when the peer
+// connected to us, as TLS client when we connected), or TLS from the first byte (XEP-0368). Unlike the c2s
+// TcpConnection it asks for and exposes the peer's certificate (XEP-0178) and can be the TLS client.
+import type { Socket } from "node:net";
+import { type SecureContext, TLSSocket, connect as tlsConnect } from "node:tls";
+
+export interface S2sTlsRole {
+  /** Server side: our certificate chosen by SNI, peer certificate requested but not required. */
+  server?: {
+    secureContext: SecureContext;
+    SNICallback: (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void;
+  };
+  /** Client side: our certificate for the local domain, SNI = the remote domain (RFC 6120 §13.7.1.2). */
+  client?: { secureContext: SecureContext; servername: string };
+}
+
+export class S2sConnection {
+  private socket: Socket;
+  private tlsSocket: TLSSocket | undefined;
+  private dataHandler: ((chunk: Buffer) => void) | undefined;
+  private readonly closeHandlers: ((reason: string) => void)[] = [];
+  private closed = false;
+  readonly remoteAddress: string;
+
+  constructor(
+    socket: Socket,
+    private readonly role: S2sTlsRole,
+    direct?: TLSSocket,
+  ) {
+    this.socket = direct ?? socket;
+    this.tlsSocket = direct;
+    this.remoteAddress = (socket.remoteAddress ?? "unknown").replace(/^::ffff:/, "");
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 60_000);
+    this.attach(this.socket);
+  }
+
+  private attach(socket: Socket): void {
+    socket.on("data", (chunk: Buffer) => this.dataHandler?.(chunk));
+    socket.on("error", (err) => this.finish(`error: ${err.message}`));
+    socket.on("close", () => this.finish("disconnected"));
+    socket.on("end", () => this.finish("peer ended the connection"));
+  }
+
+  private finish(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.destroy();
+    for (const h of this.closeHandlers) h(reason);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  get secure(): boolean {
+    return this.tlsSocket !== undefined;
+  }
+
+  get tls(): TLSSocket | undefined {
+    return this.tlsSocket;
+  }
+
+  get canStartTls(): boolean {
+    return this.tlsSocket === undefined && (this.role.server !== undefined || this.role.client !== undefined);
+  }
+
+  get pendingBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  write(data: string): void {
+    if (!this.closed && !this.socket.destroyed) this.socket.write(data);
+  }
+
+  /** RFC 6120 §5.4.3.3: upgrade in place after <proceed/>; resolves once the handshake is done. */
+  startTls(): Promise<void> {
+    const raw = this.socket;
+    raw.removeAllListeners("data");
+    raw.removeAllListeners("end");
+    raw.removeAllListeners("close");
+    raw.removeAllListeners("error");
+    raw.on("error", () => {}); // errors surface on the TLS socket
+    return new Promise((resolve, reject) => {
+      let tls: TLSSocket;
+      if (this.role.server) {
+        tls = new TLSSocket(raw, {
+          isServer: true,
+          secureContext: this.role.server.secureContext,
+          SNICallback: this.role.server.SNICallback,
+          requestCert: true,
+          rejectUnauthorized: false,
+        });
+      } else if (this.role.client) {
+        tls = tlsConnect({
+          socket: raw,
+          secureContext: this.role.client.secureContext,
+          servername: this.role.client.servername,
+          rejectUnauthorized: false, // judged per XEP-0178 afterwards: dialback may still be allowed
+          ALPNProtocols: ["xmpp-server"],
+        });
+      } else {
+        reject(new Error("TLS is not configured"));
+        return;
+      }
+      this.socket = tls;
+      this.tlsSocket = tls;
+      const onError = (err: Error) => {
+        reject(err);
+        this.finish(`TLS error: ${err.message}`);
+      };
+      tls.once(this.role.server ? "secure" : "secureConnect", () => {
+        tls.off("error", onError);
+        this.attach(tls);
+        resolve();
+      });
+      tls.once("error", onError);
+    });
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  end(): void {
+    if (this.closed) return;
+    this.socket.end();
+    // RFC 6120 §4.4: do not wait for the peer's closing tag for ever.
+    setTimeout(() => this.finish("closed"), 2000).unref();
+  }
+
+  destroy(): void {
+    this.finish("destroyed");
+  }
+
+  onData(handler: (chunk: Buffer) => void): void {
+    this.dataHandler = handler;
+  }
+
+  onClose(handler: (reason: string) => void): void {
+    this.closeHandlers.push(handler);
+  }
+}

@@ -1,0 +1,183 @@
+// Federation: owns the s2s listeners, the inbound streams and one outbound stream per (local, remote) domain
+// pair, applies the operator's policy (s2s.secure, dialback, allow/deny lists) and takes the router's
+// "stanza.remote" hook. Transports only: where a stanza goes is still the router's decision.
+import { createHmac } from "node:crypto";
+import type { Server } from "node:net";
+import type { Logger } from "pino";
+import type { Config } from "../../core/config/index.js";
+import { StanzaError, StreamError } from "../../core/errors.js";
+import type { FirstHooks } from "../../core/hooks.js";
+import { tryParseJid } from "../../core/jid.js";
+import type { CoreServices } from "../../core/modules.js";
+import type { CertificateStore } from "../../core/tls/certificates.js";
+import type { DialbackType } from "./dialback.js";
+import { type ConnectTarget, S2sResolver, parseOverride } from "./resolver.js";
+import type { S2sConnection } from "./s2s-connection.js";
+import type { S2sEnv, S2sPolicy } from "./s2s-env.js";
+import { S2sInbound } from "./s2s-inbound.js";
+import { listenS2s, listenS2sDirectTls } from "./s2s-listener.js";
+import { S2sOutbound } from "./s2s-outbound.js";
+import { S2sTls } from "./trust.js";
+
+/** `domain` is `listed` or a subdomain of it. */
+function within(domain: string, listed: string): boolean {
+  return domain === listed || domain.endsWith(`.${listed}`);
+}
+
+export function makePolicy(s2s: Config["s2s"]): S2sPolicy {
+  return {
+    secure: s2s.secure,
+    dialback: s2s.dialback,
+    requireEncryption: s2s.require_encryption,
+    allows(domain) {
+      if (s2s.deny_domains.some((d) => within(domain, d))) return false;
+      return s2s.allow_domains.length === 0 || s2s.allow_domains.some((d) => within(domain, d));
+    },
+  };
+}
+
+export class S2sService {
+  private readonly outbound = new Map<string, S2sOutbound>();
+  private readonly inbound = new Set<S2sInbound>();
+  private readonly listeners: Server[] = [];
+  readonly ports: { s2s?: number; s2s_direct_tls?: number } = {};
+  private readonly env: S2sEnv;
+  private readonly resolver: S2sResolver;
+  private stopping = false;
+  private removeHook: (() => void) | undefined;
+
+  private constructor(
+    private readonly config: Config,
+    private readonly core: CoreServices,
+    tls: S2sTls,
+    serverSecret: Buffer,
+    private readonly log: Logger,
+  ) {
+    const s2s = config.s2s;
+    const overrides = new Map<string, ConnectTarget>();
+    for (const [domain, value] of Object.entries(s2s.resolve)) {
+      const target = parseOverride(value);
+      if (target) overrides.set(domain, target);
+    }
+    this.resolver = new S2sResolver(overrides);
+    this.env = {
+      core,
+      log,
+      policy: makePolicy(s2s),
+      tls,
+      dialbackSecret: createHmac("sha256", serverSecret).update("natter s2s dialback").digest(),
+      limits: { maxStanzaBytes: s2s.max_stanza_size, maxDepth: config.c2s.max_depth },
+      negotiationTimeoutMs: s2s.negotiation_timeout * 1000,
+      idleTimeoutMs: s2s.idle_timeout * 1000,
+      isLocalDomain: (domain) => core.hosts.has(domain) || core.router.componentDomains().includes(domain),
+      verifyDialback: (local, remote, id, key) => this.verifyDialback(local, remote, id, key),
+    };
+  }
+
+  static async start(config: Config, core: CoreServices, certs: CertificateStore, serverSecret: Buffer, log: Logger): Promise<S2sService> {
+    const s2sLog = log.child({ component: "s2s" });
+    const tls = new S2sTls(certs, config.s2s.trust, config.data_dir);
+    const service = new S2sService(config, core, tls, serverSecret, s2sLog);
+    const { s2s, s2s_direct_tls } = config.listeners;
+    const accept = (conn: S2sConnection) => service.accept(conn);
+    if (s2s.enabled) {
+      const servers = await listenS2s(s2s, tls, s2sLog, accept);
+      service.listeners.push(...servers);
+      service.ports.s2s = portOf(servers[0]);
+    }
+    if (s2s_direct_tls.enabled) {
+      const servers = await listenS2sDirectTls(s2s_direct_tls, tls, s2sLog, accept);
+      service.listeners.push(...servers);
+      service.ports.s2s_direct_tls = portOf(servers[0]);
+    }
+    const handler = (payload: FirstHooks["stanza.remote"]) => service.route(payload);
+    service.removeHook = core.hooks.add("stanza.remote", handler as (p: never) => unknown, "s2s");
+    s2sLog.info(
+      { secure: config.s2s.secure, dialback: config.s2s.dialback, overrides: Object.keys(config.s2s.resolve).length },
+      config.s2s.secure ? "federation on: peers need a valid certificate (s2s.secure)" : "federation on: certificates not required (s2s.secure is off)",
+    );
+    return service;
+  }
+
+  private accept(conn: S2sConnection): void {
+    if (this.stopping) return conn.destroy();
+    const stream = new S2sInbound(conn, this.env, (s) => this.inbound.delete(s));
+    this.inbound.add(stream);
+  }
+
+  /** The router's "stanza.remote": to a domain that is neither a local host nor a component. */
+  private route({ stanza, to }: FirstHooks["stanza.remote"]): "handled" {
+    const from = tryParseJid(stanza.attrs.from);
+    if (!from || !this.env.isLocalDomain(from.domain)) {
+      this.log.warn({ from: stanza.attrs.from, to: stanza.attrs.to }, "dropped a stanza for another server whose sender is not local");
+      return "handled";
+    }
+    if (!this.env.policy.allows(to.domain)) {
+      this.log.info({ from: from.domain, to: to.domain }, "stanza to a domain blocked by s2s policy refused");
+      this.core.router.bounce(stanza, new StanzaError("not-allowed", `federation with ${to.domain} is not allowed here`));
+      return "handled";
+    }
+    if (this.stopping) {
+      this.core.router.bounce(stanza, new StanzaError("remote-server-timeout", "the server is shutting down"));
+      return "handled";
+    }
+    this.outboundFor(from.domain, to.domain).send(stanza);
+    return "handled";
+  }
+
+  private outboundFor(local: string, remote: string): S2sOutbound {
+    const key = `${local} ${remote}`;
+    let out = this.outbound.get(key);
+    if (!out || out.isClosed) {
+      out = new S2sOutbound(
+        local,
+        remote,
+        this.env,
+        this.resolver,
+        this.config.s2s.connect_timeout * 1000,
+        this.config.s2s.max_queue,
+        (ended) => {
+          if (this.outbound.get(key) === ended) this.outbound.delete(key);
+        },
+      );
+      this.outbound.set(key, out);
+    }
+    return out;
+  }
+
+  private async verifyDialback(local: string, remote: string, id: string, key: string): Promise<DialbackType> {
+    if (this.stopping) return "error";
+    const out = this.outboundFor(local, remote);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<DialbackType>((resolve) => {
+      timer = setTimeout(() => resolve("error"), this.env.negotiationTimeoutMs);
+      timer.unref();
+    });
+    try {
+      return await Promise.race([out.verify(id, key), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Outbound streams by "local remote" key and whether each is authenticated (tests, admin). */
+  connections(): { outbound: { local: string; remote: string; ready: boolean }[]; inbound: number } {
+    return {
+      outbound: [...this.outbound.values()].map((o) => ({ local: o.local, remote: o.remote, ready: o.isReady })),
+      inbound: this.inbound.size,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.stopping = true;
+    this.removeHook?.();
+    for (const l of this.listeners) l.close();
+    for (const out of [...this.outbound.values()]) out.close(new StreamError("system-shutdown"));
+    for (const s of [...this.inbound]) s.close(new StreamError("system-shutdown"));
+  }
+}
+
+function portOf(server: Server | undefined): number | undefined {
+  const a = server?.address();
+  return typeof a === "object" && a ? a.port : undefined;
+}

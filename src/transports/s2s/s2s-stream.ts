@@ -1,0 +1,185 @@
+// What inbound and outbound s2s streams share: the parser (a new one per stream restart, RFC 6120 §4.3.3),
+// the header with the dialback prefix declared, ordered processing with input flow control, writing,
+// stream errors and closing.
+import type { Logger } from "pino";
+import { StreamError } from "../../core/errors.js";
+import { Element, InvalidXmlCharError } from "../../core/xml/element.js";
+import { NS_CLIENT, NS_SERVER } from "../../core/xml/ns.js";
+import { type StreamParserLimits, XmppStreamParser } from "../../core/xml/stream-parser.js";
+import { STREAM_CLOSE, newStreamId, streamHeader } from "../../stream/stream-header.js";
+import { NS_DIALBACK } from "./dialback.js";
+import type { S2sConnection } from "./s2s-connection.js";
+
+/** Stanzas handled concurrently per stream before reading pauses (order is kept). */
+const MAX_QUEUED = 256;
+/** Output queued beyond this closes the stream (a peer that does not read). */
+const MAX_PENDING_BYTES = 32 * 1024 * 1024;
+
+/** The s2s header: jabber:server plus the db prefix for dialback (XEP-0220 §2.1.1). */
+export function s2sHeader(opts: { id: string; from: string; to?: string; version?: boolean }): string {
+  let header = streamHeader({ contentNs: NS_SERVER, ...opts }).replace(
+    "<stream:stream ",
+    `<stream:stream xmlns:db='${NS_DIALBACK}' `,
+  );
+  // RFC 6120 §4.7.5: a peer that sent no version speaks the pre-RFC protocol: answer without one.
+  if (opts.version === false) header = header.replace(" version='1.0'", "");
+  return header;
+}
+
+/** Stanzas travel as jabber:server between servers and as jabber:client inside Natter (modules compare with NS_CLIENT). */
+export function toContentNs(el: Element, from: string, to: string): Element {
+  if (el.ns === from) el.ns = to;
+  for (const c of el.children) if (typeof c !== "string") toContentNs(c, from, to);
+  return el;
+}
+
+export const fromServerNs = (el: Element) => toContentNs(el, NS_SERVER, NS_CLIENT);
+
+export abstract class S2sStream {
+  /** Our stream id (inbound: the id dialback keys are computed over). */
+  readonly id = newStreamId();
+  protected parser: XmppStreamParser | undefined;
+  protected closed = false;
+  protected headerSent = false;
+  private queue: Promise<void> = Promise.resolve();
+  private queued = 0;
+  private paused = false;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private lastActivity = Date.now();
+
+  constructor(
+    readonly conn: S2sConnection,
+    protected readonly limits: StreamParserLimits,
+    protected log: Logger,
+    private readonly idleTimeoutMs: number,
+  ) {
+    conn.onData((chunk) => this.parser?.write(chunk));
+    conn.onClose((reason) => this.onTransportClosed(reason));
+    const check = Math.max(1000, Math.min(idleTimeoutMs / 4, 60_000));
+    this.idleTimer = setInterval(() => {
+      if (Date.now() - this.lastActivity >= this.idleTimeoutMs) {
+        this.log.info("closing idle s2s connection");
+        this.close();
+      }
+    }, check);
+    this.idleTimer.unref();
+  }
+
+  /** A stanza went through: the connection is not idle. */
+  protected touch(): void {
+    this.lastActivity = Date.now();
+  }
+
+  protected newParser(): void {
+    this.parser = new XmppStreamParser(
+      {
+        streamStart: (_name, _ns, contentNs, attrs) => this.onHeader(contentNs, attrs),
+        stanza: (el) => this.enqueue(el),
+        streamEnd: () => {
+          this.log.info("peer closed the stream");
+          this.close();
+        },
+        error: (err) => this.close(err),
+      },
+      this.limits,
+    );
+  }
+
+  protected abstract onHeader(contentNs: string, attrs: Record<string, string>): void;
+  protected abstract handleElement(el: Element): Promise<void>;
+  protected abstract onClosed(reason: string, error: StreamError | undefined): void;
+  /** The header to write before a stream error when none was sent yet. */
+  protected abstract fallbackHeader(): string;
+
+  private enqueue(el: Element): void {
+    if (this.closed) return;
+    this.queued++;
+    if (this.queued > MAX_QUEUED && !this.paused) {
+      this.paused = true;
+      this.conn.pause();
+    }
+    this.queue = this.queue.then(async () => {
+      try {
+        if (!this.closed) await this.handleElement(el);
+      } catch (err) {
+        this.log.error({ err }, "s2s element handling failed");
+        this.close(new StreamError("internal-server-error"));
+      } finally {
+        this.queued--;
+        if (this.paused && this.queued < MAX_QUEUED / 2) {
+          this.paused = false;
+          this.conn.resume();
+        }
+      }
+    });
+  }
+
+  write(text: string): void {
+    if (this.closed) return;
+    this.conn.write(text);
+    if (this.conn.pendingBytes > MAX_PENDING_BYTES) {
+      this.log.warn({ pending: this.conn.pendingBytes }, "s2s peer is not reading; closing");
+      this.conn.destroy();
+    }
+  }
+
+  /** Writes a stanza in jabber:server; false when it cannot be written (closed, or characters XML cannot carry). */
+  writeStanza(el: Element): boolean {
+    if (this.closed) return false;
+    let text: string;
+    try {
+      text = el.toString(NS_SERVER);
+    } catch (err) {
+      if (err instanceof InvalidXmlCharError) {
+        this.log.warn({ name: el.name }, "dropped an outgoing stanza with characters XML cannot carry");
+        return false;
+      }
+      throw err;
+    }
+    this.touch();
+    this.write(text);
+    return true;
+  }
+
+  writeElement(el: Element): void {
+    this.write(el.toString(NS_SERVER));
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Ends the stream, with a stream error when given (RFC 6120 §4.9.1). */
+  close(error?: StreamError): void {
+    if (this.closed) return;
+    if (error) {
+      if (!this.headerSent) {
+        this.conn.write(this.fallbackHeader());
+        this.headerSent = true;
+      }
+      this.log.info({ condition: error.condition, text: error.text }, "s2s stream error");
+      this.conn.write(error.toElement().toString(NS_SERVER));
+    }
+    if (this.headerSent) this.conn.write(STREAM_CLOSE);
+    this.closed = true;
+    this.parser = undefined;
+    this.conn.end();
+    this.teardown(error ? error.condition : "closed", error);
+  }
+
+  private onTransportClosed(reason: string): void {
+    this.closed = true;
+    this.parser = undefined;
+    this.teardown(reason, undefined);
+  }
+
+  private tornDown = false;
+  private teardown(reason: string, error: StreamError | undefined): void {
+    if (this.tornDown) return;
+    this.tornDown = true;
+    if (this.idleTimer) clearInterval(this.idleTimer);
+    this.onClosed(reason, error);
+  }
+}
+
+export { Element };
