@@ -12,6 +12,9 @@ import { runIdle } from "./scenarios/idle.js";
 import { runLogins } from "./scenarios/logins.js";
 import { runMam } from "./scenarios/mam.js";
 import { runMessages } from "./scenarios/messages.js";
+import { runMuc, writeMucConfig } from "./scenarios/muc.js";
+import { runPresence } from "./scenarios/presence.js";
+import { provisionRosters } from "./provision-rosters.js";
 import {
   createNatterAccounts,
   FD_LIMIT,
@@ -48,7 +51,8 @@ target (any XMPP server; omit --port for the built-in comparison):
   --mechanism <m>           SCRAM-SHA-1 (default) or PLAIN
 
 load:
-  --scenarios <list>        idle,logins,messages,mam (default all; always run in that order)
+  --scenarios <list>        idle,logins,messages,muc,mam,presence (default: idle,logins,messages,mam;
+                            always run in that order)
   --sessions <n>            idle sessions to open (default 10000)
   --logins <n>              logins to time (default 5000)
   --concurrency <n>         logins in progress at once (default 100)
@@ -60,6 +64,13 @@ load:
   --mam-items <n>           messages archived for the mam scenario (default 1000000)
   --mam-queries <n>         page queries timed (default 1000)
   --mam-page <n>            RSM <max/> of each query (default 50)
+  --presence-accounts <n>   accounts logging in at once in the presence scenario (default 1000)
+  --presence-contacts <n>   contacts per account, subscription both (default 100; even, written into
+                            Natter's storage before it starts; against --port they must exist)
+  --rooms <n>               muc: rooms (default 50)
+  --occupants <n>           muc: occupants per room (default 20)
+  --muc-inflight <n>        muc: groupchat messages in flight per occupant (default 1)
+  --muc-archive <on|off>    muc: Natter's rooms archive messages (default on, Natter's default)
   --no-presence             do not send initial presence after binding
   --timeout <ms>            limit for each login step (default 20000)
   --json <file>             also write the figures as JSON
@@ -101,6 +112,12 @@ const { values: args } = parseArgs({
     warmup: { type: "string", default: "3" },
     settle: { type: "string", default: "5" },
     "no-presence": { type: "boolean", default: false },
+    "presence-accounts": { type: "string", default: "1000" },
+    "presence-contacts": { type: "string", default: "100" },
+    rooms: { type: "string", default: "50" },
+    occupants: { type: "string", default: "20" },
+    "muc-inflight": { type: "string", default: "1" },
+    "muc-archive": { type: "string", default: "on" },
     timeout: { type: "string", default: "20000" },
     iterations: { type: "string", default: "4096" },
     json: { type: "string" },
@@ -160,8 +177,8 @@ async function writeProsodyAccountsFromEnv(dataPath: string): Promise<void> {
 
 const scenarioNames = new Set(args.scenarios.split(",").map((s) => s.trim()).filter(Boolean));
 for (const s of scenarioNames) {
-  if (!["idle", "logins", "messages", "mam"].includes(s)) {
-    process.stderr.write(`--scenarios: unknown scenario "${s}" (idle, logins, messages, mam)\n`);
+  if (!["idle", "logins", "messages", "muc", "mam", "presence"].includes(s)) {
+    process.stderr.write(`--scenarios: unknown scenario "${s}" (idle, logins, messages, muc, mam, presence)\n`);
     process.exit(2);
   }
 }
@@ -179,7 +196,18 @@ const load = {
   presence: !args["no-presence"],
   timeout: int("timeout", 100),
   mam: { items: int("mam-items", 1000), queries: int("mam-queries", 1), page: int("mam-page", 1) },
+  presenceRun: { accounts: int("presence-accounts", 2), contacts: int("presence-contacts", 2), settleLimit: 60 },
+  muc: {
+    rooms: int("rooms", 1),
+    occupants: int("occupants", 1),
+    inflight: int("muc-inflight", 1),
+    archive: args["muc-archive"] !== "off",
+  },
 };
+if (!["on", "off"].includes(args["muc-archive"])) {
+  process.stderr.write("--muc-archive: on or off\n");
+  process.exit(2);
+}
 
 /** Accounts every selected scenario together needs. */
 function accountsNeeded(): number {
@@ -187,10 +215,13 @@ function accountsNeeded(): number {
   if (scenarioNames.has("idle")) n = Math.max(n, load.sessions);
   if (scenarioNames.has("logins")) n = Math.max(n, load.logins);
   if (scenarioNames.has("messages")) n = Math.max(n, load.pairs * 2);
+  if (scenarioNames.has("muc")) n = Math.max(n, load.muc.rooms * load.muc.occupants);
+  if (scenarioNames.has("presence")) n = Math.max(n, load.presenceRun.accounts);
   return n;
 }
 
-const ORDER = ["idle", "logins", "messages", "mam"] as const;
+// presence last: its rosters stay in the server's storage and would make later logins broadcast.
+const ORDER = ["idle", "logins", "messages", "muc", "mam", "presence"] as const;
 type ScenarioName = (typeof ORDER)[number];
 
 function runScenario(name: ScenarioName, target: Target, log: Log): Promise<Metric[]> {
@@ -209,6 +240,24 @@ function runScenario(name: ScenarioName, target: Target, log: Log): Promise<Metr
       // Prosody is started without mod_mam: the archive scenario measures Natter (or a --port target) only.
       if (target.name === "Prosody") return Promise.resolve([]);
       return runMam(target, { ...load.mam, inflight: 500, presence: load.presence }, log);
+    case "muc":
+      // Debian's Prosody config has no MUC component: Natter (or a --port target) only.
+      if (target.name === "Prosody") return Promise.resolve([]);
+      return runMuc(
+        target,
+        {
+          ...load.muc,
+          duration: load.duration,
+          warmup: load.warmup,
+          presence: load.presence,
+          archive: args.port === undefined ? load.muc.archive : undefined,
+        },
+        log,
+      );
+    case "presence":
+      // Rosters are written into Natter's storage only; Prosody is not provisioned.
+      if (target.name === "Prosody") return Promise.resolve([]);
+      return runPresence(target, { ...load.presenceRun, concurrency: load.concurrency }, log);
   }
 }
 
@@ -319,6 +368,25 @@ function targetsCheck(metrics: Metric[]): string[] {
   if (mamP99 !== undefined) {
     lines.push(`${mamP99 < 20 ? "PASS" : "MISS"}  MAM page query p99 < 20 ms on ${format(get("mam_items") ?? 0, "")} archived: ${format(mamP99, "ms")}`);
   }
+  const mucRate = get("muc_delivered_per_s");
+  if (mucRate !== undefined) {
+    const archive = get("muc_archive") === 0 ? "archive off" : "archive on";
+    lines.push(
+      `${mucRate >= 50_000 ? "PASS" : "MISS"}  ≥ 50,000 delivered room messages/s (${format(get("muc_rooms") ?? 0, "")} occupants, ${archive}): ` +
+        `${format(mucRate, "/s")}, fan-out p99 ${format(get("muc_p99_ms") ?? Number.NaN, "ms")}`,
+    );
+  }
+  const allIn = get("presence_all_logged_in_s");
+  if (allIn !== undefined) {
+    const accounts = get("presence_accounts") ?? 0;
+    const failures = get("presence_failures") ?? 0;
+    const ok = accounts >= 1000 && allIn <= 30 && failures === 0;
+    lines.push(
+      `${ok ? "PASS" : "MISS"}  ≥ 1,000 accounts with 100 contacts logged in within 30 s: ${format(accounts, "")} in ${format(allIn, "s")}` +
+        ` (login p99 ${format(get("presence_login_p99_ms") ?? Number.NaN, "ms")}, ${format(get("presence_per_s") ?? Number.NaN, "/s")} presence stanzas; ` +
+        `every contact's presence after ${format(get("presence_settled_s") ?? Number.NaN, "s")})`,
+    );
+  }
   return lines;
 }
 
@@ -407,7 +475,16 @@ async function comparison(): Promise<void> {
           const port = await freePort();
           // The archive scenario needs Natter's mam module whatever --mam says.
           const o = { ...opts(dir), mam: args.mam || scenario === "mam" };
-          return startNatter(o, natterConfig(o, port, await freePort()), port);
+          const config = natterConfig(o, port, await freePort());
+          if (scenario === "muc") writeMucConfig(config, load.muc.archive);
+          if (scenario === "presence") {
+            const { accounts, contacts } = load.presenceRun;
+            log(`Natter: writing ${accounts} rosters of ${contacts} contacts into its storage`);
+            const t0 = performance.now();
+            const items = await provisionRosters(config, accounts, contacts);
+            log(`Natter: ${items} roster items written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+          }
+          return startNatter(o, config, port);
         },
       );
     }
