@@ -111,6 +111,15 @@ export class S2sConnection {
       };
       tls.once(this.role.server ? "secure" : "secureConnect", () => {
         tls.off("error", onError);
+        // A TLSSocket made by hand in server mode never gets `authorized` set (tls.Server does that in
+        // its own handshake callback): take OpenSSL's verdict on the client certificate the same way.
+        if (this.role.server) {
+          const handle = (tls as unknown as { _handle?: { verifyError?: () => Error | null } })._handle;
+          const error = handle?.verifyError?.() ?? null;
+          const peer = tls.getPeerCertificate();
+          if (error) tls.authorizationError = (error as NodeJS.ErrnoException).code as unknown as Error;
+          else if (peer && Object.keys(peer).length > 0) tls.authorized = true;
+        }
         this.attach(tls);
         resolve();
       });
