@@ -319,4 +319,27 @@ describe("component stream rules on a raw socket (XEP-0114 §3)", () => {
     raw.send(header("jabber:client", BOT));
     await expectStreamError(ts, raw, "invalid-namespace");
   });
+
+  test("shutdown ends a component's stream with system-shutdown; after a restart it connects again", async () => {
+    const authenticate = async (): Promise<RawClient> => {
+      const raw = await RawClient.connect(ts.componentPort as number);
+      raw.send(header("jabber:component:accept", BOT));
+      const [, streamId] = (await raw.waitFor(/<stream:stream[^>]* id='([^']+)'/)) as RegExpMatchArray;
+      raw.send(`<handshake>${handshakeDigest(streamId as string, BOT_SECRET)}</handshake>`);
+      await raw.waitFor(/<handshake\/>/);
+      return raw;
+    };
+    const raw = await authenticate();
+    await alice.stop();
+    await ts.restart();
+    await raw.closed;
+    assert.match(raw.data, /<system-shutdown xmlns="urn:ietf:params:xml:ns:xmpp-streams"\/>[\s\S]*<\/stream:stream>$/);
+    const again = await authenticate();
+    alice = await connect(ts, "alice", "alice-pw");
+    const mid = `back-${randomBytes(3).toString("hex")}`;
+    again.send(`<message from='${BOT}' to='${alice.jid}' id='${mid}'><body>back</body></message>`);
+    await alice.waitFor((s) => s.attrs.id === mid);
+    again.send("</stream:stream>");
+    await again.closed;
+  });
 });
