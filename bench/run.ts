@@ -14,6 +14,7 @@ import { runMam } from "./scenarios/mam.js";
 import { runMessages } from "./scenarios/messages.js";
 import { runMuc, writeMucConfig } from "./scenarios/muc.js";
 import { runPresence } from "./scenarios/presence.js";
+import { runS2s } from "./scenarios/s2s.js";
 import { provisionRosters } from "./provision-rosters.js";
 import {
   createNatterAccounts,
@@ -51,8 +52,9 @@ target (any XMPP server; omit --port for the built-in comparison):
   --mechanism <m>           SCRAM-SHA-1 (default) or PLAIN
 
 load:
-  --scenarios <list>        idle,logins,messages,muc,mam,presence (default: idle,logins,messages,mam;
-                            always run in that order)
+  --scenarios <list>        idle,logins,messages,muc,mam,presence,s2s (default: idle,logins,messages,mam;
+                            always run in that order; s2s starts two Natters of its own and federates
+                            --pairs users on one with --pairs users on the other)
   --sessions <n>            idle sessions to open (default 10000)
   --logins <n>              logins to time (default 5000)
   --concurrency <n>         logins in progress at once (default 100)
@@ -177,8 +179,8 @@ async function writeProsodyAccountsFromEnv(dataPath: string): Promise<void> {
 
 const scenarioNames = new Set(args.scenarios.split(",").map((s) => s.trim()).filter(Boolean));
 for (const s of scenarioNames) {
-  if (!["idle", "logins", "messages", "muc", "mam", "presence"].includes(s)) {
-    process.stderr.write(`--scenarios: unknown scenario "${s}" (idle, logins, messages, muc, mam, presence)\n`);
+  if (!["idle", "logins", "messages", "muc", "mam", "presence", "s2s"].includes(s)) {
+    process.stderr.write(`--scenarios: unknown scenario "${s}" (idle, logins, messages, muc, mam, presence, s2s)\n`);
     process.exit(2);
   }
 }
@@ -221,7 +223,7 @@ function accountsNeeded(): number {
 }
 
 // presence last: its rosters stay in the server's storage and would make later logins broadcast.
-const ORDER = ["idle", "logins", "messages", "muc", "mam", "presence"] as const;
+const ORDER = ["idle", "logins", "messages", "muc", "mam", "presence", "s2s"] as const;
 type ScenarioName = (typeof ORDER)[number];
 
 function runScenario(name: ScenarioName, target: Target, log: Log): Promise<Metric[]> {
@@ -258,6 +260,10 @@ function runScenario(name: ScenarioName, target: Target, log: Log): Promise<Metr
       // Rosters are written into Natter's storage only; Prosody is not provisioned.
       if (target.name === "Prosody") return Promise.resolve([]);
       return runPresence(target, { ...load.presenceRun, concurrency: load.concurrency }, log);
+    case "s2s":
+      // Natter federating with Natter: run once, in the Natter column (or against a --port target's settings).
+      if (target.name === "Prosody") return Promise.resolve([]);
+      return runS2s(target, { pairs: load.pairs, inflight: load.inflight, duration: load.duration, warmup: load.warmup }, log);
   }
 }
 
