@@ -106,6 +106,15 @@ describe("config validation errors name the key and its line", () => {
     ]);
   });
 
+  it("s2s: resolver overrides and domain lists", () => {
+    assert.deepEqual(problems("s2s:\n  resolve:\n    example.net: nowhere\n  deny_domains: ['bad host']\n"), [
+      'natter.yaml:3:18: s2s.resolve.example.net: expected "host:port" or "tls:host:port", such as "127.0.0.1:5269"',
+      'natter.yaml:4:18: s2s.deny_domains[0]: expected a domain name such as example.org',
+    ]);
+    const ok = parseConfig("s2s:\n  resolve: { example.net: 'tls:[::1]:5270', example.com: '127.0.0.1:5269' }\n", "natter.yaml", "/srv");
+    assert.deepEqual(ok.s2s.resolve, { "example.net": "tls:[::1]:5270", "example.com": "127.0.0.1:5269" });
+  });
+
   it("bad port", () => {
     assert.deepEqual(problems("listeners:\n  c2s:\n    port: 70000\n  c2s_direct_tls: { port: '5223' }\n"), [
       "natter.yaml:3:11: listeners.c2s.port: expected a number between 0 and 65535 (0: any free port)",
