@@ -13,6 +13,7 @@
 // the client's SCRAM key cache is warm and the measured pass times the server.
 
 import type { BenchClient } from "../client.js";
+import { ringContacts } from "../provision-rosters.js";
 import { Histogram, cpuSeconds, ownCpuSeconds, pool, sleep } from "../stats.js";
 import { hasLoggedIn, type Log, type Metric, type Target, loginUser } from "../target.js";
 
@@ -81,6 +82,9 @@ export async function runPresence(target: Target, opts: PresenceOptions, log: Lo
   const taps: PresenceTap[] = [];
   const loginHist = new Histogram();
   const rosterHist = new Histogram();
+  /** connect → the presence of every contact that had sent its own before this account sent its. */
+  const onlineHist = new Histogram();
+  const online = new Set<number>();
   let complete = 0;
   let failures = 0;
   let firstError = "";
@@ -106,8 +110,13 @@ export async function runPresence(target: Target, opts: PresenceOptions, log: Lo
       return;
     }
     let done = false;
+    let waiting: Set<string> | undefined;
     const tap = new PresenceTap(client.jid.split("/")[0] ?? "", (t) => {
       lastPresence = performance.now();
+      if (waiting !== undefined && [...waiting].every((c) => t.available.has(c))) {
+        waiting = undefined;
+        onlineHist.record(lastPresence - start);
+      }
       if (!done && t.available.size >= opts.contacts) {
         done = true;
         rosterHist.record(lastPresence - start);
@@ -118,6 +127,13 @@ export async function runPresence(target: Target, opts: PresenceOptions, log: Lo
     client.socket.on("data", (chunk: string) => counting && tap.feed(chunk));
     client.socket.write("<presence/>");
     loginHist.record(performance.now() - start);
+    const contacts = ringContacts(index, opts.accounts, opts.contacts).filter((c) => online.has(c));
+    online.add(index);
+    waiting = new Set(contacts.map((c) => `${target.userPrefix}${c}@${target.domain}`));
+    if (waiting.size === 0) {
+      waiting = undefined;
+      onlineHist.record(performance.now() - start);
+    }
     clients.push(client);
     taps.push(tap);
   });
@@ -152,6 +168,13 @@ export async function runPresence(target: Target, opts: PresenceOptions, log: Lo
     { key: "presence_login_p50_ms", label: "presence: login time p50", value: loginHist.quantile(0.5), unit: "ms", better: "lower" },
     { key: "presence_login_p99_ms", label: "presence: login time p99", value: loginHist.quantile(0.99), unit: "ms", better: "lower" },
     { key: "presence_all_logged_in_s", label: "presence: all logged in after", value: (loggedIn - t0) / 1000, unit: "s", better: "lower" },
+    {
+      key: "presence_online_p99_ms",
+      label: "presence: connect → online contacts' presence p99",
+      value: onlineHist.quantile(0.99),
+      unit: "ms",
+      better: "lower",
+    },
     {
       key: "presence_roster_p99_ms",
       label: "presence: connect → all contacts' presence p99",
