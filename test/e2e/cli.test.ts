@@ -48,6 +48,7 @@ describe("natter CLI", () => {
         "data_dir: ./data",
         `listeners: { c2s: { port: ${port}, bind: [127.0.0.1] }, c2s_direct_tls: { enabled: false }, http: { enabled: false } }`,
         "send: { from: localhost }",
+        "s2s: { enabled: false }",
       ].join("\n"),
     );
   });
