@@ -13,6 +13,7 @@ import { handleOccupantPresence, removeSessionEverywhere } from "./occupants.js"
 import { type MucOptions, mucOptions } from "./options.js";
 import { RoomStore } from "./room-store.js";
 import { MucService } from "./service.js";
+import type { ArchiveWrite } from "./messages.js";
 
 export { MucService } from "./service.js";
 
@@ -20,6 +21,8 @@ async function dispatch(svc: MucService, stanza: Element, to: Jid): Promise<void
   const from = tryParseJid(stanza.attrs.from);
   if (!from) return;
   const type = stanza.attrs.type;
+  // A groupchat message's archive commit, waited for after the room's turn (see broadcastGroupchat).
+  let write: ArchiveWrite | undefined;
   const run = async () => {
     try {
       if (to.local === "") {
@@ -35,7 +38,8 @@ async function dispatch(svc: MucService, stanza: Element, to: Jid): Promise<void
         }
         await handleOccupantPresence(svc, stanza, from, to);
       } else if (stanza.name === "message") {
-        await (to.resource === "" ? handleRoomMessage(svc, stanza, from, to) : handlePrivateMessage(svc, stanza, from, to));
+        if (to.resource === "") write = await handleRoomMessage(svc, stanza, from, to);
+        else await handlePrivateMessage(svc, stanza, from, to);
       } else if (stanza.name === "iq") {
         await (to.resource === "" ? handleRoomIq(svc, stanza, from, to) : handleOccupantIq(svc, stanza, from, to));
       }
@@ -46,7 +50,12 @@ async function dispatch(svc: MucService, stanza: Element, to: Jid): Promise<void
     }
   };
   if (to.local === "") return run();
-  return svc.serial(to.local, run);
+  await svc.serial(to.local, run);
+  try {
+    await write?.committed;
+  } catch (err) {
+    svc.log.error({ err, room: to.local }, "room archive write failed");
+  }
 }
 
 export default defineModule<MucOptions>({

@@ -16,26 +16,32 @@ import type { Occupant } from "./types.js";
 import { handleVoiceRequest } from "./voice-requests.js";
 
 /** A message to room@service. */
-export async function handleRoomMessage(svc: MucService, stanza: Element, from: Jid, to: Jid): Promise<void> {
+/** Resolves once the room is done with the message; for a groupchat message, with its pending archive write. */
+export async function handleRoomMessage(
+  svc: MucService,
+  stanza: Element,
+  from: Jid,
+  to: Jid,
+): Promise<ArchiveWrite | undefined> {
   const room = svc.rooms.get(to.local);
   const full = from.toString();
-  if (stanza.attrs.type === "error") return dropOnError(svc, room, full);
+  if (stanza.attrs.type === "error") return void (await dropOnError(svc, room, full));
   if (!room || (room.locked && room.occupantBySession(full) === undefined)) throw new StanzaError("item-not-found");
   const userX = stanza.getChild("x", NS_MUC_USER);
-  if (userX && (userX.getChild("invite") || userX.getChild("decline"))) return handleInvitations(svc, room, stanza, from, userX);
+  if (userX && (userX.getChild("invite") || userX.getChild("decline"))) return void (await handleInvitations(svc, room, stanza, from, userX));
   const request = findForm(stanza, NS_MUC_REQUEST);
-  if (request) return handleVoiceRequest(svc, room, stanza, from, request);
+  if (request) return void (await handleVoiceRequest(svc, room, stanza, from, request));
   const occ = room.occupantBySession(full);
   // §7.4 / §7.2.x: only occupants speak in a room.
   if (!occ) throw new StanzaError("not-acceptable", "you are not in this room");
   if (stanza.attrs.type !== "groupchat") throw new StanzaError("bad-request", "messages to a room are of type groupchat");
   occ.jid = full;
   const subject = stanza.getChild("subject");
-  if (subject && !stanza.getChild("body")) return changeSubject(svc, room, occ, stanza, subject.text());
+  if (subject && !stanza.getChild("body")) return void (await changeSubject(svc, room, occ, stanza, subject.text()));
   // §8.x: a visitor in a moderated room has no voice.
   if (occ.role === "visitor" || occ.role === "none") throw new StanzaError("forbidden", "you have no voice in this room");
   if (!occ.bucket.take()) throw new StanzaError("resource-constraint", "too many messages; slow down", { type: "wait" });
-  await broadcastGroupchat(svc, room, occ, stanza);
+  return broadcastGroupchat(svc, room, occ, stanza);
 }
 
 /** Strips what only the room may say (XEP-0359 §6 its own stanza-ids, XEP-0421 §4 occupant-ids), then stamps them. */
@@ -53,44 +59,66 @@ function reflected(room: Room, occ: Occupant, stanza: Element): Element {
   return m;
 }
 
-async function broadcastGroupchat(svc: MucService, room: Room, occ: Occupant, stanza: Element): Promise<void> {
+/**
+ * Stamps, archives and fans out a groupchat message. The archive write is queued (in room order) before the
+ * fan-out but not waited for by the room: the returned promise settles once it is committed, and the sender's
+ * stream waits for it (so its XEP-0198 count never covers an uncommitted message) while the room goes on.
+ */
+async function broadcastGroupchat(svc: MucService, room: Room, occ: Occupant, stanza: Element): Promise<ArchiveWrite> {
   const m = reflected(room, occ, stanza);
   const id = svc.newStanzaId();
   m.c("stanza-id", NS_SID, { id, by: room.jid.toString() });
-  if (stanza.getChild("body")) await archive(svc, room, m, id);
+  const committed = stanza.getChild("body") ? archive(svc, room, m, id) : undefined;
   await fanOut(svc, room, m);
+  return { committed };
+}
+
+/** A pending archive commit, boxed: an async function cannot resolve with a bare promise without waiting for it. */
+export interface ArchiveWrite {
+  committed: Promise<void> | undefined;
 }
 
 /** Sends a message to every occupant session (`to` set per copy). */
 export async function fanOut(svc: MucService, room: Room, m: Element): Promise<void> {
   for (const o of [...room.occupants.values()]) {
     for (const s of o.sessions.keys()) {
-      const copy = m.clone();
-      copy.attrs.to = s;
+      // A shallow copy per recipient: its own attributes and child list (delivery hooks may add or remove
+      // children), the payload elements themselves shared: a deep clone per occupant cost more than routing it.
+      const copy = new Element(m.name, m.ns, { ...m.attrs, to: s }, [...m.children]);
       await svc.send(copy);
     }
   }
 }
 
 /**
- * Appends to the room's archive (committed before fan-out) and keeps it within bounds: max_history while
- * the room is logged, only what history on join needs when it is not.
+ * Appends to the room's archive and keeps it within bounds: max_history while the room is logged, only what
+ * history on join needs when it is not. Appends are queued in call order; the promise settles on commit.
  */
-async function archive(svc: MucService, room: Room, m: Element, id: string): Promise<void> {
+function archive(svc: MucService, room: Room, m: Element, id: string): Promise<void> | undefined {
   const keep = room.config.logging ? svc.options.max_history : room.config.historyLength;
-  if (keep === 0) return;
+  if (keep === 0) return undefined;
   // `with` is the room: MAM matches a full occupant JID on the stored stanza itself.
-  await svc.archive.append(room.localpart, { id, with: room.jid.toString(), value: encodeArchived(m) });
-  room.archiveCount = (room.archiveCount ?? (await svc.archive.count(room.localpart)) - 1) + 1;
-  const slack = Math.max(10, Math.floor(keep / 10));
-  if (room.archiveCount > keep + slack) {
-    const oldest = await svc.archive.find(room.localpart, { limit: room.archiveCount - keep });
-    await svc.archive.delete(room.localpart, { ids: oldest.map((i) => i.id) });
-    room.archiveCount -= oldest.length;
+  const appended = svc.archive.append(room.localpart, { id, with: room.jid.toString(), value: encodeArchived(m) });
+  if (room.archiveCount !== undefined) room.archiveCount++;
+  return appended.then(() => trimArchive(svc, room, keep));
+}
+
+async function trimArchive(svc: MucService, room: Room, keep: number): Promise<void> {
+  if (room.trimming) return;
+  room.trimming = true;
+  try {
+    room.archiveCount ??= await svc.archive.count(room.localpart);
+    const slack = Math.max(10, Math.floor(keep / 10));
+    if (room.archiveCount > keep + slack) {
+      const oldest = await svc.archive.find(room.localpart, { limit: room.archiveCount - keep });
+      await svc.archive.delete(room.localpart, { ids: oldest.map((i) => i.id) });
+      room.archiveCount -= oldest.length;
+    }
+  } finally {
+    room.trimming = false;
   }
 }
 
-/** §8.1: moderators change the subject; participants too when the room allows it. */
 async function changeSubject(svc: MucService, room: Room, occ: Occupant, stanza: Element, text: string): Promise<void> {
   const allowed = occ.role === "moderator" || (room.config.changeSubject && occ.role === "participant");
   if (!allowed) throw new StanzaError("forbidden", "you may not change the subject");

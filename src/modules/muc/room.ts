@@ -26,6 +26,8 @@ export class Room {
   readonly bySession = new Map<string, string>();
   /** Items in the archive, once counted (for trimming). */
   archiveCount: number | undefined;
+  /** A trim of the archive is running (one at a time per room). */
+  trimming = false;
   /** Reserved for XEP-0045 §7.9 registered nicks; unused for now. */
   readonly createdAt: number;
   /** Service-wide admins (owners of every room). */

@@ -1,5 +1,6 @@
 // One MUC service (XEP-0045) on its own domain: the rooms it holds, one queue per room so that a room
 // handles its stanzas in order, and the routing of every stanza for the domain to the right use case.
+import { createPerKeyQueue, type PerKeyQueue } from "../../core/per-key-queue.js";
 import { createHmac, randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { StanzaError, errorReply } from "../../core/errors.js";
@@ -38,7 +39,8 @@ export class MucService {
   readonly archive: ArchiveStore;
   readonly rooms = new Map<string, Room>();
   private readonly secret: Buffer;
-  private readonly queues = new Map<string, Promise<unknown>>();
+  /** Runs `fn` after everything queued for the same room. */
+  readonly serial: PerKeyQueue = createPerKeyQueue();
 
   constructor(deps: MucServiceDeps) {
     this.domain = deps.domain;
@@ -52,14 +54,6 @@ export class MucService {
     this.secret = deps.secret;
   }
 
-  /** Runs `fn` after everything queued for the same room. */
-  serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const run = (this.queues.get(key) ?? Promise.resolve()).then(fn);
-    const tail = run.catch(() => {});
-    this.queues.set(key, tail);
-    void tail.then(() => this.queues.get(key) === tail && this.queues.delete(key));
-    return run;
-  }
 
   /** Routes a stanza and waits until it is handed over, so that one recipient gets a room's stanzas in order. */
   async send(stanza: Element): Promise<void> {

@@ -69,12 +69,23 @@ export default defineModule({
     const owned = (s: Session): Set<string> | undefined => s.state.get(OWNED) as Set<string> | undefined;
     const countKey = (user: string, key: string) => `${user}\0${key}`;
 
+    // Every delivered message asks for the account's registrations and almost no account has any: they are
+    // cached per user (a storage read per message cost a fifth of the server's CPU in the message benchmark).
+    // Every change below goes through `forget`.
+    const cache = new Map<string, Map<string, Registration>>();
+    const CACHE_LIMIT = 50_000;
+    const forget = (user: string) => cache.delete(user);
+
     async function registrations(user: string): Promise<Map<string, Registration>> {
+      const hit = cache.get(user);
+      if (hit) return hit;
       const out = new Map<string, Registration>();
       for (const [key, value] of await store.getAll(user)) {
         const reg = decodeRegistration(value);
         if (reg) out.set(key, reg);
       }
+      if (cache.size >= CACHE_LIMIT) forget(cache.keys().next().value as string);
+      cache.set(user, out);
       return out;
     }
 
@@ -94,6 +105,7 @@ export default defineModule({
       if (!existing.has(key) && existing.size >= o.max_registrations)
         throw new StanzaError("resource-constraint", `at most ${o.max_registrations} push registrations per account`);
       await store.set(user, key, reg as unknown as Json);
+      forget(user);
       counts.delete(countKey(user, key));
       if (session) {
         const set = owned(session) ?? new Set<string>();
@@ -110,6 +122,7 @@ export default defineModule({
       for (const [key, reg] of await registrations(user)) {
         if (reg.jid !== jid || (node !== undefined && reg.node !== node)) continue;
         await store.delete(user, key);
+        forget(user);
         counts.delete(countKey(user, key));
         if (session) owned(session)?.delete(key);
       }
@@ -137,6 +150,7 @@ export default defineModule({
       const current = decodeRegistration(await store.get(user, key));
       if (current?.since !== reg.since) return;
       await store.delete(user, key);
+      forget(user);
       counts.delete(ck);
       ctx.log.info({ user, service: reg.jid, node: reg.node }, "push service answered with an error; registration disabled");
     }

@@ -4,6 +4,7 @@ import { createSqlDriver } from "../sql/sql-driver.js";
 import type { StorageDatabase } from "../sql/tables.js";
 import type { StorageDriver } from "../types.js";
 import { openSqliteDatabase } from "./open-database.js";
+import { withStatementCache } from "./statement-cache.js";
 
 /**
  * The default driver: one SQLite file (created with its directory if missing), migrated to the newest
@@ -11,7 +12,7 @@ import { openSqliteDatabase } from "./open-database.js";
  */
 export async function createSqliteDriver(path: string): Promise<StorageDriver> {
   const database = openSqliteDatabase(path);
-  const db = new Kysely<StorageDatabase>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<StorageDatabase>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   try {
     await migrateToLatest(db);
   } catch (error) {

@@ -19,6 +19,8 @@ export class TcpConnection implements ByteConnection {
   private dataHandler: ((chunk: Buffer) => void) | undefined;
   private readonly closeHandlers: ((reason: string) => void)[] = [];
   private closed = false;
+  /** Corked until the next tick (see write()). */
+  private corked = false;
   readonly remoteAddress: string;
 
   constructor(
@@ -64,8 +66,22 @@ export class TcpConnection implements ByteConnection {
   }
 
   write(data: string): void {
-    if (!this.closed && !this.socket.destroyed) this.socket.write(data);
+    const socket = this.socket;
+    if (this.closed || socket.destroyed) return;
+    // Everything written to this socket while the current callbacks and promise jobs run leaves in one
+    // syscall: a write per stanza cost about 40% of the server's CPU when a room fans out to its occupants.
+    if (!this.corked) {
+      this.corked = true;
+      socket.cork();
+      process.nextTick(this.uncork, socket);
+    }
+    socket.write(data);
   }
+
+  private readonly uncork = (socket: Socket): void => {
+    this.corked = false;
+    socket.uncork();
+  };
 
   startTls(): Promise<void> {
     const settings = this.tlsSettings;
