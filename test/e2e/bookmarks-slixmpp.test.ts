@@ -2,16 +2,11 @@
 // sees the same list in private storage and in the legacy PEP node (XEP-0402 #compat, #compat-pep), and an
 // @xmpp/client session of the same account reads it as XEP-0402 items.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
+import { runSlixmpp, useSlixmpp } from "../helpers/slixmpp.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
 
-const PYTHON = "/usr/bin/python3";
-const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "..", "interop", "slixmpp", "bookmarks_legacy.py");
 const NS_PUBSUB = "http://jabber.org/protocol/pubsub";
 const NS_BM = "urn:xmpp:bookmarks:1";
 
@@ -21,35 +16,14 @@ interface Result {
   steps: { features: string[]; private: [string, string, boolean, string][]; pep: [string, string, boolean, string][] };
 }
 
-function runScript(args: Record<string, unknown>): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, ["-I", "-B", SCRIPT, JSON.stringify(args)], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d;
-    });
-    const killer = setTimeout(() => child.kill("SIGKILL"), 55_000);
-    child.once("error", reject);
-    child.once("close", (code) => {
-      clearTimeout(killer);
-      try {
-        resolve(JSON.parse(stdout.trim().split("\n").at(-1) ?? "") as Result);
-      } catch {
-        reject(new Error(`script exited ${code} without a JSON result\nstdout: ${stdout}\nstderr: ${stderr.slice(-3000)}`));
-      }
-    });
-  });
-}
+const runScript = (args: Record<string, unknown>) => runSlixmpp<Result>("bookmarks_legacy.py", args, { timeoutMs: 55_000 });
 
 describe("slixmpp interop: legacy XEP-0048 bookmarks unified with XEP-0402", { timeout: 90_000 }, () => {
+  useSlixmpp();
+
   let ts: TestServer;
 
   before(async () => {
-    assert.ok(existsSync(PYTHON), `${PYTHON} is missing: install python3-slixmpp`);
     ts = await startTestServer();
     await ts.addUser("hecate", "hecate-secret");
   });

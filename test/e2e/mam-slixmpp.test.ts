@@ -2,15 +2,9 @@
 // pages through both parties' archives with RSM, reads the query form, filters by `with`, and sees the
 // XEP-0359 stanza-id of each delivered message name its archive item.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
+import { runSlixmpp, useSlixmpp } from "../helpers/slixmpp.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
-
-const PYTHON = "/usr/bin/python3";
-const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "..", "interop", "slixmpp", "mam_history.py");
 
 interface Item {
   id: string;
@@ -31,35 +25,13 @@ interface MamResult {
   disco: string[];
 }
 
-function runScript(args: Record<string, unknown>): Promise<MamResult> {
-  return new Promise((resolve, reject) => {
-    // -I: ignore PYTHON* variables and the user site; -B: no __pycache__ in the repo.
-    const child = spawn(PYTHON, ["-I", "-B", SCRIPT, JSON.stringify(args)], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d;
-    });
-    const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-    child.once("close", (code) => {
-      clearTimeout(killer);
-      const last = stdout.trim().split("\n").at(-1) ?? "";
-      try {
-        resolve(JSON.parse(last) as MamResult);
-      } catch {
-        reject(new Error(`mam_history.py exited ${code} without JSON\nstdout: ${stdout}\nstderr: ${stderr.slice(-3000)}`));
-      }
-    });
-  });
-}
+const runScript = (args: Record<string, unknown>) => runSlixmpp<MamResult>("mam_history.py", args, { timeoutMs: 60_000 });
 
 describe("slixmpp xep_0313 interop", { timeout: 120_000 }, () => {
+  useSlixmpp();
+
   let ts: TestServer;
   before(async () => {
-    assert.ok(existsSync(PYTHON), `${PYTHON} is missing: install python3-slixmpp (.ci/run does)`);
     ts = await startTestServer();
     await ts.addUser("alice", "alice-secret");
     await ts.addUser("bob", "bob-secret");

@@ -3,16 +3,11 @@
 // join with the room's delay, a private message through the room, forbidden configuration and a kick —
 // while the @xmpp/client owner watches the same room.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
+import { runSlixmpp, useSlixmpp } from "../helpers/slixmpp.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, connect, xml } from "../helpers/xmpp-client.js";
 
-const PYTHON = "/usr/bin/python3";
-const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "..", "interop", "slixmpp", "muc_room.py");
 const MUC = "conference.localhost";
 const ROOM = `mixed@${MUC}`;
 const NS_USER = "http://jabber.org/protocol/muc#user";
@@ -28,32 +23,11 @@ interface MucResult {
   b_kicked: { codes: number[] };
 }
 
-function runScript(args: Record<string, unknown>): Promise<MucResult> {
-  return new Promise((resolve, reject) => {
-    // -I: ignore PYTHON* variables and the user site; -B: no __pycache__ in the repo.
-    const child = spawn(PYTHON, ["-I", "-B", SCRIPT, JSON.stringify(args)], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d;
-    });
-    const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-    child.once("error", reject);
-    child.once("close", (code) => {
-      clearTimeout(killer);
-      try {
-        resolve(JSON.parse(stdout.trim().split("\n").at(-1) ?? "") as MucResult);
-      } catch {
-        reject(new Error(`script exited ${code} without a JSON result\nstdout: ${stdout}\nstderr: ${stderr.slice(-3000)}`));
-      }
-    });
-  });
-}
+const runScript = (args: Record<string, unknown>) => runSlixmpp<MucResult>("muc_room.py", args, { timeoutMs: 60_000 });
 
-describe("slixmpp interop: multi-user chat (XEP-0045)", { timeout: 90_000, skip: !existsSync(PYTHON) && "no /usr/bin/python3" }, () => {
+describe("slixmpp interop: multi-user chat (XEP-0045)", { timeout: 90_000 }, () => {
+  useSlixmpp();
+
   let ts: TestServer;
   let carol: ConnectedClient;
 

@@ -3,15 +3,9 @@
 // restarts, and the recipient logs in with slixmpp and gets every message once, in order, with the
 // XEP-0203 delay slixmpp's xep_0203 plugin reads (msg['delay']): stamped by the server when it stored it.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
+import { runSlixmpp, useSlixmpp } from "../helpers/slixmpp.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
-
-const PYTHON = "/usr/bin/python3";
-const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "..", "interop", "slixmpp", "offline_messages.py");
 
 interface Received {
   body: string;
@@ -30,38 +24,16 @@ interface OfflineResult {
   messages?: Received[];
 }
 
-function runScript(args: Record<string, unknown>): Promise<OfflineResult> {
-  return new Promise((resolve, reject) => {
-    // -I: ignore PYTHON* variables and the user site; -B: no __pycache__ in the repo.
-    const child = spawn(PYTHON, ["-I", "-B", SCRIPT, JSON.stringify(args)], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d;
-    });
-    const killer = setTimeout(() => child.kill("SIGKILL"), 45_000);
-    child.once("close", (code) => {
-      clearTimeout(killer);
-      const last = stdout.trim().split("\n").at(-1) ?? "";
-      try {
-        resolve(JSON.parse(last) as OfflineResult);
-      } catch {
-        reject(new Error(`offline_messages.py exited ${code} without JSON\nstdout: ${stdout}\nstderr: ${stderr.slice(-3000)}`));
-      }
-    });
-  });
-}
+const runScript = (args: Record<string, unknown>) => runSlixmpp<OfflineResult>("offline_messages.py", args);
 
 describe("slixmpp offline messages across a restart (XEP-0160, XEP-0203)", { timeout: 120_000 }, () => {
+  useSlixmpp();
+
   let ts: TestServer;
   const alice = { jid: "alice@localhost", password: "alice-secret" };
   const bob = { jid: "bob@localhost", password: "bob-secret" };
 
   before(async () => {
-    assert.ok(existsSync(PYTHON), `${PYTHON} is missing: install python3-slixmpp (.ci/run does)`);
     ts = await startTestServer();
     await ts.addUser("alice", alice.password);
     await ts.addUser("bob", bob.password);

@@ -2,12 +2,10 @@
 // authentication (§3.1) with its errors, registration off (service-unavailable), the per-address throttle,
 // password change (§3.3) and account cancellation (§3.2) with every session closed and every trace gone.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import type { Element } from "../../src/core/xml/element.js";
 import { RawClient, STREAM_OPEN } from "../helpers/raw-client.js";
+import { runSlixmpp, useSlixmpp } from "../helpers/slixmpp.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
 import {
@@ -34,6 +32,18 @@ async function rawRegister(rc: RawClient, type: "get" | "set", inner = "", attrs
   rc.send(`<iq type='${type}' id='${id}'${attrs}><query xmlns='${NS_REGISTER}'>${inner}</query></iq>`);
   return waitForElement(rc, (el) => el.name === "iq" && el.attrs.id === id);
 }
+
+interface SlixResult {
+  ok: boolean;
+  registered: boolean;
+  form_fields: string[];
+  password_changed: boolean;
+  cancelled: boolean;
+  disconnected?: boolean;
+  error?: string;
+}
+
+const runRegisterScript = (args: Record<string, unknown>) => runSlixmpp<SlixResult>("register.py", args);
 
 const fields = (user: string, password: string) => `<username>${user}</username><password>${password}</password>`;
 
@@ -121,21 +131,25 @@ describe("in-band registration (XEP-0077)", () => {
     await loginFails(ts, "carl", "long-enough-pw");
   });
 
-  it("works with slixmpp's XEP-0077 plugin: register, log in, change the password, cancel", { timeout: 60_000 }, async () => {
-    const base = { host: "127.0.0.1", port: ts.port, jid: `slixuser@${D}` };
-    const r = await runSlixmpp({ ...base, password: "slix-password", new_password: "slix-password-2" });
-    assert.equal(r.ok, true, JSON.stringify(r));
-    assert.equal(r.registered, true);
-    assert.deepEqual(r.form_fields, ["password", "username"]);
-    assert.equal(r.password_changed, true);
-    await loginFails(ts, "slixuser", "slix-password");
-    const c = await connect(ts, "slixuser", "slix-password-2");
-    await c.stop();
-    const again = await runSlixmpp({ ...base, password: "slix-password-2", register: false, cancel: true });
-    assert.equal(again.ok, true, JSON.stringify(again));
-    assert.equal(again.cancelled, true);
-    assert.equal(again.disconnected, true);
-    await loginFails(ts, "slixuser", "slix-password-2");
+  describe("with slixmpp", () => {
+    useSlixmpp();
+
+    it("works with slixmpp's XEP-0077 plugin: register, log in, change the password, cancel", { timeout: 60_000 }, async () => {
+      const base = { host: "127.0.0.1", port: ts.port, jid: `slixuser@${D}` };
+      const r = await runRegisterScript({ ...base, password: "slix-password", new_password: "slix-password-2" });
+      assert.equal(r.ok, true, JSON.stringify(r));
+      assert.equal(r.registered, true);
+      assert.deepEqual(r.form_fields, ["password", "username"]);
+      assert.equal(r.password_changed, true);
+      await loginFails(ts, "slixuser", "slix-password");
+      const c = await connect(ts, "slixuser", "slix-password-2");
+      await c.stop();
+      const again = await runRegisterScript({ ...base, password: "slix-password-2", register: false, cancel: true });
+      assert.equal(again.ok, true, JSON.stringify(again));
+      assert.equal(again.cancelled, true);
+      assert.equal(again.disconnected, true);
+      await loginFails(ts, "slixuser", "slix-password-2");
+    });
   });
 
   it("advertises jabber:iq:register in the server's disco#info", async () => {
@@ -271,40 +285,3 @@ describe("in-band registration off (the default) and throttled", () => {
     await loginFails(limited, "three", "three-password");
   });
 });
-
-interface SlixResult {
-  ok: boolean;
-  registered: boolean;
-  form_fields: string[];
-  password_changed: boolean;
-  cancelled: boolean;
-  disconnected?: boolean;
-  error?: string;
-}
-
-/** Runs test/interop/slixmpp/register.py with Debian's python3-slixmpp and returns the JSON it printed last. */
-function runSlixmpp(args: Record<string, unknown>): Promise<SlixResult> {
-  const script = join(dirname(fileURLToPath(import.meta.url)), "..", "interop", "slixmpp", "register.py");
-  return new Promise((resolve, reject) => {
-    // -I: ignore PYTHON* variables and the user site; -B: no __pycache__ in the repo.
-    const child = spawn("/usr/bin/python3", ["-I", "-B", script, JSON.stringify(args)], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d;
-    });
-    const killer = setTimeout(() => child.kill("SIGKILL"), 45_000);
-    child.once("error", reject);
-    child.once("close", (code) => {
-      clearTimeout(killer);
-      try {
-        resolve(JSON.parse(stdout.trim().split("\n").at(-1) ?? "") as SlixResult);
-      } catch {
-        reject(new Error(`register.py exited ${code} without a JSON result\nstdout: ${stdout}\nstderr: ${stderr.slice(-3000)}`));
-      }
-    });
-  });
-}

@@ -1,15 +1,9 @@
 // Interop with slixmpp (Debian's python3-slixmpp, run with /usr/bin/python3): RFC 6121 roster and
 // subscriptions both ways up to "both", presence with show/status, and roster removal (§2.5.2).
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
+import { runSlixmpp, useSlixmpp } from "../helpers/slixmpp.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
-
-const PYTHON = "/usr/bin/python3";
-const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "..", "interop", "slixmpp", "roster_subscription.py");
 
 interface Item {
   subscription: string;
@@ -27,38 +21,14 @@ interface RosterResult {
   };
 }
 
-function runScript(args: Record<string, unknown>): Promise<RosterResult> {
-  return new Promise((resolve, reject) => {
-    // -I: ignore PYTHON* variables and the user site; -B: no __pycache__ in the repo.
-    const child = spawn(PYTHON, ["-I", "-B", SCRIPT, JSON.stringify(args)], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d;
-    });
-    const killer = setTimeout(() => child.kill("SIGKILL"), 45_000);
-    child.once("error", reject);
-    child.once("close", (code) => {
-      clearTimeout(killer);
-      try {
-        resolve(JSON.parse(stdout.trim().split("\n").at(-1) ?? "") as RosterResult);
-      } catch {
-        reject(
-          new Error(`script exited ${code} without a JSON result\nstdout: ${stdout}\nstderr: ${stderr.slice(-3000)}`),
-        );
-      }
-    });
-  });
-}
+const runScript = (args: Record<string, unknown>) => runSlixmpp<RosterResult>("roster_subscription.py", args);
 
 describe("slixmpp interop: roster and subscriptions (RFC 6121)", { timeout: 90_000 }, () => {
+  useSlixmpp();
+
   let ts: TestServer;
 
   before(async () => {
-    assert.ok(existsSync(PYTHON), `${PYTHON} is missing: install python3-slixmpp`);
     ts = await startTestServer();
     await ts.addUser("rita", "rita-secret");
     await ts.addUser("sam", "sam-secret");

@@ -1,19 +1,9 @@
 // Interop with slixmpp (Debian's python3-slixmpp, run with /usr/bin/python3): SASL mechanisms, binding,
 // direct TLS (XEP-0368), RFC 6121 §8.5.2.1.1 priority routing and chat, as a Python client library sees them.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
+import { runSlixmpp, useSlixmpp } from "../helpers/slixmpp.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
-
-const PYTHON = "/usr/bin/python3";
-const SCRIPTS = join(dirname(fileURLToPath(import.meta.url)), "..", "interop", "slixmpp");
-/** The scripts stop themselves (SIGALRM) well before this; it only guards against a wedged interpreter. */
-const KILL_AFTER_MS = 45_000;
-
-const children = new Set<ChildProcess>();
 
 interface LoginResult {
   ok: boolean;
@@ -57,45 +47,6 @@ interface ChatResult {
   error?: string;
 }
 
-/** Runs one script with its JSON argument and returns the JSON object it printed last. */
-function runScript<T>(script: string, args: Record<string, unknown>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    // -I: ignore PYTHON* variables and the user site (a pyenv in PATH must not leak in); -B: no __pycache__ in the repo.
-    const child = spawn(PYTHON, ["-I", "-B", join(SCRIPTS, script), JSON.stringify(args)], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    children.add(child);
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d;
-    });
-    const killer = setTimeout(() => child.kill("SIGKILL"), KILL_AFTER_MS);
-    child.once("error", (err) => {
-      clearTimeout(killer);
-      children.delete(child);
-      reject(err);
-    });
-    child.once("close", (code, signal) => {
-      clearTimeout(killer);
-      children.delete(child);
-      const last = stdout.trim().split("\n").at(-1) ?? "";
-      try {
-        resolve(JSON.parse(last) as T);
-      } catch {
-        reject(
-          new Error(
-            `${script} exited ${code ?? signal} without a JSON result\nstdout: ${stdout}\nstderr: ${stderr.slice(-3000)}`,
-          ),
-        );
-      }
-    });
-  });
-}
-
 describe("slixmpp interop", { timeout: 240_000 }, () => {
   let ts: TestServer;
   const host = "127.0.0.1";
@@ -110,16 +61,16 @@ describe("slixmpp interop", { timeout: 240_000 }, () => {
   };
   const jid = (user: string) => `${user}@${ts.domain}`;
   const login = (extra: Record<string, unknown>, user = "alice") =>
-    runScript<LoginResult>("login.py", { host, port: ts.port, jid: jid(user), password: users[user], ...extra });
+    runSlixmpp<LoginResult>("login.py", { host, port: ts.port, jid: jid(user), password: users[user], ...extra });
+
+  useSlixmpp();
 
   before(async () => {
-    assert.ok(existsSync(PYTHON), `${PYTHON} is missing: install python3-slixmpp (.ci/run does)`);
     ts = await startTestServer();
     for (const [user, password] of Object.entries(users)) await ts.addUser(user, password);
   });
 
   after(async () => {
-    for (const child of children) child.kill("SIGKILL");
     await ts?.stop();
   });
 
@@ -193,7 +144,7 @@ describe("slixmpp interop", { timeout: 240_000 }, () => {
 
     for (const mechanism of ["SCRAM-SHA-1", "SCRAM-SHA-256", "PLAIN"]) {
       it(`a wrong password is refused (${mechanism})`, async () => {
-        const r = await runScript<LoginResult>("login.py", {
+        const r = await runSlixmpp<LoginResult>("login.py", {
           host,
           port: ts.port,
           jid: jid("alice"),
@@ -210,7 +161,7 @@ describe("slixmpp interop", { timeout: 240_000 }, () => {
     }
 
     it("an unknown account is refused", async () => {
-      const r = await runScript<LoginResult>("login.py", {
+      const r = await runSlixmpp<LoginResult>("login.py", {
         host,
         port: ts.port,
         jid: jid("nobody"),
@@ -230,7 +181,7 @@ describe("slixmpp interop", { timeout: 240_000 }, () => {
       ["PLAIN", "stock"],
     ] as const) {
       it(`${mechanism} logs in on the direct TLS port`, async () => {
-        const r = await runScript<LoginResult>("login.py", {
+        const r = await runSlixmpp<LoginResult>("login.py", {
           host,
           port: ts.tlsPort,
           direct_tls: true,
@@ -249,7 +200,7 @@ describe("slixmpp interop", { timeout: 240_000 }, () => {
     }
 
     it("a wrong password is refused on the direct TLS port", async () => {
-      const r = await runScript<LoginResult>("login.py", {
+      const r = await runSlixmpp<LoginResult>("login.py", {
         host,
         port: ts.tlsPort,
         direct_tls: true,
@@ -281,7 +232,7 @@ describe("slixmpp interop", { timeout: 240_000 }, () => {
 
   describe("routing a message to the bare JID by priority (RFC 6121 §8.5.2.1.1)", () => {
     const route = (user: string, one: number, two: number) =>
-      runScript<RouteResult>("route.py", {
+      runSlixmpp<RouteResult>("route.py", {
         host,
         port: ts.port,
         to: jid(user),
@@ -328,7 +279,7 @@ describe("slixmpp interop", { timeout: 240_000 }, () => {
     const body = "héllo 🌍 <b>&amp;</b> ' \"";
     for (const toFull of [false, true]) {
       it(`a chat message to the ${toFull ? "full" : "bare"} JID arrives, and so does the reply`, async () => {
-        const r = await runScript<ChatResult>("chat.py", {
+        const r = await runSlixmpp<ChatResult>("chat.py", {
           host,
           port: ts.port,
           a: { jid: jid("alice"), password: users.alice },
@@ -363,13 +314,12 @@ describe("slixmpp interop", { timeout: 240_000 }, () => {
     });
 
     after(async () => {
-      for (const child of children) child.kill("SIGKILL");
       await server?.stop();
     });
 
     it("stock slixmpp can log in three times in a minute with the right password (fallbacks from -PLUS are not counted as guesses)", async () => {
       for (let i = 0; i < 3; i++) {
-        const r = await runScript<LoginResult>("login.py", {
+        const r = await runSlixmpp<LoginResult>("login.py", {
           host,
           port,
           jid: "henry@localhost",
