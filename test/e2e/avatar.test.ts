@@ -5,6 +5,8 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { capsFeatures, capsPresence, onlineWithCaps } from "../helpers/caps.js";
+import { subscribeBoth } from "../helpers/roster.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
 
@@ -12,52 +14,19 @@ const D = "localhost";
 const NS_PUBSUB = "http://jabber.org/protocol/pubsub";
 const NS_EVENT = "http://jabber.org/protocol/pubsub#event";
 const NS_DISCO_INFO = "http://jabber.org/protocol/disco#info";
-const NS_CAPS = "http://jabber.org/protocol/caps";
-const NS_ROSTER = "jabber:iq:roster";
 const NS_DATA = "urn:xmpp:avatar:data";
 const NS_META = "urn:xmpp:avatar:metadata";
 const NS_VCARD = "vcard-temp";
 const NS_UPDATE = "vcard-temp:x:update";
-const CAPS_NODE = "https://example.org/test-client";
 
 const sha1 = (b: Buffer) => createHash("sha1").update(b).digest("hex");
 const PNG = Buffer.from("\x89PNG\r\n\x1a\n an avatar published through PEP", "latin1");
 const JPEG = Buffer.from("\xff\xd8\xff\xe0 an avatar set through vcard-temp", "latin1");
 
-function verOf(features: string[]): string {
-  const s = `client/pc//Natter test<${[...features].sort().map((f) => `${f}<`).join("")}`;
-  return createHash("sha1").update(s, "utf8").digest("base64");
-}
-type IqCallee = { get(ns: string, name: string, handler: (ctx: { stanza: XmlElement; element: XmlElement }) => XmlElement): void };
-const calleeOf = (c: ConnectedClient) => (c.xmpp as unknown as { iqCallee: IqCallee }).iqCallee;
-
-async function online(ts: TestServer, user: string, resource: string, notify: string[]): Promise<ConnectedClient> {
-  const c = await connect(ts, user, `${user}-secret`, { resource });
-  const features = [NS_DISCO_INFO, NS_CAPS, ...notify.map((n) => `${n}+notify`)];
-  calleeOf(c).get(NS_DISCO_INFO, "query", (ctx) =>
-    xml("query", { xmlns: NS_DISCO_INFO, node: ctx.element.attrs.node }, xml("identity", { category: "client", type: "pc", name: "Natter test" }), ...features.map((f) => xml("feature", { var: f }))),
-  );
-  await c.xmpp.iqCaller.request(xml("iq", { type: "get" }, xml("query", { xmlns: NS_ROSTER })));
-  await sendPresence(c, features);
-  return c;
-}
-async function sendPresence(c: ConnectedClient, features = [NS_DISCO_INFO, NS_CAPS]): Promise<XmlElement> {
+async function sendPresence(c: ConnectedClient, features = capsFeatures()): Promise<XmlElement> {
   const mark = c.received.length;
-  await c.xmpp.send(xml("presence", {}, xml("c", { xmlns: NS_CAPS, hash: "sha-1", node: CAPS_NODE, ver: verOf(features) })));
+  await c.xmpp.send(capsPresence(features));
   return c.waitFor((s) => c.received.indexOf(s) >= mark && s.is("presence") && s.attrs.from === c.jid && s.attrs.type === undefined);
-}
-
-async function befriend(a: ConnectedClient, b: ConnectedClient, aBare: string, bBare: string): Promise<void> {
-  const push = (c: ConnectedClient, jid: string) =>
-    c.waitFor((s) => s.is("iq") && s.attrs.type === "set" && s.getChild("query", NS_ROSTER)?.getChild("item")?.attrs.jid === jid && s.getChild("query", NS_ROSTER)?.getChild("item")?.attrs.subscription === "both");
-  await a.xmpp.send(xml("presence", { to: bBare, type: "subscribe" }));
-  await b.waitFor((s) => s.is("presence") && s.attrs.type === "subscribe" && s.attrs.from === aBare);
-  await b.xmpp.send(xml("presence", { to: aBare, type: "subscribed" }));
-  await b.xmpp.send(xml("presence", { to: aBare, type: "subscribe" }));
-  await a.waitFor((s) => s.is("presence") && s.attrs.type === "subscribe" && s.attrs.from === bBare);
-  await a.xmpp.send(xml("presence", { to: bBare, type: "subscribed" }));
-  await push(a, bBare);
-  await push(b, aBare);
 }
 
 const publish = (c: ConnectedClient, node: string, id: string, payload: XmlElement) =>
@@ -76,9 +45,9 @@ describe("avatars (XEP-0084 with XEP-0398 conversion)", () => {
   before(async () => {
     ts = await startTestServer();
     for (const u of ["alice", "bob"]) await ts.addUser(u, `${u}-secret`);
-    alice = await online(ts, "alice", "a1", []);
-    bob = await online(ts, "bob", "b1", [NS_META]);
-    await befriend(alice, bob, `alice@${D}`, `bob@${D}`);
+    alice = await onlineWithCaps(ts, "alice", "a1", []);
+    bob = await onlineWithCaps(ts, "bob", "b1", [NS_META]);
+    await subscribeBoth(alice, bob);
   });
 
   after(async () => {

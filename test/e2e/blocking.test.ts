@@ -4,6 +4,7 @@
 // bob sees alice's presence. Plus unblock-all, the protocol errors and the disco feature.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { subscribeBoth } from "../helpers/roster.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
 
@@ -51,27 +52,14 @@ describe("blocking command (XEP-0191)", () => {
     return c;
   }
 
-  async function befriend(a: ConnectedClient, b: ConnectedClient): Promise<void> {
-    const [aj, bj] = [a.jid.split("/")[0] as string, b.jid.split("/")[0] as string];
-    for (const [x, xj, y, yj] of [
-      [a, aj, b, bj],
-      [b, bj, a, aj],
-    ] as const) {
-      await x.xmpp.send(xml("presence", { to: yj, type: "subscribe" }));
-      await y.waitFor(isPresence(xj, "subscribe"));
-      await y.xmpp.send(xml("presence", { to: xj, type: "subscribed" }));
-      await x.waitFor(isPresence(yj, "subscribed"));
-    }
-  }
-
   before(async () => {
     ts = await startTestServer();
     for (const u of ["alice", "bob", "carol"]) await ts.addUser(u, `${u}-secret`);
     alice = await login("alice", "a1");
     bob = await login("bob", "b1");
     carol = await login("carol", "c1");
-    await befriend(alice, bob);
-    await befriend(alice, carol);
+    await subscribeBoth(alice, bob);
+    await subscribeBoth(alice, carol);
     alice2 = await login("alice", "a2");
   });
 

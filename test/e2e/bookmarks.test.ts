@@ -3,8 +3,9 @@
 // whitelist node (XEP-0223); XEP-0049 private storage of storage:bookmarks (#compat) and the legacy PEP node
 // (#compat-pep) convert to and from the items (XEP-0402 §5.3), with no notification for unchanged bookmarks.
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { onlineWithCaps } from "../helpers/caps.js";
+import { subscribeBoth } from "../helpers/roster.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
 
@@ -13,45 +14,9 @@ const NS_PUBSUB = "http://jabber.org/protocol/pubsub";
 const NS_EVENT = "http://jabber.org/protocol/pubsub#event";
 const NS_ERRORS = "http://jabber.org/protocol/pubsub#errors";
 const NS_DISCO_INFO = "http://jabber.org/protocol/disco#info";
-const NS_CAPS = "http://jabber.org/protocol/caps";
-const NS_ROSTER = "jabber:iq:roster";
 const NS_PRIVATE = "jabber:iq:private";
 const NS_BM = "urn:xmpp:bookmarks:1";
 const NS_LEGACY = "storage:bookmarks";
-const CAPS_NODE = "https://example.org/test-client";
-
-function verOf(features: string[]): string {
-  const s = `client/pc//Natter test<${[...features].sort().map((f) => `${f}<`).join("")}`;
-  return createHash("sha1").update(s, "utf8").digest("base64");
-}
-type IqCallee = { get(ns: string, name: string, handler: (ctx: { stanza: XmlElement; element: XmlElement }) => XmlElement): void };
-const calleeOf = (c: ConnectedClient) => (c.xmpp as unknown as { iqCallee: IqCallee }).iqCallee;
-
-/** Logs in, answers the server's caps disco#info with these +notify features, gets the roster, sends caps presence. */
-async function online(ts: TestServer, user: string, resource: string, notify: string[]): Promise<ConnectedClient> {
-  const c = await connect(ts, user, `${user}-secret`, { resource });
-  const features = [NS_DISCO_INFO, NS_CAPS, ...notify.map((n) => `${n}+notify`)];
-  calleeOf(c).get(NS_DISCO_INFO, "query", (ctx) =>
-    xml("query", { xmlns: NS_DISCO_INFO, node: ctx.element.attrs.node }, xml("identity", { category: "client", type: "pc", name: "Natter test" }), ...features.map((f) => xml("feature", { var: f }))),
-  );
-  await c.xmpp.iqCaller.request(xml("iq", { type: "get" }, xml("query", { xmlns: NS_ROSTER })));
-  await c.xmpp.send(xml("presence", {}, xml("c", { xmlns: NS_CAPS, hash: "sha-1", node: CAPS_NODE, ver: verOf(features) })));
-  await c.waitFor((s) => s.is("presence") && s.attrs.from === c.jid && s.attrs.type === undefined);
-  return c;
-}
-
-async function befriend(a: ConnectedClient, b: ConnectedClient, aBare: string, bBare: string): Promise<void> {
-  const push = (c: ConnectedClient, jid: string) =>
-    c.waitFor((s) => s.is("iq") && s.attrs.type === "set" && s.getChild("query", NS_ROSTER)?.getChild("item")?.attrs.jid === jid && s.getChild("query", NS_ROSTER)?.getChild("item")?.attrs.subscription === "both");
-  await a.xmpp.send(xml("presence", { to: bBare, type: "subscribe" }));
-  await b.waitFor((s) => s.is("presence") && s.attrs.type === "subscribe" && s.attrs.from === aBare);
-  await b.xmpp.send(xml("presence", { to: aBare, type: "subscribed" }));
-  await b.xmpp.send(xml("presence", { to: aBare, type: "subscribe" }));
-  await a.waitFor((s) => s.is("presence") && s.attrs.type === "subscribe" && s.attrs.from === bBare);
-  await a.xmpp.send(xml("presence", { to: bBare, type: "subscribed" }));
-  await push(a, bBare);
-  await push(b, aBare);
-}
 
 const publishOptions = (fields: Record<string, string>) =>
   xml(
@@ -91,10 +56,10 @@ describe("bookmarks (XEP-0402 with #compat and #compat-pep)", () => {
   before(async () => {
     ts = await startTestServer();
     for (const u of ["alice", "bob"]) await ts.addUser(u, `${u}-secret`);
-    a1 = await online(ts, "alice", "phone", [NS_BM]);
-    a2 = await online(ts, "alice", "laptop", [NS_BM, NS_LEGACY]);
-    bob = await online(ts, "bob", "b1", [NS_BM, NS_LEGACY, "urn:example:private"]);
-    await befriend(a1, bob, `alice@${D}`, `bob@${D}`);
+    a1 = await onlineWithCaps(ts, "alice", "phone", [NS_BM]);
+    a2 = await onlineWithCaps(ts, "alice", "laptop", [NS_BM, NS_LEGACY]);
+    bob = await onlineWithCaps(ts, "bob", "b1", [NS_BM, NS_LEGACY, "urn:example:private"]);
+    await subscribeBoth(a1, bob);
   });
 
   after(async () => {
@@ -235,9 +200,9 @@ describe("bookmarks (XEP-0402 with #compat and #compat-pep)", () => {
     await publish(a1, NS_BM, "persist@conference.shakespeare.lit", xml("conference", { xmlns: NS_BM, name: "Kept" }), BOOKMARK_OPTIONS);
     for (const c of [a1, a2, bob]) await c.stop();
     await ts.restart();
-    a1 = await online(ts, "alice", "phone", [NS_BM]);
-    a2 = await online(ts, "alice", "laptop", []);
-    bob = await online(ts, "bob", "b1", []);
+    a1 = await onlineWithCaps(ts, "alice", "phone", [NS_BM]);
+    a2 = await onlineWithCaps(ts, "alice", "laptop", []);
+    bob = await onlineWithCaps(ts, "bob", "b1", []);
     const storage = (await privateGet(a1)).getChild("query", NS_PRIVATE)!.getChild("storage", NS_LEGACY)!;
     assert.equal(storage.getChild("conference")?.attrs.jid, "persist@conference.shakespeare.lit");
   });

@@ -4,8 +4,9 @@
 // mismatches, forbidden publishing, retraction, the last item at login, max_items, config and node deletion,
 // disco, and persistence across a restart.
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { CAPS_NODE, type CapsClient, onlineWithCaps } from "../helpers/caps.js";
+import { subscribeBoth } from "../helpers/roster.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
 
@@ -16,69 +17,9 @@ const NS_OWNER = "http://jabber.org/protocol/pubsub#owner";
 const NS_ERRORS = "http://jabber.org/protocol/pubsub#errors";
 const NS_DISCO_INFO = "http://jabber.org/protocol/disco#info";
 const NS_DISCO_ITEMS = "http://jabber.org/protocol/disco#items";
-const NS_CAPS = "http://jabber.org/protocol/caps";
-const NS_ROSTER = "jabber:iq:roster";
 const DEVICELIST = "eu.siacs.conversations.axolotl.devicelist";
 const BUNDLES = "eu.siacs.conversations.axolotl.bundles:31415";
 const NS_AXOLOTL = "eu.siacs.conversations.axolotl";
-const CAPS_NODE = "https://example.org/test-client";
-
-/** XEP-0115 §5.1 for one identity (client/pc) and a feature list: what a real client computes. */
-function verOf(features: string[]): string {
-  const s = `client/pc//Natter test<${[...features].sort().map((f) => `${f}<`).join("")}`;
-  return createHash("sha1").update(s, "utf8").digest("base64");
-}
-
-/** @xmpp/client answers IQs through iqCallee (absent from the repository's minimal typings). */
-type IqCallee = { get(ns: string, name: string, handler: (ctx: { stanza: XmlElement; element: XmlElement }) => XmlElement): void };
-const calleeOf = (c: ConnectedClient) => (c.xmpp as unknown as { iqCallee: IqCallee }).iqCallee;
-
-interface CapsClient extends ConnectedClient {
-  /** disco#info queries the server sent this client. */
-  discoQueries: XmlElement[];
-}
-
-/** Logs in, answers disco#info like a client with these features, fetches the roster and sends caps in presence. */
-async function online(ts: TestServer, user: string, resource: string, notify: string[], opts: { priority?: number } = {}): Promise<CapsClient> {
-  const c = (await connect(ts, user, `${user}-secret`, { resource })) as CapsClient;
-  c.discoQueries = [];
-  const features = [NS_DISCO_INFO, NS_CAPS, ...notify.map((n) => `${n}+notify`)];
-  calleeOf(c).get(NS_DISCO_INFO, "query", (ctx) => {
-    c.discoQueries.push(ctx.stanza);
-    return xml(
-      "query",
-      { xmlns: NS_DISCO_INFO, node: ctx.element.attrs.node },
-      xml("identity", { category: "client", type: "pc", name: "Natter test" }),
-      ...features.map((f) => xml("feature", { var: f })),
-    );
-  });
-  await c.xmpp.iqCaller.request(xml("iq", { type: "get" }, xml("query", { xmlns: NS_ROSTER })));
-  await c.xmpp.send(
-    xml(
-      "presence",
-      {},
-      xml("c", { xmlns: NS_CAPS, hash: "sha-1", node: CAPS_NODE, ver: verOf(features) }),
-      ...(opts.priority !== undefined ? [xml("priority", {}, String(opts.priority))] : []),
-    ),
-  );
-  await c.waitFor((s) => s.is("presence") && s.attrs.from === c.jid && s.attrs.type === undefined);
-  return c;
-}
-
-const isPush = (c: ConnectedClient, jid: string, subscription: string) =>
-  c.waitFor((s) => s.is("iq") && s.attrs.type === "set" && s.getChild("query", NS_ROSTER)?.getChild("item")?.attrs.jid === jid && s.getChild("query", NS_ROSTER)?.getChild("item")?.attrs.subscription === subscription);
-
-/** RFC 6121 §3.1: a and b subscribe to each other up to "both". */
-async function befriend(a: ConnectedClient, b: ConnectedClient, aBare: string, bBare: string): Promise<void> {
-  await a.xmpp.send(xml("presence", { to: bBare, type: "subscribe" }));
-  await b.waitFor((s) => s.is("presence") && s.attrs.type === "subscribe" && s.attrs.from === aBare);
-  await b.xmpp.send(xml("presence", { to: aBare, type: "subscribed" }));
-  await b.xmpp.send(xml("presence", { to: aBare, type: "subscribe" }));
-  await a.waitFor((s) => s.is("presence") && s.attrs.type === "subscribe" && s.attrs.from === bBare);
-  await a.xmpp.send(xml("presence", { to: bBare, type: "subscribed" }));
-  await isPush(a, bBare, "both");
-  await isPush(b, aBare, "both");
-}
 
 function publishOptions(fields: Record<string, string>): XmlElement {
   return xml(
@@ -143,9 +84,9 @@ describe("PEP (XEP-0163) with OMEMO-style nodes (XEP-0384)", () => {
   before(async () => {
     ts = await startTestServer();
     for (const u of ["alice", "bob", "carol", "dave"]) await ts.addUser(u, `${u}-secret`);
-    alice = await online(ts, "alice", "a1", [DEVICELIST, BUNDLES]);
-    bob = await online(ts, "bob", "b1", [DEVICELIST, "http://jabber.org/protocol/tune"]);
-    await befriend(alice, bob, `alice@${D}`, `bob@${D}`);
+    alice = await onlineWithCaps(ts, "alice", "a1", [DEVICELIST, BUNDLES]);
+    bob = await onlineWithCaps(ts, "bob", "b1", [DEVICELIST, "http://jabber.org/protocol/tune"]);
+    await subscribeBoth(alice, bob);
   });
 
   after(async () => {
@@ -179,7 +120,7 @@ describe("PEP (XEP-0163) with OMEMO-style nodes (XEP-0384)", () => {
   });
 
   it("lets a non-contact read open bundles, but not a node with the default presence access model", async () => {
-    const carol = await online(ts, "carol", "c1", []);
+    const carol = await onlineWithCaps(ts, "carol", "c1", []);
     extra.push(carol);
     const bundle = xml("bundle", { xmlns: NS_AXOLOTL }, xml("signedPreKeyPublic", { signedPreKeyId: "1" }, "BASE64"));
     await publish(alice, BUNDLES, "current", bundle, { "pubsub#access_model": "open" });
@@ -232,7 +173,7 @@ describe("PEP (XEP-0163) with OMEMO-style nodes (XEP-0384)", () => {
   });
 
   it("sends the last published item to a contact's resource when it comes online (XEP-0163 §4.3.4)", async () => {
-    const bob2 = await online(ts, "bob", "b2", [DEVICELIST, "http://jabber.org/protocol/tune"]);
+    const bob2 = await onlineWithCaps(ts, "bob", "b2", [DEVICELIST, "http://jabber.org/protocol/tune"]);
     extra.push(bob2);
     const note = await bob2.waitFor(isEvent(`alice@${D}`, DEVICELIST));
     assert.equal(note.getChild("event", NS_EVENT)!.getChild("items")!.getChild("item")!.getChild("list")!.getChildren("device").length, 2);
@@ -295,7 +236,7 @@ describe("PEP (XEP-0163) with OMEMO-style nodes (XEP-0384)", () => {
   });
 
   it("explicit subscription to an open node by a non-contact: last item, then notifications (XEP-0060 §6.1)", async () => {
-    const dave = await online(ts, "dave", "d1", []);
+    const dave = await onlineWithCaps(ts, "dave", "d1", []);
     extra.push(dave);
     const sub = await dave.xmpp.iqCaller.request(xml("iq", { type: "set", to: `alice@${D}` }, xml("pubsub", { xmlns: NS_PUBSUB }, xml("subscribe", { node: DEVICELIST, jid: dave.jid }))));
     assert.equal(sub.getChild("pubsub")!.getChild("subscription")!.attrs.subscription, "subscribed");
@@ -314,11 +255,11 @@ describe("PEP (XEP-0163) with OMEMO-style nodes (XEP-0384)", () => {
     for (const c of [alice, bob, ...extra]) await c.stop();
     extra.length = 0;
     await ts.restart();
-    alice = await online(ts, "alice", "a3", []);
+    alice = await onlineWithCaps(ts, "alice", "a3", []);
     const got = await items(alice, `alice@${D}`, DEVICELIST);
     assert.equal(got.getChild("pubsub")!.getChild("items")!.getChild("item")!.getChild("list")!.getChildren("device").length, 3);
     await rejects(publish(alice, DEVICELIST, "current", devicelist(1), { "pubsub#access_model": "presence" }), "conflict", "precondition-not-met");
-    const bob3 = await online(ts, "bob", "b3", [DEVICELIST]);
+    const bob3 = await onlineWithCaps(ts, "bob", "b3", [DEVICELIST]);
     extra.push(bob3);
     await bob3.waitFor(isEvent(`alice@${D}`, DEVICELIST));
   });

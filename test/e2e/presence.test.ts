@@ -3,6 +3,7 @@
 // presence and its unavailable at the end, and silence for presence to an account that does not exist.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { subscribeBoth } from "../helpers/roster.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
 
@@ -39,20 +40,6 @@ describe("presence (RFC 6121 §4)", () => {
     return c;
   }
 
-  /** Makes a and b subscribed to each other ("both"). */
-  async function befriend(a: ConnectedClient, b: ConnectedClient): Promise<void> {
-    const [aj, bj] = [a.jid.split("/")[0] as string, b.jid.split("/")[0] as string];
-    for (const [x, xj, y, yj] of [
-      [a, aj, b, bj],
-      [b, bj, a, aj],
-    ] as const) {
-      await x.xmpp.send(xml("presence", { to: yj, type: "subscribe" }));
-      await y.waitFor(isPresence(xj, "subscribe"));
-      await y.xmpp.send(xml("presence", { to: xj, type: "subscribed" }));
-      await x.waitFor(isPresence(yj, "subscribed"));
-    }
-  }
-
   before(async () => {
     // @xmpp/client enables XEP-0198 resumption: a dropped connection shows as unavailable once the
     // session's resumption time runs out, kept short here.
@@ -68,7 +55,7 @@ describe("presence (RFC 6121 §4)", () => {
   it("broadcasts presence with show and status to subscribers, and unavailable when the connection dies", async () => {
     const alice = await login("alice", "a1");
     const bob = await login("bob", "b1");
-    await befriend(alice, bob);
+    await subscribeBoth(alice, bob);
     await bob.xmpp.send(
       xml("presence", {}, xml("show", {}, "away"), xml("status", {}, "at lunch"), xml("priority", {}, "5")),
     );

@@ -3,6 +3,7 @@
 // pushes, and the XEP's errors (item-not-found for unknown lists and groups, conflict, bad-request).
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { subscribeBoth } from "../helpers/roster.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
 
@@ -52,19 +53,6 @@ describe("privacy lists (XEP-0016)", () => {
     return c;
   }
 
-  async function befriend(a: ConnectedClient, b: ConnectedClient): Promise<void> {
-    const [aj, bj] = [a.jid.split("/")[0] as string, b.jid.split("/")[0] as string];
-    for (const [x, xj, y, yj] of [
-      [a, aj, b, bj],
-      [b, bj, a, aj],
-    ] as const) {
-      await x.xmpp.send(xml("presence", { to: yj, type: "subscribe" }));
-      await y.waitFor(isPresence(xj, "subscribe"));
-      await y.xmpp.send(xml("presence", { to: xj, type: "subscribed" }));
-      await x.waitFor(isPresence(yj, "subscribed"));
-    }
-  }
-
   before(async () => {
     ts = await startTestServer();
     for (const u of ["alice", "bob", "carol", "dave"]) await ts.addUser(u, `${u}-secret`);
@@ -72,8 +60,8 @@ describe("privacy lists (XEP-0016)", () => {
     bob = await login("bob", "b1");
     carol = await login("carol", "c1");
     dave = await login("dave", "d1");
-    await befriend(alice, bob);
-    await befriend(alice, carol);
+    await subscribeBoth(alice, bob);
+    await subscribeBoth(alice, carol);
     // carol is in alice's "Work" group.
     await iq(alice, "set", xml("query", { xmlns: NS_ROSTER }, xml("item", { jid: `carol@${D}` }, xml("group", {}, "Work"))));
   });

@@ -2,8 +2,9 @@
 // read by a contact with a +notify notification, the same vCard through the IQ form, a set on someone else's
 // account refused, a non-contact refused by the node's presence access model, and the disco feature.
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { onlineWithCaps } from "../helpers/caps.js";
+import { subscribeBoth } from "../helpers/roster.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
 
@@ -11,43 +12,8 @@ const D = "localhost";
 const NS_PUBSUB = "http://jabber.org/protocol/pubsub";
 const NS_EVENT = "http://jabber.org/protocol/pubsub#event";
 const NS_DISCO_INFO = "http://jabber.org/protocol/disco#info";
-const NS_CAPS = "http://jabber.org/protocol/caps";
-const NS_ROSTER = "jabber:iq:roster";
 const NS_V4 = "urn:ietf:params:xml:ns:vcard-4.0";
 const NODE = "urn:xmpp:vcard4";
-const CAPS_NODE = "https://example.org/test-client";
-
-function verOf(features: string[]): string {
-  const s = `client/pc//Natter test<${[...features].sort().map((f) => `${f}<`).join("")}`;
-  return createHash("sha1").update(s, "utf8").digest("base64");
-}
-type IqCallee = { get(ns: string, name: string, handler: (ctx: { stanza: XmlElement; element: XmlElement }) => XmlElement): void };
-const calleeOf = (c: ConnectedClient) => (c.xmpp as unknown as { iqCallee: IqCallee }).iqCallee;
-
-async function online(ts: TestServer, user: string, notify: string[]): Promise<ConnectedClient> {
-  const c = await connect(ts, user, `${user}-secret`, { resource: "r" });
-  const features = [NS_DISCO_INFO, NS_CAPS, ...notify.map((n) => `${n}+notify`)];
-  calleeOf(c).get(NS_DISCO_INFO, "query", (ctx) =>
-    xml("query", { xmlns: NS_DISCO_INFO, node: ctx.element.attrs.node }, xml("identity", { category: "client", type: "pc", name: "Natter test" }), ...features.map((f) => xml("feature", { var: f }))),
-  );
-  await c.xmpp.iqCaller.request(xml("iq", { type: "get" }, xml("query", { xmlns: NS_ROSTER })));
-  await c.xmpp.send(xml("presence", {}, xml("c", { xmlns: NS_CAPS, hash: "sha-1", node: CAPS_NODE, ver: verOf(features) })));
-  await c.waitFor((s) => s.is("presence") && s.attrs.from === c.jid && s.attrs.type === undefined);
-  return c;
-}
-
-async function befriend(a: ConnectedClient, b: ConnectedClient, aBare: string, bBare: string): Promise<void> {
-  const push = (c: ConnectedClient, jid: string) =>
-    c.waitFor((s) => s.is("iq") && s.attrs.type === "set" && s.getChild("query", NS_ROSTER)?.getChild("item")?.attrs.jid === jid && s.getChild("query", NS_ROSTER)?.getChild("item")?.attrs.subscription === "both");
-  await a.xmpp.send(xml("presence", { to: bBare, type: "subscribe" }));
-  await b.waitFor((s) => s.is("presence") && s.attrs.type === "subscribe" && s.attrs.from === aBare);
-  await b.xmpp.send(xml("presence", { to: aBare, type: "subscribed" }));
-  await b.xmpp.send(xml("presence", { to: aBare, type: "subscribe" }));
-  await a.waitFor((s) => s.is("presence") && s.attrs.type === "subscribe" && s.attrs.from === bBare);
-  await a.xmpp.send(xml("presence", { to: bBare, type: "subscribed" }));
-  await push(a, bBare);
-  await push(b, aBare);
-}
 
 const vcard = (fn: string) => xml("vcard", { xmlns: NS_V4 }, xml("fn", {}, xml("text", {}, fn)), xml("nickname", {}, xml("text", {}, "stpeter")));
 const getV4 = async (c: ConnectedClient, owner: string) => (await c.xmpp.iqCaller.request(xml("iq", { type: "get", to: owner }, xml("vcard", { xmlns: NS_V4 })))).getChild("vcard", NS_V4)!;
@@ -62,10 +28,10 @@ describe("vCard4 over XMPP (XEP-0292)", () => {
   before(async () => {
     ts = await startTestServer();
     for (const u of ["peter", "sam", "eve"]) await ts.addUser(u, `${u}-secret`);
-    peter = await online(ts, "peter", []);
-    sam = await online(ts, "sam", [NODE]);
-    eve = await online(ts, "eve", []);
-    await befriend(peter, sam, `peter@${D}`, `sam@${D}`);
+    peter = await onlineWithCaps(ts, "peter", "r", []);
+    sam = await onlineWithCaps(ts, "sam", "r", [NODE]);
+    eve = await onlineWithCaps(ts, "eve", "r", []);
+    await subscribeBoth(peter, sam);
   });
 
   after(async () => {

@@ -12,7 +12,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from natter_slix import close, login, make_client, run  # noqa: E402
+from natter_slix import close, collect, login_all, make_client, run  # noqa: E402
 
 
 def describe(carbon, inner):
@@ -53,21 +53,14 @@ async def main(args):
     a1.add_event_handler("carbon_received", on_received)
     b.add_event_handler("message", on_b_message)
     try:
-        logins = await asyncio.gather(login(a1, host, port), login(a2, host, port), login(b, host, port))
-        if not all(r["ok"] for r in logins):
-            return {"ok": False, "error": "login failed", "logins": logins}
+        failed = await login_all(host, port, a1, a2, b)
+        if failed:
+            return failed
         info = await a1["xep_0030"].get_info(jid=a1.boundjid.domain, timeout=5)
         result = {"server_feature": "urn:xmpp:carbons:2" in info["disco_info"]["features"]}
         await a1["xep_0280"].enable(timeout=5)
         a2.send_message(mto=b.boundjid.bare, mbody="hello from two", mtype="chat")
-        try:
-            result["sent"] = await asyncio.wait_for(sent, 5)
-            result["received"] = await asyncio.wait_for(received, 5)
-            result["ok"] = True
-        except asyncio.TimeoutError:
-            result["ok"] = False
-            result["error"] = "timed out waiting for a carbon"
-        return result
+        return await collect(result, {"sent": sent, "received": received}, 5, "timed out waiting for a carbon")
     finally:
         await close(a1, a2, b)
 

@@ -12,7 +12,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from natter_slix import close, login, make_client, run  # noqa: E402
+from natter_slix import close, collect, login_all, make_client, run  # noqa: E402
 
 
 def describe(msg):
@@ -40,20 +40,13 @@ async def main(args):
     a.add_event_handler("message", on_a_message)
     a.add_event_handler("message_error", on_a_message)
     try:
-        logins = await asyncio.gather(login(a, host, port), login(b, host, port))
-        if not all(r["ok"] for r in logins):
-            return {"ok": False, "error": "login failed", "logins": logins}
+        failed = await login_all(host, port, a, b)
+        if failed:
+            return failed
         to = str(b.boundjid) if args.get("to_full") else b.boundjid.bare
         a.send_message(mto=to, mbody=args["body"], mtype="chat", mfrom=None)
         result = {"a_jid": str(a.boundjid), "b_jid": str(b.boundjid), "to": to}
-        try:
-            result["b_received"] = await asyncio.wait_for(b_got, 5)
-            result["a_received"] = await asyncio.wait_for(a_got, 5)
-            result["ok"] = True
-        except asyncio.TimeoutError:
-            result["ok"] = False
-            result["error"] = "timed out waiting for a message"
-        return result
+        return await collect(result, {"b_received": b_got, "a_received": a_got}, 5, "timed out waiting for a message")
     finally:
         await close(a, b)
 

@@ -14,7 +14,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from natter_slix import close, login, make_client, run  # noqa: E402
+from natter_slix import close, login_all, make_client, run  # noqa: E402
 
 
 def plugins(xmpp):
@@ -54,9 +54,9 @@ async def main(args):
 
     b.add_event_handler("message", on_b_message)
     try:
-        logins = await asyncio.gather(login(a, host, port), login(b, host, port))
-        if not all(r["ok"] for r in logins):
-            return {"ok": False, "error": "login failed", "logins": logins}
+        failed = await login_all(host, port, a, b)
+        if failed:
+            return failed
         for i in range(count):
             a.send_message(mto=b.boundjid.bare, mbody="history %d" % i, mtype="chat")
         await asyncio.wait_for(all_in, 15)

@@ -14,7 +14,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from natter_slix import close, login, make_client, run  # noqa: E402
+from natter_slix import close, login_all, make_client, run  # noqa: E402
 
 from slixmpp.exceptions import IqError  # noqa: E402
 
@@ -65,9 +65,9 @@ async def main(args):
     a.add_event_handler("groupchat_message", on_a_groupchat)
     b.add_event_handler("muc::%s::got_offline" % room, on_b_presence)
     try:
-        logins = await asyncio.gather(login(a, host, port), login(b, host, port))
-        if not all(r["ok"] for r in logins):
-            return {"ok": False, "error": "login failed", "logins": logins}
+        failed = await login_all(host, port, a, b)
+        if failed:
+            return failed
         result = {}
         try:
             return await scenario(a, b, room, a_nick, b_nick, a_private, a_echo, b_kicked, result)

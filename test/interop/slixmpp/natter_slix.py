@@ -2,7 +2,9 @@
 
 Every script reads one JSON object from argv[1] (or the NATTER_SLIX_ARGS environment variable),
 prints exactly one JSON object on stdout as its last line, and is killed by a hard SIGALRM
-timeout so that it never hangs a test run.
+timeout so that it never hangs a test run. A script the test must act in the middle of prints
+progress lines before it (progress()) and reads the test's replies from stdin (read_line());
+test/helpers/slixmpp.ts is the other end.
 """
 
 import asyncio
@@ -13,7 +15,7 @@ import os
 import signal
 import ssl
 import sys
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import slixmpp
 
@@ -21,6 +23,29 @@ import slixmpp
 def emit(result: Dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(result) + "\n")
     sys.stdout.flush()
+
+
+def progress(event: str, **fields: Any) -> None:
+    """Tells the test where the script is ({"event": ...} on its own stdout line, before the result)."""
+    emit({"event": event, **fields})
+
+
+async def read_line(timeout: float = 10.0) -> str:
+    """The next line the test writes to the script's stdin ("" at end of input)."""
+    loop = asyncio.get_running_loop()
+    line = await asyncio.wait_for(loop.run_in_executor(None, sys.stdin.readline), timeout)
+    return line.strip()
+
+
+async def until(pred: Callable[[], Any], timeout: float = 5.0) -> bool:
+    """Polls pred() until it holds or `timeout` seconds have passed; returns its last value as a bool."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while loop.time() < end:
+        if pred():
+            return True
+        await asyncio.sleep(0.05)
+    return bool(pred())
 
 
 def read_args() -> Dict[str, Any]:
@@ -174,6 +199,46 @@ async def login(xmpp: slixmpp.ClientXMPP, host: str, port: int, direct_tls: bool
         "features": sorted(xmpp.features),
     }
     result.update(tls_info(xmpp))
+    return result
+
+
+async def login_all(host: str, port: int, *clients: slixmpp.ClientXMPP, **kwargs: Any) -> Optional[Dict[str, Any]]:
+    """Logs every client in at once; None when all did, else the failure result a script returns as is."""
+    logins: List[Dict[str, Any]] = await asyncio.gather(*[login(c, host, port, **kwargs) for c in clients])
+    if all(r["ok"] for r in logins):
+        return None
+    return {"ok": False, "error": "login failed", "logins": logins}
+
+
+def subscription(xmpp: slixmpp.ClientXMPP, jid: str) -> Optional[str]:
+    roster = xmpp.client_roster
+    return roster[jid]["subscription"] if jid in roster else None
+
+
+async def subscribe_both(a: slixmpp.ClientXMPP, b: slixmpp.ClientXMPP, timeout: float = 8.0) -> bool:
+    """RFC 6121 §3.1 the slixmpp way: both fetch their roster and go online, approve and ask back by themselves
+    (auto_authorize / auto_subscribe), A asks B; True once both rosters say "both". For clients logged in with
+    presence=False."""
+    for c in (a, b):
+        c.auto_authorize = True
+        c.auto_subscribe = True
+    for c in (a, b):
+        await c.get_roster(timeout=5)
+        c.send_presence()
+    a_bare, b_bare = a.boundjid.bare, b.boundjid.bare
+    a.send_presence_subscription(pto=b_bare, ptype="subscribe")
+    return await until(lambda: subscription(a, b_bare) == "both" and subscription(b, a_bare) == "both", timeout)
+
+
+async def collect(result: Dict[str, Any], futures: Dict[str, "asyncio.Future[Any]"], timeout: float, error: str) -> Dict[str, Any]:
+    """Waits for each future in turn into result[key]; ok is False with `error` once one times out."""
+    try:
+        for key, future in futures.items():
+            result[key] = await asyncio.wait_for(future, timeout)
+        result["ok"] = True
+    except asyncio.TimeoutError:
+        result["ok"] = False
+        result["error"] = error
     return result
 
 

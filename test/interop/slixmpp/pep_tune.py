@@ -16,24 +16,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from natter_slix import close, login, make_client, run  # noqa: E402
+from natter_slix import close, login_all, make_client, run, subscribe_both, until  # noqa: E402
 
 TUNE = "http://jabber.org/protocol/tune"
-
-
-async def until(pred, timeout=5.0):
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while loop.time() < end:
-        if pred():
-            return True
-        await asyncio.sleep(0.05)
-    return pred()
-
-
-def subscription(xmpp, jid):
-    roster = xmpp.client_roster
-    return roster[jid]["subscription"] if jid in roster else None
 
 
 async def main(args):
@@ -44,8 +29,6 @@ async def main(args):
     for c in (a, b):
         for plugin in ("xep_0030", "xep_0004", "xep_0060", "xep_0115", "xep_0163", "xep_0118"):
             c.register_plugin(plugin)
-        c.auto_authorize = True
-        c.auto_subscribe = True
     titles = []
 
     def on_tune(msg):
@@ -55,14 +38,10 @@ async def main(args):
     b.add_event_handler("user_tune_publish", on_tune)
     steps = {}
     try:
-        logins = await asyncio.gather(login(a, host, port, presence=False), login(b, host, port, presence=False))
-        if not all(r["ok"] for r in logins):
-            return {"ok": False, "error": "login failed", "logins": logins}
-        for c in (a, b):
-            await c.get_roster(timeout=5)
-            c.send_presence()
-        a.send_presence_subscription(pto=b_bare, ptype="subscribe")
-        both = await until(lambda: subscription(a, b_bare) == "both" and subscription(b, a_bare) == "both", 8)
+        failed = await login_all(host, port, a, b, presence=False)
+        if failed:
+            return failed
+        both = await subscribe_both(a, b)
         steps["both"] = both
         await asyncio.sleep(0.5)  # the server's disco#info round trip for B's caps
 

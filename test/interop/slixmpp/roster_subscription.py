@@ -14,17 +14,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from natter_slix import close, login, make_client, run  # noqa: E402
-
-
-async def until(pred, timeout=5.0):
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while loop.time() < end:
-        if pred():
-            return True
-        await asyncio.sleep(0.05)
-    return pred()
+from natter_slix import close, login_all, make_client, run, subscribe_both, until  # noqa: E402
 
 
 def item(xmpp, jid):
@@ -44,24 +34,16 @@ async def main(args):
     a = make_client(args["a"]["jid"] + "/slix-a", args["a"]["password"], "PLAIN")
     b = make_client(args["b"]["jid"] + "/slix-b", args["b"]["password"], "PLAIN")
     a_bare, b_bare = args["a"]["jid"], args["b"]["jid"]
-    for c in (a, b):
-        c.auto_authorize = True
-        c.auto_subscribe = True
     subscribe_from = []
     b.add_event_handler("presence_subscribe", lambda p: subscribe_from.append(str(p["from"])))
     steps = {}
     try:
-        logins = await asyncio.gather(login(a, host, port, presence=False), login(b, host, port, presence=False))
-        if not all(r["ok"] for r in logins):
-            return {"ok": False, "error": "login failed", "logins": logins}
-        for c in (a, b):
-            await c.get_roster(timeout=5)
-            c.send_presence()
+        failed = await login_all(host, port, a, b, presence=False)
+        if failed:
+            return failed
+        # A and B approve and ask back by themselves (auto_authorize / auto_subscribe).
+        both = await subscribe_both(a, b)
         steps["roster_ver_offered"] = "rosterver" in a.features
-
-        a.send_presence_subscription(pto=b_bare, ptype="subscribe")
-        both = await until(lambda: (item(a, b_bare) or {}).get("subscription") == "both"
-                           and (item(b, a_bare) or {}).get("subscription") == "both", 8)
         steps["both"] = {"ok": both, "a_sees_b": item(a, b_bare), "b_sees_a": item(b, a_bare),
                          "b_got_subscribe_from": subscribe_from}
         steps["presence"] = {
