@@ -4,12 +4,11 @@
 // bob sees alice's presence. Plus unblock-all, the protocol errors and the disco feature.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { subscribeBoth } from "../helpers/roster.js";
+import { onlineWithRoster, subscribeBoth } from "../helpers/roster.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
-import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
+import { type ConnectedClient, type XmlElement, xml } from "../helpers/xmpp-client.js";
 
 const NS_BLOCKING = "urn:xmpp:blocking";
-const NS_ROSTER = "jabber:iq:roster";
 const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
 const D = "localhost";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -44,11 +43,8 @@ describe("blocking command (XEP-0191)", () => {
   let carol: ConnectedClient;
 
   async function login(user: string, resource: string): Promise<ConnectedClient> {
-    const c = await connect(ts, user, `${user}-secret`, { resource });
+    const c = await onlineWithRoster(ts, user, resource);
     clients.push(c);
-    await iq(c, "get", xml("query", NS_ROSTER));
-    await c.xmpp.send(xml("presence"));
-    await c.waitFor(isPresence(`${user}@${D}/${resource}`));
     return c;
   }
 

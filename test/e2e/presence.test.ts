@@ -3,11 +3,10 @@
 // presence and its unavailable at the end, and silence for presence to an account that does not exist.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { subscribeBoth } from "../helpers/roster.js";
+import { onlineWithRoster, subscribeBoth } from "../helpers/roster.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
-import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
+import { type ConnectedClient, type XmlElement, xml } from "../helpers/xmpp-client.js";
 
-const NS_ROSTER = "jabber:iq:roster";
 const D = "localhost";
 
 const isPresence = (from: string, type?: string) => (s: XmlElement) =>
@@ -30,13 +29,8 @@ describe("presence (RFC 6121 §4)", () => {
     resource: string,
     presence: XmlElement | undefined = xml("presence"),
   ): Promise<ConnectedClient> {
-    const c = await connect(ts, user, `${user}-secret`, { resource });
+    const c = await onlineWithRoster(ts, user, resource, presence);
     clients.push(c);
-    await c.xmpp.iqCaller.request(xml("iq", { type: "get" }, xml("query", NS_ROSTER)));
-    if (presence) {
-      await c.xmpp.send(presence);
-      await c.waitFor(isPresence(`${user}@${D}/${resource}`, presence.attrs.type));
-    }
     return c;
   }
 

@@ -3,9 +3,9 @@
 // pushes, and the XEP's errors (item-not-found for unknown lists and groups, conflict, bad-request).
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { subscribeBoth } from "../helpers/roster.js";
+import { onlineWithRoster, subscribeBoth } from "../helpers/roster.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
-import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
+import { type ConnectedClient, type XmlElement, xml } from "../helpers/xmpp-client.js";
 
 const NS_PRIVACY = "jabber:iq:privacy";
 const NS_ROSTER = "jabber:iq:roster";
@@ -45,11 +45,8 @@ describe("privacy lists (XEP-0016)", () => {
   let dave: ConnectedClient;
 
   async function login(user: string, resource: string): Promise<ConnectedClient> {
-    const c = await connect(ts, user, `${user}-secret`, { resource });
+    const c = await onlineWithRoster(ts, user, resource);
     clients.push(c);
-    await iq(c, "get", xml("query", NS_ROSTER));
-    await c.xmpp.send(xml("presence"));
-    await c.waitFor(isPresence(`${user}@${D}/${resource}`));
     return c;
   }
 

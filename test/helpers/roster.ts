@@ -1,5 +1,6 @@
 // Roster helpers for e2e tests: RFC 6121 subscriptions between @xmpp/client users.
-import { type ConnectedClient, type XmlElement, xml } from "./xmpp-client.js";
+import type { TestServer } from "./test-server.js";
+import { type ConnectedClient, connect, type XmlElement, xml } from "./xmpp-client.js";
 
 const NS_ROSTER = "jabber:iq:roster";
 
@@ -30,4 +31,23 @@ export async function subscribeBoth(a: ConnectedClient, b: ConnectedClient): Pro
     await x.waitFor(isPresence(yj, "subscribed"));
   }
   await Promise.all([a.waitFor(isRosterPush(bj, "both")), b.waitFor(isRosterPush(aj, "both"))]);
+}
+
+/**
+ * Logs `user` (password `<user>-secret`) in as `resource`, fetches the roster (an interested resource, RFC 6121
+ * §2.1.6) and sends the given initial presence (none when undefined), waiting for it to come back.
+ */
+export async function onlineWithRoster(
+  ts: TestServer,
+  user: string,
+  resource: string,
+  presence: XmlElement | undefined = xml("presence"),
+): Promise<ConnectedClient> {
+  const c = await connect(ts, user, `${user}-secret`, { resource });
+  await c.xmpp.iqCaller.request(xml("iq", { type: "get" }, xml("query", { xmlns: NS_ROSTER })));
+  if (presence) {
+    await c.xmpp.send(presence);
+    await c.waitFor((s) => s.is("presence") && s.attrs.from === c.jid && s.attrs.type === presence.attrs.type);
+  }
+  return c;
 }

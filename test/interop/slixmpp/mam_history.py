@@ -14,13 +14,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from natter_slix import close, login_all, make_client, run  # noqa: E402
-
-
-def plugins(xmpp):
-    for p in ("xep_0030", "xep_0059", "xep_0297", "xep_0313", "xep_0359"):
-        xmpp.register_plugin(p)
-    return xmpp
+from natter_slix import close, login_all, make_pair, run  # noqa: E402
 
 
 async def history(xmpp, page, **kwargs):
@@ -35,8 +29,7 @@ async def history(xmpp, page, **kwargs):
 async def main(args):
     host, port = args["host"], int(args["port"])
     count, page = int(args.get("count", 25)), int(args.get("page", 10))
-    a = plugins(make_client(args["a"]["jid"] + "/slix-a", args["a"]["password"], "PLAIN"))
-    b = plugins(make_client(args["b"]["jid"] + "/slix-b", args["b"]["password"], "PLAIN"))
+    a, b = make_pair(args, "xep_0030", "xep_0059", "xep_0297", "xep_0313", "xep_0359")
     loop = asyncio.get_running_loop()
     delivered = []
     all_in = loop.create_future()

@@ -14,7 +14,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from natter_slix import close, login_all, make_client, run  # noqa: E402
+from natter_slix import close, login_all, make_pair, run  # noqa: E402
 
 from slixmpp.exceptions import IqError  # noqa: E402
 
@@ -36,11 +36,7 @@ def item_of(pres):
 
 async def main(args):
     host, port, room = args["host"], int(args["port"]), args["room"]
-    a = make_client(args["a"]["jid"] + "/slix-a", args["a"]["password"], "PLAIN")
-    b = make_client(args["b"]["jid"] + "/slix-b", args["b"]["password"], "PLAIN")
-    for c in (a, b):
-        c.register_plugin("xep_0045")
-        c.register_plugin("xep_0203")
+    a, b = make_pair(args, "xep_0045", "xep_0203")
     a_nick, b_nick = args["a"]["nick"], args["b"]["nick"]
     loop = asyncio.get_running_loop()
     a_private = loop.create_future()

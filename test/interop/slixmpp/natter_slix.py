@@ -78,6 +78,16 @@ def make_client(jid: str, password: str, mech: Optional[str] = None) -> slixmpp.
     return xmpp
 
 
+def make_pair(args: Dict[str, Any], *plugins: str) -> "tuple[slixmpp.ClientXMPP, slixmpp.ClientXMPP]":
+    """The two accounts of args["a"] and args["b"] as resources slix-a and slix-b (PLAIN), with these plugins."""
+    pair = (make_client(args["a"]["jid"] + "/slix-a", args["a"]["password"], "PLAIN"),
+            make_client(args["b"]["jid"] + "/slix-b", args["b"]["password"], "PLAIN"))
+    for xmpp in pair:
+        for plugin in plugins:
+            xmpp.register_plugin(plugin)
+    return pair
+
+
 # RFC 5929 §4.1: tls-server-end-point hashes the certificate with its signature's hash, SHA-256 for MD5/SHA-1.
 _SIGNATURE_HASHES = {
     "1.2.840.113549.1.1.12": "sha384",  # sha384WithRSAEncryption

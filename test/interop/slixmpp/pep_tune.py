@@ -16,19 +16,15 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from natter_slix import close, login_all, make_client, run, subscribe_both, until  # noqa: E402
+from natter_slix import close, login_all, make_pair, run, subscribe_both, until  # noqa: E402
 
 TUNE = "http://jabber.org/protocol/tune"
 
 
 async def main(args):
     host, port = args["host"], int(args["port"])
-    a = make_client(args["a"]["jid"] + "/slix-a", args["a"]["password"], "PLAIN")
-    b = make_client(args["b"]["jid"] + "/slix-b", args["b"]["password"], "PLAIN")
-    a_bare, b_bare = args["a"]["jid"], args["b"]["jid"]
-    for c in (a, b):
-        for plugin in ("xep_0030", "xep_0004", "xep_0060", "xep_0115", "xep_0163", "xep_0118"):
-            c.register_plugin(plugin)
+    a, b = make_pair(args, "xep_0030", "xep_0004", "xep_0060", "xep_0115", "xep_0163", "xep_0118")
+    a_bare = args["a"]["jid"]
     titles = []
 
     def on_tune(msg):

@@ -14,7 +14,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from natter_slix import close, login_all, make_client, run, subscribe_both, until  # noqa: E402
+from natter_slix import close, login_all, make_pair, run, subscribe_both, until  # noqa: E402
 
 
 def item(xmpp, jid):
@@ -31,8 +31,7 @@ def resources(xmpp, jid):
 
 async def main(args):
     host, port = args["host"], int(args["port"])
-    a = make_client(args["a"]["jid"] + "/slix-a", args["a"]["password"], "PLAIN")
-    b = make_client(args["b"]["jid"] + "/slix-b", args["b"]["password"], "PLAIN")
+    a, b = make_pair(args)
     a_bare, b_bare = args["a"]["jid"], args["b"]["jid"]
     subscribe_from = []
     b.add_event_handler("presence_subscribe", lambda p: subscribe_from.append(str(p["from"])))
