@@ -5,6 +5,8 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { Element } from "../../src/core/xml/element.js";
+import { NS_CLIENT } from "../../src/core/xml/ns.js";
 import { createTestCa, issueCertificate } from "../helpers/test-ca.js";
 import { type TestServer, freePort, startTestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, connect, xml } from "../helpers/xmpp-client.js";
@@ -38,6 +40,40 @@ async function startPair(
 
 const isChat = (body: string) => (s: { name: string; getChildText(n: string): string | null }) =>
   s.name === "message" && s.getChildText("body") === body;
+
+describe("s2s: two servers dialing each other at the same moment", () => {
+  it("both dialback handshakes complete (a db:result being verified does not hold up the peer's db:verify)", async () => {
+    for (let round = 0; round < 3; round++) {
+      const pair = await startPair(["verona.test", "mantua.test"], [["secure: false"], ["secure: false"]]);
+      try {
+        await pair.a.addUser("tybalt", "pw");
+        await pair.b.addUser("balthasar", "pw");
+        const t = await connect(pair.a, "tybalt", "pw", { resource: "r" });
+        const b = await connect(pair.b, "balthasar", "pw", { resource: "r" });
+        try {
+          // Both servers (in this process) route their first message in the same tick, so each opens its
+          // outbound stream while the other does and both dialback exchanges cross.
+          const routeFrom = (ts: TestServer, from: string, to: string, body: string) =>
+            ts.server.core.router.route(
+              new Element("message", NS_CLIENT, { from, to, type: "chat" }, [new Element("body", NS_CLIENT, {}, [body])]),
+            );
+          await Promise.all([
+            routeFrom(pair.a, "tybalt@verona.test/r", "balthasar@mantua.test/r", `a${round}`),
+            routeFrom(pair.b, "balthasar@mantua.test/r", "tybalt@verona.test/r", `b${round}`),
+          ]);
+          await b.waitFor(isChat(`a${round}`), 10_000);
+          await t.waitFor(isChat(`b${round}`), 10_000);
+        } finally {
+          await t.stop();
+          await b.stop();
+        }
+      } finally {
+        await pair.a.stop();
+        await pair.b.stop();
+      }
+    }
+  });
+});
 
 describe("s2s between two Natters with dialback (self-signed certificates, s2s.secure off)", () => {
   let pair: Pair;

@@ -118,7 +118,17 @@ export class S2sInbound extends S2sStream {
     if (el.ns === NS_TLS && el.name === "starttls") return this.startTls();
     if (el.ns === NS_SASL) return this.handleSasl(el);
     if (el.ns === NS_DIALBACK) {
-      if (el.name === "result") return this.handleDbResult(el);
+      if (el.name === "result") {
+        // XEP-0220 §2.1.2: answering needs a db:verify round trip to the peer's authoritative server, which is
+        // usually the peer itself, verifying our own key on its inbound stream at the same moment. Waiting here
+        // would hold every later element of this stream (its db:verify for us included) behind that round trip:
+        // two servers connecting to each other at once deadlocked until the timeout. So it runs beside the queue.
+        void this.handleDbResult(el).catch((err: unknown) => {
+          this.log.error({ err }, "dialback verification failed");
+          this.close(new StreamError("internal-server-error"));
+        });
+        return;
+      }
       if (el.name === "verify") return this.handleDbVerify(el);
       return this.close(new StreamError("unsupported-stanza-type"));
     }
