@@ -1,35 +1,13 @@
 // s2s listeners: 5269 with STARTTLS, and direct TLS (XEP-0368, ALPN "xmpp-server"). Both ask the peer for
 // its certificate without requiring one, so that SASL EXTERNAL or dialback can follow.
 import { type Server, type Socket, createServer } from "node:net";
+import { type ListenAddress, listenAll } from "../listen.js";
 import { type TLSSocket, createServer as createTlsServer } from "node:tls";
 import type { Logger } from "pino";
 import { S2sConnection } from "./s2s-connection.js";
 import type { S2sTls } from "./trust.js";
 
-export interface S2sListenAddress {
-  port: number;
-  bind: string[];
-}
-
-async function listenAll(make: () => Server, addr: S2sListenAddress, log: Logger, what: string): Promise<Server[]> {
-  const hosts = addr.bind.length > 0 ? addr.bind : [undefined];
-  const servers: Server[] = [];
-  for (const host of hosts) {
-    const server = make();
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen({ port: addr.port, host, backlog: 1024 }, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
-    server.on("error", (err) => log.error({ err }, `${what} listener error`));
-    const a = server.address();
-    log.info({ address: typeof a === "object" && a ? `${a.address}:${a.port}` : a }, `${what} listening`);
-    servers.push(server);
-  }
-  return servers;
-}
+export type S2sListenAddress = ListenAddress;
 
 export function listenS2s(addr: S2sListenAddress, tls: S2sTls, log: Logger, onConnection: (conn: S2sConnection) => void): Promise<Server[]> {
   const server = { secureContext: tls.defaultContext, SNICallback: tls.serverOptions().SNICallback };

@@ -2,35 +2,9 @@
 import { type Server, type Socket, createServer } from "node:net";
 import { type TLSSocket, createServer as createTlsServer } from "node:tls";
 import type { Logger } from "pino";
+import { type ListenAddress, listenAll } from "../listen.js";
 import type { TcpConnection as TcpConnectionType } from "./tcp-connection.js";
 import { TcpConnection, type TlsSettings } from "./tcp-connection.js";
-
-export interface ListenAddress {
-  port: number;
-  /** Addresses to bind; empty = all interfaces. */
-  bind: string[];
-}
-
-async function listenAll(make: () => Server, addr: ListenAddress, log: Logger, what: string): Promise<Server[]> {
-  const hosts = addr.bind.length > 0 ? addr.bind : [undefined];
-  const servers: Server[] = [];
-  for (const host of hosts) {
-    const server = make();
-    server.maxConnections = 1_000_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen({ port: addr.port, host, backlog: 4096 }, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
-    server.on("error", (err) => log.error({ err }, `${what} listener error`));
-    const a = server.address();
-    log.info({ address: typeof a === "object" && a ? `${a.address}:${a.port}` : a }, `${what} listening`);
-    servers.push(server);
-  }
-  return servers;
-}
 
 /** Plain TCP with STARTTLS offered when TLS settings are given. */
 export function listenC2s(
