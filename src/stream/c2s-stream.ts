@@ -1,6 +1,7 @@
 // One client-to-server stream (RFC 6120): header, features, STARTTLS, SASL, resource binding (or XEP-0198
 // resumption), then stanzas handed to the router with `from` stamped. The client's Session is a
 // ClientSession, which this stream is attached to and which may outlive it.
+import { InboundQueue } from "./inbound-queue.js";
 import type { Logger } from "pino";
 import type { LoginThrottle } from "../auth/login-throttle.js";
 import type { PreAuthStream } from "../core/hooks.js";
@@ -42,8 +43,6 @@ export interface C2sOptions {
 type State = "header" | "negotiating" | "bound" | "closed";
 const PRESENCE_TYPES = new Set(["unavailable", "subscribe", "subscribed", "unsubscribe", "unsubscribed", "probe", "error"]);
 const IQ_TYPES = new Set(["get", "set", "result", "error"]);
-/** Stanzas processed concurrently per stream before reading pauses (flood control, order kept). */
-const MAX_QUEUED = 64;
 
 export class C2sStream implements SessionStream {
   readonly id = newStreamId();
@@ -60,9 +59,6 @@ export class C2sStream implements SessionStream {
   private parser: XmppStreamParser | undefined;
   private sasl: SaslNegotiation | undefined;
   private authFailures = 0;
-  private queue: Promise<void> = Promise.resolve();
-  private queued = 0;
-  private paused = false;
   private negotiationTimer: NodeJS.Timeout | undefined;
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private wroteSinceKeepalive = false;
@@ -218,27 +214,19 @@ export class C2sStream implements SessionStream {
     this.write(features.toString(NS_CLIENT));
   }
 
+  private readonly inbound = new InboundQueue({
+    isClosed: () => this.phase === "closed",
+    handle: (el) => this.handleElement(el),
+    failed: (err) => {
+      this.log.error({ err }, "stream element handling failed");
+      this.close(new StreamError("internal-server-error"));
+    },
+    pause: () => this.conn.pause(),
+    resume: () => this.conn.resume(),
+  });
+
   private enqueue(el: Element): void {
-    if (this.phase === "closed") return;
-    this.queued++;
-    if (this.queued > MAX_QUEUED && !this.paused) {
-      this.paused = true;
-      this.conn.pause();
-    }
-    this.queue = this.queue.then(async () => {
-      try {
-        if (this.phase !== "closed") await this.handleElement(el);
-      } catch (err) {
-        this.log.error({ err }, "stream element handling failed");
-        this.close(new StreamError("internal-server-error"));
-      } finally {
-        this.queued--;
-        if (this.paused && this.queued < MAX_QUEUED / 2) {
-          this.paused = false;
-          this.conn.resume();
-        }
-      }
-    });
+    this.inbound.push(el);
   }
 
   private async handleElement(el: Element): Promise<void> {

@@ -1,6 +1,7 @@
 // One external component's stream (XEP-0114 §3, jabber:component:accept): the header names the component's
 // domain, a <handshake/> proves the shared secret, then stanzas flow both ways. Nothing is routed before the
 // handshake, and every stanza after it must come from the component's own domain.
+import { InboundQueue } from "../../stream/inbound-queue.js";
 import type { Logger } from "pino";
 import { StanzaError, StreamError, errorReply } from "../../core/errors.js";
 import { tryParseJid } from "../../core/jid.js";
@@ -58,9 +59,6 @@ export class ComponentStream {
   private attached = false;
   private headerSent = false;
   private parser: XmppStreamParser | undefined;
-  private queue: Promise<void> = Promise.resolve();
-  private queued = 0;
-  private paused = false;
   private negotiationTimer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
 
@@ -146,27 +144,19 @@ export class ComponentStream {
     this.phase = "handshake";
   }
 
+  private readonly inbound = new InboundQueue({
+    isClosed: () => this.phase === "closed",
+    handle: (el) => this.handleElement(el),
+    failed: (err) => {
+      this.log.error({ err }, "component stream element handling failed");
+      this.close(new StreamError("internal-server-error"));
+    },
+    pause: () => this.conn.pause(),
+    resume: () => this.conn.resume(),
+  }, MAX_QUEUED);
+
   private enqueue(el: Element): void {
-    if (this.phase === "closed") return;
-    this.queued++;
-    if (this.queued > MAX_QUEUED && !this.paused) {
-      this.paused = true;
-      this.conn.pause();
-    }
-    this.queue = this.queue.then(async () => {
-      try {
-        if (this.phase !== "closed") await this.handleElement(el);
-      } catch (err) {
-        this.log.error({ err }, "component stream element handling failed");
-        this.close(new StreamError("internal-server-error"));
-      } finally {
-        this.queued--;
-        if (this.paused && this.queued < MAX_QUEUED / 2) {
-          this.paused = false;
-          this.conn.resume();
-        }
-      }
-    });
+    this.inbound.push(el);
   }
 
   private async handleElement(el: Element): Promise<void> {

@@ -1,6 +1,7 @@
 // What inbound and outbound s2s streams share: the parser (a new one per stream restart, RFC 6120 §4.3.3),
 // the header with the dialback prefix declared, ordered processing with input flow control, writing,
 // stream errors and closing.
+import { InboundQueue } from "../../stream/inbound-queue.js";
 import type { Logger } from "pino";
 import { StreamError } from "../../core/errors.js";
 import { Element, InvalidXmlCharError } from "../../core/xml/element.js";
@@ -41,9 +42,6 @@ export abstract class S2sStream {
   protected parser: XmppStreamParser | undefined;
   protected closed = false;
   protected headerSent = false;
-  private queue: Promise<void> = Promise.resolve();
-  private queued = 0;
-  private paused = false;
   private idleTimer: NodeJS.Timeout | undefined;
   private lastActivity = Date.now();
 
@@ -91,27 +89,19 @@ export abstract class S2sStream {
   /** The header to write before a stream error when none was sent yet. */
   protected abstract fallbackHeader(): string;
 
+  private readonly inbound = new InboundQueue({
+    isClosed: () => this.closed,
+    handle: (el) => this.handleElement(el),
+    failed: (err) => {
+      this.log.error({ err }, "s2s element handling failed");
+      this.close(new StreamError("internal-server-error"));
+    },
+    pause: () => this.conn.pause(),
+    resume: () => this.conn.resume(),
+  }, MAX_QUEUED);
+
   private enqueue(el: Element): void {
-    if (this.closed) return;
-    this.queued++;
-    if (this.queued > MAX_QUEUED && !this.paused) {
-      this.paused = true;
-      this.conn.pause();
-    }
-    this.queue = this.queue.then(async () => {
-      try {
-        if (!this.closed) await this.handleElement(el);
-      } catch (err) {
-        this.log.error({ err }, "s2s element handling failed");
-        this.close(new StreamError("internal-server-error"));
-      } finally {
-        this.queued--;
-        if (this.paused && this.queued < MAX_QUEUED / 2) {
-          this.paused = false;
-          this.conn.resume();
-        }
-      }
-    });
+    this.inbound.push(el);
   }
 
   write(text: string): void {

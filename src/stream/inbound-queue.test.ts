@@ -1,0 +1,31 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { xml } from "../core/xml/element.js";
+import { InboundQueue, MAX_QUEUED } from "./inbound-queue.js";
+
+test("handles in order, pauses reading past MAX_QUEUED and resumes at half, survives a throwing handler", async () => {
+  const events: string[] = [];
+  const handled: string[] = [];
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  const q = new InboundQueue({
+    isClosed: () => false,
+    handle: async (el) => {
+      await gate;
+      if (el.attrs.id === "3") throw new Error("boom");
+      handled.push(el.attrs.id as string);
+    },
+    failed: () => events.push("failed"),
+    pause: () => events.push("pause"),
+    resume: () => events.push("resume"),
+  });
+  for (let i = 0; i <= MAX_QUEUED; i++) q.push(xml("message", "jabber:client", { id: String(i) }));
+  assert.deepEqual(events, ["pause"]);
+  release();
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(events, ["pause", "failed", "resume"]);
+  assert.equal(handled.length, MAX_QUEUED);
+  assert.deepEqual(handled.slice(0, 4), ["0", "1", "2", "4"]);
+});

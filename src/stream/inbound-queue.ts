@@ -1,0 +1,50 @@
+// The elements a peer sends on one stream, handled one at a time in arrival order; reading pauses while too
+// many wait (flood control without dropping anything). Every stream kind (c2s, s2s, component) uses it.
+import type { Element } from "../core/xml/element.js";
+
+/** Elements waiting before reading pauses (default); it resumes once half of them are handled. */
+export const MAX_QUEUED = 64;
+
+export interface InboundQueueOwner {
+  /** The stream is closed: queued elements are dropped. */
+  isClosed(): boolean;
+  handle(el: Element): Promise<void>;
+  /** A handler threw: the stream ends (internal-server-error). */
+  failed(err: unknown): void;
+  pause(): void;
+  resume(): void;
+}
+
+export class InboundQueue {
+  private tail: Promise<void> = Promise.resolve();
+  private queued = 0;
+  private paused = false;
+
+  constructor(
+    private readonly owner: InboundQueueOwner,
+    private readonly maxQueued = MAX_QUEUED,
+  ) {}
+
+  push(el: Element): void {
+    const owner = this.owner;
+    if (owner.isClosed()) return;
+    this.queued++;
+    if (this.queued > this.maxQueued && !this.paused) {
+      this.paused = true;
+      owner.pause();
+    }
+    this.tail = this.tail.then(async () => {
+      try {
+        if (!owner.isClosed()) await owner.handle(el);
+      } catch (err) {
+        owner.failed(err);
+      } finally {
+        this.queued--;
+        if (this.paused && this.queued < this.maxQueued / 2) {
+          this.paused = false;
+          owner.resume();
+        }
+      }
+    });
+  }
+}
