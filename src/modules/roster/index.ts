@@ -29,6 +29,11 @@ const options = z
     max_name_length: z.number().int().min(1).default(1023),
     /** RFC 6121 §2.3.3: longer group names get <not-acceptable/> (UTF-8 bytes). */
     max_group_length: z.number().int().min(1).default(1023),
+    /**
+     * Inbound subscription requests kept awaiting the user's answer (RFC 6121 §3.1.3); a new request beyond it
+     * is dropped silently and logged, as for an account that does not exist (nothing tells a stranger more).
+     */
+    max_pending_requests: z.number().int().min(1).default(100),
     /** RFC 6121 §3.4 subscription pre-approval. */
     pre_approval: z.boolean().default(true),
     /** RFC 6121 §2.6 roster versioning. */
@@ -277,7 +282,13 @@ export default defineModule({
       await serial(user, async () => {
         const { item, state } = await store.state(user, contact);
         const r = inbound(state, type as SubscriptionType);
-        // §3.1.3: a request is kept until the user answers, to be delivered again at the next login.
+        // §3.1.3: a request is kept until the user answers, to be delivered again at the next login. Strangers
+        // choose how many requests arrive: past the limit a new one is ignored, as the router ignores requests
+        // for accounts that do not exist, so that the sender learns nothing (§3.1.3 allows silently ignoring).
+        if (r.state.pendingIn && !state.pendingIn && (await store.pendingCount(user)) >= opts.max_pending_requests) {
+          ctx.log.info({ user, contact, limit: opts.max_pending_requests }, "too many pending subscription requests: request dropped");
+          return;
+        }
         const next = await save(user, contact, item, state, r.state, stanza);
         if (r.push && next) await push(user, itemElement(next));
         if (r.deliver) {
