@@ -3,6 +3,7 @@
 // without bound. The count of each account recently written to is kept in memory (bounded), so the hot path
 // pays one storage count per account per cache life and a trim only when an account is over its quota.
 import type { Logger } from "pino";
+import { LruMap } from "../../core/lru-map.js";
 import { createPerKeyQueue } from "../../core/per-key-queue.js";
 import type { ArchiveStore } from "../../storage/types.js";
 
@@ -10,7 +11,7 @@ import type { ArchiveStore } from "../../storage/types.js";
 const COUNTS_KEPT = 10_000;
 
 export class ArchiveQuota {
-  private readonly counts = new Map<string, number>();
+  private readonly counts = new LruMap<string, number>(COUNTS_KEPT);
   private readonly serial = createPerKeyQueue();
 
   constructor(
@@ -25,7 +26,6 @@ export class ArchiveQuota {
     if (this.max === 0) return Promise.resolve();
     return this.serial(user, async () => {
       const known = this.counts.get(user);
-      this.counts.delete(user); // re-inserted last: least recently written first in line to go
       let n = known === undefined ? await this.store.count(user) : known + 1;
       if (n > this.max) {
         const oldest = await this.store.find(user, { limit: n - this.max });
@@ -34,7 +34,6 @@ export class ArchiveQuota {
         n -= removed;
       }
       this.counts.set(user, n);
-      if (this.counts.size > COUNTS_KEPT) this.counts.delete(this.counts.keys().next().value as string);
     });
   }
 

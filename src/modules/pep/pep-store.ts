@@ -46,6 +46,10 @@ export class PepStore {
     return (await this.nodes.getAll(user)) as unknown as Map<string, PepNode>;
   }
 
+  async nodeCount(user: string): Promise<number> {
+    return this.nodes.count(user);
+  }
+
   async putNode(user: string, node: string, value: PepNode): Promise<void> {
     await this.nodes.set(user, node, value as unknown as Json);
   }

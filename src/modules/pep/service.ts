@@ -1,13 +1,13 @@
 // The PEP service of one host (XEP-0163 over XEP-0060): node life cycle, publish, retract, retrieval,
 // subscriptions and notifications. The pep module's IQ handlers call it; other modules (bookmarks
 // XEP-0402, avatars XEP-0084, vCard4 XEP-0292) build on it server-side with createPepService(ctx).
-import type { StanzaError } from "../../core/errors.js";
+import { StanzaError } from "../../core/errors.js";
 import { type Jid, makeJid } from "../../core/jid.js";
 import type { ModuleContext } from "../../core/modules.js";
 import type { Session } from "../../core/session.js";
 import type { DataForm } from "../../core/xml/data-form.js";
 import { Element } from "../../core/xml/element.js";
-import { NS_PUBSUB_EVENT } from "../../core/xml/ns.js";
+import { NS_PUBSUB_ERRORS, NS_PUBSUB_EVENT } from "../../core/xml/ns.js";
 import { wantsNotify } from "../caps/session-caps.js";
 import { RosterStore } from "../roster/roster-store.js";
 import { accessError } from "./access.js";
@@ -28,6 +28,14 @@ import { type PepNode, PepStore } from "./pep-store.js";
 export interface PepLimits {
   /** The most items a node keeps ("max" means this). */
   maxItems: number;
+  /** Nodes per account (the pep module's `max_nodes`); absent: the caller publishes to fixed nodes only. */
+  maxNodes?: number;
+  /** Explicit subscriptions per node (`max_subscribers`). */
+  maxSubscribers?: number;
+  /** Affiliations per node (`max_affiliations`). */
+  maxAffiliations?: number;
+  /** Bytes of one item's payload XML (`max_item_size`). */
+  maxItemBytes?: number;
 }
 
 export interface PublishRequest {
@@ -87,6 +95,13 @@ export function createPepService(ctx: Pick<ModuleContext<unknown>, "store" | "ho
 
   const newNode = (config: NodeConfig): PepNode => ({ config, created: Date.now(), subscribers: {}, affiliations: {} });
 
+  /** Inside `locked`: may `user` have one more node? XEP-0060 §8.1.3 names no condition; its errors schema has <max-nodes-exceeded/>. */
+  async function requireNodeRoom(user: string, nodeName: string): Promise<void> {
+    if (limits.maxNodes === undefined || (await store.nodeCount(user)) < limits.maxNodes) return;
+    ctx.log.info({ user, node: nodeName, limit: limits.maxNodes }, "PEP node limit reached: node not created");
+    throw pubsubError("not-allowed", "max-nodes-exceeded", {}, `at most ${limits.maxNodes} nodes per account`);
+  }
+
   return {
     store,
 
@@ -94,19 +109,26 @@ export function createPepService(ctx: Pick<ModuleContext<unknown>, "store" | "ho
     async publish(user: string, nodeName: string, req: PublishRequest): Promise<string> {
       const owner = ownerJid(user);
       const id = req.id ?? newItemId();
+      const payload = serialisePayload(req.payload);
+      // XEP-0060 §7.1.3.4: a payload larger than the service accepts.
+      if (limits.maxItemBytes !== undefined && Buffer.byteLength(payload) > limits.maxItemBytes) {
+        ctx.log.info({ user, node: nodeName, bytes: Buffer.byteLength(payload), limit: limits.maxItemBytes }, "PEP item too big: publish refused");
+        throw pubsubError("not-acceptable", "payload-too-big", {}, `items are at most ${limits.maxItemBytes} bytes`);
+      }
       const node = await locked(user, async () => {
         let node = await store.node(user, nodeName);
         if (!node) {
+          await requireNodeRoom(user, nodeName);
           node = newNode(req.options ? configFromPublishOptions(req.options, limits.maxItems) : { ...DEFAULT_CONFIG });
           await store.putNode(user, nodeName, node);
         } else if (req.options && !preconditionsMet(node.config, req.options, limits.maxItems)) {
           throw preconditionNotMet();
         }
-        await store.putItem(user, nodeName, { id, payload: serialisePayload(req.payload), publisher: req.publisher.toString() }, effectiveMaxItems(node.config, limits.maxItems));
+        await store.putItem(user, nodeName, { id, payload, publisher: req.publisher.toString() }, effectiveMaxItems(node.config, limits.maxItems));
         return node;
       });
       if (node.config.deliver_notifications) {
-        const item: PepItem = { id, payload: serialisePayload(req.payload), publisher: req.publisher.toString(), when: Date.now() };
+        const item: PepItem = { id, payload, publisher: req.publisher.toString(), when: Date.now() };
         broadcast(owner, nodeName, node, itemsEvent(nodeName, [itemElement(NS_PUBSUB_EVENT, item, node.config.deliver_payloads)]));
       }
       await core.hooks.notify("pep.published", { host, user, node: nodeName, itemId: id, payload: req.payload, publisher: req.publisher });
@@ -130,6 +152,7 @@ export function createPepService(ctx: Pick<ModuleContext<unknown>, "store" | "ho
     async create(user: string, nodeName: string, config?: DataForm): Promise<void> {
       await locked(user, async () => {
         if (await store.node(user, nodeName)) throw pubsubError("conflict", undefined);
+        await requireNodeRoom(user, nodeName);
         let cfg = { ...DEFAULT_CONFIG };
         if (config) {
           try {
@@ -197,6 +220,15 @@ export function createPepService(ctx: Pick<ModuleContext<unknown>, "store" | "ho
         const node = await requireNode(user, nodeName);
         const denied = await accessError(roster, user, ownerJid(user).bareString(), node, jid);
         if (denied) throw denied;
+        const subscribers = Object.keys(node.subscribers).length;
+        if (node.subscribers[jid.toString()] === undefined && limits.maxSubscribers !== undefined && subscribers >= limits.maxSubscribers) {
+          // XEP-0060 §6.1.3.9: too many subscriptions; whoever asks may subscribe once another leaves (wait).
+          ctx.log.info({ user, node: nodeName, jid: jid.toString(), limit: limits.maxSubscribers }, "PEP subscriber limit reached: subscription refused");
+          throw new StanzaError("policy-violation", `at most ${limits.maxSubscribers} subscribers per node`, {
+            type: "wait",
+            appCondition: new Element("too-many-subscriptions", NS_PUBSUB_ERRORS),
+          });
+        }
         node.subscribers[jid.toString()] ??= newItemId().slice(0, 16);
         await store.putNode(user, nodeName, node);
         return node;
@@ -226,6 +258,13 @@ export function createPepService(ctx: Pick<ModuleContext<unknown>, "store" | "ho
         for (const c of changes) {
           if (c.affiliation === "none") delete node.affiliations[c.jid];
           else node.affiliations[c.jid] = c.affiliation as "member" | "outcast";
+        }
+        // XEP-0060 §8.9.2 names no condition for a list too long: the whole change is refused, as a
+        // privacy list with too many items is (XEP-0016), with <resource-constraint/>.
+        const count = Object.keys(node.affiliations).length;
+        if (limits.maxAffiliations !== undefined && count > limits.maxAffiliations) {
+          ctx.log.info({ user, node: nodeName, count, limit: limits.maxAffiliations }, "PEP affiliation limit reached: change refused");
+          throw new StanzaError("resource-constraint", `at most ${limits.maxAffiliations} affiliations per node`);
         }
         await store.putNode(user, nodeName, node);
       });
