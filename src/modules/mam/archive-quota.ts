@@ -28,7 +28,8 @@ export class ArchiveQuota {
       const known = this.counts.get(user);
       let n = known === undefined ? await this.store.count(user) : known + 1;
       if (n > this.max) {
-        const oldest = await this.store.find(user, { limit: n - this.max });
+        // Down to 1% below the quota, so that a full archive pays a trim per hundredth of its size, not per message.
+        const oldest = await this.store.find(user, { limit: n - this.max + Math.floor(this.max / 100) });
         const removed = await this.store.delete(user, { ids: oldest.map((o) => o.id) });
         this.log.info({ user, removed, limit: this.max }, "message archive over its quota: oldest messages removed");
         n -= removed;
