@@ -68,7 +68,7 @@ describe("per-account limits of the IM modules (issue 11)", () => {
     ts = await startTestServer({
       yaml: [
         "modules:",
-        "  roster: { max_pending_requests: 2 }",
+        "  roster: { max_pending_requests: 2, max_request_size: 512 }",
         "  mam: { max_messages: 3 }",
         "  private-storage: { max_entries: 2, max_bytes: 1024 }",
         "  privacy: { max_items: 3 }",
@@ -117,6 +117,34 @@ describe("per-account limits of the IM modules (issue 11)", () => {
       }
     } finally {
       for (const c of senders) await c.stop();
+    }
+  });
+
+  it("roster: a pending request larger than max_request_size is kept without its children; a small one whole", async () => {
+    const carol = await connect(ts, "carol", "carol-secret");
+    const erin = await connect(ts, "erin", "erin-secret");
+    try {
+      await carol.xmpp.send(xml("presence", { to: "dave@localhost", type: "subscribe" }, xml("status", {}, "hello dave")));
+      await sync(carol);
+      await erin.xmpp.send(xml("presence", { to: "dave@localhost", type: "subscribe" }, xml("status", {}, "x".repeat(600))));
+      await sync(erin);
+      assert.ok(logged(ts, "large subscription request stored without its children"));
+    } finally {
+      await carol.stop();
+      await erin.stop();
+    }
+    const dave = await connect(ts, "dave", "dave-secret");
+    try {
+      await dave.xmpp.send(xml("presence"));
+      const fromErin = await dave.waitFor((s) => s.is("presence") && s.attrs.type === "subscribe" && s.attrs.from === "erin@localhost");
+      const fromCarol = await dave.waitFor((s) => s.is("presence") && s.attrs.type === "subscribe" && s.attrs.from === "carol@localhost");
+      assert.equal(fromErin.getChild("status"), undefined, "the oversized request arrives without its status");
+      assert.equal(fromCarol.getChildText("status"), "hello dave");
+      // Answer both, so the later tests start from a clean roster.
+      for (const who of ["carol@localhost", "erin@localhost"]) await dave.xmpp.send(xml("presence", { to: who, type: "unsubscribed" }));
+      await sync(dave);
+    } finally {
+      await dave.stop();
     }
   });
 

@@ -8,7 +8,7 @@ import { createPerKeyQueue } from "../../core/per-key-queue.js";
 import type { ArchiveStore } from "../../storage/types.js";
 
 /** Accounts whose archive size is remembered; beyond it the least recently written are forgotten (re-counted). */
-const COUNTS_KEPT = 10_000;
+const COUNTS_KEPT = 50_000;
 
 export class ArchiveQuota {
   private readonly counts = new LruMap<string, number>(COUNTS_KEPT);
