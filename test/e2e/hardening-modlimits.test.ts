@@ -72,7 +72,7 @@ describe("per-account limits of the IM modules (issue 11)", () => {
         "  mam: { max_messages: 3 }",
         "  private-storage: { max_entries: 2, max_bytes: 1024 }",
         "  privacy: { max_items: 3 }",
-        "  pep: { max_nodes: 2, max_subscribers: 1, max_affiliations: 2, max_item_size: 1024 }",
+        "  pep: { max_nodes: 2, max_subscribers: 1, max_affiliations: 2, max_item_size: 1024, max_account_bytes: 1024 }",
         "  caps: { cache_size: 1 }",
         "  push: { max_registrations: 2, max_pushes_per_message: 1 }",
       ].join("\n"),
@@ -213,7 +213,7 @@ describe("per-account limits of the IM modules (issue 11)", () => {
     }
   });
 
-  it("pep: max_nodes per account, max_item_size per item, max_subscribers and max_affiliations per node, with XEP-0060's errors", async () => {
+  it("pep: max_nodes and max_account_bytes per account, max_item_size per item, max_subscribers and max_affiliations per node, with XEP-0060's errors", async () => {
     const alice = await connect(ts, "alice", "alice-secret");
     const carol = await connect(ts, "carol", "carol-secret");
     const dave = await connect(ts, "dave", "dave-secret");
@@ -270,7 +270,14 @@ describe("per-account limits of the IM modules (issue 11)", () => {
       const affs = await get(alice, xml("pubsub", { xmlns: NS_PUBSUB_OWNER }, xml("affiliations", { node: "urn:example:n1" })));
       const listed = affs.getChild("pubsub", NS_PUBSUB_OWNER)?.getChild("affiliations")?.getChildren("affiliation").map((a) => a.attrs.jid) ?? [];
       assert.ok(!listed.includes("m3@example.net"), "the refused affiliation was not stored");
-      for (const msg of ["PEP node limit reached: node not created", "PEP item too big: publish refused", "PEP subscriber limit reached: subscription refused"]) {
+      // max_account_bytes (1024) over all items: replacing an item counts at its new size, a retraction frees.
+      const filler = (node: string) => xml("v", { xmlns: node }, "y".repeat(600));
+      await publish("urn:example:n2", filler("urn:example:n2"));
+      await publish("urn:example:n2", filler("urn:example:n2")); // same item id: replaced, not added
+      assert.equal((await iqError(publish("urn:example:n1", filler("urn:example:n1")))).condition, "resource-constraint");
+      await set(alice, xml("pubsub", { xmlns: NS_PUBSUB }, xml("retract", { node: "urn:example:n2" }, xml("item", { id: "current" }))));
+      await publish("urn:example:n1", filler("urn:example:n1"));
+      for (const msg of ["PEP storage quota reached: publish refused", "PEP node limit reached: node not created", "PEP item too big: publish refused", "PEP subscriber limit reached: subscription refused"]) {
         assert.ok(logged(ts, msg), msg);
       }
     } finally {

@@ -23,6 +23,8 @@ const options = z
     max_affiliations: z.number().int().min(1).default(1000),
     /** Bytes of one item's payload XML; larger gets <not-acceptable/> + <payload-too-big/> (XEP-0060 §7.1.3.4). */
     max_item_size: z.number().int().min(1024).default(262_144),
+    /** Bytes of all item payloads of one account together; a publish going past it gets <resource-constraint/>. */
+    max_account_bytes: z.number().int().min(1024).default(16_777_216),
   })
   .strict();
 
@@ -78,6 +80,7 @@ export default defineModule({
       maxSubscribers: o.max_subscribers,
       maxAffiliations: o.max_affiliations,
       maxItemBytes: o.max_item_size,
+      maxAccountBytes: o.max_account_bytes,
     });
     const roster = new RosterStore(ctx);
     const handlers = pubsubHandlers(pep, roster, limit);

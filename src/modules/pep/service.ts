@@ -3,7 +3,7 @@
 // XEP-0402, avatars XEP-0084, vCard4 XEP-0292) build on it server-side with createPepService(ctx).
 import { StanzaError } from "../../core/errors.js";
 import { type Jid, makeJid } from "../../core/jid.js";
-import type { ModuleContext } from "../../core/modules.js";
+import type { CoreServices, ModuleContext } from "../../core/modules.js";
 import type { Session } from "../../core/session.js";
 import type { DataForm } from "../../core/xml/data-form.js";
 import { Element } from "../../core/xml/element.js";
@@ -36,6 +36,8 @@ export interface PepLimits {
   maxAffiliations?: number;
   /** Bytes of one item's payload XML (`max_item_size`). */
   maxItemBytes?: number;
+  /** Bytes of all item payloads of one account (`max_account_bytes`). */
+  maxAccountBytes?: number;
 }
 
 export interface PublishRequest {
@@ -53,11 +55,29 @@ const SENT_LAST = Symbol("pep-sent-last");
 
 export type PepService = ReturnType<typeof createPepService>;
 
+// Per-user serialisation shared by every PEP service of a host (pep, bookmarks, vcard4, avatar conversion each
+// create one), so that a limit checked under the lock holds across them. Keyed by the server's CoreServices.
+const hostLocks = new WeakMap<CoreServices, Map<string, Map<string, Promise<unknown>>>>();
+
+function locksOf(core: CoreServices, host: string): Map<string, Promise<unknown>> {
+  let byHost = hostLocks.get(core);
+  if (!byHost) {
+    byHost = new Map();
+    hostLocks.set(core, byHost);
+  }
+  let locks = byHost.get(host);
+  if (!locks) {
+    locks = new Map();
+    byHost.set(host, locks);
+  }
+  return locks;
+}
+
 export function createPepService(ctx: Pick<ModuleContext<unknown>, "store" | "host" | "sessions" | "core" | "log">, limits: PepLimits) {
   const store = new PepStore(ctx);
   const roster = new RosterStore(ctx);
   const { core, host } = ctx;
-  const locks = new Map<string, Promise<unknown>>();
+  const locks = locksOf(core, host);
 
   /** Runs changes of one user's nodes one at a time (publish replaces, then trims). */
   function locked<T>(user: string, fn: () => Promise<T>): Promise<T> {
@@ -117,14 +137,24 @@ export function createPepService(ctx: Pick<ModuleContext<unknown>, "store" | "ho
       }
       const node = await locked(user, async () => {
         let node = await store.node(user, nodeName);
+        const created = !node;
         if (!node) {
           await requireNodeRoom(user, nodeName);
           node = newNode(req.options ? configFromPublishOptions(req.options, limits.maxItems) : { ...DEFAULT_CONFIG });
-          await store.putNode(user, nodeName, node);
         } else if (req.options && !preconditionsMet(node.config, req.options, limits.maxItems)) {
           throw preconditionNotMet();
         }
-        await store.putItem(user, nodeName, { id, payload, publisher: req.publisher.toString() }, effectiveMaxItems(node.config, limits.maxItems));
+        const maxItems = effectiveMaxItems(node.config, limits.maxItems);
+        if (limits.maxAccountBytes !== undefined) {
+          // What the account would hold once this item replaces its namesake and the oldest are trimmed.
+          const after = await store.usageAfterPut(user, nodeName, id, Buffer.byteLength(payload), maxItems);
+          if (after > limits.maxAccountBytes) {
+            ctx.log.info({ user, node: nodeName, bytes: after, limit: limits.maxAccountBytes }, "PEP storage quota reached: publish refused");
+            throw new StanzaError("resource-constraint", `at most ${limits.maxAccountBytes} bytes of PEP items per account`);
+          }
+        }
+        if (created) await store.putNode(user, nodeName, node);
+        await store.putItem(user, nodeName, { id, payload, publisher: req.publisher.toString() }, maxItems);
         return node;
       });
       if (node.config.deliver_notifications) {
