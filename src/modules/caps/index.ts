@@ -1,6 +1,7 @@
 // XEP-0115 Entity Capabilities: learns what each client session supports from the <c/> in its available
-// presence (querying disco#info for an unknown ver, verifying the hash, caching verified vers for every
-// user of the host, least recently used forgotten first), and advertises the server's own caps as a stream feature (§6.3).
+// presence (querying disco#info for an unknown ver, verifying the hash, caching verified vers in memory for
+// every user of the host, least recently used forgotten first), and advertises the server's own caps as a
+// stream feature (§6.3).
 import { z } from "zod";
 import { type Jid, tryParseJid } from "../../core/jid.js";
 import { LruMap } from "../../core/lru-map.js";
