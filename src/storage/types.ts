@@ -20,6 +20,8 @@ export interface MapStore<T extends Json = Json> {
   delete(user: string, key: string): Promise<void>;
   /** All of one user's entries, sorted by key. */
   getAll(user: string): Promise<Map<string, T>>;
+  /** How many entries one user has, without reading them (limits checked on every write). */
+  count(user: string): Promise<number>;
   deleteAll(user: string): Promise<void>;
 }
 

@@ -128,6 +128,22 @@ export function runStorageContract(
         assert.deepEqual(all.get("zoë"), { key: "zoë" });
       });
 
+      it("counts one user's entries: overwrites once, deletions gone, other users and stores apart", async () => {
+        const store = driver.open("h", "s", "map");
+        assert.equal(await store.count("u"), 0);
+        await store.set("u", "a", 1);
+        await store.set("u", "b", 2);
+        await store.set("u", "a", 3);
+        await store.set("v", "a", 1);
+        await driver.open("h", "t", "map").set("u", "x", 1);
+        assert.equal(await store.count("u"), 2);
+        await store.delete("u", "b");
+        assert.equal(await store.count("u"), 1);
+        await store.deleteAll("u");
+        assert.equal(await store.count("u"), 0);
+        assert.equal(await store.count("v"), 1);
+      });
+
       it("deleteAll removes one user's entries only", async () => {
         const store = driver.open("h", "s", "map");
         await store.set("u", "a", 1);

@@ -110,7 +110,14 @@ export default defineModule({
           const fresh = jids.filter((j) => !current.includes(j));
           if (fresh.length === 0) return undefined;
           const name = rec.default ?? freshName(rec);
-          return { default: name, lists: { ...rec.lists, [name]: withBlocked(rec.lists[name] ?? [], fresh) } };
+          const items = withBlocked(rec.lists[name] ?? [], fresh);
+          // §5: the blocklist is a privacy list, under the privacy module's item limit, refused with the
+          // <resource-constraint/> a too long privacy list gets. Nothing of this request is blocked then.
+          if (items.length > engine.maxItems) {
+            ctx.log.info({ user, items: items.length, limit: engine.maxItems }, "blocklist full: block refused");
+            throw new StanzaError("resource-constraint", `at most ${engine.maxItems} items in the blocklist's privacy list`);
+          }
+          return { default: name, lists: { ...rec.lists, [name]: items } };
         }),
       );
       return undefined;

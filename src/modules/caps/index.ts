@@ -1,8 +1,10 @@
 // XEP-0115 Entity Capabilities: learns what each client session supports from the <c/> in its available
-// presence (querying disco#info for an unknown ver, verifying the hash, caching verified vers for every
-// user of the host), and advertises the server's own caps as a stream feature (§6.3).
+// presence (querying disco#info for an unknown ver, verifying the hash, caching verified vers in memory for
+// every user of the host, least recently used forgotten first), and advertises the server's own caps as a
+// stream feature (§6.3).
 import { z } from "zod";
 import { type Jid, tryParseJid } from "../../core/jid.js";
+import { LruMap } from "../../core/lru-map.js";
 import { defineModule } from "../../core/modules.js";
 import type { Session } from "../../core/session.js";
 import { Element } from "../../core/xml/element.js";
@@ -17,6 +19,11 @@ const options = z
     node: z.string().min(1).default("https://natter.im"),
     /** Seconds to wait for a client's disco#info answer. */
     query_timeout: z.number().int().min(1).max(120).default(10),
+    /**
+     * Verified vers remembered (in memory, per host); the least recently used go first. Any account can mint
+     * new vers at will, so the cache is bounded; a forgotten ver costs one more disco#info query.
+     */
+    cache_size: z.number().int().min(1).default(1000),
   })
   .strict();
 
@@ -31,7 +38,7 @@ export default defineModule({
     const { core, host } = ctx;
     const hostJid = tryParseJid(host) as Jid;
     // Verified ver → features, shared by every user of the host (§5.4 step 3.9: "globally cache").
-    const cache = ctx.store("caps", "keyval");
+    const cache = new LruMap<string, ReadonlySet<string>>(ctx.options.cache_size);
     // One disco#info query at a time per hash+ver, whoever else logs in with it meanwhile.
     const inFlight = new Map<string, Promise<ReadonlySet<string> | undefined>>();
 
@@ -54,8 +61,8 @@ export default defineModule({
       }
       if (!isSupportedHash(hash)) return undefined; // §5.4 step 2: unsupported hash, ignore
       const key = `${hash}\0${ver}`;
-      const cached = (await cache.get(key)) as string[] | undefined;
-      if (cached) return new Set(cached);
+      const cached = cache.get(key);
+      if (cached) return cached;
       const pending = inFlight.get(key);
       if (pending) return pending;
       const p = (async () => {
@@ -67,7 +74,7 @@ export default defineModule({
           return undefined;
         }
         const features = featuresOf(query);
-        await cache.set(key, [...features]);
+        cache.set(key, features);
         return features;
       })().finally(() => inFlight.delete(key));
       inFlight.set(key, p);

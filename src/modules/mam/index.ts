@@ -23,6 +23,7 @@ import {
   stanzaIdsBy,
   withoutStanzaIds,
 } from "./codec.js";
+import { ArchiveQuota } from "./archive-quota.js";
 import { answerMamQuery, mamMetadata, mamQueryForm } from "./query.js";
 
 const options = z
@@ -30,7 +31,9 @@ const options = z
     /** XEP-0441 §2.1.1 default for users who set no preferences: always, roster or never. */
     default_policy: z.enum(["always", "roster", "never"]).default("always"),
     /** Messages older than this many days are deleted (XEP-0313 §3.2: oldest first). 0 keeps them forever. */
-    retention_days: z.number().min(0).default(0),
+    retention_days: z.number().min(0).default(365),
+    /** Messages kept per account; past it the oldest are deleted as new ones arrive. 0: no quota. */
+    max_messages: z.number().int().min(0).default(100_000),
     /** How often expired messages are looked for, in seconds. */
     expiry_interval: z.number().int().min(1).default(3600),
     /** Page size when a query has no RSM <max/>. */
@@ -60,6 +63,7 @@ export default defineModule({
     const store = ctx.store("mam", "archive");
     const prefsStore = ctx.store("mam-prefs", "keyval");
     const roster = new RosterStore(ctx);
+    const quota = new ArchiveQuota(store, o.max_messages, ctx.log);
     const prefsCache = new Map<string, { prefs: ArchivePrefs; at: number }>();
     // Stanzas this module already archived for their recipient (one stanza forked to several resources).
     const archived = new WeakSet<Element>();
@@ -78,7 +82,9 @@ export default defineModule({
       const prefs = await prefsOf(user);
       if (!(await prefsAllow(prefs, target, async (bare) => (await roster.get(user, bare)) !== undefined))) return undefined;
       // Committed before the message goes on (DESIGN.md "Data and scale").
-      return store.append(user, { when, with: target.bareString(), value: encodeArchived(stanza) });
+      const id = await store.append(user, { when, with: target.bareString(), value: encodeArchived(stanza) });
+      await quota.appended(user);
+      return id;
     }
 
     /** The recipient's copy: archived once, and the archive id stamped on the stanza (XEP-0313 §3.5). */
@@ -185,7 +191,10 @@ export default defineModule({
     if (o.retention_days > 0) {
       const expire = async () => {
         const removed = await store.deleteOlderThan(Date.now() - o.retention_days * 86_400_000);
-        if (removed > 0) ctx.log.info({ removed }, "expired archived messages");
+        if (removed > 0) {
+          quota.forget();
+          ctx.log.info({ removed }, "expired archived messages");
+        }
       };
       ctx.timer(o.expiry_interval * 1000, expire);
       ctx.hook("server.started", expire);

@@ -15,6 +15,16 @@ const options = z
   .object({
     /** The most items one node keeps; `pubsub#max_items` "max" means this. */
     max_items_limit: z.number().int().min(1).max(100_000).default(1000),
+    /** Nodes one account may have; creating (or auto-creating by publishing to) one more gets <not-allowed/> + <max-nodes-exceeded/>. */
+    max_nodes: z.number().int().min(1).default(100),
+    /** Explicit subscriptions per node; one more gets <policy-violation/> + <too-many-subscriptions/> (XEP-0060 §6.1.3.9). */
+    max_subscribers: z.number().int().min(1).default(1000),
+    /** Affiliations (members, outcasts) per node; a change leaving more gets <resource-constraint/>. */
+    max_affiliations: z.number().int().min(1).default(1000),
+    /** Bytes of one item's payload XML; larger gets <not-acceptable/> + <payload-too-big/> (XEP-0060 §7.1.3.4). */
+    max_item_size: z.number().int().min(1024).default(262_144),
+    /** Bytes of all item payloads of one account together; a publish going past it gets <resource-constraint/>. */
+    max_account_bytes: z.number().int().min(1024).default(16_777_216),
   })
   .strict();
 
@@ -62,8 +72,16 @@ export default defineModule({
   options,
   setup(ctx) {
     const { host } = ctx;
-    const limit = ctx.options.max_items_limit;
-    const pep = createPepService(ctx, { maxItems: limit });
+    const o = ctx.options;
+    const limit = o.max_items_limit;
+    const pep = createPepService(ctx, {
+      maxItems: limit,
+      maxNodes: o.max_nodes,
+      maxSubscribers: o.max_subscribers,
+      maxAffiliations: o.max_affiliations,
+      maxItemBytes: o.max_item_size,
+      maxAccountBytes: o.max_account_bytes,
+    });
     const roster = new RosterStore(ctx);
     const handlers = pubsubHandlers(pep, roster, limit);
 

@@ -1,13 +1,13 @@
 // The PEP service of one host (XEP-0163 over XEP-0060): node life cycle, publish, retract, retrieval,
 // subscriptions and notifications. The pep module's IQ handlers call it; other modules (bookmarks
 // XEP-0402, avatars XEP-0084, vCard4 XEP-0292) build on it server-side with createPepService(ctx).
-import type { StanzaError } from "../../core/errors.js";
+import { StanzaError } from "../../core/errors.js";
 import { type Jid, makeJid } from "../../core/jid.js";
-import type { ModuleContext } from "../../core/modules.js";
+import type { CoreServices, ModuleContext } from "../../core/modules.js";
 import type { Session } from "../../core/session.js";
 import type { DataForm } from "../../core/xml/data-form.js";
 import { Element } from "../../core/xml/element.js";
-import { NS_PUBSUB_EVENT } from "../../core/xml/ns.js";
+import { NS_PUBSUB_ERRORS, NS_PUBSUB_EVENT } from "../../core/xml/ns.js";
 import { wantsNotify } from "../caps/session-caps.js";
 import { RosterStore } from "../roster/roster-store.js";
 import { accessError } from "./access.js";
@@ -28,6 +28,16 @@ import { type PepNode, PepStore } from "./pep-store.js";
 export interface PepLimits {
   /** The most items a node keeps ("max" means this). */
   maxItems: number;
+  /** Nodes per account (the pep module's `max_nodes`); absent: the caller publishes to fixed nodes only. */
+  maxNodes?: number;
+  /** Explicit subscriptions per node (`max_subscribers`). */
+  maxSubscribers?: number;
+  /** Affiliations per node (`max_affiliations`). */
+  maxAffiliations?: number;
+  /** Bytes of one item's payload XML (`max_item_size`). */
+  maxItemBytes?: number;
+  /** Bytes of all item payloads of one account (`max_account_bytes`). */
+  maxAccountBytes?: number;
 }
 
 export interface PublishRequest {
@@ -45,11 +55,29 @@ const SENT_LAST = Symbol("pep-sent-last");
 
 export type PepService = ReturnType<typeof createPepService>;
 
+// Per-user serialisation shared by every PEP service of a host (pep, bookmarks, vcard4, avatar conversion each
+// create one), so that a limit checked under the lock holds across them. Keyed by the server's CoreServices.
+const hostLocks = new WeakMap<CoreServices, Map<string, Map<string, Promise<unknown>>>>();
+
+function locksOf(core: CoreServices, host: string): Map<string, Promise<unknown>> {
+  let byHost = hostLocks.get(core);
+  if (!byHost) {
+    byHost = new Map();
+    hostLocks.set(core, byHost);
+  }
+  let locks = byHost.get(host);
+  if (!locks) {
+    locks = new Map();
+    byHost.set(host, locks);
+  }
+  return locks;
+}
+
 export function createPepService(ctx: Pick<ModuleContext<unknown>, "store" | "host" | "sessions" | "core" | "log">, limits: PepLimits) {
   const store = new PepStore(ctx);
   const roster = new RosterStore(ctx);
   const { core, host } = ctx;
-  const locks = new Map<string, Promise<unknown>>();
+  const locks = locksOf(core, host);
 
   /** Runs changes of one user's nodes one at a time (publish replaces, then trims). */
   function locked<T>(user: string, fn: () => Promise<T>): Promise<T> {
@@ -87,6 +115,13 @@ export function createPepService(ctx: Pick<ModuleContext<unknown>, "store" | "ho
 
   const newNode = (config: NodeConfig): PepNode => ({ config, created: Date.now(), subscribers: {}, affiliations: {} });
 
+  /** Inside `locked`: may `user` have one more node? XEP-0060 §8.1.3 names no condition; its errors schema has <max-nodes-exceeded/>. */
+  async function requireNodeRoom(user: string, nodeName: string): Promise<void> {
+    if (limits.maxNodes === undefined || (await store.nodeCount(user)) < limits.maxNodes) return;
+    ctx.log.info({ user, node: nodeName, limit: limits.maxNodes }, "PEP node limit reached: node not created");
+    throw pubsubError("not-allowed", "max-nodes-exceeded", {}, `at most ${limits.maxNodes} nodes per account`);
+  }
+
   return {
     store,
 
@@ -94,19 +129,36 @@ export function createPepService(ctx: Pick<ModuleContext<unknown>, "store" | "ho
     async publish(user: string, nodeName: string, req: PublishRequest): Promise<string> {
       const owner = ownerJid(user);
       const id = req.id ?? newItemId();
+      const payload = serialisePayload(req.payload);
+      // XEP-0060 §7.1.3.4: a payload larger than the service accepts.
+      if (limits.maxItemBytes !== undefined && Buffer.byteLength(payload) > limits.maxItemBytes) {
+        ctx.log.info({ user, node: nodeName, bytes: Buffer.byteLength(payload), limit: limits.maxItemBytes }, "PEP item too big: publish refused");
+        throw pubsubError("not-acceptable", "payload-too-big", {}, `items are at most ${limits.maxItemBytes} bytes`);
+      }
       const node = await locked(user, async () => {
         let node = await store.node(user, nodeName);
+        const created = !node;
         if (!node) {
+          await requireNodeRoom(user, nodeName);
           node = newNode(req.options ? configFromPublishOptions(req.options, limits.maxItems) : { ...DEFAULT_CONFIG });
-          await store.putNode(user, nodeName, node);
         } else if (req.options && !preconditionsMet(node.config, req.options, limits.maxItems)) {
           throw preconditionNotMet();
         }
-        await store.putItem(user, nodeName, { id, payload: serialisePayload(req.payload), publisher: req.publisher.toString() }, effectiveMaxItems(node.config, limits.maxItems));
+        const maxItems = effectiveMaxItems(node.config, limits.maxItems);
+        if (limits.maxAccountBytes !== undefined) {
+          // What the account would hold once this item replaces its namesake and the oldest are trimmed.
+          const after = await store.usageAfterPut(user, nodeName, id, Buffer.byteLength(payload), maxItems);
+          if (after > limits.maxAccountBytes) {
+            ctx.log.info({ user, node: nodeName, bytes: after, limit: limits.maxAccountBytes }, "PEP storage quota reached: publish refused");
+            throw new StanzaError("resource-constraint", `at most ${limits.maxAccountBytes} bytes of PEP items per account`);
+          }
+        }
+        if (created) await store.putNode(user, nodeName, node);
+        await store.putItem(user, nodeName, { id, payload, publisher: req.publisher.toString() }, maxItems);
         return node;
       });
       if (node.config.deliver_notifications) {
-        const item: PepItem = { id, payload: serialisePayload(req.payload), publisher: req.publisher.toString(), when: Date.now() };
+        const item: PepItem = { id, payload, publisher: req.publisher.toString(), when: Date.now() };
         broadcast(owner, nodeName, node, itemsEvent(nodeName, [itemElement(NS_PUBSUB_EVENT, item, node.config.deliver_payloads)]));
       }
       await core.hooks.notify("pep.published", { host, user, node: nodeName, itemId: id, payload: req.payload, publisher: req.publisher });
@@ -130,6 +182,7 @@ export function createPepService(ctx: Pick<ModuleContext<unknown>, "store" | "ho
     async create(user: string, nodeName: string, config?: DataForm): Promise<void> {
       await locked(user, async () => {
         if (await store.node(user, nodeName)) throw pubsubError("conflict", undefined);
+        await requireNodeRoom(user, nodeName);
         let cfg = { ...DEFAULT_CONFIG };
         if (config) {
           try {
@@ -197,6 +250,15 @@ export function createPepService(ctx: Pick<ModuleContext<unknown>, "store" | "ho
         const node = await requireNode(user, nodeName);
         const denied = await accessError(roster, user, ownerJid(user).bareString(), node, jid);
         if (denied) throw denied;
+        const subscribers = Object.keys(node.subscribers).length;
+        if (node.subscribers[jid.toString()] === undefined && limits.maxSubscribers !== undefined && subscribers >= limits.maxSubscribers) {
+          // XEP-0060 §6.1.3.9: too many subscriptions; whoever asks may subscribe once another leaves (wait).
+          ctx.log.info({ user, node: nodeName, jid: jid.toString(), limit: limits.maxSubscribers }, "PEP subscriber limit reached: subscription refused");
+          throw new StanzaError("policy-violation", `at most ${limits.maxSubscribers} subscribers per node`, {
+            type: "wait",
+            appCondition: new Element("too-many-subscriptions", NS_PUBSUB_ERRORS),
+          });
+        }
         node.subscribers[jid.toString()] ??= newItemId().slice(0, 16);
         await store.putNode(user, nodeName, node);
         return node;
@@ -226,6 +288,13 @@ export function createPepService(ctx: Pick<ModuleContext<unknown>, "store" | "ho
         for (const c of changes) {
           if (c.affiliation === "none") delete node.affiliations[c.jid];
           else node.affiliations[c.jid] = c.affiliation as "member" | "outcast";
+        }
+        // XEP-0060 §8.9.2 names no condition for a list too long: the whole change is refused, as a
+        // privacy list with too many items is (XEP-0016), with <resource-constraint/>.
+        const count = Object.keys(node.affiliations).length;
+        if (limits.maxAffiliations !== undefined && count > limits.maxAffiliations) {
+          ctx.log.info({ user, node: nodeName, count, limit: limits.maxAffiliations }, "PEP affiliation limit reached: change refused");
+          throw new StanzaError("resource-constraint", `at most ${limits.maxAffiliations} affiliations per node`);
         }
         await store.putNode(user, nodeName, node);
       });

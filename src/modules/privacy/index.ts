@@ -20,7 +20,7 @@ const options = z
     cache_size: z.number().int().min(1).default(10000),
     /** Lists per user; more gets <resource-constraint/>. */
     max_lists: z.number().int().min(1).default(50),
-    /** Items per list; more gets <resource-constraint/>. */
+    /** Items per list (the blocklist included: it is the default list's items); more gets <resource-constraint/>. */
     max_items: z.number().int().min(1).default(1000),
   })
   .strict();
@@ -33,7 +33,7 @@ export default defineModule({
   async setup(ctx) {
     const { host } = ctx;
     const opts = ctx.options;
-    const engine = await PrivacyEngine.create(ctx, opts.cache_size);
+    const engine = await PrivacyEngine.create(ctx, opts.cache_size, opts.max_items);
     const roster = new RosterStore(ctx);
     ctx.feature(NS_PRIVACY); // on the server's disco#info too (the IQs are the account's)
 

@@ -62,6 +62,8 @@ export class PrivacyEngine {
   private readonly store: KeyValueStore;
   private readonly roster: RosterStore;
   private readonly cacheSize: number;
+  /** Items one list may hold (privacy option `max_items`); the blocking command fills the default list too. */
+  readonly maxItems: number;
   /** Users with a default list: the only ones whose stanzas need a look at their lists without an active list. */
   private readonly withDefault = new Set<string>();
   private readonly cache = new Map<string, PrivacyRecord>();
@@ -74,16 +76,17 @@ export class PrivacyEngine {
   /** Inbound messages already bounced (one message to a bare JID may reach several sessions). */
   private readonly bounced = new WeakSet<Element>();
 
-  private constructor(ctx: ModuleContext<unknown>, cacheSize: number) {
+  private constructor(ctx: ModuleContext<unknown>, cacheSize: number, maxItems: number) {
     this.ctx = ctx;
+    this.maxItems = maxItems;
     this.store = ctx.store("privacy", "keyval");
     this.roster = new RosterStore(ctx);
     this.cacheSize = cacheSize;
   }
 
   /** Creates the host's engine (replacing one from an earlier load) and reads who has a default list. */
-  static async create(ctx: ModuleContext<unknown>, cacheSize: number): Promise<PrivacyEngine> {
-    const engine = new PrivacyEngine(ctx, cacheSize);
+  static async create(ctx: ModuleContext<unknown>, cacheSize: number, maxItems: number): Promise<PrivacyEngine> {
+    const engine = new PrivacyEngine(ctx, cacheSize, maxItems);
     for (const user of await engine.store.users()) {
       const rec = (await engine.store.get(user)) as unknown as PrivacyRecord | undefined;
       if (rec?.default !== undefined) engine.withDefault.add(user);

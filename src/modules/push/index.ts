@@ -8,6 +8,7 @@ import { z } from "zod";
 import { StanzaError } from "../../core/errors.js";
 import type { Jid } from "../../core/jid.js";
 import { defineModule } from "../../core/modules.js";
+import { createPerKeyQueue } from "../../core/per-key-queue.js";
 import type { Session } from "../../core/session.js";
 import type { Element } from "../../core/xml/element.js";
 import { NS_PUSH } from "../../core/xml/ns.js";
@@ -33,6 +34,11 @@ const options = z
     include_sender: z.boolean().default(true),
     /** App Server nodes one account may enable. */
     max_registrations: z.number().int().min(1).default(20),
+    /**
+     * App Server nodes published to for one message: the most recently enabled first. One message from a
+     * stranger must not fan out into many outbound publishes (and their pending answers).
+     */
+    max_pushes_per_message: z.number().int().min(1).default(5),
     /** Seconds to wait for the App Server's answer to a publish. */
     timeout: z.number().int().min(1).default(30),
   })
@@ -68,6 +74,8 @@ export default defineModule({
 
     const owned = (s: Session): Set<string> | undefined => s.state.get(OWNED) as Set<string> | undefined;
     const countKey = (user: string, key: string) => `${user}\0${key}`;
+    // One enable at a time per account, so that concurrent enables cannot pass max_registrations together.
+    const serial = createPerKeyQueue();
 
     // Every delivered message asks for the account's registrations and almost no account has any: they are
     // cached per user (a storage read per message cost a fifth of the server's CPU in the message benchmark).
@@ -101,11 +109,14 @@ export default defineModule({
       const user = account(from, to).local;
       const reg = parseEnable(payload, Date.now());
       const key = registrationKey(reg.jid, reg.node);
-      const existing = await store.getAll(user);
-      if (!existing.has(key) && existing.size >= o.max_registrations)
-        throw new StanzaError("resource-constraint", `at most ${o.max_registrations} push registrations per account`);
-      await store.set(user, key, reg as unknown as Json);
-      forget(user);
+      await serial(user, async () => {
+        if ((await store.get(user, key)) === undefined && (await store.count(user)) >= o.max_registrations) {
+          ctx.log.info({ user, service: reg.jid, limit: o.max_registrations }, "push registration limit reached: enable refused");
+          throw new StanzaError("resource-constraint", `at most ${o.max_registrations} push registrations per account`);
+        }
+        await store.set(user, key, reg as unknown as Json);
+        forget(user);
+      });
       counts.delete(countKey(user, key));
       if (session) {
         const set = owned(session) ?? new Set<string>();
@@ -165,12 +176,14 @@ export default defineModule({
       if (regs.size === 0) return;
       const live = new Set<string>();
       for (const s of ctx.sessions.resourcesOf(bare)) if (s.attached) for (const k of owned(s) ?? []) live.add(k);
-      const jobs: Promise<void>[] = [];
-      for (const [key, reg] of regs) {
-        if ((only && !only.has(key)) || live.has(key)) continue;
-        jobs.push(publish(user, bare.toString(), key, reg, added, last));
+      const due = [...regs].filter(([key]) => !(only && !only.has(key)) && !live.has(key));
+      if (due.length > o.max_pushes_per_message) {
+        // The devices enabled most recently are the likeliest still in use.
+        due.sort(([, a], [, b]) => b.since - a.since);
+        ctx.log.debug({ user, due: due.length, limit: o.max_pushes_per_message }, "more push registrations than pushes per message: oldest skipped");
+        due.length = o.max_pushes_per_message;
       }
-      await Promise.all(jobs);
+      await Promise.all(due.map(([key, reg]) => publish(user, bare.toString(), key, reg, added, last)));
     }
 
     const background = (p: Promise<void>) =>

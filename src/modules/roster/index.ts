@@ -29,6 +29,16 @@ const options = z
     max_name_length: z.number().int().min(1).default(1023),
     /** RFC 6121 §2.3.3: longer group names get <not-acceptable/> (UTF-8 bytes). */
     max_group_length: z.number().int().min(1).default(1023),
+    /**
+     * Inbound subscription requests kept awaiting the user's answer (RFC 6121 §3.1.3); a new request beyond it
+     * is dropped silently and logged, as for an account that does not exist (nothing tells a stranger more).
+     */
+    max_pending_requests: z.number().int().min(1).default(100),
+    /**
+     * Bytes of a pending request kept for the next login; a larger one is kept without its child elements
+     * (status, nick, …): the request itself is never lost, a stranger's payload is not stored in full.
+     */
+    max_request_size: z.number().int().min(256).default(4096),
     /** RFC 6121 §3.4 subscription pre-approval. */
     pre_approval: z.boolean().default(true),
     /** RFC 6121 §2.6 roster versioning. */
@@ -124,8 +134,16 @@ export default defineModule({
         if (!item || rosterVisibleChange(before, after)) await store.put(user, next);
       }
       if (before.pendingIn !== after.pendingIn)
-        await store.setPending(user, contact, after.pendingIn ? request : undefined);
+        await store.setPending(user, contact, after.pendingIn && request ? storableRequest(user, request) : undefined);
       return next;
+    }
+
+    /** The request as kept until the user answers (RFC 6121 §3.1.3): bounded, whatever its sender put in it. */
+    function storableRequest(user: string, request: Element): Element {
+      const bytes = Buffer.byteLength(request.toString(NS_CLIENT));
+      if (bytes <= opts.max_request_size) return request;
+      ctx.log.info({ user, contact: request.attrs.from, bytes, limit: opts.max_request_size }, "large subscription request stored without its children");
+      return new Element("presence", NS_CLIENT, { ...request.attrs });
     }
 
     /** The effects on presence of gaining or losing "from" (RFC 6121 §3.1.5, §3.2.2, §3.3.3). */
@@ -277,7 +295,13 @@ export default defineModule({
       await serial(user, async () => {
         const { item, state } = await store.state(user, contact);
         const r = inbound(state, type as SubscriptionType);
-        // §3.1.3: a request is kept until the user answers, to be delivered again at the next login.
+        // §3.1.3: a request is kept until the user answers, to be delivered again at the next login. Strangers
+        // choose how many requests arrive: past the limit a new one is ignored, as the router ignores requests
+        // for accounts that do not exist, so that the sender learns nothing (§3.1.3 allows silently ignoring).
+        if (r.state.pendingIn && !state.pendingIn && (await store.pendingCount(user)) >= opts.max_pending_requests) {
+          ctx.log.info({ user, contact, limit: opts.max_pending_requests }, "too many pending subscription requests: request dropped");
+          return;
+        }
         const next = await save(user, contact, item, state, r.state, stanza);
         if (r.push && next) await push(user, itemElement(next));
         if (r.deliver) {

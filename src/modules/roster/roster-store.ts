@@ -43,7 +43,7 @@ export class RosterStore {
   }
 
   async count(user: string): Promise<number> {
-    return (await this.items.getAll(user)).size;
+    return this.items.count(user);
   }
 
   async get(user: string, jid: string): Promise<RosterItem | undefined> {
@@ -67,6 +67,11 @@ export class RosterStore {
   async pendingRequests(user: string): Promise<Element[]> {
     const all = await this.pending.getAll(user);
     return [...all.values()].map((t) => parseFramedElement(t as string, PARSE_LIMITS, NS_CLIENT));
+  }
+
+  /** How many inbound requests await the user's answer. */
+  async pendingCount(user: string): Promise<number> {
+    return this.pending.count(user);
   }
 
   async setPending(user: string, jid: string, stanza: Element | undefined): Promise<void> {

@@ -27,6 +27,9 @@ export function memoryMapStore(scope: Scope<Map<string, string>>): MapStore {
       const keys = entries ? [...entries.keys()].sort(compareCodePoints) : [];
       return new Map(keys.map((key) => [key, JSON.parse(entries?.get(key) as string) as Json]));
     },
+    async count(user) {
+      return scope.users.get(user)?.size ?? 0;
+    },
     async deleteAll(user) {
       scope.users.delete(user);
     },

@@ -27,6 +27,10 @@ export function sqlMapStore(db: Kysely<StorageDatabase>, host: string, store: st
       const rows = await userRows(user).select(["key", "value"]).orderBy("key").execute();
       return new Map(rows.map((row) => [row.key, JSON.parse(row.value) as Json]));
     },
+    async count(user) {
+      const row = await userRows(user).select((eb) => eb.fn.countAll().as("count")).executeTakeFirstOrThrow();
+      return Number(row.count);
+    },
     async deleteAll(user) {
       await deleteUserRows(user).execute();
     },
