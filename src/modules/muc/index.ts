@@ -86,6 +86,7 @@ export default defineModule<MucOptions>({
       log: ctx.log,
       router: ctx.core.router,
       admins: ctx.core.admins,
+      hosts: ctx.core.hosts,
       roomStore,
       archive: ctx.store("muc-archive", "archive"),
       secret: Buffer.from(stored, "base64"),

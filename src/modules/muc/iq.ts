@@ -8,6 +8,7 @@ import { answerMamQuery, mamQueryForm } from "../mam/query.js";
 import { handleAdminIq } from "./admin-items.js";
 import { decodeArchived } from "./history.js";
 import { roomInfo, roomItems, serviceInfo, serviceItems } from "./disco.js";
+import { takeMessageToken } from "./messages.js";
 import { handleOwnerIq } from "./owner.js";
 import type { Room } from "./room.js";
 import type { MucService } from "./service.js";
@@ -96,6 +97,8 @@ export async function handleOccupantIq(svc: MucService, iq: Element, from: Jid, 
   const target = room.occupants.get(to.resource);
   if (!target) throw new StanzaError("item-not-found", "no such occupant");
   if (target === sender && q.name === "ping" && q.ns === NS_PING) return svc.result(iq);
+  // A relayed request is a stanza the room sends for the sender, like a private message (message_rate).
+  takeMessageToken(svc, room, sender);
   const out = iq.clone();
   out.attrs.from = `${room.jid.toString()}/${sender.nick}`;
   out.attrs.to = target.jid;

@@ -3,7 +3,9 @@ import type { Jid } from "../../core/jid.js";
 import type { Json } from "../../storage/types.js";
 import { defaultRole } from "./affiliations.js";
 import type { MucOptions } from "./options.js";
+import { TokenBucket } from "./rate-limit.js";
 import { configFromJson, type RoomConfig } from "./room-config.js";
+import { SenderLimitBook } from "./sender-limits.js";
 import { AFFILIATIONS, type Affiliation, type Occupant, type Role } from "./types.js";
 
 export interface Subject {
@@ -30,14 +32,24 @@ export class Room {
   trimming = false;
   /** Reserved for XEP-0045 §7.9 registered nicks; unused for now. */
   readonly createdAt: number;
+  /** Real bare JID that created the room ("" when unknown: rooms stored before it was kept). */
+  createdBy = "";
+  /** Per-sender rate limits (message_rate, presence_rate, invite_rate, voice_request_interval). */
+  readonly limits: SenderLimitBook;
+  /** Invitations the room sends in all (room_invite_rate). */
+  readonly invites: TokenBucket;
+  /** §7.8.3: invitee bare JID → inviter's full JID, so that only an invitee declines, and only to its inviter. */
+  readonly pendingInvites = new Map<string, string>();
   /** Service-wide admins (owners of every room). */
   private readonly admins: ReadonlySet<string>;
 
-  constructor(jid: Jid, config: RoomConfig, admins: ReadonlySet<string>, createdAt = Date.now()) {
+  constructor(jid: Jid, config: RoomConfig, admins: ReadonlySet<string>, options: MucOptions, createdAt = Date.now()) {
     this.jid = jid;
     this.config = config;
     this.admins = admins;
     this.createdAt = createdAt;
+    this.limits = new SenderLimitBook(options);
+    this.invites = new TokenBucket(options.room_invite_rate.per_second, options.room_invite_rate.burst);
   }
 
   get localpart(): string {
@@ -89,12 +101,14 @@ export class Room {
       affiliations: Object.fromEntries(this.affiliations),
       subject: this.subject ? { ...this.subject } : null,
       createdAt: this.createdAt,
+      createdBy: this.createdBy,
     };
   }
 
   static fromJson(jid: Jid, value: Json, options: MucOptions, admins: ReadonlySet<string>): Room {
     const v = (value ?? {}) as Record<string, Json>;
-    const room = new Room(jid, configFromJson(v.config, options), admins, typeof v.createdAt === "number" ? v.createdAt : Date.now());
+    const room = new Room(jid, configFromJson(v.config, options), admins, options, typeof v.createdAt === "number" ? v.createdAt : Date.now());
+    if (typeof v.createdBy === "string") room.createdBy = v.createdBy;
     const affs = v.affiliations;
     if (affs && typeof affs === "object" && !Array.isArray(affs)) {
       for (const [bare, a] of Object.entries(affs)) {

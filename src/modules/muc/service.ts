@@ -3,7 +3,7 @@
 import { createPerKeyQueue, type PerKeyQueue } from "../../core/per-key-queue.js";
 import { createHmac, randomBytes } from "node:crypto";
 import type { Logger } from "pino";
-import { StanzaError, errorReply } from "../../core/errors.js";
+import { StanzaError, type StanzaErrorCondition, errorReply } from "../../core/errors.js";
 import { type Jid, tryParseJid } from "../../core/jid.js";
 import type { Router } from "../../core/router.js";
 import { Element } from "../../core/xml/element.js";
@@ -20,6 +20,8 @@ export interface MucServiceDeps {
   log: Logger;
   router: Router;
   admins: ReadonlySet<string>;
+  /** The server's own hosts: users of any other domain are remote (remote_room_creation). */
+  hosts: ReadonlySet<string>;
   roomStore: RoomStore;
   archive: ArchiveStore;
   /** Secret for XEP-0421 occupant ids (stable across restarts). */
@@ -35,6 +37,7 @@ export class MucService {
   readonly log: Logger;
   readonly router: Router;
   readonly admins: ReadonlySet<string>;
+  readonly hosts: ReadonlySet<string>;
   readonly roomStore: RoomStore;
   readonly archive: ArchiveStore;
   readonly rooms = new Map<string, Room>();
@@ -49,6 +52,7 @@ export class MucService {
     this.log = deps.log;
     this.router = deps.router;
     this.admins = deps.admins;
+    this.hosts = deps.hosts;
     this.roomStore = deps.roomStore;
     this.archive = deps.archive;
     this.secret = deps.secret;
@@ -93,6 +97,35 @@ export class MucService {
   roomsOccupiedBy(bare: string): number {
     let n = 0;
     for (const room of this.rooms.values()) if (room.occupantsOf(bare).length > 0) n++;
+    return n;
+  }
+
+  /**
+   * A limit was reached: one log line naming it and who hit it, and the error to answer with (thrown by the
+   * caller, so the stanza gets it and nothing else happens).
+   */
+  limitReached(limit: string, who: string, condition: StanzaErrorCondition, text: string, room?: Room): StanzaError {
+    this.log.info({ limit, from: who, ...(room ? { room: room.localpart } : {}) }, "muc limit reached");
+    return new StanzaError(condition, text, condition === "resource-constraint" ? { type: "wait" } : {});
+  }
+
+  /** True for a bare JID of another server. */
+  isRemote(bare: string): boolean {
+    const at = bare.indexOf("@");
+    return !this.hosts.has(at === -1 ? bare : bare.slice(at + 1));
+  }
+
+  /** Rooms a bare JID owns by stored affiliation (max_owned_rooms). */
+  roomsOwnedBy(bare: string): number {
+    let n = 0;
+    for (const room of this.rooms.values()) if (room.affiliations.get(bare) === "owner") n++;
+    return n;
+  }
+
+  /** Rooms created by users of other servers (max_remote_rooms). */
+  roomsCreatedRemotely(): number {
+    let n = 0;
+    for (const room of this.rooms.values()) if (room.createdBy !== "" && this.isRemote(room.createdBy)) n++;
     return n;
   }
 
