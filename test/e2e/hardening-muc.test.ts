@@ -335,6 +335,30 @@ describe("muc hardening: rates per sender", { timeout: 60_000 }, () => {
     assert.equal(errorCondition(tooFast), "resource-constraint");
   });
 
+  it("IQs between occupants: relayed within message_rate, answers only to requests the room relayed", async () => {
+    const [amy, ben] = [await login("amy", "iq"), await login("ben", "iq")];
+    // @xmpp/client answers IQs through iqCallee (absent from the repository's minimal typings).
+    const callee = (amy.xmpp as unknown as { iqCallee: { get(ns: string, name: string, h: () => XmlElement): void } }).iqCallee;
+    callee.get("urn:xmpp:time", "time", () => xml("time", { xmlns: "urn:xmpp:time" }, xml("tzo", {}, "Z")));
+    await createRoom(peerOf(amy), "iqs", "Amy");
+    assert.equal((await join(peerOf(ben), "iqs", "Ben")).attrs.type, undefined);
+    const timeReq = (id = nextId("time")) => xml("iq", { type: "get", to: `iqs@${MUC}/Amy`, id }, xml("time", { xmlns: "urn:xmpp:time" }));
+    // The answer to a relayed request comes back from Amy's occupant JID.
+    const answer = await iq(peerOf(ben), "get", `iqs@${MUC}/Amy`, xml("time", { xmlns: "urn:xmpp:time" }));
+    assert.equal(answer.attrs.type, "result");
+    assert.equal(answer.attrs.from, `iqs@${MUC}/Amy`);
+    for (let i = 0; i < 2; i++) assert.equal((await iq(peerOf(ben), "get", `iqs@${MUC}/Amy`, xml("time", { xmlns: "urn:xmpp:time" }))).attrs.type, "result");
+    // message_rate burst 3: the fourth request is refused by the room, and Amy never sees it.
+    const fourth = timeReq();
+    const refused = await sendAndWaitError(peerOf(ben), fourth);
+    assert.equal(errorCondition(refused), "resource-constraint");
+    assert.equal(refused.attrs.from, `iqs@${MUC}/Amy`);
+    assert.equal(amy.received.filter((s) => s.attrs.id === fourth.attrs.id).length, 0);
+    // A "result" nobody asked for is not relayed: the room is no way to push stanzas at an occupant.
+    await ben.xmpp.send(xml("iq", { type: "result", to: `iqs@${MUC}/Amy`, id: "forged" }, xml("query", { xmlns: "jabber:iq:version" }, xml("name", {}, "spam"))));
+    await assertNothing(peerOf(amy), (s) => s.attrs.id === "forged", 400, "no unsolicited result at Amy");
+  });
+
   it("invitations: invite_rate per sender, room_invite_rate per room; declines only from invitees, only to their inviter", async () => {
     const [amy, ben, cat, dan, mal] = [await login("amy", "inv"), await login("ben", "inv"), await login("cat", "inv"), await login("dan", "inv"), await login("mal")];
     await createRoom(peerOf(amy), "inv", "Amy");

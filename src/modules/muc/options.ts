@@ -45,6 +45,8 @@ export const mucOptions = z
     room_invite_rate: rate(0.5, 20),
     /** Invitations a room remembers so that only their invitees may decline (§7.8.3); the oldest are forgotten. */
     max_pending_invites: z.number().int().min(0).default(200),
+    /** IQ requests relayed between occupants (§7.5) awaiting their answer, per room; the oldest are forgotten. */
+    max_pending_iqs: z.number().int().min(0).default(1000),
     /** Seconds between two voice requests (§7.13) of one occupant. */
     voice_request_interval: z.number().min(0).default(60),
     /** Rooms the whole service holds (persistent and temporary). */

@@ -13,7 +13,9 @@ export class TokenBucket {
   }
 
   private refill(now: number): void {
-    this.tokens = Math.min(this.burst, this.tokens + (Math.max(0, now - this.last) / 1000) * this.rate);
+    // A clock that goes backwards grants nothing, now or later.
+    if (now <= this.last) return;
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
     this.last = now;
   }
 

@@ -40,6 +40,11 @@ export class Room {
   readonly invites: TokenBucket;
   /** §7.8.3: invitee bare JID → inviter's full JID, so that only an invitee declines, and only to its inviter. */
   readonly pendingInvites = new Map<string, string>();
+  /**
+   * §7.5 IQ forwarding: requests relayed between occupants and not yet answered, keyed by answering nick,
+   * asking nick and id → the asking session. Only an answer to one of them is relayed back (max_pending_iqs).
+   */
+  readonly pendingIqs = new Map<string, string>();
   /** Service-wide admins (owners of every room). */
   private readonly admins: ReadonlySet<string>;
 
