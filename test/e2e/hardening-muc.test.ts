@@ -146,10 +146,27 @@ function serverFixture(yaml: string, users: string[], extra: { components?: stri
     }
     await state.ts?.stop();
   });
-  const login = async (user: string, resource = "res"): Promise<ConnectedClient> => {
-    const c = await connect(state.ts, user, `${user}-secret`, { resource });
-    state.clients.push(c);
-    await c.xmpp.send(xml("presence"));
+  // One session per user and resource for the whole describe (each test uses rooms of its own): fewer TLS
+  // logins on a machine shared by many test runs, where each can take most of @xmpp/client's 2 s timeout.
+  const sessions = new Map<string, Promise<ConnectedClient>>();
+  const login = (user: string, resource = "res"): Promise<ConnectedClient> => {
+    const key = `${user}/${resource}`;
+    let c = sessions.get(key);
+    if (!c) {
+      c = (async () => {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            const client = await connect(state.ts, user, `${user}-secret`, { resource });
+            state.clients.push(client);
+            await client.xmpp.send(xml("presence"));
+            return client;
+          } catch (err) {
+            if (attempt === 2) throw err;
+          }
+        }
+      })();
+      sessions.set(key, c);
+    }
     return c;
   };
   /** A component playing users of another server. */
@@ -293,7 +310,7 @@ describe("muc hardening: rates per sender", { timeout: 60_000 }, () => {
   });
 
   it("presence_rate: joining again and again is refused with resource-constraint once the bucket is empty", async () => {
-    const [amy, dan] = [await login("amy", "churn"), await login("dan")];
+    const [amy, dan] = [await login("amy"), await login("dan")];
     await createRoom(peerOf(amy), "churn", "Amy");
     // burst 2: two joins pass at once; the third within two seconds is refused (and so is a rename).
     assert.equal((await join(peerOf(dan), "churn", "Dan")).attrs.type, undefined);
@@ -308,7 +325,7 @@ describe("muc hardening: rates per sender", { timeout: 60_000 }, () => {
   });
 
   it("message_rate survives leaving and joining again; subject changes count too; max_subject_length", async () => {
-    const [amy, eve] = [await login("amy", "msg"), await login("eve")];
+    const [amy, eve] = [await login("amy"), await login("eve")];
     await createRoom(peerOf(amy), "talk", "Amy");
     assert.equal((await join(peerOf(eve), "talk", "Eve")).attrs.type, undefined);
     for (const n of [1, 2]) await eve.xmpp.send(groupchat("talk", `m${n}`, `talk-${n}`));
@@ -336,7 +353,7 @@ describe("muc hardening: rates per sender", { timeout: 60_000 }, () => {
   });
 
   it("IQs between occupants: relayed within message_rate, answers only to requests the room relayed", async () => {
-    const [amy, ben] = [await login("amy", "iq"), await login("ben", "iq")];
+    const [amy, ben] = [await login("amy"), await login("ben")];
     // @xmpp/client answers IQs through iqCallee (absent from the repository's minimal typings).
     const callee = (amy.xmpp as unknown as { iqCallee: { get(ns: string, name: string, h: () => XmlElement): void } }).iqCallee;
     callee.get("urn:xmpp:time", "time", () => xml("time", { xmlns: "urn:xmpp:time" }, xml("tzo", {}, "Z")));
@@ -360,7 +377,7 @@ describe("muc hardening: rates per sender", { timeout: 60_000 }, () => {
   });
 
   it("invitations: invite_rate per sender, room_invite_rate per room; declines only from invitees, only to their inviter", async () => {
-    const [amy, ben, cat, dan, mal] = [await login("amy", "inv"), await login("ben", "inv"), await login("cat", "inv"), await login("dan", "inv"), await login("mal")];
+    const [amy, ben, cat, dan, mal] = [await login("amy"), await login("ben"), await login("cat"), await login("dan"), await login("mal")];
     await createRoom(peerOf(amy), "inv", "Amy");
     for (const [c, n] of [[ben, "Ben"], [cat, "Cat"]] as const) assert.equal((await join(peerOf(c), "inv", n)).attrs.type, undefined);
     const invite = (to: string, id = nextId("inv")) => xml("message", { to: `inv@${MUC}`, id }, xml("x", { xmlns: NS_USER }, xml("invite", { to })));
@@ -382,7 +399,7 @@ describe("muc hardening: rates per sender", { timeout: 60_000 }, () => {
       xml("message", { to: `inv@${MUC}`, id }, xml("x", { xmlns: NS_USER }, xml("decline", { to }, xml("reason", {}, "no"))));
     const declineAt = (s: XmlElement) => s.is("message") && s.getChild("x", NS_USER)?.getChild("decline") !== undefined;
     // Eve was never invited: her "decline" aimed at Cat is refused and Cat gets nothing (no relay for strangers).
-    const eve = await login("eve", "inv");
+    const eve = await login("eve");
     const stranger = await sendAndWaitError(peerOf(eve), decline(`${cat.jid}`));
     assert.equal(errorCondition(stranger), "not-acceptable");
     // max_pending_invites 2: Dan's invitation (the oldest of five) is forgotten, Mal's (the newest) is not.
@@ -397,7 +414,7 @@ describe("muc hardening: rates per sender", { timeout: 60_000 }, () => {
   });
 
   it("voice_request_interval: one voice request per interval reaches the moderators; the next gets resource-constraint", async () => {
-    const [amy, ben] = [await login("amy", "voice"), await login("ben", "voice")];
+    const [amy, ben] = [await login("amy"), await login("ben")];
     await createRoom(peerOf(amy), "stage", "Amy", { "muc#roomconfig_moderatedroom": "1" });
     const self = await join(peerOf(ben), "stage", "Ben");
     assert.equal(self.getChild("x", NS_USER)?.getChild("item")?.attrs.role, "visitor");
@@ -433,14 +450,15 @@ describe("muc hardening: sizes", { timeout: 60_000 }, () => {
       "    max_room_description_length: 12",
       "    max_password_length: 6",
       "    max_history_fetch: 3",
+      "    max_disco_items: 2",
     ].join("\n"),
     ["amy", "ben"],
   );
 
   it("max_nick_length: 8 characters enter, 9 get not-acceptable (on joining and on renaming)", async () => {
-    const amy = await login("amy", "nick");
+    const amy = await login("amy");
     await createRoom(peerOf(amy), "nicks", "Amy");
-    const ben = await login("ben", "nick");
+    const ben = await login("ben");
     const long = await join(peerOf(ben), "nicks", "Ninechars");
     assert.equal(errorCondition(long), "not-acceptable");
     assertLogged(state.ts, "max_nick_length");
@@ -451,7 +469,7 @@ describe("muc hardening: sizes", { timeout: 60_000 }, () => {
   });
 
   it("max_sessions_per_occupant: a user joins one nick from 2 resources, the 3rd gets resource-constraint", async () => {
-    const owner = await login("amy", "sess-owner");
+    const owner = await login("amy");
     await createRoom(peerOf(owner), "multi", "Owner");
     const [r1, r2, r3] = [await login("ben", "r1"), await login("ben", "r2"), await login("ben", "r3")];
     assert.equal((await join(peerOf(r1), "multi", "Ben")).attrs.type, undefined);
@@ -462,7 +480,7 @@ describe("muc hardening: sizes", { timeout: 60_000 }, () => {
   });
 
   it("max_affiliations: a room keeps 3 affiliations (its owner and 2 more); the 4th gets resource-constraint", async () => {
-    const amy = await login("amy", "aff");
+    const amy = await login("amy");
     await createRoom(peerOf(amy), "aff", "Amy");
     const set = (jid: string, affiliation: string) => iq(peerOf(amy), "set", `aff@${MUC}`, xml("query", { xmlns: NS_ADMIN }, xml("item", { jid, affiliation })));
     assert.equal((await set("m1@localhost", "member")).attrs.type, "result");
@@ -476,7 +494,7 @@ describe("muc hardening: sizes", { timeout: 60_000 }, () => {
   });
 
   it("room configuration: name, description and password longer than their limits get not-acceptable", async () => {
-    const amy = await login("amy", "cfg");
+    const amy = await login("amy");
     await createRoom(peerOf(amy), "cfg", "Amy", {
       "muc#roomconfig_roomname": "0123456789",
       "muc#roomconfig_roomdesc": "0123456789ab",
@@ -495,17 +513,47 @@ describe("muc hardening: sizes", { timeout: 60_000 }, () => {
     assert.ok(state.ts.logs.some((l) => l.msg === "muc configuration refused"), "a log line for the refused form");
   });
 
+  it("max_disco_items: the service lists 2 rooms per answer and pages the rest with RSM (XEP-0059)", async () => {
+    const amy = await login("amy");
+    for (const r of ["da", "db", "dc"]) await createRoom(peerOf(amy), r, "Amy");
+    const NS_ITEMS = "http://jabber.org/protocol/disco#items";
+    const NS_RSM = "http://jabber.org/protocol/rsm";
+    const page = async (after?: string) => {
+      const set = after === undefined ? [] : [xml("set", { xmlns: NS_RSM }, xml("after", {}, after))];
+      const res = await iq(peerOf(amy), "get", MUC, xml("query", { xmlns: NS_ITEMS }, ...set));
+      assert.equal(res.attrs.type, "result", res.toString());
+      const q = res.getChild("query");
+      return { jids: (q?.getChildren("item") ?? []).map((i) => i.attrs.jid as string), set: q?.getChild("set", NS_RSM) };
+    };
+    const first = await page();
+    assert.equal(first.jids.length, 2, `one answer holds max_disco_items rooms: ${first.jids.join(", ")}`);
+    const count = Number(first.set?.getChildText("count"));
+    assert.ok(count >= 3, `the <set/> counts every public room: ${first.set?.toString()}`);
+    const seen = [...first.jids];
+    let last = first.set?.getChildText("last");
+    while (last && seen.length < count) {
+      const next = await page(last);
+      assert.ok(next.jids.length <= 2);
+      seen.push(...next.jids);
+      last = next.set?.getChildText("last");
+    }
+    assert.equal(new Set(seen).size, count, "paging walks every room once");
+    for (const r of ["da", "db", "dc"]) assert.ok(seen.includes(`${r}@${MUC}`));
+  });
+
   it("max_history_fetch: a join gets at most 3 history messages whatever it asks; a room may not promise more", async () => {
-    const amy = await login("amy", "hist");
+    const amy = await login("amy");
     await createRoom(peerOf(amy), "hist", "Amy");
     for (let i = 1; i <= 5; i++) {
       await amy.xmpp.send(groupchat("hist", `h${i}`, `hist-${i}`));
       await amy.waitFor((s) => s.attrs.id === `hist-${i}` && s.attrs.type === "groupchat");
     }
-    const ben = await login("ben", "hist");
+    const ben = await login("ben");
     await join(peerOf(ben), "hist", "Ben", { history: { maxstanzas: "100" } });
     await ben.waitFor((s) => s.is("message") && s.attrs.from === `hist@${MUC}` && s.getChild("subject") !== undefined);
-    const history = ben.received.filter((s) => s.is("message") && s.getChild("delay", NS_DELAY) !== undefined).map((s) => s.getChildText("body"));
+    const history = ben.received
+      .filter((s) => s.is("message") && s.attrs.from?.startsWith(`hist@${MUC}/`) && s.getChild("delay", NS_DELAY) !== undefined)
+      .map((s) => s.getChildText("body"));
     assert.deepEqual(history, ["h3", "h4", "h5"]);
     const more = await iq(peerOf(amy), "set", `hist@${MUC}`, form({ "muc#maxhistoryfetch": "4" }));
     assert.equal(errorCondition(more), "not-acceptable");

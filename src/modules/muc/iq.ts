@@ -24,7 +24,7 @@ export async function handleServiceIq(svc: MucService, iq: Element): Promise<voi
   if (type !== "get" && type !== "set") return;
   const q = payloadOf(iq);
   if (type === "get" && q.name === "query" && q.ns === NS_DISCO_INFO) return svc.result(iq, serviceInfo(q.attrs.node));
-  if (type === "get" && q.name === "query" && q.ns === NS_DISCO_ITEMS) return svc.result(iq, serviceItems(svc, q.attrs.node));
+  if (type === "get" && q.name === "query" && q.ns === NS_DISCO_ITEMS) return svc.result(iq, serviceItems(svc, q));
   if (type === "get" && q.name === "ping" && q.ns === NS_PING) return svc.result(iq);
   throw new StanzaError("service-unavailable");
 }

@@ -69,6 +69,8 @@ export const mucOptions = z
     max_room_name_length: z.number().int().min(0).default(100),
     max_room_description_length: z.number().int().min(0).default(1000),
     max_password_length: z.number().int().min(1).default(100),
+    /** Rooms listed in one disco#items answer of the service (§6.3); more are paged with XEP-0059. */
+    max_disco_items: z.number().int().min(1).default(100),
     /** Most history messages one join may fetch (§7.2.15), whatever a room or the join asks for. */
     max_history_fetch: z.number().int().min(0).max(10_000).default(100),
     /** Who may create rooms. Admins (top-level `admins`) may always. */
