@@ -126,16 +126,9 @@ function serverFixture(yaml: string, users: string[], extra: { components?: stri
   before(async () => {
     state.ts = await startTestServer({ yaml: `${extra.components ?? ""}\nadmins: [boss@localhost]\nmodules:\n  muc:\n${yaml}` });
     for (const u of users) await state.ts.addUser(u, `${u}-secret`);
-    // The first TLS login of a fresh process can take most of @xmpp/client's 2 s open timeout on a busy
-    // machine: warm up once here (retrying), so that the tests measure the limits, not the cold start.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await (await connect(state.ts, users[0] as string, `${users[0]}-secret`, { resource: "warmup" })).stop();
-        break;
-      } catch (err) {
-        if (attempt === 2) throw err;
-      }
-    }
+    // The first TLS login of a fresh server can take most of @xmpp/client's 2 s open timeout on a busy
+    // machine: warm up once here, so that the tests measure the limits, not the cold start.
+    await (await login(users[0] as string, "warmup")).stop();
   });
   after(async () => {
     for (const c of state.clients) await c.stop();
@@ -161,7 +154,8 @@ function serverFixture(yaml: string, users: string[], extra: { components?: stri
             await client.xmpp.send(xml("presence"));
             return client;
           } catch (err) {
-            if (attempt === 2) throw err;
+            if (attempt === 4) throw err;
+            await sleep(200 * (attempt + 1));
           }
         }
       })();
@@ -451,6 +445,7 @@ describe("muc hardening: sizes", { timeout: 60_000 }, () => {
       "    max_password_length: 6",
       "    max_history_fetch: 3",
       "    max_disco_items: 2",
+      "    max_stanza_size: 1000",
     ].join("\n"),
     ["amy", "ben"],
   );
@@ -539,6 +534,26 @@ describe("muc hardening: sizes", { timeout: 60_000 }, () => {
     }
     assert.equal(new Set(seen).size, count, "paging walks every room once");
     for (const r of ["da", "db", "dc"]) assert.ok(seen.includes(`${r}@${MUC}`));
+  });
+
+  it("max_stanza_size: a message or presence too large to copy to everyone gets policy-violation; leaving still works", async () => {
+    const [amy, ben] = [await login("amy"), await login("ben")];
+    await createRoom(peerOf(amy), "big", "Amy");
+    assert.equal((await join(peerOf(ben), "big", "Ben")).attrs.type, undefined);
+    const fromBenBig = (s: XmlElement) => s.attrs.from === `big@${MUC}/Ben`;
+    await ben.xmpp.send(groupchat("big", "a".repeat(900), "big-ok"));
+    await amy.waitFor((s) => s.attrs.id === "big-ok" && fromBenBig(s));
+    const tooBig = await sendAndWaitError(peerOf(ben), groupchat("big", "a".repeat(1100), "big-no"));
+    assert.equal(errorCondition(tooBig), "policy-violation");
+    assertLogged(state.ts, "max_stanza_size");
+    const presence = xml("presence", { to: `big@${MUC}/Ben`, id: nextId("bigp") }, xml("status", {}, "s".repeat(1100)));
+    assert.equal(errorCondition(await sendAndWaitError(peerOf(ben), presence)), "policy-violation");
+    await sleep(300);
+    assert.equal(amy.received.filter((s) => fromBenBig(s) && (s.attrs.id === "big-no" || (s.getChildText("status")?.length ?? 0) > 1000)).length, 0);
+    // An oversized goodbye still takes Ben out (without its status text).
+    await ben.xmpp.send(xml("presence", { to: `big@${MUC}/Ben`, type: "unavailable" }, xml("status", {}, "s".repeat(1100))));
+    const gone = await amy.waitFor((s) => s.is("presence") && fromBenBig(s) && s.attrs.type === "unavailable");
+    assert.ok(!gone.getChild("status"), gone.toString());
   });
 
   it("max_history_fetch: a join gets at most 3 history messages whatever it asks; a room may not promise more", async () => {

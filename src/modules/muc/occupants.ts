@@ -2,13 +2,14 @@
 // removing occupants (kick, ban, affiliation change, destruction).
 import { StanzaError } from "../../core/errors.js";
 import type { Jid } from "../../core/jid.js";
-import type { Element } from "../../core/xml/element.js";
+import { Element } from "../../core/xml/element.js";
 import { NS_MUC } from "../../core/xml/ns.js";
 import { sendHistory, sendSubject } from "./join-extras.js";
 import { type PresenceExtras, occupantPresence } from "./occupant-presence.js";
 import { Room } from "./room.js";
 import { defaultConfig } from "./room-config.js";
 import type { MucService } from "./service.js";
+import { exceedsSize } from "./stanza-size.js";
 import type { Occupant } from "./types.js";
 
 /** Every presence addressed to room@service/nick. */
@@ -199,7 +200,9 @@ async function changeNick(svc: MucService, room: Room, occ: Occupant, full: stri
 
 /** §7.14: leaving. The last session of an occupant leaving makes it leave the room. */
 async function leave(svc: MucService, room: Room, occ: Occupant, full: string, stanza: Element): Promise<void> {
-  occ.sessions.set(full, stanza);
+  // Leaving always works; an oversized goodbye leaves without its status text (max_stanza_size).
+  const goodbye = exceedsSize(stanza, svc.options.max_stanza_size) ? new Element(stanza.name, stanza.ns, { ...stanza.attrs }) : stanza;
+  occ.sessions.set(full, goodbye);
   occ.jid = full;
   await removeSession(svc, room, occ, full, {});
 }

@@ -61,6 +61,8 @@ export const mucOptions = z
     max_sessions_per_occupant: z.number().int().min(1).default(10),
     /** Affiliations (owners, admins, members, outcasts) one room keeps. */
     max_affiliations: z.number().int().min(1).default(1000),
+    /** Largest message or presence (content characters) a room takes from an occupant and copies to all. */
+    max_stanza_size: z.number().int().min(1000).default(20_000),
     /** Longest nickname, in characters. */
     max_nick_length: z.number().int().min(1).default(64),
     /** Longest subject, in characters. */

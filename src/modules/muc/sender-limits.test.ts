@@ -45,3 +45,16 @@ describe("sender limit book", () => {
     assert.equal(book.of("busy@x", 0).message.take(0), false);
   });
 });
+
+describe("stanza size", () => {
+  it("counts names, attributes and text, and stops at the limit", async () => {
+    const { Element } = await import("../../core/xml/element.js");
+    const { exceedsSize } = await import("./stanza-size.js");
+    // "message" 7 + "to" 2 + "r@x" 3 + "body" 4 + text
+    const m = (text: string) => new Element("message", "jabber:client", { to: "r@x" }, [new Element("body", "jabber:client", {}, [text])]);
+    assert.equal(exceedsSize(m("a".repeat(84)), 100), false);
+    assert.equal(exceedsSize(m("a".repeat(85)), 100), true);
+    const wide = new Element("x", "urn:x", {}, Array.from({ length: 100_000 }, () => new Element("y", "urn:x")));
+    assert.equal(exceedsSize(wide, 1000), true);
+  });
+});
