@@ -111,8 +111,7 @@ export default defineModule<MucOptions>({
             await svc.send(occupantPresence(room, occ, s, { role: occ.role, self: true }, { unavailable: true, statuses: [332] }));
           }
         }
-        room.occupants.clear();
-        room.bySession.clear();
+        room.clearOccupants();
       }
     });
   },

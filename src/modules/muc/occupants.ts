@@ -98,7 +98,7 @@ async function join(svc: MucService, existing: Room | undefined, stanza: Element
   const isAdmin = svc.admins.has(bare);
   checkNickLength(svc, bare, nick, existing);
   // max_rooms_per_user: rooms a user is in at once (another resource or nick in the same room is no new room).
-  if (!isAdmin && (existing?.occupantsOf(bare).length ?? 0) === 0 && svc.roomsOccupiedBy(bare) >= svc.options.max_rooms_per_user)
+  if (!isAdmin && !existing?.hasOccupant(bare) && svc.roomsOccupiedBy(bare) >= svc.options.max_rooms_per_user)
     throw svc.limitReached("max_rooms_per_user", bare, "resource-constraint", `at most ${svc.options.max_rooms_per_user} rooms at once`, existing);
   let room = existing;
   let created = false;
@@ -142,7 +142,7 @@ async function join(svc: MucService, existing: Room | undefined, stanza: Element
     throw svc.limitReached("presence_rate", bare, "resource-constraint", "you are joining too often; wait a moment", room);
   if (!occ) {
     occ = { nick, bare, sessions: new Map(), role, occupantId: svc.occupantId(room, bare), jid: full };
-    room.occupants.set(nick, occ);
+    room.addOccupant(occ);
   }
   occ.sessions.set(full, stanza);
   occ.jid = full;
@@ -189,9 +189,9 @@ async function changeNick(svc: MucService, room: Room, occ: Occupant, full: stri
   // The available presence under the new nick carries the latest state: nothing held back is left to send.
   dropPendingPresence(occ);
   await broadcastPresence(svc, room, occ, { unavailable: true, statuses: [303], newNick, role: occ.role });
-  room.occupants.delete(occ.nick);
+  room.deleteOccupant(occ);
   occ.nick = newNick;
-  room.occupants.set(newNick, occ);
+  room.addOccupant(occ);
   for (const s of occ.sessions.keys()) room.bySession.set(s, newNick);
   occ.sessions.set(full, stanza);
   occ.jid = full;
@@ -223,7 +223,7 @@ export async function removeSession(svc: MucService, room: Room, occ: Occupant, 
 export async function removeOccupant(svc: MucService, room: Room, occ: Occupant, extras: PresenceExtras): Promise<void> {
   dropPendingPresence(occ);
   await broadcastPresence(svc, room, occ, { ...extras, unavailable: true });
-  room.occupants.delete(occ.nick);
+  room.deleteOccupant(occ);
   for (const s of occ.sessions.keys()) room.bySession.delete(s);
   await svc.removeIfDeserted(room);
 }

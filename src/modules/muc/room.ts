@@ -23,7 +23,10 @@ export class Room {
   subject: Subject | undefined;
   /** §10.1.1: a new room stays locked (others get item-not-found) until its owner configures it. */
   locked = false;
+  /** Nick → occupant. Change it through addOccupant / deleteOccupant, which keep occupantBares in step. */
   readonly occupants = new Map<string, Occupant>();
+  /** Real bare JID → how many of the occupants are that JID. */
+  private readonly occupantBares = new Map<string, number>();
   /** Real full JID → nick. */
   readonly bySession = new Map<string, string>();
   /** Items in the archive, once counted (for trimming). */
@@ -88,7 +91,32 @@ export class Room {
 
   /** Occupants of one real bare JID (normally zero or one). */
   occupantsOf(bare: string): Occupant[] {
+    if (!this.occupantBares.has(bare)) return [];
     return [...this.occupants.values()].filter((o) => o.bare === bare);
+  }
+
+  /** Is this real bare JID in the room (under any nick)? Constant time: max_rooms_per_user asks every room. */
+  hasOccupant(bare: string): boolean {
+    return this.occupantBares.has(bare);
+  }
+
+  addOccupant(occ: Occupant): void {
+    this.occupants.set(occ.nick, occ);
+    this.occupantBares.set(occ.bare, (this.occupantBares.get(occ.bare) ?? 0) + 1);
+  }
+
+  deleteOccupant(occ: Occupant): void {
+    if (this.occupants.get(occ.nick) !== occ) return;
+    this.occupants.delete(occ.nick);
+    const n = (this.occupantBares.get(occ.bare) ?? 1) - 1;
+    if (n > 0) this.occupantBares.set(occ.bare, n);
+    else this.occupantBares.delete(occ.bare);
+  }
+
+  clearOccupants(): void {
+    this.occupants.clear();
+    this.occupantBares.clear();
+    this.bySession.clear();
   }
 
   /** True when a viewer with this role sees occupants' real JIDs (§4.2 semi-anonymous / non-anonymous). */

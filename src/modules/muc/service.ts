@@ -96,7 +96,7 @@ export class MucService {
   /** Rooms a real bare JID is an occupant of (max_rooms_per_user). */
   roomsOccupiedBy(bare: string): number {
     let n = 0;
-    for (const room of this.rooms.values()) if (room.occupantsOf(bare).length > 0) n++;
+    for (const room of this.rooms.values()) if (room.hasOccupant(bare)) n++;
     return n;
   }
 
