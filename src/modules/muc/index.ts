@@ -95,7 +95,7 @@ export default defineModule<MucOptions>({
       archive: ctx.store("muc-archive", "archive"),
       secret: Buffer.from(stored, "base64"),
     });
-    for (const room of await roomStore.loadAll()) svc.rooms.set(room.localpart, room);
+    for (const room of await roomStore.loadAll()) svc.addRoom(room);
     ctx.component(domain, (stanza, to) => dispatch(svc, stanza, to));
 
     // A client that went away without leaving: out of every room of this service (rooms serve any host's users).

@@ -111,7 +111,7 @@ async function join(svc: MucService, existing: Room | undefined, stanza: Element
     room.setAffiliation(bare, "owner");
     // §10.1.1: a MUC client creates a locked room it must configure; a GC 1.0 client (no <x/>) gets an instant room.
     room.locked = mucX !== undefined;
-    svc.rooms.set(to.local, room);
+    svc.addRoom(room);
     created = true;
   } else {
     const affiliation = room.affiliationOf(bare);

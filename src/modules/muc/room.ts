@@ -15,6 +15,13 @@ export interface Subject {
   when: number;
 }
 
+/** Adds `delta` to a count, dropping it at zero. */
+function count(map: Map<string, number>, key: string, delta: number): void {
+  const n = (map.get(key) ?? 0) + delta;
+  if (n > 0) map.set(key, n);
+  else map.delete(key);
+}
+
 export class Room {
   readonly jid: Jid;
   config: RoomConfig;
@@ -27,6 +34,8 @@ export class Room {
   readonly occupants = new Map<string, Occupant>();
   /** Real bare JID → how many of the occupants are that JID. */
   private readonly occupantBares = new Map<string, number>();
+  /** Service-wide real bare JID → rooms it is in (MucService.roomsByBare; a room of its own until it joins one). */
+  roomsByBare = new Map<string, number>();
   /** Real full JID → nick. */
   readonly bySession = new Map<string, string>();
   /** Items in the archive, once counted (for trimming). */
@@ -102,7 +111,9 @@ export class Room {
 
   addOccupant(occ: Occupant): void {
     this.occupants.set(occ.nick, occ);
-    this.occupantBares.set(occ.bare, (this.occupantBares.get(occ.bare) ?? 0) + 1);
+    const n = this.occupantBares.get(occ.bare) ?? 0;
+    this.occupantBares.set(occ.bare, n + 1);
+    if (n === 0) count(this.roomsByBare, occ.bare, 1);
   }
 
   deleteOccupant(occ: Occupant): void {
@@ -110,10 +121,14 @@ export class Room {
     this.occupants.delete(occ.nick);
     const n = (this.occupantBares.get(occ.bare) ?? 1) - 1;
     if (n > 0) this.occupantBares.set(occ.bare, n);
-    else this.occupantBares.delete(occ.bare);
+    else {
+      this.occupantBares.delete(occ.bare);
+      count(this.roomsByBare, occ.bare, -1);
+    }
   }
 
   clearOccupants(): void {
+    for (const bare of this.occupantBares.keys()) count(this.roomsByBare, bare, -1);
     this.occupants.clear();
     this.occupantBares.clear();
     this.bySession.clear();

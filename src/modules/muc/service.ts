@@ -93,11 +93,18 @@ export class MucService {
     return tryParseJid(`${local}@${this.domain}`);
   }
 
-  /** Rooms a real bare JID is an occupant of (max_rooms_per_user). */
+  /** Real bare JID → rooms of this service it is in, kept by the rooms (Room.addOccupant / deleteOccupant). */
+  private readonly roomsByBare = new Map<string, number>();
+
+  /** Adds a room to the service; its occupants count in roomsOccupiedBy from then on. */
+  addRoom(room: Room): void {
+    room.roomsByBare = this.roomsByBare;
+    this.rooms.set(room.localpart, room);
+  }
+
+  /** Rooms a real bare JID is an occupant of (max_rooms_per_user): one lookup, checked on every join. */
   roomsOccupiedBy(bare: string): number {
-    let n = 0;
-    for (const room of this.rooms.values()) if (room.hasOccupant(bare)) n++;
-    return n;
+    return this.roomsByBare.get(bare) ?? 0;
   }
 
   /**
