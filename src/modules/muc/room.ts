@@ -6,6 +6,7 @@ import type { MucOptions } from "./options.js";
 import { TokenBucket } from "./rate-limit.js";
 import { configFromJson, type RoomConfig } from "./room-config.js";
 import { SenderLimitBook } from "./sender-limits.js";
+import { ServiceCounts } from "./service-counts.js";
 import { AFFILIATIONS, type Affiliation, type Occupant, type Role } from "./types.js";
 
 export interface Subject {
@@ -13,13 +14,6 @@ export interface Subject {
   /** Occupant nick that set it ("" for the room itself). */
   nick: string;
   when: number;
-}
-
-/** Adds `delta` to a count, dropping it at zero. */
-function count(map: Map<string, number>, key: string, delta: number): void {
-  const n = (map.get(key) ?? 0) + delta;
-  if (n > 0) map.set(key, n);
-  else map.delete(key);
 }
 
 export class Room {
@@ -34,8 +28,8 @@ export class Room {
   readonly occupants = new Map<string, Occupant>();
   /** Real bare JID → how many of the occupants are that JID. */
   private readonly occupantBares = new Map<string, number>();
-  /** Service-wide real bare JID → rooms it is in (MucService.roomsByBare; a room of its own until it joins one). */
-  roomsByBare = new Map<string, number>();
+  /** The service's counts this room keeps up to date (its own until MucService.addRoom attaches it). */
+  counts = new ServiceCounts();
   /** Real full JID → nick. */
   readonly bySession = new Map<string, string>();
   /** Items in the archive, once counted (for trimming). */
@@ -80,8 +74,23 @@ export class Room {
   }
 
   setAffiliation(bare: string, affiliation: Affiliation): void {
+    const wasOwner = this.affiliations.get(bare) === "owner";
     if (affiliation === "none") this.affiliations.delete(bare);
     else this.affiliations.set(bare, affiliation);
+    if (wasOwner !== (affiliation === "owner")) ServiceCounts.add(this.counts.owned, bare, wasOwner ? -1 : 1);
+  }
+
+  /** Moves this room's occupants and owners into a service's counts (from its own, or out when `to` is fresh). */
+  attachCounts(to: ServiceCounts): void {
+    for (const bare of this.occupantBares.keys()) {
+      ServiceCounts.add(this.counts.occupied, bare, -1);
+      ServiceCounts.add(to.occupied, bare, 1);
+    }
+    for (const bare of this.owners()) {
+      ServiceCounts.add(this.counts.owned, bare, -1);
+      ServiceCounts.add(to.owned, bare, 1);
+    }
+    this.counts = to;
   }
 
   /** Owners by stored affiliation (configured admins not counted). */
@@ -113,7 +122,7 @@ export class Room {
     this.occupants.set(occ.nick, occ);
     const n = this.occupantBares.get(occ.bare) ?? 0;
     this.occupantBares.set(occ.bare, n + 1);
-    if (n === 0) count(this.roomsByBare, occ.bare, 1);
+    if (n === 0) ServiceCounts.add(this.counts.occupied, occ.bare, 1);
   }
 
   deleteOccupant(occ: Occupant): void {
@@ -123,12 +132,12 @@ export class Room {
     if (n > 0) this.occupantBares.set(occ.bare, n);
     else {
       this.occupantBares.delete(occ.bare);
-      count(this.roomsByBare, occ.bare, -1);
+      ServiceCounts.add(this.counts.occupied, occ.bare, -1);
     }
   }
 
   clearOccupants(): void {
-    for (const bare of this.occupantBares.keys()) count(this.roomsByBare, bare, -1);
+    for (const bare of this.occupantBares.keys()) ServiceCounts.add(this.counts.occupied, bare, -1);
     this.occupants.clear();
     this.occupantBares.clear();
     this.bySession.clear();

@@ -12,6 +12,7 @@ import { mayQueryRoomArchive } from "./archive-access.js";
 import type { MucOptions } from "./options.js";
 import type { Room } from "./room.js";
 import type { RoomStore } from "./room-store.js";
+import { ServiceCounts } from "./service-counts.js";
 
 export interface MucServiceDeps {
   domain: string;
@@ -93,18 +94,31 @@ export class MucService {
     return tryParseJid(`${local}@${this.domain}`);
   }
 
-  /** Real bare JID → rooms of this service it is in, kept by the rooms (Room.addOccupant / deleteOccupant). */
-  private readonly roomsByBare = new Map<string, number>();
+  /** Occupied and owned rooms per bare JID, kept by the rooms themselves (Room.counts). */
+  private readonly counts = new ServiceCounts();
+  /** Rooms created by users of other servers that exist now (max_remote_rooms). */
+  private remoteRooms = 0;
 
-  /** Adds a room to the service; its occupants count in roomsOccupiedBy from then on. */
+  /** Adds a room to the service: from now on its occupants and owners count in the service's limits. */
   addRoom(room: Room): void {
-    room.roomsByBare = this.roomsByBare;
+    room.attachCounts(this.counts);
+    if (room.createdBy !== "" && this.isRemote(room.createdBy)) this.remoteRooms++;
     this.rooms.set(room.localpart, room);
   }
 
-  /** Rooms a real bare JID is an occupant of (max_rooms_per_user): one lookup, checked on every join. */
+  /** Rooms a real bare JID is an occupant of (max_rooms_per_user): checked on every join. */
   roomsOccupiedBy(bare: string): number {
-    return this.roomsByBare.get(bare) ?? 0;
+    return this.counts.occupied.get(bare) ?? 0;
+  }
+
+  /** Rooms a bare JID owns by stored affiliation (max_owned_rooms). */
+  roomsOwnedBy(bare: string): number {
+    return this.counts.owned.get(bare) ?? 0;
+  }
+
+  /** Rooms created by users of other servers (max_remote_rooms). */
+  roomsCreatedRemotely(): number {
+    return this.remoteRooms;
   }
 
   /**
@@ -122,20 +136,6 @@ export class MucService {
     return !this.hosts.has(at === -1 ? bare : bare.slice(at + 1));
   }
 
-  /** Rooms a bare JID owns by stored affiliation (max_owned_rooms). */
-  roomsOwnedBy(bare: string): number {
-    let n = 0;
-    for (const room of this.rooms.values()) if (room.affiliations.get(bare) === "owner") n++;
-    return n;
-  }
-
-  /** Rooms created by users of other servers (max_remote_rooms). */
-  roomsCreatedRemotely(): number {
-    let n = 0;
-    for (const room of this.rooms.values()) if (room.createdBy !== "" && this.isRemote(room.createdBy)) n++;
-    return n;
-  }
-
   /** Writes a persistent room's state (configuration, affiliations, subject) after a change. */
   async save(room: Room): Promise<void> {
     await this.roomStore.save(room);
@@ -143,7 +143,11 @@ export class MucService {
 
   /** Drops a room: from memory, from storage, and its archive. */
   async remove(room: Room): Promise<void> {
-    if (this.rooms.get(room.localpart) === room) this.rooms.delete(room.localpart);
+    if (this.rooms.get(room.localpart) === room) {
+      this.rooms.delete(room.localpart);
+      room.attachCounts(new ServiceCounts()); // its owners (and any occupants) no longer count
+      if (room.createdBy !== "" && this.isRemote(room.createdBy)) this.remoteRooms--;
+    }
     await this.roomStore.delete(room);
     await this.archive.delete(room.localpart);
   }
