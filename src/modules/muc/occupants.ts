@@ -71,7 +71,7 @@ function dropPendingPresence(occ: Occupant): void {
 /** §10.1.1: the service's policy on who creates rooms and how many (not-allowed, or resource-constraint when full). */
 function checkCreation(svc: MucService, bare: string, isAdmin: boolean): void {
   if (isAdmin) return;
-  if (svc.options.room_creation === "admins") throw new StanzaError("not-allowed", "only administrators create rooms");
+  if (svc.options.room_creation === "admins") throw svc.limitReached("room_creation", bare, "not-allowed", "only administrators create rooms");
   const remote = svc.isRemote(bare);
   if (remote && !svc.options.remote_room_creation)
     throw svc.limitReached("remote_room_creation", bare, "not-allowed", "users of other servers may not create rooms here");
