@@ -58,6 +58,11 @@ export async function handleAdminIq(svc: MucService, room: Room, iq: Element, fr
     }
   }
 
+  // max_affiliations: the lists are stored with the room and sent whole on request.
+  const added = new Set(changes.flatMap((c) => (c.kind === "affiliation" && c.affiliation !== "none" && !room.affiliations.has(c.bare) ? [c.bare] : [])));
+  if (added.size > 0 && room.affiliations.size + added.size > svc.options.max_affiliations)
+    throw svc.limitReached("max_affiliations", from.bareString(), "resource-constraint", `a room keeps at most ${svc.options.max_affiliations} affiliations`, room);
+
   const actorNick = actorOcc?.nick;
   let affiliationsChanged = false;
   for (const c of changes) {

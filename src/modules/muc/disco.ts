@@ -15,6 +15,7 @@ import {
   NS_PING,
   NS_SID,
 } from "../../core/xml/ns.js";
+import { buildRsm, parseRsm } from "../../core/xml/rsm.js";
 import { buildInfo, buildItems } from "../disco/codec.js";
 import type { Room } from "./room.js";
 import { configFeatures, roomInfoForm } from "./room-config.js";
@@ -30,15 +31,45 @@ export function serviceInfo(node: string | undefined): Element {
   ]);
 }
 
-/** §6.3: public rooms that anyone may see (hidden and locked rooms are left out). */
-export function serviceItems(svc: MucService, node: string | undefined): Element {
-  if (node !== undefined) throw new StanzaError("item-not-found");
-  const items: Element[] = [];
-  for (const room of [...svc.rooms.values()].sort((a, b) => a.localpart.localeCompare(b.localpart))) {
-    if (!room.config.public || room.locked) continue;
-    items.push(new Element("item", NS_DISCO_ITEMS, { jid: room.jid.toString(), name: room.config.name || room.localpart }));
+/**
+ * §6.3: public rooms that anyone may see (hidden and locked rooms are left out), at most `max_disco_items`
+ * per answer: a request of a few bytes from a stranger must not return every room of a large service. Larger
+ * lists are paged with XEP-0059 (<max/>, <after/>, <before/>, <index/>; ids are room JIDs), as §6.3 advises.
+ */
+export function serviceItems(svc: MucService, query: Element): Element {
+  if (query.attrs.node !== undefined) throw new StanzaError("item-not-found");
+  const rooms = [...svc.rooms.values()].filter((r) => r.config.public && !r.locked).sort((a, b) => a.localpart.localeCompare(b.localpart));
+  const rsm = parseRsm(query);
+  const cap = svc.options.max_disco_items;
+  const max = Math.min(rsm?.max ?? cap, cap);
+  const position = (jid: string) => rooms.findIndex((r) => r.jid.toString() === jid);
+  let start = 0;
+  if (rsm?.after !== undefined) {
+    const at = position(rsm.after);
+    if (at === -1) throw new StanzaError("item-not-found", "no such room to page after"); // XEP-0059 §2.2
+    start = at + 1;
+  } else if (rsm?.before !== undefined) {
+    const end = rsm.before === "" ? rooms.length : position(rsm.before);
+    if (end === -1) throw new StanzaError("item-not-found", "no such room to page before");
+    start = Math.max(0, end - max);
+  } else if (rsm?.index !== undefined) {
+    start = rsm.index;
   }
-  return buildItems(undefined, items);
+  const page = rooms.slice(start, start + max);
+  const items = page.map((room) => new Element("item", NS_DISCO_ITEMS, { jid: room.jid.toString(), name: room.config.name || room.localpart }));
+  const q = buildItems(undefined, items);
+  if (rsm !== undefined || rooms.length > max) {
+    const first = page[0];
+    const last = page.at(-1);
+    q.append(
+      buildRsm({
+        ...(first ? { first: { id: first.jid.toString(), index: start } } : {}),
+        ...(last ? { last: last.jid.toString() } : {}),
+        count: rooms.length,
+      }),
+    );
+  }
+  return q;
 }
 
 export function roomInfo(room: Room, node: string | undefined): Element {

@@ -12,6 +12,7 @@ import { occupantPresence } from "./occupant-presence.js";
 import { handleOccupantPresence, removeSessionEverywhere } from "./occupants.js";
 import { type MucOptions, mucOptions } from "./options.js";
 import { RoomStore } from "./room-store.js";
+import { exceedsSize } from "./stanza-size.js";
 import { MucService } from "./service.js";
 import type { ArchiveWrite } from "./messages.js";
 
@@ -30,6 +31,9 @@ async function dispatch(svc: MucService, stanza: Element, to: Jid): Promise<void
         else if (stanza.name === "message") throw new StanzaError("service-unavailable");
         return; // presence to the service itself means nothing
       }
+      // max_stanza_size: what an occupant sends is copied to everyone (leaving is never refused: see leave()).
+      if (stanza.name !== "iq" && type !== "error" && type !== "unavailable" && exceedsSize(stanza, svc.options.max_stanza_size))
+        throw svc.limitReached("max_stanza_size", from.bareString(), "policy-violation", `stanzas to rooms are at most ${svc.options.max_stanza_size} characters`);
       if (stanza.name === "presence") {
         // §7.2.1: entering needs a nickname.
         if (to.resource === "") {
@@ -86,11 +90,12 @@ export default defineModule<MucOptions>({
       log: ctx.log,
       router: ctx.core.router,
       admins: ctx.core.admins,
+      hosts: ctx.core.hosts,
       roomStore,
       archive: ctx.store("muc-archive", "archive"),
       secret: Buffer.from(stored, "base64"),
     });
-    for (const room of await roomStore.loadAll()) svc.rooms.set(room.localpart, room);
+    for (const room of await roomStore.loadAll()) svc.addRoom(room);
     ctx.component(domain, (stanza, to) => dispatch(svc, stanza, to));
 
     // A client that went away without leaving: out of every room of this service (rooms serve any host's users).
@@ -106,8 +111,7 @@ export default defineModule<MucOptions>({
             await svc.send(occupantPresence(room, occ, s, { role: occ.role, self: true }, { unavailable: true, statuses: [332] }));
           }
         }
-        room.occupants.clear();
-        room.bySession.clear();
+        room.clearOccupants();
       }
     });
   },

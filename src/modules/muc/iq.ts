@@ -8,6 +8,7 @@ import { answerMamQuery, mamQueryForm } from "../mam/query.js";
 import { handleAdminIq } from "./admin-items.js";
 import { decodeArchived } from "./history.js";
 import { roomInfo, roomItems, serviceInfo, serviceItems } from "./disco.js";
+import { takeMessageToken } from "./messages.js";
 import { handleOwnerIq } from "./owner.js";
 import type { Room } from "./room.js";
 import type { MucService } from "./service.js";
@@ -23,7 +24,7 @@ export async function handleServiceIq(svc: MucService, iq: Element): Promise<voi
   if (type !== "get" && type !== "set") return;
   const q = payloadOf(iq);
   if (type === "get" && q.name === "query" && q.ns === NS_DISCO_INFO) return svc.result(iq, serviceInfo(q.attrs.node));
-  if (type === "get" && q.name === "query" && q.ns === NS_DISCO_ITEMS) return svc.result(iq, serviceItems(svc, q.attrs.node));
+  if (type === "get" && q.name === "query" && q.ns === NS_DISCO_ITEMS) return svc.result(iq, serviceItems(svc, q));
   if (type === "get" && q.name === "ping" && q.ns === NS_PING) return svc.result(iq);
   throw new StanzaError("service-unavailable");
 }
@@ -82,12 +83,18 @@ export async function handleOccupantIq(svc: MucService, iq: Element, from: Jid, 
   const sender = room?.occupantBySession(full);
   const type = iq.attrs.type;
   if (type === "result" || type === "error") {
-    // An answer from an occupant to a forwarded request: back to the requester named by nick.
-    const target = room?.occupants.get(to.resource);
-    if (!room || !sender || !target) return;
+    // An answer from an occupant to a request the room relayed to it: back to the session that asked. An
+    // answer nobody asked for is dropped (RFC 6120 §8.2.3: never answer a result or error), so the room
+    // relays no unsolicited stanzas.
+    if (!room || !sender) return;
+    const key = pendingIqKey(sender.nick, to.resource, iq.attrs.id);
+    const asker = room.pendingIqs.get(key);
+    if (asker === undefined) return;
+    room.pendingIqs.delete(key);
+    if (!room.bySession.has(asker)) return; // the asker left meanwhile
     const out = iq.clone();
     out.attrs.from = `${room.jid.toString()}/${sender.nick}`;
-    out.attrs.to = target.jid;
+    out.attrs.to = asker;
     return svc.send(out);
   }
   if (type !== "get" && type !== "set") return;
@@ -96,8 +103,24 @@ export async function handleOccupantIq(svc: MucService, iq: Element, from: Jid, 
   const target = room.occupants.get(to.resource);
   if (!target) throw new StanzaError("item-not-found", "no such occupant");
   if (target === sender && q.name === "ping" && q.ns === NS_PING) return svc.result(iq);
+  // A relayed request is a stanza the room sends for the sender, like a private message (message_rate).
+  takeMessageToken(svc, room, sender);
+  rememberPendingIq(svc, room, pendingIqKey(target.nick, sender.nick, iq.attrs.id), full);
   const out = iq.clone();
   out.attrs.from = `${room.jid.toString()}/${sender.nick}`;
   out.attrs.to = target.jid;
   return svc.send(out);
+}
+
+function pendingIqKey(answeringNick: string, askingNick: string, id: string | undefined): string {
+  return `${answeringNick}\0${askingNick}\0${id ?? ""}`;
+}
+
+/** max_pending_iqs: the oldest unanswered request is forgotten first (its answer, if any, is then dropped). */
+function rememberPendingIq(svc: MucService, room: Room, key: string, asker: string): void {
+  const max = svc.options.max_pending_iqs;
+  if (max === 0) return;
+  room.pendingIqs.delete(key);
+  room.pendingIqs.set(key, asker);
+  while (room.pendingIqs.size > max) room.pendingIqs.delete(room.pendingIqs.keys().next().value as string);
 }

@@ -10,11 +10,13 @@ import {
   selectHistory,
 } from "./history.js";
 import type { Room } from "./room.js";
+import { maxHistoryFetch } from "./room-config.js";
 import type { MucService } from "./service.js";
 
 export async function sendHistory(svc: MucService, room: Room, to: string, mucX: Element | undefined): Promise<void> {
   const req = parseHistoryRequest(mucX);
-  const limit = historyFetchLimit(room.config.historyLength, req);
+  // max_history_fetch also bounds rooms stored with a longer history before the limit was lowered.
+  const limit = Math.min(historyFetchLimit(room.config.historyLength, req), maxHistoryFetch(svc.options));
   if (limit === 0) return;
   const now = Date.now();
   let start: number | undefined;

@@ -40,8 +40,14 @@ export async function handleRoomMessage(
   if (subject && !stanza.getChild("body")) return void (await changeSubject(svc, room, occ, stanza, subject.text()));
   // §8.x: a visitor in a moderated room has no voice.
   if (occ.role === "visitor" || occ.role === "none") throw new StanzaError("forbidden", "you have no voice in this room");
-  if (!occ.bucket.take()) throw new StanzaError("resource-constraint", "too many messages; slow down", { type: "wait" });
+  takeMessageToken(svc, room, occ);
   return broadcastGroupchat(svc, room, occ, stanza);
+}
+
+/** message_rate: one token of the sender's bucket per message it makes the room send (per sender, so one flooder starves nobody else). */
+export function takeMessageToken(svc: MucService, room: Room, occ: Occupant): void {
+  if (!room.limits.of(occ.bare).message.take())
+    throw svc.limitReached("message_rate", occ.bare, "resource-constraint", "too many messages; slow down", room);
 }
 
 /** Strips what only the room may say (XEP-0359 §6 its own stanza-ids, XEP-0421 §4 occupant-ids), then stamps them. */
@@ -122,6 +128,10 @@ async function trimArchive(svc: MucService, room: Room, keep: number): Promise<v
 async function changeSubject(svc: MucService, room: Room, occ: Occupant, stanza: Element, text: string): Promise<void> {
   const allowed = occ.role === "moderator" || (room.config.changeSubject && occ.role === "participant");
   if (!allowed) throw new StanzaError("forbidden", "you may not change the subject");
+  // The subject is stored with the room and sent to everyone on every join: bounded in size and in rate.
+  if ([...text].length > svc.options.max_subject_length)
+    throw svc.limitReached("max_subject_length", occ.bare, "not-acceptable", `subjects are at most ${svc.options.max_subject_length} characters`, room);
+  takeMessageToken(svc, room, occ);
   room.subject = { text, nick: occ.nick, when: Date.now() };
   await svc.save(room);
   await fanOut(svc, room, reflected(room, occ, stanza));
@@ -139,7 +149,7 @@ export async function handlePrivateMessage(svc: MucService, stanza: Element, fro
   const target = room.occupants.get(to.resource);
   if (!target) throw new StanzaError("item-not-found", "no such occupant");
   if (!maySendPrivate(room.config.allowPm, sender.role)) throw new StanzaError("forbidden", "private messages are not allowed here");
-  if (!sender.bucket.take()) throw new StanzaError("resource-constraint", "too many messages; slow down", { type: "wait" });
+  takeMessageToken(svc, room, sender);
   sender.jid = full;
   const m = new Element("message", NS_CLIENT, { ...stanza.attrs, from: `${room.jid.toString()}/${sender.nick}` });
   for (const c of stanza.children) if (typeof c !== "string" && c.ns !== NS_OCCUPANT_ID && c.ns !== NS_MUC_USER) m.append(c.clone());

@@ -2,14 +2,14 @@
 // removing occupants (kick, ban, affiliation change, destruction).
 import { StanzaError } from "../../core/errors.js";
 import type { Jid } from "../../core/jid.js";
-import type { Element } from "../../core/xml/element.js";
+import { Element } from "../../core/xml/element.js";
 import { NS_MUC } from "../../core/xml/ns.js";
 import { sendHistory, sendSubject } from "./join-extras.js";
 import { type PresenceExtras, occupantPresence } from "./occupant-presence.js";
-import { TokenBucket } from "./rate-limit.js";
 import { Room } from "./room.js";
 import { defaultConfig } from "./room-config.js";
 import type { MucService } from "./service.js";
+import { exceedsSize } from "./stanza-size.js";
 import type { Occupant } from "./types.js";
 
 /** Every presence addressed to room@service/nick. */
@@ -33,7 +33,60 @@ export async function handleOccupantPresence(svc: MucService, stanza: Element, f
   // §7.7: a presence update (show, status) is broadcast to everyone.
   occ.sessions.set(full, stanza);
   occ.jid = full;
-  await broadcastPresence(svc, room, occ, {});
+  await broadcastPresenceUpdate(svc, room, occ);
+}
+
+/**
+ * presence_rate: a presence update goes out at once while the occupant's bucket allows it; beyond that it
+ * is held back, and later updates replace it, until the bucket has a token again: then the latest presence
+ * goes out once. A flood of updates costs the room one broadcast per token, and the final state still wins.
+ */
+async function broadcastPresenceUpdate(svc: MucService, room: Room, occ: Occupant): Promise<void> {
+  if (occ.pendingPresence) return; // the pending broadcast will carry this presence
+  const bucket = room.limits.of(occ.bare).presence;
+  if (bucket.take()) return broadcastPresence(svc, room, occ, {});
+  svc.log.debug({ limit: "presence_rate", from: occ.bare, room: room.localpart }, "muc presence update held back");
+  const timer = setTimeout(() => {
+    void svc
+      .serial(room.localpart, async () => {
+        if (occ.pendingPresence !== timer) return;
+        occ.pendingPresence = undefined;
+        // Gone, or renamed (a nick change broadcasts the latest presence itself): nothing held back is left.
+        if (room.occupants.get(occ.nick) !== occ) return;
+        bucket.take();
+        await broadcastPresence(svc, room, occ, {});
+      })
+      .catch((err: unknown) => svc.log.error({ err, room: room.localpart }, "muc held-back presence failed"));
+  }, bucket.msUntilToken());
+  timer.unref();
+  occ.pendingPresence = timer;
+}
+
+/** Drops a presence update held back by presence_rate (the occupant left, or a broadcast supersedes it). */
+function dropPendingPresence(occ: Occupant): void {
+  if (occ.pendingPresence) clearTimeout(occ.pendingPresence);
+  occ.pendingPresence = undefined;
+}
+
+/** §10.1.1: the service's policy on who creates rooms and how many (not-allowed, or resource-constraint when full). */
+function checkCreation(svc: MucService, bare: string, isAdmin: boolean): void {
+  if (isAdmin) return;
+  if (svc.options.room_creation === "admins") throw svc.limitReached("room_creation", bare, "not-allowed", "only administrators create rooms");
+  const remote = svc.isRemote(bare);
+  if (remote && !svc.options.remote_room_creation)
+    throw svc.limitReached("remote_room_creation", bare, "not-allowed", "users of other servers may not create rooms here");
+  if (svc.rooms.size >= svc.options.max_rooms)
+    throw svc.limitReached("max_rooms", bare, "resource-constraint", "this service holds as many rooms as it may");
+  if (svc.roomsOwnedBy(bare) >= svc.options.max_owned_rooms)
+    throw svc.limitReached("max_owned_rooms", bare, "not-allowed", `you may own at most ${svc.options.max_owned_rooms} rooms`);
+  if (remote && svc.roomsCreatedRemotely() >= svc.options.max_remote_rooms)
+    throw svc.limitReached("max_remote_rooms", bare, "resource-constraint", "no more rooms for users of other servers");
+}
+
+/** max_nick_length, in characters (a nick is a resourcepart: up to 1023 bytes otherwise). */
+function checkNickLength(svc: MucService, bare: string, nick: string, room: Room | undefined): void {
+  if ([...nick].length > svc.options.max_nick_length)
+    throw svc.limitReached("max_nick_length", bare, "not-acceptable", `nicknames are at most ${svc.options.max_nick_length} characters`, room);
 }
 
 /** §7.2: entering a room, creating it first when it does not exist (§10.1.1). */
@@ -43,21 +96,22 @@ async function join(svc: MucService, existing: Room | undefined, stanza: Element
   const nick = to.resource;
   const mucX = stanza.getChild("x", NS_MUC);
   const isAdmin = svc.admins.has(bare);
+  checkNickLength(svc, bare, nick, existing);
   // max_rooms_per_user: rooms a user is in at once (another resource or nick in the same room is no new room).
-  if (!isAdmin && (existing?.occupantsOf(bare).length ?? 0) === 0 && svc.roomsOccupiedBy(bare) >= svc.options.max_rooms_per_user)
-    throw new StanzaError("resource-constraint", `at most ${svc.options.max_rooms_per_user} rooms at once`);
+  if (!isAdmin && !existing?.hasOccupant(bare) && svc.roomsOccupiedBy(bare) >= svc.options.max_rooms_per_user)
+    throw svc.limitReached("max_rooms_per_user", bare, "resource-constraint", `at most ${svc.options.max_rooms_per_user} rooms at once`, existing);
   let room = existing;
   let created = false;
   if (!room) {
-    // §10.1.1: the service may restrict who creates rooms (not-allowed).
-    if (svc.options.room_creation === "admins" && !isAdmin) throw new StanzaError("not-allowed", "only administrators create rooms");
+    checkCreation(svc, bare, isAdmin);
     const jid = svc.roomJid(to.local);
     if (!jid) throw new StanzaError("jid-malformed");
-    room = new Room(jid, defaultConfig(svc.options), svc.admins);
+    room = new Room(jid, defaultConfig(svc.options), svc.admins, svc.options);
+    room.createdBy = bare;
     room.setAffiliation(bare, "owner");
     // §10.1.1: a MUC client creates a locked room it must configure; a GC 1.0 client (no <x/>) gets an instant room.
     room.locked = mucX !== undefined;
-    svc.rooms.set(to.local, room);
+    svc.addRoom(room);
     created = true;
   } else {
     const affiliation = room.affiliationOf(bare);
@@ -81,18 +135,14 @@ async function join(svc: MucService, existing: Room | undefined, stanza: Element
   if (role === null) throw new StanzaError("forbidden");
   let occ = room.occupants.get(nick);
   const newOccupant = occ === undefined;
+  if (occ && !occ.sessions.has(full) && occ.sessions.size >= svc.options.max_sessions_per_occupant)
+    throw svc.limitReached("max_sessions_per_occupant", bare, "resource-constraint", `at most ${svc.options.max_sessions_per_occupant} sessions per nickname`, room);
+  // presence_rate: an entry is a broadcast to every occupant; joining and leaving in a loop is a flood too.
+  if (newOccupant && !created && !room.limits.of(bare).presence.take())
+    throw svc.limitReached("presence_rate", bare, "resource-constraint", "you are joining too often; wait a moment", room);
   if (!occ) {
-    const rate = svc.options.message_rate;
-    occ = {
-      nick,
-      bare,
-      sessions: new Map(),
-      role,
-      occupantId: svc.occupantId(room, bare),
-      jid: full,
-      bucket: new TokenBucket(rate.per_second, rate.burst),
-    };
-    room.occupants.set(nick, occ);
+    occ = { nick, bare, sessions: new Map(), role, occupantId: svc.occupantId(room, bare), jid: full };
+    room.addOccupant(occ);
   }
   occ.sessions.set(full, stanza);
   occ.jid = full;
@@ -133,10 +183,15 @@ export async function broadcastPresence(svc: MucService, room: Room, occ: Occupa
 async function changeNick(svc: MucService, room: Room, occ: Occupant, full: string, newNick: string, stanza: Element): Promise<void> {
   const holder = room.occupants.get(newNick);
   if (holder) throw new StanzaError("conflict", "that nickname is in use");
+  checkNickLength(svc, occ.bare, newNick, room);
+  if (!room.limits.of(occ.bare).presence.take())
+    throw svc.limitReached("presence_rate", occ.bare, "resource-constraint", "you are changing your nickname too often; wait a moment", room);
+  // The available presence under the new nick carries the latest state: nothing held back is left to send.
+  dropPendingPresence(occ);
   await broadcastPresence(svc, room, occ, { unavailable: true, statuses: [303], newNick, role: occ.role });
-  room.occupants.delete(occ.nick);
+  room.deleteOccupant(occ);
   occ.nick = newNick;
-  room.occupants.set(newNick, occ);
+  room.addOccupant(occ);
   for (const s of occ.sessions.keys()) room.bySession.set(s, newNick);
   occ.sessions.set(full, stanza);
   occ.jid = full;
@@ -145,7 +200,9 @@ async function changeNick(svc: MucService, room: Room, occ: Occupant, full: stri
 
 /** §7.14: leaving. The last session of an occupant leaving makes it leave the room. */
 async function leave(svc: MucService, room: Room, occ: Occupant, full: string, stanza: Element): Promise<void> {
-  occ.sessions.set(full, stanza);
+  // Leaving always works; an oversized goodbye leaves without its status text (max_stanza_size).
+  const goodbye = exceedsSize(stanza, svc.options.max_stanza_size) ? new Element(stanza.name, stanza.ns, { ...stanza.attrs }) : stanza;
+  occ.sessions.set(full, goodbye);
   occ.jid = full;
   await removeSession(svc, room, occ, full, {});
 }
@@ -164,8 +221,9 @@ export async function removeSession(svc: MucService, room: Room, occ: Occupant, 
 
 /** Takes an occupant out of the room (leaving, kicked, banned, …): unavailable presence to all, its own last. */
 export async function removeOccupant(svc: MucService, room: Room, occ: Occupant, extras: PresenceExtras): Promise<void> {
+  dropPendingPresence(occ);
   await broadcastPresence(svc, room, occ, { ...extras, unavailable: true });
-  room.occupants.delete(occ.nick);
+  room.deleteOccupant(occ);
   for (const s of occ.sessions.keys()) room.bySession.delete(s);
   await svc.removeIfDeserted(room);
 }

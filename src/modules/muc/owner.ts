@@ -31,7 +31,13 @@ export async function handleOwnerIq(svc: MucService, room: Room, iq: Element, fr
     return q;
   }
   const before = room.config;
-  const after = applyConfigForm(x, before, svc.options);
+  let after: RoomConfig;
+  try {
+    after = applyConfigForm(x, before, svc.options);
+  } catch (err) {
+    if (err instanceof StanzaError) svc.log.info({ from: from.toString(), room: room.localpart, error: err.message }, "muc configuration refused");
+    throw err;
+  }
   const wasLocked = room.locked;
   room.config = after;
   room.locked = false;

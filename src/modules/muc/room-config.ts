@@ -43,8 +43,13 @@ export function defaultConfig(options: MucOptions): RoomConfig {
     allowPm: d.allow_private_messages,
     changeSubject: d.change_subject,
     logging: d.logging,
-    historyLength: options.history_length,
+    historyLength: Math.min(options.history_length, maxHistoryFetch(options)),
   };
+}
+
+/** The most history one join may get (max_history_fetch): a join is one archive read and that many stanzas out. */
+export function maxHistoryFetch(options: MucOptions): number {
+  return options.max_history_fetch;
 }
 
 /** A stored configuration, completed with defaults for fields it lacks (older data). */
@@ -111,8 +116,14 @@ export function applyConfigForm(x: Element, current: RoomConfig, options: MucOpt
     if (v === undefined) throw bad(name);
     set(v);
   };
-  if (form.has("muc#roomconfig_roomname")) c.name = one("muc#roomconfig_roomname") ?? "";
-  if (form.has("muc#roomconfig_roomdesc")) c.description = one("muc#roomconfig_roomdesc") ?? "";
+  // Name, description and password are stored with the room and sent in disco and invitations: bounded.
+  const text = (name: string, max: number) => {
+    const v = one(name) ?? "";
+    if ([...v].length > max) throw new StanzaError("not-acceptable", `${name} is at most ${max} characters`);
+    return v;
+  };
+  if (form.has("muc#roomconfig_roomname")) c.name = text("muc#roomconfig_roomname", options.max_room_name_length);
+  if (form.has("muc#roomconfig_roomdesc")) c.description = text("muc#roomconfig_roomdesc", options.max_room_description_length);
   bool("muc#roomconfig_persistentroom", (v) => (c.persistent = v));
   bool("muc#roomconfig_publicroom", (v) => (c.public = v));
   bool("muc#roomconfig_membersonly", (v) => (c.membersOnly = v));
@@ -122,7 +133,7 @@ export function applyConfigForm(x: Element, current: RoomConfig, options: MucOpt
   bool("muc#roomconfig_enablelogging", (v) => (c.logging = v));
   let passwordProtected = c.password !== "";
   bool("muc#roomconfig_passwordprotectedroom", (v) => (passwordProtected = v));
-  if (form.has("muc#roomconfig_roomsecret")) c.password = one("muc#roomconfig_roomsecret") ?? "";
+  if (form.has("muc#roomconfig_roomsecret")) c.password = text("muc#roomconfig_roomsecret", options.max_password_length);
   if (!passwordProtected) c.password = "";
   else if (c.password === "") throw new StanzaError("not-acceptable", "a password-protected room needs a password");
   if (form.has("muc#roomconfig_whois")) {
@@ -146,7 +157,7 @@ export function applyConfigForm(x: Element, current: RoomConfig, options: MucOpt
   if (form.has("muc#maxhistoryfetch") || form.has("muc#roomconfig_historylength")) {
     const v = one("muc#maxhistoryfetch") ?? one("muc#roomconfig_historylength") ?? "";
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 0 || n > Math.max(options.history_length, options.max_history)) throw bad("muc#maxhistoryfetch");
+    if (!Number.isInteger(n) || n < 0 || n > maxHistoryFetch(options)) throw bad("muc#maxhistoryfetch");
     c.historyLength = n;
   }
   return c;

@@ -3,7 +3,10 @@ import type { Jid } from "../../core/jid.js";
 import type { Json } from "../../storage/types.js";
 import { defaultRole } from "./affiliations.js";
 import type { MucOptions } from "./options.js";
+import { TokenBucket } from "./rate-limit.js";
 import { configFromJson, type RoomConfig } from "./room-config.js";
+import { SenderLimitBook } from "./sender-limits.js";
+import { ServiceCounts } from "./service-counts.js";
 import { AFFILIATIONS, type Affiliation, type Occupant, type Role } from "./types.js";
 
 export interface Subject {
@@ -21,7 +24,12 @@ export class Room {
   subject: Subject | undefined;
   /** §10.1.1: a new room stays locked (others get item-not-found) until its owner configures it. */
   locked = false;
+  /** Nick → occupant. Change it through addOccupant / deleteOccupant, which keep occupantBares in step. */
   readonly occupants = new Map<string, Occupant>();
+  /** Real bare JID → how many of the occupants are that JID. */
+  private readonly occupantBares = new Map<string, number>();
+  /** The service's counts this room keeps up to date (its own until MucService.addRoom attaches it). */
+  counts = new ServiceCounts();
   /** Real full JID → nick. */
   readonly bySession = new Map<string, string>();
   /** Items in the archive, once counted (for trimming). */
@@ -30,14 +38,29 @@ export class Room {
   trimming = false;
   /** Reserved for XEP-0045 §7.9 registered nicks; unused for now. */
   readonly createdAt: number;
+  /** Real bare JID that created the room ("" when unknown: rooms stored before it was kept). */
+  createdBy = "";
+  /** Per-sender rate limits (message_rate, presence_rate, invite_rate, voice_request_interval). */
+  readonly limits: SenderLimitBook;
+  /** Invitations the room sends in all (room_invite_rate). */
+  readonly invites: TokenBucket;
+  /** §7.8.3: invitee bare JID → inviter's full JID, so that only an invitee declines, and only to its inviter. */
+  readonly pendingInvites = new Map<string, string>();
+  /**
+   * §7.5 IQ forwarding: requests relayed between occupants and not yet answered, keyed by answering nick,
+   * asking nick and id → the asking session. Only an answer to one of them is relayed back (max_pending_iqs).
+   */
+  readonly pendingIqs = new Map<string, string>();
   /** Service-wide admins (owners of every room). */
   private readonly admins: ReadonlySet<string>;
 
-  constructor(jid: Jid, config: RoomConfig, admins: ReadonlySet<string>, createdAt = Date.now()) {
+  constructor(jid: Jid, config: RoomConfig, admins: ReadonlySet<string>, options: MucOptions, createdAt = Date.now()) {
     this.jid = jid;
     this.config = config;
     this.admins = admins;
     this.createdAt = createdAt;
+    this.limits = new SenderLimitBook(options);
+    this.invites = new TokenBucket(options.room_invite_rate.per_second, options.room_invite_rate.burst);
   }
 
   get localpart(): string {
@@ -51,8 +74,23 @@ export class Room {
   }
 
   setAffiliation(bare: string, affiliation: Affiliation): void {
+    const wasOwner = this.affiliations.get(bare) === "owner";
     if (affiliation === "none") this.affiliations.delete(bare);
     else this.affiliations.set(bare, affiliation);
+    if (wasOwner !== (affiliation === "owner")) ServiceCounts.add(this.counts.owned, bare, wasOwner ? -1 : 1);
+  }
+
+  /** Moves this room's occupants and owners into a service's counts (from its own, or out when `to` is fresh). */
+  attachCounts(to: ServiceCounts): void {
+    for (const bare of this.occupantBares.keys()) {
+      ServiceCounts.add(this.counts.occupied, bare, -1);
+      ServiceCounts.add(to.occupied, bare, 1);
+    }
+    for (const bare of this.owners()) {
+      ServiceCounts.add(this.counts.owned, bare, -1);
+      ServiceCounts.add(to.owned, bare, 1);
+    }
+    this.counts = to;
   }
 
   /** Owners by stored affiliation (configured admins not counted). */
@@ -71,7 +109,38 @@ export class Room {
 
   /** Occupants of one real bare JID (normally zero or one). */
   occupantsOf(bare: string): Occupant[] {
+    if (!this.occupantBares.has(bare)) return [];
     return [...this.occupants.values()].filter((o) => o.bare === bare);
+  }
+
+  /** Is this real bare JID in the room (under any nick)? Constant time: max_rooms_per_user asks every room. */
+  hasOccupant(bare: string): boolean {
+    return this.occupantBares.has(bare);
+  }
+
+  addOccupant(occ: Occupant): void {
+    this.occupants.set(occ.nick, occ);
+    const n = this.occupantBares.get(occ.bare) ?? 0;
+    this.occupantBares.set(occ.bare, n + 1);
+    if (n === 0) ServiceCounts.add(this.counts.occupied, occ.bare, 1);
+  }
+
+  deleteOccupant(occ: Occupant): void {
+    if (this.occupants.get(occ.nick) !== occ) return;
+    this.occupants.delete(occ.nick);
+    const n = (this.occupantBares.get(occ.bare) ?? 1) - 1;
+    if (n > 0) this.occupantBares.set(occ.bare, n);
+    else {
+      this.occupantBares.delete(occ.bare);
+      ServiceCounts.add(this.counts.occupied, occ.bare, -1);
+    }
+  }
+
+  clearOccupants(): void {
+    for (const bare of this.occupantBares.keys()) ServiceCounts.add(this.counts.occupied, bare, -1);
+    this.occupants.clear();
+    this.occupantBares.clear();
+    this.bySession.clear();
   }
 
   /** True when a viewer with this role sees occupants' real JIDs (§4.2 semi-anonymous / non-anonymous). */
@@ -89,12 +158,14 @@ export class Room {
       affiliations: Object.fromEntries(this.affiliations),
       subject: this.subject ? { ...this.subject } : null,
       createdAt: this.createdAt,
+      createdBy: this.createdBy,
     };
   }
 
   static fromJson(jid: Jid, value: Json, options: MucOptions, admins: ReadonlySet<string>): Room {
     const v = (value ?? {}) as Record<string, Json>;
-    const room = new Room(jid, configFromJson(v.config, options), admins, typeof v.createdAt === "number" ? v.createdAt : Date.now());
+    const room = new Room(jid, configFromJson(v.config, options), admins, options, typeof v.createdAt === "number" ? v.createdAt : Date.now());
+    if (typeof v.createdBy === "string") room.createdBy = v.createdBy;
     const affs = v.affiliations;
     if (affs && typeof affs === "object" && !Array.isArray(affs)) {
       for (const [bare, a] of Object.entries(affs)) {

@@ -3,7 +3,7 @@
 import { createPerKeyQueue, type PerKeyQueue } from "../../core/per-key-queue.js";
 import { createHmac, randomBytes } from "node:crypto";
 import type { Logger } from "pino";
-import { StanzaError, errorReply } from "../../core/errors.js";
+import { StanzaError, type StanzaErrorCondition, errorReply } from "../../core/errors.js";
 import { type Jid, tryParseJid } from "../../core/jid.js";
 import type { Router } from "../../core/router.js";
 import { Element } from "../../core/xml/element.js";
@@ -12,6 +12,7 @@ import { mayQueryRoomArchive } from "./archive-access.js";
 import type { MucOptions } from "./options.js";
 import type { Room } from "./room.js";
 import type { RoomStore } from "./room-store.js";
+import { ServiceCounts } from "./service-counts.js";
 
 export interface MucServiceDeps {
   domain: string;
@@ -20,6 +21,8 @@ export interface MucServiceDeps {
   log: Logger;
   router: Router;
   admins: ReadonlySet<string>;
+  /** The server's own hosts: users of any other domain are remote (remote_room_creation). */
+  hosts: ReadonlySet<string>;
   roomStore: RoomStore;
   archive: ArchiveStore;
   /** Secret for XEP-0421 occupant ids (stable across restarts). */
@@ -35,6 +38,7 @@ export class MucService {
   readonly log: Logger;
   readonly router: Router;
   readonly admins: ReadonlySet<string>;
+  readonly hosts: ReadonlySet<string>;
   readonly roomStore: RoomStore;
   readonly archive: ArchiveStore;
   readonly rooms = new Map<string, Room>();
@@ -49,6 +53,7 @@ export class MucService {
     this.log = deps.log;
     this.router = deps.router;
     this.admins = deps.admins;
+    this.hosts = deps.hosts;
     this.roomStore = deps.roomStore;
     this.archive = deps.archive;
     this.secret = deps.secret;
@@ -89,11 +94,46 @@ export class MucService {
     return tryParseJid(`${local}@${this.domain}`);
   }
 
-  /** Rooms a real bare JID is an occupant of (max_rooms_per_user). */
+  /** Occupied and owned rooms per bare JID, kept by the rooms themselves (Room.counts). */
+  private readonly counts = new ServiceCounts();
+  /** Rooms created by users of other servers that exist now (max_remote_rooms). */
+  private remoteRooms = 0;
+
+  /** Adds a room to the service: from now on its occupants and owners count in the service's limits. */
+  addRoom(room: Room): void {
+    room.attachCounts(this.counts);
+    if (room.createdBy !== "" && this.isRemote(room.createdBy)) this.remoteRooms++;
+    this.rooms.set(room.localpart, room);
+  }
+
+  /** Rooms a real bare JID is an occupant of (max_rooms_per_user): checked on every join. */
   roomsOccupiedBy(bare: string): number {
-    let n = 0;
-    for (const room of this.rooms.values()) if (room.occupantsOf(bare).length > 0) n++;
-    return n;
+    return this.counts.occupied.get(bare) ?? 0;
+  }
+
+  /** Rooms a bare JID owns by stored affiliation (max_owned_rooms). */
+  roomsOwnedBy(bare: string): number {
+    return this.counts.owned.get(bare) ?? 0;
+  }
+
+  /** Rooms created by users of other servers (max_remote_rooms). */
+  roomsCreatedRemotely(): number {
+    return this.remoteRooms;
+  }
+
+  /**
+   * A limit was reached: one log line naming it and who hit it, and the error to answer with (thrown by the
+   * caller, so the stanza gets it and nothing else happens).
+   */
+  limitReached(limit: string, who: string, condition: StanzaErrorCondition, text: string, room?: Room): StanzaError {
+    this.log.info({ limit, from: who, ...(room ? { room: room.localpart } : {}) }, "muc limit reached");
+    return new StanzaError(condition, text, condition === "resource-constraint" ? { type: "wait" } : {});
+  }
+
+  /** True for a bare JID of another server. */
+  isRemote(bare: string): boolean {
+    const at = bare.indexOf("@");
+    return !this.hosts.has(at === -1 ? bare : bare.slice(at + 1));
   }
 
   /** Writes a persistent room's state (configuration, affiliations, subject) after a change. */
@@ -103,7 +143,11 @@ export class MucService {
 
   /** Drops a room: from memory, from storage, and its archive. */
   async remove(room: Room): Promise<void> {
-    if (this.rooms.get(room.localpart) === room) this.rooms.delete(room.localpart);
+    if (this.rooms.get(room.localpart) === room) {
+      this.rooms.delete(room.localpart);
+      room.attachCounts(new ServiceCounts()); // its owners (and any occupants) no longer count
+      if (room.createdBy !== "" && this.isRemote(room.createdBy)) this.remoteRooms--;
+    }
     await this.roomStore.delete(room);
     await this.archive.delete(room.localpart);
   }

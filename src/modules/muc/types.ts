@@ -1,7 +1,6 @@
 // The vocabulary of XEP-0045 §5: affiliations (long-lived, per bare JID) and roles (per visit), and what an
 // occupant is while present in a room.
 import type { Element } from "../../core/xml/element.js";
-import type { TokenBucket } from "./rate-limit.js";
 
 /** XEP-0045 §5.2, in order of rank. */
 export type Affiliation = "owner" | "admin" | "member" | "none" | "outcast";
@@ -23,6 +22,6 @@ export interface Occupant {
   occupantId: string;
   /** The full JID shown in `jid` attributes: the session that joined or spoke last. */
   jid: string;
-  /** Per-occupant message rate limit. */
-  bucket: TokenBucket;
+  /** A presence update held back by presence_rate; when it fires it broadcasts the latest presence. */
+  pendingPresence?: NodeJS.Timeout | undefined;
 }

@@ -30,6 +30,12 @@ export async function handleVoiceRequest(svc: MucService, room: Room, _stanza: E
   }
   // §7.13: only a visitor has something to ask for.
   if (values.get("muc#role")?.[0] !== "participant" || occ.role !== "visitor") return;
+  // voice_request_interval: each request is a form to every moderator.
+  const limits = room.limits.of(occ.bare);
+  const now = Date.now();
+  if (limits.lastVoiceRequest !== 0 && now - limits.lastVoiceRequest < svc.options.voice_request_interval * 1000)
+    throw svc.limitReached("voice_request_interval", occ.bare, "resource-constraint", "you asked for voice a moment ago; wait", room);
+  limits.lastVoiceRequest = now;
   const roomJid = room.jid.toString();
   for (const mod of room.occupants.values()) {
     if (mod.role !== "moderator") continue;
