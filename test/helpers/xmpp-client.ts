@@ -29,6 +29,8 @@ export async function connect(
     ...(opts.resource ? { resource: opts.resource } : {}),
   });
   if (!opts.reconnect) xmpp.reconnect.stop();
+  // xmpp.js waits 2 s for each negotiation step by default: too tight for a loaded 2-core CI machine.
+  (xmpp as unknown as { timeout: number }).timeout = 10_000;
   const received: XmlElement[] = [];
   const waiters: { pred: (s: XmlElement) => boolean; resolve: (s: XmlElement) => void }[] = [];
   xmpp.on("error", () => {});
