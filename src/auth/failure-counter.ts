@@ -22,10 +22,15 @@ export class FailureCounter {
   /** Failures leaked per millisecond. */
   private readonly rate: number;
 
+  /**
+   * `threshold` failures leak out per `windowSeconds`. A key counts at most `cap` failures (default: the
+   * threshold), so that a key stops being counted at most one window after its last failure.
+   */
   constructor(
     threshold: number,
     windowSeconds: number,
     private readonly maxEntries: number,
+    private readonly cap = threshold,
   ) {
     if (!(threshold > 0) || !(windowSeconds > 0)) throw new RangeError("threshold and window must be positive");
     if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) throw new RangeError(`invalid maxEntries ${maxEntries}`);
@@ -52,7 +57,7 @@ export class FailureCounter {
   /** Counts one failure; returns the key's state after it. */
   record(key: string, now: number): FailureCount {
     const entry = this.current(key, now) ?? { count: 0, at: now, level: 0 };
-    entry.count += 1;
+    entry.count = Math.min(entry.count + 1, this.cap);
     entry.at = now;
     this.entries.delete(key); // re-insert: the Map's order is least recently failing first
     this.entries.set(key, entry);

@@ -51,6 +51,8 @@ export interface ThrottleVerdict {
 }
 
 const DEFAULT_MAX_ENTRIES = 100_000;
+/** Failures counted past `delay_after` in a tier that never refuses: enough doublings to reach any delay cap. */
+const DELAY_DOUBLINGS = 16;
 const DELAYING = 1;
 const REFUSING = 2;
 
@@ -193,7 +195,9 @@ function tierCounter(name: string, limit: ThrottleTier, maxEntries: number): Tie
   if (!(limit.windowSeconds > 0)) throw new RangeError(`${name}.windowSeconds must be positive`);
   const threshold = limit.attempts > 0 ? limit.attempts : limit.delayAfter;
   if (threshold === 0) return undefined; // off
-  return { limit, counter: new FailureCounter(threshold, limit.windowSeconds, maxEntries) };
+  // Beyond `attempts` nothing changes (refused); a delay-only tier counts on until its delay doubling is capped.
+  const cap = limit.attempts > 0 ? limit.attempts : limit.delayAfter + DELAY_DOUBLINGS;
+  return { limit, counter: new FailureCounter(threshold, limit.windowSeconds, maxEntries, cap) };
 }
 
 function pairKey(address: string, account: string): string {
