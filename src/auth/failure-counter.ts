@@ -76,6 +76,14 @@ export class FailureCounter {
     return true;
   }
 
+  /** Takes back one failure (an attempt counted in advance that turned out not to be a wrong password). */
+  refund(key: string, now: number): void {
+    const entry = this.current(key, now);
+    if (entry === undefined) return;
+    entry.count -= 1;
+    if (entry.count <= 1e-9) this.entries.delete(key);
+  }
+
   clear(key: string): void {
     this.entries.delete(key);
   }

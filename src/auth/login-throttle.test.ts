@@ -73,17 +73,27 @@ describe("LoginThrottle", () => {
     assert.deepEqual(t.check("192.0.2.1", ALICE), { refused: false, delayMs: 0 });
   });
 
-  it("a success clears the address+account and the account's slowdown, not the address's own count", () => {
+  it("a success takes back its own advance failure and clears the address+account and the account's slowdown", () => {
     const { t } = throttle();
     for (let i = 0; i < 4; i++) t.recordFailure("203.0.113.5", ALICE);
     for (let i = 0; i < 15; i++) t.recordFailure("203.0.113.5", `u${i}@example.com`);
     assert.ok(t.check("203.0.113.5", ALICE).delayMs > 0);
-    t.recordSuccess("203.0.113.5", ALICE);
+    t.recordFailure("203.0.113.5", ALICE); // counted when the password check starts …
+    t.recordSuccess("203.0.113.5", ALICE); // … taken back when it succeeds
     assert.equal(t.check("203.0.113.9", ALICE).delayMs, 0, "account slowdown cleared");
-    // 19 failures from the address remain: the address is still delayed.
-    assert.ok(t.check("203.0.113.5", ALICE).delayMs > 0);
+    // 19 failures from the address remain: the address is still delayed, not yet refused.
+    assert.deepEqual(t.check("203.0.113.5", ALICE), { refused: false, delayMs: 4000 });
     t.recordFailure("203.0.113.5", "x@example.com");
     assert.equal(t.check("203.0.113.5", undefined).refused, true, "20 from the address: refused");
+  });
+
+  it("refund takes back an advance failure that led to no password verdict", () => {
+    const { t } = throttle();
+    for (let i = 0; i < 5; i++) {
+      t.recordFailure("192.0.2.1", ALICE);
+      t.refund("192.0.2.1", ALICE);
+    }
+    assert.deepEqual(t.check("192.0.2.1", ALICE), { refused: false, delayMs: 0 });
   });
 
   it("exempt addresses and ranges are neither delayed nor refused, but still count towards the account", () => {
@@ -101,9 +111,13 @@ describe("LoginThrottle", () => {
     );
   });
 
-  it("reports each key once per episode and level, not per attempt", () => {
+  it("reports a key when it first delays or refuses an attempt, once per episode and level", () => {
     const { t, clock, events } = throttle();
-    for (let i = 0; i < 8; i++) t.recordFailure("192.0.2.1", ALICE);
+    for (let i = 0; i < 8; i++) {
+      t.check("192.0.2.1", ALICE);
+      t.recordFailure("192.0.2.1", ALICE);
+    }
+    t.check("192.0.2.1", ALICE);
     assert.deepEqual(
       events.map((e) => e.kind),
       ["delaying-address-account", "delaying-address", "refusing-address-account"],
@@ -113,9 +127,10 @@ describe("LoginThrottle", () => {
       fields: { failures: 5, ip: "192.0.2.1", user: ALICE },
     });
     clock.ms += 601_000; // everything leaked out: a new episode
-    t.recordFailure("192.0.2.1", ALICE);
-    t.recordFailure("192.0.2.1", ALICE);
-    t.recordFailure("192.0.2.1", ALICE);
+    for (let i = 0; i < 4; i++) {
+      t.check("192.0.2.1", ALICE);
+      t.recordFailure("192.0.2.1", ALICE);
+    }
     assert.equal(events.length, 4);
     assert.equal(events[3]?.kind, "delaying-address-account");
   });

@@ -86,7 +86,7 @@ export class LoginThrottle {
   /**
    * What to do with an attempt from `ip`, for `account` ("user@host") once the client has named one. Depends
    * only on earlier failures, never on the credentials of this attempt, so right and wrong passwords get the
-   * same treatment.
+   * same treatment. The first attempt a key delays or refuses in an episode is reported (onThrottle).
    */
   check(ip: string, account: string | undefined): ThrottleVerdict {
     const now = this.now();
@@ -94,70 +94,88 @@ export class LoginThrottle {
     let delayMs = 0;
     if (!this.isExempt(ip)) {
       const address = ipKey(ip);
-      for (const [tier, key] of [
-        [this.perIp, address],
-        [this.perIpAccount, account === undefined ? undefined : pairKey(address, account)],
-      ] as const) {
-        if (tier === undefined || key === undefined) continue;
-        const failures = tier.counter.failures(key, now);
-        if (tier.limit.attempts > 0 && failures >= tier.limit.attempts) refused = true;
-        delayMs = Math.max(delayMs, this.delay(tier.limit.delayAfter, failures, this.options.maxDelaySeconds));
+      const perIp = this.perIp && this.judge(this.perIp, address, now, this.options.maxDelaySeconds);
+      if (perIp?.newLevel) {
+        const kind = perIp.newLevel === REFUSING ? "refusing-address" : "delaying-address";
+        this.report({ kind, ip: address, failures: perIp.failures });
       }
+      const pair =
+        account === undefined || this.perIpAccount === undefined
+          ? undefined
+          : this.judge(this.perIpAccount, pairKey(address, account), now, this.options.maxDelaySeconds);
+      if (pair?.newLevel && account !== undefined) {
+        const kind = pair.newLevel === REFUSING ? "refusing-address-account" : "delaying-address-account";
+        this.report({ kind, ip: address, account, failures: pair.failures });
+      }
+      refused = (perIp?.refused ?? false) || (pair?.refused ?? false);
+      delayMs = Math.max(perIp?.delayMs ?? 0, pair?.delayMs ?? 0);
     }
     if (account !== undefined && this.perAccount !== undefined) {
-      const failures = this.perAccount.counter.failures(account, now);
-      delayMs = Math.max(
-        delayMs,
-        this.delay(this.perAccount.limit.delayAfter, failures, this.options.maxAccountDelaySeconds),
-      );
+      const slow = this.judge(this.perAccount, account, now, this.options.maxAccountDelaySeconds);
+      if (slow.newLevel) this.report({ kind: "slowing-account", account, failures: slow.failures });
+      delayMs = Math.max(delayMs, slow.delayMs);
     }
     return { refused, delayMs: refused ? 0 : delayMs };
   }
 
-  /** A checked and wrong password (or unknown account) from `ip`. */
+  /**
+   * Counts a failure from `ip` (against `account` once named). The stream layer counts each password check
+   * as a failure when it starts, so that parallel attempts from one address cannot all pass `check` before
+   * any of them is counted, and takes it back with `recordSuccess` or `refund`.
+   */
   recordFailure(ip: string, account: string | undefined): void {
     const now = this.now();
-    const report = this.options.onThrottle ?? (() => {});
     if (!this.isExempt(ip)) {
       const address = ipKey(ip);
-      if (this.perIp) {
-        const reached = this.record(this.perIp, address, now);
-        if (reached) {
-          const kind = reached.level === REFUSING ? "refusing-address" : "delaying-address";
-          report({ kind, ip: address, failures: reached.failures });
-        }
-      }
-      if (this.perIpAccount && account !== undefined) {
-        const reached = this.record(this.perIpAccount, pairKey(address, account), now);
-        if (reached) {
-          const kind = reached.level === REFUSING ? "refusing-address-account" : "delaying-address-account";
-          report({ kind, ip: address, account, failures: reached.failures });
-        }
-      }
+      this.perIp?.counter.record(address, now);
+      if (account !== undefined) this.perIpAccount?.counter.record(pairKey(address, account), now);
     }
-    if (this.perAccount && account !== undefined) {
-      const reached = this.record(this.perAccount, account, now);
-      if (reached) report({ kind: "slowing-account", account, failures: reached.failures });
-    }
+    if (account !== undefined) this.perAccount?.counter.record(account, now);
   }
 
   /**
-   * Clears this address's failures against the account, and the account's slowdown. The address's own count
-   * stays: clearing it would let an attacker who owns one account reset it between guesses at others.
+   * A correct login: takes back the failure counted for it, and clears this address's failures against the
+   * account and the account's slowdown. The address's earlier failures stay: clearing them would let an
+   * attacker who owns one account reset the count between guesses at others.
    */
   recordSuccess(ip: string, account: string): void {
-    this.perIpAccount?.counter.clear(pairKey(ipKey(ip), account));
+    const now = this.now();
+    if (!this.isExempt(ip)) {
+      const address = ipKey(ip);
+      this.perIp?.counter.refund(address, now);
+      this.perIpAccount?.counter.clear(pairKey(address, account));
+    }
     this.perAccount?.counter.clear(account);
   }
 
-  /** Counts a failure; returns the newly reached level (once per episode), or undefined. */
-  private record(tier: TierCounter, key: string, now: number): { level: number; failures: number } | undefined {
-    const { failures } = tier.counter.record(key, now);
-    let level = 0;
-    if (tier.limit.attempts > 0 && failures >= tier.limit.attempts) level = REFUSING;
-    else if (tier.limit.delayAfter > 0 && failures >= tier.limit.delayAfter) level = DELAYING;
-    if (level === 0 || !tier.counter.raise(key, level)) return undefined;
-    return { level, failures };
+  /** Takes back a failure counted in advance for an attempt that ended without a password verdict (aborted, malformed). */
+  refund(ip: string, account: string | undefined): void {
+    const now = this.now();
+    if (!this.isExempt(ip)) {
+      const address = ipKey(ip);
+      this.perIp?.counter.refund(address, now);
+      if (account !== undefined) this.perIpAccount?.counter.refund(pairKey(address, account), now);
+    }
+    if (account !== undefined) this.perAccount?.counter.refund(account, now);
+  }
+
+  /** One tier's view of a key: refused, the delay, and the level newly reached in this episode (to report once). */
+  private judge(
+    tier: TierCounter,
+    key: string,
+    now: number,
+    maxDelaySeconds: number,
+  ): { refused: boolean; delayMs: number; failures: number; newLevel: number } {
+    const failures = tier.counter.failures(key, now);
+    const refused = tier.limit.attempts > 0 && failures >= tier.limit.attempts;
+    const delayMs = this.delay(tier.limit.delayAfter, failures, maxDelaySeconds);
+    const level = refused ? REFUSING : delayMs > 0 ? DELAYING : 0;
+    const newLevel = level > 0 && tier.counter.raise(key, level) ? level : 0;
+    return { refused, delayMs, failures, newLevel };
+  }
+
+  private report(event: ThrottleEvent): void {
+    this.options.onThrottle?.(event);
   }
 
   /** Progressive delay: the first at `delayAfter` failures, doubling with each further one, capped. */

@@ -52,6 +52,8 @@ export class SaslNegotiation {
   private attemptedUser: string | undefined;
   /** The throttle's verdict once the account is known: the exchange ends refused, or its answer waits. */
   private verdict: ThrottleVerdict = { refused: false, delayMs: 0 };
+  /** The current exchange's password check was counted as a failure in advance (settled when it ends). */
+  private counted = false;
   /** Channel-binding types the client has used on this stream (RFC 5802 §6 'y' check), across its exchanges. */
   private readonly bindingsUsedByClient = new Set<ChannelBindingType>();
 
@@ -110,6 +112,7 @@ export class SaslNegotiation {
   async handle(el: Element): Promise<SaslOutcome> {
     if (el.name === "abort") {
       this.exchange = undefined;
+      this.settleWithoutVerdict();
       return this.fail("aborted");
     }
     if (el.name === "auth") return this.start(el);
@@ -121,6 +124,9 @@ export class SaslNegotiation {
   }
 
   private async start(el: Element): Promise<SaslOutcome> {
+    // RFC 6120 §6.4.5: a new <auth/> abandons an exchange in progress.
+    this.exchange = undefined;
+    this.settleWithoutVerdict();
     this.attemptedUser = undefined;
     const ip = this.ctx.remoteAddress;
     // An address refused outright is told so before any credentials are looked at.
@@ -150,11 +156,24 @@ export class SaslNegotiation {
     return this.step(text.trim() === "" ? undefined : text);
   }
 
-  /** The client named an account: the throttle decides for this address and account. True = refused. */
+  /**
+   * The client named an account: the throttle decides for this address and account. True = refused. Otherwise
+   * the coming password check counts as a failure right away (taken back on success), so that parallel
+   * connections from one address cannot all pass the check before any of their failures is counted.
+   */
   private named(account: string): boolean {
     this.attemptedUser = account;
     this.verdict = this.throttle.check(this.ctx.remoteAddress, account);
-    return this.verdict.refused;
+    if (this.verdict.refused) return true;
+    this.throttle.recordFailure(this.ctx.remoteAddress, account);
+    this.counted = true;
+    return false;
+  }
+
+  /** An exchange ended without a password verdict (aborted, malformed, replaced): its advance failure is taken back. */
+  private settleWithoutVerdict(): void {
+    if (this.counted) this.throttle.refund(this.ctx.remoteAddress, this.attemptedUser);
+    this.counted = false;
   }
 
   private async step(text: string | undefined): Promise<SaslOutcome> {
@@ -166,6 +185,7 @@ export class SaslNegotiation {
       if (text !== undefined && response === undefined) response = Buffer.alloc(0);
     } catch {
       this.exchange = undefined;
+      this.settleWithoutVerdict();
       return this.fail("incorrect-encoding");
     }
     const result = await exchange.step(response);
@@ -183,16 +203,16 @@ export class SaslNegotiation {
     // earlier failures, so its length tells nothing about this password.
     if (this.verdict.delayMs > 0) await delay(this.verdict.delayMs, undefined, { ref: false });
     if (result.kind === "success") {
+      this.counted = false;
       this.throttle.recordSuccess(ip, `${result.username}@${this.ctx.host}`);
       const el = new Element("success", NS_SASL);
       if (result.data && result.data.length > 0) el.t(result.data.toString("base64"));
       return { kind: "success", element: el, username: result.username, mechanism: this.mechanismName };
     }
-    // Only a checked and wrong password is a guess; channel-binding or syntax refusals (a client falling
-    // back from -PLUS, a 'y' flag) happen before any password is tried and must not lock anyone out.
-    if (result.condition === "not-authorized" && this.attemptedUser !== undefined) {
-      this.throttle.recordFailure(ip, this.attemptedUser);
-    }
+    // Only a checked and wrong password is a guess (its failure was counted when the check started);
+    // channel-binding or syntax refusals (a client falling back from -PLUS, a 'y' flag) are not.
+    if (result.condition === "not-authorized") this.counted = false;
+    else this.settleWithoutVerdict();
     return this.fail(result.condition, result.text);
   }
 

@@ -221,7 +221,7 @@ describe("login throttle per address, exemptions", { timeout: 120_000 }, () => {
     // Another address is not affected.
     assert.equal((await plainFrom(ts, "127.0.0.7", "bob", "bob-pw")).outcome, "success");
     const refusing = logLines(ts, "login throttle: refusing an address");
-    assert.equal(refusing.length, 1, "one log line per episode, not per attempt");
+    assert.equal(refusing.length, 1, `one log line per episode, not per attempt: ${JSON.stringify(refusing)}`);
     assert.equal(refusing[0]?.ip, "127.0.0.6");
     assert.equal(logLines(ts, "login throttle: delaying an address").length, 1);
   });
