@@ -226,6 +226,29 @@ describe("login throttle per address, exemptions", { timeout: 120_000 }, () => {
     assert.equal(logLines(ts, "login throttle: delaying an address").length, 1);
   });
 
+  it("while an address is delayed, a right password waits as long as a wrong one", async () => {
+    assert.equal((await plainFrom(ts, "127.0.0.10", "carol", "x")).outcome, "not-authorized");
+    const wrong = await plainFrom(ts, "127.0.0.10", "carol", "y");
+    assert.equal(wrong.outcome, "not-authorized");
+    const right = await plainFrom(ts, "127.0.0.11", "carol", "x"); // another address: a baseline failure
+    assert.equal(right.outcome, "not-authorized");
+    const rightDelayed = await plainFrom(ts, "127.0.0.10", "carol", "carol-pw");
+    assert.equal(rightDelayed.outcome, "success");
+    assert.ok(wrong.ms >= 250 && rightDelayed.ms >= 250, `both delayed: ${wrong.ms} ms / ${rightDelayed.ms} ms`);
+  });
+
+  it("parallel attempts from one address cannot all slip past the limit before their failures are counted", async () => {
+    // Eight connections send a wrong password at the same moment; the limit is three per address.
+    const clients = await Promise.all(Array.from({ length: 8 }, () => tlsFrom(ts, "127.0.0.12")));
+    const start = Date.now();
+    for (const [i, rc] of clients.entries()) rc.send(plainAuth(`user${i}`, "wrong"));
+    const answers = await Promise.all(clients.map((rc) => saslAnswer(rc, start)));
+    for (const rc of clients) rc.destroy();
+    const checked = answers.filter((a) => a.outcome === "not-authorized").length;
+    assert.equal(checked, 3, `passwords checked: ${JSON.stringify(answers.map((a) => a.outcome))}`);
+    assert.equal(answers.filter((a) => a.outcome === "temporary-auth-failure").length, 5);
+  });
+
   it("an exempt address (a trusted proxy) is neither delayed nor refused", async () => {
     for (let i = 0; i < 6; i++) {
       const r = await plainFrom(ts, "127.0.0.8", "alice", `wrong-${i}`);
