@@ -333,6 +333,27 @@ describe("XEP-0440 channel-binding types and XEP-0474 downgrade protection", { t
   });
 });
 
+describe("auth.scram_downgrade_check: plus_offered (RFC 5802 §6 to the letter)", { timeout: 60_000 }, () => {
+  let ts: TestServer;
+
+  before(async () => {
+    ts = await startTestServer({ yaml: "auth: { scram_downgrade_check: plus_offered }", defaultThrottle: true });
+    await ts.addUser("alice", "alice-pw");
+  });
+  after(async () => {
+    await ts?.stop();
+  });
+
+  it("refuses 'y' whenever -PLUS is offered, even from a client that never bound, without counting a guess", async () => {
+    const rc = await tlsFrom(ts);
+    const { answer } = await scram(rc, "SCRAM-SHA-256", "alice", "alice-pw", "y,,");
+    rc.destroy();
+    assert.deepEqual([answer.outcome, answer.text], ["not-authorized", "server-does-support-channel-binding"]);
+    // Not counted as a guess: the right password still gets in at once from the same address.
+    assert.equal((await plainFrom(ts, "127.0.0.1", "alice", "alice-pw")).outcome, "success");
+  });
+});
+
 describe("slixmpp (Debian's 1.8) on TLS 1.3", { timeout: 120_000 }, () => {
   let ts: TestServer;
   useSlixmpp();
