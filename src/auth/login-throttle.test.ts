@@ -144,6 +144,14 @@ describe("LoginThrottle", () => {
     assert.equal(t.check("192.0.2.200", undefined).refused, true);
   });
 
+  it("counts a very long account name under a short key, still apart from other accounts", () => {
+    const { t } = throttle();
+    const long = (c: string) => `${c.repeat(1000)}@example.com`;
+    for (let i = 0; i < 5; i++) t.recordFailure("192.0.2.1", long("a"));
+    assert.equal(t.check("192.0.2.1", long("a")).refused, true);
+    assert.equal(t.check("192.0.2.1", long("b")).refused, false);
+  });
+
   it("keeps memory bounded by forgetting the least recently failing keys", () => {
     const { t } = throttle({ maxEntries: 3 });
     for (let i = 0; i < 20; i++) t.recordFailure("192.0.2.1", undefined);

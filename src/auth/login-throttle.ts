@@ -4,6 +4,7 @@
 // from all addresses together only ever slow its logins down, by at most a couple of seconds: a correct login
 // from an address that has not been failing is never refused. Exempt addresses (a trusted proxy) are never
 // delayed or refused for their own failures. Memory is bounded (FailureCounter) and no timer is kept.
+import { createHash } from "node:crypto";
 import { isIPv6 } from "node:net";
 import { AddressList } from "../core/address-list.js";
 import { FailureCounter } from "./failure-counter.js";
@@ -111,7 +112,7 @@ export class LoginThrottle {
       delayMs = Math.max(perIp?.delayMs ?? 0, pair?.delayMs ?? 0);
     }
     if (account !== undefined && this.perAccount !== undefined) {
-      const slow = this.judge(this.perAccount, account, now, this.options.maxAccountDelaySeconds);
+      const slow = this.judge(this.perAccount, accountKey(account), now, this.options.maxAccountDelaySeconds);
       if (slow.newLevel) this.report({ kind: "slowing-account", account, failures: slow.failures });
       delayMs = Math.max(delayMs, slow.delayMs);
     }
@@ -130,7 +131,7 @@ export class LoginThrottle {
       this.perIp?.counter.record(address, now);
       if (account !== undefined) this.perIpAccount?.counter.record(pairKey(address, account), now);
     }
-    if (account !== undefined) this.perAccount?.counter.record(account, now);
+    if (account !== undefined) this.perAccount?.counter.record(accountKey(account), now);
   }
 
   /**
@@ -145,7 +146,7 @@ export class LoginThrottle {
       this.perIp?.counter.refund(address, now);
       this.perIpAccount?.counter.clear(pairKey(address, account));
     }
-    this.perAccount?.counter.clear(account);
+    this.perAccount?.counter.clear(accountKey(account));
   }
 
   /** Takes back a failure counted in advance for an attempt that ended without a password verdict (aborted, malformed). */
@@ -156,7 +157,7 @@ export class LoginThrottle {
       this.perIp?.counter.refund(address, now);
       if (account !== undefined) this.perIpAccount?.counter.refund(pairKey(address, account), now);
     }
-    if (account !== undefined) this.perAccount?.counter.refund(account, now);
+    if (account !== undefined) this.perAccount?.counter.refund(accountKey(account), now);
   }
 
   /** One tier's view of a key: refused, the delay, and the level newly reached in this episode (to report once). */
@@ -219,7 +220,16 @@ function tierCounter(name: string, limit: ThrottleTier, maxEntries: number): Tie
 }
 
 function pairKey(address: string, account: string): string {
-  return `${address}\0${account}`;
+  return `${address}\0${accountKey(account)}`;
+}
+
+/**
+ * The key an account is counted under: itself when short, else a digest, so that a spray of long made-up
+ * names (a localpart may have 1023 octets, RFC 7622 §3.3.1) cannot make each remembered key cost a kilobyte.
+ */
+function accountKey(account: string): string {
+  if (account.length <= 64) return account;
+  return `#${createHash("sha256").update(account, "utf8").digest("base64").slice(0, 22)}`;
 }
 
 /**
