@@ -250,11 +250,14 @@ describe("login throttle per address, exemptions", { timeout: 120_000 }, () => {
   });
 
   it("an exempt address (a trusted proxy) is neither delayed nor refused", async () => {
+    let total = 0;
     for (let i = 0; i < 6; i++) {
       const r = await plainFrom(ts, "127.0.0.8", "alice", `wrong-${i}`);
       assert.equal(r.outcome, "not-authorized", `attempt ${i + 1}: ${JSON.stringify(r)}`);
-      assert.ok(r.ms < 250, `no delay (${r.ms} ms)`);
+      total += r.ms;
     }
+    // Throttled, the 2nd to 6th answers would wait 0.3 + 0.6 + 1 + 1 + 1 s.
+    assert.ok(total < 2000, `no delays (${total} ms for six attempts)`);
     assert.equal((await plainFrom(ts, "127.0.0.8", "alice", "alice-pw")).outcome, "success");
     assert.ok(!ts.logs.some((l) => typeof l.msg === "string" && l.msg.startsWith("login throttle") && l.ip === "127.0.0.8"));
   });
