@@ -2,7 +2,8 @@
 import type { Server as NetServer } from "node:net";
 import type { Logger } from "pino";
 import { InternalAccountProvider } from "./auth/internal-account-provider.js";
-import { LoginThrottle } from "./auth/login-throttle.js";
+import { LoginThrottle, throttleLogLine } from "./auth/login-throttle.js";
+import type { ScramDowngradeCheck } from "./auth/scram-mechanism.js";
 import type { AccountProvider } from "./auth/types.js";
 import { type Config, isModuleEnabled, validateModuleOptions } from "./core/config/index.js";
 import { StreamError } from "./core/errors.js";
@@ -125,11 +126,25 @@ export class NatterServer {
     const { config, log } = this;
     const certs = await CertificateStore.fromConfig(config, (msg) => log.info(msg));
     const tls: TlsSettings = { secureContext: certs.defaultContext, ...certs.tlsServerOptions() };
+    const limits = config.auth.throttle;
+    const tier = (t: { delay_after: number; attempts: number; window: number }) => ({
+      delayAfter: t.delay_after,
+      attempts: t.attempts,
+      windowSeconds: t.window,
+    });
     const throttle = new LoginThrottle({
-      perIp: { attempts: config.auth.throttle.per_ip.attempts, windowSeconds: config.auth.throttle.per_ip.window },
-      perAccount: {
-        attempts: config.auth.throttle.per_account.attempts,
-        windowSeconds: config.auth.throttle.per_account.window,
+      perIp: tier(limits.per_ip),
+      perIpAccount: tier(limits.per_ip_account),
+      perAccount: { delayAfter: limits.per_account.delay_after, windowSeconds: limits.per_account.window },
+      initialDelaySeconds: limits.initial_delay,
+      maxDelaySeconds: limits.max_delay,
+      maxAccountDelaySeconds: limits.max_account_delay,
+      exempt: limits.exempt,
+      maxEntries: limits.max_entries,
+      // Once per episode and level, so an attack does not flood the log (one line per attempt would).
+      onThrottle: (event) => {
+        const { msg, fields } = throttleLogLine(event);
+        log.warn(fields, msg);
       },
     });
     const c2sOptions = {
@@ -139,6 +154,7 @@ export class NatterServer {
       mechanisms: [...config.c2s.sasl_mechanisms],
       maxAuthAttempts: 5,
       scramIterations: config.auth.scram_iterations,
+      scramDowngradeCheck: (config.auth.scram_downgrade_check === "plus_offered" ? "plus-offered" : "client-shown") as ScramDowngradeCheck,
       serverSecret: loadServerSecret(config.data_dir),
       keepaliveMs: config.c2s.keepalive_interval * 1000,
       maxPendingBytes: 16 * 1024 * 1024,

@@ -40,8 +40,9 @@ c2s:
   require_encryption: false
 auth:
   throttle:
-    per_ip: { attempts: 1000000 }
-    per_account: { attempts: 1000000 }
+    per_ip: { delay_after: 0, attempts: 0 }
+    per_ip_account: { delay_after: 0, attempts: 0 }
+    per_account: { delay_after: 0 }
 s2s:
   secure: false             # self-signed certificates: dialback
   resolve:

@@ -1,135 +1,235 @@
-// Slows down password guessing: after too many failed logins within a sliding window from one address, or
-// against one account, further attempts must wait. Memory is bounded and no timer is used, so it never keeps the
-// process alive and never grows without limit under a spray of addresses.
+// Throttles password guessing without handing anyone a way to lock an owner out: failures are counted per
+// address (an IPv6 /64) and per address+account; after a few, answers from that address are delayed (a delay
+// that doubles, up to a cap), after more the address is refused whatever it sends. Failures against an account
+// from all addresses together only ever slow its logins down, by at most a couple of seconds: a correct login
+// from an address that has not been failing is never refused. Exempt addresses (a trusted proxy) are never
+// delayed or refused for their own failures. Memory is bounded (FailureCounter) and no timer is kept.
+import { createHash } from "node:crypto";
 import { isIPv6 } from "node:net";
+import { AddressList } from "../core/address-list.js";
+import { FailureCounter } from "./failure-counter.js";
 
-export interface ThrottleLimit {
-  /** Failures allowed within the window; the next attempt waits. */
+export interface ThrottleTier {
+  /** Failures after which answers are delayed; 0 = never delay. */
+  delayAfter: number;
+  /** Failures after which the address is refused; 0 = never refuse. */
   attempts: number;
+  /** Seconds over which `attempts` (or `delayAfter`) failures are forgotten. */
   windowSeconds: number;
 }
 
 export interface LoginThrottleOptions {
-  perIp: ThrottleLimit;
-  perAccount: ThrottleLimit;
-  /** Most addresses (and, separately, accounts) remembered; the least recently failing are forgotten first. */
+  /** One address (IPv6 /64), whatever account it tries. */
+  perIp: ThrottleTier;
+  /** One address against one account. */
+  perIpAccount: ThrottleTier;
+  /** One account from every address together: a slowdown only (`attempts` is not used), capped by `maxAccountDelaySeconds`. */
+  perAccount: { delayAfter: number; windowSeconds: number };
+  /** The first delay; each further failure doubles it. */
+  initialDelaySeconds: number;
+  maxDelaySeconds: number;
+  maxAccountDelaySeconds: number;
+  /** Addresses and CIDR ranges never delayed or refused for their own failures (a trusted proxy). */
+  exempt?: readonly string[];
+  /** Most keys remembered per counter; the least recently failing are forgotten first. */
   maxEntries?: number;
   /** Clock in milliseconds (tests). */
   now?: () => number;
+  /** Told when a key starts being throttled (once per episode and level, not per attempt). */
+  onThrottle?: (event: ThrottleEvent) => void;
+}
+
+export type ThrottleEvent =
+  | { kind: "delaying-address" | "refusing-address"; ip: string; failures: number }
+  | { kind: "delaying-address-account" | "refusing-address-account"; ip: string; account: string; failures: number }
+  | { kind: "slowing-account"; account: string; failures: number };
+
+export interface ThrottleVerdict {
+  /** Refuse this attempt (RFC 6120 §6.5.12 temporary-auth-failure), whatever the credentials. */
+  refused: boolean;
+  /** Delay the answer by this long, whatever it is. */
+  delayMs: number;
 }
 
 const DEFAULT_MAX_ENTRIES = 100_000;
+/** Failures counted past `delay_after` in a tier that never refuses: enough doublings to reach any delay cap. */
+const DELAY_DOUBLINGS = 16;
+const DELAYING = 1;
+const REFUSING = 2;
 
 export class LoginThrottle {
-  private readonly perIp: FailureWindows;
-  private readonly perAccount: FailureWindows;
+  private readonly perIp: TierCounter | undefined;
+  private readonly perIpAccount: TierCounter | undefined;
+  private readonly perAccount: TierCounter | undefined;
+  private readonly exempt: AddressList;
   private readonly now: () => number;
 
-  constructor(options: LoginThrottleOptions) {
+  constructor(private readonly options: LoginThrottleOptions) {
     const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
-    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) throw new RangeError(`invalid maxEntries ${maxEntries}`);
-    this.perIp = new FailureWindows("perIp", options.perIp, maxEntries);
-    this.perAccount = new FailureWindows("perAccount", options.perAccount, maxEntries);
+    this.perIp = tierCounter("perIp", options.perIp, maxEntries);
+    this.perIpAccount = tierCounter("perIpAccount", options.perIpAccount, maxEntries);
+    this.perAccount = tierCounter("perAccount", { ...options.perAccount, attempts: 0 }, maxEntries);
+    for (const [name, value] of Object.entries({
+      initialDelaySeconds: options.initialDelaySeconds,
+      maxDelaySeconds: options.maxDelaySeconds,
+      maxAccountDelaySeconds: options.maxAccountDelaySeconds,
+    })) {
+      if (!(value >= 0)) throw new RangeError(`${name} must be 0 or more`);
+    }
+    this.exempt = new AddressList(options.exempt ?? []);
     this.now = options.now ?? Date.now;
   }
 
-  /**
-   * Seconds the client must wait before trying again, 0 when it may try now. `account` (e.g. "user@host") may be
-   * undefined before the client has named one; then only the address is checked.
-   */
-  retryAfter(ip: string, account: string | undefined): number {
-    const now = this.now();
-    const waitMs = Math.max(
-      this.perIp.waitMs(ipKey(ip), now),
-      account === undefined ? 0 : this.perAccount.waitMs(account, now),
-    );
-    return Math.ceil(waitMs / 1000);
+  isExempt(ip: string): boolean {
+    return this.exempt.has(ip);
   }
 
+  /**
+   * What to do with an attempt from `ip`, for `account` ("user@host") once the client has named one. Depends
+   * only on earlier failures, never on the credentials of this attempt, so right and wrong passwords get the
+   * same treatment. The first attempt a key delays or refuses in an episode is reported (onThrottle).
+   */
+  check(ip: string, account: string | undefined): ThrottleVerdict {
+    const now = this.now();
+    let refused = false;
+    let delayMs = 0;
+    if (!this.isExempt(ip)) {
+      const address = ipKey(ip);
+      const perIp = this.perIp && this.judge(this.perIp, address, now, this.options.maxDelaySeconds);
+      if (perIp?.newLevel) {
+        const kind = perIp.newLevel === REFUSING ? "refusing-address" : "delaying-address";
+        this.report({ kind, ip: address, failures: perIp.failures });
+      }
+      const pair =
+        account === undefined || this.perIpAccount === undefined
+          ? undefined
+          : this.judge(this.perIpAccount, pairKey(address, account), now, this.options.maxDelaySeconds);
+      if (pair?.newLevel && account !== undefined) {
+        const kind = pair.newLevel === REFUSING ? "refusing-address-account" : "delaying-address-account";
+        this.report({ kind, ip: address, account, failures: pair.failures });
+      }
+      refused = (perIp?.refused ?? false) || (pair?.refused ?? false);
+      delayMs = Math.max(perIp?.delayMs ?? 0, pair?.delayMs ?? 0);
+    }
+    if (account !== undefined && this.perAccount !== undefined) {
+      const slow = this.judge(this.perAccount, accountKey(account), now, this.options.maxAccountDelaySeconds);
+      if (slow.newLevel) this.report({ kind: "slowing-account", account, failures: slow.failures });
+      delayMs = Math.max(delayMs, slow.delayMs);
+    }
+    return { refused, delayMs: refused ? 0 : delayMs };
+  }
+
+  /**
+   * Counts a failure from `ip` (against `account` once named). The stream layer counts each password check
+   * as a failure when it starts, so that parallel attempts from one address cannot all pass `check` before
+   * any of them is counted, and takes it back with `recordSuccess` or `refund`.
+   */
   recordFailure(ip: string, account: string | undefined): void {
     const now = this.now();
-    this.perIp.record(ipKey(ip), now);
-    if (account !== undefined) this.perAccount.record(account, now);
+    if (!this.isExempt(ip)) {
+      const address = ipKey(ip);
+      this.perIp?.counter.record(address, now);
+      if (account !== undefined) this.perIpAccount?.counter.record(pairKey(address, account), now);
+    }
+    if (account !== undefined) this.perAccount?.counter.record(accountKey(account), now);
   }
 
   /**
-   * Clears the account's failures only. Clearing the address too would let an attacker who owns one account reset
-   * the address counter between guesses at others.
+   * A correct login: takes back the failure counted for it, and clears this address's failures against the
+   * account and the account's slowdown. The address's earlier failures stay: clearing them would let an
+   * attacker who owns one account reset the count between guesses at others.
    */
-  recordSuccess(_ip: string, account: string | undefined): void {
-    if (account !== undefined) this.perAccount.clear(account);
+  recordSuccess(ip: string, account: string): void {
+    const now = this.now();
+    if (!this.isExempt(ip)) {
+      const address = ipKey(ip);
+      this.perIp?.counter.refund(address, now);
+      this.perIpAccount?.counter.clear(pairKey(address, account));
+    }
+    this.perAccount?.counter.clear(accountKey(account));
+  }
+
+  /** Takes back a failure counted in advance for an attempt that ended without a password verdict (aborted, malformed). */
+  refund(ip: string, account: string | undefined): void {
+    const now = this.now();
+    if (!this.isExempt(ip)) {
+      const address = ipKey(ip);
+      this.perIp?.counter.refund(address, now);
+      if (account !== undefined) this.perIpAccount?.counter.refund(pairKey(address, account), now);
+    }
+    if (account !== undefined) this.perAccount?.counter.refund(accountKey(account), now);
+  }
+
+  /** One tier's view of a key: refused, the delay, and the level newly reached in this episode (to report once). */
+  private judge(
+    tier: TierCounter,
+    key: string,
+    now: number,
+    maxDelaySeconds: number,
+  ): { refused: boolean; delayMs: number; failures: number; newLevel: number } {
+    const failures = tier.counter.failures(key, now);
+    const refused = tier.limit.attempts > 0 && failures >= tier.limit.attempts;
+    const delayMs = this.delay(tier.limit.delayAfter, failures, maxDelaySeconds);
+    const level = refused ? REFUSING : delayMs > 0 ? DELAYING : 0;
+    const newLevel = level > 0 && tier.counter.raise(key, level) ? level : 0;
+    return { refused, delayMs, failures, newLevel };
+  }
+
+  private report(event: ThrottleEvent): void {
+    this.options.onThrottle?.(event);
+  }
+
+  /** Progressive delay: the first at `delayAfter` failures, doubling with each further one, capped. */
+  private delay(delayAfter: number, failures: number, maxSeconds: number): number {
+    if (delayAfter === 0 || failures < delayAfter) return 0;
+    const seconds = this.options.initialDelaySeconds * 2 ** Math.min(failures - delayAfter, 30);
+    return Math.round(Math.min(seconds, maxSeconds) * 1000);
   }
 }
 
-/** Failure times per key, for one limit. */
-class FailureWindows {
-  /** Ascending failure times (ms), at most `attempts` per key. Map order = least recently failing first. */
-  private readonly failures = new Map<string, number[]>();
-  private readonly windowMs: number;
-  private readonly attempts: number;
+/** The log line for a throttle event: its message and fields (`ip` is the counted key: an IPv4 address or an IPv6 /64). */
+export function throttleLogLine(event: ThrottleEvent): { msg: string; fields: Record<string, unknown> } {
+  const fields: Record<string, unknown> = { failures: event.failures };
+  if ("ip" in event) fields.ip = event.ip;
+  if ("account" in event) fields.user = event.account;
+  const messages: Record<ThrottleEvent["kind"], string> = {
+    "delaying-address": "login throttle: delaying an address",
+    "refusing-address": "login throttle: refusing an address",
+    "delaying-address-account": "login throttle: delaying an address for an account",
+    "refusing-address-account": "login throttle: refusing an address for an account",
+    "slowing-account": "login throttle: slowing down logins to an account",
+  };
+  return { msg: messages[event.kind], fields };
+}
 
-  constructor(
-    name: string,
-    limit: ThrottleLimit,
-    private readonly maxEntries: number,
-  ) {
-    // 0 turns this throttle off (config: `attempts: 0`).
-    if (!Number.isSafeInteger(limit.attempts) || limit.attempts < 0) {
-      throw new RangeError(`${name}.attempts must be a whole number, 0 for off`);
-    }
-    if (!(limit.windowSeconds > 0)) throw new RangeError(`${name}.windowSeconds must be positive`);
-    this.attempts = limit.attempts;
-    this.windowMs = limit.windowSeconds * 1000;
-  }
+interface TierCounter {
+  limit: ThrottleTier;
+  counter: FailureCounter;
+}
 
-  /** Sliding window: blocked while `attempts` failures lie within the window; free when the oldest leaves it. */
-  waitMs(key: string, now: number): number {
-    if (this.attempts === 0) return 0;
-    const times = this.recent(key, now);
-    if (times === undefined || times.length < this.attempts) return 0;
-    return (times[0] as number) + this.windowMs - now;
+function tierCounter(name: string, limit: ThrottleTier, maxEntries: number): TierCounter | undefined {
+  for (const field of ["delayAfter", "attempts"] as const) {
+    if (!Number.isSafeInteger(limit[field]) || limit[field] < 0) throw new RangeError(`${name}.${field} must be a whole number, 0 for off`);
   }
+  if (!(limit.windowSeconds > 0)) throw new RangeError(`${name}.windowSeconds must be positive`);
+  const threshold = limit.attempts > 0 ? limit.attempts : limit.delayAfter;
+  if (threshold === 0) return undefined; // off
+  // Beyond `attempts` nothing changes (refused); a delay-only tier counts on until its delay doubling is capped.
+  const cap = limit.attempts > 0 ? limit.attempts : limit.delayAfter + DELAY_DOUBLINGS;
+  return { limit, counter: new FailureCounter(threshold, limit.windowSeconds, maxEntries, cap) };
+}
 
-  record(key: string, now: number): void {
-    if (this.attempts === 0) return;
-    const times = this.recent(key, now) ?? [];
-    times.push(now);
-    // Only the last `attempts` failures can decide a wait, so older ones need not be kept.
-    if (times.length > this.attempts) times.shift();
-    this.failures.delete(key); // re-insert: moves the key to the most-recent end of the Map's order
-    this.failures.set(key, times);
-    this.sweep(now);
-  }
+function pairKey(address: string, account: string): string {
+  return `${address}\0${accountKey(account)}`;
+}
 
-  clear(key: string): void {
-    this.failures.delete(key);
-  }
-
-  /** The key's failures still inside the window; forgets the key when none are. */
-  private recent(key: string, now: number): number[] | undefined {
-    const times = this.failures.get(key);
-    if (times === undefined) return undefined;
-    while (times.length > 0 && (times[0] as number) <= now - this.windowMs) times.shift();
-    if (times.length === 0) {
-      this.failures.delete(key);
-      return undefined;
-    }
-    return times;
-  }
-
-  /** Drops a few expired entries from the old end on every write (no timer), then enforces the size cap. */
-  private sweep(now: number): void {
-    let checked = 0;
-    for (const [key, times] of this.failures) {
-      if (checked++ >= 2) break;
-      const newest = times[times.length - 1];
-      if (newest === undefined || newest <= now - this.windowMs) this.failures.delete(key);
-    }
-    while (this.failures.size > this.maxEntries) {
-      const oldest = this.failures.keys().next().value as string;
-      this.failures.delete(oldest);
-    }
-  }
+/**
+ * The key an account is counted under: itself when short, else a digest, so that a spray of long made-up
+ * names (a localpart may have 1023 octets, RFC 7622 §3.3.1) cannot make each remembered key cost a kilobyte.
+ */
+function accountKey(account: string): string {
+  if (account.length <= 64) return account;
+  return `#${createHash("sha256").update(account, "utf8").digest("base64").slice(0, 22)}`;
 }
 
 /**

@@ -169,6 +169,43 @@ describe("scramMechanism", () => {
       assert.equal((await exchange.step(await c.clientFinal(serverFirst))).kind, "success");
     });
 
+    it("'client-shown': 'y' fails only after the client has used one of this connection's types on the stream", async () => {
+      const ctx = { ...context(["tls-exporter", "tls-server-end-point"]), bindingsUsedByClient: new Set<ChannelBindingType>() };
+      const y = async () => {
+        const c = new ScramTestClient("SHA-256", { username: "juliet", password: "r0m30myr0m30", clientNonce: "n2", gs2Header: "y,," });
+        const exchange = scramMechanism("SHA-256", false, provider, { downgradeCheck: "client-shown" }).start(ctx);
+        const first = await exchange.step(c.clientFirst());
+        return first.kind === "challenge" ? exchange.step(await c.clientFinal(first.data)) : first;
+      };
+      // A client that never bound here (its only type may be tls-unique, RFC 9266 §3) lost nothing: accepted.
+      assert.equal((await y()).kind, "success");
+      // A -PLUS attempt naming a type this connection lacks proves nothing.
+      await scramMechanism("SHA-256", true, provider).start(ctx).step(Buffer.from("p=tls-unique,,n=juliet,r=a"));
+      assert.equal((await y()).kind, "success");
+      // One naming tls-exporter shows the client can bind here: a later 'y' means the offer was stripped.
+      const plus = await scramMechanism("SHA-256", true, provider).start(ctx).step(Buffer.from("p=tls-exporter,,n=juliet,r=a"));
+      assert.equal(plus.kind, "challenge");
+      assert.deepEqual(await y(), { kind: "failure", condition: "not-authorized", text: "server-does-support-channel-binding" });
+    });
+
+    it("XEP-0474: server-first ends with h= over the advertised offer, covered by the proofs", async () => {
+      const ctx: SaslContext = {
+        ...context(["tls-exporter"]),
+        advertised: { mechanisms: ["SCRAM-SHA-1", "SCRAM-SHA-1-PLUS"], channelBindings: ["tls-exporter", "tls-server-end-point"] },
+      };
+      const result = await run("SHA-1", false, ctx, {});
+      assert.match(challengeData(result.first).toString(), /^r=clientNONCE123[^,]+,s=[^,]+,i=64,h=G6k\/rBLDqgOhRRaCuuatSDFkJ08=$/);
+      assertSuccess(result);
+      // A man in the middle changing h= (to match an offer it stripped) breaks the client's proof.
+      const c = new ScramTestClient("SHA-1", { username: "juliet", password: "r0m30myr0m30", clientNonce: "n3" });
+      const exchange = scramMechanism("SHA-1", false, provider).start(ctx);
+      const serverFirst = challengeData(await exchange.step(c.clientFirst())).toString().replace(/h=.*$/, "h=AAAA");
+      assert.deepEqual(await exchange.step(await c.clientFinal(Buffer.from(serverFirst))), {
+        kind: "failure",
+        condition: "not-authorized",
+      });
+    });
+
     it("fails 'p=' on a non-PLUS mechanism", async () => {
       const result = await run("SHA-256", false, context(["tls-exporter"]), {
         gs2Header: "p=tls-exporter,,",

@@ -2,6 +2,7 @@
 // RFC 5929 (tls-server-end-point) and RFC 9266 (tls-exporter).
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { enforceUsernameCaseMapped } from "../core/precis.js";
+import { ssdpHash } from "./downgrade-protection.js";
 import { decodeUtf8Strict, isOwnAuthzid } from "./sasl-input.js";
 import {
   SCRAM_HASH_LENGTH,
@@ -42,7 +43,16 @@ export interface ScramMechanismOptions {
    * flag. Defaults to "the connection can supply channel binding".
    */
   plusOffered?: (ctx: SaslContext) => boolean;
+  /**
+   * When a 'y' flag counts as a downgrade (RFC 5802 §6), given that a -PLUS mechanism is offered:
+   * "plus-offered" (the default here): always, as RFC 5802 words it;
+   * "client-shown": only when the client has used, on this stream, a channel-binding type this connection
+   * supplies (SaslContext.bindingsUsedByClient). See docs/config.md `auth.scram_downgrade_check` for why.
+   */
+  downgradeCheck?: ScramDowngradeCheck;
 }
+
+export type ScramDowngradeCheck = "plus-offered" | "client-shown";
 
 // Per process, so stand-in salts stay the same from one connection to the next.
 const PROCESS_UNKNOWN_USER_SECRET = randomBytes(32);
@@ -149,7 +159,11 @@ class ScramServerExchange implements SaslExchange {
     const credentials = stored ?? this.standInCredentials(username);
     const nonce = first.clientNonce + (this.options.serverNonce ?? randomNonce)();
     // RFC 5802 §7 server-first-message = [reserved-mext ","] nonce "," salt "," iteration-count ["," extensions]
-    const serverFirst = `r=${nonce},s=${credentials.salt.toString("base64")},i=${credentials.iterations}`;
+    let serverFirst = `r=${nonce},s=${credentials.salt.toString("base64")},i=${credentials.iterations}`;
+    // XEP-0474 §5.1: the offered mechanisms and binding types, signed into AuthMessage, so a client can detect
+    // an offer stripped in transit (its proof then fails here if the attacker alters h= too).
+    const advertised = this.ctx.advertised;
+    if (advertised) serverFirst += `,h=${ssdpHash(this.hash, advertised.mechanisms, advertised.channelBindings)}`;
     this.state = {
       kind: "awaiting-client-final",
       first,
@@ -169,10 +183,7 @@ class ScramServerExchange implements SaslExchange {
       // A client naming a binding type must have chosen the -PLUS variant.
       if (first.cbFlag === "p") return fail("malformed-request", "channel binding requires a -PLUS mechanism");
       // 'y' = "I support channel binding but you did not offer it": if we did, someone stripped it (downgrade).
-      const plusOffered = this.options.plusOffered ?? ((ctx: SaslContext) => ctx.channelBindings.length > 0);
-      if (first.cbFlag === "y" && plusOffered(this.ctx)) {
-        return fail("not-authorized", "server-does-support-channel-binding");
-      }
+      if (first.cbFlag === "y" && this.isDowngrade()) return fail("not-authorized", "server-does-support-channel-binding");
       return Buffer.alloc(0);
     }
     if (first.cbFlag !== "p") return fail("malformed-request", "a -PLUS mechanism requires channel binding");
@@ -181,7 +192,23 @@ class ScramServerExchange implements SaslExchange {
     const cbType = type as ChannelBindingType;
     const data = this.ctx.channelBindings.includes(cbType) ? this.ctx.channelBinding(cbType) : undefined;
     if (data === undefined) return fail("malformed-request", "unsupported-channel-binding-type");
+    this.ctx.bindingsUsedByClient?.add(cbType);
     return data;
+  }
+
+  /**
+   * RFC 5802 §6: 'y' = "I support channel binding but you did not offer it". With a -PLUS mechanism offered,
+   * that is a stripped offer, if the client could have bound: with channel-binding types now negotiated per
+   * connection (XEP-0440), a client whose only type this connection lacks (tls-unique on TLS 1.3, RFC 9266 §3)
+   * lost nothing to a stripping, so "client-shown" counts 'y' as a downgrade only from a client that has used
+   * one of this connection's types on this stream.
+   */
+  private isDowngrade(): boolean {
+    const plusOffered = this.options.plusOffered ?? ((ctx: SaslContext) => ctx.channelBindings.length > 0);
+    if (!plusOffered(this.ctx)) return false;
+    if ((this.options.downgradeCheck ?? "plus-offered") === "plus-offered") return true;
+    const used = this.ctx.bindingsUsedByClient;
+    return used !== undefined && this.ctx.channelBindings.some((type) => used.has(type));
   }
 
   private async clientFinal(

@@ -28,6 +28,16 @@ export interface SaslContext {
   channelBindings: ChannelBindingType[];
   /** The channel-binding data for a type, or undefined when this connection cannot supply it. */
   channelBinding(type: ChannelBindingType): Buffer | undefined;
+  /**
+   * What the stream features advertised, for XEP-0474 downgrade protection: the <mechanisms/> list and the
+   * XEP-0440 channel-binding types (undefined when <sasl-channel-binding/> was not sent). Absent: no SSDP hash.
+   */
+  advertised?: { mechanisms: readonly string[]; channelBindings: readonly ChannelBindingType[] | undefined };
+  /**
+   * Channel-binding types this connection supplies that the client has named (gs2 "p=") on this stream: proof
+   * that it supports them, for the RFC 5802 §6 check of a later 'y' flag. Shared by the stream's exchanges.
+   */
+  bindingsUsedByClient?: Set<ChannelBindingType>;
 }
 
 export type SaslStep =

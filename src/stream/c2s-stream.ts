@@ -4,6 +4,7 @@
 import { InboundQueue } from "./inbound-queue.js";
 import type { Logger } from "pino";
 import type { LoginThrottle } from "../auth/login-throttle.js";
+import type { ScramDowngradeCheck } from "../auth/scram-mechanism.js";
 import type { PreAuthStream } from "../core/hooks.js";
 import { StanzaError, StreamError, errorReply } from "../core/errors.js";
 import { type Jid, enforceResource, makeJid, tryParseJid } from "../core/jid.js";
@@ -29,6 +30,8 @@ export interface C2sOptions {
   scramIterations: number;
   /** Installation secret: unknown users get the same fake salt across restarts. */
   serverSecret: Buffer;
+  /** When a SCRAM gs2 'y' flag counts as a downgrade (RFC 5802 §6). */
+  scramDowngradeCheck: ScramDowngradeCheck;
   /** Failed SASL attempts allowed on one connection before it is closed (RFC 6120 §6.4.5). */
   maxAuthAttempts: number;
   /** Whitespace keepalive when nothing was written for this long (0 = off). */
@@ -186,6 +189,7 @@ export class C2sStream implements SessionStream {
         this.throttle,
         this.opts.scramIterations,
         this.opts.serverSecret,
+        this.opts.scramDowngradeCheck,
       );
     }
     return this.sasl;
@@ -200,8 +204,11 @@ export class C2sStream implements SessionStream {
       }
       // RFC 6120 §5.3.1: while TLS is mandatory and missing, offer nothing else.
       if (this.conn.secure || !this.opts.requireEncryption) {
+        const sasl = this.saslNegotiation();
         const mechs = features.c("mechanisms", NS_SASL);
-        for (const m of this.saslNegotiation().offered()) mechs.c("mechanism").t(m);
+        for (const m of sasl.offered()) mechs.c("mechanism").t(m);
+        const channelBinding = sasl.channelBindingFeature(); // XEP-0440
+        if (channelBinding) features.append(channelBinding);
         for (const f of await this.core.hooks.fold("stream.preauth-features", { stream: this.preAuthView() })) features.append(f);
       }
     } else {

@@ -1,10 +1,19 @@
 // One SASL negotiation on a stream (RFC 6120 §6.4): mechanism choice, base64 framing of challenges and
-// responses, abort, and throttling of failed attempts per IP and per account.
-import type { LoginThrottle } from "../auth/login-throttle.js";
+// responses, abort, the XEP-0440 channel-binding feature, and the login throttle (delays and refusals that
+// never depend on the password of the attempt they apply to).
+import { setTimeout as delay } from "node:timers/promises";
+import type { LoginThrottle, ThrottleVerdict } from "../auth/login-throttle.js";
 import { buildMechanisms } from "../auth/mechanisms.js";
-import type { AccountProvider, SaslContext, SaslExchange, SaslFailureCondition } from "../auth/types.js";
+import type { ScramDowngradeCheck } from "../auth/scram-mechanism.js";
+import type {
+  AccountProvider,
+  ChannelBindingType,
+  SaslContext,
+  SaslExchange,
+  SaslFailureCondition,
+} from "../auth/types.js";
 import { Element } from "../core/xml/element.js";
-import { NS_SASL } from "../core/xml/ns.js";
+import { NS_SASL, NS_SASL_CB } from "../core/xml/ns.js";
 
 export type SaslOutcome =
   | { kind: "reply"; element: Element }
@@ -12,6 +21,9 @@ export type SaslOutcome =
   | { kind: "failure"; element: Element; condition: SaslFailureCondition; username: string | undefined };
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** One text for every throttle refusal, so that it says nothing about the credentials sent. */
+const REFUSED_TEXT = "too many failed attempts from your address; try again later";
 
 function decode(text: string): Buffer | undefined {
   const t = text.trim();
@@ -38,6 +50,12 @@ export class SaslNegotiation {
   private mechanismName = "";
   /** The account (user@host) the current exchange asked credentials for (for per-account throttling and logs). */
   private attemptedUser: string | undefined;
+  /** The throttle's verdict once the account is known: the exchange ends refused, or its answer waits. */
+  private verdict: ThrottleVerdict = { refused: false, delayMs: 0 };
+  /** The current exchange's password check was counted as a failure in advance (settled when it ends). */
+  private counted = false;
+  /** Channel-binding types the client has used on this stream (RFC 5802 §6 'y' check), across its exchanges. */
+  private readonly bindingsUsedByClient = new Set<ChannelBindingType>();
 
   constructor(
     private readonly ctx: SaslContext,
@@ -46,12 +64,18 @@ export class SaslNegotiation {
     private readonly throttle: LoginThrottle,
     private readonly scramIterations: number,
     private readonly serverSecret: Buffer,
+    /** When a gs2 'y' flag is a downgrade (RFC 5802 §6; config `auth.scram_downgrade_check`). */
+    private readonly downgradeCheck: ScramDowngradeCheck = "client-shown",
   ) {}
 
   private mechanisms(provider: AccountProvider) {
     // Unknown users get fake credentials with the real iteration count, so `i=` does not reveal them.
     return buildMechanisms(provider, this.enabled, {
-      scram: { unknownUserIterations: this.scramIterations, unknownUserSecret: this.serverSecret },
+      scram: {
+        unknownUserIterations: this.scramIterations,
+        unknownUserSecret: this.serverSecret,
+        downgradeCheck: this.downgradeCheck,
+      },
     });
   }
 
@@ -62,6 +86,24 @@ export class SaslNegotiation {
       .map((m) => m.name);
   }
 
+  /**
+   * XEP-0440: the channel-binding types this connection supplies, advertised only beside a -PLUS mechanism
+   * (types without a mechanism to use them would make a careful client suspect a stripped offer).
+   */
+  advertisedChannelBindings(): ChannelBindingType[] | undefined {
+    if (this.ctx.channelBindings.length === 0 || !this.offered().some((m) => m.endsWith("-PLUS"))) return undefined;
+    return [...this.ctx.channelBindings];
+  }
+
+  /** The XEP-0440 <sasl-channel-binding/> stream feature, or undefined when no type is advertised. */
+  channelBindingFeature(): Element | undefined {
+    const types = this.advertisedChannelBindings();
+    if (types === undefined) return undefined;
+    const feature = new Element("sasl-channel-binding", NS_SASL_CB);
+    for (const type of types) feature.c("channel-binding", NS_SASL_CB, { type });
+    return feature;
+  }
+
   get inProgress(): boolean {
     return this.exchange !== undefined;
   }
@@ -70,6 +112,7 @@ export class SaslNegotiation {
   async handle(el: Element): Promise<SaslOutcome> {
     if (el.name === "abort") {
       this.exchange = undefined;
+      this.settleWithoutVerdict();
       return this.fail("aborted");
     }
     if (el.name === "auth") return this.start(el);
@@ -81,29 +124,56 @@ export class SaslNegotiation {
   }
 
   private async start(el: Element): Promise<SaslOutcome> {
+    // RFC 6120 §6.4.5: a new <auth/> abandons an exchange in progress.
+    this.exchange = undefined;
+    this.settleWithoutVerdict();
     this.attemptedUser = undefined;
     const ip = this.ctx.remoteAddress;
-    const wait = this.throttle.retryAfter(ip, undefined);
-    if (wait > 0) return this.fail("temporary-auth-failure", `too many failed attempts; retry in ${wait} s`);
-    // The provider is wrapped per exchange so that the username asked for is known even on failure.
+    // An address refused outright is told so before any credentials are looked at.
+    this.verdict = this.throttle.check(ip, undefined);
+    if (this.verdict.refused) return this.fail("temporary-auth-failure", REFUSED_TEXT);
+    // The provider is wrapped per exchange: the account asked for is known even on failure, and a throttled
+    // address+account gets no password check at all (so no timing either) whatever the password.
     const watching: AccountProvider = Object.create(this.provider);
     watching.scramCredentials = (host, user, hash) => {
-      this.attemptedUser = `${user}@${host}`;
+      if (this.named(`${user}@${host}`)) return Promise.resolve(undefined);
       return this.provider.scramCredentials(host, user, hash);
     };
     watching.verifyPassword = (host, user, password) => {
-      this.attemptedUser = `${user}@${host}`;
+      if (this.named(`${user}@${host}`)) return Promise.resolve(false);
       return this.provider.verifyPassword(host, user, password);
     };
     const mech = this.mechanisms(watching).find(
       (m) => m.name === el.attrs.mechanism && m.available(this.ctx),
     );
     if (!mech) return this.fail("invalid-mechanism");
-    this.exchange = mech.start(this.ctx);
+    // XEP-0474: what the features offered, for the SSDP hash in SCRAM's server-first-message.
+    const advertised = { mechanisms: this.offered(), channelBindings: this.advertisedChannelBindings() };
+    this.exchange = mech.start({ ...this.ctx, advertised, bindingsUsedByClient: this.bindingsUsedByClient });
     this.mechanismName = mech.name;
     // RFC 6120 §6.4.2: no text = no initial response; "=" = empty initial response.
     const text = el.text();
     return this.step(text.trim() === "" ? undefined : text);
+  }
+
+  /**
+   * The client named an account: the throttle decides for this address and account. True = refused. Otherwise
+   * the coming password check counts as a failure right away (taken back on success), so that parallel
+   * connections from one address cannot all pass the check before any of their failures is counted.
+   */
+  private named(account: string): boolean {
+    this.attemptedUser = account;
+    this.verdict = this.throttle.check(this.ctx.remoteAddress, account);
+    if (this.verdict.refused) return true;
+    this.throttle.recordFailure(this.ctx.remoteAddress, account);
+    this.counted = true;
+    return false;
+  }
+
+  /** An exchange ended without a password verdict (aborted, malformed, replaced): its advance failure is taken back. */
+  private settleWithoutVerdict(): void {
+    if (this.counted) this.throttle.refund(this.ctx.remoteAddress, this.attemptedUser);
+    this.counted = false;
   }
 
   private async step(text: string | undefined): Promise<SaslOutcome> {
@@ -115,35 +185,34 @@ export class SaslNegotiation {
       if (text !== undefined && response === undefined) response = Buffer.alloc(0);
     } catch {
       this.exchange = undefined;
+      this.settleWithoutVerdict();
       return this.fail("incorrect-encoding");
     }
     const result = await exchange.step(response);
     const ip = this.ctx.remoteAddress;
+    if (this.verdict.refused) {
+      // Refused for this address and account: the same answer whatever was sent, before any password is tried.
+      this.exchange = undefined;
+      return this.fail("temporary-auth-failure", REFUSED_TEXT);
+    }
     if (result.kind === "challenge") {
-      const user = this.attemptedUser;
-      if (user !== undefined && this.throttle.retryAfter(ip, user) > 0) {
-        this.exchange = undefined;
-        return this.fail("temporary-auth-failure", "too many failed attempts for this account; retry later");
-      }
       return { kind: "reply", element: new Element("challenge", NS_SASL, {}, [encode(result.data)]) };
     }
     this.exchange = undefined;
+    // While throttled, the answer waits, whether it is a success or a failure: the delay depends only on
+    // earlier failures, so its length tells nothing about this password.
+    if (this.verdict.delayMs > 0) await delay(this.verdict.delayMs, undefined, { ref: false });
     if (result.kind === "success") {
-      const account = `${result.username}@${this.ctx.host}`;
-      if (this.throttle.retryAfter(ip, account) > 0) {
-        // The password was right, but the account is under attack: keep refusing until the window passes.
-        return this.fail("temporary-auth-failure", "too many failed attempts for this account; retry later");
-      }
-      this.throttle.recordSuccess(ip, account);
+      this.counted = false;
+      this.throttle.recordSuccess(ip, `${result.username}@${this.ctx.host}`);
       const el = new Element("success", NS_SASL);
       if (result.data && result.data.length > 0) el.t(result.data.toString("base64"));
       return { kind: "success", element: el, username: result.username, mechanism: this.mechanismName };
     }
-    // Only a checked and wrong password is a guess; channel-binding or syntax refusals (a client falling
-    // back from -PLUS, a 'y' flag) happen before any password is tried and must not lock anyone out.
-    if (result.condition === "not-authorized" && this.attemptedUser !== undefined) {
-      this.throttle.recordFailure(ip, this.attemptedUser);
-    }
+    // Only a checked and wrong password is a guess (its failure was counted when the check started);
+    // channel-binding or syntax refusals (a client falling back from -PLUS, a 'y' flag) are not.
+    if (result.condition === "not-authorized") this.counted = false;
+    else this.settleWithoutVerdict();
     return this.fail(result.condition, result.text);
   }
 

@@ -19,8 +19,9 @@ export class RawClient {
     this.closed = new Promise((resolve) => socket.once("close", () => resolve()));
   }
 
-  static async connect(port: number): Promise<RawClient> {
-    const s = netConnect({ port, host: "127.0.0.1" });
+  /** `localAddress` picks the source address (any 127.0.0.0/8 address works on Linux loopback). */
+  static async connect(port: number, options: { localAddress?: string } = {}): Promise<RawClient> {
+    const s = netConnect({ port, host: "127.0.0.1", ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
     await new Promise<void>((resolve, reject) => {
       s.once("connect", () => resolve());
       s.once("error", reject);
@@ -54,10 +55,10 @@ export class RawClient {
   }
 
   /** STARTTLS upgrade of the raw socket after <proceed/>. */
-  async startTls(servername = "localhost"): Promise<void> {
+  async startTls(servername = "localhost", options: { maxVersion?: "TLSv1.2" | "TLSv1.3" } = {}): Promise<void> {
     const raw = this.socket;
     raw.removeAllListeners("data");
-    const tls = tlsConnect({ socket: raw as Socket, servername, rejectUnauthorized: false });
+    const tls = tlsConnect({ socket: raw as Socket, servername, rejectUnauthorized: false, ...options });
     await new Promise<void>((resolve, reject) => {
       tls.once("secureConnect", () => resolve());
       tls.once("error", reject);

@@ -57,7 +57,7 @@ export interface TestServerOptions {
   requireEncryption?: boolean;
   /** Extra YAML lines inside the `c2s:` section, e.g. "negotiation_timeout: 1". */
   c2s?: string[];
-  /** Keep the default login throttle (tests otherwise raise it so that many logins from 127.0.0.1 pass). */
+  /** Keep the default login throttle (tests otherwise turn it off so that many logins from 127.0.0.1 pass). */
   defaultThrottle?: boolean;
   /**
    * YAML lines inside the `s2s:` section, e.g. "secure: false". Without it federation is off; with it the
@@ -88,7 +88,15 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     "c2s:",
     `  require_encryption: ${options.requireEncryption ?? true}`,
     ...(options.c2s ?? []).map((line) => `  ${line}`),
-    ...(options.defaultThrottle ? [] : ["auth:", "  throttle: { per_ip: { attempts: 1000 }, per_account: { attempts: 1000 } }"]),
+    ...(options.defaultThrottle
+      ? []
+      : [
+          "auth:",
+          "  throttle:",
+          "    per_ip: { delay_after: 0, attempts: 0 }",
+          "    per_ip_account: { delay_after: 0, attempts: 0 }",
+          "    per_account: { delay_after: 0 }",
+        ]),
     options.yaml ?? "",
   ].join("\n");
   const configPath = join(dataDir, "natter.yaml");

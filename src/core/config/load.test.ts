@@ -44,9 +44,16 @@ describe("loadConfig", () => {
       "PLAIN",
     ]);
     assert.deepEqual(config.auth.throttle, {
-      per_ip: { attempts: 10, window: 60 },
-      per_account: { attempts: 5, window: 60 },
+      per_ip: { delay_after: 5, attempts: 20, window: 600 },
+      per_ip_account: { delay_after: 3, attempts: 5, window: 600 },
+      per_account: { delay_after: 10, window: 600 },
+      initial_delay: 0.5,
+      max_delay: 4,
+      max_account_delay: 2,
+      exempt: [],
+      max_entries: 100000,
     });
+    assert.equal(config.auth.scram_downgrade_check, "client_shown");
     assert.equal(config.storage.sqlite.path, join(process.cwd(), "data", "natter.sqlite"));
     assert.equal(config.control_socket, join(process.cwd(), "data", "natter.sock"));
     assert.deepEqual(config.modules, {});
@@ -97,6 +104,17 @@ describe("loadConfig", () => {
 });
 
 describe("config validation errors name the key and its line", () => {
+  it("auth.throttle: exempt entries must be addresses or CIDR ranges; the old per_account lock is gone", () => {
+    assert.deepEqual(problems("auth:\n  throttle:\n    exempt: ['10.0.0.0/8', proxy.example.org, '::1/200']\n"), [
+      'natter.yaml:3:28: auth.throttle.exempt[1]: "proxy.example.org" is not an IP address or CIDR range (such as 192.0.2.0/24)',
+      'natter.yaml:3:47: auth.throttle.exempt[2]: "::1/200": the prefix length must be 0 to 128',
+    ]);
+    assert.deepEqual(problems("auth:\n  throttle:\n    per_account: { attempts: 5 }\n"), [
+      'natter.yaml:3:20: auth.throttle.per_account.attempts: unknown key',
+    ]);
+  });
+
+
   it("unknown key, with a suggestion", () => {
     assert.deepEqual(problems("hosts: [example.org]\nlisteners:\n  c2s:\n    prot: 5222\n"), [
       'natter.yaml:4:5: listeners.c2s.prot: unknown key (did you mean "port"?)',

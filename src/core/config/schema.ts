@@ -6,6 +6,7 @@
 
 import { isIP } from "node:net";
 import { z } from "zod";
+import { addressEntryProblem } from "../address-list.js";
 import { tryParseJid } from "../jid.js";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
@@ -134,16 +135,25 @@ const certificatePair = z
   })
   .strict();
 
-function throttle(attempts: number, window: number) {
+/** One tier of the login throttle (docs/config.md `auth.throttle`). */
+function throttleTier(delayAfter: number, attempts: number, window: number) {
   return z
     .object({
-      /** Failed authentications allowed per window; 0 turns this throttle off. */
-      attempts: positiveInt("a number of attempts", 0).default(attempts),
+      /** Failures after which answers to this address are delayed; 0 = never delay. */
+      delay_after: positiveInt("a number of failures", 0).default(delayAfter),
+      /** Failures after which this address is refused whatever it sends; 0 = never refuse. */
+      attempts: positiveInt("a number of failures", 0).default(attempts),
+      /** Seconds over which that many failures are forgotten. */
       window: seconds("the window", 1).default(window),
     })
     .strict()
     .prefault({});
 }
+
+const addressEntry = z.string({ error: "expected an IP address or CIDR range" }).superRefine((value, ctx) => {
+  const problem = addressEntryProblem(value);
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+});
 
 /** A module's options: a map validated later by the module's own schema, true/empty for its defaults, false to disable. */
 const moduleOptions = z.union([z.boolean(), z.null(), z.record(z.string(), z.unknown())], {
@@ -277,8 +287,29 @@ export const configSchema = z
       .object({
         // RFC 7677 §4 / RFC 5802 §5.1: at least 4096 iterations; the cap keeps one login from hogging a core.
         scram_iterations: positiveInt("an iteration count", 4096, 10_000_000).default(4096),
+        // RFC 5802 §6: when a SCRAM gs2 'y' flag counts as a stripped -PLUS offer (docs/config.md explains).
+        scram_downgrade_check: z.enum(["client_shown", "plus_offered"]).default("client_shown"),
+        // Login throttle: slows down, then refuses, the addresses that fail; never locks an owner out.
         throttle: z
-          .object({ per_ip: throttle(10, 60), per_account: throttle(5, 60) })
+          .object({
+            per_ip: throttleTier(5, 20, 600),
+            per_ip_account: throttleTier(3, 5, 600),
+            /** Every address against one account: a bounded slowdown only, never a refusal. */
+            per_account: z
+              .object({
+                delay_after: positiveInt("a number of failures", 0).default(10),
+                window: seconds("the window", 1).default(600),
+              })
+              .strict()
+              .prefault({}),
+            initial_delay: z.number({ error: "expected seconds" }).min(0, { error: "expected seconds" }).default(0.5),
+            max_delay: z.number({ error: "expected seconds" }).min(0).max(60, { error: "expected at most 60 seconds" }).default(4),
+            max_account_delay: z.number({ error: "expected seconds" }).min(0).max(10, { error: "expected at most 10 seconds" }).default(2),
+            /** Addresses and CIDR ranges (a trusted proxy) never delayed or refused for their own failures. */
+            exempt: z.array(addressEntry).default([]),
+            /** Addresses (and address+account pairs, and accounts) remembered; the least recently failing are forgotten first. */
+            max_entries: positiveInt("a number of entries", 100, 10_000_000).default(100_000),
+          })
           .strict()
           .prefault({}),
       })

@@ -7,6 +7,8 @@ export const NS_STREAMS_ERROR = "urn:ietf:params:xml:ns:xmpp-streams";
 export const NS_STANZAS_ERROR = "urn:ietf:params:xml:ns:xmpp-stanzas";
 export const NS_TLS = "urn:ietf:params:xml:ns:xmpp-tls";
 export const NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl";
+/** XEP-0440 SASL Channel-Binding Type Capability. */
+export const NS_SASL_CB = "urn:xmpp:sasl-cb:0";
 export const NS_BIND = "urn:ietf:params:xml:ns:xmpp-bind";
 export const NS_SESSION = "urn:ietf:params:xml:ns:xmpp-session";
 export const NS_XML = "http://www.w3.org/XML/1998/namespace";

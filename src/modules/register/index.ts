@@ -3,7 +3,8 @@
 // (§3.2) once authenticated.
 import { z } from "zod";
 import { AccountExistsError } from "../../auth/types.js";
-import { ipKey, LoginThrottle } from "../../auth/login-throttle.js";
+import { FailureCounter } from "../../auth/failure-counter.js";
+import { ipKey } from "../../auth/login-throttle.js";
 import { StanzaError } from "../../core/errors.js";
 import type { PreAuthStream } from "../../core/hooks.js";
 import type { IqRequest } from "../../core/iq-dispatch.js";
@@ -51,11 +52,8 @@ export default defineModule({
   setup(ctx) {
     const { core, host, options: opts } = ctx;
     const limit = opts.throttle.per_ip;
-    // The login throttle's sliding window, counting accounts created instead of failed logins.
-    const throttle =
-      limit.attempts > 0
-        ? new LoginThrottle({ perIp: { attempts: limit.attempts, windowSeconds: limit.window }, perAccount: { attempts: 1, windowSeconds: 1 } })
-        : undefined;
+    // The login throttle's counter, counting accounts created (per address, IPv6 per /64) instead of failed logins.
+    const created = limit.attempts > 0 ? new FailureCounter(limit.attempts, limit.window, 100_000) : undefined;
 
     function checkPassword(password: string): string {
       let enforced: string;
@@ -76,7 +74,7 @@ export default defineModule({
       if (set.kind === "remove") throw registerError("unexpected-request", "log in to cancel a registration");
       // §3.1.1: a server MAY refuse a second registration before authentication with not-acceptable.
       if (stream.state.has(REGISTERED)) throw registerError("not-acceptable", "one registration per connection");
-      const wait = throttle?.retryAfter(stream.remoteAddress, undefined) ?? 0;
+      const wait = Math.ceil((created?.retryAfterMs(ipKey(stream.remoteAddress), Date.now(), limit.attempts) ?? 0) / 1000);
       // §3.1.1: too many registrations → not-acceptable; type "wait", since trying later will do.
       if (wait > 0) throw registerError("not-acceptable", `too many registrations from your address; try again in ${wait} s`, "wait");
       // §3.1: missing or empty fields (<password/> included) → not-acceptable.
@@ -95,7 +93,7 @@ export default defineModule({
         if (err instanceof PrecisError) throw registerError("not-acceptable", "the username or password is not allowed");
         throw err;
       }
-      throttle?.recordFailure(stream.remoteAddress, undefined);
+      created?.record(ipKey(stream.remoteAddress), Date.now());
       stream.state.set(REGISTERED, true);
       ctx.log.info({ user: `${username}@${host}`, ip: ipKey(stream.remoteAddress) }, "account registered in-band");
     }
