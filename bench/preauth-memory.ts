@@ -2,17 +2,19 @@
 // with taskset where there is one), opens N connections that never authenticate, each sending a stream header
 // and the largest unfinished stanza the pre-auth limits allow, then prints the server's RSS over its idle RSS.
 //
-//   node --import tsx bench/preauth-memory.ts [--connections 500] [--bytes 4000] [--elements 63] [--attributes 0]
-//                                             [--natter-src /path/to/checkout]
+//   node --import tsx bench/preauth-memory.ts [--connections 500] [--bytes 4000] [--elements 63] [--attributes 0] [--settle 3]
+//                                             [--natter-src /path/to/checkout | --natter-js /path/to/dist/src/main.js]
 //
 // Connections come from 127.0.0.1 … 127.0.0.N/20 (Linux answers all of 127/8 on loopback), 20 per address,
 // so the default per-address cap admits them all and the config is the same for old and new code.
-// --natter-src runs another checkout's src/main.ts (e.g. the code before the fix) for a before figure.
+// --natter-src runs another checkout's src/main.ts through tsx, --natter-js a compiled main.js (e.g. the code
+// before the fix, for a before figure). Compiled code gives the truer figure: tsx's compile garbage inflates
+// the idle RSS and the heap then absorbs small growth.
 
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { type Socket, connect } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { execFileSync } from "node:child_process";
 import { freePort, natterCommand, natterConfig, startNatter } from "./servers.js";
 import { sleep } from "./stats.js";
@@ -33,6 +35,8 @@ const BYTES = arg("bytes", 4000);
 const ELEMENTS = arg("elements", 63);
 /** Attributes per element (c2s.max_attributes_per_element is 64). */
 const ATTRIBUTES = arg("attributes", 0);
+/** Seconds between the last connection and the measurement (parsing a large payload on 500 streams takes a while). */
+const SETTLE = arg("settle", 3);
 const PER_ADDRESS = 20;
 const DOMAIN = "localhost";
 
@@ -52,8 +56,10 @@ function payload(): string {
 
 function command(): string[] {
   const src = argText("natter-src");
+  const compiled = argText("natter-js");
   let argv: string[];
-  if (src) argv = [process.execPath, "--import", import.meta.resolve("tsx"), join(src, "src", "main.ts")];
+  if (compiled) argv = [process.execPath, resolve(compiled)];
+  else if (src) argv = [process.execPath, "--import", import.meta.resolve("tsx"), join(src, "src", "main.ts")];
   else {
     const own = natterCommand();
     if (!own) throw new Error("no Natter build or sources found");
@@ -89,12 +95,19 @@ async function main(): Promise<void> {
     const stanza = payload();
     const header = `<?xml version='1.0'?><stream:stream to='${DOMAIN}' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>`;
     let closed = 0;
+    let refused = 0;
     for (let i = 0; i < CONNECTIONS; i++) {
       const s = await open(port, i, header + stanza);
       s.once("close", () => closed++);
+      let seen = "";
+      s.on("data", (d: Buffer) => {
+        if (seen.includes("<stream:error")) return;
+        seen += d.toString("utf8");
+        if (seen.includes("<stream:error")) refused++;
+      });
       sockets.push(s);
     }
-    await sleep(3000);
+    await sleep(SETTLE * 1000);
     const loaded = rssKiB(server.pid);
     const overMiB = (loaded - idle) / 1024;
     console.log(
@@ -105,6 +118,7 @@ async function main(): Promise<void> {
         elements: Math.min(ELEMENTS, (stanza.match(/</g) ?? []).length),
         attributesPerElement: ATTRIBUTES,
         closedByServer: closed,
+        streamErrors: refused,
         idleRssMiB: +(idle / 1024).toFixed(1),
         loadedRssMiB: +(loaded / 1024).toFixed(1),
         overIdleMiB: +overMiB.toFixed(1),
