@@ -167,7 +167,8 @@ const resolveTarget = z.string({ error: RESOLVE_MESSAGE }).refine(
 function elementCaps(maxElements: number) {
   return {
     max_elements_per_stanza: positiveInt("a number of elements", 1).default(maxElements),
-    max_attributes_per_element: positiveInt("a number of attributes", 4).default(64),
+    // A stream header carries up to 7 (xmlns, xmlns:stream, xmlns:db, to, from, version, xml:lang).
+    max_attributes_per_element: positiveInt("a number of attributes", 8).default(64),
   };
 }
 
