@@ -2,7 +2,7 @@
 // with taskset where there is one), opens N connections that never authenticate, each sending a stream header
 // and the largest unfinished stanza the pre-auth limits allow, then prints the server's RSS over its idle RSS.
 //
-//   node --import tsx bench/preauth-memory.ts [--connections 500] [--bytes 4000] [--elements 63] [--attributes 0] [--settle 3]
+//   node --import tsx bench/preauth-memory.ts [--connections 500] [--bytes 4000] [--elements 63] [--attributes 0] [--settle 3] [--starttls]
 //                                             [--natter-src /path/to/checkout | --natter-js /path/to/dist/src/main.js]
 //
 // Connections come from 127.0.0.1 … 127.0.0.N/20 (Linux answers all of 127/8 on loopback), 20 per address,
@@ -13,6 +13,7 @@
 
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { type Socket, connect } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { execFileSync } from "node:child_process";
@@ -37,6 +38,8 @@ const ELEMENTS = arg("elements", 63);
 const ATTRIBUTES = arg("attributes", 0);
 /** Seconds between the last connection and the measurement (parsing a large payload on 500 streams takes a while). */
 const SETTLE = arg("settle", 3);
+/** Complete STARTTLS first (c2s.require_encryption): the stanza is then sent inside TLS, whose state costs too. */
+const STARTTLS = process.argv.includes("--starttls");
 const PER_ADDRESS = 20;
 const DOMAIN = "localhost";
 
@@ -73,12 +76,40 @@ function command(): string[] {
   return taskset ? ["taskset", "-c", "0", ...argv] : argv;
 }
 
-async function open(port: number, index: number, data: string): Promise<Socket> {
+/** Resolves once what `socket` received matches. */
+function received(socket: Socket, pattern: RegExp): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let text = "";
+    const onData = (d: Buffer) => {
+      text += d.toString("utf8");
+      if (!pattern.test(text)) return;
+      socket.off("data", onData);
+      resolve();
+    };
+    socket.on("data", onData);
+    socket.once("close", () => reject(new Error(`closed before ${pattern}: ${text.slice(-300)}`)));
+  });
+}
+
+async function open(port: number, index: number, header: string, stanza: string): Promise<Socket> {
   const localAddress = `127.0.0.${1 + Math.floor(index / PER_ADDRESS)}`;
-  const socket = connect({ port, host: "127.0.0.1", localAddress });
+  let socket: Socket = connect({ port, host: "127.0.0.1", localAddress });
   socket.on("error", () => {});
   await new Promise<void>((resolve, reject) => socket.once("connect", () => resolve()).once("error", reject));
-  socket.write(data);
+  if (STARTTLS) {
+    const features = received(socket, /<\/stream:features>/);
+    socket.write(header);
+    await features;
+    const proceed = received(socket, /<proceed/);
+    socket.write("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+    await proceed;
+    socket.removeAllListeners("data");
+    const tls = tlsConnect({ socket, servername: DOMAIN, rejectUnauthorized: false });
+    tls.on("error", () => {});
+    await new Promise<void>((resolve, reject) => tls.once("secureConnect", () => resolve()).once("error", reject));
+    socket = tls;
+  }
+  socket.write(header + stanza);
   return socket;
 }
 
@@ -97,7 +128,7 @@ async function main(): Promise<void> {
     let closed = 0;
     let refused = 0;
     for (let i = 0; i < CONNECTIONS; i++) {
-      const s = await open(port, i, header + stanza);
+      const s = await open(port, i, header, stanza);
       s.once("close", () => closed++);
       let seen = "";
       s.on("data", (d: Buffer) => {
@@ -117,6 +148,7 @@ async function main(): Promise<void> {
         stanzaBytes: Buffer.byteLength(stanza),
         elements: Math.min(ELEMENTS, (stanza.match(/</g) ?? []).length),
         attributesPerElement: ATTRIBUTES,
+        starttls: STARTTLS,
         closedByServer: closed,
         streamErrors: refused,
         idleRssMiB: +(idle / 1024).toFixed(1),
