@@ -172,7 +172,7 @@ export class NatterServer {
       this.ports.c2s = portOf(servers[0]);
     }
     if (c2s_direct_tls.enabled) {
-      const servers = await listenC2sDirectTls(c2s_direct_tls, tls, log, accept);
+      const servers = await listenC2sDirectTls(c2s_direct_tls, tls, log, accept, unauthenticated);
       this.listeners.push(...servers);
       this.ports.c2s_direct_tls = portOf(servers[0]);
     }

@@ -1,6 +1,9 @@
 // Caps on connections that have not authenticated yet, shared by every listener (c2s, c2s direct TLS, s2s,
 // s2s direct TLS, components): a stranger's connections cost memory before we know who they are, so their
 // number is bounded in total and per source address (IPv6 per /64, as the login throttle counts them).
+import type { Socket } from "node:net";
+import type { Server as TlsServer, TLSSocket } from "node:tls";
+import type { Logger } from "pino";
 import { ipKey } from "../auth/login-throttle.js";
 import { StreamError } from "../core/errors.js";
 
@@ -82,4 +85,32 @@ export function admitStream<S extends { close(error?: StreamError): void }>(
   const stream = make(admission.slot ?? UNCOUNTED);
   if (admission.refused) stream.close(admission.refused);
   return stream;
+}
+
+/**
+ * Direct TLS (XEP-0368): a connection costs memory from TCP accept on, and Node lets a handshake take 120 s, so
+ * it is counted from accept. Over a cap it is dropped before any TLS work: no stream exists yet to carry a stream
+ * error, and the handshake is the expensive part. Once the handshake is done the count passes to the stream
+ * (admitStream), which answers a refusal with a stream error from then on.
+ */
+export function countHandshakes(server: TlsServer, caps: UnauthenticatedConnections | undefined, log: Logger, what: string): void {
+  if (!caps) return;
+  const pending = new WeakMap<Socket, UnauthenticatedSlot>();
+  server.on("connection", (raw: Socket) => {
+    const address = (raw.remoteAddress ?? "unknown").replace(/^::ffff:/, "");
+    const admission = caps.admit(address);
+    if (admission.refused) {
+      log.info({ ip: address, condition: admission.refused.condition, text: admission.refused.text }, `${what}: connection dropped before the TLS handshake`);
+      raw.destroy();
+      return;
+    }
+    pending.set(raw, admission.slot);
+    raw.once("close", () => admission.slot.release());
+  });
+  // Before the listener that makes the stream: the stream takes its own slot.
+  server.prependListener("secureConnection", (tls: TLSSocket) => {
+    // TLSSocket keeps the socket it wraps as _parent (not in Node's typings).
+    const raw = (tls as unknown as { _parent?: Socket })._parent;
+    if (raw) pending.get(raw)?.release();
+  });
 }

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { type Server, type Socket, connect as netConnect, createServer } from "node:net";
-import { TLSSocket } from "node:tls";
+import { TLSSocket, connect as tlsConnect } from "node:tls";
 import { after, before, describe, it } from "node:test";
 import { NS_STREAM } from "../../src/core/xml/ns.js";
 import { handshakeDigest } from "../../src/transports/component/handshake.js";
@@ -22,6 +22,7 @@ import {
   rawLogin,
   rawTls,
   waitForElement,
+  withTimeout,
 } from "./raw-helpers.js";
 
 const quiet = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -296,6 +297,45 @@ describe("caps on unauthenticated connections (per address, in total)", () => {
     await a4.waitFor(FEATURES_END);
     assert.ok(!parseServerOutput(a4.data).ended);
     for (const rc of [a1, a2, c1, d2, a4]) rc.destroy();
+  });
+
+  it("direct TLS: connections count from TCP accept; over the cap one is dropped before any TLS work", async () => {
+    await quiet(300); // the previous test's connections are closed and released
+    const from = "127.0.0.5";
+    const p1 = await connectFrom(ts.tlsPort, from);
+    const p2 = await connectFrom(ts.tlsPort, from);
+    // Two handshakes pending, never finished: a third connection is closed at once, without a byte.
+    const p3 = await connectFrom(ts.tlsPort, from);
+    await withTimeout(p3.closed, 3000, "the server to drop the third pending handshake");
+    assert.equal(p3.data, "");
+    assert.ok(ts.logs.some((l) => l.msg === "c2s direct TLS: connection dropped before the TLS handshake" && l.ip === from));
+    // One pending handshake gives up: a real client from that address gets through, and its stream counts.
+    p1.destroy();
+    await quiet(200);
+    const tls = tlsConnect({
+      socket: netConnect({ host: "127.0.0.1", port: ts.tlsPort, localAddress: from }),
+      servername: ts.domain,
+      rejectUnauthorized: false,
+    });
+    tls.on("error", () => {});
+    await new Promise<void>((resolve, reject) => {
+      tls.once("secureConnect", () => resolve());
+      tls.once("error", reject);
+    });
+    let text = "";
+    tls.on("data", (d: Buffer) => (text += d.toString("utf8")));
+    tls.write(STREAM_OPEN(ts.domain));
+    await withTimeout(
+      (async () => {
+        while (!FEATURES_END.test(text)) await quiet(20);
+      })(),
+      5000,
+      "features over direct TLS",
+    );
+    const p4 = await connectFrom(ts.tlsPort, from);
+    await withTimeout(p4.closed, 3000, "the server to drop a connection over the cap (p2 pending, one stream)");
+    tls.destroy();
+    p2.destroy();
   });
 });
 

@@ -96,7 +96,7 @@ export class S2sService {
       service.ports.s2s = portOf(servers[0]);
     }
     if (s2s_direct_tls.enabled) {
-      const servers = await listenS2sDirectTls(s2s_direct_tls, tls, s2sLog, accept);
+      const servers = await listenS2sDirectTls(s2s_direct_tls, tls, s2sLog, accept, unauthenticated);
       service.listeners.push(...servers);
       service.ports.s2s_direct_tls = portOf(servers[0]);
     }
