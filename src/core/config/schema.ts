@@ -306,8 +306,8 @@ export const configSchema = z
       .strict()
       .prefault({}),
     s2s: s2sSchema,
-    // Connections not authenticated yet (c2s, s2s inbound, components), counted from the accepted connection
-    // (after the handshake on direct-TLS ports) until authentication or close.
+    // Connections not authenticated yet (c2s, s2s inbound, components), counted from TCP accept until
+    // authentication or close, on all listeners together.
     unauthenticated: z
       .object({
         max_connections: positiveInt("a number of connections", 1).default(1000),
