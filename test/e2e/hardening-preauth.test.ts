@@ -47,7 +47,7 @@ async function s2sStreamError(rc: RawClient): Promise<string | undefined> {
 const S2S_OPEN = (from: string, to: string) =>
   `<?xml version='1.0'?><stream:stream xmlns='jabber:server' xmlns:stream='${NS_STREAM}' xmlns:db='jabber:server:dialback' from='${from}' to='${to}' version='1.0'>`;
 
-describe("STARTTLS: plaintext sent behind <starttls/> is discarded (RFC 6120 §5.4.3.3)", () => {
+describe("stream restarts: what the old stream sent is discarded (RFC 6120 §5.4.3.3 after STARTTLS, §6.4.6 after SASL)", () => {
   let ts: TestServer;
   before(async () => {
     ts = await startTestServer({ s2s: ["secure: false"] });
@@ -77,6 +77,20 @@ describe("STARTTLS: plaintext sent behind <starttls/> is discarded (RFC 6120 §5
     // The victim's own login on this TLS stream works as usual.
     rc.send(plainAuth("victim", "victim-pw"));
     await rc.waitFor(/<success/);
+    rc.destroy();
+  });
+
+  it("c2s: what follows <auth/> in the same segment belongs to the old stream and is not acted on after <success/> (RFC 6120 §6.4.6)", async () => {
+    const rc = await rawTls(ts);
+    rc.send(`${plainAuth("victim", "victim-pw")}<iq type='set' id='early-bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>`);
+    await rc.waitFor(/<success/);
+    await quiet(300);
+    assert.ok(!/early-bind/.test(rc.data), `the pipelined bind got no answer; got ${rc.data}`);
+    rc.data = "";
+    rc.send(STREAM_OPEN(ts.domain));
+    await rc.waitFor(FEATURES_END);
+    assert.ok(!/early-bind/.test(rc.data));
+    assert.match(rc.data, /urn:ietf:params:xml:ns:xmpp-bind/, "binding is still to be done on the new stream");
     rc.destroy();
   });
 
