@@ -31,6 +31,8 @@ import { Element } from "./core/xml/element.js";
 import { NS_CLIENT } from "./core/xml/ns.js";
 import { newStreamId } from "./stream/stream-header.js";
 import { S2sService } from "./transports/s2s/s2s-service.js";
+import { UnauthenticatedConnections, admitStream } from "./transports/unauthenticated-connections.js";
+import { parserLimits } from "./core/config/parser-limits.js";
 
 function portOf(server: NetServer | undefined): number | undefined {
   const a = server?.address();
@@ -147,9 +149,16 @@ export class NatterServer {
         log.warn(fields, msg);
       },
     });
+    // One count of unauthenticated connections for every listener: they share the memory they cost.
+    const unauthenticated = new UnauthenticatedConnections({
+      maxConnections: config.unauthenticated.max_connections,
+      maxPerAddress: config.unauthenticated.max_connections_per_address,
+      exemptAddresses: config.unauthenticated.exempt_addresses,
+    });
+    const c2sLimits = parserLimits(config.c2s, config.c2s.max_depth);
     const c2sOptions = {
       requireEncryption: config.c2s.require_encryption,
-      limits: { maxStanzaBytes: config.c2s.max_stanza_size, maxDepth: config.c2s.max_depth },
+      ...c2sLimits,
       negotiationTimeoutMs: config.c2s.negotiation_timeout * 1000,
       mechanisms: [...config.c2s.sasl_mechanisms],
       maxAuthAttempts: 5,
@@ -168,7 +177,7 @@ export class NatterServer {
     };
     const accept = (conn: ConstructorParameters<typeof C2sStream>[0]) => {
       if (this.stopping) return conn.destroy();
-      const stream = new C2sStream(conn, this.core, throttle, c2sOptions);
+      const stream = admitStream(unauthenticated, conn.remoteAddress, (slot) => new C2sStream(conn, this.core, throttle, c2sOptions, slot));
       this.streams.add(stream);
       conn.onClose(() => this.streams.delete(stream));
     };
@@ -179,14 +188,15 @@ export class NatterServer {
       this.ports.c2s = portOf(servers[0]);
     }
     if (c2s_direct_tls.enabled) {
-      const servers = await listenC2sDirectTls(c2s_direct_tls, tls, log, accept);
+      const servers = await listenC2sDirectTls(c2s_direct_tls, tls, log, accept, unauthenticated);
       this.listeners.push(...servers);
       this.ports.c2s_direct_tls = portOf(servers[0]);
     }
     if (config.components.length > 0) {
       // XEP-0114: the domains are registered after the modules (a clash with a module's service is an error).
-      this.components = new ExternalComponents(config.components, this.core, {
+      this.components = new ExternalComponents(config.components, this.core, unauthenticated, {
         limits: c2sOptions.limits,
+        preAuthLimits: c2sOptions.preAuthLimits,
         negotiationTimeoutMs: c2sOptions.negotiationTimeoutMs,
         maxPendingBytes: 64 * 1024 * 1024,
       });
@@ -196,7 +206,7 @@ export class NatterServer {
       }
     }
     if (config.s2s.enabled) {
-      this.s2s = await S2sService.start(config, this.core, certs, c2sOptions.serverSecret, log);
+      this.s2s = await S2sService.start(config, this.core, certs, c2sOptions.serverSecret, log, unauthenticated);
       Object.assign(this.ports, this.s2s.ports);
     }
     const { http, https } = config.listeners;

@@ -19,10 +19,14 @@ import { SaslNegotiation } from "./sasl-negotiation.js";
 import { StreamManagement, parseH } from "./stream-management.js";
 import { STREAM_CLOSE, newStreamId, streamHeader } from "./stream-header.js";
 import { randomBytes } from "node:crypto";
+import { UNCOUNTED, type UnauthenticatedSlot } from "../transports/unauthenticated-connections.js";
 
 export interface C2sOptions {
   requireEncryption: boolean;
+  /** Parser limits once authenticated. */
   limits: StreamParserLimits;
+  /** Smaller limits until SASL succeeds: a stranger's unfinished stanza costs little memory. */
+  preAuthLimits: StreamParserLimits;
   negotiationTimeoutMs: number;
   /** SASL mechanisms enabled by config, in preference order. */
   mechanisms: string[];
@@ -72,6 +76,8 @@ export class C2sStream implements SessionStream {
     private readonly core: CoreServices,
     private readonly throttle: LoginThrottle,
     private readonly opts: C2sOptions,
+    /** Counts this connection among the unauthenticated ones until SASL succeeds or it closes. */
+    private readonly unauthenticatedSlot: UnauthenticatedSlot = UNCOUNTED,
   ) {
     this.log = core.log.child({ stream: this.id, ip: conn.remoteAddress });
     this.log.info({ secure: conn.secure }, "c2s connection opened");
@@ -101,8 +107,10 @@ export class C2sStream implements SessionStream {
     return this.conn.secure;
   }
 
-  // A new parser for every stream (re)start (RFC 6120 §4.3.3).
+  // A new parser for every stream (re)start (RFC 6120 §4.3.3). What the old stream parsed and has not been
+  // handled yet is dropped: RFC 6120 §5.4.3.3 (after STARTTLS) and §6.4.6 (after SASL) carry nothing over.
   private newParser(): void {
+    this.inbound.discardPending();
     this.parser = new XmppStreamParser(
       {
         streamStart: (name, ns, contentNs, attrs) => this.onStreamStart(contentNs, attrs),
@@ -110,7 +118,7 @@ export class C2sStream implements SessionStream {
         streamEnd: () => this.onStreamEnd(),
         error: (err) => this.close(err),
       },
-      this.opts.limits,
+      this.authenticated ? this.opts.limits : this.opts.preAuthLimits,
     );
   }
 
@@ -295,6 +303,7 @@ export class C2sStream implements SessionStream {
     this.write(outcome.element.toString(NS_CLIENT));
     if (outcome.kind === "success") {
       this.authenticated = true;
+      this.unauthenticatedSlot.release();
       this.username = outcome.username;
       this.session = new ClientSession(
         this.id,
@@ -587,6 +596,7 @@ export class C2sStream implements SessionStream {
   private teardown(reason: string): void {
     if (this.tornDown) return;
     this.tornDown = true;
+    this.unauthenticatedSlot.release();
     if (this.negotiationTimer) clearTimeout(this.negotiationTimer);
     if (this.keepaliveTimer) clearInterval(this.keepaliveTimer);
     this.log.info({ reason, jid: this.session?.jid.toString() }, "c2s connection closed");

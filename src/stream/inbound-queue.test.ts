@@ -29,3 +29,26 @@ test("handles in order, pauses reading past MAX_QUEUED and resumes at half, surv
   assert.equal(handled.length, MAX_QUEUED);
   assert.deepEqual(handled.slice(0, 4), ["0", "1", "2", "4"]);
 });
+
+test("discardPending drops what was queued behind the element being handled, and keeps what comes after", async () => {
+  const handled: string[] = [];
+  const q: InboundQueue = new InboundQueue({
+    isClosed: () => false,
+    handle: async (el) => {
+      handled.push(el.attrs.id as string);
+      // As a STARTTLS handler does: the stream restarts, so what the old stream still holds is void.
+      if (el.attrs.id === "restart") {
+        q.discardPending();
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    },
+    failed: () => assert.fail("no handler throws"),
+    pause: () => {},
+    resume: () => {},
+  });
+  for (const id of ["a", "restart", "injected-1", "injected-2"]) q.push(xml("x", "jabber:client", { id }));
+  await new Promise((r) => setTimeout(r, 1));
+  q.push(xml("x", "jabber:client", { id: "after" }));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(handled, ["a", "restart", "after"]);
+});

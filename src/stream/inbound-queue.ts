@@ -19,11 +19,22 @@ export class InboundQueue {
   private tail: Promise<void> = Promise.resolve();
   private queued = 0;
   private paused = false;
+  /** Bumped by discardPending(): elements pushed under an older generation are dropped unhandled. */
+  private generation = 0;
 
   constructor(
     private readonly owner: InboundQueueOwner,
     private readonly maxQueued = MAX_QUEUED,
   ) {}
+
+  /**
+   * Drops every element pushed so far and not yet handled. Called on a stream restart (STARTTLS, SASL success):
+   * RFC 6120 §5.4.3.3 / §6.4.6 — nothing the peer sent on the old stream may act on the new one (a plaintext
+   * <auth/> injected behind <starttls/> in the same TCP segment would otherwise run inside TLS).
+   */
+  discardPending(): void {
+    this.generation++;
+  }
 
   push(el: Element): void {
     const owner = this.owner;
@@ -33,9 +44,10 @@ export class InboundQueue {
       this.paused = true;
       owner.pause();
     }
+    const generation = this.generation;
     this.tail = this.tail.then(async () => {
       try {
-        if (!owner.isClosed()) await owner.handle(el);
+        if (!owner.isClosed() && generation === this.generation) await owner.handle(el);
       } catch (err) {
         owner.failed(err);
       } finally {

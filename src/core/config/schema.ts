@@ -170,6 +170,33 @@ const resolveTarget = z.string({ error: RESOLVE_MESSAGE }).refine(
   { error: RESOLVE_MESSAGE },
 );
 
+/**
+ * Element and attribute caps of a stream's parser: with the byte cap they bound the memory one unfinished
+ * stanza can hold (each element costs ~150 bytes of heap beyond its text).
+ */
+function elementCaps(maxElements: number) {
+  return {
+    max_elements_per_stanza: positiveInt("a number of elements", 1).default(maxElements),
+    // A stream header carries up to 7 (xmlns, xmlns:stream, xmlns:db, to, from, version, xml:lang).
+    max_attributes_per_element: positiveInt("a number of attributes", 8).default(64),
+  };
+}
+
+/**
+ * Limits before authentication (SASL success, s2s authentication, component handshake). Small, because anyone
+ * can open such a stream; the defaults leave room for SCRAM with channel binding, XEP-0077 registration forms,
+ * dialback and SASL EXTERNAL (all well under 2 KiB).
+ */
+function preAuthLimits() {
+  return z
+    .object({
+      max_stanza_size: positiveInt("a size in bytes", 512).default(4096),
+      max_elements_per_stanza: positiveInt("a number of elements", 1).default(64),
+    })
+    .strict()
+    .prefault({});
+}
+
 /** Federation (RFC 6120 server-to-server, XEP-0220 dialback, XEP-0178 SASL EXTERNAL). */
 const s2sSchema = z
   .object({
@@ -202,6 +229,9 @@ const s2sSchema = z
     /** Stanzas queued per remote domain while its connection comes up; more get resource-constraint. */
     max_queue: positiveInt("a number of stanzas", 1).default(10000),
     max_stanza_size: positiveInt("a size in bytes", 10000).default(262144),
+    ...elementCaps(10000),
+    /** An inbound stream until it has authenticated a domain. */
+    pre_auth: preAuthLimits(),
   })
   .strict()
   .prefault({});
@@ -261,6 +291,9 @@ export const configSchema = z
         // RFC 6120 §13.12 (4): a server must accept stanzas of at least 10000 bytes.
         max_stanza_size: positiveInt("a size in bytes", 10000).default(262144),
         max_depth: positiveInt("a nesting depth", 4, 1000).default(32),
+        ...elementCaps(10000),
+        /** Until SASL succeeds; also external components (XEP-0114) until their handshake. */
+        pre_auth: preAuthLimits(),
         negotiation_timeout: seconds("the timeout", 1).default(30),
         // RFC 6120 §4.6.1: a single space when the stream has been quiet this long; 0 turns it off.
         keepalive_interval: z.number({ error: "expected seconds" }).min(0, { error: "expected seconds (0 = off)" }).default(60),
@@ -283,6 +316,20 @@ export const configSchema = z
       .strict()
       .prefault({}),
     s2s: s2sSchema,
+    // Connections not authenticated yet (c2s, s2s inbound, components), counted from TCP accept until
+    // authentication or close, on all listeners together.
+    unauthenticated: z
+      .object({
+        max_connections: positiveInt("a number of connections", 1).default(1000),
+        /** Per source address; IPv6 addresses count per /64. */
+        max_connections_per_address: positiveInt("a number of connections", 1).default(20),
+        /** Addresses without the per-address cap (a trusted reverse proxy or NAT gateway); the total still applies. */
+        exempt_addresses: z
+          .array(z.string().refine((value) => isIP(value) !== 0, { error: "expected an IP address" }))
+          .default([]),
+      })
+      .strict()
+      .prefault({}),
     auth: z
       .object({
         // RFC 7677 §4 / RFC 5802 §5.1: at least 4096 iterations; the cap keeps one login from hogging a core.

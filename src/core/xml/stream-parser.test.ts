@@ -490,3 +490,44 @@ describe("parseFramedElement (RFC 7395)", () => {
     assert.equal(conditionOf(`<message>${"a".repeat(81)}</message>`, { maxStanzaBytes: 100, maxDepth: 2 }), "none");
   });
 });
+
+describe("element and attribute caps (issue 11: memory bounded before the tree grows)", () => {
+  // The header has 5 attributes: within the cap.
+  const capped: StreamParserLimits = { maxStanzaBytes: 64 * 1024, maxDepth: 16, maxElements: 5, maxAttributes: 8 };
+  const attrs = (n: number) => Array.from({ length: n }, (_, i) => ` a${i}='${i}'`).join("");
+  const withChildren = (n: number) => `<message><body>x</body>${"<a/>".repeat(n)}</message>`;
+
+  it("counts every element of a stanza, itself included: 5 pass, 6 are a policy-violation", () => {
+    assert.equal(errorOf(HEADER + withChildren(3), capped), undefined);
+    assert.equal(errorOf(HEADER + withChildren(4), capped), "policy-violation");
+  });
+
+  it("counts per stanza, not per stream", () => {
+    const c = collector(capped).feed(HEADER, withChildren(3), withChildren(3), withChildren(3));
+    assert.deepEqual(c.errors(), []);
+    assert.equal(c.stanzas().length, 3);
+  });
+
+  it("stops an unfinished stanza at the cap, before it completes", () => {
+    assert.equal(errorOf(`${HEADER}<message>${"<a/>".repeat(5)}`, capped), "policy-violation");
+  });
+
+  it("counts attributes per element, namespace declarations included: 8 pass, 9 are a policy-violation", () => {
+    assert.equal(errorOf(`${HEADER}<message${attrs(8)}/>`, capped), undefined);
+    assert.equal(errorOf(`${HEADER}<message xmlns='jabber:client'${attrs(7)}/>`, capped), undefined);
+    assert.equal(errorOf(`${HEADER}<message${attrs(9)}/>`, capped), "policy-violation");
+    assert.equal(errorOf(`${HEADER}<message><x xmlns='urn:x'${attrs(8)}/></message>`, capped), "policy-violation");
+    // The stream header too.
+    assert.equal(errorOf(`<stream:stream xmlns='jabber:client' xmlns:stream='${NS_STREAM}'${attrs(7)}>`, capped), "policy-violation");
+  });
+
+  it("setLimits switches from the next byte on (pre-auth limits, then the normal ones)", () => {
+    const small: StreamParserLimits = { maxStanzaBytes: 100, maxDepth: 16, maxElements: 2 };
+    const c = collector(small).feed(HEADER, "<auth>abc</auth>");
+    c.parser.setLimits(LIMITS);
+    c.feed(`<message><body>${"y".repeat(1000)}</body><a/><b/></message>`);
+    assert.deepEqual(c.errors(), []);
+    assert.equal(c.stanzas().length, 2);
+    assert.equal(errorOf(`${HEADER}<message><body>${"y".repeat(1000)}</body></message>`, small), "policy-violation");
+  });
+});

@@ -14,6 +14,10 @@ export interface StreamParserLimits {
   maxStanzaBytes: number;
   /** Deepest element nesting inside a stanza; the stanza itself is depth 1. */
   maxDepth: number;
+  /** Most elements in one stanza, itself included (default: no cap beyond the byte limit). */
+  maxElements?: number;
+  /** Most attributes on one element, namespace declarations included (default: no cap). */
+  maxAttributes?: number;
 }
 
 export interface StreamParserEvents {
@@ -72,8 +76,13 @@ class ElementSaxParser extends SaxesParser<ParserOptions> {
   private readonly open: Element[] = [];
   private rootSeen = false;
   private closingName = "";
+  /** Elements opened in the current top-level element, and attributes on the current tag. */
+  private elements = 0;
+  private attributes = 0;
+  /** Replaced when a stream authenticates (smaller limits before, XmppStreamParser.setLimits). */
+  limits: StreamParserLimits;
 
-  constructor(sink: TreeSink, maxDepth: number, fragment: boolean, defaultNs: string) {
+  constructor(sink: TreeSink, limits: StreamParserLimits, fragment: boolean, defaultNs: string) {
     super({
       xmlns: true,
       fragment,
@@ -86,15 +95,30 @@ class ElementSaxParser extends SaxesParser<ParserOptions> {
     const open = this.open;
     const streamMode = !fragment;
     this.rootSeen = fragment;
+    this.limits = limits;
 
     self.closeTag = () => {
       this.closingName = self.name;
       saxesCloseTag.call(this);
     };
     self.openTagStartHandler = () => {
-      // Depth cap before any attribute is buffered (STACK.md: throw in the open-tag handler).
-      if (this.rootSeen && open.length >= maxDepth) {
+      // Depth and element caps before any attribute is buffered or the tree grows (STACK.md: throw in the
+      // open-tag handler): the memory an unfinished stanza holds stays proportional to its allowed bytes.
+      const { maxDepth, maxElements } = this.limits;
+      this.attributes = 0;
+      if (!this.rootSeen) return;
+      if (open.length >= maxDepth) {
         throw new StreamError("policy-violation", `elements nested deeper than ${maxDepth}`);
+      }
+      this.elements = open.length === 0 ? 1 : this.elements + 1;
+      if (maxElements !== undefined && this.elements > maxElements) {
+        throw new StreamError("policy-violation", `more than ${maxElements} elements in one stanza`);
+      }
+    };
+    (self as unknown as { attributeHandler(): void }).attributeHandler = () => {
+      const max = this.limits.maxAttributes;
+      if (max !== undefined && ++this.attributes > max) {
+        throw new StreamError("policy-violation", `more than ${max} attributes on one element`);
       }
     };
     self.openTagHandler = (tag) => {
@@ -215,7 +239,7 @@ function toStreamError(err: unknown): StreamError {
  */
 export class XmppStreamParser implements TreeSink {
   private readonly events: StreamParserEvents;
-  private readonly maxStanzaBytes: number;
+  private maxStanzaBytes: number;
   private readonly sax: ElementSaxParser;
   // fatal:true detects invalid UTF-8 instead of replacing it; stream:true keeps split code points.
   private readonly decoder = new TextDecoder("utf-8", { fatal: true });
@@ -241,7 +265,16 @@ export class XmppStreamParser implements TreeSink {
   constructor(events: StreamParserEvents, limits: StreamParserLimits) {
     this.events = events;
     this.maxStanzaBytes = limits.maxStanzaBytes;
-    this.sax = new ElementSaxParser(this, limits.maxDepth, false, "");
+    this.sax = new ElementSaxParser(this, limits, false, "");
+  }
+
+  /**
+   * New limits from the next byte on: a stream that authenticates without a restart (dialback, component
+   * handshake) moves from the small pre-authentication limits to the normal ones.
+   */
+  setLimits(limits: StreamParserLimits): void {
+    this.maxStanzaBytes = limits.maxStanzaBytes;
+    this.sax.limits = limits;
   }
 
   /** Never throws: a problem ends the stream through events.error. */
@@ -377,7 +410,7 @@ export function parseFramedElement(text: string, limits: StreamParserLimits, def
       found.push(el);
     },
   };
-  const sax = new ElementSaxParser(sink, limits.maxDepth, true, defaultNs);
+  const sax = new ElementSaxParser(sink, limits, true, defaultNs);
   try {
     sax.write(text).close();
   } catch (err) {

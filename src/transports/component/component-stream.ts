@@ -12,9 +12,13 @@ import { type StreamParserLimits, XmppStreamParser } from "../../core/xml/stream
 import type { ByteConnection } from "../../stream/connection.js";
 import { STREAM_CLOSE, newStreamId } from "../../stream/stream-header.js";
 import { handshakeMatches } from "./handshake.js";
+import { UNCOUNTED, type UnauthenticatedSlot } from "../unauthenticated-connections.js";
 
 export interface ComponentStreamOptions {
+  /** Parser limits once the handshake succeeded. */
   limits: StreamParserLimits;
+  /** Until then (c2s.pre_auth): anyone who reaches the port can send this much. */
+  preAuthLimits: StreamParserLimits;
   /** Time allowed from connection to a successful handshake. */
   negotiationTimeoutMs: number;
   /** Output queued beyond this closes the stream (a component that does not read). */
@@ -67,6 +71,8 @@ export class ComponentStream {
     private readonly core: CoreServices,
     private readonly directory: ComponentDirectory,
     private readonly opts: ComponentStreamOptions,
+    /** Counts this connection among the unauthenticated ones until the handshake succeeds or it closes. */
+    private readonly unauthenticatedSlot: UnauthenticatedSlot = UNCOUNTED,
   ) {
     this.log = core.log.child({ stream: this.id, ip: conn.remoteAddress });
     this.log.info("component connection opened");
@@ -80,7 +86,7 @@ export class ComponentStream {
         },
         error: (err) => this.close(err),
       },
-      opts.limits,
+      opts.preAuthLimits,
     );
     conn.onData((chunk) => this.parser?.write(chunk));
     conn.onClose((reason) => this.onTransportClosed(reason));
@@ -179,6 +185,9 @@ export class ComponentStream {
     }
     this.attached = true;
     this.phase = "ready";
+    // The handshake authenticates without a stream restart: the normal limits apply from the next byte on.
+    this.parser?.setLimits(this.opts.limits);
+    this.unauthenticatedSlot.release();
     if (this.negotiationTimer) clearTimeout(this.negotiationTimer);
     // XEP-0114 §3: success is an empty <handshake/>.
     this.write(`<handshake/>`);
@@ -243,6 +252,7 @@ export class ComponentStream {
   private teardown(reason: string): void {
     if (this.tornDown) return;
     this.tornDown = true;
+    this.unauthenticatedSlot.release();
     if (this.negotiationTimer) clearTimeout(this.negotiationTimer);
     if (this.attached) this.directory.detach(this.domain, this);
     this.log.info({ domain: this.domain, reason }, "component connection closed");

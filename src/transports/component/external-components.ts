@@ -8,6 +8,7 @@ import { StanzaError, StreamError } from "../../core/errors.js";
 import type { CoreServices } from "../../core/modules.js";
 import type { Element } from "../../core/xml/element.js";
 import { TcpConnection } from "../tcp/tcp-connection.js";
+import { type UnauthenticatedConnections, admitStream } from "../unauthenticated-connections.js";
 import { type ComponentDirectory, ComponentStream, type ComponentStreamOptions } from "./component-stream.js";
 
 export interface ComponentConfig {
@@ -33,6 +34,7 @@ export class ExternalComponents implements ComponentDirectory {
   constructor(
     components: readonly ComponentConfig[],
     private readonly core: CoreServices,
+    private readonly unauthenticated: UnauthenticatedConnections | undefined,
     private readonly opts: ComponentStreamOptions,
   ) {
     for (const { domain, secret } of components) {
@@ -85,7 +87,7 @@ export class ExternalComponents implements ComponentDirectory {
     const onConnection = (socket: Socket) => {
       const conn = new TcpConnection(socket, undefined);
       if (this.closed || !accepting()) return conn.destroy();
-      const stream = new ComponentStream(conn, this.core, this, this.opts);
+      const stream = admitStream(this.unauthenticated, conn.remoteAddress, (slot) => new ComponentStream(conn, this.core, this, this.opts, slot));
       this.streams.add(stream);
       conn.onClose(() => this.streams.delete(stream));
     };

@@ -2,6 +2,7 @@
 // connected to us, as TLS client when we connected), or TLS from the first byte (XEP-0368). Unlike the c2s
 // TcpConnection it asks for and exposes the peer's certificate (XEP-0178) and can be the TLS client.
 import type { Socket } from "node:net";
+import { discardBuffered } from "../discard-buffered.js";
 import { type SecureContext, TLSSocket, connect as tlsConnect } from "node:tls";
 
 export interface S2sTlsRole {
@@ -81,6 +82,7 @@ export class S2sConnection {
     raw.removeAllListeners("close");
     raw.removeAllListeners("error");
     raw.on("error", () => {}); // errors surface on the TLS socket
+    discardBuffered(raw);
     return new Promise((resolve, reject) => {
       let tls: TLSSocket;
       if (this.role.server) {

@@ -22,7 +22,10 @@ export interface S2sEnv {
   tls: S2sTls;
   /** Input of XEP-0185 key generation. */
   dialbackSecret: Buffer;
+  /** Parser limits of authenticated streams (and of our outbound ones, whose peer we chose). */
   limits: StreamParserLimits;
+  /** Smaller limits on an inbound stream until it authenticates a domain. */
+  preAuthLimits: StreamParserLimits;
   negotiationTimeoutMs: number;
   idleTimeoutMs: number;
   /** A domain served here: a user host or a component (MUC, upload, XEP-0114). */

@@ -10,6 +10,8 @@ import type { S2sConnection } from "./s2s-connection.js";
 import type { S2sEnv } from "./s2s-env.js";
 import { S2sStream, fromServerNs, s2sHeader } from "./s2s-stream.js";
 import { peerCertificateProblem } from "./trust.js";
+import type { StreamParserLimits } from "../../core/xml/stream-parser.js";
+import { UNCOUNTED, type UnauthenticatedSlot } from "../unauthenticated-connections.js";
 
 const STANZAS = new Set(["message", "presence", "iq"]);
 
@@ -28,6 +30,8 @@ export class S2sInbound extends S2sStream {
     conn: S2sConnection,
     private readonly env: S2sEnv,
     private readonly onEnd: (stream: S2sInbound) => void,
+    /** Counts this connection among the unauthenticated ones until a domain is authenticated or it closes. */
+    private readonly unauthenticatedSlot: UnauthenticatedSlot = UNCOUNTED,
   ) {
     super(conn, env.limits, env.log, env.idleTimeoutMs);
     this.log = env.log.child({ s2s: "in", stream: this.id, ip: conn.remoteAddress });
@@ -40,6 +44,10 @@ export class S2sInbound extends S2sStream {
       }
     }, env.negotiationTimeoutMs);
     this.negotiationTimer.unref();
+  }
+
+  protected override parserLimits(): StreamParserLimits {
+    return this.authenticated.size > 0 ? this.env.limits : this.env.preAuthLimits;
   }
 
   protected fallbackHeader(): string {
@@ -193,6 +201,9 @@ export class S2sInbound extends S2sStream {
 
   private authenticate(domain: string, how: string): void {
     this.authenticated.add(domain);
+    // Dialback authenticates without a stream restart: the normal limits apply from the next byte on.
+    this.parser?.setLimits(this.env.limits);
+    this.unauthenticatedSlot.release();
     if (this.negotiationTimer) clearTimeout(this.negotiationTimer);
     this.log.info({ peer: domain, local: this.localDomain, how }, "s2s inbound stream authenticated");
   }
@@ -270,6 +281,7 @@ export class S2sInbound extends S2sStream {
   }
 
   protected onClosed(reason: string): void {
+    this.unauthenticatedSlot.release();
     if (this.negotiationTimer) clearTimeout(this.negotiationTimer);
     this.log.info({ reason }, "s2s inbound connection closed");
     this.onEnd(this);

@@ -6,6 +6,7 @@ import { type TLSSocket, createServer as createTlsServer } from "node:tls";
 import type { Logger } from "pino";
 import { S2sConnection } from "./s2s-connection.js";
 import type { S2sTls } from "./trust.js";
+import { type UnauthenticatedConnections, countHandshakes } from "../unauthenticated-connections.js";
 
 export type S2sListenAddress = ListenAddress;
 
@@ -19,10 +20,18 @@ export function listenS2s(addr: S2sListenAddress, tls: S2sTls, log: Logger, onCo
   );
 }
 
-export function listenS2sDirectTls(addr: S2sListenAddress, tls: S2sTls, log: Logger, onConnection: (conn: S2sConnection) => void): Promise<Server[]> {
+export function listenS2sDirectTls(
+  addr: S2sListenAddress,
+  tls: S2sTls,
+  log: Logger,
+  onConnection: (conn: S2sConnection) => void,
+  /** Counts unauthenticated connections from TCP accept, before the handshake. */
+  caps?: UnauthenticatedConnections,
+): Promise<Server[]> {
   return listenAll(
     () => {
       const server = createTlsServer({ ...tls.serverOptions(), ALPNProtocols: ["xmpp-server"] });
+      countHandshakes(server, caps, log, "s2s direct TLS");
       server.on("secureConnection", (socket: TLSSocket) => onConnection(new S2sConnection(socket, {}, socket)));
       server.on("tlsClientError", (err, socket) => log.debug({ err: err.message, ip: socket.remoteAddress }, "s2s direct TLS handshake failed"));
       return server;

@@ -1,6 +1,8 @@
 // Federation: owns the s2s listeners, the inbound streams and one outbound stream per (local, remote) domain
 // pair, applies the operator's policy (s2s.secure, dialback, allow/deny lists) and takes the router's
 // "stanza.remote" hook. Transports only: where a stanza goes is still the router's decision.
+import { type UnauthenticatedConnections, admitStream } from "../unauthenticated-connections.js";
+import { parserLimits } from "../../core/config/parser-limits.js";
 import { createHmac } from "node:crypto";
 import type { Server } from "node:net";
 import type { Logger } from "pino";
@@ -52,6 +54,7 @@ export class S2sService {
     tls: S2sTls,
     serverSecret: Buffer,
     private readonly log: Logger,
+    private readonly unauthenticated: UnauthenticatedConnections | undefined,
   ) {
     const s2s = config.s2s;
     const overrides = new Map<string, ConnectTarget>();
@@ -66,7 +69,7 @@ export class S2sService {
       policy: makePolicy(s2s),
       tls,
       dialbackSecret: createHmac("sha256", serverSecret).update("natter s2s dialback").digest(),
-      limits: { maxStanzaBytes: s2s.max_stanza_size, maxDepth: config.c2s.max_depth },
+      ...parserLimits(s2s, config.c2s.max_depth),
       negotiationTimeoutMs: s2s.negotiation_timeout * 1000,
       idleTimeoutMs: s2s.idle_timeout * 1000,
       isLocalDomain: (domain) => core.hosts.has(domain) || core.router.componentDomains().includes(domain),
@@ -74,10 +77,17 @@ export class S2sService {
     };
   }
 
-  static async start(config: Config, core: CoreServices, certs: CertificateStore, serverSecret: Buffer, log: Logger): Promise<S2sService> {
+  static async start(
+    config: Config,
+    core: CoreServices,
+    certs: CertificateStore,
+    serverSecret: Buffer,
+    log: Logger,
+    unauthenticated?: UnauthenticatedConnections,
+  ): Promise<S2sService> {
     const s2sLog = log.child({ component: "s2s" });
     const tls = new S2sTls(certs, config.s2s.trust, config.data_dir);
-    const service = new S2sService(config, core, tls, serverSecret, s2sLog);
+    const service = new S2sService(config, core, tls, serverSecret, s2sLog, unauthenticated);
     const { s2s, s2s_direct_tls } = config.listeners;
     const accept = (conn: S2sConnection) => service.accept(conn);
     if (s2s.enabled) {
@@ -86,7 +96,7 @@ export class S2sService {
       service.ports.s2s = portOf(servers[0]);
     }
     if (s2s_direct_tls.enabled) {
-      const servers = await listenS2sDirectTls(s2s_direct_tls, tls, s2sLog, accept);
+      const servers = await listenS2sDirectTls(s2s_direct_tls, tls, s2sLog, accept, unauthenticated);
       service.listeners.push(...servers);
       service.ports.s2s_direct_tls = portOf(servers[0]);
     }
@@ -101,8 +111,8 @@ export class S2sService {
 
   private accept(conn: S2sConnection): void {
     if (this.stopping) return conn.destroy();
-    const stream = new S2sInbound(conn, this.env, (s) => this.inbound.delete(s));
-    this.inbound.add(stream);
+    const stream = admitStream(this.unauthenticated, conn.remoteAddress, (slot) => new S2sInbound(conn, this.env, (s) => this.inbound.delete(s), slot));
+    if (!stream.isClosed) this.inbound.add(stream);
   }
 
   /** The router's "stanza.remote": to a domain that is neither a local host nor a component. */

@@ -68,7 +68,16 @@ export abstract class S2sStream {
     this.lastActivity = Date.now();
   }
 
+  /** The parser limits for a new stream; an inbound stream uses smaller ones until it authenticates. */
+  protected parserLimits(): StreamParserLimits {
+    return this.limits;
+  }
+
+  // A new parser per stream (re)start; what the old stream parsed and has not been handled yet is dropped
+  // (RFC 6120 §5.4.3.3 after STARTTLS, §6.4.6 after SASL): a peer's plaintext behind <starttls/> or <proceed/>
+  // never acts inside TLS.
   protected newParser(): void {
+    this.inbound.discardPending();
     this.parser = new XmppStreamParser(
       {
         streamStart: (_name, _ns, contentNs, attrs) => this.onHeader(contentNs, attrs),
@@ -79,7 +88,7 @@ export abstract class S2sStream {
         },
         error: (err) => this.close(err),
       },
-      this.limits,
+      this.parserLimits(),
     );
   }
 

@@ -3,6 +3,7 @@ import { type Server, type Socket, createServer } from "node:net";
 import { type TLSSocket, createServer as createTlsServer } from "node:tls";
 import type { Logger } from "pino";
 import { type ListenAddress, listenAll } from "../listen.js";
+import { type UnauthenticatedConnections, countHandshakes } from "../unauthenticated-connections.js";
 import type { TcpConnection as TcpConnectionType } from "./tcp-connection.js";
 import { TcpConnection, type TlsSettings } from "./tcp-connection.js";
 
@@ -21,12 +22,13 @@ export function listenC2s(
   );
 }
 
-/** Direct TLS (XEP-0368). */
+/** Direct TLS (XEP-0368). Unauthenticated connections are counted from TCP accept when `caps` is given. */
 export function listenC2sDirectTls(
   addr: ListenAddress,
   tls: TlsSettings,
   log: Logger,
   onConnection: (conn: TcpConnectionType) => void,
+  caps?: UnauthenticatedConnections,
 ): Promise<Server[]> {
   return listenAll(
     () => {
@@ -36,6 +38,7 @@ export function listenC2sDirectTls(
         SNICallback: tls.SNICallback,
         ALPNProtocols: ["xmpp-client"],
       });
+      countHandshakes(server, caps, log, "c2s direct TLS");
       server.on("secureConnection", (socket: TLSSocket) => onConnection(new TcpConnection(socket, undefined, socket)));
       server.on("tlsClientError", (err, socket) => {
         log.debug({ err: err.message, ip: socket.remoteAddress }, "direct TLS handshake failed");

@@ -1,5 +1,6 @@
 // A ByteConnection over a TCP socket, upgradable in place with STARTTLS, or over a direct-TLS socket (XEP-0368).
 import type { Socket } from "node:net";
+import { discardBuffered } from "../discard-buffered.js";
 import { type SecureContext, TLSSocket } from "node:tls";
 import type { ChannelBindingType } from "../../auth/types.js";
 import { channelBindingData, channelBindingTypes } from "../../core/tls/channel-binding.js";
@@ -92,6 +93,7 @@ export class TcpConnection implements ByteConnection {
     raw.removeAllListeners("close");
     raw.removeAllListeners("error");
     raw.on("error", () => {}); // errors surface on the TLS socket
+    discardBuffered(raw);
     return new Promise((resolve, reject) => {
       const tls = new TLSSocket(raw, {
         isServer: true,
