@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { UnauthenticatedConnections } from "./unauthenticated-connections.js";
 
 test("caps per address (IPv6 per /64) and in total, frees a slot once on release, exempts listed addresses per address only", () => {
-  const caps = new UnauthenticatedConnections({ maxConnections: 5, maxPerAddress: 2, exemptAddresses: ["10.0.0.9"] });
+  const caps = new UnauthenticatedConnections({ maxConnections: 5, maxPerAddress: 2, exemptAddresses: ["10.0.0.8/30"] });
   const a1 = caps.admit("192.0.2.1");
   const a2 = caps.admit("::ffff:192.0.2.1");
   assert.ok(a1.slot && a2.slot);

@@ -5,6 +5,7 @@ import type { Socket } from "node:net";
 import type { Server as TlsServer, TLSSocket } from "node:tls";
 import type { Logger } from "pino";
 import { ipKey } from "../auth/login-throttle.js";
+import { AddressList } from "../core/address-list.js";
 import { StreamError } from "../core/errors.js";
 
 export interface UnauthenticatedLimits {
@@ -12,7 +13,7 @@ export interface UnauthenticatedLimits {
   maxConnections: number;
   /** Unauthenticated connections from one address (IPv6: one /64). */
   maxPerAddress: number;
-  /** Addresses without a per-address cap (a trusted reverse proxy); they still count towards the total. */
+  /** Addresses and CIDR ranges without a per-address cap (a trusted reverse proxy); they still count towards the total. */
   exemptAddresses: readonly string[];
 }
 
@@ -23,20 +24,18 @@ export interface UnauthenticatedSlot {
 
 export type Admission = { slot: UnauthenticatedSlot; refused?: undefined } | { refused: StreamError; slot?: undefined };
 
-const normalise = (address: string) => address.toLowerCase().replace(/^::ffff:(?=\d+\.)/, "");
-
 export class UnauthenticatedConnections {
   private total = 0;
   private readonly perKey = new Map<string, number>();
-  private readonly exempt: Set<string>;
+  private readonly exempt: AddressList;
 
   constructor(private readonly limits: UnauthenticatedLimits) {
-    this.exempt = new Set(limits.exemptAddresses.map(normalise));
+    this.exempt = new AddressList(limits.exemptAddresses);
   }
 
   /** Counts a new connection from `address`, or says which cap refuses it. */
   admit(address: string): Admission {
-    const exempt = this.exempt.has(normalise(address));
+    const exempt = this.exempt.has(address);
     const key = ipKey(address);
     const fromAddress = this.perKey.get(key) ?? 0;
     // RFC 6120 §4.9.3.17: the server lacks the resources for another stream (no fault of this peer) …

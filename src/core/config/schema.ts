@@ -324,9 +324,7 @@ export const configSchema = z
         /** Per source address; IPv6 addresses count per /64. */
         max_connections_per_address: positiveInt("a number of connections", 1).default(20),
         /** Addresses without the per-address cap (a trusted reverse proxy or NAT gateway); the total still applies. */
-        exempt_addresses: z
-          .array(z.string().refine((value) => isIP(value) !== 0, { error: "expected an IP address" }))
-          .default([]),
+        exempt_addresses: z.array(addressEntry).default([]),
       })
       .strict()
       .prefault({}),
