@@ -1,6 +1,10 @@
 // Issue 11 "Safe on the open Internet", assorted holes: each block is a regression test over real sockets
 // against a real server, for something that was wrong before (see the commit that added it).
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { type Server, createServer } from "node:net";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import {
   NS_CARBONS,
@@ -13,7 +17,9 @@ import {
   NS_VCARD,
   NS_VERSION,
 } from "../../src/core/xml/ns.js";
-import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import { RawPeer } from "../helpers/raw-s2s-peer.js";
+import { freePort, startTestServer, type TestServer } from "../helpers/test-server.js";
+import { dialbackKey } from "../../src/transports/s2s/dialback.js";
 import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
 
 const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
@@ -82,5 +88,83 @@ describe("iq without `to` (RFC 6120 §10.3.3): handled for the account, else by 
   test("a ping to another user's bare JID is not answered by the server-side fallback", async () => {
     await ts.addUser("bob", "bob-pw");
     assert.equal(outcome(await iq(alice, { type: "get", to: `bob@${ts.domain}` }, xml("ping", { xmlns: NS_PING }))), "service-unavailable");
+  });
+});
+
+describe("s2s addressing: a stream carries only the domain pairs it authenticated (RFC 6120 §8.1.1.2)", () => {
+  let athens: TestServer;
+  let sparta: TestServer;
+  let pericles: ConnectedClient;
+  let solon: ConnectedClient;
+  let fake: Server;
+  /** What our fake server for evil.test received from Natter. */
+  let fakeReceived = "";
+  let dialbackSecret: Buffer;
+
+  before(async () => {
+    // evil.test: a peer that answers our dialback key with a "valid" for another pair of domains.
+    fake = createServer((socket) => {
+      socket.on("error", () => {});
+      socket.on("data", (d) => {
+        const text = d.toString("utf8");
+        fakeReceived += text;
+        if (text.includes("<stream:stream")) {
+          socket.write(
+            "<?xml version='1.0'?><stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback' from='evil.test' to='athens.test' id='evil-1' version='1.0'>" +
+              "<stream:features><dialback xmlns='urn:xmpp:features:dialback'/></stream:features>",
+          );
+        }
+        if (text.includes("<db:result")) socket.write("<db:result from='sparta.test' to='athens.test' type='valid'/>");
+      });
+    });
+    await new Promise<void>((r) => fake.listen(0, "127.0.0.1", () => r()));
+    const fakePort = (fake.address() as { port: number }).port;
+    const [portA, portB] = [await freePort(), await freePort()];
+    [athens, sparta] = await Promise.all([
+      startTestServer({
+        domain: "athens.test",
+        hosts: ["delphi.test"],
+        s2sPort: portA,
+        s2s: ["secure: false", "require_encryption: false", "resolve:", `  sparta.test: "127.0.0.1:${portB}"`, `  evil.test: "127.0.0.1:${fakePort}"`],
+      }),
+      startTestServer({ domain: "sparta.test", s2sPort: portB, s2s: ["secure: false", "resolve:", `  athens.test: "127.0.0.1:${portA}"`] }),
+    ]);
+    await athens.addUser("pericles", "pw");
+    await athens.server.core.accounts.createUser("delphi.test", "solon", "pw");
+    pericles = await connect(athens, "pericles", "pw");
+    solon = await connect({ ...athens, domain: "delphi.test" }, "solon", "pw");
+    await pericles.xmpp.send(xml("presence"));
+    await solon.xmpp.send(xml("presence"));
+    dialbackSecret = createHmac("sha256", readFileSync(join(sparta.dataDir, "server-secret"))).update("natter s2s dialback").digest();
+  });
+  after(async () => {
+    await pericles?.stop();
+    await solon?.stop();
+    await athens?.stop();
+    await sparta?.stop();
+    fake?.close();
+  });
+
+  test("a peer authenticated for sparta.test → athens.test that sends to delphi.test (also served here) gets host-unknown; nothing is delivered", async () => {
+    const peer = await RawPeer.open(athens.s2sPort!);
+    const id = await peer.secure("sparta.test", "athens.test");
+    peer.send(`<db:result from='sparta.test' to='athens.test'>${dialbackKey(dialbackSecret, "athens.test", "sparta.test", id)}</db:result>`);
+    await peer.until(/<db:result[^>]*type=['"]valid['"]/);
+    peer.send("<message from='leonidas@sparta.test' to='pericles@athens.test' type='chat'><body>allowed</body></message>");
+    await pericles.waitFor((s) => s.getChildText("body") === "allowed", 10_000);
+    peer.send("<message from='leonidas@sparta.test' to='solon@delphi.test' type='chat'><body>smuggled</body></message>");
+    await peer.until(/<host-unknown/);
+    peer.close();
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(solon.received.filter((s) => s.getChildText("body") === "smuggled").length, 0);
+    assert.ok(athens.logs.some((l) => l.msg === "s2s stanza to a domain the stream is not authenticated for"));
+  });
+
+  test("a db:result 'valid' for another pair does not authenticate our outbound stream: invalid-from, the stanza bounces, nothing is sent", async () => {
+    await pericles.xmpp.send(xml("message", { to: "mallory@evil.test", type: "chat", id: "evil-1" }, xml("body", {}, "secret")));
+    const bounce = await pericles.waitFor((s) => s.name === "message" && s.attrs.type === "error" && s.attrs.id === "evil-1", 15_000);
+    assert.ok(bounce.getChild("error")?.getChild("remote-server-not-found", NS_STANZAS));
+    assert.match(fakeReceived, /<invalid-from/);
+    assert.doesNotMatch(fakeReceived, /secret/);
   });
 });
