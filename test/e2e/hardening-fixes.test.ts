@@ -168,3 +168,94 @@ describe("s2s addressing: a stream carries only the domain pairs it authenticate
     assert.doesNotMatch(fakeReceived, /secret/);
   });
 });
+
+describe("hide_account_existence: an unknown address looks like a real account that does not answer (RFC 6121 §8.5.1)", () => {
+  let ts: TestServer;
+  let alice: ConnectedClient;
+  let rome: Server;
+  /** What the server for rome.test (authoritative for dialback, and receiving our answers) got from Natter. */
+  let romeReceived = "";
+  before(async () => {
+    // rome.test: a remote server that vouches for its own dialback keys and records what Natter sends it.
+    rome = createServer((socket) => {
+      socket.on("error", () => {});
+      socket.on("data", (d) => {
+        const text = d.toString("utf8");
+        romeReceived += text;
+        if (text.includes("<stream:stream"))
+          socket.write(
+            "<?xml version='1.0'?><stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback' from='rome.test' to='ithaca.test' id='rome-1' version='1.0'>" +
+              "<stream:features><dialback xmlns='urn:xmpp:features:dialback'/></stream:features>",
+          );
+        const verify = /<db:verify[^>]* id=['"]([^'"]+)['"]/.exec(text);
+        if (verify) socket.write(`<db:verify from='rome.test' to='ithaca.test' id='${verify[1]}' type='valid'/>`);
+        if (text.includes("<db:result")) socket.write("<db:result from='rome.test' to='ithaca.test' type='valid'/>");
+      });
+    });
+    await new Promise<void>((r) => rome.listen(0, "127.0.0.1", () => r()));
+    const romePort = (rome.address() as { port: number }).port;
+    ts = await startTestServer({
+      domain: "ithaca.test",
+      yaml: "hide_account_existence: true",
+      s2s: ["secure: false", "require_encryption: false", "resolve:", `  rome.test: "127.0.0.1:${romePort}"`],
+    });
+    await ts.addUser("alice", "alice-pw");
+    await ts.addUser("bob", "bob-pw"); // real, offline, no vCard, nobody subscribed to it
+    alice = await connect(ts, "alice", "alice-pw");
+    await alice.xmpp.send(xml("presence"));
+    await iq(alice, { type: "get", to: ts.domain }, xml("ping", { xmlns: NS_PING })); // her own presence is back by then
+  });
+  after(async () => {
+    await alice.stop();
+    await ts.stop();
+    rome.close();
+  });
+
+  /** Every stanza alice receives after `send`, up to the answer to a ping sent right behind it (stanzas are handled in order). */
+  async function answersTo(send: XmlElement): Promise<XmlElement[]> {
+    const from = alice.received.length;
+    await alice.xmpp.send(send);
+    await iq(alice, { type: "get", to: ts.domain }, xml("ping", { xmlns: NS_PING }));
+    return alice.received.slice(from).filter((s) => !(s.name === "iq" && s.attrs.type === "result"));
+  }
+  const shape = (stanzas: XmlElement[]) =>
+    stanzas.map((s) => `${s.name}/${s.attrs.type ?? ""}/${s.getChild("error")?.children.map((c) => (typeof c === "string" ? "" : c.name)).join(",") ?? ""}`);
+
+  test("a chat or normal message to an unknown user gets no error, as to a real offline user, and nothing is stored", async () => {
+    for (const type of ["chat", "normal"]) {
+      assert.deepEqual(shape(await answersTo(xml("message", { to: `nobody@${ts.domain}`, type }, xml("body", {}, "hi")))), [], type);
+      assert.deepEqual(shape(await answersTo(xml("message", { to: `bob@${ts.domain}`, type }, xml("body", {}, "hi")))), [], type);
+    }
+    assert.deepEqual(shape(await answersTo(xml("message", { to: `nobody@${ts.domain}/phone`, type: "chat" }, xml("body", {}, "hi")))), []);
+    assert.equal(await ts.server.core.storage.open(ts.domain, "offline", "archive").count("nobody"), 0);
+  });
+
+  test("an iq to an unknown user's bare JID gets what a real account without data answers: service-unavailable", async () => {
+    const vcard = (to: string) => iq(alice, { type: "get", to }, xml("vCard", { xmlns: NS_VCARD }));
+    assert.equal(outcome(await vcard(`nobody@${ts.domain}`)), "service-unavailable");
+    assert.equal(outcome(await vcard(`bob@${ts.domain}`)), "service-unavailable");
+  });
+
+  test("groupchat to an account still bounces, as it does for a real one", async () => {
+    const nobody = shape(await answersTo(xml("message", { to: `nobody@${ts.domain}`, type: "groupchat" }, xml("body", {}, "x"))));
+    const bob = shape(await answersTo(xml("message", { to: `bob@${ts.domain}`, type: "groupchat" }, xml("body", {}, "x"))));
+    assert.deepEqual(nobody, ["message/error/service-unavailable"]);
+    assert.deepEqual(nobody, bob);
+  });
+
+  test("a probe from another server gets 'unsubscribed' for an unknown user exactly as for a real one", async () => {
+    const peer = await RawPeer.open(ts.s2sPort!);
+    await peer.secure("rome.test", "ithaca.test");
+    peer.send("<db:result from='rome.test' to='ithaca.test'>any-key-rome-vouches-for</db:result>");
+    await peer.until(/<db:result[^>]*type=['"]valid['"]/);
+    peer.send("<presence from='brutus@rome.test' to='bob@ithaca.test' type='probe' id='p-bob'/>");
+    peer.send("<presence from='brutus@rome.test' to='nobody@ithaca.test' type='probe' id='p-nobody'/>");
+    const deadline = Date.now() + 10_000;
+    const answer = (user: string) => new RegExp(`<presence[^>]*from=['"]${user}@ithaca.test['"][^>]*type=['"]unsubscribed['"]|<presence[^>]*type=['"]unsubscribed['"][^>]*from=['"]${user}@ithaca.test['"]`);
+    while (Date.now() < deadline && !(answer("bob").test(romeReceived) && answer("nobody").test(romeReceived)))
+      await new Promise((r) => setTimeout(r, 50));
+    peer.close();
+    assert.match(romeReceived, answer("bob"));
+    assert.match(romeReceived, answer("nobody"));
+  });
+});

@@ -214,6 +214,8 @@ export const configSchema = z
     data_dir: z.string().min(1, { error: "expected a directory path" }).default("./data"),
     log_level: z.enum(LOG_LEVELS).default("info"),
     admins: z.array(bareJid).default([]),
+    // RFC 6121 §8.5.1: strangers cannot tell an unknown local address from a real account that does not answer.
+    hide_account_existence: z.boolean().default(false),
     listeners: z
       .object({
         c2s: listener(5222),
