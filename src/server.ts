@@ -26,6 +26,7 @@ import { ExternalComponents } from "./transports/component/external-components.j
 import { NATTER_VERSION } from "./version.js";
 import { HttpServer } from "./web/http-server.js";
 import { loadServerSecret } from "./core/server-secret.js";
+import { secureDataDirectory } from "./core/secure-data-directory.js";
 import { Element } from "./core/xml/element.js";
 import { NS_CLIENT } from "./core/xml/ns.js";
 import { newStreamId } from "./stream/stream-header.js";
@@ -64,6 +65,7 @@ export class NatterServer {
 
   static async start(config: Config, options: StartOptions = {}): Promise<NatterServer> {
     const log = options.log ?? createLogger(config.log_level);
+    secureDataDirectory(config, log);
     const storage = await openStorage(config);
     const accounts: AccountProvider = new InternalAccountProvider(storage, { iterations: config.auth.scram_iterations });
     const hooks = new Hooks(log);
@@ -71,7 +73,7 @@ export class NatterServer {
     const hosts = new Set(config.hosts);
     let router: Router | undefined;
     const iq = new IqDispatcher({ log, send: (stanza) => void router?.route(stanza) });
-    router = new Router({ hosts, sessions, iq, hooks, accounts, log });
+    router = new Router({ hosts, sessions, iq, hooks, accounts, log, hideAccountExistence: config.hide_account_existence });
     let loader: ModuleLoader | undefined;
     const http = new HttpServer(log, { publicUrl: config.listeners.http.public_url, defaultHost: config.hosts[0] as string });
     const core: CoreServices = {

@@ -38,19 +38,27 @@ export class ControlServer {
   ) {}
 
   static async start(path: string, target: ControlTarget, log: Logger): Promise<ControlServer> {
-    mkdirSync(dirname(path), { recursive: true });
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     if (existsSync(path)) {
       if (await isLive(path)) throw new Error(`another Natter is already running with control socket ${path}`);
       unlinkSync(path); // left over from a crash
     }
     const server = createServer((socket) => handle(socket, target, log));
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(path, () => {
-        server.off("error", reject);
-        resolve();
+    // The socket file is created by listen() with the process umask; a socket outside the (0700) data
+    // directory would be open to others until the chmod. bind() runs inside listen() synchronously, so a
+    // umask set around that call alone makes it 0600 from creation.
+    const previousUmask = process.umask(0o177);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(path, () => {
+          server.off("error", reject);
+          resolve();
+        });
       });
-    });
+    } finally {
+      process.umask(previousUmask);
+    }
     chmodSync(path, 0o600);
     return new ControlServer(server, path);
   }

@@ -2,7 +2,12 @@
 // against a real server, for something that was wrong before (see the commit that added it).
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { chmodSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { Writable } from "node:stream";
+import { pino } from "pino";
+import { parseConfig } from "../../src/core/config/index.js";
+import { NatterServer } from "../../src/server.js";
 import { type Server, createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -257,5 +262,81 @@ describe("hide_account_existence: an unknown address looks like a real account t
     peer.close();
     assert.match(romeReceived, answer("bob"));
     assert.match(romeReceived, answer("nobody"));
+  });
+});
+
+describe("data directory permissions: secrets are owner-only", () => {
+  /** Every path under `dir` (itself included) with its permission bits, symbolic links left out. */
+  function modes(dir: string): Map<string, { mode: number; kind: string }> {
+    const out = new Map<string, { mode: number; kind: string }>();
+    const visit = (p: string) => {
+      const st = lstatSync(p);
+      if (st.isSymbolicLink()) return;
+      out.set(p, { mode: st.mode & 0o777, kind: st.isDirectory() ? "dir" : st.isSocket() ? "socket" : "file" });
+      if (st.isDirectory()) for (const name of readdirSync(p)) visit(join(p, name));
+    };
+    visit(dir);
+    return out;
+  }
+  const loose = (m: Map<string, { mode: number; kind: string }>) =>
+    [...m].filter(([, v]) => (v.mode & 0o077) !== 0).map(([p, v]) => `${p} ${v.mode.toString(8)}`);
+
+  let base: string;
+  let dataDir: string;
+  let server: NatterServer | undefined;
+  const logs: Record<string, unknown>[] = [];
+  const previousUmask = process.umask(0o022); // what most systems give a service: files 0644, directories 0755
+  const start = async () => {
+    const yaml = [
+      "hosts: [localhost]",
+      `data_dir: ${JSON.stringify(dataDir)}`,
+      "listeners:",
+      ...["c2s", "c2s_direct_tls", "http", "https"].map((l) => `  ${l}: { port: 0, bind: ["127.0.0.1"] }`),
+      "s2s: { enabled: false }",
+    ].join("\n");
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        for (const line of chunk.toString("utf8").split("\n")) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+        cb();
+      },
+    });
+    server = await NatterServer.start(parseConfig(yaml, join(base, "natter.yaml"), base), { log: pino({ level: "info" }, sink) });
+  };
+  before(async () => {
+    base = mkdtempSync(join(tmpdir(), "natter-perms-"));
+    chmodSync(base, 0o755);
+    dataDir = join(base, "data"); // does not exist yet: the server creates it
+  });
+  after(async () => {
+    await server?.stop();
+    process.umask(previousUmask);
+    rmSync(base, { recursive: true, force: true });
+  });
+
+  test("a server started on a fresh data directory creates it 0700 and every file in it 0600: database, server secret, certificate, control socket", async () => {
+    await start();
+    await server!.core.accounts.createUser("localhost", "alice", "alice-password"); // SCRAM keys in the database
+    const found = modes(dataDir);
+    const names = [...found.keys()].map((p) => p.slice(dataDir.length + 1));
+    for (const expected of ["natter.sqlite", "server-secret", "certs", "certs/self-signed.key", "certs/self-signed.crt", "natter.sock"])
+      assert.ok(names.includes(expected), `${expected} in ${names.join(", ")}`);
+    assert.deepEqual(loose(found), []);
+    assert.equal(found.get(dataDir)?.mode, 0o700);
+    assert.equal(found.get(join(dataDir, "natter.sqlite"))?.mode, 0o600);
+  });
+
+  test("an existing deployment with files open to others is tightened on start, and the log names what changed", async () => {
+    await server!.stop();
+    server = undefined;
+    chmodSync(dataDir, 0o755);
+    chmodSync(join(dataDir, "natter.sqlite"), 0o644);
+    chmodSync(join(dataDir, "server-secret"), 0o644);
+    logs.length = 0;
+    await start();
+    assert.deepEqual(loose(modes(dataDir)), []);
+    const line = logs.find((l) => l.msg === "removed group/other access from files in the data directory (secrets must be owner-only)");
+    assert.ok(line, "a log line says what was tightened");
+    const changed = (line.changed as { path: string }[]).map((c) => c.path);
+    for (const p of [dataDir, join(dataDir, "natter.sqlite"), join(dataDir, "server-secret")]) assert.ok(changed.includes(p), p);
   });
 });
