@@ -8,6 +8,7 @@ import { Writable } from "node:stream";
 import { pino } from "pino";
 import { parseConfig } from "../../src/core/config/index.js";
 import { NatterServer } from "../../src/server.js";
+import { request as httpsRequest } from "node:https";
 import { type Server, createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -338,5 +339,49 @@ describe("data directory permissions: secrets are owner-only", () => {
     assert.ok(line, "a log line says what was tightened");
     const changed = (line.changed as { path: string }[]).map((c) => c.path);
     for (const p of [dataDir, join(dataDir, "natter.sqlite"), join(dataDir, "server-secret")]) assert.ok(changed.includes(p), p);
+  });
+});
+
+describe("uploads over HTTPS (XEP-0363 §4): slot URLs are secrets, files are private", () => {
+  let ts: TestServer;
+  let alice: ConnectedClient;
+  before(async () => {
+    ts = await startTestServer();
+    await ts.addUser("alice", "alice-pw");
+    alice = await connect(ts, "alice", "alice-pw");
+  });
+  after(async () => {
+    await alice.stop();
+    await ts.stop();
+  });
+
+  /** An HTTPS request that trusts only the server's own (generated) certificate, with the host name checked. */
+  function tlsRequest(url: string, method: string, body?: Buffer, headers: Record<string, string> = {}) {
+    return new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
+      const req = httpsRequest(url, { method, headers, ca: readFileSync(join(ts.dataDir, "certs", "self-signed.crt")), rejectUnauthorized: true }, (res) => {
+        let text = "";
+        res.on("data", (d: Buffer) => (text += d.toString("utf8")));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+  }
+
+  test("with the default listeners the slot URLs are https:// (the generated certificate), the file round-trips over TLS and is served Cache-Control: private", async () => {
+    const res = await iq(alice, { type: "get", to: `upload.${ts.domain}` }, xml("request", { xmlns: NS_HTTP_UPLOAD, filename: "note.txt", size: "5", "content-type": "text/plain" }));
+    const slot = res.getChild("slot", NS_HTTP_UPLOAD);
+    const put = slot?.getChild("put")?.attrs.url as string;
+    const get = slot?.getChild("get")?.attrs.url as string;
+    assert.match(put, new RegExp(`^https://localhost:${ts.httpsPort}/upload/`));
+    assert.match(get, /^https:\/\//);
+    const headers: Record<string, string> = { "Content-Type": "text/plain" };
+    for (const h of slot!.getChild("put")!.getChildren("header")) headers[h.attrs.name as string] = h.getText();
+    assert.equal((await tlsRequest(put, "PUT", Buffer.from("hello"), headers)).status, 201);
+    const got = await tlsRequest(get, "GET");
+    assert.equal(got.status, 200);
+    assert.equal(got.body, "hello");
+    assert.match(String(got.headers["cache-control"]), /^private\b/);
+    assert.doesNotMatch(String(got.headers["cache-control"]), /public/);
   });
 });

@@ -120,7 +120,7 @@ function httpListener(defaultPort: number) {
       enabled: z.boolean().default(true),
       port: port(defaultPort),
       bind: z.array(bindAddress).default([]),
-      /** "" = http://<first host>:<port> (https:// and the HTTPS port when only that listener is on). */
+      /** "" = https://<first host>:<https port> while the HTTPS listener is on, else http://<first host>:<port>. */
       public_url: publicUrl.default(""),
     })
     .strict()
@@ -223,8 +223,9 @@ export const configSchema = z
         c2s_direct_tls: listener(5223),
         // Natter's HTTP server: XEP-0363 uploads (and later WebSocket, BOSH, admin API, metrics).
         http: httpListener(5280),
-        // The same over TLS with the certificates of tls.certificates (SNI); off unless asked for.
-        https: listener(5281, false),
+        // The same over TLS with the certificates of tls.certificates (SNI), or the generated self-signed one:
+        // upload slot URLs are capabilities and must not cross the network in clear text.
+        https: listener(5281),
         // XEP-0114 external components; opened only when `components` lists one. Loopback: the protocol has no TLS.
         component: z
           .object({
