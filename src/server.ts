@@ -27,6 +27,7 @@ import { NATTER_VERSION } from "./version.js";
 import { HttpServer } from "./web/http-server.js";
 import { loadServerSecret } from "./core/server-secret.js";
 import { secureDataDirectory } from "./core/secure-data-directory.js";
+import { processAccountDeletions } from "./core/account-deletion.js";
 import { Element } from "./core/xml/element.js";
 import { NS_CLIENT } from "./core/xml/ns.js";
 import { newStreamId } from "./stream/stream-header.js";
@@ -99,6 +100,8 @@ export class NatterServer {
     const server = new NatterServer(config, core, loader, storage, log, http);
     try {
       await server.loadModules();
+      // Accounts the CLI deleted while no server ran: their references go before anyone can register the name.
+      await server.processAccountDeletions();
       await server.listen();
     } catch (err) {
       await server.stop();
@@ -190,6 +193,11 @@ export class NatterServer {
     this.ports.http = this.http.ports.http;
     this.ports.https = this.http.ports.https;
     this.control = await ControlServer.start(config.control_socket, this, log);
+  }
+
+  processAccountDeletions(): Promise<number> {
+    const { storage, hooks, sessions, hosts, log } = this.core;
+    return processAccountDeletions({ storage, hooks, sessions, hosts, log });
   }
 
   /** Sends a message as the configured sender (`natter send`). */

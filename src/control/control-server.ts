@@ -8,13 +8,11 @@ import { tryParseJid } from "../core/jid.js";
 
 export interface ControlTarget {
   sendNotification(to: string, body: string): Promise<void>;
+  /** Cleans up after accounts the CLI deleted (core/account-deletion.ts); returns how many. */
+  processAccountDeletions(): Promise<number>;
 }
 
-export interface ControlRequest {
-  op: "send";
-  to: string;
-  body: string;
-}
+export type ControlRequest = { op: "send"; to: string; body: string } | { op: "account-deletions" };
 
 export type ControlResponse = { ok: true } | { ok: false; error: string };
 
@@ -100,7 +98,17 @@ async function answer(line: string, target: ControlTarget, log: Logger): Promise
   } catch {
     return { ok: false, error: "not JSON" };
   }
-  if (req.op !== "send" || typeof req.to !== "string" || typeof req.body !== "string") {
+  if (req?.op === "account-deletions") {
+    try {
+      const count = await target.processAccountDeletions();
+      log.info({ count }, "account deletions from the command line processed");
+      return { ok: true };
+    } catch (err) {
+      log.error({ err }, "control request failed");
+      return { ok: false, error: "internal error" };
+    }
+  }
+  if (req?.op !== "send" || typeof req.to !== "string" || typeof req.body !== "string") {
     return { ok: false, error: "unknown request" };
   }
   if (!tryParseJid(req.to)) return { ok: false, error: `not a valid JID: ${req.to}` };

@@ -24,6 +24,7 @@ import {
   NS_VERSION,
 } from "../../src/core/xml/ns.js";
 import { RawPeer } from "../helpers/raw-s2s-peer.js";
+import { rawTls, stanzaErrorCondition, waitForElement } from "./raw-helpers.js";
 import { freePort, startTestServer, type TestServer } from "../helpers/test-server.js";
 import { dialbackKey } from "../../src/transports/s2s/dialback.js";
 import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
@@ -383,5 +384,106 @@ describe("uploads over HTTPS (XEP-0363 §4): slot URLs are secrets, files are pr
     assert.equal(got.body, "hello");
     assert.match(String(got.headers["cache-control"]), /^private\b/);
     assert.doesNotMatch(String(got.headers["cache-control"]), /public/);
+  });
+});
+
+describe("account deletion leaves nothing for whoever registers the name next", () => {
+  const NS_MUC = "http://jabber.org/protocol/muc";
+  const NS_MUC_ADMIN = "http://jabber.org/protocol/muc#admin";
+  const NS_MUC_OWNER = "http://jabber.org/protocol/muc#owner";
+  const NS_PUBSUB = "http://jabber.org/protocol/pubsub";
+  const NS_PUBSUB_OWNER = "http://jabber.org/protocol/pubsub#owner";
+  const NODE = "urn:example:diary";
+  const ROOM = "council@conference.localhost";
+  let ts: TestServer;
+  let alice: ConnectedClient;
+  const open: ConnectedClient[] = [];
+
+  before(async () => {
+    ts = await startTestServer({
+      yaml: [
+        "admins: [boss@localhost]",
+        "modules:",
+        "  register: { allow_registration: true, throttle: { per_ip: { attempts: 0 } } }",
+        "  muc: { room_defaults: { persistent: true } }",
+      ].join("\n"),
+    });
+    await ts.addUser("alice", "alice-pw");
+    await ts.addUser("mallory", "mallory-pw");
+    alice = await connect(ts, "alice", "alice-pw");
+    open.push(alice);
+  });
+  after(async () => {
+    for (const c of open) await c.stop();
+    await ts.stop();
+  });
+
+  /** Registers `user` in-band over a fresh TLS stream; returns the reply. */
+  async function register(user: string, password: string) {
+    const rc = await rawTls(ts);
+    rc.send(`<iq type='set' id='reg'><query xmlns='jabber:iq:register'><username>${user}</username><password>${password}</password></query></iq>`);
+    const reply = await waitForElement(rc, (el) => el.name === "iq" && el.attrs.id === "reg");
+    rc.destroy();
+    return reply;
+  }
+  const readDiary = (c: ConnectedClient) =>
+    iq(c, { type: "get", to: `alice@${ts.domain}` }, xml("pubsub", { xmlns: NS_PUBSUB }, xml("items", { node: NODE })));
+  const members = async () => {
+    const res = await iq(alice, { type: "get", to: ROOM }, xml("query", { xmlns: NS_MUC_ADMIN }, xml("item", { affiliation: "member" })));
+    assert.equal(outcome(res), "result");
+    return res.getChild("query", NS_MUC_ADMIN)!.getChildren("item").map((i) => i.attrs.jid as string);
+  };
+  const whitelist = async () => {
+    const res = await iq(alice, { type: "get" }, xml("pubsub", { xmlns: NS_PUBSUB_OWNER }, xml("affiliations", { node: NODE })));
+    assert.equal(outcome(res), "result");
+    return res.getChild("pubsub", NS_PUBSUB_OWNER)!.getChild("affiliations")!.getChildren("affiliation").map((a) => a.attrs.jid as string);
+  };
+
+  test("a cancelled (XEP-0077 §3.2) account's room membership and PEP whitelist entry do not pass to the next 'mallory'", async () => {
+    // alice owns a persistent room with mallory as member, and a whitelist PEP node mallory may read.
+    await alice.xmpp.send(xml("presence", { to: `${ROOM}/Alice` }, xml("x", { xmlns: NS_MUC })));
+    await alice.waitFor((s) => s.name === "presence" && s.attrs.from === `${ROOM}/Alice`);
+    assert.equal(outcome(await iq(alice, { type: "set", to: ROOM }, xml("query", { xmlns: NS_MUC_OWNER }, xml("x", { xmlns: "jabber:x:data", type: "submit" })))), "result");
+    const grant = xml("query", { xmlns: NS_MUC_ADMIN }, xml("item", { jid: `mallory@${ts.domain}`, affiliation: "member" }));
+    assert.equal(outcome(await iq(alice, { type: "set", to: ROOM }, grant)), "result");
+    const publishOptions = xml(
+      "publish-options",
+      {},
+      xml(
+        "x",
+        { xmlns: "jabber:x:data", type: "submit" },
+        xml("field", { var: "FORM_TYPE", type: "hidden" }, xml("value", {}, "http://jabber.org/protocol/pubsub#publish-options")),
+        xml("field", { var: "pubsub#access_model" }, xml("value", {}, "whitelist")),
+      ),
+    );
+    const entry = xml("pubsub", { xmlns: NS_PUBSUB }, xml("publish", { node: NODE }, xml("item", { id: "1" }, xml("entry", { xmlns: NODE }, "dear diary"))), publishOptions);
+    assert.equal(outcome(await iq(alice, { type: "set" }, entry)), "result");
+    const allow = xml("pubsub", { xmlns: NS_PUBSUB_OWNER }, xml("affiliations", { node: NODE }, xml("affiliation", { jid: `mallory@${ts.domain}`, affiliation: "member" })));
+    assert.equal(outcome(await iq(alice, { type: "set" }, allow)), "result");
+    const first = await connect(ts, "mallory", "mallory-pw");
+    open.push(first);
+    assert.equal(outcome(await readDiary(first)), "result", "the grant works for the real mallory");
+    assert.deepEqual(await members(), [`mallory@${ts.domain}`]);
+
+    // mallory deletes the account; someone else registers the name.
+    assert.equal(outcome(await iq(first, { type: "set" }, xml("query", { xmlns: "jabber:iq:register" }, xml("remove")))), "result");
+    assert.equal((await register("mallory", "stranger-password")).attrs.type, "result");
+    const stranger = await connect(ts, "mallory", "stranger-password");
+    open.push(stranger);
+
+    assert.deepEqual(await members(), [], "no room affiliation inherited");
+    assert.deepEqual(await whitelist(), [`alice@${ts.domain}`], "no PEP affiliation inherited (the owner only)");
+    const read = await readDiary(stranger);
+    assert.equal(outcome(read), "not-allowed", read.toString());
+    // Persistent rooms keep the removal across a restart.
+    const stored = await ts.server.core.storage.open(ts.domain, "muc-rooms", "keyval").get("council");
+    assert.deepEqual((stored as { affiliations: Record<string, string> }).affiliations, { [`alice@${ts.domain}`]: "owner" });
+  });
+
+  test("a name listed in `admins` cannot be registered in-band (conflict, as for a taken name): admin rights are by name", async () => {
+    const reply = await register("boss", "i-am-the-boss-now");
+    assert.equal(reply.attrs.type, "error", reply.toString());
+    assert.equal(stanzaErrorCondition(reply), "conflict");
+    assert.equal(await ts.server.core.accounts.userExists(ts.domain, "boss"), false);
   });
 });
