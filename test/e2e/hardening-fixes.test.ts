@@ -2,7 +2,8 @@
 // against a real server, for something that was wrong before (see the commit that added it).
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { chmodSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { chmodSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { Writable } from "node:stream";
 import { pino } from "pino";
@@ -478,6 +479,47 @@ describe("account deletion leaves nothing for whoever registers the name next", 
     // Persistent rooms keep the removal across a restart.
     const stored = await ts.server.core.storage.open(ts.domain, "muc-rooms", "keyval").get("council");
     assert.deepEqual((stored as { affiliations: Record<string, string> }).affiliations, { [`alice@${ts.domain}`]: "owner" });
+  });
+
+  /** `natter -c <file> deluser <jid>` as a separate process (the server in this process keeps serving meanwhile). */
+  function deluser(jid: string, controlSocket: string): Promise<{ code: number | null; out: string }> {
+    const cfg = join(ts.dataDir, `cli-${jid.split("@")[0]}.yaml`);
+    writeFileSync(cfg, [`hosts: [${ts.domain}]`, `data_dir: ${JSON.stringify(ts.dataDir)}`, `control_socket: ${JSON.stringify(controlSocket)}`].join("\n"));
+    const main = new URL("../../src/main.ts", import.meta.url).pathname;
+    const child = spawn(process.execPath, ["--import", "tsx", main, "-c", cfg, "deluser", jid], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    return new Promise((resolve) => child.on("close", (code) => resolve({ code, out })));
+  }
+
+  test("`natter deluser` cleans up through a running server at once, and through the next start when none is reachable", async () => {
+    for (const user of ["dave", "erin"]) {
+      await ts.addUser(user, `${user}-pw`);
+      const grant = xml("query", { xmlns: NS_MUC_ADMIN }, xml("item", { jid: `${user}@${ts.domain}`, affiliation: "member" }));
+      assert.equal(outcome(await iq(alice, { type: "set", to: ROOM }, grant)), "result");
+      const allow = xml("pubsub", { xmlns: NS_PUBSUB_OWNER }, xml("affiliations", { node: NODE }, xml("affiliation", { jid: `${user}@${ts.domain}`, affiliation: "member" })));
+      assert.equal(outcome(await iq(alice, { type: "set" }, allow)), "result");
+    }
+    assert.deepEqual((await members()).sort(), [`dave@${ts.domain}`, `erin@${ts.domain}`]);
+
+    // With the server running: the CLI reaches it through the control socket and the server cleans up now.
+    const online = await deluser(`dave@${ts.domain}`, "natter.sock");
+    assert.equal(online.code, 0, online.out);
+    assert.deepEqual(await members(), [`erin@${ts.domain}`]);
+    assert.deepEqual(await whitelist(), [`alice@${ts.domain}`, `erin@${ts.domain}`]);
+
+    // No server reachable (another control socket): the deletion waits for the next start, which handles it first.
+    const offline = await deluser(`erin@${ts.domain}`, "elsewhere.sock");
+    assert.equal(offline.code, 0, offline.out);
+    assert.match(offline.out, /when the server next starts/);
+    await ts.restart();
+    alice = await connect(ts, "alice", "alice-pw");
+    open.push(alice);
+    await alice.xmpp.send(xml("presence", { to: `${ROOM}/Alice` }, xml("x", { xmlns: NS_MUC })));
+    await alice.waitFor((s) => s.name === "presence" && s.attrs.from === `${ROOM}/Alice`);
+    assert.deepEqual(await members(), []);
+    assert.deepEqual(await whitelist(), [`alice@${ts.domain}`]);
   });
 
   test("a name listed in `admins` cannot be registered in-band (conflict, as for a taken name): admin rights are by name", async () => {
