@@ -238,10 +238,19 @@ describe("hide_account_existence: an unknown address looks like a real account t
     assert.equal(await ts.server.core.storage.open(ts.domain, "offline", "archive").count("nobody"), 0);
   });
 
-  test("an iq to an unknown user's bare JID gets what a real account without data answers: service-unavailable", async () => {
+  test("an iq get to an unknown user's bare JID is answered as for a real account with no data (disco#info names an account; no vCard)", async () => {
     const vcard = (to: string) => iq(alice, { type: "get", to }, xml("vCard", { xmlns: NS_VCARD }));
     assert.equal(outcome(await vcard(`nobody@${ts.domain}`)), "service-unavailable");
     assert.equal(outcome(await vcard(`bob@${ts.domain}`)), "service-unavailable");
+    const info = async (to: string) => {
+      const res = await iq(alice, { type: "get", to }, xml("query", { xmlns: NS_DISCO_INFO }));
+      return res.getChild("query", NS_DISCO_INFO)?.toString() ?? outcome(res);
+    };
+    const nobody = await info(`nobody@${ts.domain}`);
+    assert.match(nobody, /category="account"/);
+    assert.equal(nobody, await info(`bob@${ts.domain}`));
+    const set = (to: string) => iq(alice, { type: "set", to }, xml("query", { xmlns: NS_ROSTER }));
+    assert.equal(outcome(await set(`nobody@${ts.domain}`)), "service-unavailable", "a set is never run for a name nobody holds");
   });
 
   test("groupchat to an account still bounces, as it does for a real one", async () => {
