@@ -253,7 +253,8 @@ export class Router {
     if (stanza.name === "presence") {
       // RFC 6121 §4.3.2: a probe from someone without a subscription gets "unsubscribed" from a real account (the
       // presence module's answer); the account's roster is empty here, so it answers the same without writing.
-      if (type === "probe" && to.resource === "") await this.d.hooks.first("presence.inbound", { stanza, to });
+      // §8.5.3.2.2: a probe to a full JID is handled as for the bare JID.
+      if (type === "probe") await this.d.hooks.first("presence.inbound", { stanza, to: to.bare() });
       return; // subscription requests: a real account that never answers looks just like this
     }
     // RFC 6121 §8.5.2.1.3: a get to the bare JID is answered on the account's behalf as for an account with no
