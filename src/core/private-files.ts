@@ -15,12 +15,20 @@ export function ensurePrivateFile(path: string): void {
   }
 }
 
+export interface ModeChange {
+  path: string;
+  /** The mode before, in octal. */
+  mode: string;
+  /** Why it could not be changed (a file owned by another user): left as it was. */
+  error?: string;
+}
+
 /**
  * Removes group and other permissions from `path` and, for a directory, everything under it (symbolic links
- * are not followed). Returns the paths it changed, with their old modes, for the log.
+ * are not followed). Returns the paths it changed or failed to change, with their old modes, for the log.
  */
-export function tightenTree(path: string): { path: string; mode: string }[] {
-  const changed: { path: string; mode: string }[] = [];
+export function tightenTree(path: string): ModeChange[] {
+  const changed: ModeChange[] = [];
   const visit = (p: string) => {
     let stat: ReturnType<typeof lstatSync>;
     try {
@@ -30,8 +38,13 @@ export function tightenTree(path: string): { path: string; mode: string }[] {
     }
     if (stat.isSymbolicLink()) return;
     if ((stat.mode & GROUP_OTHER) !== 0) {
-      chmodSync(p, stat.mode & 0o700);
-      changed.push({ path: p, mode: (stat.mode & 0o777).toString(8) });
+      const mode = (stat.mode & 0o777).toString(8);
+      try {
+        chmodSync(p, stat.mode & 0o700);
+        changed.push({ path: p, mode });
+      } catch (err) {
+        changed.push({ path: p, mode, error: (err as NodeJS.ErrnoException).code ?? String(err) });
+      }
     }
     if (stat.isDirectory()) for (const name of readdirSync(p)) visit(join(p, name));
   };

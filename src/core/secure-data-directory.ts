@@ -15,10 +15,16 @@ export function secureDataDirectory(config: Config, log: Logger): void {
   if (db && relative(config.data_dir, dirname(db)).startsWith("..")) {
     for (const file of [db, `${db}-wal`, `${db}-shm`]) changed.push(...tightenTree(file));
   }
-  if (changed.length > 0) {
+  const done = changed.filter((c) => c.error === undefined);
+  const failed = changed.filter((c) => c.error !== undefined);
+  if (done.length > 0) {
     log.warn(
-      { dataDir: config.data_dir, count: changed.length, changed: changed.slice(0, 20) },
+      { dataDir: config.data_dir, count: done.length, changed: done.slice(0, 20) },
       "removed group/other access from files in the data directory (secrets must be owner-only)",
     );
+  }
+  if (failed.length > 0) {
+    // Not fatal: a file another user owns (copied in as root) is theirs to fix; the server still starts.
+    log.error({ dataDir: config.data_dir, count: failed.length, failed: failed.slice(0, 20) }, "could not make files in the data directory owner-only");
   }
 }
