@@ -25,7 +25,7 @@ import {
   NS_VERSION,
 } from "../../src/core/xml/ns.js";
 import { RawPeer } from "../helpers/raw-s2s-peer.js";
-import { rawTls, stanzaErrorCondition, waitForElement } from "./raw-helpers.js";
+import { plainAuth, rawTls, stanzaErrorCondition, waitForElement } from "./raw-helpers.js";
 import { freePort, startTestServer, type TestServer } from "../helpers/test-server.js";
 import { dialbackKey } from "../../src/transports/s2s/dialback.js";
 import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
@@ -536,5 +536,57 @@ describe("account deletion leaves nothing for whoever registers the name next", 
     assert.equal(reply.attrs.type, "error", reply.toString());
     assert.equal(stanzaErrorCondition(reply), "conflict");
     assert.equal(await ts.server.core.accounts.userExists(ts.domain, "boss"), false);
+  });
+});
+
+describe("SASL does not tell an unknown user from a wrong password (checked over the wire, whatever hide_account_existence says)", () => {
+  const NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl";
+  let ts: TestServer;
+  before(async () => {
+    ts = await startTestServer();
+    await ts.addUser("alice", "alice-pw");
+  });
+  after(async () => {
+    await ts.stop();
+  });
+
+  /** SCRAM-SHA-256 up to the server-first-message, then a wrong proof: the salt, the count and the final answer. */
+  async function scramAttempt(user: string) {
+    const rc = await rawTls(ts);
+    const nonce = "fyko+d2lbbFgONRv9qkxdawL";
+    rc.send(`<auth xmlns='${NS_SASL}' mechanism='SCRAM-SHA-256'>${Buffer.from(`n,,n=${user},r=${nonce}`).toString("base64")}</auth>`);
+    const challenge = await waitForElement(rc, (el) => el.name === "challenge" || el.name === "failure");
+    assert.equal(challenge.name, "challenge", challenge.toString());
+    const first = Buffer.from(challenge.text(), "base64").toString("utf8");
+    const attrs = Object.fromEntries(first.split(",").map((kv) => [kv[0], kv.slice(2)]));
+    const proof = Buffer.alloc(32, 7).toString("base64");
+    rc.send(`<response xmlns='${NS_SASL}'>${Buffer.from(`c=biws,r=${attrs.r},p=${proof}`).toString("base64")}</response>`);
+    const final = await waitForElement(rc, (el) => el.name === "failure" || el.name === "success");
+    rc.destroy();
+    return { salt: attrs.s, iterations: attrs.i, final: final.toString() };
+  }
+
+  test("SCRAM: an unknown user gets a stable salt, the same iteration count and the same failure as a real user with a wrong password", async () => {
+    const real = await scramAttempt("alice");
+    const unknown = await scramAttempt("nobody");
+    const again = await scramAttempt("nobody");
+    assert.equal(unknown.iterations, real.iterations);
+    assert.equal(unknown.salt, again.salt, "the stand-in salt is the same on every attempt, as a real one is");
+    assert.notEqual(unknown.salt, real.salt);
+    assert.equal(unknown.final, real.final);
+    assert.match(real.final, /not-authorized/);
+  });
+
+  test("PLAIN: the same failure for an unknown user and a wrong password", async () => {
+    const attempt = async (user: string, password: string) => {
+      const rc = await rawTls(ts);
+      rc.send(plainAuth(user, password));
+      const el = await waitForElement(rc, (e) => e.name === "failure" || e.name === "success");
+      rc.destroy();
+      return el.toString();
+    };
+    const wrong = await attempt("alice", "not-her-password");
+    assert.match(wrong, /not-authorized/);
+    assert.equal(await attempt("nobody", "whatever-password"), wrong);
   });
 });
