@@ -209,6 +209,7 @@ listeners:
   c2s: { port: ${port}, bind: ["127.0.0.1"] }
   c2s_direct_tls: { enabled: false }
   http: { port: ${httpPort}, bind: ["127.0.0.1"] }
+  https: { enabled: false }
 c2s:
   require_encryption: false
 auth:

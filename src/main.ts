@@ -5,6 +5,7 @@ import { addUsersFromFile, accountJid, CliError, withAccounts } from "./cli/acco
 import { readPassword, readStdin } from "./cli/read-input.js";
 import { type Config, ConfigError, loadConfig, validateModuleOptions, isModuleEnabled } from "./core/config/index.js";
 import { sendControlRequest } from "./control/control-server.js";
+import { recordAccountDeletion } from "./core/account-deletion.js";
 import { MODULE_CATALOGUE } from "./modules/catalogue.js";
 import { NatterServer } from "./server.js";
 import { NATTER_VERSION } from "./version.js";
@@ -78,8 +79,13 @@ program
       if (!(await accounts.userExists(account.domain, account.local))) throw new CliError(`${account} does not exist`);
       await accounts.deleteUser(account.domain, account.local);
       await storage.deleteUser(account.domain, account.local);
+      await recordAccountDeletion(storage, account.domain, account.local);
     });
     process.stdout.write(`deleted ${account}\n`);
+    // Its MUC affiliations and PEP whitelist entries are removed by the server's modules: a running server
+    // does it now; otherwise the next start does, before it accepts connections.
+    const response = await sendControlRequest(cfg.control_socket, { op: "account-deletions" }).catch(() => undefined);
+    if (!response?.ok) process.stdout.write("its room affiliations and access grants are removed when the server next starts\n");
   });
 
 program

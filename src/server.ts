@@ -27,6 +27,8 @@ import { ExternalComponents } from "./transports/component/external-components.j
 import { NATTER_VERSION } from "./version.js";
 import { HttpServer } from "./web/http-server.js";
 import { loadServerSecret } from "./core/server-secret.js";
+import { secureDataDirectory } from "./core/secure-data-directory.js";
+import { processAccountDeletions } from "./core/account-deletion.js";
 import { Element } from "./core/xml/element.js";
 import { NS_CLIENT } from "./core/xml/ns.js";
 import { newStreamId } from "./stream/stream-header.js";
@@ -67,6 +69,7 @@ export class NatterServer {
 
   static async start(config: Config, options: StartOptions = {}): Promise<NatterServer> {
     const log = options.log ?? createLogger(config.log_level);
+    secureDataDirectory(config, log);
     const storage = await openStorage(config);
     const accounts: AccountProvider = new InternalAccountProvider(storage, { iterations: config.auth.scram_iterations });
     const hooks = new Hooks(log);
@@ -74,7 +77,7 @@ export class NatterServer {
     const hosts = new Set(config.hosts);
     let router: Router | undefined;
     const iq = new IqDispatcher({ log, send: (stanza) => void router?.route(stanza) });
-    router = new Router({ hosts, sessions, iq, hooks, accounts, log });
+    router = new Router({ hosts, sessions, iq, hooks, accounts, log, hideAccountExistence: config.hide_account_existence });
     let loader: ModuleLoader | undefined;
     const http = new HttpServer(log, { publicUrl: config.listeners.http.public_url, defaultHost: config.hosts[0] as string });
     const core: CoreServices = {
@@ -100,6 +103,8 @@ export class NatterServer {
     const server = new NatterServer(config, core, loader, storage, log, http);
     try {
       await server.loadModules();
+      // Accounts the CLI deleted while no server ran: their references go before anyone can register the name.
+      await server.processAccountDeletions();
       await server.listen();
     } catch (err) {
       await server.stop();
@@ -214,6 +219,11 @@ export class NatterServer {
     this.ports.http = this.http.ports.http;
     this.ports.https = this.http.ports.https;
     this.control = await ControlServer.start(config.control_socket, this, log);
+  }
+
+  processAccountDeletions(): Promise<number> {
+    const { storage, hooks, sessions, hosts, log } = this.core;
+    return processAccountDeletions({ storage, hooks, sessions, hosts, log });
   }
 
   /** Sends a message as the configured sender (`natter send`). */

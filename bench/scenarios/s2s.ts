@@ -34,6 +34,7 @@ listeners:
   c2s: { port: ${ports.c2s}, bind: ["127.0.0.1"] }
   c2s_direct_tls: { enabled: false }
   http: { port: ${ports.http}, bind: ["127.0.0.1"] }
+  https: { enabled: false }
   s2s: { port: ${ports.s2s}, bind: ["127.0.0.1"] }
   s2s_direct_tls: { enabled: false }
 c2s:

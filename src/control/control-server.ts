@@ -8,13 +8,11 @@ import { tryParseJid } from "../core/jid.js";
 
 export interface ControlTarget {
   sendNotification(to: string, body: string): Promise<void>;
+  /** Cleans up after accounts the CLI deleted (core/account-deletion.ts); returns how many. */
+  processAccountDeletions(): Promise<number>;
 }
 
-export interface ControlRequest {
-  op: "send";
-  to: string;
-  body: string;
-}
+export type ControlRequest = { op: "send"; to: string; body: string } | { op: "account-deletions" };
 
 export type ControlResponse = { ok: true } | { ok: false; error: string };
 
@@ -38,19 +36,27 @@ export class ControlServer {
   ) {}
 
   static async start(path: string, target: ControlTarget, log: Logger): Promise<ControlServer> {
-    mkdirSync(dirname(path), { recursive: true });
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     if (existsSync(path)) {
       if (await isLive(path)) throw new Error(`another Natter is already running with control socket ${path}`);
       unlinkSync(path); // left over from a crash
     }
     const server = createServer((socket) => handle(socket, target, log));
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(path, () => {
-        server.off("error", reject);
-        resolve();
+    // The socket file is created by listen() with the process umask; a socket outside the (0700) data
+    // directory would be open to others until the chmod. bind() runs inside listen() synchronously, so a
+    // umask set around that call alone makes it 0600 from creation.
+    const previousUmask = process.umask(0o177);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(path, () => {
+          server.off("error", reject);
+          resolve();
+        });
       });
-    });
+    } finally {
+      process.umask(previousUmask);
+    }
     chmodSync(path, 0o600);
     return new ControlServer(server, path);
   }
@@ -92,7 +98,17 @@ async function answer(line: string, target: ControlTarget, log: Logger): Promise
   } catch {
     return { ok: false, error: "not JSON" };
   }
-  if (req.op !== "send" || typeof req.to !== "string" || typeof req.body !== "string") {
+  if (req?.op === "account-deletions") {
+    try {
+      const count = await target.processAccountDeletions();
+      log.info({ count }, "account deletions from the command line processed");
+      return { ok: true };
+    } catch (err) {
+      log.error({ err }, "control request failed");
+      return { ok: false, error: "internal error" };
+    }
+  }
+  if (req?.op !== "send" || typeof req.to !== "string" || typeof req.body !== "string") {
     return { ok: false, error: "unknown request" };
   }
   if (!tryParseJid(req.to)) return { ok: false, error: `not a valid JID: ${req.to}` };

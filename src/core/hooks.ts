@@ -22,6 +22,11 @@ export interface NotifyHooks {
   "pep.published": { host: string; user: string; node: string; itemId: string; payload: Element | undefined; publisher: Jid };
   /** A PEP item was retracted (XEP-0060 §7.2), after storage and before the retract returns. */
   "pep.retracted": { host: string; user: string; node: string; itemId: string };
+  /**
+   * An account was deleted (XEP-0077 cancel, `natter deluser`), its own data already gone: remove what was granted
+   * to its address elsewhere (MUC affiliations, PEP whitelists), so a new account with the same name starts clean.
+   */
+  "account.deleted": { host: string; user: string };
   "server.started": Record<string, never>;
   "server.stopping": Record<string, never>;
 }

@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { StanzaError } from "./errors.js";
-import type { Jid } from "./jid.js";
+import { Jid } from "./jid.js";
 import type { Session } from "./session.js";
 import { Element } from "./xml/element.js";
 
@@ -103,7 +103,18 @@ export class IqDispatcher {
       return;
     }
     const payload = children[0] as Element;
-    const reg = this.handlers.get(IqDispatcher.key(to.domain, target, type, payload.ns, payload.name));
+    let reg = this.handlers.get(IqDispatcher.key(to.domain, target, type, payload.ns, payload.name));
+    // RFC 6120 §10.3.3: an iq without `to` is processed on behalf of the sending account, and answered
+    // whenever the server understands the namespace: the account's own handler (roster, vCard, PEP, MAM,
+    // carbons…) first, else the server's (ping, version, time, external services), which clients that
+    // omit `to` mean. Only the request without `to` falls back: an iq to a bare JID stays the account's.
+    if (!reg && target === "account" && replyFrom === undefined && stanza.attrs.to === undefined) {
+      const server = this.handlers.get(IqDispatcher.key(to.domain, "host", type, payload.ns, payload.name));
+      if (server) {
+        reg = server;
+        to = new Jid("", to.domain, "");
+      }
+    }
     if (!reg) {
       reply(undefined, new StanzaError("service-unavailable"));
       return;

@@ -18,6 +18,11 @@ export interface RouterDeps {
   hooks: Hooks;
   accounts: AccountProvider;
   log: Logger;
+  /**
+   * `hide_account_existence`: a stranger cannot tell an unknown local address from a real, offline account
+   * that does not answer (RFC 6121 §8.5.1 leaves the choice to the server); see noSuchUser().
+   */
+  hideAccountExistence?: boolean;
 }
 
 /** Receives every stanza addressed to a component's domain (MUC service, upload service, XEP-0114 components). */
@@ -136,7 +141,7 @@ export class Router {
   async routeToBareJid(stanza: Element, to: Jid, origin?: Session): Promise<void> {
     const kind = stanza.name;
     const type = stanza.attrs.type;
-    if (!(await this.accountExists(to))) return this.noSuchUser(stanza);
+    if (!(await this.accountExists(to))) return this.noSuchUser(stanza, to, origin);
     // Handled by the server on the account's behalf (iq, probes, subscriptions): privacy first. What is
     // delivered to sessions is filtered in deliver(), with each session's own list.
     if ((kind === "iq" || (kind === "presence" && type !== undefined && type !== "unavailable")) && (await this.filtered(stanza, to, "in", undefined)))
@@ -203,7 +208,7 @@ export class Router {
   /** RFC 6121 §8.5.3.2: a full JID with no matching resource. */
   private async routeToMissingResource(stanza: Element, to: Jid, origin: Session | undefined): Promise<void> {
     const type = stanza.attrs.type;
-    if (!(await this.accountExists(to))) return this.noSuchUser(stanza);
+    if (!(await this.accountExists(to))) return this.noSuchUser(stanza, to, origin);
     if (stanza.name === "message") {
       if (type === "error") return; // §8.5.3.2.1: silently ignore
       // §8.5.3.2.1: chat is treated as if sent to the bare JID; normal, groupchat, headline get an error.
@@ -221,9 +226,42 @@ export class Router {
   }
 
   /** RFC 6121 §8.5.1: no such user. */
-  private noSuchUser(stanza: Element): void {
+  private async noSuchUser(stanza: Element, to: Jid, origin: Session | undefined): Promise<void> {
+    if (this.d.hideAccountExistence) return this.asSilentAccount(stanza, to, origin);
     if (stanza.name === "presence") return; // silently ignore (subscriptions too, §3)
     if (stanza.name === "iq" && stanza.attrs.type !== "get" && stanza.attrs.type !== "set") return;
     this.bounce(stanza, new StanzaError("service-unavailable"));
+  }
+
+  /**
+   * `hide_account_existence`: what a real account with no resource online and nothing to say would do, so
+   * the answer does not tell a stranger whether the address exists. Nothing is stored for an address that
+   * has no account (a stranger could otherwise fill the database under made-up names).
+   */
+  private async asSilentAccount(stanza: Element, to: Jid, origin: Session | undefined): Promise<void> {
+    const type = stanza.attrs.type;
+    if (stanza.name === "message") {
+      // §8.5.2.2.1: to the bare JID normal and chat would be stored offline, headline and error ignored; to a
+      // full JID (§8.5.3.2.1) only chat falls back to the bare JID and error is ignored; the rest bounces.
+      const silentIfReal = type === "error" || (to.resource === "" ? type !== "groupchat" : type === "chat");
+      if (silentIfReal) {
+        this.d.log.debug({ to: stanza.attrs.to }, "message to an unknown account dropped silently (hide_account_existence)");
+        return;
+      }
+      return this.bounce(stanza, new StanzaError("service-unavailable"));
+    }
+    if (stanza.name === "presence") {
+      // RFC 6121 §4.3.2: a probe from someone without a subscription gets "unsubscribed" from a real account (the
+      // presence module's answer); the account's roster is empty here, so it answers the same without writing.
+      // §8.5.3.2.2: a probe to a full JID is handled as for the bare JID.
+      if (type === "probe") await this.d.hooks.first("presence.inbound", { stanza, to: to.bare() });
+      return; // subscription requests: a real account that never answers looks just like this
+    }
+    // RFC 6121 §8.5.2.1.3: a get to the bare JID is answered on the account's behalf as for an account with no
+    // data (disco#info names an account, a vCard get finds none …): get handlers only read. A set could write
+    // under a name nobody holds, so it gets service-unavailable, as a full JID with no resource does (§8.5.3.2.3).
+    const from = tryParseJid(stanza.attrs.from);
+    if (type === "get" && to.resource === "" && from) return this.d.iq.dispatch(stanza, from, to, "account", origin, to.toString());
+    if (type === "get" || type === "set") this.bounce(stanza, new StanzaError("service-unavailable"));
   }
 }

@@ -10,7 +10,7 @@ export function loadServerSecret(dataDir: string): Buffer {
     const existing = readFileSync(path);
     if (existing.length >= 32) return existing;
   } catch {}
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const secret = randomBytes(32);
   writeFileSync(path, secret, { mode: 0o600 });
   return secret;

@@ -8,7 +8,7 @@ import type { StorageDriver } from "./types.js";
 export async function openStorage(config: Config): Promise<StorageDriver> {
   switch (config.storage.driver) {
     case "sqlite":
-      mkdirSync(dirname(config.storage.sqlite.path), { recursive: true });
+      mkdirSync(dirname(config.storage.sqlite.path), { recursive: true, mode: 0o700 });
       return createSqliteDriver(config.storage.sqlite.path);
   }
 }

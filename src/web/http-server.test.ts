@@ -69,8 +69,8 @@ describe("HttpServer", () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it("derives the public URL from the first host and the bound HTTP port", () => {
-    assert.equal(http.publicUrl, `http://example.test:${port}`);
+  it("derives the public URL from the first host and the bound HTTPS port while HTTPS listens", () => {
+    assert.equal(http.publicUrl, `https://example.test:${http.ports.https}`);
     assert.equal(new HttpServer(log, { publicUrl: "https://chat.example.test/", defaultHost: "x" }).publicUrl, "https://chat.example.test");
   });
 

@@ -83,9 +83,10 @@ export class HttpServer implements HttpRoutes {
   get publicUrl(): string {
     if (this.options.publicUrl !== "") return this.options.publicUrl.replace(/\/+$/, "");
     const host = isIP(this.options.defaultHost) === 6 ? `[${this.options.defaultHost}]` : this.options.defaultHost;
-    if (this.ports.http !== undefined) return `http://${host}:${this.ports.http}`;
+    // HTTPS whenever it listens: slot URLs (XEP-0363 §4) are the only secret guarding a user's files.
     if (this.ports.https !== undefined) return `https://${host}:${this.ports.https}`;
-    return `http://${host}:5280`;
+    if (this.ports.http !== undefined) return `http://${host}:${this.ports.http}`;
+    return `https://${host}:5281`;
   }
 
   route(prefix: string, handler: HttpHandler, options: HttpRouteOptions = {}): () => void {

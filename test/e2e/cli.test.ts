@@ -46,7 +46,7 @@ describe("natter CLI", () => {
       [
         "hosts: [localhost, example.org]",
         "data_dir: ./data",
-        `listeners: { c2s: { port: ${port}, bind: [127.0.0.1] }, c2s_direct_tls: { enabled: false }, http: { enabled: false } }`,
+        `listeners: { c2s: { port: ${port}, bind: [127.0.0.1] }, c2s_direct_tls: { enabled: false }, http: { enabled: false }, https: { enabled: false } }`,
         "send: { from: localhost }",
         "s2s: { enabled: false }",
       ].join("\n"),

@@ -2,6 +2,7 @@
 // plugin finds upload.localhost through disco, reads max-file-size, asks for a slot, PUTs with aiohttp and the
 // slot's headers; the file comes back byte-identical.
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { runSlixmpp, useSlixmpp } from "../helpers/slixmpp.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
@@ -27,7 +28,14 @@ describe("http-upload with slixmpp's xep_0363", { timeout: 120_000 }, () => {
   useSlixmpp();
 
   let ts: TestServer;
-  const base = () => ({ host: "127.0.0.1", port: ts.port, jid: "alice@localhost", password: "alice-secret" });
+  // Slot URLs are https:// (the server's self-signed certificate, trusted by the script for this run).
+  const base = () => ({
+    host: "127.0.0.1",
+    port: ts.port,
+    jid: "alice@localhost",
+    password: "alice-secret",
+    cafile: join(ts.dataDir, "certs", "self-signed.crt"),
+  });
 
   before(async () => {
     ts = await startTestServer({ yaml: ["modules:", "  http-upload:", `    max_file_size: ${MAX}`].join("\n") });
@@ -46,7 +54,7 @@ describe("http-upload with slixmpp's xep_0363", { timeout: 120_000 }, () => {
     assert.equal(r.status, 200);
     assert.equal(r.downloaded_sha256, r.sha256);
     assert.equal(r.content_type, "application/pdf");
-    assert.match(r.url ?? "", new RegExp(`^http://localhost:${ts.httpPort}/upload/localhost/[A-Za-z0-9_-]{32}/report%202024\\.pdf$`));
+    assert.match(r.url ?? "", new RegExp(`^https://localhost:${ts.httpsPort}/upload/localhost/[A-Za-z0-9_-]{32}/report%202024\\.pdf$`));
   });
 
   it("the plugin refuses a file over the announced max-file-size", async () => {

@@ -136,7 +136,7 @@ describe("http-upload (XEP-0363)", () => {
     it("a file uploaded through the slot URL is downloaded back byte-identical", async () => {
       const data = randomBytes(40_000);
       const slot = await requestSlot(alice, "holiday photo é.jpg", data.length, "image/jpeg");
-      assert.match(slot.put, new RegExp(`^http://localhost:${ts.httpPort}/upload/localhost/[A-Za-z0-9_-]{32}/holiday%20photo%20%C3%A9\\.jpg$`));
+      assert.match(slot.put, new RegExp(`^https://localhost:${ts.httpsPort}/upload/localhost/[A-Za-z0-9_-]{32}/holiday%20photo%20%C3%A9\\.jpg$`));
       assert.equal(slot.get, slot.put);
       assert.match(slot.headers.Authorization ?? "", /^Bearer [A-Za-z0-9_-]{43}$/);
 

@@ -21,6 +21,8 @@ export interface TestServer {
   tlsPort: number;
   /** HTTP listener port (uploads …); set by startTestServer. */
   httpPort?: number;
+  /** HTTPS listener port (the self-signed certificate in dataDir/certs); set by startTestServer. */
+  httpsPort?: number;
   /** s2s ports when started with the `s2s` option. */
   s2sPort?: number;
   s2sTlsPort?: number;
@@ -72,7 +74,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const domain = options.domain ?? "localhost";
   const dataDir = mkdtempSync(join(tmpdir(), "natter-test-"));
   const hosts = [domain, ...(options.hosts ?? [])];
-  const makeYaml = (port: number, tlsPort: number, httpPort: number, componentPort = 0, s2sPorts: [number, number] = [0, 0]) => [
+  const makeYaml = (port: number, tlsPort: number, httpPort: number, componentPort = 0, s2sPorts: [number, number] = [0, 0], httpsPort = 0) => [
     `hosts: [${hosts.map((h) => JSON.stringify(h)).join(", ")}]`,
     `data_dir: ${JSON.stringify(dataDir)}`,
     "log_level: debug",
@@ -80,6 +82,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     `  c2s: { port: ${port}, bind: ["127.0.0.1"] }`,
     `  c2s_direct_tls: { port: ${tlsPort}, bind: ["127.0.0.1"] }`,
     `  http: { port: ${httpPort}, bind: ["127.0.0.1"] }`,
+    `  https: { port: ${httpsPort}, bind: ["127.0.0.1"] }`,
     `  component: { port: ${componentPort}, bind: ["127.0.0.1"] }`,
     `  s2s: { port: ${s2sPorts[0]}, bind: ["127.0.0.1"] }`,
     `  s2s_direct_tls: { port: ${s2sPorts[1]}, bind: ["127.0.0.1"] }`,
@@ -115,16 +118,18 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const port = server.ports.c2s ?? 0;
   const tlsPort = server.ports.c2s_direct_tls ?? 0;
   const httpPort = server.ports.http ?? 0;
+  const httpsPort = server.ports.https ?? 0;
   const componentPort = server.ports.component;
   // A restart keeps the same ports, as a real restart would.
   const s2sPorts: [number, number] = [server.ports.s2s ?? 0, server.ports.s2s_direct_tls ?? 0];
-  config = parseConfig(makeYaml(port, tlsPort, httpPort, componentPort, s2sPorts), configPath, dataDir);
+  config = parseConfig(makeYaml(port, tlsPort, httpPort, componentPort, s2sPorts, httpsPort), configPath, dataDir);
   const ts: TestServer = {
     server,
     domain,
     port,
     tlsPort,
     httpPort,
+    httpsPort,
     componentPort,
     ...(options.s2s ? { s2sPort: s2sPorts[0], s2sTlsPort: s2sPorts[1] } : {}),
     dataDir,

@@ -121,7 +121,7 @@ function httpListener(defaultPort: number) {
       enabled: z.boolean().default(true),
       port: port(defaultPort),
       bind: z.array(bindAddress).default([]),
-      /** "" = http://<first host>:<port> (https:// and the HTTPS port when only that listener is on). */
+      /** "" = https://<first host>:<https port> while the HTTPS listener is on, else http://<first host>:<port>. */
       public_url: publicUrl.default(""),
     })
     .strict()
@@ -254,6 +254,8 @@ export const configSchema = z
     data_dir: z.string().min(1, { error: "expected a directory path" }).default("./data"),
     log_level: z.enum(LOG_LEVELS).default("info"),
     admins: z.array(bareJid).default([]),
+    // RFC 6121 §8.5.1: strangers cannot tell an unknown local address from a real account that does not answer.
+    hide_account_existence: z.boolean().default(false),
     listeners: z
       .object({
         c2s: listener(5222),
@@ -261,8 +263,9 @@ export const configSchema = z
         c2s_direct_tls: listener(5223),
         // Natter's HTTP server: XEP-0363 uploads (and later WebSocket, BOSH, admin API, metrics).
         http: httpListener(5280),
-        // The same over TLS with the certificates of tls.certificates (SNI); off unless asked for.
-        https: listener(5281, false),
+        // The same over TLS with the certificates of tls.certificates (SNI), or the generated self-signed one:
+        // upload slot URLs are capabilities and must not cross the network in clear text.
+        https: listener(5281),
         // XEP-0114 external components; opened only when `components` lists one. Loopback: the protocol has no TLS.
         component: z
           .object({

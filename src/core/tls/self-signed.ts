@@ -40,7 +40,7 @@ export async function ensureSelfSignedCertificate(
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   // Key first, each written whole then renamed: a crash never leaves a certificate without its key.
   writeAtomically(files.key, key, 0o600);
-  writeAtomically(files.cert, cert, 0o644);
+  writeAtomically(files.cert, cert, 0o600); // the data directory is owner-only, its files too
   log(`generated self-signed certificate for ${hosts.join(", ")} at ${files.cert}`);
   return files;
 }

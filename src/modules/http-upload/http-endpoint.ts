@@ -162,7 +162,9 @@ async function get(s: EndpointSettings, req: IncomingMessage, res: ServerRespons
     "X-Content-Type-Options": "nosniff",
     // A stored file never runs as a page of this origin: sandboxed, no scripts, no plugins (HTML, SVG …).
     "Content-Security-Policy": active ? "default-src 'none'; sandbox" : "default-src 'none'; img-src 'self'; media-src 'self'; sandbox",
-    "Cache-Control": "public, max-age=86400",
+    // Anyone with the URL may fetch the file, but it is a user's, not public: browsers may keep it, shared
+    // caches (proxies, CDNs) must not (RFC 9111 §5.2.2.7).
+    "Cache-Control": "private, max-age=86400",
     "Last-Modified": new Date(record.stored).toUTCString(),
     ETag: `"${id}"`,
   });

@@ -103,6 +103,20 @@ export default defineModule<MucOptions>({
       await removeSessionEverywhere(svc, session.jid.toString(), {});
     });
 
+    // A deleted account's affiliations (outcast too) go with it: whoever registers the name next is someone else
+    // and must not find itself owner or member of rooms (rooms serve any host's users).
+    ctx.hook("account.deleted", async ({ host, user }) => {
+      const bare = `${user}@${host}`;
+      for (const room of [...svc.rooms.values()]) {
+        if (!room.affiliations.has(bare)) continue;
+        await svc.serial(room.localpart, async () => {
+          room.setAffiliation(bare, "none");
+          await svc.save(room);
+        });
+        ctx.log.info({ room: room.jid.toString(), user: bare }, "affiliation of a deleted account removed");
+      }
+    });
+
     // §15.6 status 332: occupants learn they were removed because the service is shutting down.
     ctx.hook("server.stopping", async () => {
       for (const room of [...svc.rooms.values()]) {

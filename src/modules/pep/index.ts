@@ -114,6 +114,16 @@ export default defineModule({
       { priority: 50 },
     );
 
+    // A deleted account (of any host) loses its place on this host's users' whitelists and subscriber lists.
+    // Every local owner is visited: account deletion is rare, and no index maps a JID to the nodes naming it.
+    ctx.hook("account.deleted", async ({ host: deletedHost, user: deletedUser }) => {
+      const bare = `${deletedUser}@${deletedHost}`;
+      for (const owner of await ctx.core.accounts.listUsers(host)) {
+        const changed = await pep.forgetAddress(owner, bare);
+        if (changed > 0) ctx.log.info({ owner: `${owner}@${host}`, user: bare, nodes: changed }, "PEP affiliations of a deleted account removed");
+      }
+    });
+
     // §6.1: identity pubsub/pep on the account; §5.4-style node metadata for a node the requester may read.
     ctx.hookFold("disco.info", async ({ to, from, node }) => {
       if (to.domain !== host || to.local === "" || to.resource !== "") return undefined;

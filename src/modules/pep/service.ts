@@ -2,7 +2,7 @@
 // subscriptions and notifications. The pep module's IQ handlers call it; other modules (bookmarks
 // XEP-0402, avatars XEP-0084, vCard4 XEP-0292) build on it server-side with createPepService(ctx).
 import { StanzaError } from "../../core/errors.js";
-import { type Jid, makeJid } from "../../core/jid.js";
+import { type Jid, makeJid, tryParseJid } from "../../core/jid.js";
 import type { CoreServices, ModuleContext } from "../../core/modules.js";
 import type { Session } from "../../core/session.js";
 import type { DataForm } from "../../core/xml/data-form.js";
@@ -318,6 +318,25 @@ export function createPepService(ctx: Pick<ModuleContext<unknown>, "store" | "ho
         const last = await store.lastItem(user, nodeName);
         if (last) send(owner, session.jid.toString(), node.config, itemsEvent(nodeName, [itemElement(NS_PUBSUB_EVENT, last, node.config.deliver_payloads)]), last.when);
       }
+    },
+
+    /**
+     * Removes every affiliation (whitelist member, outcast) and subscription `bare` has on `user`'s nodes: its
+     * account was deleted, and a new account with the same name is someone else. Returns how many nodes changed.
+     */
+    async forgetAddress(user: string, bare: string): Promise<number> {
+      return locked(user, async () => {
+        let changed = 0;
+        for (const [nodeName, node] of await store.allNodes(user)) {
+          const subscribers = Object.keys(node.subscribers).filter((jid) => (tryParseJid(jid)?.bareString() ?? jid) === bare);
+          if (node.affiliations[bare] === undefined && subscribers.length === 0) continue;
+          delete node.affiliations[bare];
+          for (const jid of subscribers) delete node.subscribers[jid];
+          await store.putNode(user, nodeName, node);
+          changed++;
+        }
+        return changed;
+      });
     },
 
     /** Forgets which last items a session got (it went unavailable). */

@@ -42,6 +42,7 @@ export async function removeAccount(
     if (contact !== undefined && !notified.has(contact)) await core.router.route(presence("unsubscribed", bare, contact));
   }
   await core.storage.deleteUser(host, user);
+  await core.hooks.notify("account.deleted", { host, user });
   ctx.log.info({ user: bare }, "account cancelled in-band (XEP-0077)");
   // §3.2: the result, then a <not-authorized/> stream error on every active session of the account. The result
   // is written here, before the close, because the dispatcher's own reply would come after it (and is then

@@ -85,6 +85,13 @@ export default defineModule({
       } catch {
         throw registerError("jid-malformed", "that username is not allowed");
       }
+      // Admin rights come from the config by name (`admins`): a stranger who registers that name would hold them
+      // (say, after the admin's account was deleted). Such names are the operator's to create (`natter adduser`);
+      // the answer is the one for a taken name.
+      if (core.admins.has(`${username}@${host}`)) {
+        ctx.log.warn({ user: `${username}@${host}`, ip: ipKey(stream.remoteAddress) }, "in-band registration of an admin name refused");
+        throw registerError("conflict", "that username is taken");
+      }
       const password = checkPassword(set.password);
       try {
         await core.accounts.createUser(host, username, password);

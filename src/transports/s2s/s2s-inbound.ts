@@ -22,8 +22,12 @@ export class S2sInbound extends S2sStream {
   private peerDomain = "";
   private version = true;
   private saslDone = false;
-  /** Remote domains this stream is authenticated for (SASL EXTERNAL: one; dialback may add more, §2.5 multiplexing). */
-  readonly authenticated = new Set<string>();
+  /**
+   * Remote domain → the local domains it is authenticated to send to on this stream (SASL EXTERNAL: the
+   * header's pair; dialback may add pairs, XEP-0220 §2.5 multiplexing). RFC 6120 §8.1.1.2: a stanza's
+   * from and to must be such a pair, not just any remote domain and any domain served here.
+   */
+  private readonly authenticated = new Map<string, Set<string>>();
   private negotiationTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -193,19 +197,21 @@ export class S2sInbound extends S2sStream {
     this.write(`<success xmlns='${NS_SASL}'/>`);
     this.saslDone = true;
     this.peerDomain = domain;
-    this.authenticate(domain, "SASL EXTERNAL");
+    this.authenticate(domain, this.localDomain, "SASL EXTERNAL");
     // RFC 6120 §6.4.6: the stream restarts.
     this.headerSent = false;
     this.newParser();
   }
 
-  private authenticate(domain: string, how: string): void {
-    this.authenticated.add(domain);
+  private authenticate(remote: string, local: string, how: string): void {
+    const locals = this.authenticated.get(remote) ?? new Set<string>();
+    locals.add(local);
+    this.authenticated.set(remote, locals);
     // Dialback authenticates without a stream restart: the normal limits apply from the next byte on.
     this.parser?.setLimits(this.env.limits);
     this.unauthenticatedSlot.release();
     if (this.negotiationTimer) clearTimeout(this.negotiationTimer);
-    this.log.info({ peer: domain, local: this.localDomain, how }, "s2s inbound stream authenticated");
+    this.log.info({ peer: remote, local, how }, "s2s inbound stream authenticated");
   }
 
   /** XEP-0220 §2.1.1 → §2.1.4: the peer wants to send as `from` to our `to`. */
@@ -230,7 +236,7 @@ export class S2sInbound extends S2sStream {
     if (problem === undefined) {
       // XEP-0344 §4: TLS with a certificate valid for the domain already proves it; no callback needed.
       this.write(dbResult(local, remote, { type: "valid" }));
-      return this.authenticate(remote, "dialback (certificate valid)");
+      return this.authenticate(remote, local, "dialback (certificate valid)");
     }
     if (this.env.policy.secure) {
       this.log.warn({ peer: remote, problem }, "s2s refused: s2s.secure requires a valid certificate");
@@ -244,7 +250,7 @@ export class S2sInbound extends S2sStream {
     if (this.closed) return;
     if (verdict === "valid") {
       this.write(dbResult(local, remote, { type: "valid" }));
-      return this.authenticate(remote, "dialback");
+      return this.authenticate(remote, local, "dialback");
     }
     this.log.warn({ peer: remote, verdict }, "s2s dialback failed");
     this.write(dbResult(local, remote, { type: verdict }));
@@ -267,13 +273,19 @@ export class S2sInbound extends S2sStream {
     const from = tryParseJid(el.attrs.from);
     const to = tryParseJid(el.attrs.to);
     // RFC 6120 §8.1.1.2 / §4.9.3.10: `from` must be a domain this stream is authenticated for.
-    if (!from || !this.authenticated.has(from.domain)) {
-      this.log.warn({ from: el.attrs.from, authenticated: [...this.authenticated] }, "s2s stanza with a from the stream is not authenticated for");
+    const locals = from ? this.authenticated.get(from.domain) : undefined;
+    if (!from || !locals) {
+      this.log.warn({ from: el.attrs.from, authenticated: [...this.authenticated.keys()] }, "s2s stanza with a from the stream is not authenticated for");
       return this.close(new StreamError("invalid-from", `${el.attrs.from ?? "(none)"} is not a domain this stream is authenticated for`));
     }
-    // RFC 6120 §8.1.1.2 / §4.9.3.6: `to` must be served here.
+    // RFC 6120 §8.1.1.2 / §4.9.3.7: a stanza between servers needs a `to`.
     if (!to) return this.close(new StreamError("improper-addressing", "a stanza needs a to"));
-    if (!this.env.isLocalDomain(to.domain)) return this.close(new StreamError("host-unknown", `${to.domain} is not served here`));
+    // RFC 6120 §8.1.1.2 / §4.9.3.6: `to` must be a local domain the sender was authenticated to reach on this
+    // stream; another domain served here (a second virtual host, a component) was never negotiated.
+    if (!locals.has(to.domain)) {
+      this.log.warn({ from: from.domain, to: to.domain, authenticated: [...locals] }, "s2s stanza to a domain the stream is not authenticated for");
+      return this.close(new StreamError("host-unknown", `this stream is not authenticated for ${from.domain} to ${to.domain}`));
+    }
     this.touch();
     el.attrs.from = from.toString();
     el.attrs.to = to.toString();

@@ -5,6 +5,7 @@
 import { type Socket, connect as netConnect } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { StanzaError, StreamError } from "../../core/errors.js";
+import { tryParseJid } from "../../core/jid.js";
 import type { Element } from "../../core/xml/element.js";
 import { NS_SASL, NS_SERVER, NS_STREAM, NS_STREAMS_ERROR, NS_TLS } from "../../core/xml/ns.js";
 import { type DialbackType, NS_DIALBACK, NS_DIALBACK_FEATURE, dbResult, dbVerify, dialbackKey } from "./dialback.js";
@@ -257,6 +258,7 @@ class OutboundStream extends S2sStream {
     if (el.ns === NS_TLS && el.name === "proceed") return this.startTls();
     if (el.ns === NS_TLS && el.name === "failure") return this.owner.fail("remote-server-not-found", "the peer refused STARTTLS");
     if (el.ns === NS_SASL) return this.onSasl(el);
+    if (el.ns === NS_DIALBACK && (el.name === "result" || el.name === "verify") && !this.addressedToUs(el)) return;
     if (el.ns === NS_DIALBACK && el.name === "result") return this.onDbResult(el);
     if (el.ns === NS_DIALBACK && el.name === "verify") {
       if (el.attrs.id !== undefined) this.owner.answerVerify(el.attrs.id, el.attrs.type === "valid" ? "valid" : el.attrs.type === "invalid" ? "invalid" : "error");
@@ -330,6 +332,24 @@ class OutboundStream extends S2sStream {
       this.log.info({ condition: el.elements()[0]?.name }, "SASL EXTERNAL refused by the peer; trying dialback");
       return this.startDialback();
     }
+  }
+
+  /**
+   * XEP-0220 §2.1.3 / §2.1.4: an answer on this stream comes from the peer we dialed (`remote`) to us (`local`).
+   * Anything else is not an answer to what we asked: a "valid" for another pair must not authenticate this
+   * one. RFC 6120 §4.9.3.10 invalid-from for a wrong `from`, §4.9.3.6 host-unknown for a wrong `to`.
+   */
+  private addressedToUs(el: Element): boolean {
+    const { local, remote } = this.owner;
+    const from = tryParseJid(el.attrs.from)?.toString();
+    if (from === remote && tryParseJid(el.attrs.to)?.toString() === local) return true;
+    this.log.warn({ element: el.name, from: el.attrs.from, to: el.attrs.to }, "dialback answer for another domain pair; closing");
+    const error =
+      from !== remote
+        ? new StreamError("invalid-from", `db:${el.name} must come from ${remote}`)
+        : new StreamError("host-unknown", `db:${el.name} must be addressed to ${local}`);
+    this.owner.fail("remote-server-not-found", `dialback answer for ${el.attrs.from ?? "?"} → ${el.attrs.to ?? "?"}`, error);
+    return false;
   }
 
   private onDbResult(el: Element): void {

@@ -3,7 +3,9 @@
 file with aiohttp (the plugin's code path), then GET the URL back and compare hashes. With "too_big", a file
 over the announced max-file-size must be refused by the plugin itself (it read the size from disco).
 
-argv[1]: {"host", "port", "jid", "password", "size", "filename", "content_type"?, "too_big"?}
+argv[1]: {"host", "port", "jid", "password", "size", "filename", "content_type"?, "too_big"?, "cafile"?}
+"cafile": a PEM certificate to trust for the HTTPS slot URLs (the test server's self-signed one); the plugin's
+aiohttp session verifies certificates against the default store, which SSL_CERT_FILE replaces.
 stdout: {"ok", "service", "url", "sha256", "downloaded_sha256", "status", "content_type", "max_file_size", "error"?}
 """
 
@@ -34,6 +36,8 @@ def patch_disco_wait():
 
 
 async def main(args):
+    if args.get("cafile"):
+        os.environ["SSL_CERT_FILE"] = args["cafile"]  # read when aiohttp makes its SSL context, at the first request
     import aiohttp  # a dependency of slixmpp's xep_0363 plugin
     from slixmpp.plugins.xep_0363.http_upload import FileTooBig
 
