@@ -1,12 +1,12 @@
 // A client's session: its bound JID, presence state and module state, which outlive any one connection
 // when stream management lets the client resume (XEP-0198). The stream attached to it writes to the wire.
 import type { Logger } from "pino";
-import { StanzaError, type StreamError } from "../core/errors.js";
+import { StanzaError, StreamError } from "../core/errors.js";
 import type { Jid } from "../core/jid.js";
 import type { CoreServices } from "../core/modules.js";
 import type { Session } from "../core/session.js";
 import { type Element, xml } from "../core/xml/element.js";
-import { NS_DELAY, NS_SID } from "../core/xml/ns.js";
+import { NS_CLIENT, NS_DELAY, NS_SID } from "../core/xml/ns.js";
 import type { ResumptionRegistry } from "./resumption-registry.js";
 import type { StreamManagement } from "./stream-management.js";
 
@@ -14,7 +14,8 @@ import type { StreamManagement } from "./stream-management.js";
 export interface SessionStream {
   readonly remoteAddress: string;
   readonly secure: boolean;
-  writeStanza(stanza: Element): void;
+  /** Returns the stanza's serialised size in bytes (0: not written). */
+  writeStanza(stanza: Element): number;
   /** Asks the client for an acknowledgement (<r/>). */
   requestAck(): void;
   close(error?: StreamError): void;
@@ -44,6 +45,7 @@ export class ClientSession implements Session {
     private readonly core: CoreServices,
     private readonly resumption: ResumptionRegistry,
     private readonly maxUnacked: number,
+    private readonly maxUnackedBytes: number,
     private readonly log: Logger,
   ) {
     this.attachedStream = stream;
@@ -71,18 +73,24 @@ export class ClientSession implements Session {
   send(stanza: Element): void {
     if (this.ended) return;
     const sm = this.sm;
-    if (sm) {
-      sm.sent(stanza);
-      if (sm.unacked.length > this.maxUnacked) {
-        this.log.warn({ jid: this.jid.toString() }, "too many unacknowledged stanzas; ending the session");
-        this.close();
-        return;
-      }
-    }
     const stream = this.attachedStream;
-    if (!stream) return; // kept in the queue for resumption
-    stream.writeStanza(stanza);
-    if (sm && !sm.ackRequested && sm.unacked.length >= ACK_REQUEST_EVERY) {
+    if (!sm) {
+      stream?.writeStanza(stanza);
+      return;
+    }
+    // The size is known from the write; a detached session (kept for resumption) measures it here.
+    const bytes = stream ? stream.writeStanza(stanza) : serialisedSize(stanza);
+    sm.sent(stanza, bytes);
+    if (sm.unacked.length > this.maxUnacked || sm.unackedBytes > this.maxUnackedBytes) {
+      this.log.warn(
+        { jid: this.jid.toString(), count: sm.unacked.length, bytes: sm.unackedBytes },
+        "too many unacknowledged stanzas; ending the session",
+      );
+      // A stream error (not a clean close), so that every unacknowledged message is re-routed (end()).
+      this.close(new StreamError("resource-constraint", "too many unacknowledged stanzas"));
+      return;
+    }
+    if (stream && !sm.ackRequested && sm.unacked.length >= ACK_REQUEST_EVERY) {
       sm.ackRequested = true;
       stream.requestAck();
     }
@@ -148,7 +156,7 @@ export class ClientSession implements Session {
       this.log.info({ jid: this.jid.toString(), count: sm.unacked.length, reason }, "re-routing unacknowledged stanzas");
       // A client that closed its stream cleanly had everything on the wire; what it may not have acknowledged
       // and is in its archive (XEP-0313) it can fetch there, so only the rest is sent again (as Prosody does).
-      this.rerouteUnacked(sm.unacked.splice(0), reason === "closed");
+      this.rerouteUnacked(sm.takeUnacked(), reason === "closed");
     }
   }
 
@@ -172,5 +180,14 @@ export class ClientSession implements Session {
         this.core.router.bounce(stanza, new StanzaError("service-unavailable"));
       }
     }
+  }
+}
+
+/** Bytes of a stanza as it would go on the wire (0 when it cannot be serialised; it would be dropped). */
+function serialisedSize(stanza: Element): number {
+  try {
+    return Buffer.byteLength(stanza.toString(NS_CLIENT));
+  } catch {
+    return 0;
   }
 }

@@ -10,6 +10,7 @@ import { Element, InvalidXmlCharError, escapeAttr } from "../../core/xml/element
 import { NS_CLIENT, NS_COMPONENT, NS_STREAM } from "../../core/xml/ns.js";
 import { type StreamParserLimits, XmppStreamParser } from "../../core/xml/stream-parser.js";
 import type { ByteConnection } from "../../stream/connection.js";
+import { InputThrottle, type RateLimitConfig } from "../../stream/input-throttle.js";
 import { STREAM_CLOSE, newStreamId } from "../../stream/stream-header.js";
 import { handshakeMatches } from "./handshake.js";
 
@@ -17,14 +18,16 @@ export interface ComponentStreamOptions {
   limits: StreamParserLimits;
   /** Time allowed from connection to a successful handshake. */
   negotiationTimeoutMs: number;
-  /** Output queued beyond this closes the stream (a component that does not read). */
-  maxPendingBytes: number;
+  /** Input rate until the handshake succeeds (then the component's own, from the directory). */
+  preHandshakeRateLimit: RateLimitConfig;
 }
 
 /** What a stream needs from the registry of configured components. */
 export interface ComponentDirectory {
   /** The shared secret of a configured component domain, or undefined when none is configured. */
   secretOf(domain: string): string | undefined;
+  /** The configured limits of a component domain. */
+  limitsOf(domain: string): { rateLimit: RateLimitConfig; maxUnsentBytes: number } | undefined;
   /** The domain already has an authenticated stream. */
   isConnected(domain: string): boolean;
   /** Makes this stream the one serving `domain`; false when another took it first. */
@@ -61,6 +64,9 @@ export class ComponentStream {
   private parser: XmppStreamParser | undefined;
   private negotiationTimer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
+  private readonly input: InputThrottle;
+  /** Output queued beyond this closes the stream (a component that does not read); the component's own once known. */
+  private maxUnsentBytes = 1024 * 1024;
 
   constructor(
     private readonly conn: ByteConnection,
@@ -82,7 +88,11 @@ export class ComponentStream {
       },
       opts.limits,
     );
-    conn.onData((chunk) => this.parser?.write(chunk));
+    this.input = new InputThrottle(conn, opts.preHandshakeRateLimit, () => this.log);
+    conn.onData((chunk) => {
+      this.input.received(chunk.length);
+      this.parser?.write(chunk);
+    });
     conn.onClose((reason) => this.onTransportClosed(reason));
     this.negotiationTimer = setTimeout(() => {
       this.close(new StreamError("connection-timeout", "no successful handshake in time"));
@@ -98,7 +108,7 @@ export class ComponentStream {
   private write(text: string): void {
     if (this.phase === "closed") return;
     this.conn.write(text);
-    if (this.conn.pendingBytes > this.opts.maxPendingBytes) {
+    if (this.conn.pendingBytes > this.maxUnsentBytes) {
       this.log.warn({ domain: this.domain, pending: this.conn.pendingBytes }, "component is not reading; closing");
       this.phase = "closed";
       this.conn.destroy();
@@ -151,11 +161,12 @@ export class ComponentStream {
       this.log.error({ err }, "component stream element handling failed");
       this.close(new StreamError("internal-server-error"));
     },
-    pause: () => this.conn.pause(),
-    resume: () => this.conn.resume(),
+    pause: () => this.input.pauseForQueue(),
+    resume: () => this.input.resumeForQueue(),
   }, MAX_QUEUED);
 
   private enqueue(el: Element): void {
+    this.input.stanza();
     this.inbound.push(el);
   }
 
@@ -179,6 +190,11 @@ export class ComponentStream {
     }
     this.attached = true;
     this.phase = "ready";
+    const limits = this.directory.limitsOf(this.domain);
+    if (limits) {
+      this.input.setLimits(limits.rateLimit);
+      this.maxUnsentBytes = limits.maxUnsentBytes;
+    }
     if (this.negotiationTimer) clearTimeout(this.negotiationTimer);
     // XEP-0114 §3: success is an empty <handshake/>.
     this.write(`<handshake/>`);
@@ -244,6 +260,7 @@ export class ComponentStream {
     if (this.tornDown) return;
     this.tornDown = true;
     if (this.negotiationTimer) clearTimeout(this.negotiationTimer);
+    this.input.stop();
     if (this.attached) this.directory.detach(this.domain, this);
     this.log.info({ domain: this.domain, reason }, "component connection closed");
   }

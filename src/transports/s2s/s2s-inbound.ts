@@ -29,7 +29,7 @@ export class S2sInbound extends S2sStream {
     private readonly env: S2sEnv,
     private readonly onEnd: (stream: S2sInbound) => void,
   ) {
-    super(conn, env.limits, env.log, env.idleTimeoutMs);
+    super(conn, env.limits, env.log, env.idleTimeoutMs, env.rateLimit, env.maxUnsentBytes);
     this.log = env.log.child({ s2s: "in", stream: this.id, ip: conn.remoteAddress });
     this.log.info({ secure: conn.secure }, "s2s connection accepted");
     this.newParser();
