@@ -238,8 +238,9 @@ export class C2sStream implements SessionStream {
   });
 
   private enqueue(el: Element): void {
-    this.input.stanza();
-    this.inbound.push(el);
+    const notBefore = this.input.stanza();
+    if (notBefore === "cut") return this.close(new StreamError("policy-violation", "far too many stanzas too fast"));
+    this.inbound.push(el, notBefore);
   }
 
   private async handleElement(el: Element): Promise<void> {

@@ -23,6 +23,13 @@ export interface SessionStream {
 
 /** An <r/> goes out once this many stanzas wait for acknowledgement. */
 const ACK_REQUEST_EVERY = 5;
+/**
+ * Over max_unacked(_bytes) a connected client has this long to acknowledge (a login's offline backlog can go
+ * out in one burst, before any <a/> can come back; a slow link needs time to read it) …
+ */
+const OVER_LIMIT_GRACE_MS = 60_000;
+/** … but never more than this many times the limit: that bounds the memory one session can hold. */
+const HARD_LIMIT_FACTOR = 2;
 
 export class ClientSession implements Session {
   readonly state = new Map<symbol, unknown>();
@@ -34,6 +41,7 @@ export class ClientSession implements Session {
   sm: StreamManagement | undefined;
   private attachedStream: SessionStream | undefined;
   private detachTimer: NodeJS.Timeout | undefined;
+  private overLimitTimer: NodeJS.Timeout | undefined;
   private lastAddress: string;
   private lastSecure: boolean;
   private ended = false;
@@ -81,19 +89,31 @@ export class ClientSession implements Session {
     // The size is known from the write; a detached session (kept for resumption) measures it here.
     const bytes = stream ? stream.writeStanza(stanza) : serialisedSize(stanza);
     sm.sent(stanza, bytes);
-    if (sm.unacked.length > this.maxUnacked || sm.unackedBytes > this.maxUnackedBytes) {
-      this.log.warn(
-        { jid: this.jid.toString(), count: sm.unacked.length, bytes: sm.unackedBytes },
-        "too many unacknowledged stanzas; ending the session",
-      );
-      // A stream error (not a clean close), so that every unacknowledged message is re-routed (end()).
-      this.close(new StreamError("resource-constraint", "too many unacknowledged stanzas"));
-      return;
+    if (this.overLimit(1)) {
+      // Detached, nobody will acknowledge; far over, the memory is the point.
+      if (!stream || this.overLimit(HARD_LIMIT_FACTOR)) return this.endOverLimit();
+      this.overLimitTimer ??= setTimeout(() => {
+        this.overLimitTimer = undefined;
+        if (this.overLimit(1) && !this.ended) this.endOverLimit();
+      }, OVER_LIMIT_GRACE_MS).unref();
     }
     if (stream && !sm.ackRequested && sm.unacked.length >= ACK_REQUEST_EVERY) {
       sm.ackRequested = true;
       stream.requestAck();
     }
+  }
+
+  /** More unacknowledged than `factor` times the configured limits (count or bytes)? */
+  private overLimit(factor: number): boolean {
+    const sm = this.sm;
+    return sm !== undefined && (sm.unacked.length > this.maxUnacked * factor || sm.unackedBytes > this.maxUnackedBytes * factor);
+  }
+
+  private endOverLimit(): void {
+    const sm = this.sm!;
+    this.log.warn({ jid: this.jid.toString(), count: sm.unacked.length, bytes: sm.unackedBytes }, "too many unacknowledged stanzas; ending the session");
+    // A stream error (not a clean close), so that every unacknowledged message is re-routed (end()).
+    this.close(new StreamError("resource-constraint", "too many unacknowledged stanzas"));
   }
 
   close(error?: StreamError): void {
@@ -146,6 +166,7 @@ export class ClientSession implements Session {
     if (this.ended) return;
     this.ended = true;
     if (this.detachTimer) clearTimeout(this.detachTimer);
+    if (this.overLimitTimer) clearTimeout(this.overLimitTimer);
     this.attachedStream = undefined;
     const sm = this.sm;
     if (sm?.resumeId !== undefined) this.resumption.remove(sm.resumeId, this);

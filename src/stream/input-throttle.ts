@@ -17,6 +17,12 @@ export interface RateLimitConfig {
 const QUEUE = 1;
 const RATE = 2;
 
+/**
+ * Stanzas already read but this far over the stanza rate mean gross abuse (a whole chunk of tiny stanzas far
+ * beyond the burst): the stream is cut rather than made to hold them for longer.
+ */
+const MAX_STANZA_BACKLOG_MS = 10_000;
+
 /** At most one "throttled" log line per connection this often. */
 const LOG_EVERY_MS = 60_000;
 
@@ -54,9 +60,18 @@ export class InputThrottle {
     if (this.bytes) this.over(this.bytes.take(n, performance.now()), "bytes");
   }
 
-  /** A stanza (any top-level element) was parsed. */
-  stanza(): void {
-    if (this.stanzas) this.over(this.stanzas.take(1, performance.now()), "stanzas");
+  /**
+   * A stanza (any top-level element) was parsed. Returns the performance.now() time before which it may not
+   * be handled (0: at once; reading is paused meanwhile), or "cut" when the peer is grossly over its rate.
+   */
+  stanza(): number | "cut" {
+    if (!this.stanzas) return 0;
+    const now = performance.now();
+    const wait = this.stanzas.take(1, now);
+    if (wait === 0) return 0;
+    if (wait > MAX_STANZA_BACKLOG_MS) return "cut";
+    this.over(wait, "stanzas");
+    return now + wait;
   }
 
   private over(waitMs: number, what: string): void {

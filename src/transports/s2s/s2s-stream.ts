@@ -121,8 +121,9 @@ export abstract class S2sStream {
   }, MAX_QUEUED);
 
   private enqueue(el: Element): void {
-    this.input.stanza();
-    this.inbound.push(el);
+    const notBefore = this.input.stanza();
+    if (notBefore === "cut") return this.close(new StreamError("policy-violation", "far too many stanzas too fast"));
+    this.inbound.push(el, notBefore);
   }
 
   write(text: string): void {
