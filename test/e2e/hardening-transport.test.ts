@@ -102,6 +102,28 @@ describe("sessions per account (c2s.max_sessions_per_account, default 10)", () =
   });
 });
 
+describe("gross excess of the stanza rate is cut (c2s.rate_limits.unauthenticated defaults: 10/s, burst 50)", () => {
+  let ts: TestServer;
+
+  before(async () => {
+    ts = await startTestServer();
+    await ts.addUser("alice", "alice-pw");
+  });
+  after(async () => {
+    await ts?.stop();
+  });
+
+  test("200 elements at once before authentication end the stream with policy-violation, before any is handled", async () => {
+    const rc = await RawClient.connect(ts.port);
+    rc.send(STREAM_OPEN(ts.domain));
+    await rc.waitFor(FEATURES_END);
+    // 150 over the burst at 10/s is 15 s of backlog: more than a stream may hold (10 s).
+    rc.send(`<r xmlns='${NS_SM}'/>`.repeat(200));
+    await expectStreamError(ts, rc, "policy-violation");
+    await rawPing((await rawLogin(ts, "alice", "alice-pw", "after-flood")).rc);
+  });
+});
+
 describe("XEP-0198 unacknowledged queue in bytes (c2s.stream_management.max_unacked_bytes)", () => {
   let ts: TestServer;
 
