@@ -132,8 +132,8 @@ export class C2sStream implements SessionStream {
     }
   }
 
-  /** Writes an element; returns the bytes written (0: not written). */
-  private writeElement(el: Element): number {
+  /** Writes an element; with `measure`, returns the bytes written (0: not written). */
+  private writeElement(el: Element, measure = false): number {
     let text: string;
     try {
       text = el.toString(NS_CLIENT);
@@ -145,13 +145,13 @@ export class C2sStream implements SessionStream {
       throw err;
     }
     this.write(text);
-    return Buffer.byteLength(text);
+    return measure ? Buffer.byteLength(text) : 0;
   }
 
-  /** Writes a stanza of the attached session to the client; returns its size in bytes (XEP-0198 accounting). */
-  writeStanza(stanza: Element): number {
+  /** Writes a stanza of the attached session to the client; with `measure`, returns its size in bytes (XEP-0198 accounting). */
+  writeStanza(stanza: Element, measure: boolean): number {
     if (this.phase !== "bound") return 0;
-    return this.writeElement(stanza);
+    return this.writeElement(stanza, measure);
   }
 
   requestAck(): void {

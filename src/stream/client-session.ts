@@ -14,8 +14,8 @@ import type { StreamManagement } from "./stream-management.js";
 export interface SessionStream {
   readonly remoteAddress: string;
   readonly secure: boolean;
-  /** Returns the stanza's serialised size in bytes (0: not written). */
-  writeStanza(stanza: Element): number;
+  /** With `measure`, returns the stanza's serialised size in bytes (0: not written, or not measured). */
+  writeStanza(stanza: Element, measure: boolean): number;
   /** Asks the client for an acknowledgement (<r/>). */
   requestAck(): void;
   close(error?: StreamError): void;
@@ -83,11 +83,11 @@ export class ClientSession implements Session {
     const sm = this.sm;
     const stream = this.attachedStream;
     if (!sm) {
-      stream?.writeStanza(stanza);
+      stream?.writeStanza(stanza, false);
       return;
     }
     // The size is known from the write; a detached session (kept for resumption) measures it here.
-    const bytes = stream ? stream.writeStanza(stanza) : serialisedSize(stanza);
+    const bytes = stream ? stream.writeStanza(stanza, true) : serialisedSize(stanza);
     sm.sent(stanza, bytes);
     if (this.overLimit(1)) {
       // Detached, nobody will acknowledge; far over, the memory is the point.
