@@ -2,6 +2,7 @@
 // peer is over its byte or stanza rate (token buckets) or while too many of its stanzas wait to be handled
 // (InboundQueue), and starts again once every reason has passed. A flooder is throttled, not cut: the event
 // loop simply stops reading its socket, TCP pushes back on the sender, and other connections are served.
+// Only stanzas already read far beyond the rate (MAX_STANZA_BACKLOG_MS) end the stream.
 import type { Logger } from "pino";
 import { TokenBucket } from "../core/token-bucket.js";
 
