@@ -340,6 +340,41 @@ describe("c2s stanza rate (c2s.rate_limits.authenticated.stanzas_per_second)", (
   });
 });
 
+describe("slow readers (c2s.max_unsent_bytes)", () => {
+  let ts: TestServer;
+
+  before(async () => {
+    ts = await startTestServer({
+      c2s: ["max_unsent_bytes: 1048576", "rate_limits:", "  authenticated: { bytes_per_second: 0, stanzas_per_second: 0 }"],
+    });
+    await ts.addUser("sleepy", "sleepy-pw");
+    await ts.addUser("talker", "talker-pw");
+  });
+  after(async () => {
+    await ts?.stop();
+  });
+
+  test("a client that stops reading is cut once 1 MiB waits for it; the sender is served on", async () => {
+    const { rc: sleepy, jid } = await rawLogin(ts, "sleepy", "sleepy-pw", "zzz");
+    // Stop reading: the kernel buffers fill, then Natter's own output queue grows.
+    (sleepy as unknown as { socket: { pause(): void } }).socket.pause();
+    const { rc: talker } = await rawLogin(ts, "talker", "talker-pw", "loud");
+    const body = "w".repeat(200_000);
+    for (let i = 0; i < 40; i++) talker.send(`<message to='${jid}' type='chat' id='s${i}'><body>${body}</body></message>`);
+    const deadline = Date.now() + 20_000;
+    while (!ts.logs.some((l) => l.msg === "client is not reading; closing") && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const cut = ts.logs.find((l) => l.msg === "client is not reading; closing");
+    assert.ok(cut, "the slow reader was cut");
+    assert.ok((cut.pending as number) > 1_048_576 && (cut.pending as number) < 2 * 1_048_576 + 300_000, `pending ${cut.pending}`);
+    assert.equal(ts.server.core.sessions.resourcesOf("sleepy@localhost").length, 0, "its session ended");
+    await rawPing(talker);
+    talker.destroy();
+    sleepy.destroy();
+  });
+});
+
 describe("s2s and component input rates (s2s.rate_limit, components[].rate_limit)", () => {
   let ts: TestServer;
   const BOT = "bot.localhost";
