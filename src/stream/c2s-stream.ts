@@ -365,8 +365,16 @@ export class C2sStream implements SessionStream {
       // RFC 6120 §7.6.2.1: over the account's limit (a same-resource takeover adds none) → resource-constraint.
       const sessions = this.core.sessions;
       if (sessions.get(jid) === undefined && sessions.countOf(jid) >= this.opts.maxSessionsPerAccount) {
-        this.log.warn({ user: jid.bareString(), limit: this.opts.maxSessionsPerAccount }, "bind refused: too many sessions for the account");
-        return this.replyIq(iq, undefined, new StanzaError("resource-constraint", "too many sessions for this account", { type: "wait" }));
+        // A session waiting for resumption (XEP-0198 §5) gives way to a client that is here; it ends as on
+        // expiry, its unacknowledged messages re-routed. Only connected sessions refuse the bind.
+        const waiting = sessions.resourcesOf(jid.bareString()).find((s) => !s.attached);
+        if (waiting) {
+          this.log.info({ user: jid.bareString(), ended: waiting.jid.toString() }, "session limit: a session waiting for resumption gives way");
+          waiting.close(new StreamError("resource-constraint", "the account's session limit"));
+        } else {
+          this.log.warn({ user: jid.bareString(), limit: this.opts.maxSessionsPerAccount }, "bind refused: too many sessions for the account");
+          return this.replyIq(iq, undefined, new StanzaError("resource-constraint", "too many sessions for this account", { type: "wait" }));
+        }
       }
       session.jid = jid;
       const replaced = this.core.sessions.add(session);

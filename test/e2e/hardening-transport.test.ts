@@ -57,22 +57,16 @@ describe("sessions per account (c2s.max_sessions_per_account, default 10)", () =
     // The default limit: this test also shows that the default is in force.
     ts = await startTestServer({ c2s: ["stream_management: { resume_timeout: 30 }"] });
     await ts.addUser("alice", "alice-pw");
+    await ts.addUser("bob", "bob-pw");
   });
   after(async () => {
     for (const rc of open) rc.destroy();
     await ts?.stop();
   });
 
-  test("ten sessions bind, the eleventh gets resource-constraint (type wait); detached sessions count; a takeover does not", async () => {
-    for (let i = 1; i <= 9; i++) open.push((await rawLogin(ts, "alice", "alice-pw", `r${i}`)).rc);
-    // The tenth enables resumption and loses its connection: it waits for resumption, and still counts.
-    const { rc: dropped } = await rawLogin(ts, "alice", "alice-pw", "r10");
-    dropped.send(`<enable xmlns='${NS_SM}' resume='true'/>`);
-    await waitForElement(dropped, (el) => el.name === "enabled");
-    dropped.destroy();
-    await dropped.closed;
-    await new Promise((r) => setTimeout(r, 100));
-    assert.equal(ts.server.core.sessions.resourcesOf("alice@localhost").length, 10, "the dropped session still counts");
+  test("ten sessions bind, the eleventh gets resource-constraint (type wait); a takeover adds none; a session waiting for resumption gives way", async () => {
+    for (let i = 1; i <= 10; i++) open.push((await rawLogin(ts, "alice", "alice-pw", `r${i}`)).rc);
+    assert.equal(ts.server.core.sessions.resourcesOf("alice@localhost").length, 10);
 
     const eleventh = await authenticated(ts, "alice", "alice-pw");
     open.push(eleventh);
@@ -89,15 +83,28 @@ describe("sessions per account (c2s.max_sessions_per_account, default 10)", () =
     await expectStreamError(ts, open[0]!, "conflict");
     assert.equal(ts.server.core.sessions.resourcesOf("alice@localhost").length, 10);
 
-    // One session ends cleanly: the refused client's retry (type wait) now succeeds.
+    // One session loses its connection with resumption enabled: it still counts (detached, waiting) …
+    const r2 = open[1]!;
+    r2.send(`<enable xmlns='${NS_SM}' resume='true'/>`);
+    await waitForElement(r2, (el) => el.name === "enabled");
+    const bob = await connect(ts, "bob", "bob-pw", { resource: "desk" });
+    r2.destroy();
+    await r2.closed;
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(ts.server.core.sessions.resourcesOf("alice@localhost").length, 10, "the detached session still counts");
+    await bob.xmpp.send(xml("message", { to: "alice@localhost/r2", type: "chat", id: "for-r2" }, xml("body", {}, "held for r2")));
+    await new Promise((r) => setTimeout(r, 100));
+    // … and gives way to a client that is here; the message it held is not lost (re-routed to the account).
     const again = await authenticated(ts, "alice", "alice-pw");
     open.push(again);
-    assert.equal(stanzaErrorCondition(await bind(again, "r12")), "resource-constraint");
-    open[1]!.send("</stream:stream>");
-    await open[1]!.closed;
-    await new Promise((r) => setTimeout(r, 100));
     const ok = await bind(again, "r12");
     assert.equal(ok.attrs.type, "result");
+    assert.ok(ts.logs.some((l) => l.msg === "session limit: a session waiting for resumption gives way" && l.ended === "alice@localhost/r2"));
+    assert.equal(ts.server.core.sessions.resourcesOf("alice@localhost").length, 10);
+    again.send("<presence/>");
+    const held = await waitForElement(again, (el) => el.name === "message" && el.attrs.id === "for-r2", 8000);
+    assert.equal(held.getChildText("body"), "held for r2");
+    await bob.stop();
     await rawPing(again);
   });
 });

@@ -282,7 +282,8 @@ export const configSchema = z
         max_stanza_size: positiveInt("a size in bytes", 10000).default(262144),
         max_depth: positiveInt("a nesting depth", 4, 1000).default(32),
         negotiation_timeout: seconds("the timeout", 1).default(30),
-        // RFC 6120 §7.6.2.1: binding one more gets <resource-constraint/>; sessions waiting for resumption count.
+        // RFC 6120 §7.6.2.1: binding one more gets <resource-constraint/>; sessions waiting for resumption count
+        // (and give way to a new bind).
         max_sessions_per_account: positiveInt("a number of sessions", 1).default(10),
         /** Output a client has not read beyond this closes its connection (slow-reader protection). */
         max_unsent_bytes: positiveInt("a size in bytes", 1_048_576).default(16_777_216),
