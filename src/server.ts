@@ -171,11 +171,14 @@ export class NatterServer {
       scramDowngradeCheck: (config.auth.scram_downgrade_check === "plus_offered" ? "plus-offered" : "client-shown") as ScramDowngradeCheck,
       serverSecret: loadServerSecret(config.data_dir),
       keepaliveMs: config.c2s.keepalive_interval * 1000,
-      maxPendingBytes: 16 * 1024 * 1024,
+      maxPendingBytes: config.c2s.max_unsent_bytes,
+      rateLimits: config.c2s.rate_limits,
+      maxSessionsPerAccount: config.c2s.max_sessions_per_account,
       streamManagement: config.c2s.stream_management.enabled
         ? {
             resumeTimeout: config.c2s.stream_management.resume_timeout,
             maxUnacked: config.c2s.stream_management.max_unacked,
+            maxUnackedBytes: config.c2s.stream_management.max_unacked_bytes,
           }
         : undefined,
       resumption: new ResumptionRegistry(),
@@ -203,7 +206,8 @@ export class NatterServer {
         limits: c2sOptions.limits,
         preAuthLimits: c2sOptions.preAuthLimits,
         negotiationTimeoutMs: c2sOptions.negotiationTimeoutMs,
-        maxPendingBytes: 64 * 1024 * 1024,
+        // Before the handshake a component's connection is a stranger's, like an unauthenticated client's.
+        preHandshakeRateLimit: config.c2s.rate_limits.unauthenticated,
       });
       if (config.listeners.component.enabled) {
         const servers = await this.components.listen(config.listeners.component, log, () => !this.stopping);

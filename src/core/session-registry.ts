@@ -18,6 +18,11 @@ export class SessionRegistry {
     return map ? [...map.values()] : [];
   }
 
+  /** How many sessions the account of `jid` has bound (detached ones waiting for resumption included). */
+  countOf(jid: Jid): number {
+    return this.byBare.get(jid.bareString())?.size ?? 0;
+  }
+
   hasResources(bare: Jid): boolean {
     return this.byBare.has(bare.bareString());
   }

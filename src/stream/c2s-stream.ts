@@ -2,6 +2,7 @@
 // resumption), then stanzas handed to the router with `from` stamped. The client's Session is a
 // ClientSession, which this stream is attached to and which may outlive it.
 import { InboundQueue } from "./inbound-queue.js";
+import { InputThrottle, type RateLimitConfig } from "./input-throttle.js";
 import type { Logger } from "pino";
 import type { LoginThrottle } from "../auth/login-throttle.js";
 import type { ScramDowngradeCheck } from "../auth/scram-mechanism.js";
@@ -42,8 +43,12 @@ export interface C2sOptions {
   keepaliveMs: number;
   /** Output queued beyond this closes the stream (a client that does not read). */
   maxPendingBytes: number;
+  /** Input rates before and after authentication. */
+  rateLimits: { unauthenticated: RateLimitConfig; authenticated: RateLimitConfig };
+  /** Sessions an account may have bound at once, detached ones included (RFC 6120 §7.6.2.1). */
+  maxSessionsPerAccount: number;
   /** XEP-0198; undefined = not offered. */
-  streamManagement: { resumeTimeout: number; maxUnacked: number } | undefined;
+  streamManagement: { resumeTimeout: number; maxUnacked: number; maxUnackedBytes: number } | undefined;
   resumption: ResumptionRegistry;
 }
 
@@ -70,6 +75,7 @@ export class C2sStream implements SessionStream {
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private wroteSinceKeepalive = false;
   private readonly log: Logger;
+  private readonly input: InputThrottle;
 
   constructor(
     private readonly conn: ByteConnection,
@@ -82,7 +88,11 @@ export class C2sStream implements SessionStream {
     this.log = core.log.child({ stream: this.id, ip: conn.remoteAddress });
     this.log.info({ secure: conn.secure }, "c2s connection opened");
     this.newParser();
-    conn.onData((chunk) => this.parser?.write(chunk));
+    this.input = new InputThrottle(conn, opts.rateLimits.unauthenticated, () => this.log);
+    conn.onData((chunk) => {
+      this.input.received(chunk.length);
+      this.parser?.write(chunk);
+    });
     conn.onClose((reason) => this.onTransportClosed(reason));
     this.negotiationTimer = setTimeout(() => {
       this.log.info("negotiation timed out");
@@ -133,24 +143,26 @@ export class C2sStream implements SessionStream {
     }
   }
 
-  private writeElement(el: Element): void {
+  /** Writes an element; with `measure`, returns the bytes written (0: not written). */
+  private writeElement(el: Element, measure = false): number {
     let text: string;
     try {
       text = el.toString(NS_CLIENT);
     } catch (err) {
       if (err instanceof InvalidXmlCharError) {
         this.log.warn({ name: el.name }, "dropped an outgoing stanza with characters XML cannot carry");
-        return;
+        return 0;
       }
       throw err;
     }
     this.write(text);
+    return measure ? Buffer.byteLength(text) : 0;
   }
 
-  /** Writes a stanza of the attached session to the client. */
-  writeStanza(stanza: Element): void {
-    if (this.phase !== "bound") return;
-    this.writeElement(stanza);
+  /** Writes a stanza of the attached session to the client; with `measure`, returns its size in bytes (XEP-0198 accounting). */
+  writeStanza(stanza: Element, measure: boolean): number {
+    if (this.phase !== "bound") return 0;
+    return this.writeElement(stanza, measure);
   }
 
   requestAck(): void {
@@ -236,12 +248,14 @@ export class C2sStream implements SessionStream {
       this.log.error({ err }, "stream element handling failed");
       this.close(new StreamError("internal-server-error"));
     },
-    pause: () => this.conn.pause(),
-    resume: () => this.conn.resume(),
+    pause: () => this.input.pauseForQueue(),
+    resume: () => this.input.resumeForQueue(),
   });
 
   private enqueue(el: Element): void {
-    this.inbound.push(el);
+    const notBefore = this.input.stanza();
+    if (notBefore === "cut") return this.close(new StreamError("policy-violation", "far too many stanzas too fast"));
+    this.inbound.push(el, notBefore);
   }
 
   private async handleElement(el: Element): Promise<void> {
@@ -312,8 +326,10 @@ export class C2sStream implements SessionStream {
         this.core,
         this.opts.resumption,
         this.opts.streamManagement?.maxUnacked ?? Number.POSITIVE_INFINITY,
+        this.opts.streamManagement?.maxUnackedBytes ?? Number.POSITIVE_INFINITY,
         this.log,
       );
+      this.input.setLimits(this.opts.rateLimits.authenticated);
       this.log.info({ user: `${outcome.username}@${this.host}`, mechanism: outcome.mechanism }, "authentication succeeded");
       // RFC 6120 §6.4.6: the stream restarts after success.
       this.sasl = undefined;
@@ -361,7 +377,22 @@ export class C2sStream implements SessionStream {
         return this.replyIq(iq, undefined, new StanzaError("bad-request", "resource is not allowed"));
       }
       const session = this.session!;
-      session.jid = makeJid(this.username, this.host, resource);
+      const jid = makeJid(this.username, this.host, resource);
+      // RFC 6120 §7.6.2.1: over the account's limit (a same-resource takeover adds none) → resource-constraint.
+      const sessions = this.core.sessions;
+      if (sessions.get(jid) === undefined && sessions.countOf(jid) >= this.opts.maxSessionsPerAccount) {
+        // A session waiting for resumption (XEP-0198 §5) gives way to a client that is here; it ends as on
+        // expiry, its unacknowledged messages re-routed. Only connected sessions refuse the bind.
+        const waiting = sessions.resourcesOf(jid.bareString()).find((s) => !s.attached);
+        if (waiting) {
+          this.log.info({ user: jid.bareString(), ended: waiting.jid.toString() }, "session limit: a session waiting for resumption gives way");
+          waiting.close(new StreamError("resource-constraint", "the account's session limit"));
+        } else {
+          this.log.warn({ user: jid.bareString(), limit: this.opts.maxSessionsPerAccount }, "bind refused: too many sessions for the account");
+          return this.replyIq(iq, undefined, new StanzaError("resource-constraint", "too many sessions for this account", { type: "wait" }));
+        }
+      }
+      session.jid = jid;
       const replaced = this.core.sessions.add(session);
       if (replaced) {
         // RFC 6120 §7.7.2.2: the new session takes over; the old one is told why it ends.
@@ -599,6 +630,7 @@ export class C2sStream implements SessionStream {
     this.unauthenticatedSlot.release();
     if (this.negotiationTimer) clearTimeout(this.negotiationTimer);
     if (this.keepaliveTimer) clearInterval(this.keepaliveTimer);
+    this.input.stop();
     this.log.info({ reason, jid: this.session?.jid.toString() }, "c2s connection closed");
   }
 }

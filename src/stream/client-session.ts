@@ -1,12 +1,12 @@
 // A client's session: its bound JID, presence state and module state, which outlive any one connection
 // when stream management lets the client resume (XEP-0198). The stream attached to it writes to the wire.
 import type { Logger } from "pino";
-import { StanzaError, type StreamError } from "../core/errors.js";
+import { StanzaError, StreamError } from "../core/errors.js";
 import type { Jid } from "../core/jid.js";
 import type { CoreServices } from "../core/modules.js";
 import type { Session } from "../core/session.js";
 import { type Element, xml } from "../core/xml/element.js";
-import { NS_DELAY, NS_SID } from "../core/xml/ns.js";
+import { NS_CLIENT, NS_DELAY, NS_SID } from "../core/xml/ns.js";
 import type { ResumptionRegistry } from "./resumption-registry.js";
 import type { StreamManagement } from "./stream-management.js";
 
@@ -14,7 +14,8 @@ import type { StreamManagement } from "./stream-management.js";
 export interface SessionStream {
   readonly remoteAddress: string;
   readonly secure: boolean;
-  writeStanza(stanza: Element): void;
+  /** With `measure`, returns the stanza's serialised size in bytes (0: not written, or not measured). */
+  writeStanza(stanza: Element, measure: boolean): number;
   /** Asks the client for an acknowledgement (<r/>). */
   requestAck(): void;
   close(error?: StreamError): void;
@@ -22,6 +23,13 @@ export interface SessionStream {
 
 /** An <r/> goes out once this many stanzas wait for acknowledgement. */
 const ACK_REQUEST_EVERY = 5;
+/**
+ * Over max_unacked(_bytes) a connected client has this long to acknowledge (a login's offline backlog can go
+ * out in one burst, before any <a/> can come back; a slow link needs time to read it) …
+ */
+const OVER_LIMIT_GRACE_MS = 60_000;
+/** … but never more than this many times the limit: that bounds the memory one session can hold. */
+const HARD_LIMIT_FACTOR = 2;
 
 export class ClientSession implements Session {
   readonly state = new Map<symbol, unknown>();
@@ -33,6 +41,7 @@ export class ClientSession implements Session {
   sm: StreamManagement | undefined;
   private attachedStream: SessionStream | undefined;
   private detachTimer: NodeJS.Timeout | undefined;
+  private overLimitTimer: NodeJS.Timeout | undefined;
   private lastAddress: string;
   private lastSecure: boolean;
   private ended = false;
@@ -44,6 +53,7 @@ export class ClientSession implements Session {
     private readonly core: CoreServices,
     private readonly resumption: ResumptionRegistry,
     private readonly maxUnacked: number,
+    private readonly maxUnackedBytes: number,
     private readonly log: Logger,
   ) {
     this.attachedStream = stream;
@@ -71,21 +81,39 @@ export class ClientSession implements Session {
   send(stanza: Element): void {
     if (this.ended) return;
     const sm = this.sm;
-    if (sm) {
-      sm.sent(stanza);
-      if (sm.unacked.length > this.maxUnacked) {
-        this.log.warn({ jid: this.jid.toString() }, "too many unacknowledged stanzas; ending the session");
-        this.close();
-        return;
-      }
-    }
     const stream = this.attachedStream;
-    if (!stream) return; // kept in the queue for resumption
-    stream.writeStanza(stanza);
-    if (sm && !sm.ackRequested && sm.unacked.length >= ACK_REQUEST_EVERY) {
+    if (!sm) {
+      stream?.writeStanza(stanza, false);
+      return;
+    }
+    // The size is known from the write; a detached session (kept for resumption) measures it here.
+    const bytes = stream ? stream.writeStanza(stanza, true) : serialisedSize(stanza);
+    sm.sent(stanza, bytes);
+    if (this.overLimit(1)) {
+      // Detached, nobody will acknowledge; far over, the memory is the point.
+      if (!stream || this.overLimit(HARD_LIMIT_FACTOR)) return this.endOverLimit();
+      this.overLimitTimer ??= setTimeout(() => {
+        this.overLimitTimer = undefined;
+        if (this.overLimit(1) && !this.ended) this.endOverLimit();
+      }, OVER_LIMIT_GRACE_MS).unref();
+    }
+    if (stream && !sm.ackRequested && sm.unacked.length >= ACK_REQUEST_EVERY) {
       sm.ackRequested = true;
       stream.requestAck();
     }
+  }
+
+  /** More unacknowledged than `factor` times the configured limits (count or bytes)? */
+  private overLimit(factor: number): boolean {
+    const sm = this.sm;
+    return sm !== undefined && (sm.unacked.length > this.maxUnacked * factor || sm.unackedBytes > this.maxUnackedBytes * factor);
+  }
+
+  private endOverLimit(): void {
+    const sm = this.sm!;
+    this.log.warn({ jid: this.jid.toString(), count: sm.unacked.length, bytes: sm.unackedBytes }, "too many unacknowledged stanzas; ending the session");
+    // A stream error (not a clean close), so that every unacknowledged message is re-routed (end()).
+    this.close(new StreamError("resource-constraint", "too many unacknowledged stanzas"));
   }
 
   close(error?: StreamError): void {
@@ -138,6 +166,7 @@ export class ClientSession implements Session {
     if (this.ended) return;
     this.ended = true;
     if (this.detachTimer) clearTimeout(this.detachTimer);
+    if (this.overLimitTimer) clearTimeout(this.overLimitTimer);
     this.attachedStream = undefined;
     const sm = this.sm;
     if (sm?.resumeId !== undefined) this.resumption.remove(sm.resumeId, this);
@@ -148,7 +177,7 @@ export class ClientSession implements Session {
       this.log.info({ jid: this.jid.toString(), count: sm.unacked.length, reason }, "re-routing unacknowledged stanzas");
       // A client that closed its stream cleanly had everything on the wire; what it may not have acknowledged
       // and is in its archive (XEP-0313) it can fetch there, so only the rest is sent again (as Prosody does).
-      this.rerouteUnacked(sm.unacked.splice(0), reason === "closed");
+      this.rerouteUnacked(sm.takeUnacked(), reason === "closed");
     }
   }
 
@@ -172,5 +201,14 @@ export class ClientSession implements Session {
         this.core.router.bounce(stanza, new StanzaError("service-unavailable"));
       }
     }
+  }
+}
+
+/** Bytes of a stanza as it would go on the wire (0 when it cannot be serialised; it would be dropped). */
+function serialisedSize(stanza: Element): number {
+  try {
+    return Buffer.byteLength(stanza.toString(NS_CLIENT));
+  } catch {
+    return 0;
   }
 }

@@ -1,5 +1,7 @@
 // The elements a peer sends on one stream, handled one at a time in arrival order; reading pauses while too
-// many wait (flood control without dropping anything). Every stream kind (c2s, s2s, component) uses it.
+// many wait (flood control without dropping anything), and an element over its sender's stanza rate waits
+// its turn (input-throttle.ts). Every stream kind (c2s, s2s, component) uses it.
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Element } from "../core/xml/element.js";
 
 /** Elements waiting before reading pauses (default); it resumes once half of them are handled. */
@@ -36,7 +38,8 @@ export class InboundQueue {
     this.generation++;
   }
 
-  push(el: Element): void {
+  /** Queues an element; `notBefore` (a performance.now() time) delays its handling (stanza rate limit). */
+  push(el: Element, notBefore = 0): void {
     const owner = this.owner;
     if (owner.isClosed()) return;
     this.queued++;
@@ -47,6 +50,10 @@ export class InboundQueue {
     const generation = this.generation;
     this.tail = this.tail.then(async () => {
       try {
+        if (notBefore > 0 && !owner.isClosed()) {
+          const wait = notBefore - performance.now();
+          if (wait > 0) await sleep(wait, undefined, { ref: false });
+        }
         if (!owner.isClosed() && generation === this.generation) await owner.handle(el);
       } catch (err) {
         owner.failed(err);

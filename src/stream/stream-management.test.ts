@@ -14,7 +14,7 @@ describe("XEP-0198 counters", () => {
 
   it("drops what the client acknowledged and refuses an h beyond what was sent", () => {
     const sm = new StreamManagement("id", 300);
-    for (const id of ["a", "b", "c"]) sm.sent(msg(id));
+    for (const id of ["a", "b", "c"]) sm.sent(msg(id), 10);
     assert.equal(sm.acknowledge(2), true);
     assert.deepEqual(sm.unacked.map((s) => s.attrs.id), ["c"]);
     assert.equal(sm.acknowledge(4), false);
@@ -22,12 +22,24 @@ describe("XEP-0198 counters", () => {
     assert.equal(sm.unacked.length, 0);
   });
 
+  it("keeps the bytes of what is unacknowledged in step with acknowledgements", () => {
+    const sm = new StreamManagement("id", 300);
+    sm.sent(msg("a"), 100);
+    sm.sent(msg("b"), 2000);
+    sm.sent(msg("c"), 30);
+    assert.equal(sm.unackedBytes, 2130);
+    sm.acknowledge(2);
+    assert.equal(sm.unackedBytes, 30);
+    assert.deepEqual(sm.takeUnacked().map((s) => s.attrs.id), ["c"]);
+    assert.equal(sm.unackedBytes, 0);
+  });
+
   it("acknowledges across the wrap", () => {
     const sm = new StreamManagement(undefined, 0);
     sm.acked = 2 ** 32 - 1;
     sm.outbound = 2 ** 32 - 1;
-    sm.sent(msg("x"));
-    sm.sent(msg("y"));
+    sm.sent(msg("x"), 10);
+    sm.sent(msg("y"), 10);
     assert.equal(sm.outbound, 1);
     assert.equal(sm.acknowledge(0), true);
     assert.deepEqual(sm.unacked.map((s) => s.attrs.id), ["y"]);

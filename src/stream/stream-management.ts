@@ -20,6 +20,10 @@ export class StreamManagement {
   outbound = 0;
   /** Stanzas sent and not yet acknowledged, oldest first; the first one has number `acked + 1`. */
   readonly unacked: Element[] = [];
+  /** Serialised size of each unacked stanza, in step with `unacked`. */
+  private readonly sizes: number[] = [];
+  /** Their total: the memory a client that does not acknowledge makes us hold. */
+  unackedBytes = 0;
   /** The client's last acknowledged count. */
   acked = 0;
   /** An <r/> has been sent and not yet answered. */
@@ -36,10 +40,19 @@ export class StreamManagement {
     return this.resumeId !== undefined;
   }
 
-  /** Records a stanza sent to the client. */
-  sent(stanza: Element): void {
+  /** Records a stanza sent to the client, `bytes` its serialised size. */
+  sent(stanza: Element, bytes: number): void {
     this.outbound = addMod32(this.outbound, 1);
     this.unacked.push(stanza);
+    this.sizes.push(bytes);
+    this.unackedBytes += bytes;
+  }
+
+  /** Empties the queue (the session ends); returns what was unacknowledged, oldest first. */
+  takeUnacked(): Element[] {
+    this.sizes.length = 0;
+    this.unackedBytes = 0;
+    return this.unacked.splice(0);
   }
 
   /**
@@ -50,6 +63,7 @@ export class StreamManagement {
     const newly = distanceMod32(this.acked, h);
     if (newly > this.unacked.length) return false;
     this.unacked.splice(0, newly);
+    for (const size of this.sizes.splice(0, newly)) this.unackedBytes -= size;
     this.acked = h;
     this.ackRequested = false;
     return true;

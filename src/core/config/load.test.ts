@@ -172,7 +172,8 @@ describe("config validation errors name the key and its line", () => {
       ],
     );
     const config = parseConfig("components:\n  - { domain: Bot.Example.org, secret: s }\n", "natter.yaml");
-    assert.deepEqual(config.components, [{ domain: "bot.example.org", secret: "s" }]);
+    assert.deepEqual(config.components.map(({ domain, secret }) => ({ domain, secret })), [{ domain: "bot.example.org", secret: "s" }]);
+    assert.equal(config.components[0]?.rate_limit.bytes_per_second, 1_048_576, "each component gets the default input rate");
     assert.deepEqual(config.listeners.component, { enabled: true, port: 5347, bind: ["127.0.0.1", "::1"] });
   });
 

@@ -155,6 +155,26 @@ const addressEntry = z.string({ error: "expected an IP address or CIDR range" })
   if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
 });
 
+/**
+ * A per-connection input rate (token buckets): bytes and stanzas per second, each with a burst allowance.
+ * Over it, Natter stops reading the connection until the allowance refills ("throttle, not cut", as
+ * ejabberd's shapers and Prosody's mod_limits do). A rate of 0 means no limit.
+ */
+function rateLimit(defaults: { bytes: number; burstBytes: number; stanzas: number; burstStanzas: number }) {
+  return z
+    .object({
+      bytes_per_second: positiveInt("bytes per second (0 = no limit)", 0).default(defaults.bytes),
+      burst_bytes: positiveInt("a size in bytes", 1024).default(defaults.burstBytes),
+      stanzas_per_second: positiveInt("stanzas per second (0 = no limit)", 0).default(defaults.stanzas),
+      burst_stanzas: positiveInt("a number of stanzas", 1).default(defaults.burstStanzas),
+    })
+    .strict()
+    .prefault({});
+}
+
+/** Defaults for servers and components: generous (they carry many users' traffic), still bounded. */
+const SERVER_RATE = { bytes: 1_048_576, burstBytes: 4_194_304, stanzas: 5000, burstStanzas: 10_000 };
+
 /** A module's options: a map validated later by the module's own schema, true/empty for its defaults, false to disable. */
 const moduleOptions = z.union([z.boolean(), z.null(), z.record(z.string(), z.unknown())], {
   error: "expected the module's options as a map, true to enable it with defaults, or false to disable it",
@@ -228,6 +248,12 @@ const s2sSchema = z
     idle_timeout: seconds("the idle timeout", 1).default(300),
     /** Stanzas queued per remote domain while its connection comes up; more get resource-constraint. */
     max_queue: positiveInt("a number of stanzas", 1).default(10000),
+    /** Bytes (serialised) queued per remote domain while its connection comes up; more get resource-constraint. */
+    max_queue_bytes: positiveInt("a size in bytes", 65536).default(16_777_216),
+    /** Input rate of each s2s connection (either direction). */
+    rate_limit: rateLimit(SERVER_RATE),
+    /** Output a peer has not read beyond this closes its connection. */
+    max_unsent_bytes: positiveInt("a size in bytes", 1_048_576).default(33_554_432),
     max_stanza_size: positiveInt("a size in bytes", 10000).default(262144),
     ...elementCaps(10000),
     /** An inbound stream until it has authenticated a domain. */
@@ -241,6 +267,10 @@ const componentEntry = z
   .object({
     domain: domainName,
     secret: z.string({ error: "expected the shared secret as a string" }).min(1, { error: "the secret may not be empty" }),
+    /** Input rate of the component's connection once its handshake succeeded (before: c2s.rate_limits.unauthenticated). */
+    rate_limit: rateLimit(SERVER_RATE),
+    /** Output the component has not read beyond this closes its connection. */
+    max_unsent_bytes: positiveInt("a size in bytes", 1_048_576).default(67_108_864),
   })
   .strict();
 
@@ -298,6 +328,19 @@ export const configSchema = z
         /** Until SASL succeeds; also external components (XEP-0114) until their handshake. */
         pre_auth: preAuthLimits(),
         negotiation_timeout: seconds("the timeout", 1).default(30),
+        // RFC 6120 §7.6.2.1: binding one more gets <resource-constraint/>; sessions waiting for resumption count
+        // (and give way to a new bind).
+        max_sessions_per_account: positiveInt("a number of sessions", 1).default(10),
+        /** Output a client has not read beyond this closes its connection (slow-reader protection). */
+        max_unsent_bytes: positiveInt("a size in bytes", 1_048_576).default(16_777_216),
+        /** Input rate of each client connection, stricter before authentication. */
+        rate_limits: z
+          .object({
+            unauthenticated: rateLimit({ bytes: 10_240, burstBytes: 65_536, stanzas: 10, burstStanzas: 50 }),
+            authenticated: rateLimit({ bytes: 262_144, burstBytes: 1_048_576, stanzas: 1000, burstStanzas: 2000 }),
+          })
+          .strict()
+          .prefault({}),
         // RFC 6120 §4.6.1: a single space when the stream has been quiet this long; 0 turns it off.
         keepalive_interval: z.number({ error: "expected seconds" }).min(0, { error: "expected seconds (0 = off)" }).default(60),
         sasl_mechanisms: z
@@ -312,6 +355,8 @@ export const configSchema = z
             resume_timeout: seconds("the resumption timeout", 1).default(300),
             /** Unacknowledged stanzas kept per session; beyond it the session ends and they are re-routed. */
             max_unacked: positiveInt("a number of stanzas", 10).default(1000),
+            /** The same limit in bytes of serialised XML (a few large stanzas weigh as much as many small ones). */
+            max_unacked_bytes: positiveInt("a size in bytes", 65536).default(2_097_152),
           })
           .strict()
           .prefault({}),

@@ -10,6 +10,7 @@ import { Element, InvalidXmlCharError, escapeAttr } from "../../core/xml/element
 import { NS_CLIENT, NS_COMPONENT, NS_STREAM } from "../../core/xml/ns.js";
 import { type StreamParserLimits, XmppStreamParser } from "../../core/xml/stream-parser.js";
 import type { ByteConnection } from "../../stream/connection.js";
+import { InputThrottle, type RateLimitConfig } from "../../stream/input-throttle.js";
 import { STREAM_CLOSE, newStreamId } from "../../stream/stream-header.js";
 import { handshakeMatches } from "./handshake.js";
 import { UNCOUNTED, type UnauthenticatedSlot } from "../unauthenticated-connections.js";
@@ -21,14 +22,16 @@ export interface ComponentStreamOptions {
   preAuthLimits: StreamParserLimits;
   /** Time allowed from connection to a successful handshake. */
   negotiationTimeoutMs: number;
-  /** Output queued beyond this closes the stream (a component that does not read). */
-  maxPendingBytes: number;
+  /** Input rate until the handshake succeeds (then the component's own, from the directory). */
+  preHandshakeRateLimit: RateLimitConfig;
 }
 
 /** What a stream needs from the registry of configured components. */
 export interface ComponentDirectory {
   /** The shared secret of a configured component domain, or undefined when none is configured. */
   secretOf(domain: string): string | undefined;
+  /** The configured limits of a component domain. */
+  limitsOf(domain: string): { rateLimit: RateLimitConfig; maxUnsentBytes: number } | undefined;
   /** The domain already has an authenticated stream. */
   isConnected(domain: string): boolean;
   /** Makes this stream the one serving `domain`; false when another took it first. */
@@ -65,6 +68,9 @@ export class ComponentStream {
   private parser: XmppStreamParser | undefined;
   private negotiationTimer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
+  private readonly input: InputThrottle;
+  /** Output queued beyond this closes the stream (a component that does not read); the component's own once known. */
+  private maxUnsentBytes = 1024 * 1024;
 
   constructor(
     private readonly conn: ByteConnection,
@@ -88,7 +94,11 @@ export class ComponentStream {
       },
       opts.preAuthLimits,
     );
-    conn.onData((chunk) => this.parser?.write(chunk));
+    this.input = new InputThrottle(conn, opts.preHandshakeRateLimit, () => this.log);
+    conn.onData((chunk) => {
+      this.input.received(chunk.length);
+      this.parser?.write(chunk);
+    });
     conn.onClose((reason) => this.onTransportClosed(reason));
     this.negotiationTimer = setTimeout(() => {
       this.close(new StreamError("connection-timeout", "no successful handshake in time"));
@@ -104,7 +114,7 @@ export class ComponentStream {
   private write(text: string): void {
     if (this.phase === "closed") return;
     this.conn.write(text);
-    if (this.conn.pendingBytes > this.opts.maxPendingBytes) {
+    if (this.conn.pendingBytes > this.maxUnsentBytes) {
       this.log.warn({ domain: this.domain, pending: this.conn.pendingBytes }, "component is not reading; closing");
       this.phase = "closed";
       this.conn.destroy();
@@ -157,12 +167,14 @@ export class ComponentStream {
       this.log.error({ err }, "component stream element handling failed");
       this.close(new StreamError("internal-server-error"));
     },
-    pause: () => this.conn.pause(),
-    resume: () => this.conn.resume(),
+    pause: () => this.input.pauseForQueue(),
+    resume: () => this.input.resumeForQueue(),
   }, MAX_QUEUED);
 
   private enqueue(el: Element): void {
-    this.inbound.push(el);
+    const notBefore = this.input.stanza();
+    if (notBefore === "cut") return this.close(new StreamError("policy-violation", "far too many stanzas too fast"));
+    this.inbound.push(el, notBefore);
   }
 
   private async handleElement(el: Element): Promise<void> {
@@ -188,6 +200,11 @@ export class ComponentStream {
     // The handshake authenticates without a stream restart: the normal limits apply from the next byte on.
     this.parser?.setLimits(this.opts.limits);
     this.unauthenticatedSlot.release();
+    const limits = this.directory.limitsOf(this.domain);
+    if (limits) {
+      this.input.setLimits(limits.rateLimit);
+      this.maxUnsentBytes = limits.maxUnsentBytes;
+    }
     if (this.negotiationTimer) clearTimeout(this.negotiationTimer);
     // XEP-0114 §3: success is an empty <handshake/>.
     this.write(`<handshake/>`);
@@ -254,6 +271,7 @@ export class ComponentStream {
     this.tornDown = true;
     this.unauthenticatedSlot.release();
     if (this.negotiationTimer) clearTimeout(this.negotiationTimer);
+    this.input.stop();
     if (this.attached) this.directory.detach(this.domain, this);
     this.log.info({ domain: this.domain, reason }, "component connection closed");
   }

@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import { StanzaError, StreamError } from "../../core/errors.js";
 import type { CoreServices } from "../../core/modules.js";
 import type { Element } from "../../core/xml/element.js";
+import type { RateLimitConfig } from "../../stream/input-throttle.js";
 import { TcpConnection } from "../tcp/tcp-connection.js";
 import { type UnauthenticatedConnections, admitStream } from "../unauthenticated-connections.js";
 import { type ComponentDirectory, ComponentStream, type ComponentStreamOptions } from "./component-stream.js";
@@ -14,6 +15,10 @@ import { type ComponentDirectory, ComponentStream, type ComponentStreamOptions }
 export interface ComponentConfig {
   domain: string;
   secret: string;
+  /** Input rate once the handshake succeeded. */
+  rate_limit: RateLimitConfig;
+  /** Output the component has not read beyond this closes its connection. */
+  max_unsent_bytes: number;
 }
 
 export interface ComponentListenerConfig {
@@ -23,7 +28,7 @@ export interface ComponentListenerConfig {
 }
 
 export class ExternalComponents implements ComponentDirectory {
-  private readonly secrets = new Map<string, string>();
+  private readonly configs = new Map<string, ComponentConfig>();
   private readonly connected = new Map<string, ComponentStream>();
   /** Every open stream, authenticated or not (closed at shutdown). */
   private readonly streams = new Set<ComponentStream>();
@@ -37,8 +42,9 @@ export class ExternalComponents implements ComponentDirectory {
     private readonly unauthenticated: UnauthenticatedConnections | undefined,
     private readonly opts: ComponentStreamOptions,
   ) {
-    for (const { domain, secret } of components) {
-      this.secrets.set(domain, secret);
+    for (const component of components) {
+      const { domain } = component;
+      this.configs.set(domain, component);
       try {
         this.removers.push(core.router.registerComponent(domain, (stanza) => this.deliver(domain, stanza)));
       } catch (err) {
@@ -50,7 +56,12 @@ export class ExternalComponents implements ComponentDirectory {
   }
 
   secretOf(domain: string): string | undefined {
-    return this.secrets.get(domain);
+    return this.configs.get(domain)?.secret;
+  }
+
+  limitsOf(domain: string): { rateLimit: RateLimitConfig; maxUnsentBytes: number } | undefined {
+    const config = this.configs.get(domain);
+    return config && { rateLimit: config.rate_limit, maxUnsentBytes: config.max_unsent_bytes };
   }
 
   isConnected(domain: string): boolean {

@@ -3,6 +3,7 @@
 import type { Logger } from "pino";
 import type { CoreServices } from "../../core/modules.js";
 import type { StreamParserLimits } from "../../core/xml/stream-parser.js";
+import type { RateLimitConfig } from "../../stream/input-throttle.js";
 import type { DialbackType } from "./dialback.js";
 import type { S2sTls } from "./trust.js";
 
@@ -26,6 +27,10 @@ export interface S2sEnv {
   limits: StreamParserLimits;
   /** Smaller limits on an inbound stream until it authenticates a domain. */
   preAuthLimits: StreamParserLimits;
+  /** Input rate of every s2s connection. */
+  rateLimit: RateLimitConfig;
+  /** Output a peer has not read beyond this closes its connection. */
+  maxUnsentBytes: number;
   negotiationTimeoutMs: number;
   idleTimeoutMs: number;
   /** A domain served here: a user host or a component (MUC, upload, XEP-0114). */

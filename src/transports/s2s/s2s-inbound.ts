@@ -37,7 +37,7 @@ export class S2sInbound extends S2sStream {
     /** Counts this connection among the unauthenticated ones until a domain is authenticated or it closes. */
     private readonly unauthenticatedSlot: UnauthenticatedSlot = UNCOUNTED,
   ) {
-    super(conn, env.limits, env.log, env.idleTimeoutMs);
+    super(conn, env.limits, env.log, env.idleTimeoutMs, env.rateLimit, env.maxUnsentBytes);
     this.log = env.log.child({ s2s: "in", stream: this.id, ip: conn.remoteAddress });
     this.log.info({ secure: conn.secure }, "s2s connection accepted");
     this.newParser();

@@ -12,7 +12,7 @@ import { type DialbackType, NS_DIALBACK, NS_DIALBACK_FEATURE, dbResult, dbVerify
 import type { ConnectTarget, S2sResolver } from "./resolver.js";
 import { S2sConnection } from "./s2s-connection.js";
 import type { S2sEnv } from "./s2s-env.js";
-import { S2sStream, s2sHeader } from "./s2s-stream.js";
+import { S2sStream, s2sHeader, serialiseForServer } from "./s2s-stream.js";
 import { peerCertificateProblem } from "./trust.js";
 
 type Phase = "connecting" | "negotiating" | "ready" | "closed";
@@ -24,12 +24,20 @@ interface PendingVerify {
   resolve: (type: DialbackType) => void;
 }
 
+/** A stanza waiting for the stream, serialised once when queued (its size is what the byte limit counts). */
+interface Queued {
+  stanza: Element;
+  text: string;
+  bytes: number;
+}
+
 /** Why the stream could not be used: becomes the error each queued stanza's sender gets. */
 type Failure = "remote-server-not-found" | "remote-server-timeout";
 
 export class S2sOutbound {
   private phase: Phase = "connecting";
-  private readonly queue: Element[] = [];
+  private readonly queue: Queued[] = [];
+  private queuedBytes = 0;
   private readonly verifies: PendingVerify[] = [];
   private stream: OutboundStream | undefined;
   private negotiationTimer: NodeJS.Timeout | undefined;
@@ -41,7 +49,8 @@ export class S2sOutbound {
     private readonly env: S2sEnv,
     private readonly resolver: S2sResolver,
     private readonly connectTimeoutMs: number,
-    private readonly maxQueue: number,
+    /** What may wait per remote domain while the stream comes up. */
+    private readonly maxQueue: { stanzas: number; bytes: number },
     private readonly onEnd: (out: S2sOutbound) => void,
   ) {
     this.log = env.log.child({ s2s: "out", local, remote });
@@ -67,11 +76,24 @@ export class S2sOutbound {
       if (!this.stream.writeStanza(stanza)) this.env.core.router.bounce(stanza, new StanzaError("internal-server-error"));
       return;
     }
-    if (this.queue.length >= this.maxQueue) {
+    // RFC 6120 §8.3.3.18: over either limit the sender is told the server lacks the resources.
+    if (this.queue.length >= this.maxQueue.stanzas) {
       this.env.core.router.bounce(stanza, new StanzaError("resource-constraint", `too many stanzas waiting for ${this.remote}`));
       return;
     }
-    this.queue.push(stanza);
+    const text = serialiseForServer(stanza, this.log);
+    if (text === undefined) {
+      this.env.core.router.bounce(stanza, new StanzaError("internal-server-error"));
+      return;
+    }
+    const bytes = Buffer.byteLength(text);
+    if (this.queuedBytes + bytes > this.maxQueue.bytes) {
+      this.log.warn({ queued: this.queue.length, bytes: this.queuedBytes }, "s2s queue full (bytes); stanza bounced");
+      this.env.core.router.bounce(stanza, new StanzaError("resource-constraint", `too much data waiting for ${this.remote}`));
+      return;
+    }
+    this.queue.push({ stanza, text, bytes });
+    this.queuedBytes += bytes;
   }
 
   /** XEP-0220 §2.1.2: asks the peer (authoritative for `remote`) about a key another stream presented to us. */
@@ -150,8 +172,17 @@ export class S2sOutbound {
     this.phase = "ready";
     if (this.negotiationTimer) clearTimeout(this.negotiationTimer);
     this.log.info({ how, queued: this.queue.length }, "s2s outbound stream authenticated");
-    const queued = this.queue.splice(0);
-    for (const stanza of queued) this.send(stanza);
+    const queued = this.takeQueue();
+    for (const { stanza, text } of queued) {
+      if (this.phase === "ready" && this.stream?.writeSerialised(text)) continue;
+      // The stream died while the queue was going out (a peer that does not read).
+      this.env.core.router.bounce(stanza, new StanzaError("remote-server-not-found", `${this.remote}: connection lost`));
+    }
+  }
+
+  private takeQueue(): Queued[] {
+    this.queuedBytes = 0;
+    return this.queue.splice(0);
   }
 
   takeVerifies(): PendingVerify[] {
@@ -185,7 +216,7 @@ export class S2sOutbound {
     const stream = this.stream;
     this.stream = undefined;
     stream?.close(streamError);
-    for (const stanza of this.queue.splice(0)) this.env.core.router.bounce(stanza, new StanzaError(condition, `${this.remote}: ${why}`));
+    for (const { stanza } of this.takeQueue()) this.env.core.router.bounce(stanza, new StanzaError(condition, `${this.remote}: ${why}`));
     for (const v of this.verifies.splice(0)) v.resolve("error");
     this.onEnd(this);
   }
@@ -212,7 +243,7 @@ class OutboundStream extends S2sStream {
     private readonly env: S2sEnv,
     private readonly owner: S2sOutbound,
   ) {
-    super(conn, env.limits, env.log.child({ s2s: "out", local: owner.local, remote: owner.remote }), env.idleTimeoutMs);
+    super(conn, env.limits, env.log.child({ s2s: "out", local: owner.local, remote: owner.remote }), env.idleTimeoutMs, env.rateLimit, env.maxUnsentBytes);
     this.newParser();
     this.sendHeader();
   }

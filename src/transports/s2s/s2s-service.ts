@@ -70,6 +70,8 @@ export class S2sService {
       tls,
       dialbackSecret: createHmac("sha256", serverSecret).update("natter s2s dialback").digest(),
       ...parserLimits(s2s, config.c2s.max_depth),
+      rateLimit: s2s.rate_limit,
+      maxUnsentBytes: s2s.max_unsent_bytes,
       negotiationTimeoutMs: s2s.negotiation_timeout * 1000,
       idleTimeoutMs: s2s.idle_timeout * 1000,
       isLocalDomain: (domain) => core.hosts.has(domain) || core.router.componentDomains().includes(domain),
@@ -145,7 +147,7 @@ export class S2sService {
         this.env,
         this.resolver,
         this.config.s2s.connect_timeout * 1000,
-        this.config.s2s.max_queue,
+        { stanzas: this.config.s2s.max_queue, bytes: this.config.s2s.max_queue_bytes },
         (ended) => {
           if (this.outbound.get(key) === ended) this.outbound.delete(key);
         },

@@ -2,6 +2,7 @@
 // the header with the dialback prefix declared, ordered processing with input flow control, writing,
 // stream errors and closing.
 import { InboundQueue } from "../../stream/inbound-queue.js";
+import { InputThrottle, type RateLimitConfig } from "../../stream/input-throttle.js";
 import type { Logger } from "pino";
 import { StreamError } from "../../core/errors.js";
 import { Element, InvalidXmlCharError } from "../../core/xml/element.js";
@@ -13,8 +14,6 @@ import type { S2sConnection } from "./s2s-connection.js";
 
 /** Stanzas handled concurrently per stream before reading pauses (order is kept). */
 const MAX_QUEUED = 256;
-/** Output queued beyond this closes the stream (a peer that does not read). */
-const MAX_PENDING_BYTES = 32 * 1024 * 1024;
 
 /** The s2s header: jabber:server plus the db prefix for dialback (XEP-0220 §2.1.1). */
 export function s2sHeader(opts: { id: string; from: string; to?: string; version?: boolean }): string {
@@ -34,6 +33,19 @@ export function toContentNs(el: Element, from: string, to: string): Element {
   return el;
 }
 
+/** A stanza as jabber:server text, or undefined (logged) when it holds characters XML cannot carry. */
+export function serialiseForServer(el: Element, log: Logger): string | undefined {
+  try {
+    return el.toString(NS_SERVER);
+  } catch (err) {
+    if (err instanceof InvalidXmlCharError) {
+      log.warn({ name: el.name }, "dropped an outgoing stanza with characters XML cannot carry");
+      return undefined;
+    }
+    throw err;
+  }
+}
+
 export const fromServerNs = (el: Element) => toContentNs(el, NS_SERVER, NS_CLIENT);
 
 export abstract class S2sStream {
@@ -44,14 +56,22 @@ export abstract class S2sStream {
   protected headerSent = false;
   private idleTimer: NodeJS.Timeout | undefined;
   private lastActivity = Date.now();
+  private readonly input: InputThrottle;
 
   constructor(
     readonly conn: S2sConnection,
     protected readonly limits: StreamParserLimits,
     protected log: Logger,
     private readonly idleTimeoutMs: number,
+    rateLimit: RateLimitConfig,
+    /** Output queued beyond this closes the stream (a peer that does not read). */
+    private readonly maxUnsentBytes: number,
   ) {
-    conn.onData((chunk) => this.parser?.write(chunk));
+    this.input = new InputThrottle(conn, rateLimit, () => this.log);
+    conn.onData((chunk) => {
+      this.input.received(chunk.length);
+      this.parser?.write(chunk);
+    });
     conn.onClose((reason) => this.onTransportClosed(reason));
     const check = Math.max(1000, Math.min(idleTimeoutMs / 4, 60_000));
     this.idleTimer = setInterval(() => {
@@ -105,18 +125,20 @@ export abstract class S2sStream {
       this.log.error({ err }, "s2s element handling failed");
       this.close(new StreamError("internal-server-error"));
     },
-    pause: () => this.conn.pause(),
-    resume: () => this.conn.resume(),
+    pause: () => this.input.pauseForQueue(),
+    resume: () => this.input.resumeForQueue(),
   }, MAX_QUEUED);
 
   private enqueue(el: Element): void {
-    this.inbound.push(el);
+    const notBefore = this.input.stanza();
+    if (notBefore === "cut") return this.close(new StreamError("policy-violation", "far too many stanzas too fast"));
+    this.inbound.push(el, notBefore);
   }
 
   write(text: string): void {
     if (this.closed) return;
     this.conn.write(text);
-    if (this.conn.pendingBytes > MAX_PENDING_BYTES) {
+    if (this.conn.pendingBytes > this.maxUnsentBytes) {
       this.log.warn({ pending: this.conn.pendingBytes }, "s2s peer is not reading; closing");
       this.conn.destroy();
     }
@@ -125,16 +147,15 @@ export abstract class S2sStream {
   /** Writes a stanza in jabber:server; false when it cannot be written (closed, or characters XML cannot carry). */
   writeStanza(el: Element): boolean {
     if (this.closed) return false;
-    let text: string;
-    try {
-      text = el.toString(NS_SERVER);
-    } catch (err) {
-      if (err instanceof InvalidXmlCharError) {
-        this.log.warn({ name: el.name }, "dropped an outgoing stanza with characters XML cannot carry");
-        return false;
-      }
-      throw err;
-    }
+    const text = serialiseForServer(el, this.log);
+    if (text === undefined) return false;
+    this.writeSerialised(text);
+    return true;
+  }
+
+  /** Writes a stanza serialised earlier (queued while the stream came up). */
+  writeSerialised(text: string): boolean {
+    if (this.closed) return false;
     this.touch();
     this.write(text);
     return true;
@@ -177,6 +198,7 @@ export abstract class S2sStream {
     if (this.tornDown) return;
     this.tornDown = true;
     if (this.idleTimer) clearInterval(this.idleTimer);
+    this.input.stop();
     this.onClosed(reason, error);
   }
 }
