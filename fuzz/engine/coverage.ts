@@ -25,8 +25,9 @@ interface FunctionState {
   blocks: Map<string, { start: number; end: number; covered: boolean }>;
 }
 
-// V8 keeps one coverage state per isolate, and block counters restarted after stopPreciseCoverage stay blind to
-// functions compiled before: so one session for the process, started once and never stopped.
+// V8 keeps one coverage state per isolate, and block counters stay blind to functions that were compiled before
+// they were started (or restarted): so one session for the process, started when this module is loaded (import
+// the fuzzer before running the code under test) and never stopped.
 let shared: Session | undefined;
 function coverageSession(): Session {
   if (shared === undefined) {
@@ -112,3 +113,5 @@ export class CoverageFeedback {
     return fresh;
   }
 }
+
+coverageSession();
