@@ -1,0 +1,148 @@
+// Durability across a process crash (DESIGN.md "Data and scale": what must not be lost is committed before the
+// server acknowledges it). A real `natter start` process takes a stream of messages for an offline account from a
+// sender with XEP-0198 enabled, is killed with SIGKILL at a random moment mid-stream, and is started again on the
+// same data directory. Every message the server acknowledged (`<a h='n'/>` covers the first n stanzas, XEP-0198
+// §4) must reach the recipient exactly once; the unacknowledged ones may or may not, but never twice.
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { randomInt } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { NS_SM } from "../../src/core/xml/ns.js";
+import type { RawClient } from "../helpers/raw-client.js";
+import { freePort, type TestServer } from "../helpers/test-server.js";
+import { parseServerOutput, rawLogin } from "./raw-helpers.js";
+
+const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
+const TOTAL = 3000; // more than the server can take before the kill lands
+const ACK_EVERY = 10;
+
+function natter(cfg: string, args: string[]): void {
+  const r = spawnSync(process.execPath, ["--import", "tsx", MAIN, "-c", cfg, ...args], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+}
+
+async function startServer(cfg: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "-c", cfg, "start"], { stdio: ["ignore", "pipe", "pipe"] });
+  let seen = "";
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${seen.slice(-2000)}`)), 30_000);
+    child.stderr!.on("data", (d: Buffer) => {
+      seen += d.toString();
+    });
+    child.stdout!.on("data", (d: Buffer) => {
+      seen += d.toString();
+      if (/Natter started/.test(seen)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`server exited (${code}): ${seen.slice(-2000)}`)));
+  });
+  return child; // the listeners above keep draining its output, so logging never blocks it
+}
+
+function killHard(child: ChildProcess): Promise<void> {
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGKILL");
+  return exited;
+}
+
+/** Highest `h` the server has sent in `<a/>` on this stream so far. */
+function highestAck(rc: RawClient): number {
+  let h = 0;
+  for (const m of rc.data.matchAll(/<a xmlns=["']urn:xmpp:sm:3["'] h=["'](\d+)["']\s*\/>/g)) h = Math.max(h, Number(m[1]));
+  return h;
+}
+
+describe("crash recovery: kill -9 mid-stream", { timeout: 120_000 }, () => {
+  let dir: string;
+  let cfg: string;
+  let ts: TestServer;
+  let server: ChildProcess | undefined;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "natter-crash-"));
+    const port = await freePort();
+    cfg = join(dir, "natter.yaml");
+    writeFileSync(
+      cfg,
+      [
+        "hosts: [localhost]",
+        "data_dir: ./data",
+        `listeners: { c2s: { port: ${port}, bind: [127.0.0.1] }, c2s_direct_tls: { enabled: false }, http: { enabled: false } }`,
+        "s2s: { enabled: false }",
+        "auth: { scram_iterations: 4096 }",
+        `modules: { offline-messages: { max_per_user: ${TOTAL * 2} } }`,
+      ].join("\n"),
+    );
+    natter(cfg, ["adduser", "sender@localhost", "--password", "pw-sender"]);
+    natter(cfg, ["adduser", "rcpt@localhost", "--password", "pw-rcpt"]);
+    ts = { port, domain: "localhost" } as TestServer;
+  });
+
+  after(async () => {
+    if (server !== undefined) await killHard(server);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("every message acknowledged before the kill is delivered once after the restart, and none twice", async (t) => {
+    server = await startServer(cfg);
+    const { rc: sender } = await rawLogin(ts, "sender", "pw-sender", "load");
+    sender.send(`<enable xmlns='${NS_SM}'/>`);
+    await sender.waitFor(/<enabled/);
+
+    // Kill once the server has acknowledged a random number of messages, while the sender keeps writing.
+    const killAfter = randomInt(50, 600);
+    t.diagnostic(`kill after at least ${killAfter} acknowledged messages`);
+    let written = 0;
+    const writing = (async () => {
+      while (written < TOTAL && highestAck(sender) < killAfter) {
+        let burst = "";
+        for (let i = 0; i < ACK_EVERY && written < TOTAL; i++, written++) {
+          burst += `<message to='rcpt@localhost' type='chat' id='m${written}'><body>m${written}</body></message>`;
+        }
+        sender.send(`${burst}<r xmlns='${NS_SM}'/>`);
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    const deadline = Date.now() + 60_000;
+    while (highestAck(sender) < killAfter) {
+      assert.ok(Date.now() < deadline, `no ack for ${killAfter} messages: ${sender.data.slice(-300)}`);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await killHard(server);
+    await writing;
+    const acked = highestAck(sender);
+    server = undefined;
+    sender.destroy();
+    t.diagnostic(`sent ${written}, acknowledged ${acked} before the kill`);
+    assert.ok(acked >= killAfter && acked < written, "the kill landed mid-stream");
+
+    server = await startServer(cfg);
+    const { rc: rcpt } = await rawLogin(ts, "rcpt", "pw-rcpt", "phone");
+    rcpt.send("<presence/>");
+    // Offline messages arrive after the initial presence; wait until they stop coming.
+    let count = -1;
+    for (let quiet = 0; quiet < 10; ) {
+      await new Promise((r) => setTimeout(r, 200));
+      const now = (rcpt.data.match(/<\/message>/g) ?? []).length;
+      quiet = now === count ? quiet + 1 : 0;
+      count = now;
+    }
+    const bodies = parseServerOutput(rcpt.data)
+      .elements.filter((el) => el.name === "message")
+      .map((el) => el.getChildText("body", el.ns) ?? "");
+    t.diagnostic(`${bodies.length} delivered after the restart`);
+    const times = new Map<string, number>();
+    for (const b of bodies) times.set(b, (times.get(b) ?? 0) + 1);
+    const duplicated = [...times].filter(([, n]) => n > 1).map(([b]) => b);
+    assert.deepEqual(duplicated, [], "no message delivered twice");
+    const lost: string[] = [];
+    for (let i = 0; i < acked; i++) if (!times.has(`m${i}`)) lost.push(`m${i}`);
+    assert.deepEqual(lost, [], `every acknowledged message delivered (${bodies.length} arrived, ${acked} acknowledged)`);
+    rcpt.destroy();
+  });
+});
