@@ -46,7 +46,9 @@ for (const target of chosen) {
   if (report.finding !== undefined) {
     failed = true;
     const path = saveInput(join(FUZZ_DIR, "findings", target.name), report.finding.input, "crash-");
-    console.log(`  FINDING saved to ${path}\n  ${String((report.finding.error as Error)?.stack ?? report.finding.error)}`);
+    console.log(
+      `  FINDING saved to ${path}\n  ${String((report.finding.error as Error)?.stack ?? report.finding.error)}`,
+    );
   }
 }
 process.exit(failed ? 1 : 0);

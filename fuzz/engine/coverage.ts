@@ -102,7 +102,8 @@ export class CoverageFeedback {
       if (r.count !== 0) continue;
       zeros.push(r);
       const id = `${r.startOffset}:${r.endOffset}`;
-      if (commit && !state.blocks.has(id)) state.blocks.set(id, { start: r.startOffset, end: r.endOffset, covered: false });
+      if (commit && !state.blocks.has(id))
+        state.blocks.set(id, { start: r.startOffset, end: r.endOffset, covered: false });
     }
     for (const block of state.blocks.values()) {
       if (block.covered) continue;

@@ -100,7 +100,9 @@ export async function fuzz(target: FuzzTarget, options: FuzzOptions): Promise<Fu
     batch.length = 0;
     for (let i = 0; i < BATCH && finding === undefined; i++) {
       // Newer inputs are the frontier of coverage: favour them a little.
-      const from = rng.chance(4) ? corpus.length - 1 - rng.below(Math.min(16, corpus.length)) : rng.below(corpus.length);
+      const from = rng.chance(4)
+        ? corpus.length - 1 - rng.below(Math.min(16, corpus.length))
+        : rng.below(corpus.length);
       const input = mutate(corpus[from] as Buffer, rng, source);
       if (await runChecked(input)) batch.push(input);
     }

@@ -58,6 +58,9 @@ export const framedElementTarget: FuzzTarget = {
     } catch (err) {
       throw new Error(`serialised element does not parse (${(err as Error).message}): ${serialised}`);
     }
-    check(sameTree(el, back), `round trip changed the element:\n${describeTree(el)}\n${serialised}\n${describeTree(back)}`);
+    check(
+      sameTree(el, back),
+      `round trip changed the element:\n${describeTree(el)}\n${serialised}\n${describeTree(back)}`,
+    );
   },
 };

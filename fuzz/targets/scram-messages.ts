@@ -49,7 +49,27 @@ export const scramMessagesTarget: FuzzTarget = {
   name: "scram-messages",
   covers: ["/src/auth/scram-messages", "/src/auth/sasl-input"],
   maxLength: 512,
-  dictionary: ["n,,", "y,,", "p=tls-exporter,", "p=tls-server-end-point,", "a=", "n=", "r=", "c=", "p=", "m=", "x=", ",", "=2C", "=3D", "=", "==", "biws", "eSws", "\u0000"],
+  dictionary: [
+    "n,,",
+    "y,,",
+    "p=tls-exporter,",
+    "p=tls-server-end-point,",
+    "a=",
+    "n=",
+    "r=",
+    "c=",
+    "p=",
+    "m=",
+    "x=",
+    ",",
+    "=2C",
+    "=3D",
+    "=",
+    "==",
+    "biws",
+    "eSws",
+    "\u0000",
+  ],
   run(data) {
     const text = decodeUtf8Strict(data);
     if (text === undefined) return;

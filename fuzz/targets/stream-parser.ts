@@ -8,8 +8,8 @@ import { escapeAttr } from "../../src/core/xml/element.js";
 import { NS_STREAM } from "../../src/core/xml/ns.js";
 import type { StreamParserLimits } from "../../src/core/xml/stream-parser.js";
 import { XmppStreamParser } from "../../src/core/xml/stream-parser.js";
-import { Prng } from "../engine/prng.js";
 import type { FuzzTarget } from "../engine/fuzz-loop.js";
+import { Prng } from "../engine/prng.js";
 import { check, describeTree, sameTree } from "./check.js";
 
 // Small limits so the fuzzer reaches them; the round trip gets room for escaping that grows the text.
@@ -26,7 +26,8 @@ interface Outcome {
 export function parseStream(chunks: Buffer[], limits = LIMITS): Outcome {
   const out: Outcome = { contentNs: undefined, stanzas: [], ended: false, error: undefined };
   let finished = false;
-  const after = (what: string) => check(!finished, `${what} reported after the stream was over (${out.error ?? "end"})`);
+  const after = (what: string) =>
+    check(!finished, `${what} reported after the stream was over (${out.error ?? "end"})`);
   const parser = new XmppStreamParser(
     {
       streamStart(_name, _ns, contentNs) {

@@ -24,7 +24,9 @@ describe("SCRAM message parsers: inputs found by the fuzzer (fuzz/targets/scram-
   });
 
   it("still accepts the RFC 5802 §5 example client-final-message", () => {
-    const msg = parseClientFinalMessage("c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=");
+    const msg = parseClientFinalMessage(
+      "c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=",
+    );
     assert.equal(msg.channelBinding.toString(), "n,,");
     assert.equal(msg.proof.toString("base64"), "v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=");
   });

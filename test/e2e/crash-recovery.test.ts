@@ -25,7 +25,9 @@ function natter(cfg: string, args: string[]): void {
 }
 
 async function startServer(cfg: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "-c", cfg, "start"], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "-c", cfg, "start"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let seen = "";
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start: ${seen.slice(-2000)}`)), 30_000);
@@ -53,7 +55,8 @@ function killHard(child: ChildProcess): Promise<void> {
 /** Highest `h` the server has sent in `<a/>` on this stream so far. */
 function highestAck(rc: RawClient): number {
   let h = 0;
-  for (const m of rc.data.matchAll(/<a xmlns=["']urn:xmpp:sm:3["'] h=["'](\d+)["']\s*\/>/g)) h = Math.max(h, Number(m[1]));
+  for (const m of rc.data.matchAll(/<a xmlns=["']urn:xmpp:sm:3["'] h=["'](\d+)["']\s*\/>/g))
+    h = Math.max(h, Number(m[1]));
   return h;
 }
 
@@ -142,7 +145,11 @@ describe("crash recovery: kill -9 mid-stream", { timeout: 120_000 }, () => {
     assert.deepEqual(duplicated, [], "no message delivered twice");
     const lost: string[] = [];
     for (let i = 0; i < acked; i++) if (!times.has(`m${i}`)) lost.push(`m${i}`);
-    assert.deepEqual(lost, [], `every acknowledged message delivered (${bodies.length} arrived, ${acked} acknowledged)`);
+    assert.deepEqual(
+      lost,
+      [],
+      `every acknowledged message delivered (${bodies.length} arrived, ${acked} acknowledged)`,
+    );
     rcpt.destroy();
   });
 });

@@ -11,7 +11,9 @@ const SECONDS = Number(process.env.FUZZ_SECONDS_PER_TARGET ?? "10");
 
 describe("fuzz targets", () => {
   for (const target of targets) {
-    it(`${target.name}: every seed passes, then ${SECONDS} s of fuzzing find nothing`, { timeout: (SECONDS + 60) * 1000 }, async (t) => {
+    it(`${target.name}: every seed passes, then ${SECONDS} s of fuzzing find nothing`, {
+      timeout: (SECONDS + 60) * 1000,
+    }, async (t) => {
       const seeds = loadCorpus(corpusDir(target.name));
       assert.ok(seeds.length > 0, `fuzz/corpus/${target.name}/ has seeds`);
       for (const seed of seeds) assert.equal(await runOne(target, seed), undefined, `seed ${seed.toString("latin1")}`);
