@@ -97,12 +97,13 @@ describe("crash recovery: kill -9 mid-stream", { timeout: 120_000 }, () => {
     sender.send(`<enable xmlns='${NS_SM}'/>`);
     await sender.waitFor(/<enabled/);
 
-    // Kill once the server has acknowledged a random number of messages, while the sender keeps writing.
+    // The sender writes the whole load at once; the kill lands once the server has acknowledged a random number of
+    // messages, with many more written and not yet handled.
     const killAfter = randomInt(50, 600);
     t.diagnostic(`kill after at least ${killAfter} acknowledged messages`);
     let written = 0;
     const writing = (async () => {
-      while (written < TOTAL && highestAck(sender) < killAfter) {
+      while (written < TOTAL) {
         let burst = "";
         for (let i = 0; i < ACK_EVERY && written < TOTAL; i++, written++) {
           burst += `<message to='rcpt@localhost' type='chat' id='m${written}'><body>m${written}</body></message>`;
@@ -127,13 +128,15 @@ describe("crash recovery: kill -9 mid-stream", { timeout: 120_000 }, () => {
     server = await startServer(cfg);
     const { rc: rcpt } = await rawLogin(ts, "rcpt", "pw-rcpt", "phone");
     rcpt.send("<presence/>");
-    // Offline messages arrive after the initial presence; wait until they stop coming.
-    let count = -1;
-    for (let quiet = 0; quiet < 10; ) {
+    // Offline messages arrive after the initial presence: wait for at least the acknowledged ones (or time out),
+    // then until no more come for a second, so that a duplicate would have arrived.
+    const arrived = () => (rcpt.data.match(/<\/message>/g) ?? []).length;
+    const until = Date.now() + 60_000;
+    while (arrived() < acked && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    for (let count = -1, quiet = 0; quiet < 5; ) {
       await new Promise((r) => setTimeout(r, 200));
-      const now = (rcpt.data.match(/<\/message>/g) ?? []).length;
-      quiet = now === count ? quiet + 1 : 0;
-      count = now;
+      quiet = arrived() === count ? quiet + 1 : 0;
+      count = arrived();
     }
     const bodies = parseServerOutput(rcpt.data)
       .elements.filter((el) => el.name === "message")
