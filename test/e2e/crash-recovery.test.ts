@@ -9,7 +9,7 @@ import { randomInt } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { after, before, describe, it, type TestContext } from "node:test";
 import { NS_SM } from "../../src/core/xml/ns.js";
 import type { RawClient } from "../helpers/raw-client.js";
 import { freePort, type TestServer } from "../helpers/test-server.js";
@@ -52,6 +52,13 @@ function killHard(child: ChildProcess): Promise<void> {
   return exited;
 }
 
+/** Bodies of the messages the server wrote on the client's current stream (an element cut by the kill is not one). */
+function messageBodies(rc: RawClient): string[] {
+  return parseServerOutput(rc.data)
+    .elements.filter((el) => el.name === "message")
+    .map((el) => el.getChildText("body", el.ns) ?? "");
+}
+
 /** Highest `h` the server has sent in `<a/>` on this stream so far. */
 function highestAck(rc: RawClient): number {
   let h = 0;
@@ -60,7 +67,7 @@ function highestAck(rc: RawClient): number {
   return h;
 }
 
-describe("crash recovery: kill -9 mid-stream", { timeout: 120_000 }, () => {
+describe("crash recovery: kill -9 mid-stream", { timeout: 240_000 }, () => {
   let dir: string;
   let cfg: string;
   let ts: TestServer;
@@ -83,6 +90,7 @@ describe("crash recovery: kill -9 mid-stream", { timeout: 120_000 }, () => {
     );
     natter(cfg, ["adduser", "sender@localhost", "--password", "pw-sender"]);
     natter(cfg, ["adduser", "rcpt@localhost", "--password", "pw-rcpt"]);
+    natter(cfg, ["adduser", "rcpt2@localhost", "--password", "pw-rcpt2"]);
     ts = { port, domain: "localhost" } as TestServer;
   });
 
@@ -91,8 +99,8 @@ describe("crash recovery: kill -9 mid-stream", { timeout: 120_000 }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("every message acknowledged before the kill is delivered once after the restart, and none twice", async (t) => {
-    server = await startServer(cfg);
+  /** Logs the sender in with XEP-0198, writes the load to `to` and SIGKILLs the server mid-stream. */
+  async function loadThenKill(t: TestContext, to: string): Promise<{ written: number; acked: number }> {
     const { rc: sender } = await rawLogin(ts, "sender", "pw-sender", "load");
     sender.send(`<enable xmlns='${NS_SM}'/>`);
     await sender.waitFor(/<enabled/);
@@ -106,7 +114,7 @@ describe("crash recovery: kill -9 mid-stream", { timeout: 120_000 }, () => {
       while (written < TOTAL) {
         let burst = "";
         for (let i = 0; i < ACK_EVERY && written < TOTAL; i++, written++) {
-          burst += `<message to='rcpt@localhost' type='chat' id='m${written}'><body>m${written}</body></message>`;
+          burst += `<message to='${to}' type='chat' id='m${written}'><body>m${written}</body></message>`;
         }
         sender.send(`${burst}<r xmlns='${NS_SM}'/>`);
         await new Promise((r) => setImmediate(r));
@@ -117,31 +125,37 @@ describe("crash recovery: kill -9 mid-stream", { timeout: 120_000 }, () => {
       assert.ok(Date.now() < deadline, `no ack for ${killAfter} messages: ${sender.data.slice(-300)}`);
       await new Promise((r) => setTimeout(r, 1));
     }
-    await killHard(server);
-    await writing;
-    const acked = highestAck(sender);
+    await killHard(server!);
     server = undefined;
+    await writing;
+    // Acks already on their way when the kill landed count too: the server sent them.
+    await new Promise((r) => setTimeout(r, 100));
+    const acked = highestAck(sender);
     sender.destroy();
     t.diagnostic(`sent ${written}, acknowledged ${acked} before the kill`);
     assert.ok(acked >= killAfter && acked < written, "the kill landed mid-stream");
+    return { written, acked };
+  }
 
-    server = await startServer(cfg);
-    const { rc: rcpt } = await rawLogin(ts, "rcpt", "pw-rcpt", "phone");
-    rcpt.send("<presence/>");
-    // Offline messages arrive after the initial presence: wait for at least the acknowledged ones (or time out),
-    // then until no more come for a second, so that a duplicate would have arrived.
-    const arrived = () => (rcpt.data.match(/<\/message>/g) ?? []).length;
+  /** Logs `user` in after the restart, sends initial presence and returns the bodies of the messages that arrive. */
+  async function collectAfterRestart(user: string, expectAtLeast: number): Promise<string[]> {
+    const { rc } = await rawLogin(ts, user, `pw-${user}`, "phone");
+    rc.send("<presence/>");
+    // Offline messages arrive after the initial presence: wait for as many as expected (or time out), then until no
+    // more come for a second, so that a duplicate would have arrived.
+    const arrived = () => (rc.data.match(/<\/message>/g) ?? []).length;
     const until = Date.now() + 60_000;
-    while (arrived() < acked && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    while (arrived() < expectAtLeast && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     for (let count = -1, quiet = 0; quiet < 5; ) {
       await new Promise((r) => setTimeout(r, 200));
       quiet = arrived() === count ? quiet + 1 : 0;
       count = arrived();
     }
-    const bodies = parseServerOutput(rcpt.data)
-      .elements.filter((el) => el.name === "message")
-      .map((el) => el.getChildText("body", el.ns) ?? "");
-    t.diagnostic(`${bodies.length} delivered after the restart`);
+    rc.destroy();
+    return messageBodies(rc);
+  }
+
+  function assertExactlyOnce(bodies: string[], acked: number): void {
     const times = new Map<string, number>();
     for (const b of bodies) times.set(b, (times.get(b) ?? 0) + 1);
     const duplicated = [...times].filter(([, n]) => n > 1).map(([b]) => b);
@@ -153,6 +167,30 @@ describe("crash recovery: kill -9 mid-stream", { timeout: 120_000 }, () => {
       [],
       `every acknowledged message delivered (${bodies.length} arrived, ${acked} acknowledged)`,
     );
-    rcpt.destroy();
+  }
+
+  it("to an offline account: every message acknowledged before the kill is delivered once after the restart", async (t) => {
+    server = await startServer(cfg);
+    const { acked } = await loadThenKill(t, "rcpt@localhost");
+    server = await startServer(cfg);
+    const bodies = await collectAfterRestart("rcpt", acked);
+    t.diagnostic(`${bodies.length} delivered after the restart`);
+    await killHard(server);
+    server = undefined;
+    assertExactlyOnce(bodies, acked);
+  });
+
+  it("to an online account using XEP-0198: every acknowledged message arrives once, before the kill or after", async (t) => {
+    server = await startServer(cfg);
+    const { rc: online } = await rawLogin(ts, "rcpt2", "pw-rcpt2", "desk");
+    online.send(`<enable xmlns='${NS_SM}'/><presence/>`);
+    await online.waitFor(/<enabled/);
+    const { acked } = await loadThenKill(t, "rcpt2@localhost");
+    await online.closed;
+    const before = messageBodies(online);
+    server = await startServer(cfg);
+    const after = await collectAfterRestart("rcpt2", acked - before.length);
+    t.diagnostic(`${before.length} delivered before the kill, ${after.length} after the restart`);
+    assertExactlyOnce([...before, ...after], acked);
   });
 });
