@@ -1,5 +1,5 @@
 // A raw TCP/TLS client that speaks bytes, for bad-input tests the real libraries would never send.
-import { type Socket, connect as netConnect } from "node:net";
+import { connect as netConnect, type Socket } from "node:net";
 import { type TLSSocket, connect as tlsConnect } from "node:tls";
 
 export class RawClient {
@@ -78,6 +78,15 @@ export class RawClient {
 
   destroy(): void {
     this.socket.destroy();
+  }
+
+  /** Stops reading, as a slow client does: the server's writes back up (TCP flow control). */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
   }
 }
 
