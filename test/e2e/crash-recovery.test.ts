@@ -1,8 +1,10 @@
 // Durability across a process crash (DESIGN.md "Data and scale": what must not be lost is committed before the
-// server acknowledges it). A real `natter start` process takes a stream of messages for an offline account from a
-// sender with XEP-0198 enabled, is killed with SIGKILL at a random moment mid-stream, and is started again on the
-// same data directory. Every message the server acknowledged (`<a h='n'/>` covers the first n stanzas, XEP-0198
-// §4) must reach the recipient exactly once; the unacknowledged ones may or may not, but never twice.
+// server acknowledges it). A real `natter start` process takes a stream of messages from a sender with XEP-0198
+// enabled, is killed with SIGKILL at a random moment mid-stream, and is started again on the same data directory.
+// Every message the server acknowledged (`<a h='n'/>` covers the first n stanzas, XEP-0198 §4) must reach the
+// recipient exactly once: from offline storage (XEP-0160) when it was offline, live when it was online and reading,
+// from its archive (XEP-0313) when it was online but had not read them. Unacknowledged ones may or may not arrive,
+// but never twice. SIGKILL is a process crash: SQLite's WAL with synchronous=NORMAL loses nothing committed then.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomInt } from "node:crypto";
