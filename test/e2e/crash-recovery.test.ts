@@ -152,13 +152,13 @@ describe("crash recovery: kill -9 mid-stream", { timeout: 240_000 }, () => {
   }
 
   /** Logs `user` in after the restart, sends initial presence and returns the bodies of the messages that arrive. */
-  async function collectAfterRestart(user: string, expectAtLeast: number): Promise<string[]> {
+  async function collectAfterRestart(user: string, expectAtLeast: number, waitMs = 60_000): Promise<string[]> {
     const { rc } = await rawLogin(ts, user, `pw-${user}`, "phone");
     rc.send("<presence/>");
     // Offline messages arrive after the initial presence: wait for as many as expected (or time out), then until no
     // more come for a second, so that a duplicate would have arrived.
     const arrived = () => (rc.data.match(/<\/message>/g) ?? []).length;
-    const until = Date.now() + 60_000;
+    const until = Date.now() + waitMs;
     while (arrived() < expectAtLeast && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     for (let count = -1, quiet = 0; quiet < 5; ) {
       await new Promise((r) => setTimeout(r, 200));
