@@ -284,7 +284,7 @@ describe("crash recovery: kill -9 mid-stream", { timeout: 240_000 }, () => {
     await rc.closed;
     const before = messageBodies(rc);
     server = await startServer(cfg);
-    const after = await collectAfterRestart("rcpt4", count - before.length);
+    const after = await collectAfterRestart("rcpt4", count - before.length, 10_000);
     t.diagnostic(`${before.length} read before the kill, ${after.length} delivered after the restart`);
     assertExactlyOnce([...before, ...after], count);
   });
