@@ -285,7 +285,10 @@ describe("crash recovery: kill -9 mid-stream", { timeout: 240_000 }, () => {
     const before = messageBodies(rc);
     server = await startServer(cfg);
     const after = await collectAfterRestart("rcpt4", count - before.length, 10_000);
-    t.diagnostic(`${before.length} read before the kill, ${after.length} delivered after the restart`);
+    const archived = new Set(await archiveBodies("rcpt4"));
+    t.diagnostic(
+      `${before.length} read before the kill, ${after.length} delivered after the restart, ${archived.size} in the archive`,
+    );
     assertExactlyOnce([...before, ...after], count);
   });
 });
