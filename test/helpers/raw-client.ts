@@ -1,5 +1,5 @@
 // A raw TCP/TLS client that speaks bytes, for bad-input tests the real libraries would never send.
-import { connect as netConnect, type Socket } from "node:net";
+import { type Socket, connect as netConnect } from "node:net";
 import { type TLSSocket, connect as tlsConnect } from "node:tls";
 
 export class RawClient {
