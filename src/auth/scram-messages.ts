@@ -42,10 +42,15 @@ export function decodeSaslname(value: string): string {
   return value.replace(/=2C|=3D/g, (escape) => (escape === "=2C" ? "," : "="));
 }
 
-/** Strict base64: Buffer.from() silently skips junk, which would let two different c= strings compare equal. */
+/**
+ * Strict base64: Buffer.from() silently skips junk and ignores non-zero pad bits (RFC 4648 §3.5), either of which
+ * would let two different c= strings compare equal.
+ */
 export function decodeBase64Strict(value: string): Buffer {
   if (!BASE64.test(value)) throw new ScramSyntaxError("invalid base64");
-  return Buffer.from(value, "base64");
+  const decoded = Buffer.from(value, "base64");
+  if (decoded.toString("base64") !== value) throw new ScramSyntaxError("non-canonical base64");
+  return decoded;
 }
 
 /** RFC 5802 §7 client-first-message = gs2-header client-first-message-bare. */

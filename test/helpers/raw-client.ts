@@ -80,6 +80,15 @@ export class RawClient {
   destroy(): void {
     this.socket.destroy();
   }
+
+  /** Stops reading, as a slow client does: the server's writes back up (TCP flow control). */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
 }
 
 export const STREAM_OPEN = (to = "localhost") =>

@@ -131,10 +131,13 @@ export class Element {
    * Stanzas in jabber:client / jabber:server / jabber:component:accept take the stream's namespace.
    * Throws InvalidXmlCharError for text that XML 1.0 cannot carry.
    */
-  toString(parentNs = ""): string {
+  toString(parentNs = "", streamPrefixBound = true): string {
     // Stream-level elements use the `stream:` prefix the stream header declares (RFC 6120 §4.8.5), which
-    // leaves the default namespace in scope unchanged for their children.
-    if (this.ns === NS_STREAM_PREFIXED) return this.toPrefixedString("stream", parentNs);
+    // leaves the default namespace in scope unchanged for their children; but only where a stanza has not
+    // bound that prefix to another namespace (XML Namespaces §6.1), or a recipient would read another element.
+    const rebound = this.attrs["xmlns:stream"];
+    const prefixOk = streamPrefixBound && (rebound === undefined || rebound === NS_STREAM_PREFIXED);
+    if (this.ns === NS_STREAM_PREFIXED && prefixOk) return this.toPrefixedString("stream", parentNs);
     let ns = this.ns;
     if (isContentNs(ns) && isContentNs(parentNs)) ns = parentNs;
     let out = `<${this.name}`;
@@ -146,7 +149,7 @@ export class Element {
     }
     if (this.children.length === 0) return `${out}/>`;
     out += ">";
-    for (const c of this.children) out += typeof c === "string" ? escapeText(c) : c.toString(ns);
+    for (const c of this.children) out += typeof c === "string" ? escapeText(c) : c.toString(ns, prefixOk);
     return `${out}</${this.name}>`;
   }
 
