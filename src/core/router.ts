@@ -7,7 +7,7 @@ import { StanzaError, errorReply } from "./errors.js";
 import type { Hooks } from "./hooks.js";
 import type { IqDispatcher } from "./iq-dispatch.js";
 import { type Jid, tryParseJid } from "./jid.js";
-import type { Session } from "./session.js";
+import type { DeliveryReceipt, Session } from "./session.js";
 import type { SessionRegistry } from "./session-registry.js";
 import type { Element } from "./xml/element.js";
 
@@ -91,10 +91,12 @@ export class Router {
   }
 
   /** Hands a stanza to a local session, through the delivery hook (privacy, carbons, CSI). */
-  async deliver(session: Session, stanza: Element): Promise<void> {
-    if (await this.filtered(stanza, session.jid, "in", session)) return;
+  async deliver(session: Session, stanza: Element, receipt?: DeliveryReceipt): Promise<void> {
+    // A stanza privacy refuses is done with (the user chose not to get it); one a delivery hook holds back
+    // (CSI) leaves its receipt unanswered, and its sender keeps it until the session ends.
+    if (await this.filtered(stanza, session.jid, "in", session)) return receipt?.(true);
     if (this.d.hooks.has("stanza.deliver") && (await this.d.hooks.first("stanza.deliver", { session, stanza }))) return;
-    session.send(stanza);
+    session.send(stanza, receipt);
   }
 
   /**

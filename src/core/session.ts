@@ -3,6 +3,8 @@ import type { StreamError } from "./errors.js";
 import type { Jid } from "./jid.js";
 import type { Element } from "./xml/element.js";
 
+export type DeliveryReceipt = (delivered: boolean) => void;
+
 export interface Session {
   /** Unique id of the stream (also the stream id sent to the client). */
   readonly id: string;
@@ -22,8 +24,12 @@ export interface Session {
   readonly attached: boolean;
   /** Per-session state owned by modules, keyed by a symbol each module creates. */
   readonly state: Map<symbol, unknown>;
-  /** Delivers a stanza to the client. */
-  send(stanza: Element): void;
+  /**
+   * Delivers a stanza to the client. A `receipt` is told whether it was delivered: acknowledged by the client
+   * (XEP-0198) or, without stream management, written out of the process; false when the session ended first.
+   * A stanza sent with a receipt is not re-routed when the session ends unacknowledged: its sender keeps it.
+   */
+  send(stanza: Element, receipt?: DeliveryReceipt): void;
   /** Ends the stream, with a stream error when given. */
   close(error?: StreamError): void;
 }

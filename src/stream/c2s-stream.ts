@@ -132,10 +132,13 @@ export class C2sStream implements SessionStream {
     );
   }
 
-  private write(text: string): void {
-    if (this.phase === "closed") return;
+  private write(text: string, flushed?: (err?: Error | null) => void): void {
+    if (this.phase === "closed") {
+      flushed?.(new Error("stream closed"));
+      return;
+    }
     this.wroteSinceKeepalive = true;
-    this.conn.write(text);
+    this.conn.write(text, flushed);
     if (this.conn.pendingBytes > this.opts.maxPendingBytes) {
       this.log.warn({ pending: this.conn.pendingBytes }, "client is not reading; closing");
       this.phase = "closed";
@@ -144,25 +147,29 @@ export class C2sStream implements SessionStream {
   }
 
   /** Writes an element; with `measure`, returns the bytes written (0: not written). */
-  private writeElement(el: Element, measure = false): number {
+  private writeElement(el: Element, measure = false, flushed?: (err?: Error | null) => void): number {
     let text: string;
     try {
       text = el.toString(NS_CLIENT);
     } catch (err) {
       if (err instanceof InvalidXmlCharError) {
         this.log.warn({ name: el.name }, "dropped an outgoing stanza with characters XML cannot carry");
+        flushed?.(null); // it can never be delivered: done with, not to be tried again
         return 0;
       }
       throw err;
     }
-    this.write(text);
+    this.write(text, flushed);
     return measure ? Buffer.byteLength(text) : 0;
   }
 
   /** Writes a stanza of the attached session to the client; with `measure`, returns its size in bytes (XEP-0198 accounting). */
-  writeStanza(stanza: Element, measure: boolean): number {
-    if (this.phase !== "bound") return 0;
-    return this.writeElement(stanza, measure);
+  writeStanza(stanza: Element, measure: boolean, flushed?: (err?: Error | null) => void): number {
+    if (this.phase !== "bound") {
+      flushed?.(new Error("stream not bound"));
+      return 0;
+    }
+    return this.writeElement(stanza, measure, flushed);
   }
 
   requestAck(): void {

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { StanzaError, StreamError } from "../core/errors.js";
 import type { Jid } from "../core/jid.js";
 import type { CoreServices } from "../core/modules.js";
-import type { Session } from "../core/session.js";
+import type { DeliveryReceipt, Session } from "../core/session.js";
 import { type Element, xml } from "../core/xml/element.js";
 import { NS_CLIENT, NS_DELAY, NS_SID } from "../core/xml/ns.js";
 import type { ResumptionRegistry } from "./resumption-registry.js";
@@ -15,7 +15,8 @@ export interface SessionStream {
   readonly remoteAddress: string;
   readonly secure: boolean;
   /** With `measure`, returns the stanza's serialised size in bytes (0: not written, or not measured). */
-  writeStanza(stanza: Element, measure: boolean): number;
+  /** `flushed` runs once the bytes are handed to the kernel (null), or with an error when they never will be. */
+  writeStanza(stanza: Element, measure: boolean, flushed?: (err?: Error | null) => void): number;
   /** Asks the client for an acknowledgement (<r/>). */
   requestAck(): void;
   close(error?: StreamError): void;
@@ -78,17 +79,19 @@ export class ClientSession implements Session {
     return this.attachedStream;
   }
 
-  send(stanza: Element): void {
-    if (this.ended) return;
+  send(stanza: Element, receipt?: DeliveryReceipt): void {
+    if (this.ended) return receipt?.(false);
     const sm = this.sm;
     const stream = this.attachedStream;
     if (!sm) {
-      stream?.writeStanza(stanza, false);
+      // Without XEP-0198 the most we can know is that the bytes left the process (a kill -9 after that loses nothing).
+      if (!stream) return receipt?.(false);
+      stream.writeStanza(stanza, false, receipt && ((err) => receipt(!err)));
       return;
     }
     // The size is known from the write; a detached session (kept for resumption) measures it here.
     const bytes = stream ? stream.writeStanza(stanza, true) : serialisedSize(stanza);
-    sm.sent(stanza, bytes);
+    sm.sent(stanza, bytes, receipt);
     if (this.overLimit(1)) {
       // Detached, nobody will acknowledge; far over, the memory is the point.
       if (!stream || this.overLimit(HARD_LIMIT_FACTOR)) return this.endOverLimit();

@@ -9,7 +9,8 @@ export interface ByteConnection {
   readonly canStartTls: boolean;
   /** Bytes queued for writing but not yet flushed to the kernel (slow-reader protection). */
   readonly pendingBytes: number;
-  write(data: string): void;
+  /** `flushed` runs once the data is handed to the kernel (null), or with an error when it never will be. */
+  write(data: string, flushed?: (err?: Error | null) => void): void;
   /** Upgrades in place after `<proceed/>` (RFC 6120 §5.4.3.3); resolves once the TLS handshake is done. */
   startTls(): Promise<void>;
   channelBindings(): ChannelBindingType[];

@@ -1,5 +1,6 @@
 // XEP-0198 Stream Management state of one client session: the inbound count, the outbound queue of
 // unacknowledged stanzas, and the resumption id. Counters are modulo 2^32 (XEP-0198 §5).
+import type { DeliveryReceipt } from "../core/session.js";
 import type { Element } from "../core/xml/element.js";
 
 const MOD = 2 ** 32;
@@ -24,6 +25,8 @@ export class StreamManagement {
   private readonly sizes: number[] = [];
   /** Their total: the memory a client that does not acknowledge makes us hold. */
   unackedBytes = 0;
+  /** Receipts of stanzas whose sender waits for the client's <a/> (offline storage deletes only then). */
+  private readonly receipts = new Map<Element, DeliveryReceipt>();
   /** The client's last acknowledged count. */
   acked = 0;
   /** An <r/> has been sent and not yet answered. */
@@ -41,18 +44,35 @@ export class StreamManagement {
   }
 
   /** Records a stanza sent to the client, `bytes` its serialised size. */
-  sent(stanza: Element, bytes: number): void {
+  sent(stanza: Element, bytes: number, receipt?: DeliveryReceipt): void {
+    if (receipt) this.receipts.set(stanza, receipt);
     this.outbound = addMod32(this.outbound, 1);
     this.unacked.push(stanza);
     this.sizes.push(bytes);
     this.unackedBytes += bytes;
   }
 
-  /** Empties the queue (the session ends); returns what was unacknowledged, oldest first. */
+  /**
+   * Empties the queue (the session ends); returns what was unacknowledged, oldest first, except stanzas sent
+   * with a receipt: their owner still holds them (offline storage) and is told they were not delivered.
+   */
   takeUnacked(): Element[] {
     this.sizes.length = 0;
     this.unackedBytes = 0;
-    return this.unacked.splice(0);
+    const taken = this.unacked.splice(0);
+    if (this.receipts.size === 0) return taken;
+    const rest = taken.filter((stanza) => !this.settle(stanza, false));
+    this.receipts.clear();
+    return rest;
+  }
+
+  /** Runs the stanza's receipt, if it has one; says whether it had. */
+  private settle(stanza: Element, delivered: boolean): boolean {
+    const receipt = this.receipts.get(stanza);
+    if (receipt === undefined) return false;
+    this.receipts.delete(stanza);
+    receipt(delivered);
+    return true;
   }
 
   /**
@@ -62,7 +82,8 @@ export class StreamManagement {
   acknowledge(h: number): boolean {
     const newly = distanceMod32(this.acked, h);
     if (newly > this.unacked.length) return false;
-    this.unacked.splice(0, newly);
+    const done = this.unacked.splice(0, newly);
+    if (this.receipts.size > 0) for (const stanza of done) this.settle(stanza, true);
     for (const size of this.sizes.splice(0, newly)) this.unackedBytes -= size;
     this.acked = h;
     this.ackRequested = false;

@@ -17,8 +17,11 @@ const options = z
   })
   .strict();
 
-/** Stored messages are delivered (and then deleted) this many at a time. */
+/** Stored messages are read this many at a time; each is deleted once delivered. */
 const BATCH = 100;
+/** A session is handed at most this many stored messages (and bytes) not yet delivered at once. */
+const WINDOW_COUNT = 50;
+const WINDOW_BYTES = 512 * 1024;
 
 export default defineModule({
   name: "offline-messages",
@@ -73,25 +76,128 @@ export default defineModule({
       if (initial || wasNegative) await deliverStored(session);
     });
 
-    async function deliverStored(session: Session): Promise<void> {
+    // Stored messages handed to a session and not yet delivered (acknowledged with XEP-0198 <a/>, or without it
+    // written out of the process): they stay stored until then, so a crash loses none of them, and no other
+    // session is handed them meanwhile. user → stored id → the session holding it.
+    // null: delivered, its delete not yet committed.
+    const inFlight = new Map<string, Map<string, Session | null>>();
+    // Per session: how much it holds undelivered, and who waits for that to drain. A session is handed at most a
+    // window at a time, so a large backlog neither overruns the XEP-0198 limits nor piles up in memory.
+    const holding = new Map<Session, { count: number; bytes: number; drained?: () => void }>();
+    // Delivered ids waiting for their delete, so that a burst of acknowledgements costs one write.
+    const toDelete = new Map<string, string[]>();
+
+    function settle(session: Session, id: string, bytes: number, delivered: boolean): void {
       const user = session.jid.local;
+      // A delivered one stays marked until its delete is committed, so no window hands it out again.
+      if (!delivered) release(user, id, session);
+      else if (inFlight.get(user)?.get(id) === session) inFlight.get(user)?.set(id, null);
+      const held = holding.get(session);
+      if (held) {
+        held.count--;
+        held.bytes -= bytes;
+        if (held.count <= WINDOW_COUNT / 2 && held.bytes <= WINDOW_BYTES / 2) held.drained?.();
+      }
+      if (delivered) deleteSoon(user, id);
+    }
+
+    function release(user: string, id: string, holder?: Session): void {
+      const flying = inFlight.get(user);
+      if (flying === undefined || (holder !== undefined && flying.get(id) !== holder)) return;
+      flying.delete(id);
+      if (flying.size === 0) inFlight.delete(user);
+    }
+
+    function deleteSoon(user: string, id: string): void {
+      let ids = toDelete.get(user);
+      if (ids === undefined) {
+        ids = [];
+        toDelete.set(user, ids);
+        setImmediate(() => {
+          const batch = toDelete.get(user) ?? [];
+          toDelete.delete(user);
+          serial(user, () => store.delete(user, { ids: batch }))
+            .catch((err: unknown) => ctx.log.error({ err, user, count: batch.length }, "could not delete delivered offline messages"))
+            .finally(() => {
+              for (const done of batch) release(user, done);
+            });
+        });
+      }
+      ids.push(id);
+    }
+
+    // A session that ends with receipts unanswered (a delivery hook held its stanzas) leaves them stored.
+    ctx.hook("session.closed", ({ session }) => {
+      holding.get(session)?.drained?.();
+      holding.delete(session);
+      const flying = inFlight.get(session.jid.local);
+      if (session.jid.domain !== ctx.host || flying === undefined) return;
+      for (const [id, holder] of flying) if (holder === session) flying.delete(id);
+      if (flying.size === 0) inFlight.delete(session.jid.local);
+    });
+
+    /**
+     * Hands the session its first window before the presence that asked for it is done; the rest follows as the
+     * client takes it, in the background, because waiting here would hold up the client's own stream (its <a/>).
+     */
+    async function deliverStored(session: Session): Promise<void> {
       const stillThere = () => ctx.sessions.get(session.jid) === session && session.available && session.priority >= 0;
-      await serial(user, async () => {
-        for (;;) {
-          const items = await store.find(user, { limit: BATCH });
-          const delivered: string[] = [];
-          for (const item of items) {
-            if (!stillThere()) break;
-            const stored = decodeOffline(item.value);
-            if (stored) await ctx.core.router.deliver(session, withDelay(stored.stanza, ctx.host, stored.received));
-            else ctx.log.warn({ user, id: item.id }, "dropped an unreadable offline message");
-            delivered.push(item.id);
-          }
-          // Only what was handed over is deleted: a session that closes midway leaves the rest stored.
-          if (delivered.length > 0) await store.delete(user, { ids: delivered });
-          if (delivered.length < BATCH || items.length < BATCH) return;
+      let held = holding.get(session);
+      if (held === undefined) holding.set(session, (held = { count: 0, bytes: 0 }));
+      const more = await serial(session.jid.local, () => deliverWindow(session, stillThere));
+      if (more && stillThere()) {
+        deliverRest(session, held, stillThere).catch((err: unknown) =>
+          ctx.log.error({ err, user: session.jid.local }, "offline delivery failed"),
+        );
+      }
+    }
+
+    async function deliverRest(session: Session, held: { count: number; bytes: number; drained?: () => void }, stillThere: () => boolean): Promise<void> {
+      for (;;) {
+        // Without holding the account's lock, so senders and other resources go on meanwhile.
+        if (held.count > WINDOW_COUNT / 2 || held.bytes > WINDOW_BYTES / 2) {
+          await new Promise<void>((resolve) => {
+            held.drained = resolve;
+          });
+          held.drained = undefined;
         }
-      });
+        if (!holding.has(session) || !stillThere()) return; // the session closed or went away
+        const more = await serial(session.jid.local, () => deliverWindow(session, stillThere));
+        if (!more) return;
+      }
+    }
+
+    /** Hands the session stored messages up to its window; says whether more may be waiting. */
+    async function deliverWindow(session: Session, stillThere: () => boolean): Promise<boolean> {
+      const user = session.jid.local;
+      const held = holding.get(session);
+      let after: string | undefined;
+      for (;;) {
+        const items = await store.find(user, after === undefined ? { limit: BATCH } : { limit: BATCH, after });
+        for (const item of items) {
+          after = item.id;
+          if (inFlight.get(user)?.has(item.id)) continue; // handed over already, here or to another resource
+          if (held === undefined || !stillThere()) return false;
+          if (held.count >= WINDOW_COUNT || (held.count > 0 && held.bytes >= WINDOW_BYTES)) return true;
+          const stored = decodeOffline(item.value);
+          if (!stored) {
+            ctx.log.warn({ user, id: item.id }, "dropped an unreadable offline message");
+            deleteSoon(user, item.id);
+            continue;
+          }
+          let flying = inFlight.get(user);
+          if (flying === undefined) inFlight.set(user, (flying = new Map()));
+          flying.set(item.id, session);
+          const id = item.id;
+          const bytes = JSON.stringify(item.value).length;
+          held.count++;
+          held.bytes += bytes;
+          await ctx.core.router.deliver(session, withDelay(stored.stanza, ctx.host, stored.received), (delivered) =>
+            settle(session, id, bytes, delivered),
+          );
+        }
+        if (items.length < BATCH) return false;
+      }
     }
   },
 });
