@@ -7,6 +7,7 @@ import { type Component, component, xml } from "@xmpp/component";
 import { NS_STREAM } from "../../src/core/xml/ns.js";
 import { handshakeDigest } from "../../src/transports/component/handshake.js";
 import { RawClient } from "../helpers/raw-client.js";
+import { stanzaInbox } from "../helpers/stanza-inbox.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, connect, type XmlElement } from "../helpers/xmpp-client.js";
 import { expectStreamError, parseServerOutput } from "./raw-helpers.js";
@@ -68,41 +69,17 @@ describe("external components (XEP-0114)", () => {
   function makeComponent(domain: string, secret: string): { c: TestComponent; started: Promise<unknown> } {
     const xmpp = component({ service: `xmpp://127.0.0.1:${ts.componentPort}`, domain, password: secret });
     xmpp.reconnect.stop();
-    const received: XmlElement[] = [];
-    const waiters: { pred: (s: XmlElement) => boolean; resolve: (s: XmlElement) => void }[] = [];
+    const inbox = stanzaInbox(xmpp, "the component");
     const streamError = new Promise<string>((resolve) => {
       xmpp.on("error", (err: { name?: string; condition?: string }) => {
         if (err.name === "StreamError" && err.condition) resolve(err.condition);
       });
     });
-    xmpp.on("stanza", (s: XmlElement) => {
-      received.push(s);
-      for (const w of [...waiters]) {
-        if (w.pred(s)) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve(s);
-        }
-      }
-    });
     const c: TestComponent = {
       xmpp,
-      received,
+      received: inbox.received,
       streamError,
-      waitFor(pred, timeoutMs = 5000) {
-        const hit = received.find(pred);
-        if (hit) return Promise.resolve(hit);
-        return new Promise((resolve, reject) => {
-          const w = { pred, resolve };
-          waiters.push(w);
-          setTimeout(() => {
-            const i = waiters.indexOf(w);
-            if (i !== -1) {
-              waiters.splice(i, 1);
-              reject(new Error("timed out waiting for a stanza at the component"));
-            }
-          }, timeoutMs).unref();
-        });
-      },
+      waitFor: inbox.waitFor,
       async stop() {
         xmpp.reconnect.stop();
         try {

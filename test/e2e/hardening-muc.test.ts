@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type Component, component } from "@xmpp/component";
+import { stanzaInbox } from "../helpers/stanza-inbox.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
 
@@ -168,37 +169,13 @@ function serverFixture(yaml: string, users: string[], extra: { components?: stri
     const xmpp = component({ service: `xmpp://127.0.0.1:${state.ts.componentPort}`, domain, password: secret });
     xmpp.reconnect.stop();
     xmpp.on("error", () => {});
-    const received: XmlElement[] = [];
-    const waiters: { pred: (s: XmlElement) => boolean; resolve: (s: XmlElement) => void }[] = [];
-    xmpp.on("stanza", (s: XmlElement) => {
-      received.push(s);
-      for (const w of [...waiters]) {
-        if (w.pred(s)) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve(s);
-        }
-      }
-    });
+    const inbox = stanzaInbox(xmpp, "the component");
     await xmpp.start();
     state.components.push(xmpp);
     return {
       send: (s) => xmpp.send(s),
-      received,
-      waitFor(pred, timeoutMs = 5000) {
-        const hit = received.find(pred);
-        if (hit) return Promise.resolve(hit);
-        return new Promise((resolve, reject) => {
-          const w = { pred, resolve };
-          waiters.push(w);
-          setTimeout(() => {
-            const i = waiters.indexOf(w);
-            if (i !== -1) {
-              waiters.splice(i, 1);
-              reject(new Error("timed out waiting for a stanza at the component"));
-            }
-          }, timeoutMs).unref();
-        });
-      },
+      received: inbox.received,
+      waitFor: inbox.waitFor,
     };
   };
   return { state, login, remote };

@@ -1,5 +1,6 @@
 // Independent client helpers: @xmpp/client (xmpp.js) connected to a test server.
 import { type Client, client, xml } from "@xmpp/client";
+import { stanzaInbox } from "./stanza-inbox.js";
 import type { TestServer } from "./test-server.js";
 
 export { xml };
@@ -31,38 +32,14 @@ export async function connect(
   if (!opts.reconnect) xmpp.reconnect.stop();
   // xmpp.js waits 2 s for each negotiation step by default: too tight for a loaded 2-core CI machine.
   (xmpp as unknown as { timeout: number }).timeout = 10_000;
-  const received: XmlElement[] = [];
-  const waiters: { pred: (s: XmlElement) => boolean; resolve: (s: XmlElement) => void }[] = [];
   xmpp.on("error", () => {});
-  xmpp.on("stanza", (s: XmlElement) => {
-    received.push(s);
-    for (const w of [...waiters]) {
-      if (w.pred(s)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(s);
-      }
-    }
-  });
+  const inbox = stanzaInbox(xmpp);
   const jid = (await xmpp.start()).toString();
   return {
     xmpp,
     jid,
-    received,
-    waitFor(pred, timeoutMs = 5000) {
-      const hit = received.find(pred);
-      if (hit) return Promise.resolve(hit);
-      return new Promise((resolve, reject) => {
-        const w = { pred, resolve };
-        waiters.push(w);
-        setTimeout(() => {
-          const i = waiters.indexOf(w);
-          if (i !== -1) {
-            waiters.splice(i, 1);
-            reject(new Error("timed out waiting for a stanza"));
-          }
-        }, timeoutMs).unref();
-      });
-    },
+    received: inbox.received,
+    waitFor: inbox.waitFor,
     async stop() {
       xmpp.reconnect.stop();
       try {
