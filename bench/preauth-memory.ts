@@ -4,6 +4,7 @@
 //
 //   node --import tsx bench/preauth-memory.ts [--connections 500] [--bytes 4000] [--elements 63] [--attributes 0] [--settle 3] [--starttls]
 //                                             [--natter-src /path/to/checkout | --natter-js /path/to/dist/src/main.js]
+//                                             [--server prosody] (Debian's Prosody, pinned to core 0, same load)
 //
 // Connections come from 127.0.0.1 … 127.0.0.N/20 (Linux answers all of 127/8 on loopback), 20 per address,
 // so the default per-address cap admits them all and the config is the same for old and new code.
@@ -17,7 +18,7 @@ import { connect as tlsConnect } from "node:tls";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { execFileSync } from "node:child_process";
-import { freePort, natterCommand, natterConfig, startNatter } from "./servers.js";
+import { type RunningServer, freePort, natterCommand, natterConfig, startNatter, startProsody } from "./servers.js";
 import { sleep } from "./stats.js";
 
 function arg(name: string, fallback: number): number {
@@ -40,6 +41,8 @@ const ATTRIBUTES = arg("attributes", 0);
 const SETTLE = arg("settle", 3);
 /** Complete STARTTLS first (c2s.require_encryption): the stanza is then sent inside TLS, whose state costs too. */
 const STARTTLS = process.argv.includes("--starttls");
+/** natter (default) or prosody: the same strangers against Debian's Prosody, for comparison. */
+const SERVER = argText("server") ?? "natter";
 const PER_ADDRESS = 20;
 const DOMAIN = "localhost";
 
@@ -115,10 +118,21 @@ async function open(port: number, index: number, header: string, stanza: string)
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "natter-preauth-bench-"));
-  const [port, httpPort] = [await freePort(), await freePort()];
-  const opts = { dir, domain: DOMAIN, command: command(), mam: false };
-  const config = natterConfig(opts, port, httpPort);
-  const server = await startNatter(opts, config, port);
+  let server: RunningServer;
+  let described: string;
+  if (SERVER === "prosody") {
+    server = await startProsody({ dir, domain: DOMAIN, binary: argText("prosody") ?? "/usr/bin/prosody", mam: false });
+    try {
+      execFileSync("taskset", ["-pc", "0", String(server.pid)], { stdio: "ignore" });
+    } catch {}
+    described = "prosody (taskset -pc 0)";
+  } else {
+    const [natterPort, httpPort] = [await freePort(), await freePort()];
+    const opts = { dir, domain: DOMAIN, command: command(), mam: false };
+    server = await startNatter(opts, natterConfig(opts, natterPort, httpPort), natterPort);
+    described = opts.command.join(" ");
+  }
+  const port = server.port;
   const sockets: Socket[] = [];
   try {
     await sleep(2000);
@@ -143,7 +157,7 @@ async function main(): Promise<void> {
     const overMiB = (loaded - idle) / 1024;
     console.log(
       JSON.stringify({
-        command: opts.command.join(" "),
+        command: described,
         connections: CONNECTIONS,
         stanzaBytes: Buffer.byteLength(stanza),
         elements: Math.min(ELEMENTS, (stanza.match(/</g) ?? []).length),
@@ -157,7 +171,7 @@ async function main(): Promise<void> {
         perConnectionKiB: +((loaded - idle) / CONNECTIONS).toFixed(1),
       }),
     );
-    console.log(`RSS over idle with ${CONNECTIONS} unauthenticated connections: ${overMiB.toFixed(1)} MiB (target < 64 MiB)`);
+    console.log(`${server.name}: RSS over idle with ${CONNECTIONS} unauthenticated connections: ${overMiB.toFixed(1)} MiB (target < 64 MiB)`);
   } finally {
     for (const s of sockets) s.destroy();
     await server.stop();
