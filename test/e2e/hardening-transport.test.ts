@@ -14,6 +14,7 @@ import {
   NS_BIND,
   expectStreamError,
   plainAuth,
+  rawAuthenticated as authenticated,
   rawLogin,
   rawPing,
   rawTls,
@@ -24,16 +25,6 @@ import {
 const NS_SM = "urn:xmpp:sm:3";
 const NS_PING = "urn:xmpp:ping";
 
-/** A fresh authenticated stream (TLS, PLAIN, restart) that has not bound a resource yet. */
-async function authenticated(ts: TestServer, user: string, password: string): Promise<RawClient> {
-  const rc = await rawTls(ts);
-  rc.send(plainAuth(user, password));
-  await rc.waitFor(/<success/);
-  rc.data = "";
-  rc.send(STREAM_OPEN(ts.domain));
-  await rc.waitFor(FEATURES_END);
-  return rc;
-}
 
 /** Sends a bind request; resolves with the server's iq answer. */
 let bindCount = 0;

@@ -136,6 +136,17 @@ export function plainAuth(user: string, password: string): string {
   return `<auth xmlns='${NS_SASL}' mechanism='PLAIN'>${Buffer.from(`\0${user}\0${password}`, "utf8").toString("base64")}</auth>`;
 }
 
+/** A fresh authenticated stream (STARTTLS, SASL PLAIN, restart) that has not bound a resource yet. */
+export async function rawAuthenticated(ts: TestServer, user: string, password: string): Promise<RawClient> {
+  const rc = await rawTls(ts);
+  rc.send(plainAuth(user, password));
+  await rc.waitFor(/<success/);
+  rc.data = "";
+  rc.send(STREAM_OPEN(ts.domain));
+  await rc.waitFor(FEATURES_END);
+  return rc;
+}
+
 /** STARTTLS, SASL PLAIN, stream restart and resource binding, all by hand. `data` holds the last stream from its header. */
 export async function rawLogin(
   ts: TestServer,
@@ -143,12 +154,7 @@ export async function rawLogin(
   password: string,
   resource?: string,
 ): Promise<{ rc: RawClient; jid: string }> {
-  const rc = await rawTls(ts);
-  rc.send(plainAuth(user, password));
-  await rc.waitFor(/<success/);
-  rc.data = "";
-  rc.send(STREAM_OPEN(ts.domain));
-  await rc.waitFor(FEATURES_END);
+  const rc = await rawAuthenticated(ts, user, password);
   rc.send(
     `<iq type='set' id='bind1'><bind xmlns='${NS_BIND}'>${resource ? `<resource>${resource}</resource>` : ""}</bind></iq>`,
   );

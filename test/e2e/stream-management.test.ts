@@ -5,8 +5,7 @@ import { after, before, describe, test } from "node:test";
 import type { RawClient } from "../helpers/raw-client.js";
 import { type TestServer, startTestServer } from "../helpers/test-server.js";
 import { connect, xml } from "../helpers/xmpp-client.js";
-import { expectStreamError, FEATURES_END, plainAuth, rawLogin, rawTls, waitForElement, withTimeout } from "./raw-helpers.js";
-import { STREAM_OPEN } from "../helpers/raw-client.js";
+import { expectStreamError, rawAuthenticated as authenticated, rawLogin, waitForElement, withTimeout } from "./raw-helpers.js";
 
 const NS_SM = "urn:xmpp:sm:3";
 
@@ -16,16 +15,6 @@ async function enable(rc: RawClient, resume = true): Promise<string> {
   return enabled.attrs.id ?? "";
 }
 
-/** A fresh authenticated stream (TLS, PLAIN, restart) that has not bound a resource yet. */
-async function authenticated(ts: TestServer, user: string, password: string): Promise<RawClient> {
-  const rc = await rawTls(ts);
-  rc.send(plainAuth(user, password));
-  await rc.waitFor(/<success/);
-  rc.data = "";
-  rc.send(STREAM_OPEN(ts.domain));
-  await rc.waitFor(FEATURES_END);
-  return rc;
-}
 
 describe("stream management (XEP-0198)", () => {
   let ts: TestServer;
