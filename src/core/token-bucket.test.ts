@@ -5,15 +5,15 @@ import { TokenBucket } from "./token-bucket.js";
 describe("TokenBucket", () => {
   it("lets a burst through, then owes time in proportion to the excess", () => {
     const b = new TokenBucket(1000, 5000, 0);
-    assert.equal(b.take(5000, 0), 0, "the whole burst is free");
-    assert.equal(b.take(500, 0), 500, "500 tokens over at 1000/s: half a second");
+    assert.equal(b.drain(5000, 0), 0, "the whole burst is free");
+    assert.equal(b.drain(500, 0), 500, "500 tokens over at 1000/s: half a second");
   });
 
   it("refills at the rate, never above the burst", () => {
     const b = new TokenBucket(1000, 2000, 0);
-    b.take(2000, 0);
-    assert.equal(b.take(1000, 1000), 0, "a second refills 1000");
-    assert.equal(b.take(3000, 100_000), 1000, "a long pause refills only up to the burst");
+    b.drain(2000, 0);
+    assert.equal(b.drain(1000, 1000), 0, "a second refills 1000");
+    assert.equal(b.drain(3000, 100_000), 1000, "a long pause refills only up to the burst");
   });
 
   it("debt is paid back by waiting: the average stays at the rate", () => {
@@ -23,7 +23,7 @@ describe("TokenBucket", () => {
     // A flooder that sends 50 tokens' worth whenever it is allowed to.
     while (now < 10_000) {
       taken += 50;
-      now += b.take(50, now);
+      now += b.drain(50, now);
     }
     // 100 burst + 100/s for 10 s, give or take one chunk.
     assert.ok(taken >= 1050 && taken <= 1200, `took ${taken}`);

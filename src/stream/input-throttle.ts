@@ -58,7 +58,7 @@ export class InputThrottle {
 
   /** A chunk of `n` bytes was read. */
   received(n: number): void {
-    if (this.bytes) this.over(this.bytes.take(n, performance.now()), "bytes");
+    if (this.bytes) this.over(this.bytes.drain(n, performance.now()), "bytes");
   }
 
   /**
@@ -68,7 +68,7 @@ export class InputThrottle {
   stanza(): number | "cut" {
     if (!this.stanzas) return 0;
     const now = performance.now();
-    const wait = this.stanzas.take(1, now);
+    const wait = this.stanzas.drain(1, now);
     if (wait === 0) return 0;
     if (wait > MAX_STANZA_BACKLOG_MS) return "cut";
     this.over(wait, "stanzas");

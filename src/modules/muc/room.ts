@@ -3,7 +3,7 @@ import type { Jid } from "../../core/jid.js";
 import type { Json } from "../../storage/types.js";
 import { defaultRole } from "./affiliations.js";
 import type { MucOptions } from "./options.js";
-import { TokenBucket } from "./rate-limit.js";
+import { TokenBucket } from "../../core/token-bucket.js";
 import { configFromJson, type RoomConfig } from "./room-config.js";
 import { SenderLimitBook } from "./sender-limits.js";
 import { ServiceCounts } from "./service-counts.js";

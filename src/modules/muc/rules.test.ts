@@ -9,7 +9,7 @@ import { type HistoryEntry, historyFetchLimit, parseHistoryRequest, selectHistor
 import { mucOptions } from "./options.js";
 import { checkRoleChange, maySendPrivate } from "./roles.js";
 import { applyConfigForm, configFeatures, configForm, defaultConfig } from "./room-config.js";
-import { TokenBucket } from "./rate-limit.js";
+import { TokenBucket } from "../../core/token-bucket.js";
 
 const options = mucOptions.parse({});
 

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { mucOptions } from "./options.js";
-import { TokenBucket } from "./rate-limit.js";
+import { TokenBucket } from "../../core/token-bucket.js";
 import { SenderLimitBook } from "./sender-limits.js";
 
 describe("token bucket timing", () => {

@@ -2,7 +2,7 @@
 // refill them (that would make every limit a matter of rejoining). Entries that have refilled completely
 // are forgotten, so the book holds only senders that were busy lately.
 import type { MucOptions } from "./options.js";
-import { TokenBucket } from "./rate-limit.js";
+import { TokenBucket } from "../../core/token-bucket.js";
 
 export interface SenderLimits {
   /** Groupchat, private messages, subject changes and IQs relayed to occupants (message_rate). */
