@@ -18,6 +18,8 @@ export interface ByteConnection {
   /** Stops/starts reading (input flow control). */
   pause(): void;
   resume(): void;
+  /** A transport-level keepalive (WebSocket ping frame), where the framing has no text for one. */
+  ping?(): void;
   /** Flushes what was written, then closes. */
   end(): void;
   /** Closes at once. */

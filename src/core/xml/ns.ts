@@ -83,3 +83,9 @@ export const NS_AVATAR_METADATA = "urn:xmpp:avatar:metadata";
 export const NS_PEP_VCARD_CONVERSION = "urn:xmpp:pep-vcard-conversion:0";
 export const NS_VCARD4 = "urn:ietf:params:xml:ns:vcard-4.0";
 export const NS_VCARD4_NODE = "urn:xmpp:vcard4";
+/** RFC 7395 §3.3: WebSocket framing elements (<open/>, <close/>). */
+export const NS_FRAMING = "urn:ietf:params:xml:ns:xmpp-framing";
+/** XEP-0124: the BOSH <body/> wrapper. */
+export const NS_HTTPBIND = "http://jabber.org/protocol/httpbind";
+/** XEP-0206: XMPP attributes on the BOSH <body/> (xmpp:version, xmpp:restart). */
+export const NS_XBOSH = "urn:xmpp:xbosh";
