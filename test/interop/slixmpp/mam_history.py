@@ -52,7 +52,7 @@ async def main(args):
             return failed
         for i in range(count):
             a.send_message(mto=b.boundjid.bare, mbody="history %d" % i, mtype="chat")
-        await asyncio.wait_for(all_in, 15)
+        await asyncio.wait_for(all_in, 30)
         info = await b["xep_0030"].get_info(jid=b.boundjid.bare)
         form = await a["xep_0313"].get_fields()
         result = {
@@ -71,4 +71,4 @@ async def main(args):
 
 
 if __name__ == "__main__":
-    run(main, 40)
+    run(main, 50)
