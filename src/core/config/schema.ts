@@ -364,6 +364,36 @@ export const configSchema = z
       .strict()
       .prefault({}),
     s2s: s2sSchema,
+    // RFC 7395 XMPP over WebSocket at <http(s) listener>/xmpp-websocket (subprotocol "xmpp").
+    websocket: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Origins (scheme://host[:port]) a browser page may connect from; "*" = any. XMPP over WebSocket carries
+         * no cookies or other ambient credentials (SASL authenticates), so any origin is safe by default. */
+        allowed_origins: z.array(z.string().min(1)).default(["*"]),
+        /** Seconds between ping frames on a quiet connection (keepalive); 0 = off. */
+        ping_interval: z.number({ error: "expected seconds" }).min(0, { error: "expected seconds (0 = off)" }).default(30),
+      })
+      .strict()
+      .prefault({}),
+    // XEP-0124 / XEP-0206 BOSH at <http(s) listener>/http-bind.
+    bosh: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Origins allowed by CORS; "*" = any (BOSH carries no cookies; the sid is the session's only key). */
+        allowed_origins: z.array(z.string().min(1)).default(["*"]),
+      })
+      .strict()
+      .prefault({}),
+    // A web client (Converse.js, served from node_modules) at <http(s) listener>/chat.
+    web_client: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Shown as the page title and on the login screen. */
+        title: z.string().min(1).max(100).default("Natter"),
+      })
+      .strict()
+      .prefault({}),
     // Connections not authenticated yet (c2s, s2s inbound, components), counted from TCP accept until
     // authentication or close, on all listeners together.
     unauthenticated: z
