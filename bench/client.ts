@@ -1,16 +1,22 @@
-// A minimal raw-socket XMPP client for load generation: plain TCP, SCRAM-SHA-1 (or PLAIN), bind,
-// optional initial presence, and a cheap scanner for incoming <message/> stanzas. Not a general
-// client: it understands just enough of the stream to log in and count messages, so that thousands
-// of them fit in one process without the load generator becoming the bottleneck.
+// A minimal raw XMPP client for load generation: plain TCP, WebSocket (RFC 7395) or BOSH (XEP-0206)
+// (bench/client-wire.ts), SCRAM-SHA-1 (or PLAIN), bind, optional initial presence, and a cheap scanner
+// for incoming <message/> stanzas. Not a general client: it understands just enough of the stream to
+// log in and count messages, so that thousands of them fit in one process without the load generator
+// becoming the bottleneck.
 
 import { createHash, createHmac, pbkdf2, randomBytes } from "node:crypto";
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
+import { BoshWire } from "./bosh-wire.js";
+import { type ClientWire, TcpWire, type Transport, WebSocketWire, XmppError } from "./client-wire.js";
 
+export { XmppError } from "./client-wire.js";
 export type Mechanism = "SCRAM-SHA-1" | "PLAIN";
 
 export interface LoginOptions {
   host: string;
+  /** The c2s port (tcp) or the HTTP listener's port (websocket at /xmpp-websocket, bosh at /http-bind). */
   port: number;
+  transport: Transport;
   domain: string;
   username: string;
   password: string;
@@ -81,8 +87,6 @@ function escapeXml(text: string): string {
 
 // ---------------------------------------------------------------------------------------------
 
-export class XmppError extends Error {}
-
 /** Called for each received <message/>: its body text ("" if none) and whether it is type='error'. */
 export type MessageHandler = (body: string, isError: boolean) => void;
 
@@ -110,7 +114,6 @@ function elementEnd(name: string): (buffer: string) => number {
 }
 
 export class BenchClient {
-  readonly socket: Socket;
   /** Full JID the server bound. */
   jid = "";
   /** Set once bound: every incoming <message/> is reported here. */
@@ -118,65 +121,55 @@ export class BenchClient {
   /** Called once if the connection closes after login (not when close() was called). */
   onClosed: ((err: Error | undefined) => void) | undefined;
 
+  private readonly wire: ClientWire;
   private buffer = "";
   private waiter: Waiter | undefined;
   private running = false;
   private closing = false;
   private failure: Error | undefined;
-  private corked = false;
-  private readonly uncork = () => {
-    this.corked = false;
-    this.socket.uncork();
-  };
 
-  private constructor(socket: Socket) {
-    this.socket = socket;
-    socket.setEncoding("utf8");
-    socket.setNoDelay(true);
-    socket.on("data", (chunk: string) => (this.running ? this.scan(chunk) : this.negotiating(chunk)));
-    socket.on("error", (err) => this.fail(err));
-    socket.on("close", () => this.fail(new XmppError("connection closed")));
+  private constructor(opts: LoginOptions) {
+    const events = {
+      data: (text: string) => (this.running ? this.scan(text) : this.negotiating(text)),
+      closed: (err: Error) => this.fail(err),
+    };
+    this.wire =
+      opts.transport === "websocket"
+        ? new WebSocketWire(`ws://${opts.host.includes(":") ? `[${opts.host}]` : opts.host}:${opts.port}/xmpp-websocket`, events)
+        : opts.transport === "bosh"
+          ? new BoshWire(opts.host, opts.port, events)
+          : new TcpWire(opts.host, opts.port, events);
+  }
+
+  /** The TCP socket; scenarios that read it directly (mam, muc, presence) run over plain TCP only. */
+  get socket(): Socket {
+    const socket = this.wire.socket;
+    if (socket === undefined) throw new Error("this scenario reads the TCP socket: it runs over plain TCP only");
+    return socket;
   }
 
   /** Connect, authenticate, bind and (optionally) send presence; rejects on any failure or timeout. */
   static async login(opts: LoginOptions): Promise<BenchClient> {
-    const socket = connect({ host: opts.host, port: opts.port });
-    const client = new BenchClient(socket);
+    const client = new BenchClient(opts);
     try {
-      await client.connected(opts.stepTimeoutMs);
+      await client.wire.connect(opts.stepTimeoutMs);
       await client.negotiate(opts);
       return client;
     } catch (err) {
       client.closing = true;
-      socket.destroy();
+      client.wire.destroy();
       throw err;
     }
   }
 
-  private connected(timeoutMs: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new XmppError("connect timed out")), timeoutMs);
-      this.socket.once("connect", () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      this.socket.once("error", (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-    });
-  }
-
-  private openStream(domain: string): void {
+  private openStream(domain: string, restart: boolean): void {
     this.buffer = "";
-    this.socket.write(
-      `<?xml version='1.0'?><stream:stream to='${escapeXml(domain)}' version='1.0' xml:lang='en' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>`,
-    );
+    this.wire.openStream(domain, restart);
   }
 
   private async negotiate(opts: LoginOptions): Promise<void> {
     const t = opts.stepTimeoutMs;
-    this.openStream(opts.domain);
+    this.openStream(opts.domain, false);
     const features = await this.waitFor(regexEnd(FEATURES), t, "stream features");
     const offered = [...features.matchAll(/<mechanism>([^<]*)<\/mechanism>/g)].map((m) => m[1]);
     let mechanism: Mechanism = opts.mechanism;
@@ -189,16 +182,16 @@ export class BenchClient {
     else await this.authScram(opts);
 
     // RFC 6120 §6.4.6: a new stream after SASL success.
-    this.openStream(opts.domain);
+    this.openStream(opts.domain, true);
     await this.waitFor(regexEnd(FEATURES), t, "stream features after SASL");
-    this.socket.write(
+    this.wire.write(
       `<iq type='set' id='bind1'><bind xmlns='${NS_BIND}'><resource>${escapeXml(opts.resource)}</resource></bind></iq>`,
     );
     const reply = await this.waitFor(elementEnd("iq"), t, "bind result");
     const jid = /<jid>([^<]*)<\/jid>/.exec(reply);
     if (!/type=['"]result['"]/.test(reply) || jid === null) throw new XmppError(`bind failed: ${reply.slice(0, 300)}`);
     this.jid = jid[1] ?? "";
-    if (opts.presence) this.socket.write("<presence/>");
+    if (opts.presence) this.wire.write("<presence/>");
     // From here on only <message/> stanzas matter: switch to the cheap scanner.
     const rest = this.buffer;
     this.buffer = "";
@@ -208,7 +201,7 @@ export class BenchClient {
 
   private async authPlain(opts: LoginOptions): Promise<void> {
     const initial = Buffer.from(`\0${opts.username}\0${opts.password}`).toString("base64");
-    this.socket.write(`<auth xmlns='${NS_SASL}' mechanism='PLAIN'>${initial}</auth>`);
+    this.wire.write(`<auth xmlns='${NS_SASL}' mechanism='PLAIN'>${initial}</auth>`);
     await this.saslOutcome(opts.stepTimeoutMs);
   }
 
@@ -216,7 +209,7 @@ export class BenchClient {
     const t = opts.stepTimeoutMs;
     const clientNonce = randomBytes(18).toString("base64");
     const clientFirstBare = `n=${saslName(opts.username)},r=${clientNonce}`;
-    this.socket.write(
+    this.wire.write(
       `<auth xmlns='${NS_SASL}' mechanism='SCRAM-SHA-1'>${Buffer.from(`n,,${clientFirstBare}`).toString("base64")}</auth>`,
     );
     const challenge = await this.waitFor(elementEnd("(?:challenge|failure)"), t, "SASL challenge");
@@ -237,7 +230,7 @@ export class BenchClient {
     const signature = createHmac("sha1", keys.storedKey).update(authMessage).digest();
     const proof = Buffer.alloc(signature.length);
     for (let i = 0; i < proof.length; i++) proof[i] = (keys.clientKey[i] ?? 0) ^ (signature[i] ?? 0);
-    this.socket.write(
+    this.wire.write(
       `<response xmlns='${NS_SASL}'>${Buffer.from(`${clientFinalBare},p=${proof.toString("base64")}`).toString("base64")}</response>`,
     );
     const success = await this.saslOutcome(t);
@@ -312,14 +305,9 @@ export class BenchClient {
     this.buffer = open >= pos ? s.slice(open) : s.slice(Math.max(pos, s.length - 16));
   }
 
-  /** Queue a stanza; writes issued in one tick go out in one syscall. */
+  /** Queue a stanza; writes issued in one tick go out together (one syscall, or one BOSH request). */
   send(xml: string): void {
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(this.uncork);
-    }
-    this.socket.write(xml);
+    this.wire.send(xml);
   }
 
   private fail(err: Error): void {
@@ -338,26 +326,15 @@ export class BenchClient {
     return this.failure === undefined && !this.closing;
   }
 
-  /** Close the stream politely; resolves when the socket has closed (or after timeoutMs). */
+  /** Close the stream politely; resolves when the connection has closed (or after timeoutMs). */
   close(timeoutMs = 5000): Promise<void> {
     this.closing = true;
-    if (this.socket.destroyed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.socket.destroy();
-        resolve();
-      }, timeoutMs);
-      this.socket.once("close", () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      this.socket.end("</stream:stream>");
-    });
+    return this.wire.close(timeoutMs);
   }
 
   /** Drop the connection at once. */
   destroy(): void {
     this.closing = true;
-    this.socket.destroy();
+    this.wire.destroy();
   }
 }

@@ -129,7 +129,7 @@ async function main(): Promise<void> {
   } else {
     const [natterPort, httpPort] = [await freePort(), await freePort()];
     const opts = { dir, domain: DOMAIN, command: command(), mam: false };
-    server = await startNatter(opts, natterConfig(opts, natterPort, httpPort), natterPort);
+    server = await startNatter(opts, natterConfig(opts, natterPort, httpPort), natterPort, httpPort);
     described = opts.command.join(" ");
   }
   const port = server.port;

@@ -7,7 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { assertBoshEndpoint } from "./bosh-wire.js";
 import { keyDerivations, type Mechanism } from "./client.js";
+import type { Transport } from "./client-wire.js";
 import { runIdle } from "./scenarios/idle.js";
 import { runLogins } from "./scenarios/logins.js";
 import { runMam } from "./scenarios/mam.js";
@@ -22,6 +24,7 @@ import {
   natterCommand,
   natterConfig,
   freePort,
+  natterHasBosh,
   type RunningServer,
   runCreateAccounts,
   startNatter,
@@ -39,6 +42,7 @@ const USAGE = `natter load benchmark
 target (any XMPP server; omit --port for the built-in comparison):
   --host <addr>             server address, loopback only (default 127.0.0.1)
   --port <port>             c2s port (plain TCP; the server must allow unencrypted c2s)
+  --http-port <port>        HTTP port with WebSocket at /xmpp-websocket and BOSH at /http-bind (ws-*, bosh-*)
   --domain <host>           XMPP domain (default localhost)
   --pid <pid>               server process, for memory (idle) and CPU readings
   --name <label>            column title (default "target")
@@ -52,10 +56,14 @@ target (any XMPP server; omit --port for the built-in comparison):
   --mechanism <m>           SCRAM-SHA-1 (default) or PLAIN
 
 load:
-  --scenarios <list>        idle,logins,messages,muc,mam,presence,s2s (default: idle,logins,messages,mam;
-                            always run in that order; s2s starts two Natters of its own and federates
-                            --pairs users on one with --pairs users on the other)
-  --sessions <n>            idle sessions to open (default 10000)
+  --scenarios <list>        idle,ws-idle,bosh-idle,logins,ws-logins,bosh-logins,messages,ws-messages,muc,
+                            mam,presence,s2s (default: idle,ws-idle,logins,messages,ws-messages,mam;
+                            always run in that order; ws-* run the same scenario over WebSocket (RFC 7395),
+                            bosh-* over BOSH (XEP-0206, hold=1 wait=60: fails clearly when the server has no
+                            /http-bind); s2s starts two Natters of its own and federates --pairs users on
+                            one with --pairs users on the other)
+  --sessions <n>            idle sessions to open (default 10000; also ws-idle)
+  --bosh-sessions <n>       BOSH sessions held by bosh-idle (default 1000)
   --logins <n>              logins to time (default 5000)
   --concurrency <n>         logins in progress at once (default 100)
   --pairs <n>               sender→receiver pairs (default 100)
@@ -94,17 +102,19 @@ const { values: args } = parseArgs({
   options: {
     host: { type: "string", default: "127.0.0.1" },
     port: { type: "string" },
+    "http-port": { type: "string" },
     domain: { type: "string", default: "localhost" },
     pid: { type: "string" },
     name: { type: "string", default: "target" },
     "create-accounts": { type: "string" },
     password: { type: "string" },
     mechanism: { type: "string", default: "SCRAM-SHA-1" },
-    scenarios: { type: "string", default: "idle,logins,messages,mam" },
+    scenarios: { type: "string", default: "idle,ws-idle,logins,messages,ws-messages,mam" },
     "mam-items": { type: "string", default: "1000000" },
     "mam-queries": { type: "string", default: "1000" },
     "mam-page": { type: "string", default: "50" },
     sessions: { type: "string", default: "10000" },
+    "bosh-sessions": { type: "string", default: "1000" },
     logins: { type: "string", default: "5000" },
     concurrency: { type: "string", default: "100" },
     "open-concurrency": { type: "string", default: "200" },
@@ -177,16 +187,35 @@ async function writeProsodyAccountsFromEnv(dataPath: string): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------
 
+// presence last: its rosters stay in the server's storage and would make later logins broadcast.
+const ORDER = [
+  "idle",
+  "ws-idle",
+  "bosh-idle",
+  "logins",
+  "ws-logins",
+  "bosh-logins",
+  "messages",
+  "ws-messages",
+  "muc",
+  "mam",
+  "presence",
+  "s2s",
+] as const;
+type ScenarioName = (typeof ORDER)[number];
+
 const scenarioNames = new Set(args.scenarios.split(",").map((s) => s.trim()).filter(Boolean));
 for (const s of scenarioNames) {
-  if (!["idle", "logins", "messages", "muc", "mam", "presence", "s2s"].includes(s)) {
-    process.stderr.write(`--scenarios: unknown scenario "${s}" (idle, logins, messages, muc, mam, presence, s2s)\n`);
+  if (!(ORDER as readonly string[]).includes(s)) {
+    process.stderr.write(`--scenarios: unknown scenario "${s}" (${ORDER.join(", ")})\n`);
     process.exit(2);
   }
 }
+const wantsBosh = [...scenarioNames].some((s) => s.startsWith("bosh-"));
 
 const load = {
   sessions: int("sessions", 1),
+  boshSessions: int("bosh-sessions", 1),
   logins: int("logins", 1),
   concurrency: int("concurrency", 1),
   openConcurrency: int("open-concurrency", 1),
@@ -214,22 +243,39 @@ if (!["on", "off"].includes(args["muc-archive"])) {
 /** Accounts every selected scenario together needs. */
 function accountsNeeded(): number {
   let n = 10;
-  if (scenarioNames.has("idle")) n = Math.max(n, load.sessions);
-  if (scenarioNames.has("logins")) n = Math.max(n, load.logins);
-  if (scenarioNames.has("messages")) n = Math.max(n, load.pairs * 2);
+  if (scenarioNames.has("idle") || scenarioNames.has("ws-idle")) n = Math.max(n, load.sessions);
+  if (scenarioNames.has("bosh-idle")) n = Math.max(n, load.boshSessions);
+  if (scenarioNames.has("logins") || scenarioNames.has("ws-logins") || scenarioNames.has("bosh-logins")) n = Math.max(n, load.logins);
+  if (scenarioNames.has("messages") || scenarioNames.has("ws-messages")) n = Math.max(n, load.pairs * 2);
   if (scenarioNames.has("muc")) n = Math.max(n, load.muc.rooms * load.muc.occupants);
   if (scenarioNames.has("presence")) n = Math.max(n, load.presenceRun.accounts);
   return n;
 }
 
-// presence last: its rosters stay in the server's storage and would make later logins broadcast.
-const ORDER = ["idle", "logins", "messages", "muc", "mam", "presence", "s2s"] as const;
-type ScenarioName = (typeof ORDER)[number];
+const TRANSPORT_TITLE: Record<Transport, string> = { tcp: "TCP", websocket: "WebSocket", bosh: "BOSH" };
+
+/** A ws-* or bosh-* scenario: the TCP one over another transport, its figures keyed and labelled apart. */
+async function overTransport(name: ScenarioName, target: Target, log: Log): Promise<Metric[]> {
+  const [prefix, base] = name.split("-") as ["ws" | "bosh", ScenarioName];
+  const transport: Transport = prefix === "ws" ? "websocket" : "bosh";
+  if (target.httpPort === undefined) throw new Error(`${name} needs the server's HTTP port (--http-port)`);
+  if (transport === "bosh") await assertBoshEndpoint(target.host, target.httpPort);
+  const metrics = await runScenario(base, { ...target, transport }, log);
+  return metrics.map((m) => ({ ...m, key: `${prefix}_${m.key}`, label: `${m.label} (${TRANSPORT_TITLE[transport]})` }));
+}
 
 function runScenario(name: ScenarioName, target: Target, log: Log): Promise<Metric[]> {
   switch (name) {
-    case "idle":
-      return runIdle(target, { sessions: load.sessions, concurrency: load.openConcurrency, presence: load.presence, settle: load.settle }, log);
+    case "ws-idle":
+    case "ws-logins":
+    case "ws-messages":
+    case "bosh-logins":
+    case "bosh-idle":
+      return overTransport(name, target, log);
+    case "idle": {
+      const sessions = target.transport === "bosh" ? load.boshSessions : load.sessions;
+      return runIdle(target, { sessions, concurrency: load.openConcurrency, presence: load.presence, settle: load.settle }, log);
+    }
     case "logins":
       return runLogins(target, { count: load.logins, concurrency: load.concurrency, presence: load.presence }, log);
     case "messages":
@@ -301,11 +347,13 @@ async function runScenarios(
   return metrics;
 }
 
-function baseTarget(name: string, port: number, pid: number | undefined, password: string): Target {
+function baseTarget(name: string, port: number, httpPort: number | undefined, pid: number | undefined, password: string): Target {
   return {
     name,
     host: args.host,
     port,
+    httpPort,
+    transport: "tcp",
     domain: args.domain,
     pid,
     userPrefix: "bench-user-",
@@ -370,6 +418,26 @@ function targetsCheck(metrics: Metric[]): string[] {
   if (rate !== undefined) {
     lines.push(`${rate >= 40_000 ? "PASS" : "MISS"}  ≥ 40,000 messages/s (100 pairs, 10 in flight): ${format(rate, "/s")}`);
   }
+  const wsRate = get("ws_messages_per_s");
+  if (wsRate !== undefined && rate !== undefined) {
+    const ratio = wsRate / rate;
+    lines.push(
+      `${ratio >= 0.85 ? "PASS" : "MISS"}  WebSocket messages/s within 15% of TCP: ${format(wsRate, "/s")} = ${(ratio * 100).toFixed(0)}% of ${format(rate, "/s")}`,
+    );
+  }
+  const wsKib = get("ws_idle_kib_per_session");
+  if (wsKib !== undefined) {
+    lines.push(`${wsKib < 24 ? "PASS" : "MISS"}  idle WebSocket session < 24 KiB: ${format(wsKib, "KiB")} (${format(get("ws_idle_sessions") ?? 0, "")} sessions)`);
+  }
+  const boshMib = get("bosh_idle_mib");
+  if (boshMib !== undefined) {
+    const held = get("bosh_idle_sessions") ?? 0;
+    lines.push(`${held >= 1000 && boshMib < 64 ? "PASS" : "MISS"}  1,000 BOSH sessions (hold=1) in < 64 MiB: ${format(held, "")} in ${format(boshMib, "MiB")}`);
+  }
+  const boshLogins = get("bosh_logins_per_s");
+  if (boshLogins !== undefined) {
+    lines.push(`info  BOSH logins/s: ${format(boshLogins, "/s")} (TCP ${format(get("logins_per_s") ?? Number.NaN, "/s")})`);
+  }
   const mamP99 = get("mam_query_p99");
   if (mamP99 !== undefined) {
     lines.push(`${mamP99 < 20 ? "PASS" : "MISS"}  MAM page query p99 < 20 ms on ${format(get("mam_items") ?? 0, "")} archived: ${format(mamP99, "ms")}`);
@@ -414,7 +482,8 @@ async function external(): Promise<void> {
     log(`accounts created in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     rmSync(dir, { recursive: true, force: true });
   }
-  const target = baseTarget(args.name, port, pid, password);
+  const httpPort = args["http-port"] === undefined ? undefined : int("http-port", 1);
+  const target = baseTarget(args.name, port, httpPort, pid, password);
   const metrics = await runScenarios(target.name, target);
   process.stdout.write(`\n${table([{ name: target.name, metrics }], false)}\n`);
   if (args.json) writeFileSync(args.json, JSON.stringify({ load, targets: { [target.name]: metrics } }, null, 2));
@@ -442,7 +511,7 @@ async function comparison(): Promise<void> {
       const metrics = await runScenarios(name, async (scenario) => {
         const server = await start(dir, scenario);
         log(`${name}: started, pid ${server.pid}, port ${server.port}, dir ${dir}`);
-        return { target: baseTarget(name, server.port, server.pid, password), stop: server.stop };
+        return { target: baseTarget(name, server.port, server.httpPort, server.pid, password), stop: server.stop };
       });
       if (metrics.some((m) => m.key.endsWith("_failed"))) ok = false;
       results.push({ name, metrics });
@@ -465,7 +534,8 @@ async function comparison(): Promise<void> {
       notes.push("Natter was not measured: neither dist/src/main.js nor src/main.ts exists");
       results.push({ name: "Natter", metrics: [] });
     } else {
-      const opts = (dir: string) => ({ dir, domain: args.domain, command, mam: args.mam });
+      // The bosh section only when this checkout has BOSH: an older Natter refuses keys it does not know.
+      const opts = (dir: string) => ({ dir, domain: args.domain, command, mam: args.mam, exemptLoopback: true, bosh: wantsBosh && natterHasBosh() });
       await runOne(
         "Natter",
         async (dir, password) => {
@@ -479,9 +549,10 @@ async function comparison(): Promise<void> {
         },
         async (dir, scenario) => {
           const port = await freePort();
+          const httpPort = await freePort();
           // The archive scenario needs Natter's mam module whatever --mam says.
           const o = { ...opts(dir), mam: args.mam || scenario === "mam" };
-          const config = natterConfig(o, port, await freePort());
+          const config = natterConfig(o, port, httpPort);
           if (scenario === "muc") writeMucConfig(config, load.muc.archive);
           if (scenario === "presence") {
             const { accounts, contacts } = load.presenceRun;
@@ -490,7 +561,7 @@ async function comparison(): Promise<void> {
             const items = await provisionRosters(config, accounts, contacts);
             log(`Natter: ${items} roster items written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
           }
-          return startNatter(o, config, port);
+          return startNatter(o, config, port, httpPort);
         },
       );
     }
@@ -510,7 +581,8 @@ async function comparison(): Promise<void> {
   process.stdout.write(
     `\nLoopback, ${cpus} CPUs, SASL ${args.mechanism}, ${load.presence ? "with" : "without"} initial presence; ` +
       `message archive ${args.mam ? "on" : "off"}; ${load.sessions} idle sessions; ${load.logins} logins × ${load.concurrency} concurrent; ` +
-      `${load.pairs} pairs × ${load.inflight} in flight for ${load.duration} s\n\n`,
+      `${load.pairs} pairs × ${load.inflight} in flight for ${load.duration} s` +
+      `${wantsBosh ? `; ${load.boshSessions} BOSH sessions (hold=1, wait=60)` : ""}; ws-/bosh- rows over WebSocket / BOSH on the HTTP port\n\n`,
   );
   const ordered = ["Natter", "Prosody"].map((n) => results.find((r) => r.name === n)).filter((r) => r !== undefined);
   process.stdout.write(`${table(ordered, ordered.length === 2)}\n`);
@@ -536,7 +608,7 @@ async function main(): Promise<void> {
     process.stderr.write("--host: the benchmark only connects to loopback (127.0.0.1, ::1)\n");
     process.exit(2);
   }
-  ensureFdLimit(load.sessions + load.pairs * 2 + 1000);
+  ensureFdLimit(Math.max(load.sessions, 2 * load.boshSessions) + load.pairs * 2 + 1000);
   if (args.port !== undefined) await external();
   else await comparison();
 }

@@ -14,6 +14,8 @@ export const FD_LIMIT = 65536;
 export interface RunningServer {
   name: string;
   port: number;
+  /** HTTP listener (WebSocket, BOSH). */
+  httpPort: number;
   pid: number;
   dir: string;
   logFile: string;
@@ -96,6 +98,7 @@ export interface ProsodyOptions {
 
 export async function startProsody(opts: ProsodyOptions): Promise<RunningServer> {
   const port = await freePort();
+  const httpPort = await freePort();
   const dataDir = join(opts.dir, "data");
   mkdirSync(dataDir, { recursive: true });
   mkdirSync(join(opts.dir, "certs"), { recursive: true });
@@ -116,11 +119,20 @@ c2s_direct_tls_ports = {}
 legacy_ssl_ports = {}
 s2s_ports = {}
 component_ports = {}
+-- WebSocket (mod_websocket, RFC 7395) and BOSH (mod_bosh) at /xmpp-websocket and /http-bind on plain HTTP,
+-- as Natter's HTTP listener serves them. Both count as secure so that SASL is offered as on plain c2s
+-- with c2s_require_encryption = false (loopback).
+http_ports = { ${httpPort} }
+http_interfaces = { "127.0.0.1" }
+https_ports = {}
+consider_websocket_secure = true
+consider_bosh_secure = true
 -- Debian's default modules_enabled, minus tls, dialback (no s2s), limits (nothing throttles c2s),
 -- the invites/admin set and posix (foreground). The epoll backend (the default) has no connection cap.
 modules_enabled = {
   "disco", "roster", "saslauth", "blocklist", "bookmarks", "carbons", "pep", "private", "smacks",
   "vcard4", "vcard_legacy", "csi_simple", "ping", "register", "time", "uptime", "version",${opts.mam ? ' "mam",' : ""}
+  "websocket", "bosh",
 }
 modules_disabled = { "s2s" }
 c2s_require_encryption = false
@@ -132,7 +144,8 @@ Host ${JSON.stringify(opts.domain)}
   );
   const child = spawnServer([opts.binary, "--config", config, "-F"], opts.dir, logFile);
   await waitForPort("127.0.0.1", port, child, 30_000, logFile);
-  return { name: "Prosody", port, pid: child.pid ?? 0, dir: opts.dir, logFile, stop: stopper(child) };
+  await waitForPort("127.0.0.1", httpPort, child, 30_000, logFile);
+  return { name: "Prosody", port, httpPort, pid: child.pid ?? 0, dir: opts.dir, logFile, stop: stopper(child) };
 }
 
 /** Prosody's datamanager encoding of host and user names in file names. */
@@ -194,6 +207,23 @@ export interface NatterOptions {
   command: string[];
   /** Keep the mam module (on in Natter's defaults); off matches Debian's Prosody. */
   mam: boolean;
+  /**
+   * Lift the caps on unauthenticated connections for loopback: every bench client comes from 127.0.0.1, and
+   * the per-address cap (20) would refuse all but the first logins of a batch (bench/preauth-memory.ts
+   * measures those caps and keeps them).
+   */
+  exemptLoopback?: boolean;
+  /** Write the `bosh` section: only a Natter with BOSH (src/transports/bosh) knows its keys. */
+  bosh?: boolean;
+}
+
+/** BOSH sessions all come from 127.0.0.1: its per-address cap (100) would stop the bosh-idle scenario. */
+const BOSH_CONFIG = `bosh: { max_sessions: 100000, max_sessions_per_address: 100000 }
+`;
+
+/** Whether this checkout's Natter has BOSH (merged from issue 12's BOSH branch). */
+export function natterHasBosh(): boolean {
+  return existsSync(join(repoRoot, "src", "transports", "bosh")) || existsSync(join(repoRoot, "dist", "src", "transports", "bosh"));
 }
 
 export function natterConfig(opts: NatterOptions, port: number, httpPort: number): string {
@@ -219,7 +249,7 @@ auth:
     per_ip: { delay_after: 0, attempts: 0 }
     per_ip_account: { delay_after: 0, attempts: 0 }
     per_account: { delay_after: 0 }
-# Natter's default modules${opts.mam ? "" : ", without the message archive (Debian's Prosody has none by default)"}.
+${opts.exemptLoopback ? 'unauthenticated: { max_connections: 100000, exempt_addresses: ["127.0.0.0/8"] }\n' : ""}${opts.bosh ? BOSH_CONFIG : ""}# Natter's default modules${opts.mam ? "" : ", without the message archive (Debian's Prosody has none by default)"}.
 modules: ${opts.mam ? "{}" : "{ mam: false }"}
 `,
   );
@@ -233,11 +263,12 @@ export async function createNatterAccounts(opts: NatterOptions, config: string, 
   if (code !== 0) throw new Error(`natter adduser --from-file failed (${code}); see ${logFile}:\n${tail(logFile)}`);
 }
 
-export async function startNatter(opts: NatterOptions, config: string, port: number): Promise<RunningServer> {
+export async function startNatter(opts: NatterOptions, config: string, port: number, httpPort: number): Promise<RunningServer> {
   const logFile = join(opts.dir, "natter.log");
   const child = spawnServer([...opts.command, "-c", config, "start"], opts.dir, logFile);
   await waitForPort("127.0.0.1", port, child, 60_000, logFile);
-  return { name: "Natter", port, pid: child.pid ?? 0, dir: opts.dir, logFile, stop: stopper(child) };
+  await waitForPort("127.0.0.1", httpPort, child, 60_000, logFile);
+  return { name: "Natter", port, httpPort, pid: child.pid ?? 0, dir: opts.dir, logFile, stop: stopper(child) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,12 +1,18 @@
 // What a scenario needs to know about the server under test, and the shared login helper.
 
 import { BenchClient, type Mechanism } from "./client.js";
+import type { Transport } from "./client-wire.js";
 
 export interface Target {
   /** Shown in the table header. */
   name: string;
   host: string;
+  /** The c2s port (plain TCP). */
   port: number;
+  /** The HTTP listener's port (WebSocket at /xmpp-websocket, BOSH at /http-bind); undefined: none known. */
+  httpPort: number | undefined;
+  /** What the scenario's clients connect over. */
+  transport: Transport;
   domain: string;
   /** Server process id, for RSS and CPU readings; undefined skips them. */
   pid: number | undefined;
@@ -38,9 +44,12 @@ export function hasLoggedIn(target: Target, index: number): boolean {
 
 /** Log in account number `index` (1-based) with a fresh resource. */
 export async function loginUser(target: Target, index: number, presence: boolean): Promise<BenchClient> {
+  const port = target.transport === "tcp" ? target.port : target.httpPort;
+  if (port === undefined) throw new Error(`no HTTP port for ${target.transport} (--http-port)`);
   const client = await BenchClient.login({
     host: target.host,
-    port: target.port,
+    port,
+    transport: target.transport,
     domain: target.domain,
     username: `${target.userPrefix}${index}`,
     password: target.password,

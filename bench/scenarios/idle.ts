@@ -77,6 +77,7 @@ export async function runIdle(target: Target, opts: IdleOptions, log: Log): Prom
   return [
     { key: "idle_sessions", label: "idle sessions held", value: stillOpen, unit: "", better: "higher" },
     { key: "idle_kib_per_session", label: "server memory per idle session", value: (after - before) / n, unit: "KiB", better: "lower" },
+    { key: "idle_mib", label: "server memory for all sessions", value: (after - before) / 1024, unit: "MiB", better: "lower" },
     { key: "idle_rss_before_mib", label: "server RSS before", value: before / 1024, unit: "MiB", better: "info" },
     { key: "idle_rss_after_mib", label: "server RSS with sessions", value: after / 1024, unit: "MiB", better: "info" },
   ];

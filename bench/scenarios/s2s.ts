@@ -44,6 +44,9 @@ auth:
     per_ip: { delay_after: 0, attempts: 0 }
     per_ip_account: { delay_after: 0, attempts: 0 }
     per_account: { delay_after: 0 }
+# Every bench client comes from 127.0.0.1: the per-address cap on unauthenticated connections (20) would
+# refuse all but the first logins of a batch.
+unauthenticated: { max_connections: 100000, exempt_addresses: ["127.0.0.0/8"] }
 s2s:
   secure: false             # self-signed certificates: dialback
   # One link carries every pair's traffic: the default per-connection input rate (5000 stanzas/s) would
@@ -74,13 +77,15 @@ export async function runS2s(target: Target | undefined, opts: S2sOptions, log: 
         const csv = join(dirs[i]!, "users.csv");
         writeUsersCsv(csv, domain, "u", opts.pairs, PASSWORD);
         await createNatterAccounts(o, config, csv);
-        servers[i] = await startNatter(o, config, ports[i]!.c2s);
+        servers[i] = await startNatter(o, config, ports[i]!.c2s, ports[i]!.http);
       }),
     );
     const targets: Target[] = domains.map((domain, i) => ({
       name: `Natter ${domain}`,
       host: "127.0.0.1",
       port: ports[i]!.c2s,
+      httpPort: undefined,
+      transport: "tcp",
       domain,
       pid: servers[i]!.pid,
       userPrefix: "u",
