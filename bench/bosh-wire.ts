@@ -5,7 +5,7 @@
 
 import { Agent, request } from "node:http";
 import { NS_HTTPBIND, NS_XBOSH } from "../src/core/xml/ns.js";
-import { type ClientWire, type WireEvents, XmppError } from "./client-wire.js";
+import { type ClientWire, qualifyStanza, type WireEvents, XmppError } from "./client-wire.js";
 
 export const BOSH_PATH = "/http-bind";
 /** XEP-0124 §7.1 attributes of the session creation request. */
@@ -104,7 +104,7 @@ export class BoshWire implements ClientWire {
   }
 
   write(xml: string): void {
-    this.queue.push(xml);
+    this.queue.push(qualifyStanza(xml));
     this.schedule();
   }
 

@@ -37,6 +37,22 @@ function escapeAttr(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/'/g, "&apos;").replace(/"/g, "&quot;");
 }
 
+/**
+ * RFC 7395 §3.3.3 and XEP-0206 §4: with no stream header around them, stanzas carry their namespace
+ * themselves (xmlns='jabber:client'); on TCP they inherit it from <stream:stream>. Prosody drops an
+ * unqualified <iq/> over WebSocket as an unknown element.
+ */
+export function qualifyStanza(xml: string): string {
+  const c = xml.charCodeAt(1);
+  // <message, <presence, <iq: the only top-level elements without a namespace of their own.
+  if (c !== 109 && c !== 112 && c !== 105) return xml;
+  const m = /^<(message|presence|iq)(?=[\s/>])/.exec(xml);
+  if (m === null) return xml;
+  const tagEnd = xml.indexOf(">");
+  if (xml.slice(0, tagEnd).includes("xmlns=")) return xml;
+  return `${m[0]} xmlns='jabber:client'${xml.slice(m[0].length)}`;
+}
+
 /** Resolves on the first of `ok` / `fail` from an emitter, rejects after timeoutMs. */
 function connected(on: (ok: () => void, fail: (err: Error) => void) => void, timeoutMs: number, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -171,7 +187,7 @@ export class WebSocketWire implements ClientWire {
   }
 
   write(xml: string): void {
-    this.ws.send(xml);
+    this.ws.send(qualifyStanza(xml));
   }
 
   /** One frame per element (RFC 7395 §3.3.3), but the frames of one tick share a syscall: `ws` keeps its
@@ -185,7 +201,7 @@ export class WebSocketWire implements ClientWire {
         process.nextTick(this.uncork);
       }
     }
-    this.ws.send(xml);
+    this.ws.send(qualifyStanza(xml));
   }
 
   close(timeoutMs: number): Promise<void> {

@@ -65,6 +65,15 @@ describe("WebSocket (RFC 7395)", () => {
     assert.equal(atWeb.getChildText("body"), "from TCP");
   });
 
+  it("delivers a burst of messages whole and in order (the frames of one tick share a corked write)", async () => {
+    for (let i = 0; i < 200; i++) {
+      await tcp.xmpp.send(xml("message", { to: "alice@localhost/browser", type: "chat", id: `burst${i}` }, xml("body", {}, `n${i}`)));
+    }
+    await web.waitFor((s) => s.is("message") && s.attrs.id === "burst199");
+    const ids = web.received.filter((s) => s.is("message") && String(s.attrs.id).startsWith("burst")).map((s) => s.attrs.id);
+    assert.deepEqual(ids, Array.from({ length: 200 }, (_, i) => `burst${i}`));
+  });
+
   it("answers iq over the WebSocket (disco#info of the server)", async () => {
     const res = await web.xmpp.iqCaller.request(xml("iq", { type: "get", to: "localhost" }, xml("query", "http://jabber.org/protocol/disco#info")));
     assert.equal(res.attrs.type, "result");

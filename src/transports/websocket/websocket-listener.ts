@@ -56,7 +56,7 @@ export function mountWebSocket(http: HttpRoutes, settings: WebSocketSettings, lo
     wss.handleUpgrade(req, socket, head, (ws) => {
       if (settings.seeOtherUri) return redirect(ws, settings.seeOtherUri, log, address);
       const tls = req.socket instanceof TLSSocket ? req.socket : undefined;
-      const conn = new WebSocketConnection(ws, address, tls);
+      const conn = new WebSocketConnection(ws, address, tls, socket);
       accept(new FramedWire(conn, websocketFraming));
     });
   });
