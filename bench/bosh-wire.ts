@@ -46,8 +46,8 @@ function post(host: string, port: number, body: string): Promise<Reply> {
 }
 
 /**
- * Whether host:port answers BOSH at /http-bind: an empty <body/> without a session must get a BOSH answer
- * (XEP-0124 §17: a terminal error inside a <body/>), not a 404. Rejects with the reason when it does not.
+ * Whether host:port answers BOSH at /http-bind: a <body/> with an unknown sid must get a BOSH answer
+ * (XEP-0124 §17: a terminal error inside a <body/>). Rejects with the reason when it does not.
  */
 export async function assertBoshEndpoint(host: string, port: number): Promise<void> {
   let reply: Reply;
@@ -56,7 +56,9 @@ export async function assertBoshEndpoint(host: string, port: number): Promise<vo
   } catch (err) {
     throw new Error(`no HTTP listener at http://${host}:${port}${BOSH_PATH}: ${(err as Error).message}`);
   }
-  if (reply.status === 404 || !reply.text.includes(NS_HTTPBIND)) {
+  // XEP-0124 §17.1: the unknown sid is item-not-found, which a server may also send as HTTP 404 (legacy
+  // clients): only a reply that is no <body/> at all means there is no BOSH here.
+  if (!reply.text.includes(NS_HTTPBIND)) {
     throw new Error(
       `the server has no BOSH endpoint at http://${host}:${port}${BOSH_PATH} (HTTP ${reply.status}): ` +
         "BOSH scenarios need a Natter with src/transports/bosh (or a server with BOSH on that port)",

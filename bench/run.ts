@@ -535,7 +535,7 @@ async function comparison(): Promise<void> {
       results.push({ name: "Natter", metrics: [] });
     } else {
       // The bosh section only when this checkout has BOSH: an older Natter refuses keys it does not know.
-      const opts = (dir: string) => ({ dir, domain: args.domain, command, mam: args.mam, exemptLoopback: true, bosh: wantsBosh && natterHasBosh() });
+      const opts = (dir: string) => ({ dir, domain: args.domain, command, mam: args.mam, exemptLoopback: true, bosh: wantsBosh && natterHasBosh(args.natter) });
       await runOne(
         "Natter",
         async (dir, password) => {

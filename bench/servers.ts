@@ -221,9 +221,14 @@ export interface NatterOptions {
 const BOSH_CONFIG = `bosh: { max_sessions: 100000, max_sessions_per_address: 100000 }
 `;
 
-/** Whether this checkout's Natter has BOSH (merged from issue 12's BOSH branch). */
-export function natterHasBosh(): boolean {
-  return existsSync(join(repoRoot, "src", "transports", "bosh")) || existsSync(join(repoRoot, "dist", "src", "transports", "bosh"));
+/**
+ * Whether the Natter that `command` runs has BOSH (issue 12's BOSH branch): the checkout of the
+ * `…/src/main.ts` or `…/dist/src/main.js` in the command, else this one.
+ */
+export function natterHasBosh(command: string | undefined): boolean {
+  const main = command?.split(/\s+/).map((t) => /^(.*?)\/(?:dist\/)?src\/main\.[jt]s$/.exec(t)?.[1]).find((root) => root !== undefined);
+  const root = main === undefined ? repoRoot : resolve(main);
+  return existsSync(join(root, "src", "transports", "bosh")) || existsSync(join(root, "dist", "src", "transports", "bosh"));
 }
 
 export function natterConfig(opts: NatterOptions, port: number, httpPort: number): string {
