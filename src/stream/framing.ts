@@ -7,7 +7,7 @@ import {
   type StreamParserEvents,
   type StreamParserLimits,
   XmppStreamParser,
-  parseFramedElement,
+  FramedElementParser,
 } from "../core/xml/stream-parser.js";
 import { StreamError } from "../core/errors.js";
 import { escapeAttr } from "../core/xml/element.js";
@@ -75,6 +75,9 @@ export const websocketFraming: Framing = {
 class WebSocketReader implements FrameReader {
   private done = false;
   private opened = false;
+  // One of each for the whole stream: a message is decoded whole (no `stream` option), so nothing carries over.
+  private readonly decoder = new TextDecoder("utf-8", { fatal: true });
+  private readonly parser = new FramedElementParser(NS_CLIENT);
 
   constructor(
     private readonly events: StreamParserEvents,
@@ -87,7 +90,7 @@ class WebSocketReader implements FrameReader {
     try {
       // RFC 7395 §3.3.3: a message that declares no default namespace is jabber:client... only for stanzas;
       // the framing elements declare theirs.
-      el = parseFramedElement(new TextDecoder("utf-8", { fatal: true }).decode(chunk), this.limits, NS_CLIENT);
+      el = this.parser.parse(this.decoder.decode(chunk), this.limits);
     } catch (err) {
       this.fail(err instanceof StreamError ? err : new StreamError("unsupported-encoding", "invalid UTF-8"));
       return;

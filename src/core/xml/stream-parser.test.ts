@@ -5,7 +5,7 @@ import { StreamError } from "../errors.js";
 import { type Element, xml } from "./element.js";
 import { NS_CLIENT, NS_STREAM } from "./ns.js";
 import type { StreamParserLimits } from "./stream-parser.js";
-import { parseFramedElement, XmppStreamParser } from "./stream-parser.js";
+import { FramedElementParser, parseFramedElement, XmppStreamParser } from "./stream-parser.js";
 
 const LIMITS: StreamParserLimits = { maxStanzaBytes: 256 * 1024, maxDepth: 16 };
 const HEADER =
@@ -488,6 +488,38 @@ describe("parseFramedElement (RFC 7395)", () => {
       "policy-violation",
     );
     assert.equal(conditionOf(`<message>${"a".repeat(81)}</message>`, { maxStanzaBytes: 100, maxDepth: 2 }), "none");
+  });
+});
+
+describe("FramedElementParser: one parser for a WebSocket stream's messages", () => {
+  const condition = (parser: FramedElementParser, text: string, limits = LIMITS): string => {
+    try {
+      parser.parse(text, limits);
+    } catch (err) {
+      assert.ok(err instanceof StreamError);
+      return err.condition;
+    }
+    return "none";
+  };
+
+  it("parses message after message, nothing of one carrying into the next", () => {
+    const parser = new FramedElementParser(NS_CLIENT);
+    for (let i = 0; i < 3; i++) {
+      assert.deepEqual(parser.parse(`<message id='m${i}'><body>${i}</body></message>`, LIMITS), xml("message", NS_CLIENT, { id: `m${i}` }, xml("body", NS_CLIENT, {}, `${i}`)));
+    }
+    // A prefix declared in one message is not declared in the next.
+    assert.deepEqual(parser.parse("<iq xmlns:p='urn:p'><p:q/></iq>", LIMITS), xml("iq", NS_CLIENT, { "xmlns:p": "urn:p" }, xml("q", "urn:p")));
+    assert.equal(condition(parser, "<iq><p:q/></iq>"), "bad-namespace-prefix");
+  });
+
+  it("after a message that fails (half an element, two elements, a cap), the next one parses whole", () => {
+    const parser = new FramedElementParser(NS_CLIENT);
+    assert.equal(condition(parser, "<message><body>"), "not-well-formed");
+    assert.deepEqual(parser.parse("<presence/>", LIMITS), xml("presence", NS_CLIENT));
+    assert.equal(condition(parser, "<iq/><iq/>"), "not-well-formed");
+    assert.equal(condition(parser, "<a><b><c/></b></a>", { maxStanzaBytes: 100, maxDepth: 2 }), "policy-violation");
+    // The limits are the ones of each call (they change when the stream authenticates).
+    assert.deepEqual(parser.parse("<a><b><c/></b></a>", LIMITS), xml("a", NS_CLIENT, {}, xml("b", NS_CLIENT, {}, xml("c", NS_CLIENT))));
   });
 });
 
