@@ -34,7 +34,7 @@ export interface Framing {
 export function streamHeaderText(fields: StreamHeaderFields): string {
   let out = `<?xml version='1.0'?><stream:stream xmlns='${fields.contentNs}' xmlns:stream='${NS_STREAM}'`;
   for (const [prefix, ns] of Object.entries(fields.declarations ?? {})) out += ` xmlns:${prefix}='${escapeAttr(ns)}'`;
-  out += ` id='${fields.id}'`;
+  if (fields.id) out += ` id='${fields.id}'`;
   if (fields.from) out += ` from='${escapeAttr(fields.from)}'`;
   if (fields.to) out += ` to='${escapeAttr(fields.to)}'`;
   if (fields.version !== false) out += " version='1.0'";
@@ -57,7 +57,8 @@ export const tcpFraming: Framing = {
 export const websocketFraming: Framing = {
   reader: (events, limits) => new WebSocketReader(events, limits),
   header(fields) {
-    let out = `<open xmlns='${NS_FRAMING}' id='${fields.id}'`;
+    let out = `<open xmlns='${NS_FRAMING}'`;
+    if (fields.id) out += ` id='${fields.id}'`;
     if (fields.from) out += ` from='${escapeAttr(fields.from)}'`;
     if (fields.to) out += ` to='${escapeAttr(fields.to)}'`;
     return `${out} version='1.0' xml:lang='en'/>`;

@@ -134,7 +134,7 @@ export abstract class XmlStream {
    * The peer authenticated: it no longer counts as a stranger, its negotiation timer stops, and its limits
    * (parser, when given: dialback and component handshakes do not restart the stream; input rate) become its own.
    */
-  protected authenticated(rate: RateLimitConfig | undefined, parserLimits?: StreamParserLimits, maxPendingBytes?: number): void {
+  protected peerAuthenticated(rate: RateLimitConfig | undefined, parserLimits?: StreamParserLimits, maxPendingBytes?: number): void {
     this.slot.release();
     this.negotiationDone();
     if (parserLimits) this.wire.setLimits(parserLimits);
