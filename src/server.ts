@@ -36,7 +36,7 @@ import { secureDataDirectory } from "./core/secure-data-directory.js";
 import { processAccountDeletions } from "./core/account-deletion.js";
 import { Element } from "./core/xml/element.js";
 import { NS_CLIENT } from "./core/xml/ns.js";
-import { newStreamId } from "./stream/stream-header.js";
+import { newStreamId } from "./stream/stream-id.js";
 import { S2sService } from "./transports/s2s/s2s-service.js";
 import { UnauthenticatedConnections, admitStream } from "./transports/unauthenticated-connections.js";
 import { parserLimits } from "./core/config/parser-limits.js";

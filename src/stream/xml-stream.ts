@@ -9,7 +9,7 @@ import type { StreamParserLimits } from "../core/xml/stream-parser.js";
 import { UNCOUNTED, type UnauthenticatedSlot } from "../transports/unauthenticated-connections.js";
 import { InboundQueue, MAX_QUEUED } from "./inbound-queue.js";
 import { InputThrottle, type RateLimitConfig } from "./input-throttle.js";
-import { newStreamId } from "./stream-header.js";
+import { newStreamId } from "./stream-id.js";
 import type { Flushed, StreamHeaderFields, StreamWire } from "./stream-wire.js";
 
 export interface XmlStreamSettings {
