@@ -25,6 +25,7 @@ import type { TlsSettings } from "./transports/tcp/tcp-connection.js";
 import { listenC2s, listenC2sDirectTls } from "./transports/tcp/c2s-listener.js";
 import { ExternalComponents } from "./transports/component/external-components.js";
 import { NATTER_VERSION } from "./version.js";
+import { mountCoreWebRoutes } from "./web/core-routes.js";
 import { HttpServer } from "./web/http-server.js";
 import { loadServerSecret } from "./core/server-secret.js";
 import { secureDataDirectory } from "./core/secure-data-directory.js";
@@ -219,6 +220,7 @@ export class NatterServer {
       Object.assign(this.ports, this.s2s.ports);
     }
     const { http, https } = config.listeners;
+    mountCoreWebRoutes(this.http, config, log);
     await this.http.listen(http, https, certs);
     this.ports.http = this.http.ports.http;
     this.ports.https = this.http.ports.https;

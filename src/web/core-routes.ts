@@ -1,0 +1,24 @@
+// The HTTP routes Natter's core serves itself (not a module's): XEP-0156 discovery and the web client.
+// The WebSocket and BOSH endpoints they point at are mounted by their transports.
+import type { Logger } from "pino";
+import { type Config, isModuleEnabled, validateModuleOptions } from "../core/config/index.js";
+import { mucOptions } from "../modules/muc/options.js";
+import { mountHostMeta } from "./host-meta.js";
+import type { HttpRoutes } from "./http-routes.js";
+import { mountWebClient } from "./web-client.js";
+
+/** Mounts the routes; returns one remover for all of them. */
+export function mountCoreWebRoutes(routes: HttpRoutes, config: Config, log: Logger): () => void {
+  const site = { hosts: config.hosts, publicUrl: config.listeners.http.public_url };
+  const transports = { websocket: config.websocket.enabled, bosh: config.bosh.enabled };
+  const removers = [mountHostMeta(routes, { ...site, ...transports }, log)];
+  if (config.web_client.enabled) {
+    // The MUC module's own rule for its domain (modules/muc/index.ts), so "join a room" needs no domain typed.
+    const muc = isModuleEnabled(config, "muc") ? validateModuleOptions(config, "muc", mucOptions) : undefined;
+    const mucDomain = (host: string) => (muc ? (muc.domain ?? `conference.${host}`) : undefined);
+    removers.push(mountWebClient(routes, { ...site, ...transports, title: config.web_client.title, mucDomain }, log));
+  }
+  return () => {
+    for (const remove of removers) remove();
+  };
+}
