@@ -75,8 +75,8 @@ export function webClientPage(settings: WebClientSettings): string {
 <link rel="icon" href="${base}/images/favicon.ico">
 <link rel="stylesheet" href="${base}/converse.min.css">
 <script id="natter-config" type="application/json">${jsonForScript(settings)}</script>
-<script src="${base}/converse.min.js"></script>
-<script src="${escapeHtml(settings.assetsPath.replace(/\/dist$/, ""))}/natter-client.js"></script>
+<script type="module" src="${base}/converse.min.js"></script>
+<script type="module" src="${escapeHtml(settings.assetsPath.replace(/\/dist$/, ""))}/natter-client.js"></script>
 </head>
 <body class="converse-fullscreen">
 <noscript>${escapeHtml(settings.title)} needs JavaScript.</noscript>

@@ -45,7 +45,7 @@ describe("web client page at /chat", { timeout: 30_000 }, () => {
     // Everything the page loads is on this server.
     for (const m of res.body.matchAll(/(?:src|href)="([^"]*)"/g)) assert.match(m[1] as string, /^\/chat\//);
     assert.doesNotMatch(res.body, /https?:\/\/(?!example\.net:)/);
-    const csp = res.headers["content-security-policy"] ?? "";
+    const csp = String(res.headers["content-security-policy"] ?? "");
     assert.match(csp, /default-src 'none'/);
     assert.match(csp, /script-src 'self' 'wasm-unsafe-eval'(;|$)/);
     assert.doesNotMatch(csp, /'unsafe-eval'|\*|https?:\/\/(?!example)/);
