@@ -39,6 +39,8 @@ interface WatchResult {
 interface Tab {
   page: Page;
   problems: string[];
+  /** URLs of the WebSockets the page opened. */
+  websockets: string[];
 }
 
 describe("web client in chromium", { timeout: 90_000 }, () => {
@@ -62,7 +64,12 @@ describe("web client in chromium", { timeout: 90_000 }, () => {
 
   after(async () => {
     await browser?.close().catch(() => {});
-    await server?.kill();
+    // Close chromium gracefully (it reaps its own helpers); kill it if that takes more than a few seconds.
+    if (server) {
+      const closed = server.close().then(() => true, () => false);
+      const timedOut = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5000).unref());
+      if (!(await Promise.race([closed, timedOut]))) await server.kill();
+    }
     await ts?.stop();
   });
 
@@ -72,6 +79,8 @@ describe("web client in chromium", { timeout: 90_000 }, () => {
     const page = await context.newPage();
     page.setDefaultTimeout(STEP_MS);
     const problems: string[] = [];
+    const websockets: string[] = [];
+    page.on("websocket", (ws) => websockets.push(ws.url()));
     page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
     page.on("console", (m) => {
       if (m.type() === "error" && /Content Security Policy/.test(m.text())) problems.push(`CSP: ${m.text()}`);
@@ -82,7 +91,7 @@ describe("web client in chromium", { timeout: 90_000 }, () => {
         problems.push(`foreign request: ${url}`);
       }
     });
-    return { page, problems };
+    return { page, problems, websockets };
   }
 
   async function logIn(tab: Tab, user: string, screenshot?: string): Promise<void> {
@@ -176,10 +185,11 @@ describe("web client in chromium", { timeout: 90_000 }, () => {
     await goTo(alice, "#converse/chat?jid=bob@localhost");
     await textarea(alice).waitFor();
     await say(alice, "Just between us, Bob");
-    await bob.page.locator("converse-roster, converse-rooms-list, .list-container").first().waitFor();
     await goTo(bob, "#converse/chat?jid=alice@localhost");
     await sees(bob, "Just between us, Bob");
 
+    // Over RFC 7395 WebSocket (the page's first choice), not the BOSH fallback.
+    for (const tab of [alice, bob]) assert.deepEqual(tab.websockets, [`wss://localhost:${ts.httpsPort}/xmpp-websocket`]);
     assert.deepEqual(alice.problems, []);
     assert.deepEqual(bob.problems, []);
   });

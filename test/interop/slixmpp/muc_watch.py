@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """XEP-0045 from a TCP client beside web clients: joins a room others created, says when it is in
-(progress "joined"), sends one groupchat message when the test writes a line "send <body>", and reports
-every groupchat body it saw (history included) once all the expected ones came or the time is up.
+(progress "joined"), sends a groupchat message for each line "send <body>" the test writes, and reports
+every groupchat body it saw once all the expected ones came (or the time is up) and the test wrote an
+empty line.
 
 argv[1]: {"host", "port", "room", "jid", "password", "nick", "expect": [bodies], "timeout"}
 stdout: {"ok", "seen": [{"from_nick", "body"}], "missing": [bodies]}
@@ -46,7 +47,11 @@ async def main(args):
         command_task = asyncio.ensure_future(commands())
         bodies = lambda: {m["body"] for m in seen}  # noqa: E731
         await until(lambda: all(b in bodies() for b in expect), float(args.get("timeout", 30)))
-        command_task.cancel()
+        # Stay in the room until the test says so (an empty line), so the others still see us there.
+        try:
+            await asyncio.wait_for(command_task, 10)
+        except (asyncio.TimeoutError, asyncio.CancelledError):
+            pass
         return {"ok": True, "seen": seen, "missing": [b for b in expect if b not in bodies()]}
     finally:
         await close(xmpp)
