@@ -2,6 +2,7 @@
 // asked (title escaped, connection URLs, locked domain, MUC domain), its Content-Security-Policy, the
 // Converse.js bundle from node_modules with types and cache headers, and no way out of dist/.
 import assert from "node:assert/strict";
+import { gunzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
 import { rawHttp } from "../helpers/raw-http.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
@@ -69,6 +70,15 @@ describe("web client page at /chat", { timeout: 30_000 }, () => {
     const again = await rawHttp({ port, path: "/chat/dist/converse.min.js", secure: true, headers: { "If-None-Match": js.headers.etag as string } });
     assert.equal(again.status, 304);
     assert.equal(again.body, "");
+    // Compressed for clients that accept gzip, the same bytes once inflated; plain for the others.
+    const gz = await rawHttp({ port, path: "/chat/dist/converse.min.js", secure: true, headers: { "Accept-Encoding": "br, gzip;q=0.8" } });
+    assert.equal(gz.headers["content-encoding"], "gzip");
+    assert.equal(gz.headers.vary, "Accept-Encoding");
+    assert.ok(gz.raw.length < js.raw.length / 2, `${gz.raw.length} bytes compressed`);
+    assert.ok(gunzipSync(gz.raw).equals(js.raw));
+    assert.equal(js.headers["content-encoding"], undefined);
+    const refused = await rawHttp({ port, path: "/chat/dist/converse.min.js", secure: true, headers: { "Accept-Encoding": "gzip;q=0" } });
+    assert.equal(refused.headers["content-encoding"], undefined);
     const css = await rawHttp({ port, path: "/chat/dist/converse.min.css", secure: true, method: "HEAD" });
     assert.equal(css.status, 200);
     assert.equal(css.headers["content-type"], "text/css; charset=utf-8");

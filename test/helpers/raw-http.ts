@@ -7,6 +7,8 @@ export interface RawHttpResponse {
   status: number;
   headers: IncomingHttpHeaders;
   body: string;
+  /** The body's bytes as received (compressed when Content-Encoding says so). */
+  raw: Buffer;
 }
 
 export interface RawHttpOptions {
@@ -37,7 +39,10 @@ export function rawHttp(options: RawHttpOptions): Promise<RawHttpResponse> {
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
+        res.on("end", () => {
+          const raw = Buffer.concat(chunks);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: raw.toString("utf8"), raw });
+        });
         res.on("error", reject);
       },
     );
