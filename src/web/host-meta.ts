@@ -6,8 +6,8 @@ import type { Logger } from "pino";
 import { Element } from "../core/xml/element.js";
 import { NS_XRD, REL_ALT_WEBSOCKET, REL_ALT_XBOSH } from "../core/xml/ns.js";
 import type { HttpRequestInfo, HttpRoutes } from "./http-routes.js";
-import { boshUrl, type RequestSite, requestSite, type SiteOptions, websocketUrl } from "./request-site.js";
 import { sendText } from "./http-routes.js";
+import { boshUrl, type RequestSite, requestSite, type SiteOptions, websocketUrl } from "./request-site.js";
 
 export interface HostMetaOptions extends SiteOptions {
   /** config.websocket.enabled: list the WebSocket endpoint. */
@@ -32,7 +32,12 @@ export function hostMetaLinks(site: RequestSite, options: HostMetaOptions): Link
 }
 
 export function hostMetaXrd(links: Link[]): string {
-  const xrd = new Element("XRD", NS_XRD, {}, links.map((l) => new Element("Link", NS_XRD, { rel: l.rel, href: l.href })));
+  const xrd = new Element(
+    "XRD",
+    NS_XRD,
+    {},
+    links.map((l) => new Element("Link", NS_XRD, { rel: l.rel, href: l.href })),
+  );
   return `<?xml version='1.0' encoding='utf-8'?>\n${xrd.toString()}\n`;
 }
 
@@ -47,7 +52,11 @@ export function mountHostMeta(routes: HttpRoutes, options: HostMetaOptions, log:
     const cors = { "Access-Control-Allow-Origin": "*" };
     if (info.path !== "") return sendText(res, 404, "not found", { headers: cors });
     if (req.method === "OPTIONS") {
-      res.writeHead(204, { ...cors, "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS", "Access-Control-Max-Age": "86400" });
+      res.writeHead(204, {
+        ...cors,
+        "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+        "Access-Control-Max-Age": "86400",
+      });
       res.end();
       return;
     }
@@ -73,7 +82,10 @@ export function mountHostMeta(routes: HttpRoutes, options: HostMetaOptions, log:
     });
     res.end(req.method === "HEAD" ? undefined : body);
   };
-  const removers = [routes.route("/.well-known/host-meta", serve("xrd")), routes.route("/.well-known/host-meta.json", serve("jrd"))];
+  const removers = [
+    routes.route("/.well-known/host-meta", serve("xrd")),
+    routes.route("/.well-known/host-meta.json", serve("jrd")),
+  ];
   return () => {
     for (const remove of removers) remove();
   };

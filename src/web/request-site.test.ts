@@ -21,18 +21,33 @@ describe("requestSite", () => {
   });
 
   it("derives the URLs from the public URL, path included, whatever the listener", () => {
-    const site = requestSite(req("example.net:5280"), info(false), { hosts, publicUrl: "https://chat.example.org/xmpp/" });
+    const site = requestSite(req("example.net:5280"), info(false), {
+      hosts,
+      publicUrl: "https://chat.example.org/xmpp/",
+    });
     assert.deepEqual(site, { host: "example.net", base: "https://chat.example.org/xmpp" });
     assert.equal(websocketUrl(site!), "wss://chat.example.org/xmpp/xmpp-websocket");
     // The proxy's own name is the first host's web name.
-    assert.deepEqual(requestSite(req("chat.example.org"), info(false), { hosts, publicUrl: "https://chat.example.org/xmpp" }), {
-      host: "example.org",
-      base: "https://chat.example.org/xmpp",
-    });
+    assert.deepEqual(
+      requestSite(req("chat.example.org"), info(false), { hosts, publicUrl: "https://chat.example.org/xmpp" }),
+      {
+        host: "example.org",
+        base: "https://chat.example.org/xmpp",
+      },
+    );
   });
 
   it("answers undefined for unknown, missing or malformed hosts", () => {
-    for (const host of [undefined, "", "other.example", "127.0.0.1:5280", "example.org:80:1", "example.org/x", "exa mple.org", "[::1]:5280"]) {
+    for (const host of [
+      undefined,
+      "",
+      "other.example",
+      "127.0.0.1:5280",
+      "example.org:80:1",
+      "example.org/x",
+      "exa mple.org",
+      "[::1]:5280",
+    ]) {
       assert.equal(requestSite(req(host), info(true), { hosts, publicUrl: "" }), undefined, String(host));
     }
   });

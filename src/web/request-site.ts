@@ -31,14 +31,19 @@ const HOST_HEADER = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}))(?
  * example.org). Any other Host (an IP address, a foreign name) is refused: answering for a domain we do not
  * serve would send its users' clients, and their passwords, to us.
  */
-export function requestSite(req: IncomingMessage, info: HttpRequestInfo, options: SiteOptions): RequestSite | undefined {
+export function requestSite(
+  req: IncomingMessage,
+  info: HttpRequestInfo,
+  options: SiteOptions,
+): RequestSite | undefined {
   const header = req.headers.host ?? "";
   const match = HOST_HEADER.exec(header);
   if (!match) return undefined;
   const name = (match[1] as string).toLowerCase().replace(/\.$/, "");
   const publicBase = options.publicUrl.replace(/\/+$/, "");
   let host = options.hosts.find((h) => h.toLowerCase() === name);
-  if (host === undefined && publicBase !== "" && new URL(publicBase).hostname.toLowerCase() === name) host = options.hosts[0];
+  if (host === undefined && publicBase !== "" && new URL(publicBase).hostname.toLowerCase() === name)
+    host = options.hosts[0];
   if (host === undefined) return undefined;
   // Without a public URL, the scheme and authority the request itself came in on (https → wss).
   const base = publicBase !== "" ? publicBase : `${info.secure ? "https" : "http"}://${header.toLowerCase()}`;

@@ -136,7 +136,8 @@ export class StaticDirectory {
       if (segment === "" || segment.startsWith(".") || /[/\\\0]/.test(segment)) return undefined;
       segments.push(segment);
     }
-    if (segments.length === 0 || !Object.hasOwn(CONTENT_TYPES, extname(segments.at(-1) as string).toLowerCase())) return undefined;
+    if (segments.length === 0 || !Object.hasOwn(CONTENT_TYPES, extname(segments.at(-1) as string).toLowerCase()))
+      return undefined;
     try {
       const real = await realpath(join(this.root, ...segments));
       if (!real.startsWith(this.root + sep)) return undefined;

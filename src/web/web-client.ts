@@ -1,8 +1,9 @@
 // The web client at /chat (config web_client): Converse.js served from node_modules, on a page set up for
 // the host it was requested for. Nothing comes from a CDN: the bundle, its chunks, fonts and sounds are
 // served from /chat/dist/, and the Content-Security-Policy lets the page load nothing from elsewhere.
-import { createRequire } from "node:module";
+
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import type { Logger } from "pino";
 import type { HttpRequestInfo, HttpRoutes } from "./http-routes.js";
@@ -38,7 +39,10 @@ export function escapeHtml(text: string): string {
 
 /** JSON that is safe inside <script type="application/json">: no "</script>", "<!--" or HTML-significant characters. */
 export function jsonForScript(value: unknown): string {
-  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return JSON.stringify(value).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 export interface WebClientSettings {

@@ -10,7 +10,10 @@ const BOSH = "urn:xmpp:alt-connections:xbosh";
 
 /** rel → href of every <Link/> in an XRD document. */
 function xrdLinks(body: string): Record<string, string> {
-  assert.match(body, /^<\?xml version='1.0' encoding='utf-8'\?>\n<XRD xmlns="http:\/\/docs\.oasis-open\.org\/ns\/xri\/xrd-1\.0">/);
+  assert.match(
+    body,
+    /^<\?xml version='1.0' encoding='utf-8'\?>\n<XRD xmlns="http:\/\/docs\.oasis-open\.org\/ns\/xri\/xrd-1\.0">/,
+  );
   const links: Record<string, string> = {};
   for (const m of body.matchAll(/<Link rel="([^"]*)" href="([^"]*)"\/>/g)) links[m[1] as string] = m[2] as string;
   return links;
@@ -58,7 +61,12 @@ describe("XEP-0156 host-meta", { timeout: 30_000 }, () => {
   });
 
   it("answers for the virtual host the Host header names", async () => {
-    const res = await rawHttp({ port: httpsPort, path: "/.well-known/host-meta.json", secure: true, host: `Example.NET:${httpsPort}` });
+    const res = await rawHttp({
+      port: httpsPort,
+      path: "/.well-known/host-meta.json",
+      secure: true,
+      host: `Example.NET:${httpsPort}`,
+    });
     assert.equal(res.status, 200);
     assert.equal(jrdLinks(res.body)[WS], `wss://example.net:${httpsPort}/xmpp-websocket`);
   });
@@ -78,7 +86,12 @@ describe("XEP-0156 host-meta", { timeout: 30_000 }, () => {
   });
 
   it("answers a CORS preflight and refuses other methods", async () => {
-    const pre = await rawHttp({ port: httpPort, path: "/.well-known/host-meta.json", method: "OPTIONS", headers: { Origin: "https://app.example", "Access-Control-Request-Method": "GET" } });
+    const pre = await rawHttp({
+      port: httpPort,
+      path: "/.well-known/host-meta.json",
+      method: "OPTIONS",
+      headers: { Origin: "https://app.example", "Access-Control-Request-Method": "GET" },
+    });
     assert.equal(pre.status, 204);
     assert.equal(pre.headers["access-control-allow-origin"], "*");
     assert.match(pre.headers["access-control-allow-methods"] ?? "", /GET/);

@@ -2,8 +2,8 @@
 // asked (title escaped, connection URLs, locked domain, MUC domain), its Content-Security-Policy, the
 // Converse.js bundle from node_modules with types and cache headers, and no way out of dist/.
 import assert from "node:assert/strict";
-import { gunzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
+import { gunzipSync } from "node:zlib";
 import { rawHttp } from "../helpers/raw-http.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
@@ -31,7 +31,11 @@ describe("web client page at /chat", { timeout: 30_000 }, () => {
     const res = await rawHttp({ port, path: "/chat", secure: true, host: `example.net:${port}` });
     assert.equal(res.status, 200);
     assert.equal(res.headers["content-type"], "text/html; charset=utf-8");
-    assert.ok(res.body.includes(`<title>Ops &lt;/script&gt;&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;Co&#39;</title>`));
+    assert.ok(
+      res.body.includes(
+        `<title>Ops &lt;/script&gt;&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;Co&#39;</title>`,
+      ),
+    );
     // The raw title appears nowhere: not in the HTML, not in the JSON block (where "<" is \u003c).
     assert.ok(!res.body.includes("<script>alert"));
     assert.equal((res.body.match(/<\/script>/g) ?? []).length, 3, "only the page's own three scripts end");
@@ -67,22 +71,42 @@ describe("web client page at /chat", { timeout: 30_000 }, () => {
     assert.equal(js.headers["x-content-type-options"], "nosniff");
     assert.match(js.headers["cache-control"] ?? "", /^public, max-age=\d+$/);
     assert.ok(js.body.length > 100_000);
-    const again = await rawHttp({ port, path: "/chat/dist/converse.min.js", secure: true, headers: { "If-None-Match": js.headers.etag as string } });
+    const again = await rawHttp({
+      port,
+      path: "/chat/dist/converse.min.js",
+      secure: true,
+      headers: { "If-None-Match": js.headers.etag as string },
+    });
     assert.equal(again.status, 304);
     assert.equal(again.body, "");
     // Compressed for clients that accept gzip, the same bytes once inflated; plain for the others.
-    const gz = await rawHttp({ port, path: "/chat/dist/converse.min.js", secure: true, headers: { "Accept-Encoding": "br, gzip;q=0.8" } });
+    const gz = await rawHttp({
+      port,
+      path: "/chat/dist/converse.min.js",
+      secure: true,
+      headers: { "Accept-Encoding": "br, gzip;q=0.8" },
+    });
     assert.equal(gz.headers["content-encoding"], "gzip");
     assert.equal(gz.headers.vary, "Accept-Encoding");
     assert.ok(gz.raw.length < js.raw.length / 2, `${gz.raw.length} bytes compressed`);
     assert.ok(gunzipSync(gz.raw).equals(js.raw));
     assert.equal(js.headers["content-encoding"], undefined);
-    const refused = await rawHttp({ port, path: "/chat/dist/converse.min.js", secure: true, headers: { "Accept-Encoding": "gzip;q=0" } });
+    const refused = await rawHttp({
+      port,
+      path: "/chat/dist/converse.min.js",
+      secure: true,
+      headers: { "Accept-Encoding": "gzip;q=0" },
+    });
     assert.equal(refused.headers["content-encoding"], undefined);
     const css = await rawHttp({ port, path: "/chat/dist/converse.min.css", secure: true, method: "HEAD" });
     assert.equal(css.status, 200);
     assert.equal(css.headers["content-type"], "text/css; charset=utf-8");
-    assert.equal((await rawHttp({ port, path: "/chat/dist/sounds/msg_received.ogg", secure: true, method: "HEAD" })).headers["content-type"], "audio/ogg");
+    assert.equal(
+      (await rawHttp({ port, path: "/chat/dist/sounds/msg_received.ogg", secure: true, method: "HEAD" })).headers[
+        "content-type"
+      ],
+      "audio/ogg",
+    );
     const boot = await rawHttp({ port, path: "/chat/natter-client.js", secure: true });
     assert.equal(boot.status, 200);
     assert.match(boot.body, /converse\.initialize/);
@@ -109,7 +133,10 @@ describe("web client page at /chat", { timeout: 30_000 }, () => {
       assert.ok(res.status === 404 || res.status === 400, `${path} → ${res.status}`);
       assert.doesNotMatch(res.body, /"name"|"dependencies"|natter/, path);
     }
-    assert.equal((await rawHttp({ port, path: "/chat/dist/converse.min.js", secure: true, method: "DELETE" })).status, 405);
+    assert.equal(
+      (await rawHttp({ port, path: "/chat/dist/converse.min.js", secure: true, method: "DELETE" })).status,
+      405,
+    );
   });
 });
 
@@ -122,6 +149,9 @@ describe("web client turned off", { timeout: 30_000 }, () => {
   it("serves nothing at /chat", async () => {
     ts = await startTestServer({ yaml: "web_client: { enabled: false }" });
     assert.equal((await rawHttp({ port: ts.httpsPort as number, path: "/chat", secure: true })).status, 404);
-    assert.equal((await rawHttp({ port: ts.httpsPort as number, path: "/chat/dist/converse.min.js", secure: true })).status, 404);
+    assert.equal(
+      (await rawHttp({ port: ts.httpsPort as number, path: "/chat/dist/converse.min.js", secure: true })).status,
+      404,
+    );
   });
 });

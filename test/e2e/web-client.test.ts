@@ -25,7 +25,9 @@ const CHROMIUM_FLAGS = [
 ];
 const ROOM = "lobby@conference.localhost";
 /** NATTER_SCREENSHOTS=1 refreshes docs/screenshots/; otherwise they go to a temporary directory. */
-const SCREENSHOTS = process.env.NATTER_SCREENSHOTS ? join(import.meta.dirname, "..", "..", "docs", "screenshots") : mkdtempSync(join(tmpdir(), "natter-shots-"));
+const SCREENSHOTS = process.env.NATTER_SCREENSHOTS
+  ? join(import.meta.dirname, "..", "..", "docs", "screenshots")
+  : mkdtempSync(join(tmpdir(), "natter-shots-"));
 const STEP_MS = 15_000;
 
 interface WatchResult {
@@ -66,7 +68,10 @@ describe("web client in chromium", { timeout: 90_000 }, () => {
     await browser?.close().catch(() => {});
     // Close chromium gracefully (it reaps its own helpers); kill it if that takes more than a few seconds.
     if (server) {
-      const closed = server.close().then(() => true, () => false);
+      const closed = server.close().then(
+        () => true,
+        () => false,
+      );
       const timedOut = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5000).unref());
       if (!(await Promise.race([closed, timedOut]))) await server.kill();
     }
@@ -75,7 +80,10 @@ describe("web client in chromium", { timeout: 90_000 }, () => {
 
   async function openTab(): Promise<Tab> {
     // One context per user: separate storage, as two people on two machines.
-    const context = await (browser as Browser).newContext({ ignoreHTTPSErrors: true, viewport: { width: 1100, height: 700 } });
+    const context = await (browser as Browser).newContext({
+      ignoreHTTPSErrors: true,
+      viewport: { width: 1100, height: 700 },
+    });
     const page = await context.newPage();
     page.setDefaultTimeout(STEP_MS);
     const problems: string[] = [];
@@ -87,7 +95,11 @@ describe("web client in chromium", { timeout: 90_000 }, () => {
     });
     page.on("request", (r) => {
       const url = r.url();
-      if (!url.startsWith(`${origin}/`) && !url.startsWith(`wss://localhost:${ts.httpsPort}/`) && !/^(data|blob):/.test(url)) {
+      if (
+        !url.startsWith(`${origin}/`) &&
+        !url.startsWith(`wss://localhost:${ts.httpsPort}/`) &&
+        !/^(data|blob):/.test(url)
+      ) {
         problems.push(`foreign request: ${url}`);
       }
     });
@@ -126,7 +138,8 @@ describe("web client in chromium", { timeout: 90_000 }, () => {
     await textarea(tab).press("Enter");
   }
 
-  const sees = (tab: Tab, body: string) => tab.page.locator(".chat-msg__text", { hasText: body }).filter({ visible: true }).first().waitFor();
+  const sees = (tab: Tab, body: string) =>
+    tab.page.locator(".chat-msg__text", { hasText: body }).filter({ visible: true }).first().waitFor();
 
   it("two browser users and a slixmpp user talk in a room, and one to one", async () => {
     const alice = await openTab();
@@ -189,7 +202,8 @@ describe("web client in chromium", { timeout: 90_000 }, () => {
     await sees(bob, "Just between us, Bob");
 
     // Over RFC 7395 WebSocket (the page's first choice), not the BOSH fallback.
-    for (const tab of [alice, bob]) assert.deepEqual(tab.websockets, [`wss://localhost:${ts.httpsPort}/xmpp-websocket`]);
+    for (const tab of [alice, bob])
+      assert.deepEqual(tab.websockets, [`wss://localhost:${ts.httpsPort}/xmpp-websocket`]);
     assert.deepEqual(alice.problems, []);
     assert.deepEqual(bob.problems, []);
   });
