@@ -13,6 +13,9 @@ export function mountCoreWebRoutes(routes: HttpRoutes, config: Config, log: Logg
   const transports = { websocket: config.websocket.enabled, bosh: config.bosh.enabled };
   const removers = [mountHostMeta(routes, { ...site, ...transports }, log)];
   if (config.web_client.enabled) {
+    if (!transports.websocket && !transports.bosh) {
+      log.warn("web_client is enabled but websocket and bosh are both off: the page at /chat cannot connect");
+    }
     // The MUC module's own rule for its domain (modules/muc/index.ts), so "join a room" needs no domain typed.
     const muc = isModuleEnabled(config, "muc") ? validateModuleOptions(config, "muc", mucOptions) : undefined;
     const mucDomain = (host: string) => (muc ? (muc.domain ?? `conference.${host}`) : undefined);
