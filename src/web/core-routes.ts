@@ -5,10 +5,11 @@ import { type Config, isModuleEnabled, validateModuleOptions } from "../core/con
 import { mucOptions } from "../modules/muc/options.js";
 import { mountHostMeta } from "./host-meta.js";
 import type { HttpRoutes } from "./http-routes.js";
+import type { HttpServer } from "./http-server.js";
 import { mountWebClient } from "./web-client.js";
 
 /** Mounts the routes; returns one remover for all of them. */
-export function mountCoreWebRoutes(routes: HttpRoutes, config: Config, log: Logger): () => void {
+export function mountCoreWebRoutes(routes: HttpRoutes & Pick<HttpServer, "ports">, config: Config, log: Logger): () => void {
   const site = { hosts: config.hosts, publicUrl: config.listeners.http.public_url };
   const transports = { websocket: config.websocket.enabled, bosh: config.bosh.enabled };
   const removers = [mountHostMeta(routes, { ...site, ...transports }, log)];
@@ -19,7 +20,7 @@ export function mountCoreWebRoutes(routes: HttpRoutes, config: Config, log: Logg
     // The MUC module's own rule for its domain (modules/muc/index.ts), so "join a room" needs no domain typed.
     const muc = isModuleEnabled(config, "muc") ? validateModuleOptions(config, "muc", mucOptions) : undefined;
     const mucDomain = (host: string) => (muc ? (muc.domain ?? `conference.${host}`) : undefined);
-    removers.push(mountWebClient(routes, { ...site, ...transports, title: config.web_client.title, mucDomain }, log));
+    removers.push(mountWebClient(routes, { ...site, ...transports, title: config.web_client.title, mucDomain, httpsPort: () => routes.ports.https }, log));
   }
   return () => {
     for (const remove of removers) remove();

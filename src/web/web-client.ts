@@ -21,6 +21,8 @@ export interface WebClientOptions extends SiteOptions {
   bosh: boolean;
   /** The MUC service domain of a host, or undefined when the muc module is off. */
   mucDomain: (host: string) => string | undefined;
+  /** The HTTPS listener's port while it runs: the page over plain HTTP is sent there (no public URL set). */
+  httpsPort: () => number | undefined;
 }
 
 /** Converse's dist/ is not content-hashed: an hour, revalidated by ETag after an upgrade. */
@@ -128,6 +130,15 @@ export function mountWebClient(routes: HttpRoutes, options: WebClientOptions, lo
     if (!site) {
       log.debug({ host: req.headers.host }, "web client requested for a host not served here");
       return sendText(res, 404, "unknown host");
+    }
+    const httpsPort = options.httpsPort();
+    if (!info.secure && options.publicUrl === "" && httpsPort !== undefined) {
+      // A login page over plain HTTP would send the password in clear, and with c2s.require_encryption its
+      // ws:// connection could not even authenticate: the same page on the HTTPS listener.
+      const hostname = new URL(site.base).hostname;
+      res.writeHead(308, { Location: `https://${hostname}:${httpsPort}${WEB_CLIENT_PATH}`, "Content-Length": 0 });
+      res.end();
+      return;
     }
     const settings = webClientSettings(site, options);
     const body = webClientPage(settings);

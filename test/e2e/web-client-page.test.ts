@@ -58,6 +58,12 @@ describe("web client page at /chat", { timeout: 30_000 }, () => {
     assert.match(csp, /frame-ancestors 'none'/);
   });
 
+  it("sends a plain-HTTP visitor to the HTTPS listener", async () => {
+    const res = await rawHttp({ port: ts.httpPort as number, path: "/chat", host: `example.net:${ts.httpPort}` });
+    assert.equal(res.status, 308);
+    assert.equal(res.headers.location, `https://example.net:${port}/chat`);
+  });
+
   it("refuses hosts it does not serve and paths it does not know", async () => {
     assert.equal((await rawHttp({ port, path: "/chat", secure: true, host: "evil.example" })).status, 404);
     assert.equal((await rawHttp({ port, path: "/chat/nothing", secure: true })).status, 404);
