@@ -20,7 +20,13 @@ export function mountCoreWebRoutes(routes: HttpRoutes & Pick<HttpServer, "ports"
     // The MUC module's own rule for its domain (modules/muc/index.ts), so "join a room" needs no domain typed.
     const muc = isModuleEnabled(config, "muc") ? validateModuleOptions(config, "muc", mucOptions) : undefined;
     const mucDomain = (host: string) => (muc ? (muc.domain ?? `conference.${host}`) : undefined);
-    removers.push(mountWebClient(routes, { ...site, ...transports, title: config.web_client.title, mucDomain, httpsPort: () => routes.ports.https }, log));
+    const options = { ...site, ...transports, title: config.web_client.title, mucDomain, httpsPort: () => routes.ports.https };
+    try {
+      removers.push(mountWebClient(routes, options, log));
+    } catch (err) {
+      // A broken install (converse.js missing from node_modules) costs the web client, not the server.
+      log.error({ err }, "web client not served: its files (npm package converse.js) were not found");
+    }
   }
   return () => {
     for (const remove of removers) remove();
