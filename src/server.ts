@@ -29,6 +29,7 @@ import type { TlsSettings } from "./transports/tcp/tcp-connection.js";
 import { listenC2s, listenC2sDirectTls } from "./transports/tcp/c2s-listener.js";
 import { ExternalComponents } from "./transports/component/external-components.js";
 import { NATTER_VERSION } from "./version.js";
+import { mountCoreWebRoutes } from "./web/core-routes.js";
 import { HttpServer } from "./web/http-server.js";
 import { mountWebSocket } from "./transports/websocket/websocket-listener.js";
 import { loadServerSecret } from "./core/server-secret.js";
@@ -238,6 +239,7 @@ export class NatterServer {
       );
     }
     const { http, https } = config.listeners;
+    mountCoreWebRoutes(this.http, config, log);
     await this.http.listen(http, https, certs);
     this.ports.http = this.http.ports.http;
     this.ports.https = this.http.ports.https;
