@@ -203,7 +203,8 @@ export class BoshSession implements StreamWire {
   private process(request: BoshRequest, exchange: BoshExchange): void {
     const now = this.timers.now();
     this.inputHandler?.(request.bytes);
-    const empty = request.payloads.length === 0 && request.pause === undefined && !request.terminate && !request.restart;
+    const empty =
+      request.rid !== this.creationRid && request.payloads.length === 0 && request.pause === undefined && !request.terminate && !request.restart;
     // XEP-0124 §12: a polling session (hold 0) polling faster than 'polling' after an empty answer.
     if (this.hold === 0 && empty && this.lastEmptyPoll !== undefined && now - this.lastEmptyPoll < this.settings.polling * 1000) {
       return this.fail("policy-violation", exchange, "polling too frequently");
