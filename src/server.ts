@@ -20,6 +20,10 @@ import { DEFAULT_MODULES, MODULE_CATALOGUE } from "./modules/catalogue.js";
 import { openStorage } from "./storage/open-storage.js";
 import type { StorageDriver } from "./storage/types.js";
 import { C2sStream } from "./stream/c2s-stream.js";
+import type { ByteConnection } from "./stream/connection.js";
+import { FramedWire } from "./stream/framed-wire.js";
+import { tcpFraming } from "./stream/framing.js";
+import type { StreamWire } from "./stream/stream-wire.js";
 import { ResumptionRegistry } from "./stream/resumption-registry.js";
 import type { TlsSettings } from "./transports/tcp/tcp-connection.js";
 import { listenC2s, listenC2sDirectTls } from "./transports/tcp/c2s-listener.js";
@@ -53,6 +57,11 @@ export class NatterServer {
   /** Federation (absent when s2s.enabled is false). */
   s2s: S2sService | undefined;
   private streams = new Set<C2sStream>();
+  /**
+   * Starts a client stream on a wire from any client transport (TCP, WebSocket, BOSH), counted among the
+   * unauthenticated connections until it authenticates. Set once the listeners' settings are known.
+   */
+  acceptClient: (wire: StreamWire) => void = (wire) => wire.destroy();
   private stopping: Promise<void> | undefined;
   private control: ControlServer | undefined;
   /** XEP-0114 external components, when the config lists any. */
@@ -183,12 +192,13 @@ export class NatterServer {
         : undefined,
       resumption: new ResumptionRegistry(),
     };
-    const accept = (conn: ConstructorParameters<typeof C2sStream>[0]) => {
-      if (this.stopping) return conn.destroy();
-      const stream = admitStream(unauthenticated, conn.remoteAddress, (slot) => new C2sStream(conn, this.core, throttle, c2sOptions, slot));
+    this.acceptClient = (wire) => {
+      if (this.stopping) return wire.destroy();
+      const stream = admitStream(unauthenticated, wire.remoteAddress, (slot) => new C2sStream(wire, this.core, throttle, c2sOptions, slot));
       this.streams.add(stream);
-      conn.onClose(() => this.streams.delete(stream));
+      wire.onClose(() => this.streams.delete(stream));
     };
+    const accept = (conn: ByteConnection) => this.acceptClient(new FramedWire(conn, tcpFraming));
     const { c2s, c2s_direct_tls } = config.listeners;
     if (c2s.enabled) {
       const servers = await listenC2s(c2s, tls, log, accept);

@@ -13,7 +13,9 @@ export interface NotifyHooks {
   "session.detached": { session: Session };
   /** A session ended, cleanly or not; it is already unbound. */
   "session.closed": { session: Session; reason: string };
-  /** The client sent presence without `to` (RFC 6121 §4.2, §4.4): session state is already updated. */
+  /** Presence without `to` from a local client (RFC 6121 §4.2/§4.4/§4.5): the presence module sets the session's state from it. */
+  "presence.own": { session: Session; stanza: Element };
+  /** The presence module updated a session's availability from its own presence; `initial`: it just became available. */
   "presence.broadcast": { session: Session; stanza: Element; initial: boolean };
   /**
    * A PEP item was stored (XEP-0163), by a client or server-side (publisher then a bare JID), after storage

@@ -83,6 +83,27 @@ export class Router {
     }
   }
 
+  /**
+   * RFC 6120 §10.3: a stanza a client sent without `to` is handled on its account's behalf: an iq by the server
+   * for the account, a message as if addressed to the sender's bare JID (§10.3.1), and presence as the
+   * resource's own broadcast presence (RFC 6121 §4.2, §4.4, §4.5), which the presence module keeps.
+   */
+  async routeFromAccount(stanza: Element, session: Session): Promise<void> {
+    const bare = session.jid.bare();
+    if (stanza.name === "iq") {
+      if (stanza.attrs.type === "result" || stanza.attrs.type === "error") return;
+      return this.d.iq.dispatch(stanza, session.jid, bare, "account", session, undefined);
+    }
+    if (stanza.name === "message") {
+      stanza.attrs.to = bare.toString();
+      return this.route(stanza, session);
+    }
+    const type = stanza.attrs.type;
+    // Subscriptions and probes need a `to`; without one they mean nothing (RFC 6121 §3).
+    if (type !== undefined && type !== "unavailable") return;
+    await this.d.hooks.notify("presence.own", { session, stanza });
+  }
+
   /** Sends the error reply for a stanza back to its sender (never for type="error" stanzas). */
   bounce(stanza: Element, error: StanzaError): void {
     if (stanza.attrs.from === undefined) return;

@@ -34,7 +34,8 @@ export interface Framing {
 export function streamHeaderText(fields: StreamHeaderFields): string {
   let out = `<?xml version='1.0'?><stream:stream xmlns='${fields.contentNs}' xmlns:stream='${NS_STREAM}'`;
   for (const [prefix, ns] of Object.entries(fields.declarations ?? {})) out += ` xmlns:${prefix}='${escapeAttr(ns)}'`;
-  out += ` id='${fields.id}' from='${escapeAttr(fields.from)}'`;
+  out += ` id='${fields.id}'`;
+  if (fields.from) out += ` from='${escapeAttr(fields.from)}'`;
   if (fields.to) out += ` to='${escapeAttr(fields.to)}'`;
   if (fields.version !== false) out += " version='1.0'";
   return `${out} xml:lang='en'>`;
@@ -66,7 +67,8 @@ export const tcpFraming: Framing = {
 export const websocketFraming: Framing = {
   reader: (events, limits) => new WebSocketReader(events, limits),
   header(fields) {
-    let out = `<open xmlns='${NS_FRAMING}' id='${fields.id}' from='${escapeAttr(fields.from)}'`;
+    let out = `<open xmlns='${NS_FRAMING}' id='${fields.id}'`;
+    if (fields.from) out += ` from='${escapeAttr(fields.from)}'`;
     if (fields.to) out += ` to='${escapeAttr(fields.to)}'`;
     return `${out} version='1.0' xml:lang='en'/>`;
   },

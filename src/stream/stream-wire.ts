@@ -11,7 +11,8 @@ export interface StreamHeaderFields {
   /** The stream's content namespace (jabber:client, jabber:server, jabber:component:accept). */
   contentNs: string;
   id: string;
-  from: string;
+  /** Absent only where the peer named no domain we serve (a component header naming none). */
+  from?: string;
   to?: string;
   /** false: answer a pre-RFC peer without `version` (RFC 6120 §4.7.5). Default true. */
   version?: boolean;

@@ -49,6 +49,24 @@ export default defineModule({
       return (await roster.getAll(user)).filter((i) => hasFrom(i.subscription)).map(bareOfItem);
     }
 
+    // §4.2 / §4.4 / §4.5: the resource's own presence sets its availability, priority and last presence (what
+    // the router's §8.5 delivery reads), then everyone who cares is told (presence.broadcast, this module too).
+    ctx.hook("presence.own", async ({ session, stanza }) => {
+      if (session.jid.domain !== host) return;
+      const available = stanza.attrs.type === undefined;
+      const initial = available && !session.available;
+      if (available) {
+        session.available = true;
+        const p = Number.parseInt(stanza.getChildText("priority") ?? "0", 10);
+        session.priority = Number.isFinite(p) ? Math.max(-128, Math.min(127, p)) : 0;
+        session.presence = stanza;
+      } else {
+        session.available = false;
+        session.presence = undefined;
+      }
+      await core.hooks.notify("presence.broadcast", { session, stanza, initial });
+    });
+
     // §4.2.2 initial presence, §4.4.2 subsequent presence, §4.5.2 unavailable presence.
     ctx.hook("presence.broadcast", async ({ session, stanza, initial }) => {
       if (session.jid.domain !== host) return;

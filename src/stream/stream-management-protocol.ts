@@ -1,0 +1,120 @@
+// XEP-0198 on a client stream: <enable/>, <r/>, <a/> once bound, and <resume/> between authentication and
+// binding. The per-session counters and queue live in stream-management.ts; this file is the wire protocol.
+import type { Logger } from "pino";
+import { StreamError } from "../core/errors.js";
+import { Element } from "../core/xml/element.js";
+import { NS_SM, NS_STANZAS_ERROR } from "../core/xml/ns.js";
+import type { ClientSession } from "./client-session.js";
+import type { ResumptionRegistry } from "./resumption-registry.js";
+import { StreamManagement, parseH } from "./stream-management.js";
+import { newStreamId } from "./stream-header.js";
+
+export interface StreamManagementOptions {
+  /** Seconds a detached session waits for resumption (the most a client may ask for). */
+  resumeTimeout: number;
+  maxUnacked: number;
+  maxUnackedBytes: number;
+}
+
+/** What the protocol needs of the client stream it runs on. */
+export interface SmStream {
+  readonly log: Logger;
+  writeElement(el: Element): unknown;
+  close(error?: StreamError, appCondition?: Element): void;
+  /** The stream's own (authenticated, not yet bound) session. */
+  readonly session: ClientSession | undefined;
+  /** A resumed session takes this stream over (XEP-0198 §5); the stream is bound from now on. */
+  resumed(session: ClientSession): void;
+}
+
+export class StreamManagementProtocol {
+  constructor(
+    private readonly stream: SmStream,
+    /** undefined: XEP-0198 not offered. */
+    private readonly options: StreamManagementOptions | undefined,
+    private readonly resumption: ResumptionRegistry,
+  ) {}
+
+  get offered(): boolean {
+    return this.options !== undefined;
+  }
+
+  private failed(condition: string, h?: number): void {
+    const el = new Element("failed", NS_SM, h === undefined ? {} : { h: String(h) });
+    el.c(condition, NS_STANZAS_ERROR);
+    this.stream.writeElement(el);
+  }
+
+  /** Counts a stanza from the client as handled (XEP-0198 §4: errors included). */
+  handled(session: ClientSession): void {
+    if (session.sm) session.sm.inbound = (session.sm.inbound + 1) % 2 ** 32;
+  }
+
+  /** <enable/>, <r/>, <a/> on a bound stream. */
+  handleBound(session: ClientSession, el: Element): void {
+    const sm = session.sm;
+    switch (el.name) {
+      case "enable": {
+        const options = this.options;
+        if (!options) return this.failed("feature-not-implemented");
+        if (sm) return this.failed("unexpected-request"); // §3: enable once
+        const wantsResume = el.attrs.resume === "true" || el.attrs.resume === "1";
+        const clientMax = Number.parseInt(el.attrs.max ?? "", 10);
+        const timeout = Number.isFinite(clientMax) && clientMax > 0 ? Math.min(clientMax, options.resumeTimeout) : options.resumeTimeout;
+        const resumeId = wantsResume ? newStreamId() : undefined;
+        session.enableStreamManagement(new StreamManagement(resumeId, timeout));
+        const attrs: Record<string, string> = {};
+        if (resumeId) Object.assign(attrs, { id: resumeId, resume: "true", max: String(timeout) });
+        this.stream.writeElement(new Element("enabled", NS_SM, attrs));
+        this.stream.log.info({ resumable: wantsResume }, "stream management enabled");
+        return;
+      }
+      case "r":
+        // §4: answer with the count of stanzas handled; harmless even before enable.
+        this.stream.writeElement(new Element("a", NS_SM, { h: String(sm?.inbound ?? 0) }));
+        return;
+      case "a": {
+        if (!sm) return;
+        const h = parseH(el.attrs.h);
+        if (h === undefined) return this.stream.close(new StreamError("bad-format", "the h of <a/> is not a count"));
+        if (!sm.acknowledge(h)) return this.handledCountTooHigh(h, sm.outbound);
+        return;
+      }
+      default:
+        return this.stream.close(new StreamError("unsupported-stanza-type", `<${el.name}/> is not a stream management element`));
+    }
+  }
+
+  /** §4: the client acknowledged more than it was sent. */
+  private handledCountTooHigh(h: number, sent: number): void {
+    this.stream.log.warn({ h, sent }, "client acknowledged more stanzas than were sent");
+    const error = new StreamError("undefined-condition", "the acknowledged count is higher than the stanzas sent");
+    this.stream.close(error, new Element("handled-count-too-high", NS_SM, { h: String(h), send_count: String(sent) }));
+  }
+
+  /** After authentication, before binding: <resume/> (§5), or <enable/> too early (§3). */
+  handleBeforeBind(el: Element): void {
+    if (el.name === "enable") return this.failed("unexpected-request");
+    if (el.name !== "resume") return this.stream.close(new StreamError("unsupported-stanza-type"));
+    if (!this.options) return this.failed("feature-not-implemented");
+    const previd = el.attrs.previd;
+    const h = parseH(el.attrs.h);
+    if (previd === undefined || h === undefined) return this.failed("bad-request");
+    const session = this.resumption.get(previd);
+    const mine = this.stream.session;
+    if (!session || !mine || session.isEnded || session.jid.bareString() !== mine.jid.bareString() || !session.sm) {
+      this.stream.log.info({ previd }, "resumption refused: unknown or expired session");
+      return this.failed("item-not-found");
+    }
+    const sm = session.sm;
+    if (!sm.acknowledge(h)) return this.handledCountTooHigh(h, sm.outbound);
+    this.stream.resumed(session);
+    this.stream.writeElement(new Element("resumed", NS_SM, { previd, h: String(sm.inbound) }));
+    for (const stanza of sm.unacked) this.stream.writeElement(stanza);
+    if (sm.unacked.length > 0) {
+      sm.ackRequested = true;
+      this.stream.writeElement(new Element("r", NS_SM));
+    }
+    this.stream.log.info({ jid: session.jid.toString(), resent: sm.unacked.length }, "session resumed");
+  }
+}

@@ -1,0 +1,235 @@
+// The skeleton every XML stream shares, whatever its kind (c2s, s2s, component) and whatever carries it (a
+// StreamWire: TCP, TLS, WebSocket, BOSH): reading a new stream at each restart with nothing carried over,
+// ordered handling with input flow control, writing with slow-reader protection, the header before any
+// stream error, closing once, and the timers of a stream not yet authenticated.
+import type { Logger } from "pino";
+import { StreamError } from "../core/errors.js";
+import { type Element, InvalidXmlCharError } from "../core/xml/element.js";
+import type { StreamParserLimits } from "../core/xml/stream-parser.js";
+import { UNCOUNTED, type UnauthenticatedSlot } from "../transports/unauthenticated-connections.js";
+import { InboundQueue, MAX_QUEUED } from "./inbound-queue.js";
+import { InputThrottle, type RateLimitConfig } from "./input-throttle.js";
+import { newStreamId } from "./stream-header.js";
+import type { Flushed, StreamHeaderFields, StreamWire } from "./stream-wire.js";
+
+export interface XmlStreamSettings {
+  /** Who is at the other end, for log lines ("client", "s2s peer", "component"). */
+  peer: string;
+  /** The content namespace stanzas are written in (jabber:client, jabber:server, jabber:component:accept). */
+  contentNs: string;
+  /** Input rate until authentication (then setInputRate). */
+  rateLimit: RateLimitConfig;
+  /** Output queued beyond this closes the stream (a peer that does not read). */
+  maxPendingBytes: number;
+  /** Elements waiting to be handled before reading pauses. */
+  maxQueued?: number;
+  /** Time from connection to authentication before the stream ends with connection-timeout (0 = none). */
+  negotiationTimeoutMs?: number;
+  /** Keepalive when nothing was written for this long (0 = off; RFC 6120 §4.6.1). */
+  keepaliveMs?: number;
+  /** Counts the connection among the unauthenticated ones until authenticated() or close. */
+  unauthenticatedSlot?: UnauthenticatedSlot;
+}
+
+export abstract class XmlStream {
+  readonly id = newStreamId();
+  protected closed = false;
+  protected headerSent = false;
+  private readonly input: InputThrottle;
+  private readonly inbound: InboundQueue;
+  private maxPendingBytes: number;
+  private readonly slot: UnauthenticatedSlot;
+  private negotiationTimer: NodeJS.Timeout | undefined;
+  private keepaliveTimer: NodeJS.Timeout | undefined;
+  private wroteSinceKeepalive = false;
+  private tornDown = false;
+
+  constructor(
+    readonly wire: StreamWire,
+    public log: Logger,
+    private readonly settings: XmlStreamSettings,
+  ) {
+    this.maxPendingBytes = settings.maxPendingBytes;
+    this.slot = settings.unauthenticatedSlot ?? UNCOUNTED;
+    this.input = new InputThrottle(wire, settings.rateLimit, () => this.log);
+    this.inbound = new InboundQueue(
+      {
+        isClosed: () => this.closed,
+        handle: (el) => this.handleElement(el),
+        failed: (err) => {
+          this.log.error({ err }, "stream element handling failed");
+          this.close(new StreamError("internal-server-error"));
+        },
+        pause: () => this.input.pauseForQueue(),
+        resume: () => this.input.resumeForQueue(),
+      },
+      settings.maxQueued ?? MAX_QUEUED,
+    );
+    wire.onInput((bytes) => this.input.received(bytes));
+    wire.onClose((reason) => this.transportClosed(reason));
+    if (settings.negotiationTimeoutMs) {
+      this.negotiationTimer = setTimeout(() => {
+        this.log.info("negotiation timed out");
+        this.close(new StreamError("connection-timeout", "stream negotiation took too long"));
+      }, settings.negotiationTimeoutMs);
+      this.negotiationTimer.unref();
+    }
+    const keepaliveMs = settings.keepaliveMs ?? 0;
+    if (keepaliveMs > 0) {
+      this.keepaliveTimer = setInterval(() => {
+        // RFC 6120 §4.6.1: a keepalive only when the stream has been quiet.
+        if (!this.wroteSinceKeepalive && this.headerSent && !this.closed) this.wire.keepalive();
+        this.wroteSinceKeepalive = false;
+      }, keepaliveMs);
+      this.keepaliveTimer.unref();
+    }
+  }
+
+  get remoteAddress(): string {
+    return this.wire.remoteAddress;
+  }
+
+  get secure(): boolean {
+    return this.wire.secure;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** The peer's stream header (RFC 6120 §4.7; <open/> on WebSocket; the BOSH session request). */
+  protected abstract onHeader(contentNs: string, attrs: Record<string, string>): void;
+  /** One top-level element, in arrival order, one at a time. */
+  protected abstract handleElement(el: Element): Promise<void>;
+  /** The header written before a stream error when none was sent yet (RFC 6120 §4.9.1.1). */
+  protected abstract fallbackHeader(): StreamHeaderFields;
+  /** The stream is over: closed by us (`error` when with a stream error) or lost (`lost`). Runs once. */
+  protected abstract onClosed(reason: string, error: StreamError | undefined, lost: boolean): void;
+
+  /** The peer closed its stream (RFC 6120 §4.4): ours closes too. */
+  protected onStreamEnd(): void {
+    this.log.info("peer closed the stream");
+    this.close();
+  }
+
+  /**
+   * Reads a new stream (at the start and at every restart, RFC 6120 §4.3.3). What the old stream delivered and
+   * is not handled yet is dropped: RFC 6120 §5.4.3.3 (after STARTTLS) and §6.4.6 (after SASL) carry nothing over,
+   * so plaintext injected behind <starttls/> never acts inside TLS.
+   */
+  protected readStream(limits: StreamParserLimits): void {
+    this.inbound.discardPending();
+    this.wire.readStream(
+      {
+        streamStart: (_name, _ns, contentNs, attrs) => this.onHeader(contentNs, attrs),
+        stanza: (el) => this.enqueue(el),
+        streamEnd: () => this.onStreamEnd(),
+        error: (err) => this.close(err),
+      },
+      limits,
+    );
+  }
+
+  /**
+   * The peer authenticated: it no longer counts as a stranger, its negotiation timer stops, and its limits
+   * (parser, when given: dialback and component handshakes do not restart the stream; input rate) become its own.
+   */
+  protected authenticated(rate: RateLimitConfig | undefined, parserLimits?: StreamParserLimits, maxPendingBytes?: number): void {
+    this.slot.release();
+    this.negotiationDone();
+    if (parserLimits) this.wire.setLimits(parserLimits);
+    if (rate) this.input.setLimits(rate);
+    if (maxPendingBytes !== undefined) this.maxPendingBytes = maxPendingBytes;
+  }
+
+  /** Negotiation is over (resource bound, session resumed): the connection-timeout no longer applies. */
+  protected negotiationDone(): void {
+    if (this.negotiationTimer) clearTimeout(this.negotiationTimer);
+    this.negotiationTimer = undefined;
+  }
+
+  private enqueue(el: Element): void {
+    const notBefore = this.input.stanza();
+    if (notBefore === "cut") return this.close(new StreamError("policy-violation", "far too many stanzas too fast"));
+    this.inbound.push(el, notBefore);
+  }
+
+  protected writeHeader(fields: StreamHeaderFields): void {
+    if (this.closed || this.headerSent) return;
+    this.headerSent = true;
+    this.wire.writeHeader(fields);
+  }
+
+  /**
+   * Writes a top-level element; returns its size in bytes, or undefined when it was not written (the stream is
+   * closed, or the element holds characters XML cannot carry: logged and dropped, and `flushed` told it is done
+   * with, so that nobody tries it again).
+   */
+  writeElement(el: Element, flushed?: Flushed): number | undefined {
+    if (this.closed) {
+      flushed?.(new Error("stream closed"));
+      return undefined;
+    }
+    let bytes: number;
+    try {
+      bytes = this.wire.writeElement(el, this.settings.contentNs, flushed);
+    } catch (err) {
+      if (!(err instanceof InvalidXmlCharError)) throw err;
+      this.log.warn({ name: el.name }, "dropped an outgoing stanza with characters XML cannot carry");
+      flushed?.(null);
+      return undefined;
+    }
+    this.wrote();
+    return bytes;
+  }
+
+  /** Writes text already in the wire's format (a stanza serialised while the stream came up). */
+  protected writeRaw(text: string, flushed?: Flushed): void {
+    if (this.closed) return flushed?.(new Error("stream closed"));
+    this.wire.writeRaw(text, flushed);
+    this.wrote();
+  }
+
+  private wrote(): void {
+    this.wroteSinceKeepalive = true;
+    if (this.wire.pendingBytes > this.maxPendingBytes) {
+      this.log.warn({ pending: this.wire.pendingBytes }, `${this.settings.peer} is not reading; closing`);
+      this.closed = true;
+      this.wire.destroy();
+    }
+  }
+
+  /**
+   * Ends the stream, with a stream error when given (RFC 6120 §4.9.1: the error, then the closing tag), and
+   * `appCondition` inside the error (XEP-0198 <handled-count-too-high/>).
+   */
+  close(error?: StreamError, appCondition?: Element): void {
+    if (this.closed) return;
+    if (error) {
+      if (!this.headerSent) this.writeHeader(this.fallbackHeader());
+      this.log.info({ condition: error.condition, text: error.text }, "stream error");
+      const el = error.toElement();
+      if (appCondition) el.append(appCondition);
+      this.wire.writeElement(el, this.settings.contentNs);
+    }
+    if (this.headerSent) this.wire.writeClose();
+    this.closed = true;
+    this.wire.end();
+    this.teardown(error ? error.condition : "closed", error, false);
+  }
+
+  private transportClosed(reason: string): void {
+    this.closed = true;
+    this.teardown(reason, undefined, true);
+  }
+
+  private teardown(reason: string, error: StreamError | undefined, lost: boolean): void {
+    if (this.tornDown) return;
+    this.tornDown = true;
+    this.slot.release();
+    this.negotiationDone();
+    if (this.keepaliveTimer) clearInterval(this.keepaliveTimer);
+    this.input.stop();
+    this.onClosed(reason, error, lost);
+  }
+}
