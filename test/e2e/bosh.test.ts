@@ -3,7 +3,9 @@
 // and Strophe.js, an independent BOSH client, logging in with SCRAM.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { $msg, $pres, Strophe } from "strophe.js";
 import { RawBosh } from "../helpers/bosh-raw.js";
+import { closeNodeXhrAgents, installNodeXhr } from "../helpers/node-xhr.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, connect, xml } from "../helpers/xmpp-client.js";
 
@@ -35,6 +37,7 @@ describe("BOSH (XEP-0124, XEP-0206)", () => {
   after(async () => {
     for (const c of clients) await c.stop();
     for (const r of raws) r.close();
+    closeNodeXhrAgents();
     await ts.stop();
   });
 
@@ -147,5 +150,53 @@ describe("BOSH (XEP-0124, XEP-0206)", () => {
     assert.match(error ?? "", /service-unavailable/, "the full JID is offline");
     assert.ok(ts.logs.some((l) => l.msg === "BOSH session inactive; ending it"));
     assert.equal((await bosh.send()).status, 404);
+  });
+
+  test("Strophe.js (independent BOSH client): SCRAM login over HTTPS, message to a TCP client and back, disconnect", async () => {
+    installNodeXhr();
+    Strophe.setLogLevel(Strophe.LogLevel.ERROR);
+    const bob = await connect(ts, "bob", "bob-pw", { resource: "strophe-peer" });
+    clients.push(bob);
+    const conn = new Strophe.Connection(`https://127.0.0.1:${ts.httpsPort}/http-bind`);
+    const status = (want: number) =>
+      new Promise<void>((resolve, reject) => {
+        conn.connect(`alice@${ts.domain}/strophe`, "alice-pw", (s: number, condition?: string) => {
+          if (s === want) resolve();
+          else if (s === Strophe.Status.AUTHFAIL || s === Strophe.Status.CONNFAIL || s === Strophe.Status.ERROR) reject(new Error(`status ${s} ${condition ?? ""}`));
+        });
+      });
+    await status(Strophe.Status.CONNECTED);
+    assert.equal(conn.jid, `alice@${ts.domain}/strophe`);
+    const auth = ts.logs.filter((l) => l.msg === "authentication succeeded" && l.user === `alice@${ts.domain}`).at(-1);
+    assert.match(String(auth?.mechanism), /^SCRAM-SHA-(1|256)$/, "Strophe chose SCRAM (no -PLUS: no channel binding over BOSH)");
+    const incoming = new Promise<string>((resolve) => {
+      conn.addHandler(
+        (el: { getElementsByTagName(name: string): ArrayLike<{ textContent: string | null }> }) => {
+          resolve(el.getElementsByTagName("body")[0]?.textContent ?? "");
+          return false;
+        },
+        null,
+        "message",
+        "chat",
+      );
+    });
+    conn.send($pres());
+    conn.send($msg({ to: `bob@${ts.domain}/strophe-peer`, type: "chat" }).c("body").t("hello from Strophe"));
+    const got = await bob.waitFor((s) => s.is("message") && s.getChildText("body") === "hello from Strophe");
+    assert.equal(got.attrs.from, `alice@${ts.domain}/strophe`);
+    await bob.xmpp.send(xml("message", { to: `alice@${ts.domain}/strophe`, type: "chat" }, xml("body", {}, "hello back")));
+    assert.equal(await incoming, "hello back");
+    const disconnected = new Promise<void>((resolve) => {
+      conn.addHandler(() => true, null, "none");
+      const check = setInterval(() => {
+        if (!conn.connected) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 50);
+    });
+    conn.disconnect("done");
+    await disconnected;
+    assert.ok(ts.logs.some((l) => l.msg === "BOSH session terminated by the client"));
   });
 });
