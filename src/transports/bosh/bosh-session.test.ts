@@ -11,7 +11,7 @@ import { parseBoshRequest } from "./bosh-body.js";
 import { type BoshExchange, BoshSession, type BoshSettings, type BoshTimers } from "./bosh-session.js";
 
 const log = pino({ level: "silent" });
-const SETTINGS: BoshSettings = { maxWait: 60, maxHold: 1, maxRequests: 2, inactivity: 30, maxPause: 120, polling: 2, maxQueuedBytes: 10_000 };
+const SETTINGS: BoshSettings = { maxWait: 60, maxHold: 1, maxRequests: 2, inactivity: 30, maxPause: 120, polling: 2, maxQueuedBytes: 10_000, maxResponseBytes: 5000 };
 const LIMITS = { maxStanzaBytes: 10_000, maxDepth: 10, maxElements: 50 };
 const WRAPPER = { maxStanzaBytes: 100_000, maxDepth: 11 };
 
@@ -343,4 +343,29 @@ test("a client that does not take its output beyond max_queued_bytes loses the s
   for (let i = 0; i < 20; i++) session.writeRaw(`<message xmlns='jabber:client' id='${i}'><body>${"y".repeat(50)}</body></message>`, (err) => results.push(err ? "e" : "s"));
   assert.deepEqual(closed, ["output not taken"]);
   assert.ok(results.every((r) => r === "e"));
+});
+
+test("output beyond max_response_bytes waits for the next request; answers are taken in order", () => {
+  const { clock, session } = open({ maxResponseBytes: 400 });
+  clock.advance(30_000);
+  const first = send(session, RID + 1);
+  for (let i = 0; i < 4; i++) session.writeRaw(`<message xmlns='jabber:client' id='${i}'><body>${"z".repeat(100)}</body></message>`);
+  clock.advance();
+  assert.match(first.body as string, /id='0'.*id='1'/);
+  assert.doesNotMatch(first.body as string, /id='2'/);
+  assert.ok(session.pendingBytes > 0);
+  const second = send(session, RID + 2);
+  clock.advance();
+  assert.match(second.body as string, /id='2'.*id='3'/);
+  assert.equal(session.pendingBytes, 0);
+});
+
+test("a session whose creation request never comes through ends at inactivity", () => {
+  const clock = new FakeClock();
+  const creation = body(`rid='${RID}' to='example.org' wait='30' hold='1' ver='1.6'`);
+  const session = new BoshSession("s2", "192.0.2.1", true, creation, SETTINGS, log, clock);
+  const closed: string[] = [];
+  session.onClose((r) => closed.push(r));
+  clock.advance(30_000);
+  assert.deepEqual(closed, ["inactivity"]);
 });

@@ -27,6 +27,8 @@ export interface BoshSettings {
   polling: number;
   /** Output waiting for a request beyond this ends the session. */
   maxQueuedBytes: number;
+  /** Output put in one response (more waits for the next request; one larger element goes alone). */
+  maxResponseBytes: number;
 }
 
 /** One HTTP request waiting for its answer. */
@@ -147,6 +149,8 @@ export class BoshSession implements StreamWire {
     this.inactivityMs = settings.inactivity * 1000;
     this.to = a.to ?? "";
     this.lang = a["xml:lang"];
+    // Until its creation request is taken (a failed start would otherwise leave it forever).
+    this.startInactivity();
   }
 
   // ---- HTTP side ----
@@ -338,7 +342,7 @@ export class BoshSession implements StreamWire {
       this.respond(last, { payload: true, terminate: this.streamError ? "remote-stream-error" : true });
       return this.finish("closed");
     }
-    if (this.queue.length > 0 && this.held.length > 0) this.respond(this.held[0] as Held, { payload: true });
+    while (this.queue.length > 0 && this.held.length > 0) this.respond(this.held[0] as Held, { payload: true });
     // XEP-0124 §8: no more than `hold` requests waiting.
     while (this.held.length > this.hold) this.respond(this.held[0] as Held, { payload: true });
     if (this.held.length === 0) this.startInactivity();
@@ -351,7 +355,9 @@ export class BoshSession implements StreamWire {
   private respond(held: Held, how: { payload: boolean; terminate?: true | BoshCondition; remember?: boolean }): void {
     this.timers.clearTimeout(held.timer);
     this.held = this.held.filter((h) => h !== held);
-    const taken = how.payload ? this.takeQueue() : [];
+    // A terminating answer is the last: it takes everything. Others take a bounded batch, since the last
+    // answers are kept for retransmission (XEP-0124 §14.3).
+    const taken = how.payload ? this.takeQueue(how.terminate !== undefined ? Number.POSITIVE_INFINITY : this.settings.maxResponseBytes) : [];
     let payload = "";
     for (const q of taken) payload += q.text;
     let body: string;
@@ -378,10 +384,16 @@ export class BoshSession implements StreamWire {
     }
   }
 
-  private takeQueue(): Queued[] {
-    const taken = this.queue;
-    this.queue = [];
-    this.queuedBytes = 0;
+  private takeQueue(maxBytes = Number.POSITIVE_INFINITY): Queued[] {
+    let count = 0;
+    let bytes = 0;
+    for (const q of this.queue) {
+      if (count > 0 && bytes + q.bytes > maxBytes) break;
+      count++;
+      bytes += q.bytes;
+    }
+    const taken = this.queue.splice(0, count);
+    this.queuedBytes -= bytes;
     return taken;
   }
 

@@ -26,6 +26,7 @@ export function mountBosh(http: HttpRoutes, config: Config, accept: (wire: Strea
       maxPause: bosh.max_pause,
       polling: bosh.polling,
       maxQueuedBytes: bosh.max_queued_bytes,
+      maxResponseBytes: bosh.max_body_bytes,
     },
     { maxSessions: bosh.max_sessions, maxSessionsPerAddress: bosh.max_sessions_per_address },
     log,
