@@ -14,6 +14,8 @@ export const FD_LIMIT = 65536;
 export interface RunningServer {
   name: string;
   port: number;
+  /** Natter's HTTP listener (BOSH). */
+  httpPort?: number;
   pid: number;
   dir: string;
   logFile: string;
@@ -233,11 +235,11 @@ export async function createNatterAccounts(opts: NatterOptions, config: string, 
   if (code !== 0) throw new Error(`natter adduser --from-file failed (${code}); see ${logFile}:\n${tail(logFile)}`);
 }
 
-export async function startNatter(opts: NatterOptions, config: string, port: number): Promise<RunningServer> {
+export async function startNatter(opts: NatterOptions, config: string, port: number, httpPort?: number): Promise<RunningServer> {
   const logFile = join(opts.dir, "natter.log");
   const child = spawnServer([...opts.command, "-c", config, "start"], opts.dir, logFile);
   await waitForPort("127.0.0.1", port, child, 60_000, logFile);
-  return { name: "Natter", port, pid: child.pid ?? 0, dir: opts.dir, logFile, stop: stopper(child) };
+  return { name: "Natter", port, ...(httpPort === undefined ? {} : { httpPort }), pid: child.pid ?? 0, dir: opts.dir, logFile, stop: stopper(child) };
 }
 
 // ---------------------------------------------------------------------------------------------
