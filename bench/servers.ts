@@ -221,6 +221,12 @@ auth:
     per_ip: { delay_after: 0, attempts: 0 }
     per_ip_account: { delay_after: 0, attempts: 0 }
     per_account: { delay_after: 0 }
+# The load generator is one address: no per-address caps on unauthenticated connections or BOSH sessions.
+unauthenticated:
+  max_connections: 100000
+  exempt_addresses: ["127.0.0.1"]
+bosh:
+  max_sessions_per_address: 100000
 # Natter's default modules${opts.mam ? "" : ", without the message archive (Debian's Prosody has none by default)"}.
 modules: ${opts.mam ? "{}" : "{ mam: false }"}
 `,
