@@ -21,14 +21,26 @@ export interface BoshLoginOptions {
 function post(opts: BoshLoginOptions, body: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: opts.host, port: opts.httpPort, path: "/http-bind", method: "POST", agent, headers: { "Content-Type": "text/xml; charset=utf-8" }, timeout: opts.stepTimeoutMs },
+      {
+        host: opts.host,
+        port: opts.httpPort,
+        path: "/http-bind",
+        method: "POST",
+        agent,
+        headers: { "Content-Type": "text/xml; charset=utf-8" },
+        timeout: opts.stepTimeoutMs,
+      },
       (res) => {
         let text = "";
         res.setEncoding("utf8");
         res.on("data", (c: string) => {
           text += c;
         });
-        res.on("end", () => (res.statusCode === 200 ? resolve(text) : reject(new XmppError(`HTTP ${res.statusCode}: ${text.slice(0, 200)}`))));
+        res.on("end", () =>
+          res.statusCode === 200
+            ? resolve(text)
+            : reject(new XmppError(`HTTP ${res.statusCode}: ${text.slice(0, 200)}`)),
+        );
       },
     );
     req.on("timeout", () => req.destroy(new XmppError("BOSH request timed out")));
@@ -48,7 +60,10 @@ export class BoshBenchClient {
 
   private async send(inner: string, attrs = ""): Promise<string> {
     this.rid++;
-    const reply = await post(this.opts, `<body xmlns='${NS_HTTPBIND}' xmlns:xmpp='urn:xmpp:xbosh' sid='${this.sid}' rid='${this.rid}' ${attrs}>${inner}</body>`);
+    const reply = await post(
+      this.opts,
+      `<body xmlns='${NS_HTTPBIND}' xmlns:xmpp='urn:xmpp:xbosh' sid='${this.sid}' rid='${this.rid}' ${attrs}>${inner}</body>`,
+    );
     if (/type='terminate'/.test(reply)) throw new XmppError(`session terminated: ${reply.slice(0, 300)}`);
     return reply;
   }
@@ -71,7 +86,10 @@ export class BoshBenchClient {
     if (!sid) throw new XmppError(`no session: ${created.slice(0, 300)}`);
     const client = new BoshBenchClient(opts, sid, rid);
     const scram = new ScramSha1Client(opts.username, opts.password);
-    const challenge = await client.until(/<challenge|<failure/, `<auth xmlns='${NS_SASL}' mechanism='SCRAM-SHA-1'>${scram.first()}</auth>`);
+    const challenge = await client.until(
+      /<challenge|<failure/,
+      `<auth xmlns='${NS_SASL}' mechanism='SCRAM-SHA-1'>${scram.first()}</auth>`,
+    );
     if (!/<challenge/.test(challenge)) throw new XmppError(`SASL failure: ${challenge.slice(0, 300)}`);
     const response = await scram.final(/<challenge[^>]*>([^<]*)</.exec(challenge)?.[1] ?? "");
     const success = await client.until(/<success|<failure/, `<response xmlns='${NS_SASL}'>${response}</response>`);
@@ -86,14 +104,19 @@ export class BoshBenchClient {
     if (opts.presence) {
       // Sent without waiting for the answer (it is held until output or `wait`): the login is complete.
       client.rid++;
-      void post(opts, `<body xmlns='${NS_HTTPBIND}' sid='${sid}' rid='${client.rid}'><presence xmlns='jabber:client'/></body>`).catch(() => {});
+      void post(
+        opts,
+        `<body xmlns='${NS_HTTPBIND}' sid='${sid}' rid='${client.rid}'><presence xmlns='jabber:client'/></body>`,
+      ).catch(() => {});
     }
     return client;
   }
 
   async close(): Promise<void> {
     this.rid++;
-    await post(this.opts, `<body xmlns='${NS_HTTPBIND}' sid='${this.sid}' rid='${this.rid}' type='terminate'/>`).catch(() => {});
+    await post(this.opts, `<body xmlns='${NS_HTTPBIND}' sid='${this.sid}' rid='${this.rid}' type='terminate'/>`).catch(
+      () => {},
+    );
   }
 }
 

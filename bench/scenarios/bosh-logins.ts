@@ -3,7 +3,7 @@
 // (the Prosody config of the comparison has no BOSH). An unmeasured first pass warms the server and the
 // client's SCRAM key cache, as in the TCP logins scenario.
 import { BoshBenchClient, closeBoshAgent } from "../bosh-client.js";
-import { Histogram, cpuSeconds, ownCpuSeconds, pool } from "../stats.js";
+import { cpuSeconds, Histogram, ownCpuSeconds, pool } from "../stats.js";
 import type { Log, Metric, Target } from "../target.js";
 
 export interface BoshLoginsOptions {
@@ -68,8 +68,20 @@ export async function runBoshLogins(target: Target, opts: BoshLoginsOptions, log
     { key: "bosh_login_failures", label: "failed BOSH logins", value: r.failures, unit: "", better: "lower" },
   ];
   if (target.pid) {
-    metrics.push({ key: "bosh_login_server_cpu", label: "server CPU during BOSH logins", value: ((cpuSeconds(target.pid) - cpu0) / seconds) * 100, unit: "%", better: "info" });
+    metrics.push({
+      key: "bosh_login_server_cpu",
+      label: "server CPU during BOSH logins",
+      value: ((cpuSeconds(target.pid) - cpu0) / seconds) * 100,
+      unit: "%",
+      better: "info",
+    });
   }
-  metrics.push({ key: "bosh_login_client_cpu", label: "load generator CPU during BOSH logins", value: ((ownCpuSeconds() - own0) / seconds) * 100, unit: "%", better: "info" });
+  metrics.push({
+    key: "bosh_login_client_cpu",
+    label: "load generator CPU during BOSH logins",
+    value: ((ownCpuSeconds() - own0) / seconds) * 100,
+    unit: "%",
+    better: "info",
+  });
   return metrics;
 }

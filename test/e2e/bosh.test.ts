@@ -12,11 +12,20 @@ import { type ConnectedClient, connect, xml } from "../helpers/xmpp-client.js";
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 
 /** Creation, SASL PLAIN, restart, bind: a bound raw BOSH session; returns its full JID. */
-async function rawLogin(bosh: RawBosh, domain: string, user: string, password: string, resource: string): Promise<string> {
+async function rawLogin(
+  bosh: RawBosh,
+  domain: string,
+  user: string,
+  password: string,
+  resource: string,
+): Promise<string> {
   const created = await bosh.create(domain);
   assert.equal(created.status, 200);
   assert.match(created.text, /<mechanism>PLAIN<\/mechanism>/);
-  await bosh.until(/<success/, `<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${b64(`\0${user}\0${password}`)}</auth>`);
+  await bosh.until(
+    /<success/,
+    `<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${b64(`\0${user}\0${password}`)}</auth>`,
+  );
   await bosh.until(/<bind/, "", `xmpp:restart='true' to='${domain}'`);
   const bound = await bosh.until(
     /<jid>/,
@@ -53,7 +62,19 @@ describe("BOSH (XEP-0124, XEP-0206)", () => {
     assert.equal(reply.status, 200);
     assert.match(String(reply.headers["content-type"]), /^text\/xml; charset=utf-8/);
     assert.match(reply.text, /sid='[0-9a-f]{32}'/, "128 random bits");
-    for (const a of ["wait='60'", "hold='1'", "requests='2'", "inactivity='5'", "polling='2'", "maxpause='120'", "ver='1.6'", `from='${ts.domain}'`, "secure='true'", "xmpp:version='1.0'", "xmpp:restartlogic='true'"]) {
+    for (const a of [
+      "wait='60'",
+      "hold='1'",
+      "requests='2'",
+      "inactivity='5'",
+      "polling='2'",
+      "maxpause='120'",
+      "ver='1.6'",
+      `from='${ts.domain}'`,
+      "secure='true'",
+      "xmpp:version='1.0'",
+      "xmpp:restartlogic='true'",
+    ]) {
       assert.ok(reply.text.includes(a), `${a} in ${reply.text}`);
     }
     assert.match(reply.text, /<stream:features xmlns:stream="http:\/\/etherx.jabber.org\/streams">/);
@@ -68,7 +89,9 @@ describe("BOSH (XEP-0124, XEP-0206)", () => {
     const jid = await rawLogin(bosh, ts.domain, "alice", "alice-pw", "web");
     assert.equal(jid, `alice@${ts.domain}/web`);
     // The request carrying the message is held (nothing to answer yet) ...
-    const sending = bosh.send(`<message xmlns='jabber:client' to='bob@${ts.domain}/tcp' type='chat' id='m1'><body>over BOSH</body></message>`);
+    const sending = bosh.send(
+      `<message xmlns='jabber:client' to='bob@${ts.domain}/tcp' type='chat' id='m1'><body>over BOSH</body></message>`,
+    );
     const got = await bob.waitFor((s) => s.is("message") && s.getChildText("body") === "over BOSH");
     assert.equal(got.attrs.from, jid);
     // ... until the next one comes: hold is 1, so the older is answered at once (XEP-0124 §8).
@@ -99,15 +122,24 @@ describe("BOSH (XEP-0124, XEP-0206)", () => {
     assert.equal(notBody.status, 400);
     const noRid = await bosh.post(`<body xmlns='http://jabber.org/protocol/httpbind' to='${ts.domain}'/>`);
     assert.equal(noRid.status, 400);
-    const huge = await bosh.post(`<body xmlns='http://jabber.org/protocol/httpbind' rid='1'>${"<x/>".repeat(100_000)}</body>`);
+    const huge = await bosh.post(
+      `<body xmlns='http://jabber.org/protocol/httpbind' rid='1'>${"<x/>".repeat(100_000)}</body>`,
+    );
     assert.equal(huge.status, 413);
-    const noTo = await bosh.post("<body xmlns='http://jabber.org/protocol/httpbind' rid='5' wait='5' hold='1' ver='1.6'/>");
+    const noTo = await bosh.post(
+      "<body xmlns='http://jabber.org/protocol/httpbind' rid='5' wait='5' hold='1' ver='1.6'/>",
+    );
     assert.match(noTo.text, /condition='improper-addressing'/);
-    const otherHost = await bosh.post("<body xmlns='http://jabber.org/protocol/httpbind' rid='5' to='elsewhere.example' wait='5' hold='1' ver='1.6'/>");
+    const otherHost = await bosh.post(
+      "<body xmlns='http://jabber.org/protocol/httpbind' rid='5' to='elsewhere.example' wait='5' hold='1' ver='1.6'/>",
+    );
     assert.match(otherHost.text, /condition='host-unknown'/);
     const get = await bosh.post("", { method: "GET" });
     assert.equal(get.status, 405);
-    const preflight = await bosh.post("", { method: "OPTIONS", headers: { Origin: "https://web.example", "Access-Control-Request-Method": "POST" } });
+    const preflight = await bosh.post("", {
+      method: "OPTIONS",
+      headers: { Origin: "https://web.example", "Access-Control-Request-Method": "POST" },
+    });
     assert.equal(preflight.status, 204);
     assert.equal(preflight.headers["access-control-allow-origin"], "*");
     assert.match(String(preflight.headers["access-control-allow-methods"]), /POST/);
@@ -125,14 +157,19 @@ describe("BOSH (XEP-0124, XEP-0206)", () => {
     assert.equal(beyond.status, 200);
     assert.match(beyond.text, /type='terminate' condition='item-not-found'/);
     assert.equal((await bosh.send()).status, 404, "the session ended");
-    assert.ok(ts.logs.some((l) => l.msg === "BOSH request refused; ending the session" && l.condition === "item-not-found"));
+    assert.ok(
+      ts.logs.some((l) => l.msg === "BOSH request refused; ending the session" && l.condition === "item-not-found"),
+    );
   });
 
   test("a stream error travels as remote-stream-error with the stream:error inside (XEP-0206 §8)", async () => {
     const bosh = raw();
     await bosh.create(ts.domain);
     // A stanza before authentication is a stream error (RFC 6120 §6.4.1: not-authorized).
-    const reply = await bosh.until(/terminate/, `<message xmlns='jabber:client' to='bob@${ts.domain}'><body>x</body></message>`);
+    const reply = await bosh.until(
+      /terminate/,
+      `<message xmlns='jabber:client' to='bob@${ts.domain}'><body>x</body></message>`,
+    );
     assert.match(reply.text, /type='terminate' condition='remote-stream-error'/);
     assert.match(reply.text, /<stream:error xmlns:stream="http:\/\/etherx.jabber.org\/streams"><not-authorized/);
   });
@@ -146,7 +183,13 @@ describe("BOSH (XEP-0124, XEP-0206)", () => {
     await new Promise((r) => setTimeout(r, 7000));
     await bob.xmpp.send(xml("iq", { to: jid, type: "get", id: "after" }, xml("ping", { xmlns: "urn:xmpp:ping" })));
     const answer = await bob.waitFor((s) => s.is("iq") && s.attrs.id === "after", 10_000);
-    const error = answer.attrs.type === "error" ? answer.getChild("error")?.children.map((c) => (typeof c === "string" ? "" : c.name)).join(" ") : "answered";
+    const error =
+      answer.attrs.type === "error"
+        ? answer
+            .getChild("error")
+            ?.children.map((c) => (typeof c === "string" ? "" : c.name))
+            .join(" ")
+        : "answered";
     assert.match(error ?? "", /service-unavailable/, "the full JID is offline");
     assert.ok(ts.logs.some((l) => l.msg === "BOSH session inactive; ending it"));
     assert.equal((await bosh.send()).status, 404);
@@ -162,13 +205,18 @@ describe("BOSH (XEP-0124, XEP-0206)", () => {
       new Promise<void>((resolve, reject) => {
         conn.connect(`alice@${ts.domain}/strophe`, "alice-pw", (s: number, condition?: string) => {
           if (s === want) resolve();
-          else if (s === Strophe.Status.AUTHFAIL || s === Strophe.Status.CONNFAIL || s === Strophe.Status.ERROR) reject(new Error(`status ${s} ${condition ?? ""}`));
+          else if (s === Strophe.Status.AUTHFAIL || s === Strophe.Status.CONNFAIL || s === Strophe.Status.ERROR)
+            reject(new Error(`status ${s} ${condition ?? ""}`));
         });
       });
     await status(Strophe.Status.CONNECTED);
     assert.equal(conn.jid, `alice@${ts.domain}/strophe`);
     const auth = ts.logs.filter((l) => l.msg === "authentication succeeded" && l.user === `alice@${ts.domain}`).at(-1);
-    assert.match(String(auth?.mechanism), /^SCRAM-SHA-(1|256)$/, "Strophe chose SCRAM (no -PLUS: no channel binding over BOSH)");
+    assert.match(
+      String(auth?.mechanism),
+      /^SCRAM-SHA-(1|256)$/,
+      "Strophe chose SCRAM (no -PLUS: no channel binding over BOSH)",
+    );
     const incoming = new Promise<string>((resolve) => {
       conn.addHandler(
         (el: { getElementsByTagName(name: string): ArrayLike<{ textContent: string | null }> }) => {
@@ -181,10 +229,16 @@ describe("BOSH (XEP-0124, XEP-0206)", () => {
       );
     });
     conn.send($pres());
-    conn.send($msg({ to: `bob@${ts.domain}/strophe-peer`, type: "chat" }).c("body").t("hello from Strophe"));
+    conn.send(
+      $msg({ to: `bob@${ts.domain}/strophe-peer`, type: "chat" })
+        .c("body")
+        .t("hello from Strophe"),
+    );
     const got = await bob.waitFor((s) => s.is("message") && s.getChildText("body") === "hello from Strophe");
     assert.equal(got.attrs.from, `alice@${ts.domain}/strophe`);
-    await bob.xmpp.send(xml("message", { to: `alice@${ts.domain}/strophe`, type: "chat" }, xml("body", {}, "hello back")));
+    await bob.xmpp.send(
+      xml("message", { to: `alice@${ts.domain}/strophe`, type: "chat" }, xml("body", {}, "hello back")),
+    );
     assert.equal(await incoming, "hello back");
     const disconnected = new Promise<void>((resolve) => {
       conn.addHandler(() => true, null, "none");

@@ -1,7 +1,7 @@
 // A raw BOSH client for tests: POSTs bodies to /http-bind over HTTP(S) and returns status and text, so tests
 // can send exactly the bytes they mean (wrong rids, repeats, bad XML) and read exactly what came back.
-import { request as httpRequest, Agent as HttpAgent } from "node:http";
-import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
+import { Agent as HttpAgent, request as httpRequest } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 
 export interface BoshReply {
   status: number;
@@ -20,7 +20,9 @@ export class RawBosh {
     readonly port: number,
     readonly secure = true,
   ) {
-    this.agent = secure ? new HttpsAgent({ keepAlive: true, maxSockets: 4, rejectUnauthorized: false }) : new HttpAgent({ keepAlive: true, maxSockets: 4 });
+    this.agent = secure
+      ? new HttpsAgent({ keepAlive: true, maxSockets: 4, rejectUnauthorized: false })
+      : new HttpAgent({ keepAlive: true, maxSockets: 4 });
   }
 
   /** Sends raw bytes as one request. */
@@ -40,7 +42,13 @@ export class RawBosh {
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8"), headers: res.headers }));
+          res.on("end", () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              text: Buffer.concat(chunks).toString("utf8"),
+              headers: res.headers,
+            }),
+          );
           res.on("error", reject);
         },
       );

@@ -1,9 +1,10 @@
 // The part of XMLHttpRequest that Strophe.js's BOSH transport uses, over node:http(s), so Strophe can run as an
 // independent BOSH client in Node tests (Node 20 has no XMLHttpRequest; Strophe's Node build brings only the
 // DOM, from @xmldom/xmldom, which also parses responseXML here). Certificates are not checked: test server only.
-import { DOMParser } from "@xmldom/xmldom";
-import { Agent as HttpAgent, type ClientRequest, request as httpRequest } from "node:http";
+
+import { type ClientRequest, Agent as HttpAgent, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { DOMParser } from "@xmldom/xmldom";
 
 const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 4, rejectUnauthorized: false });
 const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 4 });
@@ -41,23 +42,29 @@ export class NodeXhr {
     const url = new URL(this.url);
     const secure = url.protocol === "https:";
     const make = secure ? httpsRequest : httpRequest;
-    this.req = make(url, { method: this.method, headers: this.headers, agent: secure ? httpsAgent : httpAgent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => {
-        this.status = res.statusCode ?? 0;
-        this.responseText = Buffer.concat(chunks).toString("utf8");
-        this.responseHeaders = Object.entries(res.headers)
-          .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(", ") : v}`)
-          .join("\r\n");
-        try {
-          this.responseXML = this.responseText ? new DOMParser().parseFromString(this.responseText, "text/xml") : null;
-        } catch {
-          this.responseXML = null;
-        }
-        this.setState(4);
-      });
-    });
+    this.req = make(
+      url,
+      { method: this.method, headers: this.headers, agent: secure ? httpsAgent : httpAgent },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          this.status = res.statusCode ?? 0;
+          this.responseText = Buffer.concat(chunks).toString("utf8");
+          this.responseHeaders = Object.entries(res.headers)
+            .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(", ") : v}`)
+            .join("\r\n");
+          try {
+            this.responseXML = this.responseText
+              ? new DOMParser().parseFromString(this.responseText, "text/xml")
+              : null;
+          } catch {
+            this.responseXML = null;
+          }
+          this.setState(4);
+        });
+      },
+    );
     this.req.on("error", () => {
       this.status = 0;
       this.setState(4);

@@ -1,9 +1,9 @@
 // The <body/> wrapper of XEP-0124 §4: parsing a request's wrapper and writing a response's. Everything about a
 // request the session needs is read here once, so the session logic works on plain fields.
 import { StreamError } from "../../core/errors.js";
-import { Element, escapeAttr } from "../../core/xml/element.js";
+import { type Element, escapeAttr } from "../../core/xml/element.js";
 import { NS_CLIENT, NS_HTTPBIND, NS_STREAM, NS_XBOSH } from "../../core/xml/ns.js";
-import { type StreamParserLimits, parseFramedElement } from "../../core/xml/stream-parser.js";
+import { parseFramedElement, type StreamParserLimits } from "../../core/xml/stream-parser.js";
 
 /** XEP-0124 §17.2 terminal binding conditions Natter sends. */
 export type BoshCondition =
@@ -63,12 +63,17 @@ export function parseBoshRequest(bytes: Buffer, limits: StreamParserLimits): Bos
   try {
     body = parseFramedElement(text, limits, NS_HTTPBIND);
   } catch (err) {
-    throw new BoshError("bad-request", err instanceof StreamError ? `${err.condition}: ${err.text ?? ""}` : String(err));
+    throw new BoshError(
+      "bad-request",
+      err instanceof StreamError ? `${err.condition}: ${err.text ?? ""}` : String(err),
+    );
   }
   // XEP-0124 §4: exactly one <body/> in the httpbind namespace, holding elements and no character data.
-  if (body.name !== "body" || body.ns !== NS_HTTPBIND) throw new BoshError("bad-request", `<${body.name}/> is not a BOSH <body/>`);
+  if (body.name !== "body" || body.ns !== NS_HTTPBIND)
+    throw new BoshError("bad-request", `<${body.name}/> is not a BOSH <body/>`);
   for (const child of body.children) {
-    if (typeof child === "string" && child.trim() !== "") throw new BoshError("bad-request", "character data in <body/>");
+    if (typeof child === "string" && child.trim() !== "")
+      throw new BoshError("bad-request", "character data in <body/>");
   }
   const rid = parseRid(body.attrs.rid);
   const pauseText = body.attrs.pause;

@@ -61,7 +61,9 @@ class HttpExchange implements BoshExchange {
       done?.(err);
     };
     res.once("finish", () => report());
-    res.once("close", () => report(res.writableFinished ? undefined : new Error("the connection closed before the answer was sent")));
+    res.once("close", () =>
+      report(res.writableFinished ? undefined : new Error("the connection closed before the answer was sent")),
+    );
     res.statusCode = status;
     for (const [name, value] of Object.entries(this.headers)) res.setHeader(name, value);
     res.setHeader("Content-Type", this.contentType);
@@ -133,7 +135,8 @@ export function boshHandler(options: BoshHandlerOptions): HttpHandler {
     }
     // XEP-0124 §7.1: a session creation request.
     const to = request.attrs.to;
-    if (to === undefined || to === "") return refuse(200, "improper-addressing", "no 'to' on the session creation request");
+    if (to === undefined || to === "")
+      return refuse(200, "improper-addressing", "no 'to' on the session creation request");
     if (!options.hosts.has(to.toLowerCase())) return refuse(200, "host-unknown", `'to' ${to} is not served here`);
     const created = sessions.create(request, ip, info.secure);
     if (created.refused) {

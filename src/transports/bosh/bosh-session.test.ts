@@ -11,7 +11,16 @@ import { parseBoshRequest } from "./bosh-body.js";
 import { type BoshExchange, BoshSession, type BoshSettings, type BoshTimers } from "./bosh-session.js";
 
 const log = pino({ level: "silent" });
-const SETTINGS: BoshSettings = { maxWait: 60, maxHold: 1, maxRequests: 2, inactivity: 30, maxPause: 120, polling: 2, maxQueuedBytes: 10_000, maxResponseBytes: 5000 };
+const SETTINGS: BoshSettings = {
+  maxWait: 60,
+  maxHold: 1,
+  maxRequests: 2,
+  inactivity: 30,
+  maxPause: 120,
+  polling: 2,
+  maxQueuedBytes: 10_000,
+  maxResponseBytes: 5000,
+};
 const LIMITS = { maxStanzaBytes: 10_000, maxDepth: 10, maxElements: 50 };
 const WRAPPER = { maxStanzaBytes: 100_000, maxDepth: 11 };
 
@@ -89,20 +98,34 @@ class Recorder implements StreamParserEvents {
 }
 
 function body(attrs: string, inner = ""): ReturnType<typeof parseBoshRequest> {
-  return parseBoshRequest(Buffer.from(`<body xmlns='http://jabber.org/protocol/httpbind' ${attrs}>${inner}</body>`), WRAPPER);
+  return parseBoshRequest(
+    Buffer.from(`<body xmlns='http://jabber.org/protocol/httpbind' ${attrs}>${inner}</body>`),
+    WRAPPER,
+  );
 }
 
 const RID = 1000;
 
 function open(settings: Partial<BoshSettings> = {}, creationAttrs = "wait='30' hold='1' ver='1.6'") {
   const clock = new FakeClock();
-  const session = new BoshSession("s1", "192.0.2.1", true, body(`rid='${RID}' to='example.org' xmlns:xmpp='urn:xmpp:xbosh' xmpp:version='1.0' ${creationAttrs}`), { ...SETTINGS, ...settings }, log, clock);
+  const session = new BoshSession(
+    "s1",
+    "192.0.2.1",
+    true,
+    body(`rid='${RID}' to='example.org' xmlns:xmpp='urn:xmpp:xbosh' xmpp:version='1.0' ${creationAttrs}`),
+    { ...SETTINGS, ...settings },
+    log,
+    clock,
+  );
   const events = new Recorder();
   const closed: string[] = [];
   session.onClose((r) => closed.push(r));
   session.readStream(events, LIMITS);
   const creation = new FakeExchange();
-  session.handle(body(`rid='${RID}' to='example.org' xmlns:xmpp='urn:xmpp:xbosh' xmpp:version='1.0' ${creationAttrs}`), creation);
+  session.handle(
+    body(`rid='${RID}' to='example.org' xmlns:xmpp='urn:xmpp:xbosh' xmpp:version='1.0' ${creationAttrs}`),
+    creation,
+  );
   return { clock, session, events, closed, creation };
 }
 
@@ -112,7 +135,8 @@ function send(session: BoshSession, rid: number, inner = "", attrs = ""): FakeEx
   return ex;
 }
 
-const features = () => new Element("features", NS_STREAM, {}, [xml("mechanisms", NS_SASL, {}, xml("mechanism", NS_SASL, {}, "PLAIN"))]);
+const features = () =>
+  new Element("features", NS_STREAM, {}, [xml("mechanisms", NS_SASL, {}, xml("mechanism", NS_SASL, {}, "PLAIN"))]);
 
 test("creation: streamStart with to and xmpp:version; the held creation request carries the session attributes and the features", () => {
   const { clock, session, events, creation } = open();
@@ -123,10 +147,29 @@ test("creation: streamStart with to and xmpp:version; the held creation request 
   clock.advance();
   assert.equal(creation.status, 200);
   const b = creation.body as string;
-  for (const a of ["sid='s1'", "wait='30'", "hold='1'", "requests='2'", "inactivity='30'", "polling='2'", "maxpause='120'", "ver='1.6'", `ack='${RID}'`, "from='example.org'", "secure='true'", "xmpp:version='1.0'", "xmpp:restartlogic='true'", "xmlns:xmpp='urn:xmpp:xbosh'", "xmlns:stream='http://etherx.jabber.org/streams'"]) {
+  for (const a of [
+    "sid='s1'",
+    "wait='30'",
+    "hold='1'",
+    "requests='2'",
+    "inactivity='30'",
+    "polling='2'",
+    "maxpause='120'",
+    "ver='1.6'",
+    `ack='${RID}'`,
+    "from='example.org'",
+    "secure='true'",
+    "xmpp:version='1.0'",
+    "xmpp:restartlogic='true'",
+    "xmlns:xmpp='urn:xmpp:xbosh'",
+    "xmlns:stream='http://etherx.jabber.org/streams'",
+  ]) {
     assert.ok(b.includes(a), `${a} in ${b}`);
   }
-  assert.match(b, /<stream:features xmlns:stream="http:\/\/etherx.jabber.org\/streams"><mechanisms xmlns="urn:ietf:params:xml:ns:xmpp-sasl">/);
+  assert.match(
+    b,
+    /<stream:features xmlns:stream="http:\/\/etherx.jabber.org\/streams"><mechanisms xmlns="urn:ietf:params:xml:ns:xmpp-sasl">/,
+  );
 });
 
 test("wait: a held request is answered empty after `wait` seconds; the client's wait is capped by max_wait", () => {
@@ -224,7 +267,9 @@ test("inactivity: no request for `inactivity` seconds ends the session; queued o
   const { clock, session, closed } = open();
   clock.advance(30_000); // the creation request answered at wait
   const results: string[] = [];
-  session.writeElement(xml("message", NS_CLIENT, { id: "late" }), NS_CLIENT, (err) => results.push(err ? "error" : "sent"));
+  session.writeElement(xml("message", NS_CLIENT, { id: "late" }), NS_CLIENT, (err) =>
+    results.push(err ? "error" : "sent"),
+  );
   assert.equal(session.pendingBytes > 0, true);
   clock.advance(29_999);
   assert.deepEqual(closed, []);
@@ -300,7 +345,10 @@ test("a stream error from the stream → terminate remote-stream-error with the 
   session.writeClose();
   session.end();
   clock.advance();
-  assert.match(ex.body as string, /type='terminate' condition='remote-stream-error'><stream:error xmlns:stream="http:\/\/etherx.jabber.org\/streams"><policy-violation/);
+  assert.match(
+    ex.body as string,
+    /type='terminate' condition='remote-stream-error'><stream:error xmlns:stream="http:\/\/etherx.jabber.org\/streams"><policy-violation/,
+  );
   assert.match(ex.body as string, /xmlns:stream='http:\/\/etherx.jabber.org\/streams'/);
   assert.deepEqual(closed, ["closed"]);
 });
@@ -322,7 +370,11 @@ test("stanza limits of the stream apply to each payload", () => {
   const { clock, session, events } = open();
   clock.advance(30_000);
   session.setLimits({ ...LIMITS, maxStanzaBytes: 100 });
-  send(session, RID + 1, `<message id='ok'/><message id='big'><body>${"x".repeat(200)}</body></message><message id='after'/>`);
+  send(
+    session,
+    RID + 1,
+    `<message id='ok'/><message id='big'><body>${"x".repeat(200)}</body></message><message id='after'/>`,
+  );
   assert.deepEqual(events.log.slice(1), [`message:${NS_CLIENT}:ok`, "error policy-violation"]);
 });
 
@@ -340,7 +392,10 @@ test("a client that does not take its output beyond max_queued_bytes loses the s
   const { clock, session, closed } = open({ maxQueuedBytes: 1000 });
   clock.advance(30_000);
   const results: string[] = [];
-  for (let i = 0; i < 20; i++) session.writeRaw(`<message xmlns='jabber:client' id='${i}'><body>${"y".repeat(50)}</body></message>`, (err) => results.push(err ? "e" : "s"));
+  for (let i = 0; i < 20; i++)
+    session.writeRaw(`<message xmlns='jabber:client' id='${i}'><body>${"y".repeat(50)}</body></message>`, (err) =>
+      results.push(err ? "e" : "s"),
+    );
   assert.deepEqual(closed, ["output not taken"]);
   assert.ok(results.every((r) => r === "e"));
 });
@@ -349,7 +404,8 @@ test("output beyond max_response_bytes waits for the next request; answers are t
   const { clock, session } = open({ maxResponseBytes: 400 });
   clock.advance(30_000);
   const first = send(session, RID + 1);
-  for (let i = 0; i < 4; i++) session.writeRaw(`<message xmlns='jabber:client' id='${i}'><body>${"z".repeat(100)}</body></message>`);
+  for (let i = 0; i < 4; i++)
+    session.writeRaw(`<message xmlns='jabber:client' id='${i}'><body>${"z".repeat(100)}</body></message>`);
   clock.advance();
   assert.match(first.body as string, /id='0'.*id='1'/);
   assert.doesNotMatch(first.body as string, /id='2'/);

@@ -143,7 +143,9 @@ export class BoshSession implements StreamWire {
     // XEP-0124 §7.1: 'requests' RECOMMENDED 2 or hold + 1.
     this.requests = Math.max(settings.maxRequests, this.hold + 1);
     this.ver = a.ver === undefined ? undefined : lowerVersion(a.ver, BOSH_VERSION);
-    this.contentType = /^[\w.+-]+\/[\w.+-]+(; ?charset=[\w-]+)?$/.test(a.content ?? "") ? (a.content as string) : "text/xml; charset=utf-8";
+    this.contentType = /^[\w.+-]+\/[\w.+-]+(; ?charset=[\w-]+)?$/.test(a.content ?? "")
+      ? (a.content as string)
+      : "text/xml; charset=utf-8";
     this.creationRid = creation.rid;
     this.lastRid = creation.rid - 1;
     this.inactivityMs = settings.inactivity * 1000;
@@ -157,11 +159,20 @@ export class BoshSession implements StreamWire {
 
   /** Takes one request of this session (the creation request too). */
   handle(request: BoshRequest, exchange: BoshExchange): void {
-    if (this.state === "closed") return exchange.respond(404, terminateBody("item-not-found"));
+    if (this.state === "closed") {
+      exchange.respond(404, terminateBody("item-not-found"));
+      return;
+    }
     const { rid } = request;
-    if (rid <= this.lastRid) return this.repeat(rid, exchange);
+    if (rid <= this.lastRid) {
+      this.repeat(rid, exchange);
+      return;
+    }
     // XEP-0124 §14.2: the window is as wide as the simultaneous requests allowed.
-    if (rid > this.lastRid + this.requests) return this.fail("item-not-found", exchange, `rid ${rid} is beyond the window`);
+    if (rid > this.lastRid + this.requests) {
+      this.fail("item-not-found", exchange, `rid ${rid} is beyond the window`);
+      return;
+    }
     const early = this.early.get(rid);
     if (early) {
       early.exchange = exchange;
@@ -170,7 +181,10 @@ export class BoshSession implements StreamWire {
     // XEP-0124 §11: more simultaneous requests than 'requests', one more for a pause or terminate.
     const outstanding = this.held.length + this.early.size + 1;
     const allowance = request.pause !== undefined || request.terminate ? this.requests + 1 : this.requests;
-    if (outstanding > allowance) return this.fail("policy-violation", exchange, `${outstanding} simultaneous requests`);
+    if (outstanding > allowance) {
+      this.fail("policy-violation", exchange, `${outstanding} simultaneous requests`);
+      return;
+    }
     this.stopInactivity();
     this.inactivityMs = this.settings.inactivity * 1000;
     const entry = { request, exchange };
@@ -192,7 +206,8 @@ export class BoshSession implements StreamWire {
     const answer = this.sent.get(rid);
     if (answer !== undefined) {
       this.log.debug({ rid }, "BOSH request repeated; answering it again");
-      return exchange.respond(200, answer);
+      exchange.respond(200, answer);
+      return;
     }
     const held = this.held.find((h) => h.rid === rid);
     if (held) {
@@ -208,10 +223,20 @@ export class BoshSession implements StreamWire {
     const now = this.timers.now();
     this.inputHandler?.(request.bytes);
     const empty =
-      request.rid !== this.creationRid && request.payloads.length === 0 && request.pause === undefined && !request.terminate && !request.restart;
+      request.rid !== this.creationRid &&
+      request.payloads.length === 0 &&
+      request.pause === undefined &&
+      !request.terminate &&
+      !request.restart;
     // XEP-0124 §12: a polling session (hold 0) polling faster than 'polling' after an empty answer.
-    if (this.hold === 0 && empty && this.lastEmptyPoll !== undefined && now - this.lastEmptyPoll < this.settings.polling * 1000) {
-      return this.fail("policy-violation", exchange, "polling too frequently");
+    if (
+      this.hold === 0 &&
+      empty &&
+      this.lastEmptyPoll !== undefined &&
+      now - this.lastEmptyPoll < this.settings.polling * 1000
+    ) {
+      this.fail("policy-violation", exchange, "polling too frequently");
+      return;
     }
     if (request.pause !== undefined && this.settings.maxPause > 0 && request.pause <= this.settings.maxPause) {
       // XEP-0124 §10: answer everything held now, the pause request with no payload; the quiet period that
@@ -309,7 +334,12 @@ export class BoshSession implements StreamWire {
     const tooBig = bodyBytes > maxStanzaBytes && Buffer.byteLength(standaloneElementText(el)) > maxStanzaBytes;
     if (tooBig || (maxElements !== undefined && countElements(el, maxElements + 1) > maxElements)) {
       reader.done = true;
-      reader.events.error(new StreamError("policy-violation", tooBig ? `stanza larger than ${maxStanzaBytes} bytes` : `more than ${maxElements} elements in one stanza`));
+      reader.events.error(
+        new StreamError(
+          "policy-violation",
+          tooBig ? `stanza larger than ${maxStanzaBytes} bytes` : `more than ${maxElements} elements in one stanza`,
+        ),
+      );
       return;
     }
     reader.events.stanza(el);
@@ -336,11 +366,16 @@ export class BoshSession implements StreamWire {
   private flush(): void {
     if (this.state === "closed") return;
     if (this.state === "closing") {
-      if (this.held.length === 0) return this.startInactivity(); // the next request gets the end
+      // The next request gets the end.
+      if (this.held.length === 0) {
+        this.startInactivity();
+        return;
+      }
       const last = this.held[this.held.length - 1] as Held;
       for (const h of this.held.slice(0, -1)) this.respond(h, { payload: false });
       this.respond(last, { payload: true, terminate: this.streamError ? "remote-stream-error" : true });
-      return this.finish("closed");
+      this.finish("closed");
+      return;
     }
     while (this.queue.length > 0 && this.held.length > 0) this.respond(this.held[0] as Held, { payload: true });
     // XEP-0124 §8: no more than `hold` requests waiting.
@@ -357,7 +392,9 @@ export class BoshSession implements StreamWire {
     this.held = this.held.filter((h) => h !== held);
     // A terminating answer is the last: it takes everything. Others take a bounded batch, since the last
     // answers are kept for retransmission (XEP-0124 §14.3).
-    const taken = how.payload ? this.takeQueue(how.terminate !== undefined ? Number.POSITIVE_INFINITY : this.settings.maxResponseBytes) : [];
+    const taken = how.payload
+      ? this.takeQueue(how.terminate !== undefined ? Number.POSITIVE_INFINITY : this.settings.maxResponseBytes)
+      : [];
     let payload = "";
     for (const q of taken) payload += q.text;
     let body: string;

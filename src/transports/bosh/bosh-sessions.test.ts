@@ -4,8 +4,21 @@ import { pino } from "pino";
 import { parseBoshRequest } from "./bosh-body.js";
 import { BoshSessions } from "./bosh-sessions.js";
 
-const settings = { maxWait: 60, maxHold: 1, maxRequests: 2, inactivity: 60, maxPause: 120, polling: 2, maxQueuedBytes: 10_000, maxResponseBytes: 5000 };
-const creation = () => parseBoshRequest(Buffer.from("<body xmlns='http://jabber.org/protocol/httpbind' rid='7' to='example.org' wait='60' hold='1'/>"), { maxStanzaBytes: 10_000, maxDepth: 5 });
+const settings = {
+  maxWait: 60,
+  maxHold: 1,
+  maxRequests: 2,
+  inactivity: 60,
+  maxPause: 120,
+  polling: 2,
+  maxQueuedBytes: 10_000,
+  maxResponseBytes: 5000,
+};
+const creation = () =>
+  parseBoshRequest(
+    Buffer.from("<body xmlns='http://jabber.org/protocol/httpbind' rid='7' to='example.org' wait='60' hold='1'/>"),
+    { maxStanzaBytes: 10_000, maxDepth: 5 },
+  );
 
 test("caps: per address (IPv6 per /64) and in total; an ended session frees its place; sids are 128 random bits", () => {
   const sessions = new BoshSessions(settings, { maxSessions: 3, maxSessionsPerAddress: 2 }, pino({ level: "silent" }));

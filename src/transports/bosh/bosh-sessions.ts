@@ -2,15 +2,17 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { ipKey } from "../../auth/login-throttle.js";
-import { type BoshCondition, type BoshRequest } from "./bosh-body.js";
-import { type BoshSettings, type BoshTimers, BoshSession, realTimers } from "./bosh-session.js";
+import type { BoshCondition, BoshRequest } from "./bosh-body.js";
+import { BoshSession, type BoshSettings, type BoshTimers, realTimers } from "./bosh-session.js";
 
 export interface BoshSessionLimits {
   maxSessions: number;
   maxSessionsPerAddress: number;
 }
 
-export type Creation = { session: BoshSession; refused?: undefined } | { refused: BoshCondition; why: string; session?: undefined };
+export type Creation =
+  | { session: BoshSession; refused?: undefined }
+  | { refused: BoshCondition; why: string; session?: undefined };
 
 export class BoshSessions {
   private readonly bySid = new Map<string, BoshSession>();
@@ -35,7 +37,8 @@ export class BoshSessions {
   create(request: BoshRequest, remoteAddress: string, secure: boolean): Creation {
     const key = ipKey(remoteAddress);
     const fromAddress = this.perAddress.get(key) ?? 0;
-    if (this.bySid.size >= this.limits.maxSessions) return { refused: "undefined-condition", why: "too many BOSH sessions" };
+    if (this.bySid.size >= this.limits.maxSessions)
+      return { refused: "undefined-condition", why: "too many BOSH sessions" };
     if (fromAddress >= this.limits.maxSessionsPerAddress) {
       return { refused: "policy-violation", why: "too many BOSH sessions from this address" };
     }

@@ -1,8 +1,8 @@
 // Puts BOSH (XEP-0124 / XEP-0206) at /http-bind on Natter's HTTP server, from the `bosh` config section.
 import type { Logger } from "pino";
 import type { Config } from "../../core/config/index.js";
-import type { HttpRoutes } from "../../web/http-routes.js";
 import type { StreamWire } from "../../stream/stream-wire.js";
+import type { HttpRoutes } from "../../web/http-routes.js";
 import { boshHandler } from "./bosh-handler.js";
 import { BoshSessions } from "./bosh-sessions.js";
 
@@ -14,7 +14,12 @@ export interface MountedBosh {
   close(): void;
 }
 
-export function mountBosh(http: HttpRoutes, config: Config, accept: (wire: StreamWire) => void, log: Logger): MountedBosh | undefined {
+export function mountBosh(
+  http: HttpRoutes,
+  config: Config,
+  accept: (wire: StreamWire) => void,
+  log: Logger,
+): MountedBosh | undefined {
   const bosh = config.bosh;
   if (!bosh.enabled) return undefined;
   const sessions = new BoshSessions(
