@@ -31,6 +31,7 @@ import { ExternalComponents } from "./transports/component/external-components.j
 import { NATTER_VERSION } from "./version.js";
 import { HttpServer } from "./web/http-server.js";
 import { type MountedBosh, mountBosh } from "./transports/bosh/mount-bosh.js";
+import { mountWebSocket } from "./transports/websocket/websocket-listener.js";
 import { loadServerSecret } from "./core/server-secret.js";
 import { secureDataDirectory } from "./core/secure-data-directory.js";
 import { processAccountDeletions } from "./core/account-deletion.js";
@@ -230,6 +231,14 @@ export class NatterServer {
     if (config.s2s.enabled) {
       this.s2s = await S2sService.start(config, this.core, certs, c2sOptions.serverSecret, log, unauthenticated);
       Object.assign(this.ports, this.s2s.ports);
+    }
+    if (config.websocket.enabled) {
+      mountWebSocket(
+        this.http,
+        { allowedOrigins: config.websocket.allowed_origins, seeOtherUri: config.websocket.see_other_uri, maxMessageBytes: config.c2s.max_stanza_size },
+        log,
+        (wire) => this.acceptClient(wire),
+      );
     }
     const { http, https } = config.listeners;
     // XEP-0124 / XEP-0206 at /http-bind: each BOSH session is a client stream like a TCP connection.

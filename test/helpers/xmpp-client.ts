@@ -20,10 +20,23 @@ export async function connect(
   ts: TestServer,
   username: string,
   password: string,
-  opts: { resource?: string; directTls?: boolean; /** Let xmpp.js reconnect and resume (XEP-0198) by itself. */ reconnect?: boolean } = {},
+  opts: {
+    resource?: string;
+    directTls?: boolean;
+    /** Let xmpp.js reconnect and resume (XEP-0198) by itself. */
+    reconnect?: boolean;
+    /** Over RFC 7395 WebSocket: "wss" on the HTTPS listener, "ws" on the plain HTTP one. */
+    websocket?: "ws" | "wss";
+  } = {},
 ): Promise<ConnectedClient> {
+  if (opts.websocket) await useWebSocketGlobal();
+  const service = opts.websocket
+    ? `${opts.websocket}://127.0.0.1:${opts.websocket === "wss" ? ts.httpsPort : ts.httpPort}/xmpp-websocket`
+    : opts.directTls
+      ? `xmpps://127.0.0.1:${ts.tlsPort}`
+      : `xmpp://127.0.0.1:${ts.port}`;
   const xmpp = client({
-    service: opts.directTls ? `xmpps://127.0.0.1:${ts.tlsPort}` : `xmpp://127.0.0.1:${ts.port}`,
+    service,
     domain: ts.domain,
     username,
     password,
@@ -47,4 +60,10 @@ export async function connect(
       } catch {}
     },
   };
+}
+
+/** STACK.md: xmpp.js's WebSocket transport looks for a global WebSocket, which Node 20 does not have. */
+async function useWebSocketGlobal(): Promise<void> {
+  const g = globalThis as { WebSocket?: unknown };
+  if (g.WebSocket === undefined) g.WebSocket = (await import("ws")).WebSocket;
 }

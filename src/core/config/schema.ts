@@ -371,8 +371,9 @@ export const configSchema = z
         /** Origins (scheme://host[:port]) a browser page may connect from; "*" = any. XMPP over WebSocket carries
          * no cookies or other ambient credentials (SASL authenticates), so any origin is safe by default. */
         allowed_origins: z.array(z.string().min(1)).default(["*"]),
-        /** Seconds between ping frames on a quiet connection (keepalive); 0 = off. */
-        ping_interval: z.number({ error: "expected seconds" }).min(0, { error: "expected seconds (0 = off)" }).default(30),
+        /** RFC 7395 §3.6.1: when set, every new WebSocket stream is sent here (<close see-other-uri/>), e.g. while
+         * this node is drained; "" = serve streams here. */
+        see_other_uri: z.string().default(""),
       })
       .strict()
       .prefault({}),

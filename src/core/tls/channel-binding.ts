@@ -73,3 +73,11 @@ function localCertificateDer(socket: TLSSocket): Buffer | undefined {
   const certificate = socket.getCertificate();
   return certificate !== null && "raw" in certificate ? certificate.raw : undefined;
 }
+
+/** The channel-binding data of `type` for the certificate this server-side socket presented. */
+export function serverChannelBinding(tls: TLSSocket, type: ChannelBindingType): Buffer | undefined {
+  const cert = tls.getCertificate();
+  const der = cert && "raw" in cert ? (cert.raw as Buffer) : undefined;
+  if (!der) return type === "tls-exporter" ? channelBindingData(tls, type, Buffer.alloc(0)) : undefined;
+  return channelBindingData(tls, type, der);
+}

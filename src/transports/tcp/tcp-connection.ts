@@ -3,7 +3,7 @@ import type { Socket } from "node:net";
 import { discardBuffered } from "../discard-buffered.js";
 import { type SecureContext, TLSSocket } from "node:tls";
 import type { ChannelBindingType } from "../../auth/types.js";
-import { channelBindingData, channelBindingTypes } from "../../core/tls/channel-binding.js";
+import { channelBindingTypes, serverChannelBinding } from "../../core/tls/channel-binding.js";
 import type { ByteConnection } from "../../stream/connection.js";
 
 export interface TlsSettings {
@@ -123,11 +123,7 @@ export class TcpConnection implements ByteConnection {
   }
 
   channelBinding(type: ChannelBindingType): Buffer | undefined {
-    if (!this.tls) return undefined;
-    const cert = this.tls.getCertificate();
-    const der = cert && "raw" in cert ? (cert.raw as Buffer) : undefined;
-    if (!der) return type === "tls-exporter" ? channelBindingData(this.tls, type, Buffer.alloc(0)) : undefined;
-    return channelBindingData(this.tls, type, der);
+    return this.tls ? serverChannelBinding(this.tls, type) : undefined;
   }
 
   pause(): void {
