@@ -254,3 +254,34 @@ describe("BOSH (XEP-0124, XEP-0206)", () => {
     assert.ok(ts.logs.some((l) => l.msg === "BOSH session terminated by the client"));
   });
 });
+
+describe("BOSH CORS with bosh.allowed_origins", () => {
+  let ts: TestServer;
+  let bosh: RawBosh;
+  before(async () => {
+    ts = await startTestServer({ yaml: 'bosh:\n  allowed_origins: ["https://chat.example"]' });
+    bosh = new RawBosh(ts.httpsPort as number);
+  });
+  after(async () => {
+    bosh.close();
+    await ts.stop();
+  });
+
+  test("a listed origin gets its CORS headers; another origin gets 403 and a log line; no Origin (not a browser) is served", async () => {
+    const preflight = await bosh.post("", { method: "OPTIONS", headers: { Origin: "https://chat.example" } });
+    assert.equal(preflight.status, 204);
+    assert.equal(preflight.headers["access-control-allow-origin"], "https://chat.example");
+    assert.equal(preflight.headers.vary, "Origin");
+    const other = await bosh.post("", { method: "OPTIONS", headers: { Origin: "https://evil.example" } });
+    assert.equal(other.status, 403);
+    const otherPost = await bosh.post(`<body xmlns='http://jabber.org/protocol/httpbind' rid='9' to='${ts.domain}'/>`, {
+      headers: { Origin: "https://evil.example" },
+    });
+    assert.equal(otherPost.status, 403);
+    assert.ok(ts.logs.some((l) => l.msg === "BOSH request from an origin not in bosh.allowed_origins"));
+    const created = await bosh.create(ts.domain);
+    assert.equal(created.status, 200);
+    assert.equal(created.headers["access-control-allow-origin"], undefined);
+    await bosh.send("", "type='terminate'");
+  });
+});
