@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { keyDerivations, type Mechanism } from "./client.js";
 import { runIdle } from "./scenarios/idle.js";
 import { runLogins } from "./scenarios/logins.js";
+import { runBoshLogins } from "./scenarios/bosh-logins.js";
 import { runMam } from "./scenarios/mam.js";
 import { runMessages } from "./scenarios/messages.js";
 import { runMuc, writeMucConfig } from "./scenarios/muc.js";
@@ -52,7 +53,8 @@ target (any XMPP server; omit --port for the built-in comparison):
   --mechanism <m>           SCRAM-SHA-1 (default) or PLAIN
 
 load:
-  --scenarios <list>        idle,logins,messages,muc,mam,presence,s2s (default: idle,logins,messages,mam;
+  --scenarios <list>        idle,logins,bosh,messages,muc,mam,presence,s2s (default: idle,logins,messages,mam;
+                            bosh: the logins over BOSH at /http-bind, Natter only;
                             always run in that order; s2s starts two Natters of its own and federates
                             --pairs users on one with --pairs users on the other)
   --sessions <n>            idle sessions to open (default 10000)
@@ -179,8 +181,8 @@ async function writeProsodyAccountsFromEnv(dataPath: string): Promise<void> {
 
 const scenarioNames = new Set(args.scenarios.split(",").map((s) => s.trim()).filter(Boolean));
 for (const s of scenarioNames) {
-  if (!["idle", "logins", "messages", "muc", "mam", "presence", "s2s"].includes(s)) {
-    process.stderr.write(`--scenarios: unknown scenario "${s}" (idle, logins, messages, muc, mam, presence, s2s)\n`);
+  if (!["idle", "logins", "bosh", "messages", "muc", "mam", "presence", "s2s"].includes(s)) {
+    process.stderr.write(`--scenarios: unknown scenario "${s}" (idle, logins, bosh, messages, muc, mam, presence, s2s)\n`);
     process.exit(2);
   }
 }
@@ -215,7 +217,7 @@ if (!["on", "off"].includes(args["muc-archive"])) {
 function accountsNeeded(): number {
   let n = 10;
   if (scenarioNames.has("idle")) n = Math.max(n, load.sessions);
-  if (scenarioNames.has("logins")) n = Math.max(n, load.logins);
+  if (scenarioNames.has("logins") || scenarioNames.has("bosh")) n = Math.max(n, load.logins);
   if (scenarioNames.has("messages")) n = Math.max(n, load.pairs * 2);
   if (scenarioNames.has("muc")) n = Math.max(n, load.muc.rooms * load.muc.occupants);
   if (scenarioNames.has("presence")) n = Math.max(n, load.presenceRun.accounts);
@@ -223,7 +225,7 @@ function accountsNeeded(): number {
 }
 
 // presence last: its rosters stay in the server's storage and would make later logins broadcast.
-const ORDER = ["idle", "logins", "messages", "muc", "mam", "presence", "s2s"] as const;
+const ORDER = ["idle", "logins", "bosh", "messages", "muc", "mam", "presence", "s2s"] as const;
 type ScenarioName = (typeof ORDER)[number];
 
 function runScenario(name: ScenarioName, target: Target, log: Log): Promise<Metric[]> {
@@ -232,6 +234,10 @@ function runScenario(name: ScenarioName, target: Target, log: Log): Promise<Metr
       return runIdle(target, { sessions: load.sessions, concurrency: load.openConcurrency, presence: load.presence, settle: load.settle }, log);
     case "logins":
       return runLogins(target, { count: load.logins, concurrency: load.concurrency, presence: load.presence }, log);
+    case "bosh":
+      // Prosody is configured without BOSH: Natter (or a --port target with --http-port) only.
+      if (target.name === "Prosody") return Promise.resolve([]);
+      return runBoshLogins(target, { count: load.logins, concurrency: load.concurrency, presence: load.presence }, log);
     case "messages":
       return runMessages(
         target,
@@ -442,7 +448,9 @@ async function comparison(): Promise<void> {
       const metrics = await runScenarios(name, async (scenario) => {
         const server = await start(dir, scenario);
         log(`${name}: started, pid ${server.pid}, port ${server.port}, dir ${dir}`);
-        return { target: baseTarget(name, server.port, server.pid, password), stop: server.stop };
+        const target = baseTarget(name, server.port, server.pid, password);
+        if (server.httpPort !== undefined) target.httpPort = server.httpPort;
+        return { target, stop: server.stop };
       });
       if (metrics.some((m) => m.key.endsWith("_failed"))) ok = false;
       results.push({ name, metrics });
@@ -479,9 +487,10 @@ async function comparison(): Promise<void> {
         },
         async (dir, scenario) => {
           const port = await freePort();
+          const httpPort = await freePort();
           // The archive scenario needs Natter's mam module whatever --mam says.
           const o = { ...opts(dir), mam: args.mam || scenario === "mam" };
-          const config = natterConfig(o, port, await freePort());
+          const config = natterConfig(o, port, httpPort);
           if (scenario === "muc") writeMucConfig(config, load.muc.archive);
           if (scenario === "presence") {
             const { accounts, contacts } = load.presenceRun;
@@ -490,7 +499,7 @@ async function comparison(): Promise<void> {
             const items = await provisionRosters(config, accounts, contacts);
             log(`Natter: ${items} roster items written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
           }
-          return startNatter(o, config, port);
+          return startNatter(o, config, port, httpPort);
         },
       );
     }

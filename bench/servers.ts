@@ -14,6 +14,8 @@ export const FD_LIMIT = 65536;
 export interface RunningServer {
   name: string;
   port: number;
+  /** Natter's HTTP listener (BOSH). */
+  httpPort?: number;
   pid: number;
   dir: string;
   logFile: string;
@@ -219,6 +221,12 @@ auth:
     per_ip: { delay_after: 0, attempts: 0 }
     per_ip_account: { delay_after: 0, attempts: 0 }
     per_account: { delay_after: 0 }
+# The load generator is one address: no per-address caps on unauthenticated connections or BOSH sessions.
+unauthenticated:
+  max_connections: 100000
+  exempt_addresses: ["127.0.0.1"]
+bosh:
+  max_sessions_per_address: 100000
 # Natter's default modules${opts.mam ? "" : ", without the message archive (Debian's Prosody has none by default)"}.
 modules: ${opts.mam ? "{}" : "{ mam: false }"}
 `,
@@ -233,11 +241,11 @@ export async function createNatterAccounts(opts: NatterOptions, config: string, 
   if (code !== 0) throw new Error(`natter adduser --from-file failed (${code}); see ${logFile}:\n${tail(logFile)}`);
 }
 
-export async function startNatter(opts: NatterOptions, config: string, port: number): Promise<RunningServer> {
+export async function startNatter(opts: NatterOptions, config: string, port: number, httpPort?: number): Promise<RunningServer> {
   const logFile = join(opts.dir, "natter.log");
   const child = spawnServer([...opts.command, "-c", config, "start"], opts.dir, logFile);
   await waitForPort("127.0.0.1", port, child, 60_000, logFile);
-  return { name: "Natter", port, pid: child.pid ?? 0, dir: opts.dir, logFile, stop: stopper(child) };
+  return { name: "Natter", port, ...(httpPort === undefined ? {} : { httpPort }), pid: child.pid ?? 0, dir: opts.dir, logFile, stop: stopper(child) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ export interface Target {
   name: string;
   host: string;
   port: number;
+  /** HTTP listener (BOSH at /http-bind), when known. */
+  httpPort?: number;
   domain: string;
   /** Server process id, for RSS and CPU readings; undefined skips them. */
   pid: number | undefined;

@@ -41,6 +41,16 @@ export function streamHeaderText(fields: StreamHeaderFields): string {
   return `${out} xml:lang='en'>`;
 }
 
+/**
+ * One element that declares every namespace it uses, for framings whose elements do not sit inside a
+ * <stream:stream> that declares them: RFC 7395 §3.4 (WebSocket) and XEP-0206 §2 (BOSH: jabber:client on each
+ * stanza). Stream-level elements (features, errors) keep their prefix, declared on themselves.
+ */
+export function standaloneElementText(el: Element): string {
+  if (el.ns === NS_STREAM) return new Element(el.name, el.ns, { ...el.attrs, "xmlns:stream": NS_STREAM }, el.children).toString("");
+  return el.toString("");
+}
+
 /** RFC 6120: the stream is one XML document; elements take the stream's namespaces from its header. */
 export const tcpFraming: Framing = {
   reader: (events, limits) => new XmppStreamParser(events, limits),
@@ -63,11 +73,7 @@ export const websocketFraming: Framing = {
     if (fields.to) out += ` to='${escapeAttr(fields.to)}'`;
     return `${out} version='1.0' xml:lang='en'/>`;
   },
-  element(el) {
-    // RFC 7395 §3.4: stream-level elements keep their prefix, declared on themselves.
-    if (el.ns === NS_STREAM) return new Element(el.name, el.ns, { ...el.attrs, "xmlns:stream": NS_STREAM }, el.children).toString("");
-    return el.toString("");
-  },
+  element: (el) => standaloneElementText(el),
   close: `<close xmlns='${NS_FRAMING}'/>`,
   keepalive: undefined,
 };
