@@ -87,6 +87,53 @@ function escapeXml(text: string): string {
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * The client side of SCRAM-SHA-1 (RFC 5802 §3) over base64 messages, for any transport (TCP stream, BOSH
+ * bodies): first() → the initial response, final(challenge) → the response, verify(success data).
+ */
+export class ScramSha1Client {
+  private readonly clientNonce = randomBytes(18).toString("base64");
+  private readonly clientFirstBare: string;
+  private authMessage = "";
+  private keys: ScramKeys | undefined;
+
+  constructor(
+    username: string,
+    private readonly password: string,
+  ) {
+    this.clientFirstBare = `n=${saslName(username)},r=${this.clientNonce}`;
+  }
+
+  first(): string {
+    return Buffer.from(`n,,${this.clientFirstBare}`).toString("base64");
+  }
+
+  async final(challengeB64: string): Promise<string> {
+    const serverFirst = Buffer.from(challengeB64, "base64").toString();
+    const attrs = parseScramAttrs(serverFirst);
+    const nonce = attrs.get("r") ?? "";
+    const salt = attrs.get("s") ?? "";
+    const iterations = Number(attrs.get("i"));
+    if (!nonce.startsWith(this.clientNonce) || salt === "" || !(iterations > 0)) {
+      throw new XmppError(`bad SCRAM server-first message: ${serverFirst}`);
+    }
+    const keys = await scramKeys(this.password, salt, iterations);
+    this.keys = keys;
+    const clientFinalBare = `c=biws,r=${nonce}`;
+    this.authMessage = `${this.clientFirstBare},${serverFirst},${clientFinalBare}`;
+    const signature = createHmac("sha1", keys.storedKey).update(this.authMessage).digest();
+    const proof = Buffer.alloc(signature.length);
+    for (let i = 0; i < proof.length; i++) proof[i] = (keys.clientKey[i] ?? 0) ^ (signature[i] ?? 0);
+    return Buffer.from(`${clientFinalBare},p=${proof.toString("base64")}`).toString("base64");
+  }
+
+  verify(successB64: string): void {
+    const serverFinal = Buffer.from(successB64, "base64").toString();
+    const expected = createHmac("sha1", (this.keys as ScramKeys).serverKey).update(this.authMessage).digest("base64");
+    if (parseScramAttrs(serverFinal).get("v") !== expected) throw new XmppError("SCRAM server signature mismatch");
+  }
+}
+
 /** Called for each received <message/>: its body text ("" if none) and whether it is type='error'. */
 export type MessageHandler = (body: string, isError: boolean) => void;
 
@@ -207,36 +254,16 @@ export class BenchClient {
 
   private async authScram(opts: LoginOptions): Promise<void> {
     const t = opts.stepTimeoutMs;
-    const clientNonce = randomBytes(18).toString("base64");
-    const clientFirstBare = `n=${saslName(opts.username)},r=${clientNonce}`;
-    this.wire.write(
-      `<auth xmlns='${NS_SASL}' mechanism='SCRAM-SHA-1'>${Buffer.from(`n,,${clientFirstBare}`).toString("base64")}</auth>`,
-    );
+    const scram = new ScramSha1Client(opts.username, opts.password);
+    this.wire.write(`<auth xmlns='${NS_SASL}' mechanism='SCRAM-SHA-1'>${scram.first()}</auth>`);
     const challenge = await this.waitFor(elementEnd("(?:challenge|failure)"), t, "SASL challenge");
     if (!/<(?:[\w-]+:)?challenge/.test(challenge)) {
       throw new XmppError(`SASL failure: ${challenge.slice(0, 300)}`);
     }
-    const serverFirst = Buffer.from(/>([^<]*)<\//.exec(challenge)?.[1] ?? "", "base64").toString();
-    const attrs = parseScramAttrs(serverFirst);
-    const nonce = attrs.get("r") ?? "";
-    const salt = attrs.get("s") ?? "";
-    const iterations = Number(attrs.get("i"));
-    if (!nonce.startsWith(clientNonce) || salt === "" || !(iterations > 0)) {
-      throw new XmppError(`bad SCRAM server-first message: ${serverFirst}`);
-    }
-    const keys = await scramKeys(opts.password, salt, iterations);
-    const clientFinalBare = `c=biws,r=${nonce}`;
-    const authMessage = `${clientFirstBare},${serverFirst},${clientFinalBare}`;
-    const signature = createHmac("sha1", keys.storedKey).update(authMessage).digest();
-    const proof = Buffer.alloc(signature.length);
-    for (let i = 0; i < proof.length; i++) proof[i] = (keys.clientKey[i] ?? 0) ^ (signature[i] ?? 0);
-    this.wire.write(
-      `<response xmlns='${NS_SASL}'>${Buffer.from(`${clientFinalBare},p=${proof.toString("base64")}`).toString("base64")}</response>`,
-    );
+    const response = await scram.final(/>([^<]*)<\//.exec(challenge)?.[1] ?? "");
+    this.wire.write(`<response xmlns='${NS_SASL}'>${response}</response>`);
     const success = await this.saslOutcome(t);
-    const serverFinal = Buffer.from(/>([^<]*)<\//.exec(success)?.[1] ?? "", "base64").toString();
-    const expected = createHmac("sha1", keys.serverKey).update(authMessage).digest("base64");
-    if (parseScramAttrs(serverFinal).get("v") !== expected) throw new XmppError("SCRAM server signature mismatch");
+    scram.verify(/>([^<]*)<\//.exec(success)?.[1] ?? "");
   }
 
   private async saslOutcome(timeoutMs: number): Promise<string> {

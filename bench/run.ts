@@ -60,7 +60,7 @@ load:
                             mam,presence,s2s (default: idle,ws-idle,logins,messages,ws-messages,mam;
                             always run in that order; ws-* run the same scenario over WebSocket (RFC 7395),
                             bosh-* over BOSH (XEP-0206, hold=1 wait=60: fails clearly when the server has no
-                            /http-bind); s2s starts two Natters of its own and federates --pairs users on
+                            /http-bind; "bosh" = bosh-logins); s2s starts two Natters of its own and federates --pairs users on
                             one with --pairs users on the other)
   --sessions <n>            idle sessions to open (default 10000; also ws-idle)
   --bosh-sessions <n>       BOSH sessions held by bosh-idle (default 1000)
@@ -204,7 +204,14 @@ const ORDER = [
 ] as const;
 type ScenarioName = (typeof ORDER)[number];
 
-const scenarioNames = new Set(args.scenarios.split(",").map((s) => s.trim()).filter(Boolean));
+// "bosh" was the BOSH logins scenario's first name.
+const scenarioNames = new Set(
+  args.scenarios
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => (s === "bosh" ? "bosh-logins" : s)),
+);
 for (const s of scenarioNames) {
   if (!(ORDER as readonly string[]).includes(s)) {
     process.stderr.write(`--scenarios: unknown scenario "${s}" (${ORDER.join(", ")})\n`);
@@ -535,7 +542,7 @@ async function comparison(): Promise<void> {
       results.push({ name: "Natter", metrics: [] });
     } else {
       // The bosh section only when this checkout has BOSH: an older Natter refuses keys it does not know.
-      const opts = (dir: string) => ({ dir, domain: args.domain, command, mam: args.mam, exemptLoopback: true, bosh: wantsBosh && natterHasBosh(args.natter) });
+      const opts = (dir: string) => ({ dir, domain: args.domain, command, mam: args.mam, exemptLoopback: true, bosh: natterHasBosh(args.natter) });
       await runOne(
         "Natter",
         async (dir, password) => {

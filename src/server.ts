@@ -29,14 +29,16 @@ import type { TlsSettings } from "./transports/tcp/tcp-connection.js";
 import { listenC2s, listenC2sDirectTls } from "./transports/tcp/c2s-listener.js";
 import { ExternalComponents } from "./transports/component/external-components.js";
 import { NATTER_VERSION } from "./version.js";
+import { mountCoreWebRoutes } from "./web/core-routes.js";
 import { HttpServer } from "./web/http-server.js";
+import { type MountedBosh, mountBosh } from "./transports/bosh/mount-bosh.js";
 import { mountWebSocket } from "./transports/websocket/websocket-listener.js";
 import { loadServerSecret } from "./core/server-secret.js";
 import { secureDataDirectory } from "./core/secure-data-directory.js";
 import { processAccountDeletions } from "./core/account-deletion.js";
 import { Element } from "./core/xml/element.js";
 import { NS_CLIENT } from "./core/xml/ns.js";
-import { newStreamId } from "./stream/stream-header.js";
+import { newStreamId } from "./stream/stream-id.js";
 import { S2sService } from "./transports/s2s/s2s-service.js";
 import { UnauthenticatedConnections, admitStream } from "./transports/unauthenticated-connections.js";
 import { parserLimits } from "./core/config/parser-limits.js";
@@ -64,6 +66,8 @@ export class NatterServer {
    */
   acceptClient: (wire: StreamWire) => void = (wire) => wire.destroy();
   private stopping: Promise<void> | undefined;
+  /** BOSH at /http-bind (absent when bosh.enabled is false). */
+  bosh: MountedBosh | undefined;
   private control: ControlServer | undefined;
   /** XEP-0114 external components, when the config lists any. */
   private components: ExternalComponents | undefined;
@@ -238,6 +242,9 @@ export class NatterServer {
       );
     }
     const { http, https } = config.listeners;
+    // XEP-0124 / XEP-0206 at /http-bind: each BOSH session is a client stream like a TCP connection.
+    this.bosh = mountBosh(this.http, config, (wire) => this.acceptClient(wire), log);
+    mountCoreWebRoutes(this.http, config, log);
     await this.http.listen(http, https, certs);
     this.ports.http = this.http.ports.http;
     this.ports.https = this.http.ports.https;
@@ -272,6 +279,8 @@ export class NatterServer {
       for (const session of [...this.core.sessions.all()]) session.close(new StreamError("system-shutdown"));
       // Give the sockets a moment to flush the shutdown notice.
       if (this.streams.size > 0) await new Promise((r) => setTimeout(r, 200));
+      // BOSH sessions that had no request to carry the shutdown notice end now.
+      this.bosh?.close();
       await httpClosed;
       this.modules.unloadAll();
       this.core.iq.close();

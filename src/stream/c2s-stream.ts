@@ -130,7 +130,7 @@ export class C2sStream extends XmlStream implements SessionStream {
       this.opts.streamManagement?.maxUnackedBytes ?? Number.POSITIVE_INFINITY,
       this.log,
     );
-    this.authenticated(this.opts.rateLimits.authenticated);
+    this.peerAuthenticated(this.opts.rateLimits.authenticated);
   }
 
   bound(): void {

@@ -34,11 +34,21 @@ export interface Framing {
 export function streamHeaderText(fields: StreamHeaderFields): string {
   let out = `<?xml version='1.0'?><stream:stream xmlns='${fields.contentNs}' xmlns:stream='${NS_STREAM}'`;
   for (const [prefix, ns] of Object.entries(fields.declarations ?? {})) out += ` xmlns:${prefix}='${escapeAttr(ns)}'`;
-  out += ` id='${fields.id}'`;
+  if (fields.id) out += ` id='${fields.id}'`;
   if (fields.from) out += ` from='${escapeAttr(fields.from)}'`;
   if (fields.to) out += ` to='${escapeAttr(fields.to)}'`;
   if (fields.version !== false) out += " version='1.0'";
   return `${out} xml:lang='en'>`;
+}
+
+/**
+ * One element that declares every namespace it uses, for framings whose elements do not sit inside a
+ * <stream:stream> that declares them: RFC 7395 §3.4 (WebSocket) and XEP-0206 §2 (BOSH: jabber:client on each
+ * stanza). Stream-level elements (features, errors) keep their prefix, declared on themselves.
+ */
+export function standaloneElementText(el: Element): string {
+  if (el.ns === NS_STREAM) return new Element(el.name, el.ns, { ...el.attrs, "xmlns:stream": NS_STREAM }, el.children).toString("");
+  return el.toString("");
 }
 
 /** RFC 6120: the stream is one XML document; elements take the stream's namespaces from its header. */
@@ -57,16 +67,13 @@ export const tcpFraming: Framing = {
 export const websocketFraming: Framing = {
   reader: (events, limits) => new WebSocketReader(events, limits),
   header(fields) {
-    let out = `<open xmlns='${NS_FRAMING}' id='${fields.id}'`;
+    let out = `<open xmlns='${NS_FRAMING}'`;
+    if (fields.id) out += ` id='${fields.id}'`;
     if (fields.from) out += ` from='${escapeAttr(fields.from)}'`;
     if (fields.to) out += ` to='${escapeAttr(fields.to)}'`;
     return `${out} version='1.0' xml:lang='en'/>`;
   },
-  element(el) {
-    // RFC 7395 §3.4: stream-level elements keep their prefix, declared on themselves.
-    if (el.ns === NS_STREAM) return new Element(el.name, el.ns, { ...el.attrs, "xmlns:stream": NS_STREAM }, el.children).toString("");
-    return el.toString("");
-  },
+  element: (el) => standaloneElementText(el),
   close: `<close xmlns='${NS_FRAMING}'/>`,
   keepalive: undefined,
 };

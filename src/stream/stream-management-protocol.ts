@@ -7,7 +7,7 @@ import { NS_SM, NS_STANZAS_ERROR } from "../core/xml/ns.js";
 import type { ClientSession } from "./client-session.js";
 import type { ResumptionRegistry } from "./resumption-registry.js";
 import { StreamManagement, parseH } from "./stream-management.js";
-import { newStreamId } from "./stream-header.js";
+import { newStreamId } from "./stream-id.js";
 
 export interface StreamManagementOptions {
   /** Seconds a detached session waits for resumption (the most a client may ask for). */

@@ -10,7 +10,8 @@ import type { StreamParserEvents, StreamParserLimits } from "../core/xml/stream-
 export interface StreamHeaderFields {
   /** The stream's content namespace (jabber:client, jabber:server, jabber:component:accept). */
   contentNs: string;
-  id: string;
+  /** Absent on a stream we initiate (RFC 6120 §4.7.3: the receiving entity sets the id). */
+  id?: string;
   /** Absent only where the peer named no domain we serve (a component header naming none). */
   from?: string;
   to?: string;

@@ -9,7 +9,7 @@ import type { StreamParserLimits } from "../core/xml/stream-parser.js";
 import { UNCOUNTED, type UnauthenticatedSlot } from "../transports/unauthenticated-connections.js";
 import { InboundQueue, MAX_QUEUED } from "./inbound-queue.js";
 import { InputThrottle, type RateLimitConfig } from "./input-throttle.js";
-import { newStreamId } from "./stream-header.js";
+import { newStreamId } from "./stream-id.js";
 import type { Flushed, StreamHeaderFields, StreamWire } from "./stream-wire.js";
 
 export interface XmlStreamSettings {
@@ -134,7 +134,7 @@ export abstract class XmlStream {
    * The peer authenticated: it no longer counts as a stranger, its negotiation timer stops, and its limits
    * (parser, when given: dialback and component handshakes do not restart the stream; input rate) become its own.
    */
-  protected authenticated(rate: RateLimitConfig | undefined, parserLimits?: StreamParserLimits, maxPendingBytes?: number): void {
+  protected peerAuthenticated(rate: RateLimitConfig | undefined, parserLimits?: StreamParserLimits, maxPendingBytes?: number): void {
     this.slot.release();
     this.negotiationDone();
     if (parserLimits) this.wire.setLimits(parserLimits);

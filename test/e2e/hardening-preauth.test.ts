@@ -385,7 +385,7 @@ describe("limits before authentication on s2s and component streams", () => {
     await rc.waitFor(FEATURES_END);
     rc.send(`<db:result from='sparta.test' to='${ts.domain}'>${"0".repeat(8 * 1024)}`);
     assert.equal(await s2sStreamError(rc), "policy-violation");
-    assert.ok(ts.logs.some((l) => l.msg === "s2s stream error" && l.condition === "policy-violation"));
+    assert.ok(ts.logs.some((l) => l.msg === "stream error" && l.s2s === "in" && l.condition === "policy-violation"));
   });
 
   const componentOpen = "<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams' to='bot.localhost'>";

@@ -383,6 +383,26 @@ export const configSchema = z
         enabled: z.boolean().default(true),
         /** Origins allowed by CORS; "*" = any (BOSH carries no cookies; the sid is the session's only key). */
         allowed_origins: z.array(z.string().min(1)).default(["*"]),
+        // XEP-0124 §7.1: the longest a request is held; a client asking for more gets this.
+        max_wait: seconds("the longest wait", 1).default(60),
+        // XEP-0124 §7.1: requests held at once per session (a client asking for more gets this).
+        max_hold: positiveInt("a number of requests", 1, 10).default(1),
+        // XEP-0124 §7.1 'requests': simultaneous requests allowed per session (at least hold + 1).
+        max_requests: positiveInt("a number of requests", 2, 11).default(2),
+        // XEP-0124 §10: a session with no request for this long is gone (the user goes offline).
+        inactivity: seconds("the inactivity timeout", 5).default(60),
+        // XEP-0124 §10: the longest pause a client may ask for.
+        max_pause: seconds("the longest pause", 0).default(120),
+        // XEP-0124 §12: the shortest interval between empty polls of a polling session (hold = 0).
+        polling: seconds("the polling interval", 0).default(2),
+        /** Largest request body; the default leaves room for one c2s.max_stanza_size stanza and its wrapper. */
+        max_body_bytes: positiveInt("a size in bytes", 10240).default(278_528),
+        /** Output waiting for the client's next request beyond this ends the session (a client that does not poll). */
+        max_queued_bytes: positiveInt("a size in bytes", 65536).default(4_194_304),
+        /** BOSH sessions on the whole server. */
+        max_sessions: positiveInt("a number of sessions", 1).default(10000),
+        /** BOSH sessions from one address (IPv6: one /64); unauthenticated ones are also capped by `unauthenticated`. */
+        max_sessions_per_address: positiveInt("a number of sessions", 1).default(100),
       })
       .strict()
       .prefault({}),

@@ -89,3 +89,8 @@ export const NS_FRAMING = "urn:ietf:params:xml:ns:xmpp-framing";
 export const NS_HTTPBIND = "http://jabber.org/protocol/httpbind";
 /** XEP-0206: XMPP attributes on the BOSH <body/> (xmpp:version, xmpp:restart). */
 export const NS_XBOSH = "urn:xmpp:xbosh";
+/** RFC 6415 §3: the XRD document /.well-known/host-meta is written in. */
+export const NS_XRD = "http://docs.oasis-open.org/ns/xri/xrd-1.0";
+/** XEP-0156 §3: link relations naming the alternative connection methods in host-meta. */
+export const REL_ALT_WEBSOCKET = "urn:xmpp:alt-connections:websocket";
+export const REL_ALT_XBOSH = "urn:xmpp:alt-connections:xbosh";

@@ -70,8 +70,18 @@ export class S2sConnection {
     return this.socket.writableLength;
   }
 
-  write(data: string): void {
-    if (!this.closed && !this.socket.destroyed) this.socket.write(data);
+  write(data: string, flushed?: (err?: Error | null) => void): void {
+    if (!this.closed && !this.socket.destroyed) this.socket.write(data, flushed);
+    else flushed?.(new Error("connection closed"));
+  }
+
+  /** s2s authenticates with SASL EXTERNAL or dialback: no channel binding. */
+  channelBindings(): [] {
+    return [];
+  }
+
+  channelBinding(): undefined {
+    return undefined;
   }
 
   /** RFC 6120 §5.4.3.3: upgrade in place after <proceed/>; resolves once the handshake is done. */

@@ -11,6 +11,7 @@ import type { S2sEnv } from "./s2s-env.js";
 import { S2sStream, fromServerNs, s2sHeader } from "./s2s-stream.js";
 import { peerCertificateProblem } from "./trust.js";
 import type { StreamParserLimits } from "../../core/xml/stream-parser.js";
+import type { StreamHeaderFields } from "../../stream/stream-wire.js";
 import { UNCOUNTED, type UnauthenticatedSlot } from "../unauthenticated-connections.js";
 
 const STANZAS = new Set(["message", "presence", "iq"]);
@@ -28,33 +29,32 @@ export class S2sInbound extends S2sStream {
    * from and to must be such a pair, not just any remote domain and any domain served here.
    */
   private readonly authenticated = new Map<string, Set<string>>();
-  private negotiationTimer: NodeJS.Timeout | undefined;
 
   constructor(
     conn: S2sConnection,
     private readonly env: S2sEnv,
     private readonly onEnd: (stream: S2sInbound) => void,
     /** Counts this connection among the unauthenticated ones until a domain is authenticated or it closes. */
-    private readonly unauthenticatedSlot: UnauthenticatedSlot = UNCOUNTED,
+    unauthenticatedSlot: UnauthenticatedSlot = UNCOUNTED,
   ) {
-    super(conn, env.limits, env.log, env.idleTimeoutMs, env.rateLimit, env.maxUnsentBytes);
+    super(conn, env.log, env.idleTimeoutMs, {
+      limits: env.limits,
+      idleTimeoutMs: env.idleTimeoutMs,
+      rateLimit: env.rateLimit,
+      maxUnsentBytes: env.maxUnsentBytes,
+      negotiationTimeoutMs: env.negotiationTimeoutMs,
+      unauthenticatedSlot,
+    });
     this.log = env.log.child({ s2s: "in", stream: this.id, ip: conn.remoteAddress });
     this.log.info({ secure: conn.secure }, "s2s connection accepted");
     this.newParser();
-    this.negotiationTimer = setTimeout(() => {
-      if (this.authenticated.size === 0) {
-        this.log.info("s2s negotiation timed out");
-        this.close(new StreamError("connection-timeout", "stream negotiation took too long"));
-      }
-    }, env.negotiationTimeoutMs);
-    this.negotiationTimer.unref();
   }
 
   protected override parserLimits(): StreamParserLimits {
     return this.authenticated.size > 0 ? this.env.limits : this.env.preAuthLimits;
   }
 
-  protected fallbackHeader(): string {
+  protected fallbackHeader(): StreamHeaderFields {
     return s2sHeader({ id: this.id, from: this.localDomain || (this.env.core.hosts.values().next().value as string) });
   }
 
@@ -64,7 +64,7 @@ export class S2sInbound extends S2sStream {
     const local = to?.isDomain ? to.domain : "";
     this.version = attrs.version !== undefined;
     // RFC 6120 §4.7.1: our header first, then any error.
-    this.write(
+    this.writeHeader(
       s2sHeader({
         id: this.id,
         from: local && this.env.isLocalDomain(local) ? local : this.fallbackFrom(),
@@ -72,7 +72,6 @@ export class S2sInbound extends S2sStream {
         version: this.version,
       }),
     );
-    this.headerSent = true;
     if (contentNs !== NS_SERVER) return this.close(new StreamError("invalid-namespace", "content namespace must be jabber:server"));
     if (this.version && !/^1\.\d+$/.test(attrs.version!)) return this.close(new StreamError("unsupported-version"));
     // RFC 6120 §4.9.3.6: a `to` we do not serve.
@@ -154,13 +153,11 @@ export class S2sInbound extends S2sStream {
       return this.close();
     }
     this.write(`<proceed xmlns='${NS_TLS}'/>`);
-    this.parser = undefined;
     try {
-      await this.conn.startTls();
+      await this.wire.startTls();
     } catch (err) {
       this.log.info({ err: String(err) }, "s2s TLS handshake failed");
-      this.closed = true;
-      this.conn.destroy();
+      this.wire.destroy();
       return;
     }
     this.headerSent = false;
@@ -208,9 +205,7 @@ export class S2sInbound extends S2sStream {
     locals.add(local);
     this.authenticated.set(remote, locals);
     // Dialback authenticates without a stream restart: the normal limits apply from the next byte on.
-    this.parser?.setLimits(this.env.limits);
-    this.unauthenticatedSlot.release();
-    if (this.negotiationTimer) clearTimeout(this.negotiationTimer);
+    this.peerAuthenticated(undefined, this.env.limits);
     this.log.info({ peer: remote, local, how }, "s2s inbound stream authenticated");
   }
 
@@ -292,9 +287,7 @@ export class S2sInbound extends S2sStream {
     await this.env.core.router.route(fromServerNs(el));
   }
 
-  protected onClosed(reason: string): void {
-    this.unauthenticatedSlot.release();
-    if (this.negotiationTimer) clearTimeout(this.negotiationTimer);
+  protected s2sClosed(reason: string): void {
     this.log.info({ reason }, "s2s inbound connection closed");
     this.onEnd(this);
   }

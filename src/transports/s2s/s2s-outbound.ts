@@ -14,6 +14,7 @@ import { S2sConnection } from "./s2s-connection.js";
 import type { S2sEnv } from "./s2s-env.js";
 import { S2sStream, s2sHeader, serialiseForServer } from "./s2s-stream.js";
 import { peerCertificateProblem } from "./trust.js";
+import type { StreamHeaderFields } from "../../stream/stream-wire.js";
 
 type Phase = "connecting" | "negotiating" | "ready" | "closed";
 
@@ -233,7 +234,7 @@ class OutboundStream extends S2sStream {
   private peerStreamId = "";
   private tlsDone = false;
   private saslTried = false;
-  private authenticated = false;
+  private authenticatedByPeer = false;
   private dialbackSent = false;
   /** db:verify may be sent once the stream is open and secure where required. */
   private canVerify = false;
@@ -243,18 +244,24 @@ class OutboundStream extends S2sStream {
     private readonly env: S2sEnv,
     private readonly owner: S2sOutbound,
   ) {
-    super(conn, env.limits, env.log.child({ s2s: "out", local: owner.local, remote: owner.remote }), env.idleTimeoutMs, env.rateLimit, env.maxUnsentBytes);
+    super(conn, env.log.child({ s2s: "out", local: owner.local, remote: owner.remote }), env.idleTimeoutMs, {
+      limits: env.limits,
+      idleTimeoutMs: env.idleTimeoutMs,
+      rateLimit: env.rateLimit,
+      maxUnsentBytes: env.maxUnsentBytes,
+    });
     this.newParser();
     this.sendHeader();
   }
 
+  /** Our header, at the start and after every restart (RFC 6120 §4.7.3: no id from the initiating side). */
   private sendHeader(): void {
-    this.write(s2sHeader({ id: "", from: this.owner.local, to: this.owner.remote }).replace(" id=''", ""));
-    this.headerSent = true;
+    this.headerSent = false;
+    this.writeHeader(this.fallbackHeader());
   }
 
-  protected fallbackHeader(): string {
-    return s2sHeader({ id: "", from: this.owner.local, to: this.owner.remote }).replace(" id=''", "");
+  protected fallbackHeader(): StreamHeaderFields {
+    return s2sHeader({ from: this.owner.local, to: this.owner.remote });
   }
 
   protected onHeader(contentNs: string, attrs: Record<string, string>): void {
@@ -301,7 +308,7 @@ class OutboundStream extends S2sStream {
 
   private onFeatures(features: Element): void {
     const { policy } = this.env;
-    if (this.authenticated) return this.owner.ready("SASL EXTERNAL");
+    if (this.authenticatedByPeer) return this.owner.ready("SASL EXTERNAL");
     if (!this.conn.secure) {
       if (features.getChild("starttls", NS_TLS)) {
         this.write(`<starttls xmlns='${NS_TLS}'/>`);
@@ -340,9 +347,8 @@ class OutboundStream extends S2sStream {
   }
 
   private async startTls(): Promise<void> {
-    this.parser = undefined;
     try {
-      await this.conn.startTls();
+      await this.wire.startTls();
     } catch (err) {
       return this.owner.fail("remote-server-not-found", `TLS handshake failed: ${(err as Error).message}`);
     }
@@ -353,7 +359,7 @@ class OutboundStream extends S2sStream {
 
   private onSasl(el: Element): void {
     if (el.name === "success") {
-      this.authenticated = true;
+      this.authenticatedByPeer = true;
       // RFC 6120 §6.4.6: restart; the features that follow complete it.
       this.newParser();
       this.sendHeader();
@@ -390,7 +396,7 @@ class OutboundStream extends S2sStream {
     this.owner.fail("remote-server-not-found", `dialback ${type ?? "refused"}`);
   }
 
-  protected onClosed(reason: string, error: StreamError | undefined): void {
+  protected s2sClosed(reason: string, error: StreamError | undefined): void {
     this.owner.streamClosed(reason, error);
   }
 }

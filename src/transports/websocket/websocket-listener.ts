@@ -9,7 +9,7 @@ import { type WebSocket, WebSocketServer } from "ws";
 import { escapeAttr } from "../../core/xml/element.js";
 import { NS_CLIENT, NS_FRAMING } from "../../core/xml/ns.js";
 import { parseFramedElement } from "../../core/xml/stream-parser.js";
-import { newStreamId } from "../../stream/stream-header.js";
+import { newStreamId } from "../../stream/stream-id.js";
 import { FramedWire } from "../../stream/framed-wire.js";
 import { websocketFraming } from "../../stream/framing.js";
 import type { StreamWire } from "../../stream/stream-wire.js";
