@@ -100,6 +100,15 @@ export async function runMessages(target: Target, opts: MessagesOptions, log: Lo
   ];
   if (target.pid) {
     metrics.push({ key: "message_server_cpu", label: "server CPU during messages", value: serverCpu, unit: "%", better: "info" });
+    // What a message costs the server, whatever else shares the machine's cores: steadier than messages/s
+    // when other work takes CPU from the server.
+    metrics.push({
+      key: "messages_per_cpu_s",
+      label: "messages per server CPU-second",
+      value: delivered / seconds / (serverCpu / 100),
+      unit: "",
+      better: "higher",
+    });
   }
   metrics.push({ key: "message_client_cpu", label: "load generator CPU during messages", value: clientCpu, unit: "%", better: "info" });
   return metrics;
