@@ -5,7 +5,7 @@
 
 import { Agent, request } from "node:http";
 import { NS_HTTPBIND, NS_XBOSH } from "../src/core/xml/ns.js";
-import { type ClientWire, qualifyStanza, type WireEvents, XmppError } from "./client-wire.js";
+import { type ClientWire, escapeAttr, qualifyStanza, type WireEvents, XmppError } from "./client-wire.js";
 
 export const BOSH_PATH = "/http-bind";
 /** XEP-0124 §7.1 attributes of the session creation request. */
@@ -15,12 +15,11 @@ const WAIT = 60;
 /** One keep-alive pool for every session: a held request occupies a connection, as it would for a browser. */
 const agent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY, maxFreeSockets: 1024 });
 
-function escapeAttr(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/'/g, "&apos;").replace(/"/g, "&quot;");
-}
-
 function attr(tag: string, name: string): string | undefined {
-  return new RegExp(`\\s${name}=(?:'([^']*)'|"([^"]*)")`).exec(tag)?.slice(1).find((v) => v !== undefined);
+  return new RegExp(`\\s${name}=(?:'([^']*)'|"([^"]*)")`)
+    .exec(tag)
+    ?.slice(1)
+    .find((v) => v !== undefined);
 }
 
 interface Reply {
@@ -155,24 +154,34 @@ export class BoshWire implements ClientWire {
   private replied(reply: Reply): void {
     this.outstanding--;
     if (this.done) return;
-    if (reply.status !== 200) return this.fail(new XmppError(`BOSH: HTTP ${reply.status} ${reply.text.slice(0, 200)}`));
+    const failure = this.read(reply);
+    if (failure === undefined) this.schedule();
+    else if (failure !== "closing") this.fail(failure);
+  }
+
+  /** Hands the reply's payloads on; says why the session is over, if it is. */
+  private read(reply: Reply): XmppError | "closing" | undefined {
+    if (reply.status !== 200) return new XmppError(`BOSH: HTTP ${reply.status} ${reply.text.slice(0, 200)}`);
     const open = /<body\b[^>]*>/.exec(reply.text);
-    if (open === null) return this.fail(new XmppError(`BOSH: no <body/> in the reply: ${reply.text.slice(0, 200)}`));
+    if (open === null) return new XmppError(`BOSH: no <body/> in the reply: ${reply.text.slice(0, 200)}`);
     const tag = open[0];
     if (this.sid === "") {
       this.sid = attr(tag, "sid") ?? "";
-      if (this.sid === "") return this.fail(new XmppError(`BOSH: session not created: ${reply.text.slice(0, 300)}`));
+      if (this.sid === "") return new XmppError(`BOSH: session not created: ${reply.text.slice(0, 300)}`);
       const requests = Number(attr(tag, "requests"));
       if (requests >= 1) this.requests = Math.min(requests, 2);
     }
-    const inner = tag.endsWith("/>") ? "" : reply.text.slice(open.index + tag.length, reply.text.lastIndexOf("</body>"));
+    const inner = tag.endsWith("/>")
+      ? ""
+      : reply.text.slice(open.index + tag.length, reply.text.lastIndexOf("</body>"));
     if (inner !== "") this.events.data(inner);
     // XEP-0124 §17: a terminal binding condition ends the session (remote-stream-error carries the stream error).
     if (attr(tag, "type") === "terminate") {
-      if (!this.closing) this.fail(new XmppError(`BOSH session terminated: ${attr(tag, "condition") ?? "no condition"} ${inner.slice(0, 200)}`));
-      return;
+      return this.closing
+        ? "closing"
+        : new XmppError(`BOSH session terminated: ${attr(tag, "condition") ?? "no condition"} ${inner.slice(0, 200)}`);
     }
-    this.schedule();
+    return undefined;
   }
 
   private fail(err: Error): void {

@@ -33,7 +33,7 @@ export interface ClientWire {
 
 export class XmppError extends Error {}
 
-function escapeAttr(text: string): string {
+export function escapeAttr(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/'/g, "&apos;").replace(/"/g, "&quot;");
 }
 
@@ -54,7 +54,11 @@ export function qualifyStanza(xml: string): string {
 }
 
 /** Resolves on the first of `ok` / `fail` from an emitter, rejects after timeoutMs. */
-function connected(on: (ok: () => void, fail: (err: Error) => void) => void, timeoutMs: number, what: string): Promise<void> {
+function connected(
+  on: (ok: () => void, fail: (err: Error) => void) => void,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new XmppError(`${what} timed out`)), timeoutMs);
     on(
@@ -174,7 +178,9 @@ export class WebSocketWire implements ClientWire {
     return connected(
       (ok, fail) => {
         this.ws.once("open", ok).once("error", fail);
-        this.ws.once("unexpected-response", (_req, res) => fail(new XmppError(`WebSocket handshake refused: HTTP ${res.statusCode}`)));
+        this.ws.once("unexpected-response", (_req, res) =>
+          fail(new XmppError(`WebSocket handshake refused: HTTP ${res.statusCode}`)),
+        );
       },
       timeoutMs,
       "WebSocket connect",

@@ -4,10 +4,10 @@
 import { Element } from "../core/xml/element.js";
 import { NS_CLIENT, NS_FRAMING, NS_STREAM } from "../core/xml/ns.js";
 import {
+  FramedElementParser,
   type StreamParserEvents,
   type StreamParserLimits,
   XmppStreamParser,
-  FramedElementParser,
 } from "../core/xml/stream-parser.js";
 import { StreamError } from "../core/errors.js";
 import { escapeAttr } from "../core/xml/element.js";

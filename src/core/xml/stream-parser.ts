@@ -429,7 +429,11 @@ export class FramedElementParser {
     if (Buffer.byteLength(text) > limits.maxStanzaBytes) {
       throw new StreamError("policy-violation", `stanza larger than ${limits.maxStanzaBytes} bytes`);
     }
-    const sax = (this.sax ??= new ElementSaxParser(this.sink, limits, true, this.defaultNs));
+    let sax = this.sax;
+    if (sax === undefined) {
+      sax = new ElementSaxParser(this.sink, limits, true, this.defaultNs);
+      this.sax = sax;
+    }
     sax.limits = limits;
     const found = this.found;
     found.length = 0;
