@@ -1,6 +1,7 @@
 // A ByteConnection over one WebSocket (RFC 7395): each text message in is one onData chunk (one element, read
 // by websocketFraming), each write is one message out. TLS, when there is any, is the HTTPS listener's: there
 // is no STARTTLS on a WebSocket (RFC 7395 §3.3.1 leaves TLS to wss:).
+import { ConnectionEvents } from "../connection-events.js";
 import type { TLSSocket } from "node:tls";
 import type { WebSocket } from "ws";
 import type { ChannelBindingType } from "../../auth/types.js";
@@ -12,10 +13,7 @@ const NORMAL_CLOSURE = 1000;
 /** A closing handshake the peer never answers is cut after this long. */
 const CLOSE_TIMEOUT_MS = 2000;
 
-export class WebSocketConnection implements ByteConnection {
-  private dataHandler: ((chunk: Buffer) => void) | undefined;
-  private readonly closeHandlers: ((reason: string) => void)[] = [];
-  private closed = false;
+export class WebSocketConnection extends ConnectionEvents implements ByteConnection {
   readonly canStartTls = false;
 
   constructor(
@@ -24,6 +22,7 @@ export class WebSocketConnection implements ByteConnection {
     /** The TLS socket underneath (HTTPS listener), for channel binding; undefined over plain HTTP. */
     private readonly tls: TLSSocket | undefined,
   ) {
+    super();
     // RFC 7395 §3.2 wants text frames; a binary frame carrying the same UTF-8 is read all the same (the reader
     // refuses anything that is not one well-formed element in UTF-8).
     ws.on("message", (data: Buffer | ArrayBuffer | Buffer[]) => {
@@ -35,11 +34,8 @@ export class WebSocketConnection implements ByteConnection {
     ws.on("close", (code: number) => this.finish(code === NORMAL_CLOSURE ? "disconnected" : `closed (${code})`));
   }
 
-  private finish(reason: string): void {
-    if (this.closed) return;
-    this.closed = true;
+  protected release(): void {
     this.ws.terminate();
-    for (const h of this.closeHandlers) h(reason);
   }
 
   get secure(): boolean {
@@ -90,15 +86,5 @@ export class WebSocketConnection implements ByteConnection {
     setTimeout(() => this.finish("closed"), CLOSE_TIMEOUT_MS).unref();
   }
 
-  destroy(): void {
-    this.finish("destroyed");
-  }
 
-  onData(handler: (chunk: Buffer) => void): void {
-    this.dataHandler = handler;
-  }
-
-  onClose(handler: (reason: string) => void): void {
-    this.closeHandlers.push(handler);
-  }
 }
