@@ -71,7 +71,7 @@ export class C2sStream extends XmlStream implements SessionStream {
   }
 
   /** Writes a stanza of the attached session to the client; returns its size in bytes (0: not written). */
-  writeStanza(stanza: Element, _measure: boolean, flushed?: Flushed): number {
+  writeStanza(stanza: Element, flushed?: Flushed): number {
     if (!this.isBound) {
       flushed?.(new Error("stream not bound"));
       return 0;

@@ -14,9 +14,11 @@ import type { StreamManagement } from "./stream-management.js";
 export interface SessionStream {
   readonly remoteAddress: string;
   readonly secure: boolean;
-  /** With `measure`, returns the stanza's serialised size in bytes (0: not written, or not measured). */
-  /** `flushed` runs once the bytes are handed to the kernel (null), or with an error when they never will be. */
-  writeStanza(stanza: Element, measure: boolean, flushed?: (err?: Error | null) => void): number;
+  /**
+   * Returns the stanza's size in bytes as written (0: not written). `flushed` runs once the bytes left the
+   * process (null), or with an error when they never will.
+   */
+  writeStanza(stanza: Element, flushed?: (err?: Error | null) => void): number;
   /** Asks the client for an acknowledgement (<r/>). */
   requestAck(): void;
   close(error?: StreamError): void;
@@ -86,11 +88,11 @@ export class ClientSession implements Session {
     if (!sm) {
       // Without XEP-0198 the most we can know is that the bytes left the process (a kill -9 after that loses nothing).
       if (!stream) return receipt?.(false);
-      stream.writeStanza(stanza, false, receipt && ((err) => receipt(!err)));
+      stream.writeStanza(stanza, receipt && ((err) => receipt(!err)));
       return;
     }
     // The size is known from the write; a detached session (kept for resumption) measures it here.
-    const bytes = stream ? stream.writeStanza(stanza, true) : serialisedSize(stanza);
+    const bytes = stream ? stream.writeStanza(stanza) : serialisedSize(stanza);
     sm.sent(stanza, bytes, receipt);
     if (this.overLimit(1)) {
       // Detached, nobody will acknowledge; far over, the memory is the point.

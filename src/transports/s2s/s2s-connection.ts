@@ -1,6 +1,7 @@
 // Bytes of one s2s connection, either side: plain TCP upgradable with STARTTLS (as TLS server when the peer
 // connected to us, as TLS client when we connected), or TLS from the first byte (XEP-0368). Unlike the c2s
 // TcpConnection it asks for and exposes the peer's certificate (XEP-0178) and can be the TLS client.
+import { ConnectionEvents } from "../connection-events.js";
 import type { Socket } from "node:net";
 import { discardBuffered } from "../discard-buffered.js";
 import { type SecureContext, TLSSocket, connect as tlsConnect } from "node:tls";
@@ -15,12 +16,9 @@ export interface S2sTlsRole {
   client?: { secureContext: SecureContext; servername: string };
 }
 
-export class S2sConnection {
+export class S2sConnection extends ConnectionEvents {
   private socket: Socket;
   private tlsSocket: TLSSocket | undefined;
-  private dataHandler: ((chunk: Buffer) => void) | undefined;
-  private readonly closeHandlers: ((reason: string) => void)[] = [];
-  private closed = false;
   readonly remoteAddress: string;
 
   constructor(
@@ -28,6 +26,7 @@ export class S2sConnection {
     private readonly role: S2sTlsRole,
     direct?: TLSSocket,
   ) {
+    super();
     this.socket = direct ?? socket;
     this.tlsSocket = direct;
     this.remoteAddress = (socket.remoteAddress ?? "unknown").replace(/^::ffff:/, "");
@@ -43,11 +42,8 @@ export class S2sConnection {
     socket.on("end", () => this.finish("peer ended the connection"));
   }
 
-  private finish(reason: string): void {
-    if (this.closed) return;
-    this.closed = true;
+  protected release(): void {
     this.socket.destroy();
-    for (const h of this.closeHandlers) h(reason);
   }
 
   get isClosed(): boolean {
@@ -154,15 +150,5 @@ export class S2sConnection {
     setTimeout(() => this.finish("closed"), 2000).unref();
   }
 
-  destroy(): void {
-    this.finish("destroyed");
-  }
 
-  onData(handler: (chunk: Buffer) => void): void {
-    this.dataHandler = handler;
-  }
-
-  onClose(handler: (reason: string) => void): void {
-    this.closeHandlers.push(handler);
-  }
 }

@@ -1,4 +1,5 @@
 // A ByteConnection over a TCP socket, upgradable in place with STARTTLS, or over a direct-TLS socket (XEP-0368).
+import { ConnectionEvents } from "../connection-events.js";
 import type { Socket } from "node:net";
 import { discardBuffered } from "../discard-buffered.js";
 import { type SecureContext, TLSSocket } from "node:tls";
@@ -14,12 +15,9 @@ export interface TlsSettings {
   SNICallback: (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void;
 }
 
-export class TcpConnection implements ByteConnection {
+export class TcpConnection extends ConnectionEvents implements ByteConnection {
   private socket: Socket;
   private tls: TLSSocket | undefined;
-  private dataHandler: ((chunk: Buffer) => void) | undefined;
-  private readonly closeHandlers: ((reason: string) => void)[] = [];
-  private closed = false;
   /** Corked until the next tick (see write()). */
   private corked = false;
   readonly remoteAddress: string;
@@ -29,6 +27,7 @@ export class TcpConnection implements ByteConnection {
     private readonly tlsSettings: TlsSettings | undefined,
     direct: TLSSocket | undefined = undefined,
   ) {
+    super();
     this.socket = socket;
     this.tls = direct;
     this.remoteAddress = (socket.remoteAddress ?? "unknown").replace(/^::ffff:/, "");
@@ -47,11 +46,8 @@ export class TcpConnection implements ByteConnection {
     });
   }
 
-  private finish(reason: string): void {
-    if (this.closed) return;
-    this.closed = true;
+  protected release(): void {
     this.socket.destroy();
-    for (const h of this.closeHandlers) h(reason);
   }
 
   get secure(): boolean {
@@ -141,16 +137,5 @@ export class TcpConnection implements ByteConnection {
     setTimeout(() => this.finish("closed"), 2000).unref();
   }
 
-  destroy(): void {
-    this.finish("destroyed");
-  }
 
-  onData(handler: (chunk: Buffer) => void): void {
-    this.dataHandler = handler;
-  }
-
-  /** Adds a handler run once when the connection closes, for whatever reason. */
-  onClose(handler: (reason: string) => void): void {
-    this.closeHandlers.push(handler);
-  }
 }

@@ -7,16 +7,14 @@ import type { WebSocket } from "ws";
 import type { ChannelBindingType } from "../../auth/types.js";
 import { channelBindingTypes, serverChannelBinding } from "../../core/tls/channel-binding.js";
 import type { ByteConnection } from "../../stream/connection.js";
+import { ConnectionEvents } from "../connection-events.js";
 
 /** RFC 6455 §7.4.1 close codes. */
 const NORMAL_CLOSURE = 1000;
 /** A closing handshake the peer never answers is cut after this long. */
 const CLOSE_TIMEOUT_MS = 2000;
 
-export class WebSocketConnection implements ByteConnection {
-  private dataHandler: ((chunk: Buffer) => void) | undefined;
-  private readonly closeHandlers: ((reason: string) => void)[] = [];
-  private closed = false;
+export class WebSocketConnection extends ConnectionEvents implements ByteConnection {
   /** Corked until the next tick (see write()). */
   private corked = false;
   readonly canStartTls = false;
@@ -29,6 +27,7 @@ export class WebSocketConnection implements ByteConnection {
     /** The upgraded HTTP connection the WebSocket runs on (ws keeps its own reference private). */
     private readonly socket?: Duplex,
   ) {
+    super();
     // RFC 7395 §3.2 wants text frames; a binary frame carrying the same UTF-8 is read all the same (the reader
     // refuses anything that is not one well-formed element in UTF-8).
     ws.on("message", (data: Buffer | ArrayBuffer | Buffer[]) => {
@@ -40,11 +39,8 @@ export class WebSocketConnection implements ByteConnection {
     ws.on("close", (code: number) => this.finish(code === NORMAL_CLOSURE ? "disconnected" : `closed (${code})`));
   }
 
-  private finish(reason: string): void {
-    if (this.closed) return;
-    this.closed = true;
+  protected release(): void {
     this.ws.terminate();
-    for (const h of this.closeHandlers) h(reason);
   }
 
   get secure(): boolean {
@@ -109,15 +105,5 @@ export class WebSocketConnection implements ByteConnection {
     setTimeout(() => this.finish("closed"), CLOSE_TIMEOUT_MS).unref();
   }
 
-  destroy(): void {
-    this.finish("destroyed");
-  }
 
-  onData(handler: (chunk: Buffer) => void): void {
-    this.dataHandler = handler;
-  }
-
-  onClose(handler: (reason: string) => void): void {
-    this.closeHandlers.push(handler);
-  }
 }
