@@ -75,7 +75,21 @@ describe("WebSocket clients use carbons, MAM, MUC and CSI (issue 12)", { timeout
     );
     assert.equal(sent.attrs.to, "alice@localhost/web");
     await bob.waitFor(messageWithId("c2"));
-    for (const c of [web, desk, bob]) await c.stop();
+
+    // The WebSocket client leaves (closing its stream) without having acknowledged the copies (XEP-0198): they
+    // were for it alone, so they must not come to the desk, which never asked for carbons, as a second copy.
+    await web.stop();
+    await bob.xmpp.send(chat("c3", "alice@localhost/desk", "marker"));
+    await desk.waitFor(messageWithId("c3"));
+    await sync(desk);
+    const isCarbon = (s: XmlElement) =>
+      s.getChild("received", NS_CARBONS) !== undefined || s.getChild("sent", NS_CARBONS) !== undefined;
+    assert.deepEqual(
+      desk.received.filter(isCarbon).map((s) => s.toString()),
+      [],
+      "no carbons at a resource that did not enable them",
+    );
+    for (const c of [desk, bob]) await c.stop();
   });
 
   it("MAM (XEP-0313 §4): the WebSocket client's archive query returns the messages it exchanged", async () => {
@@ -117,7 +131,19 @@ describe("WebSocket clients use carbons, MAM, MUC and CSI (issue 12)", { timeout
       { from: "carol@localhost/web", to: "bob@localhost/mam", body: "question over WebSocket" },
       { from: "bob@localhost/mam", to: "carol@localhost/web", body: "answer over TCP" },
     ]);
-    for (const c of [web, bob]) await c.stop();
+    // The results were for that query alone: when the client leaves without acknowledging them (XEP-0198),
+    // they must not come back to the account as offline messages.
+    await web.stop();
+    const again = await online("carol", "desk", false);
+    await sync(again);
+    await settle();
+    const stray = again.received.filter((s) => s.is("message") && s.getChild("result", NS_MAM) !== undefined);
+    assert.deepEqual(
+      stray.map((s) => s.toString()),
+      [],
+      "no archive results outside a query",
+    );
+    for (const c of [again, bob]) await c.stop();
   });
 
   it("MUC (XEP-0045): a WebSocket and a TCP occupant exchange groupchat; the WebSocket one gets history on join", async () => {
