@@ -188,7 +188,7 @@ export class ClientSession implements Session {
 
   /**
    * XEP-0198 §4 (and RFC 6121 §8.5): stanzas the client never acknowledged are not lost. Messages go to the
-   * account again (another resource or offline storage), with the time they first arrived; requests are
+   * account again (another resource or offline storage), with a delay stamp (XEP-0203) unless they carry ours already; requests are
    * answered with an error; presence is dropped.
    */
   private rerouteUnacked(stanzas: Element[], skipArchived: boolean): void {
