@@ -6,7 +6,7 @@ import type { Jid } from "../core/jid.js";
 import type { CoreServices } from "../core/modules.js";
 import type { DeliveryReceipt, Session } from "../core/session.js";
 import { type Element, xml } from "../core/xml/element.js";
-import { NS_CLIENT, NS_DELAY, NS_SID } from "../core/xml/ns.js";
+import { NS_CARBONS, NS_CLIENT, NS_DELAY, NS_MAM, NS_SID } from "../core/xml/ns.js";
 import type { ResumptionRegistry } from "./resumption-registry.js";
 import type { StreamManagement } from "./stream-management.js";
 
@@ -188,7 +188,7 @@ export class ClientSession implements Session {
 
   /**
    * XEP-0198 §4 (and RFC 6121 §8.5): stanzas the client never acknowledged are not lost. Messages go to the
-   * account again (another resource or offline storage), with the time they first arrived; requests are
+   * account again (another resource or offline storage), with a delay stamp (XEP-0203) unless they carry ours already; requests are
    * answered with an error; presence is dropped.
    */
   private rerouteUnacked(stanzas: Element[], skipArchived: boolean): void {
@@ -197,6 +197,7 @@ export class ClientSession implements Session {
     for (const stanza of stanzas) {
       const type = stanza.attrs.type;
       if (stanza.name === "message" && type !== "error" && type !== "groupchat") {
+        if (isCopyForThisSession(stanza)) continue;
         if (skipArchived && stanza.getChildren("stanza-id", NS_SID).some((id) => id.attrs.by === bare)) continue;
         const copy = stanza.clone();
         copy.attrs.to = this.jid.bareString();
@@ -207,6 +208,19 @@ export class ClientSession implements Session {
       }
     }
   }
+}
+
+/**
+ * A carbon (XEP-0280 §7, §8) or an archive query result (XEP-0313 §4.2) exists only for the session it went to:
+ * the message it carries reached, or came from, another resource, and stays in the archive. Sent again to the
+ * account it would reach resources that never asked for it (or offline storage) as a duplicate.
+ */
+function isCopyForThisSession(message: Element): boolean {
+  return (
+    message.getChild("received", NS_CARBONS) !== undefined ||
+    message.getChild("sent", NS_CARBONS) !== undefined ||
+    message.getChild("result", NS_MAM) !== undefined
+  );
 }
 
 /** Bytes of a stanza as it would go on the wire (0 when it cannot be serialised; it would be dropped). */

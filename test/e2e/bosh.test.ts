@@ -3,9 +3,9 @@
 // and Strophe.js, an independent BOSH client, logging in with SCRAM.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { $msg, $pres, Strophe } from "strophe.js";
 import { RawBosh } from "../helpers/bosh-raw.js";
-import { closeNodeXhrAgents, installNodeXhr } from "../helpers/node-xhr.js";
+import { closeNodeXhrAgents } from "../helpers/node-xhr.js";
+import { stropheConnect } from "../helpers/strophe.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, connect, xml } from "../helpers/xmpp-client.js";
 
@@ -196,61 +196,29 @@ describe("BOSH (XEP-0124, XEP-0206)", () => {
   });
 
   test("Strophe.js (independent BOSH client): SCRAM login over HTTPS, message to a TCP client and back, disconnect", async () => {
-    installNodeXhr();
-    Strophe.setLogLevel(Strophe.LogLevel.ERROR);
     const bob = await connect(ts, "bob", "bob-pw", { resource: "strophe-peer" });
     clients.push(bob);
-    const conn = new Strophe.Connection(`https://127.0.0.1:${ts.httpsPort}/http-bind`);
-    const status = (want: number) =>
-      new Promise<void>((resolve, reject) => {
-        conn.connect(`alice@${ts.domain}/strophe`, "alice-pw", (s: number, condition?: string) => {
-          if (s === want) resolve();
-          else if (s === Strophe.Status.AUTHFAIL || s === Strophe.Status.CONNFAIL || s === Strophe.Status.ERROR)
-            reject(new Error(`status ${s} ${condition ?? ""}`));
-        });
-      });
-    await status(Strophe.Status.CONNECTED);
-    assert.equal(conn.jid, `alice@${ts.domain}/strophe`);
+    const strophe = await stropheConnect(
+      `https://127.0.0.1:${ts.httpsPort}/http-bind`,
+      `alice@${ts.domain}/strophe`,
+      "alice-pw",
+    );
+    assert.equal(strophe.conn.jid, `alice@${ts.domain}/strophe`);
     const auth = ts.logs.filter((l) => l.msg === "authentication succeeded" && l.user === `alice@${ts.domain}`).at(-1);
     assert.match(
       String(auth?.mechanism),
       /^SCRAM-SHA-(1|256)$/,
       "Strophe chose SCRAM (no -PLUS: no channel binding over BOSH)",
     );
-    const incoming = new Promise<string>((resolve) => {
-      conn.addHandler(
-        (el: { getElementsByTagName(name: string): ArrayLike<{ textContent: string | null }> }) => {
-          resolve(el.getElementsByTagName("body")[0]?.textContent ?? "");
-          return false;
-        },
-        null,
-        "message",
-        "chat",
-      );
-    });
-    conn.send($pres());
-    conn.send(
-      $msg({ to: `bob@${ts.domain}/strophe-peer`, type: "chat" })
-        .c("body")
-        .t("hello from Strophe"),
-    );
+    strophe.sendChat(`bob@${ts.domain}/strophe-peer`, "hello from Strophe");
     const got = await bob.waitFor((s) => s.is("message") && s.getChildText("body") === "hello from Strophe");
     assert.equal(got.attrs.from, `alice@${ts.domain}/strophe`);
+    const incoming = strophe.nextChat();
     await bob.xmpp.send(
       xml("message", { to: `alice@${ts.domain}/strophe`, type: "chat" }, xml("body", {}, "hello back")),
     );
-    assert.equal(await incoming, "hello back");
-    const disconnected = new Promise<void>((resolve) => {
-      conn.addHandler(() => true, null, "none");
-      const check = setInterval(() => {
-        if (!conn.connected) {
-          clearInterval(check);
-          resolve();
-        }
-      }, 50);
-    });
-    conn.disconnect("done");
-    await disconnected;
+    assert.equal((await incoming).body, "hello back");
+    await strophe.disconnect();
     assert.ok(ts.logs.some((l) => l.msg === "BOSH session terminated by the client"));
   });
 });

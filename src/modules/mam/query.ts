@@ -10,6 +10,7 @@ import { buildRsm, parseRsm } from "../../core/xml/rsm.js";
 import { ArchiveItemNotFoundError } from "../../storage/errors.js";
 import type { ArchiveItem, ArchiveQuery, ArchiveStore } from "../../storage/types.js";
 import { decodeArchived } from "./codec.js";
+import { StoredXml } from "./stored-xml.js";
 
 export interface MamQueryOptions {
   store: ArchiveStore;
@@ -123,21 +124,6 @@ export async function mamMetadata(store: ArchiveStore, archive: string): Promise
   if (first) el.c("start", NS_MAM, { id: first.id, timestamp: new Date(first.when).toISOString() });
   if (last) el.c("end", NS_MAM, { id: last.id, timestamp: new Date(last.when).toISOString() });
   return el;
-}
-
-/**
- * A stored message written out as stored: the archive holds it as our own serialiser wrote it (one
- * well-formed element with its xmlns), so a page needs no XML parsing.
- */
-class StoredXml extends Element {
-  private readonly raw: string;
-  constructor(raw: string) {
-    super("message", "jabber:client");
-    this.raw = raw;
-  }
-  override toString(): string {
-    return this.raw;
-  }
 }
 
 function storedMessage(item: ArchiveItem): Element | undefined {

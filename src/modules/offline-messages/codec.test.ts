@@ -88,3 +88,17 @@ test("account deletion removes the account's offline messages (StorageDriver.del
   assert.equal(await store.count("juliet"), 0);
   assert.equal(await store.count("nurse"), 1);
 });
+
+test("XEP-0203: a message that already carries the server's delay (re-routed from an ended session) keeps that one only", () => {
+  const rerouted = parse(
+    "<message from='romeo@montague.net/orchard' to='juliet@capulet.com' type='chat'><body>hi</body>" +
+      "<delay xmlns='urn:xmpp:delay' from='capulet.com' stamp='2026-01-01T00:00:00.000Z'/></message>",
+  );
+  const out = withDelay(rerouted, "capulet.com", Date.parse("2026-01-02T00:00:00Z"));
+  const delays = out.getChildren("delay", NS_DELAY);
+  assert.equal(delays.length, 1);
+  assert.equal(delays[0]?.attrs.stamp, "2026-01-01T00:00:00.000Z");
+  // A delay by another entity (a remote server that held it) does not count: ours is added beside it.
+  const remote = parse("<message to='j@c'><body>x</body><delay xmlns='urn:xmpp:delay' from='montague.net' stamp='2026-01-01T00:00:00Z'/></message>");
+  assert.equal(withDelay(remote, "capulet.com", Date.now()).getChildren("delay", NS_DELAY).length, 2);
+});

@@ -69,6 +69,9 @@ export function decodeOffline(value: Json): { stanza: Element; received: number 
 /** XEP-0203 §4: the stored stanza with `<delay from=host stamp=…/>` added (XEP-0082 UTC DateTime). */
 export function withDelay(stanza: Element, from: string, received: number): Element {
   const out = stanza.clone();
+  // XEP-0203 §3: one delay per entity that held the stanza. A message re-routed here from a session that ended
+  // unacknowledged already carries ours, with the earlier time.
+  if (out.getChildren("delay", NS_DELAY).some((d) => d.attrs.from === from)) return out;
   out.c("delay", NS_DELAY, { from, stamp: new Date(received).toISOString() });
   return out;
 }
