@@ -36,6 +36,9 @@ export function mountWebSocket(http: HttpRoutes, settings: WebSocketSettings, lo
     maxPayload: settings.maxMessageBytes,
     // STACK.md: compression costs 8.6× the CPU, and compressing secrets next to attacker data is CRIME-shaped.
     perMessageDeflate: false,
+    // The framing's reader decodes every message as strict UTF-8 (a TextDecoder with fatal: true): checking it
+    // in ws as well would read each message twice.
+    skipUTF8Validation: true,
     handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
   });
   const anyOrigin = settings.allowedOrigins.includes("*");
