@@ -104,7 +104,13 @@ export class C2sStream extends XmlStream implements SessionStream {
     if (!host || !this.core.hosts.has(host)) return this.close(new StreamError("host-unknown"));
     if (this.host !== "" && host !== this.host) return this.close(new StreamError("host-unknown", "the host changed on restart"));
     this.host = host;
-    void this.negotiation.features().then((features) => this.writeElement(features));
+    this.negotiation.features().then(
+      (features) => this.writeElement(features),
+      (err: unknown) => {
+        this.log.error({ err }, "stream features failed");
+        this.close(new StreamError("internal-server-error"));
+      },
+    );
   }
 
   protected async handleElement(el: Element): Promise<void> {
