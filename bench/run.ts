@@ -1,5 +1,6 @@
 // `npm run bench`: load benchmark over loopback. With no target it starts Prosody (Debian) and Natter
-// in temporary directories, runs every scenario against each and prints Natter's figures beside
+// in temporary directories, runs every scenario --repeat times against each (a fresh server per run, the
+// servers on core 0 and this process on the others: bench/cpu-pinning.ts) and prints Natter's medians beside
 // Prosody's. With --port it measures one server that is already running. See bench/README.md.
 
 import { spawnSync } from "node:child_process";
@@ -38,7 +39,8 @@ import type { Log, Metric, Target } from "./target.js";
 
 const USAGE = `natter load benchmark
 
-  npm run bench                       Prosody and Natter side by side (both started here)
+  npm run bench                       Prosody and Natter side by side (both started here, on core 0 with
+                                      taskset, the bench on the other cores; median of --repeat runs)
   npm run bench -- --port 5222 --pid 1234 --create-accounts '<command>'   one running server
 
 target (any XMPP server; omit --port for the built-in comparison):
