@@ -1,10 +1,11 @@
 // What unauthenticated strangers can make a Natter hold (issue 11): starts a Natter as a child process (on core 0
-// with taskset where there is one), opens N connections that never authenticate, each sending a stream header
-// and the largest unfinished stanza the pre-auth limits allow, then prints the server's RSS over its idle RSS.
+// with taskset where there is one, itself on the other cores: bench/cpu-pinning.ts), opens N connections that
+// never authenticate, each sending a stream header and the largest unfinished stanza the pre-auth limits allow,
+// then prints the server's RSS over its idle RSS.
 //
 //   node --import tsx bench/preauth-memory.ts [--connections 500] [--bytes 4000] [--elements 63] [--attributes 0] [--settle 3] [--starttls]
 //                                             [--natter-src /path/to/checkout | --natter-js /path/to/dist/src/main.js]
-//                                             [--server prosody] (Debian's Prosody, pinned to core 0, same load)
+//                                             [--server prosody] (Debian's Prosody, same pinning, same load)
 //
 // Connections come from 127.0.0.1 … 127.0.0.N/20 (Linux answers all of 127/8 on loopback), 20 per address,
 // so the default per-address cap admits them all and the config is the same for old and new code.
@@ -17,7 +18,7 @@ import { type Socket, connect } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { execFileSync } from "node:child_process";
+import { allowedCores, cpuPinning, pinLoadGenerator } from "./cpu-pinning.js";
 import { type RunningServer, freePort, natterCommand, natterConfig, startNatter, startProsody } from "./servers.js";
 import { sleep } from "./stats.js";
 
@@ -60,23 +61,15 @@ function payload(): string {
   return out;
 }
 
+/** Natter's argv; servers.ts puts it on the server core (bench/cpu-pinning.ts). */
 function command(): string[] {
   const src = argText("natter-src");
   const compiled = argText("natter-js");
-  let argv: string[];
-  if (compiled) argv = [process.execPath, resolve(compiled)];
-  else if (src) argv = [process.execPath, "--import", import.meta.resolve("tsx"), join(src, "src", "main.ts")];
-  else {
-    const own = natterCommand();
-    if (!own) throw new Error("no Natter build or sources found");
-    argv = own;
-  }
-  let taskset = false;
-  try {
-    execFileSync("taskset", ["-c", "0", "true"]);
-    taskset = true;
-  } catch {}
-  return taskset ? ["taskset", "-c", "0", ...argv] : argv;
+  if (compiled) return [process.execPath, resolve(compiled)];
+  if (src) return [process.execPath, "--import", import.meta.resolve("tsx"), join(src, "src", "main.ts")];
+  const own = natterCommand();
+  if (!own) throw new Error("no Natter build or sources found");
+  return own;
 }
 
 /** Resolves once what `socket` received matches. */
@@ -117,15 +110,14 @@ async function open(port: number, index: number, header: string, stanza: string)
 }
 
 async function main(): Promise<void> {
+  const pinning = pinLoadGenerator();
+  console.error(pinning);
   const dir = mkdtempSync(join(tmpdir(), "natter-preauth-bench-"));
   let server: RunningServer;
   let described: string;
   if (SERVER === "prosody") {
     server = await startProsody({ dir, domain: DOMAIN, binary: argText("prosody") ?? "/usr/bin/prosody", mam: false });
-    try {
-      execFileSync("taskset", ["-pc", "0", String(server.pid)], { stdio: "ignore" });
-    } catch {}
-    described = "prosody (taskset -pc 0)";
+    described = "prosody";
   } else {
     const [natterPort, httpPort] = [await freePort(), await freePort()];
     const opts = { dir, domain: DOMAIN, command: command(), mam: false };
@@ -158,6 +150,8 @@ async function main(): Promise<void> {
     console.log(
       JSON.stringify({
         command: described,
+        pinning: cpuPinning().description,
+        serverCores: allowedCores(server.pid),
         connections: CONNECTIONS,
         stanzaBytes: Buffer.byteLength(stanza),
         elements: Math.min(ELEMENTS, (stanza.match(/</g) ?? []).length),

@@ -1,14 +1,17 @@
 // `npm run bench`: load benchmark over loopback. With no target it starts Prosody (Debian) and Natter
-// in temporary directories, runs every scenario against each and prints Natter's figures beside
+// in temporary directories, runs every scenario --repeat times against each (a fresh server per run, the
+// servers on core 0 and this process on the others: bench/cpu-pinning.ts) and prints Natter's medians beside
 // Prosody's. With --port it measures one server that is already running. See bench/README.md.
 
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { assertBoshEndpoint } from "./bosh-wire.js";
 import { keyDerivations, type Mechanism } from "./client.js";
+import { allowedCores, pinLoadGenerator } from "./cpu-pinning.js";
+import { medianMetrics } from "./median-metrics.js";
 import type { Transport } from "./client-wire.js";
 import { runIdle } from "./scenarios/idle.js";
 import { runLogins } from "./scenarios/logins.js";
@@ -36,7 +39,8 @@ import type { Log, Metric, Target } from "./target.js";
 
 const USAGE = `natter load benchmark
 
-  npm run bench                       Prosody and Natter side by side (both started here)
+  npm run bench                       Prosody and Natter side by side (both started here, on core 0 with
+                                      taskset, the bench on the other cores; median of --repeat runs)
   npm run bench -- --port 5222 --pid 1234 --create-accounts '<command>'   one running server
 
 target (any XMPP server; omit --port for the built-in comparison):
@@ -83,7 +87,9 @@ load:
   --muc-archive <on|off>    muc: Natter's rooms archive messages (default on, Natter's default)
   --no-presence             do not send initial presence after binding
   --timeout <ms>            limit for each login step (default 20000)
-  --json <file>             also write the figures as JSON
+  --repeat <n>              runs per scenario and server, each on a freshly started server; the table shows
+                            the median of the n runs, the log each run's figures (default 3; 1 against --port)
+  --json <file>             also write the figures (medians and every run) as JSON
 
 built-in comparison:
   --servers <list>          natter,prosody (default both)
@@ -133,6 +139,7 @@ const { values: args } = parseArgs({
     timeout: { type: "string", default: "20000" },
     iterations: { type: "string", default: "4096" },
     json: { type: "string" },
+    repeat: { type: "string" },
     servers: { type: "string", default: "natter,prosody" },
     prosody: { type: "string", default: "/usr/bin/prosody" },
     natter: { type: "string" },
@@ -242,6 +249,11 @@ const load = {
     archive: args["muc-archive"] !== "off",
   },
 };
+/** Runs per scenario and server; the table shows their medians. One against --port: that server cannot be restarted. */
+const repeat = args.repeat === undefined ? (args.port === undefined ? 3 : 1) : int("repeat", 1);
+/** Where the servers and the load generator run (bench/cpu-pinning.ts), for the header; set in main(). */
+let pinning = "";
+
 if (!["on", "off"].includes(args["muc-archive"])) {
   process.stderr.write("--muc-archive: on or off\n");
   process.exit(2);
@@ -320,36 +332,35 @@ function runScenario(name: ScenarioName, target: Target, log: Log): Promise<Metr
   }
 }
 
+/** The selected scenarios in the order they always run (idle first, presence and s2s last). */
+const selectedScenarios = ORDER.filter((s) => scenarioNames.has(s));
+
 /**
- * Every selected scenario, idle first. `fresh` (the built-in comparison) gives each scenario a newly
- * started server, so that one scenario's heap growth or leftover work does not bend the next one's
- * figures; against an external server they run one after the other on the same process.
+ * One run of one scenario: `start` gives the target (a freshly started server in the built-in comparison, the
+ * running one with --port) and a stop. A failure becomes a `<scenario>_failed` row instead of ending the bench.
+ * The run's figures go to the log; the table shows the medians of all runs (bench/median-metrics.ts).
  */
-async function runScenarios(
+async function runOnce(
   name: string,
-  fresh: ((scenario: ScenarioName) => Promise<{ target: Target; stop: () => Promise<void> }>) | Target,
-) {
-  const metrics: Metric[] = [];
+  scenario: ScenarioName,
+  run: number,
+  start: () => Promise<{ target: Target; stop: () => Promise<void> }>,
+): Promise<Metric[]> {
   const tlog: Log = (line) => log(`${name}: ${line}`);
-  for (const scenario of ORDER) {
-    if (!scenarioNames.has(scenario)) continue;
-    let stop: (() => Promise<void>) | undefined;
-    try {
-      let target: Target;
-      if (typeof fresh === "function") {
-        const started = await fresh(scenario);
-        target = started.target;
-        stop = started.stop;
-      } else {
-        target = fresh;
-      }
-      metrics.push(...(await runScenario(scenario, target, tlog)));
-    } catch (err) {
-      tlog(`${scenario} failed: ${(err as Error).stack ?? err}`);
-      metrics.push({ key: `${scenario}_failed`, label: `${scenario} scenario FAILED`, value: Number.NaN, unit: "", better: "info" });
-    } finally {
-      await stop?.();
-    }
+  let stop: (() => Promise<void>) | undefined;
+  let metrics: Metric[];
+  try {
+    const started = await start();
+    stop = started.stop;
+    metrics = await runScenario(scenario, started.target, tlog);
+  } catch (err) {
+    tlog(`${scenario} failed: ${(err as Error).stack ?? err}`);
+    metrics = [{ key: `${scenario}_failed`, label: `${scenario} scenario FAILED`, value: Number.NaN, unit: "", better: "info" }];
+  } finally {
+    await stop?.();
+  }
+  if (metrics.length > 0) {
+    tlog(`${scenario} run ${run}/${repeat}: ${metrics.map((m) => `${m.label} ${format(m.value, m.unit)}`).join("; ")}`);
   }
   return metrics;
 }
@@ -495,47 +506,74 @@ async function external(): Promise<void> {
   }
   const httpPort = args["http-port"] === undefined ? undefined : int("http-port", 1);
   const target = baseTarget(args.name, port, httpPort, pid, password);
-  const metrics = await runScenarios(target.name, target);
-  process.stdout.write(`\n${table([{ name: target.name, metrics }], false)}\n`);
-  if (args.json) writeFileSync(args.json, JSON.stringify({ load, targets: { [target.name]: metrics } }, null, 2));
+  // The bench cannot restart a server it did not start: repeated runs share its process.
+  const runs: Record<string, Metric[][]> = {};
+  for (const scenario of selectedScenarios) {
+    runs[scenario] = [];
+    for (let r = 1; r <= repeat; r++) {
+      runs[scenario].push(await runOnce(target.name, scenario, r, async () => ({ target, stop: async () => {} })));
+    }
+  }
+  const metrics = selectedScenarios.flatMap((s) => medianMetrics(runs[s] ?? []));
+  process.stdout.write(
+    `\n${pinning}; the target server is not pinned by the bench (start it under taskset -c 0); ` +
+      `${repeat === 1 ? "one run" : `median of ${repeat} runs on the same server process`}\n\n`,
+  );
+  process.stdout.write(`${table([{ name: target.name, metrics }], false)}\n`);
+  if (args.json) writeFileSync(args.json, JSON.stringify({ load, repeat, pinning, targets: { [target.name]: metrics }, runs }, null, 2));
 }
 
 async function comparison(): Promise<void> {
   const wanted = args.servers.split(",").map((s) => s.trim().toLowerCase());
   const count = accountsNeeded();
   const iterations = int("iterations", 4096);
-  const results: { name: string; metrics: Metric[] }[] = [];
+  const results: { name: string; metrics: Metric[]; runs?: Record<string, Metric[][]> }[] = [];
   const notes: string[] = [];
   let failed = false;
 
-  /** `prepare` creates the accounts once; `start` starts a fresh server for each scenario. */
-  const runOne = async (
+  /** A server to measure: its directory, accounts and a way to start it afresh for each run. */
+  interface Contender {
+    name: string;
+    dir: string;
+    password: string;
+    start: (scenario: ScenarioName) => Promise<RunningServer>;
+    runs: Map<ScenarioName, Metric[][]>;
+  }
+  const contenders: Contender[] = [];
+
+  /**
+   * `prepare` creates the accounts once; a copy of the data directory as it left it is put back before every
+   * run, so that no run sees what an earlier one stored (a MAM archive, rosters, offline messages).
+   */
+  const prepareOne = async (
     name: string,
     prepare: (dir: string, password: string) => Promise<void>,
     start: (dir: string, scenario: ScenarioName) => Promise<RunningServer>,
   ) => {
     const dir = mkdtempSync(join(tmpdir(), `natter-bench-${name.toLowerCase()}-`));
     const password = `bench-${Date.now().toString(36)}`;
-    let ok = true;
+    const data = join(dir, "data");
+    const pristine = join(dir, "data.prepared");
     try {
       await prepare(dir, password);
-      const metrics = await runScenarios(name, async (scenario) => {
-        const server = await start(dir, scenario);
-        log(`${name}: started, pid ${server.pid}, port ${server.port}, dir ${dir}`);
-        return { target: baseTarget(name, server.port, server.httpPort, server.pid, password), stop: server.stop };
+      if (existsSync(data)) cpSync(data, pristine, { recursive: true });
+      contenders.push({
+        name,
+        dir,
+        password,
+        start: async (scenario) => {
+          rmSync(data, { recursive: true, force: true });
+          if (existsSync(pristine)) cpSync(pristine, data, { recursive: true });
+          return start(dir, scenario);
+        },
+        runs: new Map(),
       });
-      if (metrics.some((m) => m.key.endsWith("_failed"))) ok = false;
-      results.push({ name, metrics });
     } catch (err) {
-      ok = false;
       log(`${name}: ${(err as Error).message}`);
       notes.push(`${name} could not be measured: ${(err as Error).message.split("\n")[0]}`);
+      notes.push(`${name}: configuration, data and logs kept in ${dir}`);
       results.push({ name, metrics: [] });
-    } finally {
-      if (!ok) {
-        failed = true;
-        notes.push(`${name}: configuration, data and logs kept in ${dir}`);
-      } else if (!args.keep) rmSync(dir, { recursive: true, force: true });
+      failed = true;
     }
   };
 
@@ -547,7 +585,7 @@ async function comparison(): Promise<void> {
     } else {
       // The bosh section only when this checkout has BOSH: an older Natter refuses keys it does not know.
       const opts = (dir: string) => ({ dir, domain: args.domain, command, mam: args.mam, exemptLoopback: true, bosh: natterHasBosh(args.natter) });
-      await runOne(
+      await prepareOne(
         "Natter",
         async (dir, password) => {
           const config = natterConfig(opts(dir), await freePort(), await freePort());
@@ -578,7 +616,7 @@ async function comparison(): Promise<void> {
     }
   }
   if (wanted.includes("prosody")) {
-    await runOne(
+    await prepareOne(
       "Prosody",
       async (dir, password) => {
         log(`Prosody: writing ${count} internal_hashed accounts`);
@@ -588,9 +626,37 @@ async function comparison(): Promise<void> {
     );
   }
 
-  const cpus = execFileSync("nproc", { encoding: "utf8" }).trim();
+  // Scenario by scenario, run r of every server before run r+1 of any: a slow spell on the machine then
+  // touches each server's runs alike instead of one server's whole series.
+  for (const scenario of selectedScenarios) {
+    for (let r = 1; r <= repeat; r++) {
+      for (const c of contenders) {
+        const metrics = await runOnce(c.name, scenario, r, async () => {
+          const server = await c.start(scenario);
+          log(`${c.name}: started, pid ${server.pid} on cores ${allowedCores(server.pid)}, port ${server.port}, dir ${c.dir}`);
+          return { target: baseTarget(c.name, server.port, server.httpPort, server.pid, c.password), stop: server.stop };
+        });
+        c.runs.set(scenario, [...(c.runs.get(scenario) ?? []), metrics]);
+      }
+    }
+  }
+  for (const c of contenders) {
+    const metrics = selectedScenarios.flatMap((s) => medianMetrics(c.runs.get(s) ?? []));
+    const ok = !metrics.some((m) => m.key.endsWith("_failed"));
+    if (!ok) {
+      failed = true;
+      notes.push(`${c.name}: configuration, data and logs kept in ${c.dir}`);
+    } else if (!args.keep) rmSync(c.dir, { recursive: true, force: true });
+    results.push({ name: c.name, metrics, runs: Object.fromEntries(c.runs) });
+  }
+
+  // Every CPU on the machine: nproc would count only the load generator's cores once it is pinned.
   process.stdout.write(
-    `\nLoopback, ${cpus} CPUs, SASL ${args.mechanism}, ${load.presence ? "with" : "without"} initial presence; ` +
+    `\n${repeat === 1 ? "One run" : `Median of ${repeat} runs`} per scenario and server, each on a freshly started server ` +
+      `(runs alternate between the servers); ${pinning}\n`,
+  );
+  process.stdout.write(
+    `Loopback, ${cpus().length} CPUs, SASL ${args.mechanism}, ${load.presence ? "with" : "without"} initial presence; ` +
       `message archive ${args.mam ? "on" : "off"}; ${load.sessions} idle sessions; ${load.logins} logins × ${load.concurrency} concurrent; ` +
       `${load.pairs} pairs × ${load.inflight} in flight for ${load.duration} s` +
       `${wantsBosh ? `; ${load.boshSessions} BOSH sessions (hold=1, wait=60)` : ""}; ws-/bosh- rows over WebSocket / BOSH on the HTTP port\n\n`,
@@ -601,7 +667,7 @@ async function comparison(): Promise<void> {
   if (natter && natter.metrics.length > 0) process.stdout.write(`\nNatter against the targets:\n  ${targetsCheck(natter.metrics).join("\n  ")}\n`);
   for (const note of notes) process.stdout.write(`\nnote: ${note}\n`);
   log(`client-side SCRAM key derivations: ${keyDerivations}`);
-  if (args.json) writeFileSync(args.json, JSON.stringify({ load, results }, null, 2));
+  if (args.json) writeFileSync(args.json, JSON.stringify({ load, repeat, pinning, results }, null, 2));
   if (failed) process.exitCode = 1;
 }
 
@@ -620,6 +686,8 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   ensureFdLimit(Math.max(load.sessions, 2 * load.boshSessions) + load.pairs * 2 + 1000);
+  pinning = pinLoadGenerator();
+  log(pinning);
   if (args.port !== undefined) await external();
   else await comparison();
 }

@@ -7,6 +7,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync
 import { connect, createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { onServerCore } from "./cpu-pinning.js";
 import { pool, sleep } from "./stats.js";
 
 export const FD_LIMIT = 65536;
@@ -64,9 +65,12 @@ function tail(file: string): string {
   }
 }
 
-/** Spawn `argv` through sh with the open-file limit raised; `exec` keeps the pid the server's. */
+/**
+ * Spawn `argv` through sh with the open-file limit raised, on the server core when pinning is on
+ * (bench/cpu-pinning.ts); `exec` (and taskset's own exec) keeps the pid the server's.
+ */
 function spawnServer(argv: string[], cwd: string, logFile: string, env: NodeJS.ProcessEnv = process.env): ChildProcess {
-  const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
+  const quoted = onServerCore(argv).map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
   const script = `ulimit -n ${FD_LIMIT} 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec ${quoted}`;
   const out = openSync(logFile, "a");
   const child = spawn("sh", ["-c", script], { cwd, env, stdio: ["ignore", out, out] });
