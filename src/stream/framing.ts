@@ -97,7 +97,7 @@ class WebSocketReader implements FrameReader {
     try {
       // RFC 7395 §3.3.3: a message that declares no default namespace is jabber:client... only for stanzas;
       // the framing elements declare theirs.
-      el = this.parser.parse(this.decoder.decode(chunk), this.limits);
+      el = this.parser.parse(this.decoder.decode(chunk), this.limits, chunk.length);
     } catch (err) {
       this.fail(err instanceof StreamError ? err : new StreamError("unsupported-encoding", "invalid UTF-8"));
       return;

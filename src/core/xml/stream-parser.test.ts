@@ -521,6 +521,24 @@ describe("FramedElementParser: one parser for a WebSocket stream's messages", ()
     // The limits are the ones of each call (they change when the stream authenticates).
     assert.deepEqual(parser.parse("<a><b><c/></b></a>", LIMITS), xml("a", NS_CLIENT, {}, xml("b", NS_CLIENT, {}, xml("c", NS_CLIENT))));
   });
+
+  it("refuses a message that ends inside a second element or tag, and one element split over two messages", () => {
+    const parser = new FramedElementParser(NS_CLIENT);
+    assert.equal(condition(parser, "<presence/><mess"), "not-well-formed");
+    assert.equal(condition(parser, "<presence/>text"), "not-well-formed");
+    assert.equal(condition(parser, "<message to='a@b'>"), "not-well-formed");
+    assert.equal(condition(parser, "</message>"), "not-well-formed");
+    // Whitespace around the element is fine, message after message.
+    assert.deepEqual(parser.parse("  <presence/>\n", LIMITS), xml("presence", NS_CLIENT));
+    assert.deepEqual(parser.parse("\n<presence type='unavailable'/> ", LIMITS), xml("presence", NS_CLIENT, { type: "unavailable" }));
+  });
+
+  it("reads a message that opens with an XML declaration, unless it declares another encoding than UTF-8", () => {
+    const parser = new FramedElementParser(NS_CLIENT);
+    assert.deepEqual(parser.parse("<?xml version='1.0'?><presence/>", LIMITS), xml("presence", NS_CLIENT));
+    assert.deepEqual(parser.parse("<?xml version='1.0' encoding='UTF-8'?><presence/>", LIMITS), xml("presence", NS_CLIENT));
+    assert.equal(condition(parser, "<?xml version='1.0' encoding='ISO-8859-1'?><presence/>"), "unsupported-encoding");
+  });
 });
 
 describe("element and attribute caps (issue 11: memory bounded before the tree grows)", () => {

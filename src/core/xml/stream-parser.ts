@@ -409,6 +409,10 @@ export class FramedElementParser {
   private sax: ElementSaxParser | undefined;
   private readonly found: Element[] = [];
   private readonly sink: TreeSink;
+  /** Characters fed to the current saxes parser (its positions count from its start). */
+  private fed = 0;
+  /** Where the last complete element ended (saxes position just after its final `>`). */
+  private lastEnd = 0;
 
   constructor(private readonly defaultNs: string) {
     const found = this.found;
@@ -418,27 +422,38 @@ export class FramedElementParser {
       topLevelText(data) {
         if (!isXmlWhitespace(data, 0)) throw new StreamError("bad-format", "character data outside the element");
       },
-      topLevelElement(el) {
+      topLevelElement: (el, position) => {
         found.push(el);
+        this.lastEnd = position;
       },
     };
   }
 
-  /** The one element of `text`; throws StreamError. */
-  parse(text: string, limits: StreamParserLimits): Element {
-    if (Buffer.byteLength(text) > limits.maxStanzaBytes) {
+  /**
+   * The one element of `text`; throws StreamError. One saxes parser reads message after message without being
+   * closed and re-created (that was most of the per-message cost): each message must leave it between elements,
+   * which is checked, and after a failure the next message gets a new parser.
+   */
+  parse(text: string, limits: StreamParserLimits, bytes = Buffer.byteLength(text)): Element {
+    if (bytes > limits.maxStanzaBytes) {
       throw new StreamError("policy-violation", `stanza larger than ${limits.maxStanzaBytes} bytes`);
     }
+    // An XML declaration may open a message (each is a document of its own); the parser reads one long run.
+    if (text.charCodeAt(0) === 0x3c && text.startsWith("<?xml")) text = withoutXmlDeclaration(text);
     let sax = this.sax;
     if (sax === undefined) {
       sax = new ElementSaxParser(this.sink, limits, true, this.defaultNs);
       this.sax = sax;
+      this.fed = 0;
+      this.lastEnd = 0;
     }
     sax.limits = limits;
+    const start = this.fed;
+    this.fed += text.length;
     const found = this.found;
     found.length = 0;
     try {
-      sax.write(text).close();
+      sax.write(text);
     } catch (err) {
       this.sax = undefined;
       throw toStreamError(err);
@@ -446,10 +461,22 @@ export class FramedElementParser {
     const el = found[0];
     const count = found.length;
     found.length = 0;
-    // RFC 7395 §3.3.3: a message is one element, never several or a partial one.
-    if (el === undefined || count > 1) {
+    // RFC 7395 §3.3.3: a message is one element, never several or a partial one; after it only whitespace.
+    if (el === undefined || count > 1 || this.lastEnd < start || !isXmlWhitespace(text, this.lastEnd - start)) {
+      this.sax = undefined;
       throw new StreamError("not-well-formed", "a WebSocket message must hold exactly one element");
     }
     return el;
   }
+}
+
+/** `text` without its leading XML declaration; refuses an encoding other than UTF-8 (RFC 6120 §11.6). */
+function withoutXmlDeclaration(text: string): string {
+  const end = text.indexOf("?>");
+  if (end < 0) throw new StreamError("not-well-formed", "unfinished XML declaration");
+  const encoding = /encoding\s*=\s*["']([^"']*)["']/.exec(text.slice(0, end))?.[1];
+  if (encoding !== undefined && encoding.toLowerCase() !== "utf-8") {
+    throw new StreamError("unsupported-encoding", `declared encoding ${encoding}`);
+  }
+  return text.slice(end + 2);
 }
