@@ -1,7 +1,8 @@
-// `npm run bench`: load benchmark over loopback. With no target it starts Prosody (Debian) and Natter
-// in temporary directories, runs every scenario --repeat times against each (a fresh server per run, the
-// servers on core 0 and this process on the others: bench/cpu-pinning.ts) and prints Natter's medians beside
-// Prosody's. With --port it measures one server that is already running. See bench/README.md.
+// `npm run bench`: load benchmark over loopback. With no target it starts Natter, Prosody and ejabberd (both
+// Debian's) in temporary directories, runs every scenario --repeat times against each (a fresh server per run,
+// the servers on core 0 and this process on the others: bench/cpu-pinning.ts) and prints Natter's medians
+// beside the others' with its ratio to the better of them. With --port it measures one server that is already
+// running. See bench/README.md.
 
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -20,6 +21,7 @@ import { runMessages } from "./scenarios/messages.js";
 import { runMuc, writeMucConfig } from "./scenarios/muc.js";
 import { runPresence } from "./scenarios/presence.js";
 import { runS2s } from "./scenarios/s2s.js";
+import { createEjabberdAccounts, DEBIAN_EJABBERD_LIBS, ejabberdInstalled, startEjabberd } from "./ejabberd-server.js";
 import { provisionRosters } from "./provision-rosters.js";
 import {
   createNatterAccounts,
@@ -39,8 +41,8 @@ import type { Log, Metric, Target } from "./target.js";
 
 const USAGE = `natter load benchmark
 
-  npm run bench                       Prosody and Natter side by side (both started here, on core 0 with
-                                      taskset, the bench on the other cores; median of --repeat runs)
+  npm run bench                       Natter, Prosody and ejabberd side by side (all started here, on core 0
+                                      with taskset, the bench on the other cores; median of --repeat runs)
   npm run bench -- --port 5222 --pid 1234 --create-accounts '<command>'   one running server
 
 target (any XMPP server; omit --port for the built-in comparison):
@@ -92,12 +94,15 @@ load:
   --json <file>             also write the figures (medians and every run) as JSON
 
 built-in comparison:
-  --servers <list>          natter,prosody (default both)
+  --servers <list>          natter,prosody,ejabberd (default: those of the three that are installed; a
+                            missing one is skipped with a warning, one named here and missing fails)
   --prosody <path>          Prosody binary (default /usr/bin/prosody)
+  --ejabberd-erl <path>     the erl that runs ejabberd (default /usr/bin/erl)
+  --ejabberd-libs <dir>     ERL_LIBS holding ejabberd-<version>/ (default ${DEBIAN_EJABBERD_LIBS}, Debian's)
   --natter <cmd>            command that runs Natter's CLI (default: node dist/src/main.js)
   --keep                    keep the temporary directories (configs, logs, data)
-  --mam                     message archiving on in both (Natter's default module set has it,
-                            Debian's Prosody config does not; off by default for both)
+  --mam                     message archiving on in all three (Natter's default module set has it,
+                            Debian's Prosody and ejabberd configs do not; off by default for all)
 
 helper:
   --write-prosody-accounts <data_path>   write Prosody internal_hashed account files for the
@@ -140,8 +145,10 @@ const { values: args } = parseArgs({
     iterations: { type: "string", default: "4096" },
     json: { type: "string" },
     repeat: { type: "string" },
-    servers: { type: "string", default: "natter,prosody" },
+    servers: { type: "string" },
     prosody: { type: "string", default: "/usr/bin/prosody" },
+    "ejabberd-erl": { type: "string", default: "/usr/bin/erl" },
+    "ejabberd-libs": { type: "string", default: DEBIAN_EJABBERD_LIBS },
     natter: { type: "string" },
     keep: { type: "boolean", default: false },
     mam: { type: "boolean", default: false },
@@ -283,6 +290,10 @@ async function overTransport(name: ScenarioName, target: Target, log: Log): Prom
   return metrics.map((m) => ({ ...m, key: `${prefix}_${m.key}`, label: `${m.label} (${TRANSPORT_TITLE[transport]})` }));
 }
 
+/** The servers Natter is compared with in the built-in comparison (not a --port target). */
+const PEERS = ["Prosody", "ejabberd"];
+const isPeer = (target: Target) => args.port === undefined && PEERS.includes(target.name);
+
 function runScenario(name: ScenarioName, target: Target, log: Log): Promise<Metric[]> {
   switch (name) {
     case "ws-idle":
@@ -304,12 +315,14 @@ function runScenario(name: ScenarioName, target: Target, log: Log): Promise<Metr
         log,
       );
     case "mam":
-      // Prosody is started without mod_mam: the archive scenario measures Natter (or a --port target) only.
-      if (target.name === "Prosody") return Promise.resolve([]);
+      // Prosody and ejabberd are started without mod_mam: the archive scenario measures Natter (or a --port
+      // target) only.
+      if (isPeer(target)) return Promise.resolve([]);
       return runMam(target, { ...load.mam, inflight: 500, presence: load.presence }, log);
     case "muc":
-      // Debian's Prosody config has no MUC component: Natter (or a --port target) only.
-      if (target.name === "Prosody") return Promise.resolve([]);
+      // Debian's Prosody config has no MUC component: Natter, ejabberd (mod_muc on conference.<domain>) or a
+      // --port target.
+      if (isPeer(target) && target.name === "Prosody") return Promise.resolve([]);
       return runMuc(
         target,
         {
@@ -317,17 +330,18 @@ function runScenario(name: ScenarioName, target: Target, log: Log): Promise<Metr
           duration: load.duration,
           warmup: load.warmup,
           presence: load.presence,
-          archive: args.port === undefined ? load.muc.archive : undefined,
+          // ejabberd runs without mod_mam: its rooms archive nothing.
+          archive: args.port !== undefined ? undefined : target.name === "ejabberd" ? false : load.muc.archive,
         },
         log,
       );
     case "presence":
-      // Rosters are written into Natter's storage only; Prosody is not provisioned.
-      if (target.name === "Prosody") return Promise.resolve([]);
+      // Rosters are written into Natter's storage only; Prosody and ejabberd are not provisioned.
+      if (isPeer(target)) return Promise.resolve([]);
       return runPresence(target, { ...load.presenceRun, concurrency: load.concurrency }, log);
     case "s2s":
       // Natter federating with Natter: run once, in the Natter column (or against a --port target's settings).
-      if (target.name === "Prosody") return Promise.resolve([]);
+      if (isPeer(target)) return Promise.resolve([]);
       return runS2s(target, { pairs: load.pairs, inflight: load.inflight, duration: load.duration, warmup: load.warmup }, log);
   }
 }
@@ -400,10 +414,15 @@ function format(value: number, unit: string): string {
   return unit === "" || unit === "/s" ? `${text}${unit}` : `${text} ${unit}`;
 }
 
+/**
+ * With `ratio`, the first column (Natter) is divided by the better of the others for each metric (the highest
+ * where higher is better, the lowest where lower is), among those that have a figure for it.
+ */
 function table(columns: { name: string; metrics: Metric[] }[], ratio: boolean): string {
   const rows: string[][] = [];
   const header = ["metric", ...columns.map((c) => c.name)];
-  if (ratio) header.push(`${columns[0]?.name}/${columns[1]?.name}`, "better");
+  const peers = columns.slice(1).map((c) => c.name);
+  if (ratio) header.push(`${columns[0]?.name}/${peers.length === 1 ? peers[0] : "better peer"}`, "better");
   const labels: Metric[] = [];
   for (const c of columns) for (const m of c.metrics) if (!labels.some((l) => l.key === m.key)) labels.push(m);
   for (const label of labels) {
@@ -411,7 +430,8 @@ function table(columns: { name: string; metrics: Metric[] }[], ratio: boolean): 
     const row = [label.label, ...values.map((m) => (m ? format(m.value, m.unit) : "-"))];
     if (ratio) {
       const a = values[0]?.value;
-      const b = values[1]?.value;
+      const figures = values.slice(1).flatMap((m) => (m === undefined || Number.isNaN(m.value) ? [] : [m.value]));
+      const b = figures.length === 0 ? undefined : label.better === "lower" ? Math.min(...figures) : Math.max(...figures);
       row.push(a !== undefined && b !== undefined && b !== 0 && label.better !== "info" ? `${(a / b).toFixed(2)}×` : "");
       row.push(label.better === "info" ? "" : label.better);
     }
@@ -524,12 +544,43 @@ async function external(): Promise<void> {
 }
 
 async function comparison(): Promise<void> {
-  const wanted = args.servers.split(",").map((s) => s.trim().toLowerCase());
   const count = accountsNeeded();
   const iterations = int("iterations", 4096);
   const results: { name: string; metrics: Metric[]; runs?: Record<string, Metric[][]> }[] = [];
   const notes: string[] = [];
   let failed = false;
+
+  // Without --servers, every server that is installed; one that is not is skipped with a warning. One that
+  // --servers names and that is not installed is a failure (its column says why).
+  const ejabberdVersion = ejabberdInstalled(args["ejabberd-erl"], args["ejabberd-libs"]);
+  const installed: Record<string, string | undefined> = {
+    natter: undefined,
+    prosody: existsSync(args.prosody) ? undefined : `${args.prosody} not found (apt-get install prosody)`,
+    ejabberd:
+      ejabberdVersion !== undefined
+        ? undefined
+        : `no ${args["ejabberd-erl"]} or no ejabberd-*/ebin under ${args["ejabberd-libs"]} (apt-get install ejabberd)`,
+  };
+  const named = args.servers?.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
+  for (const name of named ?? []) {
+    if (!(name in installed)) {
+      process.stderr.write(`--servers: unknown server "${name}" (natter, prosody, ejabberd)\n`);
+      process.exit(2);
+    }
+  }
+  const wanted: string[] = [];
+  for (const name of named ?? Object.keys(installed)) {
+    const missing = installed[name];
+    if (missing === undefined) wanted.push(name);
+    else if (named === undefined) {
+      log(`warning: ${name} skipped: ${missing}`);
+      notes.push(`${name} was not measured: ${missing}`);
+    } else {
+      notes.push(`${name} could not be measured: ${missing}`);
+      results.push({ name: name === "prosody" ? "Prosody" : "ejabberd", metrics: [] });
+      failed = true;
+    }
+  }
 
   /** A server to measure: its directory, accounts and a way to start it afresh for each run. */
   interface Contender {
@@ -625,6 +676,19 @@ async function comparison(): Promise<void> {
       (dir) => startProsody({ dir, domain: args.domain, binary: args.prosody, mam: args.mam }),
     );
   }
+  if (wanted.includes("ejabberd")) {
+    const opts = (dir: string) => ({ dir, domain: args.domain, erl: args["ejabberd-erl"], libs: args["ejabberd-libs"], mam: args.mam });
+    await prepareOne(
+      "ejabberd",
+      async (dir, password) => {
+        log(`ejabberd (${ejabberdVersion}): loading ${count} SCRAM-SHA-1 accounts into its Mnesia spool`);
+        const t0 = performance.now();
+        await createEjabberdAccounts(opts(dir), "bench-user-", count, password, iterations);
+        log(`ejabberd: accounts created in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      },
+      (dir) => startEjabberd(opts(dir)),
+    );
+  }
 
   // Scenario by scenario, run r of every server before run r+1 of any: a slow spell on the machine then
   // touches each server's runs alike instead of one server's whole series.
@@ -661,8 +725,8 @@ async function comparison(): Promise<void> {
       `${load.pairs} pairs × ${load.inflight} in flight for ${load.duration} s` +
       `${wantsBosh ? `; ${load.boshSessions} BOSH sessions (hold=1, wait=60)` : ""}; ws-/bosh- rows over WebSocket / BOSH on the HTTP port\n\n`,
   );
-  const ordered = ["Natter", "Prosody"].map((n) => results.find((r) => r.name === n)).filter((r) => r !== undefined);
-  process.stdout.write(`${table(ordered, ordered.length === 2)}\n`);
+  const ordered = ["Natter", "Prosody", "ejabberd"].map((n) => results.find((r) => r.name === n)).filter((r) => r !== undefined);
+  process.stdout.write(`${table(ordered, ordered.length >= 2 && ordered[0]?.name === "Natter")}\n`);
   const natter = results.find((r) => r.name === "Natter");
   if (natter && natter.metrics.length > 0) process.stdout.write(`\nNatter against the targets:\n  ${targetsCheck(natter.metrics).join("\n  ")}\n`);
   for (const note of notes) process.stdout.write(`\nnote: ${note}\n`);

@@ -1,5 +1,6 @@
-// Starting the servers for the built-in comparison (Prosody from Debian, Natter from this checkout),
-// each in its own temporary directory on a free loopback port, and creating their bench accounts.
+// Starting the servers for the built-in comparison (Prosody from Debian, Natter from this checkout; ejabberd
+// from Debian in bench/ejabberd-server.ts), each in its own temporary directory on a free loopback port, and
+// creating their bench accounts.
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, createHmac, pbkdf2, randomBytes, randomUUID } from "node:crypto";
@@ -37,7 +38,7 @@ export function freePort(): Promise<number> {
 }
 
 /** Resolves once something accepts TCP connections on host:port; rejects after timeoutMs or if the child exits. */
-async function waitForPort(host: string, port: number, child: ChildProcess, timeoutMs: number, logFile: string) {
+export async function waitForPort(host: string, port: number, child: ChildProcess, timeoutMs: number, logFile: string) {
   const until = performance.now() + timeoutMs;
   while (performance.now() < until) {
     if (child.exitCode !== null || child.signalCode !== null) {
@@ -57,7 +58,7 @@ async function waitForPort(host: string, port: number, child: ChildProcess, time
   throw new Error(`server did not listen on ${host}:${port} within ${timeoutMs} ms; see ${logFile}`);
 }
 
-function tail(file: string): string {
+export function tail(file: string): string {
   try {
     return readFileSync(file, "utf8").split("\n").slice(-15).join("\n");
   } catch {
@@ -69,7 +70,7 @@ function tail(file: string): string {
  * Spawn `argv` through sh with the open-file limit raised, on the server core when pinning is on
  * (bench/cpu-pinning.ts); `exec` (and taskset's own exec) keeps the pid the server's.
  */
-function spawnServer(argv: string[], cwd: string, logFile: string, env: NodeJS.ProcessEnv = process.env): ChildProcess {
+export function spawnServer(argv: string[], cwd: string, logFile: string, env: NodeJS.ProcessEnv = process.env): ChildProcess {
   const quoted = onServerCore(argv).map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
   const script = `ulimit -n ${FD_LIMIT} 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec ${quoted}`;
   const out = openSync(logFile, "a");
@@ -78,7 +79,7 @@ function spawnServer(argv: string[], cwd: string, logFile: string, env: NodeJS.P
   return child;
 }
 
-function stopper(child: ChildProcess): () => Promise<void> {
+export function stopper(child: ChildProcess): () => Promise<void> {
   return async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((res) => child.once("exit", () => res()));
