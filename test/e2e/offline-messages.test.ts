@@ -170,6 +170,43 @@ describe("offline messages (XEP-0160)", () => {
     }
   });
 
+  it("delivers a message stored while the recipient came online meanwhile, without waiting for its next login", async () => {
+    // The router found no available resource for bob, and checks privacy before storing; bob's initial presence
+    // is handled during that wait, so its look for stored messages comes before this one is stored.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let paused = false;
+    const remove = ts.server.core.hooks.add(
+      "stanza.filter",
+      (async ({ stanza, session }: { stanza: { attrs: Record<string, string> }; session: unknown }) => {
+        if (stanza.attrs.id === "race-1" && session === undefined) {
+          paused = true;
+          await held;
+        }
+        return undefined;
+      }) as never,
+      "test",
+      1000,
+    );
+    try {
+      const bob = await connect(ts, "bob", "bob-secret", { resource: "racer" });
+      await alice.xmpp.send(chat("race-1", "while you were connecting"));
+      for (let i = 0; i < 100 && !paused; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(paused, "the router waits in the privacy check");
+      await bob.xmpp.send(xml("presence"));
+      await sync(bob);
+      release();
+      const got = await bob.waitFor((s) => s.is("message") && s.attrs.id === "race-1", 5000);
+      assert.equal(got.getChildText("body"), "while you were connecting");
+      await bob.stop();
+    } finally {
+      release();
+      remove();
+    }
+  });
+
   it("advertises msgoffline on the server (XEP-0160 §4)", async () => {
     const res = await alice.xmpp.iqCaller.request(
       xml("iq", { type: "get", to: "localhost" }, xml("query", "http://jabber.org/protocol/disco#info")),

@@ -59,6 +59,12 @@ export default defineModule({
           with: tryParseJid(stanza.attrs.from)?.bareString() ?? "",
           value: encodeOffline(stanza, received),
         });
+        // The router found no resource, then waited (privacy, this lock): a resource that became available
+        // meanwhile already looked for stored messages before this one was stored. It gets it now (queued
+        // behind this operation), so the message does not wait for its next login.
+        for (const session of ctx.core.router.messageTargets(to.bare(), false)) {
+          if (session.jid.domain === ctx.host) void deliverStored(session).catch((err: unknown) => ctx.log.error({ err, user: to.local }, "offline delivery failed"));
+        }
         return "handled";
       });
     });
