@@ -18,6 +18,11 @@ export interface ByteConnection {
   /** Stops/starts reading (input flow control). */
   pause(): void;
   resume(): void;
+  /**
+   * A message transport's own cap on one message, kept equal to the stream's stanza limit (smaller before
+   * authentication), so that an oversized message is refused from its header, before it is buffered.
+   */
+  setMaxMessageBytes?(bytes: number): void;
   /** A transport-level keepalive (WebSocket ping frame), where the framing has no text for one. */
   ping?(): void;
   /** Flushes what was written, then closes. */

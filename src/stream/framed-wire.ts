@@ -42,6 +42,7 @@ export class FramedWire implements StreamWire {
   readStream(events: StreamParserEvents, limits: StreamParserLimits): void {
     this.reader?.end();
     this.reader = this.framing.reader(events, limits);
+    this.conn.setMaxMessageBytes?.(limits.maxStanzaBytes);
   }
 
   /** Stops reading (a STARTTLS in progress, a closed stream): input until the next readStream is dropped. */
@@ -52,6 +53,7 @@ export class FramedWire implements StreamWire {
 
   setLimits(limits: StreamParserLimits): void {
     this.reader?.setLimits(limits);
+    this.conn.setMaxMessageBytes?.(limits.maxStanzaBytes);
   }
 
   onInput(handler: (bytes: number) => void): void {

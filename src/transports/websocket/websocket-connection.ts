@@ -29,6 +29,8 @@ export class WebSocketConnection extends ConnectionEvents implements ByteConnect
     private readonly tls: TLSSocket | undefined,
     /** The upgraded HTTP connection the WebSocket runs on (ws keeps its own reference private). */
     private readonly socket: Duplex,
+    /** The listener's cap on one message (ws maxPayload). */
+    private readonly maxMessageBytes: number,
   ) {
     super();
     // RFC 7395 §3.2 wants text frames; a binary frame carrying the same UTF-8 is read all the same (the reader
@@ -124,6 +126,18 @@ export class WebSocketConnection extends ConnectionEvents implements ByteConnect
     this.batchFlushed = [];
     this.batchBytes = 0;
     for (const cb of callbacks) cb(new Error("connection closed"));
+  }
+
+  /**
+   * ws checks a frame's declared length against its receiver's cap as soon as the header is read (RFC 6455 1009
+   * beyond it), but takes the cap only at construction, from the listener (c2s.max_stanza_size). Before
+   * authentication the stream's limit is c2s.pre_auth.max_stanza_size: without this, a stranger's every message
+   * could make ws buffer 64 times that before the stream saw it. ws 8 (pinned) keeps the cap in
+   * `_receiver._maxPayload`; the listener's cap stays the ceiling.
+   */
+  setMaxMessageBytes(bytes: number): void {
+    const receiver = (this.ws as unknown as { _receiver?: { _maxPayload?: unknown } })._receiver;
+    if (receiver && typeof receiver._maxPayload === "number") receiver._maxPayload = Math.min(bytes, this.maxMessageBytes);
   }
 
   ping(): void {

@@ -59,7 +59,7 @@ export function mountWebSocket(http: HttpRoutes, settings: WebSocketSettings, lo
     wss.handleUpgrade(req, socket, head, (ws) => {
       if (settings.seeOtherUri) return redirect(ws, settings.seeOtherUri, log, address);
       const tls = req.socket instanceof TLSSocket ? req.socket : undefined;
-      const conn = new WebSocketConnection(ws, address, tls, socket);
+      const conn = new WebSocketConnection(ws, address, tls, socket, settings.maxMessageBytes);
       accept(new FramedWire(conn, websocketFraming));
     });
   });
