@@ -119,18 +119,16 @@ export class Hooks {
     this.log = log;
   }
 
-  /** Registers a handler; returns its remover. Higher priority runs first. */
+  /**
+   * Registers a handler; returns its remover. Higher priority runs first. The lists are replaced, never changed
+   * in place, so a chain that is running goes on over the list it started with, without a copy per call.
+   */
   add(name: HookName, handler: Handler, owner: string, priority = 0): () => void {
-    const list = this.table.get(name) ?? [];
     const entry = { handler, priority, owner };
-    list.push(entry);
-    list.sort((a, b) => b.priority - a.priority);
-    this.table.set(name, list);
+    this.table.set(name, [...(this.table.get(name) ?? []), entry].sort((a, b) => b.priority - a.priority));
     return () => {
       const current = this.table.get(name);
-      if (!current) return;
-      const i = current.indexOf(entry);
-      if (i !== -1) current.splice(i, 1);
+      if (current?.includes(entry)) this.table.set(name, current.filter((e) => e !== entry));
     };
   }
 
@@ -141,7 +139,7 @@ export class Hooks {
   async notify<K extends NotifyHook>(name: K, payload: NotifyHooks[K]): Promise<void> {
     const list = this.table.get(name);
     if (!list) return;
-    for (const e of [...list]) {
+    for (const e of list) {
       try {
         await (e.handler as (p: NotifyHooks[K]) => unknown)(payload);
       } catch (err) {
@@ -150,28 +148,49 @@ export class Hooks {
     }
   }
 
-  /** Runs handlers until one returns "handled". A throw is logged and rethrown so the caller answers internal-server-error. */
-  async first<K extends FirstHook>(name: K, payload: FirstHooks[K]): Promise<boolean> {
+  /**
+   * Runs handlers until one returns "handled". A throw is logged and rethrown so the caller answers
+   * internal-server-error. Synchronous while the handlers are (most decline at once): a delivery that no
+   * handler waits on costs no promise job; from the first handler that returns a promise on, it is a promise.
+   */
+  first<K extends FirstHook>(name: K, payload: FirstHooks[K]): boolean | Promise<boolean> {
     const list = this.table.get(name);
     if (!list || list.length === 0) return false;
-    for (const e of [...list]) {
+    return this.firstFrom(name, list, 0, payload);
+  }
+
+  private firstFrom<K extends FirstHook>(name: K, list: Entry[], start: number, payload: FirstHooks[K]): boolean | Promise<boolean> {
+    for (let i = start; i < list.length; i++) {
+      const e = list[i] as Entry;
       let result: unknown;
       try {
-        result = await (e.handler as (p: FirstHooks[K]) => unknown)(payload);
+        result = (e.handler as (p: FirstHooks[K]) => unknown)(payload);
       } catch (err) {
         this.log.error({ err, hook: name, module: e.owner }, "hook handler failed");
         throw err;
       }
+      if (result instanceof Promise) return this.firstAfter(name, list, i, result, payload);
       if (result === "handled") return true;
     }
     return false;
+  }
+
+  private async firstAfter<K extends FirstHook>(name: K, list: Entry[], i: number, pending: Promise<unknown>, payload: FirstHooks[K]): Promise<boolean> {
+    let result: unknown;
+    try {
+      result = await pending;
+    } catch (err) {
+      this.log.error({ err, hook: name, module: (list[i] as Entry).owner }, "hook handler failed");
+      throw err;
+    }
+    return result === "handled" ? true : this.firstFrom(name, list, i + 1, payload);
   }
 
   async fold<K extends FoldHook>(name: K, args: FoldHooks[K]["args"]): Promise<FoldHooks[K]["result"][]> {
     const list = this.table.get(name);
     const out: FoldHooks[K]["result"][] = [];
     if (!list) return out;
-    for (const e of [...list]) {
+    for (const e of list) {
       try {
         const r = await (e.handler as (a: FoldHooks[K]["args"]) => unknown)(args);
         if (r === undefined || r === null) continue;

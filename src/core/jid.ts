@@ -15,6 +15,7 @@ export class Jid {
   readonly domain: string;
   readonly resource: string;
   private str: string | undefined;
+  private bareStr: string | undefined;
 
   /** Use parseJid / makeJid: the constructor trusts its (already enforced) parts. */
   constructor(local: string, domain: string, resource: string) {
@@ -35,8 +36,10 @@ export class Jid {
     return this.resource === "" ? this : new Jid(this.local, this.domain, "");
   }
 
+  /** Kept once built: the router and the session registry ask for it on every delivery. */
   bareString(): string {
-    return this.local === "" ? this.domain : `${this.local}@${this.domain}`;
+    if (this.bareStr === undefined) this.bareStr = this.local === "" ? this.domain : `${this.local}@${this.domain}`;
+    return this.bareStr;
   }
 
   withResource(resource: string): Jid {

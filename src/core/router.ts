@@ -69,7 +69,8 @@ export class Router {
       return;
     }
     try {
-      if (await this.filtered(stanza, to, "out", origin)) return;
+      const blocked = this.filtered(stanza, to, "out", origin);
+      if (blocked === true || (blocked !== false && (await blocked))) return;
       const component = this.components.get(to.domain);
       if (component) await component(stanza, to);
       else if (this.d.hosts.has(to.domain)) await this.routeLocal(stanza, to, origin);
@@ -115,8 +116,14 @@ export class Router {
   async deliver(session: Session, stanza: Element, receipt?: DeliveryReceipt): Promise<void> {
     // A stanza privacy refuses is done with (the user chose not to get it); one a delivery hook holds back
     // (CSI) leaves its receipt unanswered, and its sender keeps it until the session ends.
-    if (await this.filtered(stanza, session.jid, "in", session)) return receipt?.(true);
-    if (this.d.hooks.has("stanza.deliver") && (await this.d.hooks.first("stanza.deliver", { session, stanza }))) return;
+    // Both checks answer without a promise when no handler waits on anything (a room's fan-out is one such
+    // delivery per occupant).
+    const blocked = this.filtered(stanza, session.jid, "in", session);
+    if (blocked === true || (blocked !== false && (await blocked))) return receipt?.(true);
+    if (this.d.hooks.has("stanza.deliver")) {
+      const held = this.d.hooks.first("stanza.deliver", { session, stanza });
+      if (held === true || (held !== false && (await held))) return;
+    }
     session.send(stanza, receipt);
   }
 
@@ -124,7 +131,7 @@ export class Router {
    * The privacy hook (XEP-0016 §2.2 rule 4: the first delivery rule): `out` for what a local account sends,
    * `in` for what one receives. Stanzas without a `from`, or whose party on that side is no local account, pass.
    */
-  private async filtered(stanza: Element, to: Jid, direction: "in" | "out", session: Session | undefined): Promise<boolean> {
+  private filtered(stanza: Element, to: Jid, direction: "in" | "out", session: Session | undefined): boolean | Promise<boolean> {
     if (!this.d.hooks.has("stanza.filter")) return false;
     const from = tryParseJid(stanza.attrs.from);
     if (!from) return false;

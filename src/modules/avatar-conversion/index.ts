@@ -91,19 +91,18 @@ export default defineModule({
     });
     ctx.hookFirst(
       "stanza.deliver",
-      async ({ session, stanza }) => {
+      ({ session, stanza }) => {
+        // Not async: every delivery passes here, and all but the awaited vCard results pass without a promise.
         if (stanza.name !== "iq" || (stanza.attrs.type !== "result" && stanza.attrs.type !== "error")) return undefined;
         const pending = session.state.get(PENDING_VCARD_SETS) as Set<string> | undefined;
         const id = stanza.attrs.id;
         if (!pending || id === undefined || !pending.delete(id)) return undefined;
-        if (stanza.attrs.type === "result") {
-          try {
-            await vCardToPep(session.jid.local); // before the client sees the result
-          } catch (err) {
-            ctx.log.error({ err, user: session.jid.local }, "vCard to PEP avatar conversion failed");
-          }
-        }
-        return undefined;
+        if (stanza.attrs.type !== "result") return undefined;
+        // Before the client sees the result.
+        return vCardToPep(session.jid.local).then(
+          () => undefined,
+          (err: unknown) => void ctx.log.error({ err, user: session.jid.local }, "vCard to PEP avatar conversion failed"),
+        );
       },
       { priority: 100 },
     );

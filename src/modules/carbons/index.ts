@@ -1,12 +1,12 @@
 // XEP-0280 Message Carbons, with XEP-0334 `<no-copy/>`: a resource that enables carbons sees the messages
 // its user's other resources send (§8) and the ones they receive (§7), wrapped per XEP-0297.
 import { StanzaError } from "../../core/errors.js";
-import { tryParseJid } from "../../core/jid.js";
+import { type Jid, tryParseJid } from "../../core/jid.js";
 import { defineModule } from "../../core/modules.js";
 import type { Session } from "../../core/session.js";
 import type { Element } from "../../core/xml/element.js";
 import { NS_CARBONS } from "../../core/xml/ns.js";
-import { type CarbonKind, carbonEligible, isCarbon, wrapCarbon } from "./codec.js";
+import { type CarbonKind, carbonEligible, isCarbon, isPrivate, wrapCarbon } from "./codec.js";
 
 export default defineModule({
   name: "carbons",
@@ -64,28 +64,40 @@ export default defineModule({
       { priority: -50 },
     );
 
+    /** The <received/> copies of a message `session` is about to get, to the user's other resources that do not. */
+    const copyReceived = async (session: Session, stanza: Element, to: Jid): Promise<undefined> => {
+      const user = session.jid.bare();
+      const got = new Set<Session>([session]);
+      // A full JID that is not this session's was routed as if to the bare JID (RFC 6121 §8.5.3.2.1).
+      if (to.resource === "" || to.toString() !== session.jid.toString()) {
+        for (const s of core.router.messageTargets(user, false)) got.add(s);
+      }
+      await copyTo("received", user.toString(), stanza, (s) => got.has(s));
+      return undefined;
+    };
+
     // §7: a message received by one resource goes, as <received/>, to each carbons-enabled resource that did
     // not get it under RFC 6121 §8.5 (those it was addressed to, or all the bare-JID targets, are skipped).
     ctx.hookFirst(
       "stanza.deliver",
-      async ({ session, stanza }) => {
+      ({ session, stanza }) => {
         if (stanza.name !== "message" || session.jid.domain !== ctx.host || isCarbon(stanza)) return;
         if (copied.has(stanza)) return;
-        copied.add(stanza);
-        const parties = conversation(stanza);
-        const eligible = parties !== undefined && carbonEligible(stanza, "received");
-        // §9: the receiving server SHOULD remove <private/> before delivering to the recipient.
-        stanza.removeChildren("private", NS_CARBONS);
-        if (!eligible) return;
-        const to = tryParseJid(stanza.attrs.to);
-        if (!to) return;
-        const user = session.jid.bare();
-        const got = new Set<Session>([session]);
-        // A full JID that is not this session's was routed as if to the bare JID (RFC 6121 §8.5.3.2.1).
-        if (to.resource === "" || to.toString() !== session.jid.toString()) {
-          for (const s of core.router.messageTargets(user, false)) got.add(s);
+        // §6 first, and without a promise: what fails it (groupchat a room fans out to every occupant) is the
+        // bulk of deliveries, and needs neither JID parsing nor a place in `copied`.
+        if (!carbonEligible(stanza, "received")) {
+          // §9: the receiving server SHOULD remove <private/> before delivering to the recipient (and the
+          // next session it goes to must not find the message eligible without it).
+          if (isPrivate(stanza)) {
+            copied.add(stanza);
+            stanza.removeChildren("private", NS_CARBONS);
+          }
+          return;
         }
-        await copyTo("received", user.toString(), stanza, (s) => got.has(s));
+        copied.add(stanza);
+        const to = conversation(stanza) && tryParseJid(stanza.attrs.to);
+        if (!to) return;
+        return copyReceived(session, stanza, to);
       },
       // After archiving (priority 50: the copies carry the XEP-0359 stanza-id), before CSI (-1000).
       { priority: 40 },

@@ -1,7 +1,7 @@
 // Discussion history (XEP-0045 §7.2.15): which archived messages a joining occupant gets, honouring
 // <history maxchars maxstanzas seconds since/>, and their XEP-0203 delay stamps. Archive items hold the
 // groupchat message as broadcast (with its XEP-0359 stanza-id), serialised.
-import type { Element } from "../../core/xml/element.js";
+import { Element } from "../../core/xml/element.js";
 import { NS_CLIENT, NS_DELAY, NS_MUC } from "../../core/xml/ns.js";
 import { parseFramedElement } from "../../core/xml/stream-parser.js";
 import type { ArchiveItem, Json } from "../../storage/types.js";
@@ -75,9 +75,9 @@ const PARSE_LIMITS = { maxStanzaBytes: 16 * 1024 * 1024, maxDepth: 1024 };
 
 /** An archive item's value: the broadcast groupchat message (without `to`), serialised. */
 export function encodeArchived(message: Element): Json {
-  const copy = message.clone();
-  delete copy.attrs.to;
-  return copy.toString();
+  // A shallow copy: the children are only read (a fanned-out payload's frozen children keep their text).
+  const { to: _to, ...attrs } = message.attrs;
+  return new Element(message.name, message.ns, attrs, message.children).toString();
 }
 
 /** Parses an archived message back; undefined for a value that is not one (never throws). */

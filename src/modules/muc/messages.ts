@@ -3,7 +3,8 @@
 // and what else arrives at the room's bare JID (invitations §7.8, voice requests §7.13).
 import { StanzaError } from "../../core/errors.js";
 import type { Jid } from "../../core/jid.js";
-import { Element } from "../../core/xml/element.js";
+import { Element, type Node } from "../../core/xml/element.js";
+import { FrozenElement } from "../../core/xml/frozen-element.js";
 import { NS_CLIENT, NS_MUC_REQUEST, NS_MUC_USER, NS_OCCUPANT_ID, NS_SID } from "../../core/xml/ns.js";
 import { findForm } from "./data-form.js";
 import { encodeArchived } from "./history.js";
@@ -74,6 +75,7 @@ async function broadcastGroupchat(svc: MucService, room: Room, occ: Occupant, st
   const m = reflected(room, occ, stanza);
   const id = svc.newStanzaId();
   m.c("stanza-id", NS_SID, { id, by: room.jid.toString() });
+  m.children = sharedPayload(m);
   const committed = stanza.getChild("body") ? archive(svc, room, m, id) : undefined;
   await fanOut(svc, room, m);
   return { committed };
@@ -84,16 +86,23 @@ export interface ArchiveWrite {
   committed: Promise<void> | undefined;
 }
 
-/** Sends a message to every occupant session (`to` set per copy). */
+/**
+ * Sends a message to every occupant session (`to` set per copy). Each copy is its own envelope (attributes and
+ * child list: delivery hooks may add or remove children, XEP-0198 keeps it for resending, CSI may hold it) around
+ * the one frozen payload, serialised once for the whole room instead of once per occupant.
+ */
 export async function fanOut(svc: MucService, room: Room, m: Element): Promise<void> {
+  const payload = sharedPayload(m);
   for (const o of [...room.occupants.values()]) {
     for (const s of o.sessions.keys()) {
-      // A shallow copy per recipient: its own attributes and child list (delivery hooks may add or remove
-      // children), the payload elements themselves shared: a deep clone per occupant cost more than routing it.
-      const copy = new Element(m.name, m.ns, { ...m.attrs, to: s }, [...m.children]);
-      await svc.send(copy);
+      await svc.send(new Element(m.name, m.ns, { ...m.attrs, to: s }, [...payload]));
     }
   }
+}
+
+/** The message's children as frozen elements (FrozenElement: read-only, text computed once, then reused). */
+function sharedPayload(m: Element): Node[] {
+  return m.children.map((c) => (typeof c === "string" ? c : FrozenElement.from(c)));
 }
 
 /**

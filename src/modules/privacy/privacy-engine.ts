@@ -185,9 +185,14 @@ export class PrivacyEngine {
   }
 
   /** The list that applies (§2.2 rules 1–3): the session's active list, else the default list. */
+  /** §2.2 rules 1–3 without storage: false when neither an active list nor a default list can apply. */
+  private mayHaveList(user: string, session: Session | undefined): boolean {
+    return (session ? activeName(session) : undefined) !== undefined || this.withDefault.has(user);
+  }
+
   private async listFor(user: string, session: Session | undefined): Promise<PrivacyItem[] | undefined> {
     const active = session ? activeName(session) : undefined;
-    if (active === undefined && !this.withDefault.has(user)) return undefined; // fast path: no storage
+    if (!this.mayHaveList(user, session)) return undefined; // fast path: no storage
     return listOf(await this.record(user), active);
   }
 
@@ -203,7 +208,7 @@ export class PrivacyEngine {
    * Decides one stanza; "handled" when a list blocks it, after sending the error the XEPs name. `fromClient`:
    * the user's client sent it (outbound errors go back only to a client, never for presence the server sends).
    */
-  async filter(input: FilterInput, fromClient = false): Promise<"handled" | undefined> {
+  filter(input: FilterInput, fromClient = false): Promise<"handled" | undefined> | undefined {
     const { stanza, direction } = input;
     if (this.exempt.has(stanza) || (direction === "out" && this.passed.has(stanza))) return undefined;
     const owner = direction === "out" ? input.from : input.to;
@@ -213,6 +218,16 @@ export class PrivacyEngine {
     if (peer.local === owner.local && peer.domain === owner.domain) return undefined;
     if (peer.local === "" && this.ctx.core.hosts.has(peer.domain)) return undefined;
     const session = input.session ?? (owner.resource !== "" ? this.ctx.sessions.get(owner) : undefined);
+    // No list applies (the usual case): decided without a promise, as every delivery asks.
+    if (!this.mayHaveList(owner.local, session)) {
+      if (fromClient) this.passed.add(stanza);
+      return undefined;
+    }
+    return this.filterByList(input, owner, peer, session, fromClient);
+  }
+
+  private async filterByList(input: FilterInput, owner: Jid, peer: Jid, session: Session | undefined, fromClient: boolean): Promise<"handled" | undefined> {
+    const { stanza, direction } = input;
     const items = await this.listFor(owner.local, session);
     if (!items || items.length === 0) {
       if (fromClient) this.passed.add(stanza);
