@@ -58,8 +58,8 @@ export class WebSocketConnection extends ConnectionEvents implements ByteConnect
   }
 
   /**
-   * One text message (RFC 7395 §3.3.3: one element). Messages written while the current callbacks and promise
-   * jobs run leave as one buffer in one write at the end of the tick, as on TCP (tcp-connection.ts): ws sends
+   * One text message (RFC 7395 §3.3.3: one element). Messages written in this turn of the event loop leave as
+   * one buffer in one write once the poll phase has handled every input, as on TCP (tcp-connection.ts): ws sends
    * each message as its own header and payload buffers, and that cost WebSocket a fifth of TCP's messages/s
    * when a room fans out. ws has no call for several messages at once, so the frames are built here (server
    * frames are unmasked, RFC 6455 §5.1); ws still reads, answers pings and closes.
@@ -74,7 +74,7 @@ export class WebSocketConnection extends ConnectionEvents implements ByteConnect
     if (flushed) this.batchFlushed.push(flushed);
     if (!this.batchScheduled) {
       this.batchScheduled = true;
-      process.nextTick(this.sendBatch);
+      setImmediate(this.sendBatch);
     }
   }
 
@@ -119,7 +119,7 @@ export class WebSocketConnection extends ConnectionEvents implements ByteConnect
     });
   };
 
-  /** The connection ended with messages still waiting for the end of the tick: they never leave. */
+  /** The connection ended with messages still waiting for the end of the event-loop turn: they never leave. */
   private failBatch(): void {
     const callbacks = this.batchFlushed;
     this.batch = [];
