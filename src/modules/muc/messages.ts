@@ -93,11 +93,14 @@ export interface ArchiveWrite {
  */
 export async function fanOut(svc: MucService, room: Room, m: Element): Promise<void> {
   const payload = sharedPayload(m);
+  // Routed all at once and waited for together: each recipient gets one copy, and the room's next stanza
+  // waits for all of them, so every recipient still gets the room's stanzas in order. A local delivery that
+  // no hook holds back is written during the route call itself.
+  const routed: Promise<void>[] = [];
   for (const o of [...room.occupants.values()]) {
-    for (const s of o.sessions.keys()) {
-      await svc.send(new Element(m.name, m.ns, { ...m.attrs, to: s }, [...payload]));
-    }
+    for (const s of o.sessions.keys()) routed.push(svc.send(new Element(m.name, m.ns, { ...m.attrs, to: s }, [...payload])));
   }
+  await Promise.all(routed);
 }
 
 /** The message's children as frozen elements (FrozenElement: read-only, text computed once, then reused). */

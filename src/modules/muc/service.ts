@@ -61,8 +61,8 @@ export class MucService {
 
 
   /** Routes a stanza and waits until it is handed over, so that one recipient gets a room's stanzas in order. */
-  async send(stanza: Element): Promise<void> {
-    await this.router.route(stanza);
+  send(stanza: Element): Promise<void> {
+    return this.router.route(stanza);
   }
 
   /** Sends the error reply for a stanza (never for errors). */
