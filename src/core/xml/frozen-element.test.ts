@@ -24,8 +24,15 @@ describe("FrozenElement", () => {
   it("shared by several envelopes, each with its own `to`, gives each the text a plain copy would have", () => {
     const shared = payload().map((c) => FrozenElement.from(c));
     for (const to of ["a@example/1", "b@example/2"]) {
-      const copy = new Element("message", NS_CLIENT, { from: "room@conference.example/nick", type: "groupchat", to }, [...shared]);
-      const plain = new Element("message", NS_CLIENT, { from: "room@conference.example/nick", type: "groupchat", to }, payload());
+      const copy = new Element("message", NS_CLIENT, { from: "room@conference.example/nick", type: "groupchat", to }, [
+        ...shared,
+      ]);
+      const plain = new Element(
+        "message",
+        NS_CLIENT,
+        { from: "room@conference.example/nick", type: "groupchat", to },
+        payload(),
+      );
       assert.equal(copy.toString(NS_CLIENT), plain.toString(NS_CLIENT));
       assert.equal(copy.toString(""), plain.toString(""));
     }

@@ -39,7 +39,9 @@ export class FrozenElement extends Element {
 function frozenChildren(el: Element): Node[] {
   return frozen(
     el.children.map((c) =>
-      typeof c === "string" || c instanceof FrozenElement ? c : frozen(new Element(c.name, c.ns, frozen({ ...c.attrs }), frozenChildren(c))),
+      typeof c === "string" || c instanceof FrozenElement
+        ? c
+        : frozen(new Element(c.name, c.ns, frozen({ ...c.attrs }), frozenChildren(c))),
     ),
   );
 }
