@@ -86,7 +86,7 @@ export class NatterServer {
     const log = options.log ?? createLogger(config.log_level);
     secureDataDirectory(config, log);
     const storage = withStoreCache(await openStorage(config), {
-      mapStores: new Set([...MODULE_CATALOGUE.values()].flatMap((m) => m.cachedStores ?? [])),
+      stores: new Set([...MODULE_CATALOGUE.values()].flatMap((m) => m.cachedStores ?? [])),
       maxEntries: config.storage.cache_entries,
     });
     const accounts: AccountProvider = new InternalAccountProvider(storage, {

@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { CachedMapStore, EntryBudget } from "../../src/storage/cached-map-store.js";
+import { CachedMapStore } from "../../src/storage/cached-map-store.js";
+import { EntryBudget } from "../../src/storage/user-cache.js";
 import { createMemoryDriver } from "../../src/storage/memory/index.js";
 import { createSqliteDriver } from "../../src/storage/sqlite/index.js";
 import { withStoreCache } from "../../src/storage/store-cache.js";
@@ -15,11 +16,11 @@ import { runStorageContract } from "./contract.js";
 const dir = mkdtempSync(join(tmpdir(), "natter-store-cache-test-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const CACHED = new Set(["s", "t", "pep", "roster", "störe"]);
+const CACHED = new Set(["s", "t", "pep", "roster", "störe", "settings", "vcard"]);
 let files = 0;
 let lastPath = "";
 const cachedSqlite = async (path: string, maxEntries = 1000): Promise<StorageDriver> =>
-  withStoreCache(await createSqliteDriver(path), { mapStores: CACHED, maxEntries });
+  withStoreCache(await createSqliteDriver(path), { stores: CACHED, maxEntries });
 const freshPath = () => {
   lastPath = join(dir, `db-${++files}`, "natter.sqlite");
   return lastPath;
@@ -106,6 +107,21 @@ describe("map cache", () => {
     await store.set("u", "y@h", 2);
     await driver.deleteUser("h", "u");
     assert.deepEqual(await store.getAll("u"), new Map());
+    await driver.close();
+  });
+
+  it("keeps key-value absence and values in step with writes, and forgets another process's deletion when told", async () => {
+    const path = freshPath();
+    const driver = await cachedSqlite(path);
+    const hashes = driver.open("h", "vcard", "keyval");
+    assert.equal(await hashes.get("u"), undefined);
+    await driver.open("h", "vcard", "keyval").set("u", "abc");
+    assert.equal(await hashes.get("u"), "abc");
+    const other = await createSqliteDriver(path);
+    await other.deleteUser("h", "u");
+    await other.close();
+    driver.forgetUser("h", "u");
+    assert.equal(await hashes.get("u"), undefined);
     await driver.close();
   });
 
