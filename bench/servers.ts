@@ -250,6 +250,10 @@ listeners:
   c2s_direct_tls: { enabled: false }
   http: { port: ${httpPort}, bind: ["127.0.0.1"] }
   https: { enabled: false }
+  # Not needed, and fixed ports would clash with another bench or test running on the machine.
+  s2s: { enabled: false }
+  s2s_direct_tls: { enabled: false }
+  component: { enabled: false }
 c2s:
   require_encryption: false
 auth:

@@ -18,6 +18,7 @@ import { CertificateStore } from "./core/tls/certificates.js";
 import { ControlServer } from "./control/control-server.js";
 import { DEFAULT_MODULES, MODULE_CATALOGUE } from "./modules/catalogue.js";
 import { openStorage } from "./storage/open-storage.js";
+import { withStoreCache } from "./storage/store-cache.js";
 import type { StorageDriver } from "./storage/types.js";
 import { C2sStream } from "./stream/c2s-stream.js";
 import type { ByteConnection } from "./stream/connection.js";
@@ -84,8 +85,14 @@ export class NatterServer {
   static async start(config: Config, options: StartOptions = {}): Promise<NatterServer> {
     const log = options.log ?? createLogger(config.log_level);
     secureDataDirectory(config, log);
-    const storage = await openStorage(config);
-    const accounts: AccountProvider = new InternalAccountProvider(storage, { iterations: config.auth.scram_iterations });
+    const storage = withStoreCache(await openStorage(config), {
+      stores: new Set([...MODULE_CATALOGUE.values()].flatMap((m) => m.cachedStores ?? [])),
+      maxEntries: config.storage.cache_entries,
+    });
+    const accounts: AccountProvider = new InternalAccountProvider(storage, {
+      iterations: config.auth.scram_iterations,
+      knownAccounts: config.storage.cache_entries,
+    });
     const hooks = new Hooks(log);
     const sessions = new SessionRegistry();
     const hosts = new Set(config.hosts);
@@ -252,8 +259,8 @@ export class NatterServer {
   }
 
   processAccountDeletions(): Promise<number> {
-    const { storage, hooks, sessions, hosts, log } = this.core;
-    return processAccountDeletions({ storage, hooks, sessions, hosts, log });
+    const { storage, accounts, hooks, sessions, hosts, log } = this.core;
+    return processAccountDeletions({ storage, accounts, hooks, sessions, hosts, log });
   }
 
   /** Sends a message as the configured sender (`natter send`). */

@@ -1,6 +1,7 @@
 // Accounts kept in Natter's own storage: per host, one JSON record per user in the "accounts" key-value store,
 // holding SCRAM-SHA-1 and SCRAM-SHA-256 credentials (RFC 5802 §3) and never the password.
 import { timingSafeEqual } from "node:crypto";
+import { LruMap } from "../core/lru-map.js";
 import { enforceUsernameCaseMapped, PrecisError } from "../core/precis.js";
 import type { Json, KeyValueStore, StorageDriver } from "../storage/types.js";
 import { deriveScramCredentials } from "./scram-credentials.js";
@@ -15,6 +16,13 @@ import {
 export interface InternalAccountProviderOptions {
   /** PBKDF2 iterations for new credentials; RFC 7677 §4 asks for at least 4096. */
   iterations: number;
+  /**
+   * Account names remembered as existing (`storage.cache_entries`; 0: none): the router asks for every stanza to
+   * an offline bare JID, a presence broadcast for each contact. Only existence is kept, never credentials, so a
+   * password changed by the CLI takes effect at once; an account deleted by the CLI is forgotten through
+   * forgetUser when the server hears of the deletion.
+   */
+  knownAccounts?: number;
 }
 
 // Strongest first.
@@ -35,6 +43,9 @@ export class InternalAccountProvider implements AccountProvider {
   private readonly stores = new Map<string, KeyValueStore>();
   /** Accounts being created right now, so two concurrent createUser calls cannot both succeed. */
   private readonly creating = new Set<string>();
+  /** `${host}\0${username}` of accounts seen to exist. */
+  private readonly known: LruMap<string, true> | undefined;
+  private readonly deleting = new Set<string>();
 
   constructor(
     private readonly storage: StorageDriver,
@@ -43,6 +54,8 @@ export class InternalAccountProvider implements AccountProvider {
     if (!Number.isSafeInteger(options.iterations) || options.iterations < 1) {
       throw new RangeError(`invalid SCRAM iteration count ${options.iterations}`);
     }
+    const capacity = options.knownAccounts ?? 0;
+    this.known = capacity > 0 ? new LruMap(capacity) : undefined;
   }
 
   async scramCredentials(host: string, user: string, hash: ScramHash): Promise<ScramCredentials | undefined> {
@@ -77,7 +90,18 @@ export class InternalAccountProvider implements AccountProvider {
 
   async userExists(host: string, user: string): Promise<boolean> {
     const username = normalizeOrUndefined(user);
-    return username !== undefined && (await this.store(host).get(username)) !== undefined;
+    if (username === undefined) return false;
+    const key = `${host}\0${username}`;
+    if (this.known?.get(key)) return true;
+    const exists = (await this.store(host).get(username)) !== undefined;
+    // Not remembered if deleted meanwhile (deleteUser forgets before its write completes).
+    if (exists && !this.deleting.has(key)) this.known?.set(key, true);
+    return exists;
+  }
+
+  forgetUser(host: string, user: string): void {
+    const username = normalizeOrUndefined(user);
+    if (username !== undefined) this.known?.delete(`${host}\0${username}`);
   }
 
   /** Throws AccountExistsError, or PrecisError when the username or password is not allowed (RFC 8265). */
@@ -105,7 +129,15 @@ export class InternalAccountProvider implements AccountProvider {
   async deleteUser(host: string, user: string): Promise<void> {
     const username = this.existingUsername(user);
     if ((await this.store(host).get(username)) === undefined) throw new NoSuchAccountError(`${username}@${host}`);
-    await this.store(host).delete(username);
+    const key = `${host}\0${username}`;
+    this.deleting.add(key);
+    this.known?.delete(key);
+    try {
+      await this.store(host).delete(username);
+    } finally {
+      this.known?.delete(key);
+      this.deleting.delete(key);
+    }
   }
 
   async listUsers(host: string): Promise<string[]> {

@@ -17,6 +17,7 @@ function providerWith(user: string, hash: ScramHash, credentials: ScramCredentia
     setPassword: unused,
     deleteUser: unused,
     listUsers: unused,
+    forgetUser: () => {},
   };
 }
 

@@ -32,6 +32,7 @@ async function stubProvider(users: Record<string, string>): Promise<AccountProvi
     setPassword: unused,
     deleteUser: unused,
     listUsers: unused,
+    forgetUser: () => {},
   };
 }
 

@@ -82,6 +82,8 @@ export interface AccountProvider {
   /** Deletes the account record only; the caller removes the rest of the user's data. */
   deleteUser(host: string, user: string): Promise<void>;
   listUsers(host: string): Promise<string[]>;
+  /** Drops what the provider remembers about a user, after another process (the CLI) deleted or changed it. */
+  forgetUser(host: string, user: string): void;
 }
 
 export class AccountExistsError extends Error {}

@@ -3,6 +3,7 @@
 // do that in their "account.deleted" handler. The CLI deletes accounts without a server (or beside one), so a
 // deletion is recorded here first and handed to the modules when a server runs: at once through the control
 // socket when one is up, else at the next start.
+import type { AccountProvider } from "../auth/types.js";
 import { StreamError } from "./errors.js";
 import type { Hooks } from "./hooks.js";
 import type { SessionRegistry } from "./session-registry.js";
@@ -19,6 +20,7 @@ export async function recordAccountDeletion(storage: StorageDriver, host: string
 
 export interface AccountDeletionDeps {
   storage: StorageDriver;
+  accounts: AccountProvider;
   hooks: Hooks;
   sessions: SessionRegistry;
   hosts: ReadonlySet<string>;
@@ -31,6 +33,9 @@ export async function processAccountDeletions(deps: AccountDeletionDeps): Promis
   for (const host of deps.hosts) {
     const pending = deps.storage.open(host, PENDING_STORE, "keyval");
     for (const user of await pending.users()) {
+      // Deleted by another process: what this one keeps in memory about the account goes first.
+      deps.storage.forgetUser(host, user);
+      deps.accounts.forgetUser(host, user);
       // Sessions still open from before the deletion end as XEP-0077 §3.2 ends them.
       for (const s of deps.sessions.resourcesOf(`${user}@${host}`)) s.close(new StreamError("not-authorized", "the account was removed"));
       await deps.hooks.notify("account.deleted", { host, user });

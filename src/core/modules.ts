@@ -33,6 +33,11 @@ export interface ModuleDefinition<O = unknown> {
   specs?: SpecReference[];
   /** Modules that must be loaded first (checked at load). */
   depends?: string[];
+  /**
+   * Map stores this module reads on hot paths (every presence, every probe), kept in memory per user by the
+   * server (storage/store-cache.ts) within `storage.cache_entries`. Every module opening one shares the copy.
+   */
+  cachedStores?: string[];
   /** Options schema with defaults and doc text; validated at start. */
   options?: ZodType<O>;
   setup(ctx: ModuleContext<O>): void | Promise<void>;

@@ -76,6 +76,8 @@ export interface StorageDriver {
   open<K extends StoreKind>(host: string, name: string, kind: K): StoreKinds[K];
   /** Deletes every trace of a user in every store of a host (account deletion). */
   deleteUser(host: string, user: string): Promise<void>;
+  /** Drops whatever the driver keeps in memory about a user, after another process changed its data (the CLI). */
+  forgetUser(host: string, user: string): void;
   /** Flushes pending writes and closes. */
   close(): Promise<void>;
 }

@@ -512,9 +512,18 @@ describe("account deletion leaves nothing for whoever registers the name next", 
     }
     assert.deepEqual((await members()).sort(), [`dave@${ts.domain}`, `erin@${ts.domain}`]);
 
+    // What the server keeps in memory about dave (roster copy, known account name) is in use before the deletion.
+    const rosters = ts.server.core.storage.open(ts.domain, "roster", "map");
+    await rosters.set("dave", `alice@${ts.domain}`, { jid: `alice@${ts.domain}`, groups: [], subscription: "both", ask: false, approved: false });
+    assert.equal((await rosters.getAll("dave")).size, 1);
+    assert.equal(await ts.server.core.accounts.userExists(ts.domain, "dave"), true);
+
     // With the server running: the CLI reaches it through the control socket and the server cleans up now.
     const online = await deluser(`dave@${ts.domain}`, "natter.sock");
     assert.equal(online.code, 0, online.out);
+    // Deleted by another process: the server's copies are gone too, so a new "dave" inherits nothing.
+    assert.equal(await ts.server.core.accounts.userExists(ts.domain, "dave"), false);
+    assert.deepEqual(await rosters.getAll("dave"), new Map());
     assert.deepEqual(await members(), [`erin@${ts.domain}`]);
     assert.deepEqual(await whitelist(), [`alice@${ts.domain}`, `erin@${ts.domain}`]);
 

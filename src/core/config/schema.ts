@@ -462,6 +462,8 @@ export const configSchema = z
     storage: z
       .object({
         driver: z.enum(STORAGE_DRIVERS).default("sqlite"),
+        // Hot stores kept in memory (rosters, PEP node configs, avatar hashes, MOTD) and known account names (entries; 0: off).
+        cache_entries: z.number().int().min(0).default(200_000),
         sqlite: z
           .object({ path: z.string().min(1, { error: "expected a file path" }).default("natter.sqlite") })
           .strict()

@@ -18,6 +18,8 @@ import {
 
 export default defineModule({
   name: "announcements",
+  // The host's MOTD is looked up at every login.
+  cachedStores: ["motd"],
   setup(ctx) {
     const motdStore = ctx.store("motd", "keyval"); // user "": the host's one MOTD
     const seenStore = ctx.store("motd-seen", "keyval"); // per user: id of the MOTD version they were sent

@@ -63,6 +63,8 @@ export { createPepService, type PepService } from "./service.js";
 
 export default defineModule({
   name: "pep",
+  // Every available presence reaching an owner reads its node configurations (XEP-0163 §4.3.3 last items).
+  cachedStores: ["pep-nodes"],
   specs: [
     { xep: 163, version: "1.2.2", status: "complete", note: "notifications to local contacts only until s2s exists" },
     { xep: 60, version: "1.26.0", status: "partial", note: "PEP subset: no subscription options, no pending subscriptions, no collections" },

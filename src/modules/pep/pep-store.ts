@@ -5,7 +5,8 @@
 //   order: the last item is the newest entry of the node, and max_items trimming deletes the oldest;
 // - "pep-usage" (keyval): per user, the bytes of all its items' payloads, kept up to date by every write here
 //   (counted afresh from the items when absent), so that a per-account quota costs no scan per publish.
-// No cache: other modules (bookmarks, avatars) open the same stores through their own PepStore.
+// pep-nodes is kept in memory per user by the server (the pep module's cachedStores), one copy shared by
+// every PepStore (bookmarks, avatars open their own), so each sees every change at once.
 import { createHash } from "node:crypto";
 import type { ModuleContext } from "../../core/modules.js";
 import type { ArchiveItem, ArchiveStore, Json, KeyValueStore, MapStore } from "../../storage/types.js";

@@ -54,6 +54,8 @@ type After = (() => Promise<void>)[];
 
 export default defineModule({
   name: "roster",
+  // Read by every presence broadcast and probe answer (presence module) and PEP access check.
+  cachedStores: ["roster", "roster-pending"],
   specs: [
     {
       rfc: 6121,

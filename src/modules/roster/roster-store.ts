@@ -3,7 +3,8 @@
 // - "roster-pending" (map): inbound subscription requests awaiting the user's answer, with the stanza, so they
 //   can be delivered again at the next login (RFC 6121 §3.1.3);
 // - "roster-version" (keyval): the roster version of RFC 6121 §2.6 as an epoch and a counter bumped on every change.
-// No cache: the presence module opens the same stores and must see every change at once.
+// The roster and roster-pending stores are kept in memory per user by the server (the roster module's
+// cachedStores): one copy shared by every module that opens them, so each sees every change at once.
 import { randomBytes } from "node:crypto";
 import type { ModuleContext } from "../../core/modules.js";
 import { Element } from "../../core/xml/element.js";

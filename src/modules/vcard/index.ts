@@ -19,6 +19,8 @@ const isOwn = (from: Jid, to: Jid) => from.bareString() === to.bareString();
 
 export default defineModule({
   name: "vcard",
+  // The avatar hash is stamped on every available presence the user sends (XEP-0153 §4.1).
+  cachedStores: ["vcard-avatar"],
   specs: [
     { xep: 54, version: "1.3.0", status: "complete" },
     { xep: 153, version: "1.1", status: "complete", note: "hash of the stored PHOTO put in available presence" },

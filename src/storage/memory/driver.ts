@@ -29,6 +29,8 @@ export function createMemoryDriver(): StorageDriver {
       for (const scope of archive.ofHost(host)) scope.users.delete(user);
     },
 
+    forgetUser() {}, // nothing is kept in memory
+
     async close() {},
   };
 }

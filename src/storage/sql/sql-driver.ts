@@ -45,6 +45,8 @@ export function createSqlDriver(db: Kysely<StorageDatabase>): StorageDriver {
       });
     },
 
+    forgetUser() {}, // nothing is kept in memory
+
     async close() {
       await db.destroy();
     },

@@ -1,0 +1,73 @@
+// A map store kept in memory per user in front of the real one, for the few stores read on every presence
+// (rosters: a probe answer and a broadcast each read the roster; PEP node configs: every available presence
+// reaching an owner looks for last items to send). Writes go through to storage first, then to the copy.
+//
+// One instance serves every opener of the same host/store (store-cache.ts), so modules that share a store see
+// each other's writes at once. Values are kept as JSON text and parsed on every read: callers may change
+// what they get without changing the cache. A write to the same database from another process is not seen
+// until forgetUser() (the CLI's account deletion goes through it) or eviction.
+import { compareCodePoints } from "./code-point-order.js";
+import type { Json, MapStore } from "./types.js";
+import { type EntryBudget, UserCache } from "./user-cache.js";
+
+/** key → JSON text, in storage's key order (code point order). */
+type UserEntries = Map<string, string>;
+
+export class CachedMapStore extends UserCache<UserEntries> implements MapStore {
+  constructor(
+    private readonly backing: MapStore,
+    budget: EntryBudget,
+  ) {
+    super(budget);
+  }
+
+  protected async load(user: string): Promise<UserEntries> {
+    const entries: UserEntries = new Map();
+    for (const [key, value] of await this.backing.getAll(user)) entries.set(key, JSON.stringify(value));
+    return entries;
+  }
+
+  protected sizeOf(entries: UserEntries): number {
+    return Math.max(1, entries.size);
+  }
+
+  async get(user: string, key: string): Promise<Json | undefined> {
+    const text = (await this.cached(user)).get(key);
+    return text === undefined ? undefined : (JSON.parse(text) as Json);
+  }
+
+  async getAll(user: string): Promise<Map<string, Json>> {
+    const out = new Map<string, Json>();
+    for (const [key, text] of await this.cached(user)) out.set(key, JSON.parse(text) as Json);
+    return out;
+  }
+
+  async count(user: string): Promise<number> {
+    return (await this.cached(user)).size;
+  }
+
+  async set(user: string, key: string, value: Json): Promise<void> {
+    await this.writing(user, () => this.backing.set(user, key, value));
+    const entries = this.peek(user);
+    if (!entries) return;
+    const text = JSON.stringify(value);
+    if (entries.has(key)) entries.set(key, text);
+    else this.replace(user, new Map([...entries, [key, text] as [string, string]].sort(([a], [b]) => compareCodePoints(a, b))));
+  }
+
+  async delete(user: string, key: string): Promise<void> {
+    await this.writing(user, () => this.backing.delete(user, key));
+    const entries = this.peek(user);
+    if (entries?.has(key)) {
+      const rest = new Map(entries);
+      rest.delete(key);
+      this.replace(user, rest);
+    }
+  }
+
+  async deleteAll(user: string): Promise<void> {
+    this.forgetUser(user);
+    await this.writing(user, () => this.backing.deleteAll(user));
+    this.forgetUser(user);
+  }
+}
