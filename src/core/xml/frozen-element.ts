@@ -36,6 +36,14 @@ export class FrozenElement extends Element {
   }
 }
 
+/**
+ * The children of a stanza about to be sent to many recipients, frozen once: each recipient's copy is
+ * `new Element(name, ns, { ...attrs, to }, [...children])`, its own envelope around the shared payload.
+ */
+export function sharedChildren(el: Element): Node[] {
+  return el.children.map((c) => (typeof c === "string" ? c : FrozenElement.from(c)));
+}
+
 function frozenChildren(el: Element): Node[] {
   return frozen(
     el.children.map((c) =>

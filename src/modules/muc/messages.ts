@@ -4,7 +4,7 @@
 import { StanzaError } from "../../core/errors.js";
 import type { Jid } from "../../core/jid.js";
 import { Element, type Node } from "../../core/xml/element.js";
-import { FrozenElement } from "../../core/xml/frozen-element.js";
+import { sharedChildren } from "../../core/xml/frozen-element.js";
 import { NS_CLIENT, NS_MUC_REQUEST, NS_MUC_USER, NS_OCCUPANT_ID, NS_SID } from "../../core/xml/ns.js";
 import { findForm } from "./data-form.js";
 import { encodeArchived } from "./history.js";
@@ -75,7 +75,7 @@ async function broadcastGroupchat(svc: MucService, room: Room, occ: Occupant, st
   const m = reflected(room, occ, stanza);
   const id = svc.newStanzaId();
   m.c("stanza-id", NS_SID, { id, by: room.jid.toString() });
-  m.children = sharedPayload(m);
+  m.children = sharedChildren(m);
   const committed = stanza.getChild("body") ? archive(svc, room, m, id) : undefined;
   await fanOut(svc, room, m);
   return { committed };
@@ -92,7 +92,7 @@ export interface ArchiveWrite {
  * the one frozen payload, serialised once for the whole room instead of once per occupant.
  */
 export async function fanOut(svc: MucService, room: Room, m: Element): Promise<void> {
-  const payload = sharedPayload(m);
+  const payload = sharedChildren(m);
   // Routed all at once and waited for together: each recipient gets one copy, and the room's next stanza
   // waits for all of them, so every recipient still gets the room's stanzas in order. A local delivery that
   // no hook holds back is written during the route call itself.
@@ -101,11 +101,6 @@ export async function fanOut(svc: MucService, room: Room, m: Element): Promise<v
     for (const s of o.sessions.keys()) routed.push(svc.send(new Element(m.name, m.ns, { ...m.attrs, to: s }, [...payload])));
   }
   await Promise.all(routed);
-}
-
-/** The message's children as frozen elements (FrozenElement: read-only, text computed once, then reused). */
-function sharedPayload(m: Element): Node[] {
-  return m.children.map((c) => (typeof c === "string" ? c : FrozenElement.from(c)));
 }
 
 /**

@@ -5,6 +5,7 @@ import { tryParseJid } from "../../core/jid.js";
 import { defineModule } from "../../core/modules.js";
 import type { Session } from "../../core/session.js";
 import { Element } from "../../core/xml/element.js";
+import { sharedChildren } from "../../core/xml/frozen-element.js";
 import { NS_CLIENT } from "../../core/xml/ns.js";
 import { type RosterItem, RosterStore } from "../roster/roster-store.js";
 import { hasFrom, hasTo } from "../roster/subscription-state.js";
@@ -16,12 +17,18 @@ interface PresenceState {
   directed: Set<string>;
 }
 
-/** A copy of a presence stanza, readdressed. */
+/**
+ * Copies of a presence stanza readdressed for many recipients (a broadcast to every subscriber, a probe answered
+ * by every resource): the children are frozen and serialised once (FrozenElement), each copy is its own envelope.
+ */
+function readdresser(stanza: Element): (from: string, to: string) => Element {
+  const children = sharedChildren(stanza);
+  return (from, to) => new Element(stanza.name, stanza.ns, { ...stanza.attrs, from, to }, [...children]);
+}
+
+/** One readdressed copy. */
 function readdress(stanza: Element, from: string, to: string): Element {
-  const p = stanza.clone();
-  p.attrs.from = from;
-  p.attrs.to = to;
-  return p;
+  return readdresser(stanza)(from, to);
 }
 
 const bareOfItem = (item: RosterItem): string => tryParseJid(item.jid)?.bareString() ?? item.jid;
@@ -59,7 +66,9 @@ export default defineModule({
         session.available = true;
         const p = Number.parseInt(stanza.getChildText("priority") ?? "0", 10);
         session.priority = Number.isFinite(p) ? Math.max(-128, Math.min(127, p)) : 0;
-        session.presence = stanza;
+        // Kept with its children frozen: every probe answer and every new resource of the user gets a copy,
+        // serialised once.
+        session.presence = new Element(stanza.name, stanza.ns, { ...stanza.attrs }, sharedChildren(stanza));
       } else {
         session.available = false;
         session.presence = undefined;
@@ -76,13 +85,13 @@ export default defineModule({
       const user = session.jid.local;
       const full = session.jid.toString();
       const items = await roster.getAll(user);
+      const copy = readdresser(stanza);
       for (const item of items) {
-        if (hasFrom(item.subscription)) await core.router.route(readdress(stanza, full, bareOfItem(item)));
+        if (hasFrom(item.subscription)) await core.router.route(copy(full, bareOfItem(item)));
       }
       // The user is implicitly subscribed to itself: every available resource, this one included, gets it.
       const resources = ctx.sessions.resourcesOf(session.jid.bare());
-      for (const s of resources)
-        if (s.available) await core.router.deliver(s, readdress(stanza, full, s.jid.toString()));
+      for (const s of resources) if (s.available) await core.router.deliver(s, copy(full, s.jid.toString()));
       if (!initial) return;
       // §4.2.2: the new resource learns the presence of the user's other available resources...
       for (const s of resources) {
@@ -110,22 +119,22 @@ export default defineModule({
       const st = stateOf(session);
       if (!st.announced && st.directed.size === 0) return;
       const full = session.jid.toString();
-      const base = stanza ?? new Element("presence", NS_CLIENT, { type: "unavailable" });
+      const copy = readdresser(stanza ?? new Element("presence", NS_CLIENT, { type: "unavailable" }));
       const sentTo = new Set<string>();
       if (st.announced) {
         st.announced = false;
         for (const contact of await subscribers(session.jid.local)) {
           sentTo.add(contact);
-          await core.router.route(readdress(base, full, contact));
+          await core.router.route(copy(full, contact));
         }
         for (const s of ctx.sessions.resourcesOf(session.jid.bare())) {
-          if (s !== session && s.available) await core.router.deliver(s, readdress(base, full, s.jid.toString()));
+          if (s !== session && s.available) await core.router.deliver(s, copy(full, s.jid.toString()));
         }
       }
       const directed = [...st.directed];
       st.directed.clear();
       for (const to of directed) {
-        if (!sentTo.has(to)) await core.router.route(readdress(base, full, to));
+        if (!sentTo.has(to)) await core.router.route(copy(full, to));
       }
     }
 
