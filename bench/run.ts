@@ -805,6 +805,8 @@ async function comparison(): Promise<void> {
     `Loopback, ${cpus().length} CPUs, SASL ${args.mechanism}, ${load.presence ? "with" : "without"} initial presence; ` +
       `message archive ${args.mam ? "on" : "off"}; ${load.sessions} idle sessions; ${load.logins} logins × ${load.concurrency} concurrent; ` +
       `${load.pairs} pairs × ${load.inflight} in flight for ${load.duration} s` +
+      `${args["logins-hold"] ? "; login sessions held open" : ""}` +
+      `${scenarioNames.has("muc") ? `; MUC ${mucShapes.map((m) => mucShapeName(m).label).join(" / ")}, ${load.muc.inflight} in flight per sender` : ""}` +
       `${wantsBosh ? `; ${load.boshSessions} BOSH sessions (hold=1, wait=60)` : ""}; ws-/bosh- rows over WebSocket / BOSH on the HTTP port\n\n`,
   );
   const ordered = ["Natter", "Prosody", "ejabberd"].map((n) => results.find((r) => r.name === n)).filter((r) => r !== undefined);
