@@ -42,7 +42,13 @@ export function loopDelayProbe(pid: number, file: string): LoopDelayProbe {
       const until = performance.now() + 5000;
       while (performance.now() < until) {
         try {
-          const s = JSON.parse(readFileSync(file, "utf8")) as { sequence: number; p99_ms: number; max_ms: number; mean_ms: number; samples: number };
+          const s = JSON.parse(readFileSync(file, "utf8")) as {
+            sequence: number;
+            p99_ms: number;
+            max_ms: number;
+            mean_ms: number;
+            samples: number;
+          };
           if (s.sequence > seen) {
             seen = s.sequence;
             return { p99: s.p99_ms, max: s.max_ms, mean: s.mean_ms, samples: s.samples };
@@ -52,7 +58,9 @@ export function loopDelayProbe(pid: number, file: string): LoopDelayProbe {
         }
         await sleep(5);
       }
-      throw new Error(`no event-loop delay from pid ${pid} in ${file} within 5 s (is bench/loop-delay-probe.js loaded?)`);
+      throw new Error(
+        `no event-loop delay from pid ${pid} in ${file} within 5 s (is bench/loop-delay-probe.js loaded?)`,
+      );
     },
   };
 }

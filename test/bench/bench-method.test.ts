@@ -107,8 +107,14 @@ describe("bench event-loop probe", () => {
     // A process whose loop is blocked for 120 ms every 300 ms, with the probe loaded as the bench loads it.
     const child = spawn(
       process.execPath,
-      ["--import", "tsx", "--import", new URL("../../bench/loop-delay-probe.ts", import.meta.url).href, "-e",
-        "setInterval(() => { const t = Date.now(); while (Date.now() - t < 120); }, 300); process.stdout.write('ready\\n');"],
+      [
+        "--import",
+        "tsx",
+        "--import",
+        new URL("../../bench/loop-delay-probe.ts", import.meta.url).href,
+        "-e",
+        "setInterval(() => { const t = Date.now(); while (Date.now() - t < 120); }, 300); process.stdout.write('ready\\n');",
+      ],
       { env: { ...process.env, NATTER_BENCH_LOOP_DELAY_FILE: file }, stdio: ["ignore", "pipe", "inherit"] },
     );
     try {
