@@ -3,6 +3,7 @@
 // knows how a stream is opened, restarted and closed, and how text goes out and comes in.
 
 import { connect, type Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import { WebSocket } from "ws";
 import { NS_FRAMING } from "../src/core/xml/ns.js";
 
@@ -77,7 +78,8 @@ function connected(
 // ---------------------------------------------------------------------------------------------
 
 export class TcpWire implements ClientWire {
-  readonly socket: Socket;
+  /** The TCP socket, or after startTls() the TLS socket over it. */
+  socket: Socket;
   private corked = false;
   private closing = false;
   private readonly uncork = () => {
@@ -85,13 +87,39 @@ export class TcpWire implements ClientWire {
     this.socket.uncork();
   };
 
-  constructor(host: string, port: number, events: WireEvents) {
+  constructor(
+    host: string,
+    port: number,
+    private readonly events: WireEvents,
+  ) {
     this.socket = connect({ host, port });
-    this.socket.setEncoding("utf8");
     this.socket.setNoDelay(true);
-    this.socket.on("data", (chunk: string) => events.data(chunk));
-    this.socket.on("error", (err) => this.closing || events.closed(err));
-    this.socket.on("close", () => this.closing || events.closed(new XmppError("connection closed")));
+    this.listen(this.socket);
+  }
+
+  private listen(socket: Socket): void {
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => this.events.data(chunk));
+    socket.on("error", (err) => this.closing || this.events.closed(err));
+    socket.on("close", () => this.closing || this.events.closed(new XmppError("connection closed")));
+  }
+
+  /**
+   * RFC 6120 §5.4.3.3: after <proceed/>, TLS over the same TCP connection; the stream is then opened anew. The
+   * certificate is not verified: the bench's servers run on loopback with a self-signed one.
+   */
+  startTls(servername: string, timeoutMs: number): Promise<void> {
+    const raw = this.socket;
+    raw.removeAllListeners("data");
+    raw.removeAllListeners("error");
+    raw.removeAllListeners("close");
+    // The raw socket's errors surface on the TLS socket; this keeps a late one from being unhandled.
+    raw.on("error", () => {});
+    const secure = tlsConnect({ socket: raw, servername, rejectUnauthorized: false });
+    this.socket = secure;
+    const ready = connected((ok, fail) => secure.once("secureConnect", ok).once("error", fail), timeoutMs, "TLS handshake");
+    this.listen(secure);
+    return ready;
   }
 
   connect(timeoutMs: number): Promise<void> {

@@ -25,12 +25,15 @@ export interface LoginOptions {
   mechanism: Mechanism;
   /** Send initial presence after binding (RFC 6121 §4.2). */
   presence: boolean;
+  /** Negotiate STARTTLS (RFC 6120 §5) before SASL; plain TCP only. */
+  starttls?: boolean;
   /** Limit for each step: connect, each server reply. */
   stepTimeoutMs: number;
 }
 
 const NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl";
 const NS_BIND = "urn:ietf:params:xml:ns:xmpp-bind";
+const NS_TLS = "urn:ietf:params:xml:ns:xmpp-tls";
 
 // ---------------------------------------------------------------------------------------------
 // SCRAM-SHA-1 (RFC 5802) with the SaltedPassword cached per (password, salt, iterations): the
@@ -217,7 +220,19 @@ export class BenchClient {
   private async negotiate(opts: LoginOptions): Promise<void> {
     const t = opts.stepTimeoutMs;
     this.openStream(opts.domain, false);
-    const features = await this.waitFor(regexEnd(FEATURES), t, "stream features");
+    let features = await this.waitFor(regexEnd(FEATURES), t, "stream features");
+    if (opts.starttls) {
+      if (!(this.wire instanceof TcpWire)) throw new XmppError("STARTTLS is for plain TCP streams only");
+      if (!/<starttls\b/.test(features)) throw new XmppError(`the server offers no STARTTLS: ${features.slice(0, 300)}`);
+      this.wire.write(`<starttls xmlns='${NS_TLS}'/>`);
+      const answer = await this.waitFor(elementEnd("(?:proceed|failure)"), t, "STARTTLS proceed");
+      if (!/<(?:[\w-]+:)?proceed/.test(answer)) throw new XmppError(`STARTTLS refused: ${answer.slice(0, 300)}`);
+      this.buffer = "";
+      await this.wire.startTls(opts.domain, t);
+      // RFC 6120 §5.4.3.3: a new stream over TLS.
+      this.openStream(opts.domain, true);
+      features = await this.waitFor(regexEnd(FEATURES), t, "stream features over TLS");
+    }
     const offered = [...features.matchAll(/<mechanism>([^<]*)<\/mechanism>/g)].map((m) => m[1]);
     let mechanism: Mechanism = opts.mechanism;
     if (!offered.includes(mechanism)) {

@@ -15,6 +15,7 @@ import { createHash, createHmac, pbkdf2, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pool } from "./stats.js";
+import type { CertificateFiles } from "./tls-certificate.js";
 import { freePort, type RunningServer, spawnServer, stopper, tail, waitForPort } from "./servers.js";
 
 /** Where Debian puts ejabberd and its Erlang dependencies that are not in /usr/lib/erlang/lib (ejabberdctl's ERL_LIBS). */
@@ -29,6 +30,8 @@ export interface EjabberdOptions {
   libs: string;
   /** Load mod_mam archiving every chat message (`--mam`); Debian's default config has no mod_mam. */
   mam: boolean;
+  /** Offer STARTTLS on c2s (`starttls: true`, not required) with this certificate (`certfiles`). */
+  tls?: CertificateFiles;
 }
 
 /** The ejabberd version under `libs` (ejabberd-23.01), or undefined when it is not installed there. */
@@ -62,8 +65,9 @@ hosts: [${JSON.stringify(opts.domain)}]
 loglevel: warning
 log_rotate_count: 0
 hide_sensitive_log_data: true
-# No certificate: c2s without TLS, nothing to fetch.
+# No certificate fetched; one given only for the idle-tls scenario (STARTTLS offered, not required).
 acme: { auto: false }
+${opts.tls ? `certfiles: [${JSON.stringify(opts.tls.cert)}, ${JSON.stringify(opts.tls.key)}]\n` : ""}
 # Debian's default is a 3000 B/s c2s shaper ("normal") for all but admins, and 10 sessions per account.
 max_fsm_queue: 1000000
 listen:
@@ -73,7 +77,7 @@ listen:
     max_stanza_size: 262144
     shaper: none
     access: c2s
-    starttls: false
+    starttls: ${opts.tls ? "true" : "false"}
     starttls_required: false
     max_fsm_queue: 1000000
     backlog: 1024
@@ -119,6 +123,14 @@ modules:
     access_persistent: muc_create
     # 200 by default: exactly the 1 × 200 MUC scenario, with no room to spare.
     max_users: 10000
+    # Nothing throttles a room (these are the defaults, spelled out): no minimum interval between one
+    # occupant's messages or presences, no shapers; presence broadcast kept up to 10,000 occupants (1,000).
+    min_message_interval: 0
+    min_presence_interval: 0
+    room_shaper: none
+    user_message_shaper: none
+    user_presence_shaper: none
+    max_users_presence: 10000
     default_room_options: { max_users: 10000, mam: false }
 ${opts.mam ? "  mod_mam: { default: always }\n" : ""}  mod_offline: {}
   mod_ping: {}

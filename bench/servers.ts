@@ -9,6 +9,8 @@ import { connect, createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { onServerCore } from "./cpu-pinning.js";
+import { type LoopDelayProbe, loopDelayEnv, loopDelayProbe } from "./loop-delay.js";
+import type { CertificateFiles } from "./tls-certificate.js";
 import { pool, sleep } from "./stats.js";
 
 export const FD_LIMIT = 65536;
@@ -21,6 +23,8 @@ export interface RunningServer {
   pid: number;
   dir: string;
   logFile: string;
+  /** The server's event-loop delay (Natter with bench/loop-delay-probe.js loaded). */
+  loopDelay?: LoopDelayProbe;
   stop(): Promise<void>;
 }
 
@@ -99,6 +103,8 @@ export interface ProsodyOptions {
   binary: string;
   /** Load mod_mam (message archive); Debian's default config leaves it off. */
   mam: boolean;
+  /** Offer STARTTLS on c2s with this certificate (mod_tls, `ssl`); without it no TLS module is loaded. */
+  tls?: CertificateFiles;
 }
 
 export async function startProsody(opts: ProsodyOptions): Promise<RunningServer> {
@@ -137,14 +143,22 @@ consider_bosh_secure = true
 modules_enabled = {
   "disco", "roster", "saslauth", "blocklist", "bookmarks", "carbons", "pep", "private", "smacks",
   "vcard4", "vcard_legacy", "csi_simple", "ping", "register", "time", "uptime", "version",${opts.mam ? ' "mam",' : ""}
-  "websocket", "bosh",
-}
+  "websocket", "bosh",${opts.tls ? ' "tls",' : ""}
+}${opts.tls ? `
+-- STARTTLS offered (not required: c2s_require_encryption below) with the bench's certificate.
+ssl = { certificate = ${JSON.stringify(opts.tls.cert)}, key = ${JSON.stringify(opts.tls.key)} }` : ""}
 modules_disabled = { "s2s" }
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
 authentication = "internal_hashed"
 storage = "internal"
 Host ${JSON.stringify(opts.domain)}
+-- MUC for the muc scenario, as ejabberd's mod_muc and Natter's muc module serve it. mod_muc has no message or
+-- presence rate limits of its own (those are community modules); rooms stay in memory, so the cache of live
+-- rooms (100 by default) must hold every room of a run.
+Component ${JSON.stringify(`conference.${opts.domain}`)} "muc"
+  restrict_room_creation = false
+  muc_room_cache_size = 100000
 `,
   );
   const child = spawnServer([opts.binary, "--config", config, "-F"], opts.dir, logFile);
@@ -220,6 +234,8 @@ export interface NatterOptions {
   exemptLoopback?: boolean;
   /** Write the `bosh` section: only a Natter with BOSH (src/transports/bosh) knows its keys. */
   bosh?: boolean;
+  /** STARTTLS with this certificate (tls.certificates) instead of the one Natter generates for itself. */
+  tls?: CertificateFiles;
 }
 
 /** BOSH sessions all come from 127.0.0.1: its per-address cap (100) would stop the bosh-idle scenario. */
@@ -256,6 +272,9 @@ listeners:
   component: { enabled: false }
 c2s:
   require_encryption: false
+# No federation, as Prosody and ejabberd run here; its listeners' fixed ports (5269, 5270) would also clash with
+# any other Natter on the machine.
+s2s: { enabled: false }
 auth:
   # Off: a bench logs thousands of accounts in at once from one address, and every password check in
   # flight counts against the address until it succeeds.
@@ -263,7 +282,7 @@ auth:
     per_ip: { delay_after: 0, attempts: 0 }
     per_ip_account: { delay_after: 0, attempts: 0 }
     per_account: { delay_after: 0 }
-${opts.exemptLoopback ? 'unauthenticated: { max_connections: 100000, exempt_addresses: ["127.0.0.0/8"] }\n' : ""}${opts.bosh ? BOSH_CONFIG : ""}# Natter's default modules${opts.mam ? "" : ", without the message archive (Debian's Prosody has none by default)"}.
+${opts.tls ? `tls: { certificates: [{ cert: ${JSON.stringify(opts.tls.cert)}, key: ${JSON.stringify(opts.tls.key)} }] }\n` : ""}${opts.exemptLoopback ? 'unauthenticated: { max_connections: 100000, exempt_addresses: ["127.0.0.0/8"] }\n' : ""}${opts.bosh ? BOSH_CONFIG : ""}# Natter's default modules${opts.mam ? "" : ", without the message archive (Debian's Prosody has none by default)"}.
 modules: ${opts.mam ? "{}" : "{ mam: false }"}
 `,
   );
@@ -277,12 +296,20 @@ export async function createNatterAccounts(opts: NatterOptions, config: string, 
   if (code !== 0) throw new Error(`natter adduser --from-file failed (${code}); see ${logFile}:\n${tail(logFile)}`);
 }
 
+/**
+ * Starts Natter with bench/loop-delay-probe.js loaded (NODE_OPTIONS), so the bench can read its event-loop delay
+ * from inside without changing it; without a built probe (running from sources) it starts without one.
+ */
 export async function startNatter(opts: NatterOptions, config: string, port: number, httpPort: number): Promise<RunningServer> {
   const logFile = join(opts.dir, "natter.log");
-  const child = spawnServer([...opts.command, "-c", config, "start"], opts.dir, logFile);
+  const delayFile = join(opts.dir, "loop-delay.json");
+  const probeEnv = loopDelayEnv(delayFile);
+  const child = spawnServer([...opts.command, "-c", config, "start"], opts.dir, logFile, { ...process.env, ...probeEnv });
   await waitForPort("127.0.0.1", port, child, 60_000, logFile);
   await waitForPort("127.0.0.1", httpPort, child, 60_000, logFile);
-  return { name: "Natter", port, httpPort, pid: child.pid ?? 0, dir: opts.dir, logFile, stop: stopper(child) };
+  const pid = child.pid ?? 0;
+  const loopDelay = probeEnv === undefined ? undefined : loopDelayProbe(pid, delayFile);
+  return { name: "Natter", port, httpPort, pid, dir: opts.dir, logFile, loopDelay, stop: stopper(child) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 import { BenchClient, type Mechanism } from "./client.js";
 import type { Transport } from "./client-wire.js";
+import type { LoopDelayProbe } from "./loop-delay.js";
 
 export interface Target {
   /** Shown in the table header. */
@@ -13,6 +14,13 @@ export interface Target {
   httpPort: number | undefined;
   /** What the scenario's clients connect over. */
   transport: Transport;
+  /** Clients negotiate STARTTLS before SASL (plain TCP only; the idle-tls scenario). */
+  starttls?: boolean;
+  /**
+   * The server's event-loop delay (Natter started with bench/loop-delay-probe.js): reset() starts a window,
+   * read() returns its p99 and max in ms. Undefined for servers without the probe.
+   */
+  loopDelay?: LoopDelayProbe;
   domain: string;
   /** Server process id, for RSS and CPU readings; undefined skips them. */
   pid: number | undefined;
@@ -56,6 +64,7 @@ export async function loginUser(target: Target, index: number, presence: boolean
     resource: `b${(++resourceCounter).toString(36)}`,
     mechanism: target.mechanism,
     presence,
+    starttls: target.starttls,
     stepTimeoutMs: target.stepTimeoutMs,
   });
   loggedIn.add(`${target.name}\0${target.domain}\0${index}`);

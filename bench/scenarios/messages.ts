@@ -73,6 +73,8 @@ export async function runMessages(target: Target, opts: MessagesOptions, log: Lo
     }
   }
   await sleep(opts.warmup * 1000);
+  // The server's event-loop delay over the measured window (issue 13: p99 under 50 ms at 1,000 pairs).
+  await target.loopDelay?.sample();
   const cpu0 = target.pid ? cpuSeconds(target.pid) : 0;
   const own0 = ownCpuSeconds();
   const t0 = performance.now();
@@ -80,6 +82,7 @@ export async function runMessages(target: Target, opts: MessagesOptions, log: Lo
   await sleep(opts.duration * 1000);
   measuring = false;
   const seconds = (performance.now() - t0) / 1000;
+  const loop = await target.loopDelay?.sample();
   const serverCpu = target.pid ? ((cpuSeconds(target.pid) - cpu0) / seconds) * 100 : Number.NaN;
   const clientCpu = ((ownCpuSeconds() - own0) / seconds) * 100;
   sending = false;
@@ -98,6 +101,10 @@ export async function runMessages(target: Target, opts: MessagesOptions, log: Lo
     { key: "message_p99_ms", label: "message latency p99", value: hist.quantile(0.99), unit: "ms", better: "lower" },
     { key: "message_errors", label: "message errors / undelivered", value: errors + inflight, unit: "", better: "lower" },
   ];
+  if (loop !== undefined) {
+    metrics.push({ key: "message_loop_p99_ms", label: "server event-loop delay p99", value: loop.p99, unit: "ms", better: "lower" });
+    metrics.push({ key: "message_loop_max_ms", label: "server event-loop delay max", value: loop.max, unit: "ms", better: "info" });
+  }
   if (target.pid) {
     metrics.push({ key: "message_server_cpu", label: "server CPU during messages", value: serverCpu, unit: "%", better: "info" });
     // What a message costs the server, whatever else shares the machine's cores: steadier than messages/s

@@ -1,6 +1,7 @@
-// MUC (issue 4): `rooms` rooms of `occupants` occupants each (every occupant a different account), all
-// talking: each occupant keeps `inflight` groupchat messages on the way in a closed loop (the room's
-// reflection of its own message lets it send the next one). The first joiner creates each room as an
+// MUC (issue 4, issue 13's shapes): `rooms` rooms of `occupants` occupants each (every occupant a different
+// account); the first `senders` occupants of each room talk (all of them by default), each keeping `inflight`
+// groupchat messages on the way in a closed loop (the room's reflection of its own message lets it send the
+// next one); the others only receive. The first joiner creates each room as an
 // instant room (XEP-0045 §10.1.2); everyone joins with <history maxstanzas='0'/>. After `warmup`
 // seconds, deliveries are counted for `duration` seconds.
 //
@@ -19,9 +20,44 @@ import type { BenchClient } from "../client.js";
 import { Histogram, cpuSeconds, ownCpuSeconds, pool, sleep } from "../stats.js";
 import { type Log, type Metric, type Target, loginUser } from "../target.js";
 
-export interface MucOptions {
+/** One room layout: `rooms` × `occupants`, `senders` of each room's occupants talking. */
+export interface MucShape {
   rooms: number;
   occupants: number;
+  senders: number;
+}
+
+/**
+ * `--muc-shapes`: comma-separated `RxO` (all occupants talk) or `RxO:k` (k senders per room), e.g.
+ * `10x20,50x50:10,1x200:10` (issue 13's three rows).
+ */
+export function parseMucShapes(text: string): MucShape[] {
+  return text
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => {
+      const m = /^(\d+)\s*[x×]\s*(\d+)(?::(\d+))?$/.exec(s);
+      const rooms = Number(m?.[1]);
+      const occupants = Number(m?.[2]);
+      const senders = m?.[3] === undefined ? occupants : Number(m[3]);
+      if (m === null || !(rooms >= 1) || !(occupants >= 1) || !(senders >= 1) || senders > occupants) {
+        throw new Error(`bad MUC shape "${s}": expected ROOMSxOCCUPANTS or ROOMSxOCCUPANTS:SENDERS (1 ≤ senders ≤ occupants)`);
+      }
+      return { rooms, occupants, senders };
+    });
+}
+
+/** Key part and row label of a shape: `10x20` / "10 rooms × 20, all talk"; `50x50s10` / "50 × 50, 10 senders". */
+export function mucShapeName(shape: MucShape): { key: string; label: string } {
+  const all = shape.senders >= shape.occupants;
+  return {
+    key: `${shape.rooms}x${shape.occupants}${all ? "" : `s${shape.senders}`}`,
+    label: `${shape.rooms} × ${shape.occupants}, ${all ? "all talk" : `${shape.senders} senders`}`,
+  };
+}
+
+export interface MucOptions extends MucShape {
   inflight: number;
   duration: number;
   warmup: number;
@@ -154,9 +190,12 @@ export async function runMuc(target: Target, opts: MucOptions, log: Log): Promis
     client.onClosed = (err) => {
       lost ??= err ?? new Error("connection closed");
     };
-    starters.push(() => {
-      for (let n = 0; n < opts.inflight; n++) send();
-    });
+    // Only the first `senders` occupants of each room talk; the rest only receive.
+    if (i % opts.occupants < opts.senders) {
+      starters.push(() => {
+        for (let n = 0; n < opts.inflight; n++) send();
+      });
+    }
   }
   // Errors are logged once, with their text, for diagnosis.
   const errorTap = (chunk: string) => {
@@ -164,7 +203,10 @@ export async function runMuc(target: Target, opts: MucOptions, log: Log): Promis
   };
   for (const c of clients) c.socket.on("data", errorTap);
 
-  log(`muc: ${opts.rooms} rooms × ${opts.occupants} occupants × ${opts.inflight} in flight, ${opts.warmup} s warm-up, ${opts.duration} s measured`);
+  log(
+    `muc: ${opts.rooms} rooms × ${opts.occupants} occupants, ${opts.senders} senders per room × ${opts.inflight} in flight, ` +
+      `${opts.warmup} s warm-up, ${opts.duration} s measured`,
+  );
   for (const start of starters) start();
   await sleep(opts.warmup * 1000);
   const cpu0 = target.pid ? cpuSeconds(target.pid) : 0;
@@ -186,18 +228,25 @@ export async function runMuc(target: Target, opts: MucOptions, log: Log): Promis
   for (const c of clients) c.socket.off("data", errorTap);
   await pool(total, 200, (i) => (clients[i] as BenchClient).close());
 
+  // Each shape its own rows: keys muc_<shape>_…, labels "muc <rooms> × <occupants>, …: …".
+  const { key, label } = mucShapeName(opts);
+  const m = (k: string, l: string, value: number, unit: string, better: Metric["better"]): Metric => ({
+    key: `muc_${key}_${k}`,
+    label: `muc ${label}: ${l}`,
+    value,
+    unit,
+    better,
+  });
   const metrics: Metric[] = [
-    { key: "muc_rooms", label: "muc: rooms × occupants", value: total, unit: "", better: "info" },
-    { key: "muc_delivered_per_s", label: "muc: delivered room messages/s", value: delivered / seconds, unit: "/s", better: "higher" },
-    { key: "muc_sent_per_s", label: "muc: groupchat messages sent/s", value: sent / seconds, unit: "/s", better: "info" },
-    { key: "muc_p50_ms", label: "muc: fan-out latency p50", value: hist.quantile(0.5), unit: "ms", better: "lower" },
-    { key: "muc_p99_ms", label: "muc: fan-out latency p99", value: hist.quantile(0.99), unit: "ms", better: "lower" },
-    { key: "muc_errors", label: "muc: errors / unreflected", value: errors + inflight, unit: "", better: "lower" },
+    m("occupants", "occupants in all rooms", total, "", "info"),
+    m("delivered_per_s", "deliveries/s", delivered / seconds, "/s", "higher"),
+    m("sent_per_s", "groupchat messages sent/s", sent / seconds, "/s", "info"),
+    m("p50_ms", "delivery latency p50", hist.quantile(0.5), "ms", "lower"),
+    m("p99_ms", "delivery latency p99", hist.quantile(0.99), "ms", "lower"),
+    m("errors", "errors / unreflected", errors + inflight, "", "lower"),
   ];
-  if (opts.archive !== undefined) {
-    metrics.push({ key: "muc_archive", label: "muc: room archive (1 on, 0 off)", value: opts.archive ? 1 : 0, unit: "", better: "info" });
-  }
-  if (target.pid) metrics.push({ key: "muc_server_cpu", label: "server CPU during muc", value: serverCpu, unit: "%", better: "info" });
-  metrics.push({ key: "muc_client_cpu", label: "load generator CPU during muc", value: clientCpu, unit: "%", better: "info" });
+  if (opts.archive !== undefined) metrics.push(m("archive", "room archive (1 on, 0 off)", opts.archive ? 1 : 0, "", "info"));
+  if (target.pid) metrics.push(m("server_cpu", "server CPU", serverCpu, "%", "info"));
+  metrics.push(m("client_cpu", "load generator CPU", clientCpu, "%", "info"));
   return metrics;
 }

@@ -1,10 +1,16 @@
 // The benchmark's method (bench/README.md): the table shows the median of each metric over the repeated runs,
-// and a process started through onServerCore runs on the server core only.
+// a process started through onServerCore runs on the server core only, --muc-shapes names issue 13's MUC rows,
+// and the event-loop probe reads a real Node process's loop delay from inside it.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { cpuPinning, onServerCore, SERVER_CORE } from "../../bench/cpu-pinning.js";
+import { loopDelayProbe } from "../../bench/loop-delay.js";
 import { median, medianMetrics } from "../../bench/median-metrics.js";
+import { mucShapeName, parseMucShapes } from "../../bench/scenarios/muc.js";
 import type { Metric } from "../../bench/target.js";
 
 const rate = (value: number): Metric => ({
@@ -65,6 +71,64 @@ describe("bench CPU pinning", () => {
     } else {
       assert.deepEqual(pinned, argv);
       assert.match(cpuPinning().description, /^unpinned/);
+    }
+  });
+});
+
+describe("bench MUC shapes", () => {
+  it("reads issue 13's three layouts: all talk unless :k names the senders per room", () => {
+    const shapes = parseMucShapes("10x20, 50x50:10,1×200:10");
+    assert.deepEqual(shapes, [
+      { rooms: 10, occupants: 20, senders: 20 },
+      { rooms: 50, occupants: 50, senders: 10 },
+      { rooms: 1, occupants: 200, senders: 10 },
+    ]);
+    assert.deepEqual(
+      shapes.map((s) => mucShapeName(s)),
+      [
+        { key: "10x20", label: "10 × 20, all talk" },
+        { key: "50x50s10", label: "50 × 50, 10 senders" },
+        { key: "1x200s10", label: "1 × 200, 10 senders" },
+      ],
+    );
+  });
+
+  it("refuses more senders than occupants and what is not a layout", () => {
+    assert.throws(() => parseMucShapes("2x5:6"), /bad MUC shape "2x5:6"/);
+    assert.throws(() => parseMucShapes("10"), /bad MUC shape/);
+    assert.throws(() => parseMucShapes("0x5"), /bad MUC shape/);
+  });
+});
+
+describe("bench event-loop probe", () => {
+  it("reports a process's loop delay over a window, and starts a new window on each sample", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "natter-loop-delay-"));
+    const file = join(dir, "loop-delay.json");
+    // A process whose loop is blocked for 120 ms every 300 ms, with the probe loaded as the bench loads it.
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "--import",
+        new URL("../../bench/loop-delay-probe.ts", import.meta.url).href,
+        "-e",
+        "setInterval(() => { const t = Date.now(); while (Date.now() - t < 120); }, 300); process.stdout.write('ready\\n');",
+      ],
+      { env: { ...process.env, NATTER_BENCH_LOOP_DELAY_FILE: file }, stdio: ["ignore", "pipe", "inherit"] },
+    );
+    try {
+      await new Promise<void>((resolve) => child.stdout.once("data", () => resolve()));
+      const probe = loopDelayProbe(child.pid ?? 0, file);
+      await probe.sample(); // starts the measured window
+      await new Promise((r) => setTimeout(r, 1500));
+      const busy = await probe.sample();
+      assert.ok(busy.samples > 0, "the window has samples");
+      assert.ok(busy.max >= 80 && busy.max < 1000, `max ${busy.max} ms reflects the 120 ms blocks`);
+      assert.ok(busy.p99 >= 80, `p99 ${busy.p99} ms`);
+    } finally {
+      child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
