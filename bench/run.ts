@@ -19,9 +19,9 @@ import { runLogins } from "./scenarios/logins.js";
 import { runMam } from "./scenarios/mam.js";
 import { runMessages } from "./scenarios/messages.js";
 import { runMuc, writeMucConfig } from "./scenarios/muc.js";
-import { runPresence } from "./scenarios/presence.js";
+import { runPresence, shapeName } from "./scenarios/presence.js";
 import { runS2s } from "./scenarios/s2s.js";
-import { createEjabberdAccounts, DEBIAN_EJABBERD_LIBS, ejabberdInstalled, startEjabberd } from "./ejabberd-server.js";
+import { createEjabberdAccounts, DEBIAN_EJABBERD_LIBS, ejabberdInstalled, loadEjabberdRosters, startEjabberd } from "./ejabberd-server.js";
 import { provisionRosters } from "./provision-rosters.js";
 import {
   createNatterAccounts,
@@ -35,6 +35,7 @@ import {
   startNatter,
   startProsody,
   writeProsodyAccounts,
+  writeProsodyRosters,
   writeUsersCsv,
 } from "./servers.js";
 import type { Log, Metric, Target } from "./target.js";
@@ -81,8 +82,12 @@ load:
   --mam-queries <n>         page queries timed (default 1000)
   --mam-page <n>            RSM <max/> of each query (default 50)
   --presence-accounts <n>   accounts logging in at once in the presence scenario (default 1000)
-  --presence-contacts <n>   contacts per account, subscription both (default 100; even, written into
-                            Natter's storage before it starts; against --port they must exist)
+  --presence-contacts <n>   contacts per account on a ring, subscription both (default 100; even; written
+                            into each server's storage before it starts; against --port they must exist)
+  --presence-shapes <list>  several accounts×contacts shapes in one run, each its own rows, e.g.
+                            1000x10,2000x20 (issue 13's rows; overrides the two above)
+  --presence-updates <n>    presence changes each account sends after the login storm, one in flight
+                            (default 5; 0 skips the update phase)
   --rooms <n>               muc: rooms (default 50)
   --occupants <n>           muc: occupants per room (default 20)
   --muc-inflight <n>        muc: groupchat messages in flight per occupant (default 1)
@@ -137,6 +142,8 @@ const { values: args } = parseArgs({
     "no-presence": { type: "boolean", default: false },
     "presence-accounts": { type: "string", default: "1000" },
     "presence-contacts": { type: "string", default: "100" },
+    "presence-shapes": { type: "string" },
+    "presence-updates": { type: "string", default: "5" },
     rooms: { type: "string", default: "50" },
     occupants: { type: "string", default: "20" },
     "muc-inflight": { type: "string", default: "1" },
@@ -201,7 +208,7 @@ async function writeProsodyAccountsFromEnv(dataPath: string): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------
 
-// presence last: its rosters stay in the server's storage and would make later logins broadcast.
+// presence last: against a --port server its rosters stay in the storage and would make later logins broadcast.
 const ORDER = [
   "idle",
   "ws-idle",
@@ -234,6 +241,39 @@ for (const s of scenarioNames) {
 }
 const wantsBosh = [...scenarioNames].some((s) => s.startsWith("bosh-"));
 
+/** The presence scenario's rosters: accounts × contacts on a ring (bench/ring-contacts.ts). */
+interface PresenceShape {
+  accounts: number;
+  contacts: number;
+}
+
+/** --presence-shapes 1000x10,2000x20, else the one shape of --presence-accounts × --presence-contacts. */
+function presenceShapes(): PresenceShape[] {
+  const list = args["presence-shapes"];
+  const shapes =
+    list === undefined
+      ? [{ accounts: int("presence-accounts", 2), contacts: int("presence-contacts", 2) }]
+      : list
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean)
+          .map((s) => {
+            const m = /^(\d+)[x×](\d+)$/.exec(s);
+            return { accounts: Number(m?.[1] ?? Number.NaN), contacts: Number(m?.[2] ?? Number.NaN) };
+          });
+  for (const { accounts, contacts } of shapes) {
+    if (!(contacts >= 2 && contacts % 2 === 0 && contacts < accounts)) {
+      process.stderr.write(`--presence-*: contacts must be even, at least 2 and below the accounts (${accounts}x${contacts})\n`);
+      process.exit(2);
+    }
+  }
+  if (shapes.length === 0) {
+    process.stderr.write("--presence-shapes: expected accounts×contacts pairs such as 1000x10,2000x20\n");
+    process.exit(2);
+  }
+  return shapes;
+}
+
 const load = {
   sessions: int("sessions", 1),
   boshSessions: int("bosh-sessions", 1),
@@ -248,7 +288,8 @@ const load = {
   presence: !args["no-presence"],
   timeout: int("timeout", 100),
   mam: { items: int("mam-items", 1000), queries: int("mam-queries", 1), page: int("mam-page", 1) },
-  presenceRun: { accounts: int("presence-accounts", 2), contacts: int("presence-contacts", 2), settleLimit: 60 },
+  presenceShapes: presenceShapes(),
+  presenceRun: { updates: int("presence-updates", 0), settleLimit: 60 },
   muc: {
     rooms: int("rooms", 1),
     occupants: int("occupants", 1),
@@ -274,7 +315,7 @@ function accountsNeeded(): number {
   if (scenarioNames.has("logins") || scenarioNames.has("ws-logins") || scenarioNames.has("bosh-logins")) n = Math.max(n, load.logins);
   if (scenarioNames.has("messages") || scenarioNames.has("ws-messages")) n = Math.max(n, load.pairs * 2);
   if (scenarioNames.has("muc")) n = Math.max(n, load.muc.rooms * load.muc.occupants);
-  if (scenarioNames.has("presence")) n = Math.max(n, load.presenceRun.accounts);
+  if (scenarioNames.has("presence")) n = Math.max(n, ...load.presenceShapes.map((s) => s.accounts));
   return n;
 }
 
@@ -294,7 +335,7 @@ async function overTransport(name: ScenarioName, target: Target, log: Log): Prom
 const PEERS = ["Prosody", "ejabberd"];
 const isPeer = (target: Target) => args.port === undefined && PEERS.includes(target.name);
 
-function runScenario(name: ScenarioName, target: Target, log: Log): Promise<Metric[]> {
+function runScenario(name: ScenarioName, target: Target, log: Log, shape?: PresenceShape): Promise<Metric[]> {
   switch (name) {
     case "ws-idle":
     case "ws-logins":
@@ -336,9 +377,8 @@ function runScenario(name: ScenarioName, target: Target, log: Log): Promise<Metr
         log,
       );
     case "presence":
-      // Rosters are written into Natter's storage only; Prosody and ejabberd are not provisioned.
-      if (isPeer(target)) return Promise.resolve([]);
-      return runPresence(target, { ...load.presenceRun, concurrency: load.concurrency }, log);
+      // The rosters of `shape` were written into the server's storage before it started (comparison()).
+      return runPresence(target, { ...(shape ?? (load.presenceShapes[0] as PresenceShape)), ...load.presenceRun, concurrency: load.concurrency }, log);
     case "s2s":
       // Natter federating with Natter: run once, in the Natter column (or against a --port target's settings).
       if (isPeer(target)) return Promise.resolve([]);
@@ -346,8 +386,20 @@ function runScenario(name: ScenarioName, target: Target, log: Log): Promise<Metr
   }
 }
 
+/** One scenario run: the presence scenario once per shape, each with its own rows. */
+interface RunUnit {
+  scenario: ScenarioName;
+  shape?: PresenceShape;
+  /** For the log and the JSON: "messages", "presence 1000x10". */
+  id: string;
+}
+
 /** The selected scenarios in the order they always run (idle first, presence and s2s last). */
-const selectedScenarios = ORDER.filter((s) => scenarioNames.has(s));
+const selectedUnits: RunUnit[] = ORDER.filter((s) => scenarioNames.has(s)).flatMap((scenario): RunUnit[] =>
+  scenario === "presence"
+    ? load.presenceShapes.map((shape) => ({ scenario, shape, id: `presence ${shapeName(shape)}` }))
+    : [{ scenario, id: scenario }],
+);
 
 /**
  * One run of one scenario: `start` gives the target (a freshly started server in the built-in comparison, the
@@ -356,7 +408,7 @@ const selectedScenarios = ORDER.filter((s) => scenarioNames.has(s));
  */
 async function runOnce(
   name: string,
-  scenario: ScenarioName,
+  unit: RunUnit,
   run: number,
   start: () => Promise<{ target: Target; stop: () => Promise<void> }>,
 ): Promise<Metric[]> {
@@ -366,15 +418,16 @@ async function runOnce(
   try {
     const started = await start();
     stop = started.stop;
-    metrics = await runScenario(scenario, started.target, tlog);
+    metrics = await runScenario(unit.scenario, started.target, tlog, unit.shape);
   } catch (err) {
-    tlog(`${scenario} failed: ${(err as Error).stack ?? err}`);
-    metrics = [{ key: `${scenario}_failed`, label: `${scenario} scenario FAILED`, value: Number.NaN, unit: "", better: "info" }];
+    tlog(`${unit.id} failed: ${(err as Error).stack ?? err}`);
+    const key = unit.id.replace(/\s+/g, "_");
+    metrics = [{ key: `${key}_failed`, label: `${unit.id} scenario FAILED`, value: Number.NaN, unit: "", better: "info" }];
   } finally {
     await stop?.();
   }
   if (metrics.length > 0) {
-    tlog(`${scenario} run ${run}/${repeat}: ${metrics.map((m) => `${m.label} ${format(m.value, m.unit)}`).join("; ")}`);
+    tlog(`${unit.id} run ${run}/${repeat}: ${metrics.map((m) => `${m.label} ${format(m.value, m.unit)}`).join("; ")}`);
   }
   return metrics;
 }
@@ -492,16 +545,19 @@ function targetsCheck(metrics: Metric[]): string[] {
         `${format(mucRate, "/s")}, fan-out p99 ${format(get("muc_p99_ms") ?? Number.NaN, "ms")}`,
     );
   }
-  const allIn = get("presence_all_logged_in_s");
-  if (allIn !== undefined) {
-    const accounts = get("presence_accounts") ?? 0;
-    const failures = get("presence_failures") ?? 0;
-    const ok = accounts >= 1000 && allIn <= 30 && failures === 0;
-    lines.push(
-      `${ok ? "PASS" : "MISS"}  ≥ 1,000 accounts with 100 contacts logged in within 30 s: ${format(accounts, "")} in ${format(allIn, "s")}` +
-        ` (login p99 ${format(get("presence_login_p99_ms") ?? Number.NaN, "ms")}, ${format(get("presence_per_s") ?? Number.NaN, "/s")} presence stanzas; ` +
-        `every contact's presence after ${format(get("presence_settled_s") ?? Number.NaN, "s")})`,
-    );
+  for (const shape of load.presenceShapes) {
+    const key = `presence_${shapeName(shape)}`;
+    const allIn = get(`${key}_all_logged_in_s`);
+    if (allIn === undefined) continue;
+    const failures = get(`${key}_failures`) ?? 0;
+    const summary =
+      `${format(shape.accounts, "")} × ${shape.contacts} logged in after ${format(allIn, "s")} (login p99 ${format(get(`${key}_login_p99_ms`) ?? Number.NaN, "ms")}, ` +
+      `${format(get(`${key}_login_per_s`) ?? Number.NaN, "/s")} contact presences; every contact's presence after ${format(get(`${key}_settled_s`) ?? Number.NaN, "s")}` +
+      `${failures > 0 ? `; ${format(failures, "")} failures` : ""})`;
+    // Issue 3's target is for 100 contacts each; other shapes are reported, not judged.
+    if (shape.accounts >= 1000 && shape.contacts >= 100) {
+      lines.push(`${allIn <= 30 && failures === 0 ? "PASS" : "MISS"}  ≥ 1,000 accounts with 100 contacts logged in within 30 s: ${summary}`);
+    } else lines.push(`info  presence: ${summary}`);
   }
   return lines;
 }
@@ -528,13 +584,14 @@ async function external(): Promise<void> {
   const target = baseTarget(args.name, port, httpPort, pid, password);
   // The bench cannot restart a server it did not start: repeated runs share its process.
   const runs: Record<string, Metric[][]> = {};
-  for (const scenario of selectedScenarios) {
-    runs[scenario] = [];
+  for (const unit of selectedUnits) {
+    const unitRuns: Metric[][] = [];
+    runs[unit.id] = unitRuns;
     for (let r = 1; r <= repeat; r++) {
-      runs[scenario].push(await runOnce(target.name, scenario, r, async () => ({ target, stop: async () => {} })));
+      unitRuns.push(await runOnce(target.name, unit, r, async () => ({ target, stop: async () => {} })));
     }
   }
-  const metrics = selectedScenarios.flatMap((s) => medianMetrics(runs[s] ?? []));
+  const metrics = selectedUnits.flatMap((u) => medianMetrics(runs[u.id] ?? []));
   process.stdout.write(
     `\n${pinning}; the target server is not pinned by the bench (start it under taskset -c 0); ` +
       `${repeat === 1 ? "one run" : `median of ${repeat} runs on the same server process`}\n\n`,
@@ -587,10 +644,18 @@ async function comparison(): Promise<void> {
     name: string;
     dir: string;
     password: string;
-    start: (scenario: ScenarioName) => Promise<RunningServer>;
-    runs: Map<ScenarioName, Metric[][]>;
+    start: (unit: RunUnit) => Promise<RunningServer>;
+    runs: Map<string, Metric[][]>;
   }
   const contenders: Contender[] = [];
+
+  /** A presence run's rosters, written into the restored storage before the server starts (timed in the log). */
+  const writeRosters = async (name: string, shape: PresenceShape, write: () => Promise<number>) => {
+    log(`${name}: writing ${shape.accounts} rosters of ${shape.contacts} contacts into its storage`);
+    const t0 = performance.now();
+    const items = await write();
+    log(`${name}: ${items} roster items written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  };
 
   /**
    * `prepare` creates the accounts once; a copy of the data directory as it left it is put back before every
@@ -599,7 +664,7 @@ async function comparison(): Promise<void> {
   const prepareOne = async (
     name: string,
     prepare: (dir: string, password: string) => Promise<void>,
-    start: (dir: string, scenario: ScenarioName) => Promise<RunningServer>,
+    start: (dir: string, unit: RunUnit) => Promise<RunningServer>,
   ) => {
     const dir = mkdtempSync(join(tmpdir(), `natter-bench-${name.toLowerCase()}-`));
     const password = `bench-${Date.now().toString(36)}`;
@@ -612,10 +677,10 @@ async function comparison(): Promise<void> {
         name,
         dir,
         password,
-        start: async (scenario) => {
+        start: async (unit) => {
           rmSync(data, { recursive: true, force: true });
           if (existsSync(pristine)) cpSync(pristine, data, { recursive: true });
-          return start(dir, scenario);
+          return start(dir, unit);
         },
         runs: new Map(),
       });
@@ -647,20 +712,14 @@ async function comparison(): Promise<void> {
           await createNatterAccounts(opts(dir), config, csv);
           log(`Natter: accounts created in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
         },
-        async (dir, scenario) => {
+        async (dir, { scenario, shape }) => {
           const port = await freePort();
           const httpPort = await freePort();
           // The archive scenario needs Natter's mam module whatever --mam says.
           const o = { ...opts(dir), mam: args.mam || scenario === "mam" };
           const config = natterConfig(o, port, httpPort);
           if (scenario === "muc") writeMucConfig(config, load.muc.archive);
-          if (scenario === "presence") {
-            const { accounts, contacts } = load.presenceRun;
-            log(`Natter: writing ${accounts} rosters of ${contacts} contacts into its storage`);
-            const t0 = performance.now();
-            const items = await provisionRosters(config, accounts, contacts);
-            log(`Natter: ${items} roster items written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-          }
+          if (shape !== undefined) await writeRosters("Natter", shape, () => provisionRosters(config, shape.accounts, shape.contacts));
           return startNatter(o, config, port, httpPort);
         },
       );
@@ -673,7 +732,14 @@ async function comparison(): Promise<void> {
         log(`Prosody: writing ${count} internal_hashed accounts`);
         await writeProsodyAccounts(join(dir, "data"), args.domain, "bench-user-", count, password, iterations);
       },
-      (dir) => startProsody({ dir, domain: args.domain, binary: args.prosody, mam: args.mam }),
+      async (dir, { shape }) => {
+        if (shape !== undefined) {
+          await writeRosters("Prosody", shape, async () =>
+            writeProsodyRosters(join(dir, "data"), args.domain, "bench-user-", shape.accounts, shape.contacts),
+          );
+        }
+        return startProsody({ dir, domain: args.domain, binary: args.prosody, mam: args.mam });
+      },
     );
   }
   if (wanted.includes("ejabberd")) {
@@ -686,26 +752,31 @@ async function comparison(): Promise<void> {
         await createEjabberdAccounts(opts(dir), "bench-user-", count, password, iterations);
         log(`ejabberd: accounts created in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       },
-      (dir) => startEjabberd(opts(dir)),
+      async (dir, { shape }) => {
+        if (shape !== undefined) {
+          await writeRosters("ejabberd", shape, () => loadEjabberdRosters(opts(dir), "bench-user-", shape.accounts, shape.contacts));
+        }
+        return startEjabberd(opts(dir));
+      },
     );
   }
 
   // Scenario by scenario, run r of every server before run r+1 of any: a slow spell on the machine then
   // touches each server's runs alike instead of one server's whole series.
-  for (const scenario of selectedScenarios) {
+  for (const unit of selectedUnits) {
     for (let r = 1; r <= repeat; r++) {
       for (const c of contenders) {
-        const metrics = await runOnce(c.name, scenario, r, async () => {
-          const server = await c.start(scenario);
+        const metrics = await runOnce(c.name, unit, r, async () => {
+          const server = await c.start(unit);
           log(`${c.name}: started, pid ${server.pid} on cores ${allowedCores(server.pid)}, port ${server.port}, dir ${c.dir}`);
           return { target: baseTarget(c.name, server.port, server.httpPort, server.pid, c.password), stop: server.stop };
         });
-        c.runs.set(scenario, [...(c.runs.get(scenario) ?? []), metrics]);
+        c.runs.set(unit.id, [...(c.runs.get(unit.id) ?? []), metrics]);
       }
     }
   }
   for (const c of contenders) {
-    const metrics = selectedScenarios.flatMap((s) => medianMetrics(c.runs.get(s) ?? []));
+    const metrics = selectedUnits.flatMap((u) => medianMetrics(c.runs.get(u.id) ?? []));
     const ok = !metrics.some((m) => m.key.endsWith("_failed"));
     if (!ok) {
       failed = true;
@@ -723,7 +794,9 @@ async function comparison(): Promise<void> {
     `Loopback, ${cpus().length} CPUs, SASL ${args.mechanism}, ${load.presence ? "with" : "without"} initial presence; ` +
       `message archive ${args.mam ? "on" : "off"}; ${load.sessions} idle sessions; ${load.logins} logins × ${load.concurrency} concurrent; ` +
       `${load.pairs} pairs × ${load.inflight} in flight for ${load.duration} s` +
-      `${wantsBosh ? `; ${load.boshSessions} BOSH sessions (hold=1, wait=60)` : ""}; ws-/bosh- rows over WebSocket / BOSH on the HTTP port\n\n`,
+      `${wantsBosh ? `; ${load.boshSessions} BOSH sessions (hold=1, wait=60)` : ""}` +
+      `${scenarioNames.has("presence") ? `; presence: ring rosters (subscription both), ${load.concurrency} logins in flight with roster get, then ${load.presenceRun.updates} updates each, one in flight` : ""}` +
+      "; ws-/bosh- rows over WebSocket / BOSH on the HTTP port\n\n",
   );
   const ordered = ["Natter", "Prosody", "ejabberd"].map((n) => results.find((r) => r.name === n)).filter((r) => r !== undefined);
   process.stdout.write(`${table(ordered, ordered.length >= 2 && ordered[0]?.name === "Natter")}\n`);
