@@ -55,13 +55,15 @@ describe("bench rosters written into Prosody's and ejabberd's storage", () => {
         clients.push(one, two);
 
         // Account 1's neighbours on a ring of 6 with 2 contacts: 2 and 6, subscription both, group "bench".
-        const result = await one.xmpp.iqCaller.get(xml("query", { xmlns: "jabber:iq:roster" }));
-        const items = result.getChildren("item").map((i: XmlElement) => ({
+        const result = await one.xmpp.iqCaller.request(
+          xml("iq", { type: "get" }, xml("query", { xmlns: "jabber:iq:roster" })),
+        );
+        const items = (result.getChild("query", "jabber:iq:roster")?.getChildren("item") ?? []).map((i) => ({
           jid: i.attrs.jid,
           subscription: i.attrs.subscription,
-          groups: i.getChildren("group").map((g: XmlElement) => g.text()),
+          groups: i.getChildren("group").map((g) => g.getText()),
         }));
-        items.sort((a: { jid: string }, b: { jid: string }) => a.jid.localeCompare(b.jid));
+        items.sort((a, b) => String(a.jid).localeCompare(String(b.jid)));
         assert.deepEqual(items, [
           { jid: `${PREFIX}2@${DOMAIN}`, subscription: "both", groups: ["bench"] },
           { jid: `${PREFIX}6@${DOMAIN}`, subscription: "both", groups: ["bench"] },
@@ -73,8 +75,14 @@ describe("bench rosters written into Prosody's and ejabberd's storage", () => {
         await two.waitFor(isAvailableFrom(`${PREFIX}1@${DOMAIN}`), 10_000);
         // The scenario's update phase waits for this reflection (RFC 6121 §4.4.2) before the next change.
         await one.xmpp.send(xml("presence", {}, xml("show", {}, "away"), xml("status", {}, "1")));
-        await one.waitFor((s) => isAvailableFrom(`${PREFIX}1@${DOMAIN}`)(s) && s.getChildText("status") === "1", 10_000);
-        await two.waitFor((s) => isAvailableFrom(`${PREFIX}1@${DOMAIN}`)(s) && s.getChildText("status") === "1", 10_000);
+        await one.waitFor(
+          (s) => isAvailableFrom(`${PREFIX}1@${DOMAIN}`)(s) && s.getChildText("status") === "1",
+          10_000,
+        );
+        await two.waitFor(
+          (s) => isAvailableFrom(`${PREFIX}1@${DOMAIN}`)(s) && s.getChildText("status") === "1",
+          10_000,
+        );
       } finally {
         for (const c of clients) await c.stop();
         await server?.stop();
