@@ -283,6 +283,9 @@ listeners:
   https: { enabled: false }
 c2s:
   require_encryption: false
+# No federation, as in the Prosody config (s2s module off) and ejabberd's (no s2s listener): its listener's
+# default port 5269 is one that any other Natter on the machine (another bench) may hold already.
+s2s: { enabled: false }
 auth:
   # Off: a bench logs thousands of accounts in at once from one address, and every password check in
   # flight counts against the address until it succeeds.
