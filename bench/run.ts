@@ -88,6 +88,8 @@ load:
                             1000x10,2000x20 (issue 13's rows; overrides the two above)
   --presence-updates <n>    presence changes each account sends after the login storm, one in flight
                             (default 5; 0 skips the update phase)
+  --presence-settle <s>     how long to wait for every roster's presence after the last login, for each
+                            echo, and for the deliveries after the last change (default 60)
   --rooms <n>               muc: rooms (default 50)
   --occupants <n>           muc: occupants per room (default 20)
   --muc-inflight <n>        muc: groupchat messages in flight per occupant (default 1)
@@ -144,6 +146,7 @@ const { values: args } = parseArgs({
     "presence-contacts": { type: "string", default: "100" },
     "presence-shapes": { type: "string" },
     "presence-updates": { type: "string", default: "5" },
+    "presence-settle": { type: "string", default: "60" },
     rooms: { type: "string", default: "50" },
     occupants: { type: "string", default: "20" },
     "muc-inflight": { type: "string", default: "1" },
@@ -289,7 +292,7 @@ const load = {
   timeout: int("timeout", 100),
   mam: { items: int("mam-items", 1000), queries: int("mam-queries", 1), page: int("mam-page", 1) },
   presenceShapes: presenceShapes(),
-  presenceRun: { updates: int("presence-updates", 0), settleLimit: 60 },
+  presenceRun: { updates: int("presence-updates", 0), settleLimit: int("presence-settle", 1) },
   muc: {
     rooms: int("rooms", 1),
     occupants: int("occupants", 1),
