@@ -14,6 +14,7 @@ import { type ChildProcess } from "node:child_process";
 import { createHash, createHmac, pbkdf2, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { checkRingShape, ringContacts } from "./ring-contacts.js";
 import { pool } from "./stats.js";
 import type { CertificateFiles } from "./tls-certificate.js";
 import { freePort, type RunningServer, spawnServer, stopper, tail, waitForPort } from "./servers.js";
@@ -220,22 +221,53 @@ export async function createEjabberdAccounts(
       `{passwd,{${erlBinary(`${prefix}${i + 1}`)},${erlBinary(opts.domain)}},` +
       `{scram,<<"${storedKey}">>,<<"${serverKey}">>,<<"${salt.toString("base64")}">>,sha,${iterations}}}.`;
   });
-  const terms = join(opts.dir, "accounts.terms");
-  writeFileSync(terms, `${lines.join("\n")}\n`);
+  await loadMnesiaRecords(opts, "passwd", "accounts", lines);
+}
 
+/**
+ * Write `records` (Erlang terms, one per line, each ending in a full stop) into `table` of the prepared spool:
+ * one VM start with ejabberd (whose modules create their tables), one Mnesia transaction, then `init:stop()`,
+ * which writes Mnesia to disk. The same way for accounts and rosters.
+ */
+async function loadMnesiaRecords(opts: EjabberdOptions, table: string, what: string, records: string[]): Promise<void> {
+  const terms = join(opts.dir, `${what}.terms`);
+  writeFileSync(terms, `${records.join("\n")}\n`);
   const config = ejabberdConfig(opts, await freePort(), await freePort());
   const load =
-    `{ok, Rs} = file:consult(${erlString(terms)}), ok = mnesia:wait_for_tables([passwd], 60000), ` +
+    `{ok, Rs} = file:consult(${erlString(terms)}), ok = mnesia:wait_for_tables([${table}], 60000), ` +
     "{atomic, ok} = mnesia:transaction(fun() -> lists:foreach(fun mnesia:write/1, Rs) end), " +
-    `io:format("bench: ~B accounts loaded~n", [length(Rs)]), init:stop().`;
-  const logFile = join(opts.dir, "accounts.log");
+    `io:format("bench: ~B ${what} loaded~n", [length(Rs)]), init:stop().`;
+  const logFile = join(opts.dir, `${what}.log`);
+  rmSync(logFile, { force: true });
   const { argv, env } = ejabberdVm(opts, config, ["-eval", load]);
   const child = spawnServer(argv, opts.dir, logFile, env);
   const code = await exited(child);
-  if (code !== 0 || !readFileSync(logFile, "utf8").includes(`bench: ${count} accounts loaded`)) {
-    throw new Error(`ejabberd account load failed (${code}); see ${logFile}:\n${tail(logFile)}`);
+  if (code !== 0 || !readFileSync(logFile, "utf8").includes(`bench: ${records.length} ${what} loaded`)) {
+    throw new Error(`ejabberd: loading ${what} into Mnesia failed (${code}); see ${logFile}:\n${tail(logFile)}`);
   }
   rmSync(terms, { force: true });
+}
+
+/**
+ * Load the presence scenario's ring rosters (bench/ring-contacts.ts) into the spool as mod_roster_mnesia stores
+ * them: one `#roster{}` per item (ejabberd 23.01 include/mod_roster.hrl: usj = {User, Server, ContactLJID},
+ * us = {User, Server}, jid = {ContactUser, ContactServer, <<>>}, name = <<>>, subscription = both, ask = none,
+ * groups = [<<"bench">>], askmessage = <<>>, xs = []), in the `roster` table (indexed on us) that
+ * mod_roster_mnesia creates. Run on the restored spool before the server starts. Returns the items written.
+ */
+export async function loadEjabberdRosters(opts: EjabberdOptions, prefix: string, count: number, contacts: number): Promise<number> {
+  checkRingShape(count, contacts);
+  const server = erlBinary(opts.domain);
+  const records: string[] = [];
+  for (let i = 1; i <= count; i++) {
+    const user = erlBinary(`${prefix}${i}`);
+    for (const c of ringContacts(i, count, contacts)) {
+      const contact = `{${erlBinary(`${prefix}${c}`)},${server},<<>>}`;
+      records.push(`{roster,{${user},${server},${contact}},{${user},${server}},${contact},<<>>,both,none,[<<"bench">>],<<>>,[]}.`);
+    }
+  }
+  await loadMnesiaRecords(opts, "roster", "rosters", records);
+  return records.length;
 }
 
 export async function startEjabberd(opts: EjabberdOptions): Promise<RunningServer> {

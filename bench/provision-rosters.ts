@@ -2,8 +2,8 @@
 // project's own config loader, storage driver and RosterStore (no second copy of the format), so
 // 100,000 roster items take seconds instead of 100,000 subscription handshakes over XMPP.
 //
-// Account i (1..count) has the `contacts` accounts nearest to it on a ring as contacts (contacts/2 on
-// each side), all with subscription "both": the relation is symmetric, so every item has its mirror.
+// The shape of the rosters: bench/ring-contacts.ts. Prosody's and ejabberd's are written by
+// writeProsodyRosters (bench/servers.ts) and loadEjabberdRosters (bench/ejabberd-server.ts).
 //
 // Also a CLI, for a Natter the bench does not start (stop the server first):
 //   node dist/bench/provision-rosters.js <natter.yaml> <count> [contacts=100] [prefix=bench-user-]
@@ -17,17 +17,7 @@ import { createSqlDriver } from "../src/storage/sql/sql-driver.js";
 import type { StorageDatabase } from "../src/storage/sql/tables.js";
 import { openSqliteDatabase } from "../src/storage/sqlite/open-database.js";
 import type { StoreKind } from "../src/storage/types.js";
-
-/** The 1-based account numbers of account `i`'s contacts: contacts/2 either side on a ring of `count`. */
-export function ringContacts(i: number, count: number, contacts: number): number[] {
-  const half = Math.floor(contacts / 2);
-  const out: number[] = [];
-  for (let d = 1; d <= half; d++) {
-    out.push(((i - 1 + d) % count) + 1);
-    out.push(((i - 1 - d + count) % count) + 1);
-  }
-  return out;
-}
+import { checkRingShape, ringContacts } from "./ring-contacts.js";
 
 /** Writes the rosters of accounts 1..count on every host of the config; returns the items written. */
 export async function provisionRosters(
@@ -36,9 +26,7 @@ export async function provisionRosters(
   contacts: number,
   prefix = "bench-user-",
 ): Promise<number> {
-  if (contacts % 2 !== 0 || contacts >= count) {
-    throw new Error(`provisionRosters: contacts (${contacts}) must be even and below the account count (${count})`);
-  }
+  checkRingShape(count, contacts);
   const config = loadConfig(configPath);
   if (config.storage.driver !== "sqlite") throw new Error(`provisionRosters: storage driver ${config.storage.driver}, not sqlite`);
   // The sqlite driver's own pieces (open, migrate, SQL stores), with every write in one transaction:

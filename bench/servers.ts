@@ -10,6 +10,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { onServerCore } from "./cpu-pinning.js";
 import { type LoopDelayProbe, loopDelayEnv, loopDelayProbe } from "./loop-delay.js";
+import { checkRingShape, ringContacts } from "./ring-contacts.js";
 import type { CertificateFiles } from "./tls-certificate.js";
 import { pool, sleep } from "./stats.js";
 
@@ -200,6 +201,36 @@ export async function writeProsodyAccounts(
       `return {\n\t["salt"] = "${salt}";\n\t["iteration_count"] = ${iterations};\n\t["stored_key"] = "${storedKey}";\n\t["server_key"] = "${serverKey}";\n};\n`,
     );
   });
+}
+
+/** A Lua string literal as Prosody's util.serialization writes one (the bench's names need no escapes). */
+const luaString = (s: string) => `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+
+/**
+ * Write the presence scenario's ring rosters (bench/ring-contacts.ts) as Prosody's internal storage holds
+ * them: data/<host>/roster/<user>.dat, the keyval store rostermanager.load_roster reads, a Lua table of
+ * contact JID → `{ subscription, groups = { [name] = true } }` (mod_roster keeps groups as a set; `name`
+ * and `ask` absent) plus the metadata entry under the key `false` that rostermanager's roster_metadata adds
+ * and save_roster writes: `{ version = <n>, pending = {} }` (no subscription requests pending). The
+ * format is what datamanager.store writes (`return <serialized table>;`). Returns the items written.
+ */
+export function writeProsodyRosters(dataDir: string, domain: string, prefix: string, count: number, contacts: number): number {
+  checkRingShape(count, contacts);
+  const dir = join(dataDir, prosodyEncode(domain), "roster");
+  mkdirSync(dir, { recursive: true });
+  let written = 0;
+  for (let i = 1; i <= count; i++) {
+    const items = ringContacts(i, count, contacts).map(
+      (c) =>
+        `\t[${luaString(`${prefix}${c}@${domain}`)}] = {\n\t\t["subscription"] = "both";\n\t\t["groups"] = {\n\t\t\t["bench"] = true;\n\t\t};\n\t};\n`,
+    );
+    written += items.length;
+    writeFileSync(
+      join(dir, `${prosodyEncode(`${prefix}${i}`)}.dat`),
+      `return {\n\t[false] = {\n\t\t["version"] = 1;\n\t\t["pending"] = {};\n\t};\n${items.join("")}};\n`,
+    );
+  }
+  return written;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 // The benchmark's method (bench/README.md): the table shows the median of each metric over the repeated runs,
 // a process started through onServerCore runs on the server core only, --muc-shapes names issue 13's MUC rows,
-// and the event-loop probe reads a real Node process's loop delay from inside it.
+// the event-loop probe reads a real Node process's loop delay from inside it, and the presence scenario's ring
+// rosters and stanza cutting hold.
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -11,6 +12,8 @@ import { cpuPinning, onServerCore, SERVER_CORE } from "../../bench/cpu-pinning.j
 import { loopDelayProbe } from "../../bench/loop-delay.js";
 import { median, medianMetrics } from "../../bench/median-metrics.js";
 import { mucShapeName, parseMucShapes } from "../../bench/scenarios/muc.js";
+import { checkRingShape, ringContacts } from "../../bench/ring-contacts.js";
+import { PresenceStream } from "../../bench/scenarios/presence-stream.js";
 import type { Metric } from "../../bench/target.js";
 
 const rate = (value: number): Metric => ({
@@ -129,6 +132,51 @@ describe("bench event-loop probe", () => {
     } finally {
       child.kill("SIGKILL");
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("bench presence rosters and stream", () => {
+  it("gives each account contacts/2 neighbours either side on the ring, symmetric, never itself", () => {
+    assert.deepEqual(ringContacts(1, 6, 2), [2, 6]);
+    assert.deepEqual(ringContacts(3, 1000, 4), [4, 2, 5, 1]);
+    for (const [count, contacts] of [
+      [1000, 10],
+      [2000, 20],
+    ] as const) {
+      for (const i of [1, 2, count / 2, count]) {
+        const mine = ringContacts(i, count, contacts);
+        assert.equal(new Set(mine).size, contacts);
+        assert.ok(!mine.includes(i));
+        for (const c of mine) assert.ok(ringContacts(c, count, contacts).includes(i), `${c} has ${i} back`);
+      }
+    }
+    assert.throws(() => checkRingShape(10, 3), /even/);
+    assert.throws(() => checkRingShape(10, 10), /below/);
+  });
+
+  it("cuts whole presence and iq stanzas out of chunks split anywhere", () => {
+    const wire =
+      "<iq type='result' id='bench-roster' to='u@localhost/r'><query xmlns='jabber:iq:roster' ver='1'>" +
+      "<item jid='a@localhost' subscription='both'><group>bench</group></item></query></iq> " +
+      "<presence from='a@localhost/x' to='u@localhost/r'/>" +
+      "<presence from=\"b@localhost/y\" xml:lang='en'><show>away</show><status>3</status></presence>" +
+      "<message from='c@localhost/z'><body>hi</body></message>" +
+      "<presence type='unavailable' from='a@localhost/x'/>";
+    for (let cut = 1; cut < wire.length; cut += 7) {
+      const seen: string[] = [];
+      const stream = new PresenceStream(
+        (p) => seen.push(`presence ${p.fromBare} ${p.type ?? "available"} ${p.status ?? "-"}`),
+        (iq) => seen.push(`iq ${iq.id} ${iq.type} ${(iq.xml.match(/<item\s/g) ?? []).length}`),
+      );
+      stream.feed(wire.slice(0, cut));
+      stream.feed(wire.slice(cut));
+      assert.deepEqual(seen, [
+        "iq bench-roster result 1",
+        "presence a@localhost available -",
+        "presence b@localhost available 3",
+        "presence a@localhost unavailable -",
+      ]);
     }
   });
 });
