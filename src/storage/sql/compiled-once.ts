@@ -12,10 +12,11 @@ export function compileOnce<DB, Row, Slots extends string>(
   db: Kysely<DB>,
   slots: readonly Slots[],
   build: (marker: (name: Slots) => string) => Compilable<Row>,
-): (values: Record<Slots, unknown>) => Promise<QueryResult<Row>> {
+): (values: Record<Slots, unknown>, on?: Kysely<DB>) => Promise<QueryResult<Row>> {
   let compiled: CompiledQuery<Row> | undefined;
   let positions: (Slots | undefined)[] = [];
-  return (values) => {
+  // `on`: where to run it (a transaction), the database by default.
+  return (values, on = db) => {
     // Compiled at the first run, not when the store is opened: some stores never run some queries.
     if (compiled === undefined) {
       // Markers no caller's value can equal: compared by identity below, never by text.
@@ -32,6 +33,6 @@ export function compileOnce<DB, Row, Slots extends string>(
       const name = positions[i];
       return name === undefined ? fixed : values[name];
     });
-    return db.executeQuery<Row>({ ...compiled, parameters });
+    return on.executeQuery<Row>({ ...compiled, parameters });
   };
 }
