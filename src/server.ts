@@ -118,6 +118,7 @@ export class NatterServer {
       disco: {
         features: (host, target) => loader?.features(host, target) ?? [],
         identities: (host) => loader?.identities(host) ?? [],
+        generation: () => loader?.generation ?? 0,
       },
     };
     loader = new ModuleLoader(core);

@@ -17,6 +17,26 @@ export function ssdpHash(
   mechanisms: readonly string[],
   channelBindings: readonly string[] | undefined,
 ): string {
+  // A server makes few distinct offers (per TLS state and config), and every SCRAM login needs one: remembered.
+  const key = `${hash}\n${mechanisms.join(",")}\n${channelBindings?.join(",") ?? "-"}`;
+  let value = remembered.get(key);
+  if (value === undefined) {
+    value = computeSsdpHash(hash, mechanisms, channelBindings);
+    if (remembered.size >= MAX_REMEMBERED) remembered.clear();
+    remembered.set(key, value);
+  }
+  return value;
+}
+
+/** Distinct offers remembered; more than a handful would mean something odd, so the map is simply bounded. */
+const MAX_REMEMBERED = 64;
+const remembered = new Map<string, string>();
+
+function computeSsdpHash(
+  hash: ScramHash,
+  mechanisms: readonly string[],
+  channelBindings: readonly string[] | undefined,
+): string {
   let s = octetSort(mechanisms).join(MECHANISM_DELIMITER);
   if (channelBindings !== undefined) s += CHANNEL_BINDING_SEPARATOR + octetSort(channelBindings).join(MECHANISM_DELIMITER);
   return createHash(hash === "SHA-1" ? "sha1" : "sha256")

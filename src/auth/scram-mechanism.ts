@@ -2,6 +2,7 @@
 // RFC 5929 (tls-server-end-point) and RFC 9266 (tls-exporter).
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { enforceUsernameCaseMapped } from "../core/precis.js";
+import { randomBase64 } from "../core/random-text.js";
 import { ssdpHash } from "./downgrade-protection.js";
 import { decodeUtf8Strict, isOwnAuthzid } from "./sasl-input.js";
 import {
@@ -270,7 +271,7 @@ class ScramServerExchange implements SaslExchange {
 
 /** 18 random octets in base64: 24 printable characters, none of them ',' (RFC 5802 §7 s-nonce). */
 function randomNonce(): string {
-  return randomBytes(18).toString("base64");
+  return randomBase64(18);
 }
 
 function constantTimeEqual(a: Buffer, b: Buffer): boolean {

@@ -14,8 +14,12 @@ export function addressEntryProblem(entry: string): string | undefined {
   return undefined;
 }
 
+/** Addresses whose answer is kept; past this many the kept answers are dropped and gathered again. */
+const MAX_ANSWERS = 4096;
+
 export class AddressList {
   private readonly list = new BlockList();
+  private readonly answers = new Map<string, boolean>();
   readonly empty: boolean;
 
   /** Throws on an entry that is not an address or CIDR range (config validation reports it first). */
@@ -33,6 +37,18 @@ export class AddressList {
 
   has(ip: string): boolean {
     if (this.empty) return false;
+    // Asked at every connection and login; BlockList.check builds a SocketAddress each time (about 1% of the
+    // server's CPU at a thousand logins a second). The list never changes, so answers are kept, boundedly.
+    let answer = this.answers.get(ip);
+    if (answer === undefined) {
+      answer = this.check(ip);
+      if (this.answers.size >= MAX_ANSWERS) this.answers.clear();
+      this.answers.set(ip, answer);
+    }
+    return answer;
+  }
+
+  private check(ip: string): boolean {
     const address = ip.replace(/%.*$/, ""); // zone index (fe80::1%eth0)
     const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
     if (mapped) return this.list.check(mapped[1] as string, "ipv4");

@@ -6,6 +6,7 @@ import type { CoreServices, DiscoIdentity, LoadedModule, ModuleContext, ModuleDe
 export class ModuleLoader {
   private readonly core: CoreServices;
   private readonly byHost = new Map<string, Map<string, LoadedModule>>();
+  private loads = 0;
 
   constructor(core: CoreServices) {
     this.core = core;
@@ -81,11 +82,18 @@ export class ModuleLoader {
         for (const r of removers) r();
         for (const t of timers) clearInterval(t);
         mods.delete(def.name);
+        this.loads++;
       },
     };
     mods.set(def.name, loaded);
+    this.loads++;
     log.debug("module loaded");
     return loaded;
+  }
+
+  /** Counts module loads and unloads: see CoreServices.disco.generation. */
+  get generation(): number {
+    return this.loads;
   }
 
   loaded(host: string): LoadedModule[] {

@@ -74,6 +74,11 @@ export interface CoreServices {
   disco: {
     features(host: string, target: IqTarget): string[];
     identities(host: string): DiscoIdentity[];
+    /**
+     * Changes whenever a module is loaded or unloaded (on any host): what a host's disco#info is built from
+     * (features, identities, disco.info handlers) changes only then, so what is derived from it can be kept.
+     */
+    generation(): number;
   };
 }
 

@@ -44,6 +44,8 @@ export class C2sStream extends XmlStream implements SessionStream {
   /** The virtual host the client named in its header. */
   host = "";
   private isBound = false;
+  /** Our header and features for the current stream, until they are written (see onHeader). */
+  private featuresPending: Promise<void> | undefined;
   private readonly negotiation: ClientNegotiation;
   private readonly sm: StreamManagementProtocol;
 
@@ -95,26 +97,47 @@ export class C2sStream extends XmlStream implements SessionStream {
     const to = tryParseJid(attrs.to);
     const host = to && to.local === "" && to.resource === "" ? to.domain : "";
     const from = tryParseJid(attrs.from);
-    // RFC 6120 §4.7.1: answer with our own header before any error.
-    this.writeHeader({ contentNs: NS_CLIENT, id: this.id, from: host || this.defaultHost(), ...(from ? { to: from.toString() } : {}) });
-    if (contentNs !== NS_CLIENT) return this.close(new StreamError("invalid-namespace", "content namespace must be jabber:client"));
-    // RFC 6120 §4.7.5: we speak version 1.0 only.
-    const version = attrs.version;
-    if (version === undefined || !/^1\.\d+$/.test(version)) return this.close(new StreamError("unsupported-version"));
-    if (!host || !this.core.hosts.has(host)) return this.close(new StreamError("host-unknown"));
-    if (this.host !== "" && host !== this.host) return this.close(new StreamError("host-unknown", "the host changed on restart"));
+    const header: StreamHeaderFields = { contentNs: NS_CLIENT, id: this.id, from: host || this.defaultHost(), ...(from ? { to: from.toString() } : {}) };
+    const refusal = this.headerRefusal(contentNs, attrs.version, host);
+    if (refusal) {
+      // RFC 6120 §4.7.1: answer with our own header before any error.
+      this.writeHeader(header);
+      return this.close(refusal);
+    }
     this.host = host;
-    this.negotiation.features().then(
-      (features) => this.writeElement(features),
+    // Our header waits for the features (modules add to them through async hooks) so that both leave in one
+    // write: a write each cost a syscall and a TCP segment, twice per login. Elements the client sends before
+    // they are written wait for them (handleElement), so no answer can overtake the header.
+    const written = this.negotiation.features().then(
+      (features) => {
+        this.writeHeader(header);
+        this.writeElement(features);
+      },
       (err: unknown) => {
         this.log.error({ err }, "stream features failed");
+        this.writeHeader(header);
         this.close(new StreamError("internal-server-error"));
       },
     );
+    this.featuresPending = written;
+    void written.then(() => {
+      if (this.featuresPending === written) this.featuresPending = undefined;
+    });
+  }
+
+  /** Why the client's stream header is refused (RFC 6120 §4.7), or undefined when it is not. */
+  private headerRefusal(contentNs: string, version: string | undefined, host: string): StreamError | undefined {
+    if (contentNs !== NS_CLIENT) return new StreamError("invalid-namespace", "content namespace must be jabber:client");
+    // RFC 6120 §4.7.5: we speak version 1.0 only.
+    if (version === undefined || !/^1\.\d+$/.test(version)) return new StreamError("unsupported-version");
+    if (!host || !this.core.hosts.has(host)) return new StreamError("host-unknown");
+    if (this.host !== "" && host !== this.host) return new StreamError("host-unknown", "the host changed on restart");
+    return undefined;
   }
 
   protected async handleElement(el: Element): Promise<void> {
     if (this.isBound) return this.handleStanza(el);
+    if (this.featuresPending) await this.featuresPending;
     return this.negotiation.handle(el);
   }
 

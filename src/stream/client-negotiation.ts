@@ -1,13 +1,13 @@
 // Client stream negotiation, the same on every client transport (TCP, WebSocket, BOSH): STARTTLS where the
 // wire can (RFC 6120 §5), SASL (§6), resource binding (§7) or XEP-0198 resumption, and the iq a module may
 // answer before authentication (XEP-0077). The stream feeds it every element until the stream is bound.
-import { randomBytes } from "node:crypto";
 import type { LoginThrottle } from "../auth/login-throttle.js";
 import type { ScramDowngradeCheck } from "../auth/scram-mechanism.js";
 import { StanzaError, StreamError } from "../core/errors.js";
 import type { PreAuthStream } from "../core/hooks.js";
 import { enforceResource, makeJid } from "../core/jid.js";
 import type { CoreServices } from "../core/modules.js";
+import { randomBase64url } from "../core/random-text.js";
 import { Element } from "../core/xml/element.js";
 import { NS_BIND, NS_CLIENT, NS_SASL, NS_SESSION, NS_SM, NS_STREAM, NS_TLS } from "../core/xml/ns.js";
 import type { Logger } from "pino";
@@ -210,7 +210,7 @@ export class ClientNegotiation {
       const requested = bind.getChildText("resource", NS_BIND)?.trim();
       let resource: string;
       try {
-        resource = requested ? enforceResource(requested) : randomBytes(9).toString("base64url");
+        resource = requested ? enforceResource(requested) : randomBase64url(9);
       } catch {
         // RFC 6120 §7.7.2.1: a resource that cannot be processed → bad-request.
         return this.replyIq(iq, undefined, new StanzaError("bad-request", "resource is not allowed"));

@@ -11,6 +11,7 @@ import type {
   SaslContext,
   SaslExchange,
   SaslFailureCondition,
+  SaslMechanism,
 } from "../auth/types.js";
 import { Element } from "../core/xml/element.js";
 import { NS_SASL, NS_SASL_CB } from "../core/xml/ns.js";
@@ -56,6 +57,8 @@ export class SaslNegotiation {
   private counted = false;
   /** Channel-binding types the client has used on this stream (RFC 5802 §6 'y' check), across its exchanges. */
   private readonly bindingsUsedByClient = new Set<ChannelBindingType>();
+  private built: SaslMechanism[] | undefined;
+  private offeredNames: readonly string[] | undefined;
 
   constructor(
     private readonly ctx: SaslContext,
@@ -68,22 +71,39 @@ export class SaslNegotiation {
     private readonly downgradeCheck: ScramDowngradeCheck = "client-shown",
   ) {}
 
-  private mechanisms(provider: AccountProvider) {
+  /**
+   * The enabled mechanisms, built once per negotiation (the features and every <auth/> ask for them). They reach
+   * accounts through `watching`, so the account asked for is known even on failure, and a throttled
+   * address+account gets no password check at all (so no timing either) whatever the password.
+   */
+  private mechanisms(): SaslMechanism[] {
+    if (this.built !== undefined) return this.built;
+    const watching: AccountProvider = Object.create(this.provider);
+    watching.scramCredentials = (host, user, hash) => {
+      if (this.named(`${user}@${host}`)) return Promise.resolve(undefined);
+      return this.provider.scramCredentials(host, user, hash);
+    };
+    watching.verifyPassword = (host, user, password) => {
+      if (this.named(`${user}@${host}`)) return Promise.resolve(false);
+      return this.provider.verifyPassword(host, user, password);
+    };
     // Unknown users get fake credentials with the real iteration count, so `i=` does not reveal them.
-    return buildMechanisms(provider, this.enabled, {
+    this.built = buildMechanisms(watching, this.enabled, {
       scram: {
         unknownUserIterations: this.scramIterations,
         unknownUserSecret: this.serverSecret,
         downgradeCheck: this.downgradeCheck,
       },
     });
+    return this.built;
   }
 
-  /** Mechanisms to offer on this connection (RFC 6120 §6.4.1). */
-  offered(): string[] {
-    return this.mechanisms(this.provider)
+  /** Mechanisms to offer on this connection (RFC 6120 §6.4.1); the connection's TLS state is fixed for this negotiation. */
+  offered(): readonly string[] {
+    this.offeredNames ??= this.mechanisms()
       .filter((m) => m.available(this.ctx))
       .map((m) => m.name);
+    return this.offeredNames;
   }
 
   /**
@@ -132,20 +152,7 @@ export class SaslNegotiation {
     // An address refused outright is told so before any credentials are looked at.
     this.verdict = this.throttle.check(ip, undefined);
     if (this.verdict.refused) return this.fail("temporary-auth-failure", REFUSED_TEXT);
-    // The provider is wrapped per exchange: the account asked for is known even on failure, and a throttled
-    // address+account gets no password check at all (so no timing either) whatever the password.
-    const watching: AccountProvider = Object.create(this.provider);
-    watching.scramCredentials = (host, user, hash) => {
-      if (this.named(`${user}@${host}`)) return Promise.resolve(undefined);
-      return this.provider.scramCredentials(host, user, hash);
-    };
-    watching.verifyPassword = (host, user, password) => {
-      if (this.named(`${user}@${host}`)) return Promise.resolve(false);
-      return this.provider.verifyPassword(host, user, password);
-    };
-    const mech = this.mechanisms(watching).find(
-      (m) => m.name === el.attrs.mechanism && m.available(this.ctx),
-    );
+    const mech = this.mechanisms().find((m) => m.name === el.attrs.mechanism && m.available(this.ctx));
     if (!mech) return this.fail("invalid-mechanism");
     // XEP-0474: what the features offered, for the SSDP hash in SCRAM's server-first-message.
     const advertised = { mechanisms: this.offered(), channelBindings: this.advertisedChannelBindings() };

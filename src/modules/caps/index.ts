@@ -109,9 +109,19 @@ export default defineModule({
     // is known to modules (the features after authentication come before binding, with no host to tell).
     ctx.hookFold("stream.preauth-features", async ({ stream }) => {
       if (stream.host !== host) return undefined;
-      const ver = hostVer(await hostInfo(core, host, hostJid), SERVER_HASH);
-      return new Element("c", NS_CAPS, { hash: SERVER_HASH, node: ctx.options.node, ver });
+      return new Element("c", NS_CAPS, { hash: SERVER_HASH, node: ctx.options.node, ver: await serverVer() });
     });
+
+    // The host's ver is offered to every client that connects: computed again only when the modules change
+    // (the host's disco#info is built from what they register), not once per login.
+    let kept: { generation: number; ver: string } | undefined;
+    async function serverVer(): Promise<string> {
+      const generation = core.disco.generation();
+      if (kept?.generation === generation) return kept.ver;
+      const ver = hostVer(await hostInfo(core, host, hostJid), SERVER_HASH);
+      kept = { generation, ver };
+      return ver;
+    }
 
     // §6.2: disco#info to node#ver gives the same identities, features and forms as without a node.
     ctx.hookFold("disco.info", async ({ to, node }) => {

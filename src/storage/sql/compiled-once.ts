@@ -1,33 +1,38 @@
-// Builds a query with Kysely once and runs it many times with new values. Kysely builds and compiles a query
-// afresh on every call, which under a presence storm cost more CPU than SQLite running it (--cpu-prof: query
-// building and compiling ~5% of the server, SQLite ~8%). The query is built with a distinct sentinel string
-// where each runtime value goes; the compiled parameters that are sentinels are filled in per call, the others
-// (host, store name) stay.
-import type { CompiledQuery, Kysely } from "kysely";
+// A query built and compiled by Kysely once, then run with each call's own values. Kysely's builder and compiler
+// (immutable nodes, frozen at every step) cost several times what SQLite takes to read one row by its key:
+// the account-credential read at every login, for one. The SQL text stays the same from run to run, so the
+// SQLite driver's statement cache (sqlite/statement-cache.ts) prepares it once too.
+import type { Compilable, CompiledQuery, Kysely, QueryResult } from "kysely";
 
-interface Compilable<R> {
-  compile(): CompiledQuery<R>;
-}
-
-/** The sentinel for value `i` of a compiled-once query: a string no caller can pass (NUL-delimited). */
-export const slot = (i: number): string => `\u0000slot${i}\u0000`;
-
-/** A runner for `build(slot(0), slot(1), …)`: call it with the values in the same order. */
-export function compiledOnce<R>(
-  // biome-ignore lint/suspicious/noExplicitAny: works for any schema
-  db: Kysely<any>,
-  build: (...slots: string[]) => Compilable<R>,
-  slotCount: number,
-): (...values: unknown[]) => Promise<R[]> {
-  const slots = Array.from({ length: slotCount }, (_, i) => slot(i));
-  const compiled = build(...slots).compile();
-  const positions = compiled.parameters.map((p) => slots.indexOf(p as string));
-  for (let i = 0; i < slotCount; i++) {
-    if (!positions.includes(i)) throw new Error(`compiledOnce: value ${i} does not appear in the query`);
-  }
-  return async (...values: unknown[]) => {
-    const parameters = positions.map((at, i) => (at >= 0 ? values[at] : compiled.parameters[i]));
-    const result = await db.executeQuery<R>({ ...compiled, parameters });
-    return result.rows;
+/**
+ * Returns a runner of the query `build` makes, in which `marker(name)` stands for a value each run gives (a slot);
+ * every other value is fixed when it is compiled.
+ */
+export function compileOnce<DB, Row, Slots extends string>(
+  db: Kysely<DB>,
+  slots: readonly Slots[],
+  build: (marker: (name: Slots) => string) => Compilable<Row>,
+): (values: Record<Slots, unknown>, on?: Kysely<DB>) => Promise<QueryResult<Row>> {
+  let compiled: CompiledQuery<Row> | undefined;
+  let positions: (Slots | undefined)[] = [];
+  // `on`: where to run it (a transaction), the database by default.
+  return (values, on = db) => {
+    // Compiled at the first run, not when the store is opened: some stores never run some queries.
+    if (compiled === undefined) {
+      // Markers no caller's value can equal: compared by identity below, never by text.
+      const markers = new Map<string, Slots>(slots.map((name) => [`\u0000slot:${name}:${Math.random()}`, name]));
+      const byName = new Map<Slots, string>([...markers].map(([marker, name]) => [name, marker]));
+      const query = build((name) => byName.get(name) as string).compile();
+      positions = query.parameters.map((p) => (typeof p === "string" ? markers.get(p) : undefined));
+      for (const name of slots) {
+        if (!positions.includes(name)) throw new Error(`compileOnce: slot ${name} does not appear in the query`);
+      }
+      compiled = query;
+    }
+    const parameters = compiled.parameters.map((fixed, i) => {
+      const name = positions[i];
+      return name === undefined ? fixed : values[name];
+    });
+    return on.executeQuery<Row>({ ...compiled, parameters });
   };
 }

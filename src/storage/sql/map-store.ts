@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Json, MapStore } from "../types.js";
-import { compiledOnce } from "./compiled-once.js";
+import { compileOnce } from "./compiled-once.js";
 import type { StorageDatabase } from "./tables.js";
 
 export function sqlMapStore(db: Kysely<StorageDatabase>, host: string, store: string): MapStore {
@@ -8,37 +8,34 @@ export function sqlMapStore(db: Kysely<StorageDatabase>, host: string, store: st
     db.selectFrom("map").where("host", "=", host).where("store", "=", store).where("user", "=", user);
   const deleteUserRows = (user: string) =>
     db.deleteFrom("map").where("host", "=", host).where("store", "=", store).where("user", "=", user);
-  // Read on every probe, broadcast and login where not cached (store-cache.ts): compiled once (compiled-once.ts).
-  const getValue = compiledOnce(db, (user, key) => userRows(user).select("value").where("key", "=", key).limit(1), 2);
-  const getEntries = compiledOnce(db, (user) => userRows(user).select(["key", "value"]).orderBy("key"), 1);
-  const countEntries = compiledOnce(db, (user) => userRows(user).select((eb) => eb.fn.countAll().as("count")), 1);
-  const upsert = compiledOnce(
-    db,
-    (user, key, text) =>
-      db
-        .insertInto("map")
-        .values({ host, store, user, key, value: text })
-        .onConflict((oc) => oc.columns(["host", "store", "user", "key"]).doUpdateSet({ value: text })),
-    3,
+  // Read on every probe, broadcast and login where not cached (store-cache.ts): compiled once.
+  const selectValue = compileOnce(db, ["user", "key"], (slot) => userRows(slot("user")).select("value").where("key", "=", slot("key")));
+  const selectEntries = compileOnce(db, ["user"], (slot) => userRows(slot("user")).select(["key", "value"]).orderBy("key"));
+  const countEntries = compileOnce(db, ["user"], (slot) => userRows(slot("user")).select((eb) => eb.fn.countAll().as("count")));
+  const upsert = compileOnce(db, ["user", "key", "value"], (slot) =>
+    db
+      .insertInto("map")
+      .values({ host, store, user: slot("user"), key: slot("key"), value: slot("value") })
+      .onConflict((oc) => oc.columns(["host", "store", "user", "key"]).doUpdateSet({ value: slot("value") })),
   );
-  const deleteEntry = compiledOnce(db, (user, key) => deleteUserRows(user).where("key", "=", key), 2);
+  const deleteEntry = compileOnce(db, ["user", "key"], (slot) => deleteUserRows(slot("user")).where("key", "=", slot("key")));
   return {
     async get(user, key) {
-      const [row] = await getValue(user, key);
+      const row = (await selectValue({ user, key })).rows[0];
       return row === undefined ? undefined : (JSON.parse(row.value) as Json);
     },
     async set(user, key, value) {
-      await upsert(user, key, JSON.stringify(value));
+      await upsert({ user, key, value: JSON.stringify(value) });
     },
     async delete(user, key) {
-      await deleteEntry(user, key);
+      await deleteEntry({ user, key });
     },
     async getAll(user) {
-      const rows = await getEntries(user);
+      const { rows } = await selectEntries({ user });
       return new Map(rows.map((row) => [row.key, JSON.parse(row.value) as Json]));
     },
     async count(user) {
-      const [row] = await countEntries(user);
+      const row = (await countEntries({ user })).rows[0];
       return Number(row?.count ?? 0);
     },
     async deleteAll(user) {

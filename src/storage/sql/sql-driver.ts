@@ -4,6 +4,7 @@ import { AppendBatcher } from "./append-batcher.js";
 import { sqlArchiveStore } from "./archive-store.js";
 import { distinctStores } from "./distinct-stores.js";
 import { sqlKeyValueStore } from "./keyval-store.js";
+import { KeyValueWriter } from "./keyval-writer.js";
 import { sqlMapStore } from "./map-store.js";
 import type { StorageDatabase } from "./tables.js";
 
@@ -15,10 +16,11 @@ const TABLES = ["keyval", "map", "archive"] as const;
  */
 export function createSqlDriver(db: Kysely<StorageDatabase>): StorageDriver {
   const batcher = new AppendBatcher(db); // one per database, shared by every archive store
+  const keyvalWriter = new KeyValueWriter(db); // the same for key-value writes
   return {
     open<K extends StoreKind>(host: string, name: string, kind: K): StoreKinds[K] {
       const stores: { [Kind in StoreKind]: () => StoreKinds[Kind] } = {
-        keyval: () => sqlKeyValueStore(db, host, name),
+        keyval: () => sqlKeyValueStore(db, keyvalWriter, host, name),
         map: () => sqlMapStore(db, host, name),
         archive: () => sqlArchiveStore(db, batcher, host, name),
       };
@@ -26,6 +28,7 @@ export function createSqlDriver(db: Kysely<StorageDatabase>): StorageDriver {
     },
 
     async deleteUser(host, user) {
+      await keyvalWriter.settled(); // key-value writes made before this call land first, then go with the rest
       // Find the stores first, outside the transaction, so the transaction only writes: on SQLite a
       // transaction that reads before writing can fail at once when another process writes meanwhile.
       const plan = await Promise.all(
@@ -48,6 +51,7 @@ export function createSqlDriver(db: Kysely<StorageDatabase>): StorageDriver {
     forgetUser() {}, // nothing is kept in memory
 
     async close() {
+      await keyvalWriter.settled(); // writes still waiting for their batch are committed first
       await db.destroy();
     },
   };

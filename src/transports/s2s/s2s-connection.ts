@@ -147,7 +147,7 @@ export class S2sConnection extends ConnectionEvents {
     if (this.closed) return;
     this.socket.end();
     // RFC 6120 §4.4: do not wait for the peer's closing tag for ever.
-    setTimeout(() => this.finish("closed"), 2000).unref();
+    this.finishWithin(2000);
   }
 
 

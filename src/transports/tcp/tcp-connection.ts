@@ -135,8 +135,7 @@ export class TcpConnection extends ConnectionEvents implements ByteConnection {
   end(): void {
     if (this.closed) return;
     this.socket.end();
-    // RFC 6120 §4.4: do not wait for the peer's closing tag for ever.
-    setTimeout(() => this.finish("closed"), 2000).unref();
+    this.finishWithin(2000);
   }
 
 

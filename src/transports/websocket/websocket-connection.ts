@@ -171,6 +171,6 @@ export class WebSocketConnection extends ConnectionEvents implements ByteConnect
     // RFC 7395 §3.6: after our <close/> (still in this tick's batch), the WebSocket closing handshake.
     this.sendBatch();
     this.ws.close(NORMAL_CLOSURE);
-    setTimeout(() => this.finish("closed"), CLOSE_TIMEOUT_MS).unref();
+    this.finishWithin(CLOSE_TIMEOUT_MS);
   }
 }
