@@ -252,6 +252,8 @@ listeners:
   https: { enabled: false }
 c2s:
   require_encryption: false
+# No federation: its listener (5269 by default) would collide with another bench's Natter on the same machine.
+s2s: { enabled: false }
 auth:
   # Off: a bench logs thousands of accounts in at once from one address, and every password check in
   # flight counts against the address until it succeeds.
