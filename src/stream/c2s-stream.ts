@@ -26,6 +26,8 @@ export interface C2sOptions extends NegotiationOptions {
   negotiationTimeoutMs: number;
   /** Keepalive when nothing was written for this long (0 = off). */
   keepaliveMs: number;
+  /** The parser is dropped after this long without input (0 = never; c2s.parser_release_after). */
+  parserReleaseMs?: number;
   /** Output queued beyond this closes the stream (a client that does not read). */
   maxPendingBytes: number;
   /** Input rates before and after authentication. */
@@ -61,6 +63,7 @@ export class C2sStream extends XmlStream implements SessionStream {
       maxPendingBytes: opts.maxPendingBytes,
       negotiationTimeoutMs: opts.negotiationTimeoutMs,
       keepaliveMs: opts.keepaliveMs,
+      parserReleaseMs: opts.parserReleaseMs ?? 0,
       unauthenticatedSlot,
     });
     this.log = core.log.child({ stream: this.id, ip: wire.remoteAddress });
