@@ -46,7 +46,8 @@ export class C2sStream extends XmlStream implements SessionStream {
   /** The virtual host the client named in its header. */
   host = "";
   private isBound = false;
-  private readonly negotiation: ClientNegotiation;
+  /** Until the stream is bound (then dropped with its SASL and pre-authentication state). */
+  private negotiation: ClientNegotiation | undefined;
   private readonly sm: StreamManagementProtocol;
 
   constructor(
@@ -107,7 +108,9 @@ export class C2sStream extends XmlStream implements SessionStream {
     if (!host || !this.core.hosts.has(host)) return this.close(new StreamError("host-unknown"));
     if (this.host !== "" && host !== this.host) return this.close(new StreamError("host-unknown", "the host changed on restart"));
     this.host = host;
-    this.negotiation.features().then(
+    const negotiation = this.negotiation;
+    if (!negotiation) return this.close(new StreamError("policy-violation", "no stream restart once bound"));
+    negotiation.features().then(
       (features) => this.writeElement(features),
       (err: unknown) => {
         this.log.error({ err }, "stream features failed");
@@ -117,7 +120,7 @@ export class C2sStream extends XmlStream implements SessionStream {
   }
 
   protected async handleElement(el: Element): Promise<void> {
-    if (this.isBound) return this.handleStanza(el);
+    if (this.isBound || !this.negotiation) return this.handleStanza(el);
     return this.negotiation.handle(el);
   }
 
@@ -125,7 +128,7 @@ export class C2sStream extends XmlStream implements SessionStream {
 
   restart(): void {
     this.headerSent = false;
-    this.readStream(this.negotiation.isAuthenticated ? this.opts.limits : this.opts.preAuthLimits);
+    this.readStream(this.session ? this.opts.limits : this.opts.preAuthLimits);
   }
 
   authenticatedAs(username: string): void {
@@ -144,6 +147,7 @@ export class C2sStream extends XmlStream implements SessionStream {
 
   bound(): void {
     this.isBound = true;
+    this.negotiation = undefined;
     this.negotiationDone();
   }
 

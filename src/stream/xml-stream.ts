@@ -50,7 +50,8 @@ export abstract class XmlStream implements StreamParserEvents, InboundQueueOwner
   private readonly input: InputThrottle;
   private readonly inbound: InboundQueue;
   private maxPendingBytes: number;
-  private readonly slot: UnauthenticatedSlot;
+  /** UNCOUNTED once released (authenticated or closed): the slot's closure is not kept for the stream's life. */
+  private slot: UnauthenticatedSlot;
   private negotiationTimer: NodeJS.Timeout | undefined;
   private wroteSinceKeepalive = false;
   private readSinceTick = false;
@@ -167,11 +168,16 @@ export abstract class XmlStream implements StreamParserEvents, InboundQueueOwner
    * (parser, when given: dialback and component handshakes do not restart the stream; input rate) become its own.
    */
   protected peerAuthenticated(rate: RateLimitConfig | undefined, parserLimits?: StreamParserLimits, maxPendingBytes?: number): void {
-    this.slot.release();
+    this.releaseSlot();
     this.negotiationDone();
     if (parserLimits) this.wire.setLimits(parserLimits);
     if (rate) this.input.setLimits(rate);
     if (maxPendingBytes !== undefined) this.maxPendingBytes = maxPendingBytes;
+  }
+
+  private releaseSlot(): void {
+    this.slot.release();
+    this.slot = UNCOUNTED;
   }
 
   /** Negotiation is over (resource bound, session resumed): the connection-timeout no longer applies. */
@@ -258,7 +264,7 @@ export abstract class XmlStream implements StreamParserEvents, InboundQueueOwner
   private teardown(reason: string, error: StreamError | undefined, lost: boolean): void {
     if (this.tornDown) return;
     this.tornDown = true;
-    this.slot.release();
+    this.releaseSlot();
     this.negotiationDone();
     if (this.settings.keepaliveMs) keepaliveTickers.every(this.settings.keepaliveMs).delete(this);
     if (this.settings.parserReleaseMs) parserReleaseTickers.every(this.settings.parserReleaseMs).delete(this);

@@ -128,7 +128,7 @@ class ElementSaxParser extends SaxesParser<ParserOptions> {
         sink.rootOpened(tag);
         return;
       }
-      const el = new Element(tag.local, tag.uri, attrsOf(tag, open));
+      const el = new Element(tag.local, internNamespace(tag.uri), attrsOf(tag, open));
       const parent = open[open.length - 1];
       if (parent !== undefined) parent.children.push(el);
       open.push(el);
@@ -175,6 +175,23 @@ class ElementSaxParser extends SaxesParser<ParserOptions> {
       throw new StreamError(conditionForSaxesError(err.message), err.message);
     };
   }
+}
+
+/** Namespaces seen so far, each one string for the whole process; capped, since peers can make up any number. */
+const namespaces = new Map<string, string>();
+const MAX_INTERNED_NAMESPACES = 1000;
+
+/**
+ * The one copy of a namespace name. Saxes hands out slices of the text it read, and an element kept for long (a
+ * session's last presence) would otherwise keep the whole chunk it came in alive through its namespace.
+ */
+function internNamespace(uri: string): string {
+  const known = namespaces.get(uri);
+  if (known !== undefined) return known;
+  if (namespaces.size >= MAX_INTERNED_NAMESPACES) return uri;
+  const copy = Buffer.from(uri, "utf8").toString("utf8"); // a flat string of its own, not a slice
+  namespaces.set(copy, copy);
+  return copy;
 }
 
 function attrsOf(tag: SaxesTagNS, open: Element[]): Attrs {

@@ -12,8 +12,8 @@ import { hasFrom, hasTo } from "../roster/subscription-state.js";
 interface PresenceState {
   /** Broadcast available presence not yet followed by unavailable. */
   announced: boolean;
-  /** §4.6.2: entities (full or bare JIDs) that got directed available presence and no broadcasts. */
-  directed: Set<string>;
+  /** §4.6.2: entities (full or bare JIDs) that got directed available presence and no broadcasts (made at the first). */
+  directed: Set<string> | undefined;
 }
 
 /** A copy of a presence stanza, readdressed. */
@@ -38,7 +38,7 @@ export default defineModule({
     function stateOf(session: Session): PresenceState {
       let st = session.state.get(key) as PresenceState | undefined;
       if (!st) {
-        st = { announced: false, directed: new Set() };
+        st = { announced: false, directed: undefined };
         session.state.set(key, st);
       }
       return st;
@@ -108,7 +108,7 @@ export default defineModule({
     /** §4.5.2: unavailable to subscribers and the user's other available resources, and §4.6.2 to directed-presence recipients. */
     async function broadcastUnavailable(session: Session, stanza: Element | undefined): Promise<void> {
       const st = stateOf(session);
-      if (!st.announced && st.directed.size === 0) return;
+      if (!st.announced && !st.directed?.size) return;
       const full = session.jid.toString();
       const base = stanza ?? new Element("presence", NS_CLIENT, { type: "unavailable" });
       const sentTo = new Set<string>();
@@ -122,8 +122,8 @@ export default defineModule({
           if (s !== session && s.available) await core.router.deliver(s, readdress(base, full, s.jid.toString()));
         }
       }
-      const directed = [...st.directed];
-      st.directed.clear();
+      const directed = [...(st.directed ?? [])];
+      st.directed = undefined;
       for (const to of directed) {
         if (!sentTo.has(to)) await core.router.route(readdress(base, full, to));
       }
@@ -145,7 +145,7 @@ export default defineModule({
       const st = stateOf(session);
       const target = to.toString();
       if (type === "unavailable") {
-        st.directed.delete(target);
+        st.directed?.delete(target);
         return;
       }
       const bare = to.bareString();
@@ -155,7 +155,7 @@ export default defineModule({
         broadcastsReachIt = item !== undefined && hasFrom(item.subscription);
       }
       // §4.6.2: sent while not available, even a subscriber must get the unavailable at the end.
-      if (!broadcastsReachIt || !st.announced) st.directed.add(target);
+      if (!broadcastsReachIt || !st.announced) (st.directed ??= new Set()).add(target);
       return undefined;
     });
 

@@ -15,6 +15,11 @@ export interface TlsSettings {
   SNICallback: (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void;
 }
 
+/** The connection a socket belongs to: its listeners are shared functions (no closures per connection). */
+const OWNER = Symbol("natter.tcp-connection");
+type OwnedSocket = Socket & { [OWNER]: TcpConnection };
+const ignoreError = (): void => {};
+
 export class TcpConnection extends ConnectionEvents implements ByteConnection {
   private socket: Socket;
   private tls: TLSSocket | undefined;
@@ -37,13 +42,26 @@ export class TcpConnection extends ConnectionEvents implements ByteConnection {
   }
 
   private attach(socket: Socket): void {
-    socket.on("data", (chunk: Buffer) => this.dataHandler?.(chunk));
-    socket.on("error", (err) => this.finish(`error: ${err.message}`));
-    socket.on("close", () => this.finish("disconnected"));
-    socket.on("end", () => {
-      // The peer half-closed without </stream:stream>: nothing more will come.
-      this.finish("peer ended the connection");
-    });
+    (socket as OwnedSocket)[OWNER] = this;
+    socket.on("data", TcpConnection.onSocketData);
+    socket.on("error", TcpConnection.onSocketError);
+    socket.on("close", TcpConnection.onSocketClose);
+    socket.on("end", TcpConnection.onSocketEnd);
+  }
+
+  // Socket listeners, called with the socket as `this`.
+  private static onSocketData(this: Socket, chunk: Buffer): void {
+    (this as OwnedSocket)[OWNER].dataHandler?.(chunk);
+  }
+  private static onSocketError(this: Socket, err: Error): void {
+    (this as OwnedSocket)[OWNER].finish(`error: ${err.message}`);
+  }
+  private static onSocketClose(this: Socket): void {
+    (this as OwnedSocket)[OWNER].finish("disconnected");
+  }
+  private static onSocketEnd(this: Socket): void {
+    // The peer half-closed without </stream:stream>: nothing more will come.
+    (this as OwnedSocket)[OWNER].finish("peer ended the connection");
   }
 
   protected release(): void {
@@ -73,15 +91,15 @@ export class TcpConnection extends ConnectionEvents implements ByteConnection {
     if (!this.corked) {
       this.corked = true;
       socket.cork();
-      process.nextTick(this.uncork, socket);
+      process.nextTick(TcpConnection.uncork, this, socket);
     }
     socket.write(data, flushed);
   }
 
-  private readonly uncork = (socket: Socket): void => {
-    this.corked = false;
+  private static uncork(connection: TcpConnection, socket: Socket): void {
+    connection.corked = false;
     socket.uncork();
-  };
+  }
 
   startTls(): Promise<void> {
     const settings = this.tlsSettings;
@@ -91,7 +109,7 @@ export class TcpConnection extends ConnectionEvents implements ByteConnection {
     raw.removeAllListeners("end");
     raw.removeAllListeners("close");
     raw.removeAllListeners("error");
-    raw.on("error", () => {}); // errors surface on the TLS socket
+    raw.on("error", ignoreError); // errors surface on the TLS socket
     discardBuffered(raw);
     return new Promise((resolve, reject) => {
       const tls = new TLSSocket(raw, {
