@@ -41,7 +41,7 @@ describe("idle streams drop their parser and read on (c2s.parser_release_after)"
         );
         const message = await got;
         assert.equal(message.attrs.from, alice.jid);
-        assert.equal(message.getChild("x", "urn:example:idle")?.text(), "payload");
+        assert.equal(message.getChildText("x", "urn:example:idle"), "payload");
         await idle(350);
         const pong = await alice.xmpp.iqCaller.request(xml("iq", { type: "get", to: "localhost" }, xml("ping", "urn:xmpp:ping")));
         assert.equal(pong.attrs.type, "result");
