@@ -37,13 +37,20 @@ describe("idle streams drop their parser and read on (c2s.parser_release_after)"
         const body = `round ${round} ✓ 😀`;
         const got = bob.waitFor((s) => s.is("message") && s.getChildText("body") === body);
         await alice.xmpp.send(
-          xml("message", { to: bob.jid, type: "chat", id: `m${round}` }, xml("body", {}, body), xml("x", { xmlns: "urn:example:idle" }, "payload")),
+          xml(
+            "message",
+            { to: bob.jid, type: "chat", id: `m${round}` },
+            xml("body", {}, body),
+            xml("x", { xmlns: "urn:example:idle" }, "payload"),
+          ),
         );
         const message = await got;
         assert.equal(message.attrs.from, alice.jid);
         assert.equal(message.getChildText("x", "urn:example:idle"), "payload");
         await idle(350);
-        const pong = await alice.xmpp.iqCaller.request(xml("iq", { type: "get", to: "localhost" }, xml("ping", "urn:xmpp:ping")));
+        const pong = await alice.xmpp.iqCaller.request(
+          xml("iq", { type: "get", to: "localhost" }, xml("ping", "urn:xmpp:ping")),
+        );
         assert.equal(pong.attrs.type, "result");
       }
     });

@@ -35,7 +35,10 @@ function completeLength(bytes: Uint8Array): number {
  * Returns the text and the bytes to carry into the next chunk; throws InvalidUtf8Error on invalid UTF-8
  * (overlong forms, surrogates and code points beyond U+10FFFF included, as TextDecoder's fatal mode).
  */
-export function decodeUtf8Chunk(carried: Buffer | undefined, chunk: Buffer): { text: string; carry: Buffer | undefined } {
+export function decodeUtf8Chunk(
+  carried: Buffer | undefined,
+  chunk: Buffer,
+): { text: string; carry: Buffer | undefined } {
   const bytes = carried === undefined ? chunk : Buffer.concat([carried, chunk]);
   const complete = completeLength(bytes);
   const body = complete === bytes.length ? bytes : bytes.subarray(0, complete);

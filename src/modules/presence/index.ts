@@ -155,7 +155,10 @@ export default defineModule({
         broadcastsReachIt = item !== undefined && hasFrom(item.subscription);
       }
       // §4.6.2: sent while not available, even a subscriber must get the unavailable at the end.
-      if (!broadcastsReachIt || !st.announced) (st.directed ??= new Set()).add(target);
+      if (!broadcastsReachIt || !st.announced) {
+        st.directed ??= new Set();
+        st.directed.add(target);
+      }
       return undefined;
     });
 

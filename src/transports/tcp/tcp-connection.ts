@@ -20,6 +20,21 @@ const OWNER = Symbol("natter.tcp-connection");
 type OwnedSocket = Socket & { [OWNER]: TcpConnection };
 const ignoreError = (): void => {};
 
+// Socket listeners, called with the socket as `this`.
+function onSocketData(this: Socket, chunk: Buffer): void {
+  (this as OwnedSocket)[OWNER].received(chunk);
+}
+function onSocketError(this: Socket, err: Error): void {
+  (this as OwnedSocket)[OWNER].ended(`error: ${err.message}`);
+}
+function onSocketClose(this: Socket): void {
+  (this as OwnedSocket)[OWNER].ended("disconnected");
+}
+function onSocketEnd(this: Socket): void {
+  // The peer half-closed without </stream:stream>: nothing more will come.
+  (this as OwnedSocket)[OWNER].ended("peer ended the connection");
+}
+
 export class TcpConnection extends ConnectionEvents implements ByteConnection {
   private socket: Socket;
   private tls: TLSSocket | undefined;
@@ -43,25 +58,20 @@ export class TcpConnection extends ConnectionEvents implements ByteConnection {
 
   private attach(socket: Socket): void {
     (socket as OwnedSocket)[OWNER] = this;
-    socket.on("data", TcpConnection.onSocketData);
-    socket.on("error", TcpConnection.onSocketError);
-    socket.on("close", TcpConnection.onSocketClose);
-    socket.on("end", TcpConnection.onSocketEnd);
+    socket.on("data", onSocketData);
+    socket.on("error", onSocketError);
+    socket.on("close", onSocketClose);
+    socket.on("end", onSocketEnd);
   }
 
-  // Socket listeners, called with the socket as `this`.
-  private static onSocketData(this: Socket, chunk: Buffer): void {
-    (this as OwnedSocket)[OWNER].dataHandler?.(chunk);
+  /** Input from the socket (its listener, shared by every connection). */
+  received(chunk: Buffer): void {
+    this.dataHandler?.(chunk);
   }
-  private static onSocketError(this: Socket, err: Error): void {
-    (this as OwnedSocket)[OWNER].finish(`error: ${err.message}`);
-  }
-  private static onSocketClose(this: Socket): void {
-    (this as OwnedSocket)[OWNER].finish("disconnected");
-  }
-  private static onSocketEnd(this: Socket): void {
-    // The peer half-closed without </stream:stream>: nothing more will come.
-    (this as OwnedSocket)[OWNER].finish("peer ended the connection");
+
+  /** The socket failed, closed or was half-closed by the peer (its listeners). */
+  ended(reason: string): void {
+    this.finish(reason);
   }
 
   protected release(): void {
