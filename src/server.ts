@@ -193,6 +193,7 @@ export class NatterServer {
       scramDowngradeCheck: (config.auth.scram_downgrade_check === "plus_offered" ? "plus-offered" : "client-shown") as ScramDowngradeCheck,
       serverSecret: loadServerSecret(config.data_dir),
       keepaliveMs: config.c2s.keepalive_interval * 1000,
+      parserReleaseMs: config.c2s.parser_release_after * 1000,
       maxPendingBytes: config.c2s.max_unsent_bytes,
       rateLimits: config.c2s.rate_limits,
       maxSessionsPerAccount: config.c2s.max_sessions_per_account,

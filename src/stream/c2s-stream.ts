@@ -26,6 +26,8 @@ export interface C2sOptions extends NegotiationOptions {
   negotiationTimeoutMs: number;
   /** Keepalive when nothing was written for this long (0 = off). */
   keepaliveMs: number;
+  /** The parser is dropped after this long without input (0 = never; c2s.parser_release_after). */
+  parserReleaseMs?: number;
   /** Output queued beyond this closes the stream (a client that does not read). */
   maxPendingBytes: number;
   /** Input rates before and after authentication. */
@@ -46,7 +48,8 @@ export class C2sStream extends XmlStream implements SessionStream {
   private isBound = false;
   /** Our header and features for the current stream, until they are written (see onHeader). */
   private featuresPending: Promise<void> | undefined;
-  private readonly negotiation: ClientNegotiation;
+  /** Until the stream is bound (then dropped with its SASL and pre-authentication state). */
+  private negotiation: ClientNegotiation | undefined;
   private readonly sm: StreamManagementProtocol;
 
   constructor(
@@ -63,6 +66,7 @@ export class C2sStream extends XmlStream implements SessionStream {
       maxPendingBytes: opts.maxPendingBytes,
       negotiationTimeoutMs: opts.negotiationTimeoutMs,
       keepaliveMs: opts.keepaliveMs,
+      parserReleaseMs: opts.parserReleaseMs ?? 0,
       unauthenticatedSlot,
     });
     this.log = core.log.child({ stream: this.id, ip: wire.remoteAddress });
@@ -105,10 +109,15 @@ export class C2sStream extends XmlStream implements SessionStream {
       return this.close(refusal);
     }
     this.host = host;
+    const negotiation = this.negotiation;
+    if (!negotiation) {
+      this.writeHeader(header);
+      return this.close(new StreamError("policy-violation", "no stream restart once bound"));
+    }
     // Our header waits for the features (modules add to them through async hooks) so that both leave in one
     // write: a write each cost a syscall and a TCP segment, twice per login. Elements the client sends before
     // they are written wait for them (handleElement), so no answer can overtake the header.
-    const written = this.negotiation.features().then(
+    const written = negotiation.features().then(
       (features) => {
         this.writeHeader(header);
         this.writeElement(features);
@@ -136,16 +145,17 @@ export class C2sStream extends XmlStream implements SessionStream {
   }
 
   protected async handleElement(el: Element): Promise<void> {
-    if (this.isBound) return this.handleStanza(el);
+    const negotiation = this.negotiation;
+    if (this.isBound || !negotiation) return this.handleStanza(el);
     if (this.featuresPending) await this.featuresPending;
-    return this.negotiation.handle(el);
+    return negotiation.handle(el);
   }
 
   // NegotiatingStream and SmStream: what negotiation and XEP-0198 do to this stream.
 
   restart(): void {
     this.headerSent = false;
-    this.readStream(this.negotiation.isAuthenticated ? this.opts.limits : this.opts.preAuthLimits);
+    this.readStream(this.session ? this.opts.limits : this.opts.preAuthLimits);
   }
 
   authenticatedAs(username: string): void {
@@ -164,6 +174,7 @@ export class C2sStream extends XmlStream implements SessionStream {
 
   bound(): void {
     this.isBound = true;
+    this.negotiation = undefined;
     this.negotiationDone();
   }
 

@@ -54,8 +54,8 @@ export class ClientNegotiation {
   private sasl: SaslNegotiation | undefined;
   private authFailures = 0;
   private authenticated = false;
-  /** Module state before authentication (XEP-0077 registration); the session has its own. */
-  private readonly preAuthState = new Map<symbol, unknown>();
+  /** Module state before authentication (XEP-0077 registration), made when a module first looks; the session has its own. */
+  private preAuthState: Map<symbol, unknown> | undefined;
 
   constructor(
     private readonly stream: NegotiatingStream,
@@ -156,12 +156,16 @@ export class ClientNegotiation {
   /** What modules may know of, and do on, this stream before authentication. */
   private preAuthView(): PreAuthStream {
     const stream = this.stream;
+    const negotiation = this;
     return {
       id: stream.id,
       host: stream.host,
       secure: stream.wire.secure,
       remoteAddress: stream.wire.remoteAddress,
-      state: this.preAuthState,
+      get state() {
+        negotiation.preAuthState ??= new Map();
+        return negotiation.preAuthState;
+      },
       send: (element) => void stream.writeElement(element),
     };
   }

@@ -84,6 +84,10 @@ export class FramedWire implements StreamWire {
     else this.conn.ping?.();
   }
 
+  releaseParser(): void {
+    this.reader?.release();
+  }
+
   startTls(): Promise<void> {
     this.stopReading();
     return this.conn.startTls();

@@ -11,12 +11,15 @@ import {
 } from "../core/xml/stream-parser.js";
 import { StreamError } from "../core/errors.js";
 import { escapeAttr } from "../core/xml/element.js";
+import { decodeUtf8 } from "../core/xml/utf8-chunks.js";
 import type { StreamHeaderFields } from "./stream-wire.js";
 
 /** Reads one stream's input: a chunk of bytes (TCP) or one whole message (WebSocket). */
 export interface FrameReader {
   write(chunk: Buffer): void;
   setLimits(limits: StreamParserLimits): void;
+  /** Drops the parser between elements (idle stream); the next input gets a new one. */
+  release(): void;
   /** The transport closed: nothing more is reported. */
   end(): void;
 }
@@ -82,8 +85,8 @@ export const websocketFraming: Framing = {
 class WebSocketReader implements FrameReader {
   private done = false;
   private opened = false;
-  // One of each for the whole stream: a message is decoded whole (no `stream` option), so nothing carries over.
-  private readonly decoder = new TextDecoder("utf-8", { fatal: true });
+  // One for the whole stream (a message is decoded whole: nothing carries over); its saxes parser is dropped by
+  // release() on an idle stream and made again for the next message.
   private readonly parser = new FramedElementParser(NS_CLIENT);
 
   constructor(
@@ -97,7 +100,7 @@ class WebSocketReader implements FrameReader {
     try {
       // RFC 7395 §3.3.3: a message that declares no default namespace is jabber:client... only for stanzas;
       // the framing elements declare theirs.
-      el = this.parser.parse(this.decoder.decode(chunk), this.limits, chunk.length);
+      el = this.parser.parse(decodeUtf8(chunk), this.limits, chunk.length);
     } catch (err) {
       this.fail(err instanceof StreamError ? err : new StreamError("unsupported-encoding", "invalid UTF-8"));
       return;
@@ -121,6 +124,10 @@ class WebSocketReader implements FrameReader {
 
   setLimits(limits: StreamParserLimits): void {
     this.limits = limits;
+  }
+
+  release(): void {
+    this.parser.release();
   }
 
   end(): void {

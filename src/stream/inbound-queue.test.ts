@@ -11,15 +11,15 @@ test("handles in order, pauses reading past MAX_QUEUED and resumes at half, surv
     release = r;
   });
   const q = new InboundQueue({
-    isClosed: () => false,
-    handle: async (el) => {
+    queueClosed: () => false,
+    handleQueued: async (el) => {
       await gate;
       if (el.attrs.id === "3") throw new Error("boom");
       handled.push(el.attrs.id as string);
     },
-    failed: () => events.push("failed"),
-    pause: () => events.push("pause"),
-    resume: () => events.push("resume"),
+    queueFailed: () => events.push("failed"),
+    pauseQueue: () => events.push("pause"),
+    resumeQueue: () => events.push("resume"),
   });
   for (let i = 0; i <= MAX_QUEUED; i++) q.push(xml("message", "jabber:client", { id: String(i) }));
   assert.deepEqual(events, ["pause"]);
@@ -33,8 +33,8 @@ test("handles in order, pauses reading past MAX_QUEUED and resumes at half, surv
 test("discardPending drops what was queued behind the element being handled, and keeps what comes after", async () => {
   const handled: string[] = [];
   const q: InboundQueue = new InboundQueue({
-    isClosed: () => false,
-    handle: async (el) => {
+    queueClosed: () => false,
+    handleQueued: async (el) => {
       handled.push(el.attrs.id as string);
       // As a STARTTLS handler does: the stream restarts, so what the old stream still holds is void.
       if (el.attrs.id === "restart") {
@@ -42,9 +42,9 @@ test("discardPending drops what was queued behind the element being handled, and
         await new Promise((r) => setTimeout(r, 5));
       }
     },
-    failed: () => assert.fail("no handler throws"),
-    pause: () => {},
-    resume: () => {},
+    queueFailed: () => assert.fail("no handler throws"),
+    pauseQueue: () => {},
+    resumeQueue: () => {},
   });
   for (const id of ["a", "restart", "injected-1", "injected-2"]) q.push(xml("x", "jabber:client", { id }));
   await new Promise((r) => setTimeout(r, 1));

@@ -9,12 +9,12 @@ export const MAX_QUEUED = 64;
 
 export interface InboundQueueOwner {
   /** The stream is closed: queued elements are dropped. */
-  isClosed(): boolean;
-  handle(el: Element): Promise<void>;
+  queueClosed(): boolean;
+  handleQueued(el: Element): Promise<void>;
   /** A handler threw: the stream ends (internal-server-error). */
-  failed(err: unknown): void;
-  pause(): void;
-  resume(): void;
+  queueFailed(err: unknown): void;
+  pauseQueue(): void;
+  resumeQueue(): void;
 }
 
 export class InboundQueue {
@@ -41,27 +41,27 @@ export class InboundQueue {
   /** Queues an element; `notBefore` (a performance.now() time) delays its handling (stanza rate limit). */
   push(el: Element, notBefore = 0): void {
     const owner = this.owner;
-    if (owner.isClosed()) return;
+    if (owner.queueClosed()) return;
     this.queued++;
     if (this.queued > this.maxQueued && !this.paused) {
       this.paused = true;
-      owner.pause();
+      owner.pauseQueue();
     }
     const generation = this.generation;
     this.tail = this.tail.then(async () => {
       try {
-        if (notBefore > 0 && !owner.isClosed()) {
+        if (notBefore > 0 && !owner.queueClosed()) {
           const wait = notBefore - performance.now();
           if (wait > 0) await sleep(wait, undefined, { ref: false });
         }
-        if (!owner.isClosed() && generation === this.generation) await owner.handle(el);
+        if (!owner.queueClosed() && generation === this.generation) await owner.handleQueued(el);
       } catch (err) {
-        owner.failed(err);
+        owner.queueFailed(err);
       } finally {
         this.queued--;
         if (this.paused && this.queued < this.maxQueued / 2) {
           this.paused = false;
-          owner.resume();
+          owner.resumeQueue();
         }
       }
     });

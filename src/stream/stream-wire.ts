@@ -57,6 +57,11 @@ export interface StreamWire {
   writeClose(): void;
   /** Keeps an idle stream alive (whitespace on TCP, a ping frame on WebSocket; nothing on BOSH). */
   keepalive(): void;
+  /**
+   * The peer has sent nothing for a while: drop the parser's memory if it is between elements (the next input
+   * gets a new parser in the same state). Absent where there is nothing to drop.
+   */
+  releaseParser?(): void;
 
   /** Upgrades in place after <proceed/> (RFC 6120 §5.4.3.3); resolves once the TLS handshake is done. */
   startTls(): Promise<void>;

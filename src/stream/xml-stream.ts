@@ -5,12 +5,18 @@
 import type { Logger } from "pino";
 import { StreamError } from "../core/errors.js";
 import { type Element, InvalidXmlCharError } from "../core/xml/element.js";
-import type { StreamParserLimits } from "../core/xml/stream-parser.js";
+import type { StreamParserEvents, StreamParserLimits } from "../core/xml/stream-parser.js";
 import { UNCOUNTED, type UnauthenticatedSlot } from "../transports/unauthenticated-connections.js";
-import { InboundQueue, MAX_QUEUED } from "./inbound-queue.js";
+import { InboundQueue, type InboundQueueOwner, MAX_QUEUED } from "./inbound-queue.js";
 import { InputThrottle, type RateLimitConfig } from "./input-throttle.js";
 import { newStreamId } from "./stream-id.js";
+import { StreamTickers } from "./stream-ticker.js";
 import type { Flushed, StreamHeaderFields, StreamWire } from "./stream-wire.js";
+
+// RFC 6120 §4.6.1: a keepalive only when the stream has been quiet for a whole period.
+const keepaliveTickers = new StreamTickers<XmlStream>((stream) => stream.keepaliveTick());
+// A stream that read nothing for a whole period lets its wire drop its parser until the next input.
+const parserReleaseTickers = new StreamTickers<XmlStream>((stream) => stream.parserReleaseTick());
 
 export interface XmlStreamSettings {
   /** Who is at the other end, for log lines ("client", "s2s peer", "component"). */
@@ -27,21 +33,28 @@ export interface XmlStreamSettings {
   negotiationTimeoutMs?: number;
   /** Keepalive when nothing was written for this long (0 = off; RFC 6120 §4.6.1). */
   keepaliveMs?: number;
+  /** The wire's parser is released after this long without input (0 = never); the next input gets a new one. */
+  parserReleaseMs?: number;
   /** Counts the connection among the unauthenticated ones until authenticated() or close. */
   unauthenticatedSlot?: UnauthenticatedSlot;
 }
 
-export abstract class XmlStream {
+/**
+ * The stream is its parser's events and its inbound queue's owner itself (no object of closures per stream:
+ * these are the methods from streamStart to resumeQueue below).
+ */
+export abstract class XmlStream implements StreamParserEvents, InboundQueueOwner {
   readonly id = newStreamId();
   protected closed = false;
   protected headerSent = false;
   private readonly input: InputThrottle;
   private readonly inbound: InboundQueue;
   private maxPendingBytes: number;
-  private readonly slot: UnauthenticatedSlot;
+  /** UNCOUNTED once released (authenticated or closed): the slot's closure is not kept for the stream's life. */
+  private slot: UnauthenticatedSlot;
   private negotiationTimer: NodeJS.Timeout | undefined;
-  private keepaliveTimer: NodeJS.Timeout | undefined;
   private wroteSinceKeepalive = false;
+  private readSinceTick = false;
   private tornDown = false;
 
   constructor(
@@ -52,20 +65,11 @@ export abstract class XmlStream {
     this.maxPendingBytes = settings.maxPendingBytes;
     this.slot = settings.unauthenticatedSlot ?? UNCOUNTED;
     this.input = new InputThrottle(wire, settings.rateLimit, () => this.log);
-    this.inbound = new InboundQueue(
-      {
-        isClosed: () => this.closed,
-        handle: (el) => this.handleElement(el),
-        failed: (err) => {
-          this.log.error({ err }, "stream element handling failed");
-          this.close(new StreamError("internal-server-error"));
-        },
-        pause: () => this.input.pauseForQueue(),
-        resume: () => this.input.resumeForQueue(),
-      },
-      settings.maxQueued ?? MAX_QUEUED,
-    );
-    wire.onInput((bytes) => this.input.received(bytes));
+    this.inbound = new InboundQueue(this, settings.maxQueued ?? MAX_QUEUED);
+    wire.onInput((bytes) => {
+      this.readSinceTick = true;
+      this.input.received(bytes);
+    });
     wire.onClose((reason) => this.transportClosed(reason));
     if (settings.negotiationTimeoutMs) {
       this.negotiationTimer = setTimeout(() => {
@@ -74,15 +78,52 @@ export abstract class XmlStream {
       }, settings.negotiationTimeoutMs);
       this.negotiationTimer.unref();
     }
-    const keepaliveMs = settings.keepaliveMs ?? 0;
-    if (keepaliveMs > 0) {
-      this.keepaliveTimer = setInterval(() => {
-        // RFC 6120 §4.6.1: a keepalive only when the stream has been quiet.
-        if (!this.wroteSinceKeepalive && this.headerSent && !this.closed) this.wire.keepalive();
-        this.wroteSinceKeepalive = false;
-      }, keepaliveMs);
-      this.keepaliveTimer.unref();
-    }
+    if (settings.keepaliveMs) keepaliveTickers.every(settings.keepaliveMs).add(this);
+    if (settings.parserReleaseMs && wire.releaseParser) parserReleaseTickers.every(settings.parserReleaseMs).add(this);
+  }
+
+  /** Once per keepalive period (shared ticker). */
+  keepaliveTick(): void {
+    if (!this.wroteSinceKeepalive && this.headerSent && !this.closed) this.wire.keepalive();
+    this.wroteSinceKeepalive = false;
+  }
+
+  /** Once per parser-release period (shared ticker): no input during a whole period, the parser goes. */
+  parserReleaseTick(): void {
+    if (!this.readSinceTick && !this.closed) this.wire.releaseParser?.();
+    this.readSinceTick = false;
+  }
+
+  // StreamParserEvents: what the wire reads of the peer's stream.
+  streamStart(_name: string, _ns: string, contentNs: string, attrs: Record<string, string>): void {
+    this.onHeader(contentNs, attrs);
+  }
+  stanza(el: Element): void {
+    this.enqueue(el);
+  }
+  streamEnd(): void {
+    this.onStreamEnd();
+  }
+  error(err: StreamError): void {
+    this.close(err);
+  }
+
+  // InboundQueueOwner: the elements read, handled one at a time.
+  queueClosed(): boolean {
+    return this.closed;
+  }
+  handleQueued(el: Element): Promise<void> {
+    return this.handleElement(el);
+  }
+  queueFailed(err: unknown): void {
+    this.log.error({ err }, "stream element handling failed");
+    this.close(new StreamError("internal-server-error"));
+  }
+  pauseQueue(): void {
+    this.input.pauseForQueue();
+  }
+  resumeQueue(): void {
+    this.input.resumeForQueue();
   }
 
   get remoteAddress(): string {
@@ -119,15 +160,7 @@ export abstract class XmlStream {
    */
   protected readStream(limits: StreamParserLimits): void {
     this.inbound.discardPending();
-    this.wire.readStream(
-      {
-        streamStart: (_name, _ns, contentNs, attrs) => this.onHeader(contentNs, attrs),
-        stanza: (el) => this.enqueue(el),
-        streamEnd: () => this.onStreamEnd(),
-        error: (err) => this.close(err),
-      },
-      limits,
-    );
+    this.wire.readStream(this, limits);
   }
 
   /**
@@ -135,11 +168,16 @@ export abstract class XmlStream {
    * (parser, when given: dialback and component handshakes do not restart the stream; input rate) become its own.
    */
   protected peerAuthenticated(rate: RateLimitConfig | undefined, parserLimits?: StreamParserLimits, maxPendingBytes?: number): void {
-    this.slot.release();
+    this.releaseSlot();
     this.negotiationDone();
     if (parserLimits) this.wire.setLimits(parserLimits);
     if (rate) this.input.setLimits(rate);
     if (maxPendingBytes !== undefined) this.maxPendingBytes = maxPendingBytes;
+  }
+
+  private releaseSlot(): void {
+    this.slot.release();
+    this.slot = UNCOUNTED;
   }
 
   /** Negotiation is over (resource bound, session resumed): the connection-timeout no longer applies. */
@@ -226,9 +264,10 @@ export abstract class XmlStream {
   private teardown(reason: string, error: StreamError | undefined, lost: boolean): void {
     if (this.tornDown) return;
     this.tornDown = true;
-    this.slot.release();
+    this.releaseSlot();
     this.negotiationDone();
-    if (this.keepaliveTimer) clearInterval(this.keepaliveTimer);
+    if (this.settings.keepaliveMs) keepaliveTickers.every(this.settings.keepaliveMs).delete(this);
+    if (this.settings.parserReleaseMs) parserReleaseTickers.every(this.settings.parserReleaseMs).delete(this);
     this.input.stop();
     this.onClosed(reason, error, lost);
   }

@@ -581,3 +581,67 @@ describe("element and attribute caps (issue 11: memory bounded before the tree g
     assert.equal(errorOf(`${HEADER}<message><body>${"y".repeat(1000)}</body></message>`, small), "policy-violation");
   });
 });
+
+describe("XmppStreamParser: release() between stanzas (an idle stream keeps no saxes parser)", () => {
+  it("reads on after a release as if nothing happened, namespaces of the header included", () => {
+    const header =
+      "<s:stream xmlns:s='http://etherx.jabber.org/streams' xmlns='jabber:client' xmlns:x='urn:example:x' to='example.com' version='1.0'>";
+    const c = collector().feed(header, "<message id='1'/>  ");
+    assert.equal(c.parser.release(), true);
+    c.feed(" \n"); // a keepalive needs no parser
+    assert.equal(c.parser.release(), true);
+    c.feed("<message id='2' x:a='v'><x:y/></message>");
+    assert.equal(c.parser.release(), true);
+    c.feed("<iq type='get' id='3'><ping xmlns='urn:xmpp:ping'/></iq></s:stream>");
+    assert.deepEqual(c.errors(), []);
+    assert.deepEqual(c.stanzas(), [
+      xml("message", NS_CLIENT, { id: "1" }),
+      xml("message", NS_CLIENT, { id: "2", "x:a": "v", "xmlns:x": "urn:example:x" }, xml("y", "urn:example:x")),
+      xml("iq", NS_CLIENT, { type: "get", id: "3" }, xml("ping", "urn:xmpp:ping")),
+    ]);
+    assert.deepEqual(c.events.at(-1), { type: "end" });
+    assert.equal(c.events.filter((e) => e.type === "start").length, 1);
+  });
+
+  it("keeps the parser inside a stanza or a split code point, and before the header", () => {
+    const c = collector();
+    assert.equal(c.parser.release(), false);
+    c.feed(OPEN, "<message><body>");
+    assert.equal(c.parser.release(), false);
+    const emoji = Buffer.from("😀");
+    c.feed("x</body></message>", emoji.subarray(0, 1));
+    assert.equal(c.parser.release(), false);
+    c.feed(emoji.subarray(1));
+    assert.equal(c.parser.release(), false); // character data outside a stanza, refused once the next tag comes
+    c.feed("<presence/>");
+    assert.deepEqual(c.errors(), ["bad-format"]);
+  });
+
+  it("still counts a stanza's bytes from its start and refuses one over the cap after a release", () => {
+    const limits = { maxStanzaBytes: 100, maxDepth: 4 };
+    const ok = collector(limits).feed(OPEN, `<message>${"a".repeat(80)}</message>`);
+    assert.equal(ok.parser.release(), true);
+    ok.feed(`<message>${"é".repeat(40)}</message>`);
+    assert.deepEqual(ok.errors(), []);
+    assert.equal(ok.parser.release(), true);
+    ok.feed(`<message>${"é".repeat(41)}</message>`);
+    assert.deepEqual(ok.errors(), ["policy-violation"]);
+  });
+
+  it("reports errors of the input after a release as before it (restricted XML, a wrong closing tag)", () => {
+    const c = collector().feed(OPEN, "<presence/>");
+    c.parser.release();
+    c.feed("<!-- no -->");
+    assert.deepEqual(c.errors(), ["restricted-xml"]);
+    const d = collector().feed(OPEN, "<presence/>");
+    d.parser.release();
+    d.feed("<message></body>");
+    assert.deepEqual(d.errors(), ["not-well-formed"]);
+  });
+
+  it("drops a byte order mark before the header, as the stream's UTF-8 decoding always did", () => {
+    const c = collector().feed(Buffer.from([0xef, 0xbb]), Buffer.concat([Buffer.from([0xbf]), Buffer.from(`${OPEN}<presence/>`)]));
+    assert.deepEqual(c.errors(), []);
+    assert.equal(c.stanzas().length, 1);
+  });
+});

@@ -6,8 +6,9 @@ import { SaxesParser } from "saxes";
 import type { StreamErrorCondition } from "../errors.js";
 import { StreamError } from "../errors.js";
 import type { Attrs } from "./element.js";
-import { Element } from "./element.js";
-import { NS_STREAM } from "./ns.js";
+import { Element, escapeAttr } from "./element.js";
+import { NS_CLIENT, NS_STREAM } from "./ns.js";
+import { decodeUtf8Chunk, withoutBom } from "./utf8-chunks.js";
 
 export interface StreamParserLimits {
   /** Largest top-level element, in UTF-8 bytes from its `<` to its final `>` (default policy: 256 KiB). */
@@ -127,7 +128,7 @@ class ElementSaxParser extends SaxesParser<ParserOptions> {
         sink.rootOpened(tag);
         return;
       }
-      const el = new Element(tag.local, tag.uri, attrsOf(tag, open));
+      const el = new Element(tag.local, internNamespace(tag.uri), attrsOf(tag, open));
       const parent = open[open.length - 1];
       if (parent !== undefined) parent.children.push(el);
       open.push(el);
@@ -174,6 +175,23 @@ class ElementSaxParser extends SaxesParser<ParserOptions> {
       throw new StreamError(conditionForSaxesError(err.message), err.message);
     };
   }
+}
+
+/** Namespaces seen so far, each one string for the whole process; capped, since peers can make up any number. */
+const namespaces = new Map<string, string>();
+const MAX_INTERNED_NAMESPACES = 1000;
+
+/**
+ * The one copy of a namespace name. Saxes hands out slices of the text it read, and an element kept for long (a
+ * session's last presence) would otherwise keep the whole chunk it came in alive through its namespace.
+ */
+function internNamespace(uri: string): string {
+  const known = namespaces.get(uri);
+  if (known !== undefined) return known;
+  if (namespaces.size >= MAX_INTERNED_NAMESPACES) return uri;
+  const copy = Buffer.from(uri, "utf8").toString("utf8"); // a flat string of its own, not a slice
+  namespaces.set(copy, copy);
+  return copy;
 }
 
 function attrsOf(tag: SaxesTagNS, open: Element[]): Attrs {
@@ -233,18 +251,46 @@ function toStreamError(err: unknown): StreamError {
   return new StreamError("internal-server-error", err instanceof Error ? err.message : String(err));
 }
 
+/** The namespace context of the usual client stream header: one string shared by every stream that sends it. */
+const USUAL_CLIENT_ROOT = `<stream:stream xmlns='${NS_CLIENT}' xmlns:stream='${NS_STREAM}'>`;
+
+/**
+ * An open tag that declares exactly what the stream header declared (its qualified name and every xmlns
+ * attribute), so that a new saxes parser fed it first reads what follows in the same namespace context.
+ */
+function rootContext(tag: SaxesTagNS): string {
+  let out = `<${tag.name}`;
+  const source = tag.attributes;
+  for (const name in source) {
+    const attr = source[name] as (typeof source)[string];
+    if (name === "xmlns" || attr.prefix === "xmlns") out += ` ${name}='${escapeAttr(attr.value)}'`;
+  }
+  out += ">";
+  return out === USUAL_CLIENT_ROOT ? USUAL_CLIENT_ROOT : out;
+}
+
 /**
  * One XMPP stream (RFC 6120 §4). Feed it socket bytes; it reports the header, each top-level
  * element, the end, or one fatal StreamError. Create a new one on every stream restart.
+ *
+ * Between stanzas, release() drops the saxes parser (about 3 KiB with its tables, namespace maps and the header's
+ * tag): an idle client stream holds only what resumes it. The next stanza gets a new parser, first fed an open
+ * tag with the header's namespace declarations (rootContext), so it reads exactly as the old one would have.
  */
 export class XmppStreamParser implements TreeSink {
   private readonly events: StreamParserEvents;
+  private limits: StreamParserLimits;
   private maxStanzaBytes: number;
-  private readonly sax: ElementSaxParser;
-  // fatal:true detects invalid UTF-8 instead of replacing it; stream:true keeps split code points.
-  private readonly decoder = new TextDecoder("utf-8", { fatal: true });
+  /** Undefined once released between stanzas, until the next non-whitespace input. */
+  private sax: ElementSaxParser | undefined;
+  /** Bytes of a UTF-8 code point split across chunks (utf8-chunks.ts: strict, RFC 6120 §11.6). */
+  private carry: Buffer | undefined;
   private done = false;
   private started = false;
+  /** The header's namespace context, replayed into a new parser after release(). */
+  private context = "";
+  /** A new parser is reading the replayed context: its root is not the peer's header. */
+  private resuming = false;
 
   // Mapping saxes positions (UTF-16 offsets into all text fed) to UTF-8 byte offsets.
   private text = "";
@@ -264,6 +310,7 @@ export class XmppStreamParser implements TreeSink {
 
   constructor(events: StreamParserEvents, limits: StreamParserLimits) {
     this.events = events;
+    this.limits = limits;
     this.maxStanzaBytes = limits.maxStanzaBytes;
     this.sax = new ElementSaxParser(this, limits, false, "");
   }
@@ -273,8 +320,44 @@ export class XmppStreamParser implements TreeSink {
    * handshake) moves from the small pre-authentication limits to the normal ones.
    */
   setLimits(limits: StreamParserLimits): void {
+    this.limits = limits;
     this.maxStanzaBytes = limits.maxStanzaBytes;
-    this.sax.limits = limits;
+    if (this.sax) this.sax.limits = limits;
+  }
+
+  /**
+   * Drops the saxes parser when the stream is between stanzas (only whitespace since the last one, no code point
+   * split across chunks); the next stanza gets a new one. Returns whether the stream holds no parser now.
+   */
+  release(): boolean {
+    if (this.sax === undefined) return true;
+    if (this.done || !this.idle || this.carry !== undefined) return false;
+    this.sax = undefined;
+    // Everything fed so far is behind the mark: positions restart with the next parser.
+    this.textStart += this.text.length;
+    this.textStartBytes += this.textBytes;
+    this.text = "";
+    this.textBytes = 0;
+    this.markPosition = this.textStart;
+    this.markBytes = this.textStartBytes;
+    return true;
+  }
+
+  /** A new parser in the header's namespace context, its positions shifted to continue where the old one left off. */
+  private resume(): ElementSaxParser {
+    const sax = new ElementSaxParser(this, this.limits, false, "");
+    this.resuming = true;
+    try {
+      sax.write(this.context);
+    } finally {
+      this.resuming = false;
+    }
+    // Saxes positions count the characters fed (its `position` is only right inside a handler).
+    const shift = this.context.length - this.textStart;
+    this.textStart += shift;
+    this.markPosition += shift;
+    this.sax = sax;
+    return sax;
   }
 
   /** Never throws: a problem ends the stream through events.error. */
@@ -282,16 +365,29 @@ export class XmppStreamParser implements TreeSink {
     if (this.done) return;
     let text: string;
     try {
-      text = this.decoder.decode(chunk, { stream: true });
+      const decoded = decodeUtf8Chunk(this.carry, chunk);
+      this.carry = decoded.carry;
+      text = decoded.text;
     } catch {
       // RFC 6120 §4.9.3.22 / §11.6: bytes that violate UTF-8 are an unsupported encoding.
       this.fail(new StreamError("unsupported-encoding", "invalid UTF-8"));
       return;
     }
+    // A byte order mark before the header is not content (as TextDecoder drops it).
+    if (!this.started && this.textStart === 0 && this.text === "") text = withoutBom(text);
     if (text.length === 0) return;
     // Whitespace keepalives between stanzas (RFC 6120 §4.6.1) need no parsing; skipping them also
     // keeps saxes from buffering whitespace without bound on a long-lived idle stream.
     if (this.idle && isXmlWhitespace(text, 0)) return;
+    let sax = this.sax;
+    if (sax === undefined) {
+      try {
+        sax = this.resume();
+      } catch (err) {
+        this.fail(toStreamError(err));
+        return;
+      }
+    }
 
     this.textStart += this.text.length;
     this.textStartBytes += this.textBytes;
@@ -301,7 +397,7 @@ export class XmppStreamParser implements TreeSink {
     this.cursorIndex = 0;
     this.cursorBytes = this.textStartBytes;
     try {
-      this.sax.write(text);
+      sax.write(text);
     } catch (err) {
       if (err !== STOP) this.fail(toStreamError(err));
       return;
@@ -353,6 +449,7 @@ export class XmppStreamParser implements TreeSink {
   // TreeSink: called by saxes handlers (throwing aborts the chunk; write() reports it).
 
   rootOpened(tag: SaxesTagNS): void {
+    if (this.resuming) return;
     // RFC 6120 §4.9.3.10: the stream element must be <stream> in the streams namespace.
     if (tag.local !== "stream" || tag.uri !== NS_STREAM) {
       throw new StreamError("invalid-namespace", `root element {${tag.uri}}${tag.local}`);
@@ -364,7 +461,8 @@ export class XmppStreamParser implements TreeSink {
       if (name !== "xmlns" && attr.prefix !== "xmlns") attrs[name] = attr.value;
     }
     this.started = true;
-    this.setMark(this.sax.position);
+    this.context = rootContext(tag);
+    this.setMark((this.sax as ElementSaxParser).position);
     this.events.streamStart(tag.local, tag.uri, tag.ns?.[""] ?? "", attrs);
   }
 
@@ -427,6 +525,11 @@ export class FramedElementParser {
         this.lastEnd = position;
       },
     };
+  }
+
+  /** Drops the saxes parser (an idle stream: every message leaves it between elements); parse() makes a new one. */
+  release(): void {
+    this.sax = undefined;
   }
 
   /**

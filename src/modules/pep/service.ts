@@ -306,14 +306,19 @@ export function createPepService(ctx: Pick<ModuleContext<unknown>, "store" | "ho
      */
     async sendLastItems(session: Session, user: string): Promise<void> {
       const owner = ownerJid(user);
-      const sent = (session.state.get(SENT_LAST) as Set<string> | undefined) ?? new Set<string>();
-      session.state.set(SENT_LAST, sent);
+      // Made at the first item sent: most sessions never get one, and an empty set per session adds up.
+      const sentSoFar = () => session.state.get(SENT_LAST) as Set<string> | undefined;
       for (const [nodeName, node] of await store.allNodes(user)) {
         const key = `${owner.bareString()}\0${nodeName}`;
-        if (sent.has(key) || node.config.send_last_published_item !== "on_sub_and_presence" || !node.config.deliver_notifications) continue;
+        if (sentSoFar()?.has(key) || node.config.send_last_published_item !== "on_sub_and_presence" || !node.config.deliver_notifications) continue;
         if (!(await wantsNotify(session, nodeName))) continue;
         if (await accessError(roster, user, owner.bareString(), node, session.jid)) continue;
-        if (sent.has(key)) continue; // another presence got there while this one waited
+        if (sentSoFar()?.has(key)) continue; // another presence got there while this one waited
+        let sent = sentSoFar();
+        if (sent === undefined) {
+          sent = new Set<string>();
+          session.state.set(SENT_LAST, sent);
+        }
         sent.add(key);
         const last = await store.lastItem(user, nodeName);
         if (last) send(owner, session.jid.toString(), node.config, itemsEvent(nodeName, [itemElement(NS_PUBSUB_EVENT, last, node.config.deliver_payloads)]), last.when);

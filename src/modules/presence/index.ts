@@ -13,8 +13,8 @@ import { hasFrom, hasTo } from "../roster/subscription-state.js";
 interface PresenceState {
   /** Broadcast available presence not yet followed by unavailable. */
   announced: boolean;
-  /** §4.6.2: entities (full or bare JIDs) that got directed available presence and no broadcasts. */
-  directed: Set<string>;
+  /** §4.6.2: entities (full or bare JIDs) that got directed available presence and no broadcasts (made at the first). */
+  directed: Set<string> | undefined;
 }
 
 /**
@@ -45,7 +45,7 @@ export default defineModule({
     function stateOf(session: Session): PresenceState {
       let st = session.state.get(key) as PresenceState | undefined;
       if (!st) {
-        st = { announced: false, directed: new Set() };
+        st = { announced: false, directed: undefined };
         session.state.set(key, st);
       }
       return st;
@@ -117,7 +117,7 @@ export default defineModule({
     /** §4.5.2: unavailable to subscribers and the user's other available resources, and §4.6.2 to directed-presence recipients. */
     async function broadcastUnavailable(session: Session, stanza: Element | undefined): Promise<void> {
       const st = stateOf(session);
-      if (!st.announced && st.directed.size === 0) return;
+      if (!st.announced && !st.directed?.size) return;
       const full = session.jid.toString();
       const copy = readdresser(stanza ?? new Element("presence", NS_CLIENT, { type: "unavailable" }));
       const sentTo = new Set<string>();
@@ -131,8 +131,8 @@ export default defineModule({
           if (s !== session && s.available) await core.router.deliver(s, copy(full, s.jid.toString()));
         }
       }
-      const directed = [...st.directed];
-      st.directed.clear();
+      const directed = [...(st.directed ?? [])];
+      st.directed = undefined;
       for (const to of directed) {
         if (!sentTo.has(to)) await core.router.route(copy(full, to));
       }
@@ -154,7 +154,7 @@ export default defineModule({
       const st = stateOf(session);
       const target = to.toString();
       if (type === "unavailable") {
-        st.directed.delete(target);
+        st.directed?.delete(target);
         return;
       }
       const bare = to.bareString();
@@ -164,7 +164,10 @@ export default defineModule({
         broadcastsReachIt = item !== undefined && hasFrom(item.subscription);
       }
       // §4.6.2: sent while not available, even a subscriber must get the unavailable at the end.
-      if (!broadcastsReachIt || !st.announced) st.directed.add(target);
+      if (!broadcastsReachIt || !st.announced) {
+        st.directed ??= new Set();
+        st.directed.add(target);
+      }
       return undefined;
     });
 

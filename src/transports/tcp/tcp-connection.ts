@@ -15,6 +15,26 @@ export interface TlsSettings {
   SNICallback: (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void;
 }
 
+/** The connection a socket belongs to: its listeners are shared functions (no closures per connection). */
+const OWNER = Symbol("natter.tcp-connection");
+type OwnedSocket = Socket & { [OWNER]: TcpConnection };
+const ignoreError = (): void => {};
+
+// Socket listeners, called with the socket as `this`.
+function onSocketData(this: Socket, chunk: Buffer): void {
+  (this as OwnedSocket)[OWNER].received(chunk);
+}
+function onSocketError(this: Socket, err: Error): void {
+  (this as OwnedSocket)[OWNER].ended(`error: ${err.message}`);
+}
+function onSocketClose(this: Socket): void {
+  (this as OwnedSocket)[OWNER].ended("disconnected");
+}
+function onSocketEnd(this: Socket): void {
+  // The peer half-closed without </stream:stream>: nothing more will come.
+  (this as OwnedSocket)[OWNER].ended("peer ended the connection");
+}
+
 export class TcpConnection extends ConnectionEvents implements ByteConnection {
   private socket: Socket;
   private tls: TLSSocket | undefined;
@@ -37,13 +57,21 @@ export class TcpConnection extends ConnectionEvents implements ByteConnection {
   }
 
   private attach(socket: Socket): void {
-    socket.on("data", (chunk: Buffer) => this.dataHandler?.(chunk));
-    socket.on("error", (err) => this.finish(`error: ${err.message}`));
-    socket.on("close", () => this.finish("disconnected"));
-    socket.on("end", () => {
-      // The peer half-closed without </stream:stream>: nothing more will come.
-      this.finish("peer ended the connection");
-    });
+    (socket as OwnedSocket)[OWNER] = this;
+    socket.on("data", onSocketData);
+    socket.on("error", onSocketError);
+    socket.on("close", onSocketClose);
+    socket.on("end", onSocketEnd);
+  }
+
+  /** Input from the socket (its listener, shared by every connection). */
+  received(chunk: Buffer): void {
+    this.dataHandler?.(chunk);
+  }
+
+  /** The socket failed, closed or was half-closed by the peer (its listeners). */
+  ended(reason: string): void {
+    this.finish(reason);
   }
 
   protected release(): void {
@@ -75,15 +103,15 @@ export class TcpConnection extends ConnectionEvents implements ByteConnection {
     if (!this.corked) {
       this.corked = true;
       socket.cork();
-      setImmediate(this.uncork, socket);
+      setImmediate(TcpConnection.uncork, this, socket);
     }
     socket.write(data, flushed);
   }
 
-  private readonly uncork = (socket: Socket): void => {
-    this.corked = false;
+  private static uncork(connection: TcpConnection, socket: Socket): void {
+    connection.corked = false;
     socket.uncork();
-  };
+  }
 
   startTls(): Promise<void> {
     const settings = this.tlsSettings;
@@ -93,7 +121,7 @@ export class TcpConnection extends ConnectionEvents implements ByteConnection {
     raw.removeAllListeners("end");
     raw.removeAllListeners("close");
     raw.removeAllListeners("error");
-    raw.on("error", () => {}); // errors surface on the TLS socket
+    raw.on("error", ignoreError); // errors surface on the TLS socket
     discardBuffered(raw);
     return new Promise((resolve, reject) => {
       const tls = new TLSSocket(raw, {
