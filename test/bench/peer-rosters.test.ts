@@ -71,17 +71,17 @@ describe("bench rosters written into Prosody's and ejabberd's storage", () => {
 
         await one.xmpp.send(xml("presence"));
         await two.xmpp.send(xml("presence"));
-        await one.waitFor(isAvailableFrom(`${PREFIX}2@${DOMAIN}`), 10_000);
-        await two.waitFor(isAvailableFrom(`${PREFIX}1@${DOMAIN}`), 10_000);
+        await one.waitFor(isAvailableFrom(`${PREFIX}2@${DOMAIN}`), 30_000);
+        await two.waitFor(isAvailableFrom(`${PREFIX}1@${DOMAIN}`), 30_000);
         // The scenario's update phase waits for this reflection (RFC 6121 §4.4.2) before the next change.
         await one.xmpp.send(xml("presence", {}, xml("show", {}, "away"), xml("status", {}, "1")));
         await one.waitFor(
           (s) => isAvailableFrom(`${PREFIX}1@${DOMAIN}`)(s) && s.getChildText("status") === "1",
-          10_000,
+          30_000,
         );
         await two.waitFor(
           (s) => isAvailableFrom(`${PREFIX}1@${DOMAIN}`)(s) && s.getChildText("status") === "1",
-          10_000,
+          30_000,
         );
       } finally {
         for (const c of clients) await c.stop();
