@@ -4,7 +4,7 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, createHmac, pbkdf2, randomBytes, randomUUID } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -334,6 +334,9 @@ export async function createNatterAccounts(opts: NatterOptions, config: string, 
 export async function startNatter(opts: NatterOptions, config: string, port: number, httpPort: number): Promise<RunningServer> {
   const logFile = join(opts.dir, "natter.log");
   const delayFile = join(opts.dir, "loop-delay.json");
+  // A file left by the previous run's server would answer this one's first sample with old figures, and its
+  // sequence number would hide this server's next ones.
+  rmSync(delayFile, { force: true });
   const probeEnv = loopDelayEnv(delayFile);
   const child = spawnServer([...opts.command, "-c", config, "start"], opts.dir, logFile, { ...process.env, ...probeEnv });
   await waitForPort("127.0.0.1", port, child, 60_000, logFile);
