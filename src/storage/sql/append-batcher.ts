@@ -1,12 +1,7 @@
 import type { Insertable, Kysely } from "kysely";
 import { ArchiveIdConflictError } from "../errors.js";
 import type { ArchiveTable, StorageDatabase } from "./tables.js";
-
-interface PendingAppend {
-  row: Insertable<ArchiveTable>;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
+import { type Pending, TurnBatchQueue } from "./turn-batch-queue.js";
 
 /** Most rows committed in one transaction: bounds how long one flush holds the write lock. */
 const MAX_BATCH = 1000;
@@ -20,47 +15,37 @@ const MAX_BATCH = 1000;
  * release, which costs quadratic time with thousands of them).
  */
 export class AppendBatcher {
-  private queue: PendingAppend[] = [];
-  private flushing = false;
+  private readonly queue: TurnBatchQueue<Insertable<ArchiveTable>>;
 
-  constructor(private readonly db: Kysely<StorageDatabase>) {}
+  constructor(private readonly db: Kysely<StorageDatabase>) {
+    this.queue = new TurnBatchQueue(MAX_BATCH, (batch) => this.commit(batch));
+  }
 
   /** Resolves once the row is committed; rejects with ArchiveIdConflictError when its id is taken. */
   append(row: Insertable<ArchiveTable>): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ row, resolve, reject });
-      if (!this.flushing) {
-        this.flushing = true;
-        // Waiting one turn of the event loop lets appends made in the same turn join the batch.
-        setImmediate(() => void this.flush());
-      }
-    });
+    return this.queue.push(row);
   }
 
-  private async flush(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, MAX_BATCH);
-      try {
-        const inserted =
-          batch.length === 1
-            ? [await this.insert(this.db, batch[0] as PendingAppend)]
-            : await this.db.transaction().execute(async (trx) => {
-                const results: boolean[] = [];
-                for (const pending of batch) results.push(await this.insert(trx, pending));
-                return results;
-              });
-        for (const [i, pending] of batch.entries()) {
-          if (inserted[i]) pending.resolve();
-          else pending.reject(new ArchiveIdConflictError(pending.row.id));
-        }
-      } catch (error) {
-        for (const pending of batch) pending.reject(error); // the transaction rolled back: nothing was stored
+  private async commit(batch: Pending<Insertable<ArchiveTable>>[]): Promise<void> {
+    try {
+      const inserted =
+        batch.length === 1
+          ? [await this.insert(this.db, (batch[0] as Pending<Insertable<ArchiveTable>>).item)]
+          : await this.db.transaction().execute(async (trx) => {
+              const results: boolean[] = [];
+              for (const pending of batch) results.push(await this.insert(trx, pending.item));
+              return results;
+            });
+      for (const [i, pending] of batch.entries()) {
+        if (inserted[i]) pending.resolve();
+        else pending.reject(new ArchiveIdConflictError(pending.item.id));
       }
+    } catch (error) {
+      for (const pending of batch) pending.reject(error); // the transaction rolled back: nothing was stored
     }
-    this.flushing = false;
   }
 
-  private async insert(db: Kysely<StorageDatabase>, { row }: PendingAppend): Promise<boolean> {
+  private async insert(db: Kysely<StorageDatabase>, row: Insertable<ArchiveTable>): Promise<boolean> {
     const result = await db
       .insertInto("archive")
       .values(row)

@@ -6,23 +6,21 @@
 import type { Kysely } from "kysely";
 import { compileOnce } from "./compiled-once.js";
 import type { StorageDatabase } from "./tables.js";
+import { type Pending, TurnBatchQueue } from "./turn-batch-queue.js";
 
-interface PendingWrite {
-  run: (on: Kysely<StorageDatabase>) => Promise<unknown>;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
+/** One write, run on the database or inside the batch's transaction. */
+type Write = (on: Kysely<StorageDatabase>) => Promise<unknown>;
 
 /** Most writes committed in one transaction: bounds how long one flush holds the write lock. */
 const MAX_BATCH = 500;
 
 export class KeyValueWriter {
-  private queue: PendingWrite[] = [];
-  private flushing = false;
+  private readonly queue: TurnBatchQueue<Write>;
   private readonly upsert;
   private readonly remove;
 
   constructor(private readonly db: Kysely<StorageDatabase>) {
+    this.queue = new TurnBatchQueue(MAX_BATCH, (batch) => this.commit(batch));
     this.upsert = compileOnce(db, ["host", "store", "user", "value"], (slot) =>
       db
         .insertInto("keyval")
@@ -35,53 +33,35 @@ export class KeyValueWriter {
   }
 
   set(host: string, store: string, user: string, value: string): Promise<void> {
-    return this.enqueue((on) => this.upsert({ host, store, user, value }, on));
+    return this.queue.push((on) => this.upsert({ host, store, user, value }, on));
   }
 
   delete(host: string, store: string, user: string): Promise<void> {
-    return this.enqueue((on) => this.remove({ host, store, user }, on));
+    return this.queue.push((on) => this.remove({ host, store, user }, on));
   }
 
   /** Resolves once every write made before it has been committed or has failed. */
   settled(): Promise<void> {
-    return this.enqueue(async () => undefined);
+    return this.queue.push(async () => undefined);
   }
 
-  private enqueue(run: PendingWrite["run"]): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ run, resolve, reject });
-      if (!this.flushing) {
-        this.flushing = true;
-        // Waiting one turn of the event loop lets the writes made in the same turn join the batch.
-        setImmediate(() => void this.flush());
-      }
-    });
-  }
-
-  private async flush(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, MAX_BATCH);
-      if (batch.length === 1) {
-        await settle(batch[0] as PendingWrite, this.db);
-        continue;
-      }
-      try {
-        await this.db.transaction().execute(async (trx) => {
-          for (const write of batch) await write.run(trx);
-        });
-        for (const write of batch) write.resolve();
-      } catch {
-        // One write failed and the transaction rolled back: each is tried alone, so each gets its own outcome.
-        for (const write of batch) await settle(write, this.db);
-      }
+  private async commit(batch: Pending<Write>[]): Promise<void> {
+    if (batch.length === 1) return settle(batch[0] as Pending<Write>, this.db);
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        for (const write of batch) await write.item(trx);
+      });
+      for (const write of batch) write.resolve();
+    } catch {
+      // One write failed and the transaction rolled back: each is tried alone, so each gets its own outcome.
+      for (const write of batch) await settle(write, this.db);
     }
-    this.flushing = false;
   }
 }
 
-async function settle(write: PendingWrite, db: Kysely<StorageDatabase>): Promise<void> {
+async function settle(write: Pending<Write>, db: Kysely<StorageDatabase>): Promise<void> {
   try {
-    await write.run(db);
+    await write.item(db);
     write.resolve();
   } catch (error) {
     write.reject(error);
