@@ -1,0 +1,202 @@
+// What an administrator can see and do on a running server, in one place (issue 14). Every front end calls
+// these operations and none has rules of its own: the XEP-0133 ad-hoc commands (modules/admin-commands), the
+// HTTP API under /admin/api (admin/http-api), the console at /admin, and the CLI through the control socket.
+// `Administration` (admin/administration.ts) implements it over the server's core.
+
+/** A bare or full JID in its string form, already validated by the front end's schema. */
+export type JidText = string;
+
+export type ClientTransport = "tcp" | "websocket" | "bosh";
+
+export interface SessionSummary {
+  /** Full JID. */
+  jid: JidText;
+  address: string;
+  transport: ClientTransport;
+  /** TLS (STARTTLS, direct TLS, wss or https). */
+  secure: boolean;
+  /** Client software when the session told us (XEP-0092 is not asked; caps node or SASL2 user agent). */
+  client?: string;
+  priority: number;
+  available: boolean;
+  /** "off": no XEP-0198; "on": enabled and attached; "detached": waiting for resumption. */
+  streamManagement: "off" | "on" | "detached";
+  /** When the resource was bound (ms since epoch). */
+  since: number;
+}
+
+export interface UserSummary {
+  jid: JidText;
+  disabled: boolean;
+  /** Connected resources now. */
+  sessions: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** How many match the query in all. */
+  total: number;
+  offset: number;
+  limit: number;
+}
+
+export interface UserQuery {
+  host: string;
+  /** Case-insensitive substring of the local part. */
+  search?: string;
+  offset?: number;
+  limit?: number;
+}
+
+export interface RosterEntry {
+  jid: JidText;
+  name?: string;
+  subscription: "none" | "to" | "from" | "both" | "remove";
+  ask?: boolean;
+  groups: string[];
+}
+
+export interface RoomSummary {
+  jid: JidText;
+  name?: string;
+  occupants: number;
+  persistent: boolean;
+  public: boolean;
+  membersOnly: boolean;
+  passwordProtected: boolean;
+}
+
+export interface RoomOccupant {
+  nick: string;
+  role: string;
+  affiliation: string;
+  /** Real full JID (an admin sees it whatever the room's anonymity). */
+  jid: JidText;
+}
+
+export interface RoomDetail extends RoomSummary {
+  subject?: string;
+  occupantList: RoomOccupant[];
+  /** The room's configuration as XEP-0045 muc#roomconfig field values. */
+  config: Record<string, string | string[] | boolean>;
+}
+
+/** What a MUC service lets administration see and do; the muc module registers one per service domain. */
+export interface RoomAdministration {
+  readonly domain: string;
+  list(): RoomSummary[];
+  get(room: JidText): RoomDetail | undefined;
+  /** XEP-0045 §10.9: occupants get the destroy presence with the reason. False when there is no such room. */
+  destroy(room: JidText, reason?: string): Promise<boolean>;
+}
+
+export interface S2sLinkSummary {
+  local: string;
+  remote: string;
+  direction: "in" | "out";
+  ready: boolean;
+}
+
+export interface ServerStatus {
+  version: string;
+  startedAt: number;
+  uptimeSeconds: number;
+  hosts: string[];
+  sessions: { total: number; byTransport: Record<ClientTransport, number> };
+  s2s: { inbound: number; outbound: number };
+  rooms: number;
+  occupants: number;
+  memory: { rss: number; heapUsed: number };
+}
+
+/** One sample of the counters the console charts (one per minute, the last hour kept). */
+export interface StatsSample {
+  at: number;
+  sessions: number;
+  /** Stanzas routed per second over the sample's minute, by kind. */
+  messagesPerSecond: number;
+  presencesPerSecond: number;
+  iqsPerSecond: number;
+  s2sLinks: number;
+}
+
+export type ReloadResult = { ok: true; changes: string[] } | { ok: false; error: string };
+
+export class AdminError extends Error {
+  constructor(
+    readonly code: "not-found" | "conflict" | "bad-request" | "unavailable",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface AdminOperations {
+  status(): ServerStatus;
+  /** The last hour, oldest first. */
+  history(): StatsSample[];
+
+  listUsers(query: UserQuery): Promise<Page<UserSummary>>;
+  /** Throws AdminError("conflict") when it exists, ("bad-request") for a name PRECIS refuses or a foreign host. */
+  createUser(jid: JidText, password: string): Promise<void>;
+  /** The account and all its data, with the account.deleted hook (MUC and PEP affiliations); ends its sessions. */
+  deleteUser(jid: JidText): Promise<void>;
+  /** A disabled account cannot log in (SASL `account-disabled`); its sessions end. */
+  setUserDisabled(jid: JidText, disabled: boolean): Promise<void>;
+  setPassword(jid: JidText, password: string): Promise<void>;
+  userRoster(jid: JidText): Promise<RosterEntry[]>;
+  /** When the account last logged out (ms since epoch), and the status it left; undefined if never seen. */
+  lastLogout(jid: JidText): Promise<{ at: number; status?: string } | undefined>;
+
+  /** Every bound session, or those of one bare or full JID. */
+  sessions(jid?: JidText): SessionSummary[];
+  /** Ends sessions of a bare JID (all) or a full JID (one) with the given stream error; returns how many. */
+  kick(jid: JidText, reason?: string): number;
+
+  rooms(domain?: string): RoomSummary[];
+  room(jid: JidText): RoomDetail | undefined;
+  destroyRoom(jid: JidText, reason?: string): Promise<boolean>;
+
+  s2sLinks(): S2sLinkSummary[];
+
+  /** A headline message to every online session of a host (XEP-0133 §4.23). Returns how many got it. */
+  announce(host: string, body: string, subject?: string): Promise<number>;
+  /** A chat message from the host (or `send.from`) to one JID, as `natter send` does. */
+  sendMessage(to: JidText, body: string): Promise<void>;
+  motd(host: string): Promise<string | undefined>;
+  /** Sets the message of the day (sent to online users now and to others at login); undefined deletes it. */
+  setMotd(host: string, body: string | undefined): Promise<void>;
+
+  /** Re-reads the config file and applies it without dropping a session (see server reload). */
+  reload(): Promise<ReloadResult>;
+}
+
+/** What an API token may do; an admin's console session may do everything. */
+export const ADMIN_SCOPES = [
+  "users:read",
+  "users:write",
+  "sessions:read",
+  "sessions:write",
+  "rooms:read",
+  "rooms:write",
+  "server:read",
+  "server:write",
+] as const;
+export type AdminScope = (typeof ADMIN_SCOPES)[number];
+
+/** Who is making an admin API request, once authenticated. */
+export interface AdminPrincipal {
+  /** "token:<id>" or the admin's bare JID. */
+  name: string;
+  scopes: ReadonlySet<AdminScope>;
+  /** A console (cookie) session: mutating requests must carry its CSRF token. */
+  csrfToken?: string;
+}
+
+/**
+ * One way to authenticate an admin HTTP request (a bearer token, the console's session cookie). The API asks
+ * each in turn; undefined means "not mine or not valid".
+ */
+export interface AdminAuthenticator {
+  authenticate(headers: Readonly<Record<string, string | string[] | undefined>>, remoteAddress: string): Promise<AdminPrincipal | undefined>;
+}
