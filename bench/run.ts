@@ -789,7 +789,12 @@ async function comparison(): Promise<void> {
           const port = await freePort();
           const httpPort = await freePort();
           // The archive scenario needs Natter's mam module whatever --mam says.
-          const o = { ...opts(dir), mam: args.mam || scenario === "mam", tls: tlsFor(scenario) };
+          const o = {
+            ...opts(dir),
+            mam: args.mam || scenario === "mam",
+            mamMaxMessages: scenario === "mam" ? Math.max(100_000, load.mam.items) : undefined,
+            tls: tlsFor(scenario),
+          };
           const config = natterConfig(o, port, httpPort);
           if (scenario === "muc") writeMucConfig(config, load.muc.archive);
           if (shape !== undefined) await writeRosters("Natter", shape, () => provisionRosters(config, shape.accounts, shape.contacts));

@@ -258,6 +258,11 @@ export interface NatterOptions {
   /** Keep the mam module (on in Natter's defaults); off matches Debian's Prosody. */
   mam: boolean;
   /**
+   * The archive quota (mam max_messages) when it must hold more than the default 100,000: the mam scenario
+   * queries ids from the middle of an archive it fills, and a quota below its size prunes them (item-not-found).
+   */
+  mamMaxMessages?: number;
+  /**
    * Lift the caps on unauthenticated connections for loopback: every bench client comes from 127.0.0.1, and
    * the per-address cap (20) would refuse all but the first logins of a batch (bench/preauth-memory.ts
    * measures those caps and keeps them).
@@ -314,7 +319,7 @@ auth:
     per_ip_account: { delay_after: 0, attempts: 0 }
     per_account: { delay_after: 0 }
 ${opts.tls ? `tls: { certificates: [{ cert: ${JSON.stringify(opts.tls.cert)}, key: ${JSON.stringify(opts.tls.key)} }] }\n` : ""}${opts.exemptLoopback ? 'unauthenticated: { max_connections: 100000, exempt_addresses: ["127.0.0.0/8"] }\n' : ""}${opts.bosh ? BOSH_CONFIG : ""}# Natter's default modules${opts.mam ? "" : ", without the message archive (Debian's Prosody has none by default)"}.
-modules: ${opts.mam ? "{}" : "{ mam: false }"}
+modules: ${opts.mam ? (opts.mamMaxMessages ? `{ mam: { max_messages: ${opts.mamMaxMessages} } }` : "{}") : "{ mam: false }"}
 `,
   );
   return config;
