@@ -109,6 +109,8 @@ export class AdminHttpApi {
       const apiError = toApiError(err);
       if (apiError.status === 500) this.log.error({ err, path, admin: principal?.name }, "admin API request failed");
       else if (principal && endpoint && endpoint.method !== "GET") this.logChange(principal, endpoint, target, apiError.status);
+      // Refused reads of an authenticated caller (bad query, unknown JID); refusals before that logged already.
+      else if (principal) this.log.info({ admin: principal.name, method: req.method, path, status: apiError.status, error: apiError.message }, "admin API request refused");
       const body = { error: apiError.code, message: apiError.message, ...(apiError.issues ? { issues: apiError.issues } : {}) };
       return send(res, apiError.status, JSON.stringify(body), apiError.headers);
     }
