@@ -118,7 +118,7 @@ describe("admin HTTP API", () => {
     await new Promise((r) => setTimeout(r, 5));
     assert.equal((await call("GET", "/status", { token: expired })).status, 401);
     assert.equal((await call("GET", "/status", { token: real })).status, 200);
-    const id = real.split("_")[1]!;
+    const id = real.slice("natter_".length, "natter_".length + 12);
     assert.equal(await ts.server.apiTokens.revoke(id), true);
     assert.equal((await call("GET", "/status", { token: real })).status, 401, "revoked takes effect at once");
     assert.ok(ts.logs.some((l) => l.msg === "admin API request without valid credentials"));
@@ -244,6 +244,18 @@ describe("admin HTTP API", () => {
     assert.equal((await call("GET", "/sessions?jid=@@", { token: all })).status, 400);
   });
 
+  it("tells a WebSocket session from a TCP one", async () => {
+    const ws = await connect(ts, "erin", "erin-pw", { resource: "browser", websocket: "wss" });
+    clients.push(ws);
+    const listed = await call("GET", `/sessions?jid=${encodeURIComponent("erin@localhost/browser")}`, { token: all });
+    assert.equal(listed.body.length, 1);
+    assert.equal(listed.body[0].transport, "websocket");
+    assert.equal(listed.body[0].secure, true, "wss");
+    const status = await call("GET", "/status", { token: all });
+    assert.ok(status.body.sessions.byTransport.websocket >= 1);
+    await ws.stop();
+  });
+
   it("reads a roster", async () => {
     const alice = await online("alice");
     await alice.xmpp.iqCaller.request(xml("iq", { type: "set", id: "roster1" }, xml("query", { xmlns: NS_ROSTER }, xml("item", { jid: "bob@localhost", name: "Bob" }, xml("group", {}, "Friends")))));
@@ -316,7 +328,8 @@ describe("admin HTTP API", () => {
     assert.equal(status.status, 200);
     assert.deepEqual(status.body.hosts, ["localhost"]);
     assert.equal(status.body.sessions.total, ts.server.core.sessions.count);
-    assert.equal(status.body.sessions.byTransport.tcp, ts.server.core.sessions.count);
+    const t = status.body.sessions.byTransport;
+    assert.equal(t.tcp + t.websocket + t.bosh, ts.server.core.sessions.count);
     assert.ok(status.body.memory.rss > 0);
     assert.deepEqual((await call("GET", "/stats/history", { token: all })).body, []);
     assert.deepEqual((await call("GET", "/s2s", { token: all })).body, []);
