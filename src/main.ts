@@ -2,10 +2,11 @@
 import { Command, Option } from "commander";
 import { AccountExistsError, NoSuchAccountError } from "./auth/types.js";
 import { addUsersFromFile, accountJid, CliError, withAccounts } from "./cli/accounts.js";
+import { registerAdminCommands } from "./cli/admin-commands.js";
 import { readPassword, readStdin } from "./cli/read-input.js";
 import { type Config, ConfigError, loadConfig, validateModuleOptions, isModuleEnabled } from "./core/config/index.js";
 import { sendControlRequest } from "./control/control-server.js";
-import { recordAccountDeletion } from "./core/account-deletion.js";
+import { deleteAccount } from "./core/account-deletion.js";
 import { MODULE_CATALOGUE } from "./modules/catalogue.js";
 import { NatterServer } from "./server.js";
 import { NATTER_VERSION } from "./version.js";
@@ -77,9 +78,7 @@ program
     const account = accountJid(cfg, jid);
     await withAccounts(cfg, async (accounts, storage) => {
       if (!(await accounts.userExists(account.domain, account.local))) throw new CliError(`${account} does not exist`);
-      await accounts.deleteUser(account.domain, account.local);
-      await storage.deleteUser(account.domain, account.local);
-      await recordAccountDeletion(storage, account.domain, account.local);
+      await deleteAccount(storage, accounts, account.domain, account.local);
     });
     process.stdout.write(`deleted ${account}\n`);
     // Its MUC affiliations and PEP whitelist entries are removed by the server's modules: a running server
@@ -153,6 +152,8 @@ program
     }
     if (!response.ok) throw new CliError(response.error);
   });
+
+registerAdminCommands(program, config);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError || err instanceof CliError) {

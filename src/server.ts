@@ -1,6 +1,10 @@
 // Assembles one Natter server from a config: storage, accounts, core services, modules, listeners.
 import type { Server as NetServer } from "node:net";
 import type { Logger } from "pino";
+import { Administration } from "./admin/administration.js";
+import type { AdminOperations } from "./admin/types.js";
+import { ApiTokens, BearerTokenAuthenticator } from "./admin/api-tokens.js";
+import { AdminHttpApi } from "./admin/http-api/admin-api.js";
 import { InternalAccountProvider } from "./auth/internal-account-provider.js";
 import { LoginThrottle, throttleLogLine } from "./auth/login-throttle.js";
 import type { ScramDowngradeCheck } from "./auth/scram-mechanism.js";
@@ -37,9 +41,6 @@ import { mountWebSocket } from "./transports/websocket/websocket-listener.js";
 import { loadServerSecret } from "./core/server-secret.js";
 import { secureDataDirectory } from "./core/secure-data-directory.js";
 import { processAccountDeletions } from "./core/account-deletion.js";
-import { Element } from "./core/xml/element.js";
-import { NS_CLIENT } from "./core/xml/ns.js";
-import { newStreamId } from "./stream/stream-id.js";
 import { S2sService } from "./transports/s2s/s2s-service.js";
 import { UnauthenticatedConnections, admitStream } from "./transports/unauthenticated-connections.js";
 import { parserLimits } from "./core/config/parser-limits.js";
@@ -72,6 +73,13 @@ export class NatterServer {
   private control: ControlServer | undefined;
   /** XEP-0114 external components, when the config lists any. */
   private components: ExternalComponents | undefined;
+  /** API tokens of the admin HTTP API (`natter token`). */
+  readonly apiTokens: ApiTokens;
+  /**
+   * The admin HTTP API at /admin/api (mounted when admin_api.enabled). Other ways in (the console's session
+   * cookie) join with `adminApi.addAuthenticator`.
+   */
+  readonly adminApi: AdminHttpApi;
 
   private constructor(
     readonly config: Config,
@@ -80,7 +88,21 @@ export class NatterServer {
     private readonly storage: StorageDriver,
     readonly log: Logger,
     private readonly http: HttpServer,
-  ) {}
+  ) {
+    this.apiTokens = new ApiTokens(storage);
+    this.adminApi = new AdminHttpApi(
+      core.admin,
+      {
+        allowedAddresses: config.admin_api.allowed_addresses,
+        maxPageSize: config.admin_api.max_page_size,
+        maxBodyBytes: config.admin_api.max_body_bytes,
+        defaultHost: config.hosts[0] as string,
+        version: NATTER_VERSION,
+      },
+      log.child({ component: "admin-api" }),
+    );
+    this.adminApi.addAuthenticator(new BearerTokenAuthenticator(this.apiTokens));
+  }
 
   static async start(config: Config, options: StartOptions = {}): Promise<NatterServer> {
     const log = options.log ?? createLogger(config.log_level);
@@ -101,6 +123,22 @@ export class NatterServer {
     router = new Router({ hosts, sessions, iq, hooks, accounts, log, hideAccountExistence: config.hide_account_existence });
     let loader: ModuleLoader | undefined;
     const http = new HttpServer(log, { publicUrl: config.listeners.http.public_url, defaultHost: config.hosts[0] as string });
+    const startedAt = Date.now();
+    let server: NatterServer | undefined;
+    const admin = new Administration({
+      accounts,
+      storage,
+      sessions,
+      hooks,
+      router,
+      hosts,
+      log,
+      version: NATTER_VERSION,
+      startedAt,
+      messageSender: () => config.send.from || (config.hosts[0] as string),
+      s2sLinks: () => server?.s2s?.links() ?? [],
+      // reload: i14-reload's NatterServer.reload; history: i14-metrics' samples (until then: none).
+    });
     const core: CoreServices = {
       hooks,
       iq,
@@ -113,8 +151,9 @@ export class NatterServer {
       hosts,
       http,
       dataDir: config.data_dir,
-      startedAt: Date.now(),
+      startedAt,
       version: NATTER_VERSION,
+      admin,
       disco: {
         features: (host, target) => loader?.features(host, target) ?? [],
         identities: (host) => loader?.identities(host) ?? [],
@@ -122,7 +161,7 @@ export class NatterServer {
       },
     };
     loader = new ModuleLoader(core);
-    const server = new NatterServer(config, core, loader, storage, log, http);
+    server = new NatterServer(config, core, loader, storage, log, http);
     try {
       await server.loadModules();
       // Accounts the CLI deleted while no server ran: their references go before anyone can register the name.
@@ -254,10 +293,16 @@ export class NatterServer {
     // XEP-0124 / XEP-0206 at /http-bind: each BOSH session is a client stream like a TCP connection.
     this.bosh = mountBosh(this.http, config, (wire) => this.acceptClient(wire), log);
     mountCoreWebRoutes(this.http, config, log);
+    if (config.admin_api.enabled) this.adminApi.mount(this.http);
     await this.http.listen(http, https, certs);
     this.ports.http = this.http.ports.http;
     this.ports.https = this.http.ports.https;
     this.control = await ControlServer.start(config.control_socket, this, log);
+  }
+
+  /** Administration (CoreServices.admin), for the control socket. */
+  get admin(): AdminOperations {
+    return this.core.admin;
   }
 
   processAccountDeletions(): Promise<number> {
@@ -266,11 +311,8 @@ export class NatterServer {
   }
 
   /** Sends a message as the configured sender (`natter send`). */
-  async sendNotification(to: string, body: string): Promise<void> {
-    const from = this.config.send.from || (this.config.hosts[0] as string);
-    const message = new Element("message", NS_CLIENT, { from, to, type: "chat", id: newStreamId() });
-    message.c("body").t(body);
-    await this.core.router.route(message);
+  sendNotification(to: string, body: string): Promise<void> {
+    return this.core.admin.sendMessage(to, body);
   }
 
   /** Graceful shutdown: every stream gets <system-shutdown/>, storage is flushed and closed. */
