@@ -16,6 +16,7 @@ import type {
 } from "./hooks.js";
 import type { IqDispatcher, IqHandler, IqTarget, IqType } from "./iq-dispatch.js";
 import type { ComponentHandler, Router } from "./router.js";
+import type { ServerCounters } from "./server-counters.js";
 import type { SessionRegistry } from "./session-registry.js";
 import type { Element } from "./xml/element.js";
 
@@ -69,6 +70,8 @@ export interface CoreServices {
   dataDir: string;
   /** Server start time (ms). */
   startedAt: number;
+  /** Stanzas, routing errors and SASL outcomes since start: plain integers the metrics read at scrape time. */
+  counters: ServerCounters;
   version: string;
   /** Disco view over every loaded module (filled in once the loader exists). */
   disco: {

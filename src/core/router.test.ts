@@ -18,6 +18,7 @@ class RecordingSession implements Session {
   readonly jid: Jid;
   readonly remoteAddress = "127.0.0.1";
   readonly secure = true;
+  readonly transport = "tcp";
   readonly attached = true;
   readonly state = new Map<symbol, unknown>();
   priority = 0;

@@ -1,4 +1,5 @@
 // A client session as the core sees it, whatever transport carries it (TCP, WebSocket, BOSH).
+import type { ClientTransport } from "../admin/types.js";
 import type { StreamError } from "./errors.js";
 import type { Jid } from "./jid.js";
 import type { Element } from "./xml/element.js";
@@ -12,6 +13,8 @@ export interface Session {
   readonly jid: Jid;
   readonly remoteAddress: string;
   readonly secure: boolean;
+  /** What carries the session's stream now (the last one while detached). */
+  readonly transport: ClientTransport;
   /** RFC 6121 §4.7.2.3: -128..127. Meaningful only while `available`. */
   priority: number;
   /** Has sent initial presence and not yet unavailable (RFC 6121 "available resource"). */

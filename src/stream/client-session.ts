@@ -1,6 +1,7 @@
 // A client's session: its bound JID, presence state and module state, which outlive any one connection
 // when stream management lets the client resume (XEP-0198). The stream attached to it writes to the wire.
 import type { Logger } from "pino";
+import type { ClientTransport } from "../admin/types.js";
 import { StanzaError, StreamError } from "../core/errors.js";
 import type { Jid } from "../core/jid.js";
 import type { CoreServices } from "../core/modules.js";
@@ -13,6 +14,7 @@ import type { StreamManagement } from "./stream-management.js";
 /** What a session needs of the stream it is attached to. */
 export interface SessionStream {
   readonly remoteAddress: string;
+  readonly transport: ClientTransport;
   readonly secure: boolean;
   /**
    * Returns the stanza's size in bytes as written (0: not written). `flushed` runs once the bytes left the
@@ -47,6 +49,7 @@ export class ClientSession implements Session {
   private overLimitTimer: NodeJS.Timeout | undefined;
   private lastAddress: string;
   private lastSecure: boolean;
+  private lastTransport: ClientTransport;
   private ended = false;
 
   constructor(
@@ -63,6 +66,7 @@ export class ClientSession implements Session {
     this.jid = jid;
     this.lastAddress = stream.remoteAddress;
     this.lastSecure = stream.secure;
+    this.lastTransport = stream.transport;
   }
 
   get remoteAddress(): string {
@@ -71,6 +75,10 @@ export class ClientSession implements Session {
 
   get secure(): boolean {
     return this.attachedStream?.secure ?? this.lastSecure;
+  }
+
+  get transport(): ClientTransport {
+    return this.attachedStream?.transport ?? this.lastTransport;
   }
 
   get attached(): boolean {
@@ -159,6 +167,7 @@ export class ClientSession implements Session {
     this.attachedStream = stream;
     this.lastAddress = stream.remoteAddress;
     this.lastSecure = stream.secure;
+    this.lastTransport = stream.transport;
     return previous;
   }
 

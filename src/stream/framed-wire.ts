@@ -26,6 +26,9 @@ export class FramedWire implements StreamWire {
     });
   }
 
+  get transport(): "tcp" | "websocket" {
+    return this.framing.transport;
+  }
   get remoteAddress(): string {
     return this.conn.remoteAddress;
   }

@@ -2,6 +2,7 @@
 // (its header, each element, its end) and to write ours. TCP and WebSocket are a Framing over a ByteConnection
 // (framed-wire.ts); BOSH carries streams in HTTP request and response bodies and is a StreamWire of its own
 // (transports/bosh/). A new transport is a StreamWire plus a listener; the stream above it does not change.
+import type { ClientTransport } from "../admin/types.js";
 import type { ChannelBindingType } from "../auth/types.js";
 import type { Element } from "../core/xml/element.js";
 import type { StreamParserEvents, StreamParserLimits } from "../core/xml/stream-parser.js";
@@ -24,6 +25,8 @@ export interface StreamHeaderFields {
 export type Flushed = (err?: Error | null) => void;
 
 export interface StreamWire {
+  /** The wire format (s2s and component streams run on "tcp" too). */
+  readonly transport: ClientTransport;
   readonly remoteAddress: string;
   /** TLS is in place (direct TLS, after STARTTLS, or HTTPS underneath). */
   readonly secure: boolean;

@@ -3,7 +3,9 @@
 // ordered handling with input flow control, writing with slow-reader protection, the header before any
 // stream error, closing once, and the timers of a stream not yet authenticated.
 import type { Logger } from "pino";
+import type { ClientTransport } from "../admin/types.js";
 import { StreamError } from "../core/errors.js";
+import type { ServerCounters } from "../core/server-counters.js";
 import { type Element, InvalidXmlCharError } from "../core/xml/element.js";
 import type { StreamParserEvents, StreamParserLimits } from "../core/xml/stream-parser.js";
 import { UNCOUNTED, type UnauthenticatedSlot } from "../transports/unauthenticated-connections.js";
@@ -37,6 +39,8 @@ export interface XmlStreamSettings {
   parserReleaseMs?: number;
   /** Counts the connection among the unauthenticated ones until authenticated() or close. */
   unauthenticatedSlot?: UnauthenticatedSlot;
+  /** Stanzas read and written are counted here (metrics); absent in unit tests. */
+  counters?: ServerCounters;
 }
 
 /**
@@ -99,6 +103,7 @@ export abstract class XmlStream implements StreamParserEvents, InboundQueueOwner
     this.onHeader(contentNs, attrs);
   }
   stanza(el: Element): void {
+    this.settings.counters?.stanzaIn(el.name);
     this.enqueue(el);
   }
   streamEnd(): void {
@@ -132,6 +137,10 @@ export abstract class XmlStream implements StreamParserEvents, InboundQueueOwner
 
   get secure(): boolean {
     return this.wire.secure;
+  }
+
+  get transport(): ClientTransport {
+    return this.wire.transport;
   }
 
   get isClosed(): boolean {
@@ -217,6 +226,7 @@ export abstract class XmlStream implements StreamParserEvents, InboundQueueOwner
       flushed?.(null);
       return undefined;
     }
+    this.settings.counters?.stanzaOut(el.name);
     this.wrote();
     return bytes;
   }

@@ -249,6 +249,7 @@ class OutboundStream extends S2sStream {
       idleTimeoutMs: env.idleTimeoutMs,
       rateLimit: env.rateLimit,
       maxUnsentBytes: env.maxUnsentBytes,
+      counters: env.core.counters,
     });
     this.newParser();
     this.sendHeader();

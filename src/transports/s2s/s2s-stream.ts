@@ -1,6 +1,7 @@
 // What inbound and outbound s2s streams add to the shared XmlStream skeleton: the TCP framing over an
 // S2sConnection, the header with the dialback prefix declared, the jabber:server namespace, and closing a
 // connection that stays idle.
+import type { ServerCounters } from "../../core/server-counters.js";
 import type { Logger } from "pino";
 import type { StreamError } from "../../core/errors.js";
 import { Element, InvalidXmlCharError } from "../../core/xml/element.js";
@@ -53,6 +54,7 @@ export interface S2sStreamSettings {
   maxUnsentBytes: number;
   negotiationTimeoutMs?: number;
   unauthenticatedSlot?: UnauthenticatedSlot;
+  counters?: ServerCounters;
 }
 
 export abstract class S2sStream extends XmlStream {
@@ -74,6 +76,7 @@ export abstract class S2sStream extends XmlStream {
       maxQueued: MAX_QUEUED,
       ...(settings.negotiationTimeoutMs ? { negotiationTimeoutMs: settings.negotiationTimeoutMs } : {}),
       ...(settings.unauthenticatedSlot ? { unauthenticatedSlot: settings.unauthenticatedSlot } : {}),
+      ...(settings.counters ? { counters: settings.counters } : {}),
     });
     this.limits = settings.limits;
     const check = Math.max(1000, Math.min(idleTimeoutMs / 4, 60_000));
