@@ -38,7 +38,6 @@ export class Readiness {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), this.timeoutMs);
-      timer.unref();
     });
     let answer: ReadinessAnswer;
     try {
