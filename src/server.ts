@@ -48,7 +48,7 @@ import { ServerCounters } from "./core/server-counters.js";
 import { mountOperationalEndpoints } from "./metrics/http-endpoints.js";
 import { LatencyHistogram } from "./metrics/latency-histogram.js";
 import { Readiness } from "./metrics/readiness.js";
-import { ServerMetrics } from "./metrics/server-metrics.js";
+import { mucOccupancy, ServerMetrics } from "./metrics/server-metrics.js";
 import { StatsHistory } from "./metrics/stats-history.js";
 import { type StorageOperation, withStorageTiming } from "./metrics/storage-timing.js";
 
@@ -97,22 +97,21 @@ export class NatterServer {
     storageLatency: LatencyHistogram<StorageOperation> | undefined,
   ) {
     const s2sLinks = () => this.s2sLinkCounts();
-    this.stats = new StatsHistory({ counters: core.counters, sessions: () => core.sessions.count, s2sLinks: () => s2sLinks().inbound + s2sLinks().outbound });
+    this.stats = new StatsHistory({
+      counters: core.counters,
+      sessions: () => core.sessions.count,
+      s2sLinks: () => {
+        const links = s2sLinks();
+        return links.inbound + links.outbound;
+      },
+    });
     if (config.metrics.enabled) {
       this.metrics = new ServerMetrics({
         counters: core.counters,
         sessions: core.sessions,
         hosts: core.hosts,
         s2sLinks,
-        occupancy: async () => {
-          let rooms = 0;
-          let occupants = 0;
-          for (const o of await core.hooks.fold("muc.occupancy", {})) {
-            rooms += o.rooms;
-            occupants += o.occupants;
-          }
-          return { rooms, occupants };
-        },
+        occupancy: () => mucOccupancy(core.hooks),
         ...(storageLatency ? { storage: storageLatency } : {}),
         version: core.version,
         startedAt: core.startedAt,

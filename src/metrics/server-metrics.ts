@@ -6,6 +6,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { ClientTransport } from "../admin/types.js";
 import type { StanzaErrorCondition } from "../core/errors.js";
+import type { Hooks } from "../core/hooks.js";
 import type { ServerCounters, StanzaCounts } from "../core/server-counters.js";
 import type { SessionRegistry } from "../core/session-registry.js";
 import type { LatencyHistogram } from "./latency-histogram.js";
@@ -28,6 +29,17 @@ export interface MetricSources {
   version: string;
   /** Server start (ms since the epoch). */
   startedAt: number;
+}
+
+/** Rooms and occupants over every MUC service (each muc module instance answers the fold hook). */
+export async function mucOccupancy(hooks: Hooks): Promise<{ rooms: number; occupants: number }> {
+  let rooms = 0;
+  let occupants = 0;
+  for (const o of await hooks.fold("muc.occupancy", {})) {
+    rooms += o.rooms;
+    occupants += o.occupants;
+  }
+  return { rooms, occupants };
 }
 
 /** A histogram whose counts live in a LatencyHistogram (plain arrays), exported as one at scrape time. */
