@@ -1,7 +1,7 @@
 // What the server has done since it started, as plain integers bumped on the hot paths (the streams, the router,
 // SASL). An increment costs next to nothing; the metrics registry (metrics/server-metrics.ts) and the stats
 // history (metrics/stats-history.ts) read these at scrape and sample time, so no prom-client call runs per stanza.
-import type { StanzaErrorCondition } from "./errors.js";
+import { isStanzaErrorCondition, type StanzaErrorCondition } from "./errors.js";
 
 /** Counts of one kind of stanza (RFC 6120 §8: message, presence, iq). */
 export interface StanzaCounts {
@@ -35,7 +35,9 @@ export class ServerCounters {
   }
 
   routingError(condition: StanzaErrorCondition): void {
-    this.routingErrors.set(condition, (this.routingErrors.get(condition) ?? 0) + 1);
+    // The type says RFC 6120 already; a condition that came from elsewhere at run time still never makes a label.
+    const key = isStanzaErrorCondition(condition) ? condition : "undefined-condition";
+    this.routingErrors.set(key, (this.routingErrors.get(key) ?? 0) + 1);
   }
 
   authSucceeded(mechanism: string): void {

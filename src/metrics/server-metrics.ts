@@ -5,7 +5,6 @@
 // kinds, RFC 6120 error conditions, the SASL mechanisms the server offers, storage operations. Never a JID.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { ClientTransport } from "../admin/types.js";
-import type { StanzaErrorCondition } from "../core/errors.js";
 import type { Hooks } from "../core/hooks.js";
 import type { ServerCounters, StanzaCounts } from "../core/server-counters.js";
 import type { SessionRegistry } from "../core/session-registry.js";
@@ -141,7 +140,7 @@ export class ServerMetrics {
       registers,
       collect() {
         this.reset();
-        for (const [condition, n] of counters.routingErrors) this.inc({ condition: condition as StanzaErrorCondition }, n);
+        for (const [condition, n] of counters.routingErrors) this.inc({ condition }, n);
       },
     });
     new Counter({
