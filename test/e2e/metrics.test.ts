@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { rawHttp } from "../helpers/raw-http.js";
 import { closeNodeXhrAgents } from "../helpers/node-xhr.js";
 import { type StropheClient, stropheConnect } from "../helpers/strophe.js";
-import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import { freePort, startTestServer, type TestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, connect, xml } from "../helpers/xmpp-client.js";
 
 interface Sample {
@@ -217,5 +217,50 @@ describe("metrics access control", () => {
     assert.equal((await rawHttp({ port: off.httpPort as number, path: "/metrics" })).status, 404);
     assert.equal((await rawHttp({ port: off.httpPort as number, path: "/healthz" })).status, 200);
     assert.equal((await rawHttp({ port: off.httpPort as number, path: "/readyz" })).status, 200);
+  });
+});
+
+describe("metrics of federation", () => {
+  let a: TestServer;
+  let b: TestServer;
+
+  before(async () => {
+    const [portA, portB] = [await freePort(), await freePort()];
+    const s2s = (peer: string, port: number) => ["secure: false", "resolve:", `  ${JSON.stringify(peer)}: "127.0.0.1:${port}"`];
+    [a, b] = await Promise.all([
+      startTestServer({ domain: "verona.test", s2sPort: portA, s2s: s2s("mantua.test", portB) }),
+      startTestServer({ domain: "mantua.test", s2sPort: portB, s2s: s2s("verona.test", portA) }),
+    ]);
+  });
+
+  after(async () => {
+    await a?.stop();
+    await b?.stop();
+  });
+
+  it("counts the s2s links and the stanzas that crossed them", async () => {
+    await a.addUser("romeo", "pw");
+    await b.addUser("juliet", "pw");
+    const romeo = await connect(a, "romeo", "pw", { resource: "r" });
+    const juliet = await connect(b, "juliet", "pw", { resource: "r" });
+    try {
+      const scrapeOf = async (ts: TestServer) => parsePrometheus((await rawHttp({ port: ts.httpPort as number, path: "/metrics" })).body);
+      const before = value(await scrapeOf(b), "natter_stanzas_total", { direction: "in", kind: "message" });
+      await romeo.xmpp.send(xml("message", { to: "juliet@mantua.test/r", type: "chat", id: "f1" }, xml("body", {}, "wherefore")));
+      await juliet.waitFor((s) => s.is("message") && s.attrs.id === "f1", 10_000);
+      const [atA, atB] = [await scrapeOf(a), await scrapeOf(b)];
+      assert.equal(value(atA, "natter_s2s_links", { direction: "out" }), 1);
+      assert.equal(value(atB, "natter_s2s_links", { direction: "in" }), 1);
+      // At mantua the message was read once (from verona's s2s stream), not from any client of its own.
+      assert.equal(value(atB, "natter_stanzas_total", { direction: "in", kind: "message" }) - before, 1);
+      // What the console charts: one sample now, with the links in it (verona also holds mantua's dialback
+      // verification connection, XEP-0220 §2.3, which is an inbound link).
+      const sample = a.server.stats.sample();
+      assert.equal(sample.s2sLinks, 1 + value(atA, "natter_s2s_links", { direction: "in" }));
+      assert.equal(sample.sessions, 1);
+    } finally {
+      await romeo.stop();
+      await juliet.stop();
+    }
   });
 });

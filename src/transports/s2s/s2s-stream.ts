@@ -61,6 +61,7 @@ export abstract class S2sStream extends XmlStream {
   private readonly idleTimer: NodeJS.Timeout;
   private lastActivity = Date.now();
   protected readonly limits: StreamParserLimits;
+  private readonly counters: ServerCounters | undefined;
 
   constructor(
     readonly conn: S2sConnection,
@@ -79,6 +80,7 @@ export abstract class S2sStream extends XmlStream {
       ...(settings.counters ? { counters: settings.counters } : {}),
     });
     this.limits = settings.limits;
+    this.counters = settings.counters;
     const check = Math.max(1000, Math.min(idleTimeoutMs / 4, 60_000));
     this.idleTimer = setInterval(() => {
       if (Date.now() - this.lastActivity >= this.idleTimeoutMs) {
@@ -117,11 +119,12 @@ export abstract class S2sStream extends XmlStream {
     return written;
   }
 
-  /** Writes a stanza serialised earlier (queued while the stream came up). */
-  writeSerialised(text: string): boolean {
+  /** Writes a stanza serialised earlier (queued while the stream came up); `name` is its element name (counted). */
+  writeSerialised(text: string, name: string): boolean {
     if (this.closed) return false;
     this.touch();
     this.writeRaw(text);
+    this.counters?.stanzaOut(name);
     return true;
   }
 
