@@ -17,11 +17,23 @@ describe("ServerCounters", () => {
     c.routingError("service-unavailable");
     c.routingError("service-unavailable");
     c.routingError("made-up-by-a-peer" as StanzaErrorCondition);
-    assert.deepEqual([...c.routingErrors], [["service-unavailable", 2], ["undefined-condition", 1]]);
+    assert.deepEqual(
+      [...c.routingErrors],
+      [
+        ["service-unavailable", 2],
+        ["undefined-condition", 1],
+      ],
+    );
     c.authFailed(undefined);
     c.authFailed("PLAIN");
     c.authSucceeded("SCRAM-SHA-1");
-    assert.deepEqual([...c.authFailures], [["unknown", 1], ["PLAIN", 1]]);
+    assert.deepEqual(
+      [...c.authFailures],
+      [
+        ["unknown", 1],
+        ["PLAIN", 1],
+      ],
+    );
     assert.deepEqual([...c.authSuccesses], [["SCRAM-SHA-1", 1]]);
   });
 });

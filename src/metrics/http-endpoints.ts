@@ -50,7 +50,10 @@ export function mountOperationalEndpoints(routes: HttpRoutes, endpoints: Operati
       if (!plainGet(req, res, info)) return;
       const answer = await readiness.check();
       if (answer.ready) sendText(res, 200, "ready", { headers: NO_STORE });
-      else sendText(res, 503, `not ready: ${answer.reason ?? "unknown"}`, { headers: { ...NO_STORE, "Retry-After": "5" } });
+      else
+        sendText(res, 503, `not ready: ${answer.reason ?? "unknown"}`, {
+          headers: { ...NO_STORE, "Retry-After": "5" },
+        });
     }),
   );
 

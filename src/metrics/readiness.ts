@@ -42,7 +42,10 @@ export class Readiness {
     let answer: ReadinessAnswer;
     try {
       const outcome = await Promise.race([this.checkStorage().then(() => "ok" as const), timeout]);
-      answer = outcome === "ok" ? { ready: true } : { ready: false, reason: `storage did not answer within ${this.timeoutMs} ms` };
+      answer =
+        outcome === "ok"
+          ? { ready: true }
+          : { ready: false, reason: `storage did not answer within ${this.timeoutMs} ms` };
     } catch (err) {
       answer = { ready: false, reason: "storage failed" };
       if (this.storageOk) this.log.error({ err }, "readiness: the storage query failed");
@@ -51,7 +54,8 @@ export class Readiness {
     }
     if (answer.ready !== this.storageOk) {
       if (answer.ready) this.log.info("readiness: storage answers again");
-      else if (answer.reason !== "storage failed") this.log.error({ reason: answer.reason }, "readiness: storage is not answering");
+      else if (answer.reason !== "storage failed")
+        this.log.error({ reason: answer.reason }, "readiness: storage is not answering");
       this.storageOk = answer.ready;
     }
     return answer;

@@ -3,7 +3,7 @@
 // from the plain counters the streams, router and SASL bump (core/server-counters.ts), from the session
 // registry, the s2s service and the MUC services. Labels are bounded: hosts from the config, transports, stanza
 // kinds, RFC 6120 error conditions, the SASL mechanisms the server offers, storage operations. Never a JID.
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { ClientTransport } from "../admin/types.js";
 import type { Hooks } from "../core/hooks.js";
 import type { ServerCounters, StanzaCounts } from "../core/server-counters.js";
@@ -49,7 +49,13 @@ class PlainHistogram extends Histogram<"operation" | "le"> {
     registry: Registry,
     private readonly source: LatencyHistogram<StorageOperation>,
   ) {
-    super({ name: metricName, help: helpText, labelNames: ["operation"], buckets: [...source.buckets], registers: [registry] });
+    super({
+      name: metricName,
+      help: helpText,
+      labelNames: ["operation"],
+      buckets: [...source.buckets],
+      registers: [registry],
+    });
   }
 
   override async get() {
@@ -182,7 +188,12 @@ export class ServerMetrics {
       },
     });
     if (sources.storage) {
-      new PlainHistogram("natter_storage_operation_seconds", "Time of storage operations, by store kind and method", this.registry, sources.storage);
+      new PlainHistogram(
+        "natter_storage_operation_seconds",
+        "Time of storage operations, by store kind and method",
+        this.registry,
+        sources.storage,
+      );
     }
   }
 

@@ -26,7 +26,14 @@ describe("StatsHistory", () => {
     live.s2s = 2;
     clock.t += 60_000;
     const s = history.sample();
-    assert.deepEqual(s, { at: 1_060_000, sessions: 7, messagesPerSecond: 2, presencesPerSecond: 0.5, iqsPerSecond: 0.017, s2sLinks: 2 });
+    assert.deepEqual(s, {
+      at: 1_060_000,
+      sessions: 7,
+      messagesPerSecond: 2,
+      presencesPerSecond: 0.5,
+      iqsPerSecond: 0.017,
+      s2sLinks: 2,
+    });
   });
 
   it("measures each sample from the previous one, over the time that really passed", () => {

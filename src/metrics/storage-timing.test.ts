@@ -31,7 +31,10 @@ describe("withStorageTiming", () => {
     const driver = createMemoryDriver();
     const broken = {
       ...driver,
-      open: (host: string, name: string, kind: "keyval") => ({ ...driver.open(host, name, kind), get: () => Promise.reject(new Error("disk gone")) }),
+      open: (host: string, name: string, kind: "keyval") => ({
+        ...driver.open(host, name, kind),
+        get: () => Promise.reject(new Error("disk gone")),
+      }),
     } as typeof driver;
     const kv = withStorageTiming(broken, histogram).open("example.org", "settings", "keyval");
     await assert.rejects(kv.get("alice"), /disk gone/);

@@ -4,8 +4,8 @@
 // from an address not allowed gets 403; /healthz and /readyz answer load balancers.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { rawHttp } from "../helpers/raw-http.js";
 import { closeNodeXhrAgents } from "../helpers/node-xhr.js";
+import { rawHttp } from "../helpers/raw-http.js";
 import { type StropheClient, stropheConnect } from "../helpers/strophe.js";
 import { freePort, startTestServer, type TestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, connect, xml } from "../helpers/xmpp-client.js";
@@ -24,7 +24,8 @@ function parsePrometheus(text: string): Sample[] {
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     assert.ok(m, `not a sample line: ${line}`);
     const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1] as string] = l[2] as string;
+    for (const l of (m[2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      labels[l[1] as string] = l[2] as string;
     out.push({ name: m[1] as string, labels, value: Number(m[3]) });
   }
   return out;
@@ -127,13 +128,19 @@ describe("metrics and health endpoints", () => {
       3,
     );
     // The failed attempt came from @xmpp/client, as did alice's and bob's logins: the same mechanism succeeded twice.
-    assert.ok(value(samples, "natter_sasl_auth_total", { result: "success", mechanism: failedMechanism as string }) >= 2);
+    assert.ok(
+      value(samples, "natter_sasl_auth_total", { result: "success", mechanism: failedMechanism as string }) >= 2,
+    );
   });
 
   it("counts routing errors by RFC 6120 condition", async () => {
-    const before = pick((await scrape()).samples, "natter_routing_errors_total", { condition: "service-unavailable" })[0]?.value ?? 0;
+    const before =
+      pick((await scrape()).samples, "natter_routing_errors_total", { condition: "service-unavailable" })[0]?.value ??
+      0;
     // RFC 6121 §8.5.3.2.3: an iq to a full JID with no such resource gets service-unavailable.
-    await alice.xmpp.send(xml("iq", { to: `bob@${ts.domain}/gone`, type: "get", id: "q1" }, xml("query", { xmlns: "jabber:iq:version" })));
+    await alice.xmpp.send(
+      xml("iq", { to: `bob@${ts.domain}/gone`, type: "get", id: "q1" }, xml("query", { xmlns: "jabber:iq:version" })),
+    );
     await alice.waitFor((s) => s.is("iq") && s.attrs.id === "q1" && s.attrs.type === "error");
     const { samples } = await scrape();
     assert.equal(value(samples, "natter_routing_errors_total", { condition: "service-unavailable" }), before + 1);
@@ -141,7 +148,9 @@ describe("metrics and health endpoints", () => {
 
   it("counts MUC rooms and occupants through the muc module", async () => {
     const room = `metrics@conference.${ts.domain}`;
-    await alice.xmpp.send(xml("presence", { to: `${room}/alice` }, xml("x", { xmlns: "http://jabber.org/protocol/muc" })));
+    await alice.xmpp.send(
+      xml("presence", { to: `${room}/alice` }, xml("x", { xmlns: "http://jabber.org/protocol/muc" })),
+    );
     await alice.waitFor((s) => s.is("presence") && s.attrs.from === `${room}/alice`);
     const { samples } = await scrape();
     assert.equal(value(samples, "natter_muc_rooms"), 1);
@@ -154,7 +163,10 @@ describe("metrics and health endpoints", () => {
     assert.ok(counts.length > 0, "some storage operation was timed");
     for (const c of counts) {
       assert.match(c.labels.operation as string, /^(keyval|map|archive)\.[a-zA-Z]+$|^deleteUser$/);
-      const inf = value(samples, "natter_storage_operation_seconds_bucket", { operation: c.labels.operation as string, le: "+Inf" });
+      const inf = value(samples, "natter_storage_operation_seconds_bucket", {
+        operation: c.labels.operation as string,
+        le: "+Inf",
+      });
       assert.equal(inf, c.value, "the +Inf bucket holds every observation");
     }
     assert.ok(counts.reduce((n, c) => n + c.value, 0) > 0);
@@ -205,7 +217,11 @@ describe("metrics access control", () => {
     assert.equal(res.body, "forbidden\n");
     const also = await rawHttp({ port: ts.httpsPort as number, path: "/metrics", secure: true });
     assert.equal(also.status, 403, "HTTPS too");
-    assert.ok(ts.logs.some((l) => l.msg === "metrics scrape refused: address not in metrics.allowed_addresses" && l.ip === "127.0.0.1"));
+    assert.ok(
+      ts.logs.some(
+        (l) => l.msg === "metrics scrape refused: address not in metrics.allowed_addresses" && l.ip === "127.0.0.1",
+      ),
+    );
   });
 
   it("keeps /healthz and /readyz open to every address", async () => {
@@ -226,7 +242,11 @@ describe("metrics of federation", () => {
 
   before(async () => {
     const [portA, portB] = [await freePort(), await freePort()];
-    const s2s = (peer: string, port: number) => ["secure: false", "resolve:", `  ${JSON.stringify(peer)}: "127.0.0.1:${port}"`];
+    const s2s = (peer: string, port: number) => [
+      "secure: false",
+      "resolve:",
+      `  ${JSON.stringify(peer)}: "127.0.0.1:${port}"`,
+    ];
     [a, b] = await Promise.all([
       startTestServer({ domain: "verona.test", s2sPort: portA, s2s: s2s("mantua.test", portB) }),
       startTestServer({ domain: "mantua.test", s2sPort: portB, s2s: s2s("verona.test", portA) }),
@@ -244,9 +264,12 @@ describe("metrics of federation", () => {
     const romeo = await connect(a, "romeo", "pw", { resource: "r" });
     const juliet = await connect(b, "juliet", "pw", { resource: "r" });
     try {
-      const scrapeOf = async (ts: TestServer) => parsePrometheus((await rawHttp({ port: ts.httpPort as number, path: "/metrics" })).body);
+      const scrapeOf = async (ts: TestServer) =>
+        parsePrometheus((await rawHttp({ port: ts.httpPort as number, path: "/metrics" })).body);
       const before = value(await scrapeOf(b), "natter_stanzas_total", { direction: "in", kind: "message" });
-      await romeo.xmpp.send(xml("message", { to: "juliet@mantua.test/r", type: "chat", id: "f1" }, xml("body", {}, "wherefore")));
+      await romeo.xmpp.send(
+        xml("message", { to: "juliet@mantua.test/r", type: "chat", id: "f1" }, xml("body", {}, "wherefore")),
+      );
       await juliet.waitFor((s) => s.is("message") && s.attrs.id === "f1", 10_000);
       const [atA, atB] = [await scrapeOf(a), await scrapeOf(b)];
       assert.equal(value(atA, "natter_s2s_links", { direction: "out" }), 1);

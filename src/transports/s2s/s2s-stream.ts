@@ -1,9 +1,9 @@
 // What inbound and outbound s2s streams add to the shared XmlStream skeleton: the TCP framing over an
 // S2sConnection, the header with the dialback prefix declared, the jabber:server namespace, and closing a
 // connection that stays idle.
-import type { ServerCounters } from "../../core/server-counters.js";
 import type { Logger } from "pino";
 import type { StreamError } from "../../core/errors.js";
+import type { ServerCounters } from "../../core/server-counters.js";
 import { Element, InvalidXmlCharError } from "../../core/xml/element.js";
 import { NS_CLIENT, NS_SERVER } from "../../core/xml/ns.js";
 import type { StreamParserLimits } from "../../core/xml/stream-parser.js";
