@@ -44,6 +44,14 @@ import { processAccountDeletions } from "./core/account-deletion.js";
 import { S2sService } from "./transports/s2s/s2s-service.js";
 import { UnauthenticatedConnections, admitStream } from "./transports/unauthenticated-connections.js";
 import { parserLimits } from "./core/config/parser-limits.js";
+import { AddressList } from "./core/address-list.js";
+import { ServerCounters } from "./core/server-counters.js";
+import { mountOperationalEndpoints } from "./metrics/http-endpoints.js";
+import { LatencyHistogram } from "./metrics/latency-histogram.js";
+import { Readiness } from "./metrics/readiness.js";
+import { mucOccupancy, ServerMetrics } from "./metrics/server-metrics.js";
+import { StatsHistory } from "./metrics/stats-history.js";
+import { type StorageOperation, withStorageTiming } from "./metrics/storage-timing.js";
 
 function portOf(server: NetServer | undefined): number | undefined {
   const a = server?.address();
@@ -80,6 +88,12 @@ export class NatterServer {
    * cookie) join with `adminApi.addAuthenticator`.
    */
   readonly adminApi: AdminHttpApi;
+  /** Prometheus metrics (absent when metrics.enabled is false). */
+  readonly metrics: ServerMetrics | undefined;
+  /** The last hour, a sample a minute, for the admin console (AdminOperations.history). */
+  readonly stats: StatsHistory;
+  /** What /readyz answers. */
+  private readonly readiness: Readiness;
 
   private constructor(
     readonly config: Config,
@@ -88,6 +102,7 @@ export class NatterServer {
     private readonly storage: StorageDriver,
     readonly log: Logger,
     private readonly http: HttpServer,
+    storageLatency: LatencyHistogram<StorageOperation> | undefined,
   ) {
     this.apiTokens = new ApiTokens(storage);
     this.adminApi = new AdminHttpApi(
@@ -102,12 +117,46 @@ export class NatterServer {
       log.child({ component: "admin-api" }),
     );
     this.adminApi.addAuthenticator(new BearerTokenAuthenticator(this.apiTokens));
+    const s2sLinks = () => this.s2sLinkCounts();
+    this.stats = new StatsHistory({
+      counters: core.counters,
+      sessions: () => core.sessions.count,
+      s2sLinks: () => {
+        const links = s2sLinks();
+        return links.inbound + links.outbound;
+      },
+    });
+    if (config.metrics.enabled) {
+      this.metrics = new ServerMetrics({
+        counters: core.counters,
+        sessions: core.sessions,
+        hosts: core.hosts,
+        s2sLinks,
+        occupancy: () => mucOccupancy(core.hooks),
+        ...(storageLatency ? { storage: storageLatency } : {}),
+        version: core.version,
+        startedAt: core.startedAt,
+      });
+    }
+    // A read of a key nobody writes: one indexed SELECT, through the same driver every module uses.
+    const probe = storage.open(config.hosts[0] as string, "readiness", "keyval");
+    this.readiness = new Readiness(() => probe.get(""), config.health.readiness_timeout * 1000, log);
+  }
+
+  /** Server-to-server links now: authenticated outbound streams, and inbound connections. */
+  s2sLinkCounts(): { inbound: number; outbound: number } {
+    if (!this.s2s) return { inbound: 0, outbound: 0 };
+    const { inbound, outbound } = this.s2s.connections();
+    return { inbound, outbound: outbound.filter((o) => o.ready).length };
   }
 
   static async start(config: Config, options: StartOptions = {}): Promise<NatterServer> {
     const log = options.log ?? createLogger(config.log_level);
     secureDataDirectory(config, log);
-    const storage = withStoreCache(await openStorage(config), {
+    // Storage times are measured under the cache: what reaches the database.
+    const storageLatency = config.metrics.enabled ? new LatencyHistogram<StorageOperation>() : undefined;
+    const driver = await openStorage(config);
+    const storage = withStoreCache(storageLatency ? withStorageTiming(driver, storageLatency) : driver, {
       stores: new Set([...MODULE_CATALOGUE.values()].flatMap((m) => m.cachedStores ?? [])),
       maxEntries: config.storage.cache_entries,
     });
@@ -118,9 +167,10 @@ export class NatterServer {
     const hooks = new Hooks(log);
     const sessions = new SessionRegistry();
     const hosts = new Set(config.hosts);
+    const counters = new ServerCounters();
     let router: Router | undefined;
     const iq = new IqDispatcher({ log, send: (stanza) => void router?.route(stanza) });
-    router = new Router({ hosts, sessions, iq, hooks, accounts, log, hideAccountExistence: config.hide_account_existence });
+    router = new Router({ hosts, sessions, iq, hooks, accounts, log, hideAccountExistence: config.hide_account_existence, counters });
     let loader: ModuleLoader | undefined;
     const http = new HttpServer(log, { publicUrl: config.listeners.http.public_url, defaultHost: config.hosts[0] as string });
     const startedAt = Date.now();
@@ -137,7 +187,8 @@ export class NatterServer {
       startedAt,
       messageSender: () => config.send.from || (config.hosts[0] as string),
       s2sLinks: () => server?.s2s?.links() ?? [],
-      // reload: i14-reload's NatterServer.reload; history: i14-metrics' samples (until then: none).
+      history: () => server?.stats.history() ?? [],
+      // reload: i14-reload's NatterServer.reload.
     });
     const core: CoreServices = {
       hooks,
@@ -152,6 +203,7 @@ export class NatterServer {
       http,
       dataDir: config.data_dir,
       startedAt,
+      counters,
       version: NATTER_VERSION,
       admin,
       disco: {
@@ -161,7 +213,7 @@ export class NatterServer {
       },
     };
     loader = new ModuleLoader(core);
-    server = new NatterServer(config, core, loader, storage, log, http);
+    server = new NatterServer(config, core, loader, storage, log, http, storageLatency);
     try {
       await server.loadModules();
       // Accounts the CLI deleted while no server ran: their references go before anyone can register the name.
@@ -171,6 +223,9 @@ export class NatterServer {
       await server.stop();
       throw err;
     }
+    server.stats.start();
+    // Listeners are up: /readyz now asks storage.
+    if (!server.stopping) server.readiness.phase = "ready";
     await hooks.notify("server.started", {});
     log.info({ hosts: config.hosts, version: NATTER_VERSION }, "Natter started");
     return server;
@@ -294,6 +349,11 @@ export class NatterServer {
     this.bosh = mountBosh(this.http, config, (wire) => this.acceptClient(wire), log);
     mountCoreWebRoutes(this.http, config, log);
     if (config.admin_api.enabled) this.adminApi.mount(this.http);
+    mountOperationalEndpoints(this.http, {
+      ...(this.metrics ? { metrics: { registry: this.metrics, allowed: new AddressList(config.metrics.allowed_addresses) } } : {}),
+      readiness: this.readiness,
+      log,
+    });
     await this.http.listen(http, https, certs);
     this.ports.http = this.http.ports.http;
     this.ports.https = this.http.ports.https;
@@ -319,6 +379,8 @@ export class NatterServer {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info("shutting down");
+      this.readiness.phase = "stopping";
+      this.stats.stop();
       await this.core.hooks.notify("server.stopping", {});
       for (const l of this.listeners) l.close();
       this.components?.close(new StreamError("system-shutdown"));

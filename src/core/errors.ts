@@ -81,6 +81,11 @@ const DEFAULT_TYPE: Record<StanzaErrorCondition, StanzaErrorType> = {
   "unexpected-request": "wait",
 };
 
+/** Whether a string is one of RFC 6120 §8.3.3's stanza error conditions (what may label a metric). */
+export function isStanzaErrorCondition(name: string): name is StanzaErrorCondition {
+  return Object.hasOwn(DEFAULT_TYPE, name);
+}
+
 /** A stanza-level error: thrown by handlers, turned into an error reply by the core. */
 export class StanzaError extends Error {
   readonly condition: StanzaErrorCondition;

@@ -94,6 +94,8 @@ export interface FoldHooks {
   "disco.info": { args: { to: Jid; from: Jid; node: string | undefined }; result: DiscoInfoPart };
   /** Disco#items for an entity. */
   "disco.items": { args: { to: Jid; from: Jid; node: string | undefined }; result: Element };
+  /** Rooms and occupants of each MUC service now (metrics, read at scrape time). */
+  "muc.occupancy": { args: Record<string, never>; result: { domain: string; rooms: number; occupants: number } };
 }
 
 export type NotifyHook = keyof NotifyHooks;

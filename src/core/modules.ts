@@ -18,6 +18,7 @@ import type {
 } from "./hooks.js";
 import type { IqDispatcher, IqHandler, IqTarget, IqType } from "./iq-dispatch.js";
 import type { ComponentHandler, Router } from "./router.js";
+import type { ServerCounters } from "./server-counters.js";
 import type { SessionRegistry } from "./session-registry.js";
 import type { Element } from "./xml/element.js";
 
@@ -71,6 +72,8 @@ export interface CoreServices {
   dataDir: string;
   /** Server start time (ms). */
   startedAt: number;
+  /** Stanzas, routing errors and SASL outcomes since start: plain integers the metrics read at scrape time. */
+  counters: ServerCounters;
   version: string;
   /**
    * Administration (issue 14): what every admin front end does (admin/administration.ts), and `provide`, through

@@ -7,6 +7,7 @@ import { StanzaError, errorReply } from "./errors.js";
 import type { Hooks } from "./hooks.js";
 import type { IqDispatcher } from "./iq-dispatch.js";
 import { type Jid, tryParseJid } from "./jid.js";
+import type { ServerCounters } from "./server-counters.js";
 import type { DeliveryReceipt, Session } from "./session.js";
 import type { SessionRegistry } from "./session-registry.js";
 import type { Element } from "./xml/element.js";
@@ -23,6 +24,8 @@ export interface RouterDeps {
    * that does not answer (RFC 6121 §8.5.1 leaves the choice to the server); see noSuchUser().
    */
   hideAccountExistence?: boolean;
+  /** Counts the error replies sent back (metrics); absent in unit tests. */
+  counters?: ServerCounters;
 }
 
 /** Receives every stanza addressed to a component's domain (MUC service, upload service, XEP-0114 components). */
@@ -107,6 +110,7 @@ export class Router {
 
   /** Sends the error reply for a stanza back to its sender (never for type="error" stanzas). */
   bounce(stanza: Element, error: StanzaError): void {
+    this.d.counters?.routingError(error.condition);
     if (stanza.attrs.from === undefined) return;
     const reply = errorReply(stanza, error);
     if (reply) void this.route(reply);

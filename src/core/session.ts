@@ -1,4 +1,5 @@
 // A client session as the core sees it, whatever transport carries it (TCP, WebSocket, BOSH).
+import type { ClientTransport } from "../admin/types.js";
 import type { StreamError } from "./errors.js";
 import type { Jid } from "./jid.js";
 import type { Element } from "./xml/element.js";
@@ -12,8 +13,8 @@ export interface Session {
   readonly jid: Jid;
   readonly remoteAddress: string;
   readonly secure: boolean;
-  /** What carries the session ("tcp", "websocket", "bosh"), for administration. */
-  readonly transport: "tcp" | "websocket" | "bosh";
+  /** What carries the session's stream now (the last one while detached): metrics and administration. */
+  readonly transport: ClientTransport;
   /** When the session started (ms since epoch), for administration. */
   readonly since: number;
   /** XEP-0198: "off", "on" (attached) or "detached" (waiting for resumption), for administration. */

@@ -68,6 +68,7 @@ export class C2sStream extends XmlStream implements SessionStream {
       keepaliveMs: opts.keepaliveMs,
       parserReleaseMs: opts.parserReleaseMs ?? 0,
       unauthenticatedSlot,
+      counters: core.counters,
     });
     this.log = core.log.child({ stream: this.id, ip: wire.remoteAddress });
     this.log.info({ secure: wire.secure }, "c2s connection opened");

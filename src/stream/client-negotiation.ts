@@ -183,12 +183,14 @@ export class ClientNegotiation {
       this.authenticated = true;
       this.sasl = undefined;
       stream.log.info({ user: `${outcome.username}@${stream.host}`, mechanism: outcome.mechanism }, "authentication succeeded");
+      this.core.counters.authSucceeded(outcome.mechanism);
       stream.authenticatedAs(outcome.username);
       // RFC 6120 §6.4.6: the stream restarts after success.
       stream.restart();
     } else if (outcome.kind === "failure") {
       if (outcome.condition === "aborted") return;
       this.authFailures++;
+      this.core.counters.authFailed(outcome.mechanism);
       stream.log.warn({ user: outcome.username, condition: outcome.condition }, "authentication failed");
       if (this.authFailures >= this.opts.maxAuthAttempts) {
         stream.close(new StreamError("policy-violation", "too many failed authentication attempts"));

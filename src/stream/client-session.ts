@@ -1,6 +1,7 @@
 // A client's session: its bound JID, presence state and module state, which outlive any one connection
 // when stream management lets the client resume (XEP-0198). The stream attached to it writes to the wire.
 import type { Logger } from "pino";
+import type { ClientTransport } from "../admin/types.js";
 import { StanzaError, StreamError } from "../core/errors.js";
 import type { Jid } from "../core/jid.js";
 import type { CoreServices } from "../core/modules.js";
@@ -9,12 +10,11 @@ import { type Element, xml } from "../core/xml/element.js";
 import { NS_CARBONS, NS_CLIENT, NS_DELAY, NS_MAM, NS_SID } from "../core/xml/ns.js";
 import type { ResumptionRegistry } from "./resumption-registry.js";
 import type { StreamManagement } from "./stream-management.js";
-import type { WireTransport } from "./framing.js";
 
 /** What a session needs of the stream it is attached to. */
 export interface SessionStream {
-  readonly transport: WireTransport;
   readonly remoteAddress: string;
+  readonly transport: ClientTransport;
   readonly secure: boolean;
   /**
    * Returns the stanza's size in bytes as written (0: not written). `flushed` runs once the bytes left the
@@ -49,7 +49,7 @@ export class ClientSession implements Session {
   private overLimitTimer: NodeJS.Timeout | undefined;
   private lastAddress: string;
   private lastSecure: boolean;
-  private lastTransport: WireTransport;
+  private lastTransport: ClientTransport;
   private ended = false;
   /** When the session authenticated (its resource is bound right after); read by administration only. */
   readonly since = Date.now();
@@ -71,10 +71,6 @@ export class ClientSession implements Session {
     this.lastTransport = stream.transport;
   }
 
-  get transport(): WireTransport {
-    return this.attachedStream?.transport ?? this.lastTransport;
-  }
-
   /** XEP-0198 state for administration: off, on (attached) or detached (waiting for resumption). */
   get streamManagement(): "off" | "on" | "detached" {
     if (!this.sm) return "off";
@@ -87,6 +83,10 @@ export class ClientSession implements Session {
 
   get secure(): boolean {
     return this.attachedStream?.secure ?? this.lastSecure;
+  }
+
+  get transport(): ClientTransport {
+    return this.attachedStream?.transport ?? this.lastTransport;
   }
 
   get attached(): boolean {

@@ -5,11 +5,10 @@ import type { ChannelBindingType } from "../auth/types.js";
 import type { Element } from "../core/xml/element.js";
 import type { StreamParserEvents, StreamParserLimits } from "../core/xml/stream-parser.js";
 import type { ByteConnection } from "./connection.js";
-import type { FrameReader, Framing, WireTransport } from "./framing.js";
+import type { FrameReader, Framing } from "./framing.js";
 import type { Flushed, StreamHeaderFields, StreamWire } from "./stream-wire.js";
 
 export class FramedWire implements StreamWire {
-  readonly transport: WireTransport;
   private reader: FrameReader | undefined;
   private inputHandler: ((bytes: number) => void) | undefined;
 
@@ -17,7 +16,6 @@ export class FramedWire implements StreamWire {
     readonly conn: ByteConnection,
     readonly framing: Framing,
   ) {
-    this.transport = framing.transport;
     conn.onData((chunk) => {
       this.inputHandler?.(chunk.length);
       this.reader?.write(chunk);
@@ -28,6 +26,9 @@ export class FramedWire implements StreamWire {
     });
   }
 
+  get transport(): "tcp" | "websocket" {
+    return this.framing.transport;
+  }
   get remoteAddress(): string {
     return this.conn.remoteAddress;
   }

@@ -24,11 +24,9 @@ export interface FrameReader {
   end(): void;
 }
 
-/** Which kind of transport carries a stream (what an admin sees of a session). */
-export type WireTransport = "tcp" | "websocket" | "bosh";
-
 export interface Framing {
-  readonly transport: WireTransport;
+  /** Which transport this framing is (StreamWire.transport). */
+  readonly transport: "tcp" | "websocket";
   reader(events: StreamParserEvents, limits: StreamParserLimits): FrameReader;
   header(fields: StreamHeaderFields): string;
   element(el: Element, contentNs: string): string;

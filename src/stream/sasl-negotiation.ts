@@ -19,7 +19,14 @@ import { NS_SASL, NS_SASL_CB } from "../core/xml/ns.js";
 export type SaslOutcome =
   | { kind: "reply"; element: Element }
   | { kind: "success"; element: Element; username: string; mechanism: string }
-  | { kind: "failure"; element: Element; condition: SaslFailureCondition; username: string | undefined };
+  | {
+      kind: "failure";
+      element: Element;
+      condition: SaslFailureCondition;
+      username: string | undefined;
+      /** The mechanism tried, when it is one the server offers (undefined for a name it does not). */
+      mechanism: string | undefined;
+    };
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -148,6 +155,9 @@ export class SaslNegotiation {
     this.exchange = undefined;
     this.settleWithoutVerdict();
     this.attemptedUser = undefined;
+    // Only an offered name is kept: it labels metrics, where a client's made-up name must never go.
+    const named = el.attrs.mechanism;
+    this.mechanismName = named !== undefined && this.offered().includes(named) ? named : "";
     const ip = this.ctx.remoteAddress;
     // An address refused outright is told so before any credentials are looked at.
     this.verdict = this.throttle.check(ip, undefined);
@@ -226,6 +236,7 @@ export class SaslNegotiation {
   }
 
   private fail(condition: SaslFailureCondition, text?: string): SaslOutcome {
-    return { kind: "failure", element: failureElement(condition, text), condition, username: this.attemptedUser };
+    const mechanism = this.mechanismName === "" ? undefined : this.mechanismName;
+    return { kind: "failure", element: failureElement(condition, text), condition, username: this.attemptedUser, mechanism };
   }
 }

@@ -2,10 +2,10 @@
 // (its header, each element, its end) and to write ours. TCP and WebSocket are a Framing over a ByteConnection
 // (framed-wire.ts); BOSH carries streams in HTTP request and response bodies and is a StreamWire of its own
 // (transports/bosh/). A new transport is a StreamWire plus a listener; the stream above it does not change.
+import type { ClientTransport } from "../admin/types.js";
 import type { ChannelBindingType } from "../auth/types.js";
 import type { Element } from "../core/xml/element.js";
 import type { StreamParserEvents, StreamParserLimits } from "../core/xml/stream-parser.js";
-import type { WireTransport } from "./framing.js";
 
 /** The header fields of a stream we open or answer (RFC 6120 §4.7; RFC 7395 §3.3.2 <open/>; XEP-0206 §3). */
 export interface StreamHeaderFields {
@@ -25,7 +25,8 @@ export interface StreamHeaderFields {
 export type Flushed = (err?: Error | null) => void;
 
 export interface StreamWire {
-  readonly transport: WireTransport;
+  /** The wire format (s2s and component streams run on "tcp" too). */
+  readonly transport: ClientTransport;
   readonly remoteAddress: string;
   /** TLS is in place (direct TLS, after STARTTLS, or HTTPS underneath). */
   readonly secure: boolean;

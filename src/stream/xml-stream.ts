@@ -3,7 +3,9 @@
 // ordered handling with input flow control, writing with slow-reader protection, the header before any
 // stream error, closing once, and the timers of a stream not yet authenticated.
 import type { Logger } from "pino";
+import type { ClientTransport } from "../admin/types.js";
 import { StreamError } from "../core/errors.js";
+import type { ServerCounters } from "../core/server-counters.js";
 import { type Element, InvalidXmlCharError } from "../core/xml/element.js";
 import type { StreamParserEvents, StreamParserLimits } from "../core/xml/stream-parser.js";
 import { UNCOUNTED, type UnauthenticatedSlot } from "../transports/unauthenticated-connections.js";
@@ -12,7 +14,6 @@ import { InputThrottle, type RateLimitConfig } from "./input-throttle.js";
 import { newStreamId } from "./stream-id.js";
 import { StreamTickers } from "./stream-ticker.js";
 import type { Flushed, StreamHeaderFields, StreamWire } from "./stream-wire.js";
-import type { WireTransport } from "./framing.js";
 
 // RFC 6120 §4.6.1: a keepalive only when the stream has been quiet for a whole period.
 const keepaliveTickers = new StreamTickers<XmlStream>((stream) => stream.keepaliveTick());
@@ -38,6 +39,8 @@ export interface XmlStreamSettings {
   parserReleaseMs?: number;
   /** Counts the connection among the unauthenticated ones until authenticated() or close. */
   unauthenticatedSlot?: UnauthenticatedSlot;
+  /** Stanzas read and written are counted here (metrics); absent in unit tests. */
+  counters?: ServerCounters;
 }
 
 /**
@@ -100,6 +103,7 @@ export abstract class XmlStream implements StreamParserEvents, InboundQueueOwner
     this.onHeader(contentNs, attrs);
   }
   stanza(el: Element): void {
+    this.settings.counters?.stanzaIn(el.name);
     this.enqueue(el);
   }
   streamEnd(): void {
@@ -131,12 +135,12 @@ export abstract class XmlStream implements StreamParserEvents, InboundQueueOwner
     return this.wire.remoteAddress;
   }
 
-  get transport(): WireTransport {
-    return this.wire.transport;
-  }
-
   get secure(): boolean {
     return this.wire.secure;
+  }
+
+  get transport(): ClientTransport {
+    return this.wire.transport;
   }
 
   get isClosed(): boolean {
@@ -222,6 +226,7 @@ export abstract class XmlStream implements StreamParserEvents, InboundQueueOwner
       flushed?.(null);
       return undefined;
     }
+    this.settings.counters?.stanzaOut(el.name);
     this.wrote();
     return bytes;
   }

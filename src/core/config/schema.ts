@@ -432,6 +432,23 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    // Prometheus metrics at <HTTP(S) listener>/metrics, for the addresses listed only.
+    metrics: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Who may scrape (IP addresses and CIDR ranges); everyone else gets 403. Default: loopback only. */
+        allowed_addresses: z.array(addressEntry).default(["127.0.0.0/8", "::1"]),
+      })
+      .strict()
+      .prefault({}),
+    // /healthz and /readyz for load balancers and service managers (open to all: they say nothing).
+    health: z
+      .object({
+        /** /readyz answers 503 when storage does not answer a trivial query within this long. */
+        readiness_timeout: seconds("the readiness timeout", 0.1).default(2),
+      })
+      .strict()
+      .prefault({}),
     // Connections not authenticated yet (c2s, s2s inbound, components), counted from TCP accept until
     // authentication or close, on all listeners together.
     unauthenticated: z

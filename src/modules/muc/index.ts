@@ -100,6 +100,13 @@ export default defineModule<MucOptions>({
     ctx.component(domain, (stanza, to) => dispatch(svc, stanza, to));
     ctx.provideAdmin({ kind: "rooms", rooms: new MucRoomAdministration(svc) });
 
+    // Metrics read the service's size at scrape time (metrics/server-metrics.ts).
+    ctx.hookFold("muc.occupancy", () => {
+      let occupants = 0;
+      for (const room of svc.rooms.values()) occupants += room.occupants.size;
+      return { domain, rooms: svc.rooms.size, occupants };
+    });
+
     // A client that went away without leaving: out of every room of this service (rooms serve any host's users).
     ctx.hook("session.closed", async ({ session }) => {
       await removeSessionEverywhere(svc, session.jid.toString(), {});

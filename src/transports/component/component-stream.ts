@@ -76,6 +76,7 @@ export class ComponentStream extends XmlStream {
       maxQueued: MAX_QUEUED,
       negotiationTimeoutMs: opts.negotiationTimeoutMs,
       unauthenticatedSlot,
+      counters: core.counters,
     });
     this.log = core.log.child({ stream: this.id, ip: conn.remoteAddress });
     this.log.info("component connection opened");

@@ -49,6 +49,7 @@ export class S2sInbound extends S2sStream {
       maxUnsentBytes: env.maxUnsentBytes,
       negotiationTimeoutMs: env.negotiationTimeoutMs,
       unauthenticatedSlot,
+      counters: env.core.counters,
     });
     this.log = env.log.child({ s2s: "in", stream: this.id, ip: conn.remoteAddress });
     this.log.info({ secure: conn.secure }, "s2s connection accepted");

@@ -175,7 +175,7 @@ export class S2sOutbound {
     this.log.info({ how, queued: this.queue.length }, "s2s outbound stream authenticated");
     const queued = this.takeQueue();
     for (const { stanza, text } of queued) {
-      if (this.phase === "ready" && this.stream?.writeSerialised(text)) continue;
+      if (this.phase === "ready" && this.stream?.writeSerialised(text, stanza.name)) continue;
       // The stream died while the queue was going out (a peer that does not read).
       this.env.core.router.bounce(stanza, new StanzaError("remote-server-not-found", `${this.remote}: connection lost`));
     }
@@ -249,6 +249,7 @@ class OutboundStream extends S2sStream {
       idleTimeoutMs: env.idleTimeoutMs,
       rateLimit: env.rateLimit,
       maxUnsentBytes: env.maxUnsentBytes,
+      counters: env.core.counters,
     });
     this.newParser();
     this.sendHeader();

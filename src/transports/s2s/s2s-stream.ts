@@ -3,6 +3,7 @@
 // connection that stays idle.
 import type { Logger } from "pino";
 import type { StreamError } from "../../core/errors.js";
+import type { ServerCounters } from "../../core/server-counters.js";
 import { Element, InvalidXmlCharError } from "../../core/xml/element.js";
 import { NS_CLIENT, NS_SERVER } from "../../core/xml/ns.js";
 import type { StreamParserLimits } from "../../core/xml/stream-parser.js";
@@ -53,12 +54,14 @@ export interface S2sStreamSettings {
   maxUnsentBytes: number;
   negotiationTimeoutMs?: number;
   unauthenticatedSlot?: UnauthenticatedSlot;
+  counters?: ServerCounters;
 }
 
 export abstract class S2sStream extends XmlStream {
   private readonly idleTimer: NodeJS.Timeout;
   private lastActivity = Date.now();
   protected readonly limits: StreamParserLimits;
+  private readonly counters: ServerCounters | undefined;
 
   constructor(
     readonly conn: S2sConnection,
@@ -74,8 +77,10 @@ export abstract class S2sStream extends XmlStream {
       maxQueued: MAX_QUEUED,
       ...(settings.negotiationTimeoutMs ? { negotiationTimeoutMs: settings.negotiationTimeoutMs } : {}),
       ...(settings.unauthenticatedSlot ? { unauthenticatedSlot: settings.unauthenticatedSlot } : {}),
+      ...(settings.counters ? { counters: settings.counters } : {}),
     });
     this.limits = settings.limits;
+    this.counters = settings.counters;
     const check = Math.max(1000, Math.min(idleTimeoutMs / 4, 60_000));
     this.idleTimer = setInterval(() => {
       if (Date.now() - this.lastActivity >= this.idleTimeoutMs) {
@@ -114,11 +119,12 @@ export abstract class S2sStream extends XmlStream {
     return written;
   }
 
-  /** Writes a stanza serialised earlier (queued while the stream came up). */
-  writeSerialised(text: string): boolean {
+  /** Writes a stanza serialised earlier (queued while the stream came up); `name` is its element name (counted). */
+  writeSerialised(text: string, name: string): boolean {
     if (this.closed) return false;
     this.touch();
     this.writeRaw(text);
+    this.counters?.stanzaOut(name);
     return true;
   }
 

@@ -1,0 +1,208 @@
+// The server's Prometheus metrics, on a registry of its own (never prom-client's global one: two servers in one
+// process keep theirs apart). Nothing here runs per stanza: every value is read at scrape time, in collect(),
+// from the plain counters the streams, router and SASL bump (core/server-counters.ts), from the session
+// registry, the s2s service and the MUC services. Labels are bounded: hosts from the config, transports, stanza
+// kinds, RFC 6120 error conditions, the SASL mechanisms the server offers, storage operations. Never a JID.
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { ClientTransport } from "../admin/types.js";
+import type { Hooks } from "../core/hooks.js";
+import type { ServerCounters, StanzaCounts } from "../core/server-counters.js";
+import type { SessionRegistry } from "../core/session-registry.js";
+import type { LatencyHistogram } from "./latency-histogram.js";
+import type { StorageOperation } from "./storage-timing.js";
+
+const TRANSPORTS: readonly ClientTransport[] = ["tcp", "websocket", "bosh"];
+const KINDS: readonly (keyof StanzaCounts)[] = ["message", "presence", "iq"];
+
+export interface MetricSources {
+  counters: ServerCounters;
+  sessions: SessionRegistry;
+  /** The configured hosts (read at each scrape: a reload may change them). */
+  hosts: ReadonlySet<string>;
+  /** Server-to-server links now. */
+  s2sLinks(): { inbound: number; outbound: number };
+  /** Rooms and occupants over every MUC service now. */
+  occupancy(): Promise<{ rooms: number; occupants: number }>;
+  /** Storage operation times; absent when not measured. */
+  storage?: LatencyHistogram<StorageOperation>;
+  version: string;
+  /** Server start (ms since the epoch). */
+  startedAt: number;
+}
+
+/** Rooms and occupants over every MUC service (each muc module instance answers the fold hook). */
+export async function mucOccupancy(hooks: Hooks): Promise<{ rooms: number; occupants: number }> {
+  let rooms = 0;
+  let occupants = 0;
+  for (const o of await hooks.fold("muc.occupancy", {})) {
+    rooms += o.rooms;
+    occupants += o.occupants;
+  }
+  return { rooms, occupants };
+}
+
+/** A histogram whose counts live in a LatencyHistogram (plain arrays), exported as one at scrape time. */
+class PlainHistogram extends Histogram<"operation" | "le"> {
+  constructor(
+    private readonly metricName: string,
+    private readonly helpText: string,
+    registry: Registry,
+    private readonly source: LatencyHistogram<StorageOperation>,
+  ) {
+    super({
+      name: metricName,
+      help: helpText,
+      labelNames: ["operation"],
+      buckets: [...source.buckets],
+      registers: [registry],
+    });
+  }
+
+  override async get() {
+    const values: { value: number; labels: Record<string, string | number>; metricName: string }[] = [];
+    const name = this.metricName;
+    for (const [operation, s] of this.source.entries()) {
+      let cumulative = 0;
+      this.source.buckets.forEach((bound, i) => {
+        cumulative += s.counts[i] as number;
+        values.push({ metricName: `${name}_bucket`, labels: { operation, le: bound }, value: cumulative });
+      });
+      values.push({ metricName: `${name}_bucket`, labels: { operation, le: "+Inf" }, value: s.count });
+      values.push({ metricName: `${name}_sum`, labels: { operation }, value: s.sum });
+      values.push({ metricName: `${name}_count`, labels: { operation }, value: s.count });
+    }
+    return { name, help: this.helpText, type: "histogram", values, aggregator: "sum" } as unknown as Awaited<
+      ReturnType<Histogram<"operation" | "le">["get"]>
+    >;
+  }
+
+  /** What the registry asks for when it writes the text format. */
+  getForPromString() {
+    return this.get();
+  }
+}
+
+// Counters below are exported from plain integers: reset, then increased to the current total, at each scrape.
+export class ServerMetrics {
+  readonly registry = new Registry();
+
+  constructor(sources: MetricSources) {
+    const registers = [this.registry];
+    const { counters } = sources;
+    collectDefaultMetrics({ register: this.registry });
+
+    new Gauge({
+      name: "natter_info",
+      help: "Natter's version (always 1)",
+      labelNames: ["version"],
+      registers,
+      collect() {
+        this.set({ version: sources.version }, 1);
+      },
+    });
+    new Gauge({
+      name: "natter_start_time_seconds",
+      help: "When the server started (seconds since the epoch)",
+      registers,
+      collect() {
+        this.set(sources.startedAt / 1000);
+      },
+    });
+    new Gauge({
+      name: "natter_sessions",
+      help: "Bound client sessions (those waiting for XEP-0198 resumption included), by host and transport",
+      labelNames: ["host", "transport"],
+      registers,
+      collect() {
+        this.reset();
+        const counts = new Map<string, number>();
+        for (const s of sources.sessions.all()) {
+          const key = `${s.jid.domain}\0${s.transport}`;
+          counts.set(key, (counts.get(key) ?? 0) + 1);
+        }
+        // Every configured host and transport, zeros included; a host not configured (any more) gets no label.
+        for (const host of sources.hosts) {
+          for (const transport of TRANSPORTS) this.set({ host, transport }, counts.get(`${host}\0${transport}`) ?? 0);
+        }
+      },
+    });
+    new Counter({
+      name: "natter_stanzas_total",
+      help: "Stanzas read from (in) and written to (out) clients, servers and components, by kind",
+      labelNames: ["direction", "kind"],
+      registers,
+      collect() {
+        this.reset();
+        for (const kind of KINDS) {
+          this.inc({ direction: "in", kind }, counters.stanzasIn[kind]);
+          this.inc({ direction: "out", kind }, counters.stanzasOut[kind]);
+        }
+      },
+    });
+    new Counter({
+      name: "natter_routing_errors_total",
+      help: "Error replies the router sent for stanzas it could not deliver, by RFC 6120 condition",
+      labelNames: ["condition"],
+      registers,
+      collect() {
+        this.reset();
+        for (const [condition, n] of counters.routingErrors) this.inc({ condition }, n);
+      },
+    });
+    new Counter({
+      name: "natter_sasl_auth_total",
+      help: "SASL authentications by mechanism and result (mechanism 'unknown': one the server does not offer)",
+      labelNames: ["mechanism", "result"],
+      registers,
+      collect() {
+        this.reset();
+        for (const [mechanism, n] of counters.authSuccesses) this.inc({ mechanism, result: "success" }, n);
+        for (const [mechanism, n] of counters.authFailures) this.inc({ mechanism, result: "failure" }, n);
+      },
+    });
+    new Gauge({
+      name: "natter_s2s_links",
+      help: "Server-to-server connections, by direction",
+      labelNames: ["direction"],
+      registers,
+      collect() {
+        const links = sources.s2sLinks();
+        this.set({ direction: "in" }, links.inbound);
+        this.set({ direction: "out" }, links.outbound);
+      },
+    });
+    new Gauge({
+      name: "natter_muc_rooms",
+      help: "Multi-user chat rooms (XEP-0045) in memory, over every MUC service",
+      registers,
+      async collect() {
+        this.set((await sources.occupancy()).rooms);
+      },
+    });
+    new Gauge({
+      name: "natter_muc_occupants",
+      help: "Occupants of multi-user chat rooms, over every MUC service",
+      registers,
+      async collect() {
+        this.set((await sources.occupancy()).occupants);
+      },
+    });
+    if (sources.storage) {
+      new PlainHistogram(
+        "natter_storage_operation_seconds",
+        "Time of storage operations, by store kind and method",
+        this.registry,
+        sources.storage,
+      );
+    }
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The Prometheus text format (0.0.4). */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
