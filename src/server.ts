@@ -1,22 +1,28 @@
 // Assembles one Natter server from a config: storage, accounts, core services, modules, listeners.
 import type { Server as NetServer } from "node:net";
+import { Server as TlsServer } from "node:tls";
 import type { Logger } from "pino";
 import { InternalAccountProvider } from "./auth/internal-account-provider.js";
 import { LoginThrottle, throttleLogLine } from "./auth/login-throttle.js";
 import type { ScramDowngradeCheck } from "./auth/scram-mechanism.js";
 import type { AccountProvider } from "./auth/types.js";
-import { type Config, isModuleEnabled, validateModuleOptions } from "./core/config/index.js";
+import { type Config, ConfigError } from "./core/config/index.js";
 import { StreamError } from "./core/errors.js";
 import { Hooks } from "./core/hooks.js";
 import { IqDispatcher } from "./core/iq-dispatch.js";
-import { createLogger } from "./core/logger.js";
+import { createLogger, type LogFile, openLogFile } from "./core/logger.js";
 import { ModuleLoader } from "./core/module-loader.js";
 import type { CoreServices } from "./core/modules.js";
 import { Router } from "./core/router.js";
 import { SessionRegistry } from "./core/session-registry.js";
 import { CertificateStore } from "./core/tls/certificates.js";
 import { ControlServer } from "./control/control-server.js";
-import { DEFAULT_MODULES, MODULE_CATALOGUE } from "./modules/catalogue.js";
+import { MODULE_CATALOGUE } from "./modules/catalogue.js";
+import { type PlannedModule, planModules } from "./modules/module-plan.js";
+import type { ReloadResult } from "./admin/types.js";
+import { refusedChanges, sameValue, splitLiveChanges } from "./reload/config-changes.js";
+import { applyModuleChanges, modulesKeptRunning } from "./reload/apply-modules.js";
+import { ListenerGroup, type PreparedListenerChange } from "./transports/listener-group.js";
 import { openStorage } from "./storage/open-storage.js";
 import { withStoreCache } from "./storage/store-cache.js";
 import type { StorageDriver } from "./storage/types.js";
@@ -52,10 +58,20 @@ function portOf(server: NetServer | undefined): number | undefined {
 export interface StartOptions {
   /** Logger to use instead of one made from config.log_level (tests). */
   log?: Logger;
+  /**
+   * Where `reload()` gets the new config: `natter start` re-reads its file; tests give a changed one. Throws
+   * ConfigError for an invalid file. Without it, reload is refused.
+   */
+  configSource?: () => Config | Promise<Config>;
 }
 
 export class NatterServer {
-  private listeners: NetServer[] = [];
+  /** Client listeners (STARTTLS and direct TLS), which a reload can open, close and move. */
+  private readonly clientListeners: ListenerGroup[] = [];
+  /** The certificates every TLS listener and s2s use; a reload swaps their content. */
+  private certs: CertificateStore | undefined;
+  /** Serialises reloads (SIGHUP, the CLI and an ad-hoc command may ask at once). */
+  private reloading: Promise<unknown> = Promise.resolve();
   /** Ports actually bound per listener name (differs from the config when it asks for port 0). */
   readonly ports: { c2s?: number; c2s_direct_tls?: number; http?: number; https?: number; component?: number; s2s?: number; s2s_direct_tls?: number } = {};
   /** Federation (absent when s2s.enabled is false). */
@@ -74,16 +90,26 @@ export class NatterServer {
   private components: ExternalComponents | undefined;
 
   private constructor(
-    readonly config: Config,
+    private running: Config,
     readonly core: CoreServices,
     readonly modules: ModuleLoader,
     private readonly storage: StorageDriver,
     readonly log: Logger,
     private readonly http: HttpServer,
+    /** The router's host set and the admins, changed in place by a reload. */
+    private readonly live: { hosts: Set<string>; admins: Set<string> },
+    private readonly configSource: StartOptions["configSource"],
+    private readonly logFile: LogFile | undefined,
   ) {}
 
+  /** The config the server runs with (after a reload, the file's, except what waits for a restart). */
+  get config(): Config {
+    return this.running;
+  }
+
   static async start(config: Config, options: StartOptions = {}): Promise<NatterServer> {
-    const log = options.log ?? createLogger(config.log_level);
+    const logFile = options.log === undefined && config.log_file !== "" ? openLogFile(config.log_file) : undefined;
+    const log = options.log ?? createLogger(config.log_level, logFile?.destination);
     secureDataDirectory(config, log);
     const storage = withStoreCache(await openStorage(config), {
       stores: new Set([...MODULE_CATALOGUE.values()].flatMap((m) => m.cachedStores ?? [])),
@@ -96,6 +122,7 @@ export class NatterServer {
     const hooks = new Hooks(log);
     const sessions = new SessionRegistry();
     const hosts = new Set(config.hosts);
+    const admins = new Set(config.admins);
     let router: Router | undefined;
     const iq = new IqDispatcher({ log, send: (stanza) => void router?.route(stanza) });
     router = new Router({ hosts, sessions, iq, hooks, accounts, log, hideAccountExistence: config.hide_account_existence });
@@ -109,7 +136,7 @@ export class NatterServer {
       storage,
       accounts,
       log,
-      admins: new Set(config.admins),
+      admins,
       hosts,
       http,
       dataDir: config.data_dir,
@@ -122,7 +149,7 @@ export class NatterServer {
       },
     };
     loader = new ModuleLoader(core);
-    const server = new NatterServer(config, core, loader, storage, log, http);
+    const server = new NatterServer(config, core, loader, storage, log, http, { hosts, admins }, options.configSource, logFile);
     try {
       await server.loadModules();
       // Accounts the CLI deleted while no server ran: their references go before anyone can register the name.
@@ -138,23 +165,28 @@ export class NatterServer {
   }
 
   private async loadModules(): Promise<void> {
-    const names = [...DEFAULT_MODULES];
-    for (const name of Object.keys(this.config.modules)) {
-      if (!MODULE_CATALOGUE.has(name)) throw new Error(`modules.${name}: there is no module of that name`);
-      if (!names.includes(name)) names.push(name);
-    }
-    for (const name of names) {
-      if (!isModuleEnabled(this.config, name)) continue;
-      const def = MODULE_CATALOGUE.get(name)!;
-      const options = def.options ? validateModuleOptions(this.config, name, def.options) : {};
-      for (const host of this.config.hosts) await this.modules.load(host, def, options as never);
+    for (const m of planModules(this.config)) {
+      for (const host of this.config.hosts) await this.modules.load(host, m.definition, m.options as never);
     }
   }
 
   private async listen(): Promise<void> {
     const { config, log } = this;
     const certs = await CertificateStore.fromConfig(config, (msg) => log.info(msg));
-    const tls: TlsSettings = { secureContext: certs.defaultContext, ...certs.tlsServerOptions() };
+    this.certs = certs;
+    // Read at each handshake, so that certificates a reload swapped in serve the connections after it.
+    const tls: TlsSettings = {
+      get secureContext() {
+        return certs.defaultContext;
+      },
+      get cert() {
+        return certs.tlsServerOptions().cert;
+      },
+      get key() {
+        return certs.tlsServerOptions().key;
+      },
+      SNICallback: certs.SNICallback,
+    };
     const limits = config.auth.throttle;
     const tier = (t: { delay_after: number; attempts: number; window: number }) => ({
       delayAfter: t.delay_after,
@@ -213,17 +245,13 @@ export class NatterServer {
       wire.onClose(() => this.streams.delete(stream));
     };
     const accept = (conn: ByteConnection) => this.acceptClient(new FramedWire(conn, tcpFraming));
-    const { c2s, c2s_direct_tls } = config.listeners;
-    if (c2s.enabled) {
-      const servers = await listenC2s(c2s, tls, log, accept);
-      this.listeners.push(...servers);
-      this.ports.c2s = portOf(servers[0]);
-    }
-    if (c2s_direct_tls.enabled) {
-      const servers = await listenC2sDirectTls(c2s_direct_tls, tls, log, accept, unauthenticated);
-      this.listeners.push(...servers);
-      this.ports.c2s_direct_tls = portOf(servers[0]);
-    }
+    const c2s = new ListenerGroup("c2s", (addr) => listenC2s(addr, tls, log, accept));
+    const c2sDirectTls = new ListenerGroup("c2s_direct_tls", (addr) => listenC2sDirectTls(addr, tls, log, accept, unauthenticated));
+    this.clientListeners.push(c2s, c2sDirectTls);
+    await c2s.start(config.listeners.c2s);
+    await c2sDirectTls.start(config.listeners.c2s_direct_tls);
+    this.ports.c2s = c2s.port;
+    this.ports.c2s_direct_tls = c2sDirectTls.port;
     if (config.components.length > 0) {
       // XEP-0114: the domains are registered after the modules (a clash with a module's service is an error).
       this.components = new ExternalComponents(config.components, this.core, unauthenticated, {
@@ -273,12 +301,125 @@ export class NatterServer {
     await this.core.router.route(message);
   }
 
+  /**
+   * Re-reads the config and applies it without dropping a session (issue 14). The new file is validated whole
+   * first (schema, every module's options and dependencies, certificates, new listener addresses): if anything
+   * is wrong, nothing changes and the error says where. One reload at a time.
+   */
+  reload(): Promise<ReloadResult> {
+    const run = this.reloading.then(() => this.reloadNow());
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Reopens the log file after rotation (SIGUSR1, and every reload); nothing to do when logging to stdout. */
+  reopenLog(): void {
+    this.logFile?.reopen();
+  }
+
+  private async reloadNow(): Promise<ReloadResult> {
+    const refuse = (error: string): ReloadResult => {
+      this.log.error({ error }, "reload refused; the running configuration is kept");
+      return { ok: false, error };
+    };
+    if (this.stopping) return refuse("the server is shutting down");
+    if (!this.configSource) return refuse("this server was not started from a configuration file");
+    this.reopenLog();
+    const running = this.running;
+    // 1. Validate the whole file before changing anything.
+    let next: Config;
+    let pending: string[];
+    let plan: PlannedModule[];
+    let certs: CertificateStore;
+    try {
+      const read = await this.configSource();
+      const refused = refusedChanges(running, read);
+      if (refused.length > 0) return refuse(refused.join("; "));
+      plan = planModules(read);
+      ({ config: next, pending } = splitLiveChanges(running, read));
+      // Re-read even when the paths are the same: renewed certificates are usually written over the old files.
+      certs = await CertificateStore.fromConfig(next, (msg) => this.log.info(msg));
+    } catch (err) {
+      if (err instanceof ConfigError) return refuse(err.message);
+      return refuse(err instanceof Error ? err.message : String(err));
+    }
+    const runningPlan = planModules(running);
+    // Modules that keep live state keep their running options (and the config says so).
+    const keptRunning = modulesKeptRunning(runningPlan, plan);
+    for (const m of keptRunning) {
+      next.modules[m.name] = running.modules[m.name]!;
+      plan = plan.map((p) => (p.name === m.name ? m : p));
+    }
+    // 2. Open new listener addresses (the only step that can still fail); nothing is closed yet.
+    const prepared: PreparedListenerChange[] = [];
+    try {
+      for (const group of this.clientListeners) {
+        const change = await group.prepare(next.listeners[group.name as "c2s" | "c2s_direct_tls"]);
+        if (change) prepared.push(change);
+      }
+    } catch (err) {
+      for (const p of prepared) p.abort();
+      return refuse((err as Error).message);
+    }
+    // 3. Apply.
+    const changes: string[] = [];
+    for (const p of prepared) {
+      p.commit();
+      changes.push(p.description);
+    }
+    this.ports.c2s = this.clientListeners[0]?.port;
+    this.ports.c2s_direct_tls = this.clientListeners[1]?.port;
+    if (this.certs && !sameValue(this.certs.fingerprints(), certs.fingerprints())) {
+      this.certs.replaceWith(certs);
+      const first = certs.tlsServerOptions();
+      for (const group of this.clientListeners) {
+        for (const server of group.all) if (server instanceof TlsServer) server.setSecureContext({ cert: first.cert, key: first.key });
+      }
+      this.http.setDefaultCertificate(first.cert, first.key);
+      changes.push(`tls: new certificates for new connections (${certs.certificates.map((c) => c.names[0] ?? "?").join(", ")})`);
+    }
+    if (running.log_level !== next.log_level) {
+      this.log.level = next.log_level;
+      changes.push(`log_level: ${running.log_level} → ${next.log_level}`);
+    }
+    if (!sameValue(running.admins, next.admins)) {
+      this.live.admins.clear();
+      for (const a of next.admins) this.live.admins.add(a);
+      changes.push(`admins: now ${next.admins.length > 0 ? next.admins.join(", ") : "none"}`);
+    }
+    if (!sameValue(running.send, next.send)) changes.push("send: changed");
+    if (!sameValue(running.s2s, next.s2s)) {
+      const ended = this.s2s?.setPolicy(next.s2s) ?? 0;
+      changes.push(`s2s policy: changed${ended > 0 ? ` (${ended} link${ended === 1 ? "" : "s"} with domains no longer allowed ended)` : ""}`);
+    }
+    changes.push(
+      ...(await applyModuleChanges({
+        loader: this.modules,
+        sessions: this.core.sessions,
+        hosts: this.live.hosts,
+        nextHosts: next.hosts,
+        running: runningPlan,
+        next: plan,
+        log: this.log,
+      })),
+    );
+    for (const m of keptRunning) {
+      changes.push(
+        `modules.${m.name}: options changed but not applied: the module keeps ${m.definition.liveState} in memory only, which reloading it would lose; restart to apply`,
+      );
+    }
+    changes.push(...pending);
+    this.running = next;
+    this.log.info({ changes }, changes.length > 0 ? "configuration reloaded" : "configuration reloaded: nothing changed");
+    return { ok: true, changes };
+  }
+
   /** Graceful shutdown: every stream gets <system-shutdown/>, storage is flushed and closed. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info("shutting down");
       await this.core.hooks.notify("server.stopping", {});
-      for (const l of this.listeners) l.close();
+      for (const l of this.clientListeners) l.close();
       this.components?.close(new StreamError("system-shutdown"));
       const httpClosed = this.http.close();
       await this.control?.close();

@@ -4,6 +4,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { isIP } from "node:net";
+import { Server as TlsServer } from "node:tls";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import type { CertificateStore } from "../core/tls/certificates.js";
@@ -126,6 +127,14 @@ export class HttpServer implements HttpRoutes {
       const servers = await this.listenAll(https, make, "https");
       this.ports.https = portOf(servers[0]);
     }
+  }
+
+  /**
+   * A reload swapped the certificates: the HTTPS servers' default (no SNI, or an unknown name) becomes the new
+   * first certificate; SNI already asks the certificate store, which has the new ones.
+   */
+  setDefaultCertificate(cert: string, key: string): void {
+    for (const server of this.servers) if (server instanceof TlsServer) server.setSecureContext({ cert, key });
   }
 
   private async listenAll(settings: HttpListenerSettings, make: () => Server, what: "http" | "https"): Promise<Server[]> {

@@ -30,6 +30,11 @@ export class S2sInbound extends S2sStream {
    */
   private readonly authenticated = new Map<string, Set<string>>();
 
+  /** Remote domains this stream has authenticated (a reload's new policy ends streams of blocked ones). */
+  get remoteDomains(): string[] {
+    return [...this.authenticated.keys()];
+  }
+
   constructor(
     conn: S2sConnection,
     private readonly env: S2sEnv,

@@ -172,6 +172,29 @@ export class S2sService {
     }
   }
 
+  /**
+   * A reload's policy (allow/deny lists, secure, dialback, encryption): new streams and stanzas follow it, and
+   * links with domains it no longer allows end now with <policy-violation/>. Returns how many ended.
+   */
+  setPolicy(s2s: Config["s2s"]): number {
+    const policy = makePolicy(s2s);
+    this.env.policy = policy;
+    let ended = 0;
+    const blocked = (domain: string) => !policy.allows(domain);
+    for (const out of [...this.outbound.values()]) {
+      if (!blocked(out.remote)) continue;
+      out.close(new StreamError("policy-violation", `federation with ${out.remote} is no longer allowed`));
+      ended++;
+    }
+    for (const s of [...this.inbound]) {
+      const domain = s.remoteDomains.find(blocked);
+      if (domain === undefined) continue;
+      s.close(new StreamError("policy-violation", `federation with ${domain} is no longer allowed`));
+      ended++;
+    }
+    return ended;
+  }
+
   /** Outbound streams by "local remote" key and whether each is authenticated (tests, admin). */
   connections(): { outbound: { local: string; remote: string; ready: boolean }[]; inbound: number } {
     return {
