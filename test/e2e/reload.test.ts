@@ -1,0 +1,352 @@
+// Live reload (issue 14): a changed config file is applied to a running server while two clients keep chatting,
+// and a broken file is refused with its line while everything keeps working. The server is started from a real
+// file and reloads from it, as `natter start` does; the last test sends SIGHUP to a real `natter start` process.
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { X509Certificate } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { connect as netConnect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { connect as tlsConnect } from "node:tls";
+import { after, before, describe, it } from "node:test";
+import { pino } from "pino";
+import { loadConfig } from "../../src/core/config/index.js";
+import { NatterServer } from "../../src/server.js";
+import { createTestCa, issueCertificate, type TestCa } from "../helpers/test-ca.js";
+import { freePort, type TestServer } from "../helpers/test-server.js";
+import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
+
+const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
+const NS_DISCO_INFO = "http://jabber.org/protocol/disco#info";
+const NS_VERSION = "jabber:iq:version";
+const NS_PING = "urn:xmpp:ping";
+
+interface Settings {
+  hosts: string[];
+  c2sPort: number;
+  tlsPort: number;
+  logLevel: string;
+  showOs: boolean;
+  ping: boolean;
+  dataDir: string;
+}
+
+function yaml(dir: string, s: Settings): string {
+  return [
+    `hosts: [${s.hosts.join(", ")}]`,
+    `data_dir: ${JSON.stringify(s.dataDir)}`,
+    `log_level: ${s.logLevel}`,
+    "listeners:",
+    `  c2s: { port: ${s.c2sPort}, bind: ["127.0.0.1"] }`,
+    `  c2s_direct_tls: { port: ${s.tlsPort}, bind: ["127.0.0.1"] }`,
+    `  http: { port: 0, bind: ["127.0.0.1"] }`,
+    `  https: { port: 0, bind: ["127.0.0.1"] }`,
+    "s2s: { enabled: false }",
+    "tls:",
+    `  certificates: [{ cert: ${JSON.stringify(join(dir, "server.crt"))}, key: ${JSON.stringify(join(dir, "server.key"))} }]`,
+    "auth:",
+    "  throttle:",
+    "    per_ip: { delay_after: 0, attempts: 0 }",
+    "    per_ip_account: { delay_after: 0, attempts: 0 }",
+    "    per_account: { delay_after: 0 }",
+    "modules:",
+    `  version: { show_os: ${s.showOs} }`,
+    `  ping: ${s.ping}`,
+    "",
+  ].join("\n");
+}
+
+function fingerprintOf(pem: string): string {
+  return new X509Certificate(pem).fingerprint256;
+}
+
+/** The fingerprint of the certificate a new direct-TLS connection is shown (with SNI `servername`, or none). */
+function presentedFingerprint(port: number, servername?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: "127.0.0.1", port, rejectUnauthorized: false, ALPNProtocols: ["xmpp-client"], ...(servername ? { servername } : {}) });
+    socket.once("secureConnect", () => {
+      resolve(socket.getPeerCertificate().fingerprint256);
+      socket.destroy();
+    });
+    socket.once("error", reject);
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = netConnect({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+let counter = 0;
+/** `from` sends a chat message to `to`, which must receive it. */
+async function chat(from: ConnectedClient, to: ConnectedClient): Promise<void> {
+  const body = `hello ${++counter}`;
+  await from.xmpp.send(xml("message", { to: to.jid, type: "chat" }, xml("body", {}, body)));
+  await to.waitFor((s: XmlElement) => s.is("message") && s.getChildText("body") === body, 10_000);
+}
+
+async function features(c: ConnectedClient, host: string): Promise<string[]> {
+  const res = await c.xmpp.iqCaller.request(xml("iq", { type: "get", to: host }, xml("query", NS_DISCO_INFO)));
+  return res.getChild("query", NS_DISCO_INFO)!.getChildren("feature").map((f: XmlElement) => f.attrs.var as string);
+}
+
+describe("live reload", { timeout: 120_000 }, () => {
+  let dir: string;
+  let file: string;
+  let ca: TestCa;
+  let settings: Settings;
+  let server: NatterServer;
+  let ts: TestServer;
+  const logs: Record<string, unknown>[] = [];
+  let alice: ConnectedClient;
+  let bob: ConnectedClient;
+  let firstCert: string;
+
+  const write = (change: Partial<Settings>) => {
+    settings = { ...settings, ...change };
+    writeFileSync(file, yaml(dir, settings));
+  };
+  const writeCertificate = async (): Promise<string> => {
+    const issued = await issueCertificate(ca, ["localhost"]);
+    writeFileSync(join(dir, "server.crt"), issued.cert);
+    writeFileSync(join(dir, "server.key"), issued.key);
+    return issued.cert;
+  };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "natter-reload-"));
+    file = join(dir, "natter.yaml");
+    ca = await createTestCa();
+    firstCert = await writeCertificate();
+    const [c2sPort, tlsPort] = [await freePort(), await freePort()];
+    settings = { hosts: ["localhost"], c2sPort, tlsPort, logLevel: "info", showOs: false, ping: true, dataDir: join(dir, "data") };
+    write({});
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        for (const line of chunk.toString("utf8").split("\n")) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+        cb();
+      },
+    });
+    server = await NatterServer.start(loadConfig(file), { log: pino({ level: "info" }, sink), configSource: () => loadConfig(file) });
+    ts = { server, domain: "localhost", port: c2sPort, tlsPort } as TestServer;
+    await server.core.accounts.createUser("localhost", "alice", "pw-alice");
+    await server.core.accounts.createUser("localhost", "bob", "pw-bob");
+    alice = await connect(ts, "alice", "pw-alice");
+    // Bob over direct TLS: his connection must keep its certificate and go on after the swap.
+    bob = await connect(ts, "bob", "pw-bob", { directTls: true });
+    await chat(alice, bob);
+  });
+
+  after(async () => {
+    await alice?.stop();
+    await bob?.stop();
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("applies a module option change: the module is reloaded with the new options", async () => {
+    const ask = async () => {
+      const res = await alice.xmpp.iqCaller.request(xml("iq", { type: "get", to: "localhost" }, xml("query", NS_VERSION)));
+      return res.getChild("query", NS_VERSION)!.getChild("os");
+    };
+    assert.equal(await ask(), undefined);
+    write({ showOs: true });
+    const result = await server.reload();
+    assert.deepEqual(result, { ok: true, changes: ["modules.version: options changed; reloaded"] });
+    assert.ok(await ask(), "the reloaded module answers with the operating system");
+    await chat(alice, bob);
+    await chat(bob, alice);
+  });
+
+  it("changes the log level, for loggers made before the reload too", async () => {
+    const moduleLog = server.log.child({ module: "made-before" });
+    assert.equal(moduleLog.isLevelEnabled("debug"), false);
+    write({ logLevel: "debug" });
+    const result = await server.reload();
+    assert.deepEqual(result, { ok: true, changes: ["log_level: info → debug"] });
+    assert.equal(moduleLog.isLevelEnabled("debug"), true);
+    moduleLog.debug("a debug line after the reload");
+    assert.ok(logs.some((l) => l.msg === "a debug line after the reload"));
+  });
+
+  it("swaps the certificate: new connections see the new one, the old connection keeps going", async () => {
+    assert.equal(await presentedFingerprint(settings.tlsPort, "localhost"), fingerprintOf(firstCert));
+    // Renewal writes the new files over the old ones; the config does not change.
+    const secondCert = await writeCertificate();
+    const result = await server.reload();
+    assert.equal(result.ok, true);
+    assert.ok(result.ok && result.changes.some((c) => c.startsWith("tls: new certificates")), JSON.stringify(result));
+    assert.equal(await presentedFingerprint(settings.tlsPort, "localhost"), fingerprintOf(secondCert));
+    // Without SNI (the default certificate of the TLS server) too.
+    assert.equal(await presentedFingerprint(settings.tlsPort), fingerprintOf(secondCert));
+    // A new client over STARTTLS logs in with the new certificate.
+    const carol = await connect(ts, "alice", "pw-alice", { resource: "after-swap" });
+    await carol.stop();
+    await chat(alice, bob);
+    await chat(bob, alice);
+  });
+
+  it("adds a host: a client logs in on it and chats with the first host", async () => {
+    write({ hosts: ["localhost", "example.net"] });
+    const result = await server.reload();
+    assert.equal(result.ok, true, JSON.stringify(result));
+    assert.ok(result.ok && result.changes.some((c) => /^hosts: added example\.net \(\d+ modules loaded\)$/.test(c)), JSON.stringify(result));
+    await server.core.accounts.createUser("example.net", "dave", "pw-dave");
+    const dave = await connect({ ...ts, domain: "example.net" } as TestServer, "dave", "pw-dave");
+    try {
+      assert.ok((await features(dave, "example.net")).includes(NS_PING), "the new host has its modules");
+      await chat(dave, alice);
+      await chat(bob, dave);
+    } finally {
+      await dave.stop();
+    }
+  });
+
+  it("turns a module off: its feature leaves disco and its IQs get service-unavailable", async () => {
+    assert.ok((await features(alice, "localhost")).includes(NS_PING));
+    write({ ping: false });
+    const result = await server.reload();
+    assert.deepEqual(result, { ok: true, changes: ["modules.ping: turned off"] });
+    assert.ok(!(await features(alice, "localhost")).includes(NS_PING));
+    await assert.rejects(
+      alice.xmpp.iqCaller.request(xml("iq", { type: "get", to: "localhost" }, xml("ping", NS_PING))),
+      (err: { condition?: string }) => err.condition === "service-unavailable",
+    );
+    await chat(alice, bob);
+  });
+
+  it("moves the c2s listener: the new port is open before the old closes, sessions on the old port go on", async () => {
+    const oldPort = settings.c2sPort;
+    const newPort = await freePort();
+    write({ c2sPort: newPort });
+    const result = await server.reload();
+    assert.deepEqual(result, {
+      ok: true,
+      changes: [`listeners.c2s: moved from port ${oldPort} on 127.0.0.1 to port ${newPort} on 127.0.0.1`],
+    });
+    assert.equal(server.ports.c2s, newPort);
+    assert.equal(await canConnect(oldPort), false);
+    const erin = await connect({ ...ts, port: newPort } as TestServer, "bob", "pw-bob", { resource: "new-port" });
+    await erin.stop();
+    // Alice's connection was accepted on the old port.
+    await chat(alice, bob);
+  });
+
+  it("removes a host: its sessions end with host-gone, the others stay", async () => {
+    const dave = await connect({ ...ts, port: settings.c2sPort, domain: "example.net" } as TestServer, "dave", "pw-dave");
+    const ended = new Promise<string>((resolve) => dave.xmpp.on("error", (err: { condition?: string }) => resolve(err.condition ?? "")));
+    write({ hosts: ["localhost"] });
+    const result = await server.reload();
+    assert.ok(result.ok && result.changes.includes("hosts: removed example.net (1 session ended with host-gone)"), JSON.stringify(result));
+    assert.equal(await ended, "host-gone");
+    await dave.stop();
+    await chat(alice, bob);
+  });
+
+  it("refuses a YAML syntax error with its line, and keeps running as before", async () => {
+    // Line 3 (log_level) becomes a mapping inside a mapping.
+    writeFileSync(file, yaml(dir, settings).replace(`log_level: ${settings.logLevel}`, "log_level: info: debug"));
+    const result = await server.reload();
+    assert.equal(result.ok, false);
+    assert.match(!result.ok ? result.error : "", /natter\.yaml:3:\d+: Nested mappings are not allowed/);
+    assert.equal(server.log.level, "debug");
+    assert.ok(logs.some((l) => l.msg === "reload refused; the running configuration is kept"));
+    await chat(alice, bob);
+  });
+
+  it("refuses a schema error, and a module option error, with their lines; nothing is applied", async () => {
+    // Line 3 is log_level; the same file also turns ping back on, which must not happen.
+    writeFileSync(file, yaml(dir, { ...settings, logLevel: "loud", ping: true }));
+    let result = await server.reload();
+    assert.equal(result.ok, false);
+    assert.match(!result.ok ? result.error : "", /natter\.yaml:3:\d+: log_level: expected one of/);
+    assert.ok(!(await features(alice, "localhost")).includes(NS_PING));
+    assert.equal(server.log.level, "debug");
+
+    writeFileSync(file, yaml(dir, settings).replace("show_os: true", 'show_os: "yes"'));
+    result = await server.reload();
+    assert.equal(result.ok, false);
+    const line = yaml(dir, settings).split("\n").findIndex((l) => l.includes("show_os")) + 1;
+    assert.match(!result.ok ? result.error : "", new RegExp(`natter\\.yaml:${line}:\\d+: modules\\.version\\.show_os: expected a boolean`));
+    await chat(bob, alice);
+  });
+
+  it("refuses a change of what cannot change live (data_dir), naming it", async () => {
+    writeFileSync(file, yaml(dir, { ...settings, dataDir: join(dir, "elsewhere") }));
+    const result = await server.reload();
+    assert.equal(result.ok, false);
+    assert.match(!result.ok ? result.error : "", /^data_dir cannot change while the server runs .*restart to apply it/);
+    write({});
+    assert.deepEqual(await server.reload(), { ok: true, changes: [] });
+    await chat(alice, bob);
+  });
+});
+
+describe("SIGHUP on natter start", { timeout: 90_000 }, () => {
+  let dir: string;
+  let child: ChildProcess | undefined;
+  after(() => {
+    child?.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("reloads the file and logs the result; a broken file is refused with its line", async () => {
+    dir = mkdtempSync(join(tmpdir(), "natter-sighup-"));
+    const file = join(dir, "natter.yaml");
+    const base = [
+      "hosts: [localhost]",
+      `data_dir: ${JSON.stringify(join(dir, "data"))}`,
+      "log_level: info",
+      "listeners:",
+      `  c2s: { port: ${await freePort()}, bind: ["127.0.0.1"] }`,
+      `  c2s_direct_tls: { port: ${await freePort()}, bind: ["127.0.0.1"] }`,
+      `  http: { port: 0, bind: ["127.0.0.1"] }`,
+      `  https: { port: 0, bind: ["127.0.0.1"] }`,
+      "s2s: { enabled: false }",
+    ];
+    writeFileSync(file, `${base.join("\n")}\n`);
+    child = spawn(process.execPath, ["--import", "tsx", MAIN, "-c", file, "start"], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr!.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    const waitFor = async (pattern: RegExp): Promise<Record<string, unknown>> => {
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline) {
+        for (const line of out.split("\n")) {
+          if (!pattern.test(line)) continue;
+          try {
+            return JSON.parse(line) as Record<string, unknown>;
+          } catch {}
+        }
+        if (child!.exitCode !== null) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.fail(`no log line matching ${pattern}: ${out.slice(-2000)}`);
+    };
+    await waitFor(/"msg":"Natter started"/);
+
+    writeFileSync(file, `${base.join("\n")}\nmodules:\n  ping: false\n`);
+    child.kill("SIGHUP");
+    const reloaded = await waitFor(/"msg":"configuration reloaded"/);
+    assert.deepEqual(reloaded.changes, ["modules.ping: turned off"]);
+
+    writeFileSync(file, `${base.join("\n")}\nmodules:\n  ping: maybe\n`);
+    out = "";
+    child.kill("SIGHUP");
+    const refused = await waitFor(/"msg":"reload refused; the running configuration is kept"/);
+    assert.match(String(refused.error), /natter\.yaml:11:\d+: modules\.ping: expected the module's options/);
+    assert.equal(child.exitCode, null, "the server is still running");
+  });
+});
