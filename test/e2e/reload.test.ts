@@ -31,6 +31,8 @@ interface Settings {
   showOs: boolean;
   ping: boolean;
   dataDir: string;
+  /** modules.muc, as YAML ("{}" by default). */
+  muc: string;
 }
 
 function yaml(dir: string, s: Settings): string {
@@ -54,6 +56,7 @@ function yaml(dir: string, s: Settings): string {
     "modules:",
     `  version: { show_os: ${s.showOs} }`,
     `  ping: ${s.ping}`,
+    `  muc: ${s.muc}`,
     "",
   ].join("\n");
 }
@@ -127,7 +130,7 @@ describe("live reload", { timeout: 120_000 }, () => {
     ca = await createTestCa();
     firstCert = await writeCertificate();
     const [c2sPort, tlsPort] = [await freePort(), await freePort()];
-    settings = { hosts: ["localhost"], c2sPort, tlsPort, logLevel: "info", showOs: false, ping: true, dataDir: join(dir, "data") };
+    settings = { hosts: ["localhost"], c2sPort, tlsPort, logLevel: "info", showOs: false, ping: true, dataDir: join(dir, "data"), muc: "{}" };
     write({});
     const sink = new Writable({
       write(chunk: Buffer, _enc, cb) {
@@ -249,6 +252,45 @@ describe("live reload", { timeout: 120_000 }, () => {
     assert.equal(await ended, "host-gone");
     await dave.stop();
     await chat(alice, bob);
+  });
+
+  it("keeps MUC rooms: a module with live state is not reloaded for an option change, and says so", async () => {
+    const MUC = "conference.localhost";
+    const NS_MUC = "http://jabber.org/protocol/muc";
+    const NS_OWNER = "http://jabber.org/protocol/muc#owner";
+    const enter = async (c: ConnectedClient, nick: string) => {
+      await c.xmpp.send(xml("presence", { to: `lobby@${MUC}/${nick}` }, xml("x", { xmlns: NS_MUC })));
+      await c.waitFor((st: XmlElement) => st.is("presence") && st.attrs.from === `lobby@${MUC}/${nick}` && st.attrs.type === undefined);
+    };
+    await enter(alice, "Alice");
+    // XEP-0045 §10.1.2: an instant room, unlocked by an empty submit.
+    await alice.xmpp.iqCaller.request(xml("iq", { type: "set", to: `lobby@${MUC}` }, xml("query", { xmlns: NS_OWNER }, xml("x", { xmlns: "jabber:x:data", type: "submit" }))));
+    await enter(bob, "Bob");
+    write({ muc: "{ max_rooms: 500 }" });
+    const result = await server.reload();
+    assert.equal(result.ok, true);
+    assert.ok(
+      result.ok && result.changes.length === 1 && /^modules\.muc: options changed but not applied: .*rooms and their occupants.*restart to apply$/.test(result.changes[0]!),
+      JSON.stringify(result),
+    );
+    assert.deepEqual(server.config.modules.muc, {}, "the running config keeps the running options");
+    // Both are still in the room: Bob's message reaches Alice.
+    await bob.xmpp.send(xml("message", { to: `lobby@${MUC}`, type: "groupchat" }, xml("body", {}, "still here")));
+    await alice.waitFor((st: XmlElement) => st.is("message") && st.attrs.from === `lobby@${MUC}/Bob` && st.getChildText("body") === "still here");
+    // The next reload says it again: the change still waits for a restart.
+    const again = await server.reload();
+    assert.ok(again.ok && again.changes.length === 1 && again.changes[0]!.startsWith("modules.muc:"));
+    write({ muc: "{}" });
+    assert.deepEqual(await server.reload(), { ok: true, changes: [] });
+  });
+
+  it("says which changed settings wait for a restart, and keeps their running values", async () => {
+    writeFileSync(file, `${yaml(dir, settings)}c2s: { max_sessions_per_account: 3 }\n`);
+    const result = await server.reload();
+    assert.deepEqual(result, { ok: true, changes: ["c2s: changed in the file; applies at the next restart"] });
+    assert.equal(server.config.c2s.max_sessions_per_account, 10);
+    write({});
+    assert.deepEqual(await server.reload(), { ok: true, changes: [] });
   });
 
   it("refuses a YAML syntax error with its line, and keeps running as before", async () => {
