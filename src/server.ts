@@ -436,6 +436,7 @@ export class NatterServer {
       this.core.iq.close();
       await this.storage.close();
       this.log.info("stopped");
+      this.logFile?.flush();
     })();
     return this.stopping;
   }

@@ -10,9 +10,21 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
 export interface LogFile {
   destination: DestinationStream;
   reopen(): void;
+  /** Writes what is buffered now (before the process exits: the file is written asynchronously). */
+  flush(): void;
 }
 
 export function openLogFile(path: string): LogFile {
   const destination = pino.destination({ dest: path, sync: false, mkdir: true });
-  return { destination, reopen: () => destination.reopen() };
+  return {
+    destination,
+    reopen: () => destination.reopen(),
+    flush: () => {
+      try {
+        destination.flushSync();
+      } catch {
+        // Not open yet (nothing written): nothing to flush.
+      }
+    },
+  };
 }

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { X509Certificate } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { connect as netConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -390,5 +390,53 @@ describe("SIGHUP on natter start", { timeout: 90_000 }, () => {
     const refused = await waitFor(/"msg":"reload refused; the running configuration is kept"/);
     assert.match(String(refused.error), /natter\.yaml:11:\d+: modules\.ping: expected the module's options/);
     assert.equal(child.exitCode, null, "the server is still running");
+  });
+
+  it("reopens its log file on SIGUSR1 (rotation): lines after it go to a new file at the same path", async () => {
+    const logDir = mkdtempSync(join(tmpdir(), "natter-logfile-"));
+    const file = join(logDir, "natter.yaml");
+    const logFile = join(logDir, "natter.log");
+    writeFileSync(
+      file,
+      [
+        "hosts: [localhost]",
+        `data_dir: ${JSON.stringify(join(logDir, "data"))}`,
+        "log_file: natter.log",
+        "listeners:",
+        `  c2s: { port: ${await freePort()}, bind: ["127.0.0.1"] }`,
+        `  c2s_direct_tls: { port: ${await freePort()}, bind: ["127.0.0.1"] }`,
+        `  http: { port: 0, bind: ["127.0.0.1"] }`,
+        `  https: { port: 0, bind: ["127.0.0.1"] }`,
+        "s2s: { enabled: false }",
+        "",
+      ].join("\n"),
+    );
+    const proc = spawn(process.execPath, ["--import", "tsx", MAIN, "-c", file, "start"], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    proc.stdout!.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    proc.stderr!.resume();
+    const until = async (what: string, check: () => boolean) => {
+      const deadline = Date.now() + 30_000;
+      while (!check()) {
+        if (Date.now() > deadline || proc.exitCode !== null) assert.fail(`${what}; stdout: ${stdout.slice(-1000)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    const read = (path: string) => (existsSync(path) ? readFileSync(path, "utf8") : "");
+    try {
+      await until("Natter started in the log file", () => read(logFile).includes('"msg":"Natter started"'));
+      renameSync(logFile, `${logFile}.1`); // what logrotate does
+      proc.kill("SIGUSR1");
+      await until("a new log file after SIGUSR1", () => existsSync(logFile));
+      proc.kill("SIGHUP");
+      await until("the reload logged in the new file", () => read(logFile).includes('"msg":"configuration reloaded: nothing changed"'));
+      assert.ok(!read(`${logFile}.1`).includes("configuration reloaded"), "nothing more is written to the rotated file");
+      assert.equal(stdout, "", "with log_file, nothing goes to stdout");
+    } finally {
+      proc.kill("SIGKILL");
+      rmSync(logDir, { recursive: true, force: true });
+    }
   });
 });
