@@ -353,8 +353,8 @@ export class NatterServer {
     // 2. Open new listener addresses (the only step that can still fail); nothing is closed yet.
     const prepared: PreparedListenerChange[] = [];
     try {
-      for (const group of this.clientListeners) {
-        const change = await group.prepare(next.listeners[group.name as "c2s" | "c2s_direct_tls"]);
+      for (const group of [...this.clientListeners, ...this.http.listenerGroups]) {
+        const change = await group.prepare(next.listeners[group.name as "c2s" | "c2s_direct_tls" | "http" | "https"]);
         if (change) prepared.push(change);
       }
     } catch (err) {
@@ -369,6 +369,12 @@ export class NatterServer {
     }
     this.ports.c2s = this.clientListeners[0]?.port;
     this.ports.c2s_direct_tls = this.clientListeners[1]?.port;
+    this.ports.http = this.http.ports.http;
+    this.ports.https = this.http.ports.https;
+    if (running.listeners.http.public_url !== next.listeners.http.public_url) {
+      this.http.setPublicUrl(next.listeners.http.public_url);
+      changes.push(`listeners.http.public_url: now ${next.listeners.http.public_url || `derived (${this.http.publicUrl})`}`);
+    }
     if (this.certs && !sameValue(this.certs.fingerprints(), certs.fingerprints())) {
       this.certs.replaceWith(certs);
       const first = certs.tlsServerOptions();

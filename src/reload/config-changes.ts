@@ -21,6 +21,8 @@ const LIVE: Path[] = [
   ["send"],
   ["listeners", "c2s"],
   ["listeners", "c2s_direct_tls"],
+  ["listeners", "http"],
+  ["listeners", "https"],
   // The s2s policy (who may federate, and how): checked at each new s2s stream.
   ["s2s", "allow_domains"],
   ["s2s", "deny_domains"],

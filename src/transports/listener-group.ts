@@ -72,7 +72,7 @@ export class ListenerGroup {
         for (const s of servers) s.close();
       },
     });
-    if (!next.enabled) return apply([], `listeners.${this.name}: closed (${describe(before)})`);
+    if (!next.enabled) return apply([], `listeners.${this.name}: closed (${describe({ ...before, port: this.port ?? before.port })})`);
     let opened: Server[];
     try {
       opened = await this.open(next);
@@ -80,7 +80,7 @@ export class ListenerGroup {
       throw new Error(`listeners.${this.name}: cannot listen on ${describe(next)}: ${(error as Error).message}`);
     }
     const description = before.enabled
-      ? `listeners.${this.name}: moved from ${describe(before)} to ${describe({ ...next, port: portOf(opened[0]) ?? next.port })}`
+      ? `listeners.${this.name}: moved from ${describe({ ...before, port: this.port ?? before.port })} to ${describe({ ...next, port: portOf(opened[0]) ?? next.port })}`
       : `listeners.${this.name}: opened on ${describe({ ...next, port: portOf(opened[0]) ?? next.port })}`;
     return apply(opened, description);
   }

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { get as httpGet } from "node:http";
 import { connect as netConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,6 +32,8 @@ interface Settings {
   showOs: boolean;
   ping: boolean;
   dataDir: string;
+  httpPort: number;
+  httpsEnabled: boolean;
   /** modules.muc, as YAML ("{}" by default). */
   muc: string;
 }
@@ -43,8 +46,8 @@ function yaml(dir: string, s: Settings): string {
     "listeners:",
     `  c2s: { port: ${s.c2sPort}, bind: ["127.0.0.1"] }`,
     `  c2s_direct_tls: { port: ${s.tlsPort}, bind: ["127.0.0.1"] }`,
-    `  http: { port: 0, bind: ["127.0.0.1"] }`,
-    `  https: { port: 0, bind: ["127.0.0.1"] }`,
+    `  http: { port: ${s.httpPort}, bind: ["127.0.0.1"] }`,
+    `  https: { enabled: ${s.httpsEnabled}, port: 0, bind: ["127.0.0.1"] }`,
     "s2s: { enabled: false }",
     "tls:",
     `  certificates: [{ cert: ${JSON.stringify(join(dir, "server.crt"))}, key: ${JSON.stringify(join(dir, "server.key"))} }]`,
@@ -66,9 +69,9 @@ function fingerprintOf(pem: string): string {
 }
 
 /** The fingerprint of the certificate a new direct-TLS connection is shown (with SNI `servername`, or none). */
-function presentedFingerprint(port: number, servername?: string): Promise<string> {
+function presentedFingerprint(port: number, servername?: string, alpn = "xmpp-client"): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host: "127.0.0.1", port, rejectUnauthorized: false, ALPNProtocols: ["xmpp-client"], ...(servername ? { servername } : {}) });
+    const socket = tlsConnect({ host: "127.0.0.1", port, rejectUnauthorized: false, ALPNProtocols: [alpn], ...(servername ? { servername } : {}) });
     socket.once("secureConnect", () => {
       resolve(socket.getPeerCertificate().fingerprint256);
       socket.destroy();
@@ -130,7 +133,7 @@ describe("live reload", { timeout: 120_000 }, () => {
     ca = await createTestCa();
     firstCert = await writeCertificate();
     const [c2sPort, tlsPort] = [await freePort(), await freePort()];
-    settings = { hosts: ["localhost"], c2sPort, tlsPort, logLevel: "info", showOs: false, ping: true, dataDir: join(dir, "data"), muc: "{}" };
+    settings = { hosts: ["localhost"], c2sPort, tlsPort, logLevel: "info", showOs: false, ping: true, dataDir: join(dir, "data"), muc: "{}", httpPort: 0, httpsEnabled: true };
     write({});
     const sink = new Writable({
       write(chunk: Buffer, _enc, cb) {
@@ -190,6 +193,9 @@ describe("live reload", { timeout: 120_000 }, () => {
     assert.equal(await presentedFingerprint(settings.tlsPort, "localhost"), fingerprintOf(secondCert));
     // Without SNI (the default certificate of the TLS server) too.
     assert.equal(await presentedFingerprint(settings.tlsPort), fingerprintOf(secondCert));
+    // HTTPS (WebSocket, BOSH, uploads) as well, with and without SNI.
+    assert.equal(await presentedFingerprint(server.ports.https!, "localhost", "http/1.1"), fingerprintOf(secondCert));
+    assert.equal(await presentedFingerprint(server.ports.https!, undefined, "http/1.1"), fingerprintOf(secondCert));
     // A new client over STARTTLS logs in with the new certificate.
     const carol = await connect(ts, "alice", "pw-alice", { resource: "after-swap" });
     await carol.stop();
@@ -241,6 +247,33 @@ describe("live reload", { timeout: 120_000 }, () => {
     await erin.stop();
     // Alice's connection was accepted on the old port.
     await chat(alice, bob);
+  });
+
+  it("moves the HTTP listener and closes the HTTPS one", async () => {
+    const oldHttp = server.ports.http!;
+    const oldHttps = server.ports.https!;
+    const newHttp = await freePort();
+    write({ httpPort: newHttp, httpsEnabled: false });
+    const result = await server.reload();
+    assert.deepEqual(result, {
+      ok: true,
+      changes: [
+        `listeners.http: moved from port ${oldHttp} on 127.0.0.1 to port ${newHttp} on 127.0.0.1`,
+        `listeners.https: closed (port ${oldHttps} on 127.0.0.1)`,
+      ],
+    });
+    assert.deepEqual([server.ports.http, server.ports.https], [newHttp, undefined]);
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      httpGet({ host: "127.0.0.1", port: newHttp, path: "/.well-known/host-meta", headers: { host: "localhost" } }, (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      }).once("error", reject);
+    });
+    assert.equal(status, 200);
+    assert.equal(await canConnect(oldHttp), false);
+    assert.equal(await canConnect(oldHttps), false);
+    // Upload slot URLs now name the new listener.
+    assert.equal(server.core.http.publicUrl, `http://localhost:${newHttp}`);
   });
 
   it("removes a host: its sessions end with host-gone, the others stay", async () => {
