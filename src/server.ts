@@ -353,8 +353,8 @@ export class NatterServer {
     // 2. Open new listener addresses (the only step that can still fail); nothing is closed yet.
     const prepared: PreparedListenerChange[] = [];
     try {
-      for (const group of [...this.clientListeners, ...this.http.listenerGroups]) {
-        const change = await group.prepare(next.listeners[group.name as "c2s" | "c2s_direct_tls" | "http" | "https"]);
+      for (const group of [...this.clientListeners, ...this.http.listenerGroups, ...(this.s2s?.listenerGroups ?? [])]) {
+        const change = await group.prepare(next.listeners[group.name as "c2s" | "c2s_direct_tls" | "http" | "https" | "s2s" | "s2s_direct_tls"]);
         if (change) prepared.push(change);
       }
     } catch (err) {
@@ -371,6 +371,7 @@ export class NatterServer {
     this.ports.c2s_direct_tls = this.clientListeners[1]?.port;
     this.ports.http = this.http.ports.http;
     this.ports.https = this.http.ports.https;
+    if (this.s2s) Object.assign(this.ports, this.s2s.ports);
     if (running.listeners.http.public_url !== next.listeners.http.public_url) {
       this.http.setPublicUrl(next.listeners.http.public_url);
       changes.push(`listeners.http.public_url: now ${next.listeners.http.public_url || `derived (${this.http.publicUrl})`}`);
@@ -382,6 +383,7 @@ export class NatterServer {
         for (const server of group.all) if (server instanceof TlsServer) server.setSecureContext({ cert: first.cert, key: first.key });
       }
       this.http.setDefaultCertificate(first.cert, first.key);
+      this.s2s?.certificatesChanged();
       changes.push(`tls: new certificates for new connections (${certs.certificates.map((c) => c.names[0] ?? "?").join(", ")})`);
     }
     if (running.log_level !== next.log_level) {

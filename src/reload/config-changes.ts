@@ -31,6 +31,12 @@ const LIVE: Path[] = [
   ["s2s", "require_encryption"],
 ];
 
+/** Live only while federation runs (turning s2s.enabled on or off takes a restart). */
+const LIVE_WITH_S2S: Path[] = [
+  ["listeners", "s2s"],
+  ["listeners", "s2s_direct_tls"],
+];
+
 function at(config: unknown, path: Path): unknown {
   let node = config;
   for (const key of path) node = (node as Record<string, unknown> | undefined)?.[key];
@@ -54,12 +60,13 @@ export function refusedChanges(running: Config, next: Config): string[] {
  */
 export function splitLiveChanges(running: Config, next: Config): { config: Config; pending: string[] } {
   const pending: string[] = [];
+  const live = running.s2s.enabled ? [...LIVE, ...LIVE_WITH_S2S] : LIVE;
   const keep = (path: string[], runningNode: unknown, nextNode: Record<string, unknown>): void => {
     for (const key of Object.keys(nextNode)) {
       const p = [...path, key];
-      const isLive = LIVE.some((live) => live.length === p.length && live.every((k, i) => k === p[i]));
+      const isLive = live.some((live) => live.length === p.length && live.every((k, i) => k === p[i]));
       if (isLive) continue;
-      const hasLiveBelow = LIVE.some((live) => live.length > p.length && p.every((k, i) => live[i] === k));
+      const hasLiveBelow = live.some((live) => live.length > p.length && p.every((k, i) => live[i] === k));
       const before = (runningNode as Record<string, unknown>)[key];
       if (hasLiveBelow) {
         keep(p, before, nextNode[key] as Record<string, unknown>);

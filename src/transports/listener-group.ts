@@ -60,6 +60,11 @@ export class ListenerGroup {
   async prepare(next: ListenerSettings): Promise<PreparedListenerChange | undefined> {
     const before = this.settings;
     if (sameAddress(before, next)) return undefined;
+    // Started on port 0 ("any"), now naming the port that was bound: the same address.
+    if (before.port === 0 && this.port !== undefined && sameAddress({ ...before, port: this.port }, next)) {
+      this.settings = next;
+      return undefined;
+    }
     const old = this.servers;
     const apply = (servers: Server[], description: string): PreparedListenerChange => ({
       description,

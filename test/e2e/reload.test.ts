@@ -16,7 +16,7 @@ import { pino } from "pino";
 import { loadConfig } from "../../src/core/config/index.js";
 import { NatterServer } from "../../src/server.js";
 import { createTestCa, issueCertificate, type TestCa } from "../helpers/test-ca.js";
-import { freePort, type TestServer } from "../helpers/test-server.js";
+import { freePort, startTestServer, type TestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
@@ -471,5 +471,68 @@ describe("SIGHUP on natter start", { timeout: 90_000 }, () => {
       proc.kill("SIGKILL");
       rmSync(logDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("reload with federation: s2s policy and listeners", { timeout: 90_000 }, () => {
+  let a: TestServer;
+  let b: TestServer;
+  let romeo: ConnectedClient;
+  let juliet: ConnectedClient;
+
+  before(async () => {
+    const [portA, portB] = [await freePort(), await freePort()];
+    const resolve = (domain: string, port: number) => ["resolve:", `  ${JSON.stringify(domain)}: "127.0.0.1:${port}"`];
+    [a, b] = await Promise.all([
+      startTestServer({ domain: "verona.test", s2sPort: portA, s2s: ["secure: false", ...resolve("mantua.test", portB)] }),
+      startTestServer({ domain: "mantua.test", s2sPort: portB, s2s: ["secure: false", ...resolve("verona.test", portA)] }),
+    ]);
+    await a.addUser("romeo", "pw");
+    await b.addUser("juliet", "pw");
+    romeo = await connect(a, "romeo", "pw");
+    juliet = await connect(b, "juliet", "pw");
+  });
+
+  after(async () => {
+    await romeo?.stop();
+    await juliet?.stop();
+    await a?.stop();
+    await b?.stop();
+  });
+
+  it("a domain newly denied loses its link at once and gets not-allowed; allowed again, it federates again", async () => {
+    await chat(romeo, juliet);
+    assert.equal(a.server.s2s!.connections().outbound.length, 1);
+    writeFileSync(a.configPath, a.configYaml.replace("s2s:\n", "s2s:\n  deny_domains: [mantua.test]\n"));
+    const result = await a.server.reload();
+    assert.ok(result.ok && /^s2s policy: changed \(\d+ links? with domains no longer allowed ended\)$/.test(result.changes[0]!), JSON.stringify(result));
+    assert.equal(a.server.s2s!.connections().outbound.length, 0);
+    const error = await romeo.xmpp.iqCaller
+      .request(xml("iq", { type: "get", to: "mantua.test" }, xml("ping", NS_PING)))
+      .then(() => "no error", (err: { condition?: string }) => err.condition);
+    assert.equal(error, "not-allowed");
+
+    writeFileSync(a.configPath, a.configYaml);
+    assert.deepEqual(await a.server.reload(), { ok: true, changes: ["s2s policy: changed"] });
+    await chat(romeo, juliet);
+    await chat(juliet, romeo);
+  });
+
+  it("moves the s2s listener: the new port accepts, the old is closed, federation goes on", async () => {
+    const oldPort = a.s2sPort!;
+    const newPort = await freePort();
+    writeFileSync(a.configPath, a.configYaml.replace(`s2s: { port: ${oldPort},`, `s2s: { port: ${newPort},`));
+    const result = await a.server.reload();
+    assert.deepEqual(result, { ok: true, changes: [`listeners.s2s: moved from port ${oldPort} on 127.0.0.1 to port ${newPort} on 127.0.0.1`] });
+    assert.equal(a.server.ports.s2s, newPort);
+    assert.equal(await canConnect(oldPort), false);
+    assert.equal(await canConnect(newPort), true);
+    // The links made before go on.
+    await chat(romeo, juliet);
+    await chat(juliet, romeo);
+    // Where B finds A (s2s.resolve) is not applied live: it says so.
+    writeFileSync(b.configPath, b.configYaml.replace(`"verona.test": "127.0.0.1:${oldPort}"`, `"verona.test": "127.0.0.1:${newPort}"`));
+    const resolved = await b.server.reload();
+    assert.deepEqual(resolved, { ok: true, changes: ["s2s.resolve: changed in the file; applies at the next restart"] });
   });
 });
