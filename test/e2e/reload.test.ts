@@ -34,6 +34,8 @@ interface Settings {
   dataDir: string;
   httpPort: number;
   httpsEnabled: boolean;
+  /** modules.private-storage, as YAML ("{}" by default). */
+  privateStorage: string;
   /** modules.muc, as YAML ("{}" by default). */
   muc: string;
 }
@@ -60,6 +62,7 @@ function yaml(dir: string, s: Settings): string {
     `  version: { show_os: ${s.showOs} }`,
     `  ping: ${s.ping}`,
     `  muc: ${s.muc}`,
+    `  private-storage: ${s.privateStorage}`,
     "",
   ].join("\n");
 }
@@ -133,7 +136,7 @@ describe("live reload", { timeout: 120_000 }, () => {
     ca = await createTestCa();
     firstCert = await writeCertificate();
     const [c2sPort, tlsPort] = [await freePort(), await freePort()];
-    settings = { hosts: ["localhost"], c2sPort, tlsPort, logLevel: "info", showOs: false, ping: true, dataDir: join(dir, "data"), muc: "{}", httpPort: 0, httpsEnabled: true };
+    settings = { hosts: ["localhost"], c2sPort, tlsPort, logLevel: "info", showOs: false, ping: true, dataDir: join(dir, "data"), muc: "{}", privateStorage: "{}", httpPort: 0, httpsEnabled: true };
     write({});
     const sink = new Writable({
       write(chunk: Buffer, _enc, cb) {
@@ -170,6 +173,21 @@ describe("live reload", { timeout: 120_000 }, () => {
     assert.ok(await ask(), "the reloaded module answers with the operating system");
     await chat(alice, bob);
     await chat(bob, alice);
+  });
+
+  it("reloads a module that keeps its data in storage: the data survives, the new limit applies", async () => {
+    const NS_PRIVATE = "jabber:iq:private";
+    const store = (name: string) =>
+      alice.xmpp.iqCaller.request(xml("iq", { type: "set" }, xml("query", NS_PRIVATE, xml(name, { xmlns: "urn:example:reload" }, name))));
+    await store("first");
+    write({ privateStorage: "{ max_entries: 1 }" });
+    assert.deepEqual(await server.reload(), { ok: true, changes: ["modules.private-storage: options changed; reloaded"] });
+    const res = await alice.xmpp.iqCaller.request(xml("iq", { type: "get" }, xml("query", NS_PRIVATE, xml("first", { xmlns: "urn:example:reload" }))));
+    assert.equal(res.getChild("query", NS_PRIVATE)?.getChildText("first"), "first", "stored before the reload, read after it");
+    await assert.rejects(store("second"), (err: { condition?: string }) => err.condition === "resource-constraint");
+    write({ privateStorage: "{}" });
+    assert.deepEqual(await server.reload(), { ok: true, changes: ["modules.private-storage: options changed; reloaded"] });
+    await store("second");
   });
 
   it("changes the log level, for loggers made before the reload too", async () => {
