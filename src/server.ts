@@ -1,12 +1,11 @@
 // Assembles one Natter server from a config: storage, accounts, core services, modules, listeners.
 import type { Server as NetServer } from "node:net";
-import { Server as TlsServer } from "node:tls";
 import type { Logger } from "pino";
 import { InternalAccountProvider } from "./auth/internal-account-provider.js";
 import { LoginThrottle, throttleLogLine } from "./auth/login-throttle.js";
 import type { ScramDowngradeCheck } from "./auth/scram-mechanism.js";
 import type { AccountProvider } from "./auth/types.js";
-import { type Config, ConfigError } from "./core/config/index.js";
+import type { Config } from "./core/config/index.js";
 import { StreamError } from "./core/errors.js";
 import { Hooks } from "./core/hooks.js";
 import { IqDispatcher } from "./core/iq-dispatch.js";
@@ -18,11 +17,10 @@ import { SessionRegistry } from "./core/session-registry.js";
 import { CertificateStore } from "./core/tls/certificates.js";
 import { ControlServer } from "./control/control-server.js";
 import { MODULE_CATALOGUE } from "./modules/catalogue.js";
-import { type PlannedModule, planModules } from "./modules/module-plan.js";
+import { planModules } from "./modules/module-plan.js";
 import type { ReloadResult } from "./admin/types.js";
-import { refusedChanges, sameValue, splitLiveChanges } from "./reload/config-changes.js";
-import { applyModuleChanges, modulesKeptRunning } from "./reload/apply-modules.js";
-import { ListenerGroup, type PreparedListenerChange } from "./transports/listener-group.js";
+import { reloadServer } from "./reload/server-reload.js";
+import { ListenerGroup } from "./transports/listener-group.js";
 import { openStorage } from "./storage/open-storage.js";
 import { withStoreCache } from "./storage/store-cache.js";
 import type { StorageDriver } from "./storage/types.js";
@@ -323,103 +321,31 @@ export class NatterServer {
       return { ok: false, error };
     };
     if (this.stopping) return refuse("the server is shutting down");
-    if (!this.configSource) return refuse("this server was not started from a configuration file");
+    if (!this.configSource || !this.certs) return refuse("this server was not started from a configuration file");
     this.reopenLog();
-    const running = this.running;
-    // 1. Validate the whole file before changing anything.
-    let next: Config;
-    let pending: string[];
-    let plan: PlannedModule[];
-    let certs: CertificateStore;
-    try {
-      const read = await this.configSource();
-      const refused = refusedChanges(running, read);
-      if (refused.length > 0) return refuse(refused.join("; "));
-      plan = planModules(read);
-      ({ config: next, pending } = splitLiveChanges(running, read));
-      // Re-read even when the paths are the same: renewed certificates are usually written over the old files.
-      certs = await CertificateStore.fromConfig(next, (msg) => this.log.info(msg));
-    } catch (err) {
-      if (err instanceof ConfigError) return refuse(err.message);
-      return refuse(err instanceof Error ? err.message : String(err));
+    const { result, config } = await reloadServer({
+      running: this.running,
+      source: this.configSource,
+      log: this.log,
+      certificates: this.certs,
+      clientListeners: this.clientListeners,
+      http: this.http,
+      s2s: this.s2s,
+      loader: this.modules,
+      sessions: this.core.sessions,
+      hosts: this.live.hosts,
+      admins: this.live.admins,
+    });
+    if (config) {
+      this.running = config;
+      Object.assign(this.ports, {
+        c2s: this.clientListeners[0]?.port,
+        c2s_direct_tls: this.clientListeners[1]?.port,
+        ...this.http.ports,
+        ...this.s2s?.ports,
+      });
     }
-    const runningPlan = planModules(running);
-    // Modules that keep live state keep their running options (and the config says so).
-    const keptRunning = modulesKeptRunning(runningPlan, plan);
-    for (const m of keptRunning) {
-      next.modules[m.name] = running.modules[m.name]!;
-      plan = plan.map((p) => (p.name === m.name ? m : p));
-    }
-    // 2. Open new listener addresses (the only step that can still fail); nothing is closed yet.
-    const prepared: PreparedListenerChange[] = [];
-    try {
-      for (const group of [...this.clientListeners, ...this.http.listenerGroups, ...(this.s2s?.listenerGroups ?? [])]) {
-        const change = await group.prepare(next.listeners[group.name as "c2s" | "c2s_direct_tls" | "http" | "https" | "s2s" | "s2s_direct_tls"]);
-        if (change) prepared.push(change);
-      }
-    } catch (err) {
-      for (const p of prepared) p.abort();
-      return refuse((err as Error).message);
-    }
-    // 3. Apply.
-    const changes: string[] = [];
-    for (const p of prepared) {
-      p.commit();
-      changes.push(p.description);
-    }
-    this.ports.c2s = this.clientListeners[0]?.port;
-    this.ports.c2s_direct_tls = this.clientListeners[1]?.port;
-    this.ports.http = this.http.ports.http;
-    this.ports.https = this.http.ports.https;
-    if (this.s2s) Object.assign(this.ports, this.s2s.ports);
-    if (running.listeners.http.public_url !== next.listeners.http.public_url) {
-      this.http.setPublicUrl(next.listeners.http.public_url);
-      changes.push(`listeners.http.public_url: now ${next.listeners.http.public_url || `derived (${this.http.publicUrl})`}`);
-    }
-    if (this.certs && !sameValue(this.certs.fingerprints(), certs.fingerprints())) {
-      this.certs.replaceWith(certs);
-      const first = certs.tlsServerOptions();
-      for (const group of this.clientListeners) {
-        for (const server of group.all) if (server instanceof TlsServer) server.setSecureContext({ cert: first.cert, key: first.key });
-      }
-      this.http.setDefaultCertificate(first.cert, first.key);
-      this.s2s?.certificatesChanged();
-      changes.push(`tls: new certificates for new connections (${certs.certificates.map((c) => c.names[0] ?? "?").join(", ")})`);
-    }
-    if (running.log_level !== next.log_level) {
-      this.log.level = next.log_level;
-      changes.push(`log_level: ${running.log_level} → ${next.log_level}`);
-    }
-    if (!sameValue(running.admins, next.admins)) {
-      this.live.admins.clear();
-      for (const a of next.admins) this.live.admins.add(a);
-      changes.push(`admins: now ${next.admins.length > 0 ? next.admins.join(", ") : "none"}`);
-    }
-    if (!sameValue(running.send, next.send)) changes.push("send: changed");
-    if (!sameValue(running.s2s, next.s2s)) {
-      const ended = this.s2s?.setPolicy(next.s2s) ?? 0;
-      changes.push(`s2s policy: changed${ended > 0 ? ` (${ended} link${ended === 1 ? "" : "s"} with domains no longer allowed ended)` : ""}`);
-    }
-    changes.push(
-      ...(await applyModuleChanges({
-        loader: this.modules,
-        sessions: this.core.sessions,
-        hosts: this.live.hosts,
-        nextHosts: next.hosts,
-        running: runningPlan,
-        next: plan,
-        log: this.log,
-      })),
-    );
-    for (const m of keptRunning) {
-      changes.push(
-        `modules.${m.name}: options changed but not applied: the module keeps ${m.definition.liveState} in memory only, which reloading it would lose; restart to apply`,
-      );
-    }
-    changes.push(...pending);
-    this.running = next;
-    this.log.info({ changes }, changes.length > 0 ? "configuration reloaded" : "configuration reloaded: nothing changed");
-    return { ok: true, changes };
+    return result;
   }
 
   /** Graceful shutdown: every stream gets <system-shutdown/>, storage is flushed and closed. */
