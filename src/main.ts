@@ -28,21 +28,31 @@ program
   .description("run the server")
   .action(async () => {
     const path = program.opts<{ config?: string }>().config;
-    // A reload re-reads the same file (SIGHUP, `natter reload`, the XEP-0133 command).
-    const server = await NatterServer.start(config(), { configSource: () => loadConfig(path) });
-    process.on("SIGHUP", () => {
+    // Handlers first: by default SIGHUP would end the process while it starts, and SIGUSR1 open Node's inspector.
+    let server: NatterServer | undefined;
+    let reloadWhenStarted = false;
+    const reload = () => {
+      if (!server) {
+        reloadWhenStarted = true;
+        return;
+      }
       server.log.info({ signal: "SIGHUP" }, "signal received: reloading the configuration");
       // The reload logs its result (changes, or why it was refused); nothing more to do here.
       void server.reload();
-    });
+    };
+    process.on("SIGHUP", reload);
     // logrotate's postrotate: reopen the log file at its path (a no-op when logging to stdout).
-    process.on("SIGUSR1", () => server.reopenLog());
+    process.on("SIGUSR1", () => server?.reopenLog());
+    // A reload re-reads the same file (SIGHUP, `natter reload`, the XEP-0133 command).
+    server = await NatterServer.start(config(), { configSource: () => loadConfig(path) });
+    if (reloadWhenStarted) reload();
     notifySystemd(server.log);
+    const running = server;
     let signals = 0;
     const shutdown = (signal: string) => {
       if (++signals > 1) process.exit(1);
-      server.log.info({ signal }, "signal received");
-      void server.stop().then(() => process.exit(0));
+      running.log.info({ signal }, "signal received");
+      void running.stop().then(() => process.exit(0));
     };
     process.on("SIGTERM", () => shutdown("SIGTERM"));
     process.on("SIGINT", () => shutdown("SIGINT"));
