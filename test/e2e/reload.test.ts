@@ -443,6 +443,76 @@ describe("SIGHUP on natter start", { timeout: 90_000 }, () => {
     assert.equal(child.exitCode, null, "the server is still running");
   });
 
+  it("tells systemd it is ready (READY=1 with its pid) on NOTIFY_SOCKET once listening", async () => {
+    const notifyDir = mkdtempSync(join(tmpdir(), "natter-notify-"));
+    const socketPath = join(notifyDir, "notify.sock");
+    // systemd's side: a unix datagram socket (Node has none; Python does), printing what it receives.
+    const receiver = spawn(
+      "python3",
+      [
+        "-c",
+        [
+          "import socket, sys",
+          "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)",
+          "s.bind(sys.argv[1])",
+          "print('listening', flush=True)",
+          "s.settimeout(60)",
+          "print(s.recv(4096).decode().replace(chr(10), ' '), flush=True)",
+        ].join("\n"),
+        socketPath,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    let received = "";
+    receiver.stdout!.on("data", (d: Buffer) => {
+      received += d.toString();
+    });
+    const file = join(notifyDir, "natter.yaml");
+    writeFileSync(
+      file,
+      [
+        "hosts: [localhost]",
+        `data_dir: ${JSON.stringify(join(notifyDir, "data"))}`,
+        "listeners:",
+        `  c2s: { port: ${await freePort()}, bind: ["127.0.0.1"] }`,
+        `  c2s_direct_tls: { port: ${await freePort()}, bind: ["127.0.0.1"] }`,
+        `  http: { port: 0, bind: ["127.0.0.1"] }`,
+        `  https: { port: 0, bind: ["127.0.0.1"] }`,
+        "s2s: { enabled: false }",
+        "",
+      ].join("\n"),
+    );
+    let proc: ChildProcess | undefined;
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!received.includes("listening")) {
+        if (Date.now() > deadline) assert.fail("the notify socket did not open");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      proc = spawn(process.execPath, ["--import", "tsx", MAIN, "-c", file, "start"], {
+        stdio: ["ignore", "pipe", "inherit"],
+        env: { ...process.env, NOTIFY_SOCKET: socketPath },
+      });
+      let out = "";
+      proc.stdout!.on("data", (d: Buffer) => {
+        out += d.toString();
+      });
+      while (!received.includes("READY=1")) {
+        if (Date.now() > deadline || proc.exitCode !== null) assert.fail(`no READY=1; received: ${received}; server: ${out.slice(-1000)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.match(received, new RegExp(`MAINPID=${proc.pid}\\b`));
+      while (!out.includes('"msg":"Natter started"')) {
+        if (Date.now() > deadline) assert.fail(`READY=1 but the server never logged its start: ${out.slice(-1000)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      proc?.kill("SIGKILL");
+      receiver.kill("SIGKILL");
+      rmSync(notifyDir, { recursive: true, force: true });
+    }
+  });
+
   it("reopens its log file on SIGUSR1 (rotation): lines after it go to a new file at the same path", async () => {
     const logDir = mkdtempSync(join(tmpdir(), "natter-logfile-"));
     const file = join(logDir, "natter.yaml");
