@@ -71,16 +71,20 @@ function fingerprintOf(pem: string): string {
   return new X509Certificate(pem).fingerprint256;
 }
 
-/** The fingerprint of the certificate a new direct-TLS connection is shown (with SNI `servername`, or none). */
-function presentedFingerprint(port: number, servername?: string, alpn = "xmpp-client"): Promise<string> {
+/** The certificate a new direct-TLS connection is shown (with SNI `servername`, or none). */
+function presentedCertificate(port: number, servername?: string, alpn = "xmpp-client"): Promise<{ fingerprint256: string; subjectaltname?: string }> {
   return new Promise((resolve, reject) => {
     const socket = tlsConnect({ host: "127.0.0.1", port, rejectUnauthorized: false, ALPNProtocols: [alpn], ...(servername ? { servername } : {}) });
     socket.once("secureConnect", () => {
-      resolve(socket.getPeerCertificate().fingerprint256);
+      resolve(socket.getPeerCertificate());
       socket.destroy();
     });
     socket.once("error", reject);
   });
+}
+
+async function presentedFingerprint(port: number, servername?: string, alpn = "xmpp-client"): Promise<string> {
+  return (await presentedCertificate(port, servername, alpn)).fingerprint256;
 }
 
 function canConnect(port: number): Promise<boolean> {
@@ -226,6 +230,8 @@ describe("live reload", { timeout: 120_000 }, () => {
     const result = await server.reload();
     assert.equal(result.ok, true, JSON.stringify(result));
     assert.ok(result.ok && result.changes.some((c) => /^hosts: added example\.net \(\d+ modules loaded\)$/.test(c)), JSON.stringify(result));
+    // The configured certificate does not cover it: a self-signed one is made for it and chosen by SNI.
+    assert.match((await presentedCertificate(settings.tlsPort, "example.net")).subjectaltname ?? "", /DNS:example\.net/);
     await server.core.accounts.createUser("example.net", "dave", "pw-dave");
     const dave = await connect({ ...ts, domain: "example.net" } as TestServer, "dave", "pw-dave");
     try {
@@ -370,6 +376,14 @@ describe("live reload", { timeout: 120_000 }, () => {
     const line = yaml(dir, settings).split("\n").findIndex((l) => l.includes("show_os")) + 1;
     assert.match(!result.ok ? result.error : "", new RegExp(`natter\\.yaml:${line}:\\d+: modules\\.version\\.show_os: expected a boolean`));
     await chat(bob, alice);
+  });
+
+  it("refuses a certificate that cannot be read, naming the file; the running certificate stays", async () => {
+    const before = await presentedFingerprint(settings.tlsPort, "localhost");
+    writeFileSync(file, yaml(dir, settings).replaceAll(join(dir, "server.crt"), join(dir, "missing.crt")));
+    const result = await server.reload();
+    assert.deepEqual(result, { ok: false, error: `${join(dir, "missing.crt")}: cannot read the TLS certificate: file not found` });
+    assert.equal(await presentedFingerprint(settings.tlsPort, "localhost"), before);
   });
 
   it("refuses a change of what cannot change live (data_dir), naming it", async () => {
