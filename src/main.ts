@@ -4,10 +4,12 @@ import { AccountExistsError, NoSuchAccountError } from "./auth/types.js";
 import { addUsersFromFile, accountJid, CliError, withAccounts } from "./cli/accounts.js";
 import { registerAdminCommands } from "./cli/admin-commands.js";
 import { readPassword, readStdin } from "./cli/read-input.js";
-import { type Config, ConfigError, loadConfig, validateModuleOptions, isModuleEnabled } from "./core/config/index.js";
+import { type Config, ConfigError, loadConfig } from "./core/config/index.js";
 import { sendControlRequest } from "./control/control-server.js";
 import { deleteAccount } from "./core/account-deletion.js";
 import { MODULE_CATALOGUE } from "./modules/catalogue.js";
+import { planModules } from "./modules/module-plan.js";
+import { notifySystemd } from "./cli/systemd-notify.js";
 import { NatterServer } from "./server.js";
 import { NATTER_VERSION } from "./version.js";
 
@@ -27,12 +29,32 @@ program
   .command("start")
   .description("run the server")
   .action(async () => {
-    const server = await NatterServer.start(config());
+    const path = program.opts<{ config?: string }>().config;
+    // Handlers first: by default SIGHUP would end the process while it starts, and SIGUSR1 open Node's inspector.
+    let server: NatterServer | undefined;
+    let reloadWhenStarted = false;
+    const reload = () => {
+      if (!server) {
+        reloadWhenStarted = true;
+        return;
+      }
+      server.log.info({ signal: "SIGHUP" }, "signal received: reloading the configuration");
+      // The reload logs its result (changes, or why it was refused); nothing more to do here.
+      void server.reload();
+    };
+    process.on("SIGHUP", reload);
+    // logrotate's postrotate: reopen the log file at its path (a no-op when logging to stdout).
+    process.on("SIGUSR1", () => server?.reopenLog());
+    // A reload re-reads the same file (SIGHUP, `natter reload`, the XEP-0133 command).
+    server = await NatterServer.start(config(), { configSource: () => loadConfig(path) });
+    if (reloadWhenStarted) reload();
+    notifySystemd(server.log);
+    const running = server;
     let signals = 0;
     const shutdown = (signal: string) => {
       if (++signals > 1) process.exit(1);
-      server.log.info({ signal }, "signal received");
-      void server.stop().then(() => process.exit(0));
+      running.log.info({ signal }, "signal received");
+      void running.stop().then(() => process.exit(0));
     };
     process.on("SIGTERM", () => shutdown("SIGTERM"));
     process.on("SIGINT", () => shutdown("SIGINT"));
@@ -127,11 +149,8 @@ program
   .description("validate the configuration and every module's options")
   .action(() => {
     const cfg = config();
-    for (const name of Object.keys(cfg.modules)) {
-      const def = MODULE_CATALOGUE.get(name);
-      if (!def) throw new CliError(`modules.${name}: there is no module of that name`);
-      if (def.options && isModuleEnabled(cfg, name)) validateModuleOptions(cfg, name, def.options);
-    }
+    // The same check as start and reload.
+    planModules(cfg);
     process.stdout.write(`configuration OK: hosts ${cfg.hosts.join(", ")}\n`);
   });
 

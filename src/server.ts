@@ -9,18 +9,22 @@ import { InternalAccountProvider } from "./auth/internal-account-provider.js";
 import { LoginThrottle, throttleLogLine } from "./auth/login-throttle.js";
 import type { ScramDowngradeCheck } from "./auth/scram-mechanism.js";
 import type { AccountProvider } from "./auth/types.js";
-import { type Config, isModuleEnabled, validateModuleOptions } from "./core/config/index.js";
+import type { Config } from "./core/config/index.js";
 import { StreamError } from "./core/errors.js";
 import { Hooks } from "./core/hooks.js";
 import { IqDispatcher } from "./core/iq-dispatch.js";
-import { createLogger } from "./core/logger.js";
+import { createLogger, type LogFile, openLogFile } from "./core/logger.js";
 import { ModuleLoader } from "./core/module-loader.js";
 import type { CoreServices } from "./core/modules.js";
 import { Router } from "./core/router.js";
 import { SessionRegistry } from "./core/session-registry.js";
 import { CertificateStore } from "./core/tls/certificates.js";
 import { ControlServer } from "./control/control-server.js";
-import { DEFAULT_MODULES, MODULE_CATALOGUE } from "./modules/catalogue.js";
+import { MODULE_CATALOGUE } from "./modules/catalogue.js";
+import { planModules } from "./modules/module-plan.js";
+import type { ReloadResult } from "./admin/types.js";
+import { reloadServer } from "./reload/server-reload.js";
+import { ListenerGroup } from "./transports/listener-group.js";
 import { openStorage } from "./storage/open-storage.js";
 import { withStoreCache } from "./storage/store-cache.js";
 import type { StorageDriver } from "./storage/types.js";
@@ -61,10 +65,20 @@ function portOf(server: NetServer | undefined): number | undefined {
 export interface StartOptions {
   /** Logger to use instead of one made from config.log_level (tests). */
   log?: Logger;
+  /**
+   * Where `reload()` gets the new config: `natter start` re-reads its file; tests give a changed one. Throws
+   * ConfigError for an invalid file. Without it, reload is refused.
+   */
+  configSource?: () => Config | Promise<Config>;
 }
 
 export class NatterServer {
-  private listeners: NetServer[] = [];
+  /** Client listeners (STARTTLS and direct TLS), which a reload can open, close and move. */
+  private readonly clientListeners: ListenerGroup[] = [];
+  /** The certificates every TLS listener and s2s use; a reload swaps their content. */
+  private certs: CertificateStore | undefined;
+  /** Serialises reloads (SIGHUP, the CLI and an ad-hoc command may ask at once). */
+  private reloading: Promise<unknown> = Promise.resolve();
   /** Ports actually bound per listener name (differs from the config when it asks for port 0). */
   readonly ports: { c2s?: number; c2s_direct_tls?: number; http?: number; https?: number; component?: number; s2s?: number; s2s_direct_tls?: number } = {};
   /** Federation (absent when s2s.enabled is false). */
@@ -96,22 +110,26 @@ export class NatterServer {
   private readonly readiness: Readiness;
 
   private constructor(
-    readonly config: Config,
+    private running: Config,
     readonly core: CoreServices,
     readonly modules: ModuleLoader,
     private readonly storage: StorageDriver,
     readonly log: Logger,
     private readonly http: HttpServer,
     storageLatency: LatencyHistogram<StorageOperation> | undefined,
+    /** The router's host set and the admins, changed in place by a reload. */
+    private readonly live: { hosts: Set<string>; admins: Set<string> },
+    private readonly configSource: StartOptions["configSource"],
+    private readonly logFile: LogFile | undefined,
   ) {
     this.apiTokens = new ApiTokens(storage);
     this.adminApi = new AdminHttpApi(
       core.admin,
       {
-        allowedAddresses: config.admin_api.allowed_addresses,
-        maxPageSize: config.admin_api.max_page_size,
-        maxBodyBytes: config.admin_api.max_body_bytes,
-        defaultHost: config.hosts[0] as string,
+        allowedAddresses: running.admin_api.allowed_addresses,
+        maxPageSize: running.admin_api.max_page_size,
+        maxBodyBytes: running.admin_api.max_body_bytes,
+        defaultHost: running.hosts[0] as string,
         version: NATTER_VERSION,
       },
       log.child({ component: "admin-api" }),
@@ -126,7 +144,7 @@ export class NatterServer {
         return links.inbound + links.outbound;
       },
     });
-    if (config.metrics.enabled) {
+    if (running.metrics.enabled) {
       this.metrics = new ServerMetrics({
         counters: core.counters,
         sessions: core.sessions,
@@ -139,8 +157,8 @@ export class NatterServer {
       });
     }
     // A read of a key nobody writes: one indexed SELECT, through the same driver every module uses.
-    const probe = storage.open(config.hosts[0] as string, "readiness", "keyval");
-    this.readiness = new Readiness(() => probe.get(""), config.health.readiness_timeout * 1000, log);
+    const probe = storage.open(running.hosts[0] as string, "readiness", "keyval");
+    this.readiness = new Readiness(() => probe.get(""), running.health.readiness_timeout * 1000, log);
   }
 
   /** Server-to-server links now: authenticated outbound streams, and inbound connections. */
@@ -150,8 +168,14 @@ export class NatterServer {
     return { inbound, outbound: outbound.filter((o) => o.ready).length };
   }
 
+  /** The config the server runs with (after a reload, the file's, except what waits for a restart). */
+  get config(): Config {
+    return this.running;
+  }
+
   static async start(config: Config, options: StartOptions = {}): Promise<NatterServer> {
-    const log = options.log ?? createLogger(config.log_level);
+    const logFile = options.log === undefined && config.log_file !== "" ? openLogFile(config.log_file) : undefined;
+    const log = options.log ?? createLogger(config.log_level, logFile?.destination);
     secureDataDirectory(config, log);
     // Storage times are measured under the cache: what reaches the database.
     const storageLatency = config.metrics.enabled ? new LatencyHistogram<StorageOperation>() : undefined;
@@ -168,6 +192,7 @@ export class NatterServer {
     const sessions = new SessionRegistry();
     const hosts = new Set(config.hosts);
     const counters = new ServerCounters();
+    const admins = new Set(config.admins);
     let router: Router | undefined;
     const iq = new IqDispatcher({ log, send: (stanza) => void router?.route(stanza) });
     router = new Router({ hosts, sessions, iq, hooks, accounts, log, hideAccountExistence: config.hide_account_existence, counters });
@@ -185,10 +210,14 @@ export class NatterServer {
       log,
       version: NATTER_VERSION,
       startedAt,
-      messageSender: () => config.send.from || (config.hosts[0] as string),
+      // The running config: `send` changes with a reload.
+      messageSender: () => {
+        const running = server?.config ?? config;
+        return running.send.from || (running.hosts[0] as string);
+      },
       s2sLinks: () => server?.s2s?.links() ?? [],
       history: () => server?.stats.history() ?? [],
-      // reload: i14-reload's NatterServer.reload.
+      reload: () => server?.reload() ?? Promise.resolve({ ok: false, error: "the server is starting" }),
     });
     const core: CoreServices = {
       hooks,
@@ -198,7 +227,7 @@ export class NatterServer {
       storage,
       accounts,
       log,
-      admins: new Set(config.admins),
+      admins,
       hosts,
       http,
       dataDir: config.data_dir,
@@ -213,7 +242,7 @@ export class NatterServer {
       },
     };
     loader = new ModuleLoader(core);
-    server = new NatterServer(config, core, loader, storage, log, http, storageLatency);
+    server = new NatterServer(config, core, loader, storage, log, http, storageLatency, { hosts, admins }, options.configSource, logFile);
     try {
       await server.loadModules();
       // Accounts the CLI deleted while no server ran: their references go before anyone can register the name.
@@ -232,23 +261,28 @@ export class NatterServer {
   }
 
   private async loadModules(): Promise<void> {
-    const names = [...DEFAULT_MODULES];
-    for (const name of Object.keys(this.config.modules)) {
-      if (!MODULE_CATALOGUE.has(name)) throw new Error(`modules.${name}: there is no module of that name`);
-      if (!names.includes(name)) names.push(name);
-    }
-    for (const name of names) {
-      if (!isModuleEnabled(this.config, name)) continue;
-      const def = MODULE_CATALOGUE.get(name)!;
-      const options = def.options ? validateModuleOptions(this.config, name, def.options) : {};
-      for (const host of this.config.hosts) await this.modules.load(host, def, options as never);
+    for (const m of planModules(this.config)) {
+      for (const host of this.config.hosts) await this.modules.load(host, m.definition, m.options as never);
     }
   }
 
   private async listen(): Promise<void> {
     const { config, log } = this;
     const certs = await CertificateStore.fromConfig(config, (msg) => log.info(msg));
-    const tls: TlsSettings = { secureContext: certs.defaultContext, ...certs.tlsServerOptions() };
+    this.certs = certs;
+    // Read at each handshake, so that certificates a reload swapped in serve the connections after it.
+    const tls: TlsSettings = {
+      get secureContext() {
+        return certs.defaultContext;
+      },
+      get cert() {
+        return certs.tlsServerOptions().cert;
+      },
+      get key() {
+        return certs.tlsServerOptions().key;
+      },
+      SNICallback: certs.SNICallback,
+    };
     const limits = config.auth.throttle;
     const tier = (t: { delay_after: number; attempts: number; window: number }) => ({
       delayAfter: t.delay_after,
@@ -307,17 +341,13 @@ export class NatterServer {
       wire.onClose(() => this.streams.delete(stream));
     };
     const accept = (conn: ByteConnection) => this.acceptClient(new FramedWire(conn, tcpFraming));
-    const { c2s, c2s_direct_tls } = config.listeners;
-    if (c2s.enabled) {
-      const servers = await listenC2s(c2s, tls, log, accept);
-      this.listeners.push(...servers);
-      this.ports.c2s = portOf(servers[0]);
-    }
-    if (c2s_direct_tls.enabled) {
-      const servers = await listenC2sDirectTls(c2s_direct_tls, tls, log, accept, unauthenticated);
-      this.listeners.push(...servers);
-      this.ports.c2s_direct_tls = portOf(servers[0]);
-    }
+    const c2s = new ListenerGroup("c2s", (addr) => listenC2s(addr, tls, log, accept));
+    const c2sDirectTls = new ListenerGroup("c2s_direct_tls", (addr) => listenC2sDirectTls(addr, tls, log, accept, unauthenticated));
+    this.clientListeners.push(c2s, c2sDirectTls);
+    await c2s.start(config.listeners.c2s);
+    await c2sDirectTls.start(config.listeners.c2s_direct_tls);
+    this.ports.c2s = c2s.port;
+    this.ports.c2s_direct_tls = c2sDirectTls.port;
     if (config.components.length > 0) {
       // XEP-0114: the domains are registered after the modules (a clash with a module's service is an error).
       this.components = new ExternalComponents(config.components, this.core, unauthenticated, {
@@ -375,6 +405,55 @@ export class NatterServer {
     return this.core.admin.sendMessage(to, body);
   }
 
+  /**
+   * Re-reads the config and applies it without dropping a session (issue 14). The new file is validated whole
+   * first (schema, every module's options and dependencies, certificates, new listener addresses): if anything
+   * is wrong, nothing changes and the error says where. One reload at a time.
+   */
+  reload(): Promise<ReloadResult> {
+    const run = this.reloading.then(() => this.reloadNow());
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Reopens the log file after rotation (SIGUSR1, and every reload); nothing to do when logging to stdout. */
+  reopenLog(): void {
+    this.logFile?.reopen();
+  }
+
+  private async reloadNow(): Promise<ReloadResult> {
+    const refuse = (error: string): ReloadResult => {
+      this.log.error({ error }, "reload refused; the running configuration is kept");
+      return { ok: false, error };
+    };
+    if (this.stopping) return refuse("the server is shutting down");
+    if (!this.configSource || !this.certs) return refuse("this server was not started from a configuration file");
+    this.reopenLog();
+    const { result, config } = await reloadServer({
+      running: this.running,
+      source: this.configSource,
+      log: this.log,
+      certificates: this.certs,
+      clientListeners: this.clientListeners,
+      http: this.http,
+      s2s: this.s2s,
+      loader: this.modules,
+      sessions: this.core.sessions,
+      hosts: this.live.hosts,
+      admins: this.live.admins,
+    });
+    if (config) {
+      this.running = config;
+      Object.assign(this.ports, {
+        c2s: this.clientListeners[0]?.port,
+        c2s_direct_tls: this.clientListeners[1]?.port,
+        ...this.http.ports,
+        ...this.s2s?.ports,
+      });
+    }
+    return result;
+  }
+
   /** Graceful shutdown: every stream gets <system-shutdown/>, storage is flushed and closed. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
@@ -382,7 +461,7 @@ export class NatterServer {
       this.readiness.phase = "stopping";
       this.stats.stop();
       await this.core.hooks.notify("server.stopping", {});
-      for (const l of this.listeners) l.close();
+      for (const l of this.clientListeners) l.close();
       this.components?.close(new StreamError("system-shutdown"));
       const httpClosed = this.http.close();
       await this.control?.close();
@@ -399,6 +478,7 @@ export class NatterServer {
       this.core.iq.close();
       await this.storage.close();
       this.log.info("stopped");
+      this.logFile?.flush();
     })();
     return this.stopping;
   }

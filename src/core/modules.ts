@@ -41,6 +41,12 @@ export interface ModuleDefinition<O = unknown> {
    * server (storage/store-cache.ts) within `storage.cache_entries`. Every module opening one shares the copy.
    */
   cachedStores?: string[];
+  /**
+   * What the module keeps in memory only and would lose if unloaded and loaded again (MUC rooms and their
+   * occupants, per-session flags under a key its setup made). A reload does not reload such a module when its
+   * options change: it keeps the running options and says so. Absent: everything lives in stores or is a cache.
+   */
+  liveState?: string;
   /** Options schema with defaults and doc text; validated at start. */
   options?: ZodType<O>;
   setup(ctx: ModuleContext<O>): void | Promise<void>;

@@ -4,9 +4,12 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { isIP } from "node:net";
+import { Server as TlsServer } from "node:tls";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import type { CertificateStore } from "../core/tls/certificates.js";
+import { ListenerGroup } from "../transports/listener-group.js";
+import type { ListenAddress } from "../transports/listen.js";
 import {
   BodyTooLargeError,
   DEFAULT_MAX_BODY_BYTES,
@@ -70,15 +73,31 @@ function longestPrefix<T>(map: Map<string, T>, pathname: string): { prefix: stri
 export class HttpServer implements HttpRoutes {
   private readonly routes = new Map<string, Route>();
   private readonly upgrades = new Map<string, HttpUpgradeHandler>();
+  /** Every server ever opened (a reload's move leaves the old one closed but with its connections). */
   private readonly servers: Server[] = [];
-  /** Ports actually bound (differ from the config when it asks for port 0). */
-  readonly ports: { http?: number; https?: number } = {};
+  private readonly httpListener = new ListenerGroup("http", (addr) => this.listenAll(addr, () => createHttpServer(), "http"));
+  private httpsListener: ListenerGroup | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(
     private readonly log: Logger,
     private readonly options: HttpServerOptions,
   ) {}
+
+  /** Ports actually bound (differ from the config when it asks for port 0). */
+  get ports(): { http?: number; https?: number } {
+    return { http: this.httpListener.port, https: this.httpsListener?.port };
+  }
+
+  /** The listeners a reload may open, close or move (HTTPS once `listen` has the certificates). */
+  get listenerGroups(): ListenerGroup[] {
+    return this.httpsListener ? [this.httpListener, this.httpsListener] : [this.httpListener];
+  }
+
+  /** listeners.http.public_url after a reload. */
+  setPublicUrl(url: string): void {
+    this.options.publicUrl = url;
+  }
 
   get publicUrl(): string {
     if (this.options.publicUrl !== "") return this.options.publicUrl.replace(/\/+$/, "");
@@ -110,12 +129,8 @@ export class HttpServer implements HttpRoutes {
 
   /** Starts the enabled listeners. HTTPS uses the XMPP certificates, chosen per connection by SNI. */
   async listen(http: HttpListenerSettings, https: HttpListenerSettings, certs: CertificateStore | undefined): Promise<void> {
-    if (http.enabled) {
-      const servers = await this.listenAll(http, () => createHttpServer(), "http");
-      this.ports.http = portOf(servers[0]);
-    }
-    if (https.enabled) {
-      if (!certs) throw new Error("the HTTPS listener needs certificates");
+    await this.httpListener.start(http);
+    if (certs) {
       const make = () => {
         const server = createHttpsServer({ ...certs.tlsServerOptions(), ALPNProtocols: ["http/1.1"] });
         server.on("tlsClientError", (err, socket) =>
@@ -123,12 +138,22 @@ export class HttpServer implements HttpRoutes {
         );
         return server;
       };
-      const servers = await this.listenAll(https, make, "https");
-      this.ports.https = portOf(servers[0]);
+      this.httpsListener = new ListenerGroup("https", (addr) => this.listenAll(addr, make, "https"));
+      await this.httpsListener.start(https);
+    } else if (https.enabled) {
+      throw new Error("the HTTPS listener needs certificates");
     }
   }
 
-  private async listenAll(settings: HttpListenerSettings, make: () => Server, what: "http" | "https"): Promise<Server[]> {
+  /**
+   * A reload swapped the certificates: the HTTPS servers' default (no SNI, or an unknown name) becomes the new
+   * first certificate; SNI already asks the certificate store, which has the new ones.
+   */
+  setDefaultCertificate(cert: string, key: string): void {
+    for (const server of this.servers) if (server instanceof TlsServer) server.setSecureContext({ cert, key });
+  }
+
+  private async listenAll(settings: ListenAddress, make: () => Server, what: "http" | "https"): Promise<Server[]> {
     const secure = what === "https";
     const out: Server[] = [];
     for (const host of settings.bind.length > 0 ? settings.bind : [undefined]) {
@@ -238,9 +263,4 @@ export class HttpServer implements HttpRoutes {
     })();
     return this.closing;
   }
-}
-
-function portOf(server: Server | undefined): number | undefined {
-  const a = server?.address();
-  return typeof a === "object" && a ? a.port : undefined;
 }

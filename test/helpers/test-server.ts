@@ -1,5 +1,5 @@
 // Starts a real Natter in this process on free loopback ports with a fresh data directory, for e2e tests.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,7 +29,12 @@ export interface TestServer {
   /** XEP-0114 component listener port; set when the config lists `components`. */
   componentPort?: number;
   dataDir: string;
+  /**
+   * The config file (its final text, with the bound ports, is written there after start). `server.reload()`
+   * re-reads it, so a test changes the running server by writing a changed `configYaml` there.
+   */
   configPath: string;
+  configYaml: string;
   /** Every log line as parsed JSON. */
   logs: Record<string, unknown>[];
   addUser(user: string, password: string): Promise<void>;
@@ -114,7 +119,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     },
   });
   const log = pino({ level: "debug" }, sink);
-  let server = await NatterServer.start(config, { log });
+  const configSource = () => parseConfig(readFileSync(configPath, "utf8"), configPath, dataDir);
+  let server = await NatterServer.start(config, { log, configSource });
   const port = server.ports.c2s ?? 0;
   const tlsPort = server.ports.c2s_direct_tls ?? 0;
   const httpPort = server.ports.http ?? 0;
@@ -122,7 +128,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const componentPort = server.ports.component;
   // A restart keeps the same ports, as a real restart would.
   const s2sPorts: [number, number] = [server.ports.s2s ?? 0, server.ports.s2s_direct_tls ?? 0];
-  config = parseConfig(makeYaml(port, tlsPort, httpPort, componentPort, s2sPorts, httpsPort), configPath, dataDir);
+  const configYaml = makeYaml(port, tlsPort, httpPort, componentPort, s2sPorts, httpsPort);
+  writeFileSync(configPath, configYaml, { mode: 0o600 }); // owner-only, as the data directory it is in
+  config = parseConfig(configYaml, configPath, dataDir);
   const ts: TestServer = {
     server,
     domain,
@@ -134,6 +142,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...(options.s2s ? { s2sPort: s2sPorts[0], s2sTlsPort: s2sPorts[1] } : {}),
     dataDir,
     configPath,
+    configYaml,
     logs,
     addUser: (user, password) => ts.server.core.accounts.createUser(domain, user, password),
     async stop() {
@@ -142,7 +151,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     },
     async restart() {
       await ts.server.stop();
-      server = await NatterServer.start(config, { log });
+      server = await NatterServer.start(config, { log, configSource });
       ts.server = server;
     },
   };

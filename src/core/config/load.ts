@@ -74,6 +74,7 @@ function withAbsolutePaths(config: Config, baseDir: string): Config {
   return {
     ...config,
     data_dir: dataDir,
+    log_file: config.log_file === "" ? "" : resolve(baseDir, config.log_file),
     tls: {
       ...config.tls,
       certificates: config.tls.certificates.map((pair) => ({

@@ -283,6 +283,8 @@ export const configSchema = z
     hosts: z.array(domainName).min(1, { error: "at least one host is needed" }).default(["localhost"]),
     data_dir: z.string().min(1, { error: "expected a directory path" }).default("./data"),
     log_level: z.enum(LOG_LEVELS).default("info"),
+    // "" = JSON lines on stdout (journald under systemd). A file is reopened on SIGUSR1 and on reload (rotation).
+    log_file: z.string().default(""),
     admins: z.array(bareJid).default([]),
     // RFC 6121 §8.5.1: strangers cannot tell an unknown local address from a real account that does not answer.
     hide_account_existence: z.boolean().default(false),

@@ -29,15 +29,33 @@ export interface LoadedCertificate {
 type SniCallback = (servername: string, callback: (error: Error | null, context?: SecureContext) => void) => void;
 
 export class CertificateStore {
-  readonly certificates: readonly LoadedCertificate[];
-  /** Used when the client sent no SNI or named no host we have a certificate for. */
-  readonly defaultContext: SecureContext;
+  private current: readonly LoadedCertificate[];
 
   constructor(certificates: LoadedCertificate[]) {
-    const first = certificates[0];
-    if (first === undefined) throw new CertificateError("no TLS certificate configured");
-    this.certificates = certificates;
-    this.defaultContext = first.context;
+    if (certificates[0] === undefined) throw new CertificateError("no TLS certificate configured");
+    this.current = certificates;
+  }
+
+  get certificates(): readonly LoadedCertificate[] {
+    return this.current;
+  }
+
+  /** Used when the client sent no SNI or named no host we have a certificate for. */
+  get defaultContext(): SecureContext {
+    return this.current[0]!.context;
+  }
+
+  /**
+   * Takes the certificates of `next` (a reload): every holder of this store (listeners' SNI callbacks, s2s,
+   * HTTPS) uses them for the handshakes that start from now on; connections already up keep theirs.
+   */
+  replaceWith(next: CertificateStore): void {
+    this.current = next.certificates;
+  }
+
+  /** SHA-256 fingerprints of the certificates in use, to say in a reload's changes whether they differ. */
+  fingerprints(): string[] {
+    return this.current.map((entry) => entry.certificate.fingerprint256);
   }
 
   /** Reads `{cert, key}` PEM file pairs, in order of preference. */

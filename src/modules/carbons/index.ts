@@ -10,6 +10,7 @@ import { type CarbonKind, carbonEligible, isCarbon, isPrivate, wrapCarbon } from
 
 export default defineModule({
   name: "carbons",
+  liveState: "which sessions enabled carbons",
   specs: [
     { xep: 280, version: "1.0.1", status: "complete" },
     { xep: 334, version: "1.0.0", status: "partial", note: "no-copy (and XEP-0280 private) stop carbons" },

@@ -25,6 +25,7 @@ interface Held {
 
 export default defineModule({
   name: "client-state",
+  liveState: "stanzas held for inactive clients",
   specs: [{ xep: 352, version: "1.0.0", status: "complete" }],
   options,
   setup(ctx) {

@@ -65,6 +65,7 @@ async function dispatch(svc: MucService, stanza: Element, to: Jid): Promise<void
 
 export default defineModule<MucOptions>({
   name: "muc",
+  liveState: "rooms and their occupants",
   specs: [
     { xep: 45, version: "1.35", status: "partial", note: "no registration (§7.10), no reserved nicks, no room-wide admin/owner form fields" },
     { xep: 421, version: "1.0.1", status: "complete" },

@@ -25,6 +25,7 @@ const WINDOW_BYTES = 512 * 1024;
 
 export default defineModule({
   name: "offline-messages",
+  liveState: "messages being delivered and sessions of negative priority",
   specs: [
     { xep: 160, version: "1.0.1", status: "complete" },
     { xep: 203, version: "2.0", status: "complete", note: "delay stamp on offline messages" },

@@ -35,6 +35,7 @@ const bareOfItem = (item: RosterItem): string => tryParseJid(item.jid)?.bareStri
 
 export default defineModule({
   name: "presence",
+  liveState: "each session's presence and directed presences",
   specs: [{ rfc: 6121, status: "complete", note: "§4 presence: initial, probes, broadcast, unavailable, directed" }],
   depends: ["roster"],
   setup(ctx) {

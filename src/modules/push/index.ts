@@ -52,6 +52,7 @@ function queued(session: Session): Element[] {
 
 export default defineModule({
   name: "push",
+  liveState: "which session enabled which push registration",
   specs: [
     {
       xep: 357,

@@ -35,6 +35,11 @@ export class S2sInbound extends S2sStream {
     return [...this.authenticated].flatMap(([remote, locals]) => [...locals].map((local) => ({ local, remote })));
   }
 
+  /** Remote domains this stream has authenticated (a reload's new policy ends streams of blocked ones). */
+  get remoteDomains(): string[] {
+    return [...this.authenticated.keys()];
+  }
+
   constructor(
     conn: S2sConnection,
     private readonly env: S2sEnv,

@@ -11,7 +11,13 @@ import { type UnauthenticatedConnections, countHandshakes } from "../unauthentic
 export type S2sListenAddress = ListenAddress;
 
 export function listenS2s(addr: S2sListenAddress, tls: S2sTls, log: Logger, onConnection: (conn: S2sConnection) => void): Promise<Server[]> {
-  const server = { secureContext: tls.defaultContext, SNICallback: tls.serverOptions().SNICallback };
+  // Read at each STARTTLS, so that certificates a reload swapped in serve the connections after it.
+  const server = {
+    get secureContext() {
+      return tls.defaultContext;
+    },
+    SNICallback: tls.serverOptions().SNICallback,
+  };
   return listenAll(
     () => createServer({ noDelay: true }, (socket: Socket) => onConnection(new S2sConnection(socket, { server }))),
     addr,

@@ -4,7 +4,6 @@
 import { type UnauthenticatedConnections, admitStream } from "../unauthenticated-connections.js";
 import { parserLimits } from "../../core/config/parser-limits.js";
 import { createHmac } from "node:crypto";
-import type { Server } from "node:net";
 import type { Logger } from "pino";
 import type { Config } from "../../core/config/index.js";
 import { StanzaError, StreamError } from "../../core/errors.js";
@@ -20,6 +19,8 @@ import { S2sInbound } from "./s2s-inbound.js";
 import { listenS2s, listenS2sDirectTls } from "./s2s-listener.js";
 import { S2sOutbound } from "./s2s-outbound.js";
 import { S2sTls } from "./trust.js";
+import { ListenerGroup } from "../listener-group.js";
+import { Server as TlsServer } from "node:tls";
 
 /** `domain` is `listed` or a subdomain of it. */
 function within(domain: string, listed: string): boolean {
@@ -41,8 +42,13 @@ export function makePolicy(s2s: Config["s2s"]): S2sPolicy {
 export class S2sService {
   private readonly outbound = new Map<string, S2sOutbound>();
   private readonly inbound = new Set<S2sInbound>();
-  private readonly listeners: Server[] = [];
-  readonly ports: { s2s?: number; s2s_direct_tls?: number } = {};
+  /** The s2s listeners (STARTTLS and direct TLS), which a reload can open, close and move. */
+  readonly listenerGroups: ListenerGroup[] = [];
+
+  /** Ports actually bound (differ from the config when it asks for port 0). */
+  get ports(): { s2s?: number; s2s_direct_tls?: number } {
+    return { s2s: this.listenerGroups[0]?.port, s2s_direct_tls: this.listenerGroups[1]?.port };
+  }
   private readonly env: S2sEnv;
   private readonly resolver: S2sResolver;
   private stopping = false;
@@ -92,16 +98,11 @@ export class S2sService {
     const service = new S2sService(config, core, tls, serverSecret, s2sLog, unauthenticated);
     const { s2s, s2s_direct_tls } = config.listeners;
     const accept = (conn: S2sConnection) => service.accept(conn);
-    if (s2s.enabled) {
-      const servers = await listenS2s(s2s, tls, s2sLog, accept);
-      service.listeners.push(...servers);
-      service.ports.s2s = portOf(servers[0]);
-    }
-    if (s2s_direct_tls.enabled) {
-      const servers = await listenS2sDirectTls(s2s_direct_tls, tls, s2sLog, accept, unauthenticated);
-      service.listeners.push(...servers);
-      service.ports.s2s_direct_tls = portOf(servers[0]);
-    }
+    const plain = new ListenerGroup("s2s", (addr) => listenS2s(addr, tls, s2sLog, accept));
+    const direct = new ListenerGroup("s2s_direct_tls", (addr) => listenS2sDirectTls(addr, tls, s2sLog, accept, unauthenticated));
+    service.listenerGroups.push(plain, direct);
+    await plain.start(s2s);
+    await direct.start(s2s_direct_tls);
     const handler = (payload: FirstHooks["stanza.remote"]) => service.route(payload);
     service.removeHook = core.hooks.add("stanza.remote", handler as (p: never) => unknown, "s2s");
     s2sLog.info(
@@ -172,6 +173,37 @@ export class S2sService {
     }
   }
 
+  /** A reload swapped the certificates: the direct-TLS servers' default (no SNI) becomes the new first one. */
+  certificatesChanged(): void {
+    const { cert, key, ca } = this.env.tls.serverOptions();
+    for (const group of this.listenerGroups) {
+      for (const server of group.all) if (server instanceof TlsServer) server.setSecureContext({ cert, key, ca });
+    }
+  }
+
+  /**
+   * A reload's policy (allow/deny lists, secure, dialback, encryption): new streams and stanzas follow it, and
+   * links with domains it no longer allows end now with <policy-violation/>. Returns how many ended.
+   */
+  setPolicy(s2s: Config["s2s"]): number {
+    const policy = makePolicy(s2s);
+    this.env.policy = policy;
+    let ended = 0;
+    const blocked = (domain: string) => !policy.allows(domain);
+    for (const out of [...this.outbound.values()]) {
+      if (!blocked(out.remote)) continue;
+      out.close(new StreamError("policy-violation", `federation with ${out.remote} is no longer allowed`));
+      ended++;
+    }
+    for (const s of [...this.inbound]) {
+      const domain = s.remoteDomains.find(blocked);
+      if (domain === undefined) continue;
+      s.close(new StreamError("policy-violation", `federation with ${domain} is no longer allowed`));
+      ended++;
+    }
+    return ended;
+  }
+
   /** Outbound streams by "local remote" key and whether each is authenticated (tests, admin). */
   connections(): { outbound: { local: string; remote: string; ready: boolean }[]; inbound: number } {
     return {
@@ -190,13 +222,8 @@ export class S2sService {
   async close(): Promise<void> {
     this.stopping = true;
     this.removeHook?.();
-    for (const l of this.listeners) l.close();
+    for (const l of this.listenerGroups) l.close();
     for (const out of [...this.outbound.values()]) out.close(new StreamError("system-shutdown"));
     for (const s of [...this.inbound]) s.close(new StreamError("system-shutdown"));
   }
-}
-
-function portOf(server: Server | undefined): number | undefined {
-  const a = server?.address();
-  return typeof a === "object" && a ? a.port : undefined;
 }

@@ -1,0 +1,82 @@
+// Which settings a reload applies to the running server, which it cannot apply at all, and which wait for the
+// next restart. A reload never half-applies a section it cannot change live: such a section keeps its running
+// value (so `server.config` says what runs) and the reload's changes say the new value waits for a restart.
+import type { Config } from "../core/config/index.js";
+
+type Path = readonly string[];
+
+/** Changing these while the server runs would lose data or split it in two: the reload is refused whole. */
+const REFUSED: { path: Path; why: string }[] = [
+  { path: ["data_dir"], why: "the data directory holds the database, the server secret and uploads" },
+  { path: ["storage"], why: "the storage driver and database hold every account and message" },
+];
+
+/** Settings the reload applies live (everything else waits for a restart). */
+const LIVE: Path[] = [
+  ["hosts"],
+  ["log_level"],
+  ["admins"],
+  ["tls"],
+  ["modules"],
+  ["send"],
+  ["listeners", "c2s"],
+  ["listeners", "c2s_direct_tls"],
+  ["listeners", "http"],
+  ["listeners", "https"],
+  // The s2s policy (who may federate, and how): checked at each new s2s stream.
+  ["s2s", "allow_domains"],
+  ["s2s", "deny_domains"],
+  ["s2s", "secure"],
+  ["s2s", "dialback"],
+  ["s2s", "require_encryption"],
+];
+
+/** Live only while federation runs (turning s2s.enabled on or off takes a restart). */
+const LIVE_WITH_S2S: Path[] = [
+  ["listeners", "s2s"],
+  ["listeners", "s2s_direct_tls"],
+];
+
+function at(config: unknown, path: Path): unknown {
+  let node = config;
+  for (const key of path) node = (node as Record<string, unknown> | undefined)?.[key];
+  return node;
+}
+
+export function sameValue(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Why the reload must be refused, one line per setting; empty when it may go on. */
+export function refusedChanges(running: Config, next: Config): string[] {
+  return REFUSED.filter(({ path }) => !sameValue(at(running, path), at(next, path))).map(
+    ({ path, why }) => `${path.join(".")} cannot change while the server runs (${why}): restart to apply it`,
+  );
+}
+
+/**
+ * The config to run with: `next` where a setting is applied live, `running` elsewhere; and one line per
+ * setting that changed in the file but waits for a restart.
+ */
+export function splitLiveChanges(running: Config, next: Config): { config: Config; pending: string[] } {
+  const pending: string[] = [];
+  const live = running.s2s.enabled ? [...LIVE, ...LIVE_WITH_S2S] : LIVE;
+  const keep = (path: string[], runningNode: unknown, nextNode: Record<string, unknown>): void => {
+    for (const key of Object.keys(nextNode)) {
+      const p = [...path, key];
+      const isLive = live.some((live) => live.length === p.length && live.every((k, i) => k === p[i]));
+      if (isLive) continue;
+      const hasLiveBelow = live.some((live) => live.length > p.length && p.every((k, i) => live[i] === k));
+      const before = (runningNode as Record<string, unknown>)[key];
+      if (hasLiveBelow) {
+        keep(p, before, nextNode[key] as Record<string, unknown>);
+      } else if (!sameValue(before, nextNode[key]) && !REFUSED.some((r) => r.path.join(".") === p.join("."))) {
+        pending.push(`${p.join(".")}: changed in the file; applies at the next restart`);
+        nextNode[key] = before;
+      }
+    }
+  };
+  const config = structuredClone(next);
+  keep([], running, config as unknown as Record<string, unknown>);
+  return { config, pending };
+}

@@ -1,0 +1,139 @@
+// One reload of a running server (issue 14), in three steps so that a bad file changes nothing:
+// 1. validate the new config whole (schema, module options and dependencies, certificates, what may not change),
+// 2. open new listener addresses (the one step that can still fail; undone on failure),
+// 3. apply: listeners, certificates, log level, admins, s2s policy, then hosts and modules.
+import { Server as TlsServer } from "node:tls";
+import type { Logger } from "pino";
+import type { ReloadResult } from "../admin/types.js";
+import { type Config, ConfigError } from "../core/config/index.js";
+import type { ModuleLoader } from "../core/module-loader.js";
+import type { SessionRegistry } from "../core/session-registry.js";
+import { CertificateStore } from "../core/tls/certificates.js";
+import { type PlannedModule, planModules } from "../modules/module-plan.js";
+import type { S2sService } from "../transports/s2s/s2s-service.js";
+import type { ListenerGroup, PreparedListenerChange } from "../transports/listener-group.js";
+import type { HttpServer } from "../web/http-server.js";
+import { applyModuleChanges, modulesKeptRunning } from "./apply-modules.js";
+import { refusedChanges, sameValue, splitLiveChanges } from "./config-changes.js";
+
+/** What a reload changes in the server; everything is the running server's own object, changed in place. */
+export interface ReloadTarget {
+  running: Config;
+  source: () => Config | Promise<Config>;
+  log: Logger;
+  /** Shared by every TLS listener and s2s: a reload swaps its content. */
+  certificates: CertificateStore;
+  /** c2s and c2s direct TLS. */
+  clientListeners: readonly ListenerGroup[];
+  http: HttpServer;
+  s2s: S2sService | undefined;
+  loader: ModuleLoader;
+  sessions: SessionRegistry;
+  /** The router's host set and the admins set. */
+  hosts: Set<string>;
+  admins: Set<string>;
+}
+
+type ListenerName = "c2s" | "c2s_direct_tls" | "http" | "https" | "s2s" | "s2s_direct_tls";
+
+/** The result, and the config now running when the reload went ahead. */
+export async function reloadServer(t: ReloadTarget): Promise<{ result: ReloadResult; config?: Config }> {
+  const refuse = (error: string) => {
+    t.log.error({ error }, "reload refused; the running configuration is kept");
+    return { result: { ok: false, error } as ReloadResult };
+  };
+  const { running } = t;
+  // 1. Validate.
+  let next: Config;
+  let pending: string[];
+  let plan: PlannedModule[];
+  let certs: CertificateStore;
+  try {
+    const read = await t.source();
+    const refused = refusedChanges(running, read);
+    if (refused.length > 0) return refuse(refused.join("; "));
+    plan = planModules(read);
+    ({ config: next, pending } = splitLiveChanges(running, read));
+    // Re-read even when the paths are the same: renewed certificates are usually written over the old files.
+    certs = await CertificateStore.fromConfig(next, (msg) => t.log.info(msg));
+  } catch (err) {
+    if (err instanceof ConfigError) return refuse(err.message);
+    return refuse(err instanceof Error ? err.message : String(err));
+  }
+  const runningPlan = planModules(running);
+  // Modules that keep live state keep their running options (and the running config says so).
+  const keptRunning = modulesKeptRunning(runningPlan, plan);
+  for (const m of keptRunning) {
+    next.modules[m.name] = running.modules[m.name]!;
+    plan = plan.map((p) => (p.name === m.name ? m : p));
+  }
+
+  // 2. Open new listener addresses; nothing is closed yet.
+  const prepared: PreparedListenerChange[] = [];
+  try {
+    for (const group of [...t.clientListeners, ...t.http.listenerGroups, ...(t.s2s?.listenerGroups ?? [])]) {
+      const change = await group.prepare(next.listeners[group.name as ListenerName]);
+      if (change) prepared.push(change);
+    }
+  } catch (err) {
+    for (const p of prepared) p.abort();
+    return refuse((err as Error).message);
+  }
+
+  // 3. Apply.
+  const changes: string[] = [];
+  for (const p of prepared) {
+    p.commit();
+    changes.push(p.description);
+  }
+  if (running.listeners.http.public_url !== next.listeners.http.public_url) {
+    t.http.setPublicUrl(next.listeners.http.public_url);
+    changes.push(`listeners.http.public_url: now ${next.listeners.http.public_url || `derived (${t.http.publicUrl})`}`);
+  }
+  if (!sameValue(t.certificates.fingerprints(), certs.fingerprints())) {
+    t.certificates.replaceWith(certs);
+    // SNI asks the store; a handshake without SNI gets each TLS server's default context, replaced here.
+    const { cert, key } = certs.tlsServerOptions();
+    for (const group of t.clientListeners) {
+      for (const server of group.all) if (server instanceof TlsServer) server.setSecureContext({ cert, key });
+    }
+    t.http.setDefaultCertificate(cert, key);
+    t.s2s?.certificatesChanged();
+    changes.push(`tls: new certificates for new connections (${certs.certificates.map((c) => c.names[0] ?? "?").join(", ")})`);
+  }
+  if (running.log_level !== next.log_level) {
+    // Child loggers inherit the level unless they set their own (pino), so this reaches every module's.
+    t.log.level = next.log_level;
+    changes.push(`log_level: ${running.log_level} → ${next.log_level}`);
+  }
+  if (!sameValue(running.admins, next.admins)) {
+    t.admins.clear();
+    for (const a of next.admins) t.admins.add(a);
+    changes.push(`admins: now ${next.admins.length > 0 ? next.admins.join(", ") : "none"}`);
+  }
+  if (!sameValue(running.send, next.send)) changes.push("send: changed");
+  // Only the policy keys of s2s differ here: splitLiveChanges kept the others at their running values.
+  if (!sameValue(running.s2s, next.s2s)) {
+    const ended = t.s2s?.setPolicy(next.s2s) ?? 0;
+    changes.push(`s2s policy: changed${ended > 0 ? ` (${ended} link${ended === 1 ? "" : "s"} with domains no longer allowed ended)` : ""}`);
+  }
+  changes.push(
+    ...(await applyModuleChanges({
+      loader: t.loader,
+      sessions: t.sessions,
+      hosts: t.hosts,
+      nextHosts: next.hosts,
+      running: runningPlan,
+      next: plan,
+      log: t.log,
+    })),
+  );
+  for (const m of keptRunning) {
+    changes.push(
+      `modules.${m.name}: options changed but not applied: the module keeps ${m.definition.liveState} in memory only, which reloading it would lose; restart to apply`,
+    );
+  }
+  changes.push(...pending);
+  t.log.info({ changes }, changes.length > 0 ? "configuration reloaded" : "configuration reloaded: nothing changed");
+  return { result: { ok: true, changes }, config: next };
+}
