@@ -3,7 +3,7 @@
 // server running too) that then open the admin HTTP API; readable tables and --json for scripts.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -141,9 +141,17 @@ describe("natter CLI administration", () => {
     assert.equal(again.code, 3);
     assert.deepEqual(JSON.parse(again.out), { count: 0 });
 
+    const original = readFileSync(cfg, "utf8");
+    writeFileSync(cfg, `${original}\nlog_level: debug\n`);
     const reload = natter("reload");
-    assert.equal(reload.code, 2);
-    assert.match(reload.err, /reload is not available/);
+    assert.equal(reload.code, 0, reload.err);
+    assert.match(reload.out, /^reloaded:\n {2}log_level/m);
+    // A broken file is refused whole, with where it broke; the server keeps running.
+    writeFileSync(cfg, `${original}\nlog_level: [debug\n`);
+    const refused = natter("reload", "--json");
+    assert.equal(refused.code, 2);
+    assert.match(refused.err, /natter\.yaml:\d+/);
+    writeFileSync(cfg, original);
 
     const exited = new Promise<number | null>((resolve) => server!.once("exit", (code) => resolve(code)));
     server.kill("SIGTERM");
