@@ -32,6 +32,7 @@ import { ExternalComponents } from "./transports/component/external-components.j
 import { NATTER_VERSION } from "./version.js";
 import { mountCoreWebRoutes } from "./web/core-routes.js";
 import { HttpServer } from "./web/http-server.js";
+import { type MountedAdminConsole, mountAdminConsole } from "./web/admin-console/admin-console.js";
 import { type MountedBosh, mountBosh } from "./transports/bosh/mount-bosh.js";
 import { mountWebSocket } from "./transports/websocket/websocket-listener.js";
 import { loadServerSecret } from "./core/server-secret.js";
@@ -72,6 +73,8 @@ export class NatterServer {
   private control: ControlServer | undefined;
   /** XEP-0114 external components, when the config lists any. */
   private components: ExternalComponents | undefined;
+  /** The admin console at /admin (absent when admin_console.enabled is false); its sessions authenticate the admin API. */
+  adminConsole: MountedAdminConsole | undefined;
 
   private constructor(
     readonly config: Config,
@@ -254,6 +257,24 @@ export class NatterServer {
     // XEP-0124 / XEP-0206 at /http-bind: each BOSH session is a client stream like a TCP connection.
     this.bosh = mountBosh(this.http, config, (wire) => this.acceptClient(wire), log);
     mountCoreWebRoutes(this.http, config, log);
+    if (config.admin_console.enabled) {
+      const c = config.admin_console;
+      // The console's login goes through the XMPP logins' throttle: one count of failures per address.
+      this.adminConsole = await mountAdminConsole(
+        this.http,
+        {
+          allowedAddresses: c.allowed_addresses,
+          idleTimeoutSeconds: c.idle_timeout,
+          absoluteTimeoutSeconds: c.absolute_timeout,
+          maxSessions: c.max_sessions,
+          hosts: config.hosts,
+          publicUrl: config.listeners.http.public_url,
+          httpsPort: () => this.http.ports.https,
+        },
+        { accounts: this.core.accounts, admins: this.core.admins, hosts: this.core.hosts, throttle },
+        log,
+      );
+    }
     await this.http.listen(http, https, certs);
     this.ports.http = this.http.ports.http;
     this.ports.https = this.http.ports.https;
