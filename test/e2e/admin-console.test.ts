@@ -1,0 +1,212 @@
+// The admin console at /admin over Natter's real HTTP(S) listeners: the page's headers (CSP without inline
+// script, no framing), the login (only admins, the XMPP login throttle shared with SASL), the session cookie
+// and its CSRF token, logout, allowed addresses; then in real Chromium (Debian's, through playwright-core):
+// a wrong password refused, an admin logs in, finds a user, kicks their session (an @xmpp/client client sees
+// its stream end), destroys a room (a MUC occupant sees the destroy), and screenshots of the views.
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { type Browser, type BrowserServer, chromium, type Page } from "playwright-core";
+import { rawHttp } from "../helpers/raw-http.js";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import { connect, xml } from "../helpers/xmpp-client.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM_FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+/** NATTER_SCREENSHOTS=1 refreshes docs/screenshots/; otherwise they go to a temporary directory. */
+const SCREENSHOTS = process.env.NATTER_SCREENSHOTS
+  ? join(import.meta.dirname, "..", "..", "docs", "screenshots")
+  : mkdtempSync(join(tmpdir(), "natter-shots-"));
+const ADMINS = "admins: ['root@localhost']";
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  json: Record<string, unknown>;
+}
+
+/** A JSON request to the console or API, as the page's script makes it (fetch sends Host 127.0.0.1:port). */
+async function call(base: string, method: string, path: string, options: { body?: unknown; headers?: Record<string, string> } = {}): Promise<Answer> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.body !== undefined) headers["Content-Type"] ??= "application/json";
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers,
+    redirect: "manual",
+    body: options.body === undefined ? undefined : typeof options.body === "string" ? options.body : JSON.stringify(options.body),
+  });
+  const text = await res.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {}
+  return { status: res.status, headers: res.headers, json };
+}
+
+/** Logs in; the cookie pair to send back and the CSRF token. */
+async function logIn(base: string, jid: string, password: string): Promise<{ cookie: string; csrf: string; setCookie: string }> {
+  const res = await call(base, "POST", "/admin/login", { body: { jid, password } });
+  assert.equal(res.status, 200, JSON.stringify(res.json));
+  const setCookie = res.headers.get("set-cookie") ?? "";
+  return { cookie: setCookie.split(";")[0] as string, csrf: res.json.csrfToken as string, setCookie };
+}
+
+describe("admin console over HTTP", { timeout: 60_000 }, () => {
+  let ts: TestServer;
+  let https: string;
+
+  before(async () => {
+    ts = await startTestServer({ yaml: ADMINS });
+    await ts.addUser("root", "root-secret");
+    await ts.addUser("alice", "alice-secret");
+    https = `https://127.0.0.1:${ts.httpsPort}`;
+  });
+  after(async () => {
+    await ts?.stop();
+  });
+
+  it("serves the page with a strict CSP, no framing and no inline script", async () => {
+    const res = await rawHttp({ port: ts.httpsPort as number, path: "/admin/", secure: true });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers["content-type"], "text/html; charset=utf-8");
+    assert.equal(res.headers["x-frame-options"], "DENY");
+    assert.equal(res.headers["cache-control"], "no-store");
+    const csp = String(res.headers["content-security-policy"]);
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /script-src 'self'(;|$)/);
+    assert.match(csp, /style-src 'self'(;|$)/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.doesNotMatch(csp, /unsafe/);
+    // Every script is a file; no event-handler or style attribute the CSP would block.
+    for (const m of res.body.matchAll(/<script([^>]*)>/g)) assert.match(m[1] as string, /\ssrc="assets\//);
+    assert.doesNotMatch(res.body, /\son[a-z]+=|\sstyle=/i);
+    const js = await rawHttp({ port: ts.httpsPort as number, path: "/admin/assets/console.js", secure: true });
+    assert.equal(js.status, 200);
+    assert.equal(js.headers["content-type"], "text/javascript; charset=utf-8");
+    assert.doesNotMatch(js.body, /innerHTML|eval\(|new Function/, "the script builds the page from text nodes only");
+    const css = await rawHttp({ port: ts.httpsPort as number, path: "/admin/assets/console.css", secure: true });
+    assert.equal(css.headers["content-type"], "text/css; charset=utf-8");
+    // /admin goes to /admin/ (relative URLs), plain HTTP to HTTPS (the password never in clear).
+    assert.equal((await rawHttp({ port: ts.httpsPort as number, path: "/admin", secure: true })).headers.location, "/admin/");
+    const plain = await rawHttp({ port: ts.httpPort as number, path: "/admin/" });
+    assert.equal(plain.status, 308);
+    assert.equal(plain.headers.location, `https://localhost:${ts.httpsPort}/admin/`);
+    for (const path of ["/admin/assets/..%2findex.html", "/admin/assets/%2e%2e/index.html", "/admin/assets/", "/admin/assets/.x.js"]) {
+      assert.equal((await rawHttp({ port: ts.httpsPort as number, path, secure: true })).status, 404, path);
+    }
+    assert.equal((await rawHttp({ port: ts.httpsPort as number, path: "/admin/nothing", secure: true })).status, 404);
+    // A name that is not ours (DNS rebinding) gets no page.
+    assert.equal((await rawHttp({ port: ts.httpsPort as number, path: "/admin/", secure: true, host: "evil.example" })).status, 421);
+  });
+
+  it("refuses a wrong password, an unknown user and a non-admin with the same answer", async () => {
+    const answers = [
+      await call(https, "POST", "/admin/login", { body: { jid: "root@localhost", password: "wrong" } }),
+      await call(https, "POST", "/admin/login", { body: { jid: "nobody@localhost", password: "x" } }),
+      await call(https, "POST", "/admin/login", { body: { jid: "alice@localhost", password: "alice-secret" } }),
+      await call(https, "POST", "/admin/login", { body: { jid: "not a jid@@", password: "x" } }),
+    ];
+    for (const res of answers) {
+      assert.equal(res.status, 401);
+      assert.equal(res.json.error, "wrong JID or password, or not an administrator");
+      assert.equal(res.headers.get("set-cookie"), null);
+    }
+    assert.ok(ts.logs.some((l) => l.msg === "admin console login failed" && l.user === "alice@localhost"));
+  });
+
+  it("refuses malformed and cross-site logins", async () => {
+    const form = await call(https, "POST", "/admin/login", {
+      body: "jid=root%40localhost&password=root-secret",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    });
+    assert.equal(form.status, 415, "a cross-site HTML form cannot post JSON");
+    assert.equal((await call(https, "POST", "/admin/login", { body: "{not json" })).status, 400);
+    assert.equal((await call(https, "POST", "/admin/login", { body: { jid: 1, password: [] } })).status, 400);
+    const foreign = await call(https, "POST", "/admin/login", {
+      body: { jid: "root@localhost", password: "root-secret" },
+      headers: { Origin: "https://evil.example" },
+    });
+    assert.equal(foreign.status, 403);
+    assert.equal((await call(https, "GET", "/admin/login")).status, 405);
+    const huge = await call(https, "POST", "/admin/login", { body: { jid: "root@localhost", password: "x".repeat(20_000) } });
+    assert.equal(huge.status, 413);
+  });
+
+  it("logs an admin in with a session cookie and a CSRF token, and out only with the token", async () => {
+    const { cookie, csrf, setCookie } = await logIn(https, " root@LOCALHOST ", "root-secret");
+    assert.match(setCookie, /^natter_admin=[A-Za-z0-9_-]{43}; Path=\/admin; HttpOnly; SameSite=Strict; Max-Age=43200; Secure$/);
+    assert.match(csrf, /^[A-Za-z0-9_-]{43}$/);
+    const session = await call(https, "GET", "/admin/session", { headers: { Cookie: cookie } });
+    assert.deepEqual(session.json, { jid: "root@localhost", csrfToken: csrf });
+    assert.equal((await call(https, "GET", "/admin/session")).status, 401);
+    // Over plain HTTP (no HTTPS redirect for the JSON endpoints) the cookie is not Secure.
+    const plain = await logIn(`http://127.0.0.1:${ts.httpPort}`, "root@localhost", "root-secret");
+    assert.doesNotMatch(plain.setCookie, /Secure/);
+
+    // Logout is a change: without the CSRF token (or with another session's) it is refused.
+    const noToken = await call(https, "POST", "/admin/logout", { headers: { Cookie: cookie } });
+    assert.equal(noToken.status, 403);
+    const otherToken = await call(https, "POST", "/admin/logout", { headers: { Cookie: cookie, "X-CSRF-Token": plain.csrf } });
+    assert.equal(otherToken.status, 403);
+    assert.equal((await call(https, "GET", "/admin/session", { headers: { Cookie: cookie } })).status, 200);
+    const out = await call(https, "POST", "/admin/logout", { headers: { Cookie: cookie, "X-CSRF-Token": csrf } });
+    assert.equal(out.status, 200);
+    assert.match(out.headers.get("set-cookie") ?? "", /^natter_admin=; Path=\/admin; .*Max-Age=0/);
+    assert.equal((await call(https, "GET", "/admin/session", { headers: { Cookie: cookie } })).status, 401);
+  });
+});
+
+describe("admin console limits", { timeout: 60_000 }, () => {
+  it("counts failed console logins in the XMPP login throttle", async () => {
+    const ts = await startTestServer({
+      yaml: `${ADMINS}\nauth:\n  throttle:\n    per_ip: { delay_after: 0, attempts: 3, window: 600 }`,
+      defaultThrottle: true,
+    });
+    try {
+      await ts.addUser("root", "root-secret");
+      const https = `https://127.0.0.1:${ts.httpsPort}`;
+      for (let i = 0; i < 3; i++) {
+        assert.equal((await call(https, "POST", "/admin/login", { body: { jid: "root@localhost", password: `guess${i}` } })).status, 401);
+      }
+      // The right password no longer helps from this address: the form is not a guessing oracle.
+      const right = await call(https, "POST", "/admin/login", { body: { jid: "root@localhost", password: "root-secret" } });
+      assert.equal(right.status, 429);
+      assert.equal(right.json.error, "too many failed attempts from your address; try again later");
+      // Nor does XMPP: one throttle for both.
+      await assert.rejects(connect(ts, "root", "root-secret"));
+      assert.ok(ts.logs.some((l) => l.msg === "login throttle: refusing an address"));
+    } finally {
+      await ts.stop();
+    }
+  });
+
+  it("answers only admin_console.allowed_addresses, and nothing when turned off", async () => {
+    const ts = await startTestServer({ yaml: `${ADMINS}\nadmin_console: { allowed_addresses: ["192.0.2.0/24"] }` });
+    try {
+      assert.equal((await rawHttp({ port: ts.httpsPort as number, path: "/admin/", secure: true })).status, 403);
+      const https = `https://127.0.0.1:${ts.httpsPort}`;
+      assert.equal((await call(https, "POST", "/admin/login", { body: { jid: "root@localhost", password: "x" } })).status, 403);
+      assert.ok(ts.logs.some((l) => /admin_console\.allowed_addresses/.test(String(l.msg))));
+    } finally {
+      await ts.stop();
+    }
+    const off = await startTestServer({ yaml: `${ADMINS}\nadmin_console: { enabled: false }` });
+    try {
+      assert.equal((await rawHttp({ port: off.httpsPort as number, path: "/admin/", secure: true })).status, 404);
+      assert.equal(off.server.adminConsole, undefined);
+    } finally {
+      await off.stop();
+    }
+  });
+});
