@@ -210,3 +210,90 @@ describe("admin console limits", { timeout: 60_000 }, () => {
     }
   });
 });
+
+/** One browser tab, with what it did wrong (page errors, CSP reports, requests elsewhere). */
+interface Tab {
+  page: Page;
+  problems: string[];
+}
+
+describe("admin console in chromium", { timeout: 120_000 }, () => {
+  let ts: TestServer;
+  let server: BrowserServer | undefined;
+  let browser: Browser | undefined;
+  let origin: string;
+
+  before(async () => {
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (.ci/run does)`);
+    ts = await startTestServer({ yaml: ADMINS });
+    for (const u of ["root", "alice", "bob", "carol", "dave"]) await ts.addUser(u, `${u}-secret`);
+    origin = `https://localhost:${ts.httpsPort}`;
+    // A browser server rather than launch(): its kill() ends chromium whatever state it is in. Playwright gives
+    // it a fresh temporary profile (user-data-dir) and removes it afterwards.
+    server = await chromium.launchServer({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true });
+    browser = await chromium.connect(server.wsEndpoint());
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    if (server) {
+      const closed = server.close().then(
+        () => true,
+        () => false,
+      );
+      const timedOut = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5000).unref());
+      if (!(await Promise.race([closed, timedOut]))) await server.kill();
+    }
+    await ts?.stop();
+  });
+
+  async function openTab(): Promise<Tab> {
+    const context = await (browser as Browser).newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    const problems: string[] = [];
+    page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+    page.on("console", (m) => {
+      if (m.type() === "error" && /Content Security Policy/.test(m.text())) problems.push(`CSP: ${m.text()}`);
+    });
+    page.on("request", (r) => {
+      if (!r.url().startsWith(`${origin}/`) && !r.url().startsWith("data:")) problems.push(`foreign request: ${r.url()}`);
+    });
+    return { page, problems };
+  }
+
+  async function signIn(page: Page, password: string): Promise<void> {
+    await page.locator("#login-form input[name=jid]").fill("root@localhost");
+    await page.locator("#login-form input[name=password]").fill(password);
+    await page.locator("#login-form button[type=submit]").click();
+  }
+
+  it("refuses a wrong password, then logs in and shows the dashboard", async () => {
+    const { page, problems } = await openTab();
+    const response = await page.goto(`${origin}/admin`);
+    assert.equal(response?.url(), `${origin}/admin/`);
+    await page.locator("#login-form").waitFor();
+    await page.screenshot({ path: join(SCREENSHOTS, "admin-login.png") });
+    await signIn(page, "wrong");
+    await page.locator("#login-error", { hasText: "wrong JID or password" }).waitFor();
+    assert.equal(await page.locator("#app").isVisible(), false);
+    await signIn(page, "root-secret");
+    await page.locator("#who", { hasText: "root@localhost" }).waitFor();
+    await page.locator("#c-sessions").filter({ hasText: /^\d+$/ }).waitFor();
+    const cookies = await page.context().cookies();
+    const cookie = cookies.find((c) => c.name === "natter_admin");
+    assert.ok(cookie?.httpOnly && cookie.secure && cookie.sameSite === "Strict" && cookie.path === "/admin");
+    // The cookie is HttpOnly: the page's script cannot read it.
+    assert.equal(await page.evaluate(() => document.cookie), "");
+    // A reload keeps the session (the page asks /admin/session); signing out ends it.
+    await page.reload();
+    await page.locator("#who", { hasText: "root@localhost" }).waitFor();
+    await page.locator("#logout").click();
+    await page.locator("#login-error", { hasText: "signed out" }).waitFor();
+    await page.reload();
+    await page.locator("#login-form").waitFor();
+    assert.equal(await page.locator("#app").isVisible(), false);
+    assert.deepEqual(problems, []);
+    await page.context().close();
+  });
+});

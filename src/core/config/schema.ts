@@ -424,7 +424,7 @@ export const configSchema = z
       .object({
         enabled: z.boolean().default(true),
         /** Peers allowed to reach /admin at all (the page, login, logout). */
-        allowed_addresses: z.array(addressEntry).default(["127.0.0.1", "::1"]),
+        allowed_addresses: z.array(addressEntry).default(["127.0.0.0/8", "::1"]),
         /** A console session unused this long ends (seconds). */
         idle_timeout: seconds("the idle timeout", 60).default(1800),
         /** A console session ends this long after its login, used or not (seconds). */

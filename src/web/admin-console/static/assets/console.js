@@ -57,7 +57,8 @@
           throw new Error("not signed in");
         }
         if (!res.ok) {
-          var message = data && (typeof data.error === "string" ? data.error : data.error && data.error.message) || data && data.message || text || res.statusText;
+          // The API answers {error: code, message}; the console's own endpoints {error: message}.
+          var message = (data && (data.message || data.error)) || text || res.statusText;
           var err = new Error(message + " (" + res.status + ")");
           err.status = res.status;
           throw err;
@@ -273,7 +274,7 @@
 
   $("reload").addEventListener("click", function () {
     confirmAction("Reload configuration?", "The server re-reads its configuration file and applies it. Sessions stay connected.", "Reload")
-      .then(function () { return api("POST", "/reload", {}); })
+      .then(function () { return api("POST", "/reload"); })
       .then(function (result) {
         if (result && result.ok === false) throw new Error("reload refused: " + result.error);
         var changes = (result && result.changes) || [];
