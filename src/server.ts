@@ -2,6 +2,8 @@
 import type { Server as NetServer } from "node:net";
 import type { Logger } from "pino";
 import { Administration } from "./admin/administration.js";
+import { ApiTokens, BearerTokenAuthenticator } from "./admin/api-tokens.js";
+import { AdminHttpApi } from "./admin/http-api/admin-api.js";
 import { InternalAccountProvider } from "./auth/internal-account-provider.js";
 import { LoginThrottle, throttleLogLine } from "./auth/login-throttle.js";
 import type { ScramDowngradeCheck } from "./auth/scram-mechanism.js";
@@ -73,6 +75,13 @@ export class NatterServer {
   private components: ExternalComponents | undefined;
   /** The admin console at /admin (absent when admin_console.enabled is false); its sessions authenticate the admin API. */
   adminConsole: MountedAdminConsole | undefined;
+  /** API tokens of the admin HTTP API (`natter token`). */
+  readonly apiTokens: ApiTokens;
+  /**
+   * The admin HTTP API at /admin/api (mounted when admin_api.enabled). Other ways in (the console's session
+   * cookie) join with `adminApi.addAuthenticator`.
+   */
+  readonly adminApi: AdminHttpApi;
 
   private constructor(
     readonly config: Config,
@@ -81,7 +90,21 @@ export class NatterServer {
     private readonly storage: StorageDriver,
     readonly log: Logger,
     private readonly http: HttpServer,
-  ) {}
+  ) {
+    this.apiTokens = new ApiTokens(storage);
+    this.adminApi = new AdminHttpApi(
+      core.admin,
+      {
+        allowedAddresses: config.admin_api.allowed_addresses,
+        maxPageSize: config.admin_api.max_page_size,
+        maxBodyBytes: config.admin_api.max_body_bytes,
+        defaultHost: config.hosts[0] as string,
+        version: NATTER_VERSION,
+      },
+      log.child({ component: "admin-api" }),
+    );
+    this.adminApi.addAuthenticator(new BearerTokenAuthenticator(this.apiTokens));
+  }
 
   static async start(config: Config, options: StartOptions = {}): Promise<NatterServer> {
     const log = options.log ?? createLogger(config.log_level);
@@ -272,13 +295,17 @@ export class NatterServer {
     // XEP-0124 / XEP-0206 at /http-bind: each BOSH session is a client stream like a TCP connection.
     this.bosh = mountBosh(this.http, config, (wire) => this.acceptClient(wire), log);
     mountCoreWebRoutes(this.http, config, log);
-    if (config.admin_console.enabled) {
+    if (config.admin_api.enabled) this.adminApi.mount(this.http);
+    if (config.admin_console.enabled && !config.admin_api.enabled) {
+      log.warn("admin_console is enabled but admin_api is off: the console at /admin is not served (it works through the API)");
+    } else if (config.admin_console.enabled) {
       const c = config.admin_console;
       // The console's login goes through the XMPP logins' throttle: one count of failures per address.
       this.adminConsole = await mountAdminConsole(
         this.http,
         {
-          allowedAddresses: c.allowed_addresses,
+          // The API's address rule, so the page is reachable exactly where what it calls is.
+          allowedAddresses: config.admin_api.allowed_addresses,
           idleTimeoutSeconds: c.idle_timeout,
           absoluteTimeoutSeconds: c.absolute_timeout,
           maxSessions: c.max_sessions,
@@ -289,6 +316,7 @@ export class NatterServer {
         { accounts: this.core.accounts, admins: this.core.admins, hosts: this.core.hosts, throttle },
         log,
       );
+      this.adminApi.addAuthenticator(this.adminConsole.sessions);
     }
     await this.http.listen(http, https, certs);
     this.ports.http = this.http.ports.http;

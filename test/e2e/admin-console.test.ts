@@ -191,13 +191,13 @@ describe("admin console limits", { timeout: 60_000 }, () => {
     }
   });
 
-  it("answers only admin_console.allowed_addresses, and nothing when turned off", async () => {
-    const ts = await startTestServer({ yaml: `${ADMINS}\nadmin_console: { allowed_addresses: ["192.0.2.0/24"] }` });
+  it("answers only admin_api.allowed_addresses, and nothing when turned off", async () => {
+    const ts = await startTestServer({ yaml: `${ADMINS}\nadmin_api: { allowed_addresses: ["192.0.2.0/24"] }` });
     try {
       assert.equal((await rawHttp({ port: ts.httpsPort as number, path: "/admin/", secure: true })).status, 403);
       const https = `https://127.0.0.1:${ts.httpsPort}`;
       assert.equal((await call(https, "POST", "/admin/login", { body: { jid: "root@localhost", password: "x" } })).status, 403);
-      assert.ok(ts.logs.some((l) => /admin_console\.allowed_addresses/.test(String(l.msg))));
+      assert.ok(ts.logs.some((l) => /admin_api\.allowed_addresses/.test(String(l.msg))));
     } finally {
       await ts.stop();
     }
@@ -284,7 +284,7 @@ describe("admin console in chromium", { timeout: 120_000 }, () => {
     const cookie = cookies.find((c) => c.name === "natter_admin");
     assert.ok(cookie?.httpOnly && cookie.secure && cookie.sameSite === "Strict" && cookie.path === "/admin");
     // The cookie is HttpOnly: the page's script cannot read it.
-    assert.equal(await page.evaluate(() => document.cookie), "");
+    assert.equal(await page.evaluate("document.cookie"), "");
     // A reload keeps the session (the page asks /admin/session); signing out ends it.
     await page.reload();
     await page.locator("#who", { hasText: "root@localhost" }).waitFor();

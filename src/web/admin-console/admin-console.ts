@@ -1,7 +1,7 @@
 // The admin console at /admin (config admin_console): a static page, one script and one stylesheet from
 // static/, the login and logout endpoints, and the session store whose cookie the admin API at /admin/api
 // accepts (the API's own route, the longer prefix, takes its requests). Reached only from
-// admin_console.allowed_addresses, under a Content-Security-Policy that allows no inline script, no frame.
+// admin_api.allowed_addresses (the API's rule), under a Content-Security-Policy that allows no inline script, no frame.
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -90,7 +90,7 @@ export async function mountAdminConsole(
   const handler = async (req: IncomingMessage, res: ServerResponse, info: HttpRequestInfo): Promise<void> => {
     const ip = req.socket.remoteAddress ?? "";
     if (!allowed.has(ip)) {
-      log.debug({ ip, path: info.url.pathname }, "admin console refused: address not in admin_console.allowed_addresses");
+      log.debug({ ip, path: info.url.pathname }, "admin console refused: address not in admin_api.allowed_addresses");
       return sendText(res, 403, "forbidden");
     }
     // A page reached under a foreign name (DNS rebinding) would be that site's page, with its scripts.
