@@ -29,6 +29,7 @@ const SCREENSHOTS = process.env.NATTER_SCREENSHOTS
   ? join(import.meta.dirname, "..", "..", "docs", "screenshots")
   : mkdtempSync(join(tmpdir(), "natter-shots-"));
 const ADMINS = "admins: ['root@localhost']";
+const ROOM = "lobby@conference.localhost";
 
 interface Answer {
   status: number;
@@ -295,5 +296,85 @@ describe("admin console in chromium", { timeout: 120_000 }, () => {
     assert.equal(await page.locator("#app").isVisible(), false);
     assert.deepEqual(problems, []);
     await page.context().close();
+  });
+
+  it("finds a user, kicks their session, destroys a room; the API wants the CSRF token with the cookie", async () => {
+    const alice = await connect(ts, "alice", "alice-secret", { resource: "laptop" });
+    const bob = await connect(ts, "bob", "bob-secret", { resource: "phone" });
+    const carol = await connect(ts, "carol", "carol-secret", { websocket: "wss" });
+    const { page, problems } = await openTab();
+    try {
+      // bob is in a room, alice in none; the dashboard counts their sessions and the room.
+      await bob.xmpp.send(xml("presence", { to: `${ROOM}/Bob` }, xml("x", { xmlns: "http://jabber.org/protocol/muc" })));
+      await bob.waitFor((st) => st.is("presence") && st.attrs.from === `${ROOM}/Bob`);
+      await page.goto(`${origin}/admin/`);
+      await signIn(page, "root-secret");
+      await page.locator("#c-sessions", { hasText: "3" }).waitFor();
+      await page.locator("#c-rooms", { hasText: "1" }).waitFor();
+      await page.locator("#chart svg").waitFor();
+      await page.screenshot({ path: join(SCREENSHOTS, "admin-dashboard.png") });
+
+      // Users: the list, then a search that finds alice alone.
+      await page.locator("#nav a[data-view=users]").click();
+      await page.locator("#users-body tr[data-jid='root@localhost']").waitFor();
+      assert.equal(await page.locator("#users-body tr").count(), 5);
+      await page.locator("#users-range", { hasText: "1–5 of 5" }).waitFor();
+      await page.screenshot({ path: join(SCREENSHOTS, "admin-users.png") });
+      await page.locator("#user-query").fill("LIC");
+      await page.locator("#user-search button[type=submit]").click();
+      await page.locator("#users-range", { hasText: "1–1 of 1" }).waitFor();
+      const row = page.locator("#users-body tr[data-jid='alice@localhost']");
+      assert.equal(await row.locator(".badge").textContent(), "online");
+
+      // Her sessions, and a kick: asked first, then her client sees its stream end.
+      const ended = new Promise<void>((resolve) => alice.xmpp.once("disconnect", () => resolve()));
+      await row.locator("button", { hasText: "Sessions" }).click();
+      const session = page.locator("#sessions-body tr[data-jid='alice@localhost/laptop']");
+      await session.waitFor();
+      assert.match((await session.textContent()) ?? "", /127\.0\.0\.1.*tcp · TLS/);
+      assert.equal(await page.locator("#sessions-body tr").count(), 1, "filtered to alice");
+      await session.locator("button", { hasText: "Kick" }).click();
+      await page.locator("#confirm", { hasText: "Kick alice@localhost/laptop?" }).waitFor();
+      await page.locator("#confirm button[value=cancel]").click();
+      assert.equal([...ts.server.core.sessions.all()].filter((x) => x.jid.toString().startsWith("alice@")).length, 1, "cancel kicks nobody");
+      await session.locator("button", { hasText: "Kick" }).click();
+      await page.locator("#confirm-ok").click();
+      await ended;
+      await page.locator("#notice", { hasText: "Kicked alice@localhost/laptop." }).waitFor();
+      await page.locator("#sessions-body tr.empty").waitFor();
+
+      // The room: its occupants, then destroyed with a reason bob is told (XEP-0045 §10.9).
+      await page.locator("#nav a[data-view=rooms]").click();
+      const roomRow = page.locator(`#rooms-body tr[data-jid='${ROOM}']`);
+      await roomRow.locator("button", { hasText: "Details" }).click();
+      await page.locator("#occupants-body td", { hasText: "bob@localhost/phone" }).waitFor();
+      await page.screenshot({ path: join(SCREENSHOTS, "admin-rooms.png") });
+      await roomRow.locator("button", { hasText: "Destroy" }).click();
+      await page.locator("#confirm-input").fill("moving to #general");
+      await page.locator("#confirm-ok").click();
+      const gone = await bob.waitFor((st) => st.is("presence") && st.attrs.type === "unavailable" && st.attrs.from === `${ROOM}/Bob`);
+      const destroy = gone.getChild("x", "http://jabber.org/protocol/muc#user")?.getChild("destroy");
+      assert.equal(destroy?.getChildText("reason"), "moving to #general");
+      await page.locator("#rooms-body tr.empty").waitFor();
+
+      // The cookie alone does not let another page change anything: the API wants the session's CSRF token.
+      const cookie = (await page.context().cookies()).find((c) => c.name === "natter_admin");
+      assert.ok(cookie);
+      const api = `https://127.0.0.1:${ts.httpsPort}/admin/api`;
+      const headers = { Cookie: `natter_admin=${cookie.value}` };
+      const forged = await fetch(`${api}/sessions/${encodeURIComponent("carol@localhost")}`, { method: "DELETE", headers });
+      assert.equal(forged.status, 403);
+      const wrong = await fetch(`${api}/sessions/${encodeURIComponent("carol@localhost")}`, {
+        method: "DELETE",
+        headers: { ...headers, "X-CSRF-Token": "A".repeat(43) },
+      });
+      assert.equal(wrong.status, 403);
+      assert.equal([...ts.server.core.sessions.all()].filter((x) => x.jid.toString().startsWith("carol@")).length, 1, "carol still online");
+      assert.equal((await fetch(`${api}/status`, { headers })).status, 200, "reading needs no token");
+      assert.deepEqual(problems, []);
+    } finally {
+      await page.context().close();
+      for (const c of [alice, bob, carol]) await c.stop().catch(() => {});
+    }
   });
 });
