@@ -11,6 +11,7 @@ import { after, before, describe, it } from "node:test";
 import { type Browser, type BrowserServer, chromium, type Page } from "playwright-core";
 import { rawHttp } from "../helpers/raw-http.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import { onlineWithRoster, subscribeBoth } from "../helpers/roster.js";
 import { connect, xml } from "../helpers/xmpp-client.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -348,6 +349,7 @@ describe("admin console in chromium", { timeout: 120_000 }, () => {
       const roomRow = page.locator(`#rooms-body tr[data-jid='${ROOM}']`);
       await roomRow.locator("button", { hasText: "Details" }).click();
       await page.locator("#occupants-body td", { hasText: "bob@localhost/phone" }).waitFor();
+      await page.evaluate("window.scrollTo(0, 0)");
       await page.screenshot({ path: join(SCREENSHOTS, "admin-rooms.png") });
       await roomRow.locator("button", { hasText: "Destroy" }).click();
       await page.locator("#confirm-input").fill("moving to #general");
@@ -375,6 +377,131 @@ describe("admin console in chromium", { timeout: 120_000 }, () => {
     } finally {
       await page.context().close();
       for (const c of [alice, bob, carol]) await c.stop().catch(() => {});
+    }
+  });
+
+  it("manages an account, shows a roster, sends messages and the MOTD, and shows the API's errors", async () => {
+    // Available (initial presence), so that messages to their bare JIDs and online announcements reach them.
+    const dave = await onlineWithRoster(ts, "dave", "desk");
+    const carol = await onlineWithRoster(ts, "carol", "tablet");
+    await subscribeBoth(dave, carol);
+    const { page, problems } = await openTab();
+    const notice = (text: string | RegExp) => page.locator("#notice", { hasText: text }).waitFor();
+    const accounts = ts.server.core.accounts;
+    try {
+      await page.goto(`${origin}/admin/#users`);
+      await signIn(page, "root-secret");
+      await page.locator("#users-body tr[data-jid='dave@localhost']").waitFor();
+
+      // Create, and the API's refusal of a second one shown as it says.
+      await page.locator("#user-create input[name=jid]").fill("erin@localhost");
+      await page.locator("#user-create input[name=password]").fill("erin-one");
+      await page.locator("#user-create button[type=submit]").click();
+      await notice("Created erin@localhost.");
+      const erin = page.locator("#users-body tr[data-jid='erin@localhost']");
+      await erin.waitFor();
+      await page.locator("#user-create input[name=jid]").fill("erin@localhost");
+      await page.locator("#user-create input[name=password]").fill("erin-one");
+      await page.locator("#user-create button[type=submit]").click();
+      await page.locator("#notice.error", { hasText: "(409)" }).waitFor();
+
+      // A new password, asked in the dialog (a password field).
+      await erin.locator("button", { hasText: "Password" }).click();
+      assert.equal(await page.locator("#confirm-input").getAttribute("type"), "password");
+      await page.locator("#confirm-input").fill("erin-two");
+      await page.locator("#confirm-ok").click();
+      await notice("Password of erin@localhost changed.");
+      assert.equal(await accounts.verifyPassword("localhost", "erin", "erin-two"), true);
+
+      // Disabled: no login; enabled again: login.
+      await erin.locator("button", { hasText: "Disable" }).click();
+      await page.locator("#confirm-ok").click();
+      await erin.locator(".badge", { hasText: "disabled" }).waitFor();
+      await assert.rejects(connect(ts, "erin", "erin-two"));
+      await erin.locator("button", { hasText: "Enable" }).click();
+      await erin.locator(".badge", { hasText: "offline" }).waitFor();
+      const back = await connect(ts, "erin", "erin-two");
+      await back.stop();
+
+      // Deleted, after the question.
+      await erin.locator("button", { hasText: "Delete" }).click();
+      await page.locator("#confirm", { hasText: "This cannot be undone." }).waitFor();
+      await page.locator("#confirm-ok").click();
+      await notice("Deleted erin@localhost.");
+      await erin.waitFor({ state: "detached" });
+      assert.equal(await accounts.userExists("localhost", "erin"), false);
+
+      // dave's roster.
+      await page.locator("#users-body tr[data-jid='dave@localhost'] button", { hasText: "Roster" }).click();
+      await page.locator("#roster-title", { hasText: "Roster of dave@localhost" }).waitFor();
+      await page.locator("#roster-body tr", { hasText: "carol@localhost" }).filter({ hasText: "both" }).waitFor();
+
+      // A message from the server to dave, an announcement to everyone online, the MOTD set and deleted.
+      await page.locator("#nav a[data-view=messages]").click();
+      await page.locator("#message-form input[name=to]").fill("dave@localhost");
+      await page.locator("#message-form textarea[name=body]").fill("your disk quota is full");
+      await page.locator("#message-form button[type=submit]").click();
+      await notice("Message sent to dave@localhost.");
+      await dave.waitFor((st) => st.is("message") && st.getChildText("body") === "your disk quota is full");
+      await page.locator("#announce-form input[name=subject]").fill("Maintenance");
+      await page.locator("#announce-form textarea[name=body]").fill("down at 22:00 UTC");
+      await page.locator("#announce-form button[type=submit]").click();
+      await page.locator("#confirm-ok").click();
+      await notice(/Announcement sent to \d+ sessions\./);
+      for (const c of [dave, carol]) {
+        await c.waitFor((st) => st.is("message") && st.getChildText("subject") === "Maintenance" && st.getChildText("body") === "down at 22:00 UTC");
+      }
+      await page.locator("#motd-form textarea[name=body]").fill("Welcome to Natter");
+      await page.locator("#motd-form button[type=submit]").click();
+      await notice("Message of the day for localhost saved.");
+      assert.equal(await ts.server.core.admin.motd("localhost"), "Welcome to Natter");
+      await page.reload();
+      await page.waitForFunction("document.querySelector('#motd-form textarea').value === 'Welcome to Natter'");
+      await page.screenshot({ path: join(SCREENSHOTS, "admin-messages.png") });
+      await page.locator("#motd-delete").click();
+      await page.locator("#confirm-ok").click();
+      await notice("Message of the day for localhost deleted.");
+      assert.equal(await ts.server.core.admin.motd("localhost"), undefined);
+      // An empty message is refused by the page (required field) before any request.
+      await page.locator("#message-form input[name=to]").fill("dave@localhost");
+      await page.locator("#message-form button[type=submit]").click();
+      assert.equal(await page.locator("#message-form textarea:invalid").count(), 1);
+      assert.deepEqual(problems, []);
+    } finally {
+      await page.context().close();
+      for (const c of [dave, carol]) await c.stop().catch(() => {});
+    }
+  });
+
+  it("draws the last hour from /stats/history as an inline SVG", async () => {
+    const { page, problems } = await openTab();
+    try {
+      // Until the server has kept an hour of samples (one a minute), the browser is given an hour of them here:
+      // what is tested is the page's drawing of the API's StatsSample list.
+      const now = Date.now();
+      const samples = Array.from({ length: 60 }, (_, i) => ({
+        at: now - (59 - i) * 60_000,
+        sessions: 20 + Math.round(10 * Math.sin(i / 8)),
+        messagesPerSecond: 3 + 2 * Math.cos(i / 5),
+        presencesPerSecond: 1,
+        iqsPerSecond: 2,
+        s2sLinks: 2,
+      }));
+      await page.route("**/admin/api/stats/history", (route) => route.fulfill({ json: samples }));
+      await page.goto(`${origin}/admin/`);
+      await signIn(page, "root-secret");
+      const lines = page.locator("#chart svg polyline");
+      await lines.first().waitFor();
+      assert.equal(await lines.count(), 2, "sessions and messages/s");
+      const points = ((await lines.first().getAttribute("points")) ?? "").split(" ");
+      assert.equal(points.length, 60);
+      assert.equal(await page.locator("#c-messages").textContent(), samples[59]!.messagesPerSecond.toFixed(2).replace(/\.?0+$/, ""));
+      // Whole-number ticks on the sessions axis (max 30 → 40).
+      assert.deepEqual(await page.locator("#chart svg text.axis.sessions").allTextContents(), ["40", "30", "20", "10", "0"]);
+      await page.screenshot({ path: join(SCREENSHOTS, "admin-dashboard-chart.png") });
+      assert.deepEqual(problems, []);
+    } finally {
+      await page.context().close();
     }
   });
 });

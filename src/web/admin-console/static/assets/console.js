@@ -127,12 +127,12 @@
     $("who").textContent = session.jid;
     $("login").hidden = true;
     $("app").hidden = false;
+    // The views need the hosts (user list, announcements, MOTD) before they load.
     api("GET", "/status").then(function (status) {
       hosts = status.hosts || [];
       fillHostSelects();
       showCounters(status);
-    }).catch(failed);
-    route();
+    }).catch(failed).then(route);
   }
 
   $("login-form").addEventListener("submit", function (event) {
@@ -207,11 +207,11 @@
     if (!status) return;
     $("c-sessions").textContent = String(status.sessions.total);
     var by = status.sessions.byTransport || {};
-    $("c-transports").textContent = Object.keys(by).map(function (t) { return by[t] + " " + t; }).join(" · ");
+    $("c-transports").textContent = Object.keys(by).filter(function (t) { return by[t] > 0; }).map(function (t) { return by[t] + " " + t; }).join(" · ");
     $("c-s2s").textContent = String(status.s2s.inbound + status.s2s.outbound);
     $("c-s2s-detail").textContent = status.s2s.inbound + " in · " + status.s2s.outbound + " out";
     $("c-rooms").textContent = String(status.rooms);
-    $("c-occupants").textContent = status.occupants + " occupants";
+    $("c-occupants").textContent = status.occupants + (status.occupants === 1 ? " occupant" : " occupants");
     $("c-uptime").textContent = formatDuration(status.uptimeSeconds);
     $("c-version").textContent = "Natter " + status.version;
     $("c-memory").textContent = formatBytes(status.memory.rss);
@@ -231,7 +231,8 @@
     var W = 900, H = 240, L = 48, R = 48, T = 12, B = 28;
     var now = Date.now(), from = now - 3600 * 1000;
     var points = samples.filter(function (s) { return s.at >= from; });
-    var maxSessions = niceMax(Math.max.apply(null, [1].concat(points.map(function (s) { return s.sessions; }))));
+    // Sessions are whole numbers: four whole steps on their axis.
+    var maxSessions = 4 * niceMax(Math.max.apply(null, [1].concat(points.map(function (s) { return s.sessions; }))) / 4, true);
     var maxRate = niceMax(Math.max.apply(null, [1].concat(points.map(function (s) { return s.messagesPerSecond; }))));
     var x = function (at) { return L + ((at - from) / 3600000) * (W - L - R); };
     var yS = function (v) { return T + (1 - v / maxSessions) * (H - T - B); };
@@ -265,9 +266,11 @@
     t.textContent = content;
     return t;
   }
-  function niceMax(v) {
+  /** The smallest "round" number (1, 2, 2.5, 5 × a power of ten; whole numbers only with `whole`) ≥ v. */
+  function niceMax(v, whole) {
+    if (whole && v <= 1) return 1;
     var p = Math.pow(10, Math.floor(Math.log10(v)));
-    var steps = [1, 2, 2.5, 5, 10];
+    var steps = whole && p === 1 ? [1, 2, 5, 10] : [1, 2, 2.5, 5, 10];
     for (var i = 0; i < steps.length; i++) if (steps[i] * p >= v) return steps[i] * p;
     return 10 * p;
   }
@@ -369,7 +372,7 @@
         return h("tr", null, h("td", { class: "jid" }, e.jid), h("td", null, e.name || ""), h("td", null, e.subscription + (e.ask ? " (asked)" : "")), h("td", null, (e.groups || []).join(", ")));
       }), 4, "The roster is empty.");
       $("roster").hidden = false;
-      $("roster").scrollIntoView({ behavior: "smooth", block: "nearest" });
+      $("roster").scrollIntoView({ block: "nearest" });
     }).catch(failed);
   }
   $("roster-close").addEventListener("click", function () { $("roster").hidden = true; });
@@ -445,7 +448,7 @@
         return h("tr", null, h("th", null, key.replace(/^muc#roomconfig_/, "")), h("td", null, Array.isArray(v) ? v.join(", ") : String(v)));
       }), 2, "No configuration.");
       $("room-detail").hidden = false;
-      $("room-detail").scrollIntoView({ behavior: "smooth", block: "nearest" });
+      $("room-detail").scrollIntoView({ block: "nearest" });
     }).catch(failed);
   }
   function destroyRoom(jid) {
