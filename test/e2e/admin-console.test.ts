@@ -334,6 +334,11 @@ describe("admin console in chromium", { timeout: 120_000 }, () => {
       await session.waitFor();
       assert.match((await session.textContent()) ?? "", /127\.0\.0\.1.*tcp · TLS/);
       assert.equal(await page.locator("#sessions-body tr").count(), 1, "filtered to alice");
+      await page.locator("#session-filter input[name=jid]").fill("");
+      await page.locator("#session-filter button[type=submit]").click();
+      await page.locator("#sessions-body tr[data-jid='bob@localhost/phone']").waitFor();
+      assert.equal(await page.locator("#sessions-body tr").count(), 3, "everyone's sessions");
+      await page.screenshot({ path: join(SCREENSHOTS, "admin-sessions.png") });
       await session.locator("button", { hasText: "Kick" }).click();
       await page.locator("#confirm", { hasText: "Kick alice@localhost/laptop?" }).waitFor();
       await page.locator("#confirm button[value=cancel]").click();
@@ -342,7 +347,8 @@ describe("admin console in chromium", { timeout: 120_000 }, () => {
       await page.locator("#confirm-ok").click();
       await ended;
       await page.locator("#notice", { hasText: "Kicked alice@localhost/laptop." }).waitFor();
-      await page.locator("#sessions-body tr.empty").waitFor();
+      await session.waitFor({ state: "detached" });
+      assert.equal(await page.locator("#sessions-body tr").count(), 2, "the others stay");
 
       // The room: its occupants, then destroyed with a reason bob is told (XEP-0045 §10.9).
       await page.locator("#nav a[data-view=rooms]").click();
