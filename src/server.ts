@@ -2,6 +2,7 @@
 import type { Server as NetServer } from "node:net";
 import type { Logger } from "pino";
 import { Administration } from "./admin/administration.js";
+import type { AdminOperations } from "./admin/types.js";
 import { ApiTokens, BearerTokenAuthenticator } from "./admin/api-tokens.js";
 import { AdminHttpApi } from "./admin/http-api/admin-api.js";
 import { InternalAccountProvider } from "./auth/internal-account-provider.js";
@@ -313,7 +314,7 @@ export class NatterServer {
           publicUrl: config.listeners.http.public_url,
           httpsPort: () => this.http.ports.https,
         },
-        { accounts: this.core.accounts, admins: this.core.admins, hosts: this.core.hosts, throttle },
+        { accounts: this.core.accounts, isAdmin: (jid) => this.core.admins.has(jid), hosts: this.core.hosts, throttle },
         log,
       );
       this.adminApi.addAuthenticator(this.adminConsole.sessions);
@@ -322,6 +323,11 @@ export class NatterServer {
     this.ports.http = this.http.ports.http;
     this.ports.https = this.http.ports.https;
     this.control = await ControlServer.start(config.control_socket, this, log);
+  }
+
+  /** Administration (CoreServices.admin), for the control socket. */
+  get admin(): AdminOperations {
+    return this.core.admin;
   }
 
   processAccountDeletions(): Promise<number> {

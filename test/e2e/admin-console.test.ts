@@ -125,6 +125,12 @@ describe("admin console over HTTP", { timeout: 60_000 }, () => {
       assert.equal(res.headers.get("set-cookie"), null);
     }
     assert.ok(ts.logs.some((l) => l.msg === "admin console login failed" && l.user === "alice@localhost"));
+    // A disabled admin account cannot log in either.
+    await ts.server.core.accounts.setDisabled("localhost", "root", true);
+    const disabled = await call(https, "POST", "/admin/login", { body: { jid: "root@localhost", password: "root-secret" } });
+    await ts.server.core.accounts.setDisabled("localhost", "root", false);
+    assert.equal(disabled.status, 401);
+    assert.equal(disabled.json.error, "wrong JID or password, or not an administrator");
   });
 
   it("refuses malformed and cross-site logins", async () => {

@@ -85,6 +85,8 @@ export class AdminHttpApi {
     const address = req.socket.remoteAddress ?? "";
     let principal: AdminPrincipal | undefined;
     let endpoint: Endpoint | undefined;
+    /** The path parameters as sent, for the log line of a change (refused ones too). */
+    let target: Record<string, string> = {};
     try {
       if (!this.allowed.has(address)) {
         this.log.info({ ip: address, path }, "admin API request from an address not in admin_api.allowed_addresses");
@@ -93,6 +95,7 @@ export class AdminHttpApi {
       if (path === "/openapi.json" && req.method === "GET") return send(res, 200, this.openApi);
       const match = this.match(req.method ?? "", path);
       endpoint = match.endpoint;
+      target = match.params;
       principal = await this.authenticate(req, address);
       if (endpoint.method !== "GET") checkCsrf(req, principal);
       if (!principal.scopes.has(endpoint.scope)) throw new ApiError(403, "forbidden", `this needs the scope ${endpoint.scope}`);
@@ -100,12 +103,14 @@ export class AdminHttpApi {
       const query = validate(endpoint.query ?? noQuery, Object.fromEntries(url.searchParams), "query");
       const body = endpoint.body ? validate(endpoint.body, await readJson(req, this.options.maxBodyBytes), "body") : undefined;
       const reply = await endpoint.handle({ params, query, body, principal });
-      if (endpoint.method !== "GET") this.logChange(principal, endpoint, params as Record<string, unknown>, reply.status);
+      if (endpoint.method !== "GET") this.logChange(principal, endpoint, target, reply.status);
       return send(res, reply.status, reply.body === undefined ? undefined : JSON.stringify(reply.body));
     } catch (err) {
       const apiError = toApiError(err);
       if (apiError.status === 500) this.log.error({ err, path, admin: principal?.name }, "admin API request failed");
-      else if (principal && endpoint && endpoint.method !== "GET") this.logChange(principal, endpoint, {}, apiError.status);
+      else if (principal && endpoint && endpoint.method !== "GET") this.logChange(principal, endpoint, target, apiError.status);
+      // Refused reads of an authenticated caller (bad query, unknown JID); refusals before that logged already.
+      else if (principal) this.log.info({ admin: principal.name, method: req.method, path, status: apiError.status, error: apiError.message }, "admin API request refused");
       const body = { error: apiError.code, message: apiError.message, ...(apiError.issues ? { issues: apiError.issues } : {}) };
       return send(res, apiError.status, JSON.stringify(body), apiError.headers);
     }
@@ -133,7 +138,7 @@ export class AdminHttpApi {
     throw new ApiError(401, "unauthorized", "valid credentials are needed (Authorization: Bearer <token>)", undefined, { "WWW-Authenticate": 'Bearer realm="natter-admin"' });
   }
 
-  private logChange(principal: AdminPrincipal, endpoint: Endpoint, params: Record<string, unknown>, status: number): void {
+  private logChange(principal: AdminPrincipal, endpoint: Endpoint, params: Record<string, string>, status: number): void {
     const target = endpoint.logTarget === undefined ? undefined : params[endpoint.logTarget];
     this.log.info({ admin: principal.name, op: `${endpoint.method} ${endpoint.path}`, ...(target !== undefined ? { target } : {}), status }, "admin API change");
   }

@@ -82,6 +82,7 @@ export async function mountAdminConsole(
     idleTimeoutSeconds: options.idleTimeoutSeconds,
     absoluteTimeoutSeconds: options.absoluteTimeoutSeconds,
     maxSessions: options.maxSessions,
+    isAdmin: login.isAdmin,
   });
   const names = new Set(options.hosts.map((h) => h.toLowerCase()));
   if (options.publicUrl !== "") names.add(new URL(options.publicUrl).hostname.toLowerCase());

@@ -9,8 +9,9 @@ import type { AccountProvider } from "../../auth/types.js";
 import { tryParseJid } from "../../core/jid.js";
 
 export interface ConsoleLoginDeps {
-  accounts: Pick<AccountProvider, "verifyPassword">;
-  admins: ReadonlySet<string>;
+  accounts: Pick<AccountProvider, "verifyPassword" | "isDisabled">;
+  /** Whether a bare JID is in config `admins` now (a reload may change the list). */
+  isAdmin: (jid: string) => boolean;
   hosts: ReadonlySet<string>;
   throttle: LoginThrottle;
   log: Logger;
@@ -50,7 +51,8 @@ export async function checkConsoleLogin(deps: ConsoleLoginDeps, ip: string, jidT
       deps.log.error({ err, user: account }, "admin console login: the account provider failed");
     }
   }
-  if (valid && account !== undefined && deps.admins.has(account)) {
+  // A disabled account cannot log in anywhere (SASL answers account-disabled once the password is proven).
+  if (valid && account !== undefined && deps.isAdmin(account) && !(await deps.accounts.isDisabled(jid!.domain, jid!.local))) {
     deps.throttle.recordSuccess(ip, account);
     deps.log.info({ ip, user: account }, "admin console login");
     return { ok: true, jid: account };

@@ -48,6 +48,17 @@ describe("console sessions", () => {
     assert.equal(sessions.find(cookie(second)), undefined);
   });
 
+  it("ends the session of a JID no longer an admin", () => {
+    const admins = new Set(["a@example.org"]);
+    const sessions = new ConsoleSessions({ idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 300, maxSessions: 3, isAdmin: (j) => admins.has(j) });
+    const { id } = sessions.create("a@example.org");
+    assert.ok(sessions.find(cookie(id)));
+    admins.delete("a@example.org");
+    assert.equal(sessions.find(cookie(id)), undefined);
+    admins.add("a@example.org");
+    assert.equal(sessions.find(cookie(id)), undefined, "gone for good");
+  });
+
   it("logs out", () => {
     const sessions = sessionsAt({ now: 0 });
     const { id } = sessions.create("a@example.org");

@@ -17,6 +17,8 @@ export interface ConsoleSessionOptions {
   absoluteTimeoutSeconds: number;
   /** admin_console.max_sessions: the least recently used session ends when a login would pass this. */
   maxSessions: number;
+  /** Whether a JID is still an admin (config `admins`, which a reload may change); asked at every use. */
+  isAdmin?: (jid: string) => boolean;
   /** Clock in milliseconds (tests). */
   now?: () => number;
 }
@@ -66,7 +68,8 @@ export class ConsoleSessions implements AdminAuthenticator {
     const now = this.now();
     if (
       now - session.lastUsed > this.options.idleTimeoutSeconds * 1000 ||
-      now - session.createdAt > this.options.absoluteTimeoutSeconds * 1000
+      now - session.createdAt > this.options.absoluteTimeoutSeconds * 1000 ||
+      !(this.options.isAdmin?.(session.jid) ?? true)
     ) {
       this.sessions.delete(key);
       return undefined;
