@@ -12,7 +12,8 @@ import { AddressList } from "../../core/address-list.js";
 import { type HttpRequestInfo, type HttpRoutes, readBody, sendText } from "../http-routes.js";
 import { StaticDirectory } from "../static-files.js";
 import { type ConsoleLoginDeps, checkConsoleLogin } from "./console-login.js";
-import { ConsoleSessions, csrfRefusal, sessionCookieHeader } from "./console-sessions.js";
+import { csrfRefusal } from "../../admin/csrf.js";
+import { ConsoleSessions, sessionCookieHeader } from "./console-sessions.js";
 
 export const ADMIN_CONSOLE_PATH = "/admin";
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ConsoleSessions, csrfRefusal, sessionCookie, sessionCookieHeader } from "./console-sessions.js";
+import { csrfRefusal } from "../../admin/csrf.js";
+import { ConsoleSessions, sessionCookie, sessionCookieHeader } from "./console-sessions.js";
 
 function sessionsAt(clock: { now: number }, maxSessions = 3) {
   return new ConsoleSessions({ idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 300, maxSessions, now: () => clock.now });

@@ -1,14 +1,13 @@
 // The admin console's login sessions: kept in memory only (a restart logs admins out), bounded, each with a
 // random 256-bit id carried in a cookie and a CSRF token the page sends back in a header. As an
-// AdminAuthenticator the store lets the admin API accept the cookie; the API must then demand the CSRF token
-// on every mutating request (`csrfRefusal`), which a cross-site form or script cannot know.
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+// AdminAuthenticator the store lets the admin API accept the cookie; the API then demands the CSRF token on
+// every mutating request (`csrfRefusal`, admin/csrf.ts), which a cross-site form or script cannot know.
+import { createHash, randomBytes } from "node:crypto";
 import { ADMIN_SCOPES, type AdminAuthenticator, type AdminPrincipal } from "../../admin/types.js";
 import { LruMap } from "../../core/lru-map.js";
 
 export const CONSOLE_COOKIE = "natter_admin";
 export const CONSOLE_COOKIE_PATH = "/admin";
-export const CSRF_HEADER = "x-csrf-token";
 
 export interface ConsoleSessionOptions {
   /** admin_console.idle_timeout: a session unused this long ends (seconds). */
@@ -90,23 +89,6 @@ export class ConsoleSessions implements AdminAuthenticator {
     if (!session) return undefined;
     return { name: session.jid, scopes: ALL_SCOPES, csrfToken: session.csrfToken };
   }
-}
-
-const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
-
-/**
- * Why a request made with this principal must be refused for want of its CSRF token (answer 403), or
- * undefined when it may go on: safe methods, principals without a token (API tokens), and requests whose
- * X-CSRF-Token header matches. The one CSRF rule for the console's own endpoints and the admin API.
- */
-export function csrfRefusal(method: string | undefined, headers: Headers, principal: Pick<AdminPrincipal, "csrfToken">): string | undefined {
-  if (principal.csrfToken === undefined || SAFE_METHODS.has(method ?? "GET")) return undefined;
-  const sent = headers[CSRF_HEADER];
-  if (typeof sent !== "string" || sent === "") return "missing CSRF token (X-CSRF-Token header)";
-  const a = Buffer.from(sent);
-  const b = Buffer.from(principal.csrfToken);
-  if (a.length !== b.length || !timingSafeEqual(a, b)) return "wrong CSRF token";
-  return undefined;
 }
 
 /** The console cookie's value from a Cookie header (RFC 6265 §5.4), or undefined. */

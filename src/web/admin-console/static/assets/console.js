@@ -311,7 +311,7 @@
       h("td", { class: "num" }, user.sessions),
       h("td", { class: "actions" },
         h("button", { type: "button", onclick: function () { showRoster(user.jid); } }, "Roster"),
-        user.sessions > 0 ? h("button", { type: "button", onclick: function () { location.hash = "sessions"; setTimeout(function () { filterSessions(user.jid); }); } }, "Sessions") : null,
+        user.sessions > 0 ? h("button", { type: "button", onclick: function () { showSessionsOf(user.jid); } }, "Sessions") : null,
         h("button", { type: "button", onclick: function () { setPassword(user.jid); } }, "Password"),
         h("button", { type: "button", onclick: function () { setDisabled(user.jid, !user.disabled); } }, user.disabled ? "Enable" : "Disable"),
         h("button", { type: "button", class: "danger", onclick: function () { deleteUser(user.jid); } }, "Delete")));
@@ -384,6 +384,13 @@
     sessionFilter = jid;
     $("session-filter").elements.jid.value = jid;
     loadSessions();
+  }
+  /** The sessions view for one JID (the filter set before the view loads, so one request answers). */
+  function showSessionsOf(jid) {
+    sessionFilter = jid;
+    $("session-filter").elements.jid.value = jid;
+    if (location.hash === "#sessions") loadSessions();
+    else location.hash = "sessions";
   }
   function loadSessions() {
     return api("GET", "/sessions" + (sessionFilter ? "?jid=" + enc(sessionFilter) : "")).then(function (result) {
