@@ -302,22 +302,27 @@ export class NatterServer {
     } else if (config.admin_console.enabled) {
       const c = config.admin_console;
       // The console's login goes through the XMPP logins' throttle: one count of failures per address.
-      this.adminConsole = await mountAdminConsole(
-        this.http,
-        {
-          // The API's address rule, so the page is reachable exactly where what it calls is.
-          allowedAddresses: config.admin_api.allowed_addresses,
-          idleTimeoutSeconds: c.idle_timeout,
-          absoluteTimeoutSeconds: c.absolute_timeout,
-          maxSessions: c.max_sessions,
-          hosts: config.hosts,
-          publicUrl: config.listeners.http.public_url,
-          httpsPort: () => this.http.ports.https,
-        },
-        { accounts: this.core.accounts, isAdmin: (jid) => this.core.admins.has(jid), hosts: this.core.hosts, throttle },
-        log,
-      );
-      this.adminApi.addAuthenticator(this.adminConsole.sessions);
+      try {
+        this.adminConsole = await mountAdminConsole(
+          this.http,
+          {
+            // The API's address rule, so the page is reachable exactly where what it calls is.
+            allowedAddresses: config.admin_api.allowed_addresses,
+            idleTimeoutSeconds: c.idle_timeout,
+            absoluteTimeoutSeconds: c.absolute_timeout,
+            maxSessions: c.max_sessions,
+            hosts: config.hosts,
+            publicUrl: config.listeners.http.public_url,
+            httpsPort: () => this.http.ports.https,
+          },
+          { accounts: this.core.accounts, isAdmin: (jid) => this.core.admins.has(jid), hosts: this.core.hosts, throttle },
+          log,
+        );
+        this.adminApi.addAuthenticator(this.adminConsole.sessions);
+      } catch (err) {
+        // A broken install (the page's files missing) costs the console, not the server (as /chat).
+        log.error({ err }, "admin console not served: its files (src/web/admin-console/static) were not found");
+      }
     }
     await this.http.listen(http, https, certs);
     this.ports.http = this.http.ports.http;

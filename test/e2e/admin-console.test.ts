@@ -199,7 +199,7 @@ describe("admin console limits", { timeout: 60_000 }, () => {
     }
   });
 
-  it("answers only admin_api.allowed_addresses, and nothing when turned off", async () => {
+  it("answers only admin_api.allowed_addresses, and nothing when it or the API is turned off", async () => {
     const ts = await startTestServer({ yaml: `${ADMINS}\nadmin_api: { allowed_addresses: ["192.0.2.0/24"] }` });
     try {
       assert.equal((await rawHttp({ port: ts.httpsPort as number, path: "/admin/", secure: true })).status, 403);
@@ -215,6 +215,14 @@ describe("admin console limits", { timeout: 60_000 }, () => {
       assert.equal(off.server.adminConsole, undefined);
     } finally {
       await off.stop();
+    }
+    // Without the API the page could do nothing: it is not served, and the log says why.
+    const noApi = await startTestServer({ yaml: `${ADMINS}\nadmin_api: { enabled: false }` });
+    try {
+      assert.equal((await rawHttp({ port: noApi.httpsPort as number, path: "/admin/", secure: true })).status, 404);
+      assert.ok(noApi.logs.some((l) => l.level === 40 && /admin_api is off/.test(String(l.msg))));
+    } finally {
+      await noApi.stop();
     }
   });
 });
