@@ -498,6 +498,33 @@ describe("admin console in chromium", { timeout: 120_000 }, () => {
     }
   });
 
+  it("pages through users 20 at a time and lists federation links", async () => {
+    for (let i = 0; i < 20; i++) await ts.addUser(`user${String(i).padStart(2, "0")}`, "pw-secret");
+    const { page, problems } = await openTab();
+    try {
+      await page.goto(`${origin}/admin/#users`);
+      await signIn(page, "root-secret");
+      await page.locator("#users-range", { hasText: "1–20 of 25" }).waitFor();
+      assert.equal(await page.locator("#users-body tr").count(), 20);
+      assert.equal(await page.locator("#users-prev").isDisabled(), true);
+      await page.locator("#users-next").click();
+      await page.locator("#users-range", { hasText: "21–25 of 25" }).waitFor();
+      assert.equal(await page.locator("#users-body tr").count(), 5);
+      assert.equal(await page.locator("#users-next").isDisabled(), true);
+      await page.locator("#users-prev").click();
+      await page.locator("#users-range", { hasText: "1–20 of 25" }).waitFor();
+      // A search that matches nothing says so.
+      await page.locator("#user-query").fill("nobody-here");
+      await page.locator("#user-search button[type=submit]").click();
+      await page.locator("#users-body tr.empty", { hasText: "No user matches" }).waitFor();
+      await page.locator("#nav a[data-view=s2s]").click();
+      await page.locator("#s2s-body tr.empty", { hasText: "No federation links." }).waitFor();
+      assert.deepEqual(problems, []);
+    } finally {
+      await page.context().close();
+    }
+  });
+
   it("draws the last hour from /stats/history as an inline SVG", async () => {
     const { page, problems } = await openTab();
     try {
