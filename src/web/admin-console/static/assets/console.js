@@ -190,10 +190,10 @@
   // Dashboard: counters from /status every few seconds, the chart from /stats/history.
 
   function loadDashboard() {
+    // The counters and the chart apart, so that one failing leaves the other live.
     var tick = function () {
-      Promise.all([api("GET", "/status"), api("GET", "/stats/history")]).then(function (results) {
-        showCounters(results[0]);
-        var samples = Array.isArray(results[1]) ? results[1] : (results[1] && (results[1].samples || results[1].items)) || [];
+      api("GET", "/status").then(showCounters).catch(failed);
+      api("GET", "/stats/history").then(function (samples) {
         var last = samples[samples.length - 1];
         $("c-messages").textContent = last ? formatRate(last.messagesPerSecond) : "0";
         drawChart($("chart"), samples);
@@ -366,7 +366,7 @@
 
   function showRoster(jid) {
     api("GET", "/users/" + enc(jid) + "/roster").then(function (result) {
-      var entries = Array.isArray(result) ? result : (result && (result.items || result.roster)) || [];
+      var entries = result || [];
       $("roster-title").textContent = "Roster of " + jid;
       fill($("roster-body"), entries.map(function (e) {
         return h("tr", null, h("td", { class: "jid" }, e.jid), h("td", null, e.name || ""), h("td", null, e.subscription + (e.ask ? " (asked)" : "")), h("td", null, (e.groups || []).join(", ")));
@@ -394,7 +394,7 @@
   }
   function loadSessions() {
     return api("GET", "/sessions" + (sessionFilter ? "?jid=" + enc(sessionFilter) : "")).then(function (result) {
-      var list = Array.isArray(result) ? result : (result && result.items) || [];
+      var list = result || [];
       fill($("sessions-body"), list.map(sessionRow), 8, sessionFilter ? "No session of " + sessionFilter + "." : "Nobody is connected.");
     }).catch(failed);
   }
@@ -425,7 +425,7 @@
 
   function loadRooms() {
     return api("GET", "/rooms").then(function (result) {
-      var list = Array.isArray(result) ? result : (result && result.items) || [];
+      var list = result || [];
       fill($("rooms-body"), list.map(roomRow), 5, "No rooms.");
     }).catch(failed);
   }
@@ -471,7 +471,7 @@
 
   function loadS2s() {
     return api("GET", "/s2s").then(function (result) {
-      var list = Array.isArray(result) ? result : (result && result.items) || [];
+      var list = result || [];
       fill($("s2s-body"), list.map(function (l) {
         return h("tr", null, h("td", null, l.local), h("td", null, l.remote), h("td", null, l.direction === "in" ? "inbound" : "outbound"),
           h("td", null, h("span", { class: l.ready ? "badge on" : "badge" }, l.ready ? "ready" : "connecting")));
@@ -488,7 +488,7 @@
     var host = form.elements.host.value || hosts[0];
     if (!host) return;
     api("GET", "/motd/" + enc(host)).then(function (result) {
-      form.elements.body.value = (result && (result.body || result.motd)) || "";
+      form.elements.body.value = (result && result.body) || "";
     }).catch(function (err) {
       if (err.status === 404) form.elements.body.value = "";
       else failed(err);
@@ -519,7 +519,7 @@
       .then(function (result) {
         form.reset();
         fillHostSelects();
-        var count = result && (typeof result.delivered === "number" ? result.delivered : result.count);
+        var count = result && result.count;
         notify("Announcement sent" + (typeof count === "number" ? " to " + count + " sessions." : "."));
       })
       .catch(unlessCancelled);
