@@ -40,6 +40,7 @@ import { ExternalComponents } from "./transports/component/external-components.j
 import { NATTER_VERSION } from "./version.js";
 import { mountCoreWebRoutes } from "./web/core-routes.js";
 import { HttpServer } from "./web/http-server.js";
+import { type MountedAdminConsole, mountAdminConsole } from "./web/admin-console/admin-console.js";
 import { type MountedBosh, mountBosh } from "./transports/bosh/mount-bosh.js";
 import { mountWebSocket } from "./transports/websocket/websocket-listener.js";
 import { loadServerSecret } from "./core/server-secret.js";
@@ -95,6 +96,8 @@ export class NatterServer {
   private control: ControlServer | undefined;
   /** XEP-0114 external components, when the config lists any. */
   private components: ExternalComponents | undefined;
+  /** The admin console at /admin (absent when admin_console.enabled is false); its sessions authenticate the admin API. */
+  adminConsole: MountedAdminConsole | undefined;
   /** API tokens of the admin HTTP API (`natter token`). */
   readonly apiTokens: ApiTokens;
   /**
@@ -384,6 +387,33 @@ export class NatterServer {
       readiness: this.readiness,
       log,
     });
+    if (config.admin_console.enabled && !config.admin_api.enabled) {
+      log.warn("admin_console is enabled but admin_api is off: the console at /admin is not served (it works through the API)");
+    } else if (config.admin_console.enabled) {
+      const c = config.admin_console;
+      // The console's login goes through the XMPP logins' throttle: one count of failures per address.
+      try {
+        this.adminConsole = await mountAdminConsole(
+          this.http,
+          {
+            // The API's address rule, so the page is reachable exactly where what it calls is.
+            allowedAddresses: config.admin_api.allowed_addresses,
+            idleTimeoutSeconds: c.idle_timeout,
+            absoluteTimeoutSeconds: c.absolute_timeout,
+            maxSessions: c.max_sessions,
+            hosts: config.hosts,
+            publicUrl: config.listeners.http.public_url,
+            httpsPort: () => this.http.ports.https,
+          },
+          { accounts: this.core.accounts, isAdmin: (jid) => this.core.admins.has(jid), hosts: this.core.hosts, throttle },
+          log,
+        );
+        this.adminApi.addAuthenticator(this.adminConsole.sessions);
+      } catch (err) {
+        // A broken install (the page's files missing) costs the console, not the server (as /chat).
+        log.error({ err }, "admin console not served: its files (src/web/admin-console/static) were not found");
+      }
+    }
     await this.http.listen(http, https, certs);
     this.ports.http = this.http.ports.http;
     this.ports.https = this.http.ports.https;

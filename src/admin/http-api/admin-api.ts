@@ -3,11 +3,11 @@
 // (401), a console session must send its CSRF token on a change (403), the caller must hold the endpoint's
 // scope (403), and the path, query and body must pass the endpoint's zod schemas (400). Every change is logged
 // with who made it and what it touched, never with the request's body (passwords).
-import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { z } from "zod";
 import { AddressList } from "../../core/address-list.js";
+import { csrfRefusal } from "../csrf.js";
 import { BodyTooLargeError, type HttpRoutes, readBody } from "../../web/http-routes.js";
 import { AdminError, type AdminAuthenticator, type AdminOperations, type AdminPrincipal } from "../types.js";
 import type { Endpoint, HttpMethod } from "./endpoint.js";
@@ -166,11 +166,8 @@ function matchPath(template: string, segments: string[]): Record<string, string>
 
 /** A console session (cookie) must prove a change comes from its own page (X-CSRF-Token); a bearer token needs not. */
 function checkCsrf(req: IncomingMessage, principal: AdminPrincipal): void {
-  if (principal.csrfToken === undefined) return;
-  const sent = req.headers["x-csrf-token"];
-  const expected = Buffer.from(principal.csrfToken);
-  const actual = Buffer.from(typeof sent === "string" ? sent : "");
-  if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) throw new ApiError(403, "forbidden", "missing or wrong X-CSRF-Token");
+  const refusal = csrfRefusal(req.method, req.headers, principal);
+  if (refusal) throw new ApiError(403, "forbidden", refusal);
 }
 
 function validate<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {

@@ -451,6 +451,20 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    // The admin console at <HTTP(S) listener>/admin (web/admin-console): admins in `admins` log in with
+    // their XMPP password; sessions are kept in memory. Reached from admin_api.allowed_addresses, as the API.
+    admin_console: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** A console session unused this long ends (seconds). */
+        idle_timeout: seconds("the idle timeout", 60).default(1800),
+        /** A console session ends this long after its login, used or not (seconds). */
+        absolute_timeout: seconds("the absolute timeout", 60).default(43_200),
+        /** Console sessions kept at once; a login past this ends the least recently used. */
+        max_sessions: positiveInt("a number of sessions", 1, 100_000).default(100),
+      })
+      .strict()
+      .prefault({}),
     // Connections not authenticated yet (c2s, s2s inbound, components), counted from TCP accept until
     // authentication or close, on all listeners together.
     unauthenticated: z
