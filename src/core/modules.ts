@@ -3,6 +3,7 @@
 import type { Logger } from "pino";
 import type { ZodType } from "zod";
 import type { AccountProvider } from "../auth/types.js";
+import type { CommandDefinition, CommandRegistry } from "./commands.js";
 import type { StorageDriver, StoreKind, StoreKinds } from "../storage/types.js";
 import type { HttpRoutes } from "../web/http-routes.js";
 import type {
@@ -58,6 +59,8 @@ export interface CoreServices {
   log: Logger;
   /** Admin bare JIDs from config. */
   admins: ReadonlySet<string>;
+  /** XEP-0050 commands every module registered (ctx.command), by host; the adhoc module serves them. */
+  commands: CommandRegistry;
   hosts: ReadonlySet<string>;
   /**
    * The process's one HTTP(S) server: a module mounts a handler under a path prefix with
@@ -109,6 +112,8 @@ export interface ModuleContext<O = unknown> {
   component(domain: string, handler: ComponentHandler): void;
   /** Routes a stanza (from and to set). */
   route(stanza: Element): void;
+  /** An XEP-0050 ad-hoc command on this host (served by the adhoc module). Removed on unload. */
+  command(node: string, definition: CommandDefinition): void;
   /** Repeating timer, cleared on unload. */
   timer(ms: number, fn: () => void | Promise<void>): void;
 }
