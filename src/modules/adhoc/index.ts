@@ -20,7 +20,7 @@ const options = z
     /** Command sessions open at once on the host, whoever runs them. */
     max_sessions: z.number().int().min(1).default(1000),
     /** Seconds a session may wait for the requester's next stage before it expires. */
-    session_timeout: z.number().int().min(10).default(600),
+    session_timeout: z.number().int().min(1).default(600),
   })
   .strict();
 
