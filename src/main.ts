@@ -5,7 +5,7 @@ import { addUsersFromFile, accountJid, CliError, withAccounts } from "./cli/acco
 import { readPassword, readStdin } from "./cli/read-input.js";
 import { type Config, ConfigError, loadConfig, validateModuleOptions, isModuleEnabled } from "./core/config/index.js";
 import { sendControlRequest } from "./control/control-server.js";
-import { recordAccountDeletion } from "./core/account-deletion.js";
+import { deleteAccount } from "./core/account-deletion.js";
 import { MODULE_CATALOGUE } from "./modules/catalogue.js";
 import { NatterServer } from "./server.js";
 import { NATTER_VERSION } from "./version.js";
@@ -77,9 +77,7 @@ program
     const account = accountJid(cfg, jid);
     await withAccounts(cfg, async (accounts, storage) => {
       if (!(await accounts.userExists(account.domain, account.local))) throw new CliError(`${account} does not exist`);
-      await accounts.deleteUser(account.domain, account.local);
-      await storage.deleteUser(account.domain, account.local);
-      await recordAccountDeletion(storage, account.domain, account.local);
+      await deleteAccount(storage, accounts, account.domain, account.local);
     });
     process.stdout.write(`deleted ${account}\n`);
     // Its MUC affiliations and PEP whitelist entries are removed by the server's modules: a running server

@@ -1,6 +1,7 @@
 // Assembles one Natter server from a config: storage, accounts, core services, modules, listeners.
 import type { Server as NetServer } from "node:net";
 import type { Logger } from "pino";
+import { Administration } from "./admin/administration.js";
 import { InternalAccountProvider } from "./auth/internal-account-provider.js";
 import { LoginThrottle, throttleLogLine } from "./auth/login-throttle.js";
 import type { ScramDowngradeCheck } from "./auth/scram-mechanism.js";
@@ -38,9 +39,6 @@ import { mountWebSocket } from "./transports/websocket/websocket-listener.js";
 import { loadServerSecret } from "./core/server-secret.js";
 import { secureDataDirectory } from "./core/secure-data-directory.js";
 import { processAccountDeletions } from "./core/account-deletion.js";
-import { Element } from "./core/xml/element.js";
-import { NS_CLIENT } from "./core/xml/ns.js";
-import { newStreamId } from "./stream/stream-id.js";
 import { S2sService } from "./transports/s2s/s2s-service.js";
 import { UnauthenticatedConnections, admitStream } from "./transports/unauthenticated-connections.js";
 import { parserLimits } from "./core/config/parser-limits.js";
@@ -102,6 +100,22 @@ export class NatterServer {
     router = new Router({ hosts, sessions, iq, hooks, accounts, log, hideAccountExistence: config.hide_account_existence });
     let loader: ModuleLoader | undefined;
     const http = new HttpServer(log, { publicUrl: config.listeners.http.public_url, defaultHost: config.hosts[0] as string });
+    const startedAt = Date.now();
+    let server: NatterServer | undefined;
+    const admin = new Administration({
+      accounts,
+      storage,
+      sessions,
+      hooks,
+      router,
+      hosts,
+      log,
+      version: NATTER_VERSION,
+      startedAt,
+      messageSender: () => config.send.from || (config.hosts[0] as string),
+      s2sLinks: () => server?.s2s?.links() ?? [],
+      // reload: i14-reload's NatterServer.reload; history: i14-metrics' samples (until then: none).
+    });
     const core: CoreServices = {
       hooks,
       iq,
@@ -115,8 +129,9 @@ export class NatterServer {
       hosts,
       http,
       dataDir: config.data_dir,
-      startedAt: Date.now(),
+      startedAt,
       version: NATTER_VERSION,
+      admin,
       disco: {
         features: (host, target) => loader?.features(host, target) ?? [],
         identities: (host) => loader?.identities(host) ?? [],
@@ -124,7 +139,7 @@ export class NatterServer {
       },
     };
     loader = new ModuleLoader(core);
-    const server = new NatterServer(config, core, loader, storage, log, http);
+    server = new NatterServer(config, core, loader, storage, log, http);
     try {
       await server.loadModules();
       // Accounts the CLI deleted while no server ran: their references go before anyone can register the name.
@@ -268,11 +283,8 @@ export class NatterServer {
   }
 
   /** Sends a message as the configured sender (`natter send`). */
-  async sendNotification(to: string, body: string): Promise<void> {
-    const from = this.config.send.from || (this.config.hosts[0] as string);
-    const message = new Element("message", NS_CLIENT, { from, to, type: "chat", id: newStreamId() });
-    message.c("body").t(body);
-    await this.core.router.route(message);
+  sendNotification(to: string, body: string): Promise<void> {
+    return this.core.admin.sendMessage(to, body);
   }
 
   /** Graceful shutdown: every stream gets <system-shutdown/>, storage is flushed and closed. */

@@ -121,8 +121,26 @@ export class InternalAccountProvider implements AccountProvider {
   /** Throws NoSuchAccountError, or PrecisError when the password is not allowed. */
   async setPassword(host: string, user: string, password: string): Promise<void> {
     const username = this.existingUsername(user);
-    if ((await this.store(host).get(username)) === undefined) throw new NoSuchAccountError(`${username}@${host}`);
-    await this.store(host).set(username, await this.credentialRecord(password));
+    const record = await this.store(host).get(username);
+    if (record === undefined) throw new NoSuchAccountError(`${username}@${host}`);
+    // A new password does not re-enable a disabled account.
+    const credentials = await this.credentialRecord(password);
+    await this.store(host).set(username, isDisabledRecord(record) ? { ...credentials, disabled: true } : credentials);
+  }
+
+  /** Throws NoSuchAccountError. The flag lives in the account's record, beside its credentials. */
+  async setDisabled(host: string, user: string, disabled: boolean): Promise<void> {
+    const username = this.existingUsername(user);
+    const record = await this.store(host).get(username);
+    if (!isObject(record)) throw new NoSuchAccountError(`${username}@${host}`);
+    const { disabled: _previous, ...rest } = record;
+    await this.store(host).set(username, disabled ? { ...rest, disabled: true } : rest);
+  }
+
+  async isDisabled(host: string, user: string): Promise<boolean> {
+    const username = normalizeOrUndefined(user);
+    if (username === undefined) return false;
+    return isDisabledRecord(await this.store(host).get(username));
   }
 
   /** Throws NoSuchAccountError when there is no such account. */
@@ -160,7 +178,7 @@ export class InternalAccountProvider implements AccountProvider {
     return username;
   }
 
-  private async credentialRecord(password: string): Promise<Json> {
+  private async credentialRecord(password: string): Promise<{ [key: string]: Json }> {
     const [sha1, sha256] = await Promise.all([
       deriveScramCredentials(password, "SHA-1", this.options.iterations),
       deriveScramCredentials(password, "SHA-256", this.options.iterations),
@@ -209,6 +227,10 @@ function strongestCredentials(record: Json): { hash: ScramHash; credentials: Scr
     if (credentials !== undefined) return { hash, credentials };
   }
   return undefined;
+}
+
+function isDisabledRecord(record: Json | undefined): boolean {
+  return isObject(record) && record.disabled === true;
 }
 
 function isObject(value: Json | undefined): value is { [key: string]: Json } {

@@ -17,6 +17,8 @@ function providerWith(user: string, hash: ScramHash, credentials: ScramCredentia
     setPassword: unused,
     deleteUser: unused,
     listUsers: unused,
+    setDisabled: unused,
+    isDisabled: unused,
     forgetUser: () => {},
   };
 }

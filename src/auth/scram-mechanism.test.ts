@@ -32,6 +32,8 @@ async function stubProvider(users: Record<string, string>): Promise<AccountProvi
     setPassword: unused,
     deleteUser: unused,
     listUsers: unused,
+    setDisabled: unused,
+    isDisabled: unused,
     forgetUser: () => {},
   };
 }

@@ -82,6 +82,10 @@ export interface AccountProvider {
   /** Deletes the account record only; the caller removes the rest of the user's data. */
   deleteUser(host: string, user: string): Promise<void>;
   listUsers(host: string): Promise<string[]>;
+  /** Disables (or re-enables) an account: its credentials stay, but SASL answers `account-disabled` (RFC 6120 §6.5.1). */
+  setDisabled(host: string, user: string, disabled: boolean): Promise<void>;
+  /** False for an unknown account too (asked only after the credentials were proven). */
+  isDisabled(host: string, user: string): Promise<boolean>;
   /** Drops what the provider remembers about a user, after another process (the CLI) deleted or changed it. */
   forgetUser(host: string, user: string): void;
 }

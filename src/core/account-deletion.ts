@@ -13,6 +13,17 @@ import type { Logger } from "pino";
 /** Host-wide store of deleted accounts whose references are not cleaned up yet: user → deletion time. */
 const PENDING_STORE = "account-deletions";
 
+/**
+ * Deletes an account and all its data, and records the deletion for the modules' clean-up: the one rule behind
+ * `natter deluser` and the admin operations. Throws NoSuchAccountError. A running server then calls
+ * processAccountDeletions (at once, or at its next start), which also ends the account's sessions.
+ */
+export async function deleteAccount(storage: StorageDriver, accounts: AccountProvider, host: string, user: string): Promise<void> {
+  await accounts.deleteUser(host, user);
+  await storage.deleteUser(host, user);
+  await recordAccountDeletion(storage, host, user);
+}
+
 /** Records that `user@host` was deleted (call after StorageDriver.deleteUser, which would erase the record). */
 export async function recordAccountDeletion(storage: StorageDriver, host: string, user: string): Promise<void> {
   await storage.open(host, PENDING_STORE, "keyval").set(user, Date.now());

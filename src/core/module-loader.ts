@@ -34,6 +34,7 @@ export class ModuleLoader {
       log,
       sessions: core.sessions,
       core,
+      admin: core.admin,
       hook(name, handler, opts) {
         removers.push(core.hooks.add(name, handler as never, owner, opts?.priority ?? 0));
       },
@@ -63,6 +64,9 @@ export class ModuleLoader {
       },
       route(stanza) {
         void core.router.route(stanza);
+      },
+      provideAdmin(part) {
+        removers.push(core.admin.provide(part));
       },
       timer(ms, fn) {
         const t = setInterval(() => {

@@ -2,6 +2,8 @@
 // its context, so unloading removes every handler with no cleanup code of the module's own.
 import type { Logger } from "pino";
 import type { ZodType } from "zod";
+import type { AdminPart } from "../admin/admin-parts.js";
+import type { AdminOperations } from "../admin/types.js";
 import type { AccountProvider } from "../auth/types.js";
 import type { CommandDefinition, CommandRegistry } from "./commands.js";
 import type { StorageDriver, StoreKind, StoreKinds } from "../storage/types.js";
@@ -73,6 +75,11 @@ export interface CoreServices {
   /** Server start time (ms). */
   startedAt: number;
   version: string;
+  /**
+   * Administration (issue 14): what every admin front end does (admin/administration.ts), and `provide`, through
+   * which modules add their parts (MUC rooms, announcements). Modules use ModuleContext.admin / provideAdmin.
+   */
+  admin: AdminOperations & { provide(part: AdminPart): () => void };
   /** Disco view over every loaded module (filled in once the loader exists). */
   disco: {
     features(host: string, target: IqTarget): string[];
@@ -114,6 +121,10 @@ export interface ModuleContext<O = unknown> {
   route(stanza: Element): void;
   /** An XEP-0050 ad-hoc command on this host (served by the adhoc module). Removed on unload. */
   command(node: string, definition: CommandDefinition): void;
+  /** What administrators see and do (users, sessions, rooms, announcements): for admin commands. */
+  readonly admin: AdminOperations;
+  /** Adds this module's part to administration (its MUC service's rooms, its host's announcements); removed on unload. */
+  provideAdmin(part: AdminPart): void;
   /** Repeating timer, cleared on unload. */
   timer(ms: number, fn: () => void | Promise<void>): void;
 }

@@ -18,6 +18,9 @@ class RecordingSession implements Session {
   readonly jid: Jid;
   readonly remoteAddress = "127.0.0.1";
   readonly secure = true;
+  readonly transport = "tcp" as const;
+  readonly since = 0;
+  readonly streamManagement = "off" as const;
   readonly attached = true;
   readonly state = new Map<symbol, unknown>();
   priority = 0;

@@ -12,6 +12,12 @@ export interface Session {
   readonly jid: Jid;
   readonly remoteAddress: string;
   readonly secure: boolean;
+  /** What carries the session ("tcp", "websocket", "bosh"), for administration. */
+  readonly transport: "tcp" | "websocket" | "bosh";
+  /** When the session started (ms since epoch), for administration. */
+  readonly since: number;
+  /** XEP-0198: "off", "on" (attached) or "detached" (waiting for resumption), for administration. */
+  readonly streamManagement: "off" | "on" | "detached";
   /** RFC 6121 §4.7.2.3: -128..127. Meaningful only while `available`. */
   priority: number;
   /** Has sent initial presence and not yet unavailable (RFC 6121 "available resource"). */

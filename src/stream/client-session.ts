@@ -9,9 +9,11 @@ import { type Element, xml } from "../core/xml/element.js";
 import { NS_CARBONS, NS_CLIENT, NS_DELAY, NS_MAM, NS_SID } from "../core/xml/ns.js";
 import type { ResumptionRegistry } from "./resumption-registry.js";
 import type { StreamManagement } from "./stream-management.js";
+import type { WireTransport } from "./framing.js";
 
 /** What a session needs of the stream it is attached to. */
 export interface SessionStream {
+  readonly transport: WireTransport;
   readonly remoteAddress: string;
   readonly secure: boolean;
   /**
@@ -47,7 +49,10 @@ export class ClientSession implements Session {
   private overLimitTimer: NodeJS.Timeout | undefined;
   private lastAddress: string;
   private lastSecure: boolean;
+  private lastTransport: WireTransport;
   private ended = false;
+  /** When the session authenticated (its resource is bound right after); read by administration only. */
+  readonly since = Date.now();
 
   constructor(
     readonly id: string,
@@ -63,6 +68,17 @@ export class ClientSession implements Session {
     this.jid = jid;
     this.lastAddress = stream.remoteAddress;
     this.lastSecure = stream.secure;
+    this.lastTransport = stream.transport;
+  }
+
+  get transport(): WireTransport {
+    return this.attachedStream?.transport ?? this.lastTransport;
+  }
+
+  /** XEP-0198 state for administration: off, on (attached) or detached (waiting for resumption). */
+  get streamManagement(): "off" | "on" | "detached" {
+    if (!this.sm) return "off";
+    return this.attachedStream ? "on" : "detached";
   }
 
   get remoteAddress(): string {
@@ -159,6 +175,7 @@ export class ClientSession implements Session {
     this.attachedStream = stream;
     this.lastAddress = stream.remoteAddress;
     this.lastSecure = stream.secure;
+    this.lastTransport = stream.transport;
     return previous;
   }
 

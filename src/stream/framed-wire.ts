@@ -5,10 +5,11 @@ import type { ChannelBindingType } from "../auth/types.js";
 import type { Element } from "../core/xml/element.js";
 import type { StreamParserEvents, StreamParserLimits } from "../core/xml/stream-parser.js";
 import type { ByteConnection } from "./connection.js";
-import type { FrameReader, Framing } from "./framing.js";
+import type { FrameReader, Framing, WireTransport } from "./framing.js";
 import type { Flushed, StreamHeaderFields, StreamWire } from "./stream-wire.js";
 
 export class FramedWire implements StreamWire {
+  readonly transport: WireTransport;
   private reader: FrameReader | undefined;
   private inputHandler: ((bytes: number) => void) | undefined;
 
@@ -16,6 +17,7 @@ export class FramedWire implements StreamWire {
     readonly conn: ByteConnection,
     readonly framing: Framing,
   ) {
+    this.transport = framing.transport;
     conn.onData((chunk) => {
       this.inputHandler?.(chunk.length);
       this.reader?.write(chunk);

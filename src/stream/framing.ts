@@ -24,7 +24,11 @@ export interface FrameReader {
   end(): void;
 }
 
+/** Which kind of transport carries a stream (what an admin sees of a session). */
+export type WireTransport = "tcp" | "websocket" | "bosh";
+
 export interface Framing {
+  readonly transport: WireTransport;
   reader(events: StreamParserEvents, limits: StreamParserLimits): FrameReader;
   header(fields: StreamHeaderFields): string;
   element(el: Element, contentNs: string): string;
@@ -56,6 +60,7 @@ export function standaloneElementText(el: Element): string {
 
 /** RFC 6120: the stream is one XML document; elements take the stream's namespaces from its header. */
 export const tcpFraming: Framing = {
+  transport: "tcp",
   reader: (events, limits) => new XmppStreamParser(events, limits),
   header: streamHeaderText,
   element: (el, contentNs) => el.toString(contentNs),
@@ -68,6 +73,7 @@ export const tcpFraming: Framing = {
  * <open/> and ends with <close/> in urn:ietf:params:xml:ns:xmpp-framing.
  */
 export const websocketFraming: Framing = {
+  transport: "websocket",
   reader: (events, limits) => new WebSocketReader(events, limits),
   header(fields) {
     let out = `<open xmlns='${NS_FRAMING}'`;

@@ -212,6 +212,8 @@ export class SaslNegotiation {
     if (result.kind === "success") {
       this.counted = false;
       this.throttle.recordSuccess(ip, `${result.username}@${this.ctx.host}`);
+      // RFC 6120 §6.5.1: asked only once the credentials are proven, so the answer tells a stranger nothing.
+      if (await this.provider.isDisabled(this.ctx.host, result.username)) return this.fail("account-disabled", "this account is disabled");
       const el = new Element("success", NS_SASL);
       if (result.data && result.data.length > 0) el.t(result.data.toString("base64"));
       return { kind: "success", element: el, username: result.username, mechanism: this.mechanismName };

@@ -5,6 +5,7 @@
 import type { ChannelBindingType } from "../auth/types.js";
 import type { Element } from "../core/xml/element.js";
 import type { StreamParserEvents, StreamParserLimits } from "../core/xml/stream-parser.js";
+import type { WireTransport } from "./framing.js";
 
 /** The header fields of a stream we open or answer (RFC 6120 §4.7; RFC 7395 §3.3.2 <open/>; XEP-0206 §3). */
 export interface StreamHeaderFields {
@@ -24,6 +25,7 @@ export interface StreamHeaderFields {
 export type Flushed = (err?: Error | null) => void;
 
 export interface StreamWire {
+  readonly transport: WireTransport;
   readonly remoteAddress: string;
   /** TLS is in place (direct TLS, after STARTTLS, or HTTPS underneath). */
   readonly secure: boolean;

@@ -12,6 +12,7 @@ import { InputThrottle, type RateLimitConfig } from "./input-throttle.js";
 import { newStreamId } from "./stream-id.js";
 import { StreamTickers } from "./stream-ticker.js";
 import type { Flushed, StreamHeaderFields, StreamWire } from "./stream-wire.js";
+import type { WireTransport } from "./framing.js";
 
 // RFC 6120 §4.6.1: a keepalive only when the stream has been quiet for a whole period.
 const keepaliveTickers = new StreamTickers<XmlStream>((stream) => stream.keepaliveTick());
@@ -128,6 +129,10 @@ export abstract class XmlStream implements StreamParserEvents, InboundQueueOwner
 
   get remoteAddress(): string {
     return this.wire.remoteAddress;
+  }
+
+  get transport(): WireTransport {
+    return this.wire.transport;
   }
 
   get secure(): boolean {

@@ -3,33 +3,18 @@
 import { StanzaError } from "../../core/errors.js";
 import { tryParseJid } from "../../core/jid.js";
 import { defineModule } from "../../core/modules.js";
-import type { Session } from "../../core/session.js";
 import type { Element } from "../../core/xml/element.js";
-import {
-  type AnnouncementPart,
-  buildAnnouncement,
-  extractParts,
-  isAnnounceResource,
-  motdFromJson,
-  motdToJson,
-  newMotd,
-  parseAction,
-} from "./codec.js";
+import { Announcer } from "./announcer.js";
+import { type AnnouncementPart, extractParts, isAnnounceResource, parseAction } from "./codec.js";
 
 export default defineModule({
   name: "announcements",
   // The host's MOTD is looked up at every login.
   cachedStores: ["motd"],
   setup(ctx) {
-    const motdStore = ctx.store("motd", "keyval"); // user "": the host's one MOTD
-    const seenStore = ctx.store("motd-seen", "keyval"); // per user: id of the MOTD version they were sent
     const router = ctx.core.router;
-
-    /** Available resources of this host now (RFC 6121 "available resource": has sent initial presence). */
-    const online = (): Session[] => [...ctx.sessions.ofHost(ctx.host)].filter((s) => s.available);
-
-    const send = (session: Session, parts: AnnouncementPart[]) =>
-      router.deliver(session, buildAnnouncement(ctx.host, session.jid.toString(), parts));
+    const announcer = new Announcer(ctx.host, ctx.store("motd", "keyval"), ctx.store("motd-seen", "keyval"), ctx.sessions, router);
+    ctx.provideAdmin({ kind: "announcements", announcements: announcer });
 
     const partsOf = (stanza: Element): AnnouncementPart[] => {
       const parts = extractParts(stanza);
@@ -51,30 +36,17 @@ export default defineModule({
       const action = parseAction(to.resource);
       try {
         switch (action) {
-          case "online": {
-            const parts = partsOf(stanza);
-            for (const s of online()) await send(s, parts);
+          case "online":
+            await announcer.announceParts(partsOf(stanza));
             break;
-          }
-          case "motd": {
-            // A new version: stored first (it must survive a restart), then sent to everyone online, who
-            // are marked as having seen it so that their next login does not repeat it.
-            const motd = newMotd(partsOf(stanza));
-            await motdStore.set("", motdToJson(motd));
-            for (const s of online()) {
-              await seenStore.set(s.jid.local, motd.id);
-              await send(s, motd.parts);
-            }
+          case "motd":
+            await announcer.setMotdParts(partsOf(stanza), true);
             break;
-          }
           case "motd-update":
-            // Also a new version, but not sent now: each user gets it at their next login, once.
-            await motdStore.set("", motdToJson(newMotd(partsOf(stanza))));
+            await announcer.setMotdParts(partsOf(stanza), false);
             break;
           case "motd-delete":
-            await motdStore.delete("");
-            // The markers name versions that no longer exist; drop them rather than keep them forever.
-            for (const user of await seenStore.users()) await seenStore.delete(user);
+            await announcer.deleteMotd();
             break;
           default:
             throw new StanzaError("item-not-found", `unknown announcement address ${to.resource}`);
@@ -91,12 +63,7 @@ export default defineModule({
     // user_available hook do), when the client is ready to show messages — not at bind time.
     ctx.hook("presence.broadcast", async ({ session, initial }) => {
       if (!initial || session.jid.domain !== ctx.host) return;
-      const motd = motdFromJson(await motdStore.get(""));
-      if (!motd) return;
-      const user = session.jid.local;
-      if ((await seenStore.get(user)) === motd.id) return;
-      await seenStore.set(user, motd.id);
-      await send(session, motd.parts);
+      await announcer.greet(session);
     });
   },
 });

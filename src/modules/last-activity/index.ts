@@ -8,12 +8,7 @@ import { Element } from "../../core/xml/element.js";
 import { NS_LAST } from "../../core/xml/ns.js";
 import { RosterStore } from "../roster/roster-store.js";
 import { hasFrom } from "../roster/subscription-state.js";
-
-interface LastLog {
-  /** Milliseconds since the epoch of the logout (or unavailable presence). */
-  time: number;
-  status: string;
-}
+import { LAST_LOG_STORE, readLastLog, writeLastLog } from "./last-log.js";
 
 const seconds = (sinceMs: number): number => Math.max(0, Math.floor((Date.now() - sinceMs) / 1000));
 
@@ -28,7 +23,7 @@ export default defineModule({
   specs: [{ xep: 12, version: "2.0", status: "complete", note: "server uptime and offline users; idle time is the client's (§4)" }],
   setup(ctx) {
     const { core, host } = ctx;
-    const lastlog = ctx.store("lastlog", "keyval");
+    const lastlog = ctx.store(LAST_LOG_STORE, "keyval");
     const roster = new RosterStore(ctx);
     /** Per session: the status of the unavailable presence it sent last, until it is available again. */
     const STATUS = Symbol("last-activity.status");
@@ -46,14 +41,14 @@ export default defineModule({
       }
       // §3: with at least one available resource the answer SHOULD be an empty query with seconds='0'.
       if (ctx.sessions.resourcesOf(to).some((s) => s.available)) return lastQuery(0);
-      const last = (await lastlog.get(user)) as unknown as LastLog | undefined;
+      const last = await readLastLog(lastlog, user);
       // Never logged out since records began: nothing to tell (as Prosody and ejabberd answer).
       if (last === undefined) throw new StanzaError("service-unavailable");
       return lastQuery(seconds(last.time), last.status);
     });
 
     async function record(session: Session, status: string): Promise<void> {
-      await lastlog.set(session.jid.local, { time: Date.now(), status });
+      await writeLastLog(lastlog, session.jid.local, { time: Date.now(), status });
     }
 
     // An unavailable presence ends the user's availability and carries the status to report (§3).

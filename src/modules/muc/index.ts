@@ -14,6 +14,7 @@ import { type MucOptions, mucOptions } from "./options.js";
 import { RoomStore } from "./room-store.js";
 import { exceedsSize } from "./stanza-size.js";
 import { MucService } from "./service.js";
+import { MucRoomAdministration } from "./room-administration.js";
 import type { ArchiveWrite } from "./messages.js";
 
 export { MucService } from "./service.js";
@@ -97,6 +98,7 @@ export default defineModule<MucOptions>({
     });
     for (const room of await roomStore.loadAll()) svc.addRoom(room);
     ctx.component(domain, (stanza, to) => dispatch(svc, stanza, to));
+    ctx.provideAdmin({ kind: "rooms", rooms: new MucRoomAdministration(svc) });
 
     // A client that went away without leaving: out of every room of this service (rooms serve any host's users).
     ctx.hook("session.closed", async ({ session }) => {

@@ -90,6 +90,7 @@ interface Reader {
 type State = "open" | "closing" | "closed";
 
 export class BoshSession implements StreamWire {
+  readonly transport = "bosh" as const;
   readonly canStartTls = false;
   /** XEP-0124 §7.1 values agreed at creation. */
   readonly wait: number;

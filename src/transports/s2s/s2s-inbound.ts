@@ -30,6 +30,11 @@ export class S2sInbound extends S2sStream {
    */
   private readonly authenticated = new Map<string, Set<string>>();
 
+  /** The (local, remote) domain pairs authenticated on this stream, for administration. */
+  authenticatedPairs(): { local: string; remote: string }[] {
+    return [...this.authenticated].flatMap(([remote, locals]) => [...locals].map((local) => ({ local, remote })));
+  }
+
   constructor(
     conn: S2sConnection,
     private readonly env: S2sEnv,

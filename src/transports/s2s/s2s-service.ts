@@ -180,6 +180,13 @@ export class S2sService {
     };
   }
 
+  /** Every link for administration: outbound streams, and the domain pairs authenticated on inbound ones. */
+  links(): { local: string; remote: string; direction: "in" | "out"; ready: boolean }[] {
+    const out = [...this.outbound.values()].map((o) => ({ local: o.local, remote: o.remote, direction: "out" as const, ready: o.isReady }));
+    const inbound = [...this.inbound].flatMap((s) => s.authenticatedPairs().map((p) => ({ ...p, direction: "in" as const, ready: true })));
+    return [...out, ...inbound];
+  }
+
   async close(): Promise<void> {
     this.stopping = true;
     this.removeHook?.();

@@ -1,0 +1,18 @@
+// What modules contribute to administration (admin/administration.ts): each registers its part through its
+// context (ModuleContext.provideAdmin), and the registration goes when the module is unloaded.
+import type { RoomAdministration } from "./types.js";
+
+/** A host's announcements and message of the day (the announcements module). */
+export interface HostAnnouncements {
+  readonly host: string;
+  /** XEP-0133 §4.23: a message to every available resource of the host; returns how many got it. */
+  announce(body: string, subject?: string): Promise<number>;
+  /** The current message of the day's text (its bodies), or undefined. */
+  motd(): Promise<string | undefined>;
+  /** XEP-0133 §4.24: a new MOTD, sent to available resources now and to the others at their next login. */
+  setMotd(body: string): Promise<void>;
+  /** XEP-0133 §4.26. */
+  deleteMotd(): Promise<void>;
+}
+
+export type AdminPart = { kind: "rooms"; rooms: RoomAdministration } | { kind: "announcements"; announcements: HostAnnouncements };
