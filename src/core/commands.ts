@@ -56,6 +56,8 @@ export interface CommandStage {
 export interface CommandOutcome {
   notes?: CommandNote[];
   form?: DataForm;
+  /** Elements placed inside the result form after its fields (XEP-0133 §4.8 puts the roster's <query/> there). */
+  formPayload?: Element[];
 }
 
 export interface CommandDefinition {

@@ -41,6 +41,7 @@ export interface CommandResponse {
   actions?: { allowed: ("prev" | "next" | "complete")[]; execute: "next" | "complete" };
   notes?: CommandNote[];
   form?: DataForm;
+  formPayload?: Element[];
 }
 
 export function buildCommand(r: CommandResponse): Element {
@@ -50,6 +51,6 @@ export function buildCommand(r: CommandResponse): Element {
     for (const a of r.actions.allowed) actions.c(a, NS_COMMANDS);
   }
   for (const n of r.notes ?? []) el.c("note", NS_COMMANDS, { type: n.type }).t(n.text);
-  if (r.form) el.append(buildDataForm(r.form));
+  if (r.form) el.append(buildDataForm(r.form).append(...(r.formPayload ?? [])));
   return el;
 }
