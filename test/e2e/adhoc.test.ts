@@ -7,14 +7,11 @@ import { after, before, describe, it } from "node:test";
 import { CommandValues, badPayload, type CommandDefinition } from "../../src/core/commands.js";
 import type { LoadedModule } from "../../src/core/modules.js";
 import { defineModule } from "../../src/core/modules.js";
+import { NS_COMMANDS, NS_DATA, actionsOf, cmdOf, command, commandItems, errorOf, fieldValues, iq } from "../helpers/adhoc.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
 
-const NS_COMMANDS = "http://jabber.org/protocol/commands";
-const NS_DATA = "jabber:x:data";
-const NS_ITEMS = "http://jabber.org/protocol/disco#items";
 const NS_INFO = "http://jabber.org/protocol/disco#info";
-const STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
 
 const PIZZA = "urn:test:pizza";
 const SECRET = "urn:test:secret";
@@ -74,61 +71,11 @@ describe("ad-hoc commands e2e (@xmpp/client)", () => {
   let expiring: TestServer;
   let loaded: LoadedModule;
   const clients: ConnectedClient[] = [];
-  let n = 0;
-
-  /** Sends an IQ and resolves with its reply (result or error). */
-  const iq = async (c: ConnectedClient, type: "get" | "set", child: XmlElement): Promise<XmlElement> => {
-    const id = `q${++n}`;
-    await c.xmpp.send(xml("iq", { type, id, to: "localhost" }, child));
-    return c.waitFor((s) => s.is("iq") && s.attrs.id === id && (s.attrs.type === "result" || s.attrs.type === "error"));
-  };
-
-  const command = (c: ConnectedClient, attrs: Record<string, string>, form?: Record<string, string[]>, formType = "submit") =>
-    iq(
-      c,
-      "set",
-      xml(
-        "command",
-        { xmlns: NS_COMMANDS, ...attrs },
-        ...(form
-          ? [xml("x", { xmlns: NS_DATA, type: formType }, ...Object.entries(form).map(([v, vals]) => xml("field", { var: v }, ...vals.map((x) => xml("value", {}, x)))))]
-          : []),
-      ),
-    );
-
-  const cmdOf = (r: XmlElement) => {
-    assert.equal(r.attrs.type, "result", r.toString());
-    return r.getChild("command", NS_COMMANDS) as XmlElement;
-  };
-
-  const errorOf = (r: XmlElement) => {
-    assert.equal(r.attrs.type, "error", r.toString());
-    const e = r.getChild("error") as XmlElement;
-    const cond = e.children.find((c) => typeof c !== "string" && c.attrs.xmlns === STANZAS) as XmlElement;
-    const specific = e.children.find((c) => typeof c !== "string" && c.attrs.xmlns === NS_COMMANDS) as XmlElement | undefined;
-    return { type: e.attrs.type, condition: cond.name, specific: specific?.name };
-  };
-
-  const actionsOf = (cmd: XmlElement) => {
-    const a = cmd.getChild("actions") as XmlElement;
-    return { execute: a.attrs.execute, allowed: a.children.filter((c) => typeof c !== "string").map((c) => (c as XmlElement).name) };
-  };
-
-  const fieldValues = (cmd: XmlElement, v: string) =>
-    ((cmd.getChild("x", NS_DATA) as XmlElement).getChildren("field").find((f) => f.attrs.var === v) as XmlElement)
-      .getChildren("value")
-      .map((x) => x.getText());
 
   const login = async (server: TestServer, user: string, resource = "r1") => {
     const c = await connect(server, user, `${user}-secret`, { resource });
     clients.push(c);
     return c;
-  };
-
-  const itemsOf = async (c: ConnectedClient) => {
-    const r = await iq(c, "get", xml("query", { xmlns: NS_ITEMS, node: NS_COMMANDS }));
-    assert.equal(r.attrs.type, "result");
-    return (r.getChild("query", NS_ITEMS) as XmlElement).getChildren("item").map((i) => ({ ...i.attrs }));
   };
 
   before(async () => {
@@ -151,13 +98,13 @@ describe("ad-hoc commands e2e (@xmpp/client)", () => {
     const alice = await login(ts, "alice");
     const info = await iq(alice, "get", xml("query", { xmlns: NS_INFO }));
     assert.ok((info.getChild("query") as XmlElement).getChildren("feature").some((f) => f.attrs.var === NS_COMMANDS));
-    const forAdmin = await itemsOf(admin);
+    const forAdmin = await commandItems(admin);
     assert.deepEqual(
       forAdmin.filter((i) => i.node?.startsWith("urn:test:")).map((i) => i.node).sort(),
       [PIZZA, QUICK, SECRET],
     );
     assert.ok(forAdmin.every((i) => i.jid === "localhost" && i.name));
-    const forAlice = await itemsOf(alice);
+    const forAlice = await commandItems(alice);
     assert.deepEqual(forAlice.filter((i) => i.node?.startsWith("urn:test:")).map((i) => i.node).sort(), [PIZZA, QUICK]);
 
     const nodeInfo = await iq(alice, "get", xml("query", { xmlns: NS_INFO, node: PIZZA }));
@@ -295,7 +242,7 @@ describe("ad-hoc commands e2e (@xmpp/client)", () => {
     const alice = await login(ts, "alice", "unload");
     const sid = cmdOf(await command(alice, { node: PIZZA })).attrs.sessionid as string;
     loaded.unload();
-    assert.deepEqual((await itemsOf(alice)).filter((i) => i.node?.startsWith("urn:test:")), []);
+    assert.deepEqual((await commandItems(alice)).filter((i) => i.node?.startsWith("urn:test:")), []);
     assert.equal(errorOf(await command(alice, { node: PIZZA })).condition, "item-not-found");
     assert.equal(errorOf(await command(alice, { node: PIZZA, sessionid: sid, action: "next" }, { size: ["small"] })).condition, "item-not-found");
   });

@@ -24,7 +24,8 @@ export function userCommands(ops: AdminOperations, host: string): Record<string,
           ok.push(jid);
         } catch (err) {
           if (!(err instanceof AdminError) && !(err instanceof StanzaError)) throw err; // a bug, not a refusal
-          notes.push({ type: "error", text: `${jid}: ${(err as Error).message}` });
+          const text = err instanceof StanzaError ? (err.text ?? err.condition) : err.message;
+          notes.push({ type: "error", text: text.includes(jid) ? text : `${jid}: ${text}` });
         }
       }
       if (ok.length > 0) notes.unshift({ type: "info", text: `${done}: ${ok.join(", ")}` });
