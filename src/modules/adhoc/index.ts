@@ -64,6 +64,18 @@ export default defineModule({
     });
 
     ctx.iq("host", "set", NS_COMMANDS, "command", async ({ payload, from }) => {
+      try {
+        return await execute(payload, from);
+      } catch (err) {
+        if (err instanceof StanzaError) {
+          const specific = err.appCondition?.name;
+          ctx.log.debug({ requester: from.toString(), node: payload.attrs.node, condition: err.condition, specific }, "ad-hoc command request refused");
+        }
+        throw err;
+      }
+    });
+
+    async function execute(payload: Element, from: Jid): Promise<Element> {
       const req = parseCommand(payload);
       const command = registry.get(host, req.node);
       if (!command) throw new StanzaError("item-not-found", `no command ${req.node}`);
@@ -94,7 +106,7 @@ export default defineModule({
         if (!isBadPayload(err) && !(err instanceof StanzaError && err.appCondition?.name === "bad-action")) sessions.end(found);
         throw err;
       }
-    });
+    }
 
     function allowedFor(c: RegisteredCommand, from: Jid): boolean {
       try {
@@ -158,8 +170,9 @@ export default defineModule({
       }
       if (step === "next" && last) throw commandError("bad-request", "bad-action", "this is the last stage: complete it");
       if (step === "complete" && !last) throw commandError("bad-request", "bad-action", "more stages follow: go next");
-      if (!form || form.type !== "submit") throw commandError("bad-request", "bad-payload", "submit the stage's form (type submit)");
-      s.submitted[s.stage] = checkSubmission(s.shown, form);
+      // No form at all is an empty submission (a stage whose fields are all optional); another type is not one.
+      if (form && form.type !== "submit") throw commandError("bad-request", "bad-payload", "submit the stage's form (type submit)");
+      s.submitted[s.stage] = checkSubmission(s.shown, form ?? { type: "submit", fields: [] });
       s.submitted.length = s.stage + 1; // what later stages submitted before a prev no longer holds
       const request: CommandRequest = { requester: s.requester, values: valuesOf(s) };
       await stages[s.stage]?.check?.(request);
