@@ -2,6 +2,7 @@
 import { Command, Option } from "commander";
 import { AccountExistsError, NoSuchAccountError } from "./auth/types.js";
 import { addUsersFromFile, accountJid, CliError, withAccounts } from "./cli/accounts.js";
+import { registerAdminCommands } from "./cli/admin-commands.js";
 import { readPassword, readStdin } from "./cli/read-input.js";
 import { type Config, ConfigError, loadConfig, validateModuleOptions, isModuleEnabled } from "./core/config/index.js";
 import { sendControlRequest } from "./control/control-server.js";
@@ -151,6 +152,8 @@ program
     }
     if (!response.ok) throw new CliError(response.error);
   });
+
+registerAdminCommands(program, config);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError || err instanceof CliError) {

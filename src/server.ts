@@ -2,6 +2,9 @@
 import type { Server as NetServer } from "node:net";
 import type { Logger } from "pino";
 import { Administration } from "./admin/administration.js";
+import type { AdminOperations } from "./admin/types.js";
+import { ApiTokens, BearerTokenAuthenticator } from "./admin/api-tokens.js";
+import { AdminHttpApi } from "./admin/http-api/admin-api.js";
 import { InternalAccountProvider } from "./auth/internal-account-provider.js";
 import { LoginThrottle, throttleLogLine } from "./auth/login-throttle.js";
 import type { ScramDowngradeCheck } from "./auth/scram-mechanism.js";
@@ -71,6 +74,13 @@ export class NatterServer {
   private control: ControlServer | undefined;
   /** XEP-0114 external components, when the config lists any. */
   private components: ExternalComponents | undefined;
+  /** API tokens of the admin HTTP API (`natter token`). */
+  readonly apiTokens: ApiTokens;
+  /**
+   * The admin HTTP API at /admin/api (mounted when admin_api.enabled). Other ways in (the console's session
+   * cookie) join with `adminApi.addAuthenticator`.
+   */
+  readonly adminApi: AdminHttpApi;
 
   private constructor(
     readonly config: Config,
@@ -79,7 +89,21 @@ export class NatterServer {
     private readonly storage: StorageDriver,
     readonly log: Logger,
     private readonly http: HttpServer,
-  ) {}
+  ) {
+    this.apiTokens = new ApiTokens(storage);
+    this.adminApi = new AdminHttpApi(
+      core.admin,
+      {
+        allowedAddresses: config.admin_api.allowed_addresses,
+        maxPageSize: config.admin_api.max_page_size,
+        maxBodyBytes: config.admin_api.max_body_bytes,
+        defaultHost: config.hosts[0] as string,
+        version: NATTER_VERSION,
+      },
+      log.child({ component: "admin-api" }),
+    );
+    this.adminApi.addAuthenticator(new BearerTokenAuthenticator(this.apiTokens));
+  }
 
   static async start(config: Config, options: StartOptions = {}): Promise<NatterServer> {
     const log = options.log ?? createLogger(config.log_level);
@@ -271,10 +295,16 @@ export class NatterServer {
     // XEP-0124 / XEP-0206 at /http-bind: each BOSH session is a client stream like a TCP connection.
     this.bosh = mountBosh(this.http, config, (wire) => this.acceptClient(wire), log);
     mountCoreWebRoutes(this.http, config, log);
+    if (config.admin_api.enabled) this.adminApi.mount(this.http);
     await this.http.listen(http, https, certs);
     this.ports.http = this.http.ports.http;
     this.ports.https = this.http.ports.https;
     this.control = await ControlServer.start(config.control_socket, this, log);
+  }
+
+  /** Administration (CoreServices.admin), for the control socket. */
+  get admin(): AdminOperations {
+    return this.core.admin;
   }
 
   processAccountDeletions(): Promise<number> {

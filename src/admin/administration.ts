@@ -123,6 +123,12 @@ export class Administration implements AdminOperations {
     return { items, total: all.length, offset, limit };
   }
 
+  async user(jid: JidText): Promise<UserSummary> {
+    const account = await this.existingAccount(jid);
+    const bare = account.bareString();
+    return { jid: bare, disabled: await this.deps.accounts.isDisabled(account.domain, account.local), sessions: this.deps.sessions.resourcesOf(bare).length };
+  }
+
   async createUser(jid: JidText, password: string): Promise<void> {
     const account = this.accountJid(jid);
     if (password === "") throw new AdminError("bad-request", "the password is empty");

@@ -137,6 +137,8 @@ export interface AdminOperations {
   history(): StatsSample[];
 
   listUsers(query: UserQuery): Promise<Page<UserSummary>>;
+  /** One account; throws AdminError("not-found") when there is none. */
+  user(jid: JidText): Promise<UserSummary>;
   /** Throws AdminError("conflict") when it exists, ("bad-request") for a name PRECIS refuses or a foreign host. */
   createUser(jid: JidText, password: string): Promise<void>;
   /** The account and all its data, with the account.deleted hook (MUC and PEP affiliations); ends its sessions. */

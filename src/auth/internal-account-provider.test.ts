@@ -117,3 +117,20 @@ describe("InternalAccountProvider", () => {
     assert.throws(() => new InternalAccountProvider(createMemoryDriver(), { iterations: 0 }), RangeError);
   });
 });
+
+describe("InternalAccountProvider: disabled accounts", () => {
+  it("keeps the flag in the record, across a password change, until enabled again", async () => {
+    const { provider } = setup();
+    await provider.createUser("example.com", "juliet", "pw1");
+    assert.equal(await provider.isDisabled("example.com", "juliet"), false);
+    await provider.setDisabled("example.com", "Juliet", true);
+    assert.equal(await provider.isDisabled("example.com", "juliet"), true);
+    await provider.setPassword("example.com", "juliet", "pw2");
+    assert.equal(await provider.isDisabled("example.com", "juliet"), true, "a new password does not re-enable");
+    assert.equal(await provider.verifyPassword("example.com", "juliet", "pw2"), true, "the credentials stay usable");
+    await provider.setDisabled("example.com", "juliet", false);
+    assert.equal(await provider.isDisabled("example.com", "juliet"), false);
+    await assert.rejects(provider.setDisabled("example.com", "nobody", true), NoSuchAccountError);
+    assert.equal(await provider.isDisabled("example.com", "nobody"), false);
+  });
+});

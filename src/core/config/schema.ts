@@ -418,6 +418,20 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    // The admin HTTP API under <http(s) listener>/admin/api (issue 14; docs/admin-api.md). Only addresses in
+    // allowed_addresses reach it at all (then an API token or an admin's console session is needed): loopback by
+    // default, so a fresh install exposes no admin surface to the network.
+    admin_api: z
+      .object({
+        enabled: z.boolean().default(true),
+        allowed_addresses: z.array(addressEntry).default(["127.0.0.0/8", "::1"]),
+        /** Most users one GET /users page returns. */
+        max_page_size: positiveInt("a page size", 1, 100000).default(500),
+        /** Largest request body the API reads. */
+        max_body_bytes: positiveInt("a size in bytes", 1024).default(65536),
+      })
+      .strict()
+      .prefault({}),
     // Connections not authenticated yet (c2s, s2s inbound, components), counted from TCP accept until
     // authentication or close, on all listeners together.
     unauthenticated: z
