@@ -5,9 +5,9 @@ import type { ZodType } from "zod";
 import type { AdminPart } from "../admin/admin-parts.js";
 import type { AdminOperations } from "../admin/types.js";
 import type { AccountProvider } from "../auth/types.js";
-import type { CommandDefinition, CommandRegistry } from "./commands.js";
 import type { StorageDriver, StoreKind, StoreKinds } from "../storage/types.js";
 import type { HttpRoutes } from "../web/http-routes.js";
+import type { CommandDefinition, CommandRegistry } from "./commands.js";
 import type {
   FirstHandler,
   FirstHook,

@@ -4,10 +4,20 @@
 // goes away with the module that registered it. The commands are a test module's, loaded into the real server.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { CommandValues, badPayload, type CommandDefinition } from "../../src/core/commands.js";
+import { badPayload, type CommandDefinition, CommandValues } from "../../src/core/commands.js";
 import type { LoadedModule } from "../../src/core/modules.js";
 import { defineModule } from "../../src/core/modules.js";
-import { NS_COMMANDS, NS_DATA, actionsOf, cmdOf, command, commandItems, errorOf, fieldValues, iq } from "../helpers/adhoc.js";
+import {
+  actionsOf,
+  cmdOf,
+  command,
+  commandItems,
+  errorOf,
+  fieldValues,
+  iq,
+  NS_COMMANDS,
+  NS_DATA,
+} from "../helpers/adhoc.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
 
@@ -52,7 +62,12 @@ const pizza: CommandDefinition = {
     },
   ],
   run: ({ values, requester }) => ({
-    notes: [{ type: "info", text: `${values.one("size")} with ${values.all("toppings").join("+")} for ${values.one("deliver-to")} (${requester.bareString()})` }],
+    notes: [
+      {
+        type: "info",
+        text: `${values.one("size")} with ${values.all("toppings").join("+")} for ${values.one("deliver-to")} (${requester.bareString()})`,
+      },
+    ],
     form: { type: "result", fields: [{ var: "size", values: [values.one("size") ?? ""] }] },
   }),
 };
@@ -61,8 +76,16 @@ const testCommands = defineModule({
   name: "test-commands",
   setup(ctx) {
     ctx.command(PIZZA, pizza);
-    ctx.command(SECRET, { name: "Admins only", allowed: (jid) => jid.bareString() === "admin@localhost", run: () => ({ notes: [{ type: "info", text: "secret" }] }) });
-    ctx.command(QUICK, { name: "One step", allowed: () => true, run: () => ({ notes: [{ type: "info", text: `done ${new CommandValues().all("x").length}` }] }) });
+    ctx.command(SECRET, {
+      name: "Admins only",
+      allowed: (jid) => jid.bareString() === "admin@localhost",
+      run: () => ({ notes: [{ type: "info", text: "secret" }] }),
+    });
+    ctx.command(QUICK, {
+      name: "One step",
+      allowed: () => true,
+      run: () => ({ notes: [{ type: "info", text: `done ${new CommandValues().all("x").length}` }] }),
+    });
   },
 });
 
@@ -100,16 +123,28 @@ describe("ad-hoc commands e2e (@xmpp/client)", () => {
     assert.ok((info.getChild("query") as XmlElement).getChildren("feature").some((f) => f.attrs.var === NS_COMMANDS));
     const forAdmin = await commandItems(admin);
     assert.deepEqual(
-      forAdmin.filter((i) => i.node?.startsWith("urn:test:")).map((i) => i.node).sort(),
+      forAdmin
+        .filter((i) => i.node?.startsWith("urn:test:"))
+        .map((i) => i.node)
+        .sort(),
       [PIZZA, QUICK, SECRET],
     );
     assert.ok(forAdmin.every((i) => i.jid === "localhost" && i.name));
     const forAlice = await commandItems(alice);
-    assert.deepEqual(forAlice.filter((i) => i.node?.startsWith("urn:test:")).map((i) => i.node).sort(), [PIZZA, QUICK]);
+    assert.deepEqual(
+      forAlice
+        .filter((i) => i.node?.startsWith("urn:test:"))
+        .map((i) => i.node)
+        .sort(),
+      [PIZZA, QUICK],
+    );
 
     const nodeInfo = await iq(alice, "get", xml("query", { xmlns: NS_INFO, node: PIZZA }));
     const q = nodeInfo.getChild("query") as XmlElement;
-    assert.deepEqual({ ...q.getChild("identity")?.attrs }, { category: "automation", type: "command-node", name: "Order a pizza" });
+    assert.deepEqual(
+      { ...q.getChild("identity")?.attrs },
+      { category: "automation", type: "command-node", name: "Order a pizza" },
+    );
     const features = q.getChildren("feature").map((f) => f.attrs.var);
     assert.ok(features.includes(NS_COMMANDS) && features.includes(NS_DATA), features.join(" "));
     // Alice may not know the admin's command exists.
@@ -140,7 +175,13 @@ describe("ad-hoc commands e2e (@xmpp/client)", () => {
     const again = cmdOf(await command(alice, { node: PIZZA, sessionid: sid, action: "execute" }, { size: ["small"] }));
     assert.equal((again.getChild("x", NS_DATA) as XmlElement).getChildText("title"), "Toppings for a small pizza");
 
-    const done = cmdOf(await command(alice, { node: PIZZA, sessionid: sid, action: "complete" }, { toppings: ["ham", "olives"], "deliver-to": ["bob@localhost"] }));
+    const done = cmdOf(
+      await command(
+        alice,
+        { node: PIZZA, sessionid: sid, action: "complete" },
+        { toppings: ["ham", "olives"], "deliver-to": ["bob@localhost"] },
+      ),
+    );
     assert.equal(done.attrs.status, "completed");
     assert.equal(done.attrs.sessionid, sid);
     assert.equal(done.getChild("actions"), undefined);
@@ -150,7 +191,9 @@ describe("ad-hoc commands e2e (@xmpp/client)", () => {
     assert.equal((done.getChild("x", NS_DATA) as XmlElement).attrs.type, "result");
 
     // The session is over: its id now names an expired session.
-    const late = errorOf(await command(alice, { node: PIZZA, sessionid: sid, action: "complete" }, { "deliver-to": ["bob@localhost"] }));
+    const late = errorOf(
+      await command(alice, { node: PIZZA, sessionid: sid, action: "complete" }, { "deliver-to": ["bob@localhost"] }),
+    );
     assert.deepEqual(late, { type: "cancel", condition: "not-allowed", specific: "session-expired" });
   });
 
@@ -168,7 +211,10 @@ describe("ad-hoc commands e2e (@xmpp/client)", () => {
     const canceled = cmdOf(await command(alice, { node: PIZZA, sessionid: sid, action: "cancel" }));
     assert.equal(canceled.attrs.status, "canceled");
     assert.equal(canceled.attrs.sessionid, sid);
-    assert.equal(errorOf(await command(alice, { node: PIZZA, sessionid: sid, action: "next" }, { size: ["small"] })).specific, "session-expired");
+    assert.equal(
+      errorOf(await command(alice, { node: PIZZA, sessionid: sid, action: "next" }, { size: ["small"] })).specific,
+      "session-expired",
+    );
   });
 
   it("refuses bad requests with the XEP-0050 §4.6 conditions, keeping the session where the requester can correct it", async () => {
@@ -179,34 +225,76 @@ describe("ad-hoc commands e2e (@xmpp/client)", () => {
       condition: "bad-request",
       specific: "bad-sessionid",
     });
-    assert.deepEqual(errorOf(await command(alice, { node: PIZZA, action: "dance" })), { type: "modify", condition: "bad-request", specific: "malformed-action" });
+    assert.deepEqual(errorOf(await command(alice, { node: PIZZA, action: "dance" })), {
+      type: "modify",
+      condition: "bad-request",
+      specific: "malformed-action",
+    });
     assert.equal(errorOf(await command(alice, { node: "urn:test:nothing" })).condition, "item-not-found");
     assert.equal(errorOf(await command(alice, { node: PIZZA, action: "next" })).specific, "bad-action");
 
     const sid = cmdOf(await command(alice, { node: PIZZA })).attrs.sessionid as string;
     // Another account cannot continue Alice's session; nor can the same session id under another node.
-    assert.equal(errorOf(await command(bob, { node: PIZZA, sessionid: sid, action: "next" }, { size: ["small"] })).specific, "bad-sessionid");
-    assert.equal(errorOf(await command(alice, { node: QUICK, sessionid: sid, action: "next" })).specific, "bad-sessionid");
+    assert.equal(
+      errorOf(await command(bob, { node: PIZZA, sessionid: sid, action: "next" }, { size: ["small"] })).specific,
+      "bad-sessionid",
+    );
+    assert.equal(
+      errorOf(await command(alice, { node: QUICK, sessionid: sid, action: "next" })).specific,
+      "bad-sessionid",
+    );
     // prev at the first stage, complete before the last: actions not offered.
     assert.equal(errorOf(await command(alice, { node: PIZZA, sessionid: sid, action: "prev" })).specific, "bad-action");
-    assert.equal(errorOf(await command(alice, { node: PIZZA, sessionid: sid, action: "complete" }, { size: ["small"] })).specific, "bad-action");
+    assert.equal(
+      errorOf(await command(alice, { node: PIZZA, sessionid: sid, action: "complete" }, { size: ["small"] })).specific,
+      "bad-action",
+    );
     // Required field missing, a value not among the options, no form at all: bad-payload.
-    assert.equal(errorOf(await command(alice, { node: PIZZA, sessionid: sid, action: "next" }, {})).specific, "bad-payload");
-    assert.equal(errorOf(await command(alice, { node: PIZZA, sessionid: sid, action: "next" }, { size: ["huge"] })).specific, "bad-payload");
-    assert.equal(errorOf(await command(alice, { node: PIZZA, sessionid: sid, action: "next" })).specific, "bad-payload");
+    assert.equal(
+      errorOf(await command(alice, { node: PIZZA, sessionid: sid, action: "next" }, {})).specific,
+      "bad-payload",
+    );
+    assert.equal(
+      errorOf(await command(alice, { node: PIZZA, sessionid: sid, action: "next" }, { size: ["huge"] })).specific,
+      "bad-payload",
+    );
+    assert.equal(
+      errorOf(await command(alice, { node: PIZZA, sessionid: sid, action: "next" })).specific,
+      "bad-payload",
+    );
     // ... and the session is still there to be corrected.
     const second = cmdOf(await command(alice, { node: PIZZA, sessionid: sid, action: "next" }, { size: ["small"] }));
-    assert.equal(errorOf(await command(alice, { node: PIZZA, sessionid: sid }, { "deliver-to": ["not a jid@@"] })).specific, "bad-payload");
+    assert.equal(
+      errorOf(await command(alice, { node: PIZZA, sessionid: sid }, { "deliver-to": ["not a jid@@"] })).specific,
+      "bad-payload",
+    );
     // The stage's own check: its text reaches the requester.
-    const pine = await command(alice, { node: PIZZA, sessionid: sid }, { toppings: ["pineapple"], "deliver-to": ["bob@localhost"] });
+    const pine = await command(
+      alice,
+      { node: PIZZA, sessionid: sid },
+      { toppings: ["pineapple"], "deliver-to": ["bob@localhost"] },
+    );
     assert.equal(errorOf(pine).specific, "bad-payload");
     assert.match(pine.toString(), /no pineapple/);
-    assert.equal(cmdOf(await command(alice, { node: PIZZA, sessionid: second.attrs.sessionid as string }, { "deliver-to": ["bob@localhost"] })).attrs.status, "completed");
+    assert.equal(
+      cmdOf(
+        await command(
+          alice,
+          { node: PIZZA, sessionid: second.attrs.sessionid as string },
+          { "deliver-to": ["bob@localhost"] },
+        ),
+      ).attrs.status,
+      "completed",
+    );
   });
 
   it("gives forbidden to a requester the command does not allow, and logs it", async () => {
     const alice = await login(ts, "alice", "forbidden");
-    assert.deepEqual(errorOf(await command(alice, { node: SECRET })), { type: "auth", condition: "forbidden", specific: undefined });
+    assert.deepEqual(errorOf(await command(alice, { node: SECRET })), {
+      type: "auth",
+      condition: "forbidden",
+      specific: undefined,
+    });
     assert.ok(ts.logs.some((l) => l.msg === "ad-hoc command refused: not allowed" && l.node === SECRET));
     const admin = await login(ts, "admin", "forbidden");
     assert.equal(cmdOf(await command(admin, { node: SECRET })).getChildText("note"), "secret");
@@ -219,7 +307,9 @@ describe("ad-hoc commands e2e (@xmpp/client)", () => {
     for (const c of [bob1, bob2, bob1]) sids.push(cmdOf(await command(c, { node: PIZZA })).attrs.sessionid as string);
     const refused = errorOf(await command(bob2, { node: PIZZA }));
     assert.deepEqual(refused, { type: "wait", condition: "resource-constraint", specific: undefined });
-    assert.ok(ts.logs.some((l) => l.msg === "ad-hoc command session refused: limit reached" && l.limit === "per-account"));
+    assert.ok(
+      ts.logs.some((l) => l.msg === "ad-hoc command session refused: limit reached" && l.limit === "per-account"),
+    );
     // One-step commands need no session and still run.
     assert.equal(cmdOf(await command(bob2, { node: QUICK })).attrs.status, "completed");
     // Ending one makes room for another.
@@ -231,19 +321,28 @@ describe("ad-hoc commands e2e (@xmpp/client)", () => {
     const alice = await login(expiring, "alice", "idle");
     const sid = cmdOf(await command(alice, { node: PIZZA })).attrs.sessionid as string;
     await new Promise((r) => setTimeout(r, 1300));
-    assert.deepEqual(errorOf(await command(alice, { node: PIZZA, sessionid: sid, action: "next" }, { size: ["small"] })), {
-      type: "cancel",
-      condition: "not-allowed",
-      specific: "session-expired",
-    });
+    assert.deepEqual(
+      errorOf(await command(alice, { node: PIZZA, sessionid: sid, action: "next" }, { size: ["small"] })),
+      {
+        type: "cancel",
+        condition: "not-allowed",
+        specific: "session-expired",
+      },
+    );
   });
 
   it("drops a module's commands when it is unloaded", async () => {
     const alice = await login(ts, "alice", "unload");
     const sid = cmdOf(await command(alice, { node: PIZZA })).attrs.sessionid as string;
     loaded.unload();
-    assert.deepEqual((await commandItems(alice)).filter((i) => i.node?.startsWith("urn:test:")), []);
+    assert.deepEqual(
+      (await commandItems(alice)).filter((i) => i.node?.startsWith("urn:test:")),
+      [],
+    );
     assert.equal(errorOf(await command(alice, { node: PIZZA })).condition, "item-not-found");
-    assert.equal(errorOf(await command(alice, { node: PIZZA, sessionid: sid, action: "next" }, { size: ["small"] })).condition, "item-not-found");
+    assert.equal(
+      errorOf(await command(alice, { node: PIZZA, sessionid: sid, action: "next" }, { size: ["small"] })).condition,
+      "item-not-found",
+    );
   });
 });

@@ -72,11 +72,31 @@ describe("admin commands e2e (slixmpp xep_0050 / xep_0133)", { timeout: 120_000 
     const s = r.steps;
 
     // Disco: the admin sees the XEP-0133 commands and reload; the outsider none of them.
-    for (const name of ["add-user", "delete-user", "disable-user", "reenable-user", "change-user-password", "end-user-session", "get-user-roster", "get-user-lastlogin", "get-online-users-num", "get-online-users-list", "get-registered-users-num", "get-registered-users-list", "announce", "set-motd", "edit-motd", "delete-motd"]) {
+    for (const name of [
+      "add-user",
+      "delete-user",
+      "disable-user",
+      "reenable-user",
+      "change-user-password",
+      "end-user-session",
+      "get-user-roster",
+      "get-user-lastlogin",
+      "get-online-users-num",
+      "get-online-users-list",
+      "get-registered-users-num",
+      "get-registered-users-list",
+      "announce",
+      "set-motd",
+      "edit-motd",
+      "delete-motd",
+    ]) {
       assert.ok(s.admin_commands.includes(`${NS_ADMIN}#${name}`), `${name} missing from ${s.admin_commands.join(" ")}`);
     }
     assert.ok(s.admin_commands.includes("https://natter.im/protocol/admin#reload"));
-    assert.deepEqual(s.outsider_commands.filter((n) => n.includes("admin")), []);
+    assert.deepEqual(
+      s.outsider_commands.filter((n) => n.includes("admin")),
+      [],
+    );
     assert.equal(s.outsider_add_user, "forbidden");
 
     assert.equal(s.registered_before.registeredusersnum, "3");
@@ -93,7 +113,12 @@ describe("admin commands e2e (slixmpp xep_0050 / xep_0133)", { timeout: 120_000 
     // Online: boss, watcher, outsider, newbie (two resources count once).
     assert.equal(s.online_num.status, "completed");
     assert.equal(s.online_num.values.onlineusersnum, "4");
-    assert.deepEqual([...(s.online_list.values.onlineuserjids as string[])].sort(), ["boss@localhost", "newbie@localhost", "outsider@localhost", "watcher@localhost"]);
+    assert.deepEqual([...(s.online_list.values.onlineuserjids as string[])].sort(), [
+      "boss@localhost",
+      "newbie@localhost",
+      "outsider@localhost",
+      "watcher@localhost",
+    ]);
 
     assert.equal(s.announce.status, "completed");
     assert.equal(s.watcher_heard.from, "localhost");
@@ -110,6 +135,10 @@ describe("admin commands e2e (slixmpp xep_0050 / xep_0133)", { timeout: 120_000 
     assert.equal(s.registered_after.registeredusersnum, "3");
     // The server's own view agrees with what the commands said.
     assert.equal(await ts.server.core.accounts.userExists("localhost", "newbie"), false);
-    assert.ok(ts.logs.some((l) => l.msg === "ad-hoc command refused: not allowed" && l.requester === "outsider@localhost/outsider"));
+    assert.ok(
+      ts.logs.some(
+        (l) => l.msg === "ad-hoc command refused: not allowed" && l.requester === "outsider@localhost/outsider",
+      ),
+    );
   });
 });

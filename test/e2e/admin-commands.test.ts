@@ -33,7 +33,13 @@ describe("admin commands e2e (@xmpp/client)", () => {
 
   before(async () => {
     ts = await startTestServer({ yaml: "admins: [admin@localhost]", hosts: ["other.test"] });
-    for (const u of ["admin", "alice", "bob", ...Array.from({ length: 30 }, (_, i) => `u${String(i).padStart(2, "0")}`)]) await ts.addUser(u, `${u}-secret`);
+    for (const u of [
+      "admin",
+      "alice",
+      "bob",
+      ...Array.from({ length: 30 }, (_, i) => `u${String(i).padStart(2, "0")}`),
+    ])
+      await ts.addUser(u, `${u}-secret`);
   });
 
   after(async () => {
@@ -49,55 +55,108 @@ describe("admin commands e2e (@xmpp/client)", () => {
     assert.equal(noteOf(done).getText(), "Disabled: bob@localhost");
     await ended;
     await assert.rejects(connect(ts, "bob", "bob-secret", { resource: "again" }));
-    assert.equal(noteOf(await runCommand(admin, `${ADMIN}#reenable-user`, { accountjids: ["bob@localhost"] })).getText(), "Re-enabled: bob@localhost");
+    assert.equal(
+      noteOf(await runCommand(admin, `${ADMIN}#reenable-user`, { accountjids: ["bob@localhost"] })).getText(),
+      "Re-enabled: bob@localhost",
+    );
     await login("bob", "back");
   });
 
   it("shows a user's roster inside the result form and their last login", async () => {
     const admin = await login("admin", "roster");
     const alice = await login("alice", "roster");
-    const set = await iq(alice, "set", xml("query", { xmlns: NS_ROSTER }, xml("item", { jid: "bob@localhost", name: "Bob" }, xml("group", {}, "Friends"))), "alice@localhost");
+    const set = await iq(
+      alice,
+      "set",
+      xml(
+        "query",
+        { xmlns: NS_ROSTER },
+        xml("item", { jid: "bob@localhost", name: "Bob" }, xml("group", {}, "Friends")),
+      ),
+      "alice@localhost",
+    );
     assert.equal(set.attrs.type, "result");
     const r = cmdOf(await runCommand(admin, `${ADMIN}#get-user-roster`, { accountjid: "alice@localhost" }));
     assert.deepEqual(fieldValues(r, "accountjid"), ["alice@localhost"]);
-    const items = ((r.getChild("x", "jabber:x:data") as XmlElement).getChild("query", NS_ROSTER) as XmlElement).getChildren("item");
+    const items = (
+      (r.getChild("x", "jabber:x:data") as XmlElement).getChild("query", NS_ROSTER) as XmlElement
+    ).getChildren("item");
     assert.deepEqual(
       items.map((i) => ({ ...i.attrs, group: i.getChildText("group") })),
       [{ jid: "bob@localhost", name: "Bob", subscription: "none", group: "Friends" }],
     );
 
-    assert.deepEqual(fieldValues(cmdOf(await runCommand(admin, `${ADMIN}#get-user-lastlogin`, { accountjid: "alice@localhost" })), "lastlogin"), ["online now"]);
+    assert.deepEqual(
+      fieldValues(
+        cmdOf(await runCommand(admin, `${ADMIN}#get-user-lastlogin`, { accountjid: "alice@localhost" })),
+        "lastlogin",
+      ),
+      ["online now"],
+    );
     const u = await login("u00", "once");
     await u.stop();
     await new Promise((res) => setTimeout(res, 200));
-    const [when] = fieldValues(cmdOf(await runCommand(admin, `${ADMIN}#get-user-lastlogin`, { accountjid: "u00@localhost" })), "lastlogin");
+    const [when] = fieldValues(
+      cmdOf(await runCommand(admin, `${ADMIN}#get-user-lastlogin`, { accountjid: "u00@localhost" })),
+      "lastlogin",
+    );
     assert.ok(Math.abs(Date.parse(when as string) - Date.now()) < 60_000, when);
-    assert.deepEqual(fieldValues(cmdOf(await runCommand(admin, `${ADMIN}#get-user-lastlogin`, { accountjid: "u01@localhost" })), "lastlogin"), ["never"]);
-    assert.equal(errorOf(await runCommand(admin, `${ADMIN}#get-user-lastlogin`, { accountjid: "nobody@localhost" })).condition, "item-not-found");
+    assert.deepEqual(
+      fieldValues(
+        cmdOf(await runCommand(admin, `${ADMIN}#get-user-lastlogin`, { accountjid: "u01@localhost" })),
+        "lastlogin",
+      ),
+      ["never"],
+    );
+    assert.equal(
+      errorOf(await runCommand(admin, `${ADMIN}#get-user-lastlogin`, { accountjid: "nobody@localhost" })).condition,
+      "item-not-found",
+    );
   });
 
   it("counts registered users and lists them page by page", async () => {
     const admin = await login("admin", "list");
-    assert.deepEqual(fieldValues(cmdOf(await runCommand(admin, `${ADMIN}#get-registered-users-num`)), "registeredusersnum"), ["33"]);
-    const first = cmdOf(await runCommand(admin, `${ADMIN}#get-registered-users-list`, { max_items: "25", offset: "0" }));
+    assert.deepEqual(
+      fieldValues(cmdOf(await runCommand(admin, `${ADMIN}#get-registered-users-num`)), "registeredusersnum"),
+      ["33"],
+    );
+    const first = cmdOf(
+      await runCommand(admin, `${ADMIN}#get-registered-users-list`, { max_items: "25", offset: "0" }),
+    );
     const page1 = fieldValues(first, "registereduserjids");
     assert.equal(page1.length, 25);
     assert.equal(first.getChildText("note"), "Users 1–25 of 33");
-    const page2 = fieldValues(cmdOf(await runCommand(admin, `${ADMIN}#get-registered-users-list`, { max_items: "25", offset: "25" })), "registereduserjids");
+    const page2 = fieldValues(
+      cmdOf(await runCommand(admin, `${ADMIN}#get-registered-users-list`, { max_items: "25", offset: "25" })),
+      "registereduserjids",
+    );
     assert.equal(page2.length, 8);
     assert.equal(new Set([...page1, ...page2]).size, 33);
     // Only the offered max_items values are accepted (XEP-0004 list-single).
-    assert.equal(errorOf(await runCommand(admin, `${ADMIN}#get-registered-users-list`, { max_items: "100000" })).specific, "bad-payload");
+    assert.equal(
+      errorOf(await runCommand(admin, `${ADMIN}#get-registered-users-list`, { max_items: "100000" })).specific,
+      "bad-payload",
+    );
   });
 
   it("sets, edits (showing the current text) and deletes the message of the day", async () => {
     const admin = await login("admin", "motd");
-    assert.equal(cmdOf(await runCommand(admin, `${ADMIN}#set-motd`, { motd: ["Welcome", "to Natter"] })).attrs.status, "completed");
+    assert.equal(
+      cmdOf(await runCommand(admin, `${ADMIN}#set-motd`, { motd: ["Welcome", "to Natter"] })).attrs.status,
+      "completed",
+    );
     const edit = cmdOf(await command(admin, { node: `${ADMIN}#edit-motd`, action: "execute" }));
     assert.deepEqual(fieldValues(edit, "motd"), ["Welcome", "to Natter"]);
-    await command(admin, { node: `${ADMIN}#edit-motd`, sessionid: edit.attrs.sessionid as string, action: "complete" }, { motd: ["Updated"] });
+    await command(
+      admin,
+      { node: `${ADMIN}#edit-motd`, sessionid: edit.attrs.sessionid as string, action: "complete" },
+      { motd: ["Updated"] },
+    );
     assert.equal(await ts.server.core.admin.motd("localhost"), "Updated");
-    assert.equal(noteOf(await runCommand(admin, `${ADMIN}#delete-motd`)).getText(), "The message of the day was deleted");
+    assert.equal(
+      noteOf(await runCommand(admin, `${ADMIN}#delete-motd`)).getText(),
+      "The message of the day was deleted",
+    );
     assert.equal(await ts.server.core.admin.motd("localhost"), undefined);
   });
 
@@ -112,18 +171,36 @@ describe("admin commands e2e (@xmpp/client)", () => {
     const admin = await login("admin", "refusals");
     const start = cmdOf(await command(admin, { node: `${ADMIN}#add-user`, action: "execute" }));
     const sid = start.attrs.sessionid as string;
-    const mismatch = await command(admin, { node: `${ADMIN}#add-user`, sessionid: sid, action: "complete" }, { accountjid: "carl@localhost", password: "a", "password-verify": "b" });
+    const mismatch = await command(
+      admin,
+      { node: `${ADMIN}#add-user`, sessionid: sid, action: "complete" },
+      { accountjid: "carl@localhost", password: "a", "password-verify": "b" },
+    );
     assert.equal(errorOf(mismatch).specific, "bad-payload");
-    const foreign = await command(admin, { node: `${ADMIN}#add-user`, sessionid: sid, action: "complete" }, { accountjid: "carl@other.test", password: "a", "password-verify": "a" });
+    const foreign = await command(
+      admin,
+      { node: `${ADMIN}#add-user`, sessionid: sid, action: "complete" },
+      { accountjid: "carl@other.test", password: "a", "password-verify": "a" },
+    );
     assert.equal(errorOf(foreign).specific, "bad-payload");
-    const ok = await command(admin, { node: `${ADMIN}#add-user`, sessionid: sid, action: "complete" }, { accountjid: "carl@localhost", password: "a-pass", "password-verify": "a-pass" });
+    const ok = await command(
+      admin,
+      { node: `${ADMIN}#add-user`, sessionid: sid, action: "complete" },
+      { accountjid: "carl@localhost", password: "a-pass", "password-verify": "a-pass" },
+    );
     assert.equal(cmdOf(ok).attrs.status, "completed");
     assert.equal(await ts.server.core.accounts.userExists("localhost", "carl"), true);
     assert.equal(await ts.server.core.accounts.userExists("other.test", "carl"), false);
 
-    const again = await runCommand(admin, `${ADMIN}#add-user`, { accountjid: "carl@localhost", password: "x", "password-verify": "x" });
+    const again = await runCommand(admin, `${ADMIN}#add-user`, {
+      accountjid: "carl@localhost",
+      password: "x",
+      "password-verify": "x",
+    });
     assert.equal(errorOf(again).condition, "conflict");
-    const del = cmdOf(await runCommand(admin, `${ADMIN}#delete-user`, { accountjids: ["carl@localhost", "ghost@localhost"] }));
+    const del = cmdOf(
+      await runCommand(admin, `${ADMIN}#delete-user`, { accountjids: ["carl@localhost", "ghost@localhost"] }),
+    );
     assert.deepEqual(
       del.getChildren("note").map((n) => [n.attrs.type, n.getText()]),
       [
@@ -146,10 +223,14 @@ describe("admin commands e2e (@xmpp/client)", () => {
 
   it("shows a non-admin no admin command and refuses each with forbidden", async () => {
     const alice = await login("alice", "outsider");
-    assert.deepEqual((await commandItems(alice)).filter((i) => i.node?.includes("admin")), []);
+    assert.deepEqual(
+      (await commandItems(alice)).filter((i) => i.node?.includes("admin")),
+      [],
+    );
     const admin = await login("admin", "all");
     const nodes = (await commandItems(admin)).map((i) => i.node as string).filter((n) => n.includes("admin"));
     assert.equal(nodes.length, 17);
-    for (const node of nodes) assert.equal(errorOf(await command(alice, { node, action: "execute" })).condition, "forbidden", node);
+    for (const node of nodes)
+      assert.equal(errorOf(await command(alice, { node, action: "execute" })).condition, "forbidden", node);
   });
 });

@@ -11,15 +11,27 @@ const STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
 let counter = 0;
 
 /** Sends an IQ to `to` and resolves with its reply (result or error). */
-export async function iq(c: ConnectedClient, type: "get" | "set", child: XmlElement, to = "localhost"): Promise<XmlElement> {
+export async function iq(
+  c: ConnectedClient,
+  type: "get" | "set",
+  child: XmlElement,
+  to = "localhost",
+): Promise<XmlElement> {
   const id = `adhoc-${++counter}`;
   await c.xmpp.send(xml("iq", { type, id, to }, child));
   return c.waitFor((s) => s.is("iq") && s.attrs.id === id && (s.attrs.type === "result" || s.attrs.type === "error"));
 }
 
 /** A <command/> request; `form` becomes a data form of `formType` (a list value: several <value/>s). */
-export function command(c: ConnectedClient, attrs: Record<string, string>, form?: Record<string, string | string[]>, formType = "submit"): Promise<XmlElement> {
-  const fields = Object.entries(form ?? {}).map(([v, vals]) => xml("field", { var: v }, ...(Array.isArray(vals) ? vals : [vals]).map((x) => xml("value", {}, x))));
+export function command(
+  c: ConnectedClient,
+  attrs: Record<string, string>,
+  form?: Record<string, string | string[]>,
+  formType = "submit",
+): Promise<XmlElement> {
+  const fields = Object.entries(form ?? {}).map(([v, vals]) =>
+    xml("field", { var: v }, ...(Array.isArray(vals) ? vals : [vals]).map((x) => xml("value", {}, x))),
+  );
   const x = form ? [xml("x", { xmlns: NS_DATA, type: formType }, ...fields)] : [];
   return iq(c, "set", xml("command", { xmlns: NS_COMMANDS, ...attrs }, ...x));
 }
@@ -34,13 +46,17 @@ export function cmdOf(r: XmlElement): XmlElement {
 export function errorOf(r: XmlElement): { type: string; condition: string; specific: string | undefined } {
   assert.equal(r.attrs.type, "error", r.toString());
   const e = r.getChild("error") as XmlElement;
-  const child = (ns: string) => e.children.find((c) => typeof c !== "string" && c.attrs.xmlns === ns) as XmlElement | undefined;
+  const child = (ns: string) =>
+    e.children.find((c) => typeof c !== "string" && c.attrs.xmlns === ns) as XmlElement | undefined;
   return { type: e.attrs.type, condition: (child(STANZAS) as XmlElement).name, specific: child(NS_COMMANDS)?.name };
 }
 
 export function actionsOf(cmd: XmlElement): { execute: string; allowed: string[] } {
   const a = cmd.getChild("actions") as XmlElement;
-  return { execute: a.attrs.execute, allowed: a.children.filter((c) => typeof c !== "string").map((c) => (c as XmlElement).name) };
+  return {
+    execute: a.attrs.execute,
+    allowed: a.children.filter((c) => typeof c !== "string").map((c) => (c as XmlElement).name),
+  };
 }
 
 /** The values of one field of the command's data form. */
@@ -58,7 +74,11 @@ export async function commandItems(c: ConnectedClient): Promise<Record<string, s
 }
 
 /** Runs a command to its end: execute, then (when it asks) complete with `form`. Resolves with the last reply. */
-export async function runCommand(c: ConnectedClient, node: string, form: Record<string, string | string[]> = {}): Promise<XmlElement> {
+export async function runCommand(
+  c: ConnectedClient,
+  node: string,
+  form: Record<string, string | string[]> = {},
+): Promise<XmlElement> {
   const first = await command(c, { node, action: "execute" });
   if (first.attrs.type !== "result" || cmdOf(first).attrs.status !== "executing") return first;
   return command(c, { node, action: "complete", sessionid: cmdOf(first).attrs.sessionid as string }, form);

@@ -1,7 +1,7 @@
 // XEP-0050 wire format: the <command/> a requester sends, the one we answer with, and the §4.6 errors.
 import type { CommandNote } from "../../core/commands.js";
 import { StanzaError, type StanzaErrorCondition } from "../../core/errors.js";
-import { type DataForm, buildDataForm, findDataForm, parseDataForm } from "../../core/xml/data-form.js";
+import { buildDataForm, type DataForm, findDataForm, parseDataForm } from "../../core/xml/data-form.js";
 import { Element } from "../../core/xml/element.js";
 import { NS_COMMANDS } from "../../core/xml/ns.js";
 

@@ -4,7 +4,11 @@ import type { RegisteredCommand } from "../../core/commands.js";
 import { parseJid } from "../../core/jid.js";
 import { CommandSessions } from "./command-sessions.js";
 
-const command: RegisteredCommand = { node: "n", owner: "test@h", definition: { name: "n", allowed: () => true, run: () => ({}) } };
+const command: RegisteredCommand = {
+  node: "n",
+  owner: "test@h",
+  definition: { name: "n", allowed: () => true, run: () => ({}) },
+};
 const form = { type: "form" as const, fields: [] };
 const juliet1 = parseJid("juliet@capulet.lit/balcony");
 const juliet2 = parseJid("juliet@capulet.lit/chamber");

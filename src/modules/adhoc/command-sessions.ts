@@ -48,11 +48,20 @@ export class CommandSessions {
   open(requester: Jid, command: RegisteredCommand, shown: DataForm, now = Date.now()): OpenResult {
     const account = requester.bareString();
     // Idle sessions are swept on a timer; at a limit, sweep now so that a stale one does not refuse a new one.
-    if ((this.perAccount.get(account) ?? 0) >= this.limits.perAccount || this.live.size >= this.limits.total) this.sweep(now);
+    if ((this.perAccount.get(account) ?? 0) >= this.limits.perAccount || this.live.size >= this.limits.total)
+      this.sweep(now);
     const count = this.perAccount.get(account) ?? 0;
     if (count >= this.limits.perAccount) return { ok: false, reason: "per-account" };
     if (this.live.size >= this.limits.total) return { ok: false, reason: "total" };
-    const session: CommandSession = { id: newSessionId(), requester, command, stage: 0, shown, submitted: [], lastUsed: now };
+    const session: CommandSession = {
+      id: newSessionId(),
+      requester,
+      command,
+      stage: 0,
+      shown,
+      submitted: [],
+      lastUsed: now,
+    };
     this.live.set(CommandSessions.key(requester, session.id), session);
     this.perAccount.set(account, count + 1);
     return { ok: true, session };

@@ -17,13 +17,22 @@ const shown: DataForm = {
   ],
 };
 
-const submit = (fields: Record<string, string[]>): DataForm => ({ type: "submit", fields: Object.entries(fields).map(([v, values]) => ({ var: v, values })) });
+const submit = (fields: Record<string, string[]>): DataForm => ({
+  type: "submit",
+  fields: Object.entries(fields).map(([v, values]) => ({ var: v, values })),
+});
 
 const refuses = (fields: Record<string, string[]>, text: RegExp) =>
-  assert.throws(() => checkSubmission(shown, submit(fields)), (err: unknown) => isBadPayload(err) && text.test((err as Error).message));
+  assert.throws(
+    () => checkSubmission(shown, submit(fields)),
+    (err: unknown) => isBadPayload(err) && text.test((err as Error).message),
+  );
 
 test("takes the shown form's fields only, with their values", () => {
-  const out = checkSubmission(shown, submit({ who: ["juliet@capulet.lit"], many: ["a@b", "c@d"], size: ["l"], ok: ["true"], extra: ["ignored"] }));
+  const out = checkSubmission(
+    shown,
+    submit({ who: ["juliet@capulet.lit"], many: ["a@b", "c@d"], size: ["l"], ok: ["true"], extra: ["ignored"] }),
+  );
   assert.deepEqual([...out.keys()].sort(), ["FORM_TYPE", "many", "ok", "secret", "size", "who"]);
   assert.deepEqual(out.get("many"), ["a@b", "c@d"]);
   assert.deepEqual(out.get("secret"), []);
@@ -40,7 +49,13 @@ test("refuses a missing required field, a bad JID, an unknown option, a bad bool
 });
 
 test("refills a form shown again, except passwords", () => {
-  const again = withValues(shown, new Map([["who", ["a@b"]], ["secret", ["hunter2"]]]));
+  const again = withValues(
+    shown,
+    new Map([
+      ["who", ["a@b"]],
+      ["secret", ["hunter2"]],
+    ]),
+  );
   assert.deepEqual(again.fields.find((f) => f.var === "who")?.values, ["a@b"]);
   assert.deepEqual(again.fields.find((f) => f.var === "secret")?.values, []);
 });

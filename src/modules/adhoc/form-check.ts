@@ -12,13 +12,23 @@ export function checkSubmission(shown: DataForm, submitted: DataForm): Map<strin
     const values = getField(submitted, field.var)?.values ?? [];
     const label = field.label ?? field.var;
     if (field.required && values.every((v) => v.trim() === "")) throw badPayload(`${label} is required`);
-    const single = field.type === undefined || field.type.endsWith("-single") || field.type === "boolean" || field.type === "text-private" || field.type === "hidden";
+    const single =
+      field.type === undefined ||
+      field.type.endsWith("-single") ||
+      field.type === "boolean" ||
+      field.type === "text-private" ||
+      field.type === "hidden";
     if (single && values.length > 1) throw badPayload(`${label} takes one value`);
     for (const v of values) {
       if (v.trim() === "") continue;
-      if ((field.type === "jid-single" || field.type === "jid-multi") && !tryParseJid(v.trim())) throw badPayload(`${label}: ${v} is not a JID`);
+      if ((field.type === "jid-single" || field.type === "jid-multi") && !tryParseJid(v.trim()))
+        throw badPayload(`${label}: ${v} is not a JID`);
       if (field.type === "boolean" && parseFormBoolean(v) === undefined) throw badPayload(`${label} is a boolean`);
-      if ((field.type === "list-single" || field.type === "list-multi") && field.options && !field.options.some((o) => o.value === v)) {
+      if (
+        (field.type === "list-single" || field.type === "list-multi") &&
+        field.options &&
+        !field.options.some((o) => o.value === v)
+      ) {
         throw badPayload(`${label}: ${v} is not one of the options`);
       }
     }
@@ -30,6 +40,10 @@ export function checkSubmission(shown: DataForm, submitted: DataForm): Map<strin
 /** The form with what the requester submitted before filled in (shown again after `prev`); never a password. */
 export function withValues(form: DataForm, values: ReadonlyMap<string, string[]> | undefined): DataForm {
   if (!values) return form;
-  const refill = (f: DataForm["fields"][number]) => f.var !== undefined && f.type !== "text-private" && values.has(f.var);
-  return { ...form, fields: form.fields.map((f) => (refill(f) ? { ...f, values: values.get(f.var as string) as string[] } : f)) };
+  const refill = (f: DataForm["fields"][number]) =>
+    f.var !== undefined && f.type !== "text-private" && values.has(f.var);
+  return {
+    ...form,
+    fields: form.fields.map((f) => (refill(f) ? { ...f, values: values.get(f.var as string) as string[] } : f)),
+  };
 }

@@ -1,14 +1,19 @@
 // The XEP-0133 form shapes every service administration command shares: FORM_TYPE, the account JID fields,
 // and AdminError (admin/types.ts) turned into the stanza error a requester sees.
 import { AdminError } from "../../admin/types.js";
-import { type CommandOutcome, type CommandValues, badPayload } from "../../core/commands.js";
+import { badPayload, type CommandOutcome, type CommandValues } from "../../core/commands.js";
 import { StanzaError } from "../../core/errors.js";
 import { parseJid } from "../../core/jid.js";
 import type { DataForm, DataFormField } from "../../core/xml/data-form.js";
 import { NS_ADMIN } from "../../core/xml/ns.js";
 
 /** XEP-0133 §3: every form carries FORM_TYPE http://jabber.org/protocol/admin. */
-export function adminForm(type: "form" | "result", title: string, fields: DataFormField[], instructions?: string): DataForm {
+export function adminForm(
+  type: "form" | "result",
+  title: string,
+  fields: DataFormField[],
+  instructions?: string,
+): DataForm {
   const form: DataForm = { type, title, fields: [{ var: "FORM_TYPE", type: "hidden", values: [NS_ADMIN] }, ...fields] };
   if (instructions !== undefined) form.instructions = [instructions];
   return form;
@@ -22,7 +27,13 @@ export const accountJidField = (label = "The Jabber ID of the account"): DataFor
   values: [],
 });
 
-export const accountJidsField = (label: string): DataFormField => ({ var: "accountjids", type: "jid-multi", label, required: true, values: [] });
+export const accountJidsField = (label: string): DataFormField => ({
+  var: "accountjids",
+  type: "jid-multi",
+  label,
+  required: true,
+  values: [],
+});
 
 /**
  * An account JID of this host in canonical form. The host is the command's scope (an admin runs commands

@@ -30,8 +30,12 @@ export default defineModule({
   setup(ctx) {
     // Read at every request: a reload may change the admins.
     const isAdmin = (jid: Jid) => ctx.core.admins.has(jid.bareString());
-    const commands = { ...userCommands(ctx.admin, ctx.host), ...serverCommands(ctx.admin, ctx.host, ctx.options.max_list_items) };
-    for (const [name, command] of Object.entries(commands)) ctx.command(`${NS_ADMIN}#${name}`, { ...command, allowed: isAdmin });
+    const commands = {
+      ...userCommands(ctx.admin, ctx.host),
+      ...serverCommands(ctx.admin, ctx.host, ctx.options.max_list_items),
+    };
+    for (const [name, command] of Object.entries(commands))
+      ctx.command(`${NS_ADMIN}#${name}`, { ...command, allowed: isAdmin });
     ctx.command(`${NS_NATTER_ADMIN}#reload`, { ...reloadCommand(ctx.admin), allowed: isAdmin });
   },
 });

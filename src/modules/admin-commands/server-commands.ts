@@ -16,8 +16,12 @@ export function serverCommands(ops: AdminOperations, host: string, maxList: numb
     values: ["100"],
     options: MAX_ITEMS.map((v) => ({ label: v, value: v })),
   };
-  const limitOf = (value: string | undefined) => Math.min(maxList, value === undefined || value === "none" ? maxList : Number(value));
-  const onlineUsers = () => [...new Set(ops.sessions().map((s) => s.jid.slice(0, s.jid.indexOf("/")))).values()].filter((j) => j.endsWith(`@${host}`)).sort();
+  const limitOf = (value: string | undefined) =>
+    Math.min(maxList, value === undefined || value === "none" ? maxList : Number(value));
+  const onlineUsers = () =>
+    [...new Set(ops.sessions().map((s) => s.jid.slice(0, s.jid.indexOf("/")))).values()]
+      .filter((j) => j.endsWith(`@${host}`))
+      .sort();
   const motdField = (current: string | undefined): DataFormField => ({
     var: "motd",
     type: "text-multi",
@@ -35,7 +39,11 @@ export function serverCommands(ops: AdminOperations, host: string, maxList: numb
       name: "Get the number of registered users",
       async run() {
         const { total } = await admin(() => ops.listUsers({ host, limit: 0 }));
-        return { form: adminForm("result", "Number of registered users", [{ var: "registeredusersnum", label: "The number of registered users", values: [String(total)] }]) };
+        return {
+          form: adminForm("result", "Number of registered users", [
+            { var: "registeredusersnum", label: "The number of registered users", values: [String(total)] },
+          ]),
+        };
       },
     },
     "get-registered-users-list": {
@@ -57,14 +65,23 @@ export function serverCommands(ops: AdminOperations, host: string, maxList: numb
         return {
           notes: [{ type: "info", text: `Users ${shown} of ${page.total}` }],
           form: adminForm("result", "Registered users", [
-            { var: "registereduserjids", type: "jid-multi", label: "The list of all users", values: page.items.map((u) => u.jid) },
+            {
+              var: "registereduserjids",
+              type: "jid-multi",
+              label: "The list of all users",
+              values: page.items.map((u) => u.jid),
+            },
           ]),
         };
       },
     },
     "get-online-users-num": {
       name: "Get the number of online users",
-      run: () => ({ form: adminForm("result", "Number of online users", [{ var: "onlineusersnum", label: "The number of online users", values: [String(onlineUsers().length)] }]) }),
+      run: () => ({
+        form: adminForm("result", "Number of online users", [
+          { var: "onlineusersnum", label: "The number of online users", values: [String(onlineUsers().length)] },
+        ]),
+      }),
     },
     "get-online-users-list": {
       name: "Get the list of online users",
@@ -73,8 +90,13 @@ export function serverCommands(ops: AdminOperations, host: string, maxList: numb
         const users = onlineUsers();
         const shown = users.slice(0, limitOf(values.one("max_items")));
         return {
-          notes: shown.length < users.length ? [{ type: "info", text: `${shown.length} of ${users.length} online users shown` }] : [],
-          form: adminForm("result", "Online users", [{ var: "onlineuserjids", type: "jid-multi", label: "The list of all online users", values: shown }]),
+          notes:
+            shown.length < users.length
+              ? [{ type: "info", text: `${shown.length} of ${users.length} online users shown` }]
+              : [],
+          form: adminForm("result", "Online users", [
+            { var: "onlineuserjids", type: "jid-multi", label: "The list of all online users", values: shown },
+          ]),
         };
       },
     },
@@ -102,7 +124,12 @@ export function serverCommands(ops: AdminOperations, host: string, maxList: numb
     },
     "edit-motd": {
       name: "Edit the message of the day",
-      stages: [{ form: async () => adminForm("form", "Editing the message of the day", [motdField(await admin(() => ops.motd(host)))]) }],
+      stages: [
+        {
+          form: async () =>
+            adminForm("form", "Editing the message of the day", [motdField(await admin(() => ops.motd(host)))]),
+        },
+      ],
       run: ({ values }) => setMotd(values.raw("motd")),
     },
     "delete-motd": {
@@ -121,7 +148,8 @@ export function reloadCommand(ops: AdminOperations): AdminCommand {
     name: "Reload the configuration",
     async run() {
       const result = await admin(() => ops.reload());
-      if (!result.ok) return { notes: [{ type: "error", text: `The configuration was not reloaded: ${result.error}` }] };
+      if (!result.ok)
+        return { notes: [{ type: "error", text: `The configuration was not reloaded: ${result.error}` }] };
       const changes = result.changes.length === 0 ? "nothing changed" : result.changes.join("; ");
       return info(`The configuration was reloaded: ${changes}`);
     },

@@ -1,7 +1,7 @@
 // XEP-0133 §4.1–4.9: the commands about one account or a few. Each calls one AdminOperations operation and
 // nothing else, so an account is created, deleted, disabled or kicked exactly as the CLI and the HTTP API do it.
 import { AdminError, type AdminOperations } from "../../admin/types.js";
-import { type CommandDefinition, type CommandNote, badPayload } from "../../core/commands.js";
+import { badPayload, type CommandDefinition, type CommandNote } from "../../core/commands.js";
 import { StanzaError } from "../../core/errors.js";
 import { Element } from "../../core/xml/element.js";
 import { NS_ROSTER } from "../../core/xml/ns.js";
@@ -11,7 +11,13 @@ export type AdminCommand = Omit<CommandDefinition, "allowed">;
 
 export function userCommands(ops: AdminOperations, host: string): Record<string, AdminCommand> {
   /** §4.2–4.5: one operation on each listed account; the ones refused are listed in an error note. */
-  const forEachAccount = (title: string, label: string, done: string, op: (jid: string) => Promise<unknown> | unknown, allowResource = false): AdminCommand => ({
+  const forEachAccount = (
+    title: string,
+    label: string,
+    done: string,
+    op: (jid: string) => Promise<unknown> | unknown,
+    allowResource = false,
+  ): AdminCommand => ({
     name: title,
     stages: [{ form: () => adminForm("form", title, [accountJidsField(label)]) }],
     async run({ values }) {
@@ -41,12 +47,19 @@ export function userCommands(ops: AdminOperations, host: string): Record<string,
           form: () =>
             adminForm("form", "Adding a user", [
               accountJidField("The Jabber ID for the account to be added"),
-              { var: "password", type: "text-private", label: "The password for this account", required: true, values: [] },
+              {
+                var: "password",
+                type: "text-private",
+                label: "The password for this account",
+                required: true,
+                values: [],
+              },
               { var: "password-verify", type: "text-private", label: "Retype password", required: true, values: [] },
             ]),
           check: ({ values }) => {
             oneAccount(values, host);
-            if (values.raw("password")[0] !== values.raw("password-verify")[0]) throw badPayload("the passwords do not match");
+            if (values.raw("password")[0] !== values.raw("password-verify")[0])
+              throw badPayload("the passwords do not match");
           },
         },
       ],
@@ -56,9 +69,15 @@ export function userCommands(ops: AdminOperations, host: string): Record<string,
         return info(`${jid} was created`);
       },
     },
-    "delete-user": forEachAccount("Delete users", "The Jabber ID(s) to delete", "Deleted", (jid) => ops.deleteUser(jid)),
-    "disable-user": forEachAccount("Disable users", "The Jabber ID(s) to disable", "Disabled", (jid) => ops.setUserDisabled(jid, true)),
-    "reenable-user": forEachAccount("Re-enable users", "The Jabber ID(s) to re-enable", "Re-enabled", (jid) => ops.setUserDisabled(jid, false)),
+    "delete-user": forEachAccount("Delete users", "The Jabber ID(s) to delete", "Deleted", (jid) =>
+      ops.deleteUser(jid),
+    ),
+    "disable-user": forEachAccount("Disable users", "The Jabber ID(s) to disable", "Disabled", (jid) =>
+      ops.setUserDisabled(jid, true),
+    ),
+    "reenable-user": forEachAccount("Re-enable users", "The Jabber ID(s) to re-enable", "Re-enabled", (jid) =>
+      ops.setUserDisabled(jid, false),
+    ),
     // §4.5: a bare JID ends all the account's sessions, a full JID that one.
     "end-user-session": forEachAccount(
       "End user sessions",
@@ -76,7 +95,13 @@ export function userCommands(ops: AdminOperations, host: string): Record<string,
           form: () =>
             adminForm("form", "Changing a user's password", [
               accountJidField("The Jabber ID for this account"),
-              { var: "password", type: "text-private", label: "The new password for this account", required: true, values: [] },
+              {
+                var: "password",
+                type: "text-private",
+                label: "The new password for this account",
+                required: true,
+                values: [],
+              },
             ]),
           check: ({ values }) => void oneAccount(values, host),
         },
@@ -89,7 +114,14 @@ export function userCommands(ops: AdminOperations, host: string): Record<string,
     },
     "get-user-roster": {
       name: "Get a user's roster",
-      stages: [{ form: () => adminForm("form", "Getting a user's roster", [accountJidField("The Jabber ID for which to retrieve the roster")]) }],
+      stages: [
+        {
+          form: () =>
+            adminForm("form", "Getting a user's roster", [
+              accountJidField("The Jabber ID for which to retrieve the roster"),
+            ]),
+        },
+      ],
       async run({ values }) {
         const jid = oneAccount(values, host);
         const roster = await admin(() => ops.userRoster(jid));
@@ -110,7 +142,12 @@ export function userCommands(ops: AdminOperations, host: string): Record<string,
     },
     "get-user-lastlogin": {
       name: "Get a user's last login time",
-      stages: [{ form: () => adminForm("form", "Getting a user's last login time", [accountJidField("The Jabber ID of the user")]) }],
+      stages: [
+        {
+          form: () =>
+            adminForm("form", "Getting a user's last login time", [accountJidField("The Jabber ID of the user")]),
+        },
+      ],
       async run({ values }) {
         const jid = oneAccount(values, host);
         const last = await admin(() => ops.lastLogout(jid));
