@@ -15,6 +15,7 @@ import { Hooks } from "./core/hooks.js";
 import { IqDispatcher } from "./core/iq-dispatch.js";
 import { createLogger, type LogFile, openLogFile } from "./core/logger.js";
 import { ModuleLoader } from "./core/module-loader.js";
+import { CommandRegistry } from "./core/commands.js";
 import type { CoreServices } from "./core/modules.js";
 import { Router } from "./core/router.js";
 import { SessionRegistry } from "./core/session-registry.js";
@@ -231,6 +232,7 @@ export class NatterServer {
       accounts,
       log,
       admins,
+      commands: new CommandRegistry(),
       hosts,
       http,
       dataDir: config.data_dir,

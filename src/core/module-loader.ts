@@ -59,6 +59,9 @@ export class ModuleLoader {
       component(domain, handler) {
         removers.push(core.router.registerComponent(domain, handler));
       },
+      command(node, definition) {
+        removers.push(core.commands.register(host, node, definition, owner));
+      },
       route(stanza) {
         void core.router.route(stanza);
       },

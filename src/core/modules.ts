@@ -7,6 +7,7 @@ import type { AdminOperations } from "../admin/types.js";
 import type { AccountProvider } from "../auth/types.js";
 import type { StorageDriver, StoreKind, StoreKinds } from "../storage/types.js";
 import type { HttpRoutes } from "../web/http-routes.js";
+import type { CommandDefinition, CommandRegistry } from "./commands.js";
 import type {
   FirstHandler,
   FirstHook,
@@ -67,6 +68,8 @@ export interface CoreServices {
   log: Logger;
   /** Admin bare JIDs from config. */
   admins: ReadonlySet<string>;
+  /** XEP-0050 commands every module registered (ctx.command), by host; the adhoc module serves them. */
+  commands: CommandRegistry;
   hosts: ReadonlySet<string>;
   /**
    * The process's one HTTP(S) server: a module mounts a handler under a path prefix with
@@ -125,6 +128,8 @@ export interface ModuleContext<O = unknown> {
   component(domain: string, handler: ComponentHandler): void;
   /** Routes a stanza (from and to set). */
   route(stanza: Element): void;
+  /** An XEP-0050 ad-hoc command on this host (served by the adhoc module). Removed on unload. */
+  command(node: string, definition: CommandDefinition): void;
   /** What administrators see and do (users, sessions, rooms, announcements): for admin commands. */
   readonly admin: AdminOperations;
   /** Adds this module's part to administration (its MUC service's rooms, its host's announcements); removed on unload. */

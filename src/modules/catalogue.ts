@@ -1,5 +1,7 @@
 // Every module Natter ships, by config name, and which are on when the config does not say.
 import type { ModuleDefinition } from "../core/modules.js";
+import adhoc from "./adhoc/index.js";
+import adminCommands from "./admin-commands/index.js";
 import announcements from "./announcements/index.js";
 import caps from "./caps/index.js";
 import carbons from "./carbons/index.js";
@@ -29,9 +31,9 @@ import version from "./version/index.js";
 
 export const MODULE_CATALOGUE: ReadonlyMap<string, ModuleDefinition<never>> = new Map(
   (
-    [disco, ping, version, time, announcements, offlineMessages, vcard, privateStorage, roster, presence, privacy, blocking, register, lastActivity, mam, carbons, clientState, externalServices, caps, pep, bookmarks, avatarConversion, vcard4, muc, httpUpload, push] as ModuleDefinition<never>[]
+    [disco, adhoc, adminCommands, ping, version, time, announcements, offlineMessages, vcard, privateStorage, roster, presence, privacy, blocking, register, lastActivity, mam, carbons, clientState, externalServices, caps, pep, bookmarks, avatarConversion, vcard4, muc, httpUpload, push] as ModuleDefinition<never>[]
   ).map((m) => [m.name, m]),
 );
 
 /** Loaded unless `modules: { name: false }`. Order matters: dependencies first. */
-export const DEFAULT_MODULES: readonly string[] = ["disco", "ping", "version", "time", "vcard", "private-storage", "roster", "presence", "privacy", "blocking", "offline-messages", "announcements", "register", "last-activity", "mam", "carbons", "client-state", "external-services", "caps", "pep", "bookmarks", "avatar-conversion", "vcard4", "muc", "http-upload", "push"];
+export const DEFAULT_MODULES: readonly string[] = ["disco", "ping", "version", "time", "vcard", "private-storage", "roster", "presence", "privacy", "blocking", "offline-messages", "announcements", "register", "last-activity", "mam", "carbons", "client-state", "external-services", "caps", "pep", "bookmarks", "avatar-conversion", "vcard4", "muc", "http-upload", "push", "adhoc", "admin-commands"];

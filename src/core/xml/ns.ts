@@ -94,3 +94,8 @@ export const NS_XRD = "http://docs.oasis-open.org/ns/xri/xrd-1.0";
 /** XEP-0156 §3: link relations naming the alternative connection methods in host-meta. */
 export const REL_ALT_WEBSOCKET = "urn:xmpp:alt-connections:websocket";
 export const REL_ALT_XBOSH = "urn:xmpp:alt-connections:xbosh";
+export const NS_COMMANDS = "http://jabber.org/protocol/commands";
+/** XEP-0133 service administration: the FORM_TYPE and the prefix of its command nodes (`<ns>#add-user`). */
+export const NS_ADMIN = "http://jabber.org/protocol/admin";
+/** Natter's own admin commands (reload), named like XEP-0133's: `<ns>#reload`. */
+export const NS_NATTER_ADMIN = "https://natter.im/protocol/admin";
