@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { get as httpGet } from "node:http";
-import { connect as netConnect } from "node:net";
+import { createServer as createNetServer, connect as netConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -376,6 +376,30 @@ describe("live reload", { timeout: 120_000 }, () => {
     const line = yaml(dir, settings).split("\n").findIndex((l) => l.includes("show_os")) + 1;
     assert.match(!result.ok ? result.error : "", new RegExp(`natter\\.yaml:${line}:\\d+: modules\\.version\\.show_os: expected a boolean`));
     await chat(bob, alice);
+  });
+
+  it("refuses a listener address that cannot be bound: what it opened is closed, nothing else is applied", async () => {
+    const port = await freePort();
+    // The port is taken on the second of two addresses: the first binds, then must be closed again.
+    const blocker = createNetServer();
+    await new Promise<void>((resolve) => blocker.listen(port, "127.0.0.2", resolve));
+    try {
+      const text = yaml(dir, { ...settings, logLevel: "warn" }).replace(
+        `c2s: { port: ${settings.c2sPort}, bind: ["127.0.0.1"] }`,
+        `c2s: { port: ${port}, bind: ["127.0.0.1", "127.0.0.2"] }`,
+      );
+      writeFileSync(file, text);
+      const result = await server.reload();
+      assert.equal(result.ok, false);
+      assert.match(!result.ok ? result.error : "", /^listeners\.c2s: cannot listen on port \d+ on 127\.0\.0\.1, 127\.0\.0\.2: .*EADDRINUSE/);
+      assert.equal(await canConnect(port), false, "the address bound before the failure is closed again");
+      assert.equal(server.log.level, "debug", "the log level in the same file is not applied");
+      assert.equal(server.ports.c2s, settings.c2sPort);
+      await chat(alice, bob);
+    } finally {
+      blocker.close();
+      write({});
+    }
   });
 
   it("refuses a certificate that cannot be read, naming the file; the running certificate stays", async () => {
