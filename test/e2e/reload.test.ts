@@ -15,6 +15,7 @@ import { after, before, describe, it } from "node:test";
 import { pino } from "pino";
 import { loadConfig } from "../../src/core/config/index.js";
 import { NatterServer } from "../../src/server.js";
+import { RawClient, STREAM_OPEN } from "../helpers/raw-client.js";
 import { createTestCa, issueCertificate, type TestCa } from "../helpers/test-ca.js";
 import { freePort, startTestServer, type TestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
@@ -303,10 +304,16 @@ describe("live reload", { timeout: 120_000 }, () => {
   it("removes a host: its sessions end with host-gone, the others stay", async () => {
     const dave = await connect({ ...ts, port: settings.c2sPort, domain: "example.net" } as TestServer, "dave", "pw-dave");
     const ended = new Promise<string>((resolve) => dave.xmpp.on("error", (err: { condition?: string }) => resolve(err.condition ?? "")));
+    // A client still negotiating with the host (stream opened, not authenticated).
+    const negotiating = await RawClient.connect(settings.c2sPort);
+    negotiating.send(STREAM_OPEN("example.net"));
+    await negotiating.waitFor(/<\/stream:features>/);
     write({ hosts: ["localhost"] });
     const result = await server.reload();
     assert.ok(result.ok && result.changes.includes("hosts: removed example.net (1 session ended with host-gone)"), JSON.stringify(result));
     assert.equal(await ended, "host-gone");
+    await negotiating.waitFor(/<host-gone xmlns=["']urn:ietf:params:xml:ns:xmpp-streams["']\/>/);
+    await negotiating.closed;
     await dave.stop();
     await chat(alice, bob);
   });
