@@ -475,6 +475,9 @@ export class NatterServer {
       admins: this.live.admins,
     });
     if (config) {
+      // Streams of a removed host not bound yet (their sessions ended already): RFC 6120 §4.9.3.6.
+      const gone = new Set(this.running.hosts.filter((h) => !config.hosts.includes(h)));
+      for (const stream of [...this.streams]) if (gone.has(stream.host)) stream.close(new StreamError("host-gone"));
       this.running = config;
       Object.assign(this.ports, {
         c2s: this.clientListeners[0]?.port,

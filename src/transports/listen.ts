@@ -15,13 +15,19 @@ export async function listenAll(make: () => Server, addr: ListenAddress, log: Lo
   for (const host of hosts) {
     const server = make();
     server.maxConnections = 1_000_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen({ port: addr.port, host, backlog: 4096 }, () => {
-        server.off("error", reject);
-        resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen({ port: addr.port, host, backlog: 4096 }, () => {
+          server.off("error", reject);
+          resolve();
+        });
       });
-    });
+    } catch (err) {
+      // The addresses bound so far are closed: a reload that cannot open all of them changes nothing.
+      for (const s of servers) s.close();
+      throw err;
+    }
     server.on("error", (err) => log.error({ err }, `${what} listener error`));
     const a = server.address();
     log.info({ address: typeof a === "object" && a ? `${a.address}:${a.port}` : a }, `${what} listening`);

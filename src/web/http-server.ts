@@ -166,13 +166,19 @@ export class HttpServer implements HttpRoutes {
       server.on("request", (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res, secure));
       server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head, secure));
       server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => this.clientError(err, socket));
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen({ port: settings.port, host, backlog: 1024 }, () => {
-          server.off("error", reject);
-          resolve();
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.once("error", reject);
+          server.listen({ port: settings.port, host, backlog: 1024 }, () => {
+            server.off("error", reject);
+            resolve();
+          });
         });
-      });
+      } catch (err) {
+        // The addresses bound so far are closed: a reload that cannot open all of them changes nothing.
+        for (const s of out) s.close();
+        throw err;
+      }
       server.on("error", (err) => this.log.error({ err }, `${what} listener error`));
       const a = server.address();
       this.log.info({ address: typeof a === "object" && a ? `${a.address}:${a.port}` : a }, `${what} listening`);

@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { get as httpGet } from "node:http";
-import { connect as netConnect } from "node:net";
+import { createServer as createNetServer, connect as netConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -15,6 +15,7 @@ import { after, before, describe, it } from "node:test";
 import { pino } from "pino";
 import { loadConfig } from "../../src/core/config/index.js";
 import { NatterServer } from "../../src/server.js";
+import { RawClient, STREAM_OPEN } from "../helpers/raw-client.js";
 import { createTestCa, issueCertificate, type TestCa } from "../helpers/test-ca.js";
 import { freePort, startTestServer, type TestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
@@ -303,10 +304,16 @@ describe("live reload", { timeout: 120_000 }, () => {
   it("removes a host: its sessions end with host-gone, the others stay", async () => {
     const dave = await connect({ ...ts, port: settings.c2sPort, domain: "example.net" } as TestServer, "dave", "pw-dave");
     const ended = new Promise<string>((resolve) => dave.xmpp.on("error", (err: { condition?: string }) => resolve(err.condition ?? "")));
+    // A client still negotiating with the host (stream opened, not authenticated).
+    const negotiating = await RawClient.connect(settings.c2sPort);
+    negotiating.send(STREAM_OPEN("example.net"));
+    await negotiating.waitFor(/<\/stream:features>/);
     write({ hosts: ["localhost"] });
     const result = await server.reload();
     assert.ok(result.ok && result.changes.includes("hosts: removed example.net (1 session ended with host-gone)"), JSON.stringify(result));
     assert.equal(await ended, "host-gone");
+    await negotiating.waitFor(/<host-gone xmlns=["']urn:ietf:params:xml:ns:xmpp-streams["']\/>/);
+    await negotiating.closed;
     await dave.stop();
     await chat(alice, bob);
   });
@@ -376,6 +383,30 @@ describe("live reload", { timeout: 120_000 }, () => {
     const line = yaml(dir, settings).split("\n").findIndex((l) => l.includes("show_os")) + 1;
     assert.match(!result.ok ? result.error : "", new RegExp(`natter\\.yaml:${line}:\\d+: modules\\.version\\.show_os: expected a boolean`));
     await chat(bob, alice);
+  });
+
+  it("refuses a listener address that cannot be bound: what it opened is closed, nothing else is applied", async () => {
+    const port = await freePort();
+    // The port is taken on the second of two addresses: the first binds, then must be closed again.
+    const blocker = createNetServer();
+    await new Promise<void>((resolve) => blocker.listen(port, "127.0.0.2", resolve));
+    try {
+      const text = yaml(dir, { ...settings, logLevel: "warn" }).replace(
+        `c2s: { port: ${settings.c2sPort}, bind: ["127.0.0.1"] }`,
+        `c2s: { port: ${port}, bind: ["127.0.0.1", "127.0.0.2"] }`,
+      );
+      writeFileSync(file, text);
+      const result = await server.reload();
+      assert.equal(result.ok, false);
+      assert.match(!result.ok ? result.error : "", /^listeners\.c2s: cannot listen on port \d+ on 127\.0\.0\.1, 127\.0\.0\.2: .*EADDRINUSE/);
+      assert.equal(await canConnect(port), false, "the address bound before the failure is closed again");
+      assert.equal(server.log.level, "debug", "the log level in the same file is not applied");
+      assert.equal(server.ports.c2s, settings.c2sPort);
+      await chat(alice, bob);
+    } finally {
+      blocker.close();
+      write({});
+    }
   });
 
   it("refuses a certificate that cannot be read, naming the file; the running certificate stays", async () => {
