@@ -39,6 +39,16 @@ const PEERS: Record<string, (dir: string) => Promise<RunningServer>> = {
   },
 };
 
+/** A wait whose time-out says what the client did receive (a rare time-out under a loaded full run). */
+async function expect(client: ConnectedClient, who: string, pred: (s: XmlElement) => boolean): Promise<void> {
+  try {
+    await client.waitFor(pred, 30_000);
+  } catch (err) {
+    const seen = client.received.map((s) => `${s.name} from=${s.attrs.from ?? ""} type=${s.attrs.type ?? ""}`).join("; ");
+    throw new Error(`${who}: ${(err as Error).message}; received: ${seen}`);
+  }
+}
+
 const isAvailableFrom = (bare: string) => (s: XmlElement) =>
   s.is("presence") && s.attrs.type === undefined && String(s.attrs.from).split("/")[0] === bare;
 
@@ -71,18 +81,13 @@ describe("bench rosters written into Prosody's and ejabberd's storage", () => {
 
         await one.xmpp.send(xml("presence"));
         await two.xmpp.send(xml("presence"));
-        await one.waitFor(isAvailableFrom(`${PREFIX}2@${DOMAIN}`), 30_000);
-        await two.waitFor(isAvailableFrom(`${PREFIX}1@${DOMAIN}`), 30_000);
+        await expect(one, "1 waits for 2's presence", isAvailableFrom(`${PREFIX}2@${DOMAIN}`));
+        await expect(two, "2 waits for 1's presence", isAvailableFrom(`${PREFIX}1@${DOMAIN}`));
         // The scenario's update phase waits for this reflection (RFC 6121 §4.4.2) before the next change.
         await one.xmpp.send(xml("presence", {}, xml("show", {}, "away"), xml("status", {}, "1")));
-        await one.waitFor(
-          (s) => isAvailableFrom(`${PREFIX}1@${DOMAIN}`)(s) && s.getChildText("status") === "1",
-          30_000,
-        );
-        await two.waitFor(
-          (s) => isAvailableFrom(`${PREFIX}1@${DOMAIN}`)(s) && s.getChildText("status") === "1",
-          30_000,
-        );
+        const changed = (s: XmlElement) => isAvailableFrom(`${PREFIX}1@${DOMAIN}`)(s) && s.getChildText("status") === "1";
+        await expect(one, "1 waits for its own change", changed);
+        await expect(two, "2 waits for 1's change", changed);
       } finally {
         for (const c of clients) await c.stop();
         await server?.stop();
