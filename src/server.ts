@@ -165,11 +165,10 @@ export class NatterServer {
     this.readiness = new Readiness(() => probe.get(""), running.health.readiness_timeout * 1000, log);
   }
 
-  /** Server-to-server links now: authenticated outbound streams, and inbound connections. */
+  /** Server-to-server links now: authenticated domain pairs by direction. */
   s2sLinkCounts(): { inbound: number; outbound: number } {
     if (!this.s2s) return { inbound: 0, outbound: 0 };
-    const { inbound, outbound } = this.s2s.connections();
-    return { inbound, outbound: outbound.filter((o) => o.ready).length };
+    return this.s2s.linkCounts();
   }
 
   /** The config the server runs with (after a reload, the file's, except what waits for a restart). */
@@ -220,6 +219,7 @@ export class NatterServer {
         return running.send.from || (running.hosts[0] as string);
       },
       s2sLinks: () => server?.s2s?.links() ?? [],
+      s2sLinkCounts: () => server?.s2sLinkCounts() ?? { inbound: 0, outbound: 0 },
       history: () => server?.stats.history() ?? [],
       reload: () => server?.reload() ?? Promise.resolve({ ok: false, error: "the server is starting" }),
     });

@@ -51,6 +51,8 @@ export interface AdministrationDeps {
   messageSender: () => string;
   /** The federation's links now (none when s2s is off). */
   s2sLinks: () => S2sLinkSummary[];
+  /** Authenticated links by direction (S2sService.linkCounts: the rule metrics count by too). */
+  s2sLinkCounts: () => { inbound: number; outbound: number };
   /** Live reload (NatterServer.reload), when the server offers it. */
   reload?: () => Promise<ReloadResult>;
   /** The stats history (metrics), when it is kept. */
@@ -89,7 +91,6 @@ export class Administration implements AdminOperations {
       byTransport[s.transport]++;
       total++;
     }
-    const links = this.deps.s2sLinks();
     const rooms = this.rooms();
     const memory = process.memoryUsage();
     return {
@@ -98,7 +99,7 @@ export class Administration implements AdminOperations {
       uptimeSeconds: Math.floor((Date.now() - this.deps.startedAt) / 1000),
       hosts: [...this.deps.hosts],
       sessions: { total, byTransport },
-      s2s: { inbound: links.filter((l) => l.direction === "in").length, outbound: links.filter((l) => l.direction === "out").length },
+      s2s: this.deps.s2sLinkCounts(),
       rooms: rooms.length,
       occupants: rooms.reduce((n, r) => n + r.occupants, 0),
       memory: { rss: memory.rss, heapUsed: memory.heapUsed },

@@ -219,6 +219,18 @@ export class S2sService {
     return [...out, ...inbound];
   }
 
+  /** Authenticated links by direction: what metrics, the stats history and the admin status count. */
+  linkCounts(): { inbound: number; outbound: number } {
+    let inbound = 0;
+    let outbound = 0;
+    for (const l of this.links()) {
+      if (!l.ready) continue;
+      if (l.direction === "in") inbound++;
+      else outbound++;
+    }
+    return { inbound, outbound };
+  }
+
   async close(): Promise<void> {
     this.stopping = true;
     this.removeHook?.();
