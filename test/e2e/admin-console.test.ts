@@ -4,27 +4,17 @@
 // a wrong password refused, an admin logs in, finds a user, kicks their session (an @xmpp/client client sees
 // its stream end), destroys a room (a MUC occupant sees the destroy), and screenshots of the views.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type Browser, type BrowserServer, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { type RunningBrowser, startChromium } from "../helpers/chromium.js";
 import { rawHttp } from "../helpers/raw-http.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { onlineWithRoster, subscribeBoth } from "../helpers/roster.js";
 import { connect, xml } from "../helpers/xmpp-client.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 /** NATTER_SCREENSHOTS=1 refreshes docs/screenshots/; otherwise they go to a temporary directory. */
 const SCREENSHOTS = process.env.NATTER_SCREENSHOTS
   ? join(import.meta.dirname, "..", "..", "docs", "screenshots")
@@ -235,31 +225,20 @@ interface Tab {
 
 describe("admin console in chromium", { timeout: 120_000 }, () => {
   let ts: TestServer;
-  let server: BrowserServer | undefined;
+  let chromiumRun: RunningBrowser | undefined;
   let browser: Browser | undefined;
   let origin: string;
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (.ci/run does)`);
     ts = await startTestServer({ yaml: ADMINS });
     for (const u of ["root", "alice", "bob", "carol", "dave"]) await ts.addUser(u, `${u}-secret`);
     origin = `https://localhost:${ts.httpsPort}`;
-    // A browser server rather than launch(): its kill() ends chromium whatever state it is in. Playwright gives
-    // it a fresh temporary profile (user-data-dir) and removes it afterwards.
-    server = await chromium.launchServer({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true });
-    browser = await chromium.connect(server.wsEndpoint());
+    chromiumRun = await startChromium();
+    browser = chromiumRun.browser;
   });
 
   after(async () => {
-    await browser?.close().catch(() => {});
-    if (server) {
-      const closed = server.close().then(
-        () => true,
-        () => false,
-      );
-      const timedOut = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5000).unref());
-      if (!(await Promise.race([closed, timedOut]))) await server.kill();
-    }
+    await chromiumRun?.stop();
     await ts?.stop();
   });
 

@@ -2,29 +2,14 @@
 // socket: status, sessions, kick (the @xmpp/client user sees it), rooms, reload, and API tokens (created with no
 // server running too) that then open the admin HTTP API; readable tables and --json for scripts.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { NATTER_MAIN, runNatter, waitForLine } from "../helpers/natter-process.js";
 import { freePort } from "../helpers/test-server.js";
 import { connect, xml } from "../helpers/xmpp-client.js";
-
-const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
-
-async function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 20_000): Promise<void> {
-  let seen = "";
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${pattern} in: ${seen}`)), timeoutMs);
-    child.stdout!.on("data", (d: Buffer) => {
-      seen += d.toString();
-      if (pattern.test(seen)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-}
 
 describe("natter CLI administration", () => {
   let dir: string;
@@ -32,10 +17,7 @@ describe("natter CLI administration", () => {
   let port: number;
   let httpPort: number;
   let server: ChildProcess | undefined;
-  const natter = (...args: string[]) => {
-    const r = spawnSync(process.execPath, ["--import", "tsx", MAIN, "-c", cfg, ...args], { input: "", encoding: "utf8" });
-    return { code: r.status, out: r.stdout, err: r.stderr };
-  };
+  const natter = (...args: string[]) => runNatter(["-c", cfg, ...args]);
   const apiGet = (path: string, token: string) =>
     fetch(`http://127.0.0.1:${httpPort}/admin/api${path}`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
 
@@ -86,7 +68,7 @@ describe("natter CLI administration", () => {
   });
 
   it("status, sessions, rooms, kick, reload and tokens through the running server", async () => {
-    server = spawn(process.execPath, ["--import", "tsx", MAIN, "-c", cfg, "start"], { stdio: ["ignore", "pipe", "pipe"] });
+    server = spawn(process.execPath, ["--import", "tsx", NATTER_MAIN, "-c", cfg, "start"], { stdio: ["ignore", "pipe", "pipe"] });
     await waitForLine(server, /Natter started/);
 
     const status = natter("status", "--json");

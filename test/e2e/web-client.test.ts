@@ -4,25 +4,15 @@
 // TCP sees their messages and they see its, and one user writes to the other one to one. The page must not
 // fetch anything from another site and must not trip its own Content-Security-Policy.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type Browser, type BrowserServer, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { type RunningBrowser, startChromium } from "../helpers/chromium.js";
 import { runSlixmpp, useSlixmpp } from "../helpers/slixmpp.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const ROOM = "lobby@conference.localhost";
 /** NATTER_SCREENSHOTS=1 refreshes docs/screenshots/; otherwise they go to a temporary directory. */
 const SCREENSHOTS = process.env.NATTER_SCREENSHOTS
@@ -49,32 +39,20 @@ describe("web client in chromium", { timeout: 90_000 }, () => {
   useSlixmpp();
 
   let ts: TestServer;
-  let server: BrowserServer | undefined;
+  let chromiumRun: RunningBrowser | undefined;
   let browser: Browser | undefined;
   let origin: string;
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (.ci/run does)`);
     ts = await startTestServer({ yaml: "web_client: { title: 'Natter Chat' }" });
     for (const u of ["alice", "bob", "carol"]) await ts.addUser(u, `${u}-secret`);
     origin = `https://localhost:${ts.httpsPort}`;
-    // A browser server rather than launch(): its kill() ends the chromium process whatever state it is in.
-    // Playwright gives it a fresh temporary profile (user-data-dir) and removes it afterwards.
-    server = await chromium.launchServer({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true });
-    browser = await chromium.connect(server.wsEndpoint());
+    chromiumRun = await startChromium();
+    browser = chromiumRun.browser;
   });
 
   after(async () => {
-    await browser?.close().catch(() => {});
-    // Close chromium gracefully (it reaps its own helpers); kill it if that takes more than a few seconds.
-    if (server) {
-      const closed = server.close().then(
-        () => true,
-        () => false,
-      );
-      const timedOut = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5000).unref());
-      if (!(await Promise.race([closed, timedOut]))) await server.kill();
-    }
+    await chromiumRun?.stop();
     await ts?.stop();
   });
 
