@@ -161,7 +161,7 @@ export interface AdminOperations {
 
   s2sLinks(): S2sLinkSummary[];
 
-  /** A headline message to every online session of a host (XEP-0133 §4.23). Returns how many got it. */
+  /** A message from the host to every online session of a host (XEP-0133 §4.23; type normal, as ejabberd sends it). Returns how many got it. */
   announce(host: string, body: string, subject?: string): Promise<number>;
   /** A chat message from the host (or `send.from`) to one JID, as `natter send` does. */
   sendMessage(to: JidText, body: string): Promise<void>;
