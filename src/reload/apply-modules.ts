@@ -108,7 +108,7 @@ export async function applyModuleChanges(input: ModuleChangeInput): Promise<stri
     }
     changes.push(
       failed.length === 0
-        ? `modules.${m.name}: options changed; applied in place (its ${m.definition.liveState} kept)`
+        ? `modules.${m.name}: options changed; applied in place, keeping ${m.definition.liveState}`
         : `modules.${m.name}: options changed, but refused on ${failed.join("; ")}; the old ones stay there`,
     );
   }
