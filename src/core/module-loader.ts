@@ -27,10 +27,14 @@ export class ModuleLoader {
     const identities: DiscoIdentity[] = [];
     const log = core.log.child({ module: def.name, host });
     const owner = `${def.name}@${host}`;
+    let current = options;
+    const optionHandlers: ((options: O, previous: O) => void)[] = [];
     const ctx: ModuleContext<O> = {
       name: def.name,
       host,
-      options,
+      get options() {
+        return current;
+      },
       log,
       sessions: core.sessions,
       core,
@@ -68,6 +72,9 @@ export class ModuleLoader {
       provideAdmin(part) {
         removers.push(core.admin.provide(part));
       },
+      onOptionsChanged(handler) {
+        optionHandlers.push(handler);
+      },
       timer(ms, fn) {
         const t = setInterval(() => {
           Promise.resolve()
@@ -85,6 +92,28 @@ export class ModuleLoader {
       definition: def as ModuleDefinition<unknown>,
       features,
       identities,
+      get options() {
+        return current;
+      },
+      reconfigure: (next) => {
+        const previous = current;
+        current = next as O;
+        try {
+          for (const h of optionHandlers) h(current, previous);
+        } catch (err) {
+          // Back to what ran before, in every handler: the module stays whole on its old options.
+          current = previous;
+          for (const h of optionHandlers) {
+            try {
+              h(previous, next as O);
+            } catch {
+              // already failing: the first error is the one reported
+            }
+          }
+          throw err;
+        }
+        log.info("module options changed in place");
+      },
       unload: () => {
         for (const r of removers) r();
         for (const t of timers) clearInterval(t);

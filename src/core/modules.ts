@@ -45,9 +45,17 @@ export interface ModuleDefinition<O = unknown> {
   /**
    * What the module keeps in memory only and would lose if unloaded and loaded again (MUC rooms and their
    * occupants, per-session flags under a key its setup made). A reload does not reload such a module when its
-   * options change: it keeps the running options and says so. Absent: everything lives in stores or is a cache.
+   * options change. Absent: everything lives in stores or is a cache.
    */
   liveState?: string;
+  /**
+   * For a module with liveState: a reload applies its option changes in place instead (ModuleLoader.reconfigure),
+   * so that state survives. Such a module reads ctx.options when it uses them, and rebuilds in
+   * ctx.onOptionsChanged what its setup derived from them (rate limiters, caps on what it holds). `except`: options
+   * it cannot change in place (MUC's domain); a change to one, like any option change of a liveState module
+   * without liveOptions, keeps its running value until a restart, and the reload says so.
+   */
+  liveOptions?: { except?: readonly string[] };
   /** Options schema with defaults and doc text; validated at start. */
   options?: ZodType<O>;
   setup(ctx: ModuleContext<O>): void | Promise<void>;
@@ -111,6 +119,7 @@ export interface ModuleContext<O = unknown> {
   readonly name: string;
   /** The virtual host this instance serves. */
   readonly host: string;
+  /** The module's validated options; a reload may replace them (see ModuleDefinition.liveOptions): read them at use. */
   readonly options: O;
   readonly log: Logger;
   readonly sessions: SessionRegistry;
@@ -134,6 +143,11 @@ export interface ModuleContext<O = unknown> {
   readonly admin: AdminOperations;
   /** Adds this module's part to administration (its MUC service's rooms, its host's announcements); removed on unload. */
   provideAdmin(part: AdminPart): void;
+  /**
+   * Runs when a reload hands the module new options in place (ModuleDefinition.liveOptions), after ctx.options
+   * returns them: for what setup derived from the options. Synchronous, so no stanza sees half the change.
+   */
+  onOptionsChanged(handler: (options: O, previous: O) => void): void;
   /** Repeating timer, cleared on unload. */
   timer(ms: number, fn: () => void | Promise<void>): void;
 }
@@ -145,5 +159,9 @@ export interface LoadedModule {
   definition: ModuleDefinition<unknown>;
   features: { ns: string; target: IqTarget }[];
   identities: DiscoIdentity[];
+  /** The options it runs with now. */
+  readonly options: unknown;
+  /** Hands it new validated options in place (see ModuleDefinition.liveOptions); on a throw the old ones stay. */
+  reconfigure(options: unknown): void;
   unload(): void;
 }

@@ -9,6 +9,17 @@ describe("TokenBucket", () => {
     assert.equal(b.drain(500, 0), 500, "500 tokens over at 1000/s: half a second");
   });
 
+  it("takes new limits in place: a lower burst caps what is there, a higher one grants nothing at once", () => {
+    const b = new TokenBucket(1, 10, 0);
+    b.setLimits(1, 2, 0);
+    assert.equal(b.take(0), true);
+    assert.equal(b.take(0), true);
+    assert.equal(b.take(0), false, "capped at the new burst of 2");
+    b.setLimits(10, 100, 0);
+    assert.equal(b.take(0), false, "the higher burst is not granted at once");
+    assert.equal(b.msUntilToken(0), 100, "it refills at the new rate");
+  });
+
   it("refills at the rate, never above the burst", () => {
     const b = new TokenBucket(1000, 2000, 0);
     b.drain(2000, 0);

@@ -7,8 +7,8 @@ export class TokenBucket {
   private last: number;
 
   constructor(
-    private readonly rate: number,
-    private readonly burst: number,
+    private rate: number,
+    private burst: number,
     now = Date.now(),
   ) {
     this.tokens = burst;
@@ -40,6 +40,17 @@ export class TokenBucket {
   msUntilToken(now = Date.now()): number {
     this.refill(now);
     return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) / this.rate) * 1000);
+  }
+
+  /**
+   * New limits from now on (a reload changed them): what refilled until now counts at the old rate, and a lower
+   * burst caps what is there; a higher one grants nothing at once, it only lets the bucket fill further.
+   */
+  setLimits(rate: number, burst: number, now = Date.now()): void {
+    this.refill(now);
+    this.rate = rate;
+    this.burst = burst;
+    this.tokens = Math.min(this.tokens, burst);
   }
 
   /** True when the bucket has refilled completely: forgetting it changes nothing. */

@@ -13,7 +13,7 @@ import { type PlannedModule, planModules } from "../modules/module-plan.js";
 import type { S2sService } from "../transports/s2s/s2s-service.js";
 import type { ListenerGroup, PreparedListenerChange } from "../transports/listener-group.js";
 import type { HttpServer } from "../web/http-server.js";
-import { applyModuleChanges, modulesKeptRunning } from "./apply-modules.js";
+import { applyModuleChanges, keepOptionsOfLiveModules } from "./apply-modules.js";
 import { refusedChanges, sameValue, splitLiveChanges } from "./config-changes.js";
 
 /** What a reload changes in the server; everything is the running server's own object, changed in place. */
@@ -61,12 +61,9 @@ export async function reloadServer(t: ReloadTarget): Promise<{ result: ReloadRes
     return refuse(err instanceof Error ? err.message : String(err));
   }
   const runningPlan = planModules(running);
-  // Modules that keep live state keep their running options (and the running config says so).
-  const keptRunning = modulesKeptRunning(runningPlan, plan);
-  for (const m of keptRunning) {
-    next.modules[m.name] = running.modules[m.name]!;
-    plan = plan.map((p) => (p.name === m.name ? m : p));
-  }
+  // Modules that keep live state keep the running value of what they cannot change in place (the config says so).
+  const kept = keepOptionsOfLiveModules(runningPlan, plan, running, next);
+  plan = kept.plan;
 
   // 2. Open new listener addresses; nothing is closed yet.
   const prepared: PreparedListenerChange[] = [];
@@ -128,11 +125,7 @@ export async function reloadServer(t: ReloadTarget): Promise<{ result: ReloadRes
       log: t.log,
     })),
   );
-  for (const m of keptRunning) {
-    changes.push(
-      `modules.${m.name}: options changed but not applied: the module keeps ${m.definition.liveState} in memory only, which reloading it would lose; restart to apply`,
-    );
-  }
+  changes.push(...kept.notes);
   changes.push(...pending);
   t.log.info({ changes }, changes.length > 0 ? "configuration reloaded" : "configuration reloaded: nothing changed");
   return { result: { ok: true, changes }, config: next };

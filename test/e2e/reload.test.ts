@@ -318,7 +318,7 @@ describe("live reload", { timeout: 120_000 }, () => {
     await chat(alice, bob);
   });
 
-  it("keeps MUC rooms: a module with live state is not reloaded for an option change, and says so", async () => {
+  it("keeps MUC rooms: an option change applies in place, a new domain waits for a restart and says so", async () => {
     const MUC = "conference.localhost";
     const NS_MUC = "http://jabber.org/protocol/muc";
     const NS_OWNER = "http://jabber.org/protocol/muc#owner";
@@ -330,22 +330,25 @@ describe("live reload", { timeout: 120_000 }, () => {
     // XEP-0045 §10.1.2: an instant room, unlocked by an empty submit.
     await alice.xmpp.iqCaller.request(xml("iq", { type: "set", to: `lobby@${MUC}` }, xml("query", { xmlns: NS_OWNER }, xml("x", { xmlns: "jabber:x:data", type: "submit" }))));
     await enter(bob, "Bob");
-    write({ muc: "{ max_rooms: 500 }" });
+    write({ muc: "{ max_rooms: 500, domain: rooms.localhost }" });
     const result = await server.reload();
     assert.equal(result.ok, true);
     assert.ok(
-      result.ok && result.changes.length === 1 && /^modules\.muc: options changed but not applied: .*rooms and their occupants.*restart to apply$/.test(result.changes[0]!),
+      result.ok &&
+        result.changes.length === 2 &&
+        result.changes[0] === "modules.muc: options changed; applied in place, keeping rooms and their occupants" &&
+        /^modules\.muc\.domain: changed but not applied: .*rooms and their occupants.*restart to apply$/.test(result.changes[1]!),
       JSON.stringify(result),
     );
-    assert.deepEqual(server.config.modules.muc, {}, "the running config keeps the running options");
+    assert.deepEqual(server.config.modules.muc, { max_rooms: 500 }, "the running config keeps the running domain");
     // Both are still in the room: Bob's message reaches Alice.
     await bob.xmpp.send(xml("message", { to: `lobby@${MUC}`, type: "groupchat" }, xml("body", {}, "still here")));
     await alice.waitFor((st: XmlElement) => st.is("message") && st.attrs.from === `lobby@${MUC}/Bob` && st.getChildText("body") === "still here");
     // The next reload says it again: the change still waits for a restart.
     const again = await server.reload();
-    assert.ok(again.ok && again.changes.length === 1 && again.changes[0]!.startsWith("modules.muc:"));
+    assert.ok(again.ok && again.changes.length === 1 && again.changes[0]!.startsWith("modules.muc.domain:"));
     write({ muc: "{}" });
-    assert.deepEqual(await server.reload(), { ok: true, changes: [] });
+    assert.deepEqual(await server.reload(), { ok: true, changes: ["modules.muc: options changed; applied in place, keeping rooms and their occupants"] });
   });
 
   it("says which changed settings wait for a restart, and keeps their running values", async () => {

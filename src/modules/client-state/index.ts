@@ -26,6 +26,8 @@ interface Held {
 export default defineModule({
   name: "client-state",
   liveState: "stanzas held for inactive clients",
+  // max_held is read at each held stanza: a session holding more than a lower one is flushed at its next.
+  liveOptions: {},
   specs: [{ xep: 352, version: "1.0.0", status: "complete" }],
   options,
   setup(ctx) {

@@ -66,6 +66,8 @@ async function dispatch(svc: MucService, stanza: Element, to: Jid): Promise<void
 export default defineModule<MucOptions>({
   name: "muc",
   liveState: "rooms and their occupants",
+  // Moving the service to another domain would mean a new component and new room JIDs: that waits for a restart.
+  liveOptions: { except: ["domain"] },
   specs: [
     { xep: 45, version: "1.35", status: "partial", note: "no registration (§7.10), no reserved nicks, no room-wide admin/owner form fields" },
     { xep: 421, version: "1.0.1", status: "complete" },
@@ -76,7 +78,7 @@ export default defineModule<MucOptions>({
   ],
   options: mucOptions,
   async setup(ctx) {
-    const options = ctx.options;
+    const options = ctx.options; // at setup only: later the service reads svc.options
     const domain = enforceDomainpart(options.domain ?? `conference.${ctx.host}`);
     const secretStore = ctx.store("muc-secret", "keyval");
     let stored = await secretStore.get("");
@@ -84,7 +86,7 @@ export default defineModule<MucOptions>({
       stored = randomBytes(32).toString("base64");
       await secretStore.set("", stored);
     }
-    const roomStore = new RoomStore(ctx.store("muc-rooms", "keyval"), domain, options, ctx.core.admins);
+    const roomStore = new RoomStore(ctx.store("muc-rooms", "keyval"), domain, ctx.core.admins);
     const svc = new MucService({
       domain,
       host: ctx.host,
@@ -97,7 +99,8 @@ export default defineModule<MucOptions>({
       archive: ctx.store("muc-archive", "archive"),
       secret: Buffer.from(stored, "base64"),
     });
-    for (const room of await roomStore.loadAll()) svc.addRoom(room);
+    for (const room of await roomStore.loadAll(options)) svc.addRoom(room);
+    ctx.onOptionsChanged((next) => svc.reconfigure(next));
     ctx.component(domain, (stanza, to) => dispatch(svc, stanza, to));
     ctx.provideAdmin({ kind: "rooms", rooms: new MucRoomAdministration(svc) });
 

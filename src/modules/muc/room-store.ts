@@ -8,23 +8,21 @@ import { Room } from "./room.js";
 export class RoomStore {
   private readonly store: KeyValueStore;
   private readonly domain: string;
-  private readonly options: MucOptions;
   private readonly admins: ReadonlySet<string>;
 
-  constructor(store: KeyValueStore, domain: string, options: MucOptions, admins: ReadonlySet<string>) {
+  constructor(store: KeyValueStore, domain: string, admins: ReadonlySet<string>) {
     this.store = store;
     this.domain = domain;
-    this.options = options;
     this.admins = admins;
   }
 
-  async loadAll(): Promise<Room[]> {
+  async loadAll(options: MucOptions): Promise<Room[]> {
     const rooms: Room[] = [];
     for (const local of await this.store.users()) {
       const jid = tryParseJid(`${local}@${this.domain}`);
       const value = await this.store.get(local);
       if (!jid || value === undefined) continue;
-      rooms.push(Room.fromJson(jid, value, this.options, this.admins));
+      rooms.push(Room.fromJson(jid, value, options, this.admins));
     }
     return rooms;
   }

@@ -63,6 +63,17 @@ export class Room {
     this.invites = new TokenBucket(options.room_invite_rate.per_second, options.room_invite_rate.burst);
   }
 
+  /**
+   * The service's options changed (a reload): its rate limits follow them, and what it remembers for others
+   * shrinks to the new caps at once, the oldest first (as rememberInvite and rememberPendingIq do).
+   */
+  applyOptions(options: MucOptions, now = Date.now()): void {
+    this.limits.applyOptions(options, now);
+    this.invites.setLimits(options.room_invite_rate.per_second, options.room_invite_rate.burst, now);
+    trimOldest(this.pendingInvites, options.max_pending_invites);
+    trimOldest(this.pendingIqs, options.max_pending_iqs);
+  }
+
   get localpart(): string {
     return this.jid.local;
   }
@@ -178,4 +189,9 @@ export class Room {
     }
     return room;
   }
+}
+
+/** Drops a map's oldest entries (insertion order) down to `max`. */
+function trimOldest(map: Map<string, unknown>, max: number): void {
+  while (map.size > max) map.delete(map.keys().next().value as string);
 }

@@ -34,6 +34,19 @@ describe("sender limit book", () => {
     assert.equal(book.of("a@x", 0), a, "a sender's spent budget survives leaving and coming back");
   });
 
+  it("follows new options (a reload): known senders keep what they spent under the new rates, new ones start with them", () => {
+    const book = new SenderLimitBook(mucOptions.parse({ message_rate: { per_second: 1, burst: 5 } }));
+    const a = book.of("a@x", 0);
+    assert.ok(a.message.take(0));
+    book.applyOptions(mucOptions.parse({ message_rate: { per_second: 1, burst: 2 } }), 0);
+    assert.equal(book.of("a@x", 0), a, "the same limits, rebuilt in place");
+    assert.ok(a.message.take(0) && a.message.take(0));
+    assert.equal(a.message.take(0), false, "two left under the new burst");
+    const b = book.of("b@x", 0);
+    assert.ok(b.message.take(0) && b.message.take(0));
+    assert.equal(b.message.take(0), false, "a new sender gets the new burst");
+  });
+
   it("forgets idle senders once the book has grown, and only those", () => {
     const book = new SenderLimitBook(options);
     book.of("busy@x", 0).message.take(0);

@@ -17,7 +17,7 @@ export interface SenderLimits {
 
 export class SenderLimitBook {
   private readonly book = new Map<string, SenderLimits>();
-  private readonly options: MucOptions;
+  private options: MucOptions;
   /** Size at which the next sweep of idle entries runs. */
   private sweepAt = 64;
 
@@ -38,6 +38,16 @@ export class SenderLimitBook {
     };
     this.book.set(bare, limits);
     return limits;
+  }
+
+  /** New rates (a reload): every sender's buckets follow them, keeping what they have used. */
+  applyOptions(options: MucOptions, now = Date.now()): void {
+    this.options = options;
+    for (const l of this.book.values()) {
+      l.message.setLimits(options.message_rate.per_second, options.message_rate.burst, now);
+      l.presence.setLimits(options.presence_rate.per_second, options.presence_rate.burst, now);
+      l.invite.setLimits(options.invite_rate.per_second, options.invite_rate.burst, now);
+    }
   }
 
   get size(): number {

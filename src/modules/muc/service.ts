@@ -34,7 +34,8 @@ export type StanzaHandler = (svc: MucService, stanza: Element, from: Jid, to: Ji
 export class MucService {
   readonly domain: string;
   readonly host: string;
-  readonly options: MucOptions;
+  /** Read at use: a reload may replace them (reconfigure). */
+  options: MucOptions;
   readonly log: Logger;
   readonly router: Router;
   readonly admins: ReadonlySet<string>;
@@ -59,6 +60,17 @@ export class MucService {
     this.secret = deps.secret;
   }
 
+
+  /**
+   * New options from a reload, rooms and occupants kept: limits checked at use (max_rooms, max_occupants,
+   * history, sizes) follow at once; each room's rate limiters are rebuilt with the new rates. Room
+   * configurations stay the owners' (room_defaults and history_length shape rooms created from now on).
+   */
+  reconfigure(options: MucOptions): void {
+    this.options = options;
+    const now = Date.now();
+    for (const room of this.rooms.values()) room.applyOptions(options, now);
+  }
 
   /** Routes a stanza and waits until it is handed over, so that one recipient gets a room's stanzas in order. */
   send(stanza: Element): Promise<void> {

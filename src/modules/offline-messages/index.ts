@@ -26,6 +26,8 @@ const WINDOW_BYTES = 512 * 1024;
 export default defineModule({
   name: "offline-messages",
   liveState: "messages being delivered and sessions of negative priority",
+  // max_per_user is read at each store: a lower one refuses new messages, keeps what is stored.
+  liveOptions: {},
   specs: [
     { xep: 160, version: "1.0.1", status: "complete" },
     { xep: 203, version: "2.0", status: "complete", note: "delay stamp on offline messages" },

@@ -53,6 +53,8 @@ function queued(session: Session): Element[] {
 export default defineModule({
   name: "push",
   liveState: "which session enabled which push registration",
+  // Every option is read at use: a lower max_registrations refuses new enables, keeps what is registered.
+  liveOptions: {},
   specs: [
     {
       xep: 357,
@@ -64,7 +66,6 @@ export default defineModule({
   options,
   setup(ctx) {
     const { host } = ctx;
-    const o = ctx.options;
     const store = ctx.store("push", "map");
     // Registrations a session enabled (keys), while that session lives.
     const OWNED = Symbol("push: registrations enabled by this session");
@@ -111,9 +112,9 @@ export default defineModule({
       const reg = parseEnable(payload, Date.now());
       const key = registrationKey(reg.jid, reg.node);
       await serial(user, async () => {
-        if ((await store.get(user, key)) === undefined && (await store.count(user)) >= o.max_registrations) {
-          ctx.log.info({ user, service: reg.jid, limit: o.max_registrations }, "push registration limit reached: enable refused");
-          throw new StanzaError("resource-constraint", `at most ${o.max_registrations} push registrations per account`);
+        if ((await store.get(user, key)) === undefined && (await store.count(user)) >= ctx.options.max_registrations) {
+          ctx.log.info({ user, service: reg.jid, limit: ctx.options.max_registrations }, "push registration limit reached: enable refused");
+          throw new StanzaError("resource-constraint", `at most ${ctx.options.max_registrations} push registrations per account`);
         }
         await store.set(user, key, reg as unknown as Json);
         forget(user);
@@ -148,11 +149,11 @@ export default defineModule({
       counts.set(ck, messageCount);
       const summary: { messageCount: number; lastSender?: string; lastBody?: string } = { messageCount };
       const sender = last.attrs.from?.split("/")[0];
-      if (o.include_sender && sender) summary.lastSender = sender;
+      if (ctx.options.include_sender && sender) summary.lastSender = sender;
       const body = last.getChildText("body", last.ns);
       // An encrypted message's body is only a fallback text ("this message is encrypted").
-      if (o.include_body && body !== undefined && !isEncrypted(last)) summary.lastBody = body;
-      const reply = await ctx.core.iq.request(buildPublish(bare, reg, summary), o.timeout * 1000);
+      if (ctx.options.include_body && body !== undefined && !isEncrypted(last)) summary.lastBody = body;
+      const reply = await ctx.core.iq.request(buildPublish(bare, reg, summary), ctx.options.timeout * 1000);
       if (!reply) {
         ctx.log.warn({ user, service: reg.jid, node: reg.node }, "push service did not answer");
         return;
@@ -178,11 +179,11 @@ export default defineModule({
       const live = new Set<string>();
       for (const s of ctx.sessions.resourcesOf(bare)) if (s.attached) for (const k of owned(s) ?? []) live.add(k);
       const due = [...regs].filter(([key]) => !(only && !only.has(key)) && !live.has(key));
-      if (due.length > o.max_pushes_per_message) {
+      if (due.length > ctx.options.max_pushes_per_message) {
         // The devices enabled most recently are the likeliest still in use.
         due.sort(([, a], [, b]) => b.since - a.since);
-        ctx.log.debug({ user, due: due.length, limit: o.max_pushes_per_message }, "more push registrations than pushes per message: oldest skipped");
-        due.length = o.max_pushes_per_message;
+        ctx.log.debug({ user, due: due.length, limit: ctx.options.max_pushes_per_message }, "more push registrations than pushes per message: oldest skipped");
+        due.length = ctx.options.max_pushes_per_message;
       }
       await Promise.all(due.map(([key, reg]) => publish(user, bare.toString(), key, reg, added, last)));
     }
