@@ -433,7 +433,7 @@ export class NatterServer {
       s2s: this.s2s,
       loader: this.modules,
       sessions: this.core.sessions,
-      clients: { settings: this.clientSettings, webSocket: this.webSocket, streams: this.streams },
+      clients: { settings: this.clientSettings, webSocket: this.webSocket, bosh: this.bosh, streams: this.streams },
       hosts: this.live.hosts,
       admins: this.live.admins,
     });

@@ -29,6 +29,21 @@ export const S2S_STREAM_KEYS = [
   "pre_auth",
 ] as const;
 
+/** Every bosh setting but `enabled`: taken by new sessions and requests (mount-bosh.ts). */
+const BOSH_KEYS = [
+  "allowed_origins",
+  "max_wait",
+  "max_hold",
+  "max_requests",
+  "inactivity",
+  "max_pause",
+  "polling",
+  "max_body_bytes",
+  "max_queued_bytes",
+  "max_sessions",
+  "max_sessions_per_address",
+] as const;
+
 /** Settings the reload applies live (everything else waits for a restart). */
 const LIVE: Path[] = [
   ["hosts"],
@@ -45,7 +60,10 @@ const LIVE: Path[] = [
   ["c2s"],
   ["auth"],
   ["unauthenticated"],
-  ["websocket"],
+  // Turning WebSocket or BOSH on or off waits for a restart: host-meta and /chat, built at start, name them.
+  ["websocket", "allowed_origins"],
+  ["websocket", "see_other_uri"],
+  ...BOSH_KEYS.map((key) => ["bosh", key]),
   ["hide_account_existence"],
   ...S2S_POLICY_KEYS.map((key) => ["s2s", key]),
 ];

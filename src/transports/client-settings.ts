@@ -29,7 +29,9 @@ export function c2sOptionsFrom(config: Config, serverSecret: Buffer, resumption:
     maxPendingBytes: c2s.max_unsent_bytes,
     rateLimits: c2s.rate_limits,
     maxSessionsPerAccount: c2s.max_sessions_per_account,
-    streamManagement: sm.enabled ? { resumeTimeout: sm.resume_timeout, maxUnacked: sm.max_unacked, maxUnackedBytes: sm.max_unacked_bytes } : undefined,
+    streamManagement: sm.enabled
+      ? { resumeTimeout: sm.resume_timeout, maxUnacked: sm.max_unacked, maxUnackedBytes: sm.max_unacked_bytes }
+      : undefined,
     resumption,
   };
 }

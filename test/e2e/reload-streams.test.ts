@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { after, afterEach, before, describe, it } from "node:test";
 import { WebSocket } from "ws";
+import { RawBosh } from "../helpers/bosh-raw.js";
 import { ScramTestClient } from "../../src/auth/scram-test-client.js";
 import { RawClient, STREAM_OPEN } from "../helpers/raw-client.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
@@ -148,7 +149,12 @@ describe("live reload of client stream settings", { timeout: 120_000 }, () => {
       await rc.waitFor(FEATURES_END);
       const required = /<required\/>/.test(rc.data);
       // SCRAM: PLAIN is never offered without TLS.
-      const scram = new ScramTestClient("SHA-256", { username: "carol", password: "carol-pw", clientNonce: randomBytes(18).toString("base64"), gs2Header: "n,," });
+      const scram = new ScramTestClient("SHA-256", {
+        username: "carol",
+        password: "carol-pw",
+        clientNonce: randomBytes(18).toString("base64"),
+        gs2Header: "n,,",
+      });
       rc.send(`<auth xmlns='${NS_SASL}' mechanism='SCRAM-SHA-256'>${scram.clientFirst().toString("base64")}</auth>`);
       const answer = async () => waitForElement(rc, (e) => e.ns === NS_SASL && e.name !== "auth" && e.name !== "response", 15_000);
       let el = await answer();
@@ -191,8 +197,9 @@ describe("live reload of client stream settings", { timeout: 120_000 }, () => {
   it("a lower unauthenticated.max_connections_per_address refuses the next stranger's connection", async () => {
     const changes = await reloadWith((yaml) => `${yaml}\nunauthenticated: { max_connections_per_address: 2 }\n`);
     assert.deepEqual(changes, ["unauthenticated: new caps for new connections"]);
-    const waiting = [await RawClient.connect(ts.port, { localAddress: "127.0.0.31" }), await RawClient.connect(ts.port, { localAddress: "127.0.0.31" })];
-    const third = await RawClient.connect(ts.port, { localAddress: "127.0.0.31" });
+    const from = { localAddress: "127.0.0.31" };
+    const waiting = [await RawClient.connect(ts.port, from), await RawClient.connect(ts.port, from)];
+    const third = await RawClient.connect(ts.port, from);
     third.send(STREAM_OPEN(ts.domain));
     await expectStreamError(ts, third, "policy-violation");
     for (const rc of waiting) rc.destroy();
@@ -227,5 +234,23 @@ describe("live reload of client stream settings", { timeout: 120_000 }, () => {
     };
     assert.equal(await iterations("erin"), "5000");
     assert.notEqual(await iterations("carol"), "5000");
+  });
+
+  it("a changed bosh.inactivity is what a new BOSH session gets; a session from before keeps its own and goes on", async () => {
+    const old = new RawBosh(ts.httpPort!, false);
+    const fresh = new RawBosh(ts.httpPort!, false);
+    try {
+      const before = await old.create(ts.domain, "wait='1' hold='1' ver='1.11'");
+      assert.match(before.text, /inactivity='60'/);
+      const changes = await reloadWith((yaml) => `${yaml}\nbosh: { inactivity: 30 }\n`);
+      assert.deepEqual(changes, ["bosh: new settings for new sessions and requests"]);
+      assert.match((await fresh.create(ts.domain, "wait='1' hold='1' ver='1.11'")).text, /inactivity='30'/);
+      const next = await old.send();
+      assert.equal(next.status, 200);
+      assert.doesNotMatch(next.text, /type='terminate'/);
+    } finally {
+      old.close();
+      fresh.close();
+    }
   });
 });

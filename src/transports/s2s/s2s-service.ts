@@ -28,7 +28,12 @@ function within(domain: string, listed: string): boolean {
 }
 
 /** The settings an s2s stream reads when it is made (limits, rates, timeouts). */
-function streamSettingsFrom(config: Config): Pick<S2sEnv, "limits" | "preAuthLimits" | "rateLimit" | "maxUnsentBytes" | "negotiationTimeoutMs" | "idleTimeoutMs"> {
+type S2sStreamSettings = Pick<
+  S2sEnv,
+  "limits" | "preAuthLimits" | "rateLimit" | "maxUnsentBytes" | "negotiationTimeoutMs" | "idleTimeoutMs"
+>;
+
+function streamSettingsFrom(config: Config): S2sStreamSettings {
   const s2s = config.s2s;
   return {
     ...parserLimits(s2s, config.c2s.max_depth),

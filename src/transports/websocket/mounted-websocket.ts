@@ -1,5 +1,5 @@
-// The WebSocket endpoint as the running config wants it: mounted, unmounted or remounted with new settings
-// when a reload changes them. Remounting changes only the handshakes after it: ws does not close the
+// The WebSocket endpoint as the running config wants it, remounted with new settings when a reload changes
+// them (websocket.allowed_origins, see_other_uri, and c2s.max_stanza_size as the largest message). Remounting changes only the handshakes after it: ws does not close the
 // connections of a WebSocketServer it closes (since ws 8), so streams already open go on as they were.
 import type { Logger } from "pino";
 import type { Config } from "../../core/config/index.js";
