@@ -1,7 +1,8 @@
 // One reload of a running server (issue 14), in three steps so that a bad file changes nothing:
 // 1. validate the new config whole (schema, module options and dependencies, certificates, what may not change),
 // 2. open new listener addresses (the one step that can still fail; undone on failure),
-// 3. apply: listeners, certificates, log level, admins, client settings, s2s policy, then hosts and modules.
+// 3. apply: listeners, certificates, log level, admins, client settings, s2s stream settings and policy, then
+//    hosts and modules.
 import { Server as TlsServer } from "node:tls";
 import type { Logger } from "pino";
 import type { ReloadResult } from "../admin/types.js";
@@ -116,7 +117,9 @@ export async function reloadServer(t: ReloadTarget): Promise<{ result: ReloadRes
   }
   if (!sameValue(running.send, next.send)) changes.push("send: changed");
   changes.push(...applyClientSettings(t.clients, running, next));
-  const s2sChanged = (keys: readonly (keyof Config["s2s"])[]) => keys.some((key) => !sameValue(running.s2s[key], next.s2s[key]));
+  const s2sChanged = (keys: readonly (keyof Config["s2s"])[]) =>
+    keys.some((key) => !sameValue(running.s2s[key], next.s2s[key]));
+  // s2s parser limits take their depth from c2s.max_depth.
   if (t.s2s && (s2sChanged(S2S_STREAM_KEYS) || running.c2s.max_depth !== next.c2s.max_depth)) {
     t.s2s.setStreamSettings(next);
     if (s2sChanged(S2S_STREAM_KEYS)) changes.push("s2s: new limits, timeouts and resolve overrides for new links");
