@@ -6,8 +6,6 @@ import type { AdminOperations } from "./admin/types.js";
 import { ApiTokens, BearerTokenAuthenticator } from "./admin/api-tokens.js";
 import { AdminHttpApi } from "./admin/http-api/admin-api.js";
 import { InternalAccountProvider } from "./auth/internal-account-provider.js";
-import { LoginThrottle, throttleLogLine } from "./auth/login-throttle.js";
-import type { ScramDowngradeCheck } from "./auth/scram-mechanism.js";
 import type { AccountProvider } from "./auth/types.js";
 import type { Config } from "./core/config/index.js";
 import { StreamError } from "./core/errors.js";
@@ -34,7 +32,6 @@ import type { ByteConnection } from "./stream/connection.js";
 import { FramedWire } from "./stream/framed-wire.js";
 import { tcpFraming } from "./stream/framing.js";
 import type { StreamWire } from "./stream/stream-wire.js";
-import { ResumptionRegistry } from "./stream/resumption-registry.js";
 import type { TlsSettings } from "./transports/tcp/tcp-connection.js";
 import { listenC2s, listenC2sDirectTls } from "./transports/tcp/c2s-listener.js";
 import { ExternalComponents } from "./transports/component/external-components.js";
@@ -43,13 +40,13 @@ import { mountCoreWebRoutes } from "./web/core-routes.js";
 import { HttpServer } from "./web/http-server.js";
 import { type MountedAdminConsole, mountAdminConsole } from "./web/admin-console/admin-console.js";
 import { type MountedBosh, mountBosh } from "./transports/bosh/mount-bosh.js";
-import { mountWebSocket } from "./transports/websocket/websocket-listener.js";
 import { loadServerSecret } from "./core/server-secret.js";
 import { secureDataDirectory } from "./core/secure-data-directory.js";
 import { processAccountDeletions } from "./core/account-deletion.js";
 import { S2sService } from "./transports/s2s/s2s-service.js";
-import { UnauthenticatedConnections, admitStream } from "./transports/unauthenticated-connections.js";
-import { parserLimits } from "./core/config/parser-limits.js";
+import { admitStream } from "./transports/unauthenticated-connections.js";
+import { ClientSettings } from "./transports/client-settings.js";
+import { MountedWebSocket } from "./transports/websocket/mounted-websocket.js";
 import { AddressList } from "./core/address-list.js";
 import { ServerCounters } from "./core/server-counters.js";
 import { mountOperationalEndpoints } from "./metrics/http-endpoints.js";
@@ -92,6 +89,10 @@ export class NatterServer {
    */
   acceptClient: (wire: StreamWire) => void = (wire) => wire.destroy();
   private stopping: Promise<void> | undefined;
+  /** What new client connections and logins start with; a reload replaces it (set by listen()). */
+  private clientSettings: ClientSettings | undefined;
+  /** XMPP over WebSocket, remounted by a reload that changes its settings. */
+  private webSocket: MountedWebSocket | undefined;
   /** BOSH at /http-bind (absent when bosh.enabled is false). */
   bosh: MountedBosh | undefined;
   private control: ControlServer | undefined;
@@ -187,8 +188,12 @@ export class NatterServer {
       stores: new Set([...MODULE_CATALOGUE.values()].flatMap((m) => m.cachedStores ?? [])),
       maxEntries: config.storage.cache_entries,
     });
+    let server: NatterServer | undefined;
     const accounts: AccountProvider = new InternalAccountProvider(storage, {
-      iterations: config.auth.scram_iterations,
+      // The running config's, read for each new password: a reload changes it.
+      get iterations() {
+        return (server?.config ?? config).auth.scram_iterations;
+      },
       knownAccounts: config.storage.cache_entries,
     });
     const hooks = new Hooks(log);
@@ -198,11 +203,22 @@ export class NatterServer {
     const admins = new Set(config.admins);
     let router: Router | undefined;
     const iq = new IqDispatcher({ log, send: (stanza) => void router?.route(stanza) });
-    router = new Router({ hosts, sessions, iq, hooks, accounts, log, hideAccountExistence: config.hide_account_existence, counters });
+    router = new Router({
+      hosts,
+      sessions,
+      iq,
+      hooks,
+      accounts,
+      log,
+      counters,
+      // The running config's (a reload changes it); read only when a stanza's recipient does not exist.
+      get hideAccountExistence() {
+        return (server?.config ?? config).hide_account_existence;
+      },
+    });
     let loader: ModuleLoader | undefined;
     const http = new HttpServer(log, { publicUrl: config.listeners.http.public_url, defaultHost: config.hosts[0] as string });
     const startedAt = Date.now();
-    let server: NatterServer | undefined;
     const admin = new Administration({
       accounts,
       storage,
@@ -288,60 +304,12 @@ export class NatterServer {
       },
       SNICallback: certs.SNICallback,
     };
-    const limits = config.auth.throttle;
-    const tier = (t: { delay_after: number; attempts: number; window: number }) => ({
-      delayAfter: t.delay_after,
-      attempts: t.attempts,
-      windowSeconds: t.window,
-    });
-    const throttle = new LoginThrottle({
-      perIp: tier(limits.per_ip),
-      perIpAccount: tier(limits.per_ip_account),
-      perAccount: { delayAfter: limits.per_account.delay_after, windowSeconds: limits.per_account.window },
-      initialDelaySeconds: limits.initial_delay,
-      maxDelaySeconds: limits.max_delay,
-      maxAccountDelaySeconds: limits.max_account_delay,
-      exempt: limits.exempt,
-      maxEntries: limits.max_entries,
-      // Once per episode and level, so an attack does not flood the log (one line per attempt would).
-      onThrottle: (event) => {
-        const { msg, fields } = throttleLogLine(event);
-        log.warn(fields, msg);
-      },
-    });
-    // One count of unauthenticated connections for every listener: they share the memory they cost.
-    const unauthenticated = new UnauthenticatedConnections({
-      maxConnections: config.unauthenticated.max_connections,
-      maxPerAddress: config.unauthenticated.max_connections_per_address,
-      exemptAddresses: config.unauthenticated.exempt_addresses,
-    });
-    const c2sLimits = parserLimits(config.c2s, config.c2s.max_depth);
-    const c2sOptions = {
-      requireEncryption: config.c2s.require_encryption,
-      ...c2sLimits,
-      negotiationTimeoutMs: config.c2s.negotiation_timeout * 1000,
-      mechanisms: [...config.c2s.sasl_mechanisms],
-      maxAuthAttempts: 5,
-      scramIterations: config.auth.scram_iterations,
-      scramDowngradeCheck: (config.auth.scram_downgrade_check === "plus_offered" ? "plus-offered" : "client-shown") as ScramDowngradeCheck,
-      serverSecret: loadServerSecret(config.data_dir),
-      keepaliveMs: config.c2s.keepalive_interval * 1000,
-      parserReleaseMs: config.c2s.parser_release_after * 1000,
-      maxPendingBytes: config.c2s.max_unsent_bytes,
-      rateLimits: config.c2s.rate_limits,
-      maxSessionsPerAccount: config.c2s.max_sessions_per_account,
-      streamManagement: config.c2s.stream_management.enabled
-        ? {
-            resumeTimeout: config.c2s.stream_management.resume_timeout,
-            maxUnacked: config.c2s.stream_management.max_unacked,
-            maxUnackedBytes: config.c2s.stream_management.max_unacked_bytes,
-          }
-        : undefined,
-      resumption: new ResumptionRegistry(),
-    };
+    const settings = new ClientSettings(config, loadServerSecret(config.data_dir), log);
+    this.clientSettings = settings;
+    const { throttle, unauthenticated } = settings;
     this.acceptClient = (wire) => {
       if (this.stopping) return wire.destroy();
-      const stream = admitStream(unauthenticated, wire.remoteAddress, (slot) => new C2sStream(wire, this.core, throttle, c2sOptions, slot));
+      const stream = admitStream(unauthenticated, wire.remoteAddress, (slot) => new C2sStream(wire, this.core, throttle, settings.c2s, slot));
       this.streams.add(stream);
       wire.onClose(() => this.streams.delete(stream));
     };
@@ -356,9 +324,9 @@ export class NatterServer {
     if (config.components.length > 0) {
       // XEP-0114: the domains are registered after the modules (a clash with a module's service is an error).
       this.components = new ExternalComponents(config.components, this.core, unauthenticated, {
-        limits: c2sOptions.limits,
-        preAuthLimits: c2sOptions.preAuthLimits,
-        negotiationTimeoutMs: c2sOptions.negotiationTimeoutMs,
+        limits: settings.c2s.limits,
+        preAuthLimits: settings.c2s.preAuthLimits,
+        negotiationTimeoutMs: settings.c2s.negotiationTimeoutMs,
         // Before the handshake a component's connection is a stranger's, like an unauthenticated client's.
         preHandshakeRateLimit: config.c2s.rate_limits.unauthenticated,
       });
@@ -368,17 +336,11 @@ export class NatterServer {
       }
     }
     if (config.s2s.enabled) {
-      this.s2s = await S2sService.start(config, this.core, certs, c2sOptions.serverSecret, log, unauthenticated);
+      this.s2s = await S2sService.start(config, this.core, certs, settings.c2s.serverSecret, log, unauthenticated);
       Object.assign(this.ports, this.s2s.ports);
     }
-    if (config.websocket.enabled) {
-      mountWebSocket(
-        this.http,
-        { allowedOrigins: config.websocket.allowed_origins, seeOtherUri: config.websocket.see_other_uri, maxMessageBytes: config.c2s.max_stanza_size },
-        log,
-        (wire) => this.acceptClient(wire),
-      );
-    }
+    this.webSocket = new MountedWebSocket(this.http, log, (wire) => this.acceptClient(wire));
+    this.webSocket.apply(config);
     const { http, https } = config.listeners;
     // XEP-0124 / XEP-0206 at /http-bind: each BOSH session is a client stream like a TCP connection.
     this.bosh = mountBosh(this.http, config, (wire) => this.acceptClient(wire), log);
@@ -459,7 +421,7 @@ export class NatterServer {
       return { ok: false, error };
     };
     if (this.stopping) return refuse("the server is shutting down");
-    if (!this.configSource || !this.certs) return refuse("this server was not started from a configuration file");
+    if (!this.configSource || !this.certs || !this.clientSettings || !this.webSocket) return refuse("this server was not started from a configuration file");
     this.reopenLog();
     const { result, config } = await reloadServer({
       running: this.running,
@@ -471,6 +433,7 @@ export class NatterServer {
       s2s: this.s2s,
       loader: this.modules,
       sessions: this.core.sessions,
+      clients: { settings: this.clientSettings, webSocket: this.webSocket, bosh: this.bosh, streams: this.streams },
       hosts: this.live.hosts,
       admins: this.live.admins,
     });

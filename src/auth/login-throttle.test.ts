@@ -37,6 +37,25 @@ describe("LoginThrottle", () => {
     assert.deepEqual(t.check("198.51.100.9", ALICE), { refused: false, delayMs: 0 }, "the owner elsewhere: untouched");
   });
 
+  it("reconfigure (a reload): an unchanged tier keeps its counts, a changed one counts afresh", () => {
+    const { t } = throttle();
+    for (let i = 0; i < 5; i++) t.recordFailure("192.0.2.1", ALICE);
+    assert.equal(t.check("192.0.2.1", ALICE).refused, true);
+    const options: LoginThrottleOptions = {
+      perIp: { delayAfter: 5, attempts: 20, windowSeconds: 600 },
+      perIpAccount: { delayAfter: 3, attempts: 5, windowSeconds: 600 },
+      perAccount: { delayAfter: 10, windowSeconds: 600 },
+      initialDelaySeconds: 0.5,
+      maxDelaySeconds: 8,
+      maxAccountDelaySeconds: 2,
+    };
+    t.reconfigure(options);
+    assert.equal(t.check("192.0.2.1", ALICE).refused, true, "the address+account tier did not change: still refused");
+    t.reconfigure({ ...options, perIpAccount: { delayAfter: 3, attempts: 6, windowSeconds: 600 } });
+    // The address+account tier starts afresh; the address tier, unchanged, still counts 5 failures (a delay).
+    assert.deepEqual(t.check("192.0.2.1", ALICE), { refused: false, delayMs: 500 }, "a changed tier starts afresh");
+  });
+
   it("refuses an address that fails across many accounts, before it names one", () => {
     const { t } = throttle();
     for (let i = 0; i < 20; i++) t.recordFailure("198.51.100.7", `user${i}@example.com`);

@@ -58,17 +58,22 @@ const DELAYING = 1;
 const REFUSING = 2;
 
 export class LoginThrottle {
-  private readonly perIp: TierCounter | undefined;
-  private readonly perIpAccount: TierCounter | undefined;
-  private readonly perAccount: TierCounter | undefined;
-  private readonly exempt: AddressList;
+  private perIp: TierCounter | undefined;
+  private perIpAccount: TierCounter | undefined;
+  private perAccount: TierCounter | undefined;
+  private exempt!: AddressList;
   private readonly now: () => number;
 
-  constructor(private readonly options: LoginThrottleOptions) {
-    const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
-    this.perIp = tierCounter("perIp", options.perIp, maxEntries);
-    this.perIpAccount = tierCounter("perIpAccount", options.perIpAccount, maxEntries);
-    this.perAccount = tierCounter("perAccount", { ...options.perAccount, attempts: 0 }, maxEntries);
+  constructor(private options: LoginThrottleOptions) {
+    this.now = options.now ?? Date.now;
+    this.reconfigure(options);
+  }
+
+  /**
+   * New limits (a reload). A tier whose limits are unchanged keeps its counts; a changed tier counts afresh,
+   * since its counter's threshold and window are those of the old limits.
+   */
+  reconfigure(options: LoginThrottleOptions): void {
     for (const [name, value] of Object.entries({
       initialDelaySeconds: options.initialDelaySeconds,
       maxDelaySeconds: options.maxDelaySeconds,
@@ -76,8 +81,15 @@ export class LoginThrottle {
     })) {
       if (!(value >= 0)) throw new RangeError(`${name} must be 0 or more`);
     }
+    const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
+    const sameEntries = maxEntries === (this.options.maxEntries ?? DEFAULT_MAX_ENTRIES);
+    const keep = (current: TierCounter | undefined, name: string, limit: ThrottleTier) =>
+      current && sameEntries && sameTier(current.limit, limit) ? current : tierCounter(name, limit, maxEntries);
+    this.perIp = keep(this.perIp, "perIp", options.perIp);
+    this.perIpAccount = keep(this.perIpAccount, "perIpAccount", options.perIpAccount);
+    this.perAccount = keep(this.perAccount, "perAccount", { ...options.perAccount, attempts: 0 });
     this.exempt = new AddressList(options.exempt ?? []);
-    this.now = options.now ?? Date.now;
+    this.options = options;
   }
 
   isExempt(ip: string): boolean {
@@ -217,6 +229,10 @@ function tierCounter(name: string, limit: ThrottleTier, maxEntries: number): Tie
   // Beyond `attempts` nothing changes (refused); a delay-only tier counts on until its delay doubling is capped.
   const cap = limit.attempts > 0 ? limit.attempts : limit.delayAfter + DELAY_DOUBLINGS;
   return { limit, counter: new FailureCounter(threshold, limit.windowSeconds, maxEntries, cap) };
+}
+
+function sameTier(a: ThrottleTier, b: ThrottleTier): boolean {
+  return a.delayAfter === b.delayAfter && a.attempts === b.attempts && a.windowSeconds === b.windowSeconds;
 }
 
 function pairKey(address: string, account: string): string {

@@ -27,20 +27,28 @@ describe("splitLiveChanges", () => {
   });
 
   it("keeps the running value of what waits for a restart, and lists it", () => {
-    const running = parse("c2s: { max_sessions_per_account: 5 }\n");
-    const next = parse("c2s: { max_sessions_per_account: 3 }\nwebsocket: { enabled: false }\ns2s: { idle_timeout: 60, deny_domains: [evil.example] }\n");
+    const running = parse("");
+    const next = parse(
+      "c2s: { max_sessions_per_account: 3 }\nhealth: { readiness_timeout: 9 }\ns2s: { idle_timeout: 60, trust: { system_cas: false }, deny_domains: [evil.example] }\n",
+    );
     const { config, pending } = splitLiveChanges(running, next);
     // In the order of the config's keys.
     assert.deepEqual(pending, [
-      "c2s: changed in the file; applies at the next restart",
-      "s2s.idle_timeout: changed in the file; applies at the next restart",
-      "websocket: changed in the file; applies at the next restart",
+      "s2s.trust: changed in the file; applies at the next restart",
+      "health: changed in the file; applies at the next restart",
     ]);
-    assert.equal(config.c2s.max_sessions_per_account, 5);
-    assert.equal(config.websocket.enabled, true);
-    assert.equal(config.s2s.idle_timeout, 300);
-    // The s2s policy is live.
+    assert.equal(config.health.readiness_timeout, 2);
+    assert.equal(config.s2s.trust.system_cas, true);
+    // Client settings, the s2s policy and s2s stream settings are live.
+    assert.equal(config.c2s.max_sessions_per_account, 3);
+    assert.equal(config.s2s.idle_timeout, 60);
     assert.deepEqual(config.s2s.deny_domains, ["evil.example"]);
+  });
+
+  it("keeps s2s stream settings pending while federation is off (turning it on takes a restart)", () => {
+    const { config, pending } = splitLiveChanges(parse("s2s: { enabled: false }\n"), parse("s2s: { enabled: false, idle_timeout: 60 }\n"));
+    assert.deepEqual(pending, ["s2s.idle_timeout: changed in the file; applies at the next restart"]);
+    assert.equal(config.s2s.idle_timeout, 300);
   });
 
   it("moves the s2s listeners live only while federation runs", () => {

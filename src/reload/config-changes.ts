@@ -11,6 +11,39 @@ const REFUSED: { path: Path; why: string }[] = [
   { path: ["storage"], why: "the storage driver and database hold every account and message" },
 ];
 
+/** The s2s policy (who may federate, and how): checked at each new s2s stream and stanza. */
+export const S2S_POLICY_KEYS = ["allow_domains", "deny_domains", "secure", "dialback", "require_encryption"] as const;
+/** s2s limits, timeouts and resolve overrides: taken by links opened after the reload. */
+export const S2S_STREAM_KEYS = [
+  "resolve",
+  "connect_timeout",
+  "negotiation_timeout",
+  "idle_timeout",
+  "max_queue",
+  "max_queue_bytes",
+  "rate_limit",
+  "max_unsent_bytes",
+  "max_stanza_size",
+  "max_elements_per_stanza",
+  "max_attributes_per_element",
+  "pre_auth",
+] as const;
+
+/** Every bosh setting but `enabled`: taken by new sessions and requests (mount-bosh.ts). */
+const BOSH_KEYS = [
+  "allowed_origins",
+  "max_wait",
+  "max_hold",
+  "max_requests",
+  "inactivity",
+  "max_pause",
+  "polling",
+  "max_body_bytes",
+  "max_queued_bytes",
+  "max_sessions",
+  "max_sessions_per_address",
+] as const;
+
 /** Settings the reload applies live (everything else waits for a restart). */
 const LIVE: Path[] = [
   ["hosts"],
@@ -23,18 +56,23 @@ const LIVE: Path[] = [
   ["listeners", "c2s_direct_tls"],
   ["listeners", "http"],
   ["listeners", "https"],
-  // The s2s policy (who may federate, and how): checked at each new s2s stream.
-  ["s2s", "allow_domains"],
-  ["s2s", "deny_domains"],
-  ["s2s", "secure"],
-  ["s2s", "dialback"],
-  ["s2s", "require_encryption"],
+  // Client connections: new connections and logins take them (apply-client-settings.ts).
+  ["c2s"],
+  ["auth"],
+  ["unauthenticated"],
+  // Turning WebSocket or BOSH on or off waits for a restart: host-meta and /chat, built at start, name them.
+  ["websocket", "allowed_origins"],
+  ["websocket", "see_other_uri"],
+  ...BOSH_KEYS.map((key) => ["bosh", key]),
+  ["hide_account_existence"],
+  ...S2S_POLICY_KEYS.map((key) => ["s2s", key]),
 ];
 
 /** Live only while federation runs (turning s2s.enabled on or off takes a restart). */
 const LIVE_WITH_S2S: Path[] = [
   ["listeners", "s2s"],
   ["listeners", "s2s_direct_tls"],
+  ...S2S_STREAM_KEYS.map((key) => ["s2s", key]),
 ];
 
 function at(config: unknown, path: Path): unknown {

@@ -1,7 +1,8 @@
 // One reload of a running server (issue 14), in three steps so that a bad file changes nothing:
 // 1. validate the new config whole (schema, module options and dependencies, certificates, what may not change),
 // 2. open new listener addresses (the one step that can still fail; undone on failure),
-// 3. apply: listeners, certificates, log level, admins, s2s policy, then hosts and modules.
+// 3. apply: listeners, certificates, log level, admins, client settings, s2s stream settings and policy, then
+//    hosts and modules.
 import { Server as TlsServer } from "node:tls";
 import type { Logger } from "pino";
 import type { ReloadResult } from "../admin/types.js";
@@ -13,8 +14,9 @@ import { type PlannedModule, planModules } from "../modules/module-plan.js";
 import type { S2sService } from "../transports/s2s/s2s-service.js";
 import type { ListenerGroup, PreparedListenerChange } from "../transports/listener-group.js";
 import type { HttpServer } from "../web/http-server.js";
+import { type ClientReloadTarget, applyClientSettings } from "./apply-client-settings.js";
 import { applyModuleChanges, keepOptionsOfLiveModules } from "./apply-modules.js";
-import { refusedChanges, sameValue, splitLiveChanges } from "./config-changes.js";
+import { refusedChanges, S2S_POLICY_KEYS, S2S_STREAM_KEYS, sameValue, splitLiveChanges } from "./config-changes.js";
 
 /** What a reload changes in the server; everything is the running server's own object, changed in place. */
 export interface ReloadTarget {
@@ -29,6 +31,8 @@ export interface ReloadTarget {
   s2s: S2sService | undefined;
   loader: ModuleLoader;
   sessions: SessionRegistry;
+  /** Client connection settings, the WebSocket endpoint and the open client streams. */
+  clients: ClientReloadTarget;
   /** The router's host set and the admins set. */
   hosts: Set<string>;
   admins: Set<string>;
@@ -109,8 +113,15 @@ export async function reloadServer(t: ReloadTarget): Promise<{ result: ReloadRes
     changes.push(`admins: now ${next.admins.length > 0 ? next.admins.join(", ") : "none"}`);
   }
   if (!sameValue(running.send, next.send)) changes.push("send: changed");
-  // Only the policy keys of s2s differ here: splitLiveChanges kept the others at their running values.
-  if (!sameValue(running.s2s, next.s2s)) {
+  changes.push(...applyClientSettings(t.clients, running, next));
+  const s2sChanged = (keys: readonly (keyof Config["s2s"])[]) =>
+    keys.some((key) => !sameValue(running.s2s[key], next.s2s[key]));
+  // s2s parser limits take their depth from c2s.max_depth.
+  if (t.s2s && (s2sChanged(S2S_STREAM_KEYS) || running.c2s.max_depth !== next.c2s.max_depth)) {
+    t.s2s.setStreamSettings(next);
+    if (s2sChanged(S2S_STREAM_KEYS)) changes.push("s2s: new limits, timeouts and resolve overrides for new links");
+  }
+  if (s2sChanged(S2S_POLICY_KEYS)) {
     const ended = t.s2s?.setPolicy(next.s2s) ?? 0;
     changes.push(`s2s policy: changed${ended > 0 ? ` (${ended} link${ended === 1 ? "" : "s"} with domains no longer allowed ended)` : ""}`);
   }

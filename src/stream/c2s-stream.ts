@@ -86,6 +86,11 @@ export class C2sStream extends XmlStream implements SessionStream {
     return this.writeElement(stanza, flushed) ?? 0;
   }
 
+  /** The reloaded rate limits: this stream's input from now on is held to them. */
+  setRateLimits(limits: C2sOptions["rateLimits"]): void {
+    this.setInputRate(this.session ? limits.authenticated : limits.unauthenticated);
+  }
+
   requestAck(): void {
     this.writeRaw(`<r xmlns='${NS_SM}'/>`);
   }

@@ -184,6 +184,11 @@ export abstract class XmlStream implements StreamParserEvents, InboundQueueOwner
     if (maxPendingBytes !== undefined) this.maxPendingBytes = maxPendingBytes;
   }
 
+  /** New input rate limits with full buckets (a reload). */
+  protected setInputRate(rate: RateLimitConfig): void {
+    this.input.setLimits(rate);
+  }
+
   private releaseSlot(): void {
     this.slot.release();
     this.slot = UNCOUNTED;

@@ -27,9 +27,15 @@ export type Admission = { slot: UnauthenticatedSlot; refused?: undefined } | { r
 export class UnauthenticatedConnections {
   private total = 0;
   private readonly perKey = new Map<string, number>();
-  private readonly exempt: AddressList;
+  private exempt: AddressList;
 
-  constructor(private readonly limits: UnauthenticatedLimits) {
+  constructor(private limits: UnauthenticatedLimits) {
+    this.exempt = new AddressList(limits.exemptAddresses);
+  }
+
+  /** New caps (a reload): connections counted already stay counted; a lower cap refuses only new ones. */
+  setLimits(limits: UnauthenticatedLimits): void {
+    this.limits = limits;
     this.exempt = new AddressList(limits.exemptAddresses);
   }
 

@@ -352,10 +352,10 @@ describe("live reload", { timeout: 120_000 }, () => {
   });
 
   it("says which changed settings wait for a restart, and keeps their running values", async () => {
-    writeFileSync(file, `${yaml(dir, settings)}c2s: { max_sessions_per_account: 3 }\n`);
+    writeFileSync(file, `${yaml(dir, settings)}health: { readiness_timeout: 9 }\n`);
     const result = await server.reload();
-    assert.deepEqual(result, { ok: true, changes: ["c2s: changed in the file; applies at the next restart"] });
-    assert.equal(server.config.c2s.max_sessions_per_account, 10);
+    assert.deepEqual(result, { ok: true, changes: ["health: changed in the file; applies at the next restart"] });
+    assert.equal(server.config.health.readiness_timeout, 2);
     write({});
     assert.deepEqual(await server.reload(), { ok: true, changes: [] });
   });
@@ -666,9 +666,16 @@ describe("reload with federation: s2s policy and listeners", { timeout: 90_000 }
     // The links made before go on.
     await chat(romeo, juliet);
     await chat(juliet, romeo);
-    // Where B finds A (s2s.resolve) is not applied live: it says so.
-    writeFileSync(b.configPath, b.configYaml.replace(`"verona.test": "127.0.0.1:${oldPort}"`, `"verona.test": "127.0.0.1:${newPort}"`));
+    // Where B finds A (s2s.resolve) applies to B's next link to A. A's old port is closed, so once B's link
+    // is ended (a deny and an allow) only the new address can carry B's stanzas.
+    const moved = b.configYaml.replace(`"verona.test": "127.0.0.1:${oldPort}"`, `"verona.test": "127.0.0.1:${newPort}"`);
+    writeFileSync(b.configPath, moved.replace("s2s:\n", "s2s:\n  deny_domains: [verona.test]\n"));
     const resolved = await b.server.reload();
-    assert.deepEqual(resolved, { ok: true, changes: ["s2s.resolve: changed in the file; applies at the next restart"] });
+    assert.ok(resolved.ok && resolved.changes[0] === "s2s: new limits, timeouts and resolve overrides for new links", JSON.stringify(resolved));
+    assert.equal(b.server.s2s!.connections().outbound.length, 0);
+    writeFileSync(b.configPath, moved);
+    assert.deepEqual(await b.server.reload(), { ok: true, changes: ["s2s policy: changed"] });
+    await chat(juliet, romeo);
+    await chat(romeo, juliet);
   });
 });

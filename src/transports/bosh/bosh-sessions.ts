@@ -19,11 +19,17 @@ export class BoshSessions {
   private readonly perAddress = new Map<string, number>();
 
   constructor(
-    private readonly settings: BoshSettings,
-    private readonly limits: BoshSessionLimits,
+    private settings: BoshSettings,
+    private limits: BoshSessionLimits,
     private readonly log: Logger,
     private readonly timers: BoshTimers = realTimers,
   ) {}
+
+  /** New settings for sessions created from now on (a reload); each open session keeps its own. */
+  reconfigure(settings: BoshSettings, limits: BoshSessionLimits): void {
+    this.settings = settings;
+    this.limits = limits;
+  }
 
   get size(): number {
     return this.bySid.size;

@@ -27,6 +27,33 @@ function within(domain: string, listed: string): boolean {
   return domain === listed || domain.endsWith(`.${listed}`);
 }
 
+/** The settings an s2s stream reads when it is made (limits, rates, timeouts). */
+type S2sStreamSettings = Pick<
+  S2sEnv,
+  "limits" | "preAuthLimits" | "rateLimit" | "maxUnsentBytes" | "negotiationTimeoutMs" | "idleTimeoutMs"
+>;
+
+function streamSettingsFrom(config: Config): S2sStreamSettings {
+  const s2s = config.s2s;
+  return {
+    ...parserLimits(s2s, config.c2s.max_depth),
+    rateLimit: s2s.rate_limit,
+    maxUnsentBytes: s2s.max_unsent_bytes,
+    negotiationTimeoutMs: s2s.negotiation_timeout * 1000,
+    idleTimeoutMs: s2s.idle_timeout * 1000,
+  };
+}
+
+/** s2s.resolve: fixed addresses for some domains, before DNS. */
+function resolverFrom(s2s: Config["s2s"]): S2sResolver {
+  const overrides = new Map<string, ConnectTarget>();
+  for (const [domain, value] of Object.entries(s2s.resolve)) {
+    const target = parseOverride(value);
+    if (target) overrides.set(domain, target);
+  }
+  return new S2sResolver(overrides);
+}
+
 export function makePolicy(s2s: Config["s2s"]): S2sPolicy {
   return {
     secure: s2s.secure,
@@ -50,36 +77,26 @@ export class S2sService {
     return { s2s: this.listenerGroups[0]?.port, s2s_direct_tls: this.listenerGroups[1]?.port };
   }
   private readonly env: S2sEnv;
-  private readonly resolver: S2sResolver;
+  private resolver: S2sResolver;
   private stopping = false;
   private removeHook: (() => void) | undefined;
 
   private constructor(
-    private readonly config: Config,
+    private config: Config,
     private readonly core: CoreServices,
     tls: S2sTls,
     serverSecret: Buffer,
     private readonly log: Logger,
     private readonly unauthenticated: UnauthenticatedConnections | undefined,
   ) {
-    const s2s = config.s2s;
-    const overrides = new Map<string, ConnectTarget>();
-    for (const [domain, value] of Object.entries(s2s.resolve)) {
-      const target = parseOverride(value);
-      if (target) overrides.set(domain, target);
-    }
-    this.resolver = new S2sResolver(overrides);
+    this.resolver = resolverFrom(config.s2s);
     this.env = {
       core,
       log,
-      policy: makePolicy(s2s),
+      policy: makePolicy(config.s2s),
       tls,
       dialbackSecret: createHmac("sha256", serverSecret).update("natter s2s dialback").digest(),
-      ...parserLimits(s2s, config.c2s.max_depth),
-      rateLimit: s2s.rate_limit,
-      maxUnsentBytes: s2s.max_unsent_bytes,
-      negotiationTimeoutMs: s2s.negotiation_timeout * 1000,
-      idleTimeoutMs: s2s.idle_timeout * 1000,
+      ...streamSettingsFrom(config),
       isLocalDomain: (domain) => core.hosts.has(domain) || core.router.componentDomains().includes(domain),
       verifyDialback: (local, remote, id, key) => this.verifyDialback(local, remote, id, key),
     };
@@ -202,6 +219,16 @@ export class S2sService {
       ended++;
     }
     return ended;
+  }
+
+  /**
+   * A reload's limits, timeouts and resolve overrides: links opened from now on take them (an inbound stream
+   * also takes the new parser limits when it next restarts or authenticates a domain); open links keep theirs.
+   */
+  setStreamSettings(config: Config): void {
+    Object.assign(this.env, streamSettingsFrom(config));
+    this.resolver = resolverFrom(config.s2s);
+    this.config = config;
   }
 
   /** Outbound streams by "local remote" key and whether each is authenticated (tests, admin). */
