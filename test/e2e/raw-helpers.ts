@@ -118,8 +118,8 @@ export async function waitForElement(
 }
 
 /** Opens a stream on the STARTTLS port and upgrades it (RFC 6120 §5.4); returns after the TLS stream's features. */
-export async function rawTls(ts: TestServer): Promise<RawClient> {
-  const rc = await RawClient.connect(ts.port);
+export async function rawTls(ts: TestServer, options: { localAddress?: string } = {}): Promise<RawClient> {
+  const rc = await RawClient.connect(ts.port, options);
   rc.send(STREAM_OPEN(ts.domain));
   await rc.waitFor(FEATURES_END);
   rc.send(`<starttls xmlns='${NS_TLS}'/>`);

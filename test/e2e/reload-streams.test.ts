@@ -15,26 +15,18 @@ import {
   FEATURES_END,
   NS_BIND,
   NS_SASL,
-  NS_TLS,
   expectStreamError,
   plainAuth,
   rawLogin,
   rawPing,
+  rawTls,
   waitForElement,
 } from "./raw-helpers.js";
 
 /** STARTTLS from a chosen loopback address, then one PLAIN attempt; resolves with the SASL answer's condition. */
 async function plainLoginFrom(ts: TestServer, localAddress: string, user: string, password: string): Promise<string> {
-  const rc = await RawClient.connect(ts.port, { localAddress });
+  const rc = await rawTls(ts, { localAddress });
   try {
-    rc.send(STREAM_OPEN(ts.domain));
-    await rc.waitFor(FEATURES_END);
-    rc.send(`<starttls xmlns='${NS_TLS}'/>`);
-    await rc.waitFor(/<proceed/);
-    await rc.startTls(ts.domain);
-    rc.data = "";
-    rc.send(STREAM_OPEN(ts.domain));
-    await rc.waitFor(FEATURES_END);
     rc.send(plainAuth(user, password));
     const answer = await waitForElement(rc, (e) => e.ns === NS_SASL && (e.name === "success" || e.name === "failure"), 15_000);
     return answer.name === "success" ? "success" : (answer.elements()[0]?.name ?? "?");
