@@ -89,7 +89,8 @@ export class AdminHttpApi {
     let target: Record<string, string> = {};
     try {
       if (!this.allowed.has(address)) {
-        this.log.info({ ip: address, path }, "admin API request from an address not in admin_api.allowed_addresses");
+        // Debug only, as /metrics and the console do: anyone on the Internet can knock, and must not fill the log.
+        this.log.debug({ ip: address, path }, "admin API request from an address not in admin_api.allowed_addresses");
         throw new ApiError(403, "forbidden", "the admin API is not open to this address");
       }
       if (path === "/openapi.json" && req.method === "GET") return send(res, 200, this.openApi);
