@@ -4,7 +4,7 @@
 // a wrong password refused, an admin logs in, finds a user, kicks their session (an @xmpp/client client sees
 // its stream end), destroys a room (a MUC occupant sees the destroy), and screenshots of the views.
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -100,6 +100,15 @@ describe("admin console over HTTP", { timeout: 60_000 }, () => {
     assert.equal((await rawHttp({ port: ts.httpsPort as number, path: "/admin/nothing", secure: true })).status, 404);
     // A name that is not ours (DNS rebinding) gets no page.
     assert.equal((await rawHttp({ port: ts.httpsPort as number, path: "/admin/", secure: true, host: "evil.example" })).status, 421);
+    // A host added by a reload is one of ours from then on.
+    const hostName = (host: string) => rawHttp({ port: ts.httpsPort as number, path: "/admin/", secure: true, host }).then((r) => r.status);
+    assert.equal(await hostName("chat.example.net"), 421);
+    writeFileSync(ts.configPath, ts.configYaml.replace('hosts: ["localhost"]', 'hosts: ["localhost", "chat.example.net"]'));
+    assert.equal((await ts.server.reload()).ok, true);
+    assert.equal(await hostName("chat.example.net"), 200);
+    writeFileSync(ts.configPath, ts.configYaml);
+    assert.equal((await ts.server.reload()).ok, true);
+    assert.equal(await hostName("chat.example.net"), 421);
   });
 
   it("refuses a wrong password, an unknown user and a non-admin with the same answer", async () => {

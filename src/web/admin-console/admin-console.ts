@@ -22,9 +22,12 @@ export interface AdminConsoleOptions {
   idleTimeoutSeconds: number;
   absoluteTimeoutSeconds: number;
   maxSessions: number;
-  /** config.hosts and listeners.http.public_url: the Host names the console answers to (DNS rebinding). */
-  hosts: readonly string[];
-  publicUrl: string;
+  /**
+   * The served hosts and listeners.http.public_url, read at each request (a reload changes both): the Host names
+   * the console answers to (DNS rebinding).
+   */
+  hosts: ReadonlySet<string>;
+  publicUrl: () => string;
   /** The HTTPS listener's port while it runs: the page over plain HTTP is sent there (no public URL set). */
   httpsPort: () => number | undefined;
 }
@@ -85,8 +88,10 @@ export async function mountAdminConsole(
     maxSessions: options.maxSessions,
     isAdmin: login.isAdmin,
   });
-  const names = new Set(options.hosts.map((h) => h.toLowerCase()));
-  if (options.publicUrl !== "") names.add(new URL(options.publicUrl).hostname.toLowerCase());
+  const publicName = (): string | undefined => {
+    const url = options.publicUrl();
+    return url === "" ? undefined : new URL(url).hostname.toLowerCase();
+  };
   const deps: ConsoleLoginDeps = { ...login, log };
 
   const handler = async (req: IncomingMessage, res: ServerResponse, info: HttpRequestInfo): Promise<void> => {
@@ -96,7 +101,7 @@ export async function mountAdminConsole(
       return sendText(res, 403, "forbidden");
     }
     // A page reached under a foreign name (DNS rebinding) would be that site's page, with its scripts.
-    if (!hostAllowed(req.headers.host, names)) return sendText(res, 421, "misdirected request");
+    if (!hostAllowed(req.headers.host, options.hosts, publicName())) return sendText(res, 421, "misdirected request");
     if (info.path.startsWith("/assets/")) return assets.serve(req, res, info.path.slice("/assets".length));
     if (info.path === "" || info.path === "/") return sendPage(req, res, info);
     if (info.path === "/session") return sendSession(req, res);
@@ -108,7 +113,7 @@ export async function mountAdminConsole(
   function sendPage(req: IncomingMessage, res: ServerResponse, info: HttpRequestInfo): void {
     if (req.method !== "GET" && req.method !== "HEAD") return sendText(res, 405, "method not allowed", { headers: { Allow: "GET, HEAD" } });
     const httpsPort = options.httpsPort();
-    if (!info.secure && options.publicUrl === "" && httpsPort !== undefined) {
+    if (!info.secure && options.publicUrl() === "" && httpsPort !== undefined) {
       // The admin's password and cookie never go over plain HTTP when HTTPS is there (as /chat).
       const hostname = (req.headers.host ?? "").replace(/:\d+$/, "");
       return redirect(res, `https://${hostname}:${httpsPort}${ADMIN_CONSOLE_PATH}/`);
@@ -188,13 +193,14 @@ function postRefusal(req: IncomingMessage, needsJson = true): { status: number; 
 }
 
 /** Whether a Host header names this server: an IP literal, localhost, a served host or the public URL's name. */
-function hostAllowed(header: string | undefined, names: ReadonlySet<string>): boolean {
+function hostAllowed(header: string | undefined, hosts: ReadonlySet<string>, publicName: string | undefined): boolean {
   if (!header) return false;
   const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+)(?::\d{1,5})?$/.exec(header);
   if (!m) return false;
   const name = (m[1] as string).toLowerCase().replace(/\.$/, "");
   if (isIP(name.replace(/^\[|\]$/g, "")) !== 0) return true;
-  return name === "localhost" || names.has(name);
+  // Served hosts are PRECIS-normalised (lower case) already.
+  return name === "localhost" || name === publicName || hosts.has(name);
 }
 
 function redirect(res: ServerResponse, location: string): void {
