@@ -15,12 +15,26 @@ import { after, before, describe, it } from "node:test";
 import { pino } from "pino";
 import { loadConfig } from "../../src/core/config/index.js";
 import { NatterServer } from "../../src/server.js";
+import { NATTER_MAIN } from "../helpers/natter-process.js";
 import { RawClient, STREAM_OPEN } from "../helpers/raw-client.js";
 import { createTestCa, issueCertificate, type TestCa } from "../helpers/test-ca.js";
 import { freePort, startTestServer, type TestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
 
-const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
+/** The config of a real `natter start` child: loopback listeners on free ports, no federation, `extra` lines first. */
+async function startConfigLines(dir: string, extra: string[] = []): Promise<string[]> {
+  return [
+    "hosts: [localhost]",
+    `data_dir: ${JSON.stringify(join(dir, "data"))}`,
+    ...extra,
+    "listeners:",
+    `  c2s: { port: ${await freePort()}, bind: ["127.0.0.1"] }`,
+    `  c2s_direct_tls: { port: ${await freePort()}, bind: ["127.0.0.1"] }`,
+    `  http: { port: 0, bind: ["127.0.0.1"] }`,
+    `  https: { port: 0, bind: ["127.0.0.1"] }`,
+    "s2s: { enabled: false }",
+  ];
+}
 const NS_DISCO_INFO = "http://jabber.org/protocol/disco#info";
 const NS_VERSION = "jabber:iq:version";
 const NS_PING = "urn:xmpp:ping";
@@ -442,19 +456,9 @@ describe("SIGHUP on natter start", { timeout: 90_000 }, () => {
   it("reloads the file and logs the result; a broken file is refused with its line", async () => {
     dir = mkdtempSync(join(tmpdir(), "natter-sighup-"));
     const file = join(dir, "natter.yaml");
-    const base = [
-      "hosts: [localhost]",
-      `data_dir: ${JSON.stringify(join(dir, "data"))}`,
-      "log_level: info",
-      "listeners:",
-      `  c2s: { port: ${await freePort()}, bind: ["127.0.0.1"] }`,
-      `  c2s_direct_tls: { port: ${await freePort()}, bind: ["127.0.0.1"] }`,
-      `  http: { port: 0, bind: ["127.0.0.1"] }`,
-      `  https: { port: 0, bind: ["127.0.0.1"] }`,
-      "s2s: { enabled: false }",
-    ];
+    const base = await startConfigLines(dir, ["log_level: info"]);
     writeFileSync(file, `${base.join("\n")}\n`);
-    child = spawn(process.execPath, ["--import", "tsx", MAIN, "-c", file, "start"], { stdio: ["ignore", "pipe", "pipe"] });
+    child = spawn(process.execPath, ["--import", "tsx", NATTER_MAIN, "-c", file, "start"], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout!.on("data", (d: Buffer) => {
       out += d.toString();
@@ -516,20 +520,7 @@ describe("SIGHUP on natter start", { timeout: 90_000 }, () => {
       received += d.toString();
     });
     const file = join(notifyDir, "natter.yaml");
-    writeFileSync(
-      file,
-      [
-        "hosts: [localhost]",
-        `data_dir: ${JSON.stringify(join(notifyDir, "data"))}`,
-        "listeners:",
-        `  c2s: { port: ${await freePort()}, bind: ["127.0.0.1"] }`,
-        `  c2s_direct_tls: { port: ${await freePort()}, bind: ["127.0.0.1"] }`,
-        `  http: { port: 0, bind: ["127.0.0.1"] }`,
-        `  https: { port: 0, bind: ["127.0.0.1"] }`,
-        "s2s: { enabled: false }",
-        "",
-      ].join("\n"),
-    );
+    writeFileSync(file, `${(await startConfigLines(notifyDir)).join("\n")}\n`);
     let proc: ChildProcess | undefined;
     try {
       const deadline = Date.now() + 30_000;
@@ -537,7 +528,7 @@ describe("SIGHUP on natter start", { timeout: 90_000 }, () => {
         if (Date.now() > deadline) assert.fail("the notify socket did not open");
         await new Promise((r) => setTimeout(r, 20));
       }
-      proc = spawn(process.execPath, ["--import", "tsx", MAIN, "-c", file, "start"], {
+      proc = spawn(process.execPath, ["--import", "tsx", NATTER_MAIN, "-c", file, "start"], {
         stdio: ["ignore", "pipe", "inherit"],
         env: { ...process.env, NOTIFY_SOCKET: socketPath },
       });
@@ -565,22 +556,8 @@ describe("SIGHUP on natter start", { timeout: 90_000 }, () => {
     const logDir = mkdtempSync(join(tmpdir(), "natter-logfile-"));
     const file = join(logDir, "natter.yaml");
     const logFile = join(logDir, "natter.log");
-    writeFileSync(
-      file,
-      [
-        "hosts: [localhost]",
-        `data_dir: ${JSON.stringify(join(logDir, "data"))}`,
-        "log_file: natter.log",
-        "listeners:",
-        `  c2s: { port: ${await freePort()}, bind: ["127.0.0.1"] }`,
-        `  c2s_direct_tls: { port: ${await freePort()}, bind: ["127.0.0.1"] }`,
-        `  http: { port: 0, bind: ["127.0.0.1"] }`,
-        `  https: { port: 0, bind: ["127.0.0.1"] }`,
-        "s2s: { enabled: false }",
-        "",
-      ].join("\n"),
-    );
-    const proc = spawn(process.execPath, ["--import", "tsx", MAIN, "-c", file, "start"], { stdio: ["ignore", "pipe", "pipe"] });
+    writeFileSync(file, `${(await startConfigLines(logDir, ["log_file: natter.log"])).join("\n")}\n`);
+    const proc = spawn(process.execPath, ["--import", "tsx", NATTER_MAIN, "-c", file, "start"], { stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     proc.stdout!.on("data", (d: Buffer) => {
       stdout += d.toString();
