@@ -58,6 +58,10 @@ export class InternalAccountProvider implements AccountProvider {
     this.known = capacity > 0 ? new LruMap(capacity) : undefined;
   }
 
+  credentialKind(): "scram" {
+    return "scram";
+  }
+
   async scramCredentials(host: string, user: string, hash: ScramHash): Promise<ScramCredentials | undefined> {
     const username = normalizeOrUndefined(user);
     if (username === undefined) return undefined;

@@ -10,6 +10,7 @@ import type { AccountProvider, SaslContext, ScramCredentials, ScramHash } from "
 function providerWith(user: string, hash: ScramHash, credentials: ScramCredentials): AccountProvider {
   const unused = () => Promise.reject(new Error("not used by this test"));
   return {
+    credentialKind: () => "scram",
     scramCredentials: async (_host, u, h) => (u === user && h === hash ? credentials : undefined),
     verifyPassword: unused,
     userExists: unused,

@@ -25,6 +25,7 @@ async function stubProvider(users: Record<string, string>): Promise<AccountProvi
   }
   const unused = () => Promise.reject(new Error("not used by SCRAM"));
   return {
+    credentialKind: () => "scram",
     scramCredentials: async (host, user, hash) => (host === "example.com" ? creds.get(`${hash}/${user}`) : undefined),
     verifyPassword: unused,
     userExists: unused,

@@ -73,8 +73,9 @@ export function scramMechanism(
 ): SaslMechanism {
   return {
     name: scramMechanismName(hash, plus),
-    // -PLUS needs channel-binding data from the TLS layer; plain SCRAM works on any stream.
-    available: (ctx) => !plus || ctx.channelBindings.length > 0,
+    // -PLUS needs channel-binding data from the TLS layer; plain SCRAM works on any stream. A host whose passwords
+    // are checked elsewhere (LDAP, a program) has no SCRAM credentials: only PLAIN is offered there.
+    available: (ctx) => provider.credentialKind(ctx.host) === "scram" && (!plus || ctx.channelBindings.length > 0),
     start: (ctx) => new ScramServerExchange(hash, plus, provider, options, ctx),
   };
 }

@@ -69,8 +69,17 @@ export interface ScramCredentials {
   serverKey: Buffer;
 }
 
+/**
+ * How a provider proves a password for a host. "scram": it holds SCRAM credentials (RFC 5802 §3), so every
+ * mechanism works. "plaintext": the password is checked elsewhere (an LDAP directory, an external program, an
+ * HTTP endpoint) and only PLAIN, only over TLS, can carry it: the SCRAM mechanisms are not offered on that host.
+ */
+export type CredentialKind = "scram" | "plaintext";
+
 /** The source of truth for accounts of one server (internal SQLite/Postgres store, LDAP, external program). */
 export interface AccountProvider {
+  /** What the SASL layer may offer on this host (see CredentialKind). */
+  credentialKind(host: string): CredentialKind;
   /** SCRAM credentials for a user, or undefined when the user does not exist or the provider cannot supply them. */
   scramCredentials(host: string, user: string, hash: ScramHash): Promise<ScramCredentials | undefined>;
   /** Checks a plaintext password (PLAIN). Must run hashing off the event loop's critical path (async pbkdf2). */
@@ -92,3 +101,13 @@ export interface AccountProvider {
 
 export class AccountExistsError extends Error {}
 export class NoSuchAccountError extends Error {}
+/**
+ * Thrown by a provider whose accounts live elsewhere (LDAP, an external program, an HTTP endpoint) for an
+ * operation it cannot do there (create, change password, delete, disable): front ends report the message.
+ */
+export class AccountsManagedElsewhereError extends Error {}
+/**
+ * Thrown when the place accounts live cannot answer now (directory down, program dead, endpoint timing out):
+ * SASL answers `temporary-auth-failure` (RFC 6120 §6.5.10), never success and never a crash.
+ */
+export class AccountBackendUnavailableError extends Error {}
