@@ -14,7 +14,7 @@ import { NS_DISCO_INFO, NS_DISCO_ITEMS, NS_SEARCH } from "../../core/xml/ns.js";
 import { buildRsm, parseRsm } from "../../core/xml/rsm.js";
 import { parseStoredVCard } from "../vcard/codec.js";
 import { buildFormResults, buildLegacyResults, buildSearchFields, entryFromVCard, parseSearchRequest, type SearchHit } from "./codec.js";
-import { DirectoryIndex, SEARCH_FIELDS } from "./directory-index.js";
+import { type DirectoryEntry, DirectoryIndex, SEARCH_FIELDS } from "./directory-index.js";
 import { LISTING_NODE, listingCommand } from "./listing-command.js";
 
 /** Searchers whose rate-limit buckets are remembered; the least recently searching are forgotten first. */
@@ -51,18 +51,23 @@ export default defineModule({
     const index = new DirectoryIndex();
     const buckets = new LruMap<string, TokenBucket>(MAX_TRACKED_SEARCHERS);
 
+    const listedEntry = async (user: string, vcard: Element | undefined) =>
+      vcard && (await hidden.get(user)) === undefined ? entryFromVCard(vcard) : undefined;
     const refresh = async (user: string, vcard: Element | undefined) => {
-      const entry = vcard && (await hidden.get(user)) === undefined ? entryFromVCard(vcard) : undefined;
+      const entry = await listedEntry(user, vcard);
       if (entry) index.set(user, entry);
       else index.delete(user);
     };
     // Built once in the background; searches and changes wait for it (a change during the load is applied after).
     const ready = (async () => {
       const started = Date.now();
+      const rows: [string, DirectoryEntry][] = [];
       for (const user of await vcards.users()) {
         const stored = await vcards.get(user);
-        if (typeof stored === "string") await refresh(user, parseStoredVCard(stored));
+        const entry = typeof stored === "string" ? await listedEntry(user, parseStoredVCard(stored)) : undefined;
+        if (entry) rows.push([user, entry]);
       }
+      index.load(rows);
       ctx.log.info({ listed: index.size, ms: Date.now() - started }, "user directory index built");
     })().catch((err: unknown) => ctx.log.error({ err }, "user directory index could not be built"));
 
