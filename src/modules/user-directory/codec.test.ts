@@ -33,6 +33,9 @@ describe("user directory codec (XEP-0055)", () => {
   it("reads the legacy request of §2.1 and the extended form of §3", () => {
     const legacy = parse("<query xmlns='jabber:iq:search'><last>Capulet</last></query>", NS_SEARCH);
     assert.deepEqual(parseSearchRequest(legacy), { criteria: { last: "Capulet" }, form: false });
+    // A client that sends the whole field set back, instructions and empty fields included.
+    const echoed = parse("<query xmlns='jabber:iq:search'><instructions>Fill in</instructions><first/><last/><nick>ty</nick><email/></query>", NS_SEARCH);
+    assert.deepEqual(parseSearchRequest(echoed), { criteria: { nick: "ty" }, form: false });
     const form = parse(
       "<query xmlns='jabber:iq:search'><x xmlns='jabber:x:data' type='submit'>" +
         "<field type='hidden' var='FORM_TYPE'><value>jabber:iq:search</value></field>" +

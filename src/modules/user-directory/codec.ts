@@ -6,8 +6,8 @@ import { Element } from "../../core/xml/element.js";
 import { NS_DATA_FORMS, NS_RSM, NS_SEARCH, NS_VCARD } from "../../core/xml/ns.js";
 import { type DirectoryEntry, SEARCH_FIELDS, type SearchCriteria, type SearchField } from "./directory-index.js";
 
-/** XEP-0055 §7.2 field labels (the registered FORM_TYPE fields). */
-const LABELS: Record<SearchField, string> = { first: "Given Name", last: "Family Name", nick: "Nickname", email: "Email" };
+/** XEP-0055 §7.2: the labels of the registered jabber:iq:search form fields ("first" is the given name, 1.3). */
+const LABELS: Record<SearchField, string> = { first: "First Name", last: "Family Name", nick: "Nickname", email: "Email Address" };
 
 /** Longest value searched for; longer ones are refused (they cannot be a name or an address anyone has). */
 export const MAX_VALUE_LENGTH = 256;
@@ -79,6 +79,7 @@ export function parseSearchRequest(query: Element): SearchRequest {
   for (const child of query.elements()) {
     if (child.ns === NS_RSM) continue;
     if (child.ns !== NS_SEARCH) throw new StanzaError("bad-request", `unexpected <${child.name}/> in a search`);
+    if (child.name === "instructions") continue; // §8 schema: part of the fields; a client may echo it back
     addCriterion(criteria, child.name, child.text());
   }
   return { criteria, form: false };
@@ -105,7 +106,7 @@ export function buildFormResults(hits: SearchHit[]): Element {
   const x = query.c("x", NS_DATA_FORMS, { type: "result" });
   x.c("field", NS_DATA_FORMS, { type: "hidden", var: "FORM_TYPE" }).c("value").t(NS_SEARCH);
   const reported = x.c("reported");
-  reported.c("field", NS_DATA_FORMS, { var: "jid", label: "JID", type: "jid-single" });
+  reported.c("field", NS_DATA_FORMS, { var: "jid", label: "Jabber ID", type: "jid-single" });
   for (const f of SEARCH_FIELDS) reported.c("field", NS_DATA_FORMS, { var: f, label: LABELS[f], type: "text-single" });
   for (const hit of hits) {
     const item = x.c("item");
