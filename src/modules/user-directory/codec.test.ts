@@ -3,7 +3,9 @@ import { describe, it } from "node:test";
 import { StanzaError } from "../../core/errors.js";
 import { NS_CLIENT, NS_DATA_FORMS, NS_SEARCH, NS_VCARD } from "../../core/xml/ns.js";
 import { parseFramedElement } from "../../core/xml/stream-parser.js";
-import { buildFormResults, buildLegacyResults, buildSearchFields, entryFromVCard, parseSearchRequest } from "./codec.js";
+import { Element } from "../../core/xml/element.js";
+import { parseStoredVCard } from "../vcard/codec.js";
+import { buildFormResults, buildLegacyResults, buildSearchFields, entryFromVCard, parseSearchRequest, withoutPhotos } from "./codec.js";
 
 const parse = (text: string, ns = NS_CLIENT) => parseFramedElement(text, { maxStanzaBytes: 1 << 16, maxDepth: 32 }, ns);
 const condition = (fn: () => unknown) => {
@@ -71,5 +73,19 @@ describe("user directory codec (XEP-0055)", () => {
     const x = buildFormResults([{ jid: "juliet@capulet.example", entry: { first: "Juliet", last: "Capulet", nick: "", email: "" } }]).getChild("x", NS_DATA_FORMS)!;
     assert.deepEqual(x.elements().map((e) => e.name), ["field", "reported", "item"]);
     assert.equal(x.getChild("item", NS_DATA_FORMS)!.elements()[0]!.getChildText("value", NS_DATA_FORMS), "juliet@capulet.example");
+  });
+
+  it("drops PHOTO elements from a stored vCard before it is parsed for the index, and nothing else", () => {
+    const vcard = new Element("vCard", NS_VCARD);
+    vcard.c("PHOTO").c("BINVAL").t("QUJD".repeat(1000));
+    vcard.c("N").c("GIVEN").t("<PHOTO> is only text here");
+    vcard.c("PHOTOGRAPHER").t("kept");
+    vcard.c("PHOTO");
+    vcard.c("NICKNAME").t("pic");
+    const stripped = withoutPhotos(vcard.toString());
+    assert.ok(stripped.length < 300, stripped);
+    const parsed = parseStoredVCard(stripped);
+    assert.deepEqual(parsed.elements().map((e) => e.name), ["N", "PHOTOGRAPHER", "NICKNAME"]);
+    assert.deepEqual(entryFromVCard(parsed), entryFromVCard(vcard));
   });
 });

@@ -34,6 +34,35 @@ export function entryFromVCard(vcard: Element): DirectoryEntry | undefined {
   return SEARCH_FIELDS.some((f) => entry[f] !== "") ? entry : undefined;
 }
 
+/**
+ * The stored vCard text without its PHOTO elements, for building the index at start: a photo is most of a vCard's
+ * bytes and none of what the directory shows. The text is Natter's own serialisation (vcard/codec.ts), where "<"
+ * only ever opens a tag (text is escaped) and PHOTO, in the vCard's namespace, has no prefix.
+ */
+export function withoutPhotos(serialised: string): string {
+  let out = serialised;
+  for (let from = 0; ; ) {
+    const start = out.indexOf("<PHOTO", from);
+    if (start < 0) return out;
+    const next = out[start + 6];
+    if (next !== ">" && next !== " " && next !== "/") {
+      from = start + 6;
+      continue;
+    }
+    const selfClosing = out.indexOf(">", start);
+    if (selfClosing < 0) return serialised;
+    let end: number;
+    if (out[selfClosing - 1] === "/") end = selfClosing + 1;
+    else {
+      const close = out.indexOf("</PHOTO>", selfClosing);
+      if (close < 0) return serialised; // not our serialisation after all: keep it whole
+      end = close + 8;
+    }
+    out = out.slice(0, start) + out.slice(end);
+    from = start;
+  }
+}
+
 /** XEP-0055 §2.1 and §3: the answer to a get, both the legacy fields and the form (a client uses the one it knows). */
 export function buildSearchFields(instructions: string): Element {
   const query = new Element("query", NS_SEARCH);

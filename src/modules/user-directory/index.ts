@@ -13,12 +13,14 @@ import { Element } from "../../core/xml/element.js";
 import { NS_DISCO_INFO, NS_DISCO_ITEMS, NS_SEARCH } from "../../core/xml/ns.js";
 import { buildRsm, parseRsm } from "../../core/xml/rsm.js";
 import { parseStoredVCard } from "../vcard/codec.js";
-import { buildFormResults, buildLegacyResults, buildSearchFields, entryFromVCard, parseSearchRequest, type SearchHit } from "./codec.js";
+import { buildFormResults, buildLegacyResults, buildSearchFields, entryFromVCard, parseSearchRequest, type SearchHit, withoutPhotos } from "./codec.js";
 import { type DirectoryEntry, DirectoryIndex, SEARCH_FIELDS } from "./directory-index.js";
 import { LISTING_NODE, listingCommand } from "./listing-command.js";
 
 /** Searchers whose rate-limit buckets are remembered; the least recently searching are forgotten first. */
 const MAX_TRACKED_SEARCHERS = 10_000;
+/** vCards read at start between two turns of the event loop. */
+const LOAD_BATCH = 500;
 
 const options = z
   .object({
@@ -62,10 +64,13 @@ export default defineModule({
     const ready = (async () => {
       const started = Date.now();
       const rows: [string, DirectoryEntry][] = [];
+      let count = 0;
       for (const user of await vcards.users()) {
         const stored = await vcards.get(user);
-        const entry = typeof stored === "string" ? await listedEntry(user, parseStoredVCard(stored)) : undefined;
+        const entry = typeof stored === "string" ? await listedEntry(user, parseStoredVCard(withoutPhotos(stored))) : undefined;
         if (entry) rows.push([user, entry]);
+        // The SQLite store answers synchronously: let the server serve its clients between batches.
+        if (++count % LOAD_BATCH === 0) await new Promise((resolve) => setImmediate(resolve));
       }
       index.load(rows);
       ctx.log.info({ listed: index.size, ms: Date.now() - started }, "user directory index built");
