@@ -35,8 +35,8 @@ async function publish(c: ConnectedClient, card: XmlElement): Promise<void> {
 }
 
 /** A legacy search (XEP-0055 §2.1): the reply as it came. */
-const legacySearch = (c: ConnectedClient, fields: Record<string, string>, extra: XmlElement[] = []) =>
-  iq(c, "set", xml("query", NS_SEARCH, ...Object.entries(fields).map(([k, v]) => xml(k, {}, v)), ...extra), SEARCH);
+const legacySearch = (c: ConnectedClient, fields: Record<string, string>, extra: XmlElement[] = [], to = SEARCH) =>
+  iq(c, "set", xml("query", NS_SEARCH, ...Object.entries(fields).map(([k, v]) => xml(k, {}, v)), ...extra), to);
 
 /** A data-form search (XEP-0055 §3). */
 const formSearch = (c: ConnectedClient, fields: Record<string, string>) =>
@@ -248,7 +248,7 @@ describe("user-directory with access: everyone and a search rate limit", { timeo
   before(async () => {
     ts = await startTestServer({
       hosts: ["other.test"],
-      yaml: ["modules:", "  user-directory:", "    access: everyone", "    searches_per_minute: 2"].join("\n"),
+      yaml: ["modules:", "  user-directory:", "    access: everyone", "    searches_per_minute: 2", '    domain: "directory.{host}"'].join("\n"),
     });
     await ts.addUser("alice", "alice-secret");
     await ts.server.core.accounts.createUser("other.test", "erin", "erin-secret");
@@ -264,12 +264,20 @@ describe("user-directory with access: everyone and a search rate limit", { timeo
   });
 
   it("lets a user of another domain search, until the per-user rate limit says wait", async () => {
-    assert.deepEqual(jidsOf(await legacySearch(erin, { nick: "wonder" })), ["alice@localhost"]);
-    assert.deepEqual(jidsOf(await legacySearch(erin, { last: "lidd" })), ["alice@localhost"]);
-    const refused = errorOf(await legacySearch(erin, { nick: "wonder" }));
+    const at = "directory.localhost";
+    assert.deepEqual(jidsOf(await legacySearch(erin, { nick: "wonder" }, [], at)), ["alice@localhost"]);
+    assert.deepEqual(jidsOf(await legacySearch(erin, { last: "lidd" }, [], at)), ["alice@localhost"]);
+    const refused = errorOf(await legacySearch(erin, { nick: "wonder" }, [], at));
     assert.deepEqual([refused.condition, refused.type], ["resource-constraint", "wait"]);
-    // Each host of the server has its own directory when `hosts` is not set.
-    const own = await iq(erin, "get", xml("query", NS_SEARCH), "search.other.test");
+  });
+
+  it("gives every host its own service when `hosts` is not set, at `domain` with {host} replaced", async () => {
+    const items = await iq(erin, "get", xml("query", NS_DISCO_ITEMS), "other.test");
+    const jids = (items.getChild("query", NS_DISCO_ITEMS) as XmlElement).getChildren("item").map((i) => i.attrs.jid);
+    assert.ok(jids.includes("directory.other.test"), jids.join(" "));
+    const own = await iq(erin, "get", xml("query", NS_SEARCH), "directory.other.test");
     assert.equal(own.attrs.type, "result", own.toString());
+    // alice is a user of localhost: the other host's directory does not list her.
+    assert.deepEqual(jidsOf(await legacySearch(erin, { nick: "wonder" }, [], "directory.other.test")), []);
   });
 });

@@ -26,7 +26,7 @@ const options = z
   .object({
     /** Hosts that get a directory; [] = every host. */
     hosts: z.array(z.string()).default([]),
-    /** The service's domain; "" = search.<host>. */
+    /** The service's domain; "" = search.<host>; "{host}" in it stands for the host (needed with several hosts). */
     domain: z.string().default(""),
     /** Who may search: "local" = users of this host only; "everyone" = any JID, other servers' users included. */
     access: z.enum(["local", "everyone"]).default("local"),
@@ -46,8 +46,12 @@ export default defineModule({
   options,
   setup(ctx) {
     const { host, core } = ctx;
+    const unknown = ctx.options.hosts.filter((h) => !core.hosts.has(h));
+    // Said once (by the first host's instance): a misspelt host silently without a directory would puzzle.
+    if (unknown.length > 0 && [...core.hosts][0] === host) ctx.log.warn({ hosts: unknown }, "user-directory: hosts not served here");
     if (ctx.options.hosts.length > 0 && !ctx.options.hosts.includes(host)) return;
-    const domain = ctx.options.domain === "" ? `search.${host}` : (tryParseJid(ctx.options.domain)?.domain ?? ctx.options.domain);
+    const configured = ctx.options.domain.replaceAll("{host}", host);
+    const domain = configured === "" ? `search.${host}` : (tryParseJid(configured)?.domain ?? configured);
     const vcards = ctx.store("vcard", "keyval");
     const hidden = ctx.store("user-directory-hidden", "keyval"); // per user: true when they opted out
     const index = new DirectoryIndex();
