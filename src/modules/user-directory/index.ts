@@ -140,7 +140,14 @@ export default defineModule({
     // XEP-0055 §2.1 / §3: a search.
     iq.register(domain, "host", "set", NS_SEARCH, "query", async ({ from, payload }) => {
       checkAccess(from);
-      const { criteria, form } = parseSearchRequest(payload);
+      let request: ReturnType<typeof parseSearchRequest>;
+      try {
+        request = parseSearchRequest(payload);
+      } catch (err) {
+        if (err instanceof StanzaError) ctx.log.debug({ from: from.toString(), condition: err.condition }, `user directory: ${err.text ?? "bad search"}`);
+        throw err;
+      }
+      const { criteria, form } = request;
       const given = SEARCH_FIELDS.filter((f) => criteria[f] !== undefined);
       const min = ctx.options.min_query_length;
       // Local policy, RFC 6120 §8.3.3.10 not-acceptable: no search lists everyone.
