@@ -24,6 +24,8 @@ export interface NotifyHooks {
   "pep.published": { host: string; user: string; node: string; itemId: string; payload: Element | undefined; publisher: Jid };
   /** A PEP item was retracted (XEP-0060 §7.2), after storage and before the retract returns. */
   "pep.retracted": { host: string; user: string; node: string; itemId: string };
+  /** A user's vcard-temp was stored or removed (XEP-0054 §3.2), after storage; `vcard` undefined: none left. For the user directory. */
+  "vcard.changed": { host: string; user: string; vcard: Element | undefined };
   /**
    * An account was deleted (XEP-0077 cancel, `natter deluser`), its own data already gone: remove what was granted
    * to its address elsewhere (MUC affiliations, PEP whitelists), so a new account with the same name starts clean.

@@ -25,13 +25,14 @@ import push from "./push/index.js";
 import register from "./register/index.js";
 import roster from "./roster/index.js";
 import time from "./time/index.js";
+import userDirectory from "./user-directory/index.js";
 import vcard from "./vcard/index.js";
 import vcard4 from "./vcard4/index.js";
 import version from "./version/index.js";
 
 export const MODULE_CATALOGUE: ReadonlyMap<string, ModuleDefinition<never>> = new Map(
   (
-    [disco, adhoc, adminCommands, ping, version, time, announcements, offlineMessages, vcard, privateStorage, roster, presence, privacy, blocking, register, lastActivity, mam, carbons, clientState, externalServices, caps, pep, bookmarks, avatarConversion, vcard4, muc, httpUpload, push] as ModuleDefinition<never>[]
+    [disco, adhoc, adminCommands, ping, version, time, announcements, offlineMessages, vcard, privateStorage, roster, presence, privacy, blocking, register, lastActivity, mam, carbons, clientState, externalServices, caps, pep, bookmarks, avatarConversion, vcard4, muc, httpUpload, push, userDirectory] as ModuleDefinition<never>[]
   ).map((m) => [m.name, m]),
 );
 

@@ -26,6 +26,7 @@ export const NS_CHATSTATES = "http://jabber.org/protocol/chatstates";
 export const NS_SID = "urn:xmpp:sid:0";
 export const NS_VCARD = "vcard-temp";
 export const NS_VCARD_UPDATE = "vcard-temp:x:update";
+export const NS_SEARCH = "jabber:iq:search";
 export const NS_PRIVATE = "jabber:iq:private";
 export const NS_ROSTER = "jabber:iq:roster";
 export const NS_ROSTER_VER = "urn:xmpp:features:rosterver";
@@ -99,3 +100,4 @@ export const NS_COMMANDS = "http://jabber.org/protocol/commands";
 export const NS_ADMIN = "http://jabber.org/protocol/admin";
 /** Natter's own admin commands (reload), named like XEP-0133's: `<ns>#reload`. */
 export const NS_NATTER_ADMIN = "https://natter.im/protocol/admin";
+export const NS_NATTER_USER_DIRECTORY = "https://natter.im/protocol/user-directory";
