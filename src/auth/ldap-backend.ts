@@ -128,7 +128,9 @@ function unescapeDnValue(value: string): string {
       i += 2;
     } else {
       if (value[i] === "\\") i++;
-      bytes.push(...Buffer.from(value[i] ?? "", "utf8"));
+      const c = String.fromCodePoint(value.codePointAt(i) ?? 0xfffd);
+      bytes.push(...Buffer.from(c, "utf8"));
+      i += c.length - 1;
     }
   }
   return Buffer.from(bytes).toString("utf8");
