@@ -28,7 +28,8 @@ export class LdapConnector {
       url: this.options.url,
       connectTimeout: this.options.connectTimeoutMs,
       timeout: this.options.timeoutMs,
-      tlsOptions: this.tls,
+      // ldapts opens TLS whenever tlsOptions is given: only for ldaps://.
+      ...(this.options.url.toLowerCase().startsWith("ldaps:") ? { tlsOptions: this.tls } : {}),
     });
     if (this.options.startTls) {
       try {
