@@ -1,6 +1,7 @@
 // Opening LDAP connections the way the config says (ldap://, ldaps://, StartTLS; RFC 4513 §3) with timeouts,
 // and a small pool of connections bound as the service account, reused for searches.
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import type { ConnectionOptions } from "node:tls";
 import { Client } from "ldapts";
 
@@ -17,8 +18,10 @@ export interface LdapConnectionOptions {
 
 export class LdapConnector {
   private readonly tls: ConnectionOptions;
+  private readonly host: string;
 
   constructor(private readonly options: LdapConnectionOptions) {
+    this.host = new URL(options.url).hostname.replace(/^\[(.*)\]$/, "$1");
     this.tls = { rejectUnauthorized: options.tlsVerify, ...(options.caFile ? { ca: [readFileSync(options.caFile)] } : {}) };
   }
 
@@ -33,7 +36,8 @@ export class LdapConnector {
     });
     if (this.options.startTls) {
       try {
-        await client.startTLS(this.tls);
+        // The name checked against the certificate (RFC 4513 §3.1.3): the URL's host, not Node's "localhost".
+        await client.startTLS({ ...this.tls, host: this.host, ...(isIP(this.host) === 0 ? { servername: this.host } : {}) });
       } catch (err) {
         await client.unbind().catch(() => undefined);
         throw err;
