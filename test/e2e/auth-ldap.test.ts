@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { commandItems, errorOf, runCommand } from "../helpers/adhoc.js";
+import { runNatter } from "../helpers/natter-process.js";
 import { BASE_DN, type Slapd, startSlapd } from "../helpers/slapd.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, connect, xml } from "../helpers/xmpp-client.js";
@@ -115,6 +116,17 @@ describe("LDAP authentication (real slapd)", () => {
     assert.equal(reply.attrs.type, "error", reply.toString());
     assert.equal(errorOf(reply).condition, "conflict");
     assert.match(reply.toString(), /managed in LDAP/);
+  });
+
+  it("natter users lists the directory; adduser, passwd and deluser say the accounts are managed in LDAP", () => {
+    const users = runNatter(["-c", ts.configPath, "users", "localhost"]);
+    assert.equal(users.code, 0, users.err);
+    assert.deepEqual(users.out.trim().split("\n").sort(), ["alice@localhost", "boss@localhost", "carol@localhost", "dave@localhost"]);
+    for (const args of [["adduser", "newbie@localhost", "-p", "pw-123456"], ["passwd", "alice@localhost", "-p", "pw-123456"], ["deluser", "alice@localhost"]]) {
+      const r = runNatter(["-c", ts.configPath, ...args]);
+      assert.notEqual(r.code, 0, `${args[0]} must fail`);
+      assert.match(r.err, /^natter: accounts are managed in LDAP: .* is done there, not in Natter\n$/, `${args[0]}: ${r.err}`);
+    }
   });
 
   it("does not offer in-band registration on the LDAP host and refuses it service-unavailable", async () => {
