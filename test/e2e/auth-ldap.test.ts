@@ -139,6 +139,18 @@ describe("LDAP authentication (real slapd)", () => {
     rc.destroy();
   });
 
+  it("answers an in-band password change with not-allowed: the directory owns the password", async () => {
+    const alice = await login("alice", "alice-dir-pw");
+    const reply = await alice.xmpp.iqCaller
+      .request(xml("iq", { type: "set", id: "pw1" }, xml("query", { xmlns: "jabber:iq:register" }, xml("username", {}, "alice"), xml("password", {}, "new-password-1"))))
+      .then(
+        () => "result",
+        (err: { condition?: string; text?: string }) => `${err.condition}: ${err.text ?? ""}`,
+      );
+    assert.match(reply, /^not-allowed: accounts are managed in LDAP/);
+    assert.equal(await refusal(ts, "alice", "alice-dir-pw"), "success", "the password is unchanged");
+  });
+
   it("knows directory users who never logged in: a message to one is accepted, to a stranger bounced", async () => {
     const alice = await login("alice", "alice-dir-pw");
     await alice.xmpp.send(xml("message", { to: "nobody@localhost", id: "m-nobody", type: "chat" }, xml("body", {}, "hi")));
