@@ -100,6 +100,8 @@ export function buildAccountProviders(config: Config, internal: AccountProvider,
         adminGroup: o.admin_group,
         groupMemberAttribute: o.group_member_attribute,
         poolSize: o.pool,
+        maxBinds: o.max_binds,
+        maxQueue: o.max_queue,
       });
       provider = new ExternalAccountProvider(ldap, cache, providerLog);
     } else if (kind === "external") {

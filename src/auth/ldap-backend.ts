@@ -4,7 +4,7 @@
 import type { Client, Entry } from "ldapts";
 import { InvalidCredentialsError, NoSuchObjectError } from "ldapts";
 import { enforceUsernameCaseMapped } from "../core/precis.js";
-import { type LdapConnectionOptions, LdapConnector, LdapPool } from "./ldap-connection.js";
+import { ConcurrencyGate, type LdapConnectionOptions, LdapConnector, LdapPool } from "./ldap-connection.js";
 import { escapeDnValue, escapeFilterValue, fillTemplate } from "./ldap-escape.js";
 import type { PasswordBackend } from "./password-backend.js";
 
@@ -24,16 +24,22 @@ export interface LdapBackendOptions extends LdapConnectionOptions {
   /** member / uniqueMember hold DNs; memberUid holds usernames. */
   groupMemberAttribute: string;
   poolSize: number;
+  /** Password binds at once (each on a connection of its own). */
+  maxBinds: number;
+  /** Operations waiting for a pooled connection or a bind slot; more fail at once. */
+  maxQueue: number;
 }
 
 export class LdapBackend implements PasswordBackend {
   readonly label = "LDAP";
   private readonly connector: LdapConnector;
   private readonly pool: LdapPool;
+  private readonly binds: ConcurrencyGate;
 
   constructor(private readonly options: LdapBackendOptions) {
     this.connector = new LdapConnector(options);
-    this.pool = new LdapPool(this.connector, { dn: options.bindDn, password: options.bindPassword }, options.poolSize);
+    this.pool = new LdapPool(this.connector, { dn: options.bindDn, password: options.bindPassword }, options.poolSize, options.maxQueue);
+    this.binds = new ConcurrencyGate(options.maxBinds, options.maxQueue);
   }
 
   async verify(host: string, user: string, password: string): Promise<boolean> {
@@ -41,16 +47,18 @@ export class LdapBackend implements PasswordBackend {
     if (password === "") return false;
     const dn = await this.userDn(host, user);
     if (dn === undefined) return false;
-    const client = await this.connector.open();
-    try {
-      await client.bind(dn, password);
-      return true;
-    } catch (err) {
-      if (err instanceof InvalidCredentialsError) return false;
-      throw err;
-    } finally {
-      await client.unbind().catch(() => undefined);
-    }
+    return this.binds.run(async () => {
+      const client = await this.connector.open();
+      try {
+        await client.bind(dn, password);
+        return true;
+      } catch (err) {
+        if (err instanceof InvalidCredentialsError) return false;
+        throw err;
+      } finally {
+        await client.unbind().catch(() => undefined);
+      }
+    });
   }
 
   async exists(host: string, user: string): Promise<boolean> {

@@ -58,6 +58,8 @@ export class LdapPool {
     private readonly connector: LdapConnector,
     private readonly bind: { dn: string; password: string },
     private readonly size: number,
+    /** Operations waiting for a connection at most; more fail at once (the backend is then "unavailable"). */
+    private readonly maxWaiting: number,
   ) {}
 
   /** Runs `fn` on a pooled connection; a connection that failed is dropped, not returned to the pool. */
@@ -98,6 +100,8 @@ export class LdapPool {
         throw err;
       }
     }
+    // Stanzas to many unknown users, or a directory that answers slowly, must not queue without end.
+    if (this.waiting.length >= this.maxWaiting) throw new Error("too many LDAP operations waiting");
     return new Promise((resolve, reject) => {
       this.waiting.push((c) => (c instanceof Error ? reject(c) : resolve(c)));
     });
@@ -127,5 +131,33 @@ export class LdapPool {
     for (const w of this.waiting.splice(0)) w(new Error("the LDAP pool is closed"));
     await Promise.all(this.idle.splice(0).map((c) => c.unbind().catch(() => undefined)));
     this.open = 0;
+  }
+}
+
+/** At most `limit` tasks at once, at most `maxWaiting` waiting; more fail at once. */
+export class ConcurrencyGate {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(
+    private readonly limit: number,
+    private readonly maxWaiting: number,
+  ) {}
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) {
+      if (this.waiting.length >= this.maxWaiting) throw new Error("too many LDAP binds waiting");
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    } else {
+      this.running++;
+    }
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      // The slot passes straight to the next waiter; otherwise it is freed.
+      if (next) next();
+      else this.running--;
+    }
   }
 }

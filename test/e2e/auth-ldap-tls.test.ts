@@ -44,6 +44,8 @@ describe("LDAP with StartTLS (real slapd)", () => {
       adminGroup: "",
       groupMemberAttribute: "member",
       poolSize: 1,
+      maxBinds: 2,
+      maxQueue: 10,
     };
   });
 

@@ -56,6 +56,10 @@ const ldap = z
     admin_refresh: secs("the admin group refresh", 10, 86_400).default(300),
     /** Connections bound as the service account, kept open for searches. */
     pool: count("a number of connections", 1, 64).default(2),
+    /** Password checks (binds, each on its own connection) at once. */
+    max_binds: count("a number of binds", 1, 256).default(10),
+    /** Operations waiting for a connection or a bind slot; more fail at once (temporary-auth-failure). */
+    max_queue: count("a number of operations", 1, 100_000).default(100),
     connect_timeout: secs("the connect timeout", 0.1, 120).default(5),
     /** Longest wait for any one LDAP operation. */
     timeout: secs("the operation timeout", 0.1, 120).default(5),
