@@ -64,8 +64,8 @@ export class ExternalAccountProvider implements AccountProvider {
   async createUser(host: string, user: string, password: string): Promise<void> {
     const create = this.backend.create?.bind(this.backend);
     if (!create) throw this.elsewhere("creating accounts");
-    const names = normalise(user, password);
-    if (!names) throw new AccountsManagedElsewhereError("invalid username or password");
+    // RFC 8265 §3.3 / §4.2: a name or password the profiles refuse is a PrecisError (front ends: bad request).
+    const names = { user: enforceUsernameCaseMapped(user), password: enforceOpaqueString(password) };
     const created = await this.ask("create", host, names.user, () => create(host, names.user, names.password));
     this.cache.forget(host, names.user);
     if (!created) throw new AccountExistsError(`${names.user}@${host} could not be created (it may exist)`);
@@ -74,8 +74,7 @@ export class ExternalAccountProvider implements AccountProvider {
   async setPassword(host: string, user: string, password: string): Promise<void> {
     const setPassword = this.backend.setPassword?.bind(this.backend);
     if (!setPassword) throw this.elsewhere("changing passwords");
-    const names = normalise(user, password);
-    if (!names) throw new NoSuchAccountError(`${user}@${host}`);
+    const names = { user: enforceUsernameCaseMapped(user), password: enforceOpaqueString(password) };
     const changed = await this.ask("setpass", host, names.user, () => setPassword(host, names.user, names.password));
     this.cache.forget(host, names.user);
     if (!changed) throw new NoSuchAccountError(`${names.user}@${host} (the ${this.backend.label} backend refused the change)`);

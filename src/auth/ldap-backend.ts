@@ -65,9 +65,9 @@ export class LdapBackend implements PasswordBackend {
     return (await this.userDn(host, user)) !== undefined;
   }
 
-  async list(_host: string): Promise<string[]> {
+  async list(host: string): Promise<string[]> {
     if (this.options.base === "") throw new Error("auth.ldap.base is needed to list users");
-    const filter = this.options.filter.replace(/%u/g, "*").replace(/%d/g, escapeFilterValue(_host));
+    const filter = this.options.filter.replace(/%u/g, "*").replace(/%d/g, escapeFilterValue(host));
     const entries = await this.pool.use(async (c) =>
       (await c.search(this.options.base, { scope: "sub", filter, attributes: [this.options.userAttribute], paged: { pageSize: 500 } })).searchEntries,
     );
