@@ -5,9 +5,10 @@
 // temporary-auth-failure until it comes back.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { Attribute, Change, Client } from "ldapts";
 import { commandItems, errorOf, runCommand } from "../helpers/adhoc.js";
 import { runNatter } from "../helpers/natter-process.js";
-import { BASE_DN, type Slapd, startSlapd } from "../helpers/slapd.js";
+import { BASE_DN, ROOT_DN, ROOT_PASSWORD, type Slapd, startSlapd } from "../helpers/slapd.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, connect, xml } from "../helpers/xmpp-client.js";
 import { parseServerOutput, rawTls, waitForElement } from "./raw-helpers.js";
@@ -184,12 +185,21 @@ describe("LDAP authentication (real slapd)", () => {
     assert.match(dave.jid, /^dave@localhost\//);
   });
 
-  it("rereads the admin group at reload", async () => {
-    // The running config's admins are kept merged with the group (nothing in `admins` here).
+  it("rereads the admin group at reload: a member added in the directory becomes an admin", async () => {
+    assert.ok(!ts.server.core.admins.has("alice@localhost"));
+    const root = new Client({ url: slapd.url });
+    await root.bind(ROOT_DN, ROOT_PASSWORD);
+    await root.modify(
+      slapd.groupDn("xmpp-admins"),
+      new Change({ operation: "add", modification: new Attribute({ type: "member", values: [slapd.userDn("alice")] }) }),
+    );
+    await root.unbind();
     const result = await ts.server.reload();
     assert.equal(result.ok, true);
-    await new Promise((r) => setTimeout(r, 300));
-    assert.ok(ts.server.core.admins.has("boss@localhost"));
-    assert.ok(!ts.server.core.admins.has("alice@localhost"));
+    const deadline = Date.now() + 5000;
+    while (!ts.server.core.admins.has("alice@localhost") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(ts.server.core.admins.has("alice@localhost"), "alice joined the admins");
+    assert.ok(ts.server.core.admins.has("boss@localhost"), "boss still one");
+    assert.ok(!ts.server.core.admins.has("alice@internal.test"), "only on the LDAP host");
   });
 });
