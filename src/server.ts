@@ -5,6 +5,8 @@ import { Administration } from "./admin/administration.js";
 import type { AdminOperations } from "./admin/types.js";
 import { ApiTokens, BearerTokenAuthenticator } from "./admin/api-tokens.js";
 import { AdminHttpApi } from "./admin/http-api/admin-api.js";
+import { buildAccountProviders, type HostAccountProviders } from "./auth/account-providers.js";
+import { DirectoryAdmins } from "./auth/directory-admins.js";
 import { InternalAccountProvider } from "./auth/internal-account-provider.js";
 import type { AccountProvider } from "./auth/types.js";
 import type { Config } from "./core/config/index.js";
@@ -113,6 +115,10 @@ export class NatterServer {
   readonly stats: StatsHistory;
   /** What /readyz answers. */
   private readonly readiness: Readiness;
+  /** Each host's account provider (auth.provider / auth.host_providers), closed at stop. */
+  private accountProviders: HostAccountProviders | undefined;
+  /** The LDAP admin group's members merged into the admins set (absent without auth.ldap.admin_group). */
+  private directoryAdmins: DirectoryAdmins | undefined;
 
   private constructor(
     private running: Config,
@@ -189,13 +195,23 @@ export class NatterServer {
       maxEntries: config.storage.cache_entries,
     });
     let server: NatterServer | undefined;
-    const accounts: AccountProvider = new InternalAccountProvider(storage, {
+    const internalAccounts = new InternalAccountProvider(storage, {
       // The running config's, read for each new password: a reload changes it.
       get iterations() {
         return (server?.config ?? config).auth.scram_iterations;
       },
       knownAccounts: config.storage.cache_entries,
     });
+    // Each host's passwords where auth.provider / auth.host_providers say (docs/authentication.md).
+    let hostAccounts: HostAccountProviders;
+    try {
+      hostAccounts = buildAccountProviders(config, internalAccounts, log);
+    } catch (err) {
+      // An unreadable CA file, say: nothing else was opened yet but storage.
+      await storage.close();
+      throw err;
+    }
+    const accounts: AccountProvider = hostAccounts;
     const hooks = new Hooks(log);
     const sessions = new SessionRegistry();
     const hosts = new Set(config.hosts);
@@ -264,7 +280,9 @@ export class NatterServer {
     };
     loader = new ModuleLoader(core);
     server = new NatterServer(config, core, loader, storage, log, http, storageLatency, { hosts, admins }, options.configSource, logFile);
+    server.accountProviders = hostAccounts;
     try {
+      await server.startDirectoryAdmins();
       await server.loadModules();
       // Accounts the CLI deleted while no server ran: their references go before anyone can register the name.
       await server.processAccountDeletions();
@@ -279,6 +297,21 @@ export class NatterServer {
     await hooks.notify("server.started", {});
     log.info({ hosts: config.hosts, version: NATTER_VERSION }, "Natter started");
     return server;
+  }
+
+  /** Members of auth.ldap.admin_group join `admins` on the LDAP hosts, read now and every admin_refresh. */
+  private async startDirectoryAdmins(): Promise<void> {
+    const ldap = this.accountProviders?.ldap;
+    if (!ldap || this.running.auth.ldap.admin_group === "") return;
+    this.directoryAdmins = new DirectoryAdmins({
+      fetch: () => ldap.backend.admins(),
+      hosts: () => ldap.hosts.filter((h) => this.live.hosts.has(h)),
+      configured: () => this.running.admins,
+      admins: this.live.admins,
+      log: this.log.child({ component: "auth-ldap" }),
+    });
+    await this.directoryAdmins.refresh();
+    this.directoryAdmins.start(this.running.auth.ldap.admin_refresh * 1000);
   }
 
   private async loadModules(): Promise<void> {
@@ -442,6 +475,9 @@ export class NatterServer {
       const gone = new Set(this.running.hosts.filter((h) => !config.hosts.includes(h)));
       for (const stream of [...this.streams]) if (gone.has(stream.host)) stream.close(new StreamError("host-gone"));
       this.running = config;
+      // The reload set admins from the file: the LDAP group's members join them again, read afresh.
+      this.directoryAdmins?.apply();
+      void this.directoryAdmins?.refresh();
       Object.assign(this.ports, {
         c2s: this.clientListeners[0]?.port,
         c2s_direct_tls: this.clientListeners[1]?.port,
@@ -474,6 +510,8 @@ export class NatterServer {
       await httpClosed;
       this.modules.unloadAll();
       this.core.iq.close();
+      this.directoryAdmins?.stop();
+      await this.accountProviders?.close();
       await this.storage.close();
       this.log.info("stopped");
       this.logFile?.flush();

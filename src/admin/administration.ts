@@ -1,7 +1,13 @@
 // The operations every admin front end shares (admin/types.ts AdminOperations), over the server's core. The
 // rules live here once: the HTTP API, the XEP-0133 commands, the console and the CLI only validate and call.
 import type { Logger } from "pino";
-import { AccountExistsError, type AccountProvider, NoSuchAccountError } from "../auth/types.js";
+import {
+  AccountBackendUnavailableError,
+  AccountExistsError,
+  type AccountProvider,
+  AccountsManagedElsewhereError,
+  NoSuchAccountError,
+} from "../auth/types.js";
 import { deleteAccount, processAccountDeletions } from "../core/account-deletion.js";
 import { StreamError } from "../core/errors.js";
 import type { Hooks } from "../core/hooks.js";
@@ -113,7 +119,7 @@ export class Administration implements AdminOperations {
   async listUsers(query: UserQuery): Promise<Page<UserSummary>> {
     const host = this.knownHost(query.host);
     const search = query.search?.toLowerCase() ?? "";
-    const all = (await this.deps.accounts.listUsers(host)).filter((u) => u.toLowerCase().includes(search)).sort();
+    const all = (await this.deps.accounts.listUsers(host).catch(providerRefusal)).filter((u) => u.toLowerCase().includes(search)).sort();
     const offset = Math.max(0, Math.floor(query.offset ?? 0));
     const limit = Math.min(MAX_PAGE, Math.max(0, Math.floor(query.limit ?? 100)));
     const items: UserSummary[] = [];
@@ -137,6 +143,7 @@ export class Administration implements AdminOperations {
       await this.deps.accounts.createUser(account.domain, account.local, password);
     } catch (err) {
       if (err instanceof AccountExistsError) throw new AdminError("conflict", `${account} already exists`);
+      throwIfProviderRefusal(err);
       if (err instanceof PrecisError) throw new AdminError("bad-request", `not an allowed username or password: ${err.message}`);
       throw err;
     }
@@ -148,6 +155,7 @@ export class Administration implements AdminOperations {
       await deleteAccount(this.deps.storage, this.deps.accounts, account.domain, account.local);
     } catch (err) {
       if (err instanceof NoSuchAccountError) throw new AdminError("not-found", `${account} does not exist`);
+      throwIfProviderRefusal(err);
       throw err;
     }
     // The modules' clean-up (account.deleted) and the end of its sessions, as for `natter deluser`.
@@ -161,6 +169,7 @@ export class Administration implements AdminOperations {
       await this.deps.accounts.setDisabled(account.domain, account.local, disabled);
     } catch (err) {
       if (err instanceof NoSuchAccountError) throw new AdminError("not-found", `${account} does not exist`);
+      throwIfProviderRefusal(err);
       throw err;
     }
     if (disabled) this.endSessions(this.deps.sessions.resourcesOf(account.bareString()), new StreamError("not-authorized", "the account was disabled"));
@@ -173,6 +182,7 @@ export class Administration implements AdminOperations {
       await this.deps.accounts.setPassword(account.domain, account.local, password);
     } catch (err) {
       if (err instanceof NoSuchAccountError) throw new AdminError("not-found", `${account} does not exist`);
+      throwIfProviderRefusal(err);
       if (err instanceof PrecisError) throw new AdminError("bad-request", `not an allowed password: ${err.message}`);
       throw err;
     }
@@ -282,7 +292,7 @@ export class Administration implements AdminOperations {
 
   private async existingAccount(text: JidText): Promise<Jid> {
     const jid = this.accountJid(text);
-    if (!(await this.deps.accounts.userExists(jid.domain, jid.local))) throw new AdminError("not-found", `${jid} does not exist`);
+    if (!(await this.deps.accounts.userExists(jid.domain, jid.local).catch(providerRefusal))) throw new AdminError("not-found", `${jid} does not exist`);
     return jid;
   }
 
@@ -319,4 +329,18 @@ function sessionSummary(s: Session): SessionSummary {
     streamManagement: s.streamManagement,
     since: s.since,
   };
+}
+
+/**
+ * An account provider whose accounts live elsewhere (LDAP, an external program, HTTP) refuses what it cannot do
+ * (409 / conflict, with its message) or cannot answer now (503 / unavailable); other errors pass unchanged.
+ */
+function throwIfProviderRefusal(err: unknown): void {
+  if (err instanceof AccountsManagedElsewhereError) throw new AdminError("conflict", err.message);
+  if (err instanceof AccountBackendUnavailableError) throw new AdminError("unavailable", err.message);
+}
+
+function providerRefusal(err: unknown): never {
+  throwIfProviderRefusal(err);
+  throw err;
 }

@@ -2,8 +2,10 @@
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { SingleBar } from "cli-progress";
+import { pino } from "pino";
+import { buildAccountProviders } from "../auth/account-providers.js";
 import { InternalAccountProvider } from "../auth/internal-account-provider.js";
-import { AccountExistsError } from "../auth/types.js";
+import { AccountBackendUnavailableError, AccountExistsError, type AccountProvider, AccountsManagedElsewhereError } from "../auth/types.js";
 import type { Config } from "../core/config/index.js";
 import { type Jid, tryParseJid } from "../core/jid.js";
 import { openStorage } from "../storage/open-storage.js";
@@ -11,14 +13,22 @@ import type { StorageDriver } from "../storage/types.js";
 
 export class CliError extends Error {}
 
-export async function withAccounts<T>(
-  config: Config,
-  fn: (accounts: InternalAccountProvider, storage: StorageDriver) => Promise<T>,
-): Promise<T> {
+/**
+ * Runs `fn` with each host's account provider, as the server builds them (auth.provider, auth.host_providers).
+ * On a host whose accounts live elsewhere, what the backend cannot do (or cannot answer now) is a CliError.
+ */
+export async function withAccounts<T>(config: Config, fn: (accounts: AccountProvider, storage: StorageDriver) => Promise<T>): Promise<T> {
   const storage = await openStorage(config);
+  let accounts: ReturnType<typeof buildAccountProviders> | undefined;
   try {
-    return await fn(new InternalAccountProvider(storage, { iterations: config.auth.scram_iterations }), storage);
+    const internal = new InternalAccountProvider(storage, { iterations: config.auth.scram_iterations });
+    accounts = buildAccountProviders(config, internal, pino({ level: "silent" }), false);
+    return await fn(accounts, storage);
+  } catch (err) {
+    if (err instanceof AccountsManagedElsewhereError || err instanceof AccountBackendUnavailableError) throw new CliError(err.message);
+    throw err;
   } finally {
+    await accounts?.close();
     await storage.close();
   }
 }

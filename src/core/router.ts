@@ -2,7 +2,7 @@
 // `from` already stamped; the router decides between a local session, the server itself, an account
 // handled on the user's behalf, or another domain (s2s, components) — and sends errors back to the sender.
 import type { Logger } from "pino";
-import type { AccountProvider } from "../auth/types.js";
+import { AccountBackendUnavailableError, type AccountProvider } from "../auth/types.js";
 import { StanzaError, errorReply } from "./errors.js";
 import type { Hooks } from "./hooks.js";
 import type { IqDispatcher } from "./iq-dispatch.js";
@@ -82,6 +82,12 @@ export class Router {
         this.bounce(stanza, new StanzaError("remote-server-not-found"));
       }
     } catch (err) {
+      // An account directory that is down (logged by its provider): whether the recipient exists is unknown
+      // now. RFC 6120 §8.3.3.6 with type wait: the sender may retry; nothing said about the account.
+      if (err instanceof AccountBackendUnavailableError) {
+        this.bounce(stanza, new StanzaError("internal-server-error", "try again later", { type: "wait" }));
+        return;
+      }
       this.d.log.error({ err, to: stanza.attrs.to, name: stanza.name }, "routing failed");
       this.bounce(stanza, new StanzaError("internal-server-error"));
     }

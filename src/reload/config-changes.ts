@@ -58,7 +58,11 @@ const LIVE: Path[] = [
   ["listeners", "https"],
   // Client connections: new connections and logins take them (apply-client-settings.ts).
   ["c2s"],
-  ["auth"],
+  // auth: all but where passwords are checked (provider, host_providers, cache, ldap, external, http): the
+  // providers are built at start (auth/account-providers.ts), so those wait for a restart.
+  ["auth", "scram_iterations"],
+  ["auth", "scram_downgrade_check"],
+  ["auth", "throttle"],
   ["unauthenticated"],
   // Turning WebSocket or BOSH on or off waits for a restart: host-meta and /chat, built at start, name them.
   ["websocket", "allowed_origins"],

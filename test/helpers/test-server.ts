@@ -66,6 +66,8 @@ export interface TestServerOptions {
   c2s?: string[];
   /** Keep the default login throttle (tests otherwise turn it off so that many logins from 127.0.0.1 pass). */
   defaultThrottle?: boolean;
+  /** Extra YAML lines inside the `auth:` section, e.g. "provider: ldap" (a top-level `auth:` in `yaml` would clash). */
+  auth?: string[];
   /**
    * YAML lines inside the `s2s:` section, e.g. "secure: false". Without it federation is off; with it the
    * s2s listeners (plain and direct TLS) run on free loopback ports (`s2sPort`, `s2sTlsPort`).
@@ -96,15 +98,16 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     "c2s:",
     `  require_encryption: ${options.requireEncryption ?? true}`,
     ...(options.c2s ?? []).map((line) => `  ${line}`),
+    ...(options.defaultThrottle && !options.auth ? [] : ["auth:"]),
     ...(options.defaultThrottle
       ? []
       : [
-          "auth:",
           "  throttle:",
           "    per_ip: { delay_after: 0, attempts: 0 }",
           "    per_ip_account: { delay_after: 0, attempts: 0 }",
           "    per_account: { delay_after: 0 }",
         ]),
+    ...(options.auth ?? []).map((line) => `  ${line}`),
     options.yaml ?? "",
   ].join("\n");
   const configPath = join(dataDir, "natter.yaml");

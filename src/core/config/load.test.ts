@@ -115,6 +115,25 @@ describe("config validation errors name the key and its line", () => {
   });
 
 
+  it("auth providers: each one in use has what it needs, and host_providers names served hosts", () => {
+    assert.deepEqual(problems("hosts: [a.test]\nauth:\n  provider: ldap\n"), [
+      "natter.yaml:2:1: auth.ldap.url: the LDAP provider needs the directory's URL",
+      "natter.yaml:2:1: auth.ldap: set user_dn (bind as the user at a DN template) or base (search for the user, then bind)",
+    ]);
+    assert.deepEqual(problems("hosts: [a.test]\nauth:\n  host_providers: { b.test: http }\n  ldap: { url: 'http://x' }\n"), [
+      'natter.yaml:3:29: auth.host_providers.b.test: "b.test" is not one of hosts',
+      'natter.yaml:4:16: auth.ldap.url: expected an ldap:// or ldaps:// URL with a host (and port), e.g. ldaps://ldap.example.org',
+    ]);
+    assert.deepEqual(problems("hosts: [a.test]\nauth:\n  provider: external\n"), [
+      "natter.yaml:2:1: auth.external.command: the external provider needs the program to run",
+    ]);
+    assert.deepEqual(problems("hosts: [a.test]\nauth:\n  host_providers: { a.test: ldap }\n  ldap: { url: 'ldap://d', user_dn: 'cn=x', bind_dn: 'cn=s' }\n"), [
+      "natter.yaml:4:3: auth.ldap.bind_password: the service account needs its password (an empty one is an anonymous bind, RFC 4513 §5.1.2)",
+      "natter.yaml:4:37: auth.ldap.user_dn: the DN template needs %u (the username)",
+    ]);
+    assert.deepEqual(problems("hosts: [a.test]\nauth:\n  provider: sql\n"), ['natter.yaml:3:13: auth.provider: expected one of internal, ldap, external, http']);
+  });
+
   it("unknown key, with a suggestion", () => {
     assert.deepEqual(problems("hosts: [example.org]\nlisteners:\n  c2s:\n    prot: 5222\n"), [
       'natter.yaml:4:5: listeners.c2s.prot: unknown key (did you mean "port"?)',

@@ -88,6 +88,19 @@ function withAbsolutePaths(config: Config, baseDir: string): Config {
       sqlite: { ...config.storage.sqlite, path: sqlitePath === ":memory:" ? sqlitePath : resolve(dataDir, sqlitePath) },
     },
     control_socket: isAbsolute(config.control_socket) ? config.control_socket : resolve(dataDir, config.control_socket),
+    auth: withAbsoluteAuthPaths(config.auth, baseDir),
+  };
+}
+
+/** CA files and an extauth program given by a relative path (one with a "/") resolve against the config's directory. */
+function withAbsoluteAuthPaths(auth: Config["auth"], baseDir: string): Config["auth"] {
+  const file = (path: string) => (path === "" ? "" : resolve(baseDir, path));
+  const command = auth.external.command;
+  return {
+    ...auth,
+    ldap: { ...auth.ldap, ca_file: file(auth.ldap.ca_file) },
+    http: { ...auth.http, ca_file: file(auth.http.ca_file) },
+    external: { ...auth.external, command: command.includes("/") ? resolve(baseDir, command) : command },
   };
 }
 

@@ -8,6 +8,7 @@ import { isIP } from "node:net";
 import { z } from "zod";
 import { addressEntryProblem } from "../address-list.js";
 import { tryParseJid } from "../jid.js";
+import { authProviderKeys, checkAuthProviders } from "./auth-providers-schema.js";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 
@@ -506,6 +507,8 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+        // Where passwords are checked, per host (docs/authentication.md): internal, ldap, external, http.
+        ...authProviderKeys,
       })
       .strict()
       .prefault({}),
@@ -580,6 +583,7 @@ export const configSchema = z
       }
       seenMechanisms.add(mechanism);
     });
+    checkAuthProviders(config, ctx);
   });
 
 /**

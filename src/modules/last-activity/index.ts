@@ -67,7 +67,8 @@ export default defineModule({
     ctx.hook("session.closed", async ({ session }) => {
       if (session.jid.domain !== host) return;
       // A cancelled account (XEP-0077 §3.2) is gone before its sessions close: leave no trace of it.
-      if (!(await core.accounts.userExists(host, session.jid.local))) return;
+      // An account directory that cannot answer now: the user was logged in, so record it.
+      if (!(await core.accounts.userExists(host, session.jid.local).catch(() => true))) return;
       await record(session, (session.state.get(STATUS) as string | undefined) ?? "");
     });
   },

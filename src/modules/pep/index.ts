@@ -120,7 +120,12 @@ export default defineModule({
     // Every local owner is visited: account deletion is rare, and no index maps a JID to the nodes naming it.
     ctx.hook("account.deleted", async ({ host: deletedHost, user: deletedUser }) => {
       const bare = `${deletedUser}@${deletedHost}`;
-      for (const owner of await ctx.core.accounts.listUsers(host)) {
+      // A host whose accounts live elsewhere may not list them (HTTP, extauth) or not now (directory down).
+      const owners = await ctx.core.accounts.listUsers(host).catch((err: Error) => {
+        ctx.log.warn({ user: bare, error: err.message }, "cannot list this host's accounts: PEP affiliations of a deleted account kept");
+        return [] as string[];
+      });
+      for (const owner of owners) {
         const changed = await pep.forgetAddress(owner, bare);
         if (changed > 0) ctx.log.info({ owner: `${owner}@${host}`, user: bare, nodes: changed }, "PEP affiliations of a deleted account removed");
       }

@@ -2,7 +2,7 @@
 // `allow_registration`, as XEP-0479 asks of public servers), password change (§3.3) and account cancellation
 // (§3.2) once authenticated.
 import { z } from "zod";
-import { AccountExistsError } from "../../auth/types.js";
+import { AccountBackendUnavailableError, AccountExistsError, AccountsManagedElsewhereError } from "../../auth/types.js";
 import { FailureCounter } from "../../auth/failure-counter.js";
 import { ipKey } from "../../auth/login-throttle.js";
 import { StanzaError } from "../../core/errors.js";
@@ -54,6 +54,18 @@ export default defineModule({
     const limit = opts.throttle.per_ip;
     // The login throttle's counter, counting accounts created (per address, IPv6 per /64) instead of failed logins.
     const created = limit.attempts > 0 ? new FailureCounter(limit.attempts, limit.window, 100_000) : undefined;
+
+    // Passwords checked elsewhere (LDAP, an external program, HTTP: docs/authentication.md): accounts are made
+    // there, so registration is neither offered nor accepted here.
+    const managedElsewhere = () => core.accounts.credentialKind(host) === "plaintext";
+
+    /** What the account backend's refusals mean to the client; other errors go on. */
+    function backendError(err: unknown): never {
+      if (err instanceof AccountsManagedElsewhereError) throw registerError("not-allowed", err.message);
+      // RFC 6120 §8.3.3.6: the server cannot do it now; trying later may work.
+      if (err instanceof AccountBackendUnavailableError) throw registerError("internal-server-error", "the account service is unavailable; try again later", "wait");
+      throw err;
+    }
 
     function checkPassword(password: string): string {
       let enforced: string;
@@ -107,7 +119,7 @@ export default defineModule({
 
     // §8 stream feature, only where registration could succeed.
     ctx.hookFold("stream.preauth-features", ({ stream }) =>
-      stream.host === host && opts.allow_registration && (stream.secure || !opts.require_encryption)
+      stream.host === host && opts.allow_registration && !managedElsewhere() && (stream.secure || !opts.require_encryption)
         ? new Element("register", NS_REGISTER_FEATURE)
         : undefined,
     );
@@ -127,6 +139,7 @@ export default defineModule({
         if (stanza.attrs.id === undefined) throw registerError("bad-request", "an iq needs an id"); // RFC 6120 §8.2.3
         // §3.1: a host that does not support in-band registration MUST answer service-unavailable.
         if (!opts.allow_registration) throw registerError("service-unavailable", "in-band registration is disabled");
+        if (managedElsewhere()) throw registerError("service-unavailable", "accounts of this host are managed elsewhere");
         // §9 / §3.3 table: not over a channel that is not secured.
         if (!stream.secure && opts.require_encryption) throw registerError("not-authorized", "registration needs TLS");
         if (type === "get") result = registrationForm(opts.instructions);
@@ -158,7 +171,8 @@ export default defineModule({
         const attrs: Record<string, string> = { type: "result", to: iq.from.toString() };
         if (iq.stanza.attrs.id !== undefined) attrs.id = iq.stanza.attrs.id;
         if (iq.stanza.attrs.to !== undefined) attrs.from = iq.to.toString();
-        await removeAccount(ctx, user, session, new Element("iq", NS_CLIENT, attrs));
+        // The account record goes first inside removeAccount: a backend that refuses leaves everything in place.
+        await removeAccount(ctx, user, session, new Element("iq", NS_CLIENT, attrs)).catch(backendError);
         return undefined;
       }
       // §3.3 table: not-allowed when password changes are off, not-authorized on an insecure channel.
@@ -173,7 +187,7 @@ export default defineModule({
         username = undefined;
       }
       if (username !== user) throw registerError("forbidden", "you can only change your own password");
-      await core.accounts.setPassword(host, user, checkPassword(request.password));
+      await core.accounts.setPassword(host, user, checkPassword(request.password)).catch(backendError);
       ctx.log.info({ user: `${user}@${host}` }, "password changed in-band");
       return undefined;
     }
