@@ -68,6 +68,8 @@ function readConfig(x: Element | undefined, node: string, warnings: string[]): N
   }
   for (const field of form.fields) {
     if (field.var === "FORM_TYPE") continue;
+    // Prosody writes every field of its form, those left at its defaults without a value: not set.
+    if (field.values.length === 0 && field.var !== "pubsub#roster_groups_allowed") continue;
     try {
       config = applyConfigForm(config, { type: "submit", fields: [field] }, ITEMS_CEILING);
     } catch (err) {
@@ -76,6 +78,13 @@ function readConfig(x: Element | undefined, node: string, warnings: string[]): N
     }
   }
   return config;
+}
+
+/** Whether a <configure/> gives pubsub#max_items a value. */
+function statesMaxItems(configure: Element | undefined): boolean {
+  const x = configure?.getChild("x", NS_DATA_FORMS);
+  const field = x?.getChildren("field", NS_DATA_FORMS).find((f) => f.attrs.var === "pubsub#max_items");
+  return (field?.getChildText("value", NS_DATA_FORMS) ?? "") !== "";
 }
 
 /** What the file says about one node. */
@@ -207,7 +216,12 @@ export const pepSection: UserSection = {
       const existing = await store.node(user, name);
       // Items without a <configure/> (Prosody writes one for every node; others may not): the node keeps its
       // own configuration, or gets the XEP-0163 defaults, as a publish would auto-create it.
-      const config = inFile.configure ? readConfig(inFile.configure.getChild("x", NS_DATA_FORMS), name, changes.warnings) : (existing?.config ?? { ...DEFAULT_CONFIG });
+      const config = inFile.configure ? readConfig(inFile.configure.getChild("x", NS_DATA_FORMS), name, changes.warnings) : { ...(existing?.config ?? DEFAULT_CONFIG) };
+      // A node whose max_items the file leaves unset (Prosody's default is its pep_max_items, 256) keeps at
+      // least the items the file has, rather than the one of Natter's default.
+      if (!statesMaxItems(inFile.configure) && typeof config.max_items === "number" && config.max_items < inFile.items.length) {
+        config.max_items = Math.min(inFile.items.length, ITEMS_CEILING);
+      }
       const next: PepNode = {
         config,
         created: existing?.created ?? Date.now(),
