@@ -251,6 +251,16 @@ describe("XEP-0227 sections: PEP, message archive, MUC rooms", { timeout: 180_00
       const second = await importText(ctx, text, false);
       assert.deepEqual(second, { added: 0, changed: 0, unchanged: first.added, warnings: [] });
       assert.equal(await exportText(ctx), text, "the target exports what the source did");
+      // Ids, times and the `with` column MAM filters on are the source's, in both user archives.
+      const src = await migrationContext(source);
+      try {
+        for (const user of USERS) {
+          const rows = async (c: MigrationContext) => (await c.storage.open("localhost", "mam", "archive").find(user)).map((i) => [i.id, i.when, i.with]);
+          assert.deepEqual(await rows(ctx), await rows(src), user);
+        }
+      } finally {
+        await src.close();
+      }
     } finally {
       await ctx.close();
     }
