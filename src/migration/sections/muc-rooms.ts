@@ -47,6 +47,16 @@ export function defaultMucService(host: string): MucServiceOf {
   };
 }
 
+/**
+ * The MUC service of each host as the server's config sets it (`modules.muc`): its domain and its limits, so that
+ * an import keeps to what the running service allows. A config without the muc module gives the defaults.
+ */
+export function mucServiceFromConfig(modules: Readonly<Record<string, unknown>>): (host: string) => MucServiceOf {
+  const raw = modules.muc;
+  const options = mucOptions.parse(raw !== null && typeof raw === "object" ? raw : {});
+  return (host) => ({ domain: options.domain ?? `conference.${host}`, options });
+}
+
 const NO_ADMINS: ReadonlySet<string> = new Set();
 
 function roomStoreOf(ctx: Parameters<HostSection["exportHost"]>[0], host: string, domain: string): RoomStore {
