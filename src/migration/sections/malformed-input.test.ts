@@ -1,5 +1,6 @@
-// Malformed input inside the PEP, archive and MUC room elements: each bad item is skipped with a warning that
-// names it, never a throw, and the good items beside it are imported (into a real SQLite file).
+// The PEP, archive and MUC room sections on a real SQLite file: malformed input is skipped item by item with a
+// warning that names it (never a throw) while the good items beside it are imported; rooms follow the configured
+// MUC domain.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,7 +13,7 @@ import { createSqliteDriver } from "../../storage/sqlite/index.js";
 import type { StorageDriver } from "../../storage/types.js";
 import { type MigrationContext, NS_PIE } from "../types.js";
 import { archiveSection } from "./archive.js";
-import { mucRoomsSection } from "./muc-rooms.js";
+import { createMucRoomsSection, mucRoomsSection, mucServiceFromConfig } from "./muc-rooms.js";
 import { pepSection } from "./pep.js";
 
 const parse = (text: string) => parseFramedElement(text, { maxStanzaBytes: 1 << 20, maxDepth: 64 }, NS_PIE);
@@ -95,5 +96,18 @@ describe("XEP-0227 sections: malformed input", () => {
     const rooms = exported?.getChildren("room", "urn:natter:pie:0") ?? [];
     assert.deepEqual(rooms.map((r) => r.attrs.jid), ["good@conference.example.org"]);
     assert.ok(rooms[0]?.toString().includes("alice@example.org"));
+  });
+
+  it("MUC rooms follow the configured service domain: rooms of conference.<host> move to it", async () => {
+    assert.equal(mucServiceFromConfig({})("example.org").domain, "conference.example.org");
+    const moved = createMucRoomsSection(mucServiceFromConfig({ muc: { domain: "rooms.example.org" } }));
+    const service = parse(`<muc-service xmlns='urn:natter:pie:0' jid='conference.example.org'>
+      <room jid='moving@conference.example.org'>${form({ "muc#roomconfig_persistentroom": "1" })}</room>
+    </muc-service>`);
+    const changes = await moved.importHost(ctx, "example.net", [service], { dryRun: false });
+    assert.deepEqual(changes, { added: 1, changed: 0, unchanged: 0, warnings: [] });
+    const [exported] = await moved.exportHost(ctx, "example.net");
+    assert.equal(exported?.attrs.jid, "rooms.example.org");
+    assert.deepEqual(exported?.getChildren("room", "urn:natter:pie:0").map((r) => r.attrs.jid), ["moving@rooms.example.org"]);
   });
 });
