@@ -11,7 +11,7 @@
 // Rooms are read and written through the muc module's RoomStore and Room codec, and the room archive keeps
 // the muc module's stored form and ids (the XEP-0359 stanza-ids occupants saw).
 import { StanzaError } from "../../core/errors.js";
-import { tryParseJid } from "../../core/jid.js";
+import { enforceDomainpart, tryParseJid } from "../../core/jid.js";
 import { Element } from "../../core/xml/element.js";
 import { NS_DATA_FORMS, NS_MAM, NS_MUC_ADMIN } from "../../core/xml/ns.js";
 import { decodeArchived, encodeArchived } from "../../modules/muc/history.js";
@@ -53,8 +53,14 @@ export function defaultMucService(host: string): MucServiceOf {
  */
 export function mucServiceFromConfig(modules: Readonly<Record<string, unknown>>): (host: string) => MucServiceOf {
   const raw = modules.muc;
-  const options = mucOptions.parse(raw !== null && typeof raw === "object" ? raw : {});
-  return (host) => ({ domain: options.domain ?? `conference.${host}`, options });
+  const parsed = mucOptions.safeParse(raw !== null && typeof raw === "object" ? raw : {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`modules.muc.${issue?.path.join(".") ?? ""}: ${issue?.message ?? "invalid"}`);
+  }
+  const options = parsed.data;
+  // As the muc module names its domain (index.ts setup).
+  return (host) => ({ domain: enforceDomainpart(options.domain ?? `conference.${host}`), options });
 }
 
 const NO_ADMINS: ReadonlySet<string> = new Set();
