@@ -4,14 +4,15 @@
 // with registration closed) or on the web page /invite/<token>.
 import { z } from "zod";
 import { StanzaError } from "../../core/errors.js";
-import { tryParseJid } from "../../core/jid.js";
+import { AdminError, type InvitationSummary } from "../../admin/types.js";
+import { enforceLocalpart, tryParseJid } from "../../core/jid.js";
 import { defineModule } from "../../core/modules.js";
 import { REGISTRATION_GRANT, type RegistrationGrant } from "../../core/registration-grant.js";
 import { Element } from "../../core/xml/element.js";
 import { NS_INVITE, NS_PARS, NS_REGISTER } from "../../core/xml/ns.js";
 import { inviteCommands } from "./commands.js";
 import { inviteHttpHandler } from "./invite-http.js";
-import { invitePathPrefix, InviteStore } from "./invite-store.js";
+import { type Invite, InviteLimitError, invitePathPrefix, InviteStore, inviteUri } from "./invite-store.js";
 import { makeRedeemer } from "./redeem.js";
 import { iqReplyTo } from "./preauth-reply.js";
 
@@ -59,6 +60,16 @@ export default defineModule({
     const limits = () => ({ maxTotal: ctx.options.max_total, maxPerUser: ctx.options.max_per_user });
     const publicUrl = () => ctx.core.http.publicUrl;
     const prefix = invitePathPrefix(host, [...ctx.core.hosts][0]);
+    const summary = (i: Invite): InvitationSummary => ({
+      token: i.token,
+      link: `${publicUrl()}${prefix}/${i.token}`,
+      uri: inviteUri(i, host),
+      inviter: i.inviter,
+      ...(i.username !== undefined ? { username: i.username } : {}),
+      usesLeft: i.usesLeft,
+      created: i.created,
+      expires: i.expires,
+    });
 
     for (const [node, def] of Object.entries(
       inviteCommands({
@@ -74,6 +85,54 @@ export default defineModule({
       }),
     ))
       ctx.command(node, def);
+
+    ctx.provideAdmin({
+      kind: "invitations",
+      invitations: {
+        host,
+        create: async (spec) => {
+          let contact: string | undefined;
+          if (spec.contact !== undefined) {
+            const jid = tryParseJid(spec.contact);
+            if (!jid || jid.local === "" || jid.resource !== "" || jid.domain !== host)
+              throw new AdminError("bad-request", `contact: expected an account of ${host}`);
+            contact = jid.toString();
+          }
+          let username: string | undefined;
+          if (spec.username !== undefined) {
+            try {
+              username = enforceLocalpart(spec.username);
+            } catch {
+              throw new AdminError("bad-request", "username: not an allowed username");
+            }
+          }
+          try {
+            const invite = await store.create(
+              {
+                kind: "account",
+                inviter: contact ?? "admin",
+                ...(username !== undefined ? { username } : {}),
+                subscribe: contact !== undefined,
+                ttlSeconds: spec.ttl ?? ctx.options.default_ttl,
+                ...(spec.uses !== undefined ? { uses: spec.uses } : {}),
+              },
+              { maxTotal: ctx.options.max_total, maxPerUser: Number.MAX_SAFE_INTEGER },
+            );
+            ctx.log.info({ inviter: invite.inviter, username, via: "admin" }, "invitation created");
+            return summary(invite);
+          } catch (err) {
+            if (err instanceof InviteLimitError) throw new AdminError("conflict", err.message);
+            throw err;
+          }
+        },
+        list: async () => (await store.all()).map(summary),
+        revoke: async (token) => {
+          const found = await store.revoke(token);
+          if (found) ctx.log.info({ via: "admin" }, "invitation revoked");
+          return found;
+        },
+      },
+    });
 
     // XEP-0445 §3: the stream feature announcing token registration.
     ctx.hookFold("stream.preauth-features", ({ stream }) => (stream.host === host ? new Element("register", NS_INVITE) : undefined));
