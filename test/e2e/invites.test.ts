@@ -193,6 +193,25 @@ describe("invitations (XEP-0401, XEP-0379, XEP-0445)", () => {
     await nurse.waitFor((s) => s.is("presence") && s.attrs.from === alice.jid);
   });
 
+  it("an existing account's subscription request carrying a user's token is approved, and the inviter asks back (XEP-0379 §4)", async () => {
+    const alice = track(await onlineWithRoster(ts, "alice", "tablet"));
+    const uri = fieldValue(cmdOf(await command(alice, { node: `${NS_INVITE}#invite`, action: "execute" })), "uri") ?? "";
+    const token = /preauth=([^;]+)/.exec(uri)![1]!;
+    const romeo = track(await onlineWithRoster(ts, "romeo", "tablet"));
+    // What a XEP-0379 client does with the URI: pre-approve the inviter, then ask with the token.
+    await romeo.xmpp.send(xml("presence", { to: "alice@localhost", type: "subscribed" }));
+    await romeo.xmpp.send(xml("presence", { to: "alice@localhost", type: "subscribe" }, xml("preauth", { xmlns: NS_PARS, token })));
+    const both = (c: ConnectedClient, jid: string) =>
+      c.waitFor((s) => s.is("iq") && s.attrs.type === "set" && s.getChild("query", NS_ROSTER)?.getChild("item")?.attrs.jid === jid && s.getChild("query", NS_ROSTER)?.getChild("item")?.attrs.subscription === "both");
+    await Promise.all([both(alice, "romeo@localhost"), both(romeo, "alice@localhost")]);
+    // No request reached alice's client to answer by hand.
+    assert.equal(alice.received.some((s) => s.is("presence") && s.attrs.type === "subscribe"), false);
+    // The token is spent.
+    const rc = await rawTls(ts);
+    assert.equal(stanzaErrorCondition(await rawIq(rc, "set", preauth(token))), "item-not-found");
+    rc.destroy();
+  });
+
   it("an expired token is refused on the page and in-band", async () => {
     const made = runNatter(["-c", ts.configPath, "invite", "create", "--ttl", "1"]);
     assert.equal(made.code, 0, made.err);

@@ -14,6 +14,7 @@ import { inviteCommands } from "./commands.js";
 import { inviteHttpHandler } from "./invite-http.js";
 import { type Invite, InviteLimitError, invitePathPrefix, InviteStore, inviteUri } from "./invite-store.js";
 import { makeRedeemer } from "./redeem.js";
+import { rosterPreauthHandler } from "./roster-preauth.js";
 import { iqReplyTo } from "./preauth-reply.js";
 
 const options = z
@@ -48,7 +49,7 @@ export default defineModule({
   name: "invites",
   specs: [
     { xep: 401, version: "0.5.0", status: "complete", note: "#invite and #create-account commands, landing page" },
-    { xep: 379, version: "0.3.3", status: "partial", note: "on account creation from an invite only" },
+    { xep: 379, version: "0.3.3", status: "complete", note: "server side: on account creation from an invite, and a subscription request carrying the token" },
     { xep: 445, version: "0.2.0", status: "complete" },
   ],
   depends: ["roster", "register"],
@@ -179,6 +180,9 @@ export default defineModule({
       },
       { priority: 10 },
     );
+
+    // XEP-0379 §4: an existing account's subscription request with the token; before the roster module sees it.
+    ctx.hookFirst("presence.inbound", rosterPreauthHandler(ctx, store), { priority: 10 });
 
     const handler = inviteHttpHandler(ctx, store, redeem, {
       minPasswordLength: () => ctx.options.min_password_length,
