@@ -81,6 +81,9 @@ export function registerInviteCommands(program: Command, config: () => Config): 
           throw err instanceof InviteLimitError ? new CliError(err.message) : err;
         }),
       );
+      const enabled = (cfg.modules as Record<string, unknown>).invites;
+      if (enabled === undefined || enabled === false)
+        process.stderr.write("note: the invites module is not enabled in this config (modules: { invites: {} }): the link works once it is\n");
       const link = `${publicUrl(cfg)}${invitePathPrefix(host, cfg.hosts[0])}/${created.token}`;
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({ ...created, link, uri: inviteUri(created, host) })}\n`);
