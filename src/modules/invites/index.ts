@@ -195,6 +195,13 @@ export default defineModule({
     });
     ctx.http(prefix, handler);
 
+    // An account's invitations go with it: a new account of the same name must not inherit its contacts-to-be.
+    ctx.hook("account.deleted", async ({ host: h, user }) => {
+      if (h !== host) return;
+      const n = await store.revokeBy(`${user}@${host}`);
+      if (n > 0) ctx.log.info({ inviter: `${user}@${host}`, revoked: n }, "invitations of a deleted account revoked");
+    });
+
     ctx.timer(ctx.options.purge_interval * 1000, async () => {
       const n = await store.purge();
       if (n > 0) ctx.log.info({ purged: n }, "expired invitations purged");

@@ -87,6 +87,18 @@ export class InviteStore {
     return found;
   }
 
+  /** Withdraws every invitation an account made (it was deleted); returns how many. */
+  async revokeBy(inviter: string): Promise<number> {
+    const map = await this.store.getAll(BUCKET);
+    let n = 0;
+    for (const [token, v] of map) {
+      if ((v as unknown as Invite).inviter !== inviter) continue;
+      await this.store.delete(BUCKET, token);
+      n++;
+    }
+    return n;
+  }
+
   /** Outstanding invitations, oldest first (expired ones left out). */
   async all(now = Date.now()): Promise<Invite[]> {
     const map = await this.store.getAll(BUCKET);

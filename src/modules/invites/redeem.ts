@@ -27,7 +27,8 @@ export function makeRedeemer(ctx: ModuleContext<unknown>, store: InviteStore): R
       await store.consume(token);
       const jid = `${username}@${ctx.host}`;
       ctx.log.info({ user: jid, inviter: invite.inviter, kind: invite.kind }, "account created from an invitation");
-      if (invite.subscribe && invite.inviter !== "admin") {
+      const inviterLocal = invite.inviter.split("@")[0] ?? "";
+      if (invite.subscribe && invite.inviter !== "admin" && (await ctx.core.accounts.userExists(ctx.host, inviterLocal))) {
         try {
           await subscribeEachOther(ctx, invite.inviter, jid);
           ctx.log.info({ user: jid, inviter: invite.inviter }, "invitee and inviter subscribed to each other (XEP-0379)");
