@@ -1,6 +1,6 @@
 // What modules contribute to administration (admin/administration.ts): each registers its part through its
 // context (ModuleContext.provideAdmin), and the registration goes when the module is unloaded.
-import type { RoomAdministration } from "./types.js";
+import type { InvitationSpec, InvitationSummary, RoomAdministration } from "./types.js";
 
 /** A host's announcements and message of the day (the announcements module). */
 export interface HostAnnouncements {
@@ -15,4 +15,16 @@ export interface HostAnnouncements {
   deleteMotd(): Promise<void>;
 }
 
-export type AdminPart = { kind: "rooms"; rooms: RoomAdministration } | { kind: "announcements"; announcements: HostAnnouncements };
+/** A host's invitations (the invites module, XEP-0401). */
+export interface HostInvitations {
+  readonly host: string;
+  create(spec: InvitationSpec): Promise<InvitationSummary>;
+  list(): Promise<InvitationSummary[]>;
+  /** False when there was no such invitation. */
+  revoke(token: string): Promise<boolean>;
+}
+
+export type AdminPart =
+  | { kind: "rooms"; rooms: RoomAdministration }
+  | { kind: "announcements"; announcements: HostAnnouncements }
+  | { kind: "invitations"; invitations: HostInvitations };

@@ -23,11 +23,13 @@ import { lastLogStore, readLastLog } from "../modules/last-activity/last-log.js"
 import { RosterStore } from "../modules/roster/roster-store.js";
 import type { StorageDriver } from "../storage/types.js";
 import { newStreamId } from "../stream/stream-id.js";
-import type { AdminPart, HostAnnouncements } from "./admin-parts.js";
+import type { AdminPart, HostAnnouncements, HostInvitations } from "./admin-parts.js";
 import {
   AdminError,
   type AdminOperations,
   type ClientTransport,
+  type InvitationSpec,
+  type InvitationSummary,
   type JidText,
   type Page,
   type ReloadResult,
@@ -71,6 +73,7 @@ const MAX_PAGE = 10_000;
 export class Administration implements AdminOperations {
   private readonly roomServices = new Map<string, RoomAdministration>();
   private readonly announcements = new Map<string, HostAnnouncements>();
+  private readonly hostInvitations = new Map<string, HostInvitations>();
 
   constructor(private readonly deps: AdministrationDeps) {}
 
@@ -81,6 +84,13 @@ export class Administration implements AdminOperations {
       this.roomServices.set(rooms.domain, rooms);
       return () => {
         if (this.roomServices.get(rooms.domain) === rooms) this.roomServices.delete(rooms.domain);
+      };
+    }
+    if (part.kind === "invitations") {
+      const { invitations } = part;
+      this.hostInvitations.set(invitations.host, invitations);
+      return () => {
+        if (this.hostInvitations.get(invitations.host) === invitations) this.hostInvitations.delete(invitations.host);
       };
     }
     const { announcements } = part;
@@ -273,6 +283,25 @@ export class Administration implements AdminOperations {
   private knownHost(host: string): string {
     if (!this.deps.hosts.has(host)) throw new AdminError("not-found", `${host} is not a host of this server`);
     return host;
+  }
+
+  createInvitation(host: string, spec: InvitationSpec): Promise<InvitationSummary> {
+    return this.invitationsOf(host).create(spec);
+  }
+
+  invitations(host: string): Promise<InvitationSummary[]> {
+    return this.invitationsOf(host).list();
+  }
+
+  async revokeInvitation(host: string, token: string): Promise<void> {
+    if (!(await this.invitationsOf(host).revoke(token))) throw new AdminError("not-found", "no such invitation");
+  }
+
+  private invitationsOf(host: string): HostInvitations {
+    this.knownHost(host);
+    const invitations = this.hostInvitations.get(host);
+    if (!invitations) throw new AdminError("unavailable", `the invites module is not loaded on ${host}`);
+    return invitations;
   }
 
   private hostAnnouncements(host: string): HostAnnouncements {

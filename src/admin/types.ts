@@ -122,6 +122,31 @@ export interface StatsSample {
 
 export type ReloadResult = { ok: true; changes: string[] } | { ok: false; error: string };
 
+/** What an admin asks for in an invitation (XEP-0401 account invite). */
+export interface InvitationSpec {
+  /** A username only this invitation may take. */
+  username?: string;
+  /** Seconds it stays valid (default: modules.invites.default_ttl). */
+  ttl?: number;
+  /** Accounts it may create (default 1). */
+  uses?: number;
+  /** XEP-0379: a local account that the invitee gets subscribed with. */
+  contact?: string;
+}
+
+export interface InvitationSummary {
+  token: string;
+  /** The landing page to send to the invitee. */
+  link: string;
+  /** The xmpp: URI (XEP-0401 §3) a client opens. */
+  uri: string;
+  inviter: string;
+  username?: string;
+  usesLeft: number;
+  created: number;
+  expires: number;
+}
+
 export class AdminError extends Error {
   constructor(
     readonly code: "not-found" | "conflict" | "bad-request" | "unavailable",
@@ -168,6 +193,11 @@ export interface AdminOperations {
   motd(host: string): Promise<string | undefined>;
   /** Sets the message of the day (sent to online users now and to others at login); undefined deletes it. */
   setMotd(host: string, body: string | undefined): Promise<void>;
+
+  /** XEP-0401 invitations of a host (the invites module must be loaded on it). */
+  createInvitation(host: string, spec: InvitationSpec): Promise<InvitationSummary>;
+  invitations(host: string): Promise<InvitationSummary[]>;
+  revokeInvitation(host: string, token: string): Promise<void>;
 
   /** Re-reads the config file and applies it without dropping a session (see server reload). */
   reload(): Promise<ReloadResult>;

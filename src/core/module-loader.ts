@@ -63,6 +63,9 @@ export class ModuleLoader {
       component(domain, handler) {
         removers.push(core.router.registerComponent(domain, handler));
       },
+      http(prefix, handler, options) {
+        removers.push(core.http.route(prefix, handler, options));
+      },
       command(node, definition) {
         removers.push(core.commands.register(host, node, definition, owner));
       },

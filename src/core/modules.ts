@@ -6,7 +6,7 @@ import type { AdminPart } from "../admin/admin-parts.js";
 import type { AdminOperations } from "../admin/types.js";
 import type { AccountProvider } from "../auth/types.js";
 import type { StorageDriver, StoreKind, StoreKinds } from "../storage/types.js";
-import type { HttpRoutes } from "../web/http-routes.js";
+import type { HttpHandler, HttpRouteOptions, HttpRoutes } from "../web/http-routes.js";
 import type { CommandDefinition, CommandRegistry } from "./commands.js";
 import type {
   FirstHandler,
@@ -137,6 +137,8 @@ export interface ModuleContext<O = unknown> {
   component(domain: string, handler: ComponentHandler): void;
   /** Routes a stanza (from and to set). */
   route(stanza: Element): void;
+  /** Serves HTTP requests under a path prefix on the server's HTTP listener (core.http.route). Removed on unload. */
+  http(prefix: string, handler: HttpHandler, options?: HttpRouteOptions): void;
   /** An XEP-0050 ad-hoc command on this host (served by the adhoc module). Removed on unload. */
   command(node: string, definition: CommandDefinition): void;
   /** What administrators see and do (users, sessions, rooms, announcements): for admin commands. */

@@ -13,6 +13,7 @@ import disco from "./disco/index.js";
 import muc from "./muc/index.js";
 import externalServices from "./external-services/index.js";
 import httpUpload from "./http-upload/index.js";
+import invites from "./invites/index.js";
 import lastActivity from "./last-activity/index.js";
 import mam from "./mam/index.js";
 import offlineMessages from "./offline-messages/index.js";
@@ -32,7 +33,7 @@ import version from "./version/index.js";
 
 export const MODULE_CATALOGUE: ReadonlyMap<string, ModuleDefinition<never>> = new Map(
   (
-    [disco, adhoc, adminCommands, ping, version, time, announcements, offlineMessages, vcard, privateStorage, roster, presence, privacy, blocking, register, lastActivity, mam, carbons, clientState, externalServices, caps, pep, bookmarks, avatarConversion, vcard4, muc, httpUpload, push, userDirectory] as ModuleDefinition<never>[]
+    [disco, adhoc, adminCommands, ping, version, time, announcements, offlineMessages, vcard, privateStorage, roster, presence, privacy, blocking, register, lastActivity, mam, carbons, clientState, externalServices, caps, pep, bookmarks, avatarConversion, vcard4, muc, httpUpload, push, userDirectory, invites] as ModuleDefinition<never>[]
   ).map((m) => [m.name, m]),
 );
 

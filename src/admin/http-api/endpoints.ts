@@ -208,6 +208,40 @@ export function adminEndpoints(admin: AdminOperations, options: EndpointOptions)
       },
     }),
     endpoint({
+      method: "POST",
+      path: "/invites",
+      summary: "Create an invitation to make an account on a host (XEP-0401); answers its link",
+      scope: "users:write",
+      body: s.createInviteBody,
+      response: { status: 201, description: "Created", schema: s.invitation },
+      handle: async ({ body }) => {
+        const { host, ...spec } = body;
+        return { status: 201, body: await admin.createInvitation(host ?? options.defaultHost, spec) };
+      },
+    }),
+    endpoint({
+      method: "GET",
+      path: "/invites",
+      summary: "A host's outstanding invitations",
+      scope: "users:read",
+      query: s.hostQuery,
+      response: { status: 200, description: "Invitations, oldest first", schema: z.array(s.invitation) },
+      handle: async ({ query }) => ({ status: 200, body: await admin.invitations(query.host ?? options.defaultHost) }),
+    }),
+    endpoint({
+      method: "DELETE",
+      path: "/invites/{token}",
+      summary: "Revoke an invitation",
+      scope: "users:write",
+      params: s.inviteTokenParam,
+      query: s.hostQuery,
+      response: noContent,
+      handle: async ({ params, query }) => {
+        await admin.revokeInvitation(query.host ?? options.defaultHost, params.token);
+        return { status: 204 };
+      },
+    }),
+    endpoint({
       method: "GET",
       path: "/motd/{host}",
       summary: "A host's message of the day",

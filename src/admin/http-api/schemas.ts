@@ -127,6 +127,30 @@ export const s2sLink = z
   .meta({ id: "S2sLink" });
 
 export const countBody = z.object({ count: z.number() });
+export const inviteTokenParam = z.object({ token: z.string().min(1).max(128) });
+export const hostQuery = z.object({ host: z.string().min(1).max(1023).optional().describe("Default: the first host") }).strict();
+export const createInviteBody = z
+  .object({
+    host: z.string().min(1).max(1023).optional().describe("Default: the first host"),
+    username: z.string().min(1).max(1023).optional().describe("A username only this invitation may take"),
+    ttl: z.number().int().min(60).max(366 * 86400).optional().describe("Seconds it stays valid (default modules.invites.default_ttl)"),
+    uses: z.number().int().min(1).max(10_000).optional().describe("Accounts it may create (default 1)"),
+    contact: jid.optional().describe("XEP-0379: a local account the invitee gets subscribed with"),
+  })
+  .strict();
+export const invitation = z
+  .object({
+    token: z.string(),
+    link: z.string().describe("The landing page to send to the invitee"),
+    uri: z.string().describe("The xmpp: URI (XEP-0401) a client opens"),
+    inviter: z.string().describe('A bare JID, or "admin"'),
+    username: z.string().optional(),
+    usesLeft: z.number().int(),
+    created: z.number().int().describe("ms since the epoch"),
+    expires: z.number().int().describe("ms since the epoch"),
+  })
+  .meta({ id: "Invitation" });
+
 export const motdResponse = z.object({ body: z.string() });
 export const reloadResult = z.union([z.object({ ok: z.literal(true), changes: z.array(z.string()) }), z.object({ ok: z.literal(false), error: z.string() })]);
 

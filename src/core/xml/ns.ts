@@ -101,3 +101,7 @@ export const NS_ADMIN = "http://jabber.org/protocol/admin";
 /** Natter's own admin commands (reload), named like XEP-0133's: `<ns>#reload`. */
 export const NS_NATTER_ADMIN = "https://natter.im/protocol/admin";
 export const NS_NATTER_USER_DIRECTORY = "https://natter.im/protocol/user-directory";
+/** XEP-0401 ad-hoc commands `<ns>#invite` and `<ns>#create-account`; XEP-0445 stream feature `<register/>`. */
+export const NS_INVITE = "urn:xmpp:invite";
+/** XEP-0379 / XEP-0445 `<preauth token='…'/>`. */
+export const NS_PARS = "urn:xmpp:pars:0";

@@ -12,6 +12,7 @@ import { enforceLocalpart, tryParseJid } from "../../core/jid.js";
 import { defineModule } from "../../core/modules.js";
 import type { Session } from "../../core/session.js";
 import { enforceOpaqueString, PrecisError } from "../../core/precis.js";
+import { registrationGrant } from "../../core/registration-grant.js";
 import { Element } from "../../core/xml/element.js";
 import { NS_CLIENT, NS_REGISTER, NS_REGISTER_FEATURE } from "../../core/xml/ns.js";
 import { removeAccount } from "./account-removal.js";
@@ -105,8 +106,12 @@ export default defineModule({
         throw registerError("conflict", "that username is taken");
       }
       const password = checkPassword(set.password);
+      const create = () => core.accounts.createUser(host, username, password);
       try {
-        await core.accounts.createUser(host, username, password);
+        // XEP-0445: a stream that showed an invitation token creates the account through it (single use).
+        const grant = registrationGrant(stream);
+        if (grant) await grant.redeem(username, create);
+        else await create();
       } catch (err) {
         if (err instanceof AccountExistsError) throw registerError("conflict", "that username is taken"); // §3.1
         if (err instanceof PrecisError) throw registerError("not-acceptable", "the username or password is not allowed");
@@ -138,7 +143,9 @@ export default defineModule({
       try {
         if (stanza.attrs.id === undefined) throw registerError("bad-request", "an iq needs an id"); // RFC 6120 §8.2.3
         // §3.1: a host that does not support in-band registration MUST answer service-unavailable.
-        if (!opts.allow_registration) throw registerError("service-unavailable", "in-band registration is disabled");
+        // XEP-0445 §3: a valid invitation token opens it for this stream.
+        if (!opts.allow_registration && !registrationGrant(stream))
+          throw registerError("service-unavailable", "in-band registration is disabled");
         if (managedElsewhere()) throw registerError("service-unavailable", "accounts of this host are managed elsewhere");
         // §9 / §3.3 table: not over a channel that is not secured.
         if (!stream.secure && opts.require_encryption) throw registerError("not-authorized", "registration needs TLS");
