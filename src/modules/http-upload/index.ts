@@ -7,7 +7,8 @@ import { z } from "zod";
 import { StanzaError } from "../../core/errors.js";
 import { IqDispatcher } from "../../core/iq-dispatch.js";
 import { tryParseJid } from "../../core/jid.js";
-import { defineModule } from "../../core/modules.js";
+import { defineModule, type ModuleContext } from "../../core/modules.js";
+import { serveServiceDomain } from "../../core/service-domain.js";
 import { Element } from "../../core/xml/element.js";
 import { NS_DISCO_INFO, NS_DISCO_ITEMS, NS_HTTP_UPLOAD } from "../../core/xml/ns.js";
 import { buildServiceInfo, buildSlot, fileTooLarge, parseSlotRequest, quotaReached, typeAllowed } from "./codec.js";
@@ -105,27 +106,11 @@ export default defineModule({
       return buildSlot(url, url, { Authorization: `Bearer ${token}` });
     }, owner);
 
-    ctx.component(domain, async (stanza, to) => {
-      const from = tryParseJid(stanza.attrs.from);
-      if (!from) return;
-      if (stanza.name === "iq" && to.local === "" && to.resource === "") {
-        return iq.dispatch(stanza, from, to, "host", undefined, to.toString());
-      }
-      // RFC 6120 §8.3.3.19: nothing here takes messages or IQs for other addresses; presence is ignored.
-      if (stanza.name !== "presence") core.router.bounce(stanza, new StanzaError("service-unavailable"));
-    });
+    // XEP-0030: the host lists the service.
+    serveServiceDomain(ctx as ModuleContext<unknown>, host, domain, iq);
 
-    // XEP-0363 §3: the host lists the service in its disco#items. The disco module lists components under
-    // the host's name; a service domain elsewhere is added here.
-    if (!domain.endsWith(`.${host}`)) {
-      ctx.hookFold("disco.items", ({ to, node }) =>
-        to.local === "" && to.domain === host && node === undefined ? [new Element("item", NS_DISCO_ITEMS, { jid: domain })] : [],
-      );
-    }
-
-    // NOTE: ModuleContext has no HTTP registration of its own yet, so this route outlives an unload of the
-    // module (a reload would find the prefix taken). Today modules are only unloaded at shutdown.
-    core.http.route(prefix, uploadEndpoint({ store, root, expireMs, log: ctx.log, uploading }), {
+    // Removed when the module unloads (a reload that turns uploads off frees the prefix).
+    ctx.http(prefix, uploadEndpoint({ store, root, expireMs, log: ctx.log, uploading }), {
       maxBodyBytes: opts.max_file_size,
     });
 

@@ -7,7 +7,8 @@ import { StanzaError } from "../../core/errors.js";
 import { IqDispatcher } from "../../core/iq-dispatch.js";
 import { type Jid, tryParseJid } from "../../core/jid.js";
 import { LruMap } from "../../core/lru-map.js";
-import { defineModule } from "../../core/modules.js";
+import { defineModule, type ModuleContext } from "../../core/modules.js";
+import { serveServiceDomain } from "../../core/service-domain.js";
 import { TokenBucket } from "../../core/token-bucket.js";
 import { Element } from "../../core/xml/element.js";
 import { NS_DISCO_INFO, NS_DISCO_ITEMS, NS_SEARCH } from "../../core/xml/ns.js";
@@ -178,22 +179,7 @@ export default defineModule({
       return query;
     }, owner);
 
-    ctx.component(domain, async (stanza, to) => {
-      const from = tryParseJid(stanza.attrs.from);
-      if (!from) return;
-      if (stanza.name === "iq" && to.local === "" && to.resource === "") {
-        return iq.dispatch(stanza, from, to, "host", undefined, to.toString());
-      }
-      // RFC 6120 §8.3.3.19: nothing here takes messages or IQs for other addresses; presence is ignored.
-      if (stanza.name !== "presence") core.router.bounce(stanza, new StanzaError("service-unavailable"));
-    });
-
-    // XEP-0030: the host lists the service. The disco module lists components under the host's name; a
-    // service domain elsewhere is added here.
-    if (!domain.endsWith(`.${host}`)) {
-      ctx.hookFold("disco.items", ({ to, node }) =>
-        to.local === "" && to.domain === host && node === undefined ? [new Element("item", NS_DISCO_ITEMS, { jid: domain })] : [],
-      );
-    }
+    // XEP-0030: the host lists the service.
+    serveServiceDomain(ctx as ModuleContext<unknown>, host, domain, iq);
   },
 });

@@ -1,0 +1,27 @@
+// A service a module runs on its own domain (upload.<host>, search.<host>): IQs to the bare domain go through the
+// module's IQ dispatcher (RFC 6120 §8.2.3 rules, disco from its registrations), and the host lists the domain in
+// its disco#items (XEP-0030) when the disco module would not (a domain that is not a subdomain of the host).
+import { StanzaError } from "./errors.js";
+import type { IqDispatcher } from "./iq-dispatch.js";
+import { tryParseJid } from "./jid.js";
+import type { ModuleContext } from "./modules.js";
+import { Element } from "./xml/element.js";
+import { NS_DISCO_ITEMS } from "./xml/ns.js";
+
+export function serveServiceDomain(ctx: ModuleContext<unknown>, host: string, domain: string, iq: IqDispatcher): void {
+  ctx.component(domain, async (stanza, to) => {
+    const from = tryParseJid(stanza.attrs.from);
+    if (!from) return;
+    if (stanza.name === "iq" && to.local === "" && to.resource === "") {
+      return iq.dispatch(stanza, from, to, "host", undefined, to.toString());
+    }
+    // RFC 6120 §8.3.3.19: nothing here takes messages or IQs for other addresses; presence is ignored.
+    if (stanza.name !== "presence") ctx.core.router.bounce(stanza, new StanzaError("service-unavailable"));
+  });
+  // The disco module lists components under the host's name; a service domain elsewhere is added here.
+  if (!domain.endsWith(`.${host}`)) {
+    ctx.hookFold("disco.items", ({ to, node }) =>
+      to.local === "" && to.domain === host && node === undefined ? [new Element("item", NS_DISCO_ITEMS, { jid: domain })] : [],
+    );
+  }
+}
