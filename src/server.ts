@@ -18,6 +18,7 @@ import type { CoreServices } from "./core/modules.js";
 import { Router } from "./core/router.js";
 import { SessionRegistry } from "./core/session-registry.js";
 import { CertificateStore } from "./core/tls/certificates.js";
+import { CertificateService } from "./certificates/certificate-service.js";
 import { ControlServer } from "./control/control-server.js";
 import { MODULE_CATALOGUE } from "./modules/catalogue.js";
 import { planModules } from "./modules/module-plan.js";
@@ -76,6 +77,8 @@ export class NatterServer {
   private readonly clientListeners: ListenerGroup[] = [];
   /** The certificates every TLS listener and s2s use; a reload swaps their content. */
   private certs: CertificateStore | undefined;
+  /** Certificate warnings, metrics and ACME renewal (issue 15); set by listen(). */
+  certificates: CertificateService | undefined;
   /** Serialises reloads (SIGHUP, the CLI and an ad-hoc command may ask at once). */
   private reloading: Promise<unknown> = Promise.resolve();
   /** Ports actually bound per listener name (differs from the config when it asks for port 0). */
@@ -159,6 +162,7 @@ export class NatterServer {
         ...(storageLatency ? { storage: storageLatency } : {}),
         version: core.version,
         startedAt: core.startedAt,
+        certificates: () => this.certificates?.report() ?? [],
       });
     }
     // A read of a key nobody writes: one indexed SELECT, through the same driver every module uses.
@@ -381,6 +385,14 @@ export class NatterServer {
     await this.http.listen(http, https, certs);
     this.ports.http = this.http.ports.http;
     this.ports.https = this.http.ports.https;
+    this.certificates = new CertificateService({
+      config: () => this.running,
+      componentDomains: () => this.core.router.componentDomains(),
+      holders: () => ({ certificates: certs, clientListeners: this.clientListeners, http: this.http, s2s: this.s2s }),
+      http: this.http,
+      log,
+    });
+    this.certificates.start();
     this.control = await ControlServer.start(config.control_socket, this, log);
   }
 
@@ -448,6 +460,7 @@ export class NatterServer {
         ...this.http.ports,
         ...this.s2s?.ports,
       });
+      this.certificates?.warn();
     }
     return result;
   }
@@ -458,6 +471,7 @@ export class NatterServer {
       this.log.info("shutting down");
       this.readiness.phase = "stopping";
       this.stats.stop();
+      this.certificates?.stop();
       await this.core.hooks.notify("server.stopping", {});
       for (const l of this.clientListeners) l.close();
       this.components?.close(new StreamError("system-shutdown"));
