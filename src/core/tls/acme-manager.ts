@@ -81,6 +81,10 @@ export class AcmeManager {
       // RFC 8555 §8.3: the body is the key authorization, nothing else.
       res.writeHead(200, { "content-type": "application/octet-stream" }).end(answer);
     });
+    // acme-client retries a failed request 5 times over 75 s by itself; fewer here, since the manager retries
+    // the whole order with its own growing delay (tls.acme.retry_after) and logs each failure.
+    const settings = (acme.axios.defaults as unknown as { acmeSettings?: { retryMaxAttempts: number } }).acmeSettings;
+    if (settings) settings.retryMaxAttempts = 2;
     if (o.options.ca_file !== undefined) {
       // acme-client has one HTTP client per process; the extra CA adds to the public roots, never replaces them.
       acme.axios.defaults.httpsAgent = new Agent({ ca: [...rootCertificates, readFileSync(o.options.ca_file, "utf8")] });
