@@ -73,7 +73,7 @@ describe("ACME certificates (pebble)", () => {
 
   it("starts with the self-signed certificate while the CA is down, logs why, and retries", async () => {
     const failure = await waitForLog(ts, /ACME: could not obtain a certificate/);
-    assert.match(String(failure.err), /ECONNREFUSED|connect/i);
+    assert.match(String(failure.error), /ECONNREFUSED|connect/i);
     assert.equal(failure.retry_in_seconds, 1);
     const { cert } = await presented(ts, DOMAIN, "");
     assert.match(cert.issuer, /Natter self-signed/);

@@ -3,7 +3,7 @@
 // delay after a failure. A new certificate goes through `installed`, which hot-swaps it for new handshakes.
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
-import { Agent } from "node:https";
+import { Agent, get as httpsGet } from "node:https";
 import { rootCertificates } from "node:tls";
 import * as acme from "acme-client";
 import type { Logger } from "pino";
@@ -65,6 +65,7 @@ export class AcmeManager {
   private failures = 0;
   private running: Promise<boolean> | undefined;
   private stopped = false;
+  private agent: Agent | undefined;
   /** When the last attempt failed, why (for status); undefined after a success. */
   lastError: string | undefined;
 
@@ -87,7 +88,8 @@ export class AcmeManager {
     if (settings) settings.retryMaxAttempts = 2;
     if (o.options.ca_file !== undefined) {
       // acme-client has one HTTP client per process; the extra CA adds to the public roots, never replaces them.
-      acme.axios.defaults.httpsAgent = new Agent({ ca: [...rootCertificates, readFileSync(o.options.ca_file, "utf8")] });
+      this.agent = new Agent({ ca: [...rootCertificates, readFileSync(o.options.ca_file, "utf8")] });
+      acme.axios.defaults.httpsAgent = this.agent;
     }
   }
 
@@ -133,9 +135,9 @@ export class AcmeManager {
     } catch (err) {
       this.failures++;
       delay = Math.min(DAY_MS, this.o.options.retry_after * 1000 * 2 ** (this.failures - 1));
-      this.lastError = (err as Error).message;
+      this.lastError = describeError(err);
       this.o.log.error(
-        { err: this.lastError, attempt: this.failures, retry_in_seconds: Math.round(delay / 1000), directory: this.o.options.directory_url },
+        { error: this.lastError, attempt: this.failures, retry_in_seconds: Math.round(delay / 1000), directory: this.o.options.directory_url },
         "ACME: could not obtain a certificate; serving the current one and trying again later",
       );
     }
@@ -162,6 +164,8 @@ export class AcmeManager {
   private async obtain(domains: string[], reason: string): Promise<boolean> {
     const { options, log } = this.o;
     log.info({ domains, reason, directory: options.directory_url }, "ACME: asking for a certificate");
+    // acme-client turns a network error into "Cannot read properties of undefined": ask first, to say why.
+    await probeDirectory(options.directory_url, this.agent);
     mkdirSync(this.paths.dir, { recursive: true, mode: 0o700 });
     const client = new acme.Client({ directoryUrl: options.directory_url, accountKey: await this.accountKey() });
     const key =
@@ -205,4 +209,24 @@ export class AcmeManager {
     this.o.log.info({ path: this.paths.accountKey }, "ACME: created an account key");
     return key;
   }
+}
+
+/** axios reports a refused connection with an empty message and the reason in `code` or in `errors`. */
+function describeError(err: unknown): string {
+  const e = err as { message?: string; code?: string; errors?: { message?: string }[] };
+  const inner = e.errors?.map((x) => x.message).filter(Boolean).join("; ");
+  return [e.code, e.message || inner].filter(Boolean).join(": ") || String(err);
+}
+
+/** GET the directory (RFC 8555 §7.1.1); throws an error naming the URL and the reason when it does not answer. */
+function probeDirectory(url: string, agent: Agent | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = httpsGet(url, { ...(agent ? { agent } : {}), timeout: 30_000 }, (res) => {
+      res.resume();
+      if ((res.statusCode ?? 500) >= 400) reject(new Error(`the ACME directory ${url} answered HTTP ${res.statusCode}`));
+      else resolve();
+    });
+    req.on("timeout", () => req.destroy(new Error("no answer within 30 s")));
+    req.on("error", (err) => reject(new Error(`cannot reach the ACME directory ${url}: ${describeError(err)}`)));
+  });
 }
