@@ -460,7 +460,7 @@ export class NatterServer {
         ...this.http.ports,
         ...this.s2s?.ports,
       });
-      this.certificates?.warn();
+      this.certificates?.reloaded();
     }
     return result;
   }

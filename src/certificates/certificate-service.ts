@@ -81,6 +81,12 @@ export class CertificateService {
     this.acme?.start();
   }
 
+  /** After a reload: warnings for the new set of domains, and a certificate for hosts it added. */
+  reloaded(): void {
+    this.warn();
+    this.acme?.start();
+  }
+
   stop(): void {
     clearInterval(this.daily);
     this.acme?.stop();

@@ -93,8 +93,9 @@ export class AcmeManager {
     }
   }
 
-  /** Checks now (start), then daily; a failure retries sooner, with a delay doubling up to a day. */
+  /** Checks now (start, and after a reload that may add domains), then daily; a failure retries sooner, with a delay doubling up to a day. */
   start(): void {
+    clearTimeout(this.timer);
     void this.checkAndSchedule();
   }
 
@@ -142,6 +143,7 @@ export class AcmeManager {
       );
     }
     if (this.stopped) return;
+    clearTimeout(this.timer); // one pending check at a time, even when start() ran during this one
     this.timer = setTimeout(() => void this.checkAndSchedule(), delay);
     this.timer.unref();
   }
