@@ -107,11 +107,6 @@ export class AcmeManager {
     return this.serialised(() => this.checkOnce());
   }
 
-  /** Obtains a new certificate whatever the state of the current one (an operator's request). */
-  renewNow(): Promise<boolean> {
-    return this.serialised(() => this.obtain(this.wantedDomains(), "a renewal was asked for"));
-  }
-
   /** One order at a time: a daily check and a request at once must not ask the CA twice. */
   private serialised(run: () => Promise<boolean>): Promise<boolean> {
     const next = (this.running ?? Promise.resolve(false)).catch(() => false).then(run);
