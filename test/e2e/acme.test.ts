@@ -4,12 +4,13 @@
 // stays connected, and serves the new one to new connections. `natter cert status` and /metrics say so.
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
-import { statSync } from "node:fs";
+import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import { after, before, describe, it } from "node:test";
 import { runNatter } from "../helpers/natter-process.js";
 import { type Pebble, preparePebble } from "../helpers/pebble.js";
+import { createTestCa, issueCertificate } from "../helpers/test-ca.js";
 import { rawHttp } from "../helpers/raw-http.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, connect, xml } from "../helpers/xmpp-client.js";
@@ -149,5 +150,32 @@ describe("ACME certificates (pebble)", () => {
     assert.ok(expiry, res.slice(0, 2000));
     assert.equal(Number(expiry[1]), Date.parse(served.validTo) / 1000);
     assert.match(res, new RegExp(`^natter_certificate_valid\\{domain="${DOMAIN.replace(/\./g, "\\.")}"\\} 1$`, "m"));
+  });
+
+  it("a certificate file in tls.certificates wins over ACME for the names it covers (after a reload)", async () => {
+    const ca = await createTestCa("Operator CA");
+    const issued = await issueCertificate(ca, [DOMAIN]);
+    writeFileSync(join(ts.dataDir, "operator.crt"), issued.chain);
+    writeFileSync(join(ts.dataDir, "operator.key"), issued.key);
+    const yaml = ts.configYaml.replace("tls:\n", "tls:\n  certificates: [{ cert: operator.crt, key: operator.key }]\n");
+    assert.notEqual(yaml, ts.configYaml);
+    writeFileSync(ts.configPath, yaml);
+    const result = await ts.server.reload();
+    assert.equal(result.ok, true, JSON.stringify(result));
+    const got = await presented(ts, DOMAIN, ca.cert);
+    assert.equal(got.authorized, true, got.error);
+    const r = runNatter(["-c", ts.configPath, "cert", "status", "--json"]);
+    const row = (JSON.parse(r.out) as { domain: string; source: string; acme_managed: boolean }[]).find((d) => d.domain === DOMAIN);
+    assert.equal(row?.source, "file");
+    assert.equal(row?.acme_managed, false, "ACME no longer asks for a name a file covers");
+  });
+
+  it("natter cert status works with the server stopped and says the same", async () => {
+    const running = runNatter(["-c", ts.configPath, "cert", "status", "--json"]).out;
+    await ts.server.stop();
+    const stopped = runNatter(["-c", ts.configPath, "cert", "status", "--json"]);
+    assert.ok(stopped.out.includes(DOMAIN), stopped.err);
+    const strip = (text: string) => (JSON.parse(text) as { daysLeft: number }[]).map(({ daysLeft: _, ...rest }) => rest);
+    assert.deepEqual(strip(stopped.out), strip(running));
   });
 });
