@@ -117,6 +117,9 @@ describe("config validation errors name the key and its line", () => {
         "natter.yaml:6:24: tls.acme.renew_before_days: expected a number of days: a whole number between 1 and 100000",
       ],
     );
+    assert.deepEqual(problems("listeners:\n  http: { enabled: false }\ntls:\n  acme: { enabled: true, agree_tos: true }\n"), [
+      "natter.yaml:4:20: tls.acme.enabled: needs listeners.http.enabled: the CA fetches its HTTP-01 challenges from the HTTP listener",
+    ]);
   });
   it("auth.throttle: exempt entries must be addresses or CIDR ranges; the old per_account lock is gone", () => {
     assert.deepEqual(problems("auth:\n  throttle:\n    exempt: ['10.0.0.0/8', proxy.example.org, '::1/200']\n"), [

@@ -603,6 +603,13 @@ export const configSchema = z
         portOwners.set(options.port, name);
       }
     }
+    if (config.tls.acme.enabled && !config.listeners.http.enabled) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["tls", "acme", "enabled"],
+        message: "needs listeners.http.enabled: the CA fetches its HTTP-01 challenges from the HTTP listener",
+      });
+    }
     const seenMechanisms = new Set<string>();
     config.c2s.sasl_mechanisms.forEach((mechanism, index) => {
       if (seenMechanisms.has(mechanism)) {

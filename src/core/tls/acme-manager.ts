@@ -86,6 +86,7 @@ export class AcmeManager {
     // the whole order with its own growing delay (tls.acme.retry_after) and logs each failure.
     const settings = (acme.axios.defaults as unknown as { acmeSettings?: { retryMaxAttempts: number } }).acmeSettings;
     if (settings) settings.retryMaxAttempts = 2;
+    acme.setLogger((message) => o.log.debug(message)); // each ACME request, for debugging a failing order
     if (o.options.ca_file !== undefined) {
       // acme-client has one HTTP client per process; the extra CA adds to the public roots, never replaces them.
       this.agent = new Agent({ ca: [...rootCertificates, readFileSync(o.options.ca_file, "utf8")] });
