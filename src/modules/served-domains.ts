@@ -8,7 +8,19 @@ import { planModules } from "./module-plan.js";
 /** Module services on a domain of their own, and the option that names it ("" or absent: `<prefix>.<host>`). */
 const SERVICE_PREFIXES: Record<string, string> = { muc: "conference", "http-upload": "upload" };
 
+/** Per config object: metrics ask at every scrape, and planning validates every module's options. */
+const cache = new WeakMap<Config, string[]>();
+
 export function servedDomains(config: Config): string[] {
+  let domains = cache.get(config);
+  if (domains === undefined) {
+    domains = collect(config);
+    cache.set(config, domains);
+  }
+  return domains;
+}
+
+function collect(config: Config): string[] {
   const domains = new Set<string>(config.hosts);
   for (const m of planModules(config)) {
     const prefix = SERVICE_PREFIXES[m.name];
