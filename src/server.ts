@@ -23,6 +23,7 @@ import { ControlServer } from "./control/control-server.js";
 import { MODULE_CATALOGUE } from "./modules/catalogue.js";
 import { planModules } from "./modules/module-plan.js";
 import type { ReloadResult } from "./admin/types.js";
+import { AdminError } from "./admin/types.js";
 import { reloadServer } from "./reload/server-reload.js";
 import { ListenerGroup } from "./transports/listener-group.js";
 import { openStorage } from "./storage/open-storage.js";
@@ -404,6 +405,19 @@ export class NatterServer {
   processAccountDeletions(): Promise<number> {
     const { storage, accounts, hooks, sessions, hosts, log } = this.core;
     return processAccountDeletions({ storage, accounts, hooks, sessions, hosts, log });
+  }
+
+  /** A new ACME certificate now, hot-swapped like a scheduled renewal (`natter cert renew`). */
+  async renewCertificates(): Promise<{ domains: string[]; serial: string; not_after: string }> {
+    const acme = this.certificates?.acme;
+    if (!acme) throw new AdminError("unavailable", "tls.acme is not enabled");
+    try {
+      await acme.renewNow();
+    } catch (err) {
+      throw new AdminError("unavailable", `the CA did not issue a certificate: ${(err as Error).message}`);
+    }
+    const served = this.certificates!.report().filter((r) => r.source === "acme");
+    return { domains: served.map((r) => r.domain), serial: served[0]?.serial ?? "", not_after: served[0]?.notAfter.toISOString() ?? "" };
   }
 
   /** Sends a message as the configured sender (`natter send`). */

@@ -1,8 +1,11 @@
 // `natter cert status`: which certificate serves each domain, read from the config and the files alone (the
 // server may be stopped), through the same report the running server logs and exports as metrics.
+// `natter cert renew`: a new ACME certificate now, through the running server's control socket.
 import type { Command } from "commander";
 import { acmeDomains } from "../certificates/certificate-service.js";
+import { sendControlRequest } from "../control/control-server.js";
 import type { Config } from "../core/config/index.js";
+import { CliError } from "./accounts.js";
 import { certificateReport } from "../core/tls/certificate-report.js";
 import { CertificateStore } from "../core/tls/certificates.js";
 import { servedDomains } from "../modules/served-domains.js";
@@ -38,5 +41,20 @@ export function registerCertCommands(program: Command, config: () => Config): vo
       ]);
       process.stdout.write(formatTable(["", "DOMAIN", "SOURCE", "ISSUER", "NOT AFTER", "DAYS LEFT", "WARNING"], rows));
       if (report.some((r) => r.expiring || r.mismatched)) process.exitCode = 1;
+    });
+  cert
+    .command("renew")
+    .description("ask the running server for a new ACME certificate now (swapped in without dropping a session)")
+    .action(async () => {
+      const cfg = config();
+      let response: Awaited<ReturnType<typeof sendControlRequest>>;
+      try {
+        response = await sendControlRequest(cfg.control_socket, { op: "cert-renew" });
+      } catch {
+        throw new CliError(`cannot reach a running server at ${cfg.control_socket} (is it started with this config?)`);
+      }
+      if (!response.ok) throw new CliError(response.error);
+      const r = response.result as { domains: string[]; serial: string; not_after: string };
+      process.stdout.write(`new certificate for ${r.domains.join(", ")}: serial ${r.serial}, not after ${r.not_after}\n`);
     });
 }

@@ -8,7 +8,7 @@ import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import { after, before, describe, it } from "node:test";
-import { runNatter } from "../helpers/natter-process.js";
+import { runNatter, runNatterAsync } from "../helpers/natter-process.js";
 import { type Pebble, preparePebble } from "../helpers/pebble.js";
 import { createTestCa, issueCertificate } from "../helpers/test-ca.js";
 import { rawHttp } from "../helpers/raw-http.js";
@@ -114,6 +114,19 @@ describe("ACME certificates (pebble)", () => {
     // A new STARTTLS session logs in on the new certificate.
     const bob = await connect(ts, "alice", "alice-pw", { resource: "new" });
     await bob.stop();
+  });
+
+  it("natter cert renew asks the running server for a new certificate, served to new connections", async () => {
+    const root = await pebble.root();
+    const before = (await presented(ts, DOMAIN, root)).cert;
+    const r = await runNatterAsync(["-c", ts.configPath, "cert", "renew"]);
+    assert.equal(r.code, 0, r.err);
+    const after = (await presented(ts, DOMAIN, root)).cert;
+    assert.notEqual(after.serialNumber, before.serialNumber);
+    assert.match(r.out, new RegExp(`new certificate for .*${DOMAIN.replace(/\./g, "\\.")}.*serial ${after.serialNumber}`));
+    const reply = alice.waitFor((s) => s.is("iq") && s.attrs.id === "after-cli-renewal");
+    await alice.xmpp.send(xml("iq", { type: "get", id: "after-cli-renewal", to: DOMAIN }, xml("ping", { xmlns: "urn:xmpp:ping" })));
+    assert.equal((await reply).attrs.type, "result");
   });
 
   it("answers 404 for a challenge token it did not issue, and for a malformed one", async () => {

@@ -108,6 +108,11 @@ export class AcmeManager {
     return this.serialised(() => this.checkOnce());
   }
 
+  /** Obtains a new certificate whatever the state of the current one (`natter cert renew`). */
+  renewNow(): Promise<boolean> {
+    return this.serialised(() => this.obtain(this.wantedDomains(), "an operator asked for it"));
+  }
+
   /** One order at a time: a daily check and a request at once must not ask the CA twice. */
   private serialised(run: () => Promise<boolean>): Promise<boolean> {
     const next = (this.running ?? Promise.resolve(false)).catch(() => false).then(run);
