@@ -89,7 +89,13 @@ export class AcmeManager {
     acme.setLogger((message) => o.log.debug(message)); // each ACME request, for debugging a failing order
     if (o.options.ca_file !== undefined) {
       // acme-client has one HTTP client per process; the extra CA adds to the public roots, never replaces them.
-      this.agent = new Agent({ ca: [...rootCertificates, readFileSync(o.options.ca_file, "utf8")] });
+      let extra: string;
+      try {
+        extra = readFileSync(o.options.ca_file, "utf8");
+      } catch (err) {
+        throw new Error(`tls.acme.ca_file: cannot read ${o.options.ca_file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      }
+      this.agent = new Agent({ ca: [...rootCertificates, extra] });
       acme.axios.defaults.httpsAgent = this.agent;
     }
   }
