@@ -4,6 +4,7 @@ import { AccountExistsError, NoSuchAccountError } from "./auth/types.js";
 import { addUsersFromFile, accountJid, CliError, withAccounts } from "./cli/accounts.js";
 import { registerAdminCommands } from "./cli/admin-commands.js";
 import { registerInviteCommands } from "./cli/invite-commands.js";
+import { registerCertCommands } from "./cli/cert-status.js";
 import { readPassword, readStdin } from "./cli/read-input.js";
 import { type Config, ConfigError, loadConfig } from "./core/config/index.js";
 import { sendControlRequest } from "./control/control-server.js";
@@ -175,6 +176,7 @@ program
 
 registerAdminCommands(program, config);
 registerInviteCommands(program, config);
+registerCertCommands(program, config);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError || err instanceof CliError) {

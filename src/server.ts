@@ -20,10 +20,12 @@ import type { CoreServices } from "./core/modules.js";
 import { Router } from "./core/router.js";
 import { SessionRegistry } from "./core/session-registry.js";
 import { CertificateStore } from "./core/tls/certificates.js";
+import { CertificateService } from "./certificates/certificate-service.js";
 import { ControlServer } from "./control/control-server.js";
 import { MODULE_CATALOGUE } from "./modules/catalogue.js";
 import { planModules } from "./modules/module-plan.js";
 import type { ReloadResult } from "./admin/types.js";
+import { AdminError } from "./admin/types.js";
 import { reloadServer } from "./reload/server-reload.js";
 import { ListenerGroup } from "./transports/listener-group.js";
 import { openStorage } from "./storage/open-storage.js";
@@ -78,6 +80,8 @@ export class NatterServer {
   private readonly clientListeners: ListenerGroup[] = [];
   /** The certificates every TLS listener and s2s use; a reload swaps their content. */
   private certs: CertificateStore | undefined;
+  /** Certificate warnings, metrics and ACME renewal (issue 15); set by listen(). */
+  certificates: CertificateService | undefined;
   /** Serialises reloads (SIGHUP, the CLI and an ad-hoc command may ask at once). */
   private reloading: Promise<unknown> = Promise.resolve();
   /** Ports actually bound per listener name (differs from the config when it asks for port 0). */
@@ -165,6 +169,7 @@ export class NatterServer {
         ...(storageLatency ? { storage: storageLatency } : {}),
         version: core.version,
         startedAt: core.startedAt,
+        certificates: () => this.certificates?.report() ?? [],
       });
     }
     // A read of a key nobody writes: one indexed SELECT, through the same driver every module uses.
@@ -414,6 +419,14 @@ export class NatterServer {
     await this.http.listen(http, https, certs);
     this.ports.http = this.http.ports.http;
     this.ports.https = this.http.ports.https;
+    this.certificates = new CertificateService({
+      config: () => this.running,
+      componentDomains: () => this.core.router.componentDomains(),
+      holders: () => ({ certificates: certs, clientListeners: this.clientListeners, http: this.http, s2s: this.s2s }),
+      http: this.http,
+      log,
+    });
+    this.certificates.start();
     this.control = await ControlServer.start(config.control_socket, this, log);
   }
 
@@ -425,6 +438,19 @@ export class NatterServer {
   processAccountDeletions(): Promise<number> {
     const { storage, accounts, hooks, sessions, hosts, log } = this.core;
     return processAccountDeletions({ storage, accounts, hooks, sessions, hosts, log });
+  }
+
+  /** A new ACME certificate now, hot-swapped like a scheduled renewal (`natter cert renew`). */
+  async renewCertificates(): Promise<{ domains: string[]; serial: string; not_after: string }> {
+    const acme = this.certificates?.acme;
+    if (!acme) throw new AdminError("unavailable", "tls.acme is not enabled");
+    try {
+      await acme.renewNow();
+    } catch (err) {
+      throw new AdminError("unavailable", `the CA did not issue a certificate: ${(err as Error).message}`);
+    }
+    const served = this.certificates!.report().filter((r) => r.source === "acme");
+    return { domains: served.map((r) => r.domain), serial: served[0]?.serial ?? "", not_after: served[0]?.notAfter.toISOString() ?? "" };
   }
 
   /** Sends a message as the configured sender (`natter send`). */
@@ -484,6 +510,7 @@ export class NatterServer {
         ...this.http.ports,
         ...this.s2s?.ports,
       });
+      this.certificates?.reloaded();
     }
     return result;
   }
@@ -494,6 +521,7 @@ export class NatterServer {
       this.log.info("shutting down");
       this.readiness.phase = "stopping";
       this.stats.stop();
+      this.certificates?.stop();
       await this.core.hooks.notify("server.stopping", {});
       for (const l of this.clientListeners) l.close();
       this.components?.close(new StreamError("system-shutdown"));

@@ -17,6 +17,8 @@ export interface ControlTarget {
   /** Administration (status, sessions, kick, rooms, reload): the same operations as the admin API. */
   readonly admin: AdminOperations;
   readonly apiTokens: ApiTokens;
+  /** `natter cert renew`: a new ACME certificate now (throws AdminError when tls.acme is off). */
+  renewCertificates?(): Promise<{ domains: string[]; serial: string; not_after: string }>;
 }
 
 const jidText = z.string().min(1).max(3071);
@@ -30,6 +32,7 @@ export const controlRequest = z.discriminatedUnion("op", [
   z.object({ op: z.literal("kick"), jid: jidText, reason: z.string().max(1024).optional() }),
   z.object({ op: z.literal("rooms"), domain: z.string().min(1).max(1023).optional() }),
   z.object({ op: z.literal("reload") }),
+  z.object({ op: z.literal("cert-renew") }),
   z.object({ op: z.literal("token-create"), scopes: z.array(z.enum(ADMIN_SCOPES)).min(1), name: z.string().max(200).optional(), expiresInDays: z.number().positive().optional() }),
   z.object({ op: z.literal("token-list") }),
   z.object({ op: z.literal("token-revoke"), id: z.string().min(1).max(100) }),
@@ -161,6 +164,11 @@ async function perform(req: ControlRequest, target: ControlTarget, log: Logger):
       const result = await admin.reload();
       log.info({ admin: "control-socket", op: "reload", ok: result.ok }, "reload asked from the command line");
       return result.ok ? { ok: true, result } : { ok: false, error: result.error };
+    }
+    case "cert-renew": {
+      if (!target.renewCertificates) return { ok: false, error: "this server cannot renew certificates" };
+      log.info({ admin: "control-socket", op: "cert-renew" }, "certificate renewal asked from the command line");
+      return { ok: true, result: await target.renewCertificates() };
     }
     case "token-create": {
       const created = await apiTokens.create({ scopes: req.scopes, ...(req.name !== undefined ? { name: req.name } : {}), ...(req.expiresInDays !== undefined ? { expiresInDays: req.expiresInDays } : {}) });

@@ -8,6 +8,7 @@ import type { ClientTransport } from "../admin/types.js";
 import type { Hooks } from "../core/hooks.js";
 import type { ServerCounters, StanzaCounts } from "../core/server-counters.js";
 import type { SessionRegistry } from "../core/session-registry.js";
+import type { DomainCertificate } from "../core/tls/certificate-report.js";
 import type { LatencyHistogram } from "./latency-histogram.js";
 import type { StorageOperation } from "./storage-timing.js";
 
@@ -28,6 +29,8 @@ export interface MetricSources {
   version: string;
   /** Server start (ms since the epoch). */
   startedAt: number;
+  /** Which certificate serves each served domain now. */
+  certificates?: () => DomainCertificate[];
 }
 
 /** Rooms and occupants over every MUC service (each muc module instance answers the fold hook). */
@@ -98,6 +101,28 @@ export class ServerMetrics {
       registers,
       collect() {
         this.set({ version: sources.version }, 1);
+      },
+    });
+    // Labelled by served domain (config hosts and component domains: bounded). Alert on
+    // `natter_certificate_expiry_seconds - time() < 14 * 86400` or `natter_certificate_valid == 0`.
+    new Gauge({
+      name: "natter_certificate_expiry_seconds",
+      help: "When the certificate served for a domain expires (seconds since the epoch)",
+      labelNames: ["domain", "source"],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of sources.certificates?.() ?? []) this.set({ domain: c.domain, source: c.source }, c.notAfter.getTime() / 1000);
+      },
+    });
+    new Gauge({
+      name: "natter_certificate_valid",
+      help: "1 when the certificate served for a domain names it and has not expired, else 0",
+      labelNames: ["domain"],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of sources.certificates?.() ?? []) this.set({ domain: c.domain }, !c.mismatched && c.daysLeft >= 0 ? 1 : 0);
       },
     });
     new Gauge({

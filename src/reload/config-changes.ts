@@ -49,7 +49,7 @@ const LIVE: Path[] = [
   ["hosts"],
   ["log_level"],
   ["admins"],
-  ["tls"],
+  ["tls", "certificates"],
   ["modules"],
   ["send"],
   ["listeners", "c2s"],

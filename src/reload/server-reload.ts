@@ -3,7 +3,6 @@
 // 2. open new listener addresses (the one step that can still fail; undone on failure),
 // 3. apply: listeners, certificates, log level, admins, client settings, s2s stream settings and policy, then
 //    hosts and modules.
-import { Server as TlsServer } from "node:tls";
 import type { Logger } from "pino";
 import type { ReloadResult } from "../admin/types.js";
 import { type Config, ConfigError } from "../core/config/index.js";
@@ -15,6 +14,7 @@ import type { S2sService } from "../transports/s2s/s2s-service.js";
 import type { ListenerGroup, PreparedListenerChange } from "../transports/listener-group.js";
 import type { HttpServer } from "../web/http-server.js";
 import { type ClientReloadTarget, applyClientSettings } from "./apply-client-settings.js";
+import { swapCertificates } from "./swap-certificates.js";
 import { applyModuleChanges, keepOptionsOfLiveModules } from "./apply-modules.js";
 import { refusedChanges, S2S_POLICY_KEYS, S2S_STREAM_KEYS, sameValue, splitLiveChanges } from "./config-changes.js";
 
@@ -92,14 +92,7 @@ export async function reloadServer(t: ReloadTarget): Promise<{ result: ReloadRes
     changes.push(`listeners.http.public_url: now ${next.listeners.http.public_url || `derived (${t.http.publicUrl})`}`);
   }
   if (!sameValue(t.certificates.fingerprints(), certs.fingerprints())) {
-    t.certificates.replaceWith(certs);
-    // SNI asks the store; a handshake without SNI gets each TLS server's default context, replaced here.
-    const { cert, key } = certs.tlsServerOptions();
-    for (const group of t.clientListeners) {
-      for (const server of group.all) if (server instanceof TlsServer) server.setSecureContext({ cert, key });
-    }
-    t.http.setDefaultCertificate(cert, key);
-    t.s2s?.certificatesChanged();
+    swapCertificates(t, certs);
     changes.push(`tls: new certificates for new connections (${certs.certificates.map((c) => c.names[0] ?? "?").join(", ")})`);
   }
   if (running.log_level !== next.log_level) {

@@ -104,6 +104,23 @@ describe("loadConfig", () => {
 });
 
 describe("config validation errors name the key and its line", () => {
+  it("tls.acme: agree_tos must be true to enable it; URL, email, key type and days are checked", () => {
+    assert.deepEqual(problems("tls:\n  acme:\n    enabled: true\n"), [
+      "natter.yaml:2:3: tls.acme.agree_tos: must be true to enable tls.acme: it states that you agree to the CA's terms of service",
+    ]);
+    assert.deepEqual(
+      problems("tls:\n  acme:\n    directory_url: http://ca.example/dir\n    email: nope\n    key_type: dsa\n    renew_before_days: 0\n"),
+      [
+        "natter.yaml:3:20: tls.acme.directory_url: expected the https:// URL of an ACME directory",
+        "natter.yaml:4:12: tls.acme.email: expected an email address for the CA's expiry notices",
+        'natter.yaml:5:15: tls.acme.key_type: expected one of "ecdsa", "rsa"; got the string "dsa"',
+        "natter.yaml:6:24: tls.acme.renew_before_days: expected a number of days: a whole number between 1 and 100000",
+      ],
+    );
+    assert.deepEqual(problems("listeners:\n  http: { enabled: false }\ntls:\n  acme: { enabled: true, agree_tos: true }\n"), [
+      "natter.yaml:4:20: tls.acme.enabled: needs listeners.http.enabled: the CA fetches its HTTP-01 challenges from the HTTP listener",
+    ]);
+  });
   it("auth.throttle: exempt entries must be addresses or CIDR ranges; the old per_account lock is gone", () => {
     assert.deepEqual(problems("auth:\n  throttle:\n    exempt: ['10.0.0.0/8', proxy.example.org, '::1/200']\n"), [
       'natter.yaml:3:28: auth.throttle.exempt[1]: "proxy.example.org" is not an IP address or CIDR range (such as 192.0.2.0/24)',

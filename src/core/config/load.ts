@@ -81,6 +81,10 @@ function withAbsolutePaths(config: Config, baseDir: string): Config {
         cert: resolve(baseDir, pair.cert),
         key: resolve(baseDir, pair.key),
       })),
+      acme: {
+        ...config.tls.acme,
+        ...(config.tls.acme.ca_file === undefined ? {} : { ca_file: resolve(baseDir, config.tls.acme.ca_file) }),
+      },
     },
     storage: {
       ...config.storage,

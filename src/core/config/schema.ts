@@ -279,6 +279,38 @@ const moduleName = z
   .string()
   .regex(/^[a-z][a-z0-9-]*$/, { error: "module names are kebab-case, such as stream-management" });
 
+/** tls.acme: certificates from an ACME CA (RFC 8555), see docs/certificates.md. */
+const acmeSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    directory_url: z
+      .url({ protocol: /^https$/, error: "expected the https:// URL of an ACME directory" })
+      .default("https://acme-v02.api.letsencrypt.org/directory"),
+    email: z.email({ error: "expected an email address for the CA's expiry notices" }).optional(),
+    // RFC 8555 §7.3: the account's holder agrees to the CA's terms of service.
+    agree_tos: z.boolean().default(false),
+    /** Extra CA (PEM) trusted for the ACME server's own HTTPS, for pebble or a private CA. */
+    ca_file: z.string().min(1, { error: "expected a PEM file path" }).optional(),
+    renew_before_days: positiveInt("a number of days", 1, 100_000).default(30),
+    /** Names to request; empty = every served domain not covered by tls.certificates. */
+    domains: z.array(domainName).default([]),
+    exclude_domains: z.array(domainName).default([]),
+    key_type: z.enum(["ecdsa", "rsa"]).default("ecdsa"),
+    /** First wait after a failed attempt, doubled each time up to a day. */
+    retry_after: seconds("the first retry delay", 1).default(300),
+  })
+  .strict()
+  .superRefine((acme, ctx) => {
+    if (acme.enabled && !acme.agree_tos) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["agree_tos"],
+        message: "must be true to enable tls.acme: it states that you agree to the CA's terms of service",
+      });
+    }
+  })
+  .prefault({});
+
 export const configSchema = z
   .object({
     hosts: z.array(domainName).min(1, { error: "at least one host is needed" }).default(["localhost"]),
@@ -318,6 +350,8 @@ export const configSchema = z
       .object({
         /** Chosen per host by the names in each certificate (SNI); none → a generated self-signed one. */
         certificates: z.array(certificatePair).default([]),
+        // RFC 8555 certificates (HTTP-01 on listeners.http), for the names tls.certificates does not cover.
+        acme: acmeSchema,
       })
       .strict()
       .prefault({}),
@@ -571,6 +605,13 @@ export const configSchema = z
       } else {
         portOwners.set(options.port, name);
       }
+    }
+    if (config.tls.acme.enabled && !config.listeners.http.enabled) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["tls", "acme", "enabled"],
+        message: "needs listeners.http.enabled: the CA fetches its HTTP-01 challenges from the HTTP listener",
+      });
     }
     const seenMechanisms = new Set<string>();
     config.c2s.sasl_mechanisms.forEach((mechanism, index) => {

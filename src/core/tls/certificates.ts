@@ -5,6 +5,7 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { createSecureContext, type SecureContext } from "node:tls";
+import { acmeCertificateFiles } from "./acme-files.js";
 import { ensureSelfSignedCertificate, type PemFiles } from "./self-signed.js";
 
 /** A certificate or key file that cannot be used; the message names the file. */
@@ -68,10 +69,20 @@ export class CertificateStore {
    * (all hosts when none is configured), so every host can negotiate TLS.
    */
   static async fromConfig(
-    config: { hosts: readonly string[]; data_dir: string; tls: { certificates: readonly PemFiles[] } },
+    config: { hosts: readonly string[]; data_dir: string; tls: { certificates: readonly PemFiles[]; acme?: { enabled: boolean } } },
     log: (message: string) => void = () => {},
   ): Promise<CertificateStore> {
     const loaded = config.tls.certificates.map((pair) => loadCertificate(pair, log));
+    // After the configured files (which win for the names they cover, docs/certificates.md), before self-signed.
+    const acme = acmeCertificateFiles(config);
+    if (acme !== undefined) {
+      try {
+        loaded.push(loadCertificate(acme, log));
+      } catch (error) {
+        // A damaged ACME file must not stop the server: the next renewal check writes a new one.
+        log(`ignoring the ACME certificate: ${(error as Error).message}`);
+      }
+    }
     const uncovered = config.hosts.filter((host) => !loaded.some((entry) => matchesName(entry.names, host)));
     if (uncovered.length > 0) {
       if (loaded.length > 0) log(`no configured certificate covers ${uncovered.join(", ")}; using a self-signed one`);

@@ -97,7 +97,8 @@ function existingCovers(files: PemFiles, hosts: readonly string[]): boolean {
   return subjectAltNames(hosts).every((name) => names.has(name.value.toLowerCase()));
 }
 
-function writeAtomically(path: string, data: string, mode: number): void {
+/** Written whole then renamed, with `mode` even over a leftover temporary file. */
+export function writeAtomically(path: string, data: string, mode: number): void {
   const temporary = `${path}.${process.pid}.tmp`;
   writeFileSync(temporary, data, { mode });
   chmodSync(temporary, mode); // mode applies only on creation; a leftover temporary file keeps its old one
