@@ -3,6 +3,7 @@ import { Command, Option } from "commander";
 import { AccountExistsError, NoSuchAccountError } from "./auth/types.js";
 import { addUsersFromFile, accountJid, CliError, withAccounts } from "./cli/accounts.js";
 import { registerAdminCommands } from "./cli/admin-commands.js";
+import { registerMigrationCommands } from "./cli/migration.js";
 import { readPassword, readStdin } from "./cli/read-input.js";
 import { type Config, ConfigError, loadConfig } from "./core/config/index.js";
 import { sendControlRequest } from "./control/control-server.js";
@@ -173,6 +174,7 @@ program
   });
 
 registerAdminCommands(program, config);
+registerMigrationCommands(program, config);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError || err instanceof CliError) {
