@@ -6,16 +6,23 @@ import { Presets, SingleBar } from "cli-progress";
 import type { Command } from "commander";
 import { pino } from "pino";
 import { statSync } from "node:fs";
+import { connect } from "node:net";
 import type { Config } from "../core/config/index.js";
-import { sendControlRequest } from "../control/control-server.js";
 import { exportPie } from "../migration/export.js";
 import { type ImportReport, importInputs, importPie } from "../migration/import.js";
 import { MigrationFileError } from "../migration/types.js";
 import { CliError, withAccounts } from "./accounts.js";
 
+/** A server started with this config listens on its control socket; a connection is enough to know (no answer awaited). */
 async function serverRunning(config: Config): Promise<boolean> {
-  const response = await sendControlRequest(config.control_socket, { op: "status" }).catch(() => undefined);
-  return response !== undefined;
+  return new Promise((resolve) => {
+    const socket = connect(config.control_socket);
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
 }
 
 export function registerMigrationCommands(program: Command, config: () => Config): void {

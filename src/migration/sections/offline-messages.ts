@@ -1,7 +1,9 @@
 // XEP-0227 §4.4: offline messages, <offline-messages><message xmlns='jabber:client'>…</message></offline-messages>,
 // each with the XEP-0203 <delay/> that says when the old server received it. Stored through the
 // offline-messages codec with that time as `received`, so the delay a client sees at its next login is the
-// original one (withDelay adds no second delay for the same host).
+// original one (withDelay adds no second delay for the same host). The digests of imported messages are kept
+// ("offline-imported" map store), so importing the same file again after delivery does not deliver them twice.
+import { createHash } from "node:crypto";
 import { tryParseJid } from "../../core/jid.js";
 import { Element } from "../../core/xml/element.js";
 import { NS_CLIENT, NS_DELAY } from "../../core/xml/ns.js";
@@ -24,6 +26,8 @@ export const offlineMessagesSection: UserSection = {
   async importUser(ctx, host, user, elements, options) {
     const changes = noChanges();
     const store = ctx.storage.open(host, "offline", "archive");
+    // Messages imported before, by digest: one delivered since then is not stored again by a repeated import.
+    const imported = ctx.storage.open(host, "offline-imported", "map");
     // What is stored already, as it would be exported: a message of the file found here is unchanged.
     const present = new Set<string>();
     for (const item of await store.find(user)) {
@@ -42,13 +46,15 @@ export const offlineMessagesSection: UserSection = {
         }
         const when = received ?? Date.now();
         const key = withDelay(message, host, when).toString();
-        if (present.has(key)) {
+        const digest = createHash("sha256").update(key).digest("base64url");
+        if (present.has(key) || (await imported.get(user, digest)) !== undefined) {
           changes.unchanged++;
           continue;
         }
         present.add(key);
         changes.added++;
         if (!options.dryRun) {
+          await imported.set(user, digest, when);
           await store.append(user, {
             when,
             with: tryParseJid(message.attrs.from ?? "")?.bareString() ?? "",
