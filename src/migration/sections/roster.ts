@@ -1,6 +1,6 @@
 // XEP-0227 §4.3 rosters (<query xmlns='jabber:iq:roster'/> with RFC 6121 items: name, groups, subscription,
 // ask='subscribe' for a pending outbound request) and §4.8 incoming subscription requests (<presence
-// type='subscribe' xmlns='jabber:client'/> under <user/>, as Prosody and ejabberd write them). Stored through
+// type='subscribe' xmlns='jabber:client'/> under <user/>; Prosody leaves out the xmlns). Stored through
 // the roster module's RosterStore, whose roster version is bumped when an import changes anything.
 import { tryParseJid } from "../../core/jid.js";
 import { Element } from "../../core/xml/element.js";
@@ -8,7 +8,7 @@ import { NS_CLIENT, NS_ROSTER } from "../../core/xml/ns.js";
 import { itemElement, type RosterItem, RosterStore } from "../../modules/roster/roster-store.js";
 import { SUBSCRIPTION_TYPES } from "../../modules/roster/subscription-state.js";
 import { hostStores, noChanges } from "../store-context.js";
-import type { UserSection } from "../types.js";
+import { NS_PIE, type UserSection } from "../types.js";
 
 const SUBSCRIPTIONS = new Set(["none", "to", "from", "both"]);
 
@@ -17,6 +17,8 @@ export const rosterSection: UserSection = {
   claims: [
     { ns: NS_ROSTER, name: "query" },
     { ns: NS_CLIENT, name: "presence" },
+    // Prosody 0.12 writes <presence/> without an xmlns, so it lands in XEP-0227's namespace.
+    { ns: NS_PIE, name: "presence" },
   ],
   async exportUser(ctx, host, user) {
     const store = new RosterStore(hostStores(ctx.storage, host));
