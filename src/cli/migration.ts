@@ -89,6 +89,12 @@ export function registerMigrationCommands(program: Command, config: () => Config
           importPie({ storage, accounts, log: pino({ level: "silent" }) }, files, {
             dryRun,
             hosts: cfg.hosts,
+            maxProblems: cfg.migration.max_problems,
+            limits: {
+              maxElementsPerUser: cfg.migration.max_elements_per_user,
+              maxDepth: cfg.migration.max_depth,
+              maxIncludeDepth: cfg.migration.max_include_depth,
+            },
             onProgress: (bytes, user) => {
               if (opts.progress) bar.update(bytes, user === "" ? {} : { user });
             },
