@@ -69,8 +69,25 @@ async function readOne(
   seen: Set<string>,
 ): Promise<void> {
   const file = resolve(path);
+  // `seen` is the chain of files being read (one may be included twice, never inside itself).
   if (seen.has(file)) throw new MigrationFileError(0, `${path} includes itself`);
   seen.add(file);
+  try {
+    await readFileOnce(path, file, visitor, limits, state, includeDepth, seen);
+  } finally {
+    seen.delete(file);
+  }
+}
+
+async function readFileOnce(
+  path: string,
+  file: string,
+  visitor: PieVisitor,
+  limits: PieReaderLimits,
+  state: HostState,
+  includeDepth: number,
+  seen: Set<string>,
+): Promise<void> {
   const parser = new SaxesParser({ xmlns: true, position: true });
   const jobs: Job[] = [];
   const open: Element[] = []; // the <user/> (or host element) being built, outermost first
