@@ -5,6 +5,7 @@ import { addUsersFromFile, accountJid, CliError, withAccounts } from "./cli/acco
 import { registerAdminCommands } from "./cli/admin-commands.js";
 import { registerInviteCommands } from "./cli/invite-commands.js";
 import { registerCertCommands } from "./cli/cert-status.js";
+import { registerMigrationCommands } from "./cli/migration.js";
 import { readPassword, readStdin } from "./cli/read-input.js";
 import { type Config, ConfigError, loadConfig } from "./core/config/index.js";
 import { sendControlRequest } from "./control/control-server.js";
@@ -177,6 +178,7 @@ program
 registerAdminCommands(program, config);
 registerInviteCommands(program, config);
 registerCertCommands(program, config);
+registerMigrationCommands(program, config);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError || err instanceof CliError) {

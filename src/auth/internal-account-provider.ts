@@ -162,6 +162,59 @@ export class InternalAccountProvider implements AccountProvider {
     }
   }
 
+  /**
+   * The stored SCRAM credentials of an account, per hash, for export (XEP-0227 §4.2 scram-credentials):
+   * never a password, which is not kept. Undefined when there is no such account.
+   */
+  async exportCredentials(host: string, user: string): Promise<Partial<Record<ScramHash, ScramCredentials>> | undefined> {
+    const username = normalizeOrUndefined(user);
+    const record = username === undefined ? undefined : await this.store(host).get(username);
+    if (record === undefined) return undefined;
+    const out: Partial<Record<ScramHash, ScramCredentials>> = {};
+    for (const hash of HASHES) {
+      const c = decodeCredentials(record, hash);
+      if (c !== undefined) out[hash] = c;
+    }
+    return out;
+  }
+
+  /**
+   * Creates or updates an account from imported credentials (`natter import`): SCRAM records as another server
+   * derived them, or a plaintext password (older exports) from which both hashes are derived. A password that
+   * the stored credentials already verify, or records equal to the stored ones, change nothing ("unchanged"),
+   * so a second import of one file is a no-op. The disabled flag of an existing account is kept.
+   * Throws PrecisError when the username or password is not allowed (RFC 8265).
+   */
+  async importCredentials(
+    host: string,
+    user: string,
+    source: { password: string } | { scram: Partial<Record<ScramHash, ScramCredentials>> },
+    dryRun: boolean,
+  ): Promise<"added" | "changed" | "unchanged"> {
+    const username = enforceUsernameCaseMapped(user);
+    const existing = await this.store(host).get(username);
+    if (existing !== undefined) {
+      if ("password" in source) {
+        if (await this.verifyPassword(host, username, source.password)) return "unchanged";
+      } else if (HASHES.every((h) => sameCredentials(decodeCredentials(existing, h), source.scram[h]))) {
+        return "unchanged";
+      }
+    }
+    if (dryRun) return existing === undefined ? "added" : "changed";
+    let record: { [key: string]: Json };
+    if ("password" in source) record = await this.credentialRecord(source.password);
+    else {
+      const scram: { [key: string]: Json } = {};
+      for (const h of HASHES) {
+        const c = source.scram[h];
+        if (c !== undefined) scram[h] = encodeCredentials(c);
+      }
+      record = { scram };
+    }
+    await this.store(host).set(username, isDisabledRecord(existing) ? { ...record, disabled: true } : record);
+    return existing === undefined ? "added" : "changed";
+  }
+
   async listUsers(host: string): Promise<string[]> {
     return this.store(host).users();
   }
@@ -231,6 +284,11 @@ function strongestCredentials(record: Json): { hash: ScramHash; credentials: Scr
     if (credentials !== undefined) return { hash, credentials };
   }
   return undefined;
+}
+
+function sameCredentials(a: ScramCredentials | undefined, b: ScramCredentials | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.iterations === b.iterations && a.salt.equals(b.salt) && a.storedKey.equals(b.storedKey) && a.serverKey.equals(b.serverKey);
 }
 
 function isDisabledRecord(record: Json | undefined): boolean {

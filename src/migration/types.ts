@@ -21,6 +21,8 @@ export interface MigrationContext {
   storage: StorageDriver;
   accounts: InternalAccountProvider;
   log: Logger;
+  /** The config's `modules` block: a section reads its module's options there (the MUC service's domain). */
+  modules: Readonly<Record<string, unknown>>;
 }
 
 /** An element a section claims on import: children of <user/> or <host/> with this namespace and local name. */

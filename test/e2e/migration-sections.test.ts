@@ -96,7 +96,7 @@ const silent = pino({ level: "silent" });
 /** The stopped server's storage, as the CLI opens it. */
 async function migrationContext(ts: TestServer): Promise<MigrationContext & { close(): Promise<void> }> {
   const storage = await openStorage(configOf(ts));
-  return { storage, accounts: new InternalAccountProvider(storage, { iterations: 4096 }), log: silent, close: () => storage.close() };
+  return { storage, accounts: new InternalAccountProvider(storage, { iterations: 4096 }), log: silent, modules: {}, close: () => storage.close() };
 }
 
 /** The sections' output as a XEP-0227 document, serialised. */

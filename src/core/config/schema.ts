@@ -572,6 +572,20 @@ export const configSchema = z
       .strict()
       .prefault({}),
     control_socket: z.string().min(1, { error: "expected a socket path" }).default("natter.sock"),
+    // `natter import` (XEP-0227): bounds on what one file may make the importer hold or report.
+    migration: z
+      .object({
+        /** Elements inside one <user/> (or host-level element); a larger one stops the import at its line. */
+        max_elements_per_user: z.number().int().min(1).default(1_000_000),
+        /** Nesting depth inside one <user/>. */
+        max_depth: z.number().int().min(1).max(1000).default(64),
+        /** xi:include nesting (XEP-0227 §5). */
+        max_include_depth: z.number().int().min(0).max(16).default(4),
+        /** Problems listed in the import report; beyond it they are counted. */
+        max_problems: z.number().int().min(1).default(1000),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .superRefine((config, ctx) => {

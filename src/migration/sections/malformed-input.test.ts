@@ -30,7 +30,7 @@ describe("XEP-0227 sections: malformed input", () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "natter-migration-"));
     storage = await createSqliteDriver(join(dir, "natter.sqlite"));
-    ctx = { storage, accounts: new InternalAccountProvider(storage, { iterations: 4096 }), log: pino({ level: "silent" }) };
+    ctx = { storage, accounts: new InternalAccountProvider(storage, { iterations: 4096 }), log: pino({ level: "silent" }), modules: {} };
   });
   after(async () => {
     await storage.close();

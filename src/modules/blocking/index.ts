@@ -9,16 +9,12 @@ import { defineModule } from "../../core/modules.js";
 import type { Session } from "../../core/session.js";
 import { Element } from "../../core/xml/element.js";
 import { NS_BLOCKING, NS_CLIENT } from "../../core/xml/ns.js";
-import { listOf, type PrivacyRecord, privacyEngine } from "../privacy/privacy-engine.js";
-import { isBlockItem, type PrivacyItem } from "../privacy/privacy-rules.js";
+import { type PrivacyRecord, privacyEngine } from "../privacy/privacy-engine.js";
+import { isBlockItem } from "../privacy/privacy-rules.js";
+import { blocklist, freshName, withBlocked } from "./blocklist.js";
 
 /** §3.3: "resources that have requested the blocklist". */
 const INTERESTED = Symbol.for("natter.blocking.interested");
-
-/** The blocked JIDs: the default list's blocklist items, in list order. */
-function blocklist(rec: PrivacyRecord): string[] {
-  return (listOf(rec, undefined) ?? []).filter(isBlockItem).map((i) => i.value as string);
-}
 
 /** The JIDs of a <block/> or <unblock/>, canonical; bad-request without a jid, jid-malformed for a bad one. */
 function itemJids(el: Element): string[] {
@@ -31,21 +27,6 @@ function itemJids(el: Element): string[] {
     if (!out.includes(jid.toString())) out.push(jid.toString());
   }
   return out;
-}
-
-/** A list name not yet taken, for the default list that blocking creates when there is none. */
-function freshName(rec: PrivacyRecord): string {
-  let name = "blocklist";
-  for (let n = 2; rec.lists[name]; n++) name = `blocklist-${n}`;
-  return name;
-}
-
-/** New blocklist items go first (§5), renumbering when the existing orders leave no room below them. */
-function withBlocked(items: readonly PrivacyItem[], jids: readonly string[]): PrivacyItem[] {
-  const added: PrivacyItem[] = jids.map((value) => ({ type: "jid", value, action: "deny", order: 0, stanzas: [] }));
-  const min = items.length > 0 ? Math.min(...items.map((i) => i.order)) : jids.length;
-  if (min >= jids.length) return [...added.map((item, i) => ({ ...item, order: min - jids.length + i })), ...items];
-  return [...added, ...items].map((item, i) => ({ ...item, order: i }));
 }
 
 export default defineModule({

@@ -1,0 +1,148 @@
+// A real export from ejabberd (Debian's 23.01) imported into Natter: ejabberd runs as a foreground Erlang VM with
+// its own ejabberd.yml and Mnesia spool in a temp dir (as bench/ejabberd-server.ts starts it: no node name, so no
+// epmd and no ejabberdctl; its commands are reached through mod_http_api on loopback instead). Users are
+// registered with the `register` command, given data over XMPP, and `export_piefxis` writes the XEP-0227 files
+// (a main file that xi:includes one per host, plaintext passwords as ejabberd stores them here). The users log
+// in to Natter with their ejabberd passwords and find roster, vCard, private XML and the offline message.
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { connect as netConnect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { runNatter } from "../helpers/natter-process.js";
+import { freePort, startTestServer, type TestServer } from "../helpers/test-server.js";
+import { connect, xml } from "../helpers/xmpp-client.js";
+
+const ERL = "/usr/bin/erl";
+const LIBS = "/usr/lib/x86_64-linux-gnu";
+const installed = existsSync(ERL) && existsSync(LIBS) && readdirSync(LIBS).some((d) => /^ejabberd-\d/.test(d));
+const skip = !installed && !process.env.CI ? "ejabberd is not installed (CI installs it)" : false;
+const D = "localhost";
+
+async function waitForPort(port: number, child: ChildProcess): Promise<void> {
+  const until = Date.now() + 60_000;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error("ejabberd exited before listening");
+    const ok = await new Promise<boolean>((res) => {
+      const s = netConnect({ host: "127.0.0.1", port });
+      s.once("connect", () => (s.destroy(), res(true)));
+      s.once("error", () => res(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error("ejabberd did not start listening");
+}
+
+describe("migration from ejabberd (export_piefxis → XEP-0227 → natter import)", { skip }, () => {
+  let dir: string;
+  let exportDir: string;
+  let ejabberd: ChildProcess | undefined;
+  let target: TestServer;
+  let sentBefore: number;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "natter-ejabberd-migration-"));
+    exportDir = join(dir, "export");
+    for (const d of ["data", "logs", "export"]) mkdirSync(join(dir, d));
+    const [c2s, http] = [await freePort(), await freePort()];
+    const config = join(dir, "ejabberd.yml");
+    writeFileSync(
+      config,
+      `# Written by test/e2e/migration-ejabberd.test.ts
+hosts: ["${D}"]
+loglevel: warning
+log_rotate_count: 0
+acme: { auto: false }
+listen:
+  - { port: ${c2s}, ip: "127.0.0.1", module: ejabberd_c2s, starttls: false }
+  - { port: ${http}, ip: "127.0.0.1", module: ejabberd_http, request_handlers: { /api: mod_http_api } }
+disable_sasl_mechanisms: ["digest-md5", "x-oauth2"]
+auth_method: [mnesia]
+auth_password_format: plain
+default_db: mnesia
+acl:
+  local: { user_regexp: "" }
+access_rules:
+  local: { allow: local }
+  c2s: { allow: all }
+api_permissions:
+  "loopback":
+    from: [mod_http_api]
+    who: { ip: "127.0.0.1/8" }
+    what: "*"
+modules:
+  mod_disco: {}
+  mod_offline: {}
+  mod_private: {}
+  mod_roster: {}
+  mod_vcard: { search: false }
+`,
+    );
+    ejabberd = spawn(ERL, ["+K", "true", "-noinput", "-mnesia", "dir", JSON.stringify(join(dir, "data")), "-s", "ejabberd"], {
+      cwd: dir,
+      stdio: "ignore",
+      env: { ...process.env, HOME: dir, ERL_LIBS: LIBS, EJABBERD_CONFIG_PATH: config, EJABBERD_LOG_PATH: join(dir, "logs", "ejabberd.log") },
+    });
+    await waitForPort(c2s, ejabberd);
+    await waitForPort(http, ejabberd);
+    const api = async (command: string, args: Record<string, string>) => {
+      const res = await fetch(`http://127.0.0.1:${http}/api/${command}`, { method: "POST", body: JSON.stringify(args) });
+      assert.equal(res.status, 200, `${command}: ${await res.text()}`);
+    };
+    await api("register", { user: "alice", host: D, password: "alice-secret" });
+    await api("register", { user: "bob", host: D, password: "bob-secret" });
+
+    const server = { domain: D, port: c2s } as unknown as TestServer;
+    const alice = await connect(server, "alice", "alice-secret");
+    const set = (payload: ReturnType<typeof xml>) => alice.xmpp.iqCaller.request(xml("iq", { type: "set" }, payload));
+    await set(xml("query", { xmlns: "jabber:iq:roster" }, xml("item", { jid: `bob@${D}`, name: "Bobby" }, xml("group", {}, "Family"))));
+    await set(xml("vCard", { xmlns: "vcard-temp" }, xml("FN", {}, "Alice from ejabberd")));
+    await set(xml("query", { xmlns: "jabber:iq:private" }, xml("notes", { xmlns: "urn:example:notes" }, "kept in ejabberd")));
+    sentBefore = Date.now();
+    await alice.xmpp.send(xml("message", { to: `bob@${D}`, type: "chat" }, xml("body", {}, "offline hello from ejabberd")));
+    await new Promise((r) => setTimeout(r, 500));
+    await alice.stop();
+    await api("export_piefxis", { dir: exportDir });
+    const exited = new Promise((r) => ejabberd?.once("exit", r));
+    ejabberd.kill("SIGTERM");
+    await exited;
+    target = await startTestServer();
+    await target.server.stop();
+  });
+
+  after(async () => {
+    if (ejabberd && ejabberd.exitCode === null) ejabberd.kill("SIGKILL");
+    await target?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("imports the ejabberd export: plaintext passwords, roster, vCard, private XML, offline message with its delay", async () => {
+    const r = runNatter(["-c", target.configPath, "import", "--no-progress", exportDir]);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(r.out, /accounts +2 added/);
+    await target.restart();
+
+    const alice = await connect(target, "alice", "alice-secret");
+    const roster = await alice.xmpp.iqCaller.request(xml("iq", { type: "get" }, xml("query", { xmlns: "jabber:iq:roster" })));
+    const bob = roster.getChild("query")?.getChildren("item").find((i) => i.attrs.jid === `bob@${D}`);
+    assert.equal(bob?.attrs.name, "Bobby");
+    assert.deepEqual(bob?.getChildren("group").map((g) => g.getText()), ["Family"]);
+    const vcard = await alice.xmpp.iqCaller.request(xml("iq", { type: "get" }, xml("vCard", { xmlns: "vcard-temp" })));
+    assert.equal(vcard.getChild("vCard", "vcard-temp")?.getChildText("FN"), "Alice from ejabberd");
+    const priv = await alice.xmpp.iqCaller.request(
+      xml("iq", { type: "get" }, xml("query", { xmlns: "jabber:iq:private" }, xml("notes", { xmlns: "urn:example:notes" }))),
+    );
+    assert.equal(priv.getChild("query")?.getChild("notes")?.getText(), "kept in ejabberd");
+    await alice.stop();
+
+    const bobClient = await connect(target, "bob", "bob-secret");
+    await bobClient.xmpp.send(xml("presence"));
+    const message = await bobClient.waitFor((s) => s.is("message") && s.getChildText("body") === "offline hello from ejabberd");
+    const stamp = Date.parse(message.getChild("delay", "urn:xmpp:delay")?.attrs.stamp as string);
+    assert.ok(stamp >= sentBefore - 2000 && stamp <= Date.now(), `the delay is when ejabberd received it (${stamp})`);
+    await bobClient.stop();
+  });
+});
