@@ -1,18 +1,17 @@
 // The `natter` command line.
 import { Command, Option } from "commander";
 import { AccountExistsError, NoSuchAccountError } from "./auth/types.js";
-import { addUsersFromFile, accountJid, CliError, withAccounts } from "./cli/accounts.js";
+import { accountJid, addUsersFromFile, CliError, withAccounts } from "./cli/accounts.js";
 import { registerAdminCommands } from "./cli/admin-commands.js";
-import { registerInviteCommands } from "./cli/invite-commands.js";
 import { registerCertCommands } from "./cli/cert-status.js";
+import { registerInviteCommands } from "./cli/invite-commands.js";
 import { registerMigrationCommands } from "./cli/migration.js";
 import { readPassword, readStdin } from "./cli/read-input.js";
-import { type Config, ConfigError, loadConfig } from "./core/config/index.js";
+import { notifySystemd } from "./cli/systemd-notify.js";
 import { sendControlRequest } from "./control/control-server.js";
 import { deleteAccount } from "./core/account-deletion.js";
-import { MODULE_CATALOGUE } from "./modules/catalogue.js";
+import { type Config, ConfigError, loadConfig } from "./core/config/index.js";
 import { planModules } from "./modules/module-plan.js";
-import { notifySystemd } from "./cli/systemd-notify.js";
 import { NatterServer } from "./server.js";
 import { NATTER_VERSION } from "./version.js";
 
@@ -109,7 +108,8 @@ program
     // Its MUC affiliations and PEP whitelist entries are removed by the server's modules: a running server
     // does it now; otherwise the next start does, before it accepts connections.
     const response = await sendControlRequest(cfg.control_socket, { op: "account-deletions" }).catch(() => undefined);
-    if (!response?.ok) process.stdout.write("its room affiliations and access grants are removed when the server next starts\n");
+    if (!response?.ok)
+      process.stdout.write("its room affiliations and access grants are removed when the server next starts\n");
   });
 
 program

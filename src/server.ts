@@ -2,32 +2,41 @@
 import type { Server as NetServer } from "node:net";
 import type { Logger } from "pino";
 import { Administration } from "./admin/administration.js";
-import type { AdminOperations } from "./admin/types.js";
 import { ApiTokens, BearerTokenAuthenticator } from "./admin/api-tokens.js";
 import { AdminHttpApi } from "./admin/http-api/admin-api.js";
+import type { AdminOperations, ReloadResult } from "./admin/types.js";
+import { AdminError } from "./admin/types.js";
 import { buildAccountProviders, type HostAccountProviders } from "./auth/account-providers.js";
 import { DirectoryAdmins } from "./auth/directory-admins.js";
 import { InternalAccountProvider } from "./auth/internal-account-provider.js";
 import type { AccountProvider } from "./auth/types.js";
+import { CertificateService } from "./certificates/certificate-service.js";
+import { ControlServer } from "./control/control-server.js";
+import { processAccountDeletions } from "./core/account-deletion.js";
+import { AddressList } from "./core/address-list.js";
+import { CommandRegistry } from "./core/commands.js";
 import type { Config } from "./core/config/index.js";
 import { StreamError } from "./core/errors.js";
 import { Hooks } from "./core/hooks.js";
 import { IqDispatcher } from "./core/iq-dispatch.js";
 import { createLogger, type LogFile, openLogFile } from "./core/logger.js";
 import { ModuleLoader } from "./core/module-loader.js";
-import { CommandRegistry } from "./core/commands.js";
 import type { CoreServices } from "./core/modules.js";
 import { Router } from "./core/router.js";
+import { secureDataDirectory } from "./core/secure-data-directory.js";
+import { ServerCounters } from "./core/server-counters.js";
+import { loadServerSecret } from "./core/server-secret.js";
 import { SessionRegistry } from "./core/session-registry.js";
 import { CertificateStore } from "./core/tls/certificates.js";
-import { CertificateService } from "./certificates/certificate-service.js";
-import { ControlServer } from "./control/control-server.js";
+import { mountOperationalEndpoints } from "./metrics/http-endpoints.js";
+import { LatencyHistogram } from "./metrics/latency-histogram.js";
+import { Readiness } from "./metrics/readiness.js";
+import { mucOccupancy, ServerMetrics } from "./metrics/server-metrics.js";
+import { StatsHistory } from "./metrics/stats-history.js";
+import { type StorageOperation, withStorageTiming } from "./metrics/storage-timing.js";
 import { MODULE_CATALOGUE } from "./modules/catalogue.js";
 import { planModules } from "./modules/module-plan.js";
-import type { ReloadResult } from "./admin/types.js";
-import { AdminError } from "./admin/types.js";
 import { reloadServer } from "./reload/server-reload.js";
-import { ListenerGroup } from "./transports/listener-group.js";
 import { openStorage } from "./storage/open-storage.js";
 import { withStoreCache } from "./storage/store-cache.js";
 import type { StorageDriver } from "./storage/types.js";
@@ -36,29 +45,19 @@ import type { ByteConnection } from "./stream/connection.js";
 import { FramedWire } from "./stream/framed-wire.js";
 import { tcpFraming } from "./stream/framing.js";
 import type { StreamWire } from "./stream/stream-wire.js";
-import type { TlsSettings } from "./transports/tcp/tcp-connection.js";
-import { listenC2s, listenC2sDirectTls } from "./transports/tcp/c2s-listener.js";
+import { type MountedBosh, mountBosh } from "./transports/bosh/mount-bosh.js";
+import { ClientSettings } from "./transports/client-settings.js";
 import { ExternalComponents } from "./transports/component/external-components.js";
+import { ListenerGroup } from "./transports/listener-group.js";
+import { S2sService } from "./transports/s2s/s2s-service.js";
+import { listenC2s, listenC2sDirectTls } from "./transports/tcp/c2s-listener.js";
+import type { TlsSettings } from "./transports/tcp/tcp-connection.js";
+import { admitStream } from "./transports/unauthenticated-connections.js";
+import { MountedWebSocket } from "./transports/websocket/mounted-websocket.js";
 import { NATTER_VERSION } from "./version.js";
+import { type MountedAdminConsole, mountAdminConsole } from "./web/admin-console/admin-console.js";
 import { mountCoreWebRoutes } from "./web/core-routes.js";
 import { HttpServer } from "./web/http-server.js";
-import { type MountedAdminConsole, mountAdminConsole } from "./web/admin-console/admin-console.js";
-import { type MountedBosh, mountBosh } from "./transports/bosh/mount-bosh.js";
-import { loadServerSecret } from "./core/server-secret.js";
-import { secureDataDirectory } from "./core/secure-data-directory.js";
-import { processAccountDeletions } from "./core/account-deletion.js";
-import { S2sService } from "./transports/s2s/s2s-service.js";
-import { admitStream } from "./transports/unauthenticated-connections.js";
-import { ClientSettings } from "./transports/client-settings.js";
-import { MountedWebSocket } from "./transports/websocket/mounted-websocket.js";
-import { AddressList } from "./core/address-list.js";
-import { ServerCounters } from "./core/server-counters.js";
-import { mountOperationalEndpoints } from "./metrics/http-endpoints.js";
-import { LatencyHistogram } from "./metrics/latency-histogram.js";
-import { Readiness } from "./metrics/readiness.js";
-import { mucOccupancy, ServerMetrics } from "./metrics/server-metrics.js";
-import { StatsHistory } from "./metrics/stats-history.js";
-import { type StorageOperation, withStorageTiming } from "./metrics/storage-timing.js";
 
 function portOf(server: NetServer | undefined): number | undefined {
   const a = server?.address();
@@ -85,7 +84,15 @@ export class NatterServer {
   /** Serialises reloads (SIGHUP, the CLI and an ad-hoc command may ask at once). */
   private reloading: Promise<unknown> = Promise.resolve();
   /** Ports actually bound per listener name (differs from the config when it asks for port 0). */
-  readonly ports: { c2s?: number; c2s_direct_tls?: number; http?: number; https?: number; component?: number; s2s?: number; s2s_direct_tls?: number } = {};
+  readonly ports: {
+    c2s?: number;
+    c2s_direct_tls?: number;
+    http?: number;
+    https?: number;
+    component?: number;
+    s2s?: number;
+    s2s_direct_tls?: number;
+  } = {};
   /** Federation (absent when s2s.enabled is false). */
   s2s: S2sService | undefined;
   private streams = new Set<C2sStream>();
@@ -238,7 +245,10 @@ export class NatterServer {
       },
     });
     let loader: ModuleLoader | undefined;
-    const http = new HttpServer(log, { publicUrl: config.listeners.http.public_url, defaultHost: config.hosts[0] as string });
+    const http = new HttpServer(log, {
+      publicUrl: config.listeners.http.public_url,
+      defaultHost: config.hosts[0] as string,
+    });
     const startedAt = Date.now();
     const admin = new Administration({
       accounts,
@@ -284,7 +294,18 @@ export class NatterServer {
       },
     };
     loader = new ModuleLoader(core);
-    server = new NatterServer(config, core, loader, storage, log, http, storageLatency, { hosts, admins }, options.configSource, logFile);
+    server = new NatterServer(
+      config,
+      core,
+      loader,
+      storage,
+      log,
+      http,
+      storageLatency,
+      { hosts, admins },
+      options.configSource,
+      logFile,
+    );
     server.accountProviders = hostAccounts;
     try {
       await server.startDirectoryAdmins();
@@ -347,13 +368,19 @@ export class NatterServer {
     const { throttle, unauthenticated } = settings;
     this.acceptClient = (wire) => {
       if (this.stopping) return wire.destroy();
-      const stream = admitStream(unauthenticated, wire.remoteAddress, (slot) => new C2sStream(wire, this.core, throttle, settings.c2s, slot));
+      const stream = admitStream(
+        unauthenticated,
+        wire.remoteAddress,
+        (slot) => new C2sStream(wire, this.core, throttle, settings.c2s, slot),
+      );
       this.streams.add(stream);
       wire.onClose(() => this.streams.delete(stream));
     };
     const accept = (conn: ByteConnection) => this.acceptClient(new FramedWire(conn, tcpFraming));
     const c2s = new ListenerGroup("c2s", (addr) => listenC2s(addr, tls, log, accept));
-    const c2sDirectTls = new ListenerGroup("c2s_direct_tls", (addr) => listenC2sDirectTls(addr, tls, log, accept, unauthenticated));
+    const c2sDirectTls = new ListenerGroup("c2s_direct_tls", (addr) =>
+      listenC2sDirectTls(addr, tls, log, accept, unauthenticated),
+    );
     this.clientListeners.push(c2s, c2sDirectTls);
     await c2s.start(config.listeners.c2s);
     await c2sDirectTls.start(config.listeners.c2s_direct_tls);
@@ -385,12 +412,16 @@ export class NatterServer {
     mountCoreWebRoutes(this.http, config, log);
     if (config.admin_api.enabled) this.adminApi.mount(this.http);
     mountOperationalEndpoints(this.http, {
-      ...(this.metrics ? { metrics: { registry: this.metrics, allowed: new AddressList(config.metrics.allowed_addresses) } } : {}),
+      ...(this.metrics
+        ? { metrics: { registry: this.metrics, allowed: new AddressList(config.metrics.allowed_addresses) } }
+        : {}),
       readiness: this.readiness,
       log,
     });
     if (config.admin_console.enabled && !config.admin_api.enabled) {
-      log.warn("admin_console is enabled but admin_api is off: the console at /admin is not served (it works through the API)");
+      log.warn(
+        "admin_console is enabled but admin_api is off: the console at /admin is not served (it works through the API)",
+      );
     } else if (config.admin_console.enabled) {
       const c = config.admin_console;
       // The console's login goes through the XMPP logins' throttle: one count of failures per address.
@@ -407,7 +438,12 @@ export class NatterServer {
             publicUrl: () => this.config.listeners.http.public_url,
             httpsPort: () => this.http.ports.https,
           },
-          { accounts: this.core.accounts, isAdmin: (jid) => this.core.admins.has(jid), hosts: this.core.hosts, throttle },
+          {
+            accounts: this.core.accounts,
+            isAdmin: (jid) => this.core.admins.has(jid),
+            hosts: this.core.hosts,
+            throttle,
+          },
           log,
         );
         this.adminApi.addAuthenticator(this.adminConsole.sessions);
@@ -450,7 +486,11 @@ export class NatterServer {
       throw new AdminError("unavailable", `the CA did not issue a certificate: ${(err as Error).message}`);
     }
     const served = this.certificates!.report().filter((r) => r.source === "acme");
-    return { domains: served.map((r) => r.domain), serial: served[0]?.serial ?? "", not_after: served[0]?.notAfter.toISOString() ?? "" };
+    return {
+      domains: served.map((r) => r.domain),
+      serial: served[0]?.serial ?? "",
+      not_after: served[0]?.notAfter.toISOString() ?? "",
+    };
   }
 
   /** Sends a message as the configured sender (`natter send`). */
@@ -480,7 +520,8 @@ export class NatterServer {
       return { ok: false, error };
     };
     if (this.stopping) return refuse("the server is shutting down");
-    if (!this.configSource || !this.certs || !this.clientSettings || !this.webSocket) return refuse("this server was not started from a configuration file");
+    if (!this.configSource || !this.certs || !this.clientSettings || !this.webSocket)
+      return refuse("this server was not started from a configuration file");
     this.reopenLog();
     const { result, config } = await reloadServer({
       running: this.running,

@@ -129,13 +129,19 @@ export class Administration implements AdminOperations {
   async listUsers(query: UserQuery): Promise<Page<UserSummary>> {
     const host = this.knownHost(query.host);
     const search = query.search?.toLowerCase() ?? "";
-    const all = (await this.deps.accounts.listUsers(host).catch(providerRefusal)).filter((u) => u.toLowerCase().includes(search)).sort();
+    const all = (await this.deps.accounts.listUsers(host).catch(providerRefusal))
+      .filter((u) => u.toLowerCase().includes(search))
+      .sort();
     const offset = Math.max(0, Math.floor(query.offset ?? 0));
     const limit = Math.min(MAX_PAGE, Math.max(0, Math.floor(query.limit ?? 100)));
     const items: UserSummary[] = [];
     for (const user of all.slice(offset, offset + limit)) {
       const jid = `${user}@${host}`;
-      items.push({ jid, disabled: await this.deps.accounts.isDisabled(host, user), sessions: this.deps.sessions.resourcesOf(jid).length });
+      items.push({
+        jid,
+        disabled: await this.deps.accounts.isDisabled(host, user),
+        sessions: this.deps.sessions.resourcesOf(jid).length,
+      });
     }
     return { items, total: all.length, offset, limit };
   }
@@ -143,7 +149,11 @@ export class Administration implements AdminOperations {
   async user(jid: JidText): Promise<UserSummary> {
     const account = await this.existingAccount(jid);
     const bare = account.bareString();
-    return { jid: bare, disabled: await this.deps.accounts.isDisabled(account.domain, account.local), sessions: this.deps.sessions.resourcesOf(bare).length };
+    return {
+      jid: bare,
+      disabled: await this.deps.accounts.isDisabled(account.domain, account.local),
+      sessions: this.deps.sessions.resourcesOf(bare).length,
+    };
   }
 
   async createUser(jid: JidText, password: string): Promise<void> {
@@ -154,7 +164,8 @@ export class Administration implements AdminOperations {
     } catch (err) {
       if (err instanceof AccountExistsError) throw new AdminError("conflict", `${account} already exists`);
       throwIfProviderRefusal(err);
-      if (err instanceof PrecisError) throw new AdminError("bad-request", `not an allowed username or password: ${err.message}`);
+      if (err instanceof PrecisError)
+        throw new AdminError("bad-request", `not an allowed username or password: ${err.message}`);
       throw err;
     }
   }
@@ -182,7 +193,11 @@ export class Administration implements AdminOperations {
       throwIfProviderRefusal(err);
       throw err;
     }
-    if (disabled) this.endSessions(this.deps.sessions.resourcesOf(account.bareString()), new StreamError("not-authorized", "the account was disabled"));
+    if (disabled)
+      this.endSessions(
+        this.deps.sessions.resourcesOf(account.bareString()),
+        new StreamError("not-authorized", "the account was disabled"),
+      );
   }
 
   async setPassword(jid: JidText, password: string): Promise<void> {
@@ -225,7 +240,10 @@ export class Administration implements AdminOperations {
   kick(jid: JidText, reason?: string): number {
     const matching = this.matchingSessions(jid, true);
     // RFC 6120 §4.9.3.14: ended by local policy (not not-authorized, which would tell a client to drop its password).
-    this.endSessions(matching, new StreamError("policy-violation", reason || "the session was ended by an administrator"));
+    this.endSessions(
+      matching,
+      new StreamError("policy-violation", reason || "the session was ended by an administrator"),
+    );
     return matching.length;
   }
 
@@ -259,7 +277,12 @@ export class Administration implements AdminOperations {
     const recipient = tryParseJid(to);
     if (!recipient) throw new AdminError("bad-request", `not a valid JID: ${to}`);
     if (body === "") throw new AdminError("bad-request", "the message is empty");
-    const message = new Element("message", NS_CLIENT, { from: this.deps.messageSender(), to: recipient.toString(), type: "chat", id: newStreamId() });
+    const message = new Element("message", NS_CLIENT, {
+      from: this.deps.messageSender(),
+      to: recipient.toString(),
+      type: "chat",
+      id: newStreamId(),
+    });
     message.c("body").t(body);
     await this.deps.router.route(message);
   }
@@ -314,14 +337,17 @@ export class Administration implements AdminOperations {
   /** user@host of a host of this server; the local part as PRECIS would have it is the provider's to check. */
   private accountJid(text: JidText): Jid {
     const jid = tryParseJid(text);
-    if (!jid || jid.local === "" || jid.resource !== "") throw new AdminError("bad-request", `"${text}" is not an account JID`);
-    if (!this.deps.hosts.has(jid.domain)) throw new AdminError("bad-request", `${jid.domain} is not a host of this server`);
+    if (!jid || jid.local === "" || jid.resource !== "")
+      throw new AdminError("bad-request", `"${text}" is not an account JID`);
+    if (!this.deps.hosts.has(jid.domain))
+      throw new AdminError("bad-request", `${jid.domain} is not a host of this server`);
     return jid;
   }
 
   private async existingAccount(text: JidText): Promise<Jid> {
     const jid = this.accountJid(text);
-    if (!(await this.deps.accounts.userExists(jid.domain, jid.local).catch(providerRefusal))) throw new AdminError("not-found", `${jid} does not exist`);
+    if (!(await this.deps.accounts.userExists(jid.domain, jid.local).catch(providerRefusal)))
+      throw new AdminError("not-found", `${jid} does not exist`);
     return jid;
   }
 

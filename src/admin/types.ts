@@ -230,5 +230,8 @@ export interface AdminPrincipal {
  * each in turn; undefined means "not mine or not valid".
  */
 export interface AdminAuthenticator {
-  authenticate(headers: Readonly<Record<string, string | string[] | undefined>>, remoteAddress: string): Promise<AdminPrincipal | undefined>;
+  authenticate(
+    headers: Readonly<Record<string, string | string[] | undefined>>,
+    remoteAddress: string,
+  ): Promise<AdminPrincipal | undefined>;
 }

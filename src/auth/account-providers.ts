@@ -72,7 +72,12 @@ export class HostAccountProviders implements AccountProvider {
  * Builds the providers the config names, one backend per kind shared by its hosts. `internal` is Natter's own
  * store. Passwords checked elsewhere can travel only in PLAIN, so a warning names each such host.
  */
-export function buildAccountProviders(config: Config, internal: AccountProvider, log: Logger, warn = true): HostAccountProviders {
+export function buildAccountProviders(
+  config: Config,
+  internal: AccountProvider,
+  log: Logger,
+  warn = true,
+): HostAccountProviders {
   const { auth } = config;
   const cache = new AuthCache({ ttlMs: auth.cache_ttl * 1000, maxEntries: auth.cache_entries });
   const byKind = new Map<AccountProviderName, ExternalAccountProvider>();
@@ -125,7 +130,13 @@ export function buildAccountProviders(config: Config, internal: AccountProvider,
     } else {
       const o = auth.http;
       provider = new ExternalAccountProvider(
-        new HttpBackend({ url: o.url, existsUrl: o.exists_url, token: o.token, caFile: o.ca_file, timeoutMs: o.timeout * 1000 }),
+        new HttpBackend({
+          url: o.url,
+          existsUrl: o.exists_url,
+          token: o.token,
+          caFile: o.ca_file,
+          timeoutMs: o.timeout * 1000,
+        }),
         cache,
         providerLog,
       );

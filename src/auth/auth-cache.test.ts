@@ -24,7 +24,7 @@ describe("AuthCache", () => {
   it("never holds the password itself", () => {
     const { cache: c } = cache();
     c.rememberVerified("example.org", "alice", "very-distinctive-password");
-    const seen = JSON.stringify([...((c as unknown as { passwords: Map<string, unknown> }).passwords.values())]);
+    const seen = JSON.stringify([...(c as unknown as { passwords: Map<string, unknown> }).passwords.values()]);
     assert.equal(seen.includes("very-distinctive-password"), false);
   });
 

@@ -34,7 +34,10 @@ export class DirectoryAdmins {
     try {
       this.members = await this.deps.fetch();
     } catch (err) {
-      this.deps.log.warn({ error: (err as Error).message }, "could not read the LDAP admin group; the admins it gave last time are kept");
+      this.deps.log.warn(
+        { error: (err as Error).message },
+        "could not read the LDAP admin group; the admins it gave last time are kept",
+      );
     }
     this.apply();
   }

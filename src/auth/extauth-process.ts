@@ -53,7 +53,8 @@ export class ExtauthProcess {
   /** Sends one request after those before it; rejects when the program is down, dies or times out. */
   request(fields: string[]): Promise<boolean> {
     // A hung program makes each request wait its timeout: a bounded queue keeps that from piling up.
-    if (this.queued >= this.options.maxQueue) return Promise.reject(new Error("too many requests waiting for the external program"));
+    if (this.queued >= this.options.maxQueue)
+      return Promise.reject(new Error("too many requests waiting for the external program"));
     this.queued++;
     const run = this.queue.then(() => this.send(fields)).finally(() => this.queued--);
     this.queue = run.catch(() => undefined);
@@ -62,7 +63,8 @@ export class ExtauthProcess {
 
   private send(fields: string[]): Promise<boolean> {
     const payload = Buffer.from(fields.join(":"), "utf8");
-    if (payload.length > MAX_REQUEST_BYTES) return Promise.reject(new Error("request too long for the extauth protocol"));
+    if (payload.length > MAX_REQUEST_BYTES)
+      return Promise.reject(new Error("request too long for the extauth protocol"));
     const child = this.child;
     if (this.closed || !child) return Promise.reject(new Error("the external authentication program is not running"));
     const frame = Buffer.alloc(2 + payload.length);
@@ -70,7 +72,10 @@ export class ExtauthProcess {
     payload.copy(frame, 2);
     return new Promise<boolean>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.log.warn({ command: this.options.command, op: fields[0] }, "external authentication program timed out; restarting it");
+        this.log.warn(
+          { command: this.options.command, op: fields[0] },
+          "external authentication program timed out; restarting it",
+        );
         this.fail(new Error(`no answer within ${this.options.timeoutMs} ms`));
         child.kill("SIGKILL");
       }, this.options.timeoutMs);
@@ -89,7 +94,10 @@ export class ExtauthProcess {
     try {
       child = spawn(this.options.command, this.options.args, { stdio: ["pipe", "pipe", "pipe"] });
     } catch (err) {
-      this.log.error({ command: this.options.command, error: (err as Error).message }, "cannot start the external authentication program");
+      this.log.error(
+        { command: this.options.command, error: (err as Error).message },
+        "cannot start the external authentication program",
+      );
       this.scheduleRestart();
       return;
     }
@@ -97,14 +105,20 @@ export class ExtauthProcess {
     this.startedAt = Date.now();
     child.stdout.on("data", (chunk: Buffer) => this.onData(chunk));
     // Its stderr is its log: passed on line by line, bounded so a chatty program cannot fill ours.
-    child.stderr.on("data", (chunk: Buffer) => this.log.info({ command: this.options.command, stderr: chunk.toString("utf8", 0, 2000).trimEnd() }, "extauth program"));
+    child.stderr.on("data", (chunk: Buffer) =>
+      this.log.info(
+        { command: this.options.command, stderr: chunk.toString("utf8", 0, 2000).trimEnd() },
+        "extauth program",
+      ),
+    );
     child.stdin.on("error", () => undefined); // an exit mid-write: reported by 'exit'
     child.on("error", (err) => {
       this.log.error({ command: this.options.command, error: err.message }, "external authentication program failed");
       this.died(child);
     });
     child.on("exit", (code, signal) => {
-      if (!this.closed) this.log.warn({ command: this.options.command, code, signal }, "external authentication program exited");
+      if (!this.closed)
+        this.log.warn({ command: this.options.command, code, signal }, "external authentication program exited");
       this.died(child);
     });
   }
@@ -131,7 +145,10 @@ export class ExtauthProcess {
       const length = this.buffered.readUInt16BE(0);
       if (length !== 2) {
         // Not the protocol: nothing after this can be trusted to line up with our requests.
-        this.log.error({ command: this.options.command, length }, "external authentication program answered out of protocol; restarting it");
+        this.log.error(
+          { command: this.options.command, length },
+          "external authentication program answered out of protocol; restarting it",
+        );
         this.fail(new Error("answer out of protocol"));
         this.child?.kill("SIGKILL");
         return;
@@ -141,7 +158,10 @@ export class ExtauthProcess {
       this.buffered = this.buffered.subarray(4);
       const pending = this.pending;
       if (!pending) {
-        this.log.warn({ command: this.options.command }, "external authentication program answered with no request; ignored");
+        this.log.warn(
+          { command: this.options.command },
+          "external authentication program answered with no request; ignored",
+        );
         continue;
       }
       this.pending = undefined;

@@ -39,7 +39,9 @@ export class ExternalAccountProvider implements AccountProvider {
     const names = normalise(user, password);
     if (!names) return false;
     if (this.cache.hasVerified(host, names.user, names.password)) return true;
-    const valid = await this.ask("verify", host, names.user, () => this.backend.verify(host, names.user, names.password));
+    const valid = await this.ask("verify", host, names.user, () =>
+      this.backend.verify(host, names.user, names.password),
+    );
     if (valid) this.cache.rememberVerified(host, names.user, names.password);
     else this.cache.forget(host, names.user);
     return valid;
@@ -77,7 +79,8 @@ export class ExternalAccountProvider implements AccountProvider {
     const names = { user: enforceUsernameCaseMapped(user), password: enforceOpaqueString(password) };
     const changed = await this.ask("setpass", host, names.user, () => setPassword(host, names.user, names.password));
     this.cache.forget(host, names.user);
-    if (!changed) throw new NoSuchAccountError(`${names.user}@${host} (the ${this.backend.label} backend refused the change)`);
+    if (!changed)
+      throw new NoSuchAccountError(`${names.user}@${host} (the ${this.backend.label} backend refused the change)`);
   }
 
   async deleteUser(host: string, user: string): Promise<void> {
@@ -119,7 +122,9 @@ export class ExternalAccountProvider implements AccountProvider {
   }
 
   private elsewhere(what: string): AccountsManagedElsewhereError {
-    return new AccountsManagedElsewhereError(`accounts are managed in ${this.backend.label}: ${what} is done there, not in Natter`);
+    return new AccountsManagedElsewhereError(
+      `accounts are managed in ${this.backend.label}: ${what} is done there, not in Natter`,
+    );
   }
 }
 

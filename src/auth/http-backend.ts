@@ -45,7 +45,11 @@ export class HttpBackend implements PasswordBackend {
   private post(url: string, body: Record<string, string>): Promise<number> {
     const target = new URL(url);
     const data = Buffer.from(JSON.stringify(body), "utf8");
-    const headers: Record<string, string> = { "content-type": "application/json", "content-length": String(data.length), accept: "*/*" };
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      "content-length": String(data.length),
+      accept: "*/*",
+    };
     if (this.options.token !== "") headers.authorization = `Bearer ${this.options.token}`;
     const send = target.protocol === "https:" ? httpsRequest : httpRequest;
     return new Promise<number>((resolve, reject) => {
@@ -61,7 +65,10 @@ export class HttpBackend implements PasswordBackend {
         },
       );
       // `timeout` covers idle sockets only: this bounds the whole exchange.
-      const overall = setTimeout(() => req.destroy(new Error(`no answer within ${this.options.timeoutMs} ms`)), this.options.timeoutMs);
+      const overall = setTimeout(
+        () => req.destroy(new Error(`no answer within ${this.options.timeoutMs} ms`)),
+        this.options.timeoutMs,
+      );
       req.on("timeout", () => req.destroy(new Error(`no answer within ${this.options.timeoutMs} ms`)));
       req.on("error", (err) => {
         clearTimeout(overall);

@@ -115,7 +115,8 @@ export class InternalAccountProvider implements AccountProvider {
     if (this.creating.has(key)) throw new AccountExistsError(`${username}@${host} exists`);
     this.creating.add(key);
     try {
-      if ((await this.store(host).get(username)) !== undefined) throw new AccountExistsError(`${username}@${host} exists`);
+      if ((await this.store(host).get(username)) !== undefined)
+        throw new AccountExistsError(`${username}@${host} exists`);
       await this.store(host).set(username, await this.credentialRecord(password));
     } finally {
       this.creating.delete(key);
@@ -166,7 +167,10 @@ export class InternalAccountProvider implements AccountProvider {
    * The stored SCRAM credentials of an account, per hash, for export (XEP-0227 §4.2 scram-credentials):
    * never a password, which is not kept. Undefined when there is no such account.
    */
-  async exportCredentials(host: string, user: string): Promise<Partial<Record<ScramHash, ScramCredentials>> | undefined> {
+  async exportCredentials(
+    host: string,
+    user: string,
+  ): Promise<Partial<Record<ScramHash, ScramCredentials>> | undefined> {
     const username = normalizeOrUndefined(user);
     const record = username === undefined ? undefined : await this.store(host).get(username);
     if (record === undefined) return undefined;
@@ -288,7 +292,12 @@ function strongestCredentials(record: Json): { hash: ScramHash; credentials: Scr
 
 function sameCredentials(a: ScramCredentials | undefined, b: ScramCredentials | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
-  return a.iterations === b.iterations && a.salt.equals(b.salt) && a.storedKey.equals(b.storedKey) && a.serverKey.equals(b.serverKey);
+  return (
+    a.iterations === b.iterations &&
+    a.salt.equals(b.salt) &&
+    a.storedKey.equals(b.storedKey) &&
+    a.serverKey.equals(b.serverKey)
+  );
 }
 
 function isDisabledRecord(record: Json | undefined): boolean {

@@ -38,7 +38,12 @@ export class LdapBackend implements PasswordBackend {
 
   constructor(private readonly options: LdapBackendOptions) {
     this.connector = new LdapConnector(options);
-    this.pool = new LdapPool(this.connector, { dn: options.bindDn, password: options.bindPassword }, options.poolSize, options.maxQueue);
+    this.pool = new LdapPool(
+      this.connector,
+      { dn: options.bindDn, password: options.bindPassword },
+      options.poolSize,
+      options.maxQueue,
+    );
     this.binds = new ConcurrencyGate(options.maxBinds, options.maxQueue);
   }
 
@@ -68,8 +73,16 @@ export class LdapBackend implements PasswordBackend {
   async list(host: string): Promise<string[]> {
     if (this.options.base === "") throw new Error("auth.ldap.base is needed to list users");
     const filter = this.options.filter.replace(/%u/g, "*").replace(/%d/g, escapeFilterValue(host));
-    const entries = await this.pool.use(async (c) =>
-      (await c.search(this.options.base, { scope: "sub", filter, attributes: [this.options.userAttribute], paged: { pageSize: 500 } })).searchEntries,
+    const entries = await this.pool.use(
+      async (c) =>
+        (
+          await c.search(this.options.base, {
+            scope: "sub",
+            filter,
+            attributes: [this.options.userAttribute],
+            paged: { pageSize: 500 },
+          })
+        ).searchEntries,
     );
     return uniqueUsernames(entries.map((e) => firstValue(e, this.options.userAttribute)));
   }
@@ -79,7 +92,11 @@ export class LdapBackend implements PasswordBackend {
     const { adminGroup, groupMemberAttribute, userAttribute } = this.options;
     if (adminGroup === "") return [];
     return this.pool.use(async (c) => {
-      const { searchEntries } = await c.search(adminGroup, { scope: "base", filter: "(objectClass=*)", attributes: [groupMemberAttribute] });
+      const { searchEntries } = await c.search(adminGroup, {
+        scope: "base",
+        filter: "(objectClass=*)",
+        attributes: [groupMemberAttribute],
+      });
       const values = allValues(searchEntries[0], groupMemberAttribute);
       if (groupMemberAttribute.toLowerCase() === "memberuid") return uniqueUsernames(values);
       const names: (string | undefined)[] = [];
@@ -97,14 +114,21 @@ export class LdapBackend implements PasswordBackend {
     const { userDnTemplate, base, filter } = this.options;
     if (base !== "") {
       const { searchEntries } = await this.pool.use((c) =>
-        c.search(base, { scope: "sub", filter: fillTemplate(filter, user, host, escapeFilterValue), attributes: ["1.1"], sizeLimit: 2 }),
+        c.search(base, {
+          scope: "sub",
+          filter: fillTemplate(filter, user, host, escapeFilterValue),
+          attributes: ["1.1"],
+          sizeLimit: 2,
+        }),
       );
       // Two entries for one name: refuse rather than guess which one's password counts.
       return searchEntries.length === 1 ? searchEntries[0]?.dn : undefined;
     }
     const dn = fillTemplate(userDnTemplate, user, host, escapeDnValue);
     try {
-      const { searchEntries } = await this.pool.use((c) => c.search(dn, { scope: "base", filter: "(objectClass=*)", attributes: ["1.1"] }));
+      const { searchEntries } = await this.pool.use((c) =>
+        c.search(dn, { scope: "base", filter: "(objectClass=*)", attributes: ["1.1"] }),
+      );
       return searchEntries.length === 1 ? dn : undefined;
     } catch (err) {
       if (err instanceof NoSuchObjectError) return undefined;
@@ -118,7 +142,11 @@ async function memberName(client: Client, dn: string, userAttribute: string): Pr
   const rdn = /^([^=,+]+)=((?:\\.|[^,+\\])*)(?:,|$)/.exec(dn);
   if (rdn && rdn[1]?.trim().toLowerCase() === userAttribute.toLowerCase()) return unescapeDnValue(rdn[2] ?? "");
   try {
-    const { searchEntries } = await client.search(dn, { scope: "base", filter: "(objectClass=*)", attributes: [userAttribute] });
+    const { searchEntries } = await client.search(dn, {
+      scope: "base",
+      filter: "(objectClass=*)",
+      attributes: [userAttribute],
+    });
     return firstValue(searchEntries[0], userAttribute);
   } catch (err) {
     if (err instanceof NoSuchObjectError) return undefined;

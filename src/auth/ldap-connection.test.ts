@@ -30,7 +30,10 @@ describe("ConcurrencyGate", () => {
 
   it("frees the slot when a task throws", async () => {
     const gate = new ConcurrencyGate(1, 0);
-    await assert.rejects(gate.run(async () => Promise.reject(new Error("boom"))), /boom/);
+    await assert.rejects(
+      gate.run(async () => Promise.reject(new Error("boom"))),
+      /boom/,
+    );
     assert.equal(await gate.run(async () => 1), 1);
   });
 });

@@ -22,7 +22,10 @@ export class LdapConnector {
 
   constructor(private readonly options: LdapConnectionOptions) {
     this.host = new URL(options.url).hostname.replace(/^\[(.*)\]$/, "$1");
-    this.tls = { rejectUnauthorized: options.tlsVerify, ...(options.caFile ? { ca: [readFileSync(options.caFile)] } : {}) };
+    this.tls = {
+      rejectUnauthorized: options.tlsVerify,
+      ...(options.caFile ? { ca: [readFileSync(options.caFile)] } : {}),
+    };
   }
 
   /** A connected client (StartTLS done when configured), not bound yet. */
@@ -37,7 +40,11 @@ export class LdapConnector {
     if (this.options.startTls) {
       try {
         // The name checked against the certificate (RFC 4513 §3.1.3): the URL's host, not Node's "localhost".
-        await client.startTLS({ ...this.tls, host: this.host, ...(isIP(this.host) === 0 ? { servername: this.host } : {}) });
+        await client.startTLS({
+          ...this.tls,
+          host: this.host,
+          ...(isIP(this.host) === 0 ? { servername: this.host } : {}),
+        });
       } catch (err) {
         await client.unbind().catch(() => undefined);
         throw err;

@@ -16,7 +16,8 @@ export function escapeDnValue(value: string): string {
   let out = "";
   [...value].forEach((c, i, all) => {
     if (c === "\u0000") out += "\\00";
-    else if ('"+,;<>\\='.includes(c) || (i === 0 && (c === " " || c === "#")) || (i === all.length - 1 && c === " ")) out += `\\${c}`;
+    else if ('"+,;<>\\='.includes(c) || (i === 0 && (c === " " || c === "#")) || (i === all.length - 1 && c === " "))
+      out += `\\${c}`;
     else out += c;
   });
   return out;

@@ -7,9 +7,9 @@ import type { Config } from "../core/config/index.js";
 import { AcmeManager } from "../core/tls/acme-manager.js";
 import { certificateReport, type DomainCertificate, warnAboutCertificates } from "../core/tls/certificate-report.js";
 import { CertificateStore, matchesName } from "../core/tls/certificates.js";
-import type { HttpRoutes } from "../web/http-routes.js";
 import { servedDomains } from "../modules/served-domains.js";
 import { type CertificateHolders, swapCertificates } from "../reload/swap-certificates.js";
+import type { HttpRoutes } from "../web/http-routes.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -97,7 +97,10 @@ export class CertificateService {
     const { log } = this.o;
     const next = await CertificateStore.fromConfig(this.o.config(), (msg) => log.info(msg));
     swapCertificates(this.o.holders(), next);
-    log.info({ fingerprints: next.fingerprints() }, "new certificates serve new connections; connections already up keep theirs");
+    log.info(
+      { fingerprints: next.fingerprints() },
+      "new certificates serve new connections; connections already up keep theirs",
+    );
     this.warn();
   }
 }

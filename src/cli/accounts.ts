@@ -5,7 +5,12 @@ import { SingleBar } from "cli-progress";
 import { pino } from "pino";
 import { buildAccountProviders } from "../auth/account-providers.js";
 import { InternalAccountProvider } from "../auth/internal-account-provider.js";
-import { AccountBackendUnavailableError, AccountExistsError, type AccountProvider, AccountsManagedElsewhereError } from "../auth/types.js";
+import {
+  AccountBackendUnavailableError,
+  AccountExistsError,
+  type AccountProvider,
+  AccountsManagedElsewhereError,
+} from "../auth/types.js";
 import type { Config } from "../core/config/index.js";
 import { type Jid, tryParseJid } from "../core/jid.js";
 import { openStorage } from "../storage/open-storage.js";
@@ -17,7 +22,10 @@ export class CliError extends Error {}
  * Runs `fn` with each host's account provider, as the server builds them (auth.provider, auth.host_providers).
  * On a host whose accounts live elsewhere, what the backend cannot do (or cannot answer now) is a CliError.
  */
-export async function withAccounts<T>(config: Config, fn: (accounts: AccountProvider, storage: StorageDriver) => Promise<T>): Promise<T> {
+export async function withAccounts<T>(
+  config: Config,
+  fn: (accounts: AccountProvider, storage: StorageDriver) => Promise<T>,
+): Promise<T> {
   const storage = await openStorage(config);
   let accounts: ReturnType<typeof buildAccountProviders> | undefined;
   try {
@@ -25,7 +33,8 @@ export async function withAccounts<T>(config: Config, fn: (accounts: AccountProv
     accounts = buildAccountProviders(config, internal, pino({ level: "silent" }), false);
     return await fn(accounts, storage);
   } catch (err) {
-    if (err instanceof AccountsManagedElsewhereError || err instanceof AccountBackendUnavailableError) throw new CliError(err.message);
+    if (err instanceof AccountsManagedElsewhereError || err instanceof AccountBackendUnavailableError)
+      throw new CliError(err.message);
     throw err;
   } finally {
     await accounts?.close();
@@ -36,7 +45,8 @@ export async function withAccounts<T>(config: Config, fn: (accounts: AccountProv
 /** An account JID: user@host with a host this server serves. */
 export function accountJid(config: Config, input: string): Jid {
   const jid = tryParseJid(input);
-  if (!jid || jid.local === "" || jid.resource !== "") throw new CliError(`"${input}" is not an account JID such as alice@${config.hosts[0]}`);
+  if (!jid || jid.local === "" || jid.resource !== "")
+    throw new CliError(`"${input}" is not an account JID such as alice@${config.hosts[0]}`);
   if (!config.hosts.includes(jid.domain)) {
     throw new CliError(`${jid.domain} is not a host of this server (hosts: ${config.hosts.join(", ")})`);
   }
@@ -67,7 +77,11 @@ export async function addUsersFromFile(config: Config, path: string, showProgres
     }
   });
   return withAccounts(config, async (accounts) => {
-    const bar = new SingleBar({ format: "creating accounts [{bar}] {value}/{total} {eta_formatted} left", noTTYOutput: showProgress, notTTYSchedule: 5000 });
+    const bar = new SingleBar({
+      format: "creating accounts [{bar}] {value}/{total} {eta_formatted} left",
+      noTTYOutput: showProgress,
+      notTTYSchedule: 5000,
+    });
     if (showProgress) bar.start(rows.length, 0);
     let created = 0;
     let next = 0;
@@ -79,7 +93,10 @@ export async function addUsersFromFile(config: Config, path: string, showProgres
           await accounts.createUser(row.jid.domain, row.jid.local, row.password);
           created++;
         } catch (err) {
-          skipped.push({ line: row.line, reason: err instanceof AccountExistsError ? "account exists" : (err as Error).message });
+          skipped.push({
+            line: row.line,
+            reason: err instanceof AccountExistsError ? "account exists" : (err as Error).message,
+          });
         }
         if (showProgress) bar.increment();
       }

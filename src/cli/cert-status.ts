@@ -5,17 +5,19 @@ import type { Command } from "commander";
 import { acmeDomains } from "../certificates/certificate-service.js";
 import { sendControlRequest } from "../control/control-server.js";
 import type { Config } from "../core/config/index.js";
-import { CliError } from "./accounts.js";
 import { certificateReport } from "../core/tls/certificate-report.js";
 import { CertificateStore } from "../core/tls/certificates.js";
 import { servedDomains } from "../modules/served-domains.js";
+import { CliError } from "./accounts.js";
 import { formatTable, formatTime } from "./table.js";
 
 export function registerCertCommands(program: Command, config: () => Config): void {
   const cert = program.command("cert").description("TLS certificates");
   cert
     .command("status")
-    .description("per served domain: the certificate, its issuer and expiry; ! marks expiring (< 14 days) or not naming the domain")
+    .description(
+      "per served domain: the certificate, its issuer and expiry; ! marks expiring (< 14 days) or not naming the domain",
+    )
     .option("--json", "print the data as JSON")
     .action(async (opts: { json?: boolean }) => {
       const cfg = config();
@@ -25,7 +27,13 @@ export function registerCertCommands(program: Command, config: () => Config): vo
       const report = certificateReport(store, domains, cfg);
       const wanted = cfg.tls.acme.enabled ? new Set(acmeDomains(cfg, domains, store)) : new Set<string>();
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify(report.map((r) => ({ ...r, acme_managed: wanted.has(r.domain) })), null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify(
+            report.map((r) => ({ ...r, acme_managed: wanted.has(r.domain) })),
+            null,
+            2,
+          )}\n`,
+        );
         return;
       }
       const rows = report.map((r) => [
@@ -35,7 +43,10 @@ export function registerCertCommands(program: Command, config: () => Config): vo
         r.issuer,
         formatTime(r.notAfter.getTime()),
         String(r.daysLeft),
-        [r.mismatched ? "does not name the domain" : "", r.expiring ? (r.daysLeft < 0 ? "expired" : "expires soon") : ""]
+        [
+          r.mismatched ? "does not name the domain" : "",
+          r.expiring ? (r.daysLeft < 0 ? "expired" : "expires soon") : "",
+        ]
           .filter(Boolean)
           .join("; "),
       ]);
@@ -55,6 +66,8 @@ export function registerCertCommands(program: Command, config: () => Config): vo
       }
       if (!response.ok) throw new CliError(response.error);
       const r = response.result as { domains: string[]; serial: string; not_after: string };
-      process.stdout.write(`new certificate for ${r.domains.join(", ")}: serial ${r.serial}, not after ${r.not_after}\n`);
+      process.stdout.write(
+        `new certificate for ${r.domains.join(", ")}: serial ${r.serial}, not after ${r.not_after}\n`,
+      );
     });
 }

@@ -2,17 +2,17 @@
 // run beside a running server (SQLite WAL; it reads committed data). Import refuses while the server runs: the
 // server keeps rosters, PEP nodes, privacy lists and known accounts in memory, and rows written behind it
 // would be overwritten or ignored; `--dry-run` writes nothing and may run at any time.
+
+import { statSync } from "node:fs";
+import { connect } from "node:net";
 import { Presets, SingleBar } from "cli-progress";
 import type { Command } from "commander";
 import { pino } from "pino";
-import { statSync } from "node:fs";
-import { connect } from "node:net";
+import { InternalAccountProvider } from "../auth/internal-account-provider.js";
+import { providerOfHost } from "../core/config/auth-providers-schema.js";
 import type { Config } from "../core/config/index.js";
 import { exportPie } from "../migration/export.js";
 import { type ImportReport, importInputs, importPie } from "../migration/import.js";
-import { InternalAccountProvider } from "../auth/internal-account-provider.js";
-import { providerOfHost } from "../core/config/auth-providers-schema.js";
-import { hostSections } from "../migration/sections/index.js";
 import { type MigrationContext, MigrationFileError } from "../migration/types.js";
 import { openStorage } from "../storage/open-storage.js";
 import { CliError } from "./accounts.js";
@@ -22,7 +22,11 @@ import { CliError } from "./accounts.js";
  * The storage and Natter's own account store. Migration carries SCRAM credentials, which only the internal provider
  * keeps: a host whose passwords are checked elsewhere (LDAP, a program, HTTP) is refused with a message.
  */
-async function withMigrationContext<T>(config: Config, hosts: readonly string[], fn: (ctx: MigrationContext) => Promise<T>): Promise<T> {
+async function withMigrationContext<T>(
+  config: Config,
+  hosts: readonly string[],
+  fn: (ctx: MigrationContext) => Promise<T>,
+): Promise<T> {
   const elsewhere = hosts.filter((host) => providerOfHost(config, host) !== "internal");
   if (elsewhere.length > 0) {
     throw new CliError(
@@ -63,7 +67,12 @@ export function registerMigrationCommands(program: Command, config: () => Config
       }
       const hosts = opts.host !== undefined ? [opts.host] : cfg.hosts;
       const bar = new SingleBar(
-        { format: "exporting [{bar}] {value}/{total} users {eta_formatted} left", noTTYOutput: true, notTTYSchedule: 5000, stream: process.stderr },
+        {
+          format: "exporting [{bar}] {value}/{total} users {eta_formatted} left",
+          noTTYOutput: true,
+          notTTYSchedule: 5000,
+          stream: process.stderr,
+        },
         Presets.shades_classic,
       );
       let started = false;
@@ -77,7 +86,9 @@ export function registerMigrationCommands(program: Command, config: () => Config
       );
       if (started) bar.stop();
       const parts = [...report.sections].filter(([, n]) => n > 0).map(([name, n]) => `${name} ${n}`);
-      process.stdout.write(`exported ${report.users} users to ${file}${parts.length > 0 ? ` (${parts.join(", ")})` : ""}\n`);
+      process.stdout.write(
+        `exported ${report.users} users to ${file}${parts.length > 0 ? ` (${parts.join(", ")})` : ""}\n`,
+      );
     });
 
   program
@@ -103,7 +114,12 @@ export function registerMigrationCommands(program: Command, config: () => Config
       }
       const total = files.reduce((n, f) => n + statSync(f).size, 0);
       const bar = new SingleBar(
-        { format: "importing [{bar}] {percentage}% {user}", noTTYOutput: true, notTTYSchedule: 5000, stream: process.stderr },
+        {
+          format: "importing [{bar}] {percentage}% {user}",
+          noTTYOutput: true,
+          notTTYSchedule: 5000,
+          stream: process.stderr,
+        },
         Presets.shades_classic,
       );
       if (opts.progress) bar.start(total, 0, { user: "" });
@@ -127,7 +143,9 @@ export function registerMigrationCommands(program: Command, config: () => Config
       } catch (err) {
         if (opts.progress) bar.stop();
         if (err instanceof MigrationFileError) {
-          throw new CliError(`${err.message}\nimport stopped: ${dryRun ? "nothing was written" : "users before this line were imported; fix the file and run the import again (it is idempotent)"}`);
+          throw new CliError(
+            `${err.message}\nimport stopped: ${dryRun ? "nothing was written" : "users before this line were imported; fix the file and run the import again (it is idempotent)"}`,
+          );
         }
         throw err;
       }
@@ -148,8 +166,12 @@ export function formatImportReport(report: ImportReport): string {
     `  ${name.padEnd(10)} ${c.added} ${verb}added, ${c.changed} ${verb}changed, ${c.unchanged} unchanged${extra}\n`;
   out += line("accounts", report.accounts, report.accounts.skipped > 0 ? `, ${report.accounts.skipped} skipped` : "");
   for (const [name, c] of report.sections) if (c.added + c.changed + c.unchanged > 0) out += line(name, c);
-  const changed = report.accounts.added + report.accounts.changed + [...report.sections.values()].reduce((n, c) => n + c.added + c.changed, 0);
-  if (changed === 0) out += `nothing ${report.dryRun ? "would change" : "changed"}: everything in the file is already here\n`;
+  const changed =
+    report.accounts.added +
+    report.accounts.changed +
+    [...report.sections.values()].reduce((n, c) => n + c.added + c.changed, 0);
+  if (changed === 0)
+    out += `nothing ${report.dryRun ? "would change" : "changed"}: everything in the file is already here\n`;
   for (const [el, n] of report.unknown) out += `  not carried: ${n} × ${el}\n`;
   for (const p of report.problems) out += `${p.file}:${p.line}: ${p.message}\n`;
   if (report.moreProblems > 0) out += `… and ${report.moreProblems} more problems (see the log)\n`;

@@ -1,8 +1,8 @@
 // The control socket: a Unix socket in the data directory through which the CLI asks a running server to
 // do things only the server can (deliver a message now, list and end sessions, reload, manage API tokens).
 // Access is the socket file's permissions (0600): whoever may open it is the server's administrator.
-import { existsSync, unlinkSync, chmodSync, mkdirSync } from "node:fs";
-import { type Server, type Socket, connect, createServer } from "node:net";
+import { chmodSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { dirname } from "node:path";
 import type { Logger } from "pino";
 import { z } from "zod";
@@ -33,7 +33,12 @@ export const controlRequest = z.discriminatedUnion("op", [
   z.object({ op: z.literal("rooms"), domain: z.string().min(1).max(1023).optional() }),
   z.object({ op: z.literal("reload") }),
   z.object({ op: z.literal("cert-renew") }),
-  z.object({ op: z.literal("token-create"), scopes: z.array(z.enum(ADMIN_SCOPES)).min(1), name: z.string().max(200).optional(), expiresInDays: z.number().positive().optional() }),
+  z.object({
+    op: z.literal("token-create"),
+    scopes: z.array(z.enum(ADMIN_SCOPES)).min(1),
+    name: z.string().max(200).optional(),
+    expiresInDays: z.number().positive().optional(),
+  }),
   z.object({ op: z.literal("token-list") }),
   z.object({ op: z.literal("token-revoke"), id: z.string().min(1).max(100) }),
 ]);
@@ -171,8 +176,15 @@ async function perform(req: ControlRequest, target: ControlTarget, log: Logger):
       return { ok: true, result: await target.renewCertificates() };
     }
     case "token-create": {
-      const created = await apiTokens.create({ scopes: req.scopes, ...(req.name !== undefined ? { name: req.name } : {}), ...(req.expiresInDays !== undefined ? { expiresInDays: req.expiresInDays } : {}) });
-      log.info({ admin: "control-socket", op: "token-create", id: created.info.id, scopes: created.info.scopes }, "API token created");
+      const created = await apiTokens.create({
+        scopes: req.scopes,
+        ...(req.name !== undefined ? { name: req.name } : {}),
+        ...(req.expiresInDays !== undefined ? { expiresInDays: req.expiresInDays } : {}),
+      });
+      log.info(
+        { admin: "control-socket", op: "token-create", id: created.info.id, scopes: created.info.scopes },
+        "API token created",
+      );
       return { ok: true, result: created };
     }
     case "token-list":

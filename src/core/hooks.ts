@@ -21,7 +21,14 @@ export interface NotifyHooks {
    * A PEP item was stored (XEP-0163), by a client or server-side (publisher then a bare JID), after storage
    * and before the publish returns; for modules that build on PEP (bookmarks, avatar conversion).
    */
-  "pep.published": { host: string; user: string; node: string; itemId: string; payload: Element | undefined; publisher: Jid };
+  "pep.published": {
+    host: string;
+    user: string;
+    node: string;
+    itemId: string;
+    payload: Element | undefined;
+    publisher: Jid;
+  };
   /** A PEP item was retracted (XEP-0060 §7.2), after storage and before the retract returns. */
   "pep.retracted": { host: string; user: string; node: string; itemId: string };
   /** A user's vcard-temp was stored or removed (XEP-0054 §3.2), after storage; `vcard` undefined: none left. For the user directory. */
@@ -129,10 +136,17 @@ export class Hooks {
    */
   add(name: HookName, handler: Handler, owner: string, priority = 0): () => void {
     const entry = { handler, priority, owner };
-    this.table.set(name, [...(this.table.get(name) ?? []), entry].sort((a, b) => b.priority - a.priority));
+    this.table.set(
+      name,
+      [...(this.table.get(name) ?? []), entry].sort((a, b) => b.priority - a.priority),
+    );
     return () => {
       const current = this.table.get(name);
-      if (current?.includes(entry)) this.table.set(name, current.filter((e) => e !== entry));
+      if (current?.includes(entry))
+        this.table.set(
+          name,
+          current.filter((e) => e !== entry),
+        );
     };
   }
 
@@ -163,7 +177,12 @@ export class Hooks {
     return this.firstFrom(name, list, 0, payload);
   }
 
-  private firstFrom<K extends FirstHook>(name: K, list: Entry[], start: number, payload: FirstHooks[K]): boolean | Promise<boolean> {
+  private firstFrom<K extends FirstHook>(
+    name: K,
+    list: Entry[],
+    start: number,
+    payload: FirstHooks[K],
+  ): boolean | Promise<boolean> {
     for (let i = start; i < list.length; i++) {
       const e = list[i] as Entry;
       let result: unknown;
@@ -179,7 +198,13 @@ export class Hooks {
     return false;
   }
 
-  private async firstAfter<K extends FirstHook>(name: K, list: Entry[], i: number, pending: Promise<unknown>, payload: FirstHooks[K]): Promise<boolean> {
+  private async firstAfter<K extends FirstHook>(
+    name: K,
+    list: Entry[],
+    i: number,
+    pending: Promise<unknown>,
+    payload: FirstHooks[K],
+  ): Promise<boolean> {
     let result: unknown;
     try {
       result = await pending;
@@ -212,4 +237,8 @@ export type NotifyHandler<K extends NotifyHook> = (payload: NotifyHooks[K]) => v
 export type FirstHandler<K extends FirstHook> = (payload: FirstHooks[K]) => HookResult | Promise<HookResult>;
 export type FoldHandler<K extends FoldHook> = (
   args: FoldHooks[K]["args"],
-) => FoldHooks[K]["result"] | FoldHooks[K]["result"][] | undefined | Promise<FoldHooks[K]["result"] | FoldHooks[K]["result"][] | undefined>;
+) =>
+  | FoldHooks[K]["result"]
+  | FoldHooks[K]["result"][]
+  | undefined
+  | Promise<FoldHooks[K]["result"] | FoldHooks[K]["result"][] | undefined>;

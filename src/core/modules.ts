@@ -8,15 +8,7 @@ import type { AccountProvider } from "../auth/types.js";
 import type { StorageDriver, StoreKind, StoreKinds } from "../storage/types.js";
 import type { HttpHandler, HttpRouteOptions, HttpRoutes } from "../web/http-routes.js";
 import type { CommandDefinition, CommandRegistry } from "./commands.js";
-import type {
-  FirstHandler,
-  FirstHook,
-  FoldHandler,
-  FoldHook,
-  Hooks,
-  NotifyHandler,
-  NotifyHook,
-} from "./hooks.js";
+import type { FirstHandler, FirstHook, FoldHandler, FoldHook, Hooks, NotifyHandler, NotifyHook } from "./hooks.js";
 import type { IqDispatcher, IqHandler, IqTarget, IqType } from "./iq-dispatch.js";
 import type { ComponentHandler, Router } from "./router.js";
 import type { ServerCounters } from "./server-counters.js";

@@ -3,7 +3,7 @@
 // handled on the user's behalf, or another domain (s2s, components) — and sends errors back to the sender.
 import type { Logger } from "pino";
 import { AccountBackendUnavailableError, type AccountProvider } from "../auth/types.js";
-import { StanzaError, errorReply } from "./errors.js";
+import { errorReply, StanzaError } from "./errors.js";
 import type { Hooks } from "./hooks.js";
 import type { IqDispatcher } from "./iq-dispatch.js";
 import { type Jid, tryParseJid } from "./jid.js";
@@ -141,7 +141,12 @@ export class Router {
    * The privacy hook (XEP-0016 §2.2 rule 4: the first delivery rule): `out` for what a local account sends,
    * `in` for what one receives. Stanzas without a `from`, or whose party on that side is no local account, pass.
    */
-  private filtered(stanza: Element, to: Jid, direction: "in" | "out", session: Session | undefined): boolean | Promise<boolean> {
+  private filtered(
+    stanza: Element,
+    to: Jid,
+    direction: "in" | "out",
+    session: Session | undefined,
+  ): boolean | Promise<boolean> {
     if (!this.d.hooks.has("stanza.filter")) return false;
     const from = tryParseJid(stanza.attrs.from);
     if (!from) return false;
@@ -184,7 +189,10 @@ export class Router {
     if (!(await this.accountExists(to))) return this.noSuchUser(stanza, to, origin);
     // Handled by the server on the account's behalf (iq, probes, subscriptions): privacy first. What is
     // delivered to sessions is filtered in deliver(), with each session's own list.
-    if ((kind === "iq" || (kind === "presence" && type !== undefined && type !== "unavailable")) && (await this.filtered(stanza, to, "in", undefined)))
+    if (
+      (kind === "iq" || (kind === "presence" && type !== undefined && type !== "unavailable")) &&
+      (await this.filtered(stanza, to, "in", undefined))
+    )
       return;
 
     if (kind === "iq") {
@@ -285,7 +293,10 @@ export class Router {
       // full JID (§8.5.3.2.1) only chat falls back to the bare JID and error is ignored; the rest bounces.
       const silentIfReal = type === "error" || (to.resource === "" ? type !== "groupchat" : type === "chat");
       if (silentIfReal) {
-        this.d.log.debug({ to: stanza.attrs.to }, "message to an unknown account dropped silently (hide_account_existence)");
+        this.d.log.debug(
+          { to: stanza.attrs.to },
+          "message to an unknown account dropped silently (hide_account_existence)",
+        );
         return;
       }
       return this.bounce(stanza, new StanzaError("service-unavailable"));
@@ -301,7 +312,8 @@ export class Router {
     // data (disco#info names an account, a vCard get finds none …): get handlers only read. A set could write
     // under a name nobody holds, so it gets service-unavailable, as a full JID with no resource does (§8.5.3.2.3).
     const from = tryParseJid(stanza.attrs.from);
-    if (type === "get" && to.resource === "" && from) return this.d.iq.dispatch(stanza, from, to, "account", origin, to.toString());
+    if (type === "get" && to.resource === "" && from)
+      return this.d.iq.dispatch(stanza, from, to, "account", origin, to.toString());
     if (type === "get" || type === "set") this.bounce(stanza, new StanzaError("service-unavailable"));
   }
 }

@@ -21,7 +21,9 @@ export function serveServiceDomain(ctx: ModuleContext<unknown>, host: string, do
   // The disco module lists components under the host's name; a service domain elsewhere is added here.
   if (!domain.endsWith(`.${host}`)) {
     ctx.hookFold("disco.items", ({ to, node }) =>
-      to.local === "" && to.domain === host && node === undefined ? [new Element("item", NS_DISCO_ITEMS, { jid: domain })] : [],
+      to.local === "" && to.domain === host && node === undefined
+        ? [new Element("item", NS_DISCO_ITEMS, { jid: domain })]
+        : [],
     );
   }
 }

@@ -112,7 +112,8 @@ export class ServerMetrics {
       registers,
       collect() {
         this.reset();
-        for (const c of sources.certificates?.() ?? []) this.set({ domain: c.domain, source: c.source }, c.notAfter.getTime() / 1000);
+        for (const c of sources.certificates?.() ?? [])
+          this.set({ domain: c.domain, source: c.source }, c.notAfter.getTime() / 1000);
       },
     });
     new Gauge({
@@ -122,7 +123,8 @@ export class ServerMetrics {
       registers,
       collect() {
         this.reset();
-        for (const c of sources.certificates?.() ?? []) this.set({ domain: c.domain }, !c.mismatched && c.daysLeft >= 0 ? 1 : 0);
+        for (const c of sources.certificates?.() ?? [])
+          this.set({ domain: c.domain }, !c.mismatched && c.daysLeft >= 0 ? 1 : 0);
       },
     });
     new Gauge({

@@ -46,7 +46,9 @@ export function readCredentials(user: Element, warnings: string[]): ImportedCred
     const iterations = Number(text("iter-count"));
     const fields = { salt: text("salt"), serverKey: text("server-key"), storedKey: text("stored-key") };
     if (!Number.isSafeInteger(iterations) || iterations < 1 || !Object.values(fields).every((v) => BASE64.test(v))) {
-      warnings.push(`scram-credentials ${mechanism}: iter-count, salt, server-key or stored-key missing or malformed, skipped`);
+      warnings.push(
+        `scram-credentials ${mechanism}: iter-count, salt, server-key or stored-key missing or malformed, skipped`,
+      );
       continue;
     }
     const serverKey = Buffer.from(fields.serverKey, "base64");

@@ -1,8 +1,9 @@
 // `natter export`: writes one XEP-0227 document, host by host and user by user, straight to the file (never
 // the whole document in memory). Written to a temporary file renamed at the end, so a failed export leaves
 // no half file under the name asked for.
-import { createWriteStream, renameSync, rmSync } from "node:fs";
+
 import { once } from "node:events";
+import { createWriteStream, renameSync, rmSync } from "node:fs";
 import { escapeAttr } from "../core/xml/element.js";
 import { credentialElements } from "./account-credentials.js";
 import { hostSections, USER_SECTIONS } from "./sections/index.js";
@@ -20,7 +21,10 @@ export async function exportPie(
   hosts: readonly string[],
   onUser?: (done: number, total: number) => void,
 ): Promise<ExportReport> {
-  const report: ExportReport = { users: 0, sections: new Map([...USER_SECTIONS, ...hostSections(ctx.modules)].map((s) => [s.name, 0])) };
+  const report: ExportReport = {
+    users: 0,
+    sections: new Map([...USER_SECTIONS, ...hostSections(ctx.modules)].map((s) => [s.name, 0])),
+  };
   const usersByHost = new Map<string, string[]>();
   for (const host of hosts) usersByHost.set(host, await ctx.accounts.listUsers(host));
   const total = [...usersByHost.values()].reduce((n, u) => n + u.length, 0);

@@ -4,11 +4,10 @@
 // stops the import at its line (MigrationFileError).
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { PrecisError, enforceUsernameCaseMapped } from "../core/precis.js";
 import { tryParseJid } from "../core/jid.js";
+import { enforceUsernameCaseMapped, PrecisError } from "../core/precis.js";
 import type { Element } from "../core/xml/element.js";
-import { readCredentials } from "./account-credentials.js";
-import { NS_PIE_SCRAM } from "./account-credentials.js";
+import { NS_PIE_SCRAM, readCredentials } from "./account-credentials.js";
 import { peekRoot } from "./peek-root.js";
 import { DEFAULT_READER_LIMITS, type PieReaderLimits, readPieFile, type Where } from "./pie-reader.js";
 import { hostSections, USER_SECTIONS } from "./sections/index.js";
@@ -57,23 +56,32 @@ export async function importInputs(paths: readonly string[]): Promise<string[]> 
       continue;
     }
     // A file with another root (ejabberd's per-user files) is read through the xi:include that names it.
-    const names = readdirSync(path).filter((n) => n.endsWith(".xml")).sort();
+    const names = readdirSync(path)
+      .filter((n) => n.endsWith(".xml"))
+      .sort();
     for (const name of names) {
       const file = join(path, name);
       const root = await peekRoot(file);
       if (root?.ns === NS_PIE && root.name === "server-data") out.push(file);
     }
-    if (out.length === 0) throw new MigrationFileError(0, `${path}: no XEP-0227 file (*.xml with <server-data/>) in it`);
+    if (out.length === 0)
+      throw new MigrationFileError(0, `${path}: no XEP-0227 file (*.xml with <server-data/>) in it`);
   }
   return out;
 }
 
-export async function importPie(ctx: MigrationContext, files: readonly string[], settings: ImportSettings): Promise<ImportReport> {
+export async function importPie(
+  ctx: MigrationContext,
+  files: readonly string[],
+  settings: ImportSettings,
+): Promise<ImportReport> {
   const report: ImportReport = {
     dryRun: settings.dryRun,
     files: [...files],
     accounts: { added: 0, changed: 0, unchanged: 0, skipped: 0 },
-    sections: new Map([...USER_SECTIONS, ...hostSections(ctx.modules)].map((s) => [s.name, { added: 0, changed: 0, unchanged: 0 }])),
+    sections: new Map(
+      [...USER_SECTIONS, ...hostSections(ctx.modules)].map((s) => [s.name, { added: 0, changed: 0, unchanged: 0 }]),
+    ),
     problems: [],
     moreProblems: 0,
     unknown: new Map(),
@@ -97,7 +105,10 @@ export async function importPie(ctx: MigrationContext, files: readonly string[],
   const visitor = {
     async host(jid: string, at: Where): Promise<boolean> {
       if (settings.hosts.includes(jid)) return true;
-      problem(at, `host ${jid} is not served by this server (hosts: ${settings.hosts.join(", ")}): its users are skipped; add it to hosts in the configuration first`);
+      problem(
+        at,
+        `host ${jid} is not served by this server (hosts: ${settings.hosts.join(", ")}): its users are skipped; add it to hosts in the configuration first`,
+      );
       return false;
     },
     async user(host: string, el: Element, at: Where): Promise<void> {
@@ -131,7 +142,10 @@ export async function importPie(ctx: MigrationContext, files: readonly string[],
         report.accounts.unchanged++;
       } else {
         report.accounts.skipped++;
-        return problem(at, `${who}: no scram-credentials and no password: skipped (the account would have no way to log in)`);
+        return problem(
+          at,
+          `${who}: no scram-credentials and no password: skipped (the account would have no way to log in)`,
+        );
       }
       // Each child to the section that claims it.
       const claimed = new Map<string, Element[]>();
@@ -172,7 +186,11 @@ export async function importPie(ctx: MigrationContext, files: readonly string[],
   let done = 0;
   for (const file of files) {
     const before = done;
-    await readPieFile(file, { ...visitor, progress: (b) => visitor.progress(before + b) }, settings.limits ?? DEFAULT_READER_LIMITS);
+    await readPieFile(
+      file,
+      { ...visitor, progress: (b) => visitor.progress(before + b) },
+      settings.limits ?? DEFAULT_READER_LIMITS,
+    );
     done += statSync(file).size;
   }
   return report;

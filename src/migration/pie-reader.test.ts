@@ -26,7 +26,12 @@ function recorder(refuse: string[] = []): { visitor: PieVisitor; events: string[
       return !refuse.includes(jid);
     },
     async user(host, user: Element, at) {
-      events.push(`user ${user.attrs.name}@${host} @${at.line} children=${user.elements().map((e) => e.name).join(",")}`);
+      events.push(
+        `user ${user.attrs.name}@${host} @${at.line} children=${user
+          .elements()
+          .map((e) => e.name)
+          .join(",")}`,
+      );
     },
     async hostElement(host, el, at) {
       events.push(`host-element ${el.name}@${host} @${at.line}`);
@@ -69,14 +74,22 @@ describe("XEP-0227 reader", () => {
 
   it("follows xi:include under <server-data/> and under <host/>, relative to the including file", async () => {
     file("inc-user.xml", "<user xmlns='urn:xmpp:pie:0' name='carol'/>");
-    file("inc-host.xml", "<host xmlns='urn:xmpp:pie:0' xmlns:xi='http://www.w3.org/2001/XInclude' jid='c.example'>\n<xi:include href='inc-user.xml'/></host>");
+    file(
+      "inc-host.xml",
+      "<host xmlns='urn:xmpp:pie:0' xmlns:xi='http://www.w3.org/2001/XInclude' jid='c.example'>\n<xi:include href='inc-user.xml'/></host>",
+    );
     const main = file(
       "main.xml",
       "<server-data xmlns='urn:xmpp:pie:0' xmlns:xi='http://www.w3.org/2001/XInclude'><xi:include href='inc-host.xml'/>\n<host jid='d.example'><xi:include href='inc-user.xml'/></host></server-data>",
     );
     const { visitor, events } = recorder();
     await readPieFile(main, visitor);
-    assert.deepEqual(events, ["host c.example @1", "user carol@c.example @1 children=", "host d.example @2", "user carol@d.example @1 children="]);
+    assert.deepEqual(events, [
+      "host c.example @1",
+      "user carol@c.example @1 children=",
+      "host d.example @2",
+      "user carol@d.example @1 children=",
+    ]);
   });
 
   it("stops with the line at malformed XML, a foreign root, a self-include and too deep a user", async () => {
@@ -84,8 +97,14 @@ describe("XEP-0227 reader", () => {
     const cases: [string, RegExp][] = [
       ["<server-data xmlns='urn:xmpp:pie:0'>\n<host jid='a'>\n<user name='a'>\n</host>", /^line 4: /],
       ["<query xmlns='jabber:iq:roster'/>", /is not XEP-0227/],
-      ["<server-data xmlns='urn:xmpp:pie:0' xmlns:xi='http://www.w3.org/2001/XInclude'><xi:include href='self.xml'/></server-data>", /includes itself/],
-      [`<server-data xmlns='urn:xmpp:pie:0'><host jid='a'><user name='a'>${"<x>".repeat(70)}${"</x>".repeat(70)}</user></host></server-data>`, /nested deeper than 64/],
+      [
+        "<server-data xmlns='urn:xmpp:pie:0' xmlns:xi='http://www.w3.org/2001/XInclude'><xi:include href='self.xml'/></server-data>",
+        /includes itself/,
+      ],
+      [
+        `<server-data xmlns='urn:xmpp:pie:0'><host jid='a'><user name='a'>${"<x>".repeat(70)}${"</x>".repeat(70)}</user></host></server-data>`,
+        /nested deeper than 64/,
+      ],
       ["<!DOCTYPE a [<!ENTITY b 'c'>]><server-data xmlns='urn:xmpp:pie:0'/>", /DOCTYPE is not allowed/],
     ];
     for (const [text, expected] of cases) {

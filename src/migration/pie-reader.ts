@@ -39,7 +39,11 @@ export interface PieReaderLimits {
   maxIncludeDepth: number;
 }
 
-export const DEFAULT_READER_LIMITS: PieReaderLimits = { maxElementsPerUser: 1_000_000, maxDepth: 64, maxIncludeDepth: 4 };
+export const DEFAULT_READER_LIMITS: PieReaderLimits = {
+  maxElementsPerUser: 1_000_000,
+  maxDepth: 64,
+  maxIncludeDepth: 4,
+};
 
 type Job =
   | { kind: "host"; jid: string | undefined; at: Where }
@@ -49,7 +53,11 @@ type Job =
   | { kind: "include"; path: string; at: Where };
 
 /** Reads one file (and what it includes), calling the visitor in document order. Throws MigrationFileError. */
-export async function readPieFile(path: string, visitor: PieVisitor, limits: PieReaderLimits = DEFAULT_READER_LIMITS): Promise<void> {
+export async function readPieFile(
+  path: string,
+  visitor: PieVisitor,
+  limits: PieReaderLimits = DEFAULT_READER_LIMITS,
+): Promise<void> {
   await readOne(path, visitor, limits, { host: undefined, skipping: false }, 0, new Set());
 }
 
@@ -106,7 +114,8 @@ async function readFileOnce(
   parser.on("opentag", (tag: SaxesTagNS) => {
     if (collecting !== undefined) {
       if (open.length >= limits.maxDepth) fail(`elements nested deeper than ${limits.maxDepth}`);
-      if (++elements > limits.maxElementsPerUser) fail(`more than ${limits.maxElementsPerUser} elements in one <user/>`);
+      if (++elements > limits.maxElementsPerUser)
+        fail(`more than ${limits.maxElementsPerUser} elements in one <user/>`);
       const el = new Element(tag.local, tag.uri, attrsOf(tag));
       (open[open.length - 1] as Element).children.push(el);
       open.push(el);
@@ -150,7 +159,8 @@ async function readFileOnce(
     if (collecting !== undefined) {
       const el = open.pop() as Element;
       if (open.length > 0) return;
-      if (collectLine >= 0) jobs.push({ kind: collecting === "user" ? "user" : "host-element", el, at: where(collectLine) });
+      if (collectLine >= 0)
+        jobs.push({ kind: collecting === "user" ? "user" : "host-element", el, at: where(collectLine) });
       collecting = undefined;
       return;
     }

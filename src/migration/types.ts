@@ -3,8 +3,9 @@
 // Each kind of data is one section: it writes its elements under <user/> (or <host/>) on export, and on import
 // applies the elements it claims. The framework (reader, writer, CLI, progress, dry-run report) knows no section's
 // format; a section knows only its own, and reaches data through the same stores and codecs as its module.
-import type { InternalAccountProvider } from "../auth/internal-account-provider.js";
+
 import type { Logger } from "pino";
+import type { InternalAccountProvider } from "../auth/internal-account-provider.js";
 import type { Element } from "../core/xml/element.js";
 import type { StorageDriver } from "../storage/types.js";
 
@@ -70,7 +71,12 @@ export interface HostSection {
   readonly name: string;
   readonly claims: readonly ClaimedElement[];
   exportHost(ctx: MigrationContext, host: string): Promise<Element[]>;
-  importHost(ctx: MigrationContext, host: string, elements: readonly Element[], options: ImportOptions): Promise<SectionChanges>;
+  importHost(
+    ctx: MigrationContext,
+    host: string,
+    elements: readonly Element[],
+    options: ImportOptions,
+  ): Promise<SectionChanges>;
 }
 
 /** A file that cannot be read as XEP-0227: the message names the line (1-based) and what is wrong. */

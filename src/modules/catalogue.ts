@@ -3,19 +3,19 @@ import type { ModuleDefinition } from "../core/modules.js";
 import adhoc from "./adhoc/index.js";
 import adminCommands from "./admin-commands/index.js";
 import announcements from "./announcements/index.js";
+import avatarConversion from "./avatar-conversion/index.js";
+import blocking from "./blocking/index.js";
+import bookmarks from "./bookmarks/index.js";
 import caps from "./caps/index.js";
 import carbons from "./carbons/index.js";
 import clientState from "./client-state/index.js";
-import blocking from "./blocking/index.js";
-import avatarConversion from "./avatar-conversion/index.js";
-import bookmarks from "./bookmarks/index.js";
 import disco from "./disco/index.js";
-import muc from "./muc/index.js";
 import externalServices from "./external-services/index.js";
 import httpUpload from "./http-upload/index.js";
 import invites from "./invites/index.js";
 import lastActivity from "./last-activity/index.js";
 import mam from "./mam/index.js";
+import muc from "./muc/index.js";
 import offlineMessages from "./offline-messages/index.js";
 import pep from "./pep/index.js";
 import ping from "./ping/index.js";
@@ -33,9 +33,69 @@ import version from "./version/index.js";
 
 export const MODULE_CATALOGUE: ReadonlyMap<string, ModuleDefinition<never>> = new Map(
   (
-    [disco, adhoc, adminCommands, ping, version, time, announcements, offlineMessages, vcard, privateStorage, roster, presence, privacy, blocking, register, lastActivity, mam, carbons, clientState, externalServices, caps, pep, bookmarks, avatarConversion, vcard4, muc, httpUpload, push, userDirectory, invites] as ModuleDefinition<never>[]
+    [
+      disco,
+      adhoc,
+      adminCommands,
+      ping,
+      version,
+      time,
+      announcements,
+      offlineMessages,
+      vcard,
+      privateStorage,
+      roster,
+      presence,
+      privacy,
+      blocking,
+      register,
+      lastActivity,
+      mam,
+      carbons,
+      clientState,
+      externalServices,
+      caps,
+      pep,
+      bookmarks,
+      avatarConversion,
+      vcard4,
+      muc,
+      httpUpload,
+      push,
+      userDirectory,
+      invites,
+    ] as ModuleDefinition<never>[]
   ).map((m) => [m.name, m]),
 );
 
 /** Loaded unless `modules: { name: false }`. Order matters: dependencies first. */
-export const DEFAULT_MODULES: readonly string[] = ["disco", "ping", "version", "time", "vcard", "private-storage", "roster", "presence", "privacy", "blocking", "offline-messages", "announcements", "register", "last-activity", "mam", "carbons", "client-state", "external-services", "caps", "pep", "bookmarks", "avatar-conversion", "vcard4", "muc", "http-upload", "push", "adhoc", "admin-commands"];
+export const DEFAULT_MODULES: readonly string[] = [
+  "disco",
+  "ping",
+  "version",
+  "time",
+  "vcard",
+  "private-storage",
+  "roster",
+  "presence",
+  "privacy",
+  "blocking",
+  "offline-messages",
+  "announcements",
+  "register",
+  "last-activity",
+  "mam",
+  "carbons",
+  "client-state",
+  "external-services",
+  "caps",
+  "pep",
+  "bookmarks",
+  "avatar-conversion",
+  "vcard4",
+  "muc",
+  "http-upload",
+  "push",
+  "adhoc",
+  "admin-commands",
+];

@@ -10,13 +10,13 @@ import type { ModuleLoader } from "../core/module-loader.js";
 import type { SessionRegistry } from "../core/session-registry.js";
 import { CertificateStore } from "../core/tls/certificates.js";
 import { type PlannedModule, planModules } from "../modules/module-plan.js";
-import type { S2sService } from "../transports/s2s/s2s-service.js";
 import type { ListenerGroup, PreparedListenerChange } from "../transports/listener-group.js";
+import type { S2sService } from "../transports/s2s/s2s-service.js";
 import type { HttpServer } from "../web/http-server.js";
-import { type ClientReloadTarget, applyClientSettings } from "./apply-client-settings.js";
-import { swapCertificates } from "./swap-certificates.js";
+import { applyClientSettings, type ClientReloadTarget } from "./apply-client-settings.js";
 import { applyModuleChanges, keepOptionsOfLiveModules } from "./apply-modules.js";
 import { refusedChanges, S2S_POLICY_KEYS, S2S_STREAM_KEYS, sameValue, splitLiveChanges } from "./config-changes.js";
+import { swapCertificates } from "./swap-certificates.js";
 
 /** What a reload changes in the server; everything is the running server's own object, changed in place. */
 export interface ReloadTarget {
@@ -93,7 +93,9 @@ export async function reloadServer(t: ReloadTarget): Promise<{ result: ReloadRes
   }
   if (!sameValue(t.certificates.fingerprints(), certs.fingerprints())) {
     swapCertificates(t, certs);
-    changes.push(`tls: new certificates for new connections (${certs.certificates.map((c) => c.names[0] ?? "?").join(", ")})`);
+    changes.push(
+      `tls: new certificates for new connections (${certs.certificates.map((c) => c.names[0] ?? "?").join(", ")})`,
+    );
   }
   if (running.log_level !== next.log_level) {
     // Child loggers inherit the level unless they set their own (pino), so this reaches every module's.
@@ -116,7 +118,9 @@ export async function reloadServer(t: ReloadTarget): Promise<{ result: ReloadRes
   }
   if (s2sChanged(S2S_POLICY_KEYS)) {
     const ended = t.s2s?.setPolicy(next.s2s) ?? 0;
-    changes.push(`s2s policy: changed${ended > 0 ? ` (${ended} link${ended === 1 ? "" : "s"} with domains no longer allowed ended)` : ""}`);
+    changes.push(
+      `s2s policy: changed${ended > 0 ? ` (${ended} link${ended === 1 ? "" : "s"} with domains no longer allowed ended)` : ""}`,
+    );
   }
   changes.push(
     ...(await applyModuleChanges({

@@ -1,8 +1,8 @@
 // Puts new certificates in service without dropping a connection: a reload and an ACME renewal both come here.
 import { Server as TlsServer } from "node:tls";
 import type { CertificateStore } from "../core/tls/certificates.js";
-import type { S2sService } from "../transports/s2s/s2s-service.js";
 import type { ListenerGroup } from "../transports/listener-group.js";
+import type { S2sService } from "../transports/s2s/s2s-service.js";
 import type { HttpServer } from "../web/http-server.js";
 
 export interface CertificateHolders {

@@ -6,18 +6,23 @@ import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { connect as tlsConnect } from "node:tls";
 import { after, before, describe, it } from "node:test";
+import { connect as tlsConnect } from "node:tls";
 import { runNatter, runNatterAsync } from "../helpers/natter-process.js";
 import { type Pebble, preparePebble } from "../helpers/pebble.js";
-import { createTestCa, issueCertificate } from "../helpers/test-ca.js";
 import { rawHttp } from "../helpers/raw-http.js";
+import { createTestCa, issueCertificate } from "../helpers/test-ca.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, connect, xml } from "../helpers/xmpp-client.js";
 
 const DOMAIN = "chat.acme.test";
 
-async function waitForLog(ts: TestServer, pattern: RegExp, from = 0, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+async function waitForLog(
+  ts: TestServer,
+  pattern: RegExp,
+  from = 0,
+  timeoutMs = 30_000,
+): Promise<Record<string, unknown>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const found = ts.logs.slice(from).find((l) => pattern.test(String(l.msg)));
@@ -28,14 +33,32 @@ async function waitForLog(ts: TestServer, pattern: RegExp, from = 0, timeoutMs =
 }
 
 /** The leaf certificate a new direct-TLS connection asking for `servername` gets, verified against `ca`. */
-async function presented(ts: TestServer, servername: string, ca: string): Promise<{ cert: X509Certificate; authorized: boolean; error?: string }> {
+async function presented(
+  ts: TestServer,
+  servername: string,
+  ca: string,
+): Promise<{ cert: X509Certificate; authorized: boolean; error?: string }> {
   return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host: "127.0.0.1", port: ts.tlsPort, servername, ca, rejectUnauthorized: false, ALPNProtocols: ["xmpp-client"] }, () => {
-      const cert = socket.getPeerX509Certificate();
-      socket.destroy();
-      if (!cert) return reject(new Error("no certificate"));
-      resolve({ cert, authorized: socket.authorized, ...(socket.authorizationError ? { error: String(socket.authorizationError) } : {}) });
-    });
+    const socket = tlsConnect(
+      {
+        host: "127.0.0.1",
+        port: ts.tlsPort,
+        servername,
+        ca,
+        rejectUnauthorized: false,
+        ALPNProtocols: ["xmpp-client"],
+      },
+      () => {
+        const cert = socket.getPeerX509Certificate();
+        socket.destroy();
+        if (!cert) return reject(new Error("no certificate"));
+        resolve({
+          cert,
+          authorized: socket.authorized,
+          ...(socket.authorizationError ? { error: String(socket.authorizationError) } : {}),
+        });
+      },
+    );
     socket.on("error", reject);
   });
 }
@@ -109,7 +132,9 @@ describe("ACME certificates (pebble)", () => {
     assert.notEqual(after.cert.serialNumber, before.serialNumber);
     // The session opened before both certificates answers still: a ping to its own server.
     const reply = alice.waitFor((s) => s.is("iq") && s.attrs.id === "after-renewal");
-    await alice.xmpp.send(xml("iq", { type: "get", id: "after-renewal", to: DOMAIN }, xml("ping", { xmlns: "urn:xmpp:ping" })));
+    await alice.xmpp.send(
+      xml("iq", { type: "get", id: "after-renewal", to: DOMAIN }, xml("ping", { xmlns: "urn:xmpp:ping" })),
+    );
     assert.equal((await reply).attrs.type, "result");
     // A new STARTTLS session logs in on the new certificate.
     const bob = await connect(ts, "alice", "alice-pw", { resource: "new" });
@@ -123,21 +148,32 @@ describe("ACME certificates (pebble)", () => {
     assert.equal(r.code, 0, r.err);
     const after = (await presented(ts, DOMAIN, root)).cert;
     assert.notEqual(after.serialNumber, before.serialNumber);
-    assert.match(r.out, new RegExp(`new certificate for .*${DOMAIN.replace(/\./g, "\\.")}.*serial ${after.serialNumber}`));
+    assert.match(
+      r.out,
+      new RegExp(`new certificate for .*${DOMAIN.replace(/\./g, "\\.")}.*serial ${after.serialNumber}`),
+    );
     const reply = alice.waitFor((s) => s.is("iq") && s.attrs.id === "after-cli-renewal");
-    await alice.xmpp.send(xml("iq", { type: "get", id: "after-cli-renewal", to: DOMAIN }, xml("ping", { xmlns: "urn:xmpp:ping" })));
+    await alice.xmpp.send(
+      xml("iq", { type: "get", id: "after-cli-renewal", to: DOMAIN }, xml("ping", { xmlns: "urn:xmpp:ping" })),
+    );
     assert.equal((await reply).attrs.type, "result");
   });
 
   it("answers 404 for a challenge token it did not issue, and for a malformed one", async () => {
-    for (const path of ["/.well-known/acme-challenge/unknown-token", "/.well-known/acme-challenge/a%2Fb", "/.well-known/acme-challenge/"]) {
+    for (const path of [
+      "/.well-known/acme-challenge/unknown-token",
+      "/.well-known/acme-challenge/a%2Fb",
+      "/.well-known/acme-challenge/",
+    ]) {
       const res = await rawHttp({ port: ts.httpPort as number, path });
       assert.equal(res.status, 404, path);
     }
   });
 
   it("warns in the log that the one-hour certificate expires soon", async () => {
-    const warning = ts.logs.find((l) => l.level === 40 && l.domain === DOMAIN && /expires in 0 days/.test(String(l.msg)));
+    const warning = ts.logs.find(
+      (l) => l.level === 40 && l.domain === DOMAIN && /expires in 0 days/.test(String(l.msg)),
+    );
     assert.ok(warning, "an expiry warning for the domain");
   });
 
@@ -151,15 +187,25 @@ describe("ACME certificates (pebble)", () => {
     assert.ok(line.includes(intermediateCn as string), `${line} names ${intermediateCn}`);
     assert.match(line, /expires soon/);
     assert.equal(r.code, 1, "exit status 1 when a certificate needs attention");
-    const json = JSON.parse(runNatter(["-c", ts.configPath, "cert", "status", "--json"]).out) as { domain: string; serial: string }[];
+    const json = JSON.parse(runNatter(["-c", ts.configPath, "cert", "status", "--json"]).out) as {
+      domain: string;
+      serial: string;
+    }[];
     const served = (await presented(ts, DOMAIN, "")).cert.serialNumber;
-    assert.equal(json.find((d) => d.domain === DOMAIN)?.serial, served, "the CLI reports the certificate the server presents");
+    assert.equal(
+      json.find((d) => d.domain === DOMAIN)?.serial,
+      served,
+      "the CLI reports the certificate the server presents",
+    );
   });
 
   it("exports the expiry and validity per domain on /metrics", async () => {
     const res = (await rawHttp({ port: ts.httpPort as number, path: "/metrics" })).body;
     const served = (await presented(ts, DOMAIN, "")).cert;
-    const expiry = new RegExp(`^natter_certificate_expiry_seconds\\{domain="${DOMAIN.replace(/\./g, "\\.")}",source="acme"\\} (\\S+)$`, "m").exec(res);
+    const expiry = new RegExp(
+      `^natter_certificate_expiry_seconds\\{domain="${DOMAIN.replace(/\./g, "\\.")}",source="acme"\\} (\\S+)$`,
+      "m",
+    ).exec(res);
     assert.ok(expiry, res.slice(0, 2000));
     assert.equal(Number(expiry[1]), Date.parse(served.validTo) / 1000);
     assert.match(res, new RegExp(`^natter_certificate_valid\\{domain="${DOMAIN.replace(/\./g, "\\.")}"\\} 1$`, "m"));
@@ -178,7 +224,9 @@ describe("ACME certificates (pebble)", () => {
     const got = await presented(ts, DOMAIN, ca.cert);
     assert.equal(got.authorized, true, got.error);
     const r = runNatter(["-c", ts.configPath, "cert", "status", "--json"]);
-    const row = (JSON.parse(r.out) as { domain: string; source: string; acme_managed: boolean }[]).find((d) => d.domain === DOMAIN);
+    const row = (JSON.parse(r.out) as { domain: string; source: string; acme_managed: boolean }[]).find(
+      (d) => d.domain === DOMAIN,
+    );
     assert.equal(row?.source, "file");
     assert.equal(row?.acme_managed, false, "ACME no longer asks for a name a file covers");
   });
@@ -188,7 +236,8 @@ describe("ACME certificates (pebble)", () => {
     await ts.server.stop();
     const stopped = runNatter(["-c", ts.configPath, "cert", "status", "--json"]);
     assert.ok(stopped.out.includes(DOMAIN), stopped.err);
-    const strip = (text: string) => (JSON.parse(text) as { daysLeft: number }[]).map(({ daysLeft: _, ...rest }) => rest);
+    const strip = (text: string) =>
+      (JSON.parse(text) as { daysLeft: number }[]).map(({ daysLeft: _, ...rest }) => rest);
     assert.deepEqual(strip(stopped.out), strip(running));
   });
 });

@@ -10,7 +10,12 @@ import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, connect, xml } from "../helpers/xmpp-client.js";
 
 const TOKEN = "endpoint-token-123";
-const USERS: Record<string, string> = { alice: "alice-http-pw", bob: "bob-http-pw", erin: "erin-http-pw", fay: "fay-http-pw" };
+const USERS: Record<string, string> = {
+  alice: "alice-http-pw",
+  bob: "bob-http-pw",
+  erin: "erin-http-pw",
+  fay: "fay-http-pw",
+};
 
 async function outcome(ts: TestServer, user: string, password: string): Promise<string> {
   try {
@@ -46,7 +51,10 @@ describe("HTTP endpoint authentication", () => {
       if (mode === "silent") return; // never answers
       if (mode === "error") return void res.writeHead(502).end();
       if (req.headers.authorization !== `Bearer ${TOKEN}`) return void res.writeHead(500).end();
-      if (req.url === "/check") return void res.writeHead(USERS[body.user ?? ""] === body.password ? 200 : body.user === "locked" ? 403 : 401).end();
+      if (req.url === "/check")
+        return void res
+          .writeHead(USERS[body.user ?? ""] === body.password ? 200 : body.user === "locked" ? 403 : 401)
+          .end();
       if (req.url === "/exists") return void res.writeHead(body.user && body.user in USERS ? 200 : 404).end();
       res.writeHead(404).end();
     });
@@ -114,10 +122,13 @@ describe("HTTP endpoint authentication", () => {
   });
 
   it("refuses what the endpoint cannot do: the admin API's create is 409, not 500", async () => {
-    await assert.rejects(ts.server.core.admin.createUser("newbie@localhost", "pw-123456"), (err: Error & { code?: string }) => {
-      assert.equal(err.code, "conflict");
-      assert.match(err.message, /managed in an HTTP service/);
-      return true;
-    });
+    await assert.rejects(
+      ts.server.core.admin.createUser("newbie@localhost", "pw-123456"),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, "conflict");
+        assert.match(err.message, /managed in an HTTP service/);
+        return true;
+      },
+    );
   });
 });

@@ -24,7 +24,10 @@ describe("LDAP with StartTLS (real slapd)", () => {
   before(async () => {
     const ca = await createTestCa();
     const leaf = await issueCertificate(ca, ["127.0.0.1"]);
-    slapd = await startSlapd({ users: [{ uid: "alice", password: "alice-dir-pw" }], tls: { cert: leaf.chain, key: leaf.key } });
+    slapd = await startSlapd({
+      users: [{ uid: "alice", password: "alice-dir-pw" }],
+      tls: { cert: leaf.chain, key: leaf.key },
+    });
     dir = mkdtempSync(join(tmpdir(), "natter-ldap-tls-"));
     writeFileSync(join(dir, "ca.pem"), ca.cert);
     writeFileSync(join(dir, "other-ca.pem"), (await createTestCa("Someone Else")).cert);

@@ -82,8 +82,15 @@ describe("LDAP authentication (real slapd)", () => {
     const ldapHost = await mechanismsOf(ts, "localhost");
     assert.deepEqual(ldapHost, ["PLAIN"]);
     const internal = await mechanismsOf(ts, "internal.test");
-    assert.ok(internal.some((m) => m.startsWith("SCRAM-")), `internal host offers ${internal.join(", ")}`);
-    assert.ok(ts.logs.some((l) => l.host === "localhost" && l.provider === "ldap" && String(l.msg).includes("only PLAIN over TLS")));
+    assert.ok(
+      internal.some((m) => m.startsWith("SCRAM-")),
+      `internal host offers ${internal.join(", ")}`,
+    );
+    assert.ok(
+      ts.logs.some(
+        (l) => l.host === "localhost" && l.provider === "ldap" && String(l.msg).includes("only PLAIN over TLS"),
+      ),
+    );
   });
 
   it("logs a directory user in with the directory password (PLAIN over STARTTLS)", async () => {
@@ -113,7 +120,11 @@ describe("LDAP authentication (real slapd)", () => {
 
   it("an admin's add-user is refused as managed in LDAP, not as an internal error", async () => {
     const boss = await login("boss", "boss-dir-pw");
-    const reply = await runCommand(boss, `${ADMIN}#add-user`, { accountjid: "newbie@localhost", password: "x-secret-1", "password-verify": "x-secret-1" });
+    const reply = await runCommand(boss, `${ADMIN}#add-user`, {
+      accountjid: "newbie@localhost",
+      password: "x-secret-1",
+      "password-verify": "x-secret-1",
+    });
     assert.equal(reply.attrs.type, "error", reply.toString());
     assert.equal(errorOf(reply).condition, "conflict");
     assert.match(reply.toString(), /managed in LDAP/);
@@ -122,17 +133,35 @@ describe("LDAP authentication (real slapd)", () => {
   it("natter users lists the directory; adduser, passwd and deluser say the accounts are managed in LDAP", () => {
     const users = runNatter(["-c", ts.configPath, "users", "localhost"]);
     assert.equal(users.code, 0, users.err);
-    assert.deepEqual(users.out.trim().split("\n").sort(), ["alice@localhost", "boss@localhost", "carol@localhost", "dave@localhost"]);
-    for (const args of [["adduser", "newbie@localhost", "-p", "pw-123456"], ["passwd", "alice@localhost", "-p", "pw-123456"], ["deluser", "alice@localhost"]]) {
+    assert.deepEqual(users.out.trim().split("\n").sort(), [
+      "alice@localhost",
+      "boss@localhost",
+      "carol@localhost",
+      "dave@localhost",
+    ]);
+    for (const args of [
+      ["adduser", "newbie@localhost", "-p", "pw-123456"],
+      ["passwd", "alice@localhost", "-p", "pw-123456"],
+      ["deluser", "alice@localhost"],
+    ]) {
       const r = runNatter(["-c", ts.configPath, ...args]);
       assert.notEqual(r.code, 0, `${args[0]} must fail`);
-      assert.match(r.err, /^natter: accounts are managed in LDAP: .* is done there, not in Natter\n$/, `${args[0]}: ${r.err}`);
+      assert.match(
+        r.err,
+        /^natter: accounts are managed in LDAP: .* is done there, not in Natter\n$/,
+        `${args[0]}: ${r.err}`,
+      );
     }
   });
 
   it("does not offer in-band registration on the LDAP host and refuses it service-unavailable", async () => {
     const rc = await rawTls(ts);
-    assert.equal(parseServerOutput(rc.data).elements.find((e) => e.name === "features")?.getChild("register", "http://jabber.org/features/iq-register"), undefined);
+    assert.equal(
+      parseServerOutput(rc.data)
+        .elements.find((e) => e.name === "features")
+        ?.getChild("register", "http://jabber.org/features/iq-register"),
+      undefined,
+    );
     rc.send("<iq type='get' id='reg1'><query xmlns='jabber:iq:register'/></iq>");
     const reply = await waitForElement(rc, (e) => e.name === "iq" && e.attrs.id === "reg1");
     assert.equal(reply.attrs.type, "error");
@@ -143,7 +172,18 @@ describe("LDAP authentication (real slapd)", () => {
   it("answers an in-band password change with not-allowed: the directory owns the password", async () => {
     const alice = await login("alice", "alice-dir-pw");
     const reply = await alice.xmpp.iqCaller
-      .request(xml("iq", { type: "set", id: "pw1" }, xml("query", { xmlns: "jabber:iq:register" }, xml("username", {}, "alice"), xml("password", {}, "new-password-1"))))
+      .request(
+        xml(
+          "iq",
+          { type: "set", id: "pw1" },
+          xml(
+            "query",
+            { xmlns: "jabber:iq:register" },
+            xml("username", {}, "alice"),
+            xml("password", {}, "new-password-1"),
+          ),
+        ),
+      )
       .then(
         () => "result",
         (err: { condition?: string; text?: string }) => `${err.condition}: ${err.text ?? ""}`,
@@ -154,10 +194,14 @@ describe("LDAP authentication (real slapd)", () => {
 
   it("knows directory users who never logged in: a message to one is accepted, to a stranger bounced", async () => {
     const alice = await login("alice", "alice-dir-pw");
-    await alice.xmpp.send(xml("message", { to: "nobody@localhost", id: "m-nobody", type: "chat" }, xml("body", {}, "hi")));
+    await alice.xmpp.send(
+      xml("message", { to: "nobody@localhost", id: "m-nobody", type: "chat" }, xml("body", {}, "hi")),
+    );
     const bounce = await alice.waitFor((s) => s.name === "message" && s.attrs.id === "m-nobody");
     assert.equal(bounce.attrs.type, "error");
-    await alice.xmpp.send(xml("message", { to: "carol@localhost", id: "m-carol", type: "chat" }, xml("body", {}, "for later")));
+    await alice.xmpp.send(
+      xml("message", { to: "carol@localhost", id: "m-carol", type: "chat" }, xml("body", {}, "for later")),
+    );
     // Stored for carol (offline messages): she gets it at her first login.
     const carol = await login("carol", "carol-dir-pw");
     await carol.xmpp.send(xml("presence"));
@@ -171,7 +215,9 @@ describe("LDAP authentication (real slapd)", () => {
     assert.equal(await refusal(ts, "dave", "wrong"), "temporary-auth-failure", "never success, never not-authorized");
     // Routing to an account whose existence cannot be checked bounces, and the server goes on.
     const alice = clients.find((c) => c.jid.startsWith("alice@")) as ConnectedClient;
-    await alice.xmpp.send(xml("message", { to: "stranger@localhost", id: "m-down", type: "chat" }, xml("body", {}, "?")));
+    await alice.xmpp.send(
+      xml("message", { to: "stranger@localhost", id: "m-down", type: "chat" }, xml("body", {}, "?")),
+    );
     const bounce = await alice.waitFor((s) => s.name === "message" && s.attrs.id === "m-down");
     assert.equal(bounce.attrs.type, "error");
     assert.ok(ts.logs.some((l) => l.msg === "account backend unavailable"));
@@ -191,13 +237,17 @@ describe("LDAP authentication (real slapd)", () => {
     await root.bind(ROOT_DN, ROOT_PASSWORD);
     await root.modify(
       slapd.groupDn("xmpp-admins"),
-      new Change({ operation: "add", modification: new Attribute({ type: "member", values: [slapd.userDn("alice")] }) }),
+      new Change({
+        operation: "add",
+        modification: new Attribute({ type: "member", values: [slapd.userDn("alice")] }),
+      }),
     );
     await root.unbind();
     const result = await ts.server.reload();
     assert.equal(result.ok, true);
     const deadline = Date.now() + 5000;
-    while (!ts.server.core.admins.has("alice@localhost") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (!ts.server.core.admins.has("alice@localhost") && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
     assert.ok(ts.server.core.admins.has("alice@localhost"), "alice joined the admins");
     assert.ok(ts.server.core.admins.has("boss@localhost"), "boss still one");
     assert.ok(!ts.server.core.admins.has("alice@internal.test"), "only on the LDAP host");

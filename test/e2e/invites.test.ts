@@ -43,7 +43,9 @@ async function rosterOf(c: ConnectedClient): Promise<Map<string, string>> {
 }
 
 const fieldValue = (cmd: XmlElement, name: string) =>
-  (cmd.getChild("x", NS_DATA)?.getChildren("field") as XmlElement[]).find((f) => f.attrs.var === name)?.getChildText("value");
+  (cmd.getChild("x", NS_DATA)?.getChildren("field") as XmlElement[])
+    .find((f) => f.attrs.var === name)
+    ?.getChildText("value");
 
 describe("invitations (XEP-0401, XEP-0379, XEP-0445)", () => {
   let ts: TestServer;
@@ -106,7 +108,12 @@ describe("invitations (XEP-0401, XEP-0379, XEP-0445)", () => {
     }
 
     // XEP-0379: romeo got a roster push; juliet's roster has romeo with "both".
-    const push = await romeo.waitFor((s) => s.is("iq") && s.attrs.type === "set" && s.getChild("query", NS_ROSTER)?.getChild("item")?.attrs.jid === "juliet@localhost");
+    const push = await romeo.waitFor(
+      (s) =>
+        s.is("iq") &&
+        s.attrs.type === "set" &&
+        s.getChild("query", NS_ROSTER)?.getChild("item")?.attrs.jid === "juliet@localhost",
+    );
     assert.equal(push.getChild("query", NS_ROSTER)?.getChild("item")?.attrs.subscription, "both");
     const juliet = track(await connect(ts, "juliet", "balcony-secret", { resource: "laptop" }));
     assert.equal((await rosterOf(juliet)).get("romeo@localhost"), "both");
@@ -147,7 +154,11 @@ describe("invitations (XEP-0401, XEP-0379, XEP-0445)", () => {
     const admin = track(await connect(ts, "admin", "admin-secret"));
     const first = cmdOf(await command(admin, { node: `${NS_INVITE}#create-account`, action: "execute" }));
     const done = cmdOf(
-      await command(admin, { node: `${NS_INVITE}#create-account`, sessionid: first.attrs.sessionid }, { FORM_TYPE: NS_INVITE, username: "mercutio" }),
+      await command(
+        admin,
+        { node: `${NS_INVITE}#create-account`, sessionid: first.attrs.sessionid },
+        { FORM_TYPE: NS_INVITE, username: "mercutio" },
+      ),
     );
     assert.equal(done.attrs.status, "completed");
     const uri = fieldValue(done, "uri") ?? "";
@@ -156,16 +167,25 @@ describe("invitations (XEP-0401, XEP-0379, XEP-0445)", () => {
     const token = uri.split("preauth=")[1]!;
     // An ordinary user does not get the admin command.
     const alice = track(await connect(ts, "alice", "alice-secret"));
-    assert.equal(errorOf(await command(alice, { node: `${NS_INVITE}#create-account`, action: "execute" })).condition, "forbidden");
+    assert.equal(
+      errorOf(await command(alice, { node: `${NS_INVITE}#create-account`, action: "execute" })).condition,
+      "forbidden",
+    );
 
     const rc = await rawTls(ts);
     const features = parseServerOutput(rc.data).elements.find((el) => el.name === "features");
     assert.ok(features?.getChild("register", NS_INVITE), "XEP-0445 stream feature");
-    assert.equal(stanzaErrorCondition(await rawIq(rc, "set", registerSet("tybalt", "tybalt-secret"))), "service-unavailable");
+    assert.equal(
+      stanzaErrorCondition(await rawIq(rc, "set", registerSet("tybalt", "tybalt-secret"))),
+      "service-unavailable",
+    );
     assert.equal(stanzaErrorCondition(await rawIq(rc, "set", preauth("A".repeat(32)))), "item-not-found");
     assert.equal((await rawIq(rc, "set", preauth(token))).attrs.type, "result");
     assert.equal((await rawIq(rc, "get", `<query xmlns='${NS_REGISTER}'/>`)).attrs.type, "result");
-    assert.equal(stanzaErrorCondition(await rawIq(rc, "set", registerSet("tybalt", "tybalt-secret"))), "not-acceptable");
+    assert.equal(
+      stanzaErrorCondition(await rawIq(rc, "set", registerSet("tybalt", "tybalt-secret"))),
+      "not-acceptable",
+    );
     assert.equal((await rawIq(rc, "set", registerSet("mercutio", "mercutio-secret"))).attrs.type, "result");
     rc.send(plainAuth("mercutio", "mercutio-secret"));
     await rc.waitFor(/<success/);
@@ -185,7 +205,12 @@ describe("invitations (XEP-0401, XEP-0379, XEP-0445)", () => {
     const rc = await rawTls(ts);
     assert.equal((await rawIq(rc, "set", registerSet("nurse", "nurse-secret", preauth(token)))).attrs.type, "result");
     rc.destroy();
-    await alice.waitFor((s) => s.is("iq") && s.attrs.type === "set" && s.getChild("query", NS_ROSTER)?.getChild("item")?.attrs.jid === "nurse@localhost");
+    await alice.waitFor(
+      (s) =>
+        s.is("iq") &&
+        s.attrs.type === "set" &&
+        s.getChild("query", NS_ROSTER)?.getChild("item")?.attrs.jid === "nurse@localhost",
+    );
     const nurse = track(await connect(ts, "nurse", "nurse-secret"));
     assert.equal((await rosterOf(nurse)).get("alice@localhost"), "both");
     await nurse.xmpp.send(xml("presence"));
@@ -195,17 +220,29 @@ describe("invitations (XEP-0401, XEP-0379, XEP-0445)", () => {
 
   it("an existing account's subscription request carrying a user's token is approved, and the inviter asks back (XEP-0379 §4)", async () => {
     const alice = track(await onlineWithRoster(ts, "alice", "tablet"));
-    const uri = fieldValue(cmdOf(await command(alice, { node: `${NS_INVITE}#invite`, action: "execute" })), "uri") ?? "";
+    const uri =
+      fieldValue(cmdOf(await command(alice, { node: `${NS_INVITE}#invite`, action: "execute" })), "uri") ?? "";
     const token = /preauth=([^;]+)/.exec(uri)![1]!;
     const romeo = track(await onlineWithRoster(ts, "romeo", "tablet"));
     // What a XEP-0379 client does with the URI: pre-approve the inviter, then ask with the token.
     await romeo.xmpp.send(xml("presence", { to: "alice@localhost", type: "subscribed" }));
-    await romeo.xmpp.send(xml("presence", { to: "alice@localhost", type: "subscribe" }, xml("preauth", { xmlns: NS_PARS, token })));
+    await romeo.xmpp.send(
+      xml("presence", { to: "alice@localhost", type: "subscribe" }, xml("preauth", { xmlns: NS_PARS, token })),
+    );
     const both = (c: ConnectedClient, jid: string) =>
-      c.waitFor((s) => s.is("iq") && s.attrs.type === "set" && s.getChild("query", NS_ROSTER)?.getChild("item")?.attrs.jid === jid && s.getChild("query", NS_ROSTER)?.getChild("item")?.attrs.subscription === "both");
+      c.waitFor(
+        (s) =>
+          s.is("iq") &&
+          s.attrs.type === "set" &&
+          s.getChild("query", NS_ROSTER)?.getChild("item")?.attrs.jid === jid &&
+          s.getChild("query", NS_ROSTER)?.getChild("item")?.attrs.subscription === "both",
+      );
     await Promise.all([both(alice, "romeo@localhost"), both(romeo, "alice@localhost")]);
     // No request reached alice's client to answer by hand.
-    assert.equal(alice.received.some((s) => s.is("presence") && s.attrs.type === "subscribe"), false);
+    assert.equal(
+      alice.received.some((s) => s.is("presence") && s.attrs.type === "subscribe"),
+      false,
+    );
     // The token is spent.
     const rc = await rawTls(ts);
     assert.equal(stanzaErrorCondition(await rawIq(rc, "set", preauth(token))), "item-not-found");

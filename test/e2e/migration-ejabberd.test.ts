@@ -7,12 +7,12 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { connect as netConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { runNatter } from "../helpers/natter-process.js";
 import { freePort, startTestServer, type TestServer } from "../helpers/test-server.js";
+import { waitForPort } from "../helpers/wait-for-port.js";
 import { connect, xml } from "../helpers/xmpp-client.js";
 
 const ERL = "/usr/bin/erl";
@@ -20,21 +20,6 @@ const LIBS = "/usr/lib/x86_64-linux-gnu";
 const installed = existsSync(ERL) && existsSync(LIBS) && readdirSync(LIBS).some((d) => /^ejabberd-\d/.test(d));
 const skip = !installed && !process.env.CI ? "ejabberd is not installed (CI installs it)" : false;
 const D = "localhost";
-
-async function waitForPort(port: number, child: ChildProcess): Promise<void> {
-  const until = Date.now() + 60_000;
-  while (Date.now() < until) {
-    if (child.exitCode !== null) throw new Error("ejabberd exited before listening");
-    const ok = await new Promise<boolean>((res) => {
-      const s = netConnect({ host: "127.0.0.1", port });
-      s.once("connect", () => (s.destroy(), res(true)));
-      s.once("error", () => res(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error("ejabberd did not start listening");
-}
 
 describe("migration from ejabberd (export_piefxis → XEP-0227 → natter import)", { skip }, () => {
   let dir: string;
@@ -81,15 +66,28 @@ modules:
   mod_vcard: { search: false }
 `,
     );
-    ejabberd = spawn(ERL, ["+K", "true", "-noinput", "-mnesia", "dir", JSON.stringify(join(dir, "data")), "-s", "ejabberd"], {
-      cwd: dir,
-      stdio: "ignore",
-      env: { ...process.env, HOME: dir, ERL_LIBS: LIBS, EJABBERD_CONFIG_PATH: config, EJABBERD_LOG_PATH: join(dir, "logs", "ejabberd.log") },
-    });
-    await waitForPort(c2s, ejabberd);
-    await waitForPort(http, ejabberd);
+    ejabberd = spawn(
+      ERL,
+      ["+K", "true", "-noinput", "-mnesia", "dir", JSON.stringify(join(dir, "data")), "-s", "ejabberd"],
+      {
+        cwd: dir,
+        stdio: "ignore",
+        env: {
+          ...process.env,
+          HOME: dir,
+          ERL_LIBS: LIBS,
+          EJABBERD_CONFIG_PATH: config,
+          EJABBERD_LOG_PATH: join(dir, "logs", "ejabberd.log"),
+        },
+      },
+    );
+    await waitForPort(c2s, ejabberd, { name: "ejabberd", timeoutMs: 60_000 });
+    await waitForPort(http, ejabberd, { name: "ejabberd", timeoutMs: 60_000 });
     const api = async (command: string, args: Record<string, string>) => {
-      const res = await fetch(`http://127.0.0.1:${http}/api/${command}`, { method: "POST", body: JSON.stringify(args) });
+      const res = await fetch(`http://127.0.0.1:${http}/api/${command}`, {
+        method: "POST",
+        body: JSON.stringify(args),
+      });
       assert.equal(res.status, 200, `${command}: ${await res.text()}`);
     };
     await api("register", { user: "alice", host: D, password: "alice-secret" });
@@ -98,11 +96,21 @@ modules:
     const server = { domain: D, port: c2s } as unknown as TestServer;
     const alice = await connect(server, "alice", "alice-secret");
     const set = (payload: ReturnType<typeof xml>) => alice.xmpp.iqCaller.request(xml("iq", { type: "set" }, payload));
-    await set(xml("query", { xmlns: "jabber:iq:roster" }, xml("item", { jid: `bob@${D}`, name: "Bobby" }, xml("group", {}, "Family"))));
+    await set(
+      xml(
+        "query",
+        { xmlns: "jabber:iq:roster" },
+        xml("item", { jid: `bob@${D}`, name: "Bobby" }, xml("group", {}, "Family")),
+      ),
+    );
     await set(xml("vCard", { xmlns: "vcard-temp" }, xml("FN", {}, "Alice from ejabberd")));
-    await set(xml("query", { xmlns: "jabber:iq:private" }, xml("notes", { xmlns: "urn:example:notes" }, "kept in ejabberd")));
+    await set(
+      xml("query", { xmlns: "jabber:iq:private" }, xml("notes", { xmlns: "urn:example:notes" }, "kept in ejabberd")),
+    );
     sentBefore = Date.now();
-    await alice.xmpp.send(xml("message", { to: `bob@${D}`, type: "chat" }, xml("body", {}, "offline hello from ejabberd")));
+    await alice.xmpp.send(
+      xml("message", { to: `bob@${D}`, type: "chat" }, xml("body", {}, "offline hello from ejabberd")),
+    );
     await new Promise((r) => setTimeout(r, 500));
     await alice.stop();
     await api("export_piefxis", { dir: exportDir });
@@ -126,21 +134,35 @@ modules:
     await target.restart();
 
     const alice = await connect(target, "alice", "alice-secret");
-    const roster = await alice.xmpp.iqCaller.request(xml("iq", { type: "get" }, xml("query", { xmlns: "jabber:iq:roster" })));
-    const bob = roster.getChild("query")?.getChildren("item").find((i) => i.attrs.jid === `bob@${D}`);
+    const roster = await alice.xmpp.iqCaller.request(
+      xml("iq", { type: "get" }, xml("query", { xmlns: "jabber:iq:roster" })),
+    );
+    const bob = roster
+      .getChild("query")
+      ?.getChildren("item")
+      .find((i) => i.attrs.jid === `bob@${D}`);
     assert.equal(bob?.attrs.name, "Bobby");
-    assert.deepEqual(bob?.getChildren("group").map((g) => g.getText()), ["Family"]);
+    assert.deepEqual(
+      bob?.getChildren("group").map((g) => g.getText()),
+      ["Family"],
+    );
     const vcard = await alice.xmpp.iqCaller.request(xml("iq", { type: "get" }, xml("vCard", { xmlns: "vcard-temp" })));
     assert.equal(vcard.getChild("vCard", "vcard-temp")?.getChildText("FN"), "Alice from ejabberd");
     const priv = await alice.xmpp.iqCaller.request(
-      xml("iq", { type: "get" }, xml("query", { xmlns: "jabber:iq:private" }, xml("notes", { xmlns: "urn:example:notes" }))),
+      xml(
+        "iq",
+        { type: "get" },
+        xml("query", { xmlns: "jabber:iq:private" }, xml("notes", { xmlns: "urn:example:notes" })),
+      ),
     );
     assert.equal(priv.getChild("query")?.getChild("notes")?.getText(), "kept in ejabberd");
     await alice.stop();
 
     const bobClient = await connect(target, "bob", "bob-secret");
     await bobClient.xmpp.send(xml("presence"));
-    const message = await bobClient.waitFor((s) => s.is("message") && s.getChildText("body") === "offline hello from ejabberd");
+    const message = await bobClient.waitFor(
+      (s) => s.is("message") && s.getChildText("body") === "offline hello from ejabberd",
+    );
     const stamp = Date.parse(message.getChild("delay", "urn:xmpp:delay")?.attrs.stamp as string);
     assert.ok(stamp >= sentBefore - 2000 && stamp <= Date.now(), `the delay is when ejabberd received it (${stamp})`);
     await bobClient.stop();

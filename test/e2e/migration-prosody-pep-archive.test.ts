@@ -3,9 +3,8 @@
 // stops, `prosody-migrator` writes its data as XEP-0227 (mod_storage_xep0227), and the file is imported into
 // an empty Natter. The users then see the bookmark, the device list and the archive with Prosody's ids.
 import assert from "node:assert/strict";
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect as netConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -19,11 +18,15 @@ import { NS_PIE, type SectionChanges } from "../../src/migration/types.js";
 import { NatterServer } from "../../src/server.js";
 import { openStorage } from "../../src/storage/open-storage.js";
 import { freePort, startTestServer, type TestServer } from "../helpers/test-server.js";
+import { waitForPort } from "../helpers/wait-for-port.js";
 import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
 
 const PROSODY = "/usr/bin/prosody";
 const MIGRATOR = "/usr/bin/prosody-migrator";
-const skip = !(existsSync(PROSODY) && existsSync(MIGRATOR)) && !process.env.CI ? "prosody is not installed (CI installs it)" : false;
+const skip =
+  !(existsSync(PROSODY) && existsSync(MIGRATOR)) && !process.env.CI
+    ? "prosody is not installed (CI installs it)"
+    : false;
 const NS_PUBSUB = "http://jabber.org/protocol/pubsub";
 const NS_MAM = "urn:xmpp:mam:2";
 const NS_BOOKMARKS = "urn:xmpp:bookmarks:1";
@@ -32,20 +35,45 @@ const NS_OMEMO = "eu.siacs.conversations.axolotl";
 const USERS = ["alice", "bob"];
 
 let seq = 0;
-async function iq(c: ConnectedClient, type: "get" | "set", to: string | undefined, child: XmlElement): Promise<XmlElement> {
+async function iq(
+  c: ConnectedClient,
+  type: "get" | "set",
+  to: string | undefined,
+  child: XmlElement,
+): Promise<XmlElement> {
   const id = `iq${++seq}`;
   await c.xmpp.send(xml("iq", { type, id, ...(to ? { to } : {}) }, child));
   return c.waitFor((s) => s.is("iq") && s.attrs.id === id && (s.attrs.type === "result" || s.attrs.type === "error"));
 }
 
-async function publish(c: ConnectedClient, node: string, id: string, payload: XmlElement, options: Record<string, string>): Promise<void> {
+async function publish(
+  c: ConnectedClient,
+  node: string,
+  id: string,
+  payload: XmlElement,
+  options: Record<string, string>,
+): Promise<void> {
   const form = xml(
     "x",
     { xmlns: "jabber:x:data", type: "submit" },
-    xml("field", { var: "FORM_TYPE", type: "hidden" }, xml("value", {}, "http://jabber.org/protocol/pubsub#publish-options")),
+    xml(
+      "field",
+      { var: "FORM_TYPE", type: "hidden" },
+      xml("value", {}, "http://jabber.org/protocol/pubsub#publish-options"),
+    ),
     ...Object.entries(options).map(([k, v]) => xml("field", { var: k }, xml("value", {}, v))),
   );
-  const res = await iq(c, "set", undefined, xml("pubsub", { xmlns: NS_PUBSUB }, xml("publish", { node }, xml("item", { id }, payload)), xml("publish-options", {}, form)));
+  const res = await iq(
+    c,
+    "set",
+    undefined,
+    xml(
+      "pubsub",
+      { xmlns: NS_PUBSUB },
+      xml("publish", { node }, xml("item", { id }, payload)),
+      xml("publish-options", {}, form),
+    ),
+  );
   assert.equal(res.attrs.type, "result", `publish to ${node}: ${res.toString()}`);
 }
 
@@ -61,21 +89,6 @@ async function archived(c: ConnectedClient): Promise<[string, string][]> {
     });
 }
 
-async function waitForPort(port: number, child: ChildProcess, logFile: string): Promise<void> {
-  const until = Date.now() + 20_000;
-  while (Date.now() < until) {
-    if (child.exitCode !== null) throw new Error(`prosody exited: ${readFileSync(logFile, "utf8").slice(-2000)}`);
-    const ok = await new Promise<boolean>((res) => {
-      const s = netConnect({ host: "127.0.0.1", port });
-      s.once("connect", () => (s.destroy(), res(true)));
-      s.once("error", () => res(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("prosody did not start listening");
-}
-
 describe("XEP-0227 import of a Prosody export (PEP, archive)", { skip, timeout: 120_000 }, () => {
   let dir: string;
   let target: TestServer | undefined;
@@ -89,7 +102,8 @@ describe("XEP-0227 import of a Prosody export (PEP, archive)", { skip, timeout: 
     const out = join(dir, "out");
     mkdirSync(join(data, "localhost", "accounts"), { recursive: true });
     mkdirSync(out);
-    for (const u of USERS) writeFileSync(join(data, "localhost", "accounts", `${u}.dat`), `return {\n\t["password"] = "${u}-pw";\n};\n`);
+    for (const u of USERS)
+      writeFileSync(join(data, "localhost", "accounts", `${u}.dat`), `return {\n\t["password"] = "${u}-pw";\n};\n`);
     const port = await freePort();
     const logFile = join(dir, "prosody.log");
     const common = `run_as_root = true
@@ -119,18 +133,30 @@ VirtualHost "localhost"
     );
     const child = spawn(PROSODY, ["--config", join(dir, "prosody.cfg.lua"), "-F"], { cwd: dir, stdio: "ignore" });
     try {
-      await waitForPort(port, child, logFile);
+      await waitForPort(port, child, { name: "prosody", logFile: logFile });
       const prosody = { port, domain: "localhost" } as TestServer;
       const alice = await connect(prosody, "alice", "alice-pw");
       const bob = await connect(prosody, "bob", "bob-pw");
       clients.push(alice, bob);
       // Prosody delivers chat messages to available resources only (RFC 6121 §8.5.3.2.1).
       for (const c of [alice, bob]) await c.xmpp.send(xml("presence"));
-      await publish(alice, NS_BOOKMARKS, "lobby@conference.localhost", xml("conference", { xmlns: NS_BOOKMARKS, name: "The Lobby", autojoin: "true" }), {
-        "pubsub#persist_items": "true",
-        "pubsub#access_model": "whitelist",
-      });
-      await publish(alice, NS_OMEMO_DEVICES, "current", xml("list", { xmlns: NS_OMEMO }, xml("device", { id: "27182" })), { "pubsub#access_model": "open" });
+      await publish(
+        alice,
+        NS_BOOKMARKS,
+        "lobby@conference.localhost",
+        xml("conference", { xmlns: NS_BOOKMARKS, name: "The Lobby", autojoin: "true" }),
+        {
+          "pubsub#persist_items": "true",
+          "pubsub#access_model": "whitelist",
+        },
+      );
+      await publish(
+        alice,
+        NS_OMEMO_DEVICES,
+        "current",
+        xml("list", { xmlns: NS_OMEMO }, xml("device", { id: "27182" })),
+        { "pubsub#access_model": "open" },
+      );
       for (const body of ["hello from prosody", "second message"]) {
         const id = `m${++seq}`;
         await alice.xmpp.send(xml("message", { to: "bob@localhost", type: "chat", id }, xml("body", {}, body)));
@@ -154,14 +180,21 @@ output { type = "xep0227"; }
     // mod_storage_xep0227 writes to Prosody's data directory, which prosody-migrator takes from its built-in
     // CFG_DATADIR (/var/lib/prosody): a copy of the script names the test's output directory instead.
     const migrator = join(dir, "prosody-migrator");
-    writeFileSync(migrator, readFileSync(MIGRATOR, "utf8").replace(/^CFG_DATADIR=.*$/m, `CFG_DATADIR=${JSON.stringify(out)};`), { mode: 0o755 });
+    writeFileSync(
+      migrator,
+      readFileSync(MIGRATOR, "utf8").replace(/^CFG_DATADIR=.*$/m, `CFG_DATADIR=${JSON.stringify(out)};`),
+      { mode: 0o755 },
+    );
     // Run as root, prosody-migrator drops to the prosody user before it reads its config: that user must be
     // able to read the config and Prosody's files and write the output (a throwaway directory of this test).
     chmodSync(dir, 0o755);
     execFileSync("chmod", ["-R", "a+rX", data, join(dir, "migrator.cfg.lua")]);
     chmodSync(out, 0o777);
     try {
-      execFileSync(migrator, ["--config", join(dir, "migrator.cfg.lua"), "input", "output"], { cwd: dir, stdio: "pipe" });
+      execFileSync(migrator, ["--config", join(dir, "migrator.cfg.lua"), "input", "output"], {
+        cwd: dir,
+        stdio: "pipe",
+      });
     } catch (err) {
       const e = err as { stdout?: Buffer; stderr?: Buffer };
       throw new Error(`prosody-migrator failed: ${e.stdout?.toString() ?? ""}${e.stderr?.toString() ?? ""}`);
@@ -184,31 +217,61 @@ output { type = "xep0227"; }
     await target.server.stop();
     const config = parseConfig(readFileSync(target.configPath, "utf8"), target.configPath, target.dataDir);
     const storage = await openStorage(config);
-    const ctx = { storage, accounts: new InternalAccountProvider(storage, { iterations: 4096 }), log: pino({ level: "silent" }), modules: {} };
+    const ctx = {
+      storage,
+      accounts: new InternalAccountProvider(storage, { iterations: 4096 }),
+      log: pino({ level: "silent" }),
+      modules: {},
+    };
     const changes: SectionChanges[] = [];
     try {
       for (const section of [pepSection, archiveSection]) {
-        const claimed = user?.elements().filter((e) => section.claims.some((c) => c.ns === e.ns && c.name === e.name)) ?? [];
+        const claimed =
+          user?.elements().filter((e) => section.claims.some((c) => c.ns === e.ns && c.name === e.name)) ?? [];
         changes.push(await section.importUser(ctx, "localhost", "alice", claimed, { dryRun: false }));
       }
     } finally {
       await storage.close();
     }
-    assert.deepEqual(changes.flatMap((c) => c.warnings), [], exported);
+    assert.deepEqual(
+      changes.flatMap((c) => c.warnings),
+      [],
+      exported,
+    );
     target.server = await NatterServer.start(config, { log: pino({ level: "silent" }) });
 
     const alice = await connect(target, "alice", "alice-pw");
     const bob = await connect(target, "bob", "bob-pw");
     clients.push(alice, bob);
-    const bookmarks = await iq(alice, "get", "alice@localhost", xml("pubsub", { xmlns: NS_PUBSUB }, xml("items", { node: NS_BOOKMARKS })));
+    const bookmarks = await iq(
+      alice,
+      "get",
+      "alice@localhost",
+      xml("pubsub", { xmlns: NS_PUBSUB }, xml("items", { node: NS_BOOKMARKS })),
+    );
     const item = bookmarks.getChild("pubsub")?.getChild("items")?.getChild("item");
     assert.equal(item?.attrs.id, "lobby@conference.localhost", bookmarks.toString());
     assert.equal(item?.getChild("conference", NS_BOOKMARKS)?.attrs.name, "The Lobby");
     // Prosody's whitelist came along: bob may not read alice's bookmarks, but her (open) device list.
-    const denied = await iq(bob, "get", "alice@localhost", xml("pubsub", { xmlns: NS_PUBSUB }, xml("items", { node: NS_BOOKMARKS })));
+    const denied = await iq(
+      bob,
+      "get",
+      "alice@localhost",
+      xml("pubsub", { xmlns: NS_PUBSUB }, xml("items", { node: NS_BOOKMARKS })),
+    );
     assert.equal(denied.attrs.type, "error", denied.toString());
-    const devices = await iq(bob, "get", "alice@localhost", xml("pubsub", { xmlns: NS_PUBSUB }, xml("items", { node: NS_OMEMO_DEVICES })));
-    assert.equal(devices.getChild("pubsub")?.getChild("items")?.getChild("item")?.getChild("list", NS_OMEMO)?.getChild("device")?.attrs.id, "27182", devices.toString());
+    const devices = await iq(
+      bob,
+      "get",
+      "alice@localhost",
+      xml("pubsub", { xmlns: NS_PUBSUB }, xml("items", { node: NS_OMEMO_DEVICES })),
+    );
+    assert.equal(
+      devices.getChild("pubsub")?.getChild("items")?.getChild("item")?.getChild("list", NS_OMEMO)?.getChild("device")
+        ?.attrs.id,
+      "27182",
+      devices.toString(),
+    );
     assert.deepEqual(await archived(alice), prosodyArchive);
   });
 });

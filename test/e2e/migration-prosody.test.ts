@@ -4,33 +4,27 @@
 // log in to Natter with their Prosody passwords and find roster, vCard and private XML.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect as netConnect } from "node:net";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { runNatter } from "../helpers/natter-process.js";
 import { freePort, startTestServer, type TestServer } from "../helpers/test-server.js";
+import { waitForPort } from "../helpers/wait-for-port.js";
 import { type ConnectedClient, connect, xml } from "../helpers/xmpp-client.js";
 
 const PROSODY = "/usr/bin/prosody";
 const skip = !existsSync(PROSODY) && !process.env.CI ? "prosody is not installed (CI installs it)" : false;
 const D = "localhost";
-
-async function waitForPort(port: number, child: ChildProcess, logFile: string): Promise<void> {
-  const until = Date.now() + 20_000;
-  while (Date.now() < until) {
-    if (child.exitCode !== null) throw new Error(`prosody exited: ${readFileSync(logFile, "utf8").slice(-2000)}`);
-    const ok = await new Promise<boolean>((res) => {
-      const s = netConnect({ host: "127.0.0.1", port });
-      s.once("connect", () => (s.destroy(), res(true)));
-      s.once("error", () => res(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("prosody did not start listening");
-}
 
 describe("migration from Prosody (prosody-migrator → XEP-0227 → natter import)", { skip }, () => {
   let dir: string;
@@ -73,18 +67,32 @@ storage = "internal"
 VirtualHost "${D}"
 `,
     );
-    for (const [user, pw] of [["alice", "alice-secret"], ["bob", "bob-secret"]]) {
-      const r = spawnSync("prosodyctl", ["--config", config, "register", user as string, D, pw as string], { encoding: "utf8" });
+    for (const [user, pw] of [
+      ["alice", "alice-secret"],
+      ["bob", "bob-secret"],
+    ]) {
+      const r = spawnSync("prosodyctl", ["--config", config, "register", user as string, D, pw as string], {
+        encoding: "utf8",
+      });
       assert.equal(r.status, 0, r.stderr);
     }
     prosody = spawn(PROSODY, ["--config", config, "-F"], { cwd: dir, stdio: "ignore" });
-    await waitForPort(port, prosody, logFile);
+    await waitForPort(port, prosody, { name: "prosody", logFile: logFile });
     const server = { domain: D, port } as unknown as TestServer;
     const alice: ConnectedClient = await connect(server, "alice", "alice-secret");
-    const request = (payload: ReturnType<typeof xml>) => alice.xmpp.iqCaller.request(xml("iq", { type: "set" }, payload));
-    await request(xml("query", { xmlns: "jabber:iq:roster" }, xml("item", { jid: `bob@${D}`, name: "Bobby" }, xml("group", {}, "Family"))));
+    const request = (payload: ReturnType<typeof xml>) =>
+      alice.xmpp.iqCaller.request(xml("iq", { type: "set" }, payload));
+    await request(
+      xml(
+        "query",
+        { xmlns: "jabber:iq:roster" },
+        xml("item", { jid: `bob@${D}`, name: "Bobby" }, xml("group", {}, "Family")),
+      ),
+    );
     await request(xml("vCard", { xmlns: "vcard-temp" }, xml("FN", {}, "Alice from Prosody")));
-    await request(xml("query", { xmlns: "jabber:iq:private" }, xml("notes", { xmlns: "urn:example:notes" }, "kept in prosody")));
+    await request(
+      xml("query", { xmlns: "jabber:iq:private" }, xml("notes", { xmlns: "urn:example:notes" }, "kept in prosody")),
+    );
     // A subscription request bob has not answered: ask='subscribe' for alice, a pending request for bob.
     await alice.xmpp.send(xml("presence", { to: `bob@${D}`, type: "subscribe" }));
     await new Promise((r) => setTimeout(r, 300));
@@ -96,7 +104,13 @@ VirtualHost "${D}"
     // Debian's prosody-migrator writes XEP-0227 files into its compiled-in data directory (/var/lib/prosody);
     // a copy with that one line changed writes them here instead. It reads the store as the prosody user.
     const migrator = join(dir, "prosody-migrator.lua");
-    writeFileSync(migrator, readFileSync("/usr/bin/prosody-migrator", "utf8").replace(/^CFG_DATADIR=.*$/m, `CFG_DATADIR=${JSON.stringify(exportDir)};`));
+    writeFileSync(
+      migrator,
+      readFileSync("/usr/bin/prosody-migrator", "utf8").replace(
+        /^CFG_DATADIR=.*$/m,
+        `CFG_DATADIR=${JSON.stringify(exportDir)};`,
+      ),
+    );
     const migratorConfig = join(dir, "migrator.cfg.lua");
     writeFileSync(
       migratorConfig,
@@ -106,9 +120,15 @@ output { type = "xep0227"; path = ${JSON.stringify(exportDir)}; }
     );
     spawnSync("chmod", ["-R", "a+rwX", dir]);
     chmodSync(dir, 0o777);
-    const m = spawnSync("lua5.4", [migrator, `--config=${migratorConfig}`, "input", "output"], { encoding: "utf8", cwd: dir });
+    const m = spawnSync("lua5.4", [migrator, `--config=${migratorConfig}`, "input", "output"], {
+      encoding: "utf8",
+      cwd: dir,
+    });
     assert.equal(m.status, 0, m.stdout + m.stderr);
-    assert.ok(readdirSync(exportDir).includes(`alice@${D}.xml`), `prosody-migrator wrote ${readdirSync(exportDir).join(", ")}`);
+    assert.ok(
+      readdirSync(exportDir).includes(`alice@${D}.xml`),
+      `prosody-migrator wrote ${readdirSync(exportDir).join(", ")}`,
+    );
     target = await startTestServer();
     await target.server.stop();
   });
@@ -129,15 +149,27 @@ output { type = "xep0227"; path = ${JSON.stringify(exportDir)}; }
     await target.restart();
 
     const alice = await connect(target, "alice", "alice-secret");
-    const roster = await alice.xmpp.iqCaller.request(xml("iq", { type: "get" }, xml("query", { xmlns: "jabber:iq:roster" })));
-    const bob = roster.getChild("query")?.getChildren("item").find((i) => i.attrs.jid === `bob@${D}`);
+    const roster = await alice.xmpp.iqCaller.request(
+      xml("iq", { type: "get" }, xml("query", { xmlns: "jabber:iq:roster" })),
+    );
+    const bob = roster
+      .getChild("query")
+      ?.getChildren("item")
+      .find((i) => i.attrs.jid === `bob@${D}`);
     assert.equal(bob?.attrs.name, "Bobby");
-    assert.deepEqual(bob?.getChildren("group").map((g) => g.getText()), ["Family"]);
+    assert.deepEqual(
+      bob?.getChildren("group").map((g) => g.getText()),
+      ["Family"],
+    );
     assert.equal(bob?.attrs.ask, "subscribe");
     const vcard = await alice.xmpp.iqCaller.request(xml("iq", { type: "get" }, xml("vCard", { xmlns: "vcard-temp" })));
     assert.equal(vcard.getChild("vCard", "vcard-temp")?.getChildText("FN"), "Alice from Prosody");
     const priv = await alice.xmpp.iqCaller.request(
-      xml("iq", { type: "get" }, xml("query", { xmlns: "jabber:iq:private" }, xml("notes", { xmlns: "urn:example:notes" }))),
+      xml(
+        "iq",
+        { type: "get" },
+        xml("query", { xmlns: "jabber:iq:private" }, xml("notes", { xmlns: "urn:example:notes" })),
+      ),
     );
     assert.equal(priv.getChild("query")?.getChild("notes")?.getText(), "kept in prosody");
     await alice.stop();

@@ -14,7 +14,13 @@ import { parseFramedElement } from "../../src/core/xml/stream-parser.js";
 import { archiveSection } from "../../src/migration/sections/archive.js";
 import { mucRoomsSection } from "../../src/migration/sections/muc-rooms.js";
 import { pepSection } from "../../src/migration/sections/pep.js";
-import { type HostSection, type MigrationContext, NS_PIE, type SectionChanges, type UserSection } from "../../src/migration/types.js";
+import {
+  type HostSection,
+  type MigrationContext,
+  NS_PIE,
+  type SectionChanges,
+  type UserSection,
+} from "../../src/migration/types.js";
 import { NatterServer } from "../../src/server.js";
 import { openStorage } from "../../src/storage/open-storage.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
@@ -43,7 +49,12 @@ const AVATAR = Buffer.from("not really a PNG, but bytes all the same").toString(
 let seq = 0;
 const nextId = (p = "id") => `${p}${++seq}`;
 
-async function iq(c: ConnectedClient, type: "get" | "set", to: string | undefined, child: XmlElement): Promise<XmlElement> {
+async function iq(
+  c: ConnectedClient,
+  type: "get" | "set",
+  to: string | undefined,
+  child: XmlElement,
+): Promise<XmlElement> {
   const id = nextId("iq");
   await c.xmpp.send(xml("iq", { type, id, ...(to ? { to } : {}) }, child));
   return c.waitFor((s) => s.is("iq") && s.attrs.id === id && (s.attrs.type === "result" || s.attrs.type === "error"));
@@ -58,9 +69,16 @@ function form(formType: string, fields: Record<string, string>): XmlElement {
   );
 }
 
-async function publish(c: ConnectedClient, node: string, id: string, payload: XmlElement, options: Record<string, string> = {}): Promise<void> {
+async function publish(
+  c: ConnectedClient,
+  node: string,
+  id: string,
+  payload: XmlElement,
+  options: Record<string, string> = {},
+): Promise<void> {
   const children = [xml("publish", { node }, xml("item", { id }, payload))];
-  if (Object.keys(options).length > 0) children.push(xml("publish-options", {}, form("http://jabber.org/protocol/pubsub#publish-options", options)));
+  if (Object.keys(options).length > 0)
+    children.push(xml("publish-options", {}, form("http://jabber.org/protocol/pubsub#publish-options", options)));
   const res = await iq(c, "set", undefined, xml("pubsub", { xmlns: NS_PUBSUB }, ...children));
   assert.equal(res.attrs.type, "result", `publish to ${node}: ${res.toString()}`);
 }
@@ -80,14 +98,22 @@ async function archived(c: ConnectedClient, archive: string | undefined): Promis
     .filter((s) => s.is("message") && s.getChild("result", NS_MAM)?.attrs.queryid === queryid)
     .map((s) => {
       const result = s.getChild("result", NS_MAM) as XmlElement;
-      return [result.attrs.id as string, result.getChild("forwarded", NS_FORWARD)?.getChild("message")?.getChildText("body") ?? ""];
+      return [
+        result.attrs.id as string,
+        result.getChild("forwarded", NS_FORWARD)?.getChild("message")?.getChildText("body") ?? "",
+      ];
     });
 }
 
 async function joinRoom(c: ConnectedClient, nick: string): Promise<XmlElement> {
   const occupant = `${ROOM}/${nick}`;
   await c.xmpp.send(xml("presence", { to: occupant }, xml("x", { xmlns: NS_MUC })));
-  return c.waitFor((s) => s.is("presence") && s.attrs.from === occupant && (s.getChild("x", NS_MUC_USER)?.getChildren("status") ?? []).some((x) => x.attrs.code === "110"));
+  return c.waitFor(
+    (s) =>
+      s.is("presence") &&
+      s.attrs.from === occupant &&
+      (s.getChild("x", NS_MUC_USER)?.getChildren("status") ?? []).some((x) => x.attrs.code === "110"),
+  );
 }
 
 const configOf = (ts: TestServer) => parseConfig(readFileSync(ts.configPath, "utf8"), ts.configPath, ts.dataDir);
@@ -96,7 +122,13 @@ const silent = pino({ level: "silent" });
 /** The stopped server's storage, as the CLI opens it. */
 async function migrationContext(ts: TestServer): Promise<MigrationContext & { close(): Promise<void> }> {
   const storage = await openStorage(configOf(ts));
-  return { storage, accounts: new InternalAccountProvider(storage, { iterations: 4096 }), log: silent, modules: {}, close: () => storage.close() };
+  return {
+    storage,
+    accounts: new InternalAccountProvider(storage, { iterations: 4096 }),
+    log: silent,
+    modules: {},
+    close: () => storage.close(),
+  };
 }
 
 /** The sections' output as a XEP-0227 document, serialised. */
@@ -125,9 +157,13 @@ async function importText(ctx: MigrationContext, text: string, dryRun: boolean):
   };
   for (const hostEl of doc.getChildren("host", NS_PIE)) {
     for (const userEl of hostEl.getChildren("user", NS_PIE)) {
-      for (const section of USER_SECTIONS) add(await section.importUser(ctx, "localhost", userEl.attrs.name as string, claimed(section, userEl), { dryRun }));
+      for (const section of USER_SECTIONS)
+        add(
+          await section.importUser(ctx, "localhost", userEl.attrs.name as string, claimed(section, userEl), { dryRun }),
+        );
     }
-    for (const section of HOST_SECTIONS) add(await section.importHost(ctx, "localhost", claimed(section, hostEl), { dryRun }));
+    for (const section of HOST_SECTIONS)
+      add(await section.importHost(ctx, "localhost", claimed(section, hostEl), { dryRun }));
   }
   return total;
 }
@@ -152,15 +188,32 @@ describe("XEP-0227 sections: PEP, message archive, MUC rooms", { timeout: 180_00
     const alice = await login(source, "alice");
     const bob = await login(source, "bob");
     // XEP-0402 §3.2.1: a bookmark with its publish-options.
-    await publish(alice, NS_BOOKMARKS, ROOM, xml("conference", { xmlns: NS_BOOKMARKS, name: "The Lobby", autojoin: "true" }, xml("nick", {}, "Al")), {
-      "pubsub#persist_items": "true",
-      "pubsub#max_items": "max",
-      "pubsub#send_last_published_item": "never",
-      "pubsub#access_model": "whitelist",
-    });
+    await publish(
+      alice,
+      NS_BOOKMARKS,
+      ROOM,
+      xml("conference", { xmlns: NS_BOOKMARKS, name: "The Lobby", autojoin: "true" }, xml("nick", {}, "Al")),
+      {
+        "pubsub#persist_items": "true",
+        "pubsub#max_items": "max",
+        "pubsub#send_last_published_item": "never",
+        "pubsub#access_model": "whitelist",
+      },
+    );
     await publish(alice, NS_AVATAR_DATA, "avatar-sha1", xml("data", { xmlns: NS_AVATAR_DATA }, AVATAR));
-    await publish(alice, NS_AVATAR_META, "avatar-sha1", xml("metadata", { xmlns: NS_AVATAR_META }, xml("info", { id: "avatar-sha1", bytes: "41", type: "image/png" })));
-    await publish(alice, NS_OMEMO_DEVICES, "current", xml("list", { xmlns: NS_OMEMO }, xml("device", { id: "31415" })), { "pubsub#access_model": "open" });
+    await publish(
+      alice,
+      NS_AVATAR_META,
+      "avatar-sha1",
+      xml("metadata", { xmlns: NS_AVATAR_META }, xml("info", { id: "avatar-sha1", bytes: "41", type: "image/png" })),
+    );
+    await publish(
+      alice,
+      NS_OMEMO_DEVICES,
+      "current",
+      xml("list", { xmlns: NS_OMEMO }, xml("device", { id: "31415" })),
+      { "pubsub#access_model": "open" },
+    );
     // One-to-one messages, archived for both.
     for (const [from, to, body] of [
       [alice, "bob@localhost", "hello bob"],
@@ -175,14 +228,28 @@ describe("XEP-0227 sections: PEP, message archive, MUC rooms", { timeout: 180_00
     assert.equal(aliceArchive.length, 3);
     // A persistent room: configuration, a member, a subject, history.
     await joinRoom(alice, "Alice");
-    const configured = await iq(alice, "set", ROOM, xml("query", { xmlns: NS_MUC_OWNER }, form("http://jabber.org/protocol/muc#roomconfig", {
-      "muc#roomconfig_persistentroom": "1",
-      "muc#roomconfig_roomname": "The Lobby",
-      "muc#roomconfig_roomdesc": "Where everyone meets",
-      "muc#roomconfig_membersonly": "1",
-    })));
+    const configured = await iq(
+      alice,
+      "set",
+      ROOM,
+      xml(
+        "query",
+        { xmlns: NS_MUC_OWNER },
+        form("http://jabber.org/protocol/muc#roomconfig", {
+          "muc#roomconfig_persistentroom": "1",
+          "muc#roomconfig_roomname": "The Lobby",
+          "muc#roomconfig_roomdesc": "Where everyone meets",
+          "muc#roomconfig_membersonly": "1",
+        }),
+      ),
+    );
     assert.equal(configured.attrs.type, "result", configured.toString());
-    const member = await iq(alice, "set", ROOM, xml("query", { xmlns: NS_MUC_ADMIN }, xml("item", { jid: "bob@localhost", affiliation: "member" })));
+    const member = await iq(
+      alice,
+      "set",
+      ROOM,
+      xml("query", { xmlns: NS_MUC_ADMIN }, xml("item", { jid: "bob@localhost", affiliation: "member" })),
+    );
     assert.equal(member.attrs.type, "result", member.toString());
     await alice.xmpp.send(xml("message", { to: ROOM, type: "groupchat" }, xml("subject", {}, "Moving day")));
     for (const body of ["first in the room", "second in the room"]) {
@@ -216,16 +283,38 @@ describe("XEP-0227 sections: PEP, message archive, MUC rooms", { timeout: 180_00
 
   it("exports every kind of data in XEP-0227 and Prosody's elements, and Natter's extension for rooms", () => {
     const doc = parseFramedElement(text, { maxStanzaBytes: 64 << 20, maxDepth: 64 }, NS_PIE);
-    const alice = doc.getChild("host", NS_PIE)?.getChildren("user", NS_PIE).find((u) => u.attrs.name === "alice");
-    const nodes = alice?.getChild("pubsub", NS_PUBSUB)?.getChildren("items", NS_PUBSUB).map((i) => i.attrs.node).sort();
+    const alice = doc
+      .getChild("host", NS_PIE)
+      ?.getChildren("user", NS_PIE)
+      .find((u) => u.attrs.name === "alice");
+    const nodes = alice
+      ?.getChild("pubsub", NS_PUBSUB)
+      ?.getChildren("items", NS_PUBSUB)
+      .map((i) => i.attrs.node)
+      .sort();
     // storage:bookmarks is the XEP-0048 copy the bookmarks module keeps in step (XEP-0402 §4): a PEP node too.
-    assert.deepEqual(nodes, [NS_AVATAR_DATA, NS_AVATAR_META, NS_BOOKMARKS, NS_OMEMO_DEVICES, "storage:bookmarks"].sort());
-    const configure = alice?.getChild("pubsub", `${NS_PUBSUB}#owner`)?.getChildren("configure").find((c) => c.attrs.node === NS_BOOKMARKS);
-    const access = configure?.getChild("x", NS_XDATA)?.getChildren("field").find((f) => f.attrs.var === "pubsub#access_model");
+    assert.deepEqual(
+      nodes,
+      [NS_AVATAR_DATA, NS_AVATAR_META, NS_BOOKMARKS, NS_OMEMO_DEVICES, "storage:bookmarks"].sort(),
+    );
+    const configure = alice
+      ?.getChild("pubsub", `${NS_PUBSUB}#owner`)
+      ?.getChildren("configure")
+      .find((c) => c.attrs.node === NS_BOOKMARKS);
+    const access = configure
+      ?.getChild("x", NS_XDATA)
+      ?.getChildren("field")
+      .find((f) => f.attrs.var === "pubsub#access_model");
     assert.equal(access?.getChildText("value"), "whitelist");
     const results = alice?.getChild("archive", "urn:xmpp:pie:0#mam")?.getChildren("result", NS_MAM) ?? [];
-    assert.deepEqual(results.map((r) => r.attrs.id), aliceArchive.map(([id]) => id));
-    const room = doc.getChild("host", NS_PIE)?.getChild("muc-service", "urn:natter:pie:0")?.getChild("room", "urn:natter:pie:0");
+    assert.deepEqual(
+      results.map((r) => r.attrs.id),
+      aliceArchive.map(([id]) => id),
+    );
+    const room = doc
+      .getChild("host", NS_PIE)
+      ?.getChild("muc-service", "urn:natter:pie:0")
+      ?.getChild("room", "urn:natter:pie:0");
     assert.equal(room?.attrs.jid, ROOM);
   });
 
@@ -235,7 +324,17 @@ describe("XEP-0227 sections: PEP, message archive, MUC rooms", { timeout: 180_00
       const changes = await importText(ctx, text, true);
       assert.deepEqual(changes.warnings, []);
       assert.ok(changes.added > 10, `added ${changes.added}`);
-      assert.equal(await exportText(ctx), new Element("server-data", NS_PIE, {}, [new Element("host", NS_PIE, { jid: "localhost" }, USERS.map((name) => new Element("user", NS_PIE, { name })))]).toString());
+      assert.equal(
+        await exportText(ctx),
+        new Element("server-data", NS_PIE, {}, [
+          new Element(
+            "host",
+            NS_PIE,
+            { jid: "localhost" },
+            USERS.map((name) => new Element("user", NS_PIE, { name })),
+          ),
+        ]).toString(),
+      );
     } finally {
       await ctx.close();
     }
@@ -255,7 +354,8 @@ describe("XEP-0227 sections: PEP, message archive, MUC rooms", { timeout: 180_00
       const src = await migrationContext(source);
       try {
         for (const user of USERS) {
-          const rows = async (c: MigrationContext) => (await c.storage.open("localhost", "mam", "archive").find(user)).map((i) => [i.id, i.when, i.with]);
+          const rows = async (c: MigrationContext) =>
+            (await c.storage.open("localhost", "mam", "archive").find(user)).map((i) => [i.id, i.when, i.with]);
           assert.deepEqual(await rows(ctx), await rows(src), user);
         }
       } finally {
@@ -280,7 +380,12 @@ describe("XEP-0227 sections: PEP, message archive, MUC rooms", { timeout: 180_00
     const devices = await items(bob, "alice@localhost", NS_OMEMO_DEVICES);
     assert.equal(devices[0]?.getChild("list", NS_OMEMO)?.getChild("device")?.attrs.id, "31415");
     // The bookmark node kept its whitelist access model: bob may not read it.
-    const denied = await iq(bob, "get", "alice@localhost", xml("pubsub", { xmlns: NS_PUBSUB }, xml("items", { node: NS_BOOKMARKS })));
+    const denied = await iq(
+      bob,
+      "get",
+      "alice@localhost",
+      xml("pubsub", { xmlns: NS_PUBSUB }, xml("items", { node: NS_BOOKMARKS })),
+    );
     assert.equal(denied.attrs.type, "error", denied.toString());
   });
 
@@ -294,13 +399,24 @@ describe("XEP-0227 sections: PEP, message archive, MUC rooms", { timeout: 180_00
     // Members-only: bob enters because his membership came along.
     const self = await joinRoom(bob, "Bob");
     assert.equal(self.getChild("x", NS_MUC_USER)?.getChild("item")?.attrs.affiliation, "member");
-    const subject = await bob.waitFor((s) => s.is("message") && s.attrs.from?.startsWith(ROOM) === true && s.getChild("subject") !== undefined);
+    const subject = await bob.waitFor(
+      (s) => s.is("message") && s.attrs.from?.startsWith(ROOM) === true && s.getChild("subject") !== undefined,
+    );
     assert.equal(subject.getChildText("subject"), "Moving day");
-    const history = bob.received.filter((s) => s.is("message") && s.attrs.from?.startsWith(ROOM) === true && s.getChild("body"));
-    assert.deepEqual(history.map((m) => m.getChildText("body")), ["first in the room", "second in the room"]);
+    const history = bob.received.filter(
+      (s) => s.is("message") && s.attrs.from?.startsWith(ROOM) === true && s.getChild("body"),
+    );
+    assert.deepEqual(
+      history.map((m) => m.getChildText("body")),
+      ["first in the room", "second in the room"],
+    );
     const info = await iq(bob, "get", ROOM, xml("query", { xmlns: "http://jabber.org/protocol/disco#info" }));
     assert.equal(info.getChild("query")?.getChild("identity")?.attrs.name, "The Lobby");
-    const features = info.getChild("query")?.getChildren("feature").map((f) => f.attrs.var) ?? [];
+    const features =
+      info
+        .getChild("query")
+        ?.getChildren("feature")
+        .map((f) => f.attrs.var) ?? [];
     assert.ok(features.includes("muc_persistent") && features.includes("muc_membersonly"), features.join(" "));
     assert.deepEqual(await archived(bob, ROOM), roomArchive);
   });

@@ -18,7 +18,8 @@ const NS_PRIVACY = "jabber:iq:privacy";
 const NS_BLOCKING = "urn:xmpp:blocking";
 const D = "localhost";
 
-const request = (c: ConnectedClient, type: "get" | "set", payload: XmlElement) => c.xmpp.iqCaller.request(xml("iq", { type }, payload));
+const request = (c: ConnectedClient, type: "get" | "set", payload: XmlElement) =>
+  c.xmpp.iqCaller.request(xml("iq", { type }, payload));
 
 async function rosterOf(c: ConnectedClient): Promise<Map<string, XmlElement>> {
   const res = await request(c, "get", xml("query", { xmlns: NS_ROSTER }));
@@ -42,21 +43,53 @@ describe("migration (XEP-0227): natter export and natter import", () => {
     const bob = await onlineWithRoster(source, "bob", "b");
     await subscribeBoth(alice, bob);
     // Names and groups (RFC 6121 §2.1.2), and an item with no subscription.
-    await request(alice, "set", xml("query", { xmlns: NS_ROSTER }, xml("item", { jid: `bob@${D}`, name: "Bob B." }, xml("group", {}, "Work"), xml("group", {}, "Friends"))));
-    await request(alice, "set", xml("query", { xmlns: NS_ROSTER }, xml("item", { jid: "dave@elsewhere.example", name: "Dave" })));
-    // A pending outbound request from alice to carol (offline): ask='subscribe' for alice, pending inbound for carol.
-    await alice.xmpp.send(xml("presence", { to: `carol@${D}`, type: "subscribe" }));
-    await alice.waitFor((s) => s.is("iq") && s.getChild("query", NS_ROSTER)?.getChild("item")?.attrs.ask === "subscribe");
-    await request(alice, "set", xml("vCard", { xmlns: "vcard-temp" }, xml("FN", {}, "Alice Liddell"), xml("NICKNAME", {}, "ally")));
-    await request(alice, "set", xml("query", { xmlns: "jabber:iq:private" }, xml("notes", { xmlns: "urn:example:notes" }, "remember the milk")));
     await request(
       alice,
       "set",
-      xml("query", { xmlns: NS_PRIVACY }, xml("list", { name: "quiet" }, xml("item", { type: "jid", value: "noisy@elsewhere.example", action: "deny", order: "5" }, xml("message")))),
+      xml(
+        "query",
+        { xmlns: NS_ROSTER },
+        xml("item", { jid: `bob@${D}`, name: "Bob B." }, xml("group", {}, "Work"), xml("group", {}, "Friends")),
+      ),
+    );
+    await request(
+      alice,
+      "set",
+      xml("query", { xmlns: NS_ROSTER }, xml("item", { jid: "dave@elsewhere.example", name: "Dave" })),
+    );
+    // A pending outbound request from alice to carol (offline): ask='subscribe' for alice, pending inbound for carol.
+    await alice.xmpp.send(xml("presence", { to: `carol@${D}`, type: "subscribe" }));
+    await alice.waitFor(
+      (s) => s.is("iq") && s.getChild("query", NS_ROSTER)?.getChild("item")?.attrs.ask === "subscribe",
+    );
+    await request(
+      alice,
+      "set",
+      xml("vCard", { xmlns: "vcard-temp" }, xml("FN", {}, "Alice Liddell"), xml("NICKNAME", {}, "ally")),
+    );
+    await request(
+      alice,
+      "set",
+      xml("query", { xmlns: "jabber:iq:private" }, xml("notes", { xmlns: "urn:example:notes" }, "remember the milk")),
+    );
+    await request(
+      alice,
+      "set",
+      xml(
+        "query",
+        { xmlns: NS_PRIVACY },
+        xml(
+          "list",
+          { name: "quiet" },
+          xml("item", { type: "jid", value: "noisy@elsewhere.example", action: "deny", order: "5" }, xml("message")),
+        ),
+      ),
     );
     await request(alice, "set", xml("block", { xmlns: NS_BLOCKING }, xml("item", { jid: "spam@elsewhere.example" })));
     // An offline message for carol.
-    await bob.xmpp.send(xml("message", { to: `carol@${D}`, type: "chat", id: "m1" }, xml("body", {}, "see you at noon")));
+    await bob.xmpp.send(
+      xml("message", { to: `carol@${D}`, type: "chat", id: "m1" }, xml("body", {}, "see you at noon")),
+    );
     await new Promise((r) => setTimeout(r, 300));
     await alice.stop();
     await bob.stop();
@@ -76,7 +109,10 @@ describe("migration (XEP-0227): natter export and natter import", () => {
 
   it("writes SCRAM credentials and never a password", () => {
     const text = readFileSync(exported, "utf8");
-    assert.match(text, /<scram-credentials xmlns="urn:xmpp:pie:0#scram" mechanism="SCRAM-SHA-1"><iter-count>\d+<\/iter-count><salt>/);
+    assert.match(
+      text,
+      /<scram-credentials xmlns="urn:xmpp:pie:0#scram" mechanism="SCRAM-SHA-1"><iter-count>\d+<\/iter-count><salt>/,
+    );
     assert.match(text, /mechanism="SCRAM-SHA-256"/);
     assert.doesNotMatch(text, /password=|alice-secret/);
   });
@@ -107,20 +143,36 @@ describe("migration (XEP-0227): natter export and natter import", () => {
     const bob = roster.get(`bob@${D}`);
     assert.equal(bob?.attrs.subscription, "both");
     assert.equal(bob?.attrs.name, "Bob B.");
-    assert.deepEqual(bob?.getChildren("group").map((g) => g.getText()).sort(), ["Friends", "Work"]);
+    assert.deepEqual(
+      bob
+        ?.getChildren("group")
+        .map((g) => g.getText())
+        .sort(),
+      ["Friends", "Work"],
+    );
     assert.equal(roster.get("dave@elsewhere.example")?.attrs.subscription, "none");
     assert.equal(roster.get(`carol@${D}`)?.attrs.ask, "subscribe");
 
     const vcard = await request(alice, "get", xml("vCard", { xmlns: "vcard-temp" }));
     assert.equal(vcard.getChild("vCard", "vcard-temp")?.getChildText("FN"), "Alice Liddell");
-    const priv = await request(alice, "get", xml("query", { xmlns: "jabber:iq:private" }, xml("notes", { xmlns: "urn:example:notes" })));
+    const priv = await request(
+      alice,
+      "get",
+      xml("query", { xmlns: "jabber:iq:private" }, xml("notes", { xmlns: "urn:example:notes" })),
+    );
     assert.equal(priv.getChild("query")?.getChild("notes")?.getText(), "remember the milk");
     const lists = await request(alice, "get", xml("query", { xmlns: NS_PRIVACY }, xml("list", { name: "quiet" })));
     const item = lists.getChild("query")?.getChild("list")?.getChild("item");
     assert.equal(item?.attrs.value, "noisy@elsewhere.example");
     assert.ok(item?.getChild("message"));
     const blocked = await request(alice, "get", xml("blocklist", { xmlns: NS_BLOCKING }));
-    assert.deepEqual(blocked.getChild("blocklist")?.getChildren("item").map((i) => i.attrs.jid), ["spam@elsewhere.example"]);
+    assert.deepEqual(
+      blocked
+        .getChild("blocklist")
+        ?.getChildren("item")
+        .map((i) => i.attrs.jid),
+      ["spam@elsewhere.example"],
+    );
     await alice.stop();
 
     // Carol gets the offline message with its original time, and alice's pending subscription request.
@@ -129,7 +181,10 @@ describe("migration (XEP-0227): natter export and natter import", () => {
     const message = await carol.waitFor((s) => s.is("message") && s.getChildText("body") === "see you at noon");
     const delay = message.getChild("delay", "urn:xmpp:delay");
     assert.ok(delay, "the message keeps its XEP-0203 delay");
-    assert.ok(Date.parse(delay.attrs.stamp as string) <= exportStarted, "the delay is the original receipt time, not the import's");
+    assert.ok(
+      Date.parse(delay.attrs.stamp as string) <= exportStarted,
+      "the delay is the original receipt time, not the import's",
+    );
     assert.equal(message.getChildren("delay", "urn:xmpp:delay").length, 1);
     await carol.waitFor((s) => s.is("presence") && s.attrs.type === "subscribe" && s.attrs.from === `alice@${D}`);
     await carol.stop();
@@ -184,7 +239,10 @@ describe("migration (XEP-0227): natter export and natter import", () => {
 
   it("stops at malformed XML with its line, and refuses a file that is not XEP-0227", () => {
     const bad = join(work, "malformed.xml");
-    writeFileSync(bad, "<server-data xmlns='urn:xmpp:pie:0'>\n<host jid='localhost'>\n<user name='a'>\n</host>\n</server-data>\n");
+    writeFileSync(
+      bad,
+      "<server-data xmlns='urn:xmpp:pie:0'>\n<host jid='localhost'>\n<user name='a'>\n</host>\n</server-data>\n",
+    );
     const r = runNatter(["-c", target.configPath, "import", "--dry-run", "--no-progress", bad]);
     assert.equal(r.code, 2);
     assert.match(r.err, /line 4: .*malformed\.xml/);

@@ -3,15 +3,15 @@
 // trust one test CA, s2s.secure on, Prosody's s2s_secure_auth on). Prosody finds Natter through the
 // test-only plugin in test/interop/prosody (no DNS); Natter finds Prosody through s2s.resolve.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect as netConnect } from "node:net";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { createTestCa, issueCertificate } from "../helpers/test-ca.js";
-import { type TestServer, freePort, startTestServer } from "../helpers/test-server.js";
+import { freePort, startTestServer, type TestServer } from "../helpers/test-server.js";
+import { waitForPort } from "../helpers/wait-for-port.js";
 import { type ConnectedClient, connect, xml } from "../helpers/xmpp-client.js";
 
 const PROSODY = "/usr/bin/prosody";
@@ -24,21 +24,6 @@ interface Prosody {
   dir: string;
   logFile: string;
   stop(): Promise<void>;
-}
-
-async function waitForPort(port: number, child: ChildProcess, logFile: string): Promise<void> {
-  const until = Date.now() + 20_000;
-  while (Date.now() < until) {
-    if (child.exitCode !== null) throw new Error(`prosody exited: ${readFileSync(logFile, "utf8").slice(-2000)}`);
-    const ok = await new Promise<boolean>((res) => {
-      const s = netConnect({ host: "127.0.0.1", port });
-      s.once("connect", () => (s.destroy(), res(true)));
-      s.once("error", () => res(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("prosody did not start listening");
 }
 
 async function startProsody(opts: {
@@ -56,9 +41,14 @@ async function startProsody(opts: {
   const data = join(dir, "data");
   const c2sPort = await freePort();
   // internal_plain account files (data/<host>/accounts/<user>.dat), as prosodyctl would write them.
-  const accounts = join(data, opts.domain.replace(/[^A-Za-z0-9]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0")}`), "accounts");
+  const accounts = join(
+    data,
+    opts.domain.replace(/[^A-Za-z0-9]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0")}`),
+    "accounts",
+  );
   mkdirSync(accounts, { recursive: true });
-  for (const [user, password] of Object.entries(opts.users)) writeFileSync(join(accounts, `${user}.dat`), `return {\n\t["password"] = ${JSON.stringify(password)};\n};\n`);
+  for (const [user, password] of Object.entries(opts.users))
+    writeFileSync(join(accounts, `${user}.dat`), `return {\n\t["password"] = ${JSON.stringify(password)};\n};\n`);
   const logFile = join(dir, "prosody.log");
   const ssl = `{ certificate = ${JSON.stringify(opts.cert)}; key = ${JSON.stringify(opts.key)};${opts.cafile ? ` cafile = ${JSON.stringify(opts.cafile)};` : ""} }`;
   const config = join(dir, "prosody.cfg.lua");
@@ -94,7 +84,7 @@ VirtualHost ${JSON.stringify(opts.domain)}
 `,
   );
   const child = spawn(PROSODY, ["--config", config, "-F"], { cwd: dir, stdio: "ignore" });
-  await waitForPort(c2sPort, child, logFile);
+  await waitForPort(c2sPort, child, { name: "prosody", logFile: logFile });
   return {
     c2sPort,
     s2sPort: opts.s2sPort,
@@ -160,7 +150,9 @@ for (const mode of ["dialback", "SASL EXTERNAL"] as const) {
       });
       await natter.addUser("alice", "pw-alice");
       alice = await connect(natter, "alice", "pw-alice", { resource: "n" });
-      bob = await connect({ ...natter, domain: "prosody.test", port: prosody.c2sPort }, "bob", "pw-bob", { resource: "p" });
+      bob = await connect({ ...natter, domain: "prosody.test", port: prosody.c2sPort }, "bob", "pw-bob", {
+        resource: "p",
+      });
       await alice.xmpp.send(xml("presence"));
       await bob.xmpp.send(xml("presence"));
     });
@@ -181,25 +173,57 @@ for (const mode of ["dialback", "SASL EXTERNAL"] as const) {
       const back = await alice.waitFor(isChat("hello natter"), 15_000);
       assert.equal(back.attrs.from, "bob@prosody.test/p");
       const expected = mode === "dialback" ? /^dialback/ : /^SASL EXTERNAL$/;
-      assert.ok(natter.logs.some((l) => l.msg === "s2s outbound stream authenticated" && expected.test(String(l.how))), "outbound authenticated as expected");
-      assert.ok(natter.logs.some((l) => l.msg === "s2s inbound stream authenticated" && l.peer === "prosody.test" && (mode === "dialback" ? String(l.how) === "dialback" : String(l.how) !== "dialback")), "inbound authenticated as expected");
+      assert.ok(
+        natter.logs.some((l) => l.msg === "s2s outbound stream authenticated" && expected.test(String(l.how))),
+        "outbound authenticated as expected",
+      );
+      assert.ok(
+        natter.logs.some(
+          (l) =>
+            l.msg === "s2s inbound stream authenticated" &&
+            l.peer === "prosody.test" &&
+            (mode === "dialback" ? String(l.how) === "dialback" : String(l.how) !== "dialback"),
+        ),
+        "inbound authenticated as expected",
+      );
     });
 
     it("subscribes both ways to 'both' with presence", async () => {
       const rosterOf = async (c: ConnectedClient, contact: string) => {
-        const res = await c.xmpp.iqCaller.request(xml("iq", { type: "get" }, xml("query", { xmlns: "jabber:iq:roster" })));
-        return res.getChild("query")?.getChildren("item").find((i) => i.attrs.jid === contact)?.attrs.subscription;
+        const res = await c.xmpp.iqCaller.request(
+          xml("iq", { type: "get" }, xml("query", { xmlns: "jabber:iq:roster" })),
+        );
+        return res
+          .getChild("query")
+          ?.getChildren("item")
+          .find((i) => i.attrs.jid === contact)?.attrs.subscription;
       };
       await alice.xmpp.send(xml("presence", { to: "bob@prosody.test", type: "subscribe" }));
-      await bob.waitFor((s) => s.name === "presence" && s.attrs.type === "subscribe" && s.attrs.from === "alice@natter.test", 15_000);
+      await bob.waitFor(
+        (s) => s.name === "presence" && s.attrs.type === "subscribe" && s.attrs.from === "alice@natter.test",
+        15_000,
+      );
       await bob.xmpp.send(xml("presence", { to: "alice@natter.test", type: "subscribed" }));
-      await alice.waitFor((s) => s.name === "presence" && s.attrs.type === undefined && s.attrs.from === "bob@prosody.test/p", 15_000);
+      await alice.waitFor(
+        (s) => s.name === "presence" && s.attrs.type === undefined && s.attrs.from === "bob@prosody.test/p",
+        15_000,
+      );
       await bob.xmpp.send(xml("presence", { to: "alice@natter.test", type: "subscribe" }));
-      await alice.waitFor((s) => s.name === "presence" && s.attrs.type === "subscribe" && s.attrs.from === "bob@prosody.test", 15_000);
+      await alice.waitFor(
+        (s) => s.name === "presence" && s.attrs.type === "subscribe" && s.attrs.from === "bob@prosody.test",
+        15_000,
+      );
       await alice.xmpp.send(xml("presence", { to: "bob@prosody.test", type: "subscribed" }));
-      await bob.waitFor((s) => s.name === "presence" && s.attrs.type === undefined && s.attrs.from === "alice@natter.test/n", 15_000);
+      await bob.waitFor(
+        (s) => s.name === "presence" && s.attrs.type === undefined && s.attrs.from === "alice@natter.test/n",
+        15_000,
+      );
       const until = Date.now() + 10_000;
-      while (Date.now() < until && ((await rosterOf(alice, "bob@prosody.test")) !== "both" || (await rosterOf(bob, "alice@natter.test")) !== "both"))
+      while (
+        Date.now() < until &&
+        ((await rosterOf(alice, "bob@prosody.test")) !== "both" ||
+          (await rosterOf(bob, "alice@natter.test")) !== "both")
+      )
         await new Promise((r) => setTimeout(r, 200));
       assert.equal(await rosterOf(alice, "bob@prosody.test"), "both");
       assert.equal(await rosterOf(bob, "alice@natter.test"), "both");

@@ -31,8 +31,13 @@ describe("user-directory with slixmpp's xep_0055", { timeout: 120_000 }, () => {
       xml(
         "iq",
         { type: "set" },
-        xml("vCard", "vcard-temp", xml("N", {}, xml("FAMILY", {}, "Builder"), xml("GIVEN", {}, "Bob")), xml("NICKNAME", {}, "fixer"),
-          xml("EMAIL", {}, xml("USERID", {}, "bob@builders.example"))),
+        xml(
+          "vCard",
+          "vcard-temp",
+          xml("N", {}, xml("FAMILY", {}, "Builder"), xml("GIVEN", {}, "Bob")),
+          xml("NICKNAME", {}, "fixer"),
+          xml("EMAIL", {}, xml("USERID", {}, "bob@builders.example")),
+        ),
       ),
     );
     assert.equal(r.attrs.type, "result");
@@ -59,8 +64,12 @@ describe("user-directory with slixmpp's xep_0055", { timeout: 120_000 }, () => {
     assert.equal(r.ok, true, JSON.stringify(r));
     assert.equal(r.service, "search.localhost");
     assert.deepEqual(r.form_fields, ["FORM_TYPE", "first", "last", "nick", "email"]);
-    assert.deepEqual(r.by_nick, [{ jid: "alice@localhost", first: "Alice", last: "Liddell", nick: "Wonder", email: "alice@wonderland.example" }]);
-    assert.deepEqual(r.by_email, [{ jid: "bob@localhost", first: "Bob", last: "Builder", nick: "fixer", email: "bob@builders.example" }]);
+    assert.deepEqual(r.by_nick, [
+      { jid: "alice@localhost", first: "Alice", last: "Liddell", nick: "Wonder", email: "alice@wonderland.example" },
+    ]);
+    assert.deepEqual(r.by_email, [
+      { jid: "bob@localhost", first: "Bob", last: "Builder", nick: "fixer", email: "bob@builders.example" },
+    ]);
     assert.equal(r.short_error, "not-acceptable");
   });
 });

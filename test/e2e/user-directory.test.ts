@@ -21,7 +21,9 @@ function vCard(given: string, family: string, nick: string, email: string, photo
     "vCard",
     "vcard-temp",
     // A photo first: the index built at start skips photos without losing what follows.
-    ...(photo ? [xml("PHOTO", {}, xml("TYPE", {}, "image/png"), xml("BINVAL", {}, Buffer.alloc(30_000, 7).toString("base64")))] : []),
+    ...(photo
+      ? [xml("PHOTO", {}, xml("TYPE", {}, "image/png"), xml("BINVAL", {}, Buffer.alloc(30_000, 7).toString("base64")))]
+      : []),
     xml("FN", {}, `${given} ${family}`),
     xml("N", {}, xml("FAMILY", {}, family), xml("GIVEN", {}, given)),
     xml("NICKNAME", {}, nick),
@@ -79,7 +81,13 @@ describe("user-directory (XEP-0055)", { timeout: 120_000 }, () => {
   before(async () => {
     ts = await startTestServer({
       hosts: ["other.test"],
-      yaml: ["modules:", "  user-directory:", "    hosts: [localhost]", "    max_results: 3", "    searches_per_minute: 1000"].join("\n"),
+      yaml: [
+        "modules:",
+        "  user-directory:",
+        "    hosts: [localhost]",
+        "    max_results: 3",
+        "    searches_per_minute: 1000",
+      ].join("\n"),
     });
     await ts.addUser("alice", "alice-secret");
     await ts.addUser("bob", "bob-secret");
@@ -139,7 +147,9 @@ describe("user-directory (XEP-0055)", { timeout: 120_000 }, () => {
 
   it("finds a user by nickname, case-insensitively, with the legacy fields", async () => {
     const items = legacyItems(await legacySearch(bob, { nick: "WOND" }));
-    assert.deepEqual(items, [{ jid: "alice@localhost", first: "Alice", last: "Liddell", nick: "Wonder", email: "alice@wonderland.example" }]);
+    assert.deepEqual(items, [
+      { jid: "alice@localhost", first: "Alice", last: "Liddell", nick: "Wonder", email: "alice@wonderland.example" },
+    ]);
   });
 
   it("finds a user by part of the family name, and by two fields at once", async () => {
@@ -155,10 +165,12 @@ describe("user-directory (XEP-0055)", { timeout: 120_000 }, () => {
     assert.equal(x.attrs.type, "result");
     const reported = (x.getChild("reported") as XmlElement).getChildren("field").map((f) => f.attrs.var);
     assert.deepEqual(reported, ["jid", "first", "last", "nick", "email"]);
-    const rows = x.getChildren("item").map((item) =>
-      Object.fromEntries(item.getChildren("field").map((f) => [f.attrs.var, f.getChildText("value")])),
-    );
-    assert.deepEqual(rows, [{ jid: "alice@localhost", first: "Alice", last: "Liddell", nick: "Wonder", email: "alice@wonderland.example" }]);
+    const rows = x
+      .getChildren("item")
+      .map((item) => Object.fromEntries(item.getChildren("field").map((f) => [f.attrs.var, f.getChildText("value")])));
+    assert.deepEqual(rows, [
+      { jid: "alice@localhost", first: "Alice", last: "Liddell", nick: "Wonder", email: "alice@wonderland.example" },
+    ]);
   });
 
   it("answers no match with an empty <query/> (§2.1)", async () => {
@@ -191,10 +203,14 @@ describe("user-directory (XEP-0055)", { timeout: 120_000 }, () => {
     assert.deepEqual(first, ["smith1@localhost", "smith2@localhost"]);
     const last = (page1.getChild("query", NS_SEARCH) as XmlElement).getChild("set", NS_RSM)?.getChildText("last");
     assert.equal(last, "smith2@localhost");
-    const page2 = await legacySearch(alice, { last: "smith" }, [xml("set", NS_RSM, xml("max", {}, "10"), xml("after", {}, last as string))]);
+    const page2 = await legacySearch(alice, { last: "smith" }, [
+      xml("set", NS_RSM, xml("max", {}, "10"), xml("after", {}, last as string)),
+    ]);
     // <max/> above max_results is capped.
     assert.deepEqual(jidsOf(page2), ["smith3@localhost", "smith4@localhost", "smith5@localhost"]);
-    const page3 = await legacySearch(alice, { last: "smith" }, [xml("set", NS_RSM, xml("after", {}, "smith5@localhost"))]);
+    const page3 = await legacySearch(alice, { last: "smith" }, [
+      xml("set", NS_RSM, xml("after", {}, "smith5@localhost")),
+    ]);
     assert.deepEqual(jidsOf(page3), []);
   });
 
@@ -248,7 +264,13 @@ describe("user-directory with access: everyone and a search rate limit", { timeo
   before(async () => {
     ts = await startTestServer({
       hosts: ["other.test"],
-      yaml: ["modules:", "  user-directory:", "    access: everyone", "    searches_per_minute: 2", '    domain: "directory.{host}"'].join("\n"),
+      yaml: [
+        "modules:",
+        "  user-directory:",
+        "    access: everyone",
+        "    searches_per_minute: 2",
+        '    domain: "directory.{host}"',
+      ].join("\n"),
     });
     await ts.addUser("alice", "alice-secret");
     await ts.server.core.accounts.createUser("other.test", "erin", "erin-secret");

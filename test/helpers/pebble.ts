@@ -31,7 +31,12 @@ export async function preparePebble(options: { validitySeconds?: number } = {}):
   writeFileSync(caFile, ca.cert);
   writeFileSync(join(dir, "cert.pem"), leaf.chain);
   writeFileSync(join(dir, "key.pem"), leaf.key);
-  const [acmePort, managementPort, dnsPort, dnsManagementPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [acmePort, managementPort, dnsPort, dnsManagementPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const children: ChildProcess[] = [];
   const management = (path: string) => fetchText(`https://127.0.0.1:${managementPort}${path}`, ca.cert);
   return {
@@ -55,8 +60,22 @@ export async function preparePebble(options: { validitySeconds?: number } = {}):
       children.push(
         spawn(
           "/usr/bin/pebble-challtestsrv",
-          ["-dns01", `127.0.0.1:${dnsPort}`, "-http01", "", "-https01", "", "-tlsalpn01", "",
-            "-management", `127.0.0.1:${dnsManagementPort}`, "-defaultIPv4", "127.0.0.1", "-defaultIPv6", ""],
+          [
+            "-dns01",
+            `127.0.0.1:${dnsPort}`,
+            "-http01",
+            "",
+            "-https01",
+            "",
+            "-tlsalpn01",
+            "",
+            "-management",
+            `127.0.0.1:${dnsManagementPort}`,
+            "-defaultIPv4",
+            "127.0.0.1",
+            "-defaultIPv6",
+            "",
+          ],
           { stdio: ["ignore", "pipe", "pipe"] },
         ),
       );
@@ -103,7 +122,9 @@ function fetchText(url: string, ca: string): Promise<string> {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (d: string) => (body += d));
-      res.on("end", () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${url}: HTTP ${res.statusCode}`))));
+      res.on("end", () =>
+        res.statusCode === 200 ? resolve(body) : reject(new Error(`${url}: HTTP ${res.statusCode}`)),
+      );
     });
     req.on("error", reject);
     req.end();

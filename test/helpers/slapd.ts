@@ -83,10 +83,12 @@ export async function startSlapd(options: SlapdOptions): Promise<Slapd> {
     `dn: ou=services,${BASE_DN}\nobjectClass: organizationalUnit\nou: services`,
     `dn: ${serviceDn}\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\ncn: natter\nuserPassword: ${servicePassword}`,
     ...options.users.map(
-      (u) => `dn: ${userDn(u.uid)}\nobjectClass: inetOrgPerson\nuid: ${u.uid}\ncn: ${u.uid}\nsn: ${u.uid}\nuserPassword: ${u.password}`,
+      (u) =>
+        `dn: ${userDn(u.uid)}\nobjectClass: inetOrgPerson\nuid: ${u.uid}\ncn: ${u.uid}\nsn: ${u.uid}\nuserPassword: ${u.password}`,
     ),
     ...Object.entries(options.groups ?? {}).map(
-      ([name, members]) => `dn: ${groupDn(name)}\nobjectClass: groupOfNames\ncn: ${name}\n${members.map((m) => `member: ${userDn(m)}`).join("\n")}`,
+      ([name, members]) =>
+        `dn: ${groupDn(name)}\nobjectClass: groupOfNames\ncn: ${name}\n${members.map((m) => `member: ${userDn(m)}`).join("\n")}`,
     ),
   ];
   writeFileSync(join(dir, "data.ldif"), `${entries.join("\n\n")}\n`);
@@ -105,7 +107,9 @@ export async function startSlapd(options: SlapdOptions): Promise<Slapd> {
     groupDn,
     async start() {
       // -d 0: stay in the foreground (the test owns the process), log nothing.
-      const proc = spawn(SLAPD, ["-f", join(dir, "slapd.conf"), "-h", `${url}/`, "-d", "0"], { stdio: ["ignore", "ignore", "pipe"] });
+      const proc = spawn(SLAPD, ["-f", join(dir, "slapd.conf"), "-h", `${url}/`, "-d", "0"], {
+        stdio: ["ignore", "ignore", "pipe"],
+      });
       child = proc;
       let stderr = "";
       proc.stderr?.on("data", (d: Buffer) => {

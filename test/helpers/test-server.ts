@@ -81,42 +81,51 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const domain = options.domain ?? "localhost";
   const dataDir = mkdtempSync(join(tmpdir(), "natter-test-"));
   const hosts = [domain, ...(options.hosts ?? [])];
-  const makeYaml = (port: number, tlsPort: number, httpPort: number, componentPort = 0, s2sPorts: [number, number] = [0, 0], httpsPort = 0) => [
-    `hosts: [${hosts.map((h) => JSON.stringify(h)).join(", ")}]`,
-    `data_dir: ${JSON.stringify(dataDir)}`,
-    "log_level: debug",
-    "listeners:",
-    `  c2s: { port: ${port}, bind: ["127.0.0.1"] }`,
-    `  c2s_direct_tls: { port: ${tlsPort}, bind: ["127.0.0.1"] }`,
-    `  http: { port: ${httpPort}, bind: ["127.0.0.1"] }`,
-    `  https: { port: ${httpsPort}, bind: ["127.0.0.1"] }`,
-    `  component: { port: ${componentPort}, bind: ["127.0.0.1"] }`,
-    `  s2s: { port: ${s2sPorts[0]}, bind: ["127.0.0.1"] }`,
-    `  s2s_direct_tls: { port: ${s2sPorts[1]}, bind: ["127.0.0.1"] }`,
-    "s2s:",
-    ...(options.s2s ? options.s2s.map((line) => `  ${line}`) : ["  enabled: false"]),
-    "c2s:",
-    `  require_encryption: ${options.requireEncryption ?? true}`,
-    ...(options.c2s ?? []).map((line) => `  ${line}`),
-    ...(options.defaultThrottle && !options.auth ? [] : ["auth:"]),
-    ...(options.defaultThrottle
-      ? []
-      : [
-          "  throttle:",
-          "    per_ip: { delay_after: 0, attempts: 0 }",
-          "    per_ip_account: { delay_after: 0, attempts: 0 }",
-          "    per_account: { delay_after: 0 }",
-        ]),
-    ...(options.auth ?? []).map((line) => `  ${line}`),
-    options.yaml ?? "",
-  ].join("\n");
+  const makeYaml = (
+    port: number,
+    tlsPort: number,
+    httpPort: number,
+    componentPort = 0,
+    s2sPorts: [number, number] = [0, 0],
+    httpsPort = 0,
+  ) =>
+    [
+      `hosts: [${hosts.map((h) => JSON.stringify(h)).join(", ")}]`,
+      `data_dir: ${JSON.stringify(dataDir)}`,
+      "log_level: debug",
+      "listeners:",
+      `  c2s: { port: ${port}, bind: ["127.0.0.1"] }`,
+      `  c2s_direct_tls: { port: ${tlsPort}, bind: ["127.0.0.1"] }`,
+      `  http: { port: ${httpPort}, bind: ["127.0.0.1"] }`,
+      `  https: { port: ${httpsPort}, bind: ["127.0.0.1"] }`,
+      `  component: { port: ${componentPort}, bind: ["127.0.0.1"] }`,
+      `  s2s: { port: ${s2sPorts[0]}, bind: ["127.0.0.1"] }`,
+      `  s2s_direct_tls: { port: ${s2sPorts[1]}, bind: ["127.0.0.1"] }`,
+      "s2s:",
+      ...(options.s2s ? options.s2s.map((line) => `  ${line}`) : ["  enabled: false"]),
+      "c2s:",
+      `  require_encryption: ${options.requireEncryption ?? true}`,
+      ...(options.c2s ?? []).map((line) => `  ${line}`),
+      ...(options.defaultThrottle && !options.auth ? [] : ["auth:"]),
+      ...(options.defaultThrottle
+        ? []
+        : [
+            "  throttle:",
+            "    per_ip: { delay_after: 0, attempts: 0 }",
+            "    per_ip_account: { delay_after: 0, attempts: 0 }",
+            "    per_account: { delay_after: 0 }",
+          ]),
+      ...(options.auth ?? []).map((line) => `  ${line}`),
+      options.yaml ?? "",
+    ].join("\n");
   const configPath = join(dataDir, "natter.yaml");
   // Port 0: the kernel picks free ports, so parallel test files never collide.
   let config = parseConfig(makeYaml(0, 0, 0, 0, [options.s2sPort ?? 0, 0]), configPath, dataDir);
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString("utf8").split("\n")) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString("utf8").split("\n"))
+        if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
       if (process.env.NATTER_TEST_LOG) process.stderr.write(chunk);
       cb();
     },

@@ -40,7 +40,12 @@ export function adminEndpoints(admin: AdminOperations, options: EndpointOptions)
       response: { status: 200, description: "A page of accounts", schema: s.userPage },
       handle: async ({ query }) => ({
         status: 200,
-        body: await admin.listUsers({ host: query.host ?? options.defaultHost, offset: query.offset, limit: query.limit, ...(query.search ? { search: query.search } : {}) }),
+        body: await admin.listUsers({
+          host: query.host ?? options.defaultHost,
+          offset: query.offset,
+          limit: query.limit,
+          ...(query.search ? { search: query.search } : {}),
+        }),
       }),
     }),
     endpoint({
@@ -65,7 +70,10 @@ export function adminEndpoints(admin: AdminOperations, options: EndpointOptions)
       handle: async ({ params }) => {
         const user = await admin.user(params.jid);
         const lastLogout = await admin.lastLogout(user.jid);
-        return { status: 200, body: { ...user, resources: admin.sessions(user.jid), ...(lastLogout ? { lastLogout } : {}) } };
+        return {
+          status: 200,
+          body: { ...user, resources: admin.sessions(user.jid), ...(lastLogout ? { lastLogout } : {}) },
+        };
       },
     }),
     endpoint({
@@ -174,7 +182,8 @@ export function adminEndpoints(admin: AdminOperations, options: EndpointOptions)
       logTarget: "jid",
       response: noContent,
       handle: async ({ params, query }) => {
-        if (!(await admin.destroyRoom(params.jid, query.reason))) throw new AdminError("not-found", `there is no room ${params.jid}`);
+        if (!(await admin.destroyRoom(params.jid, query.reason)))
+          throw new AdminError("not-found", `there is no room ${params.jid}`);
         return { status: 204 };
       },
     }),
@@ -193,7 +202,10 @@ export function adminEndpoints(admin: AdminOperations, options: EndpointOptions)
       scope: "server:write",
       body: s.announceBody,
       response: { status: 200, description: "How many sessions got it", schema: s.countBody },
-      handle: async ({ body }) => ({ status: 200, body: { count: await admin.announce(body.host, body.body, body.subject) } }),
+      handle: async ({ body }) => ({
+        status: 200,
+        body: { count: await admin.announce(body.host, body.body, body.subject) },
+      }),
     }),
     endpoint({
       method: "POST",

@@ -9,7 +9,16 @@ const jid = z.string().min(3).max(3071).describe("A JID (RFC 7622)");
 
 export const errorBody = z
   .object({
-    error: z.enum(["bad-request", "unauthorized", "forbidden", "not-found", "conflict", "unsupported-media-type", "unavailable", "internal"]),
+    error: z.enum([
+      "bad-request",
+      "unauthorized",
+      "forbidden",
+      "not-found",
+      "conflict",
+      "unsupported-media-type",
+      "unavailable",
+      "internal",
+    ]),
     message: z.string(),
     issues: z.array(z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string() })).optional(),
   })
@@ -36,7 +45,13 @@ export const noQuery = z.object({}).strict();
 export const createUserBody = z.object({ jid, password: z.string().min(1).max(1024) }).strict();
 export const passwordBody = z.object({ password: z.string().min(1).max(1024) }).strict();
 export const disabledBody = z.object({ disabled: z.boolean() }).strict();
-export const announceBody = z.object({ host: z.string().min(1).max(1023), body: text("The announcement"), subject: z.string().max(1024).optional() }).strict();
+export const announceBody = z
+  .object({
+    host: z.string().min(1).max(1023),
+    body: text("The announcement"),
+    subject: z.string().max(1024).optional(),
+  })
+  .strict();
 export const messageBody = z.object({ to: jid, body: text("The message") }).strict();
 export const motdBody = z.object({ body: text("The message of the day") }).strict();
 
@@ -67,9 +82,13 @@ export const statsSample = z
   })
   .meta({ id: "StatsSample" });
 
-export const userSummary = z.object({ jid: z.string(), disabled: z.boolean(), sessions: z.number() }).meta({ id: "UserSummary" });
+export const userSummary = z
+  .object({ jid: z.string(), disabled: z.boolean(), sessions: z.number() })
+  .meta({ id: "UserSummary" });
 
-export const userPage = z.object({ items: z.array(userSummary), total: z.number(), offset: z.number(), limit: z.number() }).meta({ id: "UserPage" });
+export const userPage = z
+  .object({ items: z.array(userSummary), total: z.number(), offset: z.number(), limit: z.number() })
+  .meta({ id: "UserPage" });
 
 export const sessionSummary = z
   .object({
@@ -128,12 +147,20 @@ export const s2sLink = z
 
 export const countBody = z.object({ count: z.number() });
 export const inviteTokenParam = z.object({ token: z.string().min(1).max(128) });
-export const hostQuery = z.object({ host: z.string().min(1).max(1023).optional().describe("Default: the first host") }).strict();
+export const hostQuery = z
+  .object({ host: z.string().min(1).max(1023).optional().describe("Default: the first host") })
+  .strict();
 export const createInviteBody = z
   .object({
     host: z.string().min(1).max(1023).optional().describe("Default: the first host"),
     username: z.string().min(1).max(1023).optional().describe("A username only this invitation may take"),
-    ttl: z.number().int().min(60).max(366 * 86400).optional().describe("Seconds it stays valid (default modules.invites.default_ttl)"),
+    ttl: z
+      .number()
+      .int()
+      .min(60)
+      .max(366 * 86400)
+      .optional()
+      .describe("Seconds it stays valid (default modules.invites.default_ttl)"),
     uses: z.number().int().min(1).max(10_000).optional().describe("Accounts it may create (default 1)"),
     contact: jid.optional().describe("XEP-0379: a local account the invitee gets subscribed with"),
   })
@@ -152,6 +179,9 @@ export const invitation = z
   .meta({ id: "Invitation" });
 
 export const motdResponse = z.object({ body: z.string() });
-export const reloadResult = z.union([z.object({ ok: z.literal(true), changes: z.array(z.string()) }), z.object({ ok: z.literal(false), error: z.string() })]);
+export const reloadResult = z.union([
+  z.object({ ok: z.literal(true), changes: z.array(z.string()) }),
+  z.object({ ok: z.literal(false), error: z.string() }),
+]);
 
 export const scopeEnum = z.enum(ADMIN_SCOPES);

@@ -20,7 +20,9 @@ function secs(what: string, min: number, max: number) {
 
 const ldapUrl = z
   .string()
-  .refine((v) => v === "" || /^ldaps?:\/\/[^/?#\s]+\/?$/i.test(v), { error: "expected an ldap:// or ldaps:// URL with a host (and port), e.g. ldaps://ldap.example.org" })
+  .refine((v) => v === "" || /^ldaps?:\/\/[^/?#\s]+\/?$/i.test(v), {
+    error: "expected an ldap:// or ldaps:// URL with a host (and port), e.g. ldaps://ldap.example.org",
+  })
   .default("");
 
 const httpUrl = z
@@ -133,7 +135,8 @@ export function providerOfHost(config: AuthProvidersConfig, host: string): Accou
 
 /** Cross-checks for the schema's superRefine: a provider in use has what it needs. */
 export function checkAuthProviders(config: AuthProvidersConfig, ctx: z.RefinementCtx): void {
-  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: "custom", path: ["auth", ...path], message });
+  const issue = (path: (string | number)[], message: string) =>
+    ctx.addIssue({ code: "custom", path: ["auth", ...path], message });
   for (const host of Object.keys(config.auth.host_providers)) {
     if (!config.hosts.includes(host)) issue(["host_providers", host], `"${host}" is not one of hosts`);
   }
@@ -141,15 +144,25 @@ export function checkAuthProviders(config: AuthProvidersConfig, ctx: z.Refinemen
   const { ldap, external, http } = config.auth;
   if (used.has("ldap")) {
     if (ldap.url === "") issue(["ldap", "url"], "the LDAP provider needs the directory's URL");
-    if (ldap.user_dn === "" && ldap.base === "") issue(["ldap"], "set user_dn (bind as the user at a DN template) or base (search for the user, then bind)");
-    if (ldap.user_dn !== "" && !ldap.user_dn.includes("%u")) issue(["ldap", "user_dn"], "the DN template needs %u (the username)");
-    if (ldap.base !== "" && !ldap.filter.includes("%u")) issue(["ldap", "filter"], "the filter needs %u (the username)");
-    if (ldap.start_tls && ldap.url.toLowerCase().startsWith("ldaps:")) issue(["ldap", "start_tls"], "ldaps:// is TLS already; StartTLS is for ldap://");
-    if (ldap.bind_dn !== "" && ldap.bind_password === "") issue(["ldap", "bind_password"], "the service account needs its password (an empty one is an anonymous bind, RFC 4513 §5.1.2)");
+    if (ldap.user_dn === "" && ldap.base === "")
+      issue(["ldap"], "set user_dn (bind as the user at a DN template) or base (search for the user, then bind)");
+    if (ldap.user_dn !== "" && !ldap.user_dn.includes("%u"))
+      issue(["ldap", "user_dn"], "the DN template needs %u (the username)");
+    if (ldap.base !== "" && !ldap.filter.includes("%u"))
+      issue(["ldap", "filter"], "the filter needs %u (the username)");
+    if (ldap.start_tls && ldap.url.toLowerCase().startsWith("ldaps:"))
+      issue(["ldap", "start_tls"], "ldaps:// is TLS already; StartTLS is for ldap://");
+    if (ldap.bind_dn !== "" && ldap.bind_password === "")
+      issue(
+        ["ldap", "bind_password"],
+        "the service account needs its password (an empty one is an anonymous bind, RFC 4513 §5.1.2)",
+      );
   }
   if (used.has("external")) {
     if (external.command === "") issue(["external", "command"], "the external provider needs the program to run");
-    if (external.max_restart_delay < external.restart_delay) issue(["external", "max_restart_delay"], "must be at least restart_delay");
+    if (external.max_restart_delay < external.restart_delay)
+      issue(["external", "max_restart_delay"], "must be at least restart_delay");
   }
-  if (used.has("http") && http.url === "") issue(["http", "url"], "the HTTP provider needs the password endpoint's URL");
+  if (used.has("http") && http.url === "")
+    issue(["http", "url"], "the HTTP provider needs the password endpoint's URL");
 }

@@ -109,7 +109,9 @@ describe("config validation errors name the key and its line", () => {
       "natter.yaml:2:3: tls.acme.agree_tos: must be true to enable tls.acme: it states that you agree to the CA's terms of service",
     ]);
     assert.deepEqual(
-      problems("tls:\n  acme:\n    directory_url: http://ca.example/dir\n    email: nope\n    key_type: dsa\n    renew_before_days: 0\n"),
+      problems(
+        "tls:\n  acme:\n    directory_url: http://ca.example/dir\n    email: nope\n    key_type: dsa\n    renew_before_days: 0\n",
+      ),
       [
         "natter.yaml:3:20: tls.acme.directory_url: expected the https:// URL of an ACME directory",
         "natter.yaml:4:12: tls.acme.email: expected an email address for the CA's expiry notices",
@@ -117,9 +119,12 @@ describe("config validation errors name the key and its line", () => {
         "natter.yaml:6:24: tls.acme.renew_before_days: expected a number of days: a whole number between 1 and 100000",
       ],
     );
-    assert.deepEqual(problems("listeners:\n  http: { enabled: false }\ntls:\n  acme: { enabled: true, agree_tos: true }\n"), [
-      "natter.yaml:4:20: tls.acme.enabled: needs listeners.http.enabled: the CA fetches its HTTP-01 challenges from the HTTP listener",
-    ]);
+    assert.deepEqual(
+      problems("listeners:\n  http: { enabled: false }\ntls:\n  acme: { enabled: true, agree_tos: true }\n"),
+      [
+        "natter.yaml:4:20: tls.acme.enabled: needs listeners.http.enabled: the CA fetches its HTTP-01 challenges from the HTTP listener",
+      ],
+    );
   });
   it("auth.throttle: exempt entries must be addresses or CIDR ranges; the old per_account lock is gone", () => {
     assert.deepEqual(problems("auth:\n  throttle:\n    exempt: ['10.0.0.0/8', proxy.example.org, '::1/200']\n"), [
@@ -127,28 +132,37 @@ describe("config validation errors name the key and its line", () => {
       'natter.yaml:3:47: auth.throttle.exempt[2]: "::1/200": the prefix length must be 0 to 128',
     ]);
     assert.deepEqual(problems("auth:\n  throttle:\n    per_account: { attempts: 5 }\n"), [
-      'natter.yaml:3:20: auth.throttle.per_account.attempts: unknown key',
+      "natter.yaml:3:20: auth.throttle.per_account.attempts: unknown key",
     ]);
   });
-
 
   it("auth providers: each one in use has what it needs, and host_providers names served hosts", () => {
     assert.deepEqual(problems("hosts: [a.test]\nauth:\n  provider: ldap\n"), [
       "natter.yaml:2:1: auth.ldap.url: the LDAP provider needs the directory's URL",
       "natter.yaml:2:1: auth.ldap: set user_dn (bind as the user at a DN template) or base (search for the user, then bind)",
     ]);
-    assert.deepEqual(problems("hosts: [a.test]\nauth:\n  host_providers: { b.test: http }\n  ldap: { url: 'http://x' }\n"), [
-      'natter.yaml:3:29: auth.host_providers.b.test: "b.test" is not one of hosts',
-      'natter.yaml:4:16: auth.ldap.url: expected an ldap:// or ldaps:// URL with a host (and port), e.g. ldaps://ldap.example.org',
-    ]);
+    assert.deepEqual(
+      problems("hosts: [a.test]\nauth:\n  host_providers: { b.test: http }\n  ldap: { url: 'http://x' }\n"),
+      [
+        'natter.yaml:3:29: auth.host_providers.b.test: "b.test" is not one of hosts',
+        "natter.yaml:4:16: auth.ldap.url: expected an ldap:// or ldaps:// URL with a host (and port), e.g. ldaps://ldap.example.org",
+      ],
+    );
     assert.deepEqual(problems("hosts: [a.test]\nauth:\n  provider: external\n"), [
       "natter.yaml:2:1: auth.external.command: the external provider needs the program to run",
     ]);
-    assert.deepEqual(problems("hosts: [a.test]\nauth:\n  host_providers: { a.test: ldap }\n  ldap: { url: 'ldap://d', user_dn: 'cn=x', bind_dn: 'cn=s' }\n"), [
-      "natter.yaml:4:3: auth.ldap.bind_password: the service account needs its password (an empty one is an anonymous bind, RFC 4513 §5.1.2)",
-      "natter.yaml:4:37: auth.ldap.user_dn: the DN template needs %u (the username)",
+    assert.deepEqual(
+      problems(
+        "hosts: [a.test]\nauth:\n  host_providers: { a.test: ldap }\n  ldap: { url: 'ldap://d', user_dn: 'cn=x', bind_dn: 'cn=s' }\n",
+      ),
+      [
+        "natter.yaml:4:3: auth.ldap.bind_password: the service account needs its password (an empty one is an anonymous bind, RFC 4513 §5.1.2)",
+        "natter.yaml:4:37: auth.ldap.user_dn: the DN template needs %u (the username)",
+      ],
+    );
+    assert.deepEqual(problems("hosts: [a.test]\nauth:\n  provider: sql\n"), [
+      "natter.yaml:3:13: auth.provider: expected one of internal, ldap, external, http",
     ]);
-    assert.deepEqual(problems("hosts: [a.test]\nauth:\n  provider: sql\n"), ['natter.yaml:3:13: auth.provider: expected one of internal, ldap, external, http']);
   });
 
   it("unknown key, with a suggestion", () => {
@@ -163,9 +177,13 @@ describe("config validation errors name the key and its line", () => {
   it("s2s: resolver overrides and domain lists", () => {
     assert.deepEqual(problems("s2s:\n  resolve:\n    example.net: nowhere\n  deny_domains: ['bad host']\n"), [
       'natter.yaml:3:18: s2s.resolve.example.net: expected "host:port" or "tls:host:port", such as "127.0.0.1:5269"',
-      'natter.yaml:4:18: s2s.deny_domains[0]: expected a domain name such as example.org',
+      "natter.yaml:4:18: s2s.deny_domains[0]: expected a domain name such as example.org",
     ]);
-    const ok = parseConfig("s2s:\n  resolve: { example.net: 'tls:[::1]:5270', example.com: '127.0.0.1:5269' }\n", "natter.yaml", "/srv");
+    const ok = parseConfig(
+      "s2s:\n  resolve: { example.net: 'tls:[::1]:5270', example.com: '127.0.0.1:5269' }\n",
+      "natter.yaml",
+      "/srv",
+    );
     assert.deepEqual(ok.s2s.resolve, { "example.net": "tls:[::1]:5270", "example.com": "127.0.0.1:5269" });
   });
 
@@ -196,20 +214,32 @@ describe("config validation errors name the key and its line", () => {
   });
 
   it("components (XEP-0114): a valid domain of their own, listed once, with a non-empty secret", () => {
-    assert.deepEqual(problems("components:\n  - { domain: irc.example.org, secret: '' }\n  - { domain: 'bad host', secret: y }\n"), [
-      "natter.yaml:2:40: components[0].secret: the secret may not be empty",
-      "natter.yaml:3:15: components[1].domain: expected a domain name such as example.org",
-    ]);
     assert.deepEqual(
-      problems("hosts: [example.org]\ncomponents:\n  - { domain: example.org, secret: x }\n  - { domain: irc.example.org, secret: x }\n  - { domain: IRC.example.org, secret: y }\n"),
+      problems("components:\n  - { domain: irc.example.org, secret: '' }\n  - { domain: 'bad host', secret: y }\n"),
+      [
+        "natter.yaml:2:40: components[0].secret: the secret may not be empty",
+        "natter.yaml:3:15: components[1].domain: expected a domain name such as example.org",
+      ],
+    );
+    assert.deepEqual(
+      problems(
+        "hosts: [example.org]\ncomponents:\n  - { domain: example.org, secret: x }\n  - { domain: irc.example.org, secret: x }\n  - { domain: IRC.example.org, secret: y }\n",
+      ),
       [
         'natter.yaml:3:15: components[0].domain: "example.org" is one of hosts; a component needs a domain of its own',
         'natter.yaml:5:15: components[2].domain: "irc.example.org" is listed twice',
       ],
     );
     const config = parseConfig("components:\n  - { domain: Bot.Example.org, secret: s }\n", "natter.yaml");
-    assert.deepEqual(config.components.map(({ domain, secret }) => ({ domain, secret })), [{ domain: "bot.example.org", secret: "s" }]);
-    assert.equal(config.components[0]?.rate_limit.bytes_per_second, 1_048_576, "each component gets the default input rate");
+    assert.deepEqual(
+      config.components.map(({ domain, secret }) => ({ domain, secret })),
+      [{ domain: "bot.example.org", secret: "s" }],
+    );
+    assert.equal(
+      config.components[0]?.rate_limit.bytes_per_second,
+      1_048_576,
+      "each component gets the default input rate",
+    );
     assert.deepEqual(config.listeners.component, { enabled: true, port: 5347, bind: ["127.0.0.1", "::1"] });
   });
 

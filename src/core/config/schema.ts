@@ -99,7 +99,8 @@ function listener(defaultPort: number, enabled = true) {
     .prefault({});
 }
 
-const PUBLIC_URL_MESSAGE = 'expected "" or an http:// or https:// URL without query or fragment, such as https://chat.example.org';
+const PUBLIC_URL_MESSAGE =
+  'expected "" or an http:// or https:// URL without query or fragment, such as https://chat.example.org';
 
 /** The base URL clients reach the HTTP listeners at (behind a reverse proxy: the proxy's URL). */
 const publicUrl = z.string({ error: PUBLIC_URL_MESSAGE }).refine(
@@ -107,7 +108,15 @@ const publicUrl = z.string({ error: PUBLIC_URL_MESSAGE }).refine(
     if (value === "") return true;
     try {
       const url = new URL(value);
-      return (url.protocol === "http:" || url.protocol === "https:") && url.search === "" && url.hash === "" && url.username === "" && url.password === "" && !value.includes("?") && !value.includes("#");
+      return (
+        (url.protocol === "http:" || url.protocol === "https:") &&
+        url.search === "" &&
+        url.hash === "" &&
+        url.username === "" &&
+        url.password === "" &&
+        !value.includes("?") &&
+        !value.includes("#")
+      );
     } catch {
       return false;
     }
@@ -267,7 +276,9 @@ const s2sSchema = z
 const componentEntry = z
   .object({
     domain: domainName,
-    secret: z.string({ error: "expected the shared secret as a string" }).min(1, { error: "the secret may not be empty" }),
+    secret: z
+      .string({ error: "expected the shared secret as a string" })
+      .min(1, { error: "the secret may not be empty" }),
     /** Input rate of the component's connection once its handshake succeeded (before: c2s.rate_limits.unauthenticated). */
     rate_limit: rateLimit(SERVER_RATE),
     /** Output the component has not read beyond this closes its connection. */
@@ -379,10 +390,16 @@ export const configSchema = z
           .strict()
           .prefault({}),
         // RFC 6120 §4.6.1: a single space when the stream has been quiet this long; 0 turns it off.
-        keepalive_interval: z.number({ error: "expected seconds" }).min(0, { error: "expected seconds (0 = off)" }).default(60),
+        keepalive_interval: z
+          .number({ error: "expected seconds" })
+          .min(0, { error: "expected seconds (0 = off)" })
+          .default(60),
         // A connection that sent nothing for this long (between 1 and 2 times it) drops its XML parser until its next
         // input: ~3 KiB less per idle session, ~10 µs to make a new one at the next input. 0 keeps every parser.
-        parser_release_after: z.number({ error: "expected seconds" }).min(0, { error: "expected seconds (0 = never)" }).default(1),
+        parser_release_after: z
+          .number({ error: "expected seconds" })
+          .min(0, { error: "expected seconds (0 = never)" })
+          .default(1),
         sasl_mechanisms: z
           .array(z.enum(SASL_MECHANISMS))
           .min(1, { error: "at least one SASL mechanism is needed" })
@@ -532,8 +549,16 @@ export const configSchema = z
               .strict()
               .prefault({}),
             initial_delay: z.number({ error: "expected seconds" }).min(0, { error: "expected seconds" }).default(0.5),
-            max_delay: z.number({ error: "expected seconds" }).min(0).max(60, { error: "expected at most 60 seconds" }).default(4),
-            max_account_delay: z.number({ error: "expected seconds" }).min(0).max(10, { error: "expected at most 10 seconds" }).default(2),
+            max_delay: z
+              .number({ error: "expected seconds" })
+              .min(0)
+              .max(60, { error: "expected at most 60 seconds" })
+              .default(4),
+            max_account_delay: z
+              .number({ error: "expected seconds" })
+              .min(0)
+              .max(10, { error: "expected at most 10 seconds" })
+              .default(2),
             /** Addresses and CIDR ranges (a trusted proxy) never delayed or refused for their own failures. */
             exempt: z.array(addressEntry).default([]),
             /** Addresses (and address+account pairs, and accounts) remembered; the least recently failing are forgotten first. */
@@ -600,7 +625,11 @@ export const configSchema = z
     config.components.forEach((component, index) => {
       const path = ["components", index, "domain"];
       if (seenHosts.has(component.domain))
-        ctx.addIssue({ code: "custom", path, message: `"${component.domain}" is one of hosts; a component needs a domain of its own` });
+        ctx.addIssue({
+          code: "custom",
+          path,
+          message: `"${component.domain}" is one of hosts; a component needs a domain of its own`,
+        });
       else if (seenComponents.has(component.domain))
         ctx.addIssue({ code: "custom", path, message: `"${component.domain}" is listed twice` });
       seenComponents.add(component.domain);

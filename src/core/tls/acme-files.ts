@@ -20,7 +20,10 @@ export function acmePaths(dataDir: string): AcmePaths {
 }
 
 /** The ACME certificate's files when ACME is on and a certificate was obtained already. */
-export function acmeCertificateFiles(config: { data_dir: string; tls: { acme?: { enabled: boolean } } }): PemFiles | undefined {
+export function acmeCertificateFiles(config: {
+  data_dir: string;
+  tls: { acme?: { enabled: boolean } };
+}): PemFiles | undefined {
   if (!config.tls.acme?.enabled) return undefined;
   const { certificate } = acmePaths(config.data_dir);
   return existsSync(certificate.cert) && existsSync(certificate.key) ? certificate : undefined;

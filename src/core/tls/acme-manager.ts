@@ -9,7 +9,7 @@ import * as acme from "acme-client";
 import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
 import { acmePaths } from "./acme-files.js";
-import { matchesName, certificateNames } from "./certificates.js";
+import { certificateNames, matchesName } from "./certificates.js";
 import { writeAtomically } from "./self-signed.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -26,7 +26,14 @@ export interface AcmeManagerOptions {
   /** The names to put in the certificate, read at each check (a reload may change the served domains). */
   domains(): string[];
   /** Serves `prefix` over the HTTP listeners; returns the remover. */
-  route(prefix: string, handler: (req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse, info: { path: string }) => void): () => void;
+  route(
+    prefix: string,
+    handler: (
+      req: import("node:http").IncomingMessage,
+      res: import("node:http").ServerResponse,
+      info: { path: string },
+    ) => void,
+  ): () => void;
   /** A new certificate is on disk: put it in service. */
   installed(): Promise<void>;
   log: Logger;
@@ -93,7 +100,9 @@ export class AcmeManager {
       try {
         extra = readFileSync(o.options.ca_file, "utf8");
       } catch (err) {
-        throw new Error(`tls.acme.ca_file: cannot read ${o.options.ca_file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+        throw new Error(
+          `tls.acme.ca_file: cannot read ${o.options.ca_file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+        );
       }
       this.agent = new Agent({ ca: [...rootCertificates, extra] });
       acme.axios.defaults.httpsAgent = this.agent;
@@ -123,9 +132,11 @@ export class AcmeManager {
   private serialised(run: () => Promise<boolean>): Promise<boolean> {
     const next = (this.running ?? Promise.resolve(false)).catch(() => false).then(run);
     this.running = next;
-    void next.catch(() => undefined).finally(() => {
-      if (this.running === next) this.running = undefined;
-    });
+    void next
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.running === next) this.running = undefined;
+      });
     return next;
   }
 
@@ -145,7 +156,12 @@ export class AcmeManager {
       delay = Math.min(DAY_MS, this.o.options.retry_after * 1000 * 2 ** (this.failures - 1));
       this.lastError = describeError(err);
       this.o.log.error(
-        { error: this.lastError, attempt: this.failures, retry_in_seconds: Math.round(delay / 1000), directory: this.o.options.directory_url },
+        {
+          error: this.lastError,
+          attempt: this.failures,
+          retry_in_seconds: Math.round(delay / 1000),
+          directory: this.o.options.directory_url,
+        },
         "ACME: could not obtain a certificate; serving the current one and trying again later",
       );
     }
@@ -162,7 +178,9 @@ export class AcmeManager {
   private async checkOnce(): Promise<boolean> {
     const domains = this.wantedDomains();
     if (domains.length === 0) {
-      this.o.log.info("ACME: no domain to ask a certificate for (tls.certificates covers them all, or tls.acme.domains is empty)");
+      this.o.log.info(
+        "ACME: no domain to ask a certificate for (tls.certificates covers them all, or tls.acme.domains is empty)",
+      );
       return false;
     }
     const reason = renewalReason(this.paths.certificate, domains, this.o.options.renew_before_days);
@@ -178,7 +196,9 @@ export class AcmeManager {
     mkdirSync(this.paths.dir, { recursive: true, mode: 0o700 });
     const client = new acme.Client({ directoryUrl: options.directory_url, accountKey: await this.accountKey() });
     const key =
-      options.key_type === "rsa" ? await acme.crypto.createPrivateRsaKey(2048) : await acme.crypto.createPrivateEcdsaKey("P-256");
+      options.key_type === "rsa"
+        ? await acme.crypto.createPrivateRsaKey(2048)
+        : await acme.crypto.createPrivateEcdsaKey("P-256");
     const [, csr] = await acme.crypto.createCsr({ commonName: domains[0]!, altNames: domains }, key);
     const cert = await client.auto({
       csr,
@@ -223,7 +243,10 @@ export class AcmeManager {
 /** axios reports a refused connection with an empty message and the reason in `code` or in `errors`. */
 function describeError(err: unknown): string {
   const e = err as { message?: string; code?: string; errors?: { message?: string }[] };
-  const inner = e.errors?.map((x) => x.message).filter(Boolean).join("; ");
+  const inner = e.errors
+    ?.map((x) => x.message)
+    .filter(Boolean)
+    .join("; ");
   return [e.code, e.message || inner].filter(Boolean).join(": ") || String(err);
 }
 
@@ -232,7 +255,8 @@ function probeDirectory(url: string, agent: Agent | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     const req = httpsGet(url, { ...(agent ? { agent } : {}), timeout: 30_000 }, (res) => {
       res.resume();
-      if ((res.statusCode ?? 500) >= 400) reject(new Error(`the ACME directory ${url} answered HTTP ${res.statusCode}`));
+      if ((res.statusCode ?? 500) >= 400)
+        reject(new Error(`the ACME directory ${url} answered HTTP ${res.statusCode}`));
       else resolve();
     });
     req.on("timeout", () => req.destroy(new Error("no answer within 30 s")));

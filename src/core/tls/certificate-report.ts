@@ -59,13 +59,19 @@ export function certificateReport(
 }
 
 /** Logs a warning per domain whose certificate expires soon or does not name it (at start, reload, daily). */
-export function warnAboutCertificates(report: readonly DomainCertificate[], warn: (fields: object, message: string) => void): void {
+export function warnAboutCertificates(
+  report: readonly DomainCertificate[],
+  warn: (fields: object, message: string) => void,
+): void {
   for (const r of report) {
-    if (r.mismatched) warn({ domain: r.domain, certificate: r.file }, `the certificate served for ${r.domain} does not name it`);
+    if (r.mismatched)
+      warn({ domain: r.domain, certificate: r.file }, `the certificate served for ${r.domain} does not name it`);
     if (r.expiring)
       warn(
         { domain: r.domain, certificate: r.file, not_after: r.notAfter.toISOString(), days_left: r.daysLeft },
-        r.daysLeft < 0 ? `the certificate for ${r.domain} has expired` : `the certificate for ${r.domain} expires in ${r.daysLeft} days`,
+        r.daysLeft < 0
+          ? `the certificate for ${r.domain} has expired`
+          : `the certificate for ${r.domain} expires in ${r.daysLeft} days`,
       );
   }
 }

@@ -69,7 +69,11 @@ export class CertificateStore {
    * (all hosts when none is configured), so every host can negotiate TLS.
    */
   static async fromConfig(
-    config: { hosts: readonly string[]; data_dir: string; tls: { certificates: readonly PemFiles[]; acme?: { enabled: boolean } } },
+    config: {
+      hosts: readonly string[];
+      data_dir: string;
+      tls: { certificates: readonly PemFiles[]; acme?: { enabled: boolean } };
+    },
     log: (message: string) => void = () => {},
   ): Promise<CertificateStore> {
     const loaded = config.tls.certificates.map((pair) => loadCertificate(pair, log));

@@ -85,7 +85,8 @@ export async function importArchived(
         continue;
       }
       changes.added++;
-      if (!options.dryRun) await store.append(user, { id: item.id, when: item.when, with: withOf(item.message), value });
+      if (!options.dryRun)
+        await store.append(user, { id: item.id, when: item.when, with: withOf(item.message), value });
       // One id twice in the file: the second is the same item, not a new one.
       existing.set(item.id, { id: item.id, when: item.when, with: "", value });
     }

@@ -46,7 +46,10 @@ export const blocklistSection: UserSection = {
     }
     if (fresh.length > 0 && !options.dryRun) {
       const name = rec.default ?? freshName(rec);
-      const after: PrivacyRecord = { default: name, lists: { ...rec.lists, [name]: withBlocked(rec.lists[name] ?? [], fresh) } };
+      const after: PrivacyRecord = {
+        default: name,
+        lists: { ...rec.lists, [name]: withBlocked(rec.lists[name] ?? [], fresh) },
+      };
       await store.set(user, after as unknown as Json);
     }
     return changes;

@@ -30,7 +30,12 @@ describe("XEP-0227 sections: malformed input", () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "natter-migration-"));
     storage = await createSqliteDriver(join(dir, "natter.sqlite"));
-    ctx = { storage, accounts: new InternalAccountProvider(storage, { iterations: 4096 }), log: pino({ level: "silent" }), modules: {} };
+    ctx = {
+      storage,
+      accounts: new InternalAccountProvider(storage, { iterations: 4096 }),
+      log: pino({ level: "silent" }),
+      modules: {},
+    };
   });
   after(async () => {
     await storage.close();
@@ -50,7 +55,15 @@ describe("XEP-0227 sections: malformed input", () => {
     </pubsub>`);
     const changes = await pepSection.importUser(ctx, "example.org", "alice", [owner, items], { dryRun: false });
     const w = changes.warnings.join("\n");
-    for (const expected of ["pubsub#access_model", "pubsub#max_items", "<configure/> without a usable node name", "bad@@jid", "<frobnicate", "item without a usable id", "<items/> without a usable node name"]) {
+    for (const expected of [
+      "pubsub#access_model",
+      "pubsub#max_items",
+      "<configure/> without a usable node name",
+      "bad@@jid",
+      "<frobnicate",
+      "item without a usable id",
+      "<items/> without a usable node name",
+    ]) {
       assert.ok(w.includes(expected), `a warning names ${expected}:\n${w}`);
     }
     assert.equal(changes.added, 2, "the node and its good item");
@@ -70,10 +83,14 @@ describe("XEP-0227 sections: malformed input", () => {
     </archive>`);
     const changes = await archiveSection.importUser(ctx, "example.org", "alice", [archive], { dryRun: false });
     const w = changes.warnings.join("\n");
-    for (const expected of ["without a usable id", "nostamp", "nomessage", "<item/>"]) assert.ok(w.includes(expected), `a warning names ${expected}:\n${w}`);
+    for (const expected of ["without a usable id", "nostamp", "nomessage", "<item/>"])
+      assert.ok(w.includes(expected), `a warning names ${expected}:\n${w}`);
     assert.equal(changes.added, 1);
     const stored = await storage.open("example.org", "mam", "archive").find("alice");
-    assert.deepEqual(stored.map((i) => [i.id, i.with, i.when]), [["good", "bob@example.org", Date.parse("2026-01-01T00:00:00Z")]]);
+    assert.deepEqual(
+      stored.map((i) => [i.id, i.with, i.when]),
+      [["good", "bob@example.org", Date.parse("2026-01-01T00:00:00Z")]],
+    );
   });
 
   it("MUC rooms: bad room JIDs, temporary rooms, bad fields and affiliations are skipped and named", async () => {
@@ -88,13 +105,23 @@ describe("XEP-0227 sections: malformed input", () => {
     </muc-service>`);
     const changes = await mucRoomsSection.importHost(ctx, "example.org", [service], { dryRun: false });
     const w = changes.warnings.join("\n");
-    for (const expected of ["not a room JID", "temp@conference.example.org: not persistent", "muc#roomconfig_whois", '"king"', "r1 is not a groupchat message", "<lobby/>"]) {
+    for (const expected of [
+      "not a room JID",
+      "temp@conference.example.org: not persistent",
+      "muc#roomconfig_whois",
+      '"king"',
+      "r1 is not a groupchat message",
+      "<lobby/>",
+    ]) {
       assert.ok(w.includes(expected), `a warning names ${expected}:\n${w}`);
     }
     assert.equal(changes.added, 1, "the good room only");
     const [exported] = await mucRoomsSection.exportHost(ctx, "example.org");
     const rooms = exported?.getChildren("room", "urn:natter:pie:0") ?? [];
-    assert.deepEqual(rooms.map((r) => r.attrs.jid), ["good@conference.example.org"]);
+    assert.deepEqual(
+      rooms.map((r) => r.attrs.jid),
+      ["good@conference.example.org"],
+    );
     assert.ok(rooms[0]?.toString().includes("alice@example.org"));
   });
 
@@ -108,6 +135,9 @@ describe("XEP-0227 sections: malformed input", () => {
     assert.deepEqual(changes, { added: 1, changed: 0, unchanged: 0, warnings: [] });
     const [exported] = await moved.exportHost(ctx, "example.net");
     assert.equal(exported?.attrs.jid, "rooms.example.org");
-    assert.deepEqual(exported?.getChildren("room", "urn:natter:pie:0").map((r) => r.attrs.jid), ["moving@rooms.example.org"]);
+    assert.deepEqual(
+      exported?.getChildren("room", "urn:natter:pie:0").map((r) => r.attrs.jid),
+      ["moving@rooms.example.org"],
+    );
   });
 });

@@ -16,13 +16,13 @@ import { Element } from "../../core/xml/element.js";
 import { NS_DATA_FORMS, NS_MAM, NS_MUC_ADMIN } from "../../core/xml/ns.js";
 import { decodeArchived, encodeArchived } from "../../modules/muc/history.js";
 import { type MucOptions, mucOptions } from "../../modules/muc/options.js";
+import { Room } from "../../modules/muc/room.js";
 import { applyConfigForm, configForm, defaultConfig, type RoomConfig } from "../../modules/muc/room-config.js";
 import { RoomStore } from "../../modules/muc/room-store.js";
-import { Room } from "../../modules/muc/room.js";
 import { AFFILIATIONS, type Affiliation } from "../../modules/muc/types.js";
 import type { Json } from "../../storage/types.js";
 import { type HostSection, NS_PIE_NATTER, type SectionChanges } from "../types.js";
-import { allItems, type ArchivedMessage, importArchived, readResult, resultElement } from "./archive.js";
+import { type ArchivedMessage, allItems, importArchived, readResult, resultElement } from "./archive.js";
 
 /** Where a host's MUC service lives and the options it runs with (the muc module's `domain` and limits). */
 export interface MucServiceOf {
@@ -88,21 +88,29 @@ function readConfig(x: Element | undefined, room: string, options: MucOptions, w
   const fields = x.getChildren("field", NS_DATA_FORMS).filter((f) => f.attrs.var !== "FORM_TYPE");
   // The password and its switch go together (a protected room needs its secret): applied as one.
   const together = new Set(["muc#roomconfig_passwordprotectedroom", "muc#roomconfig_roomsecret"]);
-  const groups = [fields.filter((f) => together.has(f.attrs.var ?? "")), ...fields.filter((f) => !together.has(f.attrs.var ?? "")).map((f) => [f])];
+  const groups = [
+    fields.filter((f) => together.has(f.attrs.var ?? "")),
+    ...fields.filter((f) => !together.has(f.attrs.var ?? "")).map((f) => [f]),
+  ];
   for (const group of groups) {
     if (group.length === 0) continue;
     try {
       config = applyConfigForm(new Element("x", NS_DATA_FORMS, { type: "submit" }, group), config, options);
     } catch (err) {
       if (!(err instanceof StanzaError)) throw err;
-      warnings.push(`room ${room}: ${group.map((f) => f.attrs.var).join(", ")}: ${err.message ?? err.condition}; skipped`);
+      warnings.push(
+        `room ${room}: ${group.map((f) => f.attrs.var).join(", ")}: ${err.message ?? err.condition}; skipped`,
+      );
     }
   }
   return config;
 }
 
 function roomElement(room: Room, options: MucOptions): Element {
-  const el = new Element("room", NS_PIE_NATTER, { jid: room.jid.toString(), created: new Date(room.createdAt).toISOString() });
+  const el = new Element("room", NS_PIE_NATTER, {
+    jid: room.jid.toString(),
+    created: new Date(room.createdAt).toISOString(),
+  });
   if (room.createdBy !== "") el.attrs["created-by"] = room.createdBy;
   el.append(configElement(room.config, options));
   if (room.subject) {
@@ -137,7 +145,13 @@ function readRoom(el: Element, svc: MucServiceOf, stored: Json | undefined, warn
     return undefined;
   }
   const createdAt = Date.parse(el.attrs.created ?? "");
-  const room = new Room(target, config, NO_ADMINS, svc.options, Number.isFinite(createdAt) ? createdAt : typeof before.createdAt === "number" ? before.createdAt : Date.now());
+  const room = new Room(
+    target,
+    config,
+    NO_ADMINS,
+    svc.options,
+    Number.isFinite(createdAt) ? createdAt : typeof before.createdAt === "number" ? before.createdAt : Date.now(),
+  );
   const createdBy = tryParseJid(el.attrs["created-by"]);
   room.createdBy = createdBy?.bareString() ?? (typeof before.createdBy === "string" ? before.createdBy : "");
   const subject = el.getChild("subject", NS_PIE_NATTER);
@@ -149,11 +163,15 @@ function readRoom(el: Element, svc: MucServiceOf, stored: Json | undefined, warn
     const who = tryParseJid(item.attrs.jid);
     const affiliation = item.attrs.affiliation as Affiliation | undefined;
     if (!who || affiliation === undefined || !AFFILIATIONS.includes(affiliation) || affiliation === "none") {
-      warnings.push(`room ${name}: affiliation ${JSON.stringify(item.attrs.jid ?? "")} ${JSON.stringify(item.attrs.affiliation ?? "")} not usable; skipped`);
+      warnings.push(
+        `room ${name}: affiliation ${JSON.stringify(item.attrs.jid ?? "")} ${JSON.stringify(item.attrs.affiliation ?? "")} not usable; skipped`,
+      );
       continue;
     }
     if (room.affiliations.size >= svc.options.max_affiliations) {
-      warnings.push(`room ${name}: more than max_affiliations (${svc.options.max_affiliations}) affiliations; the rest skipped`);
+      warnings.push(
+        `room ${name}: more than max_affiliations (${svc.options.max_affiliations}) affiliations; the rest skipped`,
+      );
       break;
     }
     room.setAffiliation(who.bareString(), affiliation);
@@ -179,7 +197,10 @@ export function createMucRoomsSection(serviceOf: (host: string) => MucServiceOf 
         for await (const item of allItems(archive, room.localpart)) {
           const entry = decodeArchived(item);
           if (!entry) {
-            ctx.log.warn({ host, room: room.jid.toString(), id: item.id }, "room archive item unreadable; not exported");
+            ctx.log.warn(
+              { host, room: room.jid.toString(), id: item.id },
+              "room archive item unreadable; not exported",
+            );
             continue;
           }
           archiveEl.append(resultElement({ id: item.id, when: item.when, message: entry.stanza }));
@@ -214,9 +235,15 @@ export function createMucRoomsSection(serviceOf: (host: string) => MucServiceOf 
 
           const items: ArchivedMessage[] = [];
           for (const result of el.getChild("archive", NS_PIE_NATTER)?.elements() ?? []) {
-            const read = result.name === "result" && result.ns === NS_MAM ? readResult(result) : `<${result.name}/> in a room archive`;
+            const read =
+              result.name === "result" && result.ns === NS_MAM
+                ? readResult(result)
+                : `<${result.name}/> in a room archive`;
             if (typeof read === "string") changes.warnings.push(`room ${room.jid.toString()}: ${read}; skipped`);
-            else if (read.message.name !== "message" || read.message.attrs.type !== "groupchat") changes.warnings.push(`room ${room.jid.toString()}: archived message ${read.id} is not a groupchat message; skipped`);
+            else if (read.message.name !== "message" || read.message.attrs.type !== "groupchat")
+              changes.warnings.push(
+                `room ${room.jid.toString()}: archived message ${read.id} is not a groupchat message; skipped`,
+              );
             else items.push(read);
           }
           const roomJid = room.jid.toString();

@@ -10,13 +10,19 @@
 // Items are oldest first. Data goes through the pep module's own PepStore, as bookmarks and avatars do.
 import { StanzaError } from "../../core/errors.js";
 import { tryParseJid } from "../../core/jid.js";
-import { type DataForm, type DataFormField, buildDataForm, parseDataForm } from "../../core/xml/data-form.js";
+import { buildDataForm, type DataForm, type DataFormField, parseDataForm } from "../../core/xml/data-form.js";
 import { Element } from "../../core/xml/element.js";
 import { NS_DATA_FORMS, NS_PUBSUB, NS_PUBSUB_NODE_CONFIG, NS_PUBSUB_OWNER } from "../../core/xml/ns.js";
 import { newItemId, parsePayload, serialisePayload } from "../../modules/pep/codec.js";
-import { applyConfigForm, DEFAULT_CONFIG, effectiveMaxItems, InvalidConfigError, type NodeConfig } from "../../modules/pep/node-config.js";
+import {
+  applyConfigForm,
+  DEFAULT_CONFIG,
+  effectiveMaxItems,
+  InvalidConfigError,
+  type NodeConfig,
+} from "../../modules/pep/node-config.js";
 import { type Affiliation, type PepNode, PepStore } from "../../modules/pep/pep-store.js";
-import type { StoreKinds, StoreKind } from "../../storage/types.js";
+import type { StoreKind, StoreKinds } from "../../storage/types.js";
 import type { MigrationContext, SectionChanges, UserSection } from "../types.js";
 
 /**
@@ -28,7 +34,9 @@ const ITEMS_CEILING = 100_000;
 const MAX_NODE_NAME = 1024;
 
 function pepStore(ctx: MigrationContext, host: string): PepStore {
-  return new PepStore({ store: <K extends StoreKind>(name: string, kind: K): StoreKinds[K] => ctx.storage.open(host, name, kind) });
+  return new PepStore({
+    store: <K extends StoreKind>(name: string, kind: K): StoreKinds[K] => ctx.storage.open(host, name, kind),
+  });
 }
 
 /** The node's configuration as a submitted pubsub#node_config form (XEP-0060 §8.2.4), as Prosody writes it. */
@@ -127,7 +135,9 @@ function readNodes(elements: readonly Element[], warnings: string[]): Map<string
           // The account is the node's only owner and publisher (XEP-0163 §2.2): those need no entry.
           if (affiliation === "owner" || affiliation === "publisher" || affiliation === "none") continue;
           if (jid === undefined || (affiliation !== "member" && affiliation !== "outcast")) {
-            warnings.push(`node ${name}: affiliation ${JSON.stringify(a.attrs.jid ?? "")} ${JSON.stringify(affiliation ?? "")} not usable; skipped`);
+            warnings.push(
+              `node ${name}: affiliation ${JSON.stringify(a.attrs.jid ?? "")} ${JSON.stringify(affiliation ?? "")} not usable; skipped`,
+            );
             continue;
           }
           node.affiliations[jid] = affiliation;
@@ -168,7 +178,8 @@ function readNodes(elements: readonly Element[], warnings: string[]): Map<string
 }
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-const sortedRecord = <T>(r: Record<string, T>): Record<string, T> => Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1)));
+const sortedRecord = <T>(r: Record<string, T>): Record<string, T> =>
+  Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1)));
 
 export const pepSection: UserSection = {
   name: "pep",
@@ -193,7 +204,8 @@ export const pepSection: UserSection = {
       const subscribers = Object.entries(node.subscribers ?? {});
       if (subscribers.length > 0) {
         const el = owner.c("subscriptions", NS_PUBSUB_OWNER, { node: name });
-        for (const [jid, subid] of subscribers) el.c("subscription", NS_PUBSUB_OWNER, { jid, subscription: "subscribed", subid });
+        for (const [jid, subid] of subscribers)
+          el.c("subscription", NS_PUBSUB_OWNER, { jid, subscription: "subscribed", subid });
       }
       const items = await store.getItems(user, name);
       if (items.length === 0) continue;
@@ -201,7 +213,8 @@ export const pepSection: UserSection = {
       for (const item of items) {
         const el = itemsEl.c("item", NS_PUBSUB, { id: item.id });
         const payload = parsePayloadSafely(item.payload);
-        if (payload === null) ctx.log.warn({ host, user, node: name, id: item.id }, "PEP item payload unreadable; exported empty");
+        if (payload === null)
+          ctx.log.warn({ host, user, node: name, id: item.id }, "PEP item payload unreadable; exported empty");
         else if (payload) el.append(payload);
       }
     }
@@ -216,10 +229,16 @@ export const pepSection: UserSection = {
       const existing = await store.node(user, name);
       // Items without a <configure/> (Prosody writes one for every node; others may not): the node keeps its
       // own configuration, or gets the XEP-0163 defaults, as a publish would auto-create it.
-      const config = inFile.configure ? readConfig(inFile.configure.getChild("x", NS_DATA_FORMS), name, changes.warnings) : { ...(existing?.config ?? DEFAULT_CONFIG) };
+      const config = inFile.configure
+        ? readConfig(inFile.configure.getChild("x", NS_DATA_FORMS), name, changes.warnings)
+        : { ...(existing?.config ?? DEFAULT_CONFIG) };
       // A node whose max_items the file leaves unset (Prosody's default is its pep_max_items, 256) keeps at
       // least the items the file has, rather than the one of Natter's default.
-      if (!statesMaxItems(inFile.configure) && typeof config.max_items === "number" && config.max_items < inFile.items.length) {
+      if (
+        !statesMaxItems(inFile.configure) &&
+        typeof config.max_items === "number" &&
+        config.max_items < inFile.items.length
+      ) {
         config.max_items = Math.min(inFile.items.length, ITEMS_CEILING);
       }
       const next: PepNode = {
@@ -230,14 +249,27 @@ export const pepSection: UserSection = {
       };
       delete next.affiliations[owner];
       if (!existing) changes.added++;
-      else if (sameJson({ ...existing, subscribers: sortedRecord(existing.subscribers ?? {}), affiliations: sortedRecord(existing.affiliations ?? {}) }, next)) changes.unchanged++;
+      else if (
+        sameJson(
+          {
+            ...existing,
+            subscribers: sortedRecord(existing.subscribers ?? {}),
+            affiliations: sortedRecord(existing.affiliations ?? {}),
+          },
+          next,
+        )
+      )
+        changes.unchanged++;
       else changes.changed++;
       if (!options.dryRun && !sameJson(existing, next)) await store.putNode(user, name, next);
 
       const maxItems = effectiveMaxItems(config, ITEMS_CEILING);
       // Only the newest the node keeps are written: older ones would be trimmed at once.
       const kept = inFile.items.slice(-maxItems);
-      if (kept.length < inFile.items.length) changes.warnings.push(`node ${name}: ${inFile.items.length - kept.length} oldest items beyond max_items skipped`);
+      if (kept.length < inFile.items.length)
+        changes.warnings.push(
+          `node ${name}: ${inFile.items.length - kept.length} oldest items beyond max_items skipped`,
+        );
       for (const item of kept) {
         const payload = serialisePayload(item.payload);
         const [stored] = existing ? await store.getItems(user, name, { ids: [item.id] }) : [];

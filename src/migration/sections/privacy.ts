@@ -50,7 +50,8 @@ export const privacySection: UserSection = {
       }
       const defaultName = query.getChild("default", NS_PRIVACY)?.attrs.name;
       if (defaultName !== undefined && defaultName !== "") {
-        if (after.lists[defaultName] === undefined) changes.warnings.push(`default privacy list "${defaultName}" is not in the file, not set`);
+        if (after.lists[defaultName] === undefined)
+          changes.warnings.push(`default privacy list "${defaultName}" is not in the file, not set`);
         else after.default = defaultName;
       }
     }
@@ -58,7 +59,8 @@ export const privacySection: UserSection = {
       if (before.default === undefined) changes.added++;
       else changes.changed++;
     }
-    if (!options.dryRun && JSON.stringify(before) !== JSON.stringify(after)) await store.set(user, after as unknown as Json);
+    if (!options.dryRun && JSON.stringify(before) !== JSON.stringify(after))
+      await store.set(user, after as unknown as Json);
     return changes;
   },
 };

@@ -74,7 +74,9 @@ export const rosterSection: UserSection = {
           await store.setPending(user, jid, stanza);
         }
       } else if (!SUBSCRIPTION_TYPES.has(el.attrs.type ?? "")) {
-        changes.warnings.push(`<presence type='${el.attrs.type ?? "available"}'/> under <user/> is not a subscription request, skipped`);
+        changes.warnings.push(
+          `<presence type='${el.attrs.type ?? "available"}'/> under <user/> is not a subscription request, skipped`,
+        );
       }
     }
     // RFC 6121 §2.6: a client holding an older version must get the changed roster.
@@ -94,7 +96,14 @@ function parseItem(el: Element, warnings: string[]): RosterItem | undefined {
     warnings.push(`roster item ${jid}: subscription "${subscription}" is not none/to/from/both, skipped`);
     return undefined;
   }
-  const groups = [...new Set(el.getChildren("group", NS_ROSTER).map((g) => g.text()).filter((g) => g !== ""))];
+  const groups = [
+    ...new Set(
+      el
+        .getChildren("group", NS_ROSTER)
+        .map((g) => g.text())
+        .filter((g) => g !== ""),
+    ),
+  ];
   const item: RosterItem = {
     jid: jid.toString(),
     groups,

@@ -9,7 +9,7 @@ import { defineModule } from "../../core/modules.js";
 import type { Session } from "../../core/session.js";
 import { Element } from "../../core/xml/element.js";
 import { NS_BLOCKING, NS_CLIENT } from "../../core/xml/ns.js";
-import { type PrivacyRecord, privacyEngine } from "../privacy/privacy-engine.js";
+import { privacyEngine } from "../privacy/privacy-engine.js";
 import { isBlockItem } from "../privacy/privacy-rules.js";
 import { blocklist, freshName, withBlocked } from "./blocklist.js";
 
@@ -41,7 +41,11 @@ export default defineModule({
     async function push(user: string, payload: Element): Promise<void> {
       for (const s of ctx.sessions.resourcesOf(`${user}@${host}`)) {
         if (!s.state.has(INTERESTED)) continue;
-        const iq = new Element("iq", NS_CLIENT, { type: "set", id: `push-${randomBytes(6).toString("base64url")}`, to: s.jid.toString() });
+        const iq = new Element("iq", NS_CLIENT, {
+          type: "set",
+          id: `push-${randomBytes(6).toString("base64url")}`,
+          to: s.jid.toString(),
+        });
         await ctx.core.router.deliver(s, iq.append(payload.clone()));
       }
     }
@@ -68,7 +72,8 @@ export default defineModule({
     const own = (from: { bareString(): string }, to: { bareString(): string }) => {
       if (from.bareString() !== to.bareString()) throw new StanzaError("forbidden", "not your blocklist");
     };
-    const senderOf = (session: Session | undefined, from: Parameters<typeof ctx.sessions.get>[0]) => session ?? ctx.sessions.get(from);
+    const senderOf = (session: Session | undefined, from: Parameters<typeof ctx.sessions.get>[0]) =>
+      session ?? ctx.sessions.get(from);
 
     // §3.2: the blocklist, possibly empty; the resource becomes interested in pushes.
     ctx.iq("account", "get", NS_BLOCKING, "blocklist", async ({ from, to, session }) => {
@@ -96,7 +101,10 @@ export default defineModule({
           // <resource-constraint/> a too long privacy list gets. Nothing of this request is blocked then.
           if (items.length > engine.maxItems) {
             ctx.log.info({ user, items: items.length, limit: engine.maxItems }, "blocklist full: block refused");
-            throw new StanzaError("resource-constraint", `at most ${engine.maxItems} items in the blocklist's privacy list`);
+            throw new StanzaError(
+              "resource-constraint",
+              `at most ${engine.maxItems} items in the blocklist's privacy list`,
+            );
           }
           return { default: name, lists: { ...rec.lists, [name]: items } };
         }),

@@ -24,16 +24,28 @@ const options = z
     /** The service's domain; "" = upload.<host>. */
     domain: z.string().default(""),
     /** Largest file accepted, in bytes (announced in disco, XEP-0363 §3). */
-    max_file_size: z.number().int().min(1).default(100 * 1024 * 1024),
+    max_file_size: z
+      .number()
+      .int()
+      .min(1)
+      .default(100 * 1024 * 1024),
     /** Bytes each user may have stored at once, unused slots included; 0 = no quota. */
-    quota_per_user: z.number().int().min(0).default(1024 * 1024 * 1024),
+    quota_per_user: z
+      .number()
+      .int()
+      .min(0)
+      .default(1024 * 1024 * 1024),
     /** Files are deleted this many days after upload; 0 = kept until deleted by hand. */
     expire_after_days: z.number().min(0).default(30),
     /** Seconds a slot's PUT URL stays usable (XEP-0363 §7 recommends about 60). */
     slot_lifetime: z.number().min(1).max(86_400).default(300),
     /** Media types accepted ("image/png", "image/*"); [] = any. */
     allowed_content_types: z
-      .array(z.string().regex(/^[a-z0-9!#$&^_.+-]+\/([a-z0-9!#$&^_.+-]+|\*)$/i, { error: 'expected a media type such as "image/png" or "image/*"' }))
+      .array(
+        z.string().regex(/^[a-z0-9!#$&^_.+-]+\/([a-z0-9!#$&^_.+-]+|\*)$/i, {
+          error: 'expected a media type such as "image/png" or "image/*"',
+        }),
+      )
       .default([]),
   })
   .strict();
@@ -55,56 +67,87 @@ export default defineModule({
     const iq = new IqDispatcher({ log: ctx.log, send: (stanza) => ctx.route(stanza) });
     const owner = `${ctx.name}@${host}`;
 
-    iq.register(domain, "host", "get", NS_DISCO_INFO, "query", ({ payload }) => {
-      if (payload.attrs.node !== undefined) throw new StanzaError("item-not-found");
-      return buildServiceInfo(opts.max_file_size, undefined);
-    }, owner);
-    iq.register(domain, "host", "get", NS_DISCO_ITEMS, "query", ({ payload }) => {
-      if (payload.attrs.node !== undefined) throw new StanzaError("item-not-found");
-      return new Element("query", NS_DISCO_ITEMS);
-    }, owner);
+    iq.register(
+      domain,
+      "host",
+      "get",
+      NS_DISCO_INFO,
+      "query",
+      ({ payload }) => {
+        if (payload.attrs.node !== undefined) throw new StanzaError("item-not-found");
+        return buildServiceInfo(opts.max_file_size, undefined);
+      },
+      owner,
+    );
+    iq.register(
+      domain,
+      "host",
+      "get",
+      NS_DISCO_ITEMS,
+      "query",
+      ({ payload }) => {
+        if (payload.attrs.node !== undefined) throw new StanzaError("item-not-found");
+        return new Element("query", NS_DISCO_ITEMS);
+      },
+      owner,
+    );
 
     // XEP-0363 §4: a slot request.
-    iq.register(domain, "host", "get", NS_HTTP_UPLOAD, "request", async ({ payload, from }) => {
-      // Only this host's own users store files here (§5: not-allowed for those who may not upload).
-      if (from.domain !== host || from.local === "") throw new StanzaError("not-allowed", `only users of ${host} may upload files here`);
-      const request = parseSlotRequest(payload);
-      if (request.size > opts.max_file_size) throw fileTooLarge(opts.max_file_size);
-      if (!typeAllowed(request.contentType ?? "application/octet-stream", opts.allowed_content_types)) {
-        throw new StanzaError("not-acceptable", "files of this type are not accepted here");
-      }
-      const now = Date.now();
-      const mine = [...(await store.ofOwner(from.local)).values()].filter((r) =>
-        r.stored === null ? r.slotExpires > now : expireMs === 0 || r.stored + expireMs > now,
-      );
-      if (mine.filter((r) => r.stored === null).length >= MAX_OPEN_SLOTS) {
-        throw quotaReached("Too many unused upload slots; use or let some expire first", now + opts.slot_lifetime * 1000);
-      }
-      if (opts.quota_per_user > 0) {
-        const used = mine.reduce((sum, r) => sum + r.size, 0);
-        if (used + request.size > opts.quota_per_user) {
-          // §5: a temporary error, with the time the oldest file expires and frees space.
-          const oldest = Math.min(...mine.filter((r) => r.stored !== null).map((r) => r.stored as number));
-          const retryAt = expireMs > 0 && Number.isFinite(oldest) && request.size <= opts.quota_per_user ? oldest + expireMs : undefined;
-          throw quotaReached(`Quota reached: ${used} of ${opts.quota_per_user} bytes in use`, retryAt);
+    iq.register(
+      domain,
+      "host",
+      "get",
+      NS_HTTP_UPLOAD,
+      "request",
+      async ({ payload, from }) => {
+        // Only this host's own users store files here (§5: not-allowed for those who may not upload).
+        if (from.domain !== host || from.local === "")
+          throw new StanzaError("not-allowed", `only users of ${host} may upload files here`);
+        const request = parseSlotRequest(payload);
+        if (request.size > opts.max_file_size) throw fileTooLarge(opts.max_file_size);
+        if (!typeAllowed(request.contentType ?? "application/octet-stream", opts.allowed_content_types)) {
+          throw new StanzaError("not-acceptable", "files of this type are not accepted here");
         }
-      }
-      const id = newId();
-      const { token, hash } = newToken();
-      const record: UploadRecord = {
-        name: request.filename,
-        size: request.size,
-        type: request.contentType ?? null,
-        created: now,
-        slotExpires: now + opts.slot_lifetime * 1000,
-        stored: null,
-        tokenHash: hash,
-      };
-      await store.add(from.local, id, record);
-      // §4: keep the file name intact in the URL; the same URL serves PUT (with its token) and GET.
-      const url = `${core.http.publicUrl}${prefix}/${id}/${encodeURIComponent(request.filename)}`;
-      return buildSlot(url, url, { Authorization: `Bearer ${token}` });
-    }, owner);
+        const now = Date.now();
+        const mine = [...(await store.ofOwner(from.local)).values()].filter((r) =>
+          r.stored === null ? r.slotExpires > now : expireMs === 0 || r.stored + expireMs > now,
+        );
+        if (mine.filter((r) => r.stored === null).length >= MAX_OPEN_SLOTS) {
+          throw quotaReached(
+            "Too many unused upload slots; use or let some expire first",
+            now + opts.slot_lifetime * 1000,
+          );
+        }
+        if (opts.quota_per_user > 0) {
+          const used = mine.reduce((sum, r) => sum + r.size, 0);
+          if (used + request.size > opts.quota_per_user) {
+            // §5: a temporary error, with the time the oldest file expires and frees space.
+            const oldest = Math.min(...mine.filter((r) => r.stored !== null).map((r) => r.stored as number));
+            const retryAt =
+              expireMs > 0 && Number.isFinite(oldest) && request.size <= opts.quota_per_user
+                ? oldest + expireMs
+                : undefined;
+            throw quotaReached(`Quota reached: ${used} of ${opts.quota_per_user} bytes in use`, retryAt);
+          }
+        }
+        const id = newId();
+        const { token, hash } = newToken();
+        const record: UploadRecord = {
+          name: request.filename,
+          size: request.size,
+          type: request.contentType ?? null,
+          created: now,
+          slotExpires: now + opts.slot_lifetime * 1000,
+          stored: null,
+          tokenHash: hash,
+        };
+        await store.add(from.local, id, record);
+        // §4: keep the file name intact in the URL; the same URL serves PUT (with its token) and GET.
+        const url = `${core.http.publicUrl}${prefix}/${id}/${encodeURIComponent(request.filename)}`;
+        return buildSlot(url, url, { Authorization: `Bearer ${token}` });
+      },
+      owner,
+    );
 
     // XEP-0030: the host lists the service.
     serveServiceDomain(ctx as ModuleContext<unknown>, host, domain, iq);

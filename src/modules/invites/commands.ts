@@ -1,7 +1,7 @@
 // XEP-0401 §4: invitations as XEP-0050 commands. `#invite` (any user where allowed): a roster invite that may
 // also create an account (XEP-0379 with ibr=y); `#create-account` (admins): an account invite, optionally with a
 // reserved username and the admin's own subscription. Both answer with the URI, the landing page and the expiry.
-import { type CommandDefinition, type CommandOutcome, badPayload } from "../../core/commands.js";
+import { badPayload, type CommandDefinition, type CommandOutcome } from "../../core/commands.js";
 import { StanzaError } from "../../core/errors.js";
 import { enforceLocalpart, type Jid } from "../../core/jid.js";
 import type { DataForm } from "../../core/xml/data-form.js";
@@ -24,14 +24,22 @@ function outcome(deps: InviteCommandDeps, invite: Invite): CommandOutcome {
     fields: [
       { var: "FORM_TYPE", type: "hidden", values: [NS_INVITE] },
       { var: "uri", type: "text-single", label: "XMPP URI", values: [inviteUri(invite, deps.host)] },
-      { var: "landing-url", type: "text-single", label: "Invitation web page", values: [`${deps.pageBase()}/${invite.token}`] },
+      {
+        var: "landing-url",
+        type: "text-single",
+        label: "Invitation web page",
+        values: [`${deps.pageBase()}/${invite.token}`],
+      },
       { var: "expire", type: "text-single", label: "Valid until", values: [new Date(invite.expires).toISOString()] },
     ],
   };
   return { form, notes: [{ type: "info", text: `Send this link: ${`${deps.pageBase()}/${invite.token}`}` }] };
 }
 
-async function created(deps: InviteCommandDeps, spec: Parameters<InviteCommandDeps["create"]>[0]): Promise<CommandOutcome> {
+async function created(
+  deps: InviteCommandDeps,
+  spec: Parameters<InviteCommandDeps["create"]>[0],
+): Promise<CommandOutcome> {
   try {
     return outcome(deps, await deps.create(spec));
   } catch (err) {
@@ -60,7 +68,12 @@ export function inviteCommands(deps: InviteCommandDeps): Record<string, CommandD
             fields: [
               { var: "FORM_TYPE", type: "hidden", values: [NS_INVITE] },
               { var: "username", type: "text-single", label: "Reserve this username (optional)", values: [] },
-              { var: "roster-subscription", type: "boolean", label: "Add the new account to my contacts", values: ["0"] },
+              {
+                var: "roster-subscription",
+                type: "boolean",
+                label: "Add the new account to my contacts",
+                values: ["0"],
+              },
             ],
           }),
           check: ({ values }) => {

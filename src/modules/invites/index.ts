@@ -3,8 +3,8 @@
 // allowed, by users (ad-hoc); redeemed in-band (a grant on the stream that the register module honours even
 // with registration closed) or on the web page /invite/<token>.
 import { z } from "zod";
-import { StanzaError } from "../../core/errors.js";
 import { AdminError, type InvitationSummary } from "../../admin/types.js";
+import { StanzaError } from "../../core/errors.js";
 import { enforceLocalpart, tryParseJid } from "../../core/jid.js";
 import { defineModule } from "../../core/modules.js";
 import { REGISTRATION_GRANT, type RegistrationGrant } from "../../core/registration-grant.js";
@@ -12,15 +12,20 @@ import { Element } from "../../core/xml/element.js";
 import { NS_INVITE, NS_PARS, NS_REGISTER } from "../../core/xml/ns.js";
 import { inviteCommands } from "./commands.js";
 import { inviteHttpHandler } from "./invite-http.js";
-import { type Invite, InviteLimitError, invitePathPrefix, InviteStore, inviteUri } from "./invite-store.js";
+import { type Invite, InviteLimitError, InviteStore, invitePathPrefix, inviteUri } from "./invite-store.js";
+import { iqReplyTo } from "./preauth-reply.js";
 import { makeRedeemer } from "./redeem.js";
 import { rosterPreauthHandler } from "./roster-preauth.js";
-import { iqReplyTo } from "./preauth-reply.js";
 
 const options = z
   .object({
     /** Seconds an invitation stays valid (default 7 days). */
-    default_ttl: z.number().int().min(60).max(366 * 86400).default(7 * 86400),
+    default_ttl: z
+      .number()
+      .int()
+      .min(60)
+      .max(366 * 86400)
+      .default(7 * 86400),
     /** Ordinary users may invite contacts with the urn:xmpp:invite#invite command (each invite can create one account). */
     allow_user_invites: z.boolean().default(false),
     /** Outstanding invitations one user may hold. */
@@ -49,7 +54,12 @@ export default defineModule({
   name: "invites",
   specs: [
     { xep: 401, version: "0.5.0", status: "complete", note: "#invite and #create-account commands, landing page" },
-    { xep: 379, version: "0.3.3", status: "complete", note: "server side: on account creation from an invite, and a subscription request carrying the token" },
+    {
+      xep: 379,
+      version: "0.3.3",
+      status: "complete",
+      note: "server side: on account creation from an invite, and a subscription request carrying the token",
+    },
     { xep: 445, version: "0.2.0", status: "complete" },
   ],
   depends: ["roster", "register"],
@@ -80,7 +90,15 @@ export default defineModule({
         userInvitesAllowed: () => ctx.options.allow_user_invites,
         create: async (spec) => {
           const invite = await store.create({ ...spec, ttlSeconds: ctx.options.default_ttl }, limits());
-          ctx.log.info({ inviter: spec.inviter, kind: spec.kind, username: spec.username, expires: new Date(invite.expires).toISOString() }, "invitation created");
+          ctx.log.info(
+            {
+              inviter: spec.inviter,
+              kind: spec.kind,
+              username: spec.username,
+              expires: new Date(invite.expires).toISOString(),
+            },
+            "invitation created",
+          );
           return invite;
         },
       }),
@@ -138,11 +156,16 @@ export default defineModule({
     // XEP-0445 §3: the stream feature announcing token registration.
     // Not where accounts live in a directory (LDAP, a program): no account can be created here.
     ctx.hookFold("stream.preauth-features", ({ stream }) =>
-      stream.host === host && ctx.core.accounts.credentialKind(host) === "scram" ? new Element("register", NS_INVITE) : undefined,
+      stream.host === host && ctx.core.accounts.credentialKind(host) === "scram"
+        ? new Element("register", NS_INVITE)
+        : undefined,
     );
 
     /** Checks a token; on success the stream may register once through it (the register module reads the grant). */
-    async function grantFor(stream: Parameters<Parameters<typeof ctx.hookFirst<"stream.preauth-iq">>[1]>[0]["stream"], token: string): Promise<boolean> {
+    async function grantFor(
+      stream: Parameters<Parameters<typeof ctx.hookFirst<"stream.preauth-iq">>[1]>[0]["stream"],
+      token: string,
+    ): Promise<boolean> {
       const failures = (stream.state.get(FAILURES) as number | undefined) ?? 0;
       if (failures >= ctx.options.max_token_failures) return false;
       if (!(await store.valid(token))) {
@@ -173,11 +196,14 @@ export default defineModule({
         if (child.name === "preauth" && child.ns === NS_PARS && stanza.attrs.type === "set") {
           const ok = await grantFor(stream, child.attrs.token ?? "");
           // §3: an invalid token → item-not-found.
-          stream.send(iqReplyTo(stanza, host, ok ? undefined : new StanzaError("item-not-found", "the invitation is not valid")));
+          stream.send(
+            iqReplyTo(stanza, host, ok ? undefined : new StanzaError("item-not-found", "the invitation is not valid")),
+          );
           return "handled";
         }
         // The token as a child of the registration itself.
-        const inner = child.name === "query" && child.ns === NS_REGISTER ? child.getChild("preauth", NS_PARS) : undefined;
+        const inner =
+          child.name === "query" && child.ns === NS_REGISTER ? child.getChild("preauth", NS_PARS) : undefined;
         if (inner && stanza.attrs.type === "set") await grantFor(stream, inner.attrs.token ?? "");
         return undefined;
       },

@@ -3,16 +3,16 @@
 // POSTs are rate-limited per address (IPv6 per /64); every bad token gets the same 404 page.
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { AccountExistsError } from "../../auth/types.js";
 import { FailureCounter } from "../../auth/failure-counter.js";
 import { ipKey } from "../../auth/login-throttle.js";
+import { AccountExistsError } from "../../auth/types.js";
 import { StanzaError } from "../../core/errors.js";
 import { enforceLocalpart } from "../../core/jid.js";
 import type { ModuleContext } from "../../core/modules.js";
 import { enforceOpaqueString } from "../../core/precis.js";
 import { type HttpHandler, readBody } from "../../web/http-routes.js";
 import { createdPage, INVITE_PAGE_CSP, invalidPage, invitePage, tooManyPage } from "./invite-page.js";
-import { inviteUri, type InviteStore } from "./invite-store.js";
+import { type InviteStore, inviteUri } from "./invite-store.js";
 import type { Redeem } from "./redeem.js";
 
 export interface InvitePageOptions {
@@ -23,7 +23,12 @@ export interface InvitePageOptions {
 
 const COOKIE = "natter_invite_csrf";
 
-export function inviteHttpHandler(ctx: ModuleContext<unknown>, store: InviteStore, redeem: Redeem, opts: InvitePageOptions): HttpHandler {
+export function inviteHttpHandler(
+  ctx: ModuleContext<unknown>,
+  store: InviteStore,
+  redeem: Redeem,
+  opts: InvitePageOptions,
+): HttpHandler {
   const attempts = new FailureCounter(opts.rateLimit.attempts, opts.rateLimit.window, 100_000);
 
   function send(res: ServerResponse, status: number, html: string, headers: Record<string, string> = {}): void {
@@ -71,7 +76,8 @@ export function inviteHttpHandler(ctx: ModuleContext<unknown>, store: InviteStor
     const form = new URLSearchParams((await readBody(req, 16 * 1024)).toString("utf8"));
     const csrf = form.get("csrf") ?? "";
     const cookie = /(?:^|;\s*)natter_invite_csrf=([A-Za-z0-9_-]+)/.exec(req.headers.cookie ?? "")?.[1] ?? "";
-    const again = (error: string, status = 400) => send(res, status, invitePage({ ...view, csrf, error, username: form.get("username") ?? "" }));
+    const again = (error: string, status = 400) =>
+      send(res, status, invitePage({ ...view, csrf, error, username: form.get("username") ?? "" }));
     if (csrf === "" || !sameText(csrf, cookie)) {
       ctx.log.info({ ip }, "invitation page: form post without a matching CSRF token");
       send(res, 403, invalidPage());
@@ -91,7 +97,8 @@ export function inviteHttpHandler(ctx: ModuleContext<unknown>, store: InviteStor
     } catch {
       return again("The password contains characters that are not allowed.");
     }
-    if ([...password].length < opts.minPasswordLength()) return again(`The password must have at least ${opts.minPasswordLength()} characters.`);
+    if ([...password].length < opts.minPasswordLength())
+      return again(`The password must have at least ${opts.minPasswordLength()} characters.`);
     // As in-band registration: admin rights come from the config by name; such names are the operator's to create.
     if (ctx.core.admins.has(`${username}@${ctx.host}`)) return again("That username is taken.", 409);
     try {

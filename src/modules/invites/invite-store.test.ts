@@ -65,11 +65,22 @@ describe("invite store", () => {
     await s.create(spec("alice@example.org"), limits);
     const other = await s.create(spec("bob@example.org"), limits);
     assert.equal(await s.revokeBy("alice@example.org"), 1);
-    assert.deepEqual((await s.all()).map((i) => i.token), [other.token]);
+    assert.deepEqual(
+      (await s.all()).map((i) => i.token),
+      [other.token],
+    );
   });
 
   it("builds the URIs of XEP-0401 §3 and XEP-0379 §3", () => {
-    const base: Invite = { token: "T".repeat(32), kind: "account", inviter: "admin", subscribe: false, created: 0, expires: 1, usesLeft: 1 };
+    const base: Invite = {
+      token: "T".repeat(32),
+      kind: "account",
+      inviter: "admin",
+      subscribe: false,
+      created: 0,
+      expires: 1,
+      usesLeft: 1,
+    };
     assert.equal(inviteUri(base, "example.org"), `xmpp:example.org?register;preauth=${"T".repeat(32)}`);
     assert.equal(
       inviteUri({ ...base, kind: "roster", inviter: "romeo@example.org", subscribe: true }, "example.org"),

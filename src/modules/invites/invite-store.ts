@@ -44,7 +44,8 @@ export class InviteStore {
     now = Date.now(),
   ): Promise<Invite> {
     const all = await this.all(now);
-    if (all.length >= limits.maxTotal) throw new InviteLimitError(`too many outstanding invitations (limit ${limits.maxTotal})`);
+    if (all.length >= limits.maxTotal)
+      throw new InviteLimitError(`too many outstanding invitations (limit ${limits.maxTotal})`);
     if (spec.inviter !== "admin" && all.filter((i) => i.inviter === spec.inviter).length >= limits.maxPerUser)
       throw new InviteLimitError(`you have too many outstanding invitations (limit ${limits.maxPerUser})`);
     const invite: Invite = {

@@ -17,13 +17,22 @@ export async function subscribeEachOther(ctx: ModuleContext<unknown>, inviter: s
     [inviteeUser, inviter],
   ] as const) {
     const existing = await roster.get(user, contact);
-    const item: RosterItem = { ...(existing ?? { jid: contact, groups: [] }), subscription: "both", ask: false, approved: false };
+    const item: RosterItem = {
+      ...(existing ?? { jid: contact, groups: [] }),
+      subscription: "both",
+      ask: false,
+      approved: false,
+    };
     await roster.put(user, item);
     await roster.setPending(user, contact, undefined);
     const ver = await roster.bump(user);
     for (const s of ctx.sessions.resourcesOf(`${user}@${ctx.host}`)) {
       if (!s.interested) continue;
-      const iq = new Element("iq", NS_CLIENT, { type: "set", id: `push-${randomBytes(6).toString("base64url")}`, to: s.jid.toString() });
+      const iq = new Element("iq", NS_CLIENT, {
+        type: "set",
+        id: `push-${randomBytes(6).toString("base64url")}`,
+        to: s.jid.toString(),
+      });
       iq.c("query", NS_ROSTER, { ver }).append(itemElement(item));
       await ctx.core.router.deliver(s, iq);
     }

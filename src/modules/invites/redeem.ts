@@ -31,10 +31,17 @@ export function makeRedeemer(ctx: ModuleContext<unknown>, store: InviteStore): R
       const jid = `${username}@${ctx.host}`;
       ctx.log.info({ user: jid, inviter: invite.inviter, kind: invite.kind }, "account created from an invitation");
       const inviterLocal = invite.inviter.split("@")[0] ?? "";
-      if (invite.subscribe && invite.inviter !== "admin" && (await ctx.core.accounts.userExists(ctx.host, inviterLocal))) {
+      if (
+        invite.subscribe &&
+        invite.inviter !== "admin" &&
+        (await ctx.core.accounts.userExists(ctx.host, inviterLocal))
+      ) {
         try {
           await subscribeEachOther(ctx, invite.inviter, jid);
-          ctx.log.info({ user: jid, inviter: invite.inviter }, "invitee and inviter subscribed to each other (XEP-0379)");
+          ctx.log.info(
+            { user: jid, inviter: invite.inviter },
+            "invitee and inviter subscribed to each other (XEP-0379)",
+          );
         } catch (err) {
           ctx.log.error({ err, user: jid, inviter: invite.inviter }, "mutual subscription after an invitation failed");
         }

@@ -36,7 +36,10 @@ export function rosterPreauthHandler(ctx: ModuleContext<unknown>, store: InviteS
       approved: !hasFrom(subscription),
     });
     ctx.log.info({ inviter, contact }, "subscription pre-approved by an invitation token (XEP-0379)");
-    if (askBack) await ctx.core.router.route(new Element("presence", NS_CLIENT, { from: inviter, to: contact, type: "subscribe" }));
+    if (askBack)
+      await ctx.core.router.route(
+        new Element("presence", NS_CLIENT, { from: inviter, to: contact, type: "subscribe" }),
+      );
     return undefined;
   };
 }

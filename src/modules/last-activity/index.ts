@@ -20,7 +20,14 @@ function lastQuery(secs: number, status = ""): Element {
 
 export default defineModule({
   name: "last-activity",
-  specs: [{ xep: 12, version: "2.0", status: "complete", note: "server uptime and offline users; idle time is the client's (§4)" }],
+  specs: [
+    {
+      xep: 12,
+      version: "2.0",
+      status: "complete",
+      note: "server uptime and offline users; idle time is the client's (§4)",
+    },
+  ],
   setup(ctx) {
     const { core, host } = ctx;
     const lastlog = ctx.store(LAST_LOG_STORE, "keyval");

@@ -4,8 +4,8 @@
 import { z } from "zod";
 import { tryParseJid } from "../../core/jid.js";
 import { defineModule } from "../../core/modules.js";
-import { Element } from "../../core/xml/element.js";
 import { buildDataForm } from "../../core/xml/data-form.js";
+import { Element } from "../../core/xml/element.js";
 import { NS_DISCO_ITEMS, NS_PUBSUB, NS_PUBSUB_META_DATA, NS_PUBSUB_OWNER } from "../../core/xml/ns.js";
 import { RosterStore } from "../roster/roster-store.js";
 import { pubsubHandlers } from "./iq-handlers.js";
@@ -67,7 +67,12 @@ export default defineModule({
   cachedStores: ["pep-nodes"],
   specs: [
     { xep: 163, version: "1.2.2", status: "complete", note: "notifications to local contacts only until s2s exists" },
-    { xep: 60, version: "1.26.0", status: "partial", note: "PEP subset: no subscription options, no pending subscriptions, no collections" },
+    {
+      xep: 60,
+      version: "1.26.0",
+      status: "partial",
+      note: "PEP subset: no subscription options, no pending subscriptions, no collections",
+    },
     { xep: 223, version: "1.1.1", status: "complete", note: "whitelist + persist_items via publish-options" },
   ],
   depends: ["roster", "caps"],
@@ -93,7 +98,8 @@ export default defineModule({
     ctx.iq("account", "set", NS_PUBSUB_OWNER, "pubsub", (iq) => handlers.ownerSet(iq));
     for (const f of FEATURES) ctx.feature(f, "account");
 
-    const detached = (p: Promise<void>) => void p.catch((err: unknown) => ctx.log.error({ err }, "sending last PEP items failed"));
+    const detached = (p: Promise<void>) =>
+      void p.catch((err: unknown) => ctx.log.error({ err }, "sending last PEP items failed"));
 
     // XEP-0163 §4.3.4: the owner's own newly available resources get the last items they ask for. Not awaited:
     // the caps of this session may need its own answer to a disco#info query.
@@ -110,7 +116,8 @@ export default defineModule({
         if (to.domain !== host || stanza.attrs.type !== undefined) return undefined;
         const from = tryParseJid(stanza.attrs.from);
         const session = from && from.resource !== "" ? ctx.sessions.get(from) : undefined;
-        if (session?.available && session.priority >= 0 && from?.bareString() !== to.bareString()) detached(pep.sendLastItems(session, to.local));
+        if (session?.available && session.priority >= 0 && from?.bareString() !== to.bareString())
+          detached(pep.sendLastItems(session, to.local));
         return undefined;
       },
       { priority: 50 },
@@ -122,12 +129,19 @@ export default defineModule({
       const bare = `${deletedUser}@${deletedHost}`;
       // A host whose accounts live elsewhere may not list them (HTTP, extauth) or not now (directory down).
       const owners = await ctx.core.accounts.listUsers(host).catch((err: Error) => {
-        ctx.log.warn({ user: bare, error: err.message }, "cannot list this host's accounts: PEP affiliations of a deleted account kept");
+        ctx.log.warn(
+          { user: bare, error: err.message },
+          "cannot list this host's accounts: PEP affiliations of a deleted account kept",
+        );
         return [] as string[];
       });
       for (const owner of owners) {
         const changed = await pep.forgetAddress(owner, bare);
-        if (changed > 0) ctx.log.info({ owner: `${owner}@${host}`, user: bare, nodes: changed }, "PEP affiliations of a deleted account removed");
+        if (changed > 0)
+          ctx.log.info(
+            { owner: `${owner}@${host}`, user: bare, nodes: changed },
+            "PEP affiliations of a deleted account removed",
+          );
       }
     });
 
@@ -156,13 +170,15 @@ export default defineModule({
       const owner = to.bareString();
       if (node === undefined) {
         for (const [name, stored] of await pep.store.allNodes(to.local)) {
-          if (!(await pep.accessError(to.local, stored, from))) out.push(new Element("item", NS_DISCO_ITEMS, { jid: owner, node: name }));
+          if (!(await pep.accessError(to.local, stored, from)))
+            out.push(new Element("item", NS_DISCO_ITEMS, { jid: owner, node: name }));
         }
         return out;
       }
       const stored = await pep.store.node(to.local, node);
       if (!stored || (await pep.accessError(to.local, stored, from))) return undefined;
-      for (const item of await pep.store.getItems(to.local, node)) out.push(new Element("item", NS_DISCO_ITEMS, { jid: owner, name: item.id }));
+      for (const item of await pep.store.getItems(to.local, node))
+        out.push(new Element("item", NS_DISCO_ITEMS, { jid: owner, name: item.id }));
       return out;
     });
   },

@@ -2,21 +2,21 @@
 // `allow_registration`, as XEP-0479 asks of public servers), password change (§3.3) and account cancellation
 // (§3.2) once authenticated.
 import { z } from "zod";
-import { AccountBackendUnavailableError, AccountExistsError, AccountsManagedElsewhereError } from "../../auth/types.js";
 import { FailureCounter } from "../../auth/failure-counter.js";
 import { ipKey } from "../../auth/login-throttle.js";
+import { AccountBackendUnavailableError, AccountExistsError, AccountsManagedElsewhereError } from "../../auth/types.js";
 import { StanzaError } from "../../core/errors.js";
 import type { PreAuthStream } from "../../core/hooks.js";
 import type { IqRequest } from "../../core/iq-dispatch.js";
 import { enforceLocalpart, tryParseJid } from "../../core/jid.js";
 import { defineModule } from "../../core/modules.js";
-import type { Session } from "../../core/session.js";
 import { enforceOpaqueString, PrecisError } from "../../core/precis.js";
 import { registrationGrant } from "../../core/registration-grant.js";
+import type { Session } from "../../core/session.js";
 import { Element } from "../../core/xml/element.js";
 import { NS_CLIENT, NS_REGISTER, NS_REGISTER_FEATURE } from "../../core/xml/ns.js";
 import { removeAccount } from "./account-removal.js";
-import { iqReply, parseRegisterSet, registeredForm, registerError, registrationForm } from "./codec.js";
+import { iqReply, parseRegisterSet, registerError, registeredForm, registrationForm } from "./codec.js";
 
 const options = z
   .object({
@@ -48,7 +48,9 @@ const REGISTERED = Symbol("register.done");
 
 export default defineModule({
   name: "register",
-  specs: [{ xep: 77, version: "2.5", status: "partial", note: "iq:register fields only; no data forms (§4), no redirection" }],
+  specs: [
+    { xep: 77, version: "2.5", status: "partial", note: "iq:register fields only; no data forms (§4), no redirection" },
+  ],
   options,
   setup(ctx) {
     const { core, host, options: opts } = ctx;
@@ -64,7 +66,8 @@ export default defineModule({
     function backendError(err: unknown): never {
       if (err instanceof AccountsManagedElsewhereError) throw registerError("not-allowed", err.message);
       // RFC 6120 §8.3.3.6: the server cannot do it now; trying later may work.
-      if (err instanceof AccountBackendUnavailableError) throw registerError("internal-server-error", "the account service is unavailable; try again later", "wait");
+      if (err instanceof AccountBackendUnavailableError)
+        throw registerError("internal-server-error", "the account service is unavailable; try again later", "wait");
       throw err;
     }
 
@@ -87,11 +90,19 @@ export default defineModule({
       if (set.kind === "remove") throw registerError("unexpected-request", "log in to cancel a registration");
       // §3.1.1: a server MAY refuse a second registration before authentication with not-acceptable.
       if (stream.state.has(REGISTERED)) throw registerError("not-acceptable", "one registration per connection");
-      const wait = Math.ceil((created?.retryAfterMs(ipKey(stream.remoteAddress), Date.now(), limit.attempts) ?? 0) / 1000);
+      const wait = Math.ceil(
+        (created?.retryAfterMs(ipKey(stream.remoteAddress), Date.now(), limit.attempts) ?? 0) / 1000,
+      );
       // §3.1.1: too many registrations → not-acceptable; type "wait", since trying later will do.
-      if (wait > 0) throw registerError("not-acceptable", `too many registrations from your address; try again in ${wait} s`, "wait");
+      if (wait > 0)
+        throw registerError(
+          "not-acceptable",
+          `too many registrations from your address; try again in ${wait} s`,
+          "wait",
+        );
       // §3.1: missing or empty fields (<password/> included) → not-acceptable.
-      if (!set.username || !set.password) throw registerError("not-acceptable", "a username and a password are required");
+      if (!set.username || !set.password)
+        throw registerError("not-acceptable", "a username and a password are required");
       let username: string;
       try {
         username = enforceLocalpart(set.username); // RFC 7622 §3.3, RFC 8265 §3.3
@@ -102,7 +113,10 @@ export default defineModule({
       // (say, after the admin's account was deleted). Such names are the operator's to create (`natter adduser`);
       // the answer is the one for a taken name.
       if (core.admins.has(`${username}@${host}`)) {
-        ctx.log.warn({ user: `${username}@${host}`, ip: ipKey(stream.remoteAddress) }, "in-band registration of an admin name refused");
+        ctx.log.warn(
+          { user: `${username}@${host}`, ip: ipKey(stream.remoteAddress) },
+          "in-band registration of an admin name refused",
+        );
         throw registerError("conflict", "that username is taken");
       }
       const password = checkPassword(set.password);
@@ -114,7 +128,8 @@ export default defineModule({
         else await create();
       } catch (err) {
         if (err instanceof AccountExistsError) throw registerError("conflict", "that username is taken"); // §3.1
-        if (err instanceof PrecisError) throw registerError("not-acceptable", "the username or password is not allowed");
+        if (err instanceof PrecisError)
+          throw registerError("not-acceptable", "the username or password is not allowed");
         throw err;
       }
       created?.record(ipKey(stream.remoteAddress), Date.now());
@@ -124,7 +139,10 @@ export default defineModule({
 
     // §8 stream feature, only where registration could succeed.
     ctx.hookFold("stream.preauth-features", ({ stream }) =>
-      stream.host === host && opts.allow_registration && !managedElsewhere() && (stream.secure || !opts.require_encryption)
+      stream.host === host &&
+      opts.allow_registration &&
+      !managedElsewhere() &&
+      (stream.secure || !opts.require_encryption)
         ? new Element("register", NS_REGISTER_FEATURE)
         : undefined,
     );
@@ -135,7 +153,12 @@ export default defineModule({
       const type = stanza.attrs.type;
       const children = stanza.elements();
       const query = children[0];
-      if ((type !== "get" && type !== "set") || children.length !== 1 || query?.name !== "query" || query.ns !== NS_REGISTER)
+      if (
+        (type !== "get" && type !== "set") ||
+        children.length !== 1 ||
+        query?.name !== "query" ||
+        query.ns !== NS_REGISTER
+      )
         return;
       if (stanza.attrs.to !== undefined && tryParseJid(stanza.attrs.to)?.toString() !== host) return;
       let result: Element | undefined;
@@ -146,7 +169,8 @@ export default defineModule({
         // XEP-0445 §3: a valid invitation token opens it for this stream.
         if (!opts.allow_registration && !registrationGrant(stream))
           throw registerError("service-unavailable", "in-band registration is disabled");
-        if (managedElsewhere()) throw registerError("service-unavailable", "accounts of this host are managed elsewhere");
+        if (managedElsewhere())
+          throw registerError("service-unavailable", "accounts of this host are managed elsewhere");
         // §9 / §3.3 table: not over a channel that is not secured.
         if (!stream.secure && opts.require_encryption) throw registerError("not-authorized", "registration needs TLS");
         if (type === "get") result = registrationForm(opts.instructions);
@@ -167,7 +191,10 @@ export default defineModule({
     }
 
     const get = (iq: IqRequest) =>
-      registeredForm(ownAccount(iq).user, "You are registered. Send a new password to change it, or <remove/> to delete your account.");
+      registeredForm(
+        ownAccount(iq).user,
+        "You are registered. Send a new password to change it, or <remove/> to delete your account.",
+      );
 
     async function set(iq: IqRequest): Promise<undefined> {
       const { user, session } = ownAccount(iq);
@@ -184,9 +211,11 @@ export default defineModule({
       }
       // §3.3 table: not-allowed when password changes are off, not-authorized on an insecure channel.
       if (!opts.allow_password_change) throw registerError("not-allowed", "passwords cannot be changed in-band");
-      if (!session.secure && opts.require_encryption) throw registerError("not-authorized", "password changes need TLS");
+      if (!session.secure && opts.require_encryption)
+        throw registerError("not-authorized", "password changes need TLS");
       // §3.3 table: incomplete request → bad-request; an empty password MUST NOT replace the existing one.
-      if (!request.username || !request.password) throw registerError("bad-request", "a username and a new password are required");
+      if (!request.username || !request.password)
+        throw registerError("bad-request", "a username and a new password are required");
       let username: string | undefined;
       try {
         username = enforceLocalpart(request.username);

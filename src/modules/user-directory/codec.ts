@@ -7,7 +7,12 @@ import { NS_DATA_FORMS, NS_RSM, NS_SEARCH, NS_VCARD } from "../../core/xml/ns.js
 import { type DirectoryEntry, SEARCH_FIELDS, type SearchCriteria, type SearchField } from "./directory-index.js";
 
 /** XEP-0055 §7.2: the labels of the registered jabber:iq:search form fields ("first" is the given name, 1.3). */
-const LABELS: Record<SearchField, string> = { first: "First Name", last: "Family Name", nick: "Nickname", email: "Email Address" };
+const LABELS: Record<SearchField, string> = {
+  first: "First Name",
+  last: "Family Name",
+  nick: "Nickname",
+  email: "Email Address",
+};
 
 /** Longest value searched for; longer ones are refused (they cannot be a name or an address anyone has). */
 export const MAX_VALUE_LENGTH = 256;
@@ -83,10 +88,12 @@ export interface SearchRequest {
 }
 
 function addCriterion(criteria: SearchCriteria, field: string, value: string): void {
-  if (!(SEARCH_FIELDS as readonly string[]).includes(field)) throw new StanzaError("bad-request", `there is no search field "${field}"`);
+  if (!(SEARCH_FIELDS as readonly string[]).includes(field))
+    throw new StanzaError("bad-request", `there is no search field "${field}"`);
   const v = value.trim();
   if (v === "") return; // an empty field is one the searcher left blank
-  if ([...v].length > MAX_VALUE_LENGTH) throw new StanzaError("not-acceptable", `search values are at most ${MAX_VALUE_LENGTH} characters`);
+  if ([...v].length > MAX_VALUE_LENGTH)
+    throw new StanzaError("not-acceptable", `search values are at most ${MAX_VALUE_LENGTH} characters`);
   criteria[field as SearchField] = v;
 }
 
@@ -98,7 +105,8 @@ export function parseSearchRequest(query: Element): SearchRequest {
     const form = parseDataForm(x);
     if (form.type !== "submit") throw new StanzaError("bad-request", "a search form must be of type submit");
     const type = formType(form);
-    if (type !== undefined && type !== NS_SEARCH) throw new StanzaError("bad-request", `FORM_TYPE ${type} is not ${NS_SEARCH}`);
+    if (type !== undefined && type !== NS_SEARCH)
+      throw new StanzaError("bad-request", `FORM_TYPE ${type} is not ${NS_SEARCH}`);
     for (const field of form.fields) {
       if (field.var === "FORM_TYPE" || field.var === undefined) continue;
       addCriterion(criteria, field.var, field.values[0] ?? "");

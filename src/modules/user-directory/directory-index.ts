@@ -44,7 +44,12 @@ export class DirectoryIndex {
   }
 
   private static row(user: string, entry: DirectoryEntry): Row {
-    const folded = { first: foldForSearch(entry.first), last: foldForSearch(entry.last), nick: foldForSearch(entry.nick), email: foldForSearch(entry.email) };
+    const folded = {
+      first: foldForSearch(entry.first),
+      last: foldForSearch(entry.last),
+      nick: foldForSearch(entry.nick),
+      email: foldForSearch(entry.email),
+    };
     return { user, entry, folded };
   }
 
@@ -77,8 +82,14 @@ export class DirectoryIndex {
    * Users whose every given field contains the given value (both folded), in user-name order, starting after
    * `after` (a user name), at most `limit`; `more` tells whether further matches exist past the page.
    */
-  search(criteria: SearchCriteria, limit: number, after?: string): { items: { user: string; entry: DirectoryEntry }[]; more: boolean } {
-    const wanted = SEARCH_FIELDS.flatMap((f) => (criteria[f] === undefined ? [] : [[f, foldForSearch(criteria[f] as string)] as const]));
+  search(
+    criteria: SearchCriteria,
+    limit: number,
+    after?: string,
+  ): { items: { user: string; entry: DirectoryEntry }[]; more: boolean } {
+    const wanted = SEARCH_FIELDS.flatMap((f) =>
+      criteria[f] === undefined ? [] : [[f, foldForSearch(criteria[f] as string)] as const],
+    );
     const items: { user: string; entry: DirectoryEntry }[] = [];
     if (wanted.length === 0) return { items, more: false };
     for (let i = after === undefined ? 0 : this.position(after, false); i < this.rows.length; i++) {

@@ -14,7 +14,15 @@ import { Element } from "../../core/xml/element.js";
 import { NS_DISCO_INFO, NS_DISCO_ITEMS, NS_SEARCH } from "../../core/xml/ns.js";
 import { buildRsm, parseRsm } from "../../core/xml/rsm.js";
 import { parseStoredVCard } from "../vcard/codec.js";
-import { buildFormResults, buildLegacyResults, buildSearchFields, entryFromVCard, parseSearchRequest, type SearchHit, withoutPhotos } from "./codec.js";
+import {
+  buildFormResults,
+  buildLegacyResults,
+  buildSearchFields,
+  entryFromVCard,
+  parseSearchRequest,
+  type SearchHit,
+  withoutPhotos,
+} from "./codec.js";
 import { type DirectoryEntry, DirectoryIndex, SEARCH_FIELDS } from "./directory-index.js";
 import { LISTING_NODE, listingCommand } from "./listing-command.js";
 
@@ -42,14 +50,22 @@ const options = z
 
 export default defineModule({
   name: "user-directory",
-  specs: [{ xep: 55, version: "1.3", status: "complete", note: "searches the host's users by vcard-temp; XEP-0059 paging with max/after" }],
+  specs: [
+    {
+      xep: 55,
+      version: "1.3",
+      status: "complete",
+      note: "searches the host's users by vcard-temp; XEP-0059 paging with max/after",
+    },
+  ],
   depends: ["vcard"],
   options,
   setup(ctx) {
     const { host, core } = ctx;
     const unknown = ctx.options.hosts.filter((h) => !core.hosts.has(h));
     // Said once (by the first host's instance): a misspelt host silently without a directory would puzzle.
-    if (unknown.length > 0 && [...core.hosts][0] === host) ctx.log.warn({ hosts: unknown }, "user-directory: hosts not served here");
+    if (unknown.length > 0 && [...core.hosts][0] === host)
+      ctx.log.warn({ hosts: unknown }, "user-directory: hosts not served here");
     if (ctx.options.hosts.length > 0 && !ctx.options.hosts.includes(host)) return;
     const configured = ctx.options.domain.replaceAll("{host}", host);
     const domain = configured === "" ? `search.${host}` : (tryParseJid(configured)?.domain ?? configured);
@@ -72,7 +88,8 @@ export default defineModule({
       let count = 0;
       for (const user of await vcards.users()) {
         const stored = await vcards.get(user);
-        const entry = typeof stored === "string" ? await listedEntry(user, parseStoredVCard(withoutPhotos(stored))) : undefined;
+        const entry =
+          typeof stored === "string" ? await listedEntry(user, parseStoredVCard(withoutPhotos(stored))) : undefined;
         if (entry) rows.push([user, entry]);
         // The SQLite store answers synchronously: let the server serve its clients between batches.
         if (++count % LOAD_BATCH === 0) await new Promise((resolve) => setImmediate(resolve));
@@ -93,16 +110,19 @@ export default defineModule({
       await hidden.delete(user);
     });
 
-    ctx.command(LISTING_NODE, listingCommand(host, {
-      isHidden: async (user) => (await hidden.get(user)) !== undefined,
-      async setHidden(user, hide) {
-        await ready;
-        if (hide) await hidden.set(user, true);
-        else await hidden.delete(user);
-        const stored = await vcards.get(user);
-        await refresh(user, typeof stored === "string" ? parseStoredVCard(stored) : undefined);
-      },
-    }));
+    ctx.command(
+      LISTING_NODE,
+      listingCommand(host, {
+        isHidden: async (user) => (await hidden.get(user)) !== undefined,
+        async setHidden(user, hide) {
+          await ready;
+          if (hide) await hidden.set(user, true);
+          else await hidden.delete(user);
+          const stored = await vcards.get(user);
+          await refresh(user, typeof stored === "string" ? parseStoredVCard(stored) : undefined);
+        },
+      }),
+    );
 
     const refuse = (from: Jid, condition: "forbidden" | "not-acceptable" | "resource-constraint", text: string) => {
       ctx.log.debug({ from: from.toString(), condition }, `user directory: ${text}`);
@@ -120,64 +140,103 @@ export default defineModule({
     const iq = new IqDispatcher({ log: ctx.log, send: (stanza) => ctx.route(stanza) });
     const owner = `${ctx.name}@${host}`;
 
-    iq.register(domain, "host", "get", NS_DISCO_INFO, "query", ({ payload }) => {
-      if (payload.attrs.node !== undefined) throw new StanzaError("item-not-found");
-      const query = new Element("query", NS_DISCO_INFO);
-      query.c("identity", NS_DISCO_INFO, { category: "directory", type: "user", name: `User directory of ${host}` });
-      for (const ns of [NS_DISCO_INFO, NS_DISCO_ITEMS, NS_SEARCH]) query.c("feature", NS_DISCO_INFO, { var: ns });
-      return query;
-    }, owner);
-    iq.register(domain, "host", "get", NS_DISCO_ITEMS, "query", ({ payload }) => {
-      if (payload.attrs.node !== undefined) throw new StanzaError("item-not-found");
-      return new Element("query", NS_DISCO_ITEMS);
-    }, owner);
+    iq.register(
+      domain,
+      "host",
+      "get",
+      NS_DISCO_INFO,
+      "query",
+      ({ payload }) => {
+        if (payload.attrs.node !== undefined) throw new StanzaError("item-not-found");
+        const query = new Element("query", NS_DISCO_INFO);
+        query.c("identity", NS_DISCO_INFO, { category: "directory", type: "user", name: `User directory of ${host}` });
+        for (const ns of [NS_DISCO_INFO, NS_DISCO_ITEMS, NS_SEARCH]) query.c("feature", NS_DISCO_INFO, { var: ns });
+        return query;
+      },
+      owner,
+    );
+    iq.register(
+      domain,
+      "host",
+      "get",
+      NS_DISCO_ITEMS,
+      "query",
+      ({ payload }) => {
+        if (payload.attrs.node !== undefined) throw new StanzaError("item-not-found");
+        return new Element("query", NS_DISCO_ITEMS);
+      },
+      owner,
+    );
 
     // XEP-0055 §2.1: the search fields.
-    iq.register(domain, "host", "get", NS_SEARCH, "query", ({ from }) => {
-      checkAccess(from);
-      return buildSearchFields(instructions());
-    }, owner);
+    iq.register(
+      domain,
+      "host",
+      "get",
+      NS_SEARCH,
+      "query",
+      ({ from }) => {
+        checkAccess(from);
+        return buildSearchFields(instructions());
+      },
+      owner,
+    );
 
     // XEP-0055 §2.1 / §3: a search.
-    iq.register(domain, "host", "set", NS_SEARCH, "query", async ({ from, payload }) => {
-      checkAccess(from);
-      let request: ReturnType<typeof parseSearchRequest>;
-      try {
-        request = parseSearchRequest(payload);
-      } catch (err) {
-        if (err instanceof StanzaError) ctx.log.debug({ from: from.toString(), condition: err.condition }, `user directory: ${err.text ?? "bad search"}`);
-        throw err;
-      }
-      const { criteria, form } = request;
-      const given = SEARCH_FIELDS.filter((f) => criteria[f] !== undefined);
-      const min = ctx.options.min_query_length;
-      // Local policy, RFC 6120 §8.3.3.10 not-acceptable: no search lists everyone.
-      if (given.length === 0) throw refuse(from, "not-acceptable", "fill in at least one search field");
-      if (given.some((f) => [...(criteria[f] as string)].length < min)) {
-        throw refuse(from, "not-acceptable", `search values must have at least ${min} characters`);
-      }
-      const perMinute = ctx.options.searches_per_minute;
-      if (perMinute > 0) {
-        const key = from.bareString();
-        let bucket = buckets.get(key);
-        if (!bucket) buckets.set(key, (bucket = new TokenBucket(perMinute / 60, perMinute)));
-        else bucket.setLimits(perMinute / 60, perMinute);
-        if (!bucket.take()) throw refuse(from, "resource-constraint", "too many searches; try again in a minute");
-      }
-      const rsm = parseRsm(payload);
-      if (rsm?.before !== undefined || rsm?.index !== undefined) {
-        throw new StanzaError("feature-not-implemented", "this directory pages forward only (<max/> and <after/>)");
-      }
-      const limit = Math.min(rsm?.max ?? ctx.options.max_results, ctx.options.max_results);
-      const after = rsm?.after === undefined ? undefined : (tryParseJid(rsm.after)?.local ?? rsm.after);
-      await ready;
-      const { items } = index.search(criteria, limit, after);
-      const hits: SearchHit[] = items.map((i) => ({ jid: `${i.user}@${host}`, entry: i.entry }));
-      const query = form ? buildFormResults(hits) : buildLegacyResults(hits);
-      // XEP-0059 §2.2: the page's first and last item, by JID (what <after/> takes back).
-      if (rsm) query.append(buildRsm(hits.length === 0 ? {} : { first: { id: hits[0]!.jid }, last: hits[hits.length - 1]!.jid }));
-      return query;
-    }, owner);
+    iq.register(
+      domain,
+      "host",
+      "set",
+      NS_SEARCH,
+      "query",
+      async ({ from, payload }) => {
+        checkAccess(from);
+        let request: ReturnType<typeof parseSearchRequest>;
+        try {
+          request = parseSearchRequest(payload);
+        } catch (err) {
+          if (err instanceof StanzaError)
+            ctx.log.debug(
+              { from: from.toString(), condition: err.condition },
+              `user directory: ${err.text ?? "bad search"}`,
+            );
+          throw err;
+        }
+        const { criteria, form } = request;
+        const given = SEARCH_FIELDS.filter((f) => criteria[f] !== undefined);
+        const min = ctx.options.min_query_length;
+        // Local policy, RFC 6120 §8.3.3.10 not-acceptable: no search lists everyone.
+        if (given.length === 0) throw refuse(from, "not-acceptable", "fill in at least one search field");
+        if (given.some((f) => [...(criteria[f] as string)].length < min)) {
+          throw refuse(from, "not-acceptable", `search values must have at least ${min} characters`);
+        }
+        const perMinute = ctx.options.searches_per_minute;
+        if (perMinute > 0) {
+          const key = from.bareString();
+          let bucket = buckets.get(key);
+          if (!bucket) buckets.set(key, (bucket = new TokenBucket(perMinute / 60, perMinute)));
+          else bucket.setLimits(perMinute / 60, perMinute);
+          if (!bucket.take()) throw refuse(from, "resource-constraint", "too many searches; try again in a minute");
+        }
+        const rsm = parseRsm(payload);
+        if (rsm?.before !== undefined || rsm?.index !== undefined) {
+          throw new StanzaError("feature-not-implemented", "this directory pages forward only (<max/> and <after/>)");
+        }
+        const limit = Math.min(rsm?.max ?? ctx.options.max_results, ctx.options.max_results);
+        const after = rsm?.after === undefined ? undefined : (tryParseJid(rsm.after)?.local ?? rsm.after);
+        await ready;
+        const { items } = index.search(criteria, limit, after);
+        const hits: SearchHit[] = items.map((i) => ({ jid: `${i.user}@${host}`, entry: i.entry }));
+        const query = form ? buildFormResults(hits) : buildLegacyResults(hits);
+        // XEP-0059 §2.2: the page's first and last item, by JID (what <after/> takes back).
+        if (rsm)
+          query.append(
+            buildRsm(hits.length === 0 ? {} : { first: { id: hits[0]!.jid }, last: hits[hits.length - 1]!.jid }),
+          );
+        return query;
+      },
+      owner,
+    );
 
     // XEP-0030: the host lists the service.
     serveServiceDomain(ctx as ModuleContext<unknown>, host, domain, iq);

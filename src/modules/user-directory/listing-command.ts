@@ -25,7 +25,9 @@ export function listingCommand(host: string, state: ListingState): CommandDefini
           return {
             type: "form",
             title: "Directory listing",
-            instructions: [`Whether the user directory of ${host} finds you by the name, nickname and email of your vCard.`],
+            instructions: [
+              `Whether the user directory of ${host} finds you by the name, nickname and email of your vCard.`,
+            ],
             fields: [
               { var: "FORM_TYPE", type: "hidden", values: [NS_NATTER_USER_DIRECTORY] },
               { var: "listed", type: "boolean", label: "List me in the user directory", values: [listed ? "1" : "0"] },
@@ -37,7 +39,14 @@ export function listingCommand(host: string, state: ListingState): CommandDefini
     async run({ requester, values }) {
       const listed = parseFormBoolean(values.one("listed")) ?? true;
       await state.setHidden(requester.local, !listed);
-      return { notes: [{ type: "info", text: listed ? "You are listed in the user directory." : "You are not listed in the user directory." }] };
+      return {
+        notes: [
+          {
+            type: "info",
+            text: listed ? "You are listed in the user directory." : "You are not listed in the user directory.",
+          },
+        ],
+      };
     },
   };
 }
