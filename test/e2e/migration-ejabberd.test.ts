@@ -3,7 +3,8 @@
 // epmd and no ejabberdctl; its commands are reached through mod_http_api on loopback instead). Users are
 // registered with the `register` command, given data over XMPP, and `export_piefxis` writes the XEP-0227 files
 // (a main file that xi:includes one per host, plaintext passwords as ejabberd stores them here). The users log
-// in to Natter with their ejabberd passwords and find roster, vCard, private XML and the offline message.
+// in to Natter with their ejabberd passwords and find roster, vCard and private XML (@xmpp/client), the roster
+// again and the offline message with its delay in slixmpp (test/interop/slixmpp/imported_account.py).
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -11,6 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { runNatter } from "../helpers/natter-process.js";
+import { useSlixmpp } from "../helpers/slixmpp.js";
+import { slixmppImportedAccount } from "../helpers/slixmpp-imported-account.js";
 import { freePort, startTestServer, type TestServer } from "../helpers/test-server.js";
 import { waitForPort } from "../helpers/wait-for-port.js";
 import { connect, xml } from "../helpers/xmpp-client.js";
@@ -22,11 +25,13 @@ const skip = !installed && !process.env.CI ? "ejabberd is not installed (CI inst
 const D = "localhost";
 
 describe("migration from ejabberd (export_piefxis → XEP-0227 → natter import)", { skip }, () => {
+  useSlixmpp();
   let dir: string;
   let exportDir: string;
   let ejabberd: ChildProcess | undefined;
   let target: TestServer;
   let sentBefore: number;
+  let sentAfter: number;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "natter-ejabberd-migration-"));
@@ -112,6 +117,7 @@ modules:
       xml("message", { to: `bob@${D}`, type: "chat" }, xml("body", {}, "offline hello from ejabberd")),
     );
     await new Promise((r) => setTimeout(r, 500));
+    sentAfter = Date.now();
     await alice.stop();
     await api("export_piefxis", { dir: exportDir });
     const exited = new Promise((r) => ejabberd?.once("exit", r));
@@ -158,13 +164,25 @@ modules:
     assert.equal(priv.getChild("query")?.getChild("notes")?.getText(), "kept in ejabberd");
     await alice.stop();
 
-    const bobClient = await connect(target, "bob", "bob-secret");
-    await bobClient.xmpp.send(xml("presence"));
-    const message = await bobClient.waitFor(
-      (s) => s.is("message") && s.getChildText("body") === "offline hello from ejabberd",
+    // slixmpp, a second independent client, sees alice's roster as ejabberd kept it and is the one that receives
+    // bob's offline message (it is delivered once): XEP-0203 stamped when ejabberd received it, not at the import.
+    const aliceSlix = await slixmppImportedAccount(target, `alice@${D}`, "alice-secret");
+    assert.equal(aliceSlix.ok, true, JSON.stringify(aliceSlix));
+    assert.deepEqual(aliceSlix.roster, [
+      { jid: `bob@${D}`, name: "Bobby", groups: ["Family"], subscription: "none", ask: null },
+    ]);
+    assert.deepEqual(aliceSlix.messages, []);
+    const bobSlix = await slixmppImportedAccount(target, `bob@${D}`, "bob-secret", { expect: 1 });
+    assert.equal(bobSlix.ok, true, JSON.stringify(bobSlix));
+    assert.deepEqual(
+      bobSlix.messages?.map((m) => [m.body, m.type, m.from.split("/")[0]]),
+      [["offline hello from ejabberd", "chat", `alice@${D}`]],
+      "the offline message, once",
     );
-    const stamp = Date.parse(message.getChild("delay", "urn:xmpp:delay")?.attrs.stamp as string);
-    assert.ok(stamp >= sentBefore - 2000 && stamp <= Date.now(), `the delay is when ejabberd received it (${stamp})`);
-    await bobClient.stop();
+    const stamp = Date.parse(bobSlix.messages?.[0]?.delay_stamp ?? "");
+    assert.ok(
+      stamp >= sentBefore - 2000 && stamp <= sentAfter,
+      `the delay is when ejabberd received it (${bobSlix.messages?.[0]?.delay_stamp}), before the export and import`,
+    );
   });
 });

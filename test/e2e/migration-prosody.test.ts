@@ -1,7 +1,8 @@
 // A real export from Prosody (Debian's 0.12) imported into Natter: Prosody runs with its own config in a temp
 // dir, users are created with prosodyctl and given data over XMPP, then prosody-migrator converts its storage
 // to XEP-0227 with mod_storage_xep0227 (one file per user) and `natter import` reads the directory. The users
-// log in to Natter with their Prosody passwords and find roster, vCard and private XML.
+// log in to Natter with their Prosody passwords and find roster, vCard and private XML, with @xmpp/client and
+// again with slixmpp (test/interop/slixmpp/imported_account.py).
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import {
@@ -18,6 +19,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { runNatter } from "../helpers/natter-process.js";
+import { useSlixmpp } from "../helpers/slixmpp.js";
+import { slixmppImportedAccount } from "../helpers/slixmpp-imported-account.js";
 import { freePort, startTestServer, type TestServer } from "../helpers/test-server.js";
 import { waitForPort } from "../helpers/wait-for-port.js";
 import { type ConnectedClient, connect, xml } from "../helpers/xmpp-client.js";
@@ -27,6 +30,7 @@ const skip = !existsSync(PROSODY) && !process.env.CI ? "prosody is not installed
 const D = "localhost";
 
 describe("migration from Prosody (prosody-migrator → XEP-0227 → natter import)", { skip }, () => {
+  useSlixmpp();
   let dir: string;
   let target: TestServer;
   let prosody: ChildProcess | undefined;
@@ -179,6 +183,18 @@ output { type = "xep0227"; path = ${JSON.stringify(exportDir)}; }
     await bobClient.xmpp.send(xml("presence"));
     await bobClient.waitFor((s) => s.is("presence") && s.attrs.type === "subscribe" && s.attrs.from === `alice@${D}`);
     await bobClient.stop();
+
+    // The same with slixmpp, a second independent client: the old passwords, alice's roster item as Prosody kept
+    // it (name, group, no subscription yet, her request pending), bob shown alice's request again.
+    const aliceSlix = await slixmppImportedAccount(target, `alice@${D}`, "alice-secret");
+    assert.equal(aliceSlix.ok, true, JSON.stringify(aliceSlix));
+    assert.deepEqual(aliceSlix.roster, [
+      { jid: `bob@${D}`, name: "Bobby", groups: ["Family"], subscription: "none", ask: "subscribe" },
+    ]);
+    assert.deepEqual(aliceSlix.messages, [], "Prosody kept no offline message for alice");
+    const bobSlix = await slixmppImportedAccount(target, `bob@${D}`, "bob-secret");
+    assert.equal(bobSlix.ok, true, JSON.stringify(bobSlix));
+    assert.deepEqual(bobSlix.subscribe_from, [`alice@${D}`]);
 
     const again = runNatter(["-c", target.configPath, "import", "--dry-run", "--no-progress", exportDir]);
     assert.match(again.out, /nothing would change/);
