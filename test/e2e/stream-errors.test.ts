@@ -214,7 +214,7 @@ describe("stream and stanza errors over real sockets", () => {
           batch += `<message to='${bob.jid}' type='chat' id='f${i}'><body>${i}</body></message>`;
         // Written in one go: far more than the per-stream queue (flow control pauses reading).
         rc.send(batch);
-        const last = await bob.waitFor((s) => s.name === "message" && s.attrs.id === `f${n - 1}`, 20000);
+        const last = await bob.waitFor((s) => s.name === "message" && s.attrs.id === `f${n - 1}`, 60000); // generous: a loaded CI machine, not a speed test
         assert.equal(last.getChildText("body"), String(n - 1));
         const ids = bob.received.filter((s) => s.name === "message").map((s) => s.attrs.id);
         assert.equal(ids.length, n);
