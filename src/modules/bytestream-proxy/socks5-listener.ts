@@ -9,6 +9,9 @@ import { listenAll } from "../../transports/listen.js";
 import { MAX_HANDSHAKE_BYTES, readConnectRequest, readGreeting, REPLY, replyFor } from "./socks5-handshake.js";
 import { type RunningRelay, startRelay } from "./throttled-relay.js";
 
+/** Bytes a client may send before its stream is activated (RFC 1928 clients send none). */
+const MAX_EARLY_BYTES = 64 * 1024;
+
 export interface ProxyLimits {
   maxPending: number;
   maxPendingPerAddress: number;
@@ -28,7 +31,7 @@ interface Pending {
   address: string;
   /** Set once the CONNECT request named it. */
   hash?: string;
-  /** Bytes a client sent after its request, before activation: kept for the partner, never relayed early. */
+  /** Bytes a client sent after its request, before activation: kept for its partner, never relayed early. */
   early: Buffer;
   timer: NodeJS.Timeout;
 }
@@ -95,6 +98,7 @@ export class Socks5Listener {
       else r.bucket = new TokenBucket(rate, burst);
     } else r.bucket = undefined;
 
+    for (const p of pair) p.socket.removeAllListeners("data");
     if (first.early.length > 0) second.socket.write(first.early);
     if (second.early.length > 0) first.socket.write(second.early);
     const started = Date.now();
@@ -154,10 +158,15 @@ export class Socks5Listener {
           if (buf.length > 0) onData(Buffer.alloc(0));
           return;
         case "connect": {
-          // Nothing more is read until activation: bytes a client sends early stay in the kernel's buffers.
+          // Still read until activation (so that a client that leaves is seen at once), but relay nothing:
+          // what a client sends early is held, up to a small cap, for its partner after activation.
           socket.off("data", onData);
-          socket.pause();
           p.early = Buffer.from(buf.subarray(step.consumed));
+          socket.on("data", (more: Buffer) => {
+            if (!this.pending.has(p)) return;
+            if (p.early.length + more.length > MAX_EARLY_BYTES) return this.drop(p, "sent too much before activation");
+            p.early = Buffer.concat([p.early, more]);
+          });
           this.register(p, step.hash);
         }
       }
