@@ -57,8 +57,10 @@ describe("bytestream-proxy with slixmpp's xep_0065", { timeout: 120_000 }, () =>
     const [host, port] = r.proxies?.["proxy.localhost"] ?? [];
     assert.equal(host, "127.0.0.1");
     assert.ok(typeof port === "number" && port > 0);
-    // The server logged the stream's end with every byte counted.
-    const ended = ts.logs.filter((l) => l.msg === "bytestream ended");
-    assert.ok(ended.some((l) => l.bytes === SIZE && l.requester === "alice@localhost"), JSON.stringify(ended));
+    // The server logged the stream's end (once the script's sockets closed) with every byte counted.
+    const counted = () =>
+      ts.logs.some((l) => l.msg === "bytestream ended" && l.bytes === SIZE && l.requester === "alice@localhost");
+    for (let i = 0; i < 50 && !counted(); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(counted(), JSON.stringify(ts.logs.filter((l) => String(l.msg).startsWith("bytestream"))));
   });
 });

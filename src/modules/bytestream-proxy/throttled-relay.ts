@@ -36,27 +36,30 @@ export function startRelay(a: Socket, b: Socket, limits: RelayLimits, onEnd: (re
   };
 
   const pump = (src: Socket, dst: Socket) => {
+    // Writes a chunk; reading stays paused until the other side has taken it (backpressure).
+    const forward = (chunk: Buffer) => {
+      if (dst.write(chunk)) src.resume();
+      else dst.once("drain", () => !ended && src.resume());
+    };
     src.on("data", (chunk: Buffer) => {
       if (ended) return;
       total += chunk.length;
       if (limits.maxBytes > 0 && total > limits.maxBytes) return stop("byte cap");
-      const flushed = dst.write(chunk);
+      // Over the bandwidth cap the chunk is held (and nothing more read) until the bucket is out of debt.
       const wait = limits.bucket ? limits.bucket.drain(chunk.length, Date.now()) : 0;
-      if (flushed && wait === 0) return;
-      // Reading resumes once the other side has drained and the bucket is out of debt.
-      src.pause();
-      let blockers = (flushed ? 0 : 1) + (wait > 0 ? 1 : 0);
-      const release = () => {
-        if (--blockers === 0 && !ended) src.resume();
-      };
-      if (!flushed) dst.once("drain", release);
-      if (wait > 0) {
-        const t = setTimeout(() => {
-          throttles.delete(t);
-          release();
-        }, wait);
-        throttles.add(t);
+      if (wait === 0) {
+        if (!dst.write(chunk)) {
+          src.pause();
+          dst.once("drain", () => !ended && src.resume());
+        }
+        return;
       }
+      src.pause();
+      const t = setTimeout(() => {
+        throttles.delete(t);
+        if (!ended) forward(chunk);
+      }, wait);
+      throttles.add(t);
     });
     // A side that finished sending: the other side gets end-of-stream once what was written is flushed.
     src.on("end", () => dst.end());
