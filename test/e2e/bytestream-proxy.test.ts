@@ -4,7 +4,7 @@
 // greetings, the pending-connection limit, the deadlines) and the requester's bandwidth cap.
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { connect as tcpConnect, type Socket } from "node:net";
+import { type Socket, connect as tcpConnect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { type Component, component } from "@xmpp/component";
 import { errorOf, iq } from "../helpers/adhoc.js";
@@ -58,7 +58,8 @@ class SocksPeer {
     const end = Date.now() + timeoutMs;
     while (!pred()) {
       const left = end - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what} (have ${this.data.length} bytes, closed=${this.closed})`);
+      if (left <= 0)
+        throw new Error(`timed out waiting for ${what} (have ${this.data.length} bytes, closed=${this.closed})`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
         this.waiters.push(() => {
@@ -106,7 +107,11 @@ describe("bytestream-proxy (XEP-0065)", { timeout: 120_000 }, () => {
     iq(
       c,
       "set",
-      xml("query", { xmlns: NS_BS, ...(sid === undefined ? {} : { sid }) }, ...(target === undefined ? [] : [xml("activate", {}, target)])),
+      xml(
+        "query",
+        { xmlns: NS_BS, ...(sid === undefined ? {} : { sid }) },
+        ...(target === undefined ? [] : [xml("activate", {}, target)]),
+      ),
       PROXY,
     );
 
@@ -142,7 +147,11 @@ describe("bytestream-proxy (XEP-0065)", { timeout: 120_000 }, () => {
     alice = await connect(ts, "alice", "alice-pw", { resource: "desk" });
     bob = await connect(ts, "bob", "bob-pw", { resource: "phone" });
     carol = await connect(ts, "carol", "carol-pw", { resource: "tab" });
-    gateway = component({ service: `xmpp://127.0.0.1:${ts.componentPort}`, domain: GATEWAY, password: "gateway-secret" });
+    gateway = component({
+      service: `xmpp://127.0.0.1:${ts.componentPort}`,
+      domain: GATEWAY,
+      password: "gateway-secret",
+    });
     gateway.reconnect.stop();
     gateway.on("error", () => {});
     gatewayInbox = stanzaInbox(gateway, "the gateway");
@@ -160,7 +169,10 @@ describe("bytestream-proxy (XEP-0065)", { timeout: 120_000 }, () => {
     const items = await iq(alice, "get", xml("query", NS_DISCO_ITEMS));
     const jids = (items.getChild("query", NS_DISCO_ITEMS) as XmlElement).getChildren("item").map((i) => i.attrs.jid);
     assert.ok(jids.includes(PROXY), jids.join(", "));
-    const info = (await iq(alice, "get", xml("query", NS_DISCO_INFO), PROXY)).getChild("query", NS_DISCO_INFO) as XmlElement;
+    const info = (await iq(alice, "get", xml("query", NS_DISCO_INFO), PROXY)).getChild(
+      "query",
+      NS_DISCO_INFO,
+    ) as XmlElement;
     const identity = info.getChild("identity") as XmlElement;
     assert.equal(identity.attrs.category, "proxy");
     assert.equal(identity.attrs.type, "bytestreams");
@@ -178,7 +190,7 @@ describe("bytestream-proxy (XEP-0065)", { timeout: 120_000 }, () => {
   });
 
   it("relays nothing before activation, then both ways after the requester activates", async () => {
-    const sid = "s1-" + randomBytes(4).toString("hex");
+    const sid = `s1-${randomBytes(4).toString("hex")}`;
     const { t, r } = await pair(sid, alice, bob);
     await r.send(Buffer.from("early bytes"));
     await sleep(400);
@@ -194,7 +206,7 @@ describe("bytestream-proxy (XEP-0065)", { timeout: 120_000 }, () => {
   });
 
   it("activation errors: no such pair, one side only, not the requester, bad requests", async () => {
-    const sid = "s2-" + randomBytes(4).toString("hex");
+    const sid = `s2-${randomBytes(4).toString("hex")}`;
     // Connections under a hash that is not SHA1(sid + requester + target) are never paired with this sid.
     const wrong = peer();
     assert.equal(await wrong.handshake(sha1("something else")), 0);
@@ -224,7 +236,10 @@ describe("bytestream-proxy (XEP-0065)", { timeout: 120_000 }, () => {
       return gatewayInbox.waitFor((s) => s.attrs.id === id);
     };
     assert.equal(errorOf(await ask("get", xml("query", NS_BS))).condition, "forbidden");
-    assert.equal(errorOf(await ask("set", xml("query", { xmlns: NS_BS, sid: "x" }, xml("activate", {}, bob.jid)))).condition, "forbidden");
+    assert.equal(
+      errorOf(await ask("set", xml("query", { xmlns: NS_BS, sid: "x" }, xml("activate", {}, bob.jid)))).condition,
+      "forbidden",
+    );
   });
 
   it("closes malformed greetings and requests", async () => {
@@ -281,14 +296,14 @@ describe("bytestream-proxy (XEP-0065)", { timeout: 120_000 }, () => {
   });
 
   it("closes an activated stream that stays idle", async () => {
-    const sid = "idle-" + randomBytes(4).toString("hex");
+    const sid = `idle-${randomBytes(4).toString("hex")}`;
     const { t, r } = await pair(sid, alice, bob);
     assert.equal((await activate(alice, sid, bob.jid)).attrs.type, "result");
     await t.until(() => t.closed && r.closed, 8000, "the idle timeout");
   });
 
   it("holds a requester's bandwidth cap (256 KiB at 128 KiB/s takes over 1.5 s)", async () => {
-    const sid = "bw-" + randomBytes(4).toString("hex");
+    const sid = `bw-${randomBytes(4).toString("hex")}`;
     const { t, r } = await pair(sid, carol, bob);
     assert.equal((await activate(carol, sid, bob.jid)).attrs.type, "result");
     const payload = randomBytes(256 * 1024);

@@ -46,7 +46,11 @@ const options = z
     /** Activated streams one requester (bare JID) may have at once. */
     max_streams_per_user: z.number().int().min(1).default(5),
     /** Bytes a second one requester's streams may relay together; 0 = no cap. */
-    bandwidth_per_user: z.number().int().min(0).default(1024 * 1024),
+    bandwidth_per_user: z
+      .number()
+      .int()
+      .min(0)
+      .default(1024 * 1024),
     /** Most bytes one stream may relay (both ways together); 0 = no cap. */
     max_stream_bytes: z.number().int().min(0).default(0),
   })
@@ -69,7 +73,9 @@ export default defineModule({
     // The other hosts only list the service, so their users find it (XEP-0065 §4, XEP-0030).
     if (ctx.host !== proxyHost) {
       ctx.hookFold("disco.items", ({ to, node }) =>
-        to.local === "" && to.domain === ctx.host && node === undefined ? [new Element("item", NS_DISCO_ITEMS, { jid: domain })] : [],
+        to.local === "" && to.domain === ctx.host && node === undefined
+          ? [new Element("item", NS_DISCO_ITEMS, { jid: domain })]
+          : [],
       );
       return;
     }
@@ -112,7 +118,8 @@ export default defineModule({
         if (payload.attrs.node !== undefined) throw new StanzaError("item-not-found");
         const query = new Element("query", NS_DISCO_INFO);
         query.c("identity", NS_DISCO_INFO, { category: "proxy", type: "bytestreams", name: "SOCKS5 Bytestreams" });
-        for (const ns of [NS_BYTESTREAMS, NS_DISCO_INFO, NS_DISCO_ITEMS]) query.c("feature", NS_DISCO_INFO, { var: ns });
+        for (const ns of [NS_BYTESTREAMS, NS_DISCO_INFO, NS_DISCO_ITEMS])
+          query.c("feature", NS_DISCO_INFO, { var: ns });
         return query;
       },
       owner,

@@ -34,11 +34,16 @@ export function readGreeting(buf: Buffer): HandshakeStep {
   if (buf.length < 2) return { kind: "more" };
   if (buf[0] !== SOCKS_VERSION) return { kind: "refuse", why: `not SOCKS5 (version byte ${buf[0]})` };
   const n = buf[1] as number;
-  if (n === 0) return { kind: "refuse", reply: Buffer.from([SOCKS_VERSION, METHOD_NONE_ACCEPTABLE]), why: "no methods offered" };
+  if (n === 0)
+    return { kind: "refuse", reply: Buffer.from([SOCKS_VERSION, METHOD_NONE_ACCEPTABLE]), why: "no methods offered" };
   if (buf.length < 2 + n) return { kind: "more" };
   if (!buf.subarray(2, 2 + n).includes(METHOD_NO_AUTH)) {
     // RFC 1928 §3: X'FF' and the client MUST close.
-    return { kind: "refuse", reply: Buffer.from([SOCKS_VERSION, METHOD_NONE_ACCEPTABLE]), why: "no-authentication method not offered" };
+    return {
+      kind: "refuse",
+      reply: Buffer.from([SOCKS_VERSION, METHOD_NONE_ACCEPTABLE]),
+      why: "no-authentication method not offered",
+    };
   }
   return { kind: "greeting", reply: Buffer.from([SOCKS_VERSION, METHOD_NO_AUTH]), consumed: 2 + n };
 }
@@ -52,7 +57,11 @@ export function readConnectRequest(buf: Buffer): HandshakeStep {
   }
   if (buf[2] !== 0) return { kind: "refuse", why: "reserved byte not zero" };
   if (buf[3] !== ATYP_DOMAINNAME) {
-    return { kind: "refuse", reply: replyFor(REPLY.addressTypeNotSupported, ""), why: `address type ${buf[3]} not supported` };
+    return {
+      kind: "refuse",
+      reply: replyFor(REPLY.addressTypeNotSupported, ""),
+      why: `address type ${buf[3]} not supported`,
+    };
   }
   const len = buf[4] as number;
   if (buf.length < 5 + len + 2) return { kind: "more" };
@@ -60,7 +69,11 @@ export function readConnectRequest(buf: Buffer): HandshakeStep {
   const port = buf.readUInt16BE(5 + len);
   // XEP-0065 §5.3.2: the hostname MUST be the hex SHA-1, the port MUST be 0.
   if (!/^[0-9a-fA-F]{40}$/.test(addr) || port !== 0) {
-    return { kind: "refuse", reply: replyFor(REPLY.notAllowed, ""), why: "destination is not a bytestream hash with port 0" };
+    return {
+      kind: "refuse",
+      reply: replyFor(REPLY.notAllowed, ""),
+      why: "destination is not a bytestream hash with port 0",
+    };
   }
   return { kind: "connect", hash: addr.toLowerCase(), consumed: 5 + len + 2 };
 }
@@ -68,5 +81,9 @@ export function readConnectRequest(buf: Buffer): HandshakeStep {
 /** RFC 1928 §6 reply; XEP-0065 §5.3.2: BND.ADDR and BND.PORT echo the request (the hash, port 0). */
 export function replyFor(code: number, hash: string): Buffer {
   const addr = Buffer.from(hash, "latin1");
-  return Buffer.concat([Buffer.from([SOCKS_VERSION, code, 0, ATYP_DOMAINNAME, addr.length]), addr, Buffer.from([0, 0])]);
+  return Buffer.concat([
+    Buffer.from([SOCKS_VERSION, code, 0, ATYP_DOMAINNAME, addr.length]),
+    addr,
+    Buffer.from([0, 0]),
+  ]);
 }

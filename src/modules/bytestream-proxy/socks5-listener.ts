@@ -6,7 +6,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import type { Logger } from "pino";
 import { TokenBucket } from "../../core/token-bucket.js";
 import { listenAll } from "../../transports/listen.js";
-import { MAX_HANDSHAKE_BYTES, readConnectRequest, readGreeting, REPLY, replyFor } from "./socks5-handshake.js";
+import { MAX_HANDSHAKE_BYTES, REPLY, readConnectRequest, readGreeting, replyFor } from "./socks5-handshake.js";
 import { type RunningRelay, startRelay } from "./throttled-relay.js";
 
 /** Bytes a client may send before its stream is activated (RFC 1928 clients send none). */
@@ -57,7 +57,12 @@ export class Socks5Listener {
   ) {}
 
   async listen(port: number, bind: string[]): Promise<number> {
-    this.servers = await listenAll(() => createServer((s) => this.accept(s)), { port, bind }, this.log, "bytestream proxy");
+    this.servers = await listenAll(
+      () => createServer((s) => this.accept(s)),
+      { port, bind },
+      this.log,
+      "bytestream proxy",
+    );
     const a = this.servers[0]?.address();
     return typeof a === "object" && a ? a.port : port;
   }
@@ -123,7 +128,10 @@ export class Socks5Listener {
     const limits = this.limits();
     const fromAddress = this.perAddress.get(address) ?? 0;
     if (this.pending.size >= limits.maxPending || fromAddress >= limits.maxPendingPerAddress) {
-      this.log.debug({ address, pending: this.pending.size, fromAddress }, "bytestream proxy: too many pending connections, refused");
+      this.log.debug(
+        { address, pending: this.pending.size, fromAddress },
+        "bytestream proxy: too many pending connections, refused",
+      );
       socket.destroy();
       return;
     }
@@ -178,7 +186,8 @@ export class Socks5Listener {
     const pair = this.byHash.get(hash) ?? [];
     if (pair.length >= 2) {
       p.socket.end(replyFor(REPLY.notAllowed, hash));
-      return this.drop(p, "a third connection for a paired bytestream", false);
+      this.drop(p, "a third connection for a paired bytestream", false);
+      return;
     }
     pair.push(p);
     this.byHash.set(hash, pair);

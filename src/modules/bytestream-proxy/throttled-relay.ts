@@ -21,7 +21,12 @@ export interface RunningRelay {
   stop(reason: RelayEnd): void;
 }
 
-export function startRelay(a: Socket, b: Socket, limits: RelayLimits, onEnd: (reason: RelayEnd, bytes: number) => void): RunningRelay {
+export function startRelay(
+  a: Socket,
+  b: Socket,
+  limits: RelayLimits,
+  onEnd: (reason: RelayEnd, bytes: number) => void,
+): RunningRelay {
   let total = 0;
   let ended = false;
   const throttles = new Set<NodeJS.Timeout>();
