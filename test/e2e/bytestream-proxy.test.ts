@@ -93,6 +93,7 @@ describe("bytestream-proxy (XEP-0065)", { timeout: 120_000 }, () => {
   let alice: ConnectedClient;
   let bob: ConnectedClient;
   let carol: ConnectedClient;
+  let erin: ConnectedClient; // a user of the server's second host
   let gateway: Component;
   let gatewayInbox: ReturnType<typeof stanzaInbox>;
   let port = 0;
@@ -127,6 +128,7 @@ describe("bytestream-proxy (XEP-0065)", { timeout: 120_000 }, () => {
 
   before(async () => {
     ts = await startTestServer({
+      hosts: ["other.test"],
       yaml: [
         "components:",
         `  - { domain: ${GATEWAY}, secret: gateway-secret }`,
@@ -147,6 +149,8 @@ describe("bytestream-proxy (XEP-0065)", { timeout: 120_000 }, () => {
     alice = await connect(ts, "alice", "alice-pw", { resource: "desk" });
     bob = await connect(ts, "bob", "bob-pw", { resource: "phone" });
     carol = await connect(ts, "carol", "carol-pw", { resource: "tab" });
+    await ts.server.core.accounts.createUser("other.test", "erin", "erin-pw");
+    erin = await connect({ ...ts, domain: "other.test" }, "erin", "erin-pw", { resource: "pc" });
     gateway = component({
       service: `xmpp://127.0.0.1:${ts.componentPort}`,
       domain: GATEWAY,
@@ -161,7 +165,7 @@ describe("bytestream-proxy (XEP-0065)", { timeout: 120_000 }, () => {
   after(async () => {
     for (const p of peers) p.destroy();
     await gateway?.stop().catch(() => {});
-    await Promise.all([alice, bob, carol].map((c) => c?.stop()));
+    await Promise.all([alice, bob, carol, erin].map((c) => c?.stop()));
     await ts?.stop();
   });
 
@@ -227,6 +231,19 @@ describe("bytestream-proxy (XEP-0065)", { timeout: 120_000 }, () => {
     assert.equal(errorOf(await activate(alice, sid, "@bad")).condition, "jid-malformed");
     assert.equal(one.data.length + two.data.length + wrong.data.length, 0, "nothing was relayed");
     for (const p of [wrong, one, two]) p.destroy();
+  });
+
+  it("serves the users of the server's other hosts too, listed in their host's disco#items", async () => {
+    const items = await iq(erin, "get", xml("query", NS_DISCO_ITEMS), "other.test");
+    const jids = (items.getChild("query", NS_DISCO_ITEMS) as XmlElement).getChildren("item").map((i) => i.attrs.jid);
+    assert.ok(jids.includes(PROXY), jids.join(", "));
+    const sid = `erin-${randomBytes(4).toString("hex")}`;
+    const { t, r } = await pair(sid, erin, alice);
+    assert.equal((await activate(erin, sid, alice.jid)).attrs.type, "result");
+    await r.send(Buffer.from("hello from other.test"));
+    await t.until(() => t.data.toString() === "hello from other.test", 5000, "erin's bytes");
+    r.destroy();
+    t.destroy();
   });
 
   it("refuses strangers (another server's users) with forbidden", async () => {
@@ -331,5 +348,23 @@ describe("bytestream-proxy (XEP-0065)", { timeout: 120_000 }, () => {
     assert.equal(refused.condition, "resource-constraint");
     assert.equal(refused.type, "wait");
     for (const p of [...open, third.t, third.r]) p.destroy();
+  });
+});
+
+describe("bytestream-proxy is off by default", () => {
+  it("a server without it in its config offers no proxy and opens no port for it", async () => {
+    const ts = await startTestServer();
+    try {
+      await ts.addUser("alice", "alice-pw");
+      const alice = await connect(ts, "alice", "alice-pw");
+      const items = await iq(alice, "get", xml("query", NS_DISCO_ITEMS));
+      const jids = (items.getChild("query", NS_DISCO_ITEMS) as XmlElement).getChildren("item").map((i) => i.attrs.jid);
+      assert.ok(!jids.includes(PROXY), jids.join(", "));
+      assert.equal(errorOf(await iq(alice, "get", xml("query", NS_BS), PROXY)).condition, "remote-server-not-found");
+      assert.ok(!ts.logs.some((l) => l.msg === "bytestream proxy listening"));
+      await alice.stop();
+    } finally {
+      await ts.stop();
+    }
   });
 });
