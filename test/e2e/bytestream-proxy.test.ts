@@ -4,12 +4,13 @@
 // greetings, the pending-connection limit, the deadlines) and the requester's bandwidth cap.
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
 import { type Socket, connect as tcpConnect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { type Component, component } from "@xmpp/component";
 import { errorOf, iq } from "../helpers/adhoc.js";
 import { stanzaInbox } from "../helpers/stanza-inbox.js";
-import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import { freePort, startTestServer, type TestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
 
 const NS_BS = "http://jabber.org/protocol/bytestreams";
@@ -363,6 +364,45 @@ describe("bytestream-proxy is off by default", () => {
       assert.equal(errorOf(await iq(alice, "get", xml("query", NS_BS), PROXY)).condition, "remote-server-not-found");
       assert.ok(!ts.logs.some((l) => l.msg === "bytestream proxy listening"));
       await alice.stop();
+    } finally {
+      await ts.stop();
+    }
+  });
+  it("a reload opens the port, reopens it with new options, and closes it when the module is turned off", async () => {
+    const ts = await startTestServer();
+    const fixed = await freePort();
+    const reloadWith = async (modules: string) => {
+      writeFileSync(ts.configPath, `${ts.configYaml}\n${modules}\n`);
+      const result = await ts.server.reload();
+      assert.ok(result.ok, JSON.stringify(result));
+    };
+    const opens = () =>
+      new Promise<boolean>((resolve) => {
+        const s = tcpConnect(fixed, "127.0.0.1");
+        s.once("connect", () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.once("error", () => resolve(false));
+      });
+    try {
+      const on = (rate: number) =>
+        `modules:\n  bytestream-proxy:\n    port: ${fixed}\n    bind: ["127.0.0.1"]\n    bandwidth_per_user: ${rate}`;
+      assert.equal(await opens(), false);
+      await reloadWith(on(1000));
+      assert.equal(await opens(), true);
+      await reloadWith(on(2000)); // unloaded and loaded again: the same port is bound anew
+      assert.equal(await opens(), true);
+      await ts.addUser("alice", "alice-pw");
+      const alice = await connect(ts, "alice", "alice-pw");
+      const r = await iq(alice, "get", xml("query", NS_BS), PROXY);
+      assert.equal(
+        ((r.getChild("query", NS_BS) as XmlElement).getChild("streamhost") as XmlElement).attrs.port,
+        String(fixed),
+      );
+      await alice.stop();
+      await reloadWith("");
+      assert.equal(await opens(), false);
     } finally {
       await ts.stop();
     }

@@ -6,7 +6,7 @@ import { type Jid, tryParseJid } from "../../core/jid.js";
 import { Element } from "../../core/xml/element.js";
 import { NS_BYTESTREAMS } from "../../core/xml/ns.js";
 
-/** XEP-0065 §3 (Terminology, StreamID): a SID MUST be shorter than 128 characters. */
+/** XEP-0065 §2 (Terminology, StreamID): a SID MUST be shorter than 128 characters. */
 export const MAX_SID_LENGTH = 127;
 
 /**
@@ -34,7 +34,7 @@ export function parseActivation(query: Element): ActivationRequest {
   const sid = query.attrs.sid;
   if (sid === undefined || sid === "") throw new StanzaError("bad-request", "the query needs a sid");
   if ([...sid].length > MAX_SID_LENGTH) {
-    throw new StanzaError("not-acceptable", `a sid has fewer than ${MAX_SID_LENGTH + 1} characters (XEP-0065 §3)`);
+    throw new StanzaError("not-acceptable", `a sid has fewer than ${MAX_SID_LENGTH + 1} characters (XEP-0065 §2)`);
   }
   const activate = query.getChild("activate", NS_BYTESTREAMS);
   if (!activate) throw new StanzaError("bad-request", "the query needs an <activate/> naming the target");
