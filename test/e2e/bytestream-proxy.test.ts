@@ -95,6 +95,7 @@ describe("bytestream-proxy (XEP-0065)", { timeout: 120_000 }, () => {
   let bob: ConnectedClient;
   let carol: ConnectedClient;
   let erin: ConnectedClient; // a user of the server's second host
+  let dave: ConnectedClient | undefined;
   let gateway: Component;
   let gatewayInbox: ReturnType<typeof stanzaInbox>;
   let port = 0;
@@ -144,6 +145,7 @@ describe("bytestream-proxy (XEP-0065)", { timeout: 120_000 }, () => {
         "    idle_timeout: 2",
         "    max_streams_per_user: 2",
         `    bandwidth_per_user: ${RATE}`,
+        "    max_stream_bytes: 300000",
       ].join("\n"),
     });
     for (const u of ["alice", "bob", "carol"]) await ts.addUser(u, `${u}-pw`);
@@ -166,7 +168,7 @@ describe("bytestream-proxy (XEP-0065)", { timeout: 120_000 }, () => {
   after(async () => {
     for (const p of peers) p.destroy();
     await gateway?.stop().catch(() => {});
-    await Promise.all([alice, bob, carol, erin].map((c) => c?.stop()));
+    await Promise.all([alice, bob, carol, erin, dave].map((c) => c?.stop()));
     await ts?.stop();
   });
 
@@ -333,6 +335,19 @@ describe("bytestream-proxy (XEP-0065)", { timeout: 120_000 }, () => {
     assert.ok(t.data.equals(payload));
     r.destroy();
     t.destroy();
+  });
+
+  it("closes a stream that relays more than max_stream_bytes", async () => {
+    await ts.server.core.accounts.createUser("localhost", "dave", "dave-pw");
+    dave = await connect(ts, "dave", "dave-pw", { resource: "cli" });
+    const sid = `cap-${randomBytes(4).toString("hex")}`;
+    const { t, r } = await pair(sid, dave, bob);
+    assert.equal((await activate(dave, sid, bob.jid)).attrs.type, "result");
+    await r.send(randomBytes(400_000));
+    await t.until(() => t.closed, 15_000, "the target's close at the byte cap");
+    await r.until(() => r.closed, 15_000, "the requester's close at the byte cap");
+    assert.ok(t.data.length <= 300_000, `${t.data.length} bytes relayed`);
+    assert.ok(ts.logs.some((l) => l.msg === "bytestream ended" && l.reason === "byte cap"));
   });
 
   it("refuses a requester's streams over max_streams_per_user with resource-constraint", async () => {

@@ -150,6 +150,7 @@ export class Socks5Listener {
     let buf = Buffer.alloc(0);
     let greeted = false;
     const onData = (chunk: Buffer) => {
+      if (!this.pending.has(p)) return; // refused or timed out: whatever else arrives is ignored
       buf = Buffer.concat([buf, chunk]);
       const step = greeted ? readConnectRequest(buf) : readGreeting(buf);
       switch (step.kind) {
