@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { StanzaError } from "../../core/errors.js";
 import { type Jid, tryParseJid } from "../../core/jid.js";
 import { Element } from "../../core/xml/element.js";
-import { NS_BYTESTREAMS } from "../../core/xml/ns.js";
+import { NS_BYTESTREAMS, NS_DISCO_INFO, NS_DISCO_ITEMS } from "../../core/xml/ns.js";
 
 /** XEP-0065 §2 (Terminology, StreamID): a SID MUST be shorter than 128 characters. */
 export const MAX_SID_LENGTH = 127;
@@ -15,6 +15,14 @@ export const MAX_SID_LENGTH = 127;
  */
 export function bytestreamHash(sid: string, requester: Jid | string, target: Jid | string): string {
   return createHash("sha1").update(`${sid}${requester.toString()}${target.toString()}`, "utf8").digest("hex");
+}
+
+/** XEP-0065 §4: what a client looks for in disco#info to know a proxy (identity proxy/bytestreams). */
+export function buildProxyInfo(): Element {
+  const query = new Element("query", NS_DISCO_INFO);
+  query.c("identity", NS_DISCO_INFO, { category: "proxy", type: "bytestreams", name: "SOCKS5 Bytestreams" });
+  for (const ns of [NS_BYTESTREAMS, NS_DISCO_INFO, NS_DISCO_ITEMS]) query.c("feature", NS_DISCO_INFO, { var: ns });
+  return query;
 }
 
 /** XEP-0065 §4: the proxy's network address, answered to a <query/> get. */

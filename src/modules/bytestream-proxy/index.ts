@@ -3,7 +3,6 @@
 // Off by default: it opens a port of its own to the internet and relays other people's bytes, which an
 // operator should choose (firewall, the address advertised, bandwidth). One host runs the listener; users of
 // every host find it in their host's disco#items.
-import { z } from "zod";
 import { StanzaError } from "../../core/errors.js";
 import { IqDispatcher } from "../../core/iq-dispatch.js";
 import { type Jid, tryParseJid } from "../../core/jid.js";
@@ -11,52 +10,9 @@ import { defineModule, type ModuleContext } from "../../core/modules.js";
 import { serveServiceDomain } from "../../core/service-domain.js";
 import { Element } from "../../core/xml/element.js";
 import { NS_BYTESTREAMS, NS_DISCO_INFO, NS_DISCO_ITEMS } from "../../core/xml/ns.js";
-import { buildStreamhost, bytestreamHash, parseActivation } from "./codec.js";
+import { buildProxyInfo, buildStreamhost, bytestreamHash, parseActivation } from "./codec.js";
+import { limitsOf, type Options, options } from "./options.js";
 import { type ActivationOutcome, Socks5Listener } from "./socks5-listener.js";
-
-const port = z.number().int().min(0).max(65535);
-const options = z
-  .object({
-    /** The host whose instance runs the proxy; "" = the first of `hosts`. */
-    host: z.string().default(""),
-    /** The service's domain; "" = proxy.<host>. */
-    domain: z.string().default(""),
-    /** TCP port of the SOCKS5 listener (7777 is the customary one for XEP-0065 proxies). */
-    port: port.default(7777),
-    /** Addresses to listen on; [] = all interfaces. */
-    bind: z.array(z.string().min(1)).default([]),
-    /** Host name or address clients connect to (the <streamhost/> host); "" = the host's name. */
-    public_host: z.string().default(""),
-    /** Port clients connect to (behind a port forward); 0 = the listening port. */
-    public_port: port.default(0),
-    /** Who may use the proxy: "local" = accounts of this server's hosts; "everyone" = any JID. */
-    access: z.enum(["local", "everyone"]).default("local"),
-    /** Connections not yet activated, from everyone together. */
-    max_pending: z.number().int().min(1).default(200),
-    /** Connections not yet activated from one IP address. */
-    max_pending_per_address: z.number().int().min(1).default(10),
-    /** Seconds a connection has to complete the SOCKS5 greeting and CONNECT. */
-    handshake_timeout: z.number().min(0.1).max(60).default(5),
-    /** Seconds a connection waits for its partner and the activation. */
-    pending_timeout: z.number().min(1).max(3600).default(60),
-    /** Seconds an activated stream may go without a byte either way. */
-    idle_timeout: z.number().min(1).default(300),
-    /** Activated streams at once, all users together. */
-    max_streams: z.number().int().min(1).default(100),
-    /** Activated streams one requester (bare JID) may have at once. */
-    max_streams_per_user: z.number().int().min(1).default(5),
-    /** Bytes a second one requester's streams may relay together; 0 = no cap. */
-    bandwidth_per_user: z
-      .number()
-      .int()
-      .min(0)
-      .default(1024 * 1024),
-    /** Most bytes one stream may relay (both ways together); 0 = no cap. */
-    max_stream_bytes: z.number().int().min(0).default(0),
-  })
-  .strict();
-
-type Options = z.infer<typeof options>;
 
 export default defineModule({
   name: "bytestream-proxy",
@@ -80,20 +36,7 @@ export default defineModule({
       return;
     }
 
-    const listener = new Socks5Listener(
-      () => ({
-        maxPending: opts.max_pending,
-        maxPendingPerAddress: opts.max_pending_per_address,
-        handshakeMs: opts.handshake_timeout * 1000,
-        pendingMs: opts.pending_timeout * 1000,
-        idleMs: opts.idle_timeout * 1000,
-        maxStreams: opts.max_streams,
-        maxStreamsPerUser: opts.max_streams_per_user,
-        bandwidthPerUser: opts.bandwidth_per_user,
-        maxStreamBytes: opts.max_stream_bytes,
-      }),
-      ctx.log,
-    );
+    const listener = new Socks5Listener(limitsOf(opts), ctx.log);
     const boundPort = await listener.listen(opts.port, opts.bind);
     ctx.onUnload(() => listener.close());
     const streamhost = () =>
@@ -116,11 +59,7 @@ export default defineModule({
       "query",
       ({ payload }) => {
         if (payload.attrs.node !== undefined) throw new StanzaError("item-not-found");
-        const query = new Element("query", NS_DISCO_INFO);
-        query.c("identity", NS_DISCO_INFO, { category: "proxy", type: "bytestreams", name: "SOCKS5 Bytestreams" });
-        for (const ns of [NS_BYTESTREAMS, NS_DISCO_INFO, NS_DISCO_ITEMS])
-          query.c("feature", NS_DISCO_INFO, { var: ns });
-        return query;
+        return buildProxyInfo();
       },
       owner,
     );

@@ -52,7 +52,7 @@ export class Socks5Listener {
   private readonly requesters = new Map<string, Requester>();
 
   constructor(
-    private readonly limits: () => ProxyLimits,
+    private readonly limits: ProxyLimits,
     private readonly log: Logger,
   ) {}
 
@@ -84,7 +84,7 @@ export class Socks5Listener {
     const pair = this.byHash.get(hash);
     if (!pair) return "no-such-stream";
     if (pair.length < 2) return "one-side-only";
-    const limits = this.limits();
+    const limits = this.limits;
     const requester = this.requesters.get(user);
     if ((requester?.streams ?? 0) >= limits.maxStreamsPerUser) return "user-limit";
     if (this.relays.size >= limits.maxStreams) return "server-limit";
@@ -125,7 +125,7 @@ export class Socks5Listener {
   private accept(socket: Socket): void {
     socket.on("error", (err) => this.log.debug({ err: err.message }, "bytestream proxy connection error"));
     const address = (socket.remoteAddress ?? "?").replace(/^::ffff:/, "");
-    const limits = this.limits();
+    const limits = this.limits;
     const fromAddress = this.perAddress.get(address) ?? 0;
     if (this.pending.size >= limits.maxPending || fromAddress >= limits.maxPendingPerAddress) {
       this.log.debug(
@@ -194,7 +194,7 @@ export class Socks5Listener {
     this.byHash.set(hash, pair);
     p.hash = hash;
     clearTimeout(p.timer);
-    p.timer = setTimeout(() => this.drop(p, "not activated in time"), this.limits().pendingMs);
+    p.timer = setTimeout(() => this.drop(p, "not activated in time"), this.limits.pendingMs);
     p.socket.write(replyFor(REPLY.succeeded, hash));
   }
 
