@@ -291,6 +291,7 @@ describe("bytestream-proxy (XEP-0065)", { timeout: 120_000 }, () => {
   });
 
   it("refuses connections over the per-address pending limit, and frees places when they leave", async () => {
+    await sleep(200); // the server has seen the earlier tests' sockets go
     const held: SocksPeer[] = [];
     for (let i = 0; i < 6; i++) {
       const p = peer();
