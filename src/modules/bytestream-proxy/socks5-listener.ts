@@ -75,10 +75,6 @@ export class Socks5Listener {
     for (const r of [...this.relays]) r.stop("shutdown");
   }
 
-  get pendingCount(): number {
-    return this.pending.size;
-  }
-
   /** XEP-0065 §6.3.5: the requester asks for the pair under `hash` to start relaying. */
   activate(hash: string, user: string): ActivationOutcome {
     const pair = this.byHash.get(hash);
@@ -96,7 +92,7 @@ export class Socks5Listener {
     if (!requester) this.requesters.set(user, r);
     r.streams++;
     const rate = limits.bandwidthPerUser;
-    // A tenth of a second's worth of burst (at least 16 KiB): the cap holds over any second, not just on average.
+    // A tenth of a second's worth of burst (at least 16 KiB): a sender cannot save up a long burst by pausing.
     if (rate > 0) {
       const burst = Math.max(16 * 1024, rate / 10);
       if (r.bucket) r.bucket.setLimits(rate, burst);
