@@ -87,6 +87,9 @@ export class ModuleLoader {
         t.unref();
         timers.push(t);
       },
+      onUnload(fn) {
+        removers.push(fn);
+      },
     };
     await def.setup(ctx);
     const loaded: LoadedModule = {

@@ -144,6 +144,8 @@ export interface ModuleContext<O = unknown> {
   onOptionsChanged(handler: (options: O, previous: O) => void): void;
   /** Repeating timer, cleared on unload. */
   timer(ms: number, fn: () => void | Promise<void>): void;
+  /** Runs on unload: for what a module opened outside the core (its own listener, its open sockets). */
+  onUnload(fn: () => void): void;
 }
 
 /** One loaded module instance on one host: everything it registered, so it can be unloaded. */

@@ -6,6 +6,7 @@ import announcements from "./announcements/index.js";
 import avatarConversion from "./avatar-conversion/index.js";
 import blocking from "./blocking/index.js";
 import bookmarks from "./bookmarks/index.js";
+import bytestreamProxy from "./bytestream-proxy/index.js";
 import caps from "./caps/index.js";
 import carbons from "./carbons/index.js";
 import clientState from "./client-state/index.js";
@@ -64,6 +65,7 @@ export const MODULE_CATALOGUE: ReadonlyMap<string, ModuleDefinition<never>> = ne
       push,
       userDirectory,
       invites,
+      bytestreamProxy,
     ] as ModuleDefinition<never>[]
   ).map((m) => [m.name, m]),
 );

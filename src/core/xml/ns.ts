@@ -72,6 +72,8 @@ export const NS_PUBSUB_NODE_CONFIG = "http://jabber.org/protocol/pubsub#node_con
 export const NS_PUBSUB_PUBLISH_OPTIONS = "http://jabber.org/protocol/pubsub#publish-options";
 export const NS_PUBSUB_META_DATA = "http://jabber.org/protocol/pubsub#meta-data";
 export const NS_HTTP_UPLOAD = "urn:xmpp:http:upload:0";
+/** XEP-0065 SOCKS5 Bytestreams. */
+export const NS_BYTESTREAMS = "http://jabber.org/protocol/bytestreams";
 export const NS_SM = "urn:xmpp:sm:3";
 export const NS_PUSH = "urn:xmpp:push:0";
 export const NS_PUSH_SUMMARY = "urn:xmpp:push:summary";
