@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { createPostgresDriver } from "../../src/storage/postgres/index.js";
+import { createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
+import { runStorageContract } from "./contract.js";
+
+// One database per run of this file; each contract test starts from empty tables.
+let database: TestDatabase;
+before(async () => {
+  database = await createTestDatabase();
+});
+after(async () => {
+  await database?.drop();
+});
+
+runStorageContract(
+  "postgres",
+  async () => {
+    const driver = await createPostgresDriver(database.url, { poolSize: 4 });
+    await database.query(`truncate keyval, map, archive restart identity`);
+    return driver;
+  },
+  { reopen: () => createPostgresDriver(database.url, { poolSize: 4 }) },
+);
+
+describe("postgres driver", () => {
+  it("applies the schema once and records its version", async () => {
+    await (await createPostgresDriver(database.url)).close();
+    await (await createPostgresDriver(database.url)).close();
+    assert.deepEqual(await database.query("select version, name from schema_version"), [
+      { version: 1, name: "initial-schema" },
+    ]);
+  });
+
+  it("migrates once when several processes open a new database together", async () => {
+    const fresh = await createTestDatabase();
+    try {
+      const drivers = await Promise.all([1, 2, 3].map(() => createPostgresDriver(fresh.url, { poolSize: 2 })));
+      await Promise.all(drivers.map((d) => d.close()));
+      assert.deepEqual(await fresh.query("select version from schema_version"), [{ version: 1 }]);
+    } finally {
+      await fresh.drop();
+    }
+  });
+
+  it("rejects, without the password, when the server cannot be reached", async () => {
+    await assert.rejects(
+      createPostgresDriver("postgres://natter:s3cret-pw@127.0.0.1:1/natter", { connectTimeoutMs: 2000 }),
+      (error: Error) => {
+        assert.match(error.message, /PostgreSQL postgres:\/\/natter:\*\*\*@127\.0\.0\.1:1\/natter/);
+        assert.doesNotMatch(error.message, /s3cret-pw/);
+        return true;
+      },
+    );
+  });
+
+  it("rejects the store's promise when the database goes away, and the process lives on", async () => {
+    const fresh = await createTestDatabase();
+    const driver = await createPostgresDriver(fresh.url, { poolSize: 2 });
+    const store = driver.open("h", "s", "keyval");
+    await store.set("u", 1);
+    // Every connection to it is cut (idle pool clients get an 'error' event) and the database is gone.
+    await fresh.drop();
+    await assert.rejects(store.get("u"));
+    await assert.rejects(store.set("u", 2));
+    await assert.rejects(driver.open("h", "a", "archive").append("u", { value: 1 }));
+    await driver.close();
+  });
+
+  it("refuses a database whose schema is newer than it knows", async () => {
+    await database.query("insert into schema_version (version, name, applied_at) values (999, 'future', 0)");
+    try {
+      await assert.rejects(createPostgresDriver(database.url), /newer than this Natter knows/);
+    } finally {
+      await database.query("delete from schema_version where version = 999");
+    }
+  });
+});
