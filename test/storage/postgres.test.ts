@@ -67,6 +67,26 @@ describe("postgres driver", () => {
     await driver.close();
   });
 
+  it("commits a turn's key-value writes together: the last write to a key wins, each promise resolves", async () => {
+    const driver = await createPostgresDriver(database.url, { poolSize: 2 });
+    try {
+      const a = driver.open("batch", "a", "keyval");
+      const b = driver.open("batch", "b", "keyval");
+      await Promise.all([a.set("gone", 0), a.set("kept", 0)]);
+      // One turn: sets, overwrites and deletes of the same keys, in two stores.
+      await Promise.all([
+        a.set("u1", 1), a.set("u1", 2), b.set("u1", "b"), a.delete("gone"), a.set("u2", 1), a.delete("u2"),
+        a.delete("never"), a.set("kept", { v: "\u0000 raw" }), b.delete("u1"), b.set("u1", "b2"),
+      ]);
+      assert.deepEqual(await a.users(), ["kept", "u1"]);
+      assert.equal(await a.get("u1"), 2);
+      assert.deepEqual(await a.get("kept"), { v: "\u0000 raw" });
+      assert.equal(await b.get("u1"), "b2");
+    } finally {
+      await driver.close();
+    }
+  });
+
   it("refuses a database whose schema is newer than it knows", async () => {
     await database.query("insert into schema_version (version, name, applied_at) values (999, 'future', 0)");
     try {
