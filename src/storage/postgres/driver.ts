@@ -23,6 +23,11 @@ export interface PostgresDriverOptions {
  * database cannot be reached or migrated.
  */
 export async function createPostgresDriver(url: string, options: PostgresDriverOptions = {}): Promise<StorageDriver> {
+  return createSqlDriver(await openPostgresTables(url, options));
+}
+
+/** The database's tables, migrated to the newest schema (the driver's, and `natter storage copy`'s target). */
+export async function openPostgresTables(url: string, options: PostgresDriverOptions = {}): Promise<Kysely<StorageDatabase>> {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? 10,
@@ -42,5 +47,5 @@ export async function createPostgresDriver(url: string, options: PostgresDriverO
     await db.destroy().catch(() => undefined);
     throw new Error(`PostgreSQL ${redactPostgresUrl(url)}: ${(error as Error).message}`, { cause: error });
   }
-  return createSqlDriver(db);
+  return db;
 }

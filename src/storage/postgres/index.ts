@@ -1,2 +1,2 @@
-export { createPostgresDriver, type PostgresDriverOptions } from "./driver.js";
+export { createPostgresDriver, openPostgresTables, type PostgresDriverOptions } from "./driver.js";
 export { redactPostgresUrl } from "./redact-url.js";
