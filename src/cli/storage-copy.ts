@@ -1,6 +1,7 @@
 // `natter storage copy --to postgres://…`: moves a SQLite deployment to PostgreSQL (docs/postgresql.md).
 // Refuses while the server runs (it would go on writing to SQLite behind the copy) and, without --force,
 // when the target already holds data. Verifies by counting rows per store on both sides.
+import { existsSync } from "node:fs";
 import { Presets, SingleBar } from "cli-progress";
 import type { Command } from "commander";
 import type { Config } from "../core/config/index.js";
@@ -35,7 +36,9 @@ export function registerStorageCommands(program: Command, config: () => Config):
       if (await serverRunning(cfg)) {
         throw new CliError("the server is running: stop it before copying (it would go on writing to SQLite behind the copy)");
       }
-      const from = await openSqliteTables(cfg.storage.sqlite.path);
+      const path = cfg.storage.sqlite.path;
+      if (path === ":memory:" || !existsSync(path)) throw new CliError(`there is no SQLite database at ${path} (storage.sqlite.path)`);
+      const from = await openSqliteTables(path);
       try {
         const to = await openPostgresTables(opts.to, {
           poolSize: 2,

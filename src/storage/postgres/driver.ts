@@ -32,6 +32,8 @@ export async function openPostgresTables(url: string, options: PostgresDriverOpt
     connectionString: url,
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    // A connection whose peer vanished (a network partition sends no FIN) is found by TCP keepalive.
+    keepAlive: true,
     types: natterTypes,
     Client: EscapingClient,
   });
@@ -45,7 +47,7 @@ export async function openPostgresTables(url: string, options: PostgresDriverOpt
     await migrateToLatest(db);
   } catch (error) {
     await db.destroy().catch(() => undefined);
-    throw new Error(`PostgreSQL ${redactPostgresUrl(url)}: ${(error as Error).message}`, { cause: error });
+    throw new Error(`PostgreSQL ${redactPostgresUrl(url)}: ${(error as Error).message}`); // no `cause`: a parse error keeps the whole URL in `input`
   }
   return db;
 }
