@@ -87,6 +87,25 @@ describe("postgres driver", () => {
     }
   });
 
+  it("sends a turn's batch as one statement: 200 appends, 200 key-value writes, one round trip each", async () => {
+    const statements: string[] = [];
+    const driver = await createPostgresDriver(database.url, { poolSize: 4, onQuery: (sql) => statements.push(sql) });
+    try {
+      statements.length = 0; // the migration check
+      const archive = driver.open("rt", "mam", "archive");
+      await Promise.all(Array.from({ length: 200 }, (_, i) => archive.append(`u${i % 7}`, { value: i })));
+      assert.equal(statements.length, 1, statements.join("\n"));
+      assert.match(statements[0] as string, /^insert into "archive"/);
+      const keyval = driver.open("rt", "last", "keyval");
+      await Promise.all(Array.from({ length: 200 }, (_, i) => keyval.set(`u${i}`, i)));
+      assert.equal(statements.length, 2);
+      assert.equal((await keyval.users()).length, 200);
+      assert.equal(await archive.count("u0"), 29);
+    } finally {
+      await driver.close();
+    }
+  });
+
   it("refuses a database whose schema is newer than it knows", async () => {
     await database.query("insert into schema_version (version, name, applied_at) values (999, 'future', 0)");
     try {

@@ -15,6 +15,8 @@ export interface PostgresDriverOptions {
   connectTimeoutMs?: number;
   /** Where a connection lost while idle is reported; silent when absent. */
   log?: Logger;
+  /** Told the SQL of every statement sent (tests count round trips; debugging). */
+  onQuery?: (sql: string) => void;
 }
 
 /**
@@ -42,7 +44,11 @@ export async function openPostgresTables(url: string, options: PostgresDriverOpt
   pool.on("error", (error) => {
     options.log?.error({ err: { message: error.message }, database: redactPostgresUrl(url) }, "PostgreSQL connection lost");
   });
-  const db = new Kysely<StorageDatabase>({ dialect: new PostgresDialect({ pool }) });
+  const onQuery = options.onQuery;
+  const db = new Kysely<StorageDatabase>({
+    dialect: new PostgresDialect({ pool }),
+    ...(onQuery ? { log: (event) => onQuery(event.query.sql) } : {}),
+  });
   try {
     await migrateToLatest(db);
   } catch (error) {
