@@ -31,13 +31,17 @@ export function registerStorageCommands(program: Command, config: () => Config):
       if (cfg.storage.driver !== "sqlite") {
         throw new CliError(`storage.driver is ${cfg.storage.driver}: storage copy reads a SQLite deployment`);
       }
-      if (!/^postgres(ql)?:\/\//.test(opts.to)) throw new CliError("--to: expected a URL like postgres://user:password@host:5432/database");
+      if (!/^postgres(ql)?:\/\//.test(opts.to))
+        throw new CliError("--to: expected a URL like postgres://user:password@host:5432/database");
       const target = redactPostgresUrl(opts.to);
       if (await serverRunning(cfg)) {
-        throw new CliError("the server is running: stop it before copying (it would go on writing to SQLite behind the copy)");
+        throw new CliError(
+          "the server is running: stop it before copying (it would go on writing to SQLite behind the copy)",
+        );
       }
       const path = cfg.storage.sqlite.path;
-      if (path === ":memory:" || !existsSync(path)) throw new CliError(`there is no SQLite database at ${path} (storage.sqlite.path)`);
+      if (path === ":memory:" || !existsSync(path))
+        throw new CliError(`there is no SQLite database at ${path} (storage.sqlite.path)`);
       const from = await openSqliteTables(path);
       try {
         const to = await openPostgresTables(opts.to, {

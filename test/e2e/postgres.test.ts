@@ -10,15 +10,21 @@ import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/
 
 const NS_ROSTER = "jabber:iq:roster";
 
-const postgresYaml = (url: string) => `storage:\n  driver: postgres\n  postgres:\n    url: ${JSON.stringify(url)}\n    pool_size: 4`;
+const postgresYaml = (url: string) =>
+  `storage:\n  driver: postgres\n  postgres:\n    url: ${JSON.stringify(url)}\n    pool_size: 4`;
 
 async function addToRoster(c: ConnectedClient, jid: string, name: string): Promise<void> {
-  await c.xmpp.iqCaller.request(xml("iq", { type: "set" }, xml("query", { xmlns: NS_ROSTER }, xml("item", { jid, name }))));
+  await c.xmpp.iqCaller.request(
+    xml("iq", { type: "set" }, xml("query", { xmlns: NS_ROSTER }, xml("item", { jid, name }))),
+  );
 }
 
 async function rosterItems(c: ConnectedClient): Promise<{ jid: string; name: string }[]> {
   const result = await c.xmpp.iqCaller.request(xml("iq", { type: "get" }, xml("query", { xmlns: NS_ROSTER })));
-  return (result.getChild("query", NS_ROSTER)?.getChildren("item") ?? []).map((i) => ({ jid: i.attrs.jid, name: i.attrs.name }));
+  return (result.getChild("query", NS_ROSTER)?.getChildren("item") ?? []).map((i) => ({
+    jid: i.attrs.jid,
+    name: i.attrs.name,
+  }));
 }
 
 const isPushOf = (jid: string) => (s: XmlElement) =>
@@ -63,7 +69,9 @@ describe("Natter on PostgreSQL", () => {
     await sendOffline(alice, "offline-1", "kept in PostgreSQL");
     await alice.stop();
     // Stored in PostgreSQL, not in a file of the data directory.
-    const rows = await database.query<{ n: number }>(`select count(*)::int as n from archive where store = 'offline' and "user" = 'bob'`);
+    const rows = await database.query<{ n: number }>(
+      `select count(*)::int as n from archive where store = 'offline' and "user" = 'bob'`,
+    );
     assert.equal(rows[0]?.n, 1);
 
     await ts.restart();
@@ -118,8 +126,14 @@ describe("natter storage copy", () => {
     assert.match(result.out, /the same on both sides/);
     // The per-store table: every line's two counts equal; the roster and the offline store are among them.
     const lines = result.out.split("\n").filter((l) => /^localhost\s/.test(l));
-    assert.ok(lines.some((l) => /\sroster\s+map\s+2\s+2$/.test(l)), result.out);
-    assert.ok(lines.some((l) => /\soffline\s+archive\s+1\s+1$/.test(l)), result.out);
+    assert.ok(
+      lines.some((l) => /\sroster\s+map\s+2\s+2$/.test(l)),
+      result.out,
+    );
+    assert.ok(
+      lines.some((l) => /\soffline\s+archive\s+1\s+1$/.test(l)),
+      result.out,
+    );
     for (const line of lines) {
       const [a, b] = line.trim().split(/\s+/).slice(-2);
       assert.equal(a, b, line);
@@ -156,7 +170,15 @@ describe("natter storage copy", () => {
     const url = new URL(database.url);
     url.password = "hunter2-secret";
     url.port = "1";
-    const result = await runNatterAsync(["-c", sqliteServer.configPath, "storage", "copy", "--no-progress", "--to", url.toString()]);
+    const result = await runNatterAsync([
+      "-c",
+      sqliteServer.configPath,
+      "storage",
+      "copy",
+      "--no-progress",
+      "--to",
+      url.toString(),
+    ]);
     assert.notEqual(result.code, 0);
     assert.match(result.err, /cannot open the target: PostgreSQL postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\//);
     assert.doesNotMatch(result.out + result.err, /hunter2-secret/);

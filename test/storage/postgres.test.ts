@@ -75,8 +75,16 @@ describe("postgres driver", () => {
       await Promise.all([a.set("gone", 0), a.set("kept", 0)]);
       // One turn: sets, overwrites and deletes of the same keys, in two stores.
       await Promise.all([
-        a.set("u1", 1), a.set("u1", 2), b.set("u1", "b"), a.delete("gone"), a.set("u2", 1), a.delete("u2"),
-        a.delete("never"), a.set("kept", { v: "\u0000 raw" }), b.delete("u1"), b.set("u1", "b2"),
+        a.set("u1", 1),
+        a.set("u1", 2),
+        b.set("u1", "b"),
+        a.delete("gone"),
+        a.set("u2", 1),
+        a.delete("u2"),
+        a.delete("never"),
+        a.set("kept", { v: "\u0000 raw" }),
+        b.delete("u1"),
+        b.set("u1", "b2"),
       ]);
       assert.deepEqual(await a.users(), ["kept", "u1"]);
       assert.equal(await a.get("u1"), 2);

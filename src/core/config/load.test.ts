@@ -117,7 +117,11 @@ describe("config validation errors name the key and its line", () => {
       "natter.yaml:5:22: storage.postgres.connect_timeout: expected at least 0.1 seconds",
     ]);
     assert.doesNotMatch(bad.join("\n"), /hunter2/);
-    const ok = parseConfig("storage:\n  driver: postgres\n  postgres: { url: 'postgres://natter@db/natter' }\n", "natter.yaml", "/srv");
+    const ok = parseConfig(
+      "storage:\n  driver: postgres\n  postgres: { url: 'postgres://natter@db/natter' }\n",
+      "natter.yaml",
+      "/srv",
+    );
     assert.deepEqual(ok.storage.postgres, { url: "postgres://natter@db/natter", pool_size: 10, connect_timeout: 10 });
   });
   it("tls.acme: agree_tos must be true to enable it; URL, email, key type and days are checked", () => {

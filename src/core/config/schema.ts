@@ -603,7 +603,11 @@ export const configSchema = z
       .strict()
       .superRefine((storage, ctx) => {
         if (storage.driver === "postgres" && storage.postgres.url === "")
-          ctx.addIssue({ code: "custom", path: ["postgres", "url"], message: "storage.driver is postgres: give the database URL" });
+          ctx.addIssue({
+            code: "custom",
+            path: ["postgres", "url"],
+            message: "storage.driver is postgres: give the database URL",
+          });
       })
       .prefault({}),
     modules: z.record(moduleName, moduleOptions).default({}),

@@ -29,7 +29,10 @@ export async function createPostgresDriver(url: string, options: PostgresDriverO
 }
 
 /** The database's tables, migrated to the newest schema (the driver's, and `natter storage copy`'s target). */
-export async function openPostgresTables(url: string, options: PostgresDriverOptions = {}): Promise<Kysely<StorageDatabase>> {
+export async function openPostgresTables(
+  url: string,
+  options: PostgresDriverOptions = {},
+): Promise<Kysely<StorageDatabase>> {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? 10,
@@ -42,7 +45,10 @@ export async function openPostgresTables(url: string, options: PostgresDriverOpt
   // An idle client whose server goes away (restart, network) emits 'error' on the pool: without a listener
   // that kills the process. The next query gets a fresh connection, or rejects if the server is still gone.
   pool.on("error", (error) => {
-    options.log?.error({ err: { message: error.message }, database: redactPostgresUrl(url) }, "PostgreSQL connection lost");
+    options.log?.error(
+      { err: { message: error.message }, database: redactPostgresUrl(url) },
+      "PostgreSQL connection lost",
+    );
   });
   const onQuery = options.onQuery;
   const db = new Kysely<StorageDatabase>({

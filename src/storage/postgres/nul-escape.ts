@@ -5,15 +5,22 @@
 // "C" collation) is unchanged: sorting, ranges and uniqueness give the same answers as on SQLite. JSON
 // values never hold either character raw (JSON.stringify escapes control characters), so they pass as they are.
 
-const NEEDS_ESCAPE = /[\u0000\u0001]/;
-const NEEDS_UNESCAPE = /\u0001/;
+const NUL = "\u0000";
+const ESC = "\u0001";
 
 export function escapeNul(text: string): string {
-  if (!NEEDS_ESCAPE.test(text)) return text;
-  return text.replace(/[\u0000\u0001]/g, (c) => (c === "\u0000" ? "\u0001\u0001" : "\u0001\u0002"));
+  if (!text.includes(NUL) && !text.includes(ESC)) return text;
+  // ESC first: the ESC characters the second step writes must not be escaped again.
+  return text.replaceAll(ESC, `${ESC}\u0002`).replaceAll(NUL, `${ESC}${ESC}`);
 }
 
 export function unescapeNul(text: string): string {
-  if (!NEEDS_UNESCAPE.test(text)) return text;
-  return text.replace(/\u0001([\u0001\u0002])/g, (_, c: string) => (c === "\u0001" ? "\u0000" : "\u0001"));
+  if (!text.includes(ESC)) return text;
+  let out = "";
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if (c !== ESC) out += c;
+    else out += text[++i] === ESC ? NUL : ESC;
+  }
+  return out;
 }

@@ -38,10 +38,10 @@ export class AppendBatcher {
           : this.oneStatement
             ? await this.insertAll(batch.map((pending) => pending.item))
             : await this.db.transaction().execute(async (trx) => {
-              const results: boolean[] = [];
-              for (const pending of batch) results.push(await this.insert(trx, pending.item));
-              return results;
-            });
+                const results: boolean[] = [];
+                for (const pending of batch) results.push(await this.insert(trx, pending.item));
+                return results;
+              });
       for (const [i, pending] of batch.entries()) {
         if (inserted[i]) pending.resolve();
         else pending.reject(new ArchiveIdConflictError(pending.item.id));

@@ -84,7 +84,10 @@ type KeyedRow<T extends "keyval" | "map"> = T extends "map"
   : { host: string; store: string; user: string; value: string };
 
 /** A key table's rows in primary-key order, a page at a time. */
-async function* pages<T extends "keyval" | "map">(db: Kysely<StorageDatabase>, table: T): AsyncGenerator<KeyedRow<T>[]> {
+async function* pages<T extends "keyval" | "map">(
+  db: Kysely<StorageDatabase>,
+  table: T,
+): AsyncGenerator<KeyedRow<T>[]> {
   // biome-ignore lint/suspicious/noExplicitAny: the two tables differ only by the `key` column
   const d = db as Kysely<any>;
   const keys = table === "map" ? ["host", "store", "user", "key"] : ["host", "store", "user"];

@@ -32,7 +32,11 @@ export class KeyValueWriter {
         .onConflict((oc) => oc.columns(["host", "store", "user"]).doUpdateSet({ value: slot("value") })),
     );
     this.remove = compileOnce(db, ["host", "store", "user"], (slot) =>
-      db.deleteFrom("keyval").where("host", "=", slot("host")).where("store", "=", slot("store")).where("user", "=", slot("user")),
+      db
+        .deleteFrom("keyval")
+        .where("host", "=", slot("host"))
+        .where("store", "=", slot("store"))
+        .where("user", "=", slot("user")),
     );
   }
 
@@ -58,7 +62,11 @@ export class KeyValueWriter {
   private async commit(batch: Pending<Write>[]): Promise<void> {
     if (batch.length === 1) return this.settle(batch[0] as Pending<Write>);
     try {
-      if (this.oneStatement) await writeAsOneStatement(this.db, batch.map((p) => p.item));
+      if (this.oneStatement)
+        await writeAsOneStatement(
+          this.db,
+          batch.map((p) => p.item),
+        );
       else {
         await this.db.transaction().execute(async (trx) => {
           for (const write of batch) await this.run(write.item, trx);
@@ -92,7 +100,12 @@ async function writeAsOneStatement(db: Kysely<StorageDatabase>, writes: Write[])
     last.set(JSON.stringify([write.host, write.store, write.user]), write);
   }
   const finals = [...last.values()];
-  const sets = finals.filter((w) => w.value !== undefined) as { host: string; store: string; user: string; value: string }[];
+  const sets = finals.filter((w) => w.value !== undefined) as {
+    host: string;
+    store: string;
+    user: string;
+    value: string;
+  }[];
   const deletes = finals.filter((w) => w.value === undefined);
   if (finals.length === 0) return;
   const deleting = sql.join(deletes.map((w) => sql`(${w.host}, ${w.store}, ${w.user})`));
