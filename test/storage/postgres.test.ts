@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
+import { pino } from "pino";
 import { createPostgresDriver } from "../../src/storage/postgres/index.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
 import { runStorageContract } from "./contract.js";
@@ -56,7 +58,14 @@ describe("postgres driver", () => {
 
   it("rejects the store's promise when the database goes away, and the process lives on", async () => {
     const fresh = await createTestDatabase();
-    const driver = await createPostgresDriver(fresh.url, { poolSize: 2 });
+    const lines: { msg: string; database?: string }[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        for (const line of chunk.toString().split("\n").filter(Boolean)) lines.push(JSON.parse(line));
+        cb();
+      },
+    });
+    const driver = await createPostgresDriver(fresh.url, { poolSize: 2, log: pino(sink) });
     const store = driver.open("h", "s", "keyval");
     await store.set("u", 1);
     // Every connection to it is cut (idle pool clients get an 'error' event) and the database is gone.
@@ -64,6 +73,11 @@ describe("postgres driver", () => {
     await assert.rejects(store.get("u"));
     await assert.rejects(store.set("u", 2));
     await assert.rejects(driver.open("h", "a", "archive").append("u", { value: 1 }));
+    // The idle connection cut by the drop was reported, not thrown.
+    assert.ok(
+      lines.some((l) => l.msg === "PostgreSQL connection lost" && l.database?.includes(fresh.name)),
+      JSON.stringify(lines),
+    );
     await driver.close();
   });
 
