@@ -13,7 +13,7 @@ import { serverRunning } from "./migration.js";
 import { formatTable } from "./table.js";
 
 interface CopyOptions {
-  to: string;
+  to?: string;
   force?: boolean;
   progress: boolean;
 }
@@ -23,7 +23,7 @@ export function registerStorageCommands(program: Command, config: () => Config):
   storage
     .command("copy")
     .description("copy every store of the configured SQLite database to a PostgreSQL database, then compare row counts")
-    .requiredOption("--to <url>", "the target, postgres://user:password@host:5432/database")
+    .option("--to <url>", "the target, postgres://user@host:5432/database (default: storage.postgres.url)")
     .option("--force", "replace what the target database already holds")
     .option("--no-progress", "no progress bar")
     .action(async (opts: CopyOptions) => {
@@ -31,9 +31,12 @@ export function registerStorageCommands(program: Command, config: () => Config):
       if (cfg.storage.driver !== "sqlite") {
         throw new CliError(`storage.driver is ${cfg.storage.driver}: storage copy reads a SQLite deployment`);
       }
-      if (!/^postgres(ql)?:\/\//.test(opts.to))
+      // The URL may come from the config (or the password from PGPASSWORD): a command line is visible in `ps`.
+      const url = opts.to ?? cfg.storage.postgres.url;
+      if (url === "") throw new CliError("give the target with --to postgres://… or set storage.postgres.url");
+      if (!/^postgres(ql)?:\/\//.test(url))
         throw new CliError("--to: expected a URL like postgres://user:password@host:5432/database");
-      const target = redactPostgresUrl(opts.to);
+      const target = redactPostgresUrl(url);
       if (await serverRunning(cfg)) {
         throw new CliError(
           "the server is running: stop it before copying (it would go on writing to SQLite behind the copy)",
@@ -44,7 +47,7 @@ export function registerStorageCommands(program: Command, config: () => Config):
         throw new CliError(`there is no SQLite database at ${path} (storage.sqlite.path)`);
       const from = await openSqliteTables(path);
       try {
-        const to = await openPostgresTables(opts.to, {
+        const to = await openPostgresTables(url, {
           poolSize: 2,
           connectTimeoutMs: cfg.storage.postgres.connect_timeout * 1000,
         }).catch((error: Error) => {
@@ -80,7 +83,7 @@ export function registerStorageCommands(program: Command, config: () => Config):
           process.stdout.write(`copied ${cfg.storage.sqlite.path} to ${target}\n${report.text}`);
           if (!report.equal) throw new CliError("the row counts differ: the copy is not complete");
           process.stdout.write(
-            `${total} rows in ${sourceCounts.size} stores, the same on both sides; set storage.driver: postgres and storage.postgres.url to use it\n`,
+            `${total} rows in ${sourceCounts.size} stores, the same on both sides; set storage.driver: postgres${opts.to === undefined ? "" : " and storage.postgres.url"} to use it\n`,
           );
         } finally {
           await to.destroy();

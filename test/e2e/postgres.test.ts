@@ -1,7 +1,8 @@
 // Natter on PostgreSQL as its users see it (docs/postgresql.md): logins, roster pushes and offline messages
 // kept in PostgreSQL across a restart; and `natter storage copy` moving a SQLite deployment there.
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { runNatterAsync } from "../helpers/natter-process.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
@@ -156,7 +157,13 @@ describe("natter storage copy", () => {
   });
 
   it("refuses a target that holds data unless --force, which replaces it", async () => {
-    const refused = await copy();
+    // The target from the config's storage.postgres.url this time (no password on a command line).
+    const configPath = join(sqliteServer.dataDir, "with-postgres-url.yaml");
+    writeFileSync(
+      configPath,
+      `${sqliteServer.configYaml}\nstorage:\n  postgres:\n    url: ${JSON.stringify(database.url)}\n`,
+    );
+    const refused = await runNatterAsync(["-c", configPath, "storage", "copy", "--no-progress"]);
     assert.equal(refused.code, 2);
     assert.match(refused.err, /already holds Natter data: give --force/);
     const forced = await copy("--force");
