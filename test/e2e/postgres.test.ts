@@ -11,9 +11,6 @@ import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/
 
 const NS_ROSTER = "jabber:iq:roster";
 
-const postgresYaml = (url: string) =>
-  `storage:\n  driver: postgres\n  postgres:\n    url: ${JSON.stringify(url)}\n    pool_size: 4`;
-
 async function addToRoster(c: ConnectedClient, jid: string, name: string): Promise<void> {
   await c.xmpp.iqCaller.request(
     xml("iq", { type: "set" }, xml("query", { xmlns: NS_ROSTER }, xml("item", { jid, name }))),
@@ -53,7 +50,7 @@ describe("Natter on PostgreSQL", () => {
 
   before(async () => {
     database = await createTestDatabase();
-    ts = await startTestServer({ yaml: postgresYaml(database.url) });
+    ts = await startTestServer({ postgresUrl: database.url });
     await ts.addUser("alice", "alice-secret");
     await ts.addUser("bob", "bob-secret");
   });
@@ -140,7 +137,7 @@ describe("natter storage copy", () => {
       assert.equal(a, b, line);
     }
 
-    postgresServer = await startTestServer({ yaml: postgresYaml(database.url) });
+    postgresServer = await startTestServer({ postgresUrl: database.url });
     const alice = await connect(postgresServer, "alice", "alice-secret"); // the SCRAM credentials came along
     try {
       assert.deepEqual(await rosterItems(alice), [
