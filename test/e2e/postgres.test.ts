@@ -82,6 +82,19 @@ describe("Natter on PostgreSQL", () => {
       await again.stop();
     }
   });
+
+  it("lives through the database cutting its connections: logged, and the next login works", async () => {
+    await database.terminateConnections();
+    const lost = () => ts.logs.some((l) => l.msg === "PostgreSQL connection lost");
+    for (let i = 0; i < 50 && !lost(); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(lost(), "the idle connections' errors are logged");
+    const alice = await connect(ts, "alice", "alice-secret");
+    try {
+      assert.deepEqual(await rosterItems(alice), [{ jid: "bob@localhost", name: "Bob" }]);
+    } finally {
+      await alice.stop();
+    }
+  });
 });
 
 describe("natter storage copy", () => {

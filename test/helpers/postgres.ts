@@ -12,6 +12,8 @@ export interface TestDatabase {
   name: string;
   /** Runs one SQL statement on the test database (checks behind Natter's back). */
   query<Row = Record<string, unknown>>(text: string, values?: unknown[]): Promise<Row[]>;
+  /** Cuts every connection to the database, as a database restart does. */
+  terminateConnections(): Promise<void>;
   /** Drops the database (closing any connection still on it). */
   drop(): Promise<void>;
 }
@@ -42,6 +44,14 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       } finally {
         await client.end();
       }
+    },
+    async terminateConnections() {
+      await admin((c) =>
+        c.query(
+          "select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()",
+          [name],
+        ),
+      );
     },
     async drop() {
       await admin((c) => c.query(`drop database if exists ${name} with (force)`));
