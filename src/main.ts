@@ -7,6 +7,7 @@ import { registerCertCommands } from "./cli/cert-status.js";
 import { registerInviteCommands } from "./cli/invite-commands.js";
 import { registerMigrationCommands } from "./cli/migration.js";
 import { readPassword, readStdin } from "./cli/read-input.js";
+import { registerStorageCommands } from "./cli/storage-copy.js";
 import { notifySystemd } from "./cli/systemd-notify.js";
 import { sendControlRequest } from "./control/control-server.js";
 import { deleteAccount } from "./core/account-deletion.js";
@@ -179,6 +180,7 @@ registerAdminCommands(program, config);
 registerInviteCommands(program, config);
 registerCertCommands(program, config);
 registerMigrationCommands(program, config);
+registerStorageCommands(program, config);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError || err instanceof CliError) {

@@ -201,7 +201,7 @@ export class NatterServer {
     secureDataDirectory(config, log);
     // Storage times are measured under the cache: what reaches the database.
     const storageLatency = config.metrics.enabled ? new LatencyHistogram<StorageOperation>() : undefined;
-    const driver = await openStorage(config);
+    const driver = await openStorage(config, log);
     const storage = withStoreCache(storageLatency ? withStorageTiming(driver, storageLatency) : driver, {
       stores: new Set([...MODULE_CATALOGUE.values()].flatMap((m) => m.cachedStores ?? [])),
       maxEntries: config.storage.cache_entries,

@@ -42,7 +42,7 @@ async function withMigrationContext<T>(
   }
 }
 
-async function serverRunning(config: Config): Promise<boolean> {
+export async function serverRunning(config: Config): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(config.control_socket);
     socket.once("connect", () => {

@@ -75,6 +75,8 @@ export interface TestServerOptions {
   s2s?: string[];
   /** Fixed s2s port (e.g. from freePort()), so that two servers can name each other in `s2s.resolve` before starting. */
   s2sPort?: number;
+  /** Store everything in this PostgreSQL database (test/helpers/postgres.ts) instead of SQLite in the data directory. */
+  postgresUrl?: string;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -116,6 +118,13 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
             "    per_account: { delay_after: 0 }",
           ]),
       ...(options.auth ?? []).map((line) => `  ${line}`),
+      ...(options.postgresUrl
+        ? [
+            "storage:",
+            "  driver: postgres",
+            `  postgres: { url: ${JSON.stringify(options.postgresUrl)}, pool_size: 4 }`,
+          ]
+        : []),
       options.yaml ?? "",
     ].join("\n");
   const configPath = join(dataDir, "natter.yaml");

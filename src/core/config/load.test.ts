@@ -104,6 +104,26 @@ describe("loadConfig", () => {
 });
 
 describe("config validation errors name the key and its line", () => {
+  it("storage.postgres: a URL is required with driver postgres; URL, pool size and timeout are checked, the URL never echoed", () => {
+    assert.deepEqual(problems("storage:\n  driver: postgres\n"), [
+      "natter.yaml:1:1: storage.postgres.url: storage.driver is postgres: give the database URL",
+    ]);
+    const bad = problems(
+      "storage:\n  postgres:\n    url: mysql://u:hunter2@db/x\n    pool_size: 0\n    connect_timeout: 0\n",
+    );
+    assert.deepEqual(bad, [
+      "natter.yaml:3:10: storage.postgres.url: expected a URL like postgres://user:password@host:5432/database",
+      "natter.yaml:4:16: storage.postgres.pool_size: expected a number of connections: a whole number between 1 and 1000",
+      "natter.yaml:5:22: storage.postgres.connect_timeout: expected at least 0.1 seconds",
+    ]);
+    assert.doesNotMatch(bad.join("\n"), /hunter2/);
+    const ok = parseConfig(
+      "storage:\n  driver: postgres\n  postgres: { url: 'postgres://natter@db/natter' }\n",
+      "natter.yaml",
+      "/srv",
+    );
+    assert.deepEqual(ok.storage.postgres, { url: "postgres://natter@db/natter", pool_size: 10, connect_timeout: 10 });
+  });
   it("tls.acme: agree_tos must be true to enable it; URL, email, key type and days are checked", () => {
     assert.deepEqual(problems("tls:\n  acme:\n    enabled: true\n"), [
       "natter.yaml:2:3: tls.acme.agree_tos: must be true to enable tls.acme: it states that you agree to the CA's terms of service",

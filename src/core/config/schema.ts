@@ -21,7 +21,7 @@ export const SASL_MECHANISMS = [
   "PLAIN",
 ] as const;
 
-export const STORAGE_DRIVERS = ["sqlite"] as const;
+export const STORAGE_DRIVERS = ["sqlite", "postgres"] as const;
 
 const PORT_MESSAGE = "expected a number between 0 and 65535 (0: any free port)";
 
@@ -580,8 +580,35 @@ export const configSchema = z
           .object({ path: z.string().min(1, { error: "expected a file path" }).default("natter.sqlite") })
           .strict()
           .prefault({}),
+        // docs/postgresql.md. The URL may hold a password: it is never logged (shown with *** instead).
+        postgres: z
+          .object({
+            url: z
+              .string()
+              .refine((value) => value === "" || /^postgres(ql)?:\/\/[^\s]+$/.test(value), {
+                error: "expected a URL like postgres://user:password@host:5432/database",
+              })
+              .default(""),
+            pool_size: positiveInt("a number of connections", 1, 1000).default(10),
+            /** Seconds to wait for a connection to the database (at start and when the pool opens one). */
+            connect_timeout: z
+              .number({ error: "expected a number of seconds" })
+              .min(0.1, { error: "expected at least 0.1 seconds" })
+              .max(600, { error: "expected at most 600 seconds" })
+              .default(10),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
+      .superRefine((storage, ctx) => {
+        if (storage.driver === "postgres" && storage.postgres.url === "")
+          ctx.addIssue({
+            code: "custom",
+            path: ["postgres", "url"],
+            message: "storage.driver is postgres: give the database URL",
+          });
+      })
       .prefault({}),
     modules: z.record(moduleName, moduleOptions).default({}),
     // XEP-0114: components connect to listeners.component and serve their domain.

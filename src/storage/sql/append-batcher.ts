@@ -1,5 +1,6 @@
 import type { Insertable, Kysely } from "kysely";
 import { ArchiveIdConflictError } from "../errors.js";
+import { sqlDialectOf } from "./dialect.js";
 import type { ArchiveTable, StorageDatabase } from "./tables.js";
 import { type Pending, TurnBatchQueue } from "./turn-batch-queue.js";
 
@@ -16,9 +17,12 @@ const MAX_BATCH = 1000;
  */
 export class AppendBatcher {
   private readonly queue: TurnBatchQueue<Insertable<ArchiveTable>>;
+  private readonly oneStatement: boolean;
 
   constructor(private readonly db: Kysely<StorageDatabase>) {
     this.queue = new TurnBatchQueue(MAX_BATCH, (batch) => this.commit(batch));
+    // PostgreSQL is a network round trip away: a batch is one multi-row INSERT there, not one per row.
+    this.oneStatement = sqlDialectOf(db) === "postgres";
   }
 
   /** Resolves once the row is committed; rejects with ArchiveIdConflictError when its id is taken. */
@@ -31,11 +35,13 @@ export class AppendBatcher {
       const inserted =
         batch.length === 1
           ? [await this.insert(this.db, (batch[0] as Pending<Insertable<ArchiveTable>>).item)]
-          : await this.db.transaction().execute(async (trx) => {
-              const results: boolean[] = [];
-              for (const pending of batch) results.push(await this.insert(trx, pending.item));
-              return results;
-            });
+          : this.oneStatement
+            ? await this.insertAll(batch.map((pending) => pending.item))
+            : await this.db.transaction().execute(async (trx) => {
+                const results: boolean[] = [];
+                for (const pending of batch) results.push(await this.insert(trx, pending.item));
+                return results;
+              });
       for (const [i, pending] of batch.entries()) {
         if (inserted[i]) pending.resolve();
         else pending.reject(new ArchiveIdConflictError(pending.item.id));
@@ -43,6 +49,22 @@ export class AppendBatcher {
     } catch (error) {
       for (const pending of batch) pending.reject(error); // the transaction rolled back: nothing was stored
     }
+  }
+
+  /**
+   * One INSERT of every row, in batch order (so `seq` follows it). A row whose id is taken, by a stored item or
+   * by an earlier row of the same batch, is skipped (ON CONFLICT DO NOTHING handles both); RETURNING names
+   * the rows stored, the first of each id in the batch.
+   */
+  private async insertAll(rows: Insertable<ArchiveTable>[]): Promise<boolean[]> {
+    const stored = await this.db
+      .insertInto("archive")
+      .values(rows)
+      .onConflict((oc) => oc.columns(["host", "store", "user", "id"]).doNothing())
+      .returning(["host", "store", "user", "id"])
+      .execute();
+    const unclaimed = new Set(stored.map((row) => JSON.stringify([row.host, row.store, row.user, row.id])));
+    return rows.map((row) => unclaimed.delete(JSON.stringify([row.host, row.store, row.user, row.id])));
   }
 
   private async insert(db: Kysely<StorageDatabase>, row: Insertable<ArchiveTable>): Promise<boolean> {

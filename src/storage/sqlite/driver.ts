@@ -11,6 +11,11 @@ import { withStatementCache } from "./statement-cache.js";
  * schema before the promise resolves. Each write is committed when its promise resolves.
  */
 export async function createSqliteDriver(path: string): Promise<StorageDriver> {
+  return createSqlDriver(await openSqliteTables(path));
+}
+
+/** The file's tables, migrated to the newest schema (the driver's, and `natter storage copy`'s source). */
+export async function openSqliteTables(path: string): Promise<Kysely<StorageDatabase>> {
   const database = openSqliteDatabase(path);
   const db = new Kysely<StorageDatabase>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   try {
@@ -19,5 +24,5 @@ export async function createSqliteDriver(path: string): Promise<StorageDriver> {
     await db.destroy();
     throw error;
   }
-  return createSqlDriver(db);
+  return db;
 }

@@ -1,1 +1,1 @@
-export { createSqliteDriver } from "./driver.js";
+export { createSqliteDriver, openSqliteTables } from "./driver.js";
