@@ -87,6 +87,15 @@ export class ModuleLoader {
         t.unref();
         timers.push(t);
       },
+      onUnload(fn) {
+        removers.push(() => {
+          try {
+            fn();
+          } catch (err) {
+            log.error({ err }, "module unload handler failed");
+          }
+        });
+      },
     };
     await def.setup(ctx);
     const loaded: LoadedModule = {

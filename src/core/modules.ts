@@ -144,6 +144,8 @@ export interface ModuleContext<O = unknown> {
   onOptionsChanged(handler: (options: O, previous: O) => void): void;
   /** Repeating timer, cleared on unload. */
   timer(ms: number, fn: () => void | Promise<void>): void;
+  /** Runs at unload, for what the module opened outside the server (sockets to an IRC server). */
+  onUnload(fn: () => void): void;
 }
 
 /** One loaded module instance on one host: everything it registered, so it can be unloaded. */

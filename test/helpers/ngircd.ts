@@ -1,7 +1,7 @@
 // Debian's ngircd started by a test on a free loopback port with its own config (no PAM, no ident, no DNS), and
 // a raw IRC client speaking RFC 2812 over node:net, for the IRC gateway tests.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,16 +12,26 @@ export const NGIRCD = "/usr/sbin/ngircd";
 
 export interface Ngircd {
   port: number;
+  /** The TLS port, when started with a certificate. */
+  tlsPort?: number;
   dir: string;
   /** Kills the server (a drop for every client) and starts it again on the same port. */
   restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startNgircd(): Promise<Ngircd> {
+/** `tls`: a certificate and key (PEM) for an extra TLS port. */
+export async function startNgircd(opts: { tls?: { cert: string; key: string } } = {}): Promise<Ngircd> {
   const dir = mkdtempSync(join(tmpdir(), "natter-ngircd-"));
+  // ngircd drops to nobody when started as root: it must still read its files.
+  chmodSync(dir, 0o755);
   mkdirSync(join(dir, "conf.d"));
   const port = await freePort();
+  const tlsPort = opts.tls ? await freePort() : undefined;
+  if (opts.tls) {
+    writeFileSync(join(dir, "cert.pem"), opts.tls.cert);
+    writeFileSync(join(dir, "key.pem"), opts.tls.key, { mode: 0o644 });
+  }
   const conf = join(dir, "ngircd.conf");
   writeFileSync(
     conf,
@@ -47,6 +57,9 @@ export async function startNgircd(): Promise<Ngircd> {
       "[Operator]",
       "Name = admin",
       "Password = secret",
+      ...(opts.tls
+        ? ["[SSL]", `Ports = ${tlsPort}`, `CertFile = ${join(dir, "cert.pem")}`, `KeyFile = ${join(dir, "key.pem")}`]
+        : []),
       "",
     ].join("\n"),
   );
@@ -67,6 +80,7 @@ export async function startNgircd(): Promise<Ngircd> {
   await launch();
   return {
     port,
+    ...(tlsPort !== undefined ? { tlsPort } : {}),
     dir,
     async restart() {
       await kill();

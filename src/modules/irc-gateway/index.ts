@@ -56,5 +56,6 @@ export default defineModule<IrcGatewayOptions>({
       gateway.forgetResource(session.jid.toString(), ctx.sessions.hasResources(session.jid.bare()));
     });
     ctx.hook("server.stopping", () => gateway.closeAll());
+    ctx.onUnload(() => gateway.closeAll());
   },
 });

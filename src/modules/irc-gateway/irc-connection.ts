@@ -1,6 +1,7 @@
 // One IRC client connection (RFC 2812 §3.1 registration) to one allowed server, over TCP or TLS (certificate
 // verified unless the server's entry says otherwise), with reconnection after a drop: exponential backoff with
 // jitter, the channels joined before joined again. It knows nothing of XMPP: its owner gets parsed lines.
+import { readFileSync } from "node:fs";
 import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions } from "node:tls";
 import type { Logger } from "pino";
@@ -12,6 +13,8 @@ export interface IrcServerEntry {
   tls: boolean;
   /** Check the server's certificate against the system CAs and its host name. */
   tls_verify: boolean;
+  /** PEM file of the CAs to trust for this server instead of the system's. */
+  ca_file?: string | undefined;
 }
 
 export interface IrcConnectionSettings {
@@ -20,8 +23,6 @@ export interface IrcConnectionSettings {
   reconnectMaxMs: number;
   connectTimeoutMs: number;
   realname: string;
-  /** Extra TLS options (tests pass a CA). */
-  tlsExtra?: ConnectionOptions;
 }
 
 export interface IrcConnectionEvents {
@@ -32,10 +33,10 @@ export interface IrcConnectionEvents {
   disconnected(reason: string, willRetry: boolean): void;
 }
 
-/** TLS options for a server entry: SNI and host-name checking on the entry's host. */
-export function tlsOptionsFor(server: IrcServerEntry, extra: ConnectionOptions = {}): ConnectionOptions {
+/** TLS options for a server entry: SNI and host-name checking on the entry's host, its own CAs when it names them. */
+export function tlsOptionsFor(server: IrcServerEntry): ConnectionOptions {
   return {
-    ...extra,
+    ...(server.ca_file !== undefined ? { ca: readFileSync(server.ca_file, "utf8") } : {}),
     host: server.host,
     port: server.port,
     servername: /^[\d.]+$|:/.test(server.host) ? undefined : server.host,
@@ -71,7 +72,15 @@ export class IrcConnection {
 
   private open(): void {
     const { host, port } = this.server;
-    const socket = this.server.tls ? tlsConnect(tlsOptionsFor(this.server, this.settings.tlsExtra)) : netConnect({ host, port });
+    let socket: Socket;
+    try {
+      socket = this.server.tls ? tlsConnect(tlsOptionsFor(this.server)) : netConnect({ host, port });
+    } catch (err) {
+      // An unreadable ca_file: reported like a failed connection.
+      this.log.error({ err, server: host }, "irc: cannot connect");
+      this.events.disconnected((err as Error).message, false);
+      return;
+    }
     this.socket = socket;
     this.registered = false;
     this.nickTries = 0;

@@ -10,6 +10,8 @@ const server = z
     tls: z.boolean().default(true),
     /** Verify the server's certificate (system CAs, host name). Turn off only for a server you trust by network. */
     tls_verify: z.boolean().default(true),
+    /** PEM file of the CAs that sign this server's certificate, instead of the system's (a private network). */
+    ca_file: z.string().optional(),
   })
   .strict();
 
