@@ -235,6 +235,8 @@ describe("irc-gateway against ngircd", { timeout: 180_000 }, () => {
     socket.write(`:eve!e@h PRIVMSG #x :${"A".repeat(20_000)}\r\n`);
     socket.write(Buffer.concat([Buffer.from(":eve!e@h PRIVMSG #x :bad "), Buffer.from([0xff, 0xfe, 0x00, 0x07, 0x1b]), Buffer.from(" bytes\r\n")]));
     socket.write("garbage without a command\r\n:\r\n@tags\r\n:eve!e@h MODE #x +o\r\n:eve!e@h KICK\r\n");
+    // Nicks no JID resource can hold: dropped with their line.
+    socket.write(":ev\x01il!e@h PRIVMSG #x :hidden\r\n:eve!e@h NICK :a/b\r\n:ev il!e@h JOIN #x\r\n");
     socket.write(":eve!e@h PRIVMSG #x :still fine\r\n");
     await after_(alice, mark, (s) => s.is("message") && s.getChildText("body") === "still fine");
     const bodies = alice.received.slice(mark).filter((s) => s.is("message")).map((s) => s.getChildText("body"));

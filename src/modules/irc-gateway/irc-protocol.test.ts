@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 import { tlsOptionsFor } from "./irc-connection.js";
 import { IrcLineReader, parseIrcLine, serialiseIrcLine, splitUtf8 } from "./irc-protocol.js";
 import { decodeIrcText, encodeIrcText, stripFormatting } from "./irc-text.js";
-import { ircLower, parseChannelLocalpart, parseUserLocalpart } from "./jid-mapping.js";
+import { ircLower, isSafeNick, parseChannelLocalpart, parseUserLocalpart } from "./jid-mapping.js";
 
 describe("irc-protocol", () => {
   it("parses prefix, command, middle and trailing parameters; skips tags", () => {
@@ -62,6 +62,10 @@ describe("jid-mapping (biboumi addressing)", () => {
     assert.deepEqual(parseUserLocalpart("bob!irc.libera.chat"), { nick: "bob", server: "irc.libera.chat" });
     for (const bad of ["test%irc", "#%irc", "#a,b%irc", "#test%", "#te st%x"]) assert.equal(parseChannelLocalpart(bad), undefined, bad);
     for (const bad of ["!irc", "bob!", "1bob!irc", "b b!irc"]) assert.equal(parseUserLocalpart(bad), undefined, bad);
+  });
+  it("nicks from a server that cannot be JID resources are refused", () => {
+    for (const ok of ["bob", "Bob[away]", "b|o_b-", "ñandú"]) assert.ok(isSafeNick(ok), ok);
+    for (const bad of ["", "a b", "a/b", "a\x01", "a@b", "x".repeat(65), "a\ufffd"]) assert.ok(!isSafeNick(bad), JSON.stringify(bad));
   });
   it("rfc1459 case mapping", () => {
     assert.equal(ircLower("Nick[A]\\~"), "nick{a}|^");

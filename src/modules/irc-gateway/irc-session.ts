@@ -6,7 +6,7 @@ import type { Element } from "../../core/xml/element.js";
 import { IrcConnection, type IrcConnectionSettings, type IrcServerEntry } from "./irc-connection.js";
 import { type IrcMessage, nickOf } from "./irc-protocol.js";
 import { decodeIrcText } from "./irc-text.js";
-import { channelLocalpart, ircLower, userLocalpart } from "./jid-mapping.js";
+import { channelLocalpart, ircLower, isSafeNick, userLocalpart } from "./jid-mapping.js";
 import { chat, groupchat, joinError, occupantPresence, roleOf, subjectMessage } from "./stanzas.js";
 
 interface Member {
@@ -214,6 +214,12 @@ export class IrcSession {
   private onMessage(msg: IrcMessage): void {
     const p = msg.params;
     const from = nickOf(msg.prefix);
+    // Nicks that become JID resources must be safe (the sender's, a new nick, a kicked one).
+    const nicks = [msg.prefix.includes("!") ? from : "x", msg.command === "NICK" ? (p[0] ?? "") : "x", msg.command === "KICK" ? (p[1] ?? "") : "x"];
+    if (!nicks.every(isSafeNick)) {
+      this.deps.log.debug({ server: this.server.host, command: msg.command }, "irc: line with an unusable nick dropped");
+      return;
+    }
     switch (msg.command) {
       case "005":
         return this.onIsupport(p.slice(1, -1));
@@ -292,7 +298,7 @@ export class IrcSession {
         modes.add(mode[0]);
       }
       const nick = entry.slice(i).split("!")[0]!;
-      if (nick !== "") ch.members.set(ircLower(nick), { nick, modes });
+      if (isSafeNick(nick)) ch.members.set(ircLower(nick), { nick, modes });
     }
   }
 

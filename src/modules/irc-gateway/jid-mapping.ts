@@ -53,3 +53,11 @@ export function ircLower(name: string): string {
 
 export const channelLocalpart = (channel: string, server: string) => `${ircLower(channel)}%${server}`;
 export const userLocalpart = (nick: string, server: string) => `${nick}!${server}`;
+
+/**
+ * A nick from the server that can stand as a JID resource and in XML: no controls, spaces or separators. A
+ * hostile server's other nicks are dropped with their line.
+ */
+export function isSafeNick(nick: string): boolean {
+  return /^[^\x00-\x20\x7f/@:!,*?#&\ufffd\ufffe\uffff]{1,64}$/u.test(nick);
+}
