@@ -156,15 +156,17 @@ describe("irc-gateway against ngircd", { timeout: 180_000 }, () => {
     bob.nick = "robert";
   });
 
-  it("private messages both ways through nick!server addresses", async () => {
+  it("private messages both ways through nick%server addresses (biboumi's; nick!server accepted too)", async () => {
     const mark = alice.received.length;
     bob.send("PRIVMSG alice :psst");
     const pm = await after_(alice, mark, (s) => s.is("message") && s.attrs.type === "chat");
-    assert.equal(pm.attrs.from, `robert!127.0.0.1@${GW}`);
+    assert.equal(pm.attrs.from, `robert%127.0.0.1@${GW}`);
     assert.equal(pm.getChildText("body"), "psst");
-    await alice.xmpp.send(xml("message", { to: `robert!127.0.0.1@${GW}`, type: "chat" }, xml("body", {}, "reply")));
+    await alice.xmpp.send(xml("message", { to: pm.attrs.from, type: "chat" }, xml("body", {}, "reply")));
     const got = await bob.waitFor((l) => l.command === "PRIVMSG" && l.params[0] === "robert");
     assert.equal(got.params[1], "reply");
+    await alice.xmpp.send(xml("message", { to: `robert!127.0.0.1@${GW}`, type: "chat" }, xml("body", {}, "old style")));
+    assert.equal((await bob.waitFor((l) => l.command === "PRIVMSG" && l.params[0] === "robert")).params[1], "old style");
   });
 
   it("an IRC user's part and quit are unavailable presence", async () => {
@@ -217,7 +219,7 @@ describe("irc-gateway against ngircd", { timeout: 180_000 }, () => {
     const err = await after_(alice, mark, (s) => s.is("presence") && s.attrs.type === "error");
     assert.equal(err.attrs.from, `${room}/alice`);
     assert.ok(err.getChild("error")?.getChild("not-allowed"), err.toString());
-    await alice.xmpp.send(xml("message", { to: `x!irc.evil.example@${GW}`, type: "chat", id: "pm1" }, xml("body", {}, "hi")));
+    await alice.xmpp.send(xml("message", { to: `x%irc.evil.example@${GW}`, type: "chat", id: "pm1" }, xml("body", {}, "hi")));
     const bounced = await after_(alice, mark, (s) => s.is("message") && s.attrs.type === "error");
     assert.ok(bounced.getChild("error")?.getChild("item-not-found"), bounced.toString());
     const info = await iq(alice, "get", xml("query", NS_DISCO_INFO), room);

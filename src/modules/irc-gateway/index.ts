@@ -1,5 +1,5 @@
 // An IRC gateway at irc.<host> (biboumi's addressing): IRC channels as XEP-0045 rooms
-// (#channel%irc.example.net@irc.<host>), IRC users as occupants and as nick!irc.example.net@irc.<host> for
+// (#channel%irc.example.net@irc.<host>), IRC users as occupants and as nick%irc.example.net@irc.<host> for
 // one-to-one chat. One IRC connection per XMPP user per server, shared by the user's resources and rooms, to the
 // servers the admin allows only. Off unless listed under `modules:`.
 import { StanzaError } from "../../core/errors.js";

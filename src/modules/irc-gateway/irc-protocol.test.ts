@@ -57,11 +57,12 @@ describe("irc-text", () => {
 });
 
 describe("jid-mapping (biboumi addressing)", () => {
-  it("channel%server and nick!server", () => {
+  it("channel%server and nick%server", () => {
     assert.deepEqual(parseChannelLocalpart("#test%irc.libera.chat"), { channel: "#test", server: "irc.libera.chat" });
-    assert.deepEqual(parseUserLocalpart("bob!irc.libera.chat"), { nick: "bob", server: "irc.libera.chat" });
+    assert.deepEqual(parseUserLocalpart("bob%irc.libera.chat"), { nick: "bob", server: "irc.libera.chat" });
+    assert.deepEqual(parseUserLocalpart("bob!irc.libera.chat"), { nick: "bob", server: "irc.libera.chat" }, "biboumi 1.x");
     for (const bad of ["test%irc", "#%irc", "#a,b%irc", "#test%", "#te st%x"]) assert.equal(parseChannelLocalpart(bad), undefined, bad);
-    for (const bad of ["!irc", "bob!", "1bob!irc", "b b!irc"]) assert.equal(parseUserLocalpart(bad), undefined, bad);
+    for (const bad of ["!irc", "bob!", "1bob!irc", "b b%irc", "%irc"]) assert.equal(parseUserLocalpart(bad), undefined, bad);
   });
   it("nicks from a server that cannot be JID resources are refused", () => {
     for (const ok of ["bob", "Bob[away]", "b|o_b-", "ñandú"]) assert.ok(isSafeNick(ok), ok);

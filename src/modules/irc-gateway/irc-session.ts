@@ -424,7 +424,7 @@ export class IrcSession {
       return;
     }
     if (this.isMe(target) && prefix.includes("!") && nick !== "") {
-      // A private message: from nick!server@gateway to the user's bare JID (every resource by the usual rules).
+      // A private message: from nick%server@gateway to the user's bare JID (every resource by the usual rules).
       this.deps.send(chat(`${userLocalpart(nick, this.server.host)}@${this.deps.domain}`, this.user, body));
     }
   }

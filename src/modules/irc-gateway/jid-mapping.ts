@@ -1,6 +1,7 @@
 // Addresses on the gateway, as biboumi names them (clients already know these): a channel is
-// "#channel%irc.example.net@irc.<host>", an IRC user for one-to-one chat "nick!irc.example.net@irc.<host>",
-// an occupant "#channel%irc.example.net@irc.<host>/nick".
+// "#channel%irc.example.net@irc.<host>", an occupant "#channel%irc.example.net@irc.<host>/nick", an IRC user for
+// one-to-one chat "nick%irc.example.net@irc.<host>" (biboumi 2.0 on: a channel and a nick are told apart by the
+// first character, CHANTYPES); biboumi 1.x's "nick!irc.example.net" is still accepted.
 
 export interface ChannelAddress {
   channel: string;
@@ -36,12 +37,13 @@ export function parseChannelLocalpart(local: string): ChannelAddress | undefined
   return { channel, server };
 }
 
-/** A localpart naming an IRC user on a server, or undefined. */
+/** A localpart naming an IRC user on a server ("nick%server", or the older "nick!server"), or undefined. */
 export function parseUserLocalpart(local: string): UserAddress | undefined {
-  const bang = local.lastIndexOf("!");
-  if (bang <= 0) return undefined;
-  const nick = local.slice(0, bang);
-  const server = local.slice(bang + 1);
+  let sep = local.indexOf("%");
+  if (sep === -1) sep = local.indexOf("!");
+  if (sep <= 0) return undefined;
+  const nick = local.slice(0, sep);
+  const server = local.slice(sep + 1);
   if (!isNickname(nick, 64) || server === "") return undefined;
   return { nick, server };
 }
@@ -52,7 +54,7 @@ export function ircLower(name: string): string {
 }
 
 export const channelLocalpart = (channel: string, server: string) => `${ircLower(channel)}%${server}`;
-export const userLocalpart = (nick: string, server: string) => `${nick}!${server}`;
+export const userLocalpart = (nick: string, server: string) => `${nick}%${server}`;
 
 /**
  * A nick from the server that can stand as a JID resource and in XML: no controls, spaces or separators. A

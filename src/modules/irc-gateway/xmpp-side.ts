@@ -1,5 +1,5 @@
 // What XMPP users send to the gateway, as IRC commands: room presence (join, nick change, leave), room messages
-// and subject, private messages to nick!server, disco on rooms. Refusals carry the RFC 6120 / XEP-0045 errors.
+// and subject, private messages to nick%server (or nick!server), disco on rooms. Refusals carry the RFC 6120 / XEP-0045 errors.
 import type { Logger } from "pino";
 import { StanzaError } from "../../core/errors.js";
 import { type Jid, tryParseJid } from "../../core/jid.js";
