@@ -106,6 +106,20 @@ describe("irc-gateway against ngircd", { timeout: 180_000 }, () => {
     await bob.waitFor((l) => l.command === "JOIN" && l.prefix.startsWith("alice!"));
   });
 
+  it("a second resource shares the connection: joining as another nick gets the IRC nick with status 210", async () => {
+    const phone = await connect(ts, "alice", "pw", { resource: "phone" });
+    try {
+      await phone.xmpp.send(xml("presence", { to: `${ROOM}/ally` }, xml("x", { xmlns: NS_MUC })));
+      const self = await phone.waitFor((s) => isPresence(`${ROOM}/alice`)(s) && statuses(s).includes(110), 15_000);
+      assert.ok(statuses(self).includes(210), self.toString());
+      await phone.waitFor(isPresence(`${ROOM}/bob`));
+      await new Promise((r) => setTimeout(r, 300));
+      assert.ok(!bob.lines.some((l) => l.command === "JOIN" && l.prefix.startsWith("ally")), "no second IRC connection");
+    } finally {
+      await phone.stop();
+    }
+  });
+
   it("talks both ways: groupchat to PRIVMSG (reflected), PRIVMSG to groupchat with formatting stripped, ACTION as /me", async () => {
     let mark = alice.received.length;
     await alice.xmpp.send(xml("message", { to: ROOM, type: "groupchat" }, xml("body", {}, "hello irc")));

@@ -18,6 +18,8 @@ export interface Channel {
   name: string;
   /** XMPP full JIDs in the room, and whether each has had its self-presence (entered). */
   resources: Map<string, boolean>;
+  /** The nick each resource asked for when joining (§7.2.3: 210 when the room nick differs). */
+  requested: Map<string, string>;
   members: Map<string, Member>;
   topic: string;
   /** NAMES finished since the last (re)join. */
@@ -88,18 +90,20 @@ export class IrcSession {
   }
 
   /** Adds a resource to a channel: joins on IRC, or (already joined) gives it the room's state at once. */
-  join(channelName: string, jid: string): void {
+  join(channelName: string, jid: string, nick: string): void {
     const key = ircLower(channelName);
     let ch = this.channels.get(key);
     if (!ch) {
-      ch = { name: channelName, resources: new Map(), members: new Map(), topic: "", synced: false };
+      ch = { name: channelName, resources: new Map(), requested: new Map(), members: new Map(), topic: "", synced: false };
       this.channels.set(key, ch);
       ch.resources.set(jid, false);
+      ch.requested.set(jid, nick);
       this.conn.send("JOIN", channelName);
       return;
     }
     if (ch.resources.get(jid) === true) return;
     ch.resources.set(jid, false);
+    ch.requested.set(jid, nick);
     if (ch.synced) this.enter(ch, jid);
   }
 
@@ -108,6 +112,7 @@ export class IrcSession {
     const ch = this.channels.get(ircLower(channelName));
     if (!ch?.resources.has(jid)) return;
     ch.resources.delete(jid);
+    ch.requested.delete(jid);
     this.deps.send(this.selfPresence(ch, jid, { unavailable: true }));
     if (ch.resources.size === 0) {
       this.channels.delete(ircLower(channelName));
@@ -118,6 +123,7 @@ export class IrcSession {
   /** A resource went offline without leaving: out of every room, no presence sent to it. */
   forget(jid: string): void {
     for (const [key, ch] of this.channels) {
+      ch.requested.delete(jid);
       if (!ch.resources.delete(jid) || ch.resources.size > 0) continue;
       this.channels.delete(key);
       this.conn.send("PART", ch.name);
@@ -170,7 +176,9 @@ export class IrcSession {
       if (this.isMe(m.nick)) continue;
       this.deps.send(occupantPresence({ from: this.occupant(ch.name, m.nick), to: jid, ...roleOf(m.modes) }));
     }
-    this.deps.send(this.selfPresence(ch, jid, {}));
+    // §7.2.3: the service changed the nick (the IRC nick is shared by all the user's rooms): status 210.
+    const renamed = ch.requested.get(jid) !== this.conn.nick;
+    this.deps.send(this.selfPresence(ch, jid, renamed ? { statuses: [210] } : {}));
     this.deps.send(subjectMessage(this.roomJid(ch.name), jid, ch.topic));
     ch.resources.set(jid, true);
   }

@@ -157,7 +157,7 @@ export class IrcGateway {
       const already = existing?.channels.has(ircLower(channel)) ?? false;
       if (!already && this.channelCount(user) >= o.max_channels_per_user)
         throw this.refuse(user, "resource-constraint", `at most ${o.max_channels_per_user} IRC channels per user`);
-      this.session(user, server, to.resource).join(channel, full);
+      this.session(user, server, to.resource).join(channel, full, to.resource);
       return;
     }
     if (stanza.name !== "message") return;
