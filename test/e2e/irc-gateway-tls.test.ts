@@ -46,9 +46,15 @@ describe("irc-gateway over TLS", { timeout: 120_000 }, () => {
   it("a certificate signed by an untrusted CA is refused: the join fails with remote-server-not-found", async () => {
     const room = "#secure%127.0.0.1@irc.localhost";
     await alice.xmpp.send(xml("presence", { to: `${room}/alice` }, xml("x", { xmlns: NS_MUC })));
-    const err = await alice.waitFor((s) => s.is("presence") && s.attrs.type === "error" && s.attrs.from?.startsWith(room) === true, 15_000);
+    const err = await alice.waitFor(
+      (s) => s.is("presence") && s.attrs.type === "error" && s.attrs.from?.startsWith(room) === true,
+      15_000,
+    );
     assert.ok(err.getChild("error")?.getChild("remote-server-not-found"), err.toString());
-    assert.ok(ts.logs.some((l) => typeof l.reason === "string" && /certificate/i.test(l.reason)), "the log says why");
+    assert.ok(
+      ts.logs.some((l) => typeof l.reason === "string" && /certificate/i.test(l.reason)),
+      "the log says why",
+    );
   });
 
   it("with the server's CA in ca_file the TLS connection is verified and the user talks", async () => {

@@ -18,9 +18,11 @@ const ROOM = `#test%127.0.0.1@${GW}`;
 
 /** Waits for a stanza received after `mark` (an index into c.received). */
 const after_ = (c: ConnectedClient, mark: number, pred: (s: XmlElement) => boolean, ms = 15_000) =>
-  c.waitFor((s) => c.received.indexOf(s) >= mark && pred(s), ms).catch((err: Error) => {
-    throw new Error(`${err.message}; received since: ${c.received.slice(mark).map(String).join("\n")}`);
-  });
+  c
+    .waitFor((s) => c.received.indexOf(s) >= mark && pred(s), ms)
+    .catch((err: Error) => {
+      throw new Error(`${err.message}; received since: ${c.received.slice(mark).map(String).join("\n")}`);
+    });
 
 const statuses = (p: XmlElement) =>
   (p.getChild("x", NS_MUC_USER)?.getChildren("status") ?? []).map((s) => Number(s.attrs.code));
@@ -91,7 +93,9 @@ describe("irc-gateway against ngircd", { timeout: 180_000 }, () => {
     assert.ok(q.getChildren("feature").some((f) => f.attrs.var === NS_MUC));
     const room = await iq(alice, "get", xml("query", NS_DISCO_INFO), ROOM);
     assert.equal(room.attrs.type, "result", room.toString());
-    assert.ok((room.getChild("query", NS_DISCO_INFO) as XmlElement).getChildren("feature").some((f) => f.attrs.var === NS_MUC));
+    assert.ok(
+      (room.getChild("query", NS_DISCO_INFO) as XmlElement).getChildren("feature").some((f) => f.attrs.var === NS_MUC),
+    );
   });
 
   it("joins a channel: the IRC user is an occupant (op = moderator), self-presence 110, subject", async () => {
@@ -114,7 +118,10 @@ describe("irc-gateway against ngircd", { timeout: 180_000 }, () => {
       assert.ok(statuses(self).includes(210), self.toString());
       await phone.waitFor(isPresence(`${ROOM}/bob`));
       await new Promise((r) => setTimeout(r, 300));
-      assert.ok(!bob.lines.some((l) => l.command === "JOIN" && l.prefix.startsWith("ally")), "no second IRC connection");
+      assert.ok(
+        !bob.lines.some((l) => l.command === "JOIN" && l.prefix.startsWith("ally")),
+        "no second IRC connection",
+      );
     } finally {
       await phone.stop();
     }
@@ -126,7 +133,11 @@ describe("irc-gateway against ngircd", { timeout: 180_000 }, () => {
     const got = await bob.waitFor((l) => l.command === "PRIVMSG" && l.params[0] === "#test");
     assert.equal(got.params[1], "hello irc");
     assert.ok(got.prefix.startsWith("alice!"));
-    await after_(alice, mark, (s) => s.is("message") && s.attrs.from === `${ROOM}/alice` && s.getChildText("body") === "hello irc");
+    await after_(
+      alice,
+      mark,
+      (s) => s.is("message") && s.attrs.from === `${ROOM}/alice` && s.getChildText("body") === "hello irc",
+    );
     mark = alice.received.length;
     bob.send("PRIVMSG #test :hi \x02xmpp\x02 \x0304,01friend\x03");
     const m = await after_(alice, mark, (s) => s.is("message") && s.attrs.from === `${ROOM}/bob`);
@@ -136,7 +147,10 @@ describe("irc-gateway against ngircd", { timeout: 180_000 }, () => {
     bob.send("PRIVMSG #test :\x01VERSION\x01");
     bob.send("PRIVMSG #test :after ctcp");
     await after_(alice, mark, (s) => s.is("message") && s.getChildText("body") === "after ctcp");
-    const bodies = alice.received.slice(mark).filter((s) => s.is("message")).map((s) => s.getChildText("body"));
+    const bodies = alice.received
+      .slice(mark)
+      .filter((s) => s.is("message"))
+      .map((s) => s.getChildText("body"));
     assert.deepEqual(bodies, ["hi xmpp friend", "/me waves", "after ctcp"], "CTCP VERSION is not passed on");
     await alice.xmpp.send(xml("message", { to: ROOM, type: "groupchat" }, xml("body", {}, "/me nods")));
     const action = await bob.waitFor((l) => l.command === "PRIVMSG" && l.params[1]?.includes("nods") === true);
@@ -180,7 +194,10 @@ describe("irc-gateway against ngircd", { timeout: 180_000 }, () => {
     const got = await bob.waitFor((l) => l.command === "PRIVMSG" && l.params[0] === "robert");
     assert.equal(got.params[1], "reply");
     await alice.xmpp.send(xml("message", { to: `robert!127.0.0.1@${GW}`, type: "chat" }, xml("body", {}, "old style")));
-    assert.equal((await bob.waitFor((l) => l.command === "PRIVMSG" && l.params[0] === "robert")).params[1], "old style");
+    assert.equal(
+      (await bob.waitFor((l) => l.command === "PRIVMSG" && l.params[0] === "robert")).params[1],
+      "old style",
+    );
   });
 
   it("an IRC user's part and quit are unavailable presence", async () => {
@@ -201,7 +218,11 @@ describe("irc-gateway against ngircd", { timeout: 180_000 }, () => {
         await carol.waitFor((l) => l.command === "JOIN" && l.prefix.startsWith("alice!"), 30_000);
       let mark = alice.received.length;
       carol.send("PRIVMSG #test :welcome back");
-      await after_(alice, mark, (s) => s.is("message") && s.attrs.from === `${ROOM}/carol` && s.getChildText("body") === "welcome back");
+      await after_(
+        alice,
+        mark,
+        (s) => s.is("message") && s.attrs.from === `${ROOM}/carol` && s.getChildText("body") === "welcome back",
+      );
       await alice.xmpp.send(xml("message", { to: ROOM, type: "groupchat" }, xml("body", {}, "still here")));
       assert.equal((await carol.waitFor((l) => l.command === "PRIVMSG")).params[1], "still here");
       carol.send("OPER admin secret");
@@ -233,7 +254,9 @@ describe("irc-gateway against ngircd", { timeout: 180_000 }, () => {
     const err = await after_(alice, mark, (s) => s.is("presence") && s.attrs.type === "error");
     assert.equal(err.attrs.from, `${room}/alice`);
     assert.ok(err.getChild("error")?.getChild("not-allowed"), err.toString());
-    await alice.xmpp.send(xml("message", { to: `x%irc.evil.example@${GW}`, type: "chat", id: "pm1" }, xml("body", {}, "hi")));
+    await alice.xmpp.send(
+      xml("message", { to: `x%irc.evil.example@${GW}`, type: "chat", id: "pm1" }, xml("body", {}, "hi")),
+    );
     const bounced = await after_(alice, mark, (s) => s.is("message") && s.attrs.type === "error");
     assert.ok(bounced.getChild("error")?.getChild("item-not-found"), bounced.toString());
     const info = await iq(alice, "get", xml("query", NS_DISCO_INFO), room);
@@ -249,14 +272,27 @@ describe("irc-gateway against ngircd", { timeout: 180_000 }, () => {
     const socket = hostileSockets.at(-1) as Socket;
     mark = alice.received.length;
     socket.write(`:eve!e@h PRIVMSG #x :${"A".repeat(20_000)}\r\n`);
-    socket.write(Buffer.concat([Buffer.from(":eve!e@h PRIVMSG #x :bad "), Buffer.from([0xff, 0xfe, 0x00, 0x07, 0x1b]), Buffer.from(" bytes\r\n")]));
+    socket.write(
+      Buffer.concat([
+        Buffer.from(":eve!e@h PRIVMSG #x :bad "),
+        Buffer.from([0xff, 0xfe, 0x00, 0x07, 0x1b]),
+        Buffer.from(" bytes\r\n"),
+      ]),
+    );
     socket.write("garbage without a command\r\n:\r\n@tags\r\n:eve!e@h MODE #x +o\r\n:eve!e@h KICK\r\n");
     // Nicks no JID resource can hold: dropped with their line.
     socket.write(":ev\x01il!e@h PRIVMSG #x :hidden\r\n:eve!e@h NICK :a/b\r\n:ev il!e@h JOIN #x\r\n");
     socket.write(":eve!e@h PRIVMSG #x :still fine\r\n");
     await after_(alice, mark, (s) => s.is("message") && s.getChildText("body") === "still fine");
-    const bodies = alice.received.slice(mark).filter((s) => s.is("message")).map((s) => s.getChildText("body"));
-    assert.deepEqual(bodies, ["bad \ufffd\ufffd bytes", "still fine"], "the over-long line is dropped, bad bytes replaced");
+    const bodies = alice.received
+      .slice(mark)
+      .filter((s) => s.is("message"))
+      .map((s) => s.getChildText("body"));
+    assert.deepEqual(
+      bodies,
+      ["bad \ufffd\ufffd bytes", "still fine"],
+      "the over-long line is dropped, bad bytes replaced",
+    );
     // The server is still up for the user.
     const r = await iq(alice, "get", xml("query", NS_DISCO_INFO), GW);
     assert.equal(r.attrs.type, "result");

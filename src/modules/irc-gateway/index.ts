@@ -16,11 +16,20 @@ export default defineModule<IrcGatewayOptions>({
   name: "irc-gateway",
   liveState: "IRC connections and the channels they are in",
   liveOptions: { except: ["domain"] },
-  specs: [{ xep: 45, version: "1.35", status: "partial", note: "IRC channels as rooms through the IRC gateway (no room configuration, no history)" }],
+  specs: [
+    {
+      xep: 45,
+      version: "1.35",
+      status: "partial",
+      note: "IRC channels as rooms through the IRC gateway (no room configuration, no history)",
+    },
+  ],
   options: ircGatewayOptions,
   setup(ctx) {
     const { host } = ctx;
-    const domain = enforceDomainpart(ctx.options.domain === "" ? `irc.${host}` : ctx.options.domain.replaceAll("{host}", host));
+    const domain = enforceDomainpart(
+      ctx.options.domain === "" ? `irc.${host}` : ctx.options.domain.replaceAll("{host}", host),
+    );
     const gateway = new IrcGateway({
       host,
       domain,

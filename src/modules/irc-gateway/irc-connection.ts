@@ -3,9 +3,9 @@
 // jitter, the channels joined before joined again. It knows nothing of XMPP: its owner gets parsed lines.
 import { readFileSync } from "node:fs";
 import { connect as netConnect, type Socket } from "node:net";
-import { connect as tlsConnect, type ConnectionOptions } from "node:tls";
+import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
 import type { Logger } from "pino";
-import { type IrcMessage, IrcLineReader, parseIrcLine, serialiseIrcLine } from "./irc-protocol.js";
+import { IrcLineReader, type IrcMessage, parseIrcLine, serialiseIrcLine } from "./irc-protocol.js";
 
 export interface IrcServerEntry {
   host: string;

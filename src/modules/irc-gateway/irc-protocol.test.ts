@@ -8,13 +8,22 @@ import { ircLower, isSafeNick, parseChannelLocalpart, parseUserLocalpart } from 
 
 describe("irc-protocol", () => {
   it("parses prefix, command, middle and trailing parameters; skips tags", () => {
-    assert.deepEqual(parseIrcLine(":bob!b@h PRIVMSG #test :hi there"), { prefix: "bob!b@h", command: "PRIVMSG", params: ["#test", "hi there"] });
-    assert.deepEqual(parseIrcLine("@time=x :s 353 me = #c :@a +b"), { prefix: "s", command: "353", params: ["me", "=", "#c", "@a +b"] });
+    assert.deepEqual(parseIrcLine(":bob!b@h PRIVMSG #test :hi there"), {
+      prefix: "bob!b@h",
+      command: "PRIVMSG",
+      params: ["#test", "hi there"],
+    });
+    assert.deepEqual(parseIrcLine("@time=x :s 353 me = #c :@a +b"), {
+      prefix: "s",
+      command: "353",
+      params: ["me", "=", "#c", "@a +b"],
+    });
     assert.deepEqual(parseIrcLine("ping :x"), { prefix: "", command: "PING", params: ["x"] });
   });
 
   it("refuses lines without a command", () => {
-    for (const bad of [":", ":prefix", "@tags", "", "   ", "12 x", "PRIV-MSG x"]) assert.equal(parseIrcLine(bad), undefined, bad);
+    for (const bad of [":", ":prefix", "@tags", "", "   ", "12 x", "PRIV-MSG x"])
+      assert.equal(parseIrcLine(bad), undefined, bad);
   });
 
   it("serialises without letting a parameter inject a command", () => {
@@ -27,7 +36,11 @@ describe("irc-protocol", () => {
   it("reads lines across chunks, drops over-long ones whole, replaces invalid UTF-8", () => {
     const lines: string[] = [];
     let overlong = 0;
-    const r = new IrcLineReader(600, (l) => lines.push(l), () => overlong++);
+    const r = new IrcLineReader(
+      600,
+      (l) => lines.push(l),
+      () => overlong++,
+    );
     r.push(Buffer.from("PING :a\r\nPRIV"));
     r.push(Buffer.concat([Buffer.from("MSG #c :"), Buffer.from([0xc3])])); // é split across chunks
     r.push(Buffer.concat([Buffer.from([0xa9, 0xff]), Buffer.from("\r\n")]));
@@ -46,7 +59,10 @@ describe("irc-protocol", () => {
 
 describe("irc-text", () => {
   it("strips mIRC formatting and what XML cannot carry", () => {
-    assert.equal(stripFormatting("\x02bold\x02 \x0304,12red\x03 \x1ditalic\x0f \x04ff0000hex\x00\x07"), "bold red italic hex");
+    assert.equal(
+      stripFormatting("\x02bold\x02 \x0304,12red\x03 \x1ditalic\x0f \x04ff0000hex\x00\x07"),
+      "bold red italic hex",
+    );
   });
   it("CTCP: ACTION is /me, everything else is dropped", () => {
     assert.deepEqual(decodeIrcText("\x01ACTION waves\x01"), { kind: "action", body: "waves" });
@@ -60,13 +76,20 @@ describe("jid-mapping (biboumi addressing)", () => {
   it("channel%server and nick%server", () => {
     assert.deepEqual(parseChannelLocalpart("#test%irc.libera.chat"), { channel: "#test", server: "irc.libera.chat" });
     assert.deepEqual(parseUserLocalpart("bob%irc.libera.chat"), { nick: "bob", server: "irc.libera.chat" });
-    assert.deepEqual(parseUserLocalpart("bob!irc.libera.chat"), { nick: "bob", server: "irc.libera.chat" }, "biboumi 1.x");
-    for (const bad of ["test%irc", "#%irc", "#a,b%irc", "#test%", "#te st%x"]) assert.equal(parseChannelLocalpart(bad), undefined, bad);
-    for (const bad of ["!irc", "bob!", "1bob!irc", "b b%irc", "%irc"]) assert.equal(parseUserLocalpart(bad), undefined, bad);
+    assert.deepEqual(
+      parseUserLocalpart("bob!irc.libera.chat"),
+      { nick: "bob", server: "irc.libera.chat" },
+      "biboumi 1.x",
+    );
+    for (const bad of ["test%irc", "#%irc", "#a,b%irc", "#test%", "#te st%x"])
+      assert.equal(parseChannelLocalpart(bad), undefined, bad);
+    for (const bad of ["!irc", "bob!", "1bob!irc", "b b%irc", "%irc"])
+      assert.equal(parseUserLocalpart(bad), undefined, bad);
   });
   it("nicks from a server that cannot be JID resources are refused", () => {
     for (const ok of ["bob", "Bob[away]", "b|o_b-", "ñandú"]) assert.ok(isSafeNick(ok), ok);
-    for (const bad of ["", "a b", "a/b", "a\x01", "a@b", "x".repeat(65), "a\ufffd"]) assert.ok(!isSafeNick(bad), JSON.stringify(bad));
+    for (const bad of ["", "a b", "a/b", "a\x01", "a@b", "x".repeat(65), "a\ufffd"])
+      assert.ok(!isSafeNick(bad), JSON.stringify(bad));
   });
   it("rfc1459 case mapping", () => {
     assert.equal(ircLower("Nick[A]\\~"), "nick{a}|^");

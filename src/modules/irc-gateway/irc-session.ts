@@ -69,11 +69,17 @@ export class IrcSession {
     nick: string,
     private readonly deps: IrcSessionDeps,
   ) {
-    this.conn = new IrcConnection(server, nick, deps.settings, {
-      registered: () => this.onRegistered(),
-      message: (msg) => this.onMessage(msg),
-      disconnected: (reason, retry) => this.onDisconnected(reason, retry),
-    }, deps.log);
+    this.conn = new IrcConnection(
+      server,
+      nick,
+      deps.settings,
+      {
+        registered: () => this.onRegistered(),
+        message: (msg) => this.onMessage(msg),
+        disconnected: (reason, retry) => this.onDisconnected(reason, retry),
+      },
+      deps.log,
+    );
     this.conn.start();
   }
 
@@ -94,7 +100,14 @@ export class IrcSession {
     const key = ircLower(channelName);
     let ch = this.channels.get(key);
     if (!ch) {
-      ch = { name: channelName, resources: new Map(), requested: new Map(), members: new Map(), topic: "", synced: false };
+      ch = {
+        name: channelName,
+        resources: new Map(),
+        requested: new Map(),
+        members: new Map(),
+        topic: "",
+        synced: false,
+      };
       this.channels.set(key, ch);
       ch.resources.set(jid, false);
       ch.requested.set(jid, nick);
@@ -159,7 +172,11 @@ export class IrcSession {
     this.conn.close();
   }
 
-  private selfPresence(ch: Channel, jid: string, extra: { unavailable?: boolean; statuses?: number[]; newNick?: string }) {
+  private selfPresence(
+    ch: Channel,
+    jid: string,
+    extra: { unavailable?: boolean; statuses?: number[]; newNick?: string },
+  ) {
     const me = ch.members.get(ircLower(this.conn.nick));
     return occupantPresence({
       from: this.occupant(ch.name, this.conn.nick),
@@ -211,7 +228,11 @@ export class IrcSession {
         this.deps.send(
           entered
             ? this.selfPresence(ch, jid, { unavailable: true, statuses: [333] })
-            : joinError(this.occupant(ch.name, this.conn.nick), jid, new StanzaError("remote-server-not-found", `cannot reach ${this.server.host}: ${reason}`)),
+            : joinError(
+                this.occupant(ch.name, this.conn.nick),
+                jid,
+                new StanzaError("remote-server-not-found", `cannot reach ${this.server.host}: ${reason}`),
+              ),
         );
       }
       this.channels.delete(key);
@@ -223,48 +244,70 @@ export class IrcSession {
     const p = msg.params;
     const from = nickOf(msg.prefix);
     // Nicks that become JID resources must be safe (the sender's, a new nick, a kicked one).
-    const nicks = [msg.prefix.includes("!") ? from : "x", msg.command === "NICK" ? (p[0] ?? "") : "x", msg.command === "KICK" ? (p[1] ?? "") : "x"];
+    const nicks = [
+      msg.prefix.includes("!") ? from : "x",
+      msg.command === "NICK" ? (p[0] ?? "") : "x",
+      msg.command === "KICK" ? (p[1] ?? "") : "x",
+    ];
     if (!nicks.every(isSafeNick)) {
-      this.deps.log.debug({ server: this.server.host, command: msg.command }, "irc: line with an unusable nick dropped");
+      this.deps.log.debug(
+        { server: this.server.host, command: msg.command },
+        "irc: line with an unusable nick dropped",
+      );
       return;
     }
     switch (msg.command) {
       case "005":
-        return this.onIsupport(p.slice(1, -1));
+        this.onIsupport(p.slice(1, -1));
+        return;
       case "JOIN":
-        return this.onJoin(from, p[0] ?? "");
+        this.onJoin(from, p[0] ?? "");
+        return;
       case "353": // RPL_NAMREPLY: me, type, channel, names
-        return this.onNames(p[2] ?? "", p[3] ?? "");
+        this.onNames(p[2] ?? "", p[3] ?? "");
+        return;
       case "366": // RPL_ENDOFNAMES
-        return this.onEndOfNames(p[1] ?? "");
-      case "332": { // RPL_TOPIC
+        this.onEndOfNames(p[1] ?? "");
+        return;
+      case "332": {
+        // RPL_TOPIC
         const ch = this.channels.get(ircLower(p[1] ?? ""));
-        if (ch) ch.topic = decodeIrcText(p[2] ?? "").kind === "text" ? (decodeIrcText(p[2] ?? "") as { body: string }).body : "";
+        if (ch)
+          ch.topic =
+            decodeIrcText(p[2] ?? "").kind === "text" ? (decodeIrcText(p[2] ?? "") as { body: string }).body : "";
         return;
       }
       case "TOPIC":
-        return this.onTopic(from, p[0] ?? "", p[1] ?? "");
+        this.onTopic(from, p[0] ?? "", p[1] ?? "");
+        return;
       case "PART":
-        return this.onGone(p[0] ?? "", from, [], p[1]);
+        this.onGone(p[0] ?? "", from, [], p[1]);
+        return;
       case "KICK":
-        return this.onGone(p[0] ?? "", p[1] ?? "", [307], p[2]);
+        this.onGone(p[0] ?? "", p[1] ?? "", [307], p[2]);
+        return;
       case "QUIT":
-        for (const ch of this.channels.values()) if (ch.members.has(ircLower(from))) this.onGone(ch.name, from, [], p[0]);
+        for (const ch of this.channels.values())
+          if (ch.members.has(ircLower(from))) this.onGone(ch.name, from, [], p[0]);
         return;
       case "NICK":
-        return this.onNick(from, p[0] ?? "");
+        this.onNick(from, p[0] ?? "");
+        return;
       case "MODE":
-        return this.onMode(p[0] ?? "", p[1] ?? "", p.slice(2));
+        this.onMode(p[0] ?? "", p[1] ?? "", p.slice(2));
+        return;
       case "PRIVMSG":
       case "NOTICE":
-        return this.onText(msg.prefix, p[0] ?? "", p[1] ?? "");
+        this.onText(msg.prefix, p[0] ?? "", p[1] ?? "");
+        return;
       case "433":
       case "432":
       case "436":
       case "437":
-        return this.onNickRefused(msg.command);
+        this.onNickRefused(msg.command);
+        return;
       default:
-        if (JOIN_ERRORS[msg.command]) return this.onJoinRefused(p[1] ?? "", JOIN_ERRORS[msg.command]!, p[2] ?? "");
+        if (JOIN_ERRORS[msg.command]) this.onJoinRefused(p[1] ?? "", JOIN_ERRORS[msg.command]!, p[2] ?? "");
     }
   }
 
@@ -290,7 +333,9 @@ export class IrcSession {
     const member = { nick, modes: new Set<string>() };
     ch.members.set(ircLower(nick), member);
     if (!this.isMe(nick) && ch.synced)
-      this.toEntered(ch, (jid) => occupantPresence({ from: this.occupant(ch.name, nick), to: jid, ...roleOf(member.modes) }));
+      this.toEntered(ch, (jid) =>
+        occupantPresence({ from: this.occupant(ch.name, nick), to: jid, ...roleOf(member.modes) }),
+      );
   }
 
   private onNames(channelName: string, names: string): void {
@@ -316,10 +361,11 @@ export class IrcSession {
     ch.synced = true;
     for (const [jid, entered] of ch.resources) {
       if (!entered) this.enter(ch, jid);
+      // Back after a reconnection: the occupants again.
       else
-        // Back after a reconnection: the occupants again.
         for (const m of ch.members.values())
-          if (!this.isMe(m.nick)) this.deps.send(occupantPresence({ from: this.occupant(ch.name, m.nick), to: jid, ...roleOf(m.modes) }));
+          if (!this.isMe(m.nick))
+            this.deps.send(occupantPresence({ from: this.occupant(ch.name, m.nick), to: jid, ...roleOf(m.modes) }));
     }
   }
 
@@ -336,7 +382,12 @@ export class IrcSession {
     const key = ircLower(channelName);
     const ch = this.channels.get(key);
     if (!ch) return;
-    const cleanReason = reason === undefined ? undefined : decodeIrcText(reason).kind === "text" ? (decodeIrcText(reason) as { body: string }).body : undefined;
+    const cleanReason =
+      reason === undefined
+        ? undefined
+        : decodeIrcText(reason).kind === "text"
+          ? (decodeIrcText(reason) as { body: string }).body
+          : undefined;
     if (this.isMe(nick)) {
       this.toEntered(ch, (jid) => this.selfPresence(ch, jid, { unavailable: true, statuses }));
       this.channels.delete(key);
@@ -371,7 +422,14 @@ export class IrcSession {
       ch.members.set(ircLower(newNick), member);
       const role = roleOf(member.modes);
       this.toEntered(ch, (jid) =>
-        occupantPresence({ from: this.occupant(ch.name, oldNick), to: jid, unavailable: true, ...role, newNick, statuses: self ? [303, 110] : [303] }),
+        occupantPresence({
+          from: this.occupant(ch.name, oldNick),
+          to: jid,
+          unavailable: true,
+          ...role,
+          newNick,
+          statuses: self ? [303, 110] : [303],
+        }),
       );
       this.toEntered(ch, (jid) =>
         occupantPresence({ from: this.occupant(ch.name, newNick), to: jid, ...role, statuses: self ? [110] : [] }),
@@ -384,7 +442,10 @@ export class IrcSession {
     if (!req) return;
     this.nickRequest = undefined;
     // §7.6: the nick is taken (conflict) or not acceptable to the IRC server.
-    const error = code === "433" || code === "436" ? new StanzaError("conflict", "that nick is in use on IRC") : new StanzaError("not-acceptable", "IRC refused that nick");
+    const error =
+      code === "433" || code === "436"
+        ? new StanzaError("conflict", "that nick is in use on IRC")
+        : new StanzaError("not-acceptable", "IRC refused that nick");
     this.deps.send(joinError(`${req.room}/${req.nick}`, req.jid, error));
   }
 
@@ -413,7 +474,12 @@ export class IrcSession {
     for (const member of changed) {
       const self = this.isMe(member.nick);
       this.toEntered(ch, (jid) =>
-        occupantPresence({ from: this.occupant(ch.name, member.nick), to: jid, ...roleOf(member.modes), statuses: self ? [110] : [] }),
+        occupantPresence({
+          from: this.occupant(ch.name, member.nick),
+          to: jid,
+          ...roleOf(member.modes),
+          statuses: self ? [110] : [],
+        }),
       );
     }
   }
@@ -442,7 +508,10 @@ export class IrcSession {
     const ch = this.channels.get(key);
     if (!ch || ch.synced) return;
     for (const [jid, entered] of ch.resources)
-      if (!entered) this.deps.send(joinError(this.occupant(ch.name, this.conn.nick), jid, new StanzaError(condition, text.slice(0, 200))));
+      if (!entered)
+        this.deps.send(
+          joinError(this.occupant(ch.name, this.conn.nick), jid, new StanzaError(condition, text.slice(0, 200))),
+        );
     this.channels.delete(key);
   }
 }

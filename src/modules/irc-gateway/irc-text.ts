@@ -2,8 +2,10 @@
 // XEP-0245 "/me "), and nothing left that XML 1.0 cannot carry (C0 controls, U+FFFE/U+FFFF).
 
 /** mIRC formatting: bold, colour (with its digits), hex colour, reset, reverse, italics, strike, underline, mono. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these control characters are what is being removed
 const FORMATTING = /\x03(\d{1,2}(,\d{1,2})?)?|\x04([0-9a-fA-F]{6}(,[0-9a-fA-F]{6})?)?|[\x02\x0f\x11\x16\x1d\x1e\x1f]/g;
 /** Not XML 1.0 Char (besides tab), or noncharacters clients choke on. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this matches
 const NOT_XML = /[\x00-\x08\x0a-\x1f\x7f\ufffe\uffff]/g;
 
 export function stripFormatting(text: string): string {
@@ -15,7 +17,7 @@ export type IrcText = { kind: "text"; body: string } | { kind: "action"; body: s
 /** A PRIVMSG/NOTICE text: plain, an ACTION, or another CTCP request/reply (ignored by the gateway). */
 export function decodeIrcText(raw: string): IrcText {
   if (raw.startsWith("\x01")) {
-    const inner = raw.slice(1).replace(/\x01$/, "");
+    const inner = raw.endsWith("\x01") && raw.length > 1 ? raw.slice(1, -1) : raw.slice(1);
     if (inner.startsWith("ACTION")) return { kind: "action", body: stripFormatting(inner.slice(6).trimStart()) };
     return { kind: "ctcp" };
   }

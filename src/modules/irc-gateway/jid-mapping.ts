@@ -15,9 +15,10 @@ export interface UserAddress {
 /** Channel prefixes (RFC 2811 §2.1). */
 const CHANNEL_START = /^[#&+!]/;
 /** RFC 2812 §1.3 / §2.3.1: no space, comma, BEL, NUL, CR, LF, colon; at most 50 characters. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this matches
 const CHANNEL_BAD = /[\s,\x07\0:]/;
 /** RFC 2812 §2.3.1 nickname characters; servers allow longer ones than 9 (ISUPPORT NICKLEN). */
-const NICK = /^[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]*$/;
+const NICK = /^[A-Za-z[\]\\`_^{|}][A-Za-z0-9[\]\\`_^{|}-]*$/;
 
 export function isChannelName(name: string): boolean {
   return CHANNEL_START.test(name) && name.length >= 2 && name.length <= 50 && !CHANNEL_BAD.test(name);
@@ -50,7 +51,7 @@ export function parseUserLocalpart(local: string): UserAddress | undefined {
 
 /** RFC 2812 §2.2: the casemapping most servers use ("rfc1459": {}|^ are the lower case of []\~). */
 export function ircLower(name: string): string {
-  return name.toLowerCase().replace(/[\[\]\\~]/g, (c) => ({ "[": "{", "]": "}", "\\": "|", "~": "^" })[c] ?? c);
+  return name.toLowerCase().replace(/[[\]\\~]/g, (c) => ({ "[": "{", "]": "}", "\\": "|", "~": "^" })[c] ?? c);
 }
 
 export const channelLocalpart = (channel: string, server: string) => `${ircLower(channel)}%${server}`;
@@ -61,5 +62,6 @@ export const userLocalpart = (nick: string, server: string) => `${nick}%${server
  * hostile server's other nicks are dropped with their line.
  */
 export function isSafeNick(nick: string): boolean {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this matches
   return /^[^\x00-\x20\x7f/@:!,*?#&\ufffd\ufffe\uffff]{1,64}$/u.test(nick);
 }

@@ -4,7 +4,10 @@ import { z } from "zod";
 const server = z
   .object({
     /** The IRC server's host name (as it appears in room addresses: #chan%<host>@irc.<host>). */
-    host: z.string().min(1).transform((h) => h.toLowerCase()),
+    host: z
+      .string()
+      .min(1)
+      .transform((h) => h.toLowerCase()),
     port: z.number().int().min(1).max(65535).default(6697),
     /** TLS to the IRC server (node:tls). */
     tls: z.boolean().default(true),

@@ -27,7 +27,11 @@ export interface PresenceFields {
 }
 
 export function occupantPresence(f: PresenceFields): Element {
-  const p = new Element("presence", NS_CLIENT, { from: f.from, to: f.to, ...(f.unavailable ? { type: "unavailable" } : {}) });
+  const p = new Element("presence", NS_CLIENT, {
+    from: f.from,
+    to: f.to,
+    ...(f.unavailable ? { type: "unavailable" } : {}),
+  });
   const x = p.c("x", NS_MUC_USER);
   const item = x.c("item", NS_MUC_USER, {
     affiliation: f.affiliation,

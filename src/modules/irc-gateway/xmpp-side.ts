@@ -55,7 +55,8 @@ export class IrcGateway {
     const o = this.deps.options();
     if (mine.size >= o.max_servers_per_user)
       throw this.refuse(user, "resource-constraint", `at most ${o.max_servers_per_user} IRC servers per user`);
-    if (this.connections >= o.max_connections) throw this.refuse(user, "resource-constraint", "the gateway has too many IRC connections");
+    if (this.connections >= o.max_connections)
+      throw this.refuse(user, "resource-constraint", "the gateway has too many IRC connections");
     const session = new IrcSession(user, server, nick, {
       domain: this.deps.domain,
       settings: this.settings(),
@@ -104,14 +105,20 @@ export class IrcGateway {
       if (channel) {
         const server = this.server(channel.server);
         if (!server)
-          throw this.refuse(from.bareString(), stanza.name === "presence" ? "not-allowed" : "item-not-found", `this gateway does not connect to ${channel.server}`);
+          throw this.refuse(
+            from.bareString(),
+            stanza.name === "presence" ? "not-allowed" : "item-not-found",
+            `this gateway does not connect to ${channel.server}`,
+          );
         return this.toRoom(stanza, from, to, channel.channel, server);
       }
       const user = parseUserLocalpart(to.local);
       if (user) {
         const server = this.server(user.server);
-        if (!server) throw this.refuse(from.bareString(), "item-not-found", `this gateway does not connect to ${user.server}`);
-        if (stanza.name === "message" && stanza.attrs.type !== "groupchat") return this.privateMessage(stanza, from, user.nick, server);
+        if (!server)
+          throw this.refuse(from.bareString(), "item-not-found", `this gateway does not connect to ${user.server}`);
+        if (stanza.name === "message" && stanza.attrs.type !== "groupchat")
+          return this.privateMessage(stanza, from, user.nick, server);
         if (stanza.name === "presence") return;
         throw new StanzaError("service-unavailable");
       }
@@ -128,7 +135,8 @@ export class IrcGateway {
 
   private reject(stanza: Element, error: StanzaError): void {
     if (stanza.name === "presence") {
-      if (stanza.attrs.type === undefined) this.deps.send(joinError(stanza.attrs.to ?? "", stanza.attrs.from ?? "", error));
+      if (stanza.attrs.type === undefined)
+        this.deps.send(joinError(stanza.attrs.to ?? "", stanza.attrs.from ?? "", error));
       return;
     }
     this.deps.bounce(stanza, error);
@@ -138,7 +146,8 @@ export class IrcGateway {
     const user = from.bareString();
     const full = from.toString();
     if (stanza.name === "iq") {
-      if (to.resource !== "" || stanza.attrs.type !== "get" || !stanza.getChild("query", NS_DISCO_INFO)) throw new StanzaError("service-unavailable");
+      if (to.resource !== "" || stanza.attrs.type !== "get" || !stanza.getChild("query", NS_DISCO_INFO))
+        throw new StanzaError("service-unavailable");
       return this.roomInfo(stanza, channel, server);
     }
     const existing = this.sessions.get(user)?.get(server.host);
@@ -147,7 +156,8 @@ export class IrcGateway {
       if (type === "unavailable") return existing?.leave(channel, full);
       if (type !== undefined) return;
       // §7.2.1: a nickname is needed.
-      if (to.resource === "" || !isNickname(to.resource)) throw new StanzaError("jid-malformed", "an IRC nickname is required (letters, digits, []\\`_^{|}-)");
+      if (to.resource === "" || !isNickname(to.resource))
+        throw new StanzaError("jid-malformed", "an IRC nickname is required (letters, digits, []\\`_^{|}-)");
       if (existing?.inChannel(channel, full)) {
         // §7.6: presence to a new nick from inside the room is a nick change.
         if (to.resource !== existing.conn.nick) existing.requestNick(full, channel, to.resource);
@@ -179,7 +189,8 @@ export class IrcGateway {
       return;
     }
     if (!body) return;
-    if (!existing.conn.registered) throw new StanzaError("remote-server-timeout", "not connected to IRC right now", { type: "wait" });
+    if (!existing.conn.registered)
+      throw new StanzaError("remote-server-timeout", "not connected to IRC right now", { type: "wait" });
     this.sendText(existing, channel, body);
     existing.reflect(channel, body);
   }
@@ -207,7 +218,12 @@ export class IrcGateway {
     const query = new Element("query", NS_DISCO_INFO);
     query.c("identity", NS_DISCO_INFO, { category: "conference", type: "irc", name: `${channel} on ${server.host}` });
     for (const ns of [NS_DISCO_INFO, NS_MUC]) query.c("feature", NS_DISCO_INFO, { var: ns });
-    const reply = new Element("iq", NS_CLIENT, { type: "result", from: stanza.attrs.to ?? "", to: stanza.attrs.from ?? "", id: stanza.attrs.id ?? "" });
+    const reply = new Element("iq", NS_CLIENT, {
+      type: "result",
+      from: stanza.attrs.to ?? "",
+      to: stanza.attrs.from ?? "",
+      id: stanza.attrs.id ?? "",
+    });
     reply.append(query);
     this.deps.send(reply);
   }
