@@ -38,6 +38,7 @@ describe("irc-gateway against ngircd", { timeout: 180_000 }, () => {
   let hostile: Server;
   let hostilePort: number;
   const hostileSockets: Socket[] = [];
+  const hostileHeard = new Map<Socket, string>();
 
   before(async () => {
     irc = await startNgircd();
@@ -48,6 +49,7 @@ describe("irc-gateway against ngircd", { timeout: 180_000 }, () => {
       socket.on("error", () => {});
       socket.on("data", (d) => {
         const text = d.toString("latin1");
+        hostileHeard.set(socket, (hostileHeard.get(socket) ?? "") + text);
         if (text.includes("USER ")) socket.write(":evil 001 alice :Welcome\r\n");
         if (text.includes("JOIN ")) {
           socket.write(":alice!a@h JOIN #x\r\n:evil 353 alice = #x :alice @eve\r\n:evil 366 alice #x :End\r\n");
@@ -68,6 +70,7 @@ describe("irc-gateway against ngircd", { timeout: 180_000 }, () => {
         "    reconnect_min_seconds: 0.2",
         "    reconnect_max_seconds: 1",
         "    max_channels_per_user: 3",
+        "    ping_interval_seconds: 1",
       ].join("\n"),
     });
     await ts.addUser("alice", "pw");
@@ -200,7 +203,7 @@ describe("irc-gateway against ngircd", { timeout: 180_000 }, () => {
     );
   });
 
-  it("an IRC user's part and quit are unavailable presence", async () => {
+  it("an IRC user's part is unavailable presence", async () => {
     const mark = alice.received.length;
     bob.send("PART #test :bye");
     await after_(alice, mark, isPresence(`${ROOM}/robert`, "unavailable"));
@@ -296,5 +299,33 @@ describe("irc-gateway against ngircd", { timeout: 180_000 }, () => {
     // The server is still up for the user.
     const r = await iq(alice, "get", xml("query", NS_DISCO_INFO), GW);
     assert.equal(r.attrs.type, "result");
+  });
+
+  it("a server gone silent is PINGed, then dropped and reconnected, and the channel joined again", async () => {
+    const first = hostileSockets.at(-1) as Socket;
+    const count = hostileSockets.length;
+    const until = async (cond: () => boolean, what: string) => {
+      for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(cond(), what);
+    };
+    await until(() => /^PING /m.test(hostileHeard.get(first) ?? ""), "a PING after a quiet second");
+    await until(() => first.destroyed || first.readableEnded, "dropped after two quiet seconds");
+    await until(
+      () => hostileSockets.length > count && /JOIN #x/.test(hostileHeard.get(hostileSockets.at(-1) as Socket) ?? ""),
+      "reconnected and joined #x again",
+    );
+  });
+
+  it("per-user channel limit: one channel more than max_channels_per_user is resource-constraint", async () => {
+    // alice is in #x (the hostile server); two more fit, the third does not.
+    for (const ch of ["#l1", "#l2"]) {
+      const mark = alice.received.length;
+      await alice.xmpp.send(xml("presence", { to: `${ch}%127.0.0.1@${GW}/alice` }, xml("x", { xmlns: NS_MUC })));
+      await after_(alice, mark, (s) => isPresence(`${ch}%127.0.0.1@${GW}/alice`)(s) && statuses(s).includes(110));
+    }
+    const mark = alice.received.length;
+    await alice.xmpp.send(xml("presence", { to: `#l3%127.0.0.1@${GW}/alice` }, xml("x", { xmlns: NS_MUC })));
+    const err = await after_(alice, mark, (s) => s.is("presence") && s.attrs.type === "error");
+    assert.ok(err.getChild("error")?.getChild("resource-constraint"), err.toString());
   });
 });

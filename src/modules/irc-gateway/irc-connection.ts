@@ -22,6 +22,10 @@ export interface IrcConnectionSettings {
   reconnectMinMs: number;
   reconnectMaxMs: number;
   connectTimeoutMs: number;
+  /** Quiet time after which we PING the server; twice that without a byte and the connection is dropped. */
+  pingIntervalMs: number;
+  /** Bytes waiting to be written (a server that stops reading) beyond which send() refuses. */
+  maxQueuedBytes: number;
   realname: string;
 }
 
@@ -50,6 +54,8 @@ export class IrcConnection {
   private attempts = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private nickTries = 0;
+  private lastData = 0;
+  private keepalive: NodeJS.Timeout | undefined;
   /** Whether registration ever succeeded: only then is a drop retried (a first failure is reported). */
   private everRegistered = false;
   registered = false;
@@ -97,7 +103,10 @@ export class IrcConnection {
       this.sendRaw(serialiseIrcLine("NICK", this.nick));
       this.sendRaw(serialiseIrcLine("USER", this.nick.slice(0, 10), "0", "*", this.settings.realname));
     });
-    socket.on("data", (chunk: Buffer) => reader.push(chunk));
+    socket.on("data", (chunk: Buffer) => {
+      this.lastData = Date.now();
+      reader.push(chunk);
+    });
     let reason = "closed";
     socket.on("error", (err) => {
       reason = err.message;
@@ -105,6 +114,7 @@ export class IrcConnection {
     socket.on("close", () => {
       if (this.socket !== socket) return;
       this.socket = undefined;
+      clearInterval(this.keepalive);
       this.registered = false;
       const retry = !this.closedByUs && this.everRegistered;
       this.events.disconnected(reason, retry);
@@ -145,6 +155,7 @@ export class IrcConnection {
         this.everRegistered = true;
         this.attempts = 0;
         this.socket?.setTimeout(0);
+        this.startKeepalive();
         if (msg.params[0]) this.nick = msg.params[0];
         this.events.registered(this.nick);
         return;
@@ -167,9 +178,26 @@ export class IrcConnection {
     this.events.message(msg);
   }
 
-  /** Sends a command; false when not connected and registered (the caller reports it). */
+  /** A server gone silent (no FIN, e.g. a dead route) is noticed: PING when quiet, drop when still quiet. */
+  private startKeepalive(): void {
+    clearInterval(this.keepalive);
+    const every = this.settings.pingIntervalMs;
+    this.lastData = Date.now();
+    this.keepalive = setInterval(
+      () => {
+        const quiet = Date.now() - this.lastData;
+        if (quiet >= 2 * every) this.socket?.destroy(new Error("ping timeout"));
+        else if (quiet >= every) this.sendRaw(serialiseIrcLine("PING", "natter"));
+      },
+      Math.max(250, every / 2),
+    );
+    this.keepalive.unref();
+  }
+
+  /** Sends a command; false when not connected and registered, or the server is not reading (the caller reports it). */
   send(command: string, ...params: string[]): boolean {
     if (!this.registered) return false;
+    if ((this.socket?.writableLength ?? 0) > this.settings.maxQueuedBytes) return false;
     this.sendRaw(serialiseIrcLine(command, ...params));
     return true;
   }
@@ -182,6 +210,7 @@ export class IrcConnection {
   close(message = "Leaving"): void {
     this.closedByUs = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    clearInterval(this.keepalive);
     const socket = this.socket;
     if (!socket) return;
     if (this.registered) socket.end(serialiseIrcLine("QUIT", message));

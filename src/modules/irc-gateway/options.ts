@@ -42,6 +42,10 @@ export const ircGatewayOptions = z
     reconnect_max_seconds: z.number().min(1).default(300),
     /** Time to connect and register with an IRC server before giving up, in seconds. */
     connect_timeout_seconds: z.number().min(1).default(30),
+    /** Seconds of silence from an IRC server before a PING; twice that and the connection is dropped (and retried). */
+    ping_interval_seconds: z.number().min(1).default(120),
+    /** Bytes queued for an IRC server that does not read before messages to it are refused (remote-server-timeout). */
+    max_queued_bytes: z.number().int().min(1024).default(1_048_576),
     /** The IRC "real name" (GECOS) the gateway gives for its users. */
     realname: z.string().max(100).default("Natter IRC gateway user"),
   })

@@ -43,6 +43,8 @@ export class IrcGateway {
       reconnectMinMs: o.reconnect_min_seconds * 1000,
       reconnectMaxMs: o.reconnect_max_seconds * 1000,
       connectTimeoutMs: o.connect_timeout_seconds * 1000,
+      pingIntervalMs: o.ping_interval_seconds * 1000,
+      maxQueuedBytes: o.max_queued_bytes,
       realname: o.realname,
     };
   }
