@@ -203,10 +203,18 @@ describe("irc-gateway against ngircd", { timeout: 180_000 }, () => {
     );
   });
 
-  it("an IRC user's part is unavailable presence", async () => {
-    const mark = alice.received.length;
+  it("an IRC user's join, part and quit are presence and unavailable presence", async () => {
+    let mark = alice.received.length;
     bob.send("PART #test :bye");
     await after_(alice, mark, isPresence(`${ROOM}/robert`, "unavailable"));
+    mark = alice.received.length;
+    const dave = await ircClient(irc.port, "dave");
+    dave.send("JOIN #test");
+    const joined = await after_(alice, mark, isPresence(`${ROOM}/dave`));
+    assert.deepEqual([itemOf(joined).role, itemOf(joined).affiliation], ["participant", "none"]);
+    dave.send("QUIT :gone");
+    await after_(alice, mark, isPresence(`${ROOM}/dave`, "unavailable"));
+    dave.close();
   });
 
   it("the IRC server restarts: the gateway reconnects, rejoins, and the user can talk again; a kick is 307", async () => {
