@@ -336,4 +336,19 @@ describe("irc-gateway against ngircd", { timeout: 180_000 }, () => {
     const err = await after_(alice, mark, (s) => s.is("presence") && s.attrs.type === "error");
     assert.ok(err.getChild("error")?.getChild("resource-constraint"), err.toString());
   });
+
+  it("the user's last resource goes offline: the gateway leaves IRC (QUIT)", async () => {
+    const erin = await ircClient(irc.port, "erin");
+    try {
+      erin.send("JOIN #l1");
+      await erin.waitFor((l) => l.command === "366");
+      await alice.stop();
+      const gone = await erin.waitFor(
+        (l) => (l.command === "QUIT" || l.command === "PART") && l.prefix.startsWith("alice!"),
+      );
+      assert.ok(gone);
+    } finally {
+      erin.close();
+    }
+  });
 });

@@ -95,6 +95,8 @@ export class IrcGateway {
   /** Every stanza to the gateway's domain other than IQs to the bare domain. */
   async handle(stanza: Element, to: Jid): Promise<void> {
     const from = tryParseJid(stanza.attrs.from);
+    // RFC 6120 §8.2.3: a result or error is never answered.
+    if (stanza.name === "iq" && (stanza.attrs.type === "result" || stanza.attrs.type === "error")) return;
     if (!from || stanza.attrs.type === "error") {
       // A bounce of what we sent: treat a presence error as leaving (XEP-0045 §18.1 ghosts).
       if (from && stanza.name === "presence") this.forgetResource(from.toString());
