@@ -51,7 +51,7 @@ describe("irc-gateway against ngircd", { timeout: 180_000 }, () => {
         const text = d.toString("latin1");
         hostileHeard.set(socket, (hostileHeard.get(socket) ?? "") + text);
         if (text.includes("USER ")) socket.write(":evil 001 alice :Welcome\r\n");
-        if (text.includes("JOIN ")) {
+        if (text.includes("JOIN #x")) {
           socket.write(":alice!a@h JOIN #x\r\n:evil 353 alice = #x :alice @eve\r\n:evil 366 alice #x :End\r\n");
         }
       });
@@ -71,6 +71,7 @@ describe("irc-gateway against ngircd", { timeout: 180_000 }, () => {
         "    reconnect_max_seconds: 1",
         "    max_channels_per_user: 3",
         "    ping_interval_seconds: 1",
+        "    join_timeout_seconds: 2",
       ].join("\n"),
     });
     await ts.addUser("alice", "pw");
@@ -322,6 +323,15 @@ describe("irc-gateway against ngircd", { timeout: 180_000 }, () => {
       () => hostileSockets.length > count && /JOIN #x/.test(hostileHeard.get(hostileSockets.at(-1) as Socket) ?? ""),
       "reconnected and joined #x again",
     );
+  });
+
+  it("a join the server never answers ends in remote-server-timeout", async () => {
+    const room = `#silent%localhost@${GW}`;
+    const mark = alice.received.length;
+    await alice.xmpp.send(xml("presence", { to: `${room}/alice` }, xml("x", { xmlns: NS_MUC })));
+    const err = await after_(alice, mark, (s) => s.is("presence") && s.attrs.type === "error");
+    assert.equal(err.attrs.from?.startsWith(room), true, err.toString());
+    assert.ok(err.getChild("error")?.getChild("remote-server-timeout"), err.toString());
   });
 
   it("per-user channel limit: one channel more than max_channels_per_user is resource-constraint", async () => {

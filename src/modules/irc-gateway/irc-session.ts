@@ -42,6 +42,8 @@ export interface IrcSessionDeps {
   domain: string;
   settings: IrcConnectionSettings;
   maxMembers: number;
+  /** How long a join may wait for the server's end of NAMES. */
+  joinTimeoutMs: number;
   send(stanza: Element): void;
   log: Logger;
   /** The connection is gone for good (closed, or never registered). */
@@ -112,12 +114,31 @@ export class IrcSession {
       ch.resources.set(jid, false);
       ch.requested.set(jid, nick);
       this.conn.send("JOIN", channelName);
+      this.watchJoin(key, ch);
       return;
     }
     if (ch.resources.get(jid) === true) return;
     ch.resources.set(jid, false);
     ch.requested.set(jid, nick);
     if (ch.synced) this.enter(ch, jid);
+  }
+
+  /** A server that never finishes the join (no 366, no refusal) must not leave the user waiting forever. */
+  private watchJoin(key: string, ch: Channel): void {
+    setTimeout(() => {
+      if (this.channels.get(key) !== ch || ch.synced) return;
+      const waiting = [...ch.resources].filter(([, entered]) => !entered).map(([jid]) => jid);
+      for (const jid of waiting) {
+        ch.resources.delete(jid);
+        ch.requested.delete(jid);
+        const error = new StanzaError("remote-server-timeout", `${this.server.host} did not complete the join`);
+        this.deps.send(joinError(this.occupant(ch.name, this.conn.nick), jid, error));
+      }
+      this.deps.log.info({ user: this.user, server: this.server.host, channel: ch.name }, "irc: join timed out");
+      if (ch.resources.size > 0) return;
+      this.channels.delete(key);
+      this.conn.send("PART", ch.name);
+    }, this.deps.joinTimeoutMs).unref();
   }
 
   /** A resource leaves the room; the last one out parts the channel. */

@@ -42,6 +42,8 @@ export const ircGatewayOptions = z
     reconnect_max_seconds: z.number().min(1).default(300),
     /** Time to connect and register with an IRC server before giving up, in seconds. */
     connect_timeout_seconds: z.number().min(1).default(30),
+    /** Seconds a join may wait for the IRC server (connection, registration, names) before remote-server-timeout. */
+    join_timeout_seconds: z.number().min(1).default(60),
     /** Seconds of silence from an IRC server before a PING; twice that and the connection is dropped (and retried). */
     ping_interval_seconds: z.number().min(1).default(120),
     /** Bytes queued for an IRC server that does not read before messages to it are refused (remote-server-timeout). */

@@ -63,6 +63,7 @@ export class IrcGateway {
       domain: this.deps.domain,
       settings: this.settings(),
       maxMembers: o.max_members_per_channel,
+      joinTimeoutMs: o.join_timeout_seconds * 1000,
       send: this.deps.send,
       log: this.deps.log,
       ended: (s) => this.ended(s),
