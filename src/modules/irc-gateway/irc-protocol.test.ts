@@ -51,6 +51,32 @@ describe("irc-protocol", () => {
     assert.equal(overlong, 2);
   });
 
+  it("random bytes never throw, and no line grows past the cap", () => {
+    let seed = 42;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const alphabet = Buffer.from(" :!@#%+\r\n\x01\x02\x03\x00\xff\xc3PRIVMSGJOIN353abc0123");
+    for (let round = 0; round < 200; round++) {
+      const r = new IrcLineReader(
+        512,
+        (line) => {
+          assert.ok(Buffer.byteLength(line) <= 512 * 3, "a line within the cap (U+FFFD may triple a byte)");
+          const msg = parseIrcLine(line);
+          if (msg) decodeIrcText(msg.params.at(-1) ?? "");
+        },
+        () => {},
+      );
+      for (let chunk = 0; chunk < 20; chunk++) {
+        const bytes = Buffer.alloc(Math.floor(rand() * 300), 0).map(
+          () => alphabet[Math.floor(rand() * alphabet.length)]!,
+        );
+        r.push(Buffer.from(bytes));
+      }
+    }
+  });
+
   it("splits text on UTF-8 boundaries", () => {
     const parts = splitUtf8("é".repeat(5), 4);
     assert.deepEqual(parts, ["éé", "éé", "é"]);
