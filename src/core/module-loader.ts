@@ -88,7 +88,13 @@ export class ModuleLoader {
         timers.push(t);
       },
       onUnload(fn) {
-        removers.push(fn);
+        removers.push(() => {
+          try {
+            fn();
+          } catch (err) {
+            log.error({ err }, "module unload handler failed");
+          }
+        });
       },
     };
     await def.setup(ctx);

@@ -5,16 +5,25 @@ import { StanzaError } from "./errors.js";
 import type { IqDispatcher } from "./iq-dispatch.js";
 import { tryParseJid } from "./jid.js";
 import type { ModuleContext } from "./modules.js";
+import type { ComponentHandler } from "./router.js";
 import { Element } from "./xml/element.js";
 import { NS_DISCO_ITEMS } from "./xml/ns.js";
 
-export function serveServiceDomain(ctx: ModuleContext<unknown>, host: string, domain: string, iq: IqDispatcher): void {
+/** `others`: a service with addresses of its own under the domain (rooms of a gateway) takes every other stanza. */
+export function serveServiceDomain(
+  ctx: ModuleContext<unknown>,
+  host: string,
+  domain: string,
+  iq: IqDispatcher,
+  others?: ComponentHandler,
+): void {
   ctx.component(domain, async (stanza, to) => {
     const from = tryParseJid(stanza.attrs.from);
     if (!from) return;
     if (stanza.name === "iq" && to.local === "" && to.resource === "") {
       return iq.dispatch(stanza, from, to, "host", undefined, to.toString());
     }
+    if (others) return others(stanza, to);
     // RFC 6120 §8.3.3.19: nothing here takes messages or IQs for other addresses; presence is ignored.
     if (stanza.name !== "presence") ctx.core.router.bounce(stanza, new StanzaError("service-unavailable"));
   });

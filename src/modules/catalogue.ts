@@ -14,6 +14,7 @@ import disco from "./disco/index.js";
 import externalServices from "./external-services/index.js";
 import httpUpload from "./http-upload/index.js";
 import invites from "./invites/index.js";
+import ircGateway from "./irc-gateway/index.js";
 import lastActivity from "./last-activity/index.js";
 import mam from "./mam/index.js";
 import muc from "./muc/index.js";
@@ -66,6 +67,7 @@ export const MODULE_CATALOGUE: ReadonlyMap<string, ModuleDefinition<never>> = ne
       userDirectory,
       invites,
       bytestreamProxy,
+      ircGateway,
     ] as ModuleDefinition<never>[]
   ).map((m) => [m.name, m]),
 );

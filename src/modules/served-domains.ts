@@ -6,7 +6,7 @@ import { tryParseJid } from "../core/jid.js";
 import { planModules } from "./module-plan.js";
 
 /** Module services on a domain of their own, and the option that names it ("" or absent: `<prefix>.<host>`). */
-const SERVICE_PREFIXES: Record<string, string> = { muc: "conference", "http-upload": "upload" };
+const SERVICE_PREFIXES: Record<string, string> = { muc: "conference", "http-upload": "upload", "irc-gateway": "irc" };
 
 /** Per config object: metrics ask at every scrape, and planning validates every module's options. */
 const cache = new WeakMap<Config, string[]>();
@@ -27,7 +27,9 @@ function collect(config: Config): string[] {
     if (prefix === undefined) continue;
     const named = (m.options as { domain?: string }).domain;
     for (const host of config.hosts) {
-      domains.add(named === undefined || named === "" ? `${prefix}.${host}` : (tryParseJid(named)?.domain ?? named));
+      // "{host}" in a domain option stands for each host (the irc-gateway's `domain`).
+      const given = named?.replaceAll("{host}", host);
+      domains.add(given === undefined || given === "" ? `${prefix}.${host}` : (tryParseJid(given)?.domain ?? given));
     }
   }
   for (const c of config.components) domains.add(c.domain);
