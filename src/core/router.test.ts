@@ -10,6 +10,7 @@ import { type Jid, parseJid } from "./jid.js";
 import { Router } from "./router.js";
 import type { Session } from "./session.js";
 import { InProcessSessionRegistry, type SessionRegistry } from "./session-registry.js";
+import { SessionState } from "./session-state.js";
 import { type Element, xml } from "./xml/element.js";
 import { NS_CLIENT, NS_STANZAS_ERROR } from "./xml/ns.js";
 
@@ -22,7 +23,7 @@ class RecordingSession implements Session {
   readonly since = 0;
   readonly streamManagement = "off" as const;
   readonly attached = true;
-  readonly state = new Map<symbol, unknown>();
+  readonly state = new SessionState();
   priority = 0;
   available = true;
   presence: Element | undefined;

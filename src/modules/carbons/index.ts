@@ -7,6 +7,7 @@ import type { Session } from "../../core/session.js";
 import type { Element } from "../../core/xml/element.js";
 import { NS_CARBONS } from "../../core/xml/ns.js";
 import { type CarbonKind, carbonEligible, isCarbon, isPrivate, wrapCarbon } from "./codec.js";
+import { defineSessionState } from "../../core/session-state.js";
 
 export default defineModule({
   name: "carbons",
@@ -16,7 +17,8 @@ export default defineModule({
     { xep: 334, version: "1.0.0", status: "partial", note: "no-copy (and XEP-0280 private) stop carbons" },
   ],
   setup(ctx) {
-    const enabled = Symbol("carbons: enabled");
+    // XEP-0280 §6: shared: whichever node routes a message copies it to the sessions that enabled carbons.
+    const enabled = defineSessionState<true>("carbons.enabled", { shared: true });
     const core = ctx.core;
     // A message addressed to the bare JID reaches several resources as one element; its copies are made
     // at the first delivery only. Weak: nothing outlives the stanza.

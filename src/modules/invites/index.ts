@@ -16,6 +16,7 @@ import { type Invite, InviteLimitError, InviteStore, invitePathPrefix, inviteUri
 import { iqReplyTo } from "./preauth-reply.js";
 import { makeRedeemer } from "./redeem.js";
 import { rosterPreauthHandler } from "./roster-preauth.js";
+import { defineSessionState } from "../../core/session-state.js";
 
 const options = z
   .object({
@@ -48,7 +49,7 @@ const options = z
   })
   .strict();
 
-const FAILURES = Symbol("invites.preauth-failures");
+const FAILURES = defineSessionState<number>("invites.preauth-failures", { shared: false });
 
 export default defineModule({
   name: "invites",
@@ -166,7 +167,7 @@ export default defineModule({
       stream: Parameters<Parameters<typeof ctx.hookFirst<"stream.preauth-iq">>[1]>[0]["stream"],
       token: string,
     ): Promise<boolean> {
-      const failures = (stream.state.get(FAILURES) as number | undefined) ?? 0;
+      const failures = stream.state.get(FAILURES) ?? 0;
       if (failures >= ctx.options.max_token_failures) return false;
       if (!(await store.valid(token))) {
         stream.state.set(FAILURES, failures + 1);

@@ -9,6 +9,7 @@ import { defineModule } from "../../core/modules.js";
 import type { Session } from "../../core/session.js";
 import { NS_MSGOFFLINE } from "../../core/xml/ns.js";
 import { decodeOffline, encodeOffline, offlineVerdict, withDelay } from "./codec.js";
+import { defineSessionState } from "../../core/session-state.js";
 
 const options = z
   .object({
@@ -37,7 +38,7 @@ export default defineModule({
   setup(ctx) {
     const store = ctx.store("offline", "archive");
     // Set on a session whose last available presence had a negative priority.
-    const negative = Symbol("offline-messages: negative priority");
+    const negative = defineSessionState<true>("offline-messages.negative-priority", { shared: false });
 
     // One operation at a time per account, so the limit holds under concurrent senders and two
     // resources coming online together never both get the same messages.

@@ -24,6 +24,7 @@ import {
 } from "./node-config.js";
 import { notificationTargets } from "./notify.js";
 import { type PepNode, PepStore } from "./pep-store.js";
+import { defineSessionState } from "../../core/session-state.js";
 
 export interface PepLimits {
   /** The most items a node keeps ("max" means this). */
@@ -51,7 +52,7 @@ export interface PublishRequest {
 }
 
 /** Per-session memory of which last items went out for this availability (XEP-0163 §4.3.3 rule 2). */
-const SENT_LAST = Symbol("pep-sent-last");
+const SENT_LAST = defineSessionState<Set<string>>("pep.sent-last", { shared: false });
 
 export type PepService = ReturnType<typeof createPepService>;
 
@@ -307,7 +308,7 @@ export function createPepService(ctx: Pick<ModuleContext<unknown>, "store" | "ho
     async sendLastItems(session: Session, user: string): Promise<void> {
       const owner = ownerJid(user);
       // Made at the first item sent: most sessions never get one, and an empty set per session adds up.
-      const sentSoFar = () => session.state.get(SENT_LAST) as Set<string> | undefined;
+      const sentSoFar = () => session.state.get(SENT_LAST);
       for (const [nodeName, node] of await store.allNodes(user)) {
         const key = `${owner.bareString()}\0${nodeName}`;
         if (sentSoFar()?.has(key) || node.config.send_last_published_item !== "on_sub_and_presence" || !node.config.deliver_notifications) continue;

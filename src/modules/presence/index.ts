@@ -9,6 +9,7 @@ import { sharedChildren } from "../../core/xml/frozen-element.js";
 import { NS_CLIENT } from "../../core/xml/ns.js";
 import { type RosterItem, RosterStore } from "../roster/roster-store.js";
 import { hasFrom, hasTo } from "../roster/subscription-state.js";
+import { defineSessionState } from "../../core/session-state.js";
 
 interface PresenceState {
   /** Broadcast available presence not yet followed by unavailable. */
@@ -41,10 +42,10 @@ export default defineModule({
   setup(ctx) {
     const { core, host } = ctx;
     const roster = new RosterStore(ctx);
-    const key = Symbol("presence");
+    const key = defineSessionState<PresenceState>("presence.state", { shared: false });
 
     function stateOf(session: Session): PresenceState {
-      let st = session.state.get(key) as PresenceState | undefined;
+      let st = session.state.get(key);
       if (!st) {
         st = { announced: false, directed: undefined };
         session.state.set(key, st);

@@ -23,6 +23,7 @@ import {
   type PeerRosterItem,
   type PrivacyItem,
 } from "./privacy-rules.js";
+import { defineSessionState } from "../../core/session-state.js";
 
 /** One user's lists. Items are kept sorted by order. */
 export interface PrivacyRecord {
@@ -42,7 +43,8 @@ export interface FilterInput {
 export type ChangeListener = (user: string, before: PrivacyRecord, after: PrivacyRecord, origin: Session | undefined) => Promise<void>;
 
 /** Per-session active list name (XEP-0016 §2.4); Symbol.for so that it survives a module reload. */
-const ACTIVE = Symbol.for("natter.privacy.active");
+// XEP-0016 §2.3: shared: a change to a list, made on any node, re-applies to the sessions that have it active.
+const ACTIVE = defineSessionState<string>("privacy.active", { shared: true });
 
 const EMPTY: PrivacyRecord = Object.freeze({ lists: Object.freeze({}) }) as PrivacyRecord;
 
@@ -330,7 +332,7 @@ export class PrivacyEngine {
 }
 
 function activeName(session: Session): string | undefined {
-  return session.state.get(ACTIVE) as string | undefined;
+  return session.state.get(ACTIVE);
 }
 
 /** The list that applies for an active list name (or the default one). */

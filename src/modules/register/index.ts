@@ -17,6 +17,7 @@ import { Element } from "../../core/xml/element.js";
 import { NS_CLIENT, NS_REGISTER, NS_REGISTER_FEATURE } from "../../core/xml/ns.js";
 import { removeAccount } from "./account-removal.js";
 import { iqReply, parseRegisterSet, registerError, registeredForm, registrationForm } from "./codec.js";
+import { defineSessionState } from "../../core/session-state.js";
 
 const options = z
   .object({
@@ -44,7 +45,7 @@ const options = z
   .strict();
 
 /** Per stream: an account was already created on it (XEP-0077 §3.1.1). */
-const REGISTERED = Symbol("register.done");
+const REGISTERED = defineSessionState<true>("register.done", { shared: false });
 
 export default defineModule({
   name: "register",

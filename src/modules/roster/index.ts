@@ -20,6 +20,7 @@ import {
   type SubState,
   type SubscriptionType,
 } from "./subscription-state.js";
+import { defineSessionState } from "../../core/session-state.js";
 
 const options = z
   .object({
@@ -47,7 +48,7 @@ const options = z
   .strict();
 
 /** The post-authentication features are folded once per stream whatever the host (the host is not known before bind). */
-const FEATURES_OFFERED = Symbol.for("natter.roster.features-offered");
+const FEATURES_OFFERED = defineSessionState<true>("roster.features-offered", { shared: false });
 
 /** Work to do once the per-user lock is released (routing may re-enter the lock of another local user). */
 type After = (() => Promise<void>)[];
