@@ -69,9 +69,25 @@ export class ModuleLoader {
       command(node, definition) {
         removers.push(core.commands.register(host, node, definition, owner));
       },
-      route(stanza) {
-        void core.router.route(stanza);
+      route: (stanza, origin) => core.router.route(stanza, origin),
+      deliver: (session, stanza, receipt) => core.router.deliver(session, stanza, receipt),
+      messageTargets: (bare, all) => core.router.messageTargets(bare, all),
+      notify: (name, payload) => core.hooks.notify(name, payload),
+      fold: (name, args) => core.hooks.fold(name, args),
+      request: (iq, timeoutMs) => core.iq.request(iq, timeoutMs),
+      accounts: core.accounts,
+      admins: core.admins,
+      hosts: core.hosts,
+      bounce: (stanza, error) => core.router.bounce(stanza, error),
+      componentDomains: () => core.router.componentDomains(),
+      disco: core.disco,
+      commands: core.commands,
+      get publicUrl() {
+        return core.http.publicUrl;
       },
+      dataDir: core.dataDir,
+      startedAt: core.startedAt,
+      version: core.version,
       provideAdmin(part) {
         removers.push(core.admin.provide(part));
       },

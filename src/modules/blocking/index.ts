@@ -48,7 +48,7 @@ export default defineModule({
           id: `push-${randomBytes(6).toString("base64url")}`,
           to: s.jid.toString(),
         });
-        await ctx.core.router.deliver(s, iq.append(payload.clone()));
+        await ctx.deliver(s, iq.append(payload.clone()));
       }
     }
 

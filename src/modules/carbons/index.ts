@@ -19,7 +19,6 @@ export default defineModule({
   setup(ctx) {
     // XEP-0280 §6: shared: whichever node routes a message copies it to the sessions that enabled carbons.
     const enabled = defineSessionState<true>("carbons.enabled", { shared: true });
-    const core = ctx.core;
     // A message addressed to the bare JID reaches several resources as one element; its copies are made
     // at the first delivery only. Weak: nothing outlives the stanza.
     const copied = new WeakSet<Element>();
@@ -42,7 +41,7 @@ export default defineModule({
     const copyTo = async (kind: CarbonKind, user: string, original: Element, skip: (s: Session) => boolean) => {
       for (const s of ctx.sessions.resourcesOf(user)) {
         if (skip(s) || s.state.get(enabled) !== true) continue;
-        await core.router.deliver(s, wrapCarbon(kind, user, s.jid.toString(), original));
+        await ctx.deliver(s, wrapCarbon(kind, user, s.jid.toString(), original));
       }
     };
 
@@ -51,7 +50,7 @@ export default defineModule({
       const from = tryParseJid(stanza.attrs.from);
       const to = tryParseJid(stanza.attrs.to);
       if (!from || !to || from.bareString() === to.bareString()) return undefined;
-      if (from.local === "" && core.hosts.has(from.domain)) return undefined;
+      if (from.local === "" && ctx.hosts.has(from.domain)) return undefined;
       return { from: from.bareString(), to: to.bareString() };
     };
 
@@ -73,7 +72,7 @@ export default defineModule({
       const got = new Set<Session>([session]);
       // A full JID that is not this session's was routed as if to the bare JID (RFC 6121 §8.5.3.2.1).
       if (to.resource === "" || to.toString() !== session.jid.toString()) {
-        for (const s of core.router.messageTargets(user, false)) got.add(s);
+        for (const s of ctx.messageTargets(user, false)) got.add(s);
       }
       await copyTo("received", user.toString(), stanza, (s) => got.has(s));
       return undefined;

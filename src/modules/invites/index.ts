@@ -70,8 +70,8 @@ export default defineModule({
     const store = new InviteStore(ctx.store("invites", "map"));
     const redeem = makeRedeemer(ctx, store);
     const limits = () => ({ maxTotal: ctx.options.max_total, maxPerUser: ctx.options.max_per_user });
-    const publicUrl = () => ctx.core.http.publicUrl;
-    const prefix = invitePathPrefix(host, [...ctx.core.hosts][0]);
+    const publicUrl = () => ctx.publicUrl;
+    const prefix = invitePathPrefix(host, [...ctx.hosts][0]);
     const summary = (i: Invite): InvitationSummary => ({
       token: i.token,
       link: `${publicUrl()}${prefix}/${i.token}`,
@@ -87,7 +87,7 @@ export default defineModule({
       inviteCommands({
         host,
         pageBase: () => `${publicUrl()}${prefix}`,
-        isAdmin: (jid) => ctx.core.admins.has(jid.bareString()),
+        isAdmin: (jid) => ctx.admins.has(jid.bareString()),
         userInvitesAllowed: () => ctx.options.allow_user_invites,
         create: async (spec) => {
           const invite = await store.create({ ...spec, ttlSeconds: ctx.options.default_ttl }, limits());
@@ -157,7 +157,7 @@ export default defineModule({
     // XEP-0445 §3: the stream feature announcing token registration.
     // Not where accounts live in a directory (LDAP, a program): no account can be created here.
     ctx.hookFold("stream.preauth-features", ({ stream }) =>
-      stream.host === host && ctx.core.accounts.credentialKind(host) === "scram"
+      stream.host === host && ctx.accounts.credentialKind(host) === "scram"
         ? new Element("register", NS_INVITE)
         : undefined,
     );

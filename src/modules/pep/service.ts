@@ -74,7 +74,7 @@ function locksOf(core: CoreServices, host: string): Map<string, Promise<unknown>
   return locks;
 }
 
-export function createPepService(ctx: Pick<ModuleContext<unknown>, "store" | "host" | "sessions" | "core" | "log">, limits: PepLimits) {
+export function createPepService(ctx: Pick<ModuleContext<unknown>, "store" | "host" | "sessions" | "core" | "log" | "route" | "notify">, limits: PepLimits) {
   const store = new PepStore(ctx);
   const roster = new RosterStore(ctx);
   const { core, host } = ctx;
@@ -96,7 +96,7 @@ export function createPepService(ctx: Pick<ModuleContext<unknown>, "store" | "ho
 
   function send(owner: Jid, to: string, config: NodeConfig, child: Element, delay?: number): void {
     const msg = eventMessage(owner.bareString(), to, config.notification_type, child, delay === undefined ? undefined : { stamp: delay, from: owner.bareString() });
-    void core.router.route(msg);
+    void ctx.route(msg);
   }
 
   /** Sends `child` to every target, after the IQ result (caps of a target may still be on their way). */
@@ -162,7 +162,7 @@ export function createPepService(ctx: Pick<ModuleContext<unknown>, "store" | "ho
         const item: PepItem = { id, payload, publisher: req.publisher.toString(), when: Date.now() };
         broadcast(owner, nodeName, node, itemsEvent(nodeName, [itemElement(NS_PUBSUB_EVENT, item, node.config.deliver_payloads)]));
       }
-      await core.hooks.notify("pep.published", { host, user, node: nodeName, itemId: id, payload: req.payload, publisher: req.publisher });
+      await ctx.notify("pep.published", { host, user, node: nodeName, itemId: id, payload: req.payload, publisher: req.publisher });
       return id;
     },
 
@@ -176,7 +176,7 @@ export function createPepService(ctx: Pick<ModuleContext<unknown>, "store" | "ho
       if (notify || node.config.notify_retract) {
         broadcast(ownerJid(user), nodeName, node, itemsEvent(nodeName, [new Element("retract", NS_PUBSUB_EVENT, { id })]));
       }
-      await core.hooks.notify("pep.retracted", { host, user, node: nodeName, itemId: id });
+      await ctx.notify("pep.retracted", { host, user, node: nodeName, itemId: id });
     },
 
     /** XEP-0060 §8.1: creates a node (conflict if it exists). */

@@ -53,7 +53,7 @@ const EMPTY: PrivacyRecord = Object.freeze({ lists: Object.freeze({}) }) as Priv
 const engines = new WeakMap<CoreServices, Map<string, PrivacyEngine>>();
 
 /** The engine the privacy module set up for this host. */
-export function privacyEngine(ctx: Pick<ModuleContext<unknown>, "core" | "host">): PrivacyEngine {
+export function privacyEngine(ctx: Pick<ModuleContext<unknown>, "core" | "host" | "route" | "deliver" | "hosts" | "sessions">): PrivacyEngine {
   const engine = engines.get(ctx.core)?.get(ctx.host);
   if (!engine) throw new Error(`no privacy engine on ${ctx.host}: load the privacy module first`);
   return engine;
@@ -218,7 +218,7 @@ export class PrivacyEngine {
     if (owner.domain !== this.ctx.host || owner.local === "") return undefined;
     // XEP-0016 §2.1: never between a user's own resources. The user's own server is no contact either.
     if (peer.local === owner.local && peer.domain === owner.domain) return undefined;
-    if (peer.local === "" && this.ctx.core.hosts.has(peer.domain)) return undefined;
+    if (peer.local === "" && this.ctx.hosts.has(peer.domain)) return undefined;
     const session = input.session ?? (owner.resource !== "" ? this.ctx.sessions.get(owner) : undefined);
     // No list applies (the usual case): decided without a promise, as every delivery asks.
     if (!this.mayHaveList(owner.local, session)) {
@@ -269,7 +269,7 @@ export class PrivacyEngine {
   }
 
   private send(stanza: Element | undefined): void {
-    if (stanza) void this.ctx.core.router.route(this.exemptStanza(stanza));
+    if (stanza) void this.ctx.route(this.exemptStanza(stanza));
   }
 
   private async peerRosterItem(user: string, peer: Jid): Promise<PeerRosterItem | undefined> {
@@ -302,23 +302,23 @@ export class PrivacyEngine {
           const is = allows(now ?? [], "presence-out", jid, peer);
           if (was && !is) {
             const p = new Element("presence", NS_CLIENT, { from: full, to: contact, type: "unavailable" });
-            await this.ctx.core.router.route(this.exemptStanza(p));
+            await this.ctx.route(this.exemptStanza(p));
           } else if (!was && is && session.presence) {
             const p = session.presence.clone();
             p.attrs.from = full;
             p.attrs.to = contact;
-            await this.ctx.core.router.route(p);
+            await this.ctx.route(p);
           }
         }
         if (hasTo(item.subscription)) {
           const was = allows(old ?? [], "presence-in", jid, peer);
           const is = allows(now ?? [], "presence-in", jid, peer);
           if (!was && is) probe.add(contact);
-          else if (was && !is && this.ctx.core.hosts.has(jid.domain)) {
+          else if (was && !is && this.ctx.hosts.has(jid.domain)) {
             for (const s of this.ctx.sessions.resourcesOf(jid)) {
               if (!s.available) continue;
               const p = new Element("presence", NS_CLIENT, { from: s.jid.toString(), to: full, type: "unavailable" });
-              await this.ctx.core.router.deliver(session, this.exemptStanza(p));
+              await this.ctx.deliver(session, this.exemptStanza(p));
             }
           }
         }
@@ -326,7 +326,7 @@ export class PrivacyEngine {
     }
     // RFC 6121 §4.3: the answer to a probe from the bare JID reaches every available resource.
     for (const contact of probe) {
-      await this.ctx.core.router.route(new Element("presence", NS_CLIENT, { type: "probe", from: `${user}@${this.ctx.host}`, to: contact }));
+      await this.ctx.route(new Element("presence", NS_CLIENT, { type: "probe", from: `${user}@${this.ctx.host}`, to: contact }));
     }
   }
 }

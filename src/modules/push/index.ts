@@ -155,7 +155,7 @@ export default defineModule({
       const body = last.getChildText("body", last.ns);
       // An encrypted message's body is only a fallback text ("this message is encrypted").
       if (ctx.options.include_body && body !== undefined && !isEncrypted(last)) summary.lastBody = body;
-      const reply = await ctx.core.iq.request(buildPublish(bare, reg, summary), ctx.options.timeout * 1000);
+      const reply = await ctx.request(buildPublish(bare, reg, summary), ctx.options.timeout * 1000);
       if (!reply) {
         ctx.log.warn({ user, service: reg.jid, node: reg.node }, "push service did not answer");
         return;
