@@ -7,6 +7,8 @@ export class ModuleLoader {
   private readonly core: CoreServices;
   private readonly byHost = new Map<string, Map<string, LoadedModule>>();
   private loads = 0;
+  /** ModuleContext.perServer values: this loader is the server's one. */
+  private readonly perServerValues = new Map<symbol, unknown>();
 
   constructor(core: CoreServices) {
     this.core = core;
@@ -37,7 +39,6 @@ export class ModuleLoader {
       },
       log,
       sessions: core.sessions,
-      core,
       admin: core.admin,
       hook(name, handler, opts) {
         removers.push(core.hooks.add(name, handler as never, owner, opts?.priority ?? 0));
@@ -88,6 +89,11 @@ export class ModuleLoader {
       dataDir: core.dataDir,
       startedAt: core.startedAt,
       version: core.version,
+      deleteUserData: (user) => core.storage.deleteUser(host, user),
+      perServer: <T>(key: symbol, make: () => T): T => {
+        if (!this.perServerValues.has(key)) this.perServerValues.set(key, make());
+        return this.perServerValues.get(key) as T;
+      },
       provideAdmin(part) {
         removers.push(core.admin.provide(part));
       },

@@ -127,8 +127,8 @@ export interface ModuleContext<O = unknown> {
   /** The module's validated options; a reload may replace them (see ModuleDefinition.liveOptions): read them at use. */
   readonly options: O;
   readonly log: Logger;
+  /** Which sessions are bound (RFC 6120 §7): the SessionRegistry interface, in-process or cluster-wide. */
   readonly sessions: SessionRegistry;
-  readonly core: CoreServices;
   hook<K extends NotifyHook>(name: K, handler: NotifyHandler<K>, opts?: { priority?: number }): void;
   hookFirst<K extends FirstHook>(name: K, handler: FirstHandler<K>, opts?: { priority?: number }): void;
   hookFold<K extends FoldHook>(name: K, handler: FoldHandler<K>, opts?: { priority?: number }): void;
@@ -178,6 +178,13 @@ export interface ModuleContext<O = unknown> {
   readonly startedAt: number;
   /** Natter's version. */
   readonly version: string;
+  /** Removes everything every store holds for an account of this host (account removal, XEP-0077 §3.2). */
+  deleteUserData(user: string): Promise<void>;
+  /**
+   * One value per server and key, made on first use: for what several modules or hosts share (the PEP services'
+   * per-user locks, the privacy engines blocking reaches), instead of module-level maps of servers.
+   */
+  perServer<T>(key: symbol, make: () => T): T;
   /** Serves HTTP requests under a path prefix on the server's HTTP listener (core.http.route). Removed on unload. */
   http(prefix: string, handler: HttpHandler, options?: HttpRouteOptions): void;
   /** An XEP-0050 ad-hoc command on this host (served by the adhoc module). Removed on unload. */

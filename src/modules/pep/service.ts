@@ -3,7 +3,7 @@
 // XEP-0402, avatars XEP-0084, vCard4 XEP-0292) build on it server-side with createPepService(ctx).
 import { StanzaError } from "../../core/errors.js";
 import { type Jid, makeJid, tryParseJid } from "../../core/jid.js";
-import type { CoreServices, ModuleContext } from "../../core/modules.js";
+import type { ModuleContext } from "../../core/modules.js";
 import type { Session } from "../../core/session.js";
 import type { DataForm } from "../../core/xml/data-form.js";
 import { Element } from "../../core/xml/element.js";
@@ -57,15 +57,11 @@ const SENT_LAST = defineSessionState<Set<string>>("pep.sent-last", { shared: fal
 export type PepService = ReturnType<typeof createPepService>;
 
 // Per-user serialisation shared by every PEP service of a host (pep, bookmarks, vcard4, avatar conversion each
-// create one), so that a limit checked under the lock holds across them. Keyed by the server's CoreServices.
-const hostLocks = new WeakMap<CoreServices, Map<string, Map<string, Promise<unknown>>>>();
+// create one), so that a limit checked under the lock holds across them. Per server (ctx.perServer).
+const HOST_LOCKS = Symbol("pep locks by host");
 
-function locksOf(core: CoreServices, host: string): Map<string, Promise<unknown>> {
-  let byHost = hostLocks.get(core);
-  if (!byHost) {
-    byHost = new Map();
-    hostLocks.set(core, byHost);
-  }
+function locksOf(ctx: Pick<ModuleContext, "perServer">, host: string): Map<string, Promise<unknown>> {
+  const byHost = ctx.perServer(HOST_LOCKS, () => new Map<string, Map<string, Promise<unknown>>>());
   let locks = byHost.get(host);
   if (!locks) {
     locks = new Map();
@@ -74,11 +70,11 @@ function locksOf(core: CoreServices, host: string): Map<string, Promise<unknown>
   return locks;
 }
 
-export function createPepService(ctx: Pick<ModuleContext<unknown>, "store" | "host" | "sessions" | "core" | "log" | "route" | "notify">, limits: PepLimits) {
+export function createPepService(ctx: Pick<ModuleContext<unknown>, "store" | "host" | "sessions" | "perServer" | "log" | "route" | "notify">, limits: PepLimits) {
   const store = new PepStore(ctx);
   const roster = new RosterStore(ctx);
-  const { core, host } = ctx;
-  const locks = locksOf(core, host);
+  const { host } = ctx;
+  const locks = locksOf(ctx, host);
 
   /** Runs changes of one user's nodes one at a time (publish replaces, then trims). */
   function locked<T>(user: string, fn: () => Promise<T>): Promise<T> {

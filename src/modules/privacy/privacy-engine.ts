@@ -7,7 +7,7 @@
 // set of users with a default list is read once at start, their records are cached (bounded, LRU).
 import { errorReply, StanzaError } from "../../core/errors.js";
 import { type Jid, tryParseJid } from "../../core/jid.js";
-import type { CoreServices, ModuleContext } from "../../core/modules.js";
+import type { ModuleContext } from "../../core/modules.js";
 import type { Session } from "../../core/session.js";
 import { Element } from "../../core/xml/element.js";
 import { NS_BLOCKING_ERRORS, NS_CLIENT } from "../../core/xml/ns.js";
@@ -42,19 +42,20 @@ export interface FilterInput {
 /** Called after a user's record changed (pushes): `origin` is the session that asked, if any. */
 export type ChangeListener = (user: string, before: PrivacyRecord, after: PrivacyRecord, origin: Session | undefined) => Promise<void>;
 
-/** Per-session active list name (XEP-0016 §2.4); Symbol.for so that it survives a module reload. */
-// XEP-0016 §2.3: shared: a change to a list, made on any node, re-applies to the sessions that have it active.
+// Per-session active list name (XEP-0016 §2.4); module-level, so it survives a module reload. Shared: a change
+// to a list, made on any node, re-applies to the sessions that have it active (§2.3).
 const ACTIVE = defineSessionState<string>("privacy.active", { shared: true });
 
 const EMPTY: PrivacyRecord = Object.freeze({ lists: Object.freeze({}) }) as PrivacyRecord;
 
 // One engine per server and host, so that the blocking module reaches the privacy module's engine (it
-// declares `depends: ["privacy"]`). Keyed by the server's CoreServices: two servers in one process never share.
-const engines = new WeakMap<CoreServices, Map<string, PrivacyEngine>>();
+// declares `depends: ["privacy"]`). Per server (ctx.perServer): two servers in one process never share.
+const ENGINES = Symbol("privacy engines by host");
+const enginesOf = (ctx: Pick<ModuleContext, "perServer">) => ctx.perServer(ENGINES, () => new Map<string, PrivacyEngine>());
 
 /** The engine the privacy module set up for this host. */
-export function privacyEngine(ctx: Pick<ModuleContext<unknown>, "core" | "host" | "route" | "deliver" | "hosts" | "sessions">): PrivacyEngine {
-  const engine = engines.get(ctx.core)?.get(ctx.host);
+export function privacyEngine(ctx: Pick<ModuleContext<unknown>, "perServer" | "host" | "route" | "deliver" | "hosts" | "sessions">): PrivacyEngine {
+  const engine = enginesOf(ctx).get(ctx.host);
   if (!engine) throw new Error(`no privacy engine on ${ctx.host}: load the privacy module first`);
   return engine;
 }
@@ -93,12 +94,7 @@ export class PrivacyEngine {
       const rec = (await engine.store.get(user)) as unknown as PrivacyRecord | undefined;
       if (rec?.default !== undefined) engine.withDefault.add(user);
     }
-    let byHost = engines.get(ctx.core);
-    if (!byHost) {
-      byHost = new Map();
-      engines.set(ctx.core, byHost);
-    }
-    byHost.set(ctx.host, engine);
+    enginesOf(ctx).set(ctx.host, engine);
     return engine;
   }
 

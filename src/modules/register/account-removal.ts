@@ -12,7 +12,7 @@ import { hasFrom, hasTo } from "../roster/subscription-state.js";
 const presence = (type: string, from: string, to: string) => new Element("presence", NS_CLIENT, { type, from, to });
 
 export async function removeAccount(
-  ctx: Pick<ModuleContext<unknown>, "core" | "host" | "log" | "store" | "sessions" | "route" | "notify" | "accounts">,
+  ctx: Pick<ModuleContext<unknown>, "host" | "log" | "store" | "sessions" | "route" | "notify" | "accounts" | "deleteUserData">,
   user: string,
   requester: Session,
   result: Element,
@@ -41,7 +41,7 @@ export async function removeAccount(
     const contact = request.attrs.from;
     if (contact !== undefined && !notified.has(contact)) await ctx.route(presence("unsubscribed", bare, contact));
   }
-  await ctx.core.storage.deleteUser(host, user);
+  await ctx.deleteUserData(user);
   await ctx.notify("account.deleted", { host, user });
   ctx.log.info({ user: bare }, "account cancelled in-band (XEP-0077)");
   // §3.2: the result, then a <not-authorized/> stream error on every active session of the account. The result
