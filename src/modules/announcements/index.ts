@@ -12,7 +12,13 @@ export default defineModule({
   // The host's MOTD is looked up at every login.
   cachedStores: ["motd"],
   setup(ctx) {
-        const announcer = new Announcer(ctx.host, ctx.store("motd", "keyval"), ctx.store("motd-seen", "keyval"), ctx.sessions, ctx);
+    const announcer = new Announcer(
+      ctx.host,
+      ctx.store("motd", "keyval"),
+      ctx.store("motd-seen", "keyval"),
+      ctx.sessions,
+      ctx,
+    );
     ctx.provideAdmin({ kind: "announcements", announcements: announcer });
 
     const partsOf = (stanza: Element): AnnouncementPart[] => {

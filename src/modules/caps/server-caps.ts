@@ -7,7 +7,11 @@ import { buildInfo } from "../disco/codec.js";
 import { capsHash } from "./caps-hash.js";
 
 /** Everything the host's disco#info (no node) is built from, merged into one part. */
-export async function hostInfo(ctx: Pick<ModuleContext, "fold" | "disco">, host: string, hostJid: Jid): Promise<DiscoInfoPart> {
+export async function hostInfo(
+  ctx: Pick<ModuleContext, "fold" | "disco">,
+  host: string,
+  hostJid: Jid,
+): Promise<DiscoInfoPart> {
   const parts = await ctx.fold("disco.info", { to: hostJid, from: hostJid, node: undefined });
   const merged: Required<DiscoInfoPart> = {
     identities: [...ctx.disco.identities(host)],

@@ -70,7 +70,10 @@ function locksOf(ctx: Pick<ModuleContext, "perServer">, host: string): Map<strin
   return locks;
 }
 
-export function createPepService(ctx: Pick<ModuleContext<unknown>, "store" | "host" | "sessions" | "perServer" | "log" | "route" | "notify">, limits: PepLimits) {
+export function createPepService(
+  ctx: Pick<ModuleContext<unknown>, "store" | "host" | "sessions" | "perServer" | "log" | "route" | "notify">,
+  limits: PepLimits,
+) {
   const store = new PepStore(ctx);
   const roster = new RosterStore(ctx);
   const { host } = ctx;

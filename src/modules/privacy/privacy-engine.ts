@@ -51,10 +51,13 @@ const EMPTY: PrivacyRecord = Object.freeze({ lists: Object.freeze({}) }) as Priv
 // One engine per server and host, so that the blocking module reaches the privacy module's engine (it
 // declares `depends: ["privacy"]`). Per server (ctx.perServer): two servers in one process never share.
 const ENGINES = Symbol("privacy engines by host");
-const enginesOf = (ctx: Pick<ModuleContext, "perServer">) => ctx.perServer(ENGINES, () => new Map<string, PrivacyEngine>());
+const enginesOf = (ctx: Pick<ModuleContext, "perServer">) =>
+  ctx.perServer(ENGINES, () => new Map<string, PrivacyEngine>());
 
 /** The engine the privacy module set up for this host. */
-export function privacyEngine(ctx: Pick<ModuleContext<unknown>, "perServer" | "host" | "route" | "deliver" | "hosts" | "sessions">): PrivacyEngine {
+export function privacyEngine(
+  ctx: Pick<ModuleContext<unknown>, "perServer" | "host" | "route" | "deliver" | "hosts" | "sessions">,
+): PrivacyEngine {
   const engine = enginesOf(ctx).get(ctx.host);
   if (!engine) throw new Error(`no privacy engine on ${ctx.host}: load the privacy module first`);
   return engine;

@@ -12,7 +12,10 @@ import { hasFrom, hasTo } from "../roster/subscription-state.js";
 const presence = (type: string, from: string, to: string) => new Element("presence", NS_CLIENT, { type, from, to });
 
 export async function removeAccount(
-  ctx: Pick<ModuleContext<unknown>, "host" | "log" | "store" | "sessions" | "route" | "notify" | "accounts" | "deleteUserData">,
+  ctx: Pick<
+    ModuleContext<unknown>,
+    "host" | "log" | "store" | "sessions" | "route" | "notify" | "accounts" | "deleteUserData"
+  >,
   user: string,
   requester: Session,
   result: Element,
