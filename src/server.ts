@@ -26,7 +26,7 @@ import { Router } from "./core/router.js";
 import { secureDataDirectory } from "./core/secure-data-directory.js";
 import { ServerCounters } from "./core/server-counters.js";
 import { loadServerSecret } from "./core/server-secret.js";
-import { SessionRegistry } from "./core/session-registry.js";
+import { InProcessSessionRegistry, type SessionRegistry } from "./core/session-registry.js";
 import { CertificateStore } from "./core/tls/certificates.js";
 import { mountOperationalEndpoints } from "./metrics/http-endpoints.js";
 import { LatencyHistogram } from "./metrics/latency-histogram.js";
@@ -225,7 +225,7 @@ export class NatterServer {
     }
     const accounts: AccountProvider = hostAccounts;
     const hooks = new Hooks(log);
-    const sessions = new SessionRegistry();
+    const sessions: SessionRegistry = new InProcessSessionRegistry();
     const hosts = new Set(config.hosts);
     const counters = new ServerCounters();
     const admins = new Set(config.admins);

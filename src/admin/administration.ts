@@ -352,7 +352,7 @@ export class Administration implements AdminOperations {
   }
 
   /** Sessions of a full JID (one), a bare JID (all its resources), or every session; `required`: a JID must be given. */
-  private matchingSessions(text: JidText | undefined, required = false): Session[] {
+  private matchingSessions(text: JidText | undefined, required = false): readonly Session[] {
     if (text === undefined || text === "") {
       if (required) throw new AdminError("bad-request", "which JID?");
       return [...this.deps.sessions.all()];
@@ -366,7 +366,7 @@ export class Administration implements AdminOperations {
     return this.deps.sessions.resourcesOf(jid.bareString());
   }
 
-  private endSessions(sessions: Session[], error: StreamError): void {
+  private endSessions(sessions: readonly Session[], error: StreamError): void {
     for (const s of sessions) s.close(error);
   }
 }

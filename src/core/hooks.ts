@@ -4,6 +4,7 @@
 import type { Logger } from "pino";
 import type { Jid } from "./jid.js";
 import type { Session } from "./session.js";
+import type { SessionState } from "./session-state.js";
 import type { Element } from "./xml/element.js";
 
 export interface NotifyHooks {
@@ -52,8 +53,8 @@ export interface PreAuthStream {
   readonly host: string;
   readonly secure: boolean;
   readonly remoteAddress: string;
-  /** Per-stream state owned by modules, keyed by a symbol each module creates (the session's state once bound). */
-  readonly state: Map<symbol, unknown>;
+  /** Per-stream state owned by modules, under keys each declares (session-state.ts); ends with authentication. */
+  readonly state: SessionState;
   /** Writes an element (e.g. an iq reply) to the client. */
   send(element: Element): void;
 }

@@ -7,6 +7,8 @@ export class ModuleLoader {
   private readonly core: CoreServices;
   private readonly byHost = new Map<string, Map<string, LoadedModule>>();
   private loads = 0;
+  /** ModuleContext.perServer values: this loader is the server's one. */
+  private readonly perServerValues = new Map<symbol, unknown>();
 
   constructor(core: CoreServices) {
     this.core = core;
@@ -37,7 +39,6 @@ export class ModuleLoader {
       },
       log,
       sessions: core.sessions,
-      core,
       admin: core.admin,
       hook(name, handler, opts) {
         removers.push(core.hooks.add(name, handler as never, owner, opts?.priority ?? 0));
@@ -69,8 +70,29 @@ export class ModuleLoader {
       command(node, definition) {
         removers.push(core.commands.register(host, node, definition, owner));
       },
-      route(stanza) {
-        void core.router.route(stanza);
+      route: (stanza, origin) => core.router.route(stanza, origin),
+      deliver: (session, stanza, receipt) => core.router.deliver(session, stanza, receipt),
+      messageTargets: (bare, all) => core.router.messageTargets(bare, all),
+      notify: (name, payload) => core.hooks.notify(name, payload),
+      fold: (name, args) => core.hooks.fold(name, args),
+      request: (iq, timeoutMs) => core.iq.request(iq, timeoutMs),
+      accounts: core.accounts,
+      admins: core.admins,
+      hosts: core.hosts,
+      bounce: (stanza, error) => core.router.bounce(stanza, error),
+      componentDomains: () => core.router.componentDomains(),
+      disco: core.disco,
+      commands: core.commands,
+      get publicUrl() {
+        return core.http.publicUrl;
+      },
+      dataDir: core.dataDir,
+      startedAt: core.startedAt,
+      version: core.version,
+      deleteUserData: (user) => core.storage.deleteUser(host, user),
+      perServer: <T>(key: symbol, make: () => T): T => {
+        if (!this.perServerValues.has(key)) this.perServerValues.set(key, make());
+        return this.perServerValues.get(key) as T;
       },
       provideAdmin(part) {
         removers.push(core.admin.provide(part));

@@ -8,10 +8,23 @@ import type { AccountProvider } from "../auth/types.js";
 import type { StorageDriver, StoreKind, StoreKinds } from "../storage/types.js";
 import type { HttpHandler, HttpRouteOptions, HttpRoutes } from "../web/http-routes.js";
 import type { CommandDefinition, CommandRegistry } from "./commands.js";
-import type { FirstHandler, FirstHook, FoldHandler, FoldHook, Hooks, NotifyHandler, NotifyHook } from "./hooks.js";
+import type { StanzaError } from "./errors.js";
+import type {
+  FirstHandler,
+  FirstHook,
+  FoldHandler,
+  FoldHook,
+  FoldHooks,
+  Hooks,
+  NotifyHandler,
+  NotifyHook,
+  NotifyHooks,
+} from "./hooks.js";
 import type { IqDispatcher, IqHandler, IqTarget, IqType } from "./iq-dispatch.js";
 import type { ComponentHandler, Router } from "./router.js";
+import type { Jid } from "./jid.js";
 import type { ServerCounters } from "./server-counters.js";
+import type { DeliveryReceipt, Session } from "./session.js";
 import type { SessionRegistry } from "./session-registry.js";
 import type { Element } from "./xml/element.js";
 
@@ -114,8 +127,8 @@ export interface ModuleContext<O = unknown> {
   /** The module's validated options; a reload may replace them (see ModuleDefinition.liveOptions): read them at use. */
   readonly options: O;
   readonly log: Logger;
+  /** Which sessions are bound (RFC 6120 §7): the SessionRegistry interface, in-process or cluster-wide. */
   readonly sessions: SessionRegistry;
-  readonly core: CoreServices;
   hook<K extends NotifyHook>(name: K, handler: NotifyHandler<K>, opts?: { priority?: number }): void;
   hookFirst<K extends FirstHook>(name: K, handler: FirstHandler<K>, opts?: { priority?: number }): void;
   hookFold<K extends FoldHook>(name: K, handler: FoldHandler<K>, opts?: { priority?: number }): void;
@@ -127,8 +140,51 @@ export interface ModuleContext<O = unknown> {
   store<K extends StoreKind>(name: string, kind: K): StoreKinds[K];
   /** Serves a domain of its own (e.g. conference.<host>): every stanza for it goes to `handler`. Removed on unload. */
   component(domain: string, handler: ComponentHandler): void;
-  /** Routes a stanza (from and to set). */
-  route(stanza: Element): void;
+  /**
+   * Routes a stanza (from and to set; `origin`: the local session it comes from). Settles once the stanza is
+   * delivered, handed on or bounced (RFC 6121 §8.5), so a module can keep order by awaiting it; never rejects,
+   * so a caller with nothing to wait for may leave it.
+   */
+  route(stanza: Element, origin?: Session): Promise<void>;
+  /** Hands a stanza to one local session through the delivery hooks (privacy, carbons, CSI). Never rejects. */
+  deliver(session: Session, stanza: Element, receipt?: DeliveryReceipt): Promise<void>;
+  /** RFC 6121 §8.5.2.1.1: the sessions a message to `bare` goes to (`all`: every non-negative one, for headlines). */
+  messageTargets(bare: Jid, all: boolean): Session[];
+  /** Announces a notify hook this module owns (every handler runs; a throw is logged, not passed on). */
+  notify<K extends NotifyHook>(name: K, payload: NotifyHooks[K]): Promise<void>;
+  /** Runs a fold hook (disco, stream features) and returns every handler's part. */
+  fold<K extends FoldHook>(name: K, args: FoldHooks[K]["args"]): Promise<FoldHooks[K]["result"][]>;
+  /** Sends an iq get/set and resolves with the reply, or undefined on timeout (the IQ dispatcher tracks it). */
+  request(iq: Element, timeoutMs?: number): Promise<Element | undefined>;
+  /** Accounts of every host: existence, creation, passwords, and how credentials are kept. */
+  readonly accounts: AccountProvider;
+  /** Bare JIDs of the server's administrators (config `admins`). */
+  readonly admins: ReadonlySet<string>;
+  /** Every virtual host this server serves. */
+  readonly hosts: ReadonlySet<string>;
+  /** Sends the error reply for a stanza back to its sender (RFC 6120 §8.3; never for type="error"). */
+  bounce(stanza: Element, error: StanzaError): void;
+  /** Domains served by components (ctx.component of any module, XEP-0114 components): disco#items of the host. */
+  componentDomains(): string[];
+  /** Disco view over every loaded module (features, identities, a generation that changes on load/unload). */
+  readonly disco: CoreServices["disco"];
+  /** XEP-0050 commands every module registered, by host: the adhoc module serves them. */
+  readonly commands: CommandRegistry;
+  /** Base URL clients reach the HTTP listener at (config `http.public_url`). */
+  readonly publicUrl: string;
+  /** Absolute data directory (config data_dir), for modules that keep files. */
+  readonly dataDir: string;
+  /** Server start time (ms since epoch). */
+  readonly startedAt: number;
+  /** Natter's version. */
+  readonly version: string;
+  /** Removes everything every store holds for an account of this host (account removal, XEP-0077 §3.2). */
+  deleteUserData(user: string): Promise<void>;
+  /**
+   * One value per server and key, made on first use: for what several modules or hosts share (the PEP services'
+   * per-user locks, the privacy engines blocking reaches), instead of module-level maps of servers.
+   */
+  perServer<T>(key: symbol, make: () => T): T;
   /** Serves HTTP requests under a path prefix on the server's HTTP listener (core.http.route). Removed on unload. */
   http(prefix: string, handler: HttpHandler, options?: HttpRouteOptions): void;
   /** An XEP-0050 ad-hoc command on this host (served by the adhoc module). Removed on unload. */

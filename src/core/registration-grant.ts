@@ -2,8 +2,10 @@
 // a grant on the pre-authentication stream once the client showed a valid token; the register module finds it
 // there and creates the account through it. Core holds only the shape, so neither module imports the other.
 import type { PreAuthStream } from "./hooks.js";
+import { defineSessionState } from "./session-state.js";
 
-export const REGISTRATION_GRANT = Symbol.for("natter.registration-grant");
+// Node-local: it lives on one pre-authentication stream.
+export const REGISTRATION_GRANT = defineSessionState<RegistrationGrant>("registration-grant", { shared: false });
 
 export interface RegistrationGrant {
   /**
@@ -15,5 +17,5 @@ export interface RegistrationGrant {
 }
 
 export function registrationGrant(stream: PreAuthStream): RegistrationGrant | undefined {
-  return stream.state.get(REGISTRATION_GRANT) as RegistrationGrant | undefined;
+  return stream.state.get(REGISTRATION_GRANT);
 }

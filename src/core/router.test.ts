@@ -9,7 +9,8 @@ import { IqDispatcher } from "./iq-dispatch.js";
 import { type Jid, parseJid } from "./jid.js";
 import { Router } from "./router.js";
 import type { Session } from "./session.js";
-import { SessionRegistry } from "./session-registry.js";
+import { InProcessSessionRegistry, type SessionRegistry } from "./session-registry.js";
+import { SessionState } from "./session-state.js";
 import { type Element, xml } from "./xml/element.js";
 import { NS_CLIENT, NS_STANZAS_ERROR } from "./xml/ns.js";
 
@@ -22,7 +23,7 @@ class RecordingSession implements Session {
   readonly since = 0;
   readonly streamManagement = "off" as const;
   readonly attached = true;
-  readonly state = new Map<symbol, unknown>();
+  readonly state = new SessionState();
   priority = 0;
   available = true;
   presence: Element | undefined;
@@ -47,7 +48,7 @@ async function setup() {
   const accounts = new InternalAccountProvider(storage, { iterations: 4096 });
   await accounts.createUser("example.org", "juliet", "pw");
   await accounts.createUser("example.org", "romeo", "pw");
-  const sessions = new SessionRegistry();
+  const sessions: SessionRegistry = new InProcessSessionRegistry();
   const hooks = new Hooks(log);
   let router: Router | undefined;
   const iq = new IqDispatcher({ log, send: (s) => void router?.route(s) });

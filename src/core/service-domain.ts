@@ -25,7 +25,7 @@ export function serveServiceDomain(
     }
     if (others) return others(stanza, to);
     // RFC 6120 §8.3.3.19: nothing here takes messages or IQs for other addresses; presence is ignored.
-    if (stanza.name !== "presence") ctx.core.router.bounce(stanza, new StanzaError("service-unavailable"));
+    if (stanza.name !== "presence") ctx.bounce(stanza, new StanzaError("service-unavailable"));
   });
   // The disco module lists components under the host's name; a service domain elsewhere is added here.
   if (!domain.endsWith(`.${host}`)) {

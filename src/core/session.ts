@@ -2,6 +2,7 @@
 import type { ClientTransport } from "../admin/types.js";
 import type { StreamError } from "./errors.js";
 import type { Jid } from "./jid.js";
+import type { SessionState } from "./session-state.js";
 import type { Element } from "./xml/element.js";
 
 export type DeliveryReceipt = (delivered: boolean) => void;
@@ -29,8 +30,8 @@ export interface Session {
   interested: boolean;
   /** A connection is attached (false while a stream-managed session waits for resumption, XEP-0198 §5). */
   readonly attached: boolean;
-  /** Per-session state owned by modules, keyed by a symbol each module creates. */
-  readonly state: Map<symbol, unknown>;
+  /** Per-session state owned by modules, under keys each declares (session-state.ts: shared or node-local). */
+  readonly state: SessionState;
   /**
    * Delivers a stanza to the client. A `receipt` is told whether it was delivered: acknowledged by the client
    * (XEP-0198) or, without stream management, written out of the process; false when the session ended first.

@@ -8,6 +8,7 @@ import type { PreAuthStream } from "../core/hooks.js";
 import { enforceResource, makeJid } from "../core/jid.js";
 import type { CoreServices } from "../core/modules.js";
 import { randomBase64url } from "../core/random-text.js";
+import { SessionState } from "../core/session-state.js";
 import { Element } from "../core/xml/element.js";
 import { NS_BIND, NS_CLIENT, NS_SASL, NS_SESSION, NS_SM, NS_STREAM, NS_TLS } from "../core/xml/ns.js";
 import type { Logger } from "pino";
@@ -55,7 +56,7 @@ export class ClientNegotiation {
   private authFailures = 0;
   private authenticated = false;
   /** Module state before authentication (XEP-0077 registration), made when a module first looks; the session has its own. */
-  private preAuthState: Map<symbol, unknown> | undefined;
+  private preAuthState: SessionState | undefined;
 
   constructor(
     private readonly stream: NegotiatingStream,
@@ -163,7 +164,7 @@ export class ClientNegotiation {
       secure: stream.wire.secure,
       remoteAddress: stream.wire.remoteAddress,
       get state() {
-        negotiation.preAuthState ??= new Map();
+        negotiation.preAuthState ??= new SessionState();
         return negotiation.preAuthState;
       },
       send: (element) => void stream.writeElement(element),

@@ -9,6 +9,7 @@ import type { DeliveryReceipt, Session } from "../core/session.js";
 import { type Element, xml } from "../core/xml/element.js";
 import { NS_CARBONS, NS_CLIENT, NS_DELAY, NS_MAM, NS_SID } from "../core/xml/ns.js";
 import type { ResumptionRegistry } from "./resumption-registry.js";
+import { SessionState } from "../core/session-state.js";
 import type { StreamManagement } from "./stream-management.js";
 
 /** What a session needs of the stream it is attached to. */
@@ -37,7 +38,7 @@ const OVER_LIMIT_GRACE_MS = 60_000;
 const HARD_LIMIT_FACTOR = 2;
 
 export class ClientSession implements Session {
-  readonly state = new Map<symbol, unknown>();
+  readonly state = new SessionState();
   jid: Jid;
   priority = 0;
   available = false;

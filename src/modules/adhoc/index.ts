@@ -35,7 +35,7 @@ export default defineModule({
   options,
   setup(ctx) {
     const { host } = ctx;
-    const registry = ctx.core.commands;
+    const registry = ctx.commands;
     const sessions = new CommandSessions({
       perAccount: ctx.options.max_sessions_per_user,
       total: ctx.options.max_sessions,

@@ -29,7 +29,7 @@ export default defineModule({
   options,
   setup(ctx) {
     // Read at every request: a reload may change the admins.
-    const isAdmin = (jid: Jid) => ctx.core.admins.has(jid.bareString());
+    const isAdmin = (jid: Jid) => ctx.admins.has(jid.bareString());
     const commands = {
       ...userCommands(ctx.admin, ctx.host),
       ...serverCommands(ctx.admin, ctx.host, ctx.options.max_list_items),

@@ -2,7 +2,7 @@
 // login to whoever has not seen this version). The message addresses (index.ts) and administration
 // (admin/administration.ts through HostAnnouncements) both use it.
 import type { HostAnnouncements } from "../../admin/admin-parts.js";
-import type { Router } from "../../core/router.js";
+import type { ModuleContext } from "../../core/modules.js";
 import type { Session } from "../../core/session.js";
 import type { SessionRegistry } from "../../core/session-registry.js";
 import type { KeyValueStore } from "../../storage/types.js";
@@ -16,7 +16,7 @@ export class Announcer implements HostAnnouncements {
     /** Per user: id of the MOTD version they were sent. */
     private readonly seenStore: KeyValueStore,
     private readonly sessions: SessionRegistry,
-    private readonly router: Router,
+    private readonly router: Pick<ModuleContext, "deliver">,
   ) {}
 
   /** Available resources of this host now (RFC 6121 "available resource": has sent initial presence). */

@@ -12,8 +12,13 @@ export default defineModule({
   // The host's MOTD is looked up at every login.
   cachedStores: ["motd"],
   setup(ctx) {
-    const router = ctx.core.router;
-    const announcer = new Announcer(ctx.host, ctx.store("motd", "keyval"), ctx.store("motd-seen", "keyval"), ctx.sessions, router);
+    const announcer = new Announcer(
+      ctx.host,
+      ctx.store("motd", "keyval"),
+      ctx.store("motd-seen", "keyval"),
+      ctx.sessions,
+      ctx,
+    );
     ctx.provideAdmin({ kind: "announcements", announcements: announcer });
 
     const partsOf = (stanza: Element): AnnouncementPart[] => {
@@ -29,8 +34,8 @@ export default defineModule({
       if (stanza.name !== "message") return undefined;
       if (stanza.attrs.type === "error") return "handled"; // RFC 6120 §8.3.1: never answer an error
       const from = tryParseJid(stanza.attrs.from);
-      if (!from || !ctx.core.admins.has(from.bareString())) {
-        router.bounce(stanza, new StanzaError("forbidden", "only server admins may send announcements"));
+      if (!from || !ctx.admins.has(from.bareString())) {
+        ctx.bounce(stanza, new StanzaError("forbidden", "only server admins may send announcements"));
         return "handled";
       }
       const action = parseAction(to.resource);
@@ -54,7 +59,7 @@ export default defineModule({
         ctx.log.info({ admin: from.bareString(), action }, "announcement sent");
       } catch (err) {
         if (!(err instanceof StanzaError)) throw err;
-        router.bounce(stanza, err);
+        ctx.bounce(stanza, err);
       }
       return "handled";
     });

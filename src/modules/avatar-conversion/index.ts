@@ -10,9 +10,10 @@ import { createPepService } from "../pep/service.js";
 import { avatarHash } from "../vcard/avatar-hash.js";
 import { emptyVCard, parseStoredVCard, photoBinval, serialiseVCard } from "../vcard/codec.js";
 import { convertibleInfo, dataBase64, dataElement, metadataElement, sha1Hex, withPhoto } from "./codec.js";
+import { defineSessionState } from "../../core/session-state.js";
 
 /** Per session: ids of vCard sets sent by it whose result has not come back yet. */
-const PENDING_VCARD_SETS = Symbol("avatar-conversion-pending");
+const PENDING_VCARD_SETS = defineSessionState<Set<string>>("avatar-conversion.pending", { shared: false });
 
 export default defineModule({
   name: "avatar-conversion",
@@ -84,7 +85,7 @@ export default defineModule({
       if (children.length !== 1 || children[0]?.name !== "vCard" || children[0].ns !== NS_VCARD) return undefined;
       const to = stanza.attrs.to === undefined ? undefined : tryParseJid(stanza.attrs.to);
       if (stanza.attrs.to !== undefined && (!to || to.resource !== "" || to.bareString() !== session.jid.bareString())) return undefined;
-      const pending = (session.state.get(PENDING_VCARD_SETS) as Set<string> | undefined) ?? new Set<string>();
+      const pending = (session.state.get(PENDING_VCARD_SETS)) ?? new Set<string>();
       session.state.set(PENDING_VCARD_SETS, pending);
       pending.add(stanza.attrs.id);
       return undefined;
@@ -94,7 +95,7 @@ export default defineModule({
       ({ session, stanza }) => {
         // Not async: every delivery passes here, and all but the awaited vCard results pass without a promise.
         if (stanza.name !== "iq" || (stanza.attrs.type !== "result" && stanza.attrs.type !== "error")) return undefined;
-        const pending = session.state.get(PENDING_VCARD_SETS) as Set<string> | undefined;
+        const pending = session.state.get(PENDING_VCARD_SETS);
         const id = stanza.attrs.id;
         if (!pending || id === undefined || !pending.delete(id)) return undefined;
         if (stanza.attrs.type !== "result") return undefined;

@@ -12,9 +12,11 @@ import { NS_BLOCKING, NS_CLIENT } from "../../core/xml/ns.js";
 import { privacyEngine } from "../privacy/privacy-engine.js";
 import { isBlockItem } from "../privacy/privacy-rules.js";
 import { blocklist, freshName, withBlocked } from "./blocklist.js";
+import { defineSessionState } from "../../core/session-state.js";
 
 /** §3.3: "resources that have requested the blocklist". */
-const INTERESTED = Symbol.for("natter.blocking.interested");
+// XEP-0191 §3.3: shared: a block list push from any node goes to the sessions that asked for the list.
+const INTERESTED = defineSessionState<true>("blocking.interested", { shared: true });
 
 /** The JIDs of a <block/> or <unblock/>, canonical; bad-request without a jid, jid-malformed for a bad one. */
 function itemJids(el: Element): string[] {
@@ -46,7 +48,7 @@ export default defineModule({
           id: `push-${randomBytes(6).toString("base64url")}`,
           to: s.jid.toString(),
         });
-        await ctx.core.router.deliver(s, iq.append(payload.clone()));
+        await ctx.deliver(s, iq.append(payload.clone()));
       }
     }
 

@@ -143,7 +143,7 @@ export default defineModule({
       if (stanza.attrs.to !== undefined) attrs.from = stanza.attrs.to;
       const reply = new Element("iq", stanza.ns, attrs);
       if (payload) reply.append(payload);
-      await ctx.core.router.route(reply);
+      await ctx.route(reply);
     };
 
     // XEP-0049 requests for storage:bookmarks (#compat), taken before the private-storage module sees them;
@@ -185,7 +185,7 @@ export default defineModule({
         } catch (err) {
           if (!(err instanceof StanzaError)) throw err;
           const reply = errorReply(stanza, err);
-          if (reply) await ctx.core.router.route(reply);
+          if (reply) await ctx.route(reply);
           return "handled";
         }
         const rest = query.children.filter((c) => typeof c === "string" || !lists.includes(c));

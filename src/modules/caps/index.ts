@@ -35,7 +35,7 @@ export default defineModule({
   depends: ["disco"],
   options,
   setup(ctx) {
-    const { core, host } = ctx;
+    const { host } = ctx;
     const hostJid = tryParseJid(host) as Jid;
     // Verified ver → features, shared by every user of the host (§5.4 step 3.9: "globally cache").
     const cache = new LruMap<string, ReadonlySet<string>>(ctx.options.cache_size);
@@ -45,7 +45,7 @@ export default defineModule({
     async function queryDisco(session: Session, node: string, ver: string): Promise<Element | undefined> {
       const iq = new Element("iq", NS_CLIENT, { type: "get", from: host, to: session.jid.toString() });
       iq.c("query", NS_DISCO_INFO, { node: `${node}#${ver}` });
-      const reply = await core.iq.request(iq, ctx.options.query_timeout * 1000);
+      const reply = await ctx.request(iq, ctx.options.query_timeout * 1000);
       if (reply?.attrs.type !== "result") return undefined;
       return reply.getChild("query", NS_DISCO_INFO);
     }
@@ -116,9 +116,9 @@ export default defineModule({
     // (the host's disco#info is built from what they register), not once per login.
     let kept: { generation: number; ver: string } | undefined;
     async function serverVer(): Promise<string> {
-      const generation = core.disco.generation();
+      const generation = ctx.disco.generation();
       if (kept?.generation === generation) return kept.ver;
-      const ver = hostVer(await hostInfo(core, host, hostJid), SERVER_HASH);
+      const ver = hostVer(await hostInfo(ctx, host, hostJid), SERVER_HASH);
       kept = { generation, ver };
       return ver;
     }
@@ -126,7 +126,7 @@ export default defineModule({
     // §6.2: disco#info to node#ver gives the same identities, features and forms as without a node.
     ctx.hookFold("disco.info", async ({ to, node }) => {
       if (node === undefined || to.local !== "" || to.domain !== host || !node.startsWith(`${ctx.options.node}#`)) return undefined;
-      const info = await hostInfo(core, host, hostJid);
+      const info = await hostInfo(ctx, host, hostJid);
       return node === `${ctx.options.node}#${hostVer(info, SERVER_HASH)}` ? info : undefined;
     });
   },

@@ -2,16 +2,20 @@
 // same information again under `node#ver` (§6.2: an entity MUST answer a disco#info query to node#ver).
 import type { DiscoInfoPart } from "../../core/hooks.js";
 import type { Jid } from "../../core/jid.js";
-import type { CoreServices } from "../../core/modules.js";
+import type { ModuleContext } from "../../core/modules.js";
 import { buildInfo } from "../disco/codec.js";
 import { capsHash } from "./caps-hash.js";
 
 /** Everything the host's disco#info (no node) is built from, merged into one part. */
-export async function hostInfo(core: CoreServices, host: string, hostJid: Jid): Promise<DiscoInfoPart> {
-  const parts = await core.hooks.fold("disco.info", { to: hostJid, from: hostJid, node: undefined });
+export async function hostInfo(
+  ctx: Pick<ModuleContext, "fold" | "disco">,
+  host: string,
+  hostJid: Jid,
+): Promise<DiscoInfoPart> {
+  const parts = await ctx.fold("disco.info", { to: hostJid, from: hostJid, node: undefined });
   const merged: Required<DiscoInfoPart> = {
-    identities: [...core.disco.identities(host)],
-    features: [...core.disco.features(host, "host")],
+    identities: [...ctx.disco.identities(host)],
+    features: [...ctx.disco.features(host, "host")],
     forms: [],
   };
   for (const p of parts) {

@@ -1,6 +1,7 @@
 // What the caps module knows of a session's XEP-0115 capabilities, for other modules (PEP's XEP-0163 §4.2
 // notification filtering): kept in the session's own state, so it ends with the session.
 import type { Session } from "../../core/session.js";
+import { defineSessionState } from "../../core/session-state.js";
 
 export interface SessionCaps {
   node: string;
@@ -11,10 +12,15 @@ export interface SessionCaps {
   features: Promise<ReadonlySet<string> | undefined>;
 }
 
-const CAPS_STATE = Symbol("caps");
+// Shared: which notifications a session asks for (XEP-0163 §4.2) decides what any node sends it. The features
+// promise stays behind; a remote node resolves ver → features from the caps cache.
+const CAPS_STATE = defineSessionState<SessionCaps>("caps", {
+  shared: true,
+  describe: ({ node, ver, hash }) => ({ node, ver, hash }),
+});
 
 export function sessionCaps(session: Session): SessionCaps | undefined {
-  return session.state.get(CAPS_STATE) as SessionCaps | undefined;
+  return session.state.get(CAPS_STATE);
 }
 
 export function setSessionCaps(session: Session, caps: SessionCaps | undefined): void {

@@ -7,6 +7,7 @@ import type { Session } from "../../core/session.js";
 import type { Element } from "../../core/xml/element.js";
 import { NS_CARBONS } from "../../core/xml/ns.js";
 import { type CarbonKind, carbonEligible, isCarbon, isPrivate, wrapCarbon } from "./codec.js";
+import { defineSessionState } from "../../core/session-state.js";
 
 export default defineModule({
   name: "carbons",
@@ -16,8 +17,8 @@ export default defineModule({
     { xep: 334, version: "1.0.0", status: "partial", note: "no-copy (and XEP-0280 private) stop carbons" },
   ],
   setup(ctx) {
-    const enabled = Symbol("carbons: enabled");
-    const core = ctx.core;
+    // XEP-0280 §6: shared: whichever node routes a message copies it to the sessions that enabled carbons.
+    const enabled = defineSessionState<true>("carbons.enabled", { shared: true });
     // A message addressed to the bare JID reaches several resources as one element; its copies are made
     // at the first delivery only. Weak: nothing outlives the stanza.
     const copied = new WeakSet<Element>();
@@ -40,7 +41,7 @@ export default defineModule({
     const copyTo = async (kind: CarbonKind, user: string, original: Element, skip: (s: Session) => boolean) => {
       for (const s of ctx.sessions.resourcesOf(user)) {
         if (skip(s) || s.state.get(enabled) !== true) continue;
-        await core.router.deliver(s, wrapCarbon(kind, user, s.jid.toString(), original));
+        await ctx.deliver(s, wrapCarbon(kind, user, s.jid.toString(), original));
       }
     };
 
@@ -49,7 +50,7 @@ export default defineModule({
       const from = tryParseJid(stanza.attrs.from);
       const to = tryParseJid(stanza.attrs.to);
       if (!from || !to || from.bareString() === to.bareString()) return undefined;
-      if (from.local === "" && core.hosts.has(from.domain)) return undefined;
+      if (from.local === "" && ctx.hosts.has(from.domain)) return undefined;
       return { from: from.bareString(), to: to.bareString() };
     };
 
@@ -71,7 +72,7 @@ export default defineModule({
       const got = new Set<Session>([session]);
       // A full JID that is not this session's was routed as if to the bare JID (RFC 6121 §8.5.3.2.1).
       if (to.resource === "" || to.toString() !== session.jid.toString()) {
-        for (const s of core.router.messageTargets(user, false)) got.add(s);
+        for (const s of ctx.messageTargets(user, false)) got.add(s);
       }
       await copyTo("received", user.toString(), stanza, (s) => got.has(s));
       return undefined;

@@ -7,6 +7,7 @@ import type { Session } from "../../core/session.js";
 import { Element } from "../../core/xml/element.js";
 import { NS_CSI } from "../../core/xml/ns.js";
 import { csiVerdict } from "./codec.js";
+import { defineSessionState } from "../../core/session-state.js";
 
 const options = z
   .object({
@@ -16,7 +17,7 @@ const options = z
   .strict();
 
 /** Shared by every host's instance: the feature is offered once per stream. */
-const OFFERED = Symbol("client-state: feature offered");
+const OFFERED = defineSessionState<true>("client-state.offered", { shared: false });
 
 interface Held {
   stanza: Element;
@@ -32,8 +33,9 @@ export default defineModule({
   options,
   setup(ctx) {
     // Present while the session is inactive: what it holds, in arrival order.
-    const inactive = Symbol("client-state: held stanzas");
-    const heldOf = (session: Session) => session.state.get(inactive) as Held[] | undefined;
+    // XEP-0352: inactive while this holds the stanzas kept back; shared as "inactive", the stanzas stay here.
+    const inactive = defineSessionState<Held[]>("client-state.inactive", { shared: true, describe: () => true });
+    const heldOf = (session: Session) => session.state.get(inactive);
 
     const flush = (session: Session, held: Held[]) => {
       const out = held.splice(0);

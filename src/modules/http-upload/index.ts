@@ -55,11 +55,11 @@ export default defineModule({
   specs: [{ xep: 363, version: "1.1.0", status: "complete", note: "served by Natter's HTTP listener" }],
   options,
   setup(ctx) {
-    const { core, host, options: opts } = ctx;
+    const { host, options: opts } = ctx;
     const domain = opts.domain === "" ? `upload.${host}` : (tryParseJid(opts.domain)?.domain ?? opts.domain);
     const expireMs = opts.expire_after_days * DAY_MS;
     const store = new UploadStore(ctx.store("http-upload", "map"), ctx.store("http-upload-ids", "map"));
-    const root = join(core.dataDir, "uploads", host);
+    const root = join(ctx.dataDir, "uploads", host);
     const prefix = `/upload/${encodeURIComponent(host)}`;
     const uploading = new Set<string>();
 
@@ -143,7 +143,7 @@ export default defineModule({
         };
         await store.add(from.local, id, record);
         // §4: keep the file name intact in the URL; the same URL serves PUT (with its token) and GET.
-        const url = `${core.http.publicUrl}${prefix}/${id}/${encodeURIComponent(request.filename)}`;
+        const url = `${ctx.publicUrl}${prefix}/${id}/${encodeURIComponent(request.filename)}`;
         return buildSlot(url, url, { Authorization: `Bearer ${token}` });
       },
       owner,

@@ -16,6 +16,7 @@ import { type Invite, InviteLimitError, InviteStore, invitePathPrefix, inviteUri
 import { iqReplyTo } from "./preauth-reply.js";
 import { makeRedeemer } from "./redeem.js";
 import { rosterPreauthHandler } from "./roster-preauth.js";
+import { defineSessionState } from "../../core/session-state.js";
 
 const options = z
   .object({
@@ -48,7 +49,7 @@ const options = z
   })
   .strict();
 
-const FAILURES = Symbol("invites.preauth-failures");
+const FAILURES = defineSessionState<number>("invites.preauth-failures", { shared: false });
 
 export default defineModule({
   name: "invites",
@@ -69,8 +70,8 @@ export default defineModule({
     const store = new InviteStore(ctx.store("invites", "map"));
     const redeem = makeRedeemer(ctx, store);
     const limits = () => ({ maxTotal: ctx.options.max_total, maxPerUser: ctx.options.max_per_user });
-    const publicUrl = () => ctx.core.http.publicUrl;
-    const prefix = invitePathPrefix(host, [...ctx.core.hosts][0]);
+    const publicUrl = () => ctx.publicUrl;
+    const prefix = invitePathPrefix(host, [...ctx.hosts][0]);
     const summary = (i: Invite): InvitationSummary => ({
       token: i.token,
       link: `${publicUrl()}${prefix}/${i.token}`,
@@ -86,7 +87,7 @@ export default defineModule({
       inviteCommands({
         host,
         pageBase: () => `${publicUrl()}${prefix}`,
-        isAdmin: (jid) => ctx.core.admins.has(jid.bareString()),
+        isAdmin: (jid) => ctx.admins.has(jid.bareString()),
         userInvitesAllowed: () => ctx.options.allow_user_invites,
         create: async (spec) => {
           const invite = await store.create({ ...spec, ttlSeconds: ctx.options.default_ttl }, limits());
@@ -156,7 +157,7 @@ export default defineModule({
     // XEP-0445 §3: the stream feature announcing token registration.
     // Not where accounts live in a directory (LDAP, a program): no account can be created here.
     ctx.hookFold("stream.preauth-features", ({ stream }) =>
-      stream.host === host && ctx.core.accounts.credentialKind(host) === "scram"
+      stream.host === host && ctx.accounts.credentialKind(host) === "scram"
         ? new Element("register", NS_INVITE)
         : undefined,
     );
@@ -166,7 +167,7 @@ export default defineModule({
       stream: Parameters<Parameters<typeof ctx.hookFirst<"stream.preauth-iq">>[1]>[0]["stream"],
       token: string,
     ): Promise<boolean> {
-      const failures = (stream.state.get(FAILURES) as number | undefined) ?? 0;
+      const failures = stream.state.get(FAILURES) ?? 0;
       if (failures >= ctx.options.max_token_failures) return false;
       if (!(await store.valid(token))) {
         stream.state.set(FAILURES, failures + 1);

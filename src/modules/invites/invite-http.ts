@@ -100,9 +100,9 @@ export function inviteHttpHandler(
     if ([...password].length < opts.minPasswordLength())
       return again(`The password must have at least ${opts.minPasswordLength()} characters.`);
     // As in-band registration: admin rights come from the config by name; such names are the operator's to create.
-    if (ctx.core.admins.has(`${username}@${ctx.host}`)) return again("That username is taken.", 409);
+    if (ctx.admins.has(`${username}@${ctx.host}`)) return again("That username is taken.", 409);
     try {
-      await redeem(token, username, () => ctx.core.accounts.createUser(ctx.host, username, password));
+      await redeem(token, username, () => ctx.accounts.createUser(ctx.host, username, password));
     } catch (err) {
       if (err instanceof AccountExistsError) return again("That username is taken.", 409);
       if (err instanceof StanzaError) {

@@ -34,7 +34,7 @@ export async function subscribeEachOther(ctx: ModuleContext<unknown>, inviter: s
         to: s.jid.toString(),
       });
       iq.c("query", NS_ROSTER, { ver }).append(itemElement(item));
-      await ctx.core.router.deliver(s, iq);
+      await ctx.deliver(s, iq);
     }
   }
 }

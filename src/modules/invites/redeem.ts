@@ -19,7 +19,7 @@ export function makeRedeemer(ctx: ModuleContext<unknown>, store: InviteStore): R
       const invite = await store.valid(token);
       if (!invite) throw invalidInvite();
       // Accounts of a host whose passwords live in a directory are made there, not from an invitation.
-      if (ctx.core.accounts.credentialKind(ctx.host) === "plaintext")
+      if (ctx.accounts.credentialKind(ctx.host) === "plaintext")
         throw new StanzaError("not-allowed", "accounts of this host are managed elsewhere");
       if (invite.username !== undefined && invite.username !== username)
         throw new StanzaError("not-acceptable", `this invitation is for the username ${invite.username}`);
@@ -34,7 +34,7 @@ export function makeRedeemer(ctx: ModuleContext<unknown>, store: InviteStore): R
       if (
         invite.subscribe &&
         invite.inviter !== "admin" &&
-        (await ctx.core.accounts.userExists(ctx.host, inviterLocal))
+        (await ctx.accounts.userExists(ctx.host, inviterLocal))
       ) {
         try {
           await subscribeEachOther(ctx, invite.inviter, jid);

@@ -37,7 +37,7 @@ export function rosterPreauthHandler(ctx: ModuleContext<unknown>, store: InviteS
     });
     ctx.log.info({ inviter, contact }, "subscription pre-approved by an invitation token (XEP-0379)");
     if (askBack)
-      await ctx.core.router.route(
+      await ctx.route(
         new Element("presence", NS_CLIENT, { from: inviter, to: contact, type: "subscribe" }),
       );
     return undefined;

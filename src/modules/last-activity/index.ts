@@ -9,6 +9,7 @@ import { NS_LAST } from "../../core/xml/ns.js";
 import { RosterStore } from "../roster/roster-store.js";
 import { hasFrom } from "../roster/subscription-state.js";
 import { LAST_LOG_STORE, readLastLog, writeLastLog } from "./last-log.js";
+import { defineSessionState } from "../../core/session-state.js";
 
 const seconds = (sinceMs: number): number => Math.max(0, Math.floor((Date.now() - sinceMs) / 1000));
 
@@ -29,14 +30,14 @@ export default defineModule({
     },
   ],
   setup(ctx) {
-    const { core, host } = ctx;
+    const { host } = ctx;
     const lastlog = ctx.store(LAST_LOG_STORE, "keyval");
     const roster = new RosterStore(ctx);
     /** Per session: the status of the unavailable presence it sent last, until it is available again. */
-    const STATUS = Symbol("last-activity.status");
+    const STATUS = defineSessionState<string>("last-activity.status", { shared: false });
 
     // §5: a query to the server answers its uptime, with no character data.
-    ctx.iq("host", "get", NS_LAST, "query", () => lastQuery(seconds(core.startedAt)));
+    ctx.iq("host", "get", NS_LAST, "query", () => lastQuery(seconds(ctx.startedAt)));
 
     // §3: a query to a bare JID is answered by the server on the user's behalf.
     ctx.iq("account", "get", NS_LAST, "query", async ({ from, to }) => {
@@ -75,8 +76,8 @@ export default defineModule({
       if (session.jid.domain !== host) return;
       // A cancelled account (XEP-0077 §3.2) is gone before its sessions close: leave no trace of it.
       // An account directory that cannot answer now: the user was logged in, so record it.
-      if (!(await core.accounts.userExists(host, session.jid.local).catch(() => true))) return;
-      await record(session, (session.state.get(STATUS) as string | undefined) ?? "");
+      if (!(await ctx.accounts.userExists(host, session.jid.local).catch(() => true))) return;
+      await record(session, session.state.get(STATUS) ?? "");
     });
   },
 });

@@ -86,15 +86,15 @@ export default defineModule<MucOptions>({
       stored = randomBytes(32).toString("base64");
       await secretStore.set("", stored);
     }
-    const roomStore = new RoomStore(ctx.store("muc-rooms", "keyval"), domain, ctx.core.admins);
+    const roomStore = new RoomStore(ctx.store("muc-rooms", "keyval"), domain, ctx.admins);
     const svc = new MucService({
       domain,
       host: ctx.host,
       options,
       log: ctx.log,
-      router: ctx.core.router,
-      admins: ctx.core.admins,
-      hosts: ctx.core.hosts,
+      router: ctx,
+      admins: ctx.admins,
+      hosts: ctx.hosts,
       roomStore,
       archive: ctx.store("muc-archive", "archive"),
       secret: Buffer.from(stored, "base64"),

@@ -5,7 +5,7 @@ import { createHmac, randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { StanzaError, type StanzaErrorCondition, errorReply } from "../../core/errors.js";
 import { type Jid, tryParseJid } from "../../core/jid.js";
-import type { Router } from "../../core/router.js";
+import type { ModuleContext } from "../../core/modules.js";
 import { Element } from "../../core/xml/element.js";
 import type { ArchiveStore } from "../../storage/types.js";
 import { mayQueryRoomArchive } from "./archive-access.js";
@@ -19,7 +19,8 @@ export interface MucServiceDeps {
   host: string;
   options: MucOptions;
   log: Logger;
-  router: Router;
+  /** Where the service's stanzas go out (the module context's awaitable route). */
+  router: Pick<ModuleContext, "route">;
   admins: ReadonlySet<string>;
   /** The server's own hosts: users of any other domain are remote (remote_room_creation). */
   hosts: ReadonlySet<string>;
@@ -37,7 +38,7 @@ export class MucService {
   /** Read at use: a reload may replace them (reconfigure). */
   options: MucOptions;
   readonly log: Logger;
-  readonly router: Router;
+  readonly router: Pick<ModuleContext, "route">;
   readonly admins: ReadonlySet<string>;
   readonly hosts: ReadonlySet<string>;
   readonly roomStore: RoomStore;

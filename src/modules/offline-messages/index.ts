@@ -9,6 +9,7 @@ import { defineModule } from "../../core/modules.js";
 import type { Session } from "../../core/session.js";
 import { NS_MSGOFFLINE } from "../../core/xml/ns.js";
 import { decodeOffline, encodeOffline, offlineVerdict, withDelay } from "./codec.js";
+import { defineSessionState } from "../../core/session-state.js";
 
 const options = z
   .object({
@@ -37,7 +38,7 @@ export default defineModule({
   setup(ctx) {
     const store = ctx.store("offline", "archive");
     // Set on a session whose last available presence had a negative priority.
-    const negative = Symbol("offline-messages: negative priority");
+    const negative = defineSessionState<true>("offline-messages.negative-priority", { shared: false });
 
     // One operation at a time per account, so the limit holds under concurrent senders and two
     // resources coming online together never both get the same messages.
@@ -65,7 +66,7 @@ export default defineModule({
         // The router found no resource, then waited (privacy, this lock): a resource that became available
         // meanwhile already looked for stored messages before this one was stored. It gets it now (queued
         // behind this operation), so the message does not wait for its next login.
-        for (const session of ctx.core.router.messageTargets(to.bare(), false)) {
+        for (const session of ctx.messageTargets(to.bare(), false)) {
           if (session.jid.domain === ctx.host) void deliverStored(session).catch((err: unknown) => ctx.log.error({ err, user: to.local }, "offline delivery failed"));
         }
         return "handled";
@@ -201,7 +202,7 @@ export default defineModule({
           const bytes = JSON.stringify(item.value).length;
           held.count++;
           held.bytes += bytes;
-          await ctx.core.router.deliver(session, withDelay(stored.stanza, ctx.host, stored.received), (delivered) =>
+          await ctx.deliver(session, withDelay(stored.stanza, ctx.host, stored.received), (delivered) =>
             settle(session, id, bytes, delivered),
           );
         }

@@ -128,7 +128,7 @@ export default defineModule({
     ctx.hook("account.deleted", async ({ host: deletedHost, user: deletedUser }) => {
       const bare = `${deletedUser}@${deletedHost}`;
       // A host whose accounts live elsewhere may not list them (HTTP, extauth) or not now (directory down).
-      const owners = await ctx.core.accounts.listUsers(host).catch((err: Error) => {
+      const owners = await ctx.accounts.listUsers(host).catch((err: Error) => {
         ctx.log.warn(
           { user: bare, error: err.message },
           "cannot list this host's accounts: PEP affiliations of a deleted account kept",

@@ -3,7 +3,7 @@
 // XEP-0402, avatars XEP-0084, vCard4 XEP-0292) build on it server-side with createPepService(ctx).
 import { StanzaError } from "../../core/errors.js";
 import { type Jid, makeJid, tryParseJid } from "../../core/jid.js";
-import type { CoreServices, ModuleContext } from "../../core/modules.js";
+import type { ModuleContext } from "../../core/modules.js";
 import type { Session } from "../../core/session.js";
 import type { DataForm } from "../../core/xml/data-form.js";
 import { Element } from "../../core/xml/element.js";
@@ -24,6 +24,7 @@ import {
 } from "./node-config.js";
 import { notificationTargets } from "./notify.js";
 import { type PepNode, PepStore } from "./pep-store.js";
+import { defineSessionState } from "../../core/session-state.js";
 
 export interface PepLimits {
   /** The most items a node keeps ("max" means this). */
@@ -51,20 +52,16 @@ export interface PublishRequest {
 }
 
 /** Per-session memory of which last items went out for this availability (XEP-0163 §4.3.3 rule 2). */
-const SENT_LAST = Symbol("pep-sent-last");
+const SENT_LAST = defineSessionState<Set<string>>("pep.sent-last", { shared: false });
 
 export type PepService = ReturnType<typeof createPepService>;
 
 // Per-user serialisation shared by every PEP service of a host (pep, bookmarks, vcard4, avatar conversion each
-// create one), so that a limit checked under the lock holds across them. Keyed by the server's CoreServices.
-const hostLocks = new WeakMap<CoreServices, Map<string, Map<string, Promise<unknown>>>>();
+// create one), so that a limit checked under the lock holds across them. Per server (ctx.perServer).
+const HOST_LOCKS = Symbol("pep locks by host");
 
-function locksOf(core: CoreServices, host: string): Map<string, Promise<unknown>> {
-  let byHost = hostLocks.get(core);
-  if (!byHost) {
-    byHost = new Map();
-    hostLocks.set(core, byHost);
-  }
+function locksOf(ctx: Pick<ModuleContext, "perServer">, host: string): Map<string, Promise<unknown>> {
+  const byHost = ctx.perServer(HOST_LOCKS, () => new Map<string, Map<string, Promise<unknown>>>());
   let locks = byHost.get(host);
   if (!locks) {
     locks = new Map();
@@ -73,11 +70,14 @@ function locksOf(core: CoreServices, host: string): Map<string, Promise<unknown>
   return locks;
 }
 
-export function createPepService(ctx: Pick<ModuleContext<unknown>, "store" | "host" | "sessions" | "core" | "log">, limits: PepLimits) {
+export function createPepService(
+  ctx: Pick<ModuleContext<unknown>, "store" | "host" | "sessions" | "perServer" | "log" | "route" | "notify">,
+  limits: PepLimits,
+) {
   const store = new PepStore(ctx);
   const roster = new RosterStore(ctx);
-  const { core, host } = ctx;
-  const locks = locksOf(core, host);
+  const { host } = ctx;
+  const locks = locksOf(ctx, host);
 
   /** Runs changes of one user's nodes one at a time (publish replaces, then trims). */
   function locked<T>(user: string, fn: () => Promise<T>): Promise<T> {
@@ -95,7 +95,7 @@ export function createPepService(ctx: Pick<ModuleContext<unknown>, "store" | "ho
 
   function send(owner: Jid, to: string, config: NodeConfig, child: Element, delay?: number): void {
     const msg = eventMessage(owner.bareString(), to, config.notification_type, child, delay === undefined ? undefined : { stamp: delay, from: owner.bareString() });
-    void core.router.route(msg);
+    void ctx.route(msg);
   }
 
   /** Sends `child` to every target, after the IQ result (caps of a target may still be on their way). */
@@ -161,7 +161,7 @@ export function createPepService(ctx: Pick<ModuleContext<unknown>, "store" | "ho
         const item: PepItem = { id, payload, publisher: req.publisher.toString(), when: Date.now() };
         broadcast(owner, nodeName, node, itemsEvent(nodeName, [itemElement(NS_PUBSUB_EVENT, item, node.config.deliver_payloads)]));
       }
-      await core.hooks.notify("pep.published", { host, user, node: nodeName, itemId: id, payload: req.payload, publisher: req.publisher });
+      await ctx.notify("pep.published", { host, user, node: nodeName, itemId: id, payload: req.payload, publisher: req.publisher });
       return id;
     },
 
@@ -175,7 +175,7 @@ export function createPepService(ctx: Pick<ModuleContext<unknown>, "store" | "ho
       if (notify || node.config.notify_retract) {
         broadcast(ownerJid(user), nodeName, node, itemsEvent(nodeName, [new Element("retract", NS_PUBSUB_EVENT, { id })]));
       }
-      await core.hooks.notify("pep.retracted", { host, user, node: nodeName, itemId: id });
+      await ctx.notify("pep.retracted", { host, user, node: nodeName, itemId: id });
     },
 
     /** XEP-0060 §8.1: creates a node (conflict if it exists). */
@@ -307,7 +307,7 @@ export function createPepService(ctx: Pick<ModuleContext<unknown>, "store" | "ho
     async sendLastItems(session: Session, user: string): Promise<void> {
       const owner = ownerJid(user);
       // Made at the first item sent: most sessions never get one, and an empty set per session adds up.
-      const sentSoFar = () => session.state.get(SENT_LAST) as Set<string> | undefined;
+      const sentSoFar = () => session.state.get(SENT_LAST);
       for (const [nodeName, node] of await store.allNodes(user)) {
         const key = `${owner.bareString()}\0${nodeName}`;
         if (sentSoFar()?.has(key) || node.config.send_last_published_item !== "on_sub_and_presence" || !node.config.deliver_notifications) continue;

@@ -9,6 +9,7 @@ import { sharedChildren } from "../../core/xml/frozen-element.js";
 import { NS_CLIENT } from "../../core/xml/ns.js";
 import { type RosterItem, RosterStore } from "../roster/roster-store.js";
 import { hasFrom, hasTo } from "../roster/subscription-state.js";
+import { defineSessionState } from "../../core/session-state.js";
 
 interface PresenceState {
   /** Broadcast available presence not yet followed by unavailable. */
@@ -39,12 +40,12 @@ export default defineModule({
   specs: [{ rfc: 6121, status: "complete", note: "§4 presence: initial, probes, broadcast, unavailable, directed" }],
   depends: ["roster"],
   setup(ctx) {
-    const { core, host } = ctx;
+    const { host } = ctx;
     const roster = new RosterStore(ctx);
-    const key = Symbol("presence");
+    const key = defineSessionState<PresenceState>("presence.state", { shared: false });
 
     function stateOf(session: Session): PresenceState {
-      let st = session.state.get(key) as PresenceState | undefined;
+      let st = session.state.get(key);
       if (!st) {
         st = { announced: false, directed: undefined };
         session.state.set(key, st);
@@ -74,7 +75,7 @@ export default defineModule({
         session.available = false;
         session.presence = undefined;
       }
-      await core.hooks.notify("presence.broadcast", { session, stanza, initial });
+      await ctx.notify("presence.broadcast", { session, stanza, initial });
     });
 
     // §4.2.2 initial presence, §4.4.2 subsequent presence, §4.5.2 unavailable presence.
@@ -88,16 +89,16 @@ export default defineModule({
       const items = await roster.getAll(user);
       const copy = readdresser(stanza);
       for (const item of items) {
-        if (hasFrom(item.subscription)) await core.router.route(copy(full, bareOfItem(item)));
+        if (hasFrom(item.subscription)) await ctx.route(copy(full, bareOfItem(item)));
       }
       // The user is implicitly subscribed to itself: every available resource, this one included, gets it.
       const resources = ctx.sessions.resourcesOf(session.jid.bare());
-      for (const s of resources) if (s.available) await core.router.deliver(s, copy(full, s.jid.toString()));
+      for (const s of resources) if (s.available) await ctx.deliver(s, copy(full, s.jid.toString()));
       if (!initial) return;
       // §4.2.2: the new resource learns the presence of the user's other available resources...
       for (const s of resources) {
         if (s !== session && s.available && s.presence)
-          await core.router.deliver(session, readdress(s.presence, s.jid.toString(), full));
+          await ctx.deliver(session, readdress(s.presence, s.jid.toString(), full));
       }
       // ...and of its contacts, through probes to those it is subscribed to. §4.3.1: probes go from the bare
       // JID; a probe to a local contact never leaves the server, so it comes from this resource and only it
@@ -105,13 +106,13 @@ export default defineModule({
       for (const item of items) {
         if (!hasTo(item.subscription)) continue;
         const contact = bareOfItem(item);
-        const local = core.router.isLocalHost(tryParseJid(contact)?.domain ?? "");
+        const local = ctx.hosts.has(tryParseJid(contact)?.domain ?? "");
         const probe = new Element("presence", NS_CLIENT, {
           type: "probe",
           from: local ? full : session.jid.bareString(),
           to: contact,
         });
-        await core.router.route(probe);
+        await ctx.route(probe);
       }
     });
 
@@ -126,16 +127,16 @@ export default defineModule({
         st.announced = false;
         for (const contact of await subscribers(session.jid.local)) {
           sentTo.add(contact);
-          await core.router.route(copy(full, contact));
+          await ctx.route(copy(full, contact));
         }
         for (const s of ctx.sessions.resourcesOf(session.jid.bare())) {
-          if (s !== session && s.available) await core.router.deliver(s, copy(full, s.jid.toString()));
+          if (s !== session && s.available) await ctx.deliver(s, copy(full, s.jid.toString()));
         }
       }
       const directed = [...(st.directed ?? [])];
       st.directed = undefined;
       for (const to of directed) {
-        if (!sentTo.has(to)) await core.router.route(copy(full, to));
+        if (!sentTo.has(to)) await ctx.route(copy(full, to));
       }
     }
 
@@ -185,7 +186,7 @@ export default defineModule({
       }
       if (!allowed) {
         // §4.3.2: no subscription → no presence, but "unsubscribed" so the prober's server can fix its roster.
-        await core.router.route(
+        await ctx.route(
           new Element("presence", NS_CLIENT, { type: "unsubscribed", from: contactBare, to: from.bareString() }),
         );
         return "handled";
@@ -193,7 +194,7 @@ export default defineModule({
       // The last presence of each available resource; none available → no answer (§4.3.2 allows either).
       for (const s of ctx.sessions.resourcesOf(to.bare())) {
         if (s.available && s.presence)
-          await core.router.route(readdress(s.presence, s.jid.toString(), from.toString()));
+          await ctx.route(readdress(s.presence, s.jid.toString(), from.toString()));
       }
       return "handled";
     });

@@ -60,7 +60,7 @@ export default defineModule({
         for (const s of ctx.sessions.resourcesOf(`${user}@${host}`)) {
           const iq = new Element("iq", NS_CLIENT, { type: "set", id: `push-${randomBytes(6).toString("base64url")}`, to: s.jid.toString() });
           iq.c("query", NS_PRIVACY).c("list", NS_PRIVACY, { name });
-          await ctx.core.router.deliver(s, iq);
+          await ctx.deliver(s, iq);
         }
       }
     });

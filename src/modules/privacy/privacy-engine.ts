@@ -7,7 +7,7 @@
 // set of users with a default list is read once at start, their records are cached (bounded, LRU).
 import { errorReply, StanzaError } from "../../core/errors.js";
 import { type Jid, tryParseJid } from "../../core/jid.js";
-import type { CoreServices, ModuleContext } from "../../core/modules.js";
+import type { ModuleContext } from "../../core/modules.js";
 import type { Session } from "../../core/session.js";
 import { Element } from "../../core/xml/element.js";
 import { NS_BLOCKING_ERRORS, NS_CLIENT } from "../../core/xml/ns.js";
@@ -23,6 +23,7 @@ import {
   type PeerRosterItem,
   type PrivacyItem,
 } from "./privacy-rules.js";
+import { defineSessionState } from "../../core/session-state.js";
 
 /** One user's lists. Items are kept sorted by order. */
 export interface PrivacyRecord {
@@ -41,18 +42,23 @@ export interface FilterInput {
 /** Called after a user's record changed (pushes): `origin` is the session that asked, if any. */
 export type ChangeListener = (user: string, before: PrivacyRecord, after: PrivacyRecord, origin: Session | undefined) => Promise<void>;
 
-/** Per-session active list name (XEP-0016 §2.4); Symbol.for so that it survives a module reload. */
-const ACTIVE = Symbol.for("natter.privacy.active");
+// Per-session active list name (XEP-0016 §2.4); module-level, so it survives a module reload. Shared: a change
+// to a list, made on any node, re-applies to the sessions that have it active (§2.3).
+const ACTIVE = defineSessionState<string>("privacy.active", { shared: true });
 
 const EMPTY: PrivacyRecord = Object.freeze({ lists: Object.freeze({}) }) as PrivacyRecord;
 
 // One engine per server and host, so that the blocking module reaches the privacy module's engine (it
-// declares `depends: ["privacy"]`). Keyed by the server's CoreServices: two servers in one process never share.
-const engines = new WeakMap<CoreServices, Map<string, PrivacyEngine>>();
+// declares `depends: ["privacy"]`). Per server (ctx.perServer): two servers in one process never share.
+const ENGINES = Symbol("privacy engines by host");
+const enginesOf = (ctx: Pick<ModuleContext, "perServer">) =>
+  ctx.perServer(ENGINES, () => new Map<string, PrivacyEngine>());
 
 /** The engine the privacy module set up for this host. */
-export function privacyEngine(ctx: Pick<ModuleContext<unknown>, "core" | "host">): PrivacyEngine {
-  const engine = engines.get(ctx.core)?.get(ctx.host);
+export function privacyEngine(
+  ctx: Pick<ModuleContext<unknown>, "perServer" | "host" | "route" | "deliver" | "hosts" | "sessions">,
+): PrivacyEngine {
+  const engine = enginesOf(ctx).get(ctx.host);
   if (!engine) throw new Error(`no privacy engine on ${ctx.host}: load the privacy module first`);
   return engine;
 }
@@ -91,12 +97,7 @@ export class PrivacyEngine {
       const rec = (await engine.store.get(user)) as unknown as PrivacyRecord | undefined;
       if (rec?.default !== undefined) engine.withDefault.add(user);
     }
-    let byHost = engines.get(ctx.core);
-    if (!byHost) {
-      byHost = new Map();
-      engines.set(ctx.core, byHost);
-    }
-    byHost.set(ctx.host, engine);
+    enginesOf(ctx).set(ctx.host, engine);
     return engine;
   }
 
@@ -216,7 +217,7 @@ export class PrivacyEngine {
     if (owner.domain !== this.ctx.host || owner.local === "") return undefined;
     // XEP-0016 §2.1: never between a user's own resources. The user's own server is no contact either.
     if (peer.local === owner.local && peer.domain === owner.domain) return undefined;
-    if (peer.local === "" && this.ctx.core.hosts.has(peer.domain)) return undefined;
+    if (peer.local === "" && this.ctx.hosts.has(peer.domain)) return undefined;
     const session = input.session ?? (owner.resource !== "" ? this.ctx.sessions.get(owner) : undefined);
     // No list applies (the usual case): decided without a promise, as every delivery asks.
     if (!this.mayHaveList(owner.local, session)) {
@@ -267,7 +268,7 @@ export class PrivacyEngine {
   }
 
   private send(stanza: Element | undefined): void {
-    if (stanza) void this.ctx.core.router.route(this.exemptStanza(stanza));
+    if (stanza) void this.ctx.route(this.exemptStanza(stanza));
   }
 
   private async peerRosterItem(user: string, peer: Jid): Promise<PeerRosterItem | undefined> {
@@ -300,23 +301,23 @@ export class PrivacyEngine {
           const is = allows(now ?? [], "presence-out", jid, peer);
           if (was && !is) {
             const p = new Element("presence", NS_CLIENT, { from: full, to: contact, type: "unavailable" });
-            await this.ctx.core.router.route(this.exemptStanza(p));
+            await this.ctx.route(this.exemptStanza(p));
           } else if (!was && is && session.presence) {
             const p = session.presence.clone();
             p.attrs.from = full;
             p.attrs.to = contact;
-            await this.ctx.core.router.route(p);
+            await this.ctx.route(p);
           }
         }
         if (hasTo(item.subscription)) {
           const was = allows(old ?? [], "presence-in", jid, peer);
           const is = allows(now ?? [], "presence-in", jid, peer);
           if (!was && is) probe.add(contact);
-          else if (was && !is && this.ctx.core.hosts.has(jid.domain)) {
+          else if (was && !is && this.ctx.hosts.has(jid.domain)) {
             for (const s of this.ctx.sessions.resourcesOf(jid)) {
               if (!s.available) continue;
               const p = new Element("presence", NS_CLIENT, { from: s.jid.toString(), to: full, type: "unavailable" });
-              await this.ctx.core.router.deliver(session, this.exemptStanza(p));
+              await this.ctx.deliver(session, this.exemptStanza(p));
             }
           }
         }
@@ -324,13 +325,13 @@ export class PrivacyEngine {
     }
     // RFC 6121 §4.3: the answer to a probe from the bare JID reaches every available resource.
     for (const contact of probe) {
-      await this.ctx.core.router.route(new Element("presence", NS_CLIENT, { type: "probe", from: `${user}@${this.ctx.host}`, to: contact }));
+      await this.ctx.route(new Element("presence", NS_CLIENT, { type: "probe", from: `${user}@${this.ctx.host}`, to: contact }));
     }
   }
 }
 
 function activeName(session: Session): string | undefined {
-  return session.state.get(ACTIVE) as string | undefined;
+  return session.state.get(ACTIVE);
 }
 
 /** The list that applies for an active list name (or the default one). */

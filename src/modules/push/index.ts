@@ -25,6 +25,7 @@ import {
   redelivered,
   registrationKey,
 } from "./codec.js";
+import { defineSessionState } from "../../core/session-state.js";
 
 const options = z
   .object({
@@ -68,13 +69,14 @@ export default defineModule({
     const { host } = ctx;
     const store = ctx.store("push", "map");
     // Registrations a session enabled (keys), while that session lives.
-    const OWNED = Symbol("push: registrations enabled by this session");
+    // Shared: which of the account's push registrations stay live depends on the sessions of every node.
+    const OWNED = defineSessionState<Set<string>>("push.owned", { shared: true, describe: (set) => [...set] });
     // Messages pushed per registration since its device last got messages live (message-count).
     const counts = new Map<string, number>();
     // One message delivered to several resources is one event.
     const seen = new WeakSet<Element>();
 
-    const owned = (s: Session): Set<string> | undefined => s.state.get(OWNED) as Set<string> | undefined;
+    const owned = (s: Session): Set<string> | undefined => s.state.get(OWNED);
     const countKey = (user: string, key: string) => `${user}\0${key}`;
     // One enable at a time per account, so that concurrent enables cannot pass max_registrations together.
     const serial = createPerKeyQueue();
@@ -153,7 +155,7 @@ export default defineModule({
       const body = last.getChildText("body", last.ns);
       // An encrypted message's body is only a fallback text ("this message is encrypted").
       if (ctx.options.include_body && body !== undefined && !isEncrypted(last)) summary.lastBody = body;
-      const reply = await ctx.core.iq.request(buildPublish(bare, reg, summary), ctx.options.timeout * 1000);
+      const reply = await ctx.request(buildPublish(bare, reg, summary), ctx.options.timeout * 1000);
       if (!reply) {
         ctx.log.warn({ user, service: reg.jid, node: reg.node }, "push service did not answer");
         return;

@@ -12,15 +12,18 @@ import { hasFrom, hasTo } from "../roster/subscription-state.js";
 const presence = (type: string, from: string, to: string) => new Element("presence", NS_CLIENT, { type, from, to });
 
 export async function removeAccount(
-  ctx: Pick<ModuleContext<unknown>, "core" | "host" | "log" | "store" | "sessions">,
+  ctx: Pick<
+    ModuleContext<unknown>,
+    "host" | "log" | "store" | "sessions" | "route" | "notify" | "accounts" | "deleteUserData"
+  >,
   user: string,
   requester: Session,
   result: Element,
 ): Promise<void> {
-  const { core, host } = ctx;
+  const { host } = ctx;
   const bare = `${user}@${host}`;
   // The account record first: from here on no one can log in as it, and nothing records new activity for it.
-  await core.accounts.deleteUser(host, user);
+  await ctx.accounts.deleteUser(host, user);
   const roster = new RosterStore(ctx);
   const resources = ctx.sessions.resourcesOf(bare);
   const notified = new Set<string>();
@@ -30,19 +33,19 @@ export async function removeAccount(
     notified.add(contact);
     // RFC 6121 §3.2.2: a contact that loses "from" gets unavailable presence from each available resource.
     if (hasFrom(state.subscription)) {
-      for (const s of resources) if (s.available) await core.router.route(presence("unavailable", s.jid.toString(), contact));
+      for (const s of resources) if (s.available) await ctx.route(presence("unavailable", s.jid.toString(), contact));
     }
     // XEP-0077 §3.2: "the server SHOULD also cancel all existing presence subscriptions" (RFC 6121 §2.5.2).
-    if (hasTo(state.subscription) || state.pendingOut) await core.router.route(presence("unsubscribe", bare, contact));
-    if (hasFrom(state.subscription) || state.pendingIn) await core.router.route(presence("unsubscribed", bare, contact));
+    if (hasTo(state.subscription) || state.pendingOut) await ctx.route(presence("unsubscribe", bare, contact));
+    if (hasFrom(state.subscription) || state.pendingIn) await ctx.route(presence("unsubscribed", bare, contact));
   }
   // Requests the user never answered and that have no roster item: refuse them.
   for (const request of await roster.pendingRequests(user)) {
     const contact = request.attrs.from;
-    if (contact !== undefined && !notified.has(contact)) await core.router.route(presence("unsubscribed", bare, contact));
+    if (contact !== undefined && !notified.has(contact)) await ctx.route(presence("unsubscribed", bare, contact));
   }
-  await core.storage.deleteUser(host, user);
-  await core.hooks.notify("account.deleted", { host, user });
+  await ctx.deleteUserData(user);
+  await ctx.notify("account.deleted", { host, user });
   ctx.log.info({ user: bare }, "account cancelled in-band (XEP-0077)");
   // §3.2: the result, then a <not-authorized/> stream error on every active session of the account. The result
   // is written here, before the close, because the dispatcher's own reply would come after it (and is then

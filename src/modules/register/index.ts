@@ -17,6 +17,7 @@ import { Element } from "../../core/xml/element.js";
 import { NS_CLIENT, NS_REGISTER, NS_REGISTER_FEATURE } from "../../core/xml/ns.js";
 import { removeAccount } from "./account-removal.js";
 import { iqReply, parseRegisterSet, registerError, registeredForm, registrationForm } from "./codec.js";
+import { defineSessionState } from "../../core/session-state.js";
 
 const options = z
   .object({
@@ -44,7 +45,7 @@ const options = z
   .strict();
 
 /** Per stream: an account was already created on it (XEP-0077 §3.1.1). */
-const REGISTERED = Symbol("register.done");
+const REGISTERED = defineSessionState<true>("register.done", { shared: false });
 
 export default defineModule({
   name: "register",
@@ -53,14 +54,14 @@ export default defineModule({
   ],
   options,
   setup(ctx) {
-    const { core, host, options: opts } = ctx;
+    const { host, options: opts } = ctx;
     const limit = opts.throttle.per_ip;
     // The login throttle's counter, counting accounts created (per address, IPv6 per /64) instead of failed logins.
     const created = limit.attempts > 0 ? new FailureCounter(limit.attempts, limit.window, 100_000) : undefined;
 
     // Passwords checked elsewhere (LDAP, an external program, HTTP: docs/authentication.md): accounts are made
     // there, so registration is neither offered nor accepted here.
-    const managedElsewhere = () => core.accounts.credentialKind(host) === "plaintext";
+    const managedElsewhere = () => ctx.accounts.credentialKind(host) === "plaintext";
 
     /** What the account backend's refusals mean to the client; other errors go on. */
     function backendError(err: unknown): never {
@@ -112,7 +113,7 @@ export default defineModule({
       // Admin rights come from the config by name (`admins`): a stranger who registers that name would hold them
       // (say, after the admin's account was deleted). Such names are the operator's to create (`natter adduser`);
       // the answer is the one for a taken name.
-      if (core.admins.has(`${username}@${host}`)) {
+      if (ctx.admins.has(`${username}@${host}`)) {
         ctx.log.warn(
           { user: `${username}@${host}`, ip: ipKey(stream.remoteAddress) },
           "in-band registration of an admin name refused",
@@ -120,7 +121,7 @@ export default defineModule({
         throw registerError("conflict", "that username is taken");
       }
       const password = checkPassword(set.password);
-      const create = () => core.accounts.createUser(host, username, password);
+      const create = () => ctx.accounts.createUser(host, username, password);
       try {
         // XEP-0445: a stream that showed an invitation token creates the account through it (single use).
         const grant = registrationGrant(stream);
@@ -223,7 +224,7 @@ export default defineModule({
         username = undefined;
       }
       if (username !== user) throw registerError("forbidden", "you can only change your own password");
-      await core.accounts.setPassword(host, user, checkPassword(request.password)).catch(backendError);
+      await ctx.accounts.setPassword(host, user, checkPassword(request.password)).catch(backendError);
       ctx.log.info({ user: `${user}@${host}` }, "password changed in-band");
       return undefined;
     }

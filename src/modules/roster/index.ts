@@ -20,6 +20,7 @@ import {
   type SubState,
   type SubscriptionType,
 } from "./subscription-state.js";
+import { defineSessionState } from "../../core/session-state.js";
 
 const options = z
   .object({
@@ -47,7 +48,7 @@ const options = z
   .strict();
 
 /** The post-authentication features are folded once per stream whatever the host (the host is not known before bind). */
-const FEATURES_OFFERED = Symbol.for("natter.roster.features-offered");
+const FEATURES_OFFERED = defineSessionState<true>("roster.features-offered", { shared: false });
 
 /** Work to do once the per-user lock is released (routing may re-enter the lock of another local user). */
 type After = (() => Promise<void>)[];
@@ -65,7 +66,7 @@ export default defineModule({
   ],
   options,
   setup(ctx) {
-    const { core, host } = ctx;
+    const { host } = ctx;
     const opts = ctx.options;
     const store = new RosterStore(ctx);
 
@@ -88,7 +89,7 @@ export default defineModule({
           to: s.jid.toString(),
         });
         iq.c("query", NS_ROSTER, opts.versioning ? { ver } : {}).append(item.clone());
-        await core.router.deliver(s, iq);
+        await ctx.deliver(s, iq);
       }
     }
 
@@ -105,14 +106,14 @@ export default defineModule({
         const p = s.presence.clone();
         p.attrs.from = s.jid.toString();
         p.attrs.to = contact;
-        await core.router.route(p);
+        await ctx.route(p);
       }
     }
 
     /** RFC 6121 §3.2.2 / §3.3.3: a contact that loses "from" gets unavailable presence from each available resource. */
     async function sendUnavailable(user: string, contact: string): Promise<void> {
       for (const s of ctx.sessions.resourcesOf(bareOf(user))) {
-        if (s.available) await core.router.route(presence("unavailable", s.jid.toString(), contact));
+        if (s.available) await ctx.route(presence("unavailable", s.jid.toString(), contact));
       }
     }
 
@@ -234,10 +235,10 @@ export default defineModule({
         const { item, state } = await store.state(user, contact);
         if (!item) throw new StanzaError("item-not-found"); // §2.5.3
         if (hasTo(state.subscription) || state.pendingOut) {
-          after.push(() => core.router.route(presence("unsubscribe", userBare, contactBare)));
+          after.push(() => ctx.route(presence("unsubscribe", userBare, contactBare)));
         }
         if (hasFrom(state.subscription) || state.pendingIn) {
-          after.push(() => core.router.route(presence("unsubscribed", userBare, contactBare)));
+          after.push(() => ctx.route(presence("unsubscribed", userBare, contactBare)));
         }
         if (hasFrom(state.subscription)) after.push(() => sendUnavailable(user, contactBare));
         await store.remove(user, contact);
@@ -273,7 +274,7 @@ export default defineModule({
         }
         const next = await save(user, contact, item, state, r.state);
         if (r.push && next) await push(user, itemElement(next));
-        if (r.route) after.push(() => core.router.route(stanza));
+        if (r.route) after.push(() => ctx.route(stanza));
         presenceEffects(user, contact, state, r.state, after);
       });
       await runAfter(after);
@@ -307,10 +308,10 @@ export default defineModule({
         const next = await save(user, contact, item, state, r.state, stanza);
         if (r.push && next) await push(user, itemElement(next));
         if (r.deliver) {
-          for (const s of ctx.sessions.resourcesOf(userBare)) if (s.available) await core.router.deliver(s, stanza);
+          for (const s of ctx.sessions.resourcesOf(userBare)) if (s.available) await ctx.deliver(s, stanza);
         }
         if (r.autoReply) {
-          after.push(() => core.router.route(presence("subscribed", userBare, contact)));
+          after.push(() => ctx.route(presence("subscribed", userBare, contact)));
           // Already allowed, the contact asked again: it evidently lacks our presence.
           if (hasFrom(state.subscription)) after.push(() => sendCurrentPresence(user, contact));
         }
@@ -323,7 +324,7 @@ export default defineModule({
     // RFC 6121 §3.1.3: pending requests go to each resource when it becomes available.
     ctx.hook("presence.broadcast", async ({ session, initial }) => {
       if (!initial || session.jid.domain !== host) return;
-      for (const request of await store.pendingRequests(session.jid.local)) await core.router.deliver(session, request);
+      for (const request of await store.pendingRequests(session.jid.local)) await ctx.deliver(session, request);
     });
   },
 });

@@ -61,10 +61,10 @@ export default defineModule({
   depends: ["vcard"],
   options,
   setup(ctx) {
-    const { host, core } = ctx;
-    const unknown = ctx.options.hosts.filter((h) => !core.hosts.has(h));
+    const { host } = ctx;
+    const unknown = ctx.options.hosts.filter((h) => !ctx.hosts.has(h));
     // Said once (by the first host's instance): a misspelt host silently without a directory would puzzle.
-    if (unknown.length > 0 && [...core.hosts][0] === host)
+    if (unknown.length > 0 && [...ctx.hosts][0] === host)
       ctx.log.warn({ hosts: unknown }, "user-directory: hosts not served here");
     if (ctx.options.hosts.length > 0 && !ctx.options.hosts.includes(host)) return;
     const configured = ctx.options.domain.replaceAll("{host}", host);

@@ -62,7 +62,7 @@ export default defineModule({
       else await vcards.set(to.local, text);
       if (hash === "") await hashes.delete(to.local);
       else await hashes.set(to.local, hash);
-      await ctx.core.hooks.notify("vcard.changed", {
+      await ctx.notify("vcard.changed", {
         host: ctx.host,
         user: to.local,
         vcard: isEmptyVCard(payload) ? undefined : payload,

@@ -20,7 +20,7 @@ export default defineModule({
     ctx.iq("host", "get", NS_VERSION, "query", () => {
       const q = new Element("query", NS_VERSION);
       q.c("name").t("Natter");
-      q.c("version").t(ctx.core.version);
+      q.c("version").t(ctx.version);
       if (ctx.options.show_os) q.c("os").t(`${os.type()} ${os.release()}`);
       return q;
     });
