@@ -61,11 +61,19 @@ async function setup() {
 const settle = () => new Promise((r) => setTimeout(r, 20));
 
 function msg(to: string, type?: string): Element {
-  return xml("message", NS_CLIENT, { from: "romeo@example.org/orchard", to, ...(type ? { type } : {}) }, xml("body", NS_CLIENT, {}, "hi"));
+  return xml(
+    "message",
+    NS_CLIENT,
+    { from: "romeo@example.org/orchard", to, ...(type ? { type } : {}) },
+    xml("body", NS_CLIENT, {}, "hi"),
+  );
 }
 
 function errorCondition(el: Element | undefined): string | undefined {
-  return el?.getChild("error")?.elements().find((c) => c.ns === NS_STANZAS_ERROR)?.name;
+  return el
+    ?.getChild("error")
+    ?.elements()
+    .find((c) => c.ns === NS_STANZAS_ERROR)?.name;
 }
 
 describe("RFC 6121 §8.5 routing", () => {
@@ -122,10 +130,14 @@ describe("RFC 6121 §8.5 routing", () => {
     await settle();
     assert.equal(env.romeo.got.length, 0);
     const stored: Element[] = [];
-    env.hooks.add("message.offline", ({ stanza }: { stanza: Element }) => {
-      stored.push(stanza);
-      return "handled";
-    }, "test");
+    env.hooks.add(
+      "message.offline",
+      ({ stanza }: { stanza: Element }) => {
+        stored.push(stanza);
+        return "handled";
+      },
+      "test",
+    );
     await env.router.route(msg("juliet@example.org", "chat"));
     await settle();
     assert.equal(stored.length, 1);
@@ -145,25 +157,52 @@ describe("RFC 6121 §8.5 routing", () => {
   });
 
   it("§8.5.3.2.3 iq to a missing resource → service-unavailable; §8.5.2.1.3 iq to a bare JID is answered by the server", async () => {
-    await env.router.route(xml("iq", NS_CLIENT, { from: "romeo@example.org/orchard", to: "juliet@example.org/gone", type: "get", id: "1" }, xml("query", "urn:x")));
-    await env.router.route(xml("iq", NS_CLIENT, { from: "romeo@example.org/orchard", to: "juliet@example.org", type: "get", id: "2" }, xml("query", "urn:x")));
+    await env.router.route(
+      xml(
+        "iq",
+        NS_CLIENT,
+        { from: "romeo@example.org/orchard", to: "juliet@example.org/gone", type: "get", id: "1" },
+        xml("query", "urn:x"),
+      ),
+    );
+    await env.router.route(
+      xml(
+        "iq",
+        NS_CLIENT,
+        { from: "romeo@example.org/orchard", to: "juliet@example.org", type: "get", id: "2" },
+        xml("query", "urn:x"),
+      ),
+    );
     await settle();
-    assert.deepEqual(env.romeo.got.map((s) => [s.attrs.id, s.attrs.type, errorCondition(s)]), [
-      ["1", "error", "service-unavailable"],
-      ["2", "error", "service-unavailable"],
-    ]);
+    assert.deepEqual(
+      env.romeo.got.map((s) => [s.attrs.id, s.attrs.type, errorCondition(s)]),
+      [
+        ["1", "error", "service-unavailable"],
+        ["2", "error", "service-unavailable"],
+      ],
+    );
     assert.equal(env.romeo.got[1]!.attrs.from, "juliet@example.org");
   });
 
   it("§8.5.1 no such user: message and iq get service-unavailable, presence is ignored", async () => {
     await env.router.route(msg("nobody@example.org", "chat"));
     await env.router.route(xml("presence", NS_CLIENT, { from: "romeo@example.org/orchard", to: "nobody@example.org" }));
-    await env.router.route(xml("iq", NS_CLIENT, { from: "romeo@example.org/orchard", to: "nobody@example.org/x", type: "set", id: "3" }, xml("q", "urn:x")));
+    await env.router.route(
+      xml(
+        "iq",
+        NS_CLIENT,
+        { from: "romeo@example.org/orchard", to: "nobody@example.org/x", type: "set", id: "3" },
+        xml("q", "urn:x"),
+      ),
+    );
     await settle();
-    assert.deepEqual(env.romeo.got.map((s) => [s.name, errorCondition(s)]), [
-      ["message", "service-unavailable"],
-      ["iq", "service-unavailable"],
-    ]);
+    assert.deepEqual(
+      env.romeo.got.map((s) => [s.name, errorCondition(s)]),
+      [
+        ["message", "service-unavailable"],
+        ["iq", "service-unavailable"],
+      ],
+    );
   });
 
   it("§8.5.2.1.2 available presence to a bare JID reaches every available resource", async () => {

@@ -106,7 +106,8 @@ export class ClientNegotiation {
         for (const m of sasl.offered()) mechs.c("mechanism").t(m);
         const channelBinding = sasl.channelBindingFeature(); // XEP-0440
         if (channelBinding) features.append(channelBinding);
-        for (const f of await this.core.hooks.fold("stream.preauth-features", { stream: this.preAuthView() })) features.append(f);
+        for (const f of await this.core.hooks.fold("stream.preauth-features", { stream: this.preAuthView() }))
+          features.append(f);
       }
     } else {
       features.c("bind", NS_BIND);
@@ -127,7 +128,12 @@ export class ClientNegotiation {
     if (this.authenticated && el.name === "iq" && el.ns === NS_CLIENT) return this.handleBindIq(el);
     if (this.authenticated && el.ns === NS_SM) return this.sm.handleBeforeBind(el);
     // An iq a module answers before authentication (XEP-0077 §3.1), once TLS is up where it is required (RFC 6120 §5.3.1).
-    if (!this.authenticated && el.name === "iq" && el.ns === NS_CLIENT && (wire.secure || !this.opts.requireEncryption)) {
+    if (
+      !this.authenticated &&
+      el.name === "iq" &&
+      el.ns === NS_CLIENT &&
+      (wire.secure || !this.opts.requireEncryption)
+    ) {
       if (await this.core.hooks.first("stream.preauth-iq", { stream: this.preAuthView(), stanza: el })) return;
     }
     // RFC 6120 §4.9.3.12: stanzas before authentication (and binding).
@@ -183,7 +189,10 @@ export class ClientNegotiation {
     if (outcome.kind === "success") {
       this.authenticated = true;
       this.sasl = undefined;
-      stream.log.info({ user: `${outcome.username}@${stream.host}`, mechanism: outcome.mechanism }, "authentication succeeded");
+      stream.log.info(
+        { user: `${outcome.username}@${stream.host}`, mechanism: outcome.mechanism },
+        "authentication succeeded",
+      );
       this.core.counters.authSucceeded(outcome.mechanism);
       stream.authenticatedAs(outcome.username);
       // RFC 6120 §6.4.6: the stream restarts after success.
@@ -230,11 +239,21 @@ export class ClientNegotiation {
         // expiry, its unacknowledged messages re-routed. Only connected sessions refuse the bind.
         const waiting = sessions.resourcesOf(jid.bareString()).find((s) => !s.attached);
         if (waiting) {
-          stream.log.info({ user: jid.bareString(), ended: waiting.jid.toString() }, "session limit: a session waiting for resumption gives way");
+          stream.log.info(
+            { user: jid.bareString(), ended: waiting.jid.toString() },
+            "session limit: a session waiting for resumption gives way",
+          );
           waiting.close(new StreamError("resource-constraint", "the account's session limit"));
         } else {
-          stream.log.warn({ user: jid.bareString(), limit: this.opts.maxSessionsPerAccount }, "bind refused: too many sessions for the account");
-          return this.replyIq(iq, undefined, new StanzaError("resource-constraint", "too many sessions for this account", { type: "wait" }));
+          stream.log.warn(
+            { user: jid.bareString(), limit: this.opts.maxSessionsPerAccount },
+            "bind refused: too many sessions for the account",
+          );
+          return this.replyIq(
+            iq,
+            undefined,
+            new StanzaError("resource-constraint", "too many sessions for this account", { type: "wait" }),
+          );
         }
       }
       session.jid = jid;

@@ -128,12 +128,18 @@ export class ClientSession implements Session {
   /** More unacknowledged than `factor` times the configured limits (count or bytes)? */
   private overLimit(factor: number): boolean {
     const sm = this.sm;
-    return sm !== undefined && (sm.unacked.length > this.maxUnacked * factor || sm.unackedBytes > this.maxUnackedBytes * factor);
+    return (
+      sm !== undefined &&
+      (sm.unacked.length > this.maxUnacked * factor || sm.unackedBytes > this.maxUnackedBytes * factor)
+    );
   }
 
   private endOverLimit(): void {
     const sm = this.sm!;
-    this.log.warn({ jid: this.jid.toString(), count: sm.unacked.length, bytes: sm.unackedBytes }, "too many unacknowledged stanzas; ending the session");
+    this.log.warn(
+      { jid: this.jid.toString(), count: sm.unacked.length, bytes: sm.unackedBytes },
+      "too many unacknowledged stanzas; ending the session",
+    );
     // A stream error (not a clean close), so that every unacknowledged message is re-routed (end()).
     this.close(new StreamError("resource-constraint", "too many unacknowledged stanzas"));
   }
@@ -162,7 +168,10 @@ export class ClientSession implements Session {
       void this.end(reason);
       return;
     }
-    this.log.info({ jid: this.jid.toString(), timeout: sm.resumeTimeout, reason }, "connection lost; session kept for resumption");
+    this.log.info(
+      { jid: this.jid.toString(), timeout: sm.resumeTimeout, reason },
+      "connection lost; session kept for resumption",
+    );
     this.detachTimer = setTimeout(() => void this.end("resumption timed out"), sm.resumeTimeout * 1000);
     this.detachTimer.unref();
     void this.core.hooks.notify("session.detached", { session: this });
@@ -197,7 +206,10 @@ export class ClientSession implements Session {
     if (wasBound || reason === "conflict") await this.core.hooks.notify("session.closed", { session: this, reason });
     this.available = false;
     if (sm && sm.unacked.length > 0) {
-      this.log.info({ jid: this.jid.toString(), count: sm.unacked.length, reason }, "re-routing unacknowledged stanzas");
+      this.log.info(
+        { jid: this.jid.toString(), count: sm.unacked.length, reason },
+        "re-routing unacknowledged stanzas",
+      );
       // A client that closed its stream cleanly had everything on the wire; what it may not have acknowledged
       // and is in its archive (XEP-0313) it can fetch there, so only the rest is sent again (as Prosody does).
       this.rerouteUnacked(sm.takeUnacked(), reason === "closed");

@@ -71,7 +71,11 @@ export default defineModule({
       const type = vcard.getChild("PHOTO", NS_VCARD)?.getChildText("TYPE", NS_VCARD)?.trim() || "image/png";
       const publisher = makeJid(user, host);
       await pep.publish(user, NS_AVATAR_DATA, { id, payload: dataElement(base64), publisher });
-      await pep.publish(user, NS_AVATAR_METADATA, { id, payload: metadataElement({ id, bytes: Buffer.from(base64, "base64").length, type }), publisher });
+      await pep.publish(user, NS_AVATAR_METADATA, {
+        id,
+        payload: metadataElement({ id, bytes: Buffer.from(base64, "base64").length, type }),
+        publisher,
+      });
     }
 
     ctx.hook("pep.published", async ({ host: h, user, node, payload }) => {
@@ -80,12 +84,19 @@ export default defineModule({
 
     // A vCard set is the vcard module's; its result tells that the vCard was stored, and then it is converted.
     ctx.hookFirst("stanza.outbound", ({ session, stanza }) => {
-      if (stanza.name !== "iq" || stanza.attrs.type !== "set" || session.jid.domain !== host || stanza.attrs.id === undefined) return undefined;
+      if (
+        stanza.name !== "iq" ||
+        stanza.attrs.type !== "set" ||
+        session.jid.domain !== host ||
+        stanza.attrs.id === undefined
+      )
+        return undefined;
       const children = stanza.elements();
       if (children.length !== 1 || children[0]?.name !== "vCard" || children[0].ns !== NS_VCARD) return undefined;
       const to = stanza.attrs.to === undefined ? undefined : tryParseJid(stanza.attrs.to);
-      if (stanza.attrs.to !== undefined && (!to || to.resource !== "" || to.bareString() !== session.jid.bareString())) return undefined;
-      const pending = (session.state.get(PENDING_VCARD_SETS)) ?? new Set<string>();
+      if (stanza.attrs.to !== undefined && (!to || to.resource !== "" || to.bareString() !== session.jid.bareString()))
+        return undefined;
+      const pending = session.state.get(PENDING_VCARD_SETS) ?? new Set<string>();
       session.state.set(PENDING_VCARD_SETS, pending);
       pending.add(stanza.attrs.id);
       return undefined;
@@ -102,7 +113,8 @@ export default defineModule({
         // Before the client sees the result.
         return vCardToPep(session.jid.local).then(
           () => undefined,
-          (err: unknown) => void ctx.log.error({ err, user: session.jid.local }, "vCard to PEP avatar conversion failed"),
+          (err: unknown) =>
+            void ctx.log.error({ err, user: session.jid.local }, "vCard to PEP avatar conversion failed"),
         );
       },
       { priority: 100 },

@@ -9,11 +9,26 @@ import { defineModule } from "../../core/modules.js";
 import type { Session } from "../../core/session.js";
 import type { DataForm } from "../../core/xml/data-form.js";
 import { Element } from "../../core/xml/element.js";
-import { NS_BOOKMARKS, NS_BOOKMARKS_COMPAT, NS_BOOKMARKS_COMPAT_PEP, NS_BOOKMARKS_LEGACY, NS_PRIVATE, NS_PUBSUB_NODE_CONFIG } from "../../core/xml/ns.js";
+import {
+  NS_BOOKMARKS,
+  NS_BOOKMARKS_COMPAT,
+  NS_BOOKMARKS_COMPAT_PEP,
+  NS_BOOKMARKS_LEGACY,
+  NS_PRIVATE,
+  NS_PUBSUB_NODE_CONFIG,
+} from "../../core/xml/ns.js";
 import { parsePayload } from "../pep/codec.js";
 import { createPepService } from "../pep/service.js";
 import { parseStored, queryChildren, serialiseStored, storageKey } from "../private-storage/codec.js";
-import { type Bookmark, fromConference, fromStorage, nonConferences, sameBookmark, toConference, toStorage } from "./codec.js";
+import {
+  type Bookmark,
+  fromConference,
+  fromStorage,
+  nonConferences,
+  sameBookmark,
+  toConference,
+  toStorage,
+} from "./codec.js";
 
 const options = z
   .object({
@@ -24,10 +39,18 @@ const options = z
 
 const config = (fields: Record<string, string>): DataForm => ({
   type: "submit",
-  fields: [{ var: "FORM_TYPE", type: "hidden", values: [NS_PUBSUB_NODE_CONFIG] }, ...Object.entries(fields).map(([k, v]) => ({ var: `pubsub#${k}`, values: [v] }))],
+  fields: [
+    { var: "FORM_TYPE", type: "hidden", values: [NS_PUBSUB_NODE_CONFIG] },
+    ...Object.entries(fields).map(([k, v]) => ({ var: `pubsub#${k}`, values: [v] })),
+  ],
 });
 // XEP-0402 §3.3: the publish-options clients send, so their later publishes meet the preconditions.
-const BOOKMARKS_NODE = config({ persist_items: "true", max_items: "max", send_last_published_item: "never", access_model: "whitelist" });
+const BOOKMARKS_NODE = config({
+  persist_items: "true",
+  max_items: "max",
+  send_last_published_item: "never",
+  access_model: "whitelist",
+});
 // XEP-0048 §3.3 / XEP-0223 §3: private, persistent, one item.
 const LEGACY_NODE = config({ persist_items: "true", access_model: "whitelist" });
 /** Where XEP-0049 keeps <storage xmlns='storage:bookmarks'/> (the private-storage module's key). */
@@ -129,7 +152,12 @@ export default defineModule({
     ctx.hook("pep.published", async ({ host: h, user, node, payload, publisher }) => {
       if (h !== host) return;
       if (node === NS_BOOKMARKS && !bulk.has(user)) await syncLegacyPep(user);
-      else if (node === NS_BOOKMARKS_LEGACY && publisher.resource !== "" && payload?.name === "storage" && payload.ns === NS_BOOKMARKS_LEGACY) {
+      else if (
+        node === NS_BOOKMARKS_LEGACY &&
+        publisher.resource !== "" &&
+        payload?.name === "storage" &&
+        payload.ns === NS_BOOKMARKS_LEGACY
+      ) {
         await serial(user, () => replaceAll(user, fromStorage(payload), false));
       }
     });
@@ -171,7 +199,9 @@ export default defineModule({
               await importOld(user);
               return storedLegacy(user);
             });
-            const result = new Element("query", NS_PRIVATE, {}, [toStorage(await current(user), stored ? nonConferences(stored) : [])]);
+            const result = new Element("query", NS_PRIVATE, {}, [
+              toStorage(await current(user), stored ? nonConferences(stored) : []),
+            ]);
             await answer(session, stanza, result);
             return "handled";
           }

@@ -19,11 +19,10 @@ export default defineModule({
   specs: [{ xep: 65, version: "1.8.2", status: "partial", note: "mediated connections (proxy) over TCP; no UDP mode" }],
   options,
   async setup(ctx) {
-    const { core } = ctx;
     const opts: Options = ctx.options;
-    const proxyHost = opts.host === "" ? ([...core.hosts][0] as string) : opts.host;
+    const proxyHost = opts.host === "" ? ([...ctx.hosts][0] as string) : opts.host;
     const domain = opts.domain === "" ? `proxy.${proxyHost}` : (tryParseJid(opts.domain)?.domain ?? opts.domain);
-    if (!core.hosts.has(proxyHost)) {
+    if (!ctx.hosts.has(proxyHost)) {
       throw new Error(`modules.bytestream-proxy.host: "${proxyHost}" is not one of hosts`);
     }
     // The other hosts only list the service, so their users find it (XEP-0065 §4, XEP-0030).
@@ -44,7 +43,7 @@ export default defineModule({
 
     // XEP-0065 §4: a stranger gets forbidden, for the address as for an activation.
     const checkAccess = (from: Jid) => {
-      if (opts.access === "everyone" || (from.local !== "" && core.hosts.has(from.domain))) return;
+      if (opts.access === "everyone" || (from.local !== "" && ctx.hosts.has(from.domain))) return;
       ctx.log.debug({ from: from.toString() }, "bytestream proxy: refused a stranger");
       throw new StanzaError("forbidden", "only users of this server may use this proxy");
     };

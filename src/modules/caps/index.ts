@@ -31,7 +31,14 @@ const SERVER_HASH = "sha-1"; // §8.1: sha-1 is the one every entity MUST suppor
 
 export default defineModule({
   name: "caps",
-  specs: [{ xep: 115, version: "1.6.0", status: "complete", note: "legacy (hash-less) caps used per session only, never cached" }],
+  specs: [
+    {
+      xep: 115,
+      version: "1.6.0",
+      status: "complete",
+      note: "legacy (hash-less) caps used per session only, never cached",
+    },
+  ],
   depends: ["disco"],
   options,
   setup(ctx) {
@@ -53,7 +60,12 @@ export default defineModule({
     const featuresOf = (query: Element): ReadonlySet<string> =>
       new Set(query.getChildren("feature", NS_DISCO_INFO).map((f) => f.attrs.var ?? ""));
 
-    async function resolve(session: Session, node: string, ver: string, hash: string | undefined): Promise<ReadonlySet<string> | undefined> {
+    async function resolve(
+      session: Session,
+      node: string,
+      ver: string,
+      hash: string | undefined,
+    ): Promise<ReadonlySet<string> | undefined> {
       if (hash === undefined) {
         // §8 legacy format: ver is no hash, so nothing can be verified or shared; this session only.
         const query = await queryDisco(session, node, ver);
@@ -125,7 +137,8 @@ export default defineModule({
 
     // §6.2: disco#info to node#ver gives the same identities, features and forms as without a node.
     ctx.hookFold("disco.info", async ({ to, node }) => {
-      if (node === undefined || to.local !== "" || to.domain !== host || !node.startsWith(`${ctx.options.node}#`)) return undefined;
+      if (node === undefined || to.local !== "" || to.domain !== host || !node.startsWith(`${ctx.options.node}#`))
+        return undefined;
       const info = await hostInfo(ctx, host, hostJid);
       return node === `${ctx.options.node}#${hostVer(info, SERVER_HASH)}` ? info : undefined;
     });

@@ -18,7 +18,9 @@ export default defineModule({
       const parts = await ctx.fold("disco.info", { to, from, node });
       if (node !== undefined && parts.length === 0) throw new StanzaError("item-not-found");
       const base =
-        node === undefined ? { identities: ctx.disco.identities(host), features: ctx.disco.features(host, "host") } : {};
+        node === undefined
+          ? { identities: ctx.disco.identities(host), features: ctx.disco.features(host, "host") }
+          : {};
       return buildInfo(node, [base, ...parts]);
     });
 

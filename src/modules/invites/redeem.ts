@@ -31,11 +31,7 @@ export function makeRedeemer(ctx: ModuleContext<unknown>, store: InviteStore): R
       const jid = `${username}@${ctx.host}`;
       ctx.log.info({ user: jid, inviter: invite.inviter, kind: invite.kind }, "account created from an invitation");
       const inviterLocal = invite.inviter.split("@")[0] ?? "";
-      if (
-        invite.subscribe &&
-        invite.inviter !== "admin" &&
-        (await ctx.accounts.userExists(ctx.host, inviterLocal))
-      ) {
+      if (invite.subscribe && invite.inviter !== "admin" && (await ctx.accounts.userExists(ctx.host, inviterLocal))) {
         try {
           await subscribeEachOther(ctx, invite.inviter, jid);
           ctx.log.info(

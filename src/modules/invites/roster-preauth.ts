@@ -36,10 +36,7 @@ export function rosterPreauthHandler(ctx: ModuleContext<unknown>, store: InviteS
       approved: !hasFrom(subscription),
     });
     ctx.log.info({ inviter, contact }, "subscription pre-approved by an invitation token (XEP-0379)");
-    if (askBack)
-      await ctx.route(
-        new Element("presence", NS_CLIENT, { from: inviter, to: contact, type: "subscribe" }),
-      );
+    if (askBack) await ctx.route(new Element("presence", NS_CLIENT, { from: inviter, to: contact, type: "subscribe" }));
     return undefined;
   };
 }

@@ -35,7 +35,7 @@ export default defineModule<IrcGatewayOptions>({
       domain,
       options: () => ctx.options,
       send: (stanza) => ctx.route(stanza),
-      bounce: (stanza, error) => ctx.core.router.bounce(stanza, error),
+      bounce: (stanza, error) => ctx.bounce(stanza, error),
       log: ctx.log,
     });
     const iq = new IqDispatcher({ log: ctx.log, send: (stanza) => ctx.route(stanza) });

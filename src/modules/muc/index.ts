@@ -33,8 +33,18 @@ async function dispatch(svc: MucService, stanza: Element, to: Jid): Promise<void
         return; // presence to the service itself means nothing
       }
       // max_stanza_size: what an occupant sends is copied to everyone (leaving is never refused: see leave()).
-      if (stanza.name !== "iq" && type !== "error" && type !== "unavailable" && exceedsSize(stanza, svc.options.max_stanza_size))
-        throw svc.limitReached("max_stanza_size", from.bareString(), "policy-violation", `stanzas to rooms are at most ${svc.options.max_stanza_size} characters`);
+      if (
+        stanza.name !== "iq" &&
+        type !== "error" &&
+        type !== "unavailable" &&
+        exceedsSize(stanza, svc.options.max_stanza_size)
+      )
+        throw svc.limitReached(
+          "max_stanza_size",
+          from.bareString(),
+          "policy-violation",
+          `stanzas to rooms are at most ${svc.options.max_stanza_size} characters`,
+        );
       if (stanza.name === "presence") {
         // §7.2.1: entering needs a nickname.
         if (to.resource === "") {
@@ -69,7 +79,12 @@ export default defineModule<MucOptions>({
   // Moving the service to another domain would mean a new component and new room JIDs: that waits for a restart.
   liveOptions: { except: ["domain"] },
   specs: [
-    { xep: 45, version: "1.35", status: "partial", note: "no registration (§7.10), no reserved nicks, no room-wide admin/owner form fields" },
+    {
+      xep: 45,
+      version: "1.35",
+      status: "partial",
+      note: "no registration (§7.10), no reserved nicks, no room-wide admin/owner form fields",
+    },
     { xep: 421, version: "1.0.1", status: "complete" },
     { xep: 410, version: "1.1.0", status: "complete", note: "self-ping answered by the service (§3.3)" },
     { xep: 359, version: "0.7.0", status: "partial", note: "stanza-id on room messages" },
@@ -135,7 +150,9 @@ export default defineModule<MucOptions>({
       for (const room of [...svc.rooms.values()]) {
         for (const occ of [...room.occupants.values()]) {
           for (const s of occ.sessions.keys()) {
-            await svc.send(occupantPresence(room, occ, s, { role: occ.role, self: true }, { unavailable: true, statuses: [332] }));
+            await svc.send(
+              occupantPresence(room, occ, s, { role: occ.role, self: true }, { unavailable: true, statuses: [332] }),
+            );
           }
         }
         room.clearOccupants();

@@ -61,7 +61,6 @@ export class MucService {
     this.secret = deps.secret;
   }
 
-
   /**
    * New options from a reload, rooms and occupants kept: limits checked at use (max_rooms, max_occupants,
    * history, sizes) follow at once; each room's rate limiters are rebuilt with the new rates. Room

@@ -67,7 +67,10 @@ export default defineModule({
         // meanwhile already looked for stored messages before this one was stored. It gets it now (queued
         // behind this operation), so the message does not wait for its next login.
         for (const session of ctx.messageTargets(to.bare(), false)) {
-          if (session.jid.domain === ctx.host) void deliverStored(session).catch((err: unknown) => ctx.log.error({ err, user: to.local }, "offline delivery failed"));
+          if (session.jid.domain === ctx.host)
+            void deliverStored(session).catch((err: unknown) =>
+              ctx.log.error({ err, user: to.local }, "offline delivery failed"),
+            );
         }
         return "handled";
       });
@@ -127,7 +130,9 @@ export default defineModule({
           const batch = toDelete.get(user) ?? [];
           toDelete.delete(user);
           serial(user, () => store.delete(user, { ids: batch }))
-            .catch((err: unknown) => ctx.log.error({ err, user, count: batch.length }, "could not delete delivered offline messages"))
+            .catch((err: unknown) =>
+              ctx.log.error({ err, user, count: batch.length }, "could not delete delivered offline messages"),
+            )
             .finally(() => {
               for (const done of batch) release(user, done);
             });
@@ -162,7 +167,11 @@ export default defineModule({
       }
     }
 
-    async function deliverRest(session: Session, held: { count: number; bytes: number; drained?: () => void }, stillThere: () => boolean): Promise<void> {
+    async function deliverRest(
+      session: Session,
+      held: { count: number; bytes: number; drained?: () => void },
+      stillThere: () => boolean,
+    ): Promise<void> {
       for (;;) {
         // Without holding the account's lock, so senders and other resources go on meanwhile.
         if (held.count > WINDOW_COUNT / 2 || held.bytes > WINDOW_BYTES / 2) {

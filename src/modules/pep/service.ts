@@ -11,7 +11,15 @@ import { NS_PUBSUB_ERRORS, NS_PUBSUB_EVENT } from "../../core/xml/ns.js";
 import { wantsNotify } from "../caps/session-caps.js";
 import { RosterStore } from "../roster/roster-store.js";
 import { accessError } from "./access.js";
-import { eventMessage, itemElement, itemsEvent, newItemId, type PepItem, pubsubError, serialisePayload } from "./codec.js";
+import {
+  eventMessage,
+  itemElement,
+  itemsEvent,
+  newItemId,
+  type PepItem,
+  pubsubError,
+  serialisePayload,
+} from "./codec.js";
 import {
   applyConfigForm,
   configFromPublishOptions,
@@ -94,7 +102,13 @@ export function createPepService(
   const ownerJid = (user: string) => makeJid(user, host);
 
   function send(owner: Jid, to: string, config: NodeConfig, child: Element, delay?: number): void {
-    const msg = eventMessage(owner.bareString(), to, config.notification_type, child, delay === undefined ? undefined : { stamp: delay, from: owner.bareString() });
+    const msg = eventMessage(
+      owner.bareString(),
+      to,
+      config.notification_type,
+      child,
+      delay === undefined ? undefined : { stamp: delay, from: owner.bareString() },
+    );
     void ctx.route(msg);
   }
 
@@ -132,7 +146,10 @@ export function createPepService(
       const payload = serialisePayload(req.payload);
       // XEP-0060 §7.1.3.4: a payload larger than the service accepts.
       if (limits.maxItemBytes !== undefined && Buffer.byteLength(payload) > limits.maxItemBytes) {
-        ctx.log.info({ user, node: nodeName, bytes: Buffer.byteLength(payload), limit: limits.maxItemBytes }, "PEP item too big: publish refused");
+        ctx.log.info(
+          { user, node: nodeName, bytes: Buffer.byteLength(payload), limit: limits.maxItemBytes },
+          "PEP item too big: publish refused",
+        );
         throw pubsubError("not-acceptable", "payload-too-big", {}, `items are at most ${limits.maxItemBytes} bytes`);
       }
       const node = await locked(user, async () => {
@@ -149,8 +166,14 @@ export function createPepService(
           // What the account would hold once this item replaces its namesake and the oldest are trimmed.
           const after = await store.usageAfterPut(user, nodeName, id, Buffer.byteLength(payload), maxItems);
           if (after > limits.maxAccountBytes) {
-            ctx.log.info({ user, node: nodeName, bytes: after, limit: limits.maxAccountBytes }, "PEP storage quota reached: publish refused");
-            throw new StanzaError("resource-constraint", `at most ${limits.maxAccountBytes} bytes of PEP items per account`);
+            ctx.log.info(
+              { user, node: nodeName, bytes: after, limit: limits.maxAccountBytes },
+              "PEP storage quota reached: publish refused",
+            );
+            throw new StanzaError(
+              "resource-constraint",
+              `at most ${limits.maxAccountBytes} bytes of PEP items per account`,
+            );
           }
         }
         if (created) await store.putNode(user, nodeName, node);
@@ -159,9 +182,21 @@ export function createPepService(
       });
       if (node.config.deliver_notifications) {
         const item: PepItem = { id, payload, publisher: req.publisher.toString(), when: Date.now() };
-        broadcast(owner, nodeName, node, itemsEvent(nodeName, [itemElement(NS_PUBSUB_EVENT, item, node.config.deliver_payloads)]));
+        broadcast(
+          owner,
+          nodeName,
+          node,
+          itemsEvent(nodeName, [itemElement(NS_PUBSUB_EVENT, item, node.config.deliver_payloads)]),
+        );
       }
-      await ctx.notify("pep.published", { host, user, node: nodeName, itemId: id, payload: req.payload, publisher: req.publisher });
+      await ctx.notify("pep.published", {
+        host,
+        user,
+        node: nodeName,
+        itemId: id,
+        payload: req.payload,
+        publisher: req.publisher,
+      });
       return id;
     },
 
@@ -173,7 +208,12 @@ export function createPepService(
         return node;
       });
       if (notify || node.config.notify_retract) {
-        broadcast(ownerJid(user), nodeName, node, itemsEvent(nodeName, [new Element("retract", NS_PUBSUB_EVENT, { id })]));
+        broadcast(
+          ownerJid(user),
+          nodeName,
+          node,
+          itemsEvent(nodeName, [new Element("retract", NS_PUBSUB_EVENT, { id })]),
+        );
       }
       await ctx.notify("pep.retracted", { host, user, node: nodeName, itemId: id });
     },
@@ -218,7 +258,8 @@ export function createPepService(
         await store.deleteNode(user, nodeName);
         return node;
       });
-      if (node.config.notify_delete) broadcast(ownerJid(user), nodeName, node, new Element("delete", NS_PUBSUB_EVENT, { node: nodeName }));
+      if (node.config.notify_delete)
+        broadcast(ownerJid(user), nodeName, node, new Element("delete", NS_PUBSUB_EVENT, { node: nodeName }));
     },
 
     /** XEP-0060 §8.5: deletes every item of a node. */
@@ -228,7 +269,8 @@ export function createPepService(
         await store.trim(user, nodeName, 0);
         return node;
       });
-      if (node.config.notify_retract) broadcast(ownerJid(user), nodeName, node, new Element("purge", NS_PUBSUB_EVENT, { node: nodeName }));
+      if (node.config.notify_retract)
+        broadcast(ownerJid(user), nodeName, node, new Element("purge", NS_PUBSUB_EVENT, { node: nodeName }));
     },
 
     /** Why `requester` may not read the node (undefined: it may). */
@@ -237,7 +279,12 @@ export function createPepService(
     },
 
     /** XEP-0060 §6.5 retrieval with the access model applied; server-side callers use `store.getItems`. */
-    async items(user: string, nodeName: string, requester: Jid, opts: { ids?: string[]; max?: number }): Promise<PepItem[]> {
+    async items(
+      user: string,
+      nodeName: string,
+      requester: Jid,
+      opts: { ids?: string[]; max?: number },
+    ): Promise<PepItem[]> {
       const node = await requireNode(user, nodeName);
       const denied = await accessError(roster, user, ownerJid(user).bareString(), node, requester);
       if (denied) throw denied;
@@ -251,9 +298,16 @@ export function createPepService(
         const denied = await accessError(roster, user, ownerJid(user).bareString(), node, jid);
         if (denied) throw denied;
         const subscribers = Object.keys(node.subscribers).length;
-        if (node.subscribers[jid.toString()] === undefined && limits.maxSubscribers !== undefined && subscribers >= limits.maxSubscribers) {
+        if (
+          node.subscribers[jid.toString()] === undefined &&
+          limits.maxSubscribers !== undefined &&
+          subscribers >= limits.maxSubscribers
+        ) {
           // XEP-0060 §6.1.3.9: too many subscriptions; whoever asks may subscribe once another leaves (wait).
-          ctx.log.info({ user, node: nodeName, jid: jid.toString(), limit: limits.maxSubscribers }, "PEP subscriber limit reached: subscription refused");
+          ctx.log.info(
+            { user, node: nodeName, jid: jid.toString(), limit: limits.maxSubscribers },
+            "PEP subscriber limit reached: subscription refused",
+          );
           throw new StanzaError("policy-violation", `at most ${limits.maxSubscribers} subscribers per node`, {
             type: "wait",
             appCondition: new Element("too-many-subscriptions", NS_PUBSUB_ERRORS),
@@ -265,7 +319,14 @@ export function createPepService(
       });
       if (node.config.send_last_published_item !== "never") {
         const last = await store.lastItem(user, nodeName);
-        if (last) send(ownerJid(user), jid.toString(), node.config, itemsEvent(nodeName, [itemElement(NS_PUBSUB_EVENT, last, node.config.deliver_payloads)]), last.when);
+        if (last)
+          send(
+            ownerJid(user),
+            jid.toString(),
+            node.config,
+            itemsEvent(nodeName, [itemElement(NS_PUBSUB_EVENT, last, node.config.deliver_payloads)]),
+            last.when,
+          );
       }
       return { node, subid: node.subscribers[jid.toString()] as string };
     },
@@ -282,7 +343,11 @@ export function createPepService(
     },
 
     /** Sets affiliations (XEP-0060 §8.9.2); "none" removes one. */
-    async setAffiliations(user: string, nodeName: string, changes: { jid: string; affiliation: string }[]): Promise<void> {
+    async setAffiliations(
+      user: string,
+      nodeName: string,
+      changes: { jid: string; affiliation: string }[],
+    ): Promise<void> {
       await locked(user, async () => {
         const node = await requireNode(user, nodeName);
         for (const c of changes) {
@@ -293,7 +358,10 @@ export function createPepService(
         // privacy list with too many items is (XEP-0016), with <resource-constraint/>.
         const count = Object.keys(node.affiliations).length;
         if (limits.maxAffiliations !== undefined && count > limits.maxAffiliations) {
-          ctx.log.info({ user, node: nodeName, count, limit: limits.maxAffiliations }, "PEP affiliation limit reached: change refused");
+          ctx.log.info(
+            { user, node: nodeName, count, limit: limits.maxAffiliations },
+            "PEP affiliation limit reached: change refused",
+          );
           throw new StanzaError("resource-constraint", `at most ${limits.maxAffiliations} affiliations per node`);
         }
         await store.putNode(user, nodeName, node);
@@ -310,7 +378,12 @@ export function createPepService(
       const sentSoFar = () => session.state.get(SENT_LAST);
       for (const [nodeName, node] of await store.allNodes(user)) {
         const key = `${owner.bareString()}\0${nodeName}`;
-        if (sentSoFar()?.has(key) || node.config.send_last_published_item !== "on_sub_and_presence" || !node.config.deliver_notifications) continue;
+        if (
+          sentSoFar()?.has(key) ||
+          node.config.send_last_published_item !== "on_sub_and_presence" ||
+          !node.config.deliver_notifications
+        )
+          continue;
         if (!(await wantsNotify(session, nodeName))) continue;
         if (await accessError(roster, user, owner.bareString(), node, session.jid)) continue;
         if (sentSoFar()?.has(key)) continue; // another presence got there while this one waited
@@ -321,7 +394,14 @@ export function createPepService(
         }
         sent.add(key);
         const last = await store.lastItem(user, nodeName);
-        if (last) send(owner, session.jid.toString(), node.config, itemsEvent(nodeName, [itemElement(NS_PUBSUB_EVENT, last, node.config.deliver_payloads)]), last.when);
+        if (last)
+          send(
+            owner,
+            session.jid.toString(),
+            node.config,
+            itemsEvent(nodeName, [itemElement(NS_PUBSUB_EVENT, last, node.config.deliver_payloads)]),
+            last.when,
+          );
       }
     },
 
@@ -333,7 +413,9 @@ export function createPepService(
       return locked(user, async () => {
         let changed = 0;
         for (const [nodeName, node] of await store.allNodes(user)) {
-          const subscribers = Object.keys(node.subscribers).filter((jid) => (tryParseJid(jid)?.bareString() ?? jid) === bare);
+          const subscribers = Object.keys(node.subscribers).filter(
+            (jid) => (tryParseJid(jid)?.bareString() ?? jid) === bare,
+          );
           if (node.affiliations[bare] === undefined && subscribers.length === 0) continue;
           delete node.affiliations[bare];
           for (const jid of subscribers) delete node.subscribers[jid];

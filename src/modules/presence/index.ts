@@ -193,8 +193,7 @@ export default defineModule({
       }
       // The last presence of each available resource; none available → no answer (§4.3.2 allows either).
       for (const s of ctx.sessions.resourcesOf(to.bare())) {
-        if (s.available && s.presence)
-          await ctx.route(readdress(s.presence, s.jid.toString(), from.toString()));
+        if (s.available && s.presence) await ctx.route(readdress(s.presence, s.jid.toString(), from.toString()));
       }
       return "handled";
     });

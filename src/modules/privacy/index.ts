@@ -27,7 +27,14 @@ const options = z
 
 export default defineModule({
   name: "privacy",
-  specs: [{ xep: 16, version: "1.7", status: "complete", note: "active and default lists, jid/group/subscription rules, list pushes" }],
+  specs: [
+    {
+      xep: 16,
+      version: "1.7",
+      status: "complete",
+      note: "active and default lists, jid/group/subscription rules, list pushes",
+    },
+  ],
   depends: ["roster"],
   options,
   async setup(ctx) {
@@ -58,7 +65,11 @@ export default defineModule({
       for (const name of names) {
         if (JSON.stringify(before.lists[name]) === JSON.stringify(after.lists[name])) continue;
         for (const s of ctx.sessions.resourcesOf(`${user}@${host}`)) {
-          const iq = new Element("iq", NS_CLIENT, { type: "set", id: `push-${randomBytes(6).toString("base64url")}`, to: s.jid.toString() });
+          const iq = new Element("iq", NS_CLIENT, {
+            type: "set",
+            id: `push-${randomBytes(6).toString("base64url")}`,
+            to: s.jid.toString(),
+          });
           iq.c("query", NS_PRIVACY).c("list", NS_PRIVACY, { name });
           await ctx.deliver(s, iq);
         }
@@ -81,7 +92,8 @@ export default defineModule({
       }
       // §2.3: one list at a time.
       const [el] = children as [Element];
-      if (children.length > 1 || el.name !== "list" || el.ns !== NS_PRIVACY) throw new StanzaError("bad-request", "ask for one <list/> at a time");
+      if (children.length > 1 || el.name !== "list" || el.ns !== NS_PRIVACY)
+        throw new StanzaError("bad-request", "ask for one <list/> at a time");
       const name = el.attrs.name;
       if (name === undefined) throw new StanzaError("bad-request", "the list needs a name");
       const items = rec.lists[name];
@@ -118,7 +130,8 @@ export default defineModule({
     async function setActive(user: string, sender: Sender, name: string | undefined): Promise<undefined> {
       if (!sender) throw new StanzaError("bad-request", "an active list belongs to a connected resource");
       await engine.serial(user, async () => {
-        if (name !== undefined && !(await engine.record(user)).lists[name]) throw new StanzaError("item-not-found", "no list by that name");
+        if (name !== undefined && !(await engine.record(user)).lists[name])
+          throw new StanzaError("item-not-found", "no list by that name");
         await engine.setActive(sender, name);
       });
       return undefined;

@@ -40,7 +40,12 @@ export interface FilterInput {
 }
 
 /** Called after a user's record changed (pushes): `origin` is the session that asked, if any. */
-export type ChangeListener = (user: string, before: PrivacyRecord, after: PrivacyRecord, origin: Session | undefined) => Promise<void>;
+export type ChangeListener = (
+  user: string,
+  before: PrivacyRecord,
+  after: PrivacyRecord,
+  origin: Session | undefined,
+) => Promise<void>;
 
 // Per-session active list name (XEP-0016 §2.4); module-level, so it survives a module reload. Shared: a change
 // to a list, made on any node, re-applies to the sessions that have it active (§2.3).
@@ -227,7 +232,13 @@ export class PrivacyEngine {
     return this.filterByList(input, owner, peer, session, fromClient);
   }
 
-  private async filterByList(input: FilterInput, owner: Jid, peer: Jid, session: Session | undefined, fromClient: boolean): Promise<"handled" | undefined> {
+  private async filterByList(
+    input: FilterInput,
+    owner: Jid,
+    peer: Jid,
+    session: Session | undefined,
+    fromClient: boolean,
+  ): Promise<"handled" | undefined> {
     const { stanza, direction } = input;
     const items = await this.listFor(owner.local, session);
     if (!items || items.length === 0) {
@@ -263,7 +274,10 @@ export class PrivacyEngine {
   /** XEP-0016 §2.14: not-acceptable; XEP-0191 §3.3: with <blocked/> when a blocklist item matched. */
   private rejectOutbound(stanza: Element, match: PrivacyItem): void {
     const appCondition = isBlockItem(match) ? new Element("blocked", NS_BLOCKING_ERRORS) : undefined;
-    const error = new StanzaError("not-acceptable", undefined, { type: "cancel", ...(appCondition ? { appCondition } : {}) });
+    const error = new StanzaError("not-acceptable", undefined, {
+      type: "cancel",
+      ...(appCondition ? { appCondition } : {}),
+    });
     this.send(errorReply(stanza, error));
   }
 
@@ -284,8 +298,13 @@ export class PrivacyEngine {
    * presence (XEP-0191 §3.4). A contact whose presence may again come in is probed; a local contact whose
    * presence is now blocked is shown unavailable to the session (XEP-0016 §2.10 note).
    */
-  private async presenceEffects(user: string, changes: { session: Session; old: PrivacyItem[] | undefined; now: PrivacyItem[] | undefined }[]): Promise<void> {
-    const changed = changes.filter((c) => c.session.available && c.old !== c.now && JSON.stringify(c.old ?? []) !== JSON.stringify(c.now ?? []));
+  private async presenceEffects(
+    user: string,
+    changes: { session: Session; old: PrivacyItem[] | undefined; now: PrivacyItem[] | undefined }[],
+  ): Promise<void> {
+    const changed = changes.filter(
+      (c) => c.session.available && c.old !== c.now && JSON.stringify(c.old ?? []) !== JSON.stringify(c.now ?? []),
+    );
     if (changed.length === 0) return;
     const contacts = (await this.roster.getAll(user))
       .map((item) => ({ item, jid: tryParseJid(item.jid)?.bare() }))
@@ -325,7 +344,9 @@ export class PrivacyEngine {
     }
     // RFC 6121 §4.3: the answer to a probe from the bare JID reaches every available resource.
     for (const contact of probe) {
-      await this.ctx.route(new Element("presence", NS_CLIENT, { type: "probe", from: `${user}@${this.ctx.host}`, to: contact }));
+      await this.ctx.route(
+        new Element("presence", NS_CLIENT, { type: "probe", from: `${user}@${this.ctx.host}`, to: contact }),
+      );
     }
   }
 }

@@ -115,8 +115,14 @@ export default defineModule({
       const key = registrationKey(reg.jid, reg.node);
       await serial(user, async () => {
         if ((await store.get(user, key)) === undefined && (await store.count(user)) >= ctx.options.max_registrations) {
-          ctx.log.info({ user, service: reg.jid, limit: ctx.options.max_registrations }, "push registration limit reached: enable refused");
-          throw new StanzaError("resource-constraint", `at most ${ctx.options.max_registrations} push registrations per account`);
+          ctx.log.info(
+            { user, service: reg.jid, limit: ctx.options.max_registrations },
+            "push registration limit reached: enable refused",
+          );
+          throw new StanzaError(
+            "resource-constraint",
+            `at most ${ctx.options.max_registrations} push registrations per account`,
+          );
         }
         await store.set(user, key, reg as unknown as Json);
         forget(user);
@@ -145,7 +151,14 @@ export default defineModule({
     });
 
     /** §7: one publish; an error answer disables the registration (§7.1). */
-    async function publish(user: string, bare: string, key: string, reg: Registration, added: number, last: Element): Promise<void> {
+    async function publish(
+      user: string,
+      bare: string,
+      key: string,
+      reg: Registration,
+      added: number,
+      last: Element,
+    ): Promise<void> {
       const ck = countKey(user, key);
       const messageCount = (counts.get(ck) ?? 0) + added;
       counts.set(ck, messageCount);
@@ -167,7 +180,10 @@ export default defineModule({
       await store.delete(user, key);
       forget(user);
       counts.delete(ck);
-      ctx.log.info({ user, service: reg.jid, node: reg.node }, "push service answered with an error; registration disabled");
+      ctx.log.info(
+        { user, service: reg.jid, node: reg.node },
+        "push service answered with an error; registration disabled",
+      );
     }
 
     /**
@@ -184,7 +200,10 @@ export default defineModule({
       if (due.length > ctx.options.max_pushes_per_message) {
         // The devices enabled most recently are the likeliest still in use.
         due.sort(([, a], [, b]) => b.since - a.since);
-        ctx.log.debug({ user, due: due.length, limit: ctx.options.max_pushes_per_message }, "more push registrations than pushes per message: oldest skipped");
+        ctx.log.debug(
+          { user, due: due.length, limit: ctx.options.max_pushes_per_message },
+          "more push registrations than pushes per message: oldest skipped",
+        );
         due.length = ctx.options.max_pushes_per_message;
       }
       await Promise.all(due.map(([key, reg]) => publish(user, bare.toString(), key, reg, added, last)));

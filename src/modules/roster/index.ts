@@ -145,7 +145,10 @@ export default defineModule({
     function storableRequest(user: string, request: Element): Element {
       const bytes = Buffer.byteLength(request.toString(NS_CLIENT));
       if (bytes <= opts.max_request_size) return request;
-      ctx.log.info({ user, contact: request.attrs.from, bytes, limit: opts.max_request_size }, "large subscription request stored without its children");
+      ctx.log.info(
+        { user, contact: request.attrs.from, bytes, limit: opts.max_request_size },
+        "large subscription request stored without its children",
+      );
       return new Element("presence", NS_CLIENT, { ...request.attrs });
     }
 
@@ -302,7 +305,10 @@ export default defineModule({
         // choose how many requests arrive: past the limit a new one is ignored, as the router ignores requests
         // for accounts that do not exist, so that the sender learns nothing (§3.1.3 allows silently ignoring).
         if (r.state.pendingIn && !state.pendingIn && (await store.pendingCount(user)) >= opts.max_pending_requests) {
-          ctx.log.info({ user, contact, limit: opts.max_pending_requests }, "too many pending subscription requests: request dropped");
+          ctx.log.info(
+            { user, contact, limit: opts.max_pending_requests },
+            "too many pending subscription requests: request dropped",
+          );
           return;
         }
         const next = await save(user, contact, item, state, r.state, stanza);
