@@ -2,12 +2,12 @@
 // module's IQ dispatcher (RFC 6120 §8.2.3 rules, disco from its registrations), and the host lists the domain in
 // its disco#items (XEP-0030) when the disco module would not (a domain that is not a subdomain of the host).
 import { StanzaError } from "./errors.js";
-import type { IqDispatcher } from "./iq-dispatch.js";
+import { IqDispatcher } from "./iq-dispatch.js";
 import { tryParseJid } from "./jid.js";
 import type { ModuleContext } from "./modules.js";
 import type { ComponentHandler } from "./router.js";
 import { Element } from "./xml/element.js";
-import { NS_DISCO_ITEMS } from "./xml/ns.js";
+import { NS_DISCO_INFO, NS_DISCO_ITEMS } from "./xml/ns.js";
 
 /** `others`: a service with addresses of its own under the domain (rooms of a gateway) takes every other stanza. */
 export function serveServiceDomain(
@@ -35,4 +35,34 @@ export function serveServiceDomain(
         : [],
     );
   }
+}
+
+/**
+ * The IQ dispatcher of a service domain, with its XEP-0030 disco: `info` answers disco#info at the domain; the
+ * service has no items and no nodes (a node gets item-not-found). The module registers its own IQs on it.
+ */
+export function serviceIqDispatcher(
+  ctx: ModuleContext<unknown>,
+  domain: string,
+  owner: string,
+  info: () => Element,
+): IqDispatcher {
+  const iq = new IqDispatcher({ log: ctx.log, send: (stanza) => ctx.route(stanza) });
+  const withoutNode =
+    (answer: () => Element) =>
+    ({ payload }: { payload: Element }) => {
+      if (payload.attrs.node !== undefined) throw new StanzaError("item-not-found");
+      return answer();
+    };
+  iq.register(domain, "host", "get", NS_DISCO_INFO, "query", withoutNode(info), owner);
+  iq.register(
+    domain,
+    "host",
+    "get",
+    NS_DISCO_ITEMS,
+    "query",
+    withoutNode(() => new Element("query", NS_DISCO_ITEMS)),
+    owner,
+  );
+  return iq;
 }

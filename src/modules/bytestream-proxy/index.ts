@@ -4,12 +4,11 @@
 // operator should choose (firewall, the address advertised, bandwidth). One host runs the listener; users of
 // every host find it in their host's disco#items.
 import { StanzaError } from "../../core/errors.js";
-import { IqDispatcher } from "../../core/iq-dispatch.js";
 import { type Jid, tryParseJid } from "../../core/jid.js";
 import { defineModule, type ModuleContext } from "../../core/modules.js";
-import { serveServiceDomain } from "../../core/service-domain.js";
+import { serveServiceDomain, serviceIqDispatcher } from "../../core/service-domain.js";
 import { Element } from "../../core/xml/element.js";
-import { NS_BYTESTREAMS, NS_DISCO_INFO, NS_DISCO_ITEMS } from "../../core/xml/ns.js";
+import { NS_BYTESTREAMS, NS_DISCO_ITEMS } from "../../core/xml/ns.js";
 import { buildProxyInfo, buildStreamhost, bytestreamHash, parseActivation } from "./codec.js";
 import { limitsOf, type Options, options } from "./options.js";
 import { type ActivationOutcome, Socks5Listener } from "./socks5-listener.js";
@@ -48,32 +47,8 @@ export default defineModule({
       throw new StanzaError("forbidden", "only users of this server may use this proxy");
     };
 
-    const iq = new IqDispatcher({ log: ctx.log, send: (stanza) => ctx.route(stanza) });
     const owner = `${ctx.name}@${ctx.host}`;
-    iq.register(
-      domain,
-      "host",
-      "get",
-      NS_DISCO_INFO,
-      "query",
-      ({ payload }) => {
-        if (payload.attrs.node !== undefined) throw new StanzaError("item-not-found");
-        return buildProxyInfo();
-      },
-      owner,
-    );
-    iq.register(
-      domain,
-      "host",
-      "get",
-      NS_DISCO_ITEMS,
-      "query",
-      ({ payload }) => {
-        if (payload.attrs.node !== undefined) throw new StanzaError("item-not-found");
-        return new Element("query", NS_DISCO_ITEMS);
-      },
-      owner,
-    );
+    const iq = serviceIqDispatcher(ctx as ModuleContext<unknown>, domain, owner, buildProxyInfo);
     // XEP-0065 §4: the proxy's network address.
     iq.register(
       domain,

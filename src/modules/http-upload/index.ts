@@ -5,12 +5,10 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { StanzaError } from "../../core/errors.js";
-import { IqDispatcher } from "../../core/iq-dispatch.js";
 import { tryParseJid } from "../../core/jid.js";
 import { defineModule, type ModuleContext } from "../../core/modules.js";
-import { serveServiceDomain } from "../../core/service-domain.js";
-import { Element } from "../../core/xml/element.js";
-import { NS_DISCO_INFO, NS_DISCO_ITEMS, NS_HTTP_UPLOAD } from "../../core/xml/ns.js";
+import { serveServiceDomain, serviceIqDispatcher } from "../../core/service-domain.js";
+import { NS_HTTP_UPLOAD } from "../../core/xml/ns.js";
 import { buildServiceInfo, buildSlot, fileTooLarge, parseSlotRequest, quotaReached, typeAllowed } from "./codec.js";
 import { uploadEndpoint } from "./http-endpoint.js";
 import { newId, newToken, type UploadRecord, UploadStore } from "./upload-store.js";
@@ -64,32 +62,9 @@ export default defineModule({
     const uploading = new Set<string>();
 
     // The service's own IQ dispatcher: the core's conventions (RFC 6120 §8.2.3) for stanzas to `domain`.
-    const iq = new IqDispatcher({ log: ctx.log, send: (stanza) => ctx.route(stanza) });
     const owner = `${ctx.name}@${host}`;
-
-    iq.register(
-      domain,
-      "host",
-      "get",
-      NS_DISCO_INFO,
-      "query",
-      ({ payload }) => {
-        if (payload.attrs.node !== undefined) throw new StanzaError("item-not-found");
-        return buildServiceInfo(opts.max_file_size, undefined);
-      },
-      owner,
-    );
-    iq.register(
-      domain,
-      "host",
-      "get",
-      NS_DISCO_ITEMS,
-      "query",
-      ({ payload }) => {
-        if (payload.attrs.node !== undefined) throw new StanzaError("item-not-found");
-        return new Element("query", NS_DISCO_ITEMS);
-      },
-      owner,
+    const iq = serviceIqDispatcher(ctx as ModuleContext<unknown>, domain, owner, () =>
+      buildServiceInfo(opts.max_file_size, undefined),
     );
 
     // XEP-0363 §4: a slot request.

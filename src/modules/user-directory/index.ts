@@ -4,11 +4,10 @@
 // Users without those vCard fields are not listed, and a user may opt out with the "Directory listing" command.
 import { z } from "zod";
 import { StanzaError } from "../../core/errors.js";
-import { IqDispatcher } from "../../core/iq-dispatch.js";
 import { type Jid, tryParseJid } from "../../core/jid.js";
 import { LruMap } from "../../core/lru-map.js";
 import { defineModule, type ModuleContext } from "../../core/modules.js";
-import { serveServiceDomain } from "../../core/service-domain.js";
+import { serveServiceDomain, serviceIqDispatcher } from "../../core/service-domain.js";
 import { TokenBucket } from "../../core/token-bucket.js";
 import { Element } from "../../core/xml/element.js";
 import { NS_DISCO_INFO, NS_DISCO_ITEMS, NS_SEARCH } from "../../core/xml/ns.js";
@@ -137,36 +136,13 @@ export default defineModule({
       `Find users of ${host} by name, nickname or email: fill in one or more fields, at least ${ctx.options.min_query_length} characters each; ` +
       `each value matches anywhere in the field, case-insensitively. At most ${ctx.options.max_results} results.`;
 
-    const iq = new IqDispatcher({ log: ctx.log, send: (stanza) => ctx.route(stanza) });
     const owner = `${ctx.name}@${host}`;
-
-    iq.register(
-      domain,
-      "host",
-      "get",
-      NS_DISCO_INFO,
-      "query",
-      ({ payload }) => {
-        if (payload.attrs.node !== undefined) throw new StanzaError("item-not-found");
-        const query = new Element("query", NS_DISCO_INFO);
-        query.c("identity", NS_DISCO_INFO, { category: "directory", type: "user", name: `User directory of ${host}` });
-        for (const ns of [NS_DISCO_INFO, NS_DISCO_ITEMS, NS_SEARCH]) query.c("feature", NS_DISCO_INFO, { var: ns });
-        return query;
-      },
-      owner,
-    );
-    iq.register(
-      domain,
-      "host",
-      "get",
-      NS_DISCO_ITEMS,
-      "query",
-      ({ payload }) => {
-        if (payload.attrs.node !== undefined) throw new StanzaError("item-not-found");
-        return new Element("query", NS_DISCO_ITEMS);
-      },
-      owner,
-    );
+    const iq = serviceIqDispatcher(ctx as ModuleContext<unknown>, domain, owner, () => {
+      const query = new Element("query", NS_DISCO_INFO);
+      query.c("identity", NS_DISCO_INFO, { category: "directory", type: "user", name: `User directory of ${host}` });
+      for (const ns of [NS_DISCO_INFO, NS_DISCO_ITEMS, NS_SEARCH]) query.c("feature", NS_DISCO_INFO, { var: ns });
+      return query;
+    });
 
     // XEP-0055 §2.1: the search fields.
     iq.register(
