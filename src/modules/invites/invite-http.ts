@@ -5,11 +5,11 @@ import { randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { FailureCounter } from "../../auth/failure-counter.js";
 import { ipKey } from "../../auth/login-throttle.js";
+import { checkNewPassword } from "../../auth/new-password.js";
 import { AccountExistsError } from "../../auth/types.js";
 import { StanzaError } from "../../core/errors.js";
 import { enforceLocalpart } from "../../core/jid.js";
 import type { ModuleContext } from "../../core/modules.js";
-import { enforceOpaqueString } from "../../core/precis.js";
 import { type HttpHandler, readBody } from "../../web/http-routes.js";
 import { createdPage, INVITE_PAGE_CSP, invalidPage, invitePage, tooManyPage } from "./invite-page.js";
 import { type InviteStore, inviteUri } from "./invite-store.js";
@@ -91,14 +91,10 @@ export function inviteHttpHandler(
     }
     const raw = form.get("password") ?? "";
     if (raw !== (form.get("password2") ?? "")) return again("The two passwords differ.");
-    let password: string;
-    try {
-      password = enforceOpaqueString(raw); // RFC 8265 §4.2, as in-band registration
-    } catch {
-      return again("The password contains characters that are not allowed.");
-    }
-    if ([...password].length < opts.minPasswordLength())
-      return again(`The password must have at least ${opts.minPasswordLength()} characters.`);
+    // The rule of in-band registration.
+    const checked = checkNewPassword(raw, opts.minPasswordLength());
+    if ("refused" in checked) return again(`${checked.refused}.`);
+    const { password } = checked;
     // As in-band registration: admin rights come from the config by name; such names are the operator's to create.
     if (ctx.admins.has(`${username}@${ctx.host}`)) return again("That username is taken.", 409);
     try {

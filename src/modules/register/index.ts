@@ -4,20 +4,21 @@
 import { z } from "zod";
 import { FailureCounter } from "../../auth/failure-counter.js";
 import { ipKey } from "../../auth/login-throttle.js";
+import { checkNewPassword } from "../../auth/new-password.js";
 import { AccountBackendUnavailableError, AccountExistsError, AccountsManagedElsewhereError } from "../../auth/types.js";
 import { StanzaError } from "../../core/errors.js";
 import type { PreAuthStream } from "../../core/hooks.js";
 import type { IqRequest } from "../../core/iq-dispatch.js";
 import { enforceLocalpart, tryParseJid } from "../../core/jid.js";
 import { defineModule } from "../../core/modules.js";
-import { enforceOpaqueString, PrecisError } from "../../core/precis.js";
+import { PrecisError } from "../../core/precis.js";
 import { registrationGrant } from "../../core/registration-grant.js";
 import type { Session } from "../../core/session.js";
+import { defineSessionState } from "../../core/session-state.js";
 import { Element } from "../../core/xml/element.js";
 import { NS_CLIENT, NS_REGISTER, NS_REGISTER_FEATURE } from "../../core/xml/ns.js";
 import { removeAccount } from "./account-removal.js";
 import { iqReply, parseRegisterSet, registerError, registeredForm, registrationForm } from "./codec.js";
-import { defineSessionState } from "../../core/session-state.js";
 
 const options = z
   .object({
@@ -73,15 +74,9 @@ export default defineModule({
     }
 
     function checkPassword(password: string): string {
-      let enforced: string;
-      try {
-        enforced = enforceOpaqueString(password); // RFC 8265 §4.2
-      } catch {
-        throw registerError("not-acceptable", "the password contains characters that are not allowed");
-      }
-      if ([...enforced].length < opts.min_password_length)
-        throw registerError("not-acceptable", `the password must have at least ${opts.min_password_length} characters`);
-      return enforced;
+      const checked = checkNewPassword(password, opts.min_password_length);
+      if ("refused" in checked) throw registerError("not-acceptable", checked.refused);
+      return checked.password;
     }
 
     /** XEP-0077 §3.1 set before authentication: creates the account. */
