@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { pino } from "pino";
+import { sql } from "kysely";
 import { createPostgresDriver } from "../../src/storage/postgres/index.js";
+import { openPostgresTables } from "../../src/storage/postgres/driver.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
 import { runStorageContract } from "./contract.js";
 
@@ -79,6 +81,27 @@ describe("postgres driver", () => {
       JSON.stringify(lines),
     );
     await driver.close();
+  });
+
+  it("lives through a connection cut while a transaction holds it between statements", async () => {
+    // pg-pool takes its 'error' listener off a client while it is checked out: a connection the server ends
+    // then (a restart, pg_terminate_backend) emitted an unhandled 'error' and killed the process.
+    const tables = await openPostgresTables(database.url, { poolSize: 1 });
+    try {
+      await assert.rejects(
+        tables.transaction().execute(async (trx) => {
+          await sql`select 1`.execute(trx);
+          await database.terminateConnections();
+          await new Promise((resolve) => setTimeout(resolve, 300)); // the server's FATAL arrives meanwhile
+          await sql`select 1`.execute(trx);
+        }),
+      );
+      // The pool dropped the dead connection on release; the next statement gets a fresh one.
+      const { rows } = await sql<{ one: number }>`select 1 as one`.execute(tables);
+      assert.deepEqual(rows, [{ one: 1 }]);
+    } finally {
+      await tables.destroy();
+    }
   });
 
   it("commits a turn's key-value writes together: the last write to a key wins, each promise resolves", async () => {

@@ -17,8 +17,20 @@ export const natterTypes = {
   },
 };
 
-/** A pg client whose string parameters are escaped (nul-escape.ts): the form Kysely calls, `query(sql, values)`. */
+/**
+ * A pg client whose string parameters are escaped (nul-escape.ts): the form Kysely calls, `query(sql, values)`.
+ * It also survives its connection being ended while checked out of the pool.
+ */
 export class EscapingClient extends pg.Client {
+  // biome-ignore lint/suspicious/noExplicitAny: pg.Client's constructor takes a config or a connection string
+  constructor(config?: any) {
+    super(config);
+    // pg-pool listens for 'error' only on idle clients. One checked out (a transaction between statements) that
+    // the server ends emits 'error' with no listener, which would kill the process. Its statement rejects, it is
+    // no longer queryable, and the pool drops it on release: nothing else to do here.
+    this.on("error", () => undefined);
+  }
+
   // biome-ignore lint/suspicious/noExplicitAny: pg's query has many overloads; only the (text, values) one is changed
   override query(...args: any[]): any {
     if (typeof args[0] === "string" && Array.isArray(args[1])) {
