@@ -3,7 +3,7 @@
 // its disco#items (XEP-0030) when the disco module would not (a domain that is not a subdomain of the host).
 import { StanzaError } from "./errors.js";
 import { IqDispatcher } from "./iq-dispatch.js";
-import { tryParseJid } from "./jid.js";
+import { type Jid, tryParseJid } from "./jid.js";
 import type { ModuleContext } from "./modules.js";
 import type { ComponentHandler } from "./router.js";
 import { Element } from "./xml/element.js";
@@ -37,31 +37,58 @@ export function serveServiceDomain(
   }
 }
 
+/** A service with nodes (pubsub): what disco#info and disco#items answer for them (XEP-0030 §3.2, §4.2). */
+export interface ServiceDiscoNodes {
+  /** disco#info of a node (its <query/> children), or undefined: item-not-found. */
+  info(node: string, from: Jid): Promise<Element[] | undefined>;
+  /** disco#items at the domain (node undefined) or of a node; undefined: item-not-found. */
+  items(node: string | undefined, from: Jid): Promise<Element[] | undefined>;
+}
+
 /**
  * The IQ dispatcher of a service domain, with its XEP-0030 disco: `info` answers disco#info at the domain; the
- * service has no items and no nodes (a node gets item-not-found). The module registers its own IQs on it.
+ * service has no items and no nodes (a node gets item-not-found) unless `nodes` says otherwise. The module
+ * registers its own IQs on it.
  */
 export function serviceIqDispatcher(
   ctx: ModuleContext<unknown>,
   domain: string,
   owner: string,
   info: () => Element,
+  nodes?: ServiceDiscoNodes,
 ): IqDispatcher {
   const iq = new IqDispatcher({ log: ctx.log, send: (stanza) => ctx.route(stanza) });
-  const withoutNode =
-    (answer: () => Element) =>
-    ({ payload }: { payload: Element }) => {
-      if (payload.attrs.node !== undefined) throw new StanzaError("item-not-found");
-      return answer();
-    };
-  iq.register(domain, "host", "get", NS_DISCO_INFO, "query", withoutNode(info), owner);
+  iq.register(
+    domain,
+    "host",
+    "get",
+    NS_DISCO_INFO,
+    "query",
+    async ({ payload, from }) => {
+      const node = payload.attrs.node;
+      if (node === undefined) return info();
+      const children = nodes ? await nodes.info(node, from) : undefined;
+      if (!children) throw new StanzaError("item-not-found");
+      return new Element("query", NS_DISCO_INFO, { node }, children);
+    },
+    owner,
+  );
   iq.register(
     domain,
     "host",
     "get",
     NS_DISCO_ITEMS,
     "query",
-    withoutNode(() => new Element("query", NS_DISCO_ITEMS)),
+    async ({ payload, from }) => {
+      const node = payload.attrs.node;
+      if (!nodes) {
+        if (node !== undefined) throw new StanzaError("item-not-found");
+        return new Element("query", NS_DISCO_ITEMS);
+      }
+      const children = await nodes.items(node, from);
+      if (!children) throw new StanzaError("item-not-found");
+      return new Element("query", NS_DISCO_ITEMS, node === undefined ? {} : { node }, children);
+    },
     owner,
   );
   return iq;

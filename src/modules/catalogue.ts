@@ -20,6 +20,7 @@ import mam from "./mam/index.js";
 import muc from "./muc/index.js";
 import offlineMessages from "./offline-messages/index.js";
 import pep from "./pep/index.js";
+import pubsub from "./pubsub/index.js";
 import ping from "./ping/index.js";
 import presence from "./presence/index.js";
 import privacy from "./privacy/index.js";
@@ -68,6 +69,7 @@ export const MODULE_CATALOGUE: ReadonlyMap<string, ModuleDefinition<never>> = ne
       invites,
       bytestreamProxy,
       ircGateway,
+      pubsub,
     ] as ModuleDefinition<never>[]
   ).map((m) => [m.name, m]),
 );

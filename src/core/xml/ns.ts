@@ -71,6 +71,8 @@ export const NS_PUBSUB_ERRORS = "http://jabber.org/protocol/pubsub#errors";
 export const NS_PUBSUB_NODE_CONFIG = "http://jabber.org/protocol/pubsub#node_config";
 export const NS_PUBSUB_PUBLISH_OPTIONS = "http://jabber.org/protocol/pubsub#publish-options";
 export const NS_PUBSUB_META_DATA = "http://jabber.org/protocol/pubsub#meta-data";
+export const NS_PUBSUB_SUBSCRIBE_AUTHORIZATION = "http://jabber.org/protocol/pubsub#subscribe_authorization";
+export const NS_PUBSUB_SUBSCRIBE_OPTIONS = "http://jabber.org/protocol/pubsub#subscribe_options";
 export const NS_HTTP_UPLOAD = "urn:xmpp:http:upload:0";
 /** XEP-0065 SOCKS5 Bytestreams. */
 export const NS_BYTESTREAMS = "http://jabber.org/protocol/bytestreams";

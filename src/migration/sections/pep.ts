@@ -16,11 +16,12 @@ import { NS_DATA_FORMS, NS_PUBSUB, NS_PUBSUB_NODE_CONFIG, NS_PUBSUB_OWNER } from
 import { newItemId, parsePayload, serialisePayload } from "../../modules/pep/codec.js";
 import {
   applyConfigForm,
-  DEFAULT_CONFIG,
   effectiveMaxItems,
   InvalidConfigError,
   type NodeConfig,
-} from "../../modules/pep/node-config.js";
+  PEP_DEFAULT_CONFIG as DEFAULT_CONFIG,
+  pepConfigRules,
+} from "../../modules/pubsub/engine/node-config.js";
 import { type Affiliation, type PepNode, PepStore } from "../../modules/pep/pep-store.js";
 import type { StoreKind, StoreKinds } from "../../storage/types.js";
 import type { MigrationContext, SectionChanges, UserSection } from "../types.js";
@@ -79,7 +80,7 @@ function readConfig(x: Element | undefined, node: string, warnings: string[]): N
     // Prosody writes every field of its form, those left at its defaults without a value: not set.
     if (field.values.length === 0 && field.var !== "pubsub#roster_groups_allowed") continue;
     try {
-      config = applyConfigForm(config, { type: "submit", fields: [field] }, ITEMS_CEILING);
+      config = applyConfigForm(config, { type: "submit", fields: [field] }, pepConfigRules(ITEMS_CEILING));
     } catch (err) {
       if (!(err instanceof InvalidConfigError || err instanceof StanzaError)) throw err;
       warnings.push(`node ${node}: ${err.message}; that option skipped`);

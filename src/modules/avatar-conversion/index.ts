@@ -6,7 +6,7 @@ import { tryParseJid, makeJid } from "../../core/jid.js";
 import { defineModule } from "../../core/modules.js";
 import { NS_AVATAR_DATA, NS_AVATAR_METADATA, NS_PEP_VCARD_CONVERSION, NS_VCARD } from "../../core/xml/ns.js";
 import { parsePayload } from "../pep/codec.js";
-import { createPepService } from "../pep/service.js";
+import { pepService } from "../pep/service.js";
 import { avatarHash } from "../vcard/avatar-hash.js";
 import { emptyVCard, parseStoredVCard, photoBinval, serialiseVCard } from "../vcard/codec.js";
 import { convertibleInfo, dataBase64, dataElement, metadataElement, sha1Hex, withPhoto } from "./codec.js";
@@ -24,7 +24,7 @@ export default defineModule({
   depends: ["pep", "vcard"],
   setup(ctx) {
     const { host } = ctx;
-    const pep = createPepService(ctx, { maxItems: 1000 });
+    const pep = pepService(ctx);
     // The vcard module's stores: the serialised <vCard/>, and the hex SHA-1 of its PHOTO.
     const vcards = ctx.store("vcard", "keyval");
     const hashes = ctx.store("vcard-avatar", "keyval");
@@ -70,11 +70,12 @@ export default defineModule({
       if (last && convertibleInfo(parsePayload(last.payload))?.id === id) return; // PEP has it already
       const type = vcard.getChild("PHOTO", NS_VCARD)?.getChildText("TYPE", NS_VCARD)?.trim() || "image/png";
       const publisher = makeJid(user, host);
-      await pep.publish(user, NS_AVATAR_DATA, { id, payload: dataElement(base64), publisher });
+      await pep.publish(user, NS_AVATAR_DATA, { id, payload: dataElement(base64), publisher, trusted: true });
       await pep.publish(user, NS_AVATAR_METADATA, {
         id,
         payload: metadataElement({ id, bytes: Buffer.from(base64, "base64").length, type }),
         publisher,
+        trusted: true,
       });
     }
 

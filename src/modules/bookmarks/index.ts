@@ -18,7 +18,7 @@ import {
   NS_PUBSUB_NODE_CONFIG,
 } from "../../core/xml/ns.js";
 import { parsePayload } from "../pep/codec.js";
-import { createPepService } from "../pep/service.js";
+import { pepService } from "../pep/service.js";
 import { parseStored, queryChildren, serialiseStored, storageKey } from "../private-storage/codec.js";
 import {
   type Bookmark,
@@ -66,7 +66,9 @@ export default defineModule({
   options,
   setup(ctx) {
     const { host } = ctx;
-    const pep = createPepService(ctx, { maxItems: ctx.options.max_bookmarks });
+    const pep = pepService(ctx);
+    // §3.3 max_items "max" on the bookmarks node: this module's max_bookmarks, read at each write (reload).
+    const limit = () => ctx.options.max_bookmarks;
     const privateStore = ctx.store("private", "map");
     // §5.3: announced on the account.
     ctx.feature(NS_BOOKMARKS_COMPAT, "account");
@@ -114,7 +116,12 @@ export default defineModule({
       const stored = await storedLegacy(user);
       const storage = toStorage(await current(user), stored ? nonConferences(stored) : []);
       await ensureNode(user, NS_BOOKMARKS_LEGACY, LEGACY_NODE);
-      await pep.publish(user, NS_BOOKMARKS_LEGACY, { id: "current", payload: storage, publisher: makeJid(user, host) });
+      await pep.publish(user, NS_BOOKMARKS_LEGACY, {
+        id: "current",
+        payload: storage,
+        publisher: makeJid(user, host),
+        trusted: true,
+      });
     }
 
     /**
@@ -131,7 +138,13 @@ export default defineModule({
           const old = have.get(b.jid);
           have.delete(b.jid);
           if (old && sameBookmark(old, b)) continue;
-          await pep.publish(user, NS_BOOKMARKS, { id: b.jid, payload: toConference(b), publisher });
+          await pep.publish(user, NS_BOOKMARKS, {
+            id: b.jid,
+            payload: toConference(b),
+            publisher,
+            limit: limit(),
+            trusted: true,
+          });
         }
         for (const jid of have.keys()) await pep.retract(user, NS_BOOKMARKS, jid, true);
       } finally {

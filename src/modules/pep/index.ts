@@ -7,9 +7,9 @@ import { defineModule } from "../../core/modules.js";
 import { buildDataForm } from "../../core/xml/data-form.js";
 import { Element } from "../../core/xml/element.js";
 import { NS_DISCO_ITEMS, NS_PUBSUB, NS_PUBSUB_META_DATA, NS_PUBSUB_OWNER } from "../../core/xml/ns.js";
+import { pubsubHandlers } from "../pubsub/engine/iq-handlers.js";
 import { RosterStore } from "../roster/roster-store.js";
-import { pubsubHandlers } from "./iq-handlers.js";
-import { createPepService } from "./service.js";
+import { pepService } from "./service.js";
 
 const options = z
   .object({
@@ -59,7 +59,7 @@ const FEATURES = [
   "subscribe",
 ].map((f) => `${NS_PUBSUB}#${f}`);
 
-export { createPepService, type PepService } from "./service.js";
+export { type PepService, pepService } from "./service.js";
 
 export default defineModule({
   name: "pep",
@@ -80,17 +80,32 @@ export default defineModule({
   setup(ctx) {
     const { host } = ctx;
     const o = ctx.options;
-    const limit = o.max_items_limit;
-    const pep = createPepService(ctx, {
-      maxItems: limit,
-      maxNodes: o.max_nodes,
-      maxSubscribers: o.max_subscribers,
-      maxAffiliations: o.max_affiliations,
-      maxItemBytes: o.max_item_size,
-      maxAccountBytes: o.max_account_bytes,
-    });
+    // The host's one PEP service, shared with bookmarks, vCard4 and avatar conversion: this module's limits.
+    const pep = pepService(ctx);
+    const applyLimits = (opts: typeof o) =>
+      pep.setLimits({
+        maxItems: opts.max_items_limit,
+        maxNodes: opts.max_nodes,
+        maxSubscribers: opts.max_subscribers,
+        maxAffiliations: opts.max_affiliations,
+        maxItemBytes: opts.max_item_size,
+        maxAccountBytes: opts.max_account_bytes,
+      });
+    applyLimits(o);
+    ctx.onOptionsChanged((next) => applyLimits(next));
     const roster = new RosterStore(ctx);
-    const handlers = pubsubHandlers(pep, roster, limit);
+    const isAccount = (iq: { from: { bareString(): string }; to: { bareString(): string } }) =>
+      iq.from.bareString() === iq.to.bareString();
+    const handlers = pubsubHandlers(pep, {
+      keyOf: (iq) => iq.to.local,
+      // XEP-0163 §2.2: the account owns its nodes; only it creates them (by publishing, §3 auto-create).
+      mayCreate: isAccount,
+      instantNodes: false,
+      // PEP has one owner and publisher (XEP-0163 §2.2): only member, outcast and none are set.
+      settableAffiliations: ["member", "outcast", "none"],
+      rosterGroups: async (iq) => [...new Set((await roster.getAll(iq.to.local)).flatMap((i) => i.groups))].sort(),
+      accountOwner: (iq) => iq.to.bareString(),
+    });
 
     ctx.iq("account", "set", NS_PUBSUB, "pubsub", (iq) => handlers.set(iq));
     ctx.iq("account", "get", NS_PUBSUB, "pubsub", (iq) => handlers.get(iq));

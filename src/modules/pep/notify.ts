@@ -6,7 +6,6 @@ import type { SessionRegistry } from "../../core/session-registry.js";
 import { wantsNotify } from "../caps/session-caps.js";
 import type { RosterStore } from "../roster/roster-store.js";
 import { hasTo } from "../roster/subscription-state.js";
-import { accessError } from "./access.js";
 import type { PepNode } from "./pep-store.js";
 
 export interface NotifyDeps {
@@ -16,7 +15,13 @@ export interface NotifyDeps {
 }
 
 /** The JIDs (full, or bare for explicit bare subscriptions) that get a notification about `nodeName`. */
-export async function notificationTargets(deps: NotifyDeps, owner: Jid, nodeName: string, node: PepNode): Promise<string[]> {
+export async function notificationTargets(
+  deps: NotifyDeps,
+  owner: Jid,
+  nodeName: string,
+  node: PepNode,
+  mayRead: (jid: Jid) => Promise<boolean>,
+): Promise<string[]> {
   const ownerBare = owner.bareString();
   const targets = new Set<string>();
   const reached = new Set<string>();
@@ -31,7 +36,7 @@ export async function notificationTargets(deps: NotifyDeps, owner: Jid, nodeName
     if (!hasTo(item.subscription)) continue;
     const contact = tryParseJid(item.jid)?.bare();
     if (!contact || contact.domain !== deps.host || contact.bareString() === ownerBare) continue;
-    if (await accessError(deps.roster, owner.local, ownerBare, node, contact)) continue;
+    if (!(await mayRead(contact))) continue;
     for (const s of deps.sessions.resourcesOf(contact)) {
       if (!s.available || s.priority < 0 || !(await wantsNotify(s, nodeName))) continue;
       targets.add(s.jid.toString());
@@ -41,7 +46,8 @@ export async function notificationTargets(deps: NotifyDeps, owner: Jid, nodeName
   // XEP-0060 §6.1 explicit subscriptions (e.g. to an open node by a non-contact), still subject to access.
   for (const jid of Object.keys(node.subscribers)) {
     const sub = tryParseJid(jid);
-    if (!sub || (await accessError(deps.roster, owner.local, ownerBare, node, sub))) continue;
+    if (!sub || !(await mayRead(sub))) continue;
+    if (node.subOptions?.[jid]?.deliver === false) continue; // XEP-0060 §6.3 pubsub#deliver
     if (sub.resource === "" && reached.has(sub.bareString())) continue; // already notified by presence
     targets.add(sub.toString());
   }

@@ -7,17 +7,24 @@ import { defineModule } from "../../core/modules.js";
 import { Element } from "../../core/xml/element.js";
 import { NS_VCARD4, NS_VCARD4_NODE } from "../../core/xml/ns.js";
 import { parsePayload } from "../pep/codec.js";
-import { createPepService } from "../pep/service.js";
+import { pepService } from "../pep/service.js";
 
 /** The item id XEP-0292 uses for the self vCard. */
 const ITEM_ID = "current";
 
 export default defineModule({
   name: "vcard4",
-  specs: [{ xep: 292, version: "0.12.0", status: "complete", note: "PEP node via pep; the IQ form of 0.10 kept for older clients" }],
+  specs: [
+    {
+      xep: 292,
+      version: "0.12.0",
+      status: "complete",
+      note: "PEP node via pep; the IQ form of 0.10 kept for older clients",
+    },
+  ],
   depends: ["pep"],
   setup(ctx) {
-    const pep = createPepService(ctx, { maxItems: 1000 });
+    const pep = pepService(ctx);
 
     ctx.iq("account", "get", NS_VCARD4, "vcard", async ({ from, to }) => {
       const node = await pep.store.node(to.local, NS_VCARD4_NODE);
@@ -35,9 +42,10 @@ export default defineModule({
     });
 
     ctx.iq("account", "set", NS_VCARD4, "vcard", async ({ from, to, payload }) => {
-      if (from.bareString() !== to.bareString()) throw new StanzaError("forbidden", "you can change only your own vCard");
+      if (from.bareString() !== to.bareString())
+        throw new StanzaError("forbidden", "you can change only your own vCard");
       // 0.10 §4.1.2: the whole vCard replaces the old one; published as a PEP item, so +notify contacts hear of it.
-      await pep.publish(to.local, NS_VCARD4_NODE, { id: ITEM_ID, payload, publisher: from });
+      await pep.publish(to.local, NS_VCARD4_NODE, { id: ITEM_ID, payload, publisher: from, trusted: true });
       return undefined;
     });
   },

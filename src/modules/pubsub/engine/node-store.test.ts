@@ -2,25 +2,25 @@
 // actually stored (what a fresh count from the items gives), and usageAfterPut predicts a put exactly.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { createMemoryDriver } from "../../storage/memory/index.js";
-import type { StoreKind } from "../../storage/types.js";
-import { PepStore } from "./pep-store.js";
+import { createMemoryDriver } from "../../../storage/memory/index.js";
+import type { StoreKind } from "../../../storage/types.js";
+import { NodeStore } from "./node-store.js";
 
 function fresh() {
   const driver = createMemoryDriver();
   const ctx = { store: <K extends StoreKind>(name: string, kind: K) => driver.open("h", name, kind) };
-  return { driver, ctx, pep: new PepStore(ctx) };
+  return { driver, ctx, pep: new NodeStore(ctx, "pep") };
 }
 
 const item = (id: string, bytes: number) => ({ id, payload: "x".repeat(bytes), publisher: "u@h" });
 
-/** The usage as counted from scratch by a new PepStore on the same data (the stored count dropped first). */
+/** The usage as counted from scratch by a new NodeStore on the same data (the stored count dropped first). */
 async function recount(ctx: ReturnType<typeof fresh>["ctx"]): Promise<number> {
   await ctx.store("pep-usage", "keyval").delete("u");
-  return new PepStore(ctx).usage("u");
+  return new NodeStore(ctx, "pep").usage("u");
 }
 
-describe("PepStore usage", () => {
+describe("NodeStore usage", () => {
   it("follows puts, replacements, trimming, retractions and node deletion", async () => {
     const { ctx, pep } = fresh();
     assert.equal(await pep.usage("u"), 0);
