@@ -75,7 +75,9 @@ function errorOf(r: XmlElement): { condition: string; app: string | undefined } 
 }
 
 const itemIds = (r: XmlElement) =>
-  (ok(r).getChild("pubsub", NS_PUBSUB)?.getChild("items") as XmlElement).getChildren("item").map((i) => i.attrs.id);
+  (ok(r).getChild("pubsub", NS_PUBSUB)?.getChild("items") as XmlElement | undefined)!
+    .getChildren("item")
+    .map((i) => i.attrs.id);
 
 /** The next event notification from the service about `node` that matches `pred`. */
 const eventFor = (
@@ -342,7 +344,7 @@ describe("pubsub service (XEP-0060) on pubsub.<host>", { timeout: 120_000 }, () 
     const affs = ok(
       await iq(alice, "get", xml("pubsub", { xmlns: NS_OWNER }, xml("affiliations", { node: "club" })), PS),
     );
-    const list = (affs.getChild("pubsub", NS_OWNER)?.getChild("affiliations") as XmlElement)
+    const list = (affs.getChild("pubsub", NS_OWNER)?.getChild("affiliations") as XmlElement | undefined)!
       .getChildren("affiliation")
       .map((a) => `${a.attrs.jid}=${a.attrs.affiliation}`);
     assert.deepEqual(list.sort(), ["alice@localhost=owner", "bob@localhost=member"]);
@@ -397,7 +399,9 @@ describe("pubsub service (XEP-0060) on pubsub.<host>", { timeout: 120_000 }, () 
       await iq(alice, "get", xml("pubsub", { xmlns: NS_OWNER }, xml("subscriptions", { node: "board" })), PS),
     );
     assert.equal(
-      (subs.getChild("pubsub", NS_OWNER)?.getChild("subscriptions") as XmlElement).getChildren("subscription").length,
+      (subs.getChild("pubsub", NS_OWNER)?.getChild("subscriptions") as XmlElement | undefined)!.getChildren(
+        "subscription",
+      ).length,
       0,
     );
 

@@ -117,6 +117,13 @@ export function pubsubHandlers(engine: PubsubEngine, hp: HandlerPolicy) {
     return node;
   }
 
+  /** PEP: only the account publishes, retracts and creates (XEP-0163 §2.2); forbidden for anyone else (§7.1.3.1). */
+  function requireAccount(iq: IqRequest): void {
+    const account = hp.accountOwner(iq);
+    if (account !== undefined && engine.affiliation(hp.keyOf(iq), undefined, iq.from) !== "owner")
+      throw pubsubError("forbidden", undefined);
+  }
+
   const optionsElement = (node: string, jid: string, opts: SubscriptionOptions) =>
     new Element("options", NS_PUBSUB, { node, jid }, [optionsForm(opts)]);
 
@@ -132,6 +139,7 @@ export function pubsubHandlers(engine: PubsubEngine, hp: HandlerPolicy) {
       switch (el.name) {
         case "publish": {
           const node = nodeOf(el);
+          requireAccount(iq);
           const items = el.getChildren("item");
           if (items.length !== 1)
             throw pubsubError("bad-request", items.length === 0 ? "item-required" : "invalid-payload"); // §7.1.3.6
@@ -156,6 +164,7 @@ export function pubsubHandlers(engine: PubsubEngine, hp: HandlerPolicy) {
         }
         case "retract": {
           const node = nodeOf(el);
+          requireAccount(iq);
           const id = el.getChild("item")?.attrs.id;
           if (!id) throw pubsubError("bad-request", "item-required"); // §7.2.3.4
           const notify = el.attrs.notify === "true" || el.attrs.notify === "1";

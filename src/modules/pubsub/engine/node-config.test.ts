@@ -4,6 +4,8 @@ import { StanzaError } from "../../../core/errors.js";
 import type { DataForm } from "../../../core/xml/data-form.js";
 import {
   applyConfigForm,
+  type ConfigRules,
+  configForm,
   configFromPublishOptions,
   PEP_DEFAULT_CONFIG as DEFAULT_CONFIG,
   effectiveMaxItems,
@@ -85,5 +87,44 @@ describe("PEP node configuration (XEP-0060 §8.2, §7.1.5)", () => {
       PEP,
     );
     assert.equal(effectiveMaxItems(cfg, LIMIT), 1);
+  });
+});
+
+describe("service node configuration rules (the pubsub module's)", () => {
+  const SERVICE: ConfigRules = {
+    defaults: { ...DEFAULT_CONFIG, access_model: "open", publish_model: "publishers" },
+    accessModels: ["open", "presence", "roster", "whitelist", "authorize"],
+    publishModels: ["publishers", "subscribers", "open"],
+    limit: 50,
+  };
+
+  it("accepts what the service allows and PEP does not: authorize, publish models", () => {
+    const cfg = applyConfigForm(
+      SERVICE.defaults,
+      options({ "pubsub#access_model": "authorize", "pubsub#publish_model": "open" }),
+      SERVICE,
+    );
+    assert.equal(cfg.access_model, "authorize");
+    assert.equal(cfg.publish_model, "open");
+    assert.throws(
+      () => applyConfigForm(DEFAULT_CONFIG, options({ "pubsub#publish_model": "open" }), PEP),
+      InvalidConfigError,
+    );
+    assert.throws(
+      () => applyConfigForm(SERVICE.defaults, options({ "pubsub#publish_model": "everyone" }), SERVICE),
+      InvalidConfigError,
+    );
+  });
+
+  it("offers its own access and publish models in the configuration form", () => {
+    const x = configForm(SERVICE.defaults, [], SERVICE);
+    const field = (v: string) => x.getChildren("field").find((f) => f.attrs.var === v);
+    const opts = (v: string) =>
+      field(v)
+        ?.getChildren("option")
+        .map((o) => o.getChildText("value"));
+    assert.deepEqual(opts("pubsub#access_model"), ["open", "presence", "roster", "whitelist", "authorize"]);
+    assert.deepEqual(opts("pubsub#publish_model"), ["publishers", "subscribers", "open"]);
+    assert.equal(field("pubsub#max_items")?.getChildText("value"), "1");
   });
 });

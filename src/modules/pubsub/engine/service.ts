@@ -86,7 +86,10 @@ export interface PublishRequest {
   options?: DataForm;
   /** What `pubsub#max_items` "max" means for this write, when not the service's limit (bookmarks). */
   limit?: number;
-  /** Server-side: no permission check (the module acts for the owner). */
+  /**
+   * Server-side (bookmarks, avatars, vCard4 acting for the owner): no permission check, and the size, quota and
+   * node limits are not applied (the item still counts towards the quota): those modules keep their own limits.
+   */
   trusted?: boolean;
 }
 
@@ -324,7 +327,7 @@ export function createPubsubEngine(
       const limit = req.limit ?? rules.limit;
       const cfgRules = { ...rules, limit };
       // XEP-0060 §7.1.3.4: a payload larger than the service accepts.
-      if (limits.maxItemBytes !== undefined && Buffer.byteLength(payload) > limits.maxItemBytes) {
+      if (!req.trusted && limits.maxItemBytes !== undefined && Buffer.byteLength(payload) > limits.maxItemBytes) {
         ctx.log.info(
           { key, node: nodeName, bytes: Buffer.byteLength(payload), limit: limits.maxItemBytes },
           `${label} item too big: publish refused`,
@@ -336,7 +339,7 @@ export function createPubsubEngine(
         const created = !node;
         if (!node) {
           if (!mayCreate) throw pubsubError("item-not-found", undefined); // §7.1.3.3
-          await requireNodeRoom(key, nodeName, req.publisher);
+          if (!req.trusted) await requireNodeRoom(key, nodeName, req.publisher);
           node = newNode(
             key,
             req.options ? configFromPublishOptions(req.options, cfgRules) : { ...rules.defaults },
@@ -347,7 +350,7 @@ export function createPubsubEngine(
           if (req.options && !preconditionsMet(node.config, req.options, cfgRules)) throw preconditionNotMet();
         }
         const maxItems = effectiveMaxItems(node.config, limit);
-        if (limits.maxKeyBytes !== undefined) {
+        if (!req.trusted && limits.maxKeyBytes !== undefined) {
           // What the key would hold once this item replaces its namesake and the oldest are trimmed.
           const after = await store.usageAfterPut(key, nodeName, id, Buffer.byteLength(payload), maxItems);
           if (after > limits.maxKeyBytes) {
@@ -400,11 +403,14 @@ export function createPubsubEngine(
       await policy.onRetracted?.({ key, node: nodeName, itemId: id });
     },
 
-    /** XEP-0060 §8.1: creates a node (conflict if it exists); the creator becomes its owner on a service. */
+    /**
+     * XEP-0060 §8.1: creates a node (conflict if it exists); the creator becomes its owner on a service. Without a
+     * creator (a module acting server-side) the node limits are not applied.
+     */
     async create(key: string, nodeName: string, config?: DataForm, creator?: Jid): Promise<void> {
       await locked(key, async () => {
         if (await store.node(key, nodeName)) throw pubsubError("conflict", undefined); // §8.1.3.4? conflict
-        await requireNodeRoom(key, nodeName, creator);
+        if (creator) await requireNodeRoom(key, nodeName, creator); // no creator: a module acting server-side
         const cfg = config
           ? withConfigErrors(() => applyConfigForm(rules.defaults, config, rules))
           : { ...rules.defaults };
@@ -486,9 +492,9 @@ export function createPubsubEngine(
         if (limits.maxSubscribers !== undefined && count >= limits.maxSubscribers)
           throw tooManySubscriptions(key, nodeName, jid);
         const subid = newItemId().slice(0, 16);
-        if (pendingNow) (node.pending ??= {})[sub] = subid;
+        if (pendingNow) node.pending = { ...node.pending, [sub]: subid };
         else node.subscribers[sub] = subid;
-        if (options && !options.deliver) (node.subOptions ??= {})[sub] = options;
+        if (options && !options.deliver) node.subOptions = { ...node.subOptions, [sub]: options };
         await store.putNode(key, nodeName, node);
         return { node, state: pendingNow ? ("pending" as const) : ("subscribed" as const), fresh: true };
       });
@@ -530,7 +536,7 @@ export function createPubsubEngine(
           throw pubsubError("unexpected-request", "not-subscribed");
         if (options.deliver) {
           if (node.subOptions) delete node.subOptions[sub];
-        } else (node.subOptions ??= {})[sub] = options;
+        } else node.subOptions = { ...node.subOptions, [sub]: options };
         await store.putNode(key, nodeName, node);
       });
     },
