@@ -135,7 +135,7 @@ describe("pubsub service (XEP-0060) on pubsub.<host>", { timeout: 120_000 }, () 
         "admins: [admin@localhost]",
         "modules:",
         "  pubsub:",
-        "    max_nodes_per_user: 8",
+        "    max_nodes_per_user: 12",
         "    max_item_size: 2048",
       ].join("\n"),
     });
@@ -326,7 +326,7 @@ describe("pubsub service (XEP-0060) on pubsub.<host>", { timeout: 120_000 }, () 
 
   it("limits the nodes one user owns (max_nodes_per_user)", async () => {
     let last: XmlElement | undefined;
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < 15; i++) {
       last = await create(carol, `carol-${i}`);
       if (last.attrs.type === "error") break;
     }
@@ -462,6 +462,76 @@ describe("pubsub service (XEP-0060) on pubsub.<host>", { timeout: 120_000 }, () 
       ),
       false,
     );
+  });
+
+  it("an owner sets and ends subscriptions, and the subscriber is told (§8.8.2, §8.8.4)", async () => {
+    ok(await create(alice, "managed", { "pubsub#access_model": "authorize" }));
+    const told = eventFor(carol, "managed", (c) => c.name === "subscription" && c.attrs.subscription === "subscribed");
+    ok(
+      await ownerSet(
+        alice,
+        xml("subscriptions", { node: "managed" }, xml("subscription", { jid: carol.jid, subscription: "subscribed" })),
+      ),
+    );
+    await told;
+    ok(await publish(alice, "managed", "m1", entry("for carol")));
+    await eventFor(carol, "managed", itemEvent("m1"));
+    const ended = eventFor(carol, "managed", (c) => c.name === "subscription" && c.attrs.subscription === "none");
+    ok(
+      await ownerSet(
+        alice,
+        xml("subscriptions", { node: "managed" }, xml("subscription", { jid: carol.jid, subscription: "none" })),
+      ),
+    );
+    await ended;
+    assert.deepEqual(errorOf(await items(carol, "managed")), { condition: "not-authorized", app: "not-subscribed" });
+  });
+
+  it("publish-only publishes and retracts only its own items; publish_model open lets anyone publish (§4.1, §7.1.3.1)", async () => {
+    ok(await create(alice, "inbox"));
+    ok(await affiliate(alice, "inbox", "bob@localhost", "publish-only"));
+    ok(await publish(alice, "inbox", "from-alice", entry("alice")));
+    ok(await publish(bob, "inbox", "from-bob", entry("bob")));
+    const retract = (c: ConnectedClient, id: string) =>
+      iq(c, "set", xml("pubsub", { xmlns: NS_PUBSUB }, xml("retract", { node: "inbox" }, xml("item", { id }))), PS);
+    assert.equal(errorOf(await retract(bob, "from-alice")).condition, "forbidden");
+    ok(await retract(bob, "from-bob"));
+    assert.equal(errorOf(await publish(carol, "inbox", "from-carol", entry("carol"))).condition, "forbidden");
+    ok(
+      await ownerSet(
+        alice,
+        xml(
+          "configure",
+          { node: "inbox" },
+          form("submit", "http://jabber.org/protocol/pubsub#node_config", { "pubsub#publish_model": "open" }),
+        ),
+      ),
+    );
+    ok(await publish(carol, "inbox", "from-carol", entry("carol")));
+    assert.deepEqual(itemIds(await items(alice, "inbox")), ["from-alice", "from-carol"]);
+  });
+
+  it("a deleted account's own nodes go, and its subscriptions elsewhere (XEP-0077 remove)", async () => {
+    await ts.addUser("dave", "dave-secret");
+    const dave = await online("dave");
+    ok(await create(dave, "daves"));
+    ok(await subscribe(dave, "news"));
+    ok(await iq(dave, "set", xml("query", { xmlns: "jabber:iq:register" }, xml("remove")), "localhost"));
+    await dave.stop();
+    // The clean-up runs after the result: wait until the node is gone.
+    let gone = false;
+    for (let i = 0; i < 50 && !gone; i++) {
+      gone = (await items(alice, "daves")).attrs.type === "error";
+      if (!gone) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(gone, "the deleted account's node is gone");
+    const subs = ok(
+      await iq(alice, "get", xml("pubsub", { xmlns: NS_OWNER }, xml("subscriptions", { node: "news" })), PS),
+    );
+    const jids = (subs.getChild("pubsub", NS_OWNER)?.getChild("subscriptions") as XmlElement | undefined)!
+      .getChildren("subscription")
+      .map((x) => x.attrs.jid);
+    assert.ok(!jids.some((j) => j.startsWith("dave@")), jids.join(" "));
   });
 
   it("keeps nodes, configuration, affiliations, subscriptions and items across a restart", async () => {

@@ -314,9 +314,16 @@ export default defineModule({
       ctx.bounce(stanza, new StanzaError("service-unavailable"));
     });
 
-    // A deleted account loses its affiliations and subscriptions on the service's nodes.
+    // A deleted account's nodes go with it when it was their only owner (nobody could manage them, and a new
+    // account with the same name is someone else); it loses its affiliations and subscriptions elsewhere.
     ctx.hook("account.deleted", async ({ host: h, user }) => {
       const bare = `${user}@${h}`;
+      for (const [name, node] of await engine.store.allNodes(SERVICE_KEY)) {
+        const owners = ownersOf(node);
+        if (owners.length !== 1 || owners[0] !== bare) continue;
+        await engine.deleteNode(SERVICE_KEY, name);
+        ctx.log.info({ user: bare, node: name }, "pubsub node of a deleted account deleted");
+      }
       const changed = await engine.forgetAddress(SERVICE_KEY, bare);
       if (changed > 0) ctx.log.info({ user: bare, nodes: changed }, "pubsub affiliations of a deleted account removed");
     });
