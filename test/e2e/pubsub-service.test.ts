@@ -2,10 +2,11 @@
 // node life cycle (create, configure, delete), publish with and without payload delivery, retract
 // notifications, max_items, the last item on subscribe, access models open / whitelist / authorize (with the
 // owner's approval form), outcasts, publishers, purge, subscription options, the pubsub#errors conditions, and
-// nodes and items still there after a restart. The slixmpp interop is in pubsub-service-slixmpp.test.ts.
+// nodes and items still there after a restart (SQLite and PostgreSQL). The slixmpp interop is in pubsub-service-slixmpp.test.ts.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { iq } from "../helpers/adhoc.js";
+import { createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
 
@@ -575,5 +576,41 @@ describe("pubsub service with create: admins", { timeout: 60_000 }, () => {
     assert.equal(errorOf(await publish(alice, "announcements", "1", entry("not a publisher"))).condition, "forbidden");
     ok(await publish(admin, "announcements", "1", entry("from the admin")));
     assert.deepEqual(itemIds(await items(alice, "announcements")), ["1"]);
+  });
+});
+
+describe("pubsub service on PostgreSQL", { timeout: 60_000 }, () => {
+  let database: TestDatabase;
+  let ts: TestServer;
+
+  before(async () => {
+    database = await createTestDatabase();
+    ts = await startTestServer({ postgresUrl: database.url, yaml: "modules:\n  pubsub: {}" });
+    await ts.addUser("alice", "alice-secret");
+  });
+
+  after(async () => {
+    await ts?.stop();
+    await database?.drop();
+  });
+
+  it("keeps a node, its configuration and items across a restart", async () => {
+    let alice = await connect(ts, "alice", "alice-secret");
+    ok(await create(alice, "pg-news", { "pubsub#max_items": "2", "pubsub#access_model": "whitelist" }));
+    for (const id of ["1", "2", "3"]) ok(await publish(alice, "pg-news", id, entry(id)));
+    await alice.stop();
+    await ts.restart();
+    alice = await connect(ts, "alice", "alice-secret");
+    try {
+      assert.deepEqual(itemIds(await items(alice, "pg-news")), ["2", "3"]);
+      const cfg = ok(
+        await iq(alice, "get", xml("pubsub", { xmlns: NS_OWNER }, xml("configure", { node: "pg-news" })), PS),
+      );
+      const x = cfg.getChild("pubsub", NS_OWNER)?.getChild("configure")?.getChild("x", NS_DATA);
+      const access = x?.getChildren("field").find((f) => f.attrs.var === "pubsub#access_model");
+      assert.equal(access?.getChildText("value"), "whitelist");
+    } finally {
+      await alice.stop();
+    }
   });
 });

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { StanzaError } from "../../core/errors.js";
 import { type Jid, tryParseJid } from "../../core/jid.js";
+import type { IqRequest } from "../../core/iq-dispatch.js";
 import { defineModule, type ModuleContext } from "../../core/modules.js";
 import { serveServiceDomain, serviceIqDispatcher } from "../../core/service-domain.js";
 import {
@@ -269,10 +270,25 @@ export default defineModule({
         },
       },
     );
-    iq.register(domain, "host", "set", NS_PUBSUB, "pubsub", (r) => handlers.set(r), owner);
-    iq.register(domain, "host", "get", NS_PUBSUB, "pubsub", (r) => handlers.get(r), owner);
-    iq.register(domain, "host", "get", NS_PUBSUB_OWNER, "pubsub", (r) => handlers.ownerGet(r), owner);
-    iq.register(domain, "host", "set", NS_PUBSUB_OWNER, "pubsub", (r) => handlers.ownerSet(r), owner);
+    /** Each refusal gets a log line (the limits log their own at info). */
+    const logged =
+      (handler: (r: IqRequest) => Promise<Element | undefined>) =>
+      async (r: IqRequest): Promise<Element | undefined> => {
+        try {
+          return await handler(r);
+        } catch (err) {
+          if (err instanceof StanzaError)
+            ctx.log.debug(
+              { from: r.from.toString(), request: r.payload.elements()[0]?.name, condition: err.condition },
+              "pubsub request refused",
+            );
+          throw err;
+        }
+      };
+    iq.register(domain, "host", "set", NS_PUBSUB, "pubsub", logged(handlers.set), owner);
+    iq.register(domain, "host", "get", NS_PUBSUB, "pubsub", logged(handlers.get), owner);
+    iq.register(domain, "host", "get", NS_PUBSUB_OWNER, "pubsub", logged(handlers.ownerGet), owner);
+    iq.register(domain, "host", "set", NS_PUBSUB_OWNER, "pubsub", logged(handlers.ownerSet), owner);
 
     /** §8.6: an owner's submitted subscribe_authorization form, in a message to the service. */
     async function authorizationAnswer(stanza: Element, from: Jid): Promise<boolean> {

@@ -280,7 +280,6 @@ export function pubsubHandlers(engine: PubsubEngine, hp: HandlerPolicy) {
     },
 
     async ownerGet(iq: IqRequest): Promise<Element | undefined> {
-      const key = hp.keyOf(iq);
       const { el } = action(iq.payload);
       switch (el.name) {
         case "configure": {
@@ -322,7 +321,6 @@ export function pubsubHandlers(engine: PubsubEngine, hp: HandlerPolicy) {
           return owner(out);
         }
         default:
-          void key;
           throw new StanzaError("feature-not-implemented", `<${el.name}/> is not offered`);
       }
     },
