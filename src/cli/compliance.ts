@@ -2,7 +2,7 @@
 // and the core declare and what the config (-c, or the built-in defaults) turns on. `--markdown` prints
 // docs/compliance.md (npm run compliance-doc).
 import type { Command } from "commander";
-import { reportForConfig, renderMarkdown, renderText } from "../compliance/compliance-report.js";
+import { renderMarkdown, renderText, reportForConfig } from "../compliance/compliance-report.js";
 import type { Config } from "../core/config/index.js";
 
 export function registerComplianceCommand(program: Command, config: () => Config): void {

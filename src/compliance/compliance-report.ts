@@ -9,8 +9,8 @@ import { CORE_DECLARATIONS } from "./core-features.js";
 import {
   type Provider,
   type Requirement,
-  SUITES,
   type SpecId,
+  SUITES,
   type Suite,
   type SuiteRow,
   specLabel,
