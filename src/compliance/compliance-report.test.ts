@@ -19,7 +19,7 @@ import {
   verdictLine,
 } from "./compliance-report.js";
 import { expectedDiscoFeatures } from "./disco-features.js";
-import { SUITES, type Suite, type SuiteRow } from "./xep-0479.js";
+import { SUITES, type Suite, type SuiteRow, specLabel } from "./xep-0479.js";
 
 const decl = (spec: SpecReference, provider = "m", enabled = true): Declaration => ({
   spec,
@@ -127,10 +127,21 @@ describe("Natter's declarations", () => {
     }
   });
 
-  it("meets every Server and Advanced Server level of Core, Web, IM, Mobile and A/V with the default config", () => {
+  it("meets every Server level with the default config, and every Advanced Server level but the known gaps", () => {
+    // Known gaps, each reported to the lead: XEP-0163 notifications to contacts on other hosts (the pep module
+    // notifies only contacts on the owner's own host). Fixing one flips its declaration and empties this list.
+    const KNOWN_GAPS = ["Event publishing (XEP-0163)"];
     const report = reportForConfig(defaults());
     for (const s of report.suites) {
-      for (const v of s.verdicts) assert.ok(v.met, verdictLine(s.suite, v));
+      const server = s.verdicts.find((v) => v.level === "server")!;
+      assert.ok(server.met, verdictLine(s.suite, server));
+      const advanced = s.verdicts.find((v) => v.level === "advancedServer")!;
+      assert.deepEqual(advanced.disabled, [], verdictLine(s.suite, advanced));
+      assert.deepEqual(
+        advanced.missing.map((r) => `${r.row.feature} (${r.row.providers.map((p) => specLabel(p)).join(", ")})`),
+        KNOWN_GAPS,
+        verdictLine(s.suite, advanced),
+      );
     }
     assert.deepEqual(
       report.suites.map((s) => s.suite.id),
@@ -146,7 +157,7 @@ describe("Natter's declarations", () => {
       /^Mobile Server: not met: turned off in this configuration: Stream Management \(XEP-0198\) \[c2s\.stream_management\.enabled\]$/m,
     );
     assert.match(text, /^IM Advanced Server: not met: .*Stream Management \(XEP-0198\)/m);
-    assert.match(text, /^Core Advanced Server: met$/m);
+    assert.match(text, /^Core Server: met$/m);
   });
 
   it("turning a module off shows in the table and the verdicts", () => {
