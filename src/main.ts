@@ -4,6 +4,7 @@ import { AccountExistsError, NoSuchAccountError } from "./auth/types.js";
 import { accountJid, addUsersFromFile, CliError, withAccounts } from "./cli/accounts.js";
 import { registerAdminCommands } from "./cli/admin-commands.js";
 import { registerCertCommands } from "./cli/cert-status.js";
+import { registerComplianceCommand } from "./cli/compliance.js";
 import { registerInviteCommands } from "./cli/invite-commands.js";
 import { registerMigrationCommands } from "./cli/migration.js";
 import { readPassword, readStdin } from "./cli/read-input.js";
@@ -181,6 +182,7 @@ registerInviteCommands(program, config);
 registerCertCommands(program, config);
 registerMigrationCommands(program, config);
 registerStorageCommands(program, config);
+registerComplianceCommand(program, config);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError || err instanceof CliError) {

@@ -39,6 +39,10 @@ export interface SpecReference {
 export interface ModuleDefinition<O = unknown> {
   /** kebab-case feature name; also its key under `modules:` in the config. */
   name: string;
+  /**
+   * What it implements, one line per specification: the XEP-0479 table (`natter compliance`, docs/compliance.md)
+   * reads it, and the disco test checks the features it advertises (src/compliance/disco-features.ts).
+   */
   specs?: SpecReference[];
   /** Modules that must be loaded first (checked at load). */
   depends?: string[];

@@ -10,6 +10,7 @@ import bytestreamProxy from "./bytestream-proxy/index.js";
 import caps from "./caps/index.js";
 import carbons from "./carbons/index.js";
 import clientState from "./client-state/index.js";
+import contactAddresses from "./contact-addresses/index.js";
 import disco from "./disco/index.js";
 import externalServices from "./external-services/index.js";
 import httpUpload from "./http-upload/index.js";
@@ -38,6 +39,7 @@ export const MODULE_CATALOGUE: ReadonlyMap<string, ModuleDefinition<never>> = ne
   (
     [
       disco,
+      contactAddresses,
       adhoc,
       adminCommands,
       ping,
@@ -77,6 +79,7 @@ export const MODULE_CATALOGUE: ReadonlyMap<string, ModuleDefinition<never>> = ne
 /** Loaded unless `modules: { name: false }`. Order matters: dependencies first. */
 export const DEFAULT_MODULES: readonly string[] = [
   "disco",
+  "contact-addresses",
   "ping",
   "version",
   "time",

@@ -20,6 +20,8 @@ export const NS_VERSION = "jabber:iq:version";
 export const NS_TIME = "urn:xmpp:time";
 export const NS_DELAY = "urn:xmpp:delay";
 export const NS_DATA_FORMS = "jabber:x:data";
+/** XEP-0157 / XEP-0128: the FORM_TYPE of the server's contact addresses form. */
+export const NS_SERVERINFO = "http://jabber.org/network/serverinfo";
 export const NS_MSGOFFLINE = "msgoffline";
 export const NS_HINTS = "urn:xmpp:hints";
 export const NS_CHATSTATES = "http://jabber.org/protocol/chatstates";

@@ -9,6 +9,7 @@ import { type AnnouncementPart, extractParts, isAnnounceResource, parseAction } 
 
 export default defineModule({
   name: "announcements",
+  specs: [], // no XEP: the <host>/announce/... message convention of ejabberd and Prosody
   // The host's MOTD is looked up at every login.
   cachedStores: ["motd"],
   setup(ctx) {

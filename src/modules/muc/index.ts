@@ -88,8 +88,9 @@ export default defineModule<MucOptions>({
     { xep: 421, version: "1.0.1", status: "complete" },
     { xep: 410, version: "1.1.0", status: "complete", note: "self-ping answered by the service (§3.3)" },
     { xep: 359, version: "0.7.0", status: "partial", note: "stanza-id on room messages" },
+    { xep: 313, version: "1.1.3", status: "complete", note: "room archives, served with the mam module" },
     { xep: 203, version: "2.0", status: "complete", note: "delay stamp on room history" },
-    { xep: 249, status: "complete", note: "direct invitations pass between users untouched" },
+    { xep: 249, version: "1.2", status: "complete", note: "direct invitations pass between users untouched" },
   ],
   options: mucOptions,
   async setup(ctx) {

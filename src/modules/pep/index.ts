@@ -66,7 +66,7 @@ export default defineModule({
   // Every available presence reaching an owner reads its node configurations (XEP-0163 §4.3.3 last items).
   cachedStores: ["pep-nodes"],
   specs: [
-    { xep: 163, version: "1.2.2", status: "complete", note: "notifications to local contacts only until s2s exists" },
+    { xep: 163, version: "1.2.2", status: "partial", note: "no notifications to contacts on other hosts (§4.3)" },
     {
       xep: 60,
       version: "1.26.0",
