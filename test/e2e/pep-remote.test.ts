@@ -4,7 +4,8 @@
 // are published (rule 1), only for the nodes they ask for and the access model lets them read.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { type CapsClient, onlineWithCaps } from "../helpers/caps.js";
+import { parseConfig } from "../../src/core/config/index.js";
+import { type CapsClient, capsFeatures, capsPresence, onlineWithCaps } from "../helpers/caps.js";
 import { subscribeBoth } from "../helpers/roster.js";
 import { freePort, startTestServer, type TestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, type XmlElement, xml } from "../helpers/xmpp-client.js";
@@ -153,6 +154,24 @@ describe("PEP to a contact on another server (s2s)", { timeout: 90_000 }, () => 
     await romeo.waitFor(isEvent(JULIET, NODE, "s3"), 15_000);
     await quiet();
     assert.equal(bounces(), before, "nothing went to the resource that left");
+  });
+
+  it("when the s2s link from the contact's server goes down, its resources are forgotten until they announce themselves again", async () => {
+    // Montague's server refuses Capulet for a moment: the links end with no unavailable presence from Romeo.
+    const s2s = parseConfig(b.configYaml, b.configPath, b.dataDir).s2s;
+    b.server.s2s!.setPolicy({ ...s2s, deny_domains: ["capulet.test"] });
+    const deadline = Date.now() + 10_000;
+    while (!a.logs.some((l) => l.msg === "PEP: remote contact resources forgotten (s2s link closed)")) {
+      assert.ok(Date.now() < deadline, "capulet.test saw the link from montague.test close");
+      await quiet(50);
+    }
+    b.server.s2s!.setPolicy(s2s);
+    await publish(juliet, NODE, "s4", "while the link was down");
+    await quiet(1500);
+    assert.ok(!romeo.received.some(isEvent(JULIET, NODE, "s4")), "no record of Romeo: no notification");
+    // Romeo's next presence is recorded again and brings him the last item.
+    await romeo.xmpp.send(capsPresence(capsFeatures([NODE, SECRET_NODE, AVATAR_META])));
+    await romeo.waitFor(isEvent(JULIET, NODE, "s4"), 15_000);
   });
 });
 
