@@ -51,6 +51,45 @@ const PUBSUB_FEATURES = [
   "subscribe",
 ];
 
+/** XEP-0060 §10 pubsub#… features the pubsub service (pubsub.<host>) advertises on its domain. */
+const PUBSUB_SERVICE_FEATURES = [
+  "access-authorize",
+  "access-open",
+  "access-presence",
+  "access-roster",
+  "access-whitelist",
+  "auto-create",
+  "config-node",
+  "create-and-configure",
+  "create-nodes",
+  "delete-items",
+  "delete-nodes",
+  "instant-nodes",
+  "item-ids",
+  "last-published",
+  "manage-affiliations",
+  "manage-subscriptions",
+  "member-affiliation",
+  "meta-data",
+  "modify-affiliations",
+  "outcast-affiliation",
+  "persistent-items",
+  "publish",
+  "publish-options",
+  "publish-only-affiliation",
+  "publisher-affiliation",
+  "purge-nodes",
+  "retract-items",
+  "retrieve-affiliations",
+  "retrieve-default",
+  "retrieve-default-sub",
+  "retrieve-items",
+  "retrieve-subscriptions",
+  "subscribe",
+  "subscription-notifications",
+  "subscription-options",
+];
+
 export const DISCO_FEATURES: readonly DiscoFeature[] = [
   { feature: ns.NS_DISCO_INFO, spec: x(30), on: ["host", "account", "service"] },
   { feature: ns.NS_DISCO_ITEMS, spec: x(30), on: ["host", "account", "service"] },
@@ -90,6 +129,12 @@ export const DISCO_FEATURES: readonly DiscoFeature[] = [
   { feature: ns.NS_PUBSUB_PUBLISH_OPTIONS, spec: x(223), on: ["account"] },
   ...PUBSUB_FEATURES.map((f): DiscoFeature => ({ feature: `${ns.NS_PUBSUB}#${f}`, spec: x(60), on: ["account"] })),
   { feature: ns.NS_PUBSUB_OWNER, spec: x(60), on: ["account"] },
+  // The pubsub module's service domain (XEP-0060 §5.1), off by default.
+  { feature: ns.NS_PUBSUB, spec: x(60), on: ["service"], by: "pubsub" },
+  { feature: ns.NS_PUBSUB_OWNER, spec: x(60), on: ["service"], by: "pubsub" },
+  ...PUBSUB_SERVICE_FEATURES.map(
+    (f): DiscoFeature => ({ feature: `${ns.NS_PUBSUB}#${f}`, spec: x(60), on: ["service"], by: "pubsub" }),
+  ),
   { feature: ns.NS_MUC, spec: x(45), on: ["service"] },
   // XEP-0045 §7.4 / XEP-0359: the service keeps the id of a message it reflects.
   { feature: ns.NS_MUC_STABLE_ID, spec: x(45), on: ["service"], by: "muc" },

@@ -39,6 +39,11 @@ export interface NotifyHooks {
    * to its address elsewhere (MUC affiliations, PEP whitelists), so a new account with the same name starts clean.
    */
   "account.deleted": { host: string; user: string };
+  /**
+   * The last inbound s2s stream carrying `remote` → `local` stanzas closed: presence from that domain's users can no
+   * longer arrive (nor their unavailable), so what a module knows of their availability is stale.
+   */
+  "s2s.inbound-closed": { local: string; remote: string };
   "server.started": Record<string, never>;
   "server.stopping": Record<string, never>;
 }

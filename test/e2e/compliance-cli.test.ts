@@ -15,16 +15,13 @@ describe("natter compliance", () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("with the defaults: every suite's Server level met, the Advanced Server gap named, each row with its provider", () => {
+  it("with the defaults: every suite's Server and Advanced Server level met, each row with its provider", () => {
     const r = runNatter(["compliance"]);
     assert.equal(r.code, 0, r.err);
     for (const suite of ["Core", "Web", "IM", "Mobile", "A/V Calling"]) {
       assert.match(r.out, new RegExp(`^${suite} Server: met$`, "m"));
-      // The one known gap (see src/compliance/compliance-report.test.ts): PEP to contacts on other hosts.
-      assert.match(
-        r.out,
-        new RegExp(`^${suite} Advanced Server: not met: missing Event publishing \\(XEP-0163\\)$`, "m"),
-      );
+      // No known gap (see src/compliance/compliance-report.test.ts).
+      assert.match(r.out, new RegExp(`^${suite} Advanced Server: met$`, "m"));
     }
     assert.match(r.out, /^Outbound Message Synchronization .*XEP-0280: complete 1\.0\.1 by carbons$/m);
     assert.match(r.out, /^Stream Management .*XEP-0198: complete 1\.6\.3 by stream\/stream-management$/m);

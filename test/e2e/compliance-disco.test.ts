@@ -49,6 +49,7 @@ for (const variant of ["default modules", "optional modules on"] as const) {
                 '  bytestream-proxy: { port: 0, bind: ["127.0.0.1"], public_host: "127.0.0.1" }',
                 "  external-services: { services: [{ type: stun, host: stun.example.net }] }",
                 "  carbons: false",
+                "  pubsub: {}",
               ].join("\n"),
             },
       );
@@ -85,7 +86,10 @@ for (const variant of ["default modules", "optional modules on"] as const) {
         .getChildren("item")
         .map((i) => i.attrs.jid as string);
       assert.ok(services.includes("conference.localhost") && services.includes("upload.localhost"), services.join());
-      if (variant === "optional modules on") assert.ok(services.length >= 4, services.join());
+      if (variant === "optional modules on") {
+        assert.ok(services.length >= 5, services.join());
+        assert.ok(services.includes("pubsub.localhost"), "the pubsub module's service is listed once on");
+      }
       for (const service of services) check(ts, "service", await features(alice, service), service);
     });
   });

@@ -6,10 +6,10 @@ import { z } from "zod";
 import { type Jid, tryParseJid } from "../../core/jid.js";
 import { LruMap } from "../../core/lru-map.js";
 import { defineModule } from "../../core/modules.js";
-import type { Session } from "../../core/session.js";
 import { Element } from "../../core/xml/element.js";
 import { NS_CAPS, NS_CLIENT, NS_DISCO_INFO } from "../../core/xml/ns.js";
 import { isSupportedHash, verifyCaps } from "./caps-hash.js";
+import { registerCapsResolver } from "./caps-resolvers.js";
 import { hostInfo, hostVer } from "./server-caps.js";
 import { type SessionCaps, sessionCaps, setSessionCaps } from "./session-caps.js";
 
@@ -49,8 +49,8 @@ export default defineModule({
     // One disco#info query at a time per hash+ver, whoever else logs in with it meanwhile.
     const inFlight = new Map<string, Promise<ReadonlySet<string> | undefined>>();
 
-    async function queryDisco(session: Session, node: string, ver: string): Promise<Element | undefined> {
-      const iq = new Element("iq", NS_CLIENT, { type: "get", from: host, to: session.jid.toString() });
+    async function queryDisco(jid: Jid, node: string, ver: string): Promise<Element | undefined> {
+      const iq = new Element("iq", NS_CLIENT, { type: "get", from: host, to: jid.toString() });
       iq.c("query", NS_DISCO_INFO, { node: `${node}#${ver}` });
       const reply = await ctx.request(iq, ctx.options.query_timeout * 1000);
       if (reply?.attrs.type !== "result") return undefined;
@@ -61,14 +61,14 @@ export default defineModule({
       new Set(query.getChildren("feature", NS_DISCO_INFO).map((f) => f.attrs.var ?? ""));
 
     async function resolve(
-      session: Session,
+      jid: Jid,
       node: string,
       ver: string,
       hash: string | undefined,
     ): Promise<ReadonlySet<string> | undefined> {
       if (hash === undefined) {
         // §8 legacy format: ver is no hash, so nothing can be verified or shared; this session only.
-        const query = await queryDisco(session, node, ver);
+        const query = await queryDisco(jid, node, ver);
         return query ? featuresOf(query) : undefined;
       }
       if (!isSupportedHash(hash)) return undefined; // §5.4 step 2: unsupported hash, ignore
@@ -78,11 +78,11 @@ export default defineModule({
       const pending = inFlight.get(key);
       if (pending) return pending;
       const p = (async () => {
-        const query = await queryDisco(session, node, ver);
+        const query = await queryDisco(jid, node, ver);
         if (!query) return undefined;
         // §5.4 step 3.8: a mismatch is invalid and MUST NOT be cached; Natter does not use it at all.
         if (!verifyCaps(query, hash, ver)) {
-          ctx.log.info({ jid: session.jid.toString(), ver, hash }, "caps hash does not match the disco#info answer");
+          ctx.log.info({ jid: jid.toString(), ver, hash }, "caps hash does not match the disco#info answer");
           return undefined;
         }
         const features = featuresOf(query);
@@ -92,6 +92,18 @@ export default defineModule({
       inFlight.set(key, p);
       return p;
     }
+
+    // Other modules of this host (PEP) resolve the caps of JIDs that are no session here: contacts on other
+    // servers. Only hashed caps: legacy ones cannot be verified or shared, and would cost a query per presence.
+    registerCapsResolver(ctx, host, {
+      resolve: (jid, node, ver, hash) =>
+        hash === undefined
+          ? Promise.resolve(undefined)
+          : resolve(jid, node, ver, hash).catch((err: unknown) => {
+              ctx.log.warn({ err, jid: jid.toString() }, "caps lookup failed");
+              return undefined;
+            }),
+    });
 
     // Runs before presence and PEP handlers (priority), so they find the session's caps already set. Never awaits
     // the client's answer here: this session's stanzas are handled in order, the answer among them.
@@ -107,7 +119,7 @@ export default defineModule({
         const hash = c.attrs.hash;
         const current = sessionCaps(session);
         if (current && current.node === node && current.ver === ver && current.hash === hash) return;
-        const features = resolve(session, node, ver, hash).catch((err: unknown) => {
+        const features = resolve(session.jid, node, ver, hash).catch((err: unknown) => {
           ctx.log.warn({ err }, "caps lookup failed");
           return undefined;
         });

@@ -2,13 +2,17 @@
 // nodes auto-created on publish, presence-based and caps-filtered notifications (via the caps module),
 // the last item sent to newly available interested resources, and the access models of XEP-0060 §4.5.
 import { z } from "zod";
-import { tryParseJid } from "../../core/jid.js";
+import { type Jid, tryParseJid } from "../../core/jid.js";
 import { defineModule } from "../../core/modules.js";
+import { createPerKeyQueue } from "../../core/per-key-queue.js";
 import { buildDataForm } from "../../core/xml/data-form.js";
 import { Element } from "../../core/xml/element.js";
-import { NS_DISCO_ITEMS, NS_PUBSUB, NS_PUBSUB_META_DATA, NS_PUBSUB_OWNER } from "../../core/xml/ns.js";
+import { NS_CAPS, NS_DISCO_ITEMS, NS_PUBSUB, NS_PUBSUB_META_DATA, NS_PUBSUB_OWNER } from "../../core/xml/ns.js";
+import { capsResolver } from "../caps/caps-resolvers.js";
 import { pubsubHandlers } from "../pubsub/engine/iq-handlers.js";
 import { RosterStore } from "../roster/roster-store.js";
+import { hasTo } from "../roster/subscription-state.js";
+import type { RemoteResource } from "./remote-contacts.js";
 import { pepService } from "./service.js";
 
 const options = z
@@ -25,6 +29,13 @@ const options = z
     max_item_size: z.number().int().min(1024).default(262_144),
     /** Bytes of all item payloads of one account together; a publish going past it gets <resource-constraint/>. */
     max_account_bytes: z.number().int().min(1024).default(16_777_216),
+    /**
+     * Available resources of contacts on other servers remembered per account (from their presence, for
+     * XEP-0163 §4.3 notifications); a presence from one more is not recorded (that resource gets no PEP events).
+     */
+    remote_resources_per_owner: z.number().int().min(1).default(1000),
+    /** … of which one contact may have at most this many (one remote contact cannot take an account's share). */
+    remote_resources_per_contact: z.number().int().min(1).default(10),
   })
   .strict();
 
@@ -66,7 +77,12 @@ export default defineModule({
   // Every available presence reaching an owner reads its node configurations (XEP-0163 §4.3.3 last items).
   cachedStores: ["pep-nodes"],
   specs: [
-    { xep: 163, version: "1.2.2", status: "partial", note: "no notifications to contacts on other hosts (§4.3)" },
+    {
+      xep: 163,
+      version: "1.2.2",
+      status: "complete",
+      note: "contacts on every host of this server and on other servers (their presence and caps, §4.3)",
+    },
     {
       xep: 60,
       version: "1.26.0",
@@ -90,6 +106,8 @@ export default defineModule({
         maxAffiliations: opts.max_affiliations,
         maxItemBytes: opts.max_item_size,
         maxAccountBytes: opts.max_account_bytes,
+        remoteResourcesPerOwner: opts.remote_resources_per_owner,
+        remoteResourcesPerContact: opts.remote_resources_per_contact,
       });
     applyLimits(o);
     ctx.onOptionsChanged((next) => applyLimits(next));
@@ -124,23 +142,89 @@ export default defineModule({
       detached(pep.sendLastItems(session, session.jid.local));
     });
 
-    // §4.3.3 rule 2: available presence from a local contact's resource reaching an owner's bare JID.
+    // §4.3.3 rule 2: available presence from a contact's resource reaching an owner's bare JID. A contact on any
+    // host of this server is a session here (its caps known to its host's caps module); one on another server is
+    // recorded from this presence (remote-contacts.ts), its caps resolved through the caps module's cache.
     ctx.hookFirst(
       "presence.inbound",
       ({ stanza, to }) => {
-        if (to.domain !== host || stanza.attrs.type !== undefined) return undefined;
+        const type = stanza.attrs.type;
+        if (to.domain !== host || to.resource !== "" || (type !== undefined && type !== "unavailable"))
+          return undefined;
         const from = tryParseJid(stanza.attrs.from);
-        const session = from && from.resource !== "" ? ctx.sessions.get(from) : undefined;
-        if (session?.available && session.priority >= 0 && from?.bareString() !== to.bareString())
-          detached(pep.sendLastItems(session, to.local));
+        if (!from || from.resource === "" || from.bareString() === to.bareString()) return undefined;
+        if (ctx.hosts.has(from.domain)) {
+          const session = type === undefined ? ctx.sessions.get(from) : undefined;
+          if (session?.available && session.priority >= 0) detached(pep.sendLastItems(session, to.local));
+          return undefined;
+        }
+        // In arrival order per resource (an unavailable must not overtake the available before it), the last
+        // items outside the queue: they may wait for the resource's disco#info answer.
+        const key = `${to.local}\0${from.toString()}`;
+        if (type === "unavailable")
+          detached(
+            presenceOrder(key, async () => pep.remote.unavailable(to.local, from.bareString(), from.toString())),
+          );
+        else
+          detached(
+            presenceOrder(key, () => recordRemote(to.local, from, stanza)).then((resource) =>
+              resource && resource.priority >= 0 ? pep.sendLastItemsToRemote(resource, from, to.local) : undefined,
+            ),
+          );
         return undefined;
       },
       { priority: 50 },
     );
 
+    const presenceOrder = createPerKeyQueue();
+
+    /**
+     * Available presence from a remote contact's resource `from` to `owner` (a localpart of this host): recorded
+     * with its priority and caps (features resolved by the caps module); undefined when not recorded.
+     */
+    async function recordRemote(owner: string, from: Jid, stanza: Element): Promise<RemoteResource | undefined> {
+      // §4 rule 2: a contact whose presence the owner receives (as for local contacts); anyone else's directed
+      // presence is not recorded, so strangers take no room in the owner's record.
+      const item = await roster.get(owner, from.bareString());
+      if (!item || !hasTo(item.subscription)) return undefined;
+      const recorded = pep.remote.available(owner, from.bareString(), from.toString());
+      if (!recorded) {
+        ctx.log.info(
+          { owner: `${owner}@${host}`, contact: from.toString(), limits: pep.remote.limits },
+          "remote contact resource not recorded for PEP: remote_resources_per_owner or _per_contact reached",
+        );
+        return undefined;
+      }
+      const { resource } = recorded;
+      const priority = Number.parseInt(stanza.getChildText("priority") ?? "0", 10);
+      resource.priority = Number.isFinite(priority) ? priority : 0;
+      const c = stanza.getChild("c", NS_CAPS);
+      const capsKey = c ? `${c.attrs.node ?? ""}\0${c.attrs.ver ?? ""}\0${c.attrs.hash ?? ""}` : "";
+      if (capsKey !== resource.capsKey) {
+        resource.capsKey = capsKey;
+        const resolver = capsResolver(ctx, host);
+        const { node, ver, hash } = c?.attrs ?? {};
+        resource.features =
+          resolver && node !== undefined && ver !== undefined
+            ? resolver.resolve(from, node, ver, hash)
+            : Promise.resolve(undefined);
+      }
+      // A presence update then sends only what did not go yet (new interests); unavailable starts over.
+      return resource;
+    }
+
+    // The s2s link from a remote domain went down: its users' unavailable presence can no longer come, so what
+    // was recorded of them is forgotten (they announce themselves again when their server reconnects).
+    ctx.hook("s2s.inbound-closed", ({ local, remote }) => {
+      if (local !== host) return;
+      const dropped = pep.remote.dropDomain(remote);
+      if (dropped > 0) ctx.log.debug({ remote, dropped }, "PEP: remote contact resources forgotten (s2s link closed)");
+    });
+
     // A deleted account (of any host) loses its place on this host's users' whitelists and subscriber lists.
     // Every local owner is visited: account deletion is rare, and no index maps a JID to the nodes naming it.
     ctx.hook("account.deleted", async ({ host: deletedHost, user: deletedUser }) => {
+      if (deletedHost === host) pep.remote.dropOwner(deletedUser);
       const bare = `${deletedUser}@${deletedHost}`;
       // A host whose accounts live elsewhere may not list them (HTTP, extauth) or not now (directory down).
       const owners = await ctx.accounts.listUsers(host).catch((err: Error) => {

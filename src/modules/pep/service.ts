@@ -4,7 +4,7 @@
 // per host and server (ctx.perServer): the pep module's IQ handlers and the modules building on PEP server-side
 // (bookmarks XEP-0402, avatars XEP-0084, vCard4 XEP-0292) share it, so that per-user serialisation and the
 // pep module's limits hold across all of them.
-import { makeJid } from "../../core/jid.js";
+import { type Jid, makeJid } from "../../core/jid.js";
 import type { ModuleContext } from "../../core/modules.js";
 import type { Session } from "../../core/session.js";
 import { defineSessionState } from "../../core/session-state.js";
@@ -15,6 +15,7 @@ import { itemElement, itemsEvent } from "../pubsub/engine/codec.js";
 import { pepConfigRules } from "../pubsub/engine/node-config.js";
 import { createPubsubEngine, type EngineLimits, type ServicePolicy } from "../pubsub/engine/service.js";
 import { notificationTargets } from "./notify.js";
+import { type RemoteResource, RemoteContacts } from "./remote-contacts.js";
 
 export type { PublishRequest } from "../pubsub/engine/service.js";
 
@@ -31,6 +32,10 @@ export interface PepLimits {
   maxItemBytes?: number;
   /** Bytes of all item payloads of one account (`max_account_bytes`). */
   maxAccountBytes?: number;
+  /** Available resources of contacts on other servers recorded per owner (`remote_resources_per_owner`). */
+  remoteResourcesPerOwner: number;
+  /** … and per contact (`remote_resources_per_contact`). */
+  remoteResourcesPerContact: number;
 }
 
 /** Until the pep module sets its options: its defaults (docs/config.md). */
@@ -41,6 +46,8 @@ const DEFAULT_LIMITS: PepLimits = {
   maxAffiliations: 1000,
   maxItemBytes: 262_144,
   maxAccountBytes: 16_777_216,
+  remoteResourcesPerOwner: 1000,
+  remoteResourcesPerContact: 10,
 };
 
 /** Per-session memory of which last items went out for this availability (XEP-0163 §4.3.3 rule 2). */
@@ -50,8 +57,16 @@ const SERVICES = Symbol("PEP service by host");
 
 type PepContext = Pick<
   ModuleContext<unknown>,
-  "store" | "host" | "sessions" | "perServer" | "log" | "route" | "notify"
+  "store" | "host" | "hosts" | "sessions" | "perServer" | "log" | "route" | "notify"
 >;
+
+/** What sendLastItems needs of a recipient: a local session or a contact's resource on another server. */
+interface LastItemTarget {
+  jid: Jid;
+  wants(node: string): Promise<boolean>;
+  /** Whether `key` (owner and node) already went to it during this availability; `add` records one. */
+  sent: { has(key: string): boolean; add(key: string): void };
+}
 
 export type PepService = ReturnType<typeof makePepService>;
 
@@ -68,6 +83,11 @@ function engineLimits(l: PepLimits): EngineLimits {
 function makePepService(ctx: PepContext) {
   const { host } = ctx;
   const roster = new RosterStore(ctx);
+  // Contacts on other servers whose presence reached an owner of this host (limits: the pep module's options).
+  const remote = new RemoteContacts({
+    perOwner: DEFAULT_LIMITS.remoteResourcesPerOwner,
+    perContact: DEFAULT_LIMITS.remoteResourcesPerContact,
+  });
   const policy: ServicePolicy = {
     prefix: "pep",
     label: "PEP",
@@ -78,18 +98,55 @@ function makePepService(ctx: PepContext) {
     isAdmin: () => false,
     rosterOwners: (user) => [user],
     targets: (user, nodeName, node, mayRead) =>
-      notificationTargets({ host, sessions: ctx.sessions, roster }, makeJid(user, host), nodeName, node, mayRead),
+      notificationTargets(
+        { hosts: ctx.hosts, sessions: ctx.sessions, roster, remote },
+        makeJid(user, host),
+        nodeName,
+        node,
+        mayRead,
+      ),
     onPublished: ({ key, node, itemId, payload, publisher }) =>
       ctx.notify("pep.published", { host, user: key, node, itemId, payload, publisher }),
     onRetracted: ({ key, node, itemId }) => ctx.notify("pep.retracted", { host, user: key, node, itemId }),
   };
   const engine = createPubsubEngine(ctx, policy);
 
+  /** XEP-0163 §4.3.3 rule 2 / §4.3.4: the last item of each node of `user` the target asks for and may read, once. */
+  async function sendLast(target: LastItemTarget, user: string): Promise<void> {
+    const owner = makeJid(user, host);
+    for (const [nodeName, node] of await engine.store.allNodes(user)) {
+      const key = `${owner.bareString()}\0${nodeName}`;
+      if (
+        target.sent.has(key) ||
+        node.config.send_last_published_item !== "on_sub_and_presence" ||
+        !node.config.deliver_notifications
+      )
+        continue;
+      if (!(await target.wants(nodeName))) continue;
+      if (await engine.accessError(user, node, target.jid)) continue;
+      if (target.sent.has(key)) continue; // another presence got there while this one waited
+      target.sent.add(key);
+      const last = await engine.store.lastItem(user, nodeName);
+      if (last)
+        engine.send(
+          user,
+          target.jid.toString(),
+          node.config,
+          itemsEvent(nodeName, [itemElement(NS_PUBSUB_EVENT, last, node.config.deliver_payloads)]),
+          last.when,
+        );
+    }
+  }
+
   return {
     ...engine,
 
+    /** The available resources of contacts on other servers, per owner of this host. */
+    remote,
+
     /** The pep module's options (at setup and when they change). */
     setLimits(limits: PepLimits): void {
+      remote.limits = { perOwner: limits.remoteResourcesPerOwner, perContact: limits.remoteResourcesPerContact };
       policy.rules.limit = limits.maxItems;
       for (const k of Object.keys(policy.limits)) delete policy.limits[k as keyof EngineLimits];
       Object.assign(policy.limits, engineLimits(limits));
@@ -100,36 +157,28 @@ function makePepService(ctx: PepContext) {
      * `user` it asks for and may read, once per availability and node.
      */
     async sendLastItems(session: Session, user: string): Promise<void> {
-      const owner = makeJid(user, host);
       // Made at the first item sent: most sessions never get one, and an empty set per session adds up.
-      const sentSoFar = () => session.state.get(SENT_LAST);
-      for (const [nodeName, node] of await engine.store.allNodes(user)) {
-        const key = `${owner.bareString()}\0${nodeName}`;
-        if (
-          sentSoFar()?.has(key) ||
-          node.config.send_last_published_item !== "on_sub_and_presence" ||
-          !node.config.deliver_notifications
-        )
-          continue;
-        if (!(await wantsNotify(session, nodeName))) continue;
-        if (await engine.accessError(user, node, session.jid)) continue;
-        if (sentSoFar()?.has(key)) continue; // another presence got there while this one waited
-        let sent = sentSoFar();
-        if (sent === undefined) {
-          sent = new Set<string>();
-          session.state.set(SENT_LAST, sent);
-        }
-        sent.add(key);
-        const last = await engine.store.lastItem(user, nodeName);
-        if (last)
-          engine.send(
-            user,
-            session.jid.toString(),
-            node.config,
-            itemsEvent(nodeName, [itemElement(NS_PUBSUB_EVENT, last, node.config.deliver_payloads)]),
-            last.when,
-          );
-      }
+      const sent = {
+        has: (key: string) => session.state.get(SENT_LAST)?.has(key) ?? false,
+        add: (key: string) => {
+          let set = session.state.get(SENT_LAST);
+          if (set === undefined) {
+            set = new Set<string>();
+            session.state.set(SENT_LAST, set);
+          }
+          set.add(key);
+        },
+      };
+      await sendLast({ jid: session.jid, wants: (node) => wantsNotify(session, node), sent }, user);
+    },
+
+    /**
+     * §4.3.3 rule 2 for a contact's resource on another server (recorded in `remote`, caps resolved): the last
+     * items of `user`'s nodes it asks for and may read, once per availability.
+     */
+    async sendLastItemsToRemote(resource: RemoteResource, jid: Jid, user: string): Promise<void> {
+      const wants = async (node: string) => (await resource.features)?.has(`${node}+notify`) ?? false;
+      await sendLast({ jid, wants, sent: resource.sentLast }, user);
     },
 
     /** Forgets which last items a session got (it went unavailable). */

@@ -131,8 +131,20 @@ export class S2sService {
 
   private accept(conn: S2sConnection): void {
     if (this.stopping) return conn.destroy();
-    const stream = admitStream(this.unauthenticated, conn.remoteAddress, (slot) => new S2sInbound(conn, this.env, (s) => this.inbound.delete(s), slot));
+    const stream = admitStream(this.unauthenticated, conn.remoteAddress, (slot) => new S2sInbound(conn, this.env, (s) => this.inboundEnded(s), slot));
     if (!stream.isClosed) this.inbound.add(stream);
+  }
+
+  /** An inbound stream ended: each domain pair no other inbound stream still carries is announced to modules. */
+  private inboundEnded(stream: S2sInbound): void {
+    this.inbound.delete(stream);
+    const open = new Set([...this.inbound].flatMap((s) => s.authenticatedPairs().map((p) => `${p.local} ${p.remote}`)));
+    for (const { local, remote } of stream.authenticatedPairs()) {
+      if (open.has(`${local} ${remote}`)) continue;
+      void this.core.hooks
+        .notify("s2s.inbound-closed", { local, remote })
+        .catch((err: unknown) => this.log.error({ err }, "s2s.inbound-closed handlers failed"));
+    }
   }
 
   /** The router's "stanza.remote": to a domain that is neither a local host nor a component. */
