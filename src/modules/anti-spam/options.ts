@@ -23,14 +23,14 @@ export const antiSpamOptions = z
     account_rate: z
       .object({
         /** Messages with a body (chat states and receipts are not counted). */
-        messages: rate(200, 100),
+        messages: rate(600, 300),
         /** Subscription requests (RFC 6121 §3.1). */
         subscriptions: rate(20, 30),
       })
       .strict()
       .prefault({}),
     /** Stanzas a remote domain sends over all its s2s links to this host (per-connection limits: s2s.rate_limit). */
-    s2s_domain_rate: rate(6000, 2000),
+    s2s_domain_rate: rate(300_000, 10_000),
     strangers: z
       .object({
         /** Messages and subscription requests from local accounts not in the recipient's roster. */
