@@ -55,6 +55,7 @@ export default defineModule({
   name: "register",
   specs: [
     { xep: 77, version: "2.5", status: "partial", note: "iq:register fields only; no data forms (§4), no redirection" },
+    { xep: 158, version: "1.0.1", status: "partial", note: "§4 registration only, with a question (qa) challenge" },
   ],
   options,
   setup(ctx) {
