@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { type Component, component } from "@xmpp/component";
 import { command } from "../helpers/adhoc.js";
+import { rawHttp } from "../helpers/raw-http.js";
 import { onlineWithRoster, subscribeBoth } from "../helpers/roster.js";
 import { stanzaInbox } from "../helpers/stanza-inbox.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
@@ -247,6 +248,16 @@ describe("anti-spam", () => {
     // Not for users.
     const denied = await command(alice, { node: "spam-reports", action: "execute" });
     assert.equal(denied.attrs.type, "error");
+  });
+
+  it("counts what it did in the Prometheus metrics", async () => {
+    const res = await rawHttp({ port: ts.httpPort as number, path: "/metrics" });
+    const value = (action: string) =>
+      Number(new RegExp(`^natter_anti_spam_total\\{action="${action}"\\} (\\d+)$`, "m").exec(res.body)?.[1] ?? "0");
+    assert.equal(value("spam-report"), 1);
+    assert.equal(value("quarantined"), 2); // mallory's message and subscription request
+    assert.equal(value("refused-stranger"), 1); // carol's reject
+    assert.ok(value("rate-limited-account") >= 1);
   });
 
   it("applies a real-time block list fetched from a pubsub service and its live notifications", async () => {

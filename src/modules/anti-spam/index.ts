@@ -136,12 +136,14 @@ export default defineModule({
         }
         if (!counted) return undefined;
         if (!counted.take(user)) {
+          ctx.counters.antiSpamAction("rate-limited-account");
           logOnce(`a:${user}`, { user: `${user}@${host}`, kind: stanza.name }, "account rate limit: stanza refused");
           return refuseOutbound(stanza, `too many in a short time; try again in ${counted.retryAfter(user)} s`);
         }
         if (toBare === session.jid.bareString() || !(await isNew(user))) return undefined;
         if (await roster.get(user, toBare)) return undefined;
         if (!newToStrangers.take(user)) {
+          ctx.counters.antiSpamAction("rate-limited-new-account");
           logOnce(`n:${user}`, { user: `${user}@${host}` }, "new account writing to strangers too fast: refused");
           return refuseOutbound(
             stanza,
@@ -182,6 +184,7 @@ export default defineModule({
       if (recent.get(user)?.has(fromBare)) return false;
       const local = ctx.hosts.has(from.domain);
       if (blockList.lists(fromBare, from.domain)) {
+        ctx.counters.antiSpamAction("refused-block-list");
         ctx.log.info({ from: fromBare, to: to.bareString() }, "stanza from a JID on a block list refused");
         return refuse(stanza, "the sender is on a block list");
       }
@@ -191,15 +194,18 @@ export default defineModule({
       if (local && (await senderIsNew(from))) policy = stricter(policy, opts.strangers.from_new_accounts);
       if (policy === "allow") return false;
       if (policy === "reject") {
+        ctx.counters.antiSpamAction("refused-stranger");
         ctx.log.info({ from: fromBare, to: to.bareString(), kind: stanza.name }, "stanza from a stranger refused");
         return refuse(stanza, "the recipient does not accept messages from people not in their roster");
       }
       // Quarantine: only what a person would read; the rest (chat states, receipts) of a stranger is dropped.
       if (stanza.name === "message" && !stanza.getChild("body", NS_CLIENT)) return true;
       if (!(await quarantine.hold(user, fromBare, stanza))) {
+        ctx.counters.antiSpamAction("refused-stranger");
         logOnce(`q:${user}`, { user: to.bareString() }, "quarantine full: stanza from a stranger refused");
         return refuse(stanza, "the recipient does not accept more messages from people not in their roster now");
       }
+      ctx.counters.antiSpamAction("quarantined");
       ctx.log.info({ from: fromBare, to: to.bareString(), kind: stanza.name }, "stanza from a stranger quarantined");
       return true;
     }
@@ -227,12 +233,14 @@ export default defineModule({
     ctx.hookFirst("s2s.inbound", ({ stanza, from, to }) => {
       if (to.domain !== host) return undefined;
       if (blockList.hasDomain(from.domain)) {
+        ctx.counters.antiSpamAction("refused-block-list");
         logOnce(`b:${from.domain}`, { peer: from.domain }, "s2s stanza from a domain on a block list refused");
         if (stanza.name !== "presence")
           ctx.bounce(stanza, new StanzaError("policy-violation", "your domain is on a block list"));
         return "handled";
       }
       if (domainStanzas.take(from.domain)) return undefined;
+      ctx.counters.antiSpamAction("rate-limited-domain");
       logOnce(`d:${from.domain}`, { peer: from.domain }, "s2s domain rate limit: stanzas dropped");
       if (stanza.name !== "presence")
         ctx.bounce(stanza, new StanzaError("policy-violation", "too many stanzas from your domain", { type: "wait" }));

@@ -57,6 +57,7 @@ export default defineModule({
         reporters: [],
       };
       rec.last = Date.now();
+      ctx.counters.antiSpamAction("spam-report");
       if (!rec.reporters.includes(reporter)) {
         rec.count += 1;
         if (reason === NS_REPORTING_SPAM) rec.spam += 1;
