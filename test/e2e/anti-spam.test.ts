@@ -248,6 +248,19 @@ describe("anti-spam", () => {
     // Not for users.
     const denied = await command(alice, { node: "spam-reports", action: "execute" });
     assert.equal(denied.attrs.type, "error");
+
+    // The admin HTTP API lists the same.
+    const { token } = await ts.server.apiTokens.create({ scopes: ["users:read"], name: "test" });
+    const res = await fetch(`http://127.0.0.1:${ts.httpPort}/admin/api/spam-reports`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { jids: { jid: string; reports: number; spam: number }[]; domains: unknown[] };
+    assert.deepEqual(
+      body.jids.map((j) => [j.jid, j.reports, j.spam]),
+      [[`mallory@${D}`, 1, 1]],
+    );
+    assert.deepEqual(body.domains, [{ domain: D, reports: 1 }]);
   });
 
   it("counts what it did in the Prometheus metrics", async () => {

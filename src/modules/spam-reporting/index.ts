@@ -123,6 +123,20 @@ export default defineModule({
       return { jids, domains: [...domains].sort((a, b) => b[1] - a[1]) };
     }
 
+    ctx.provideAdmin({
+      kind: "spam-reports",
+      reports: {
+        host,
+        async list() {
+          const { jids, domains } = await listing();
+          return {
+            jids: jids.map(([jid, r]) => ({ jid, reports: r.count, spam: r.spam, abuse: r.abuse, last: r.last })),
+            domains: domains.map(([domain, reports]) => ({ domain, reports })),
+          };
+        },
+      },
+    });
+
     ctx.command("spam-reports", {
       name: "List spam reports",
       allowed: (requester) => ctx.admins.has(requester.bareString()),
