@@ -117,9 +117,22 @@ export default defineModule({
       return "handled";
     }
 
+    /** New accounts only: their messages and requests to JIDs not in their roster, at new_accounts.to_strangers. */
+    async function limitNewAccount(user: string, toBare: string, stanza: Element): Promise<"handled" | undefined> {
+      if (!(await isNew(user)) || (await roster.get(user, toBare))) return undefined;
+      if (newToStrangers.take(user)) return undefined;
+      ctx.counters.antiSpamAction("rate-limited-new-account");
+      logOnce(`n:${user}`, { user: `${user}@${host}` }, "new account writing to strangers too fast: refused");
+      return refuseOutbound(
+        stanza,
+        `new accounts may write to people not in their roster only slowly; try again in ${newToStrangers.retryAfter(user)} s`,
+      );
+    }
+
+    // Synchronous but for a new account's messages to others (most stanzas pass without a promise).
     ctx.hookFirst(
       "stanza.outbound",
-      async ({ session, stanza }) => {
+      ({ session, stanza }) => {
         if (session.jid.domain !== host || stanza.attrs.to === undefined) return undefined;
         const to = stanza.attrs.to;
         const slash = to.indexOf("/");
@@ -140,17 +153,10 @@ export default defineModule({
           logOnce(`a:${user}`, { user: `${user}@${host}`, kind: stanza.name }, "account rate limit: stanza refused");
           return refuseOutbound(stanza, `too many in a short time; try again in ${counted.retryAfter(user)} s`);
         }
-        if (toBare === session.jid.bareString() || !(await isNew(user))) return undefined;
-        if (await roster.get(user, toBare)) return undefined;
-        if (!newToStrangers.take(user)) {
-          ctx.counters.antiSpamAction("rate-limited-new-account");
-          logOnce(`n:${user}`, { user: `${user}@${host}` }, "new account writing to strangers too fast: refused");
-          return refuseOutbound(
-            stanza,
-            `new accounts may write to people not in their roster only slowly; try again in ${newToStrangers.retryAfter(user)} s`,
-          );
-        }
-        return undefined;
+        if (toBare === session.jid.bareString()) return undefined;
+        const until = newUntil.get(user);
+        if (until !== undefined && until <= Date.now()) return undefined; // known not to be new
+        return limitNewAccount(user, toBare, stanza);
       },
       { priority: 90 },
     );
