@@ -94,7 +94,8 @@ describe("anti-spam", () => {
         "    rtbl_retry: 0.3",
       ].join("\n"),
     });
-    for (const u of ["alice", "bob", "carol", "mallory", "admin", "dave"]) await ts.addUser(u, `${u}-secret`);
+    for (const u of ["alice", "bob", "carol", "mallory", "admin", "dave", "erin", "frank"])
+      await ts.addUser(u, `${u}-secret`);
     alice = await login("alice");
     bob = await login("bob");
     carol = await login("carol");
@@ -263,12 +264,35 @@ describe("anti-spam", () => {
     assert.deepEqual(body.domains, [{ domain: D, reports: 1 }]);
   });
 
+  it("lets through the reply of a stranger the user wrote to first", async () => {
+    const erin = await login("erin");
+    await alice.xmpp.send(msg(`erin@${D}`, "w1", "hello erin, we met yesterday"));
+    await sleep(200); // held for erin: alice is a stranger to her
+    await erin.xmpp.send(msg(`alice@${D}`, "w2", "oh hi alice"));
+    assert.equal((await alice.waitFor(byId("w2"))).getChildText("body"), "oh hi alice");
+    assert.equal(erin.received.filter(byId("w1")).length, 0);
+    const held = (await iq(erin, "get", xml("list", { xmlns: NS_Q }))).getChild("list", NS_Q)!.getChildren("item");
+    assert.deepEqual(
+      held.map((i: XmlElement) => i.attrs.from),
+      [`alice@${D}`],
+    );
+  });
+
+  it("holds a stranger's message to an offline user instead of storing it offline", async () => {
+    await mallory.xmpp.send(msg(`frank@${D}`, "o1", "while you were away"));
+    await sleep(300);
+    const frank = await login("frank");
+    await nothing(frank, byId("o1"), 300);
+    const held = (await iq(frank, "get", xml("list", { xmlns: NS_Q }))).getChild("list", NS_Q)!.getChildren("item");
+    assert.equal(held[0]?.getChild("forwarded")?.getChild("message")?.getChildText("body"), "while you were away");
+  });
+
   it("counts what it did in the Prometheus metrics", async () => {
     const res = await rawHttp({ port: ts.httpPort as number, path: "/metrics" });
     const value = (action: string) =>
       Number(new RegExp(`^natter_anti_spam_total\\{action="${action}"\\} (\\d+)$`, "m").exec(res.body)?.[1] ?? "0");
     assert.equal(value("spam-report"), 1);
-    assert.equal(value("quarantined"), 2); // mallory's message and subscription request
+    assert.equal(value("quarantined"), 4); // mallory's message, request and message to frank; alice's to erin
     assert.equal(value("refused-stranger"), 1); // carol's reject
     assert.ok(value("rate-limited-account") >= 1);
   });
