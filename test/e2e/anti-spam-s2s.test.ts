@@ -3,7 +3,7 @@
 // list (a XEP-0114 component acting as the pubsub service) has its stanzas refused without a restart.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { component, type Component } from "@xmpp/component";
+import { type Component, component } from "@xmpp/component";
 import { freePort, startTestServer, type TestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
 
