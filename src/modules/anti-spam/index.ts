@@ -40,6 +40,7 @@ export default defineModule({
     const roster = new RosterStore(ctx);
     const quarantine = new Quarantine(ctx, () => ({
       maxItems: opts.quarantine.max_items,
+      maxPerSender: opts.quarantine.max_per_sender,
       expireMs: opts.quarantine.expire_hours * 3_600_000,
     }));
     const allowed = ctx.store("anti-spam-allowed", "map");

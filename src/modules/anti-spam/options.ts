@@ -61,6 +61,8 @@ export const antiSpamOptions = z
       .object({
         /** Items held per user; more are refused as `reject` would. */
         max_items: z.number().int().min(1).max(10_000).default(100),
+        /** Items held per user from one sender; more from it are refused as `reject` would. */
+        max_per_sender: z.number().int().min(1).max(10_000).default(10),
         /** Held items are dropped after this many hours. */
         expire_hours: z.number().min(0.001).default(168),
       })

@@ -19,6 +19,7 @@ describe("Quarantine", () => {
   const make = () =>
     new Quarantine({ store: (name, kind) => driver.open("example.org", name, kind) }, () => ({
       maxItems: 2,
+      maxPerSender: 5,
       expireMs: HOUR,
     }));
 
@@ -37,6 +38,25 @@ describe("Quarantine", () => {
         ["spam@example.net", "message", "two"],
       ],
     );
+  });
+
+  it("holds a sender's subscription request once, and at most max_per_sender items from one sender", async () => {
+    const q = new Quarantine({ store: (name, kind) => driver.open("other.example", name, kind) }, () => ({
+      maxItems: 10,
+      maxPerSender: 2,
+      expireMs: HOUR,
+    }));
+    const subscribe = new Element("presence", NS_CLIENT, {
+      from: "spam@example.net",
+      to: "carol@other.example",
+      type: "subscribe",
+    });
+    assert.equal(await q.hold("carol", "spam@example.net", subscribe, 1000), true);
+    assert.equal(await q.hold("carol", "spam@example.net", subscribe, 1001), true); // already held: not again
+    assert.equal((await q.list("carol", 1002)).length, 1);
+    assert.equal(await q.hold("carol", "spam@example.net", message("m"), 1002), true);
+    assert.equal(await q.hold("carol", "spam@example.net", message("m2"), 1003), false);
+    assert.equal(await q.hold("carol", "other@example.net", message("o"), 1003), true);
   });
 
   it("forgets what expired, and takes items out by id or all", async () => {

@@ -23,16 +23,23 @@ export class Quarantine {
 
   constructor(
     ctx: Pick<ModuleContext<unknown>, "store">,
-    private readonly limits: () => { maxItems: number; expireMs: number },
+    private readonly limits: () => { maxItems: number; maxPerSender: number; expireMs: number },
   ) {
     this.store = ctx.store("anti-spam-quarantine", "archive");
   }
 
-  /** Holds a stanza; false when the user's quarantine is full (the caller refuses it instead). */
+  /**
+   * Holds a stanza; false when the user's quarantine is full, or full for this sender (the caller refuses it
+   * instead). A subscription request already held from the same sender is not held twice (clients repeat them).
+   */
   async hold(user: string, from: string, stanza: Element, now = Date.now()): Promise<boolean> {
-    const { maxItems, expireMs } = this.limits();
-    if ((await this.store.count(user, { start: now - expireMs })) >= maxItems) return false;
+    const { maxItems, maxPerSender, expireMs } = this.limits();
+    const start = now - expireMs;
+    if ((await this.store.count(user, { start })) >= maxItems) return false;
     const kind = stanza.name === "presence" ? "subscribe" : "message";
+    const fromSender = await this.store.find(user, { start, with: from, limit: maxPerSender });
+    if (kind === "subscribe" && fromSender.some((i) => (i.value as { kind: string }).kind === "subscribe")) return true;
+    if (fromSender.length >= maxPerSender) return false;
     await this.store.append(user, { when: now, with: from, value: { kind, xml: stanza.toString(NS_CLIENT) } });
     return true;
   }
