@@ -7,6 +7,7 @@ import { after, before, describe, it } from "node:test";
 import type { Element } from "../../src/core/xml/element.js";
 import type { RawClient } from "../helpers/raw-client.js";
 import { onlineWithRoster } from "../helpers/roster.js";
+import { runSlixmpp, useSlixmpp } from "../helpers/slixmpp.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
 import { rawTls, stanzaErrorCondition, waitForElement } from "./raw-helpers.js";
@@ -96,6 +97,31 @@ describe("registration CAPTCHA (XEP-0158) and new accounts", () => {
     rc.destroy();
     const c = await connect(ts, "newbie", "newbie-secret");
     clients.push(c);
+  });
+
+  describe("with slixmpp", () => {
+    useSlixmpp();
+
+    it("registers with slixmpp's XEP-0077 and XEP-0004 plugins, answering the question in the form", {
+      timeout: 60_000,
+    }, async () => {
+      const args = { host: "127.0.0.1", port: ts.port, jid: `slixcaptcha@${D}`, password: "slix-captcha-pw" };
+      const wrong = await runSlixmpp<{ ok: boolean; register_error?: string }>("register_captcha.py", {
+        ...args,
+        answers: { [QUESTION]: "blue" },
+      });
+      assert.equal(wrong.ok, false);
+      assert.equal(wrong.register_error, "not-acceptable", JSON.stringify(wrong));
+      const r = await runSlixmpp<{ ok: boolean; form_type: string; question: string; fields: string[] }>(
+        "register_captcha.py",
+        { ...args, answers: { [QUESTION]: "red" } },
+      );
+      assert.equal(r.ok, true, JSON.stringify(r));
+      assert.equal(r.form_type, "urn:xmpp:captcha");
+      assert.equal(r.question, QUESTION);
+      const c = await connect(ts, "slixcaptcha", "slix-captcha-pw");
+      clients.push(c);
+    });
   });
 
   it("holds a new account's messages to strangers and slows them; an older account's pass", async () => {
