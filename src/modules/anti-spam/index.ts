@@ -195,11 +195,12 @@ export default defineModule({
         ctx.log.info({ from: fromBare, to: to.bareString() }, "stanza from a JID on a block list refused");
         return refuse(stanza, "the sender is on a block list");
       }
-      if ((await allowed.get(user, fromBare)) !== undefined) return false;
       let policy = local ? opts.strangers.local : opts.strangers.remote;
       if (opts.strangers.user_preference) policy = (await preference(user)) ?? policy;
       if (local && (await senderIsNew(from))) policy = stricter(policy, opts.strangers.from_new_accounts);
       if (policy === "allow") return false;
+      // Released once by this user: known from then on (a store read, for strangers under a policy only).
+      if ((await allowed.get(user, fromBare)) !== undefined) return false;
       if (policy === "reject") {
         ctx.counters.antiSpamAction("refused-stranger");
         ctx.log.info({ from: fromBare, to: to.bareString(), kind: stanza.name }, "stanza from a stranger refused");

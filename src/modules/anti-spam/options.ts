@@ -44,7 +44,7 @@ export const antiSpamOptions = z
         /** Users may choose their own policy (urn:natter:quarantine:0 <policy/>), replacing `local` and `remote`. */
         user_preference: z.boolean().default(true),
         /** Per user, the JIDs it wrote to recently that count as known (replies pass), in memory only. */
-        remembered_contacts: z.number().int().min(0).max(10_000).default(100),
+        remembered_contacts: z.number().int().min(0).max(10_000).default(50),
       })
       .strict()
       .prefault({}),
