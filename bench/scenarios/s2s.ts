@@ -54,7 +54,8 @@ s2s:
   rate_limit: { bytes_per_second: 0, stanzas_per_second: 0 }
   resolve:
     ${JSON.stringify(peer.domain)}: "127.0.0.1:${peer.s2s}"
-modules: { mam: false }
+# Likewise anti-spam's per-remote-domain limit, and its per-account one for the senders.
+modules: { mam: false, "anti-spam": { s2s_domain_rate: { per_minute: 0 }, account_rate: { messages: { per_minute: 0 } } } }
 `,
   );
   return file;

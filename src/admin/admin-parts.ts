@@ -1,6 +1,6 @@
 // What modules contribute to administration (admin/administration.ts): each registers its part through its
 // context (ModuleContext.provideAdmin), and the registration goes when the module is unloaded.
-import type { InvitationSpec, InvitationSummary, RoomAdministration } from "./types.js";
+import type { InvitationSpec, InvitationSummary, RoomAdministration, SpamReportListing } from "./types.js";
 
 /** A host's announcements and message of the day (the announcements module). */
 export interface HostAnnouncements {
@@ -24,7 +24,14 @@ export interface HostInvitations {
   revoke(token: string): Promise<boolean>;
 }
 
+/** A host's XEP-0377 spam reports (the spam-reporting module). */
+export interface HostSpamReports {
+  readonly host: string;
+  list(): Promise<SpamReportListing>;
+}
+
 export type AdminPart =
   | { kind: "rooms"; rooms: RoomAdministration }
   | { kind: "announcements"; announcements: HostAnnouncements }
-  | { kind: "invitations"; invitations: HostInvitations };
+  | { kind: "invitations"; invitations: HostInvitations }
+  | { kind: "spam-reports"; reports: HostSpamReports };

@@ -23,7 +23,7 @@ import { lastLogStore, readLastLog } from "../modules/last-activity/last-log.js"
 import { RosterStore } from "../modules/roster/roster-store.js";
 import type { StorageDriver } from "../storage/types.js";
 import { newStreamId } from "../stream/stream-id.js";
-import type { AdminPart, HostAnnouncements, HostInvitations } from "./admin-parts.js";
+import type { AdminPart, HostAnnouncements, HostInvitations, HostSpamReports } from "./admin-parts.js";
 import {
   AdminError,
   type AdminOperations,
@@ -40,6 +40,7 @@ import {
   type S2sLinkSummary,
   type ServerStatus,
   type SessionSummary,
+  type SpamReportListing,
   type StatsSample,
   type UserQuery,
   type UserSummary,
@@ -74,6 +75,7 @@ export class Administration implements AdminOperations {
   private readonly roomServices = new Map<string, RoomAdministration>();
   private readonly announcements = new Map<string, HostAnnouncements>();
   private readonly hostInvitations = new Map<string, HostInvitations>();
+  private readonly hostSpamReports = new Map<string, HostSpamReports>();
 
   constructor(private readonly deps: AdministrationDeps) {}
 
@@ -91,6 +93,13 @@ export class Administration implements AdminOperations {
       this.hostInvitations.set(invitations.host, invitations);
       return () => {
         if (this.hostInvitations.get(invitations.host) === invitations) this.hostInvitations.delete(invitations.host);
+      };
+    }
+    if (part.kind === "spam-reports") {
+      const { reports } = part;
+      this.hostSpamReports.set(reports.host, reports);
+      return () => {
+        if (this.hostSpamReports.get(reports.host) === reports) this.hostSpamReports.delete(reports.host);
       };
     }
     const { announcements } = part;
@@ -318,6 +327,13 @@ export class Administration implements AdminOperations {
 
   async revokeInvitation(host: string, token: string): Promise<void> {
     if (!(await this.invitationsOf(host).revoke(token))) throw new AdminError("not-found", "no such invitation");
+  }
+
+  async spamReports(host: string): Promise<SpamReportListing> {
+    this.knownHost(host);
+    const reports = this.hostSpamReports.get(host);
+    if (!reports) throw new AdminError("unavailable", `the spam-reporting module is not loaded on ${host}`);
+    return reports.list();
   }
 
   private invitationsOf(host: string): HostInvitations {

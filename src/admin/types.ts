@@ -134,6 +134,12 @@ export interface InvitationSpec {
   contact?: string;
 }
 
+/** XEP-0377 reports of a host (the spam-reporting module): per reported JID (distinct reporters) and per domain. */
+export interface SpamReportListing {
+  jids: { jid: string; reports: number; spam: number; abuse: number; last: number }[];
+  domains: { domain: string; reports: number }[];
+}
+
 export interface InvitationSummary {
   token: string;
   /** The landing page to send to the invitee. */
@@ -198,6 +204,9 @@ export interface AdminOperations {
   createInvitation(host: string, spec: InvitationSpec): Promise<InvitationSummary>;
   invitations(host: string): Promise<InvitationSummary[]>;
   revokeInvitation(host: string, token: string): Promise<void>;
+
+  /** XEP-0377 spam reports received on a host, most reported first (the spam-reporting module must be loaded on it). */
+  spamReports(host: string): Promise<SpamReportListing>;
 
   /** Re-reads the config file and applies it without dropping a session (see server reload). */
   reload(): Promise<ReloadResult>;

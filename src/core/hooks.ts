@@ -44,6 +44,11 @@ export interface NotifyHooks {
    * longer arrive (nor their unavailable), so what a module knows of their availability is stale.
    */
   "s2s.inbound-closed": { local: string; remote: string };
+  /**
+   * An account was created by its user (XEP-0077 in-band registration, with or without an invitation), not by an
+   * operator: anti-spam treats it as new for its first hours.
+   */
+  "account.created": { host: string; user: string };
   "server.started": Record<string, never>;
   "server.stopping": Record<string, never>;
 }
@@ -89,6 +94,11 @@ export interface FirstHooks {
   "presence.inbound": { stanza: Element; to: Jid };
   /** Message or presence addressed to a served host or host/resource (announcements, MUC services). */
   "stanza.to-host": { stanza: Element; to: Jid };
+  /**
+   * A stanza a remote server sent over an authenticated s2s link, `from` checked against the link, before routing
+   * (anti-spam: per-domain limits, block lists). Handled: dropped; the handler sent any error reply.
+   */
+  "s2s.inbound": { stanza: Element; from: Jid; to: Jid };
   /** A stanza whose `to` is not a local host: s2s, components. Handled: sent on. */
   "stanza.remote": { stanza: Element; to: Jid };
 }

@@ -80,6 +80,7 @@ export class ModuleLoader {
       admins: core.admins,
       hosts: core.hosts,
       bounce: (stanza, error) => core.router.bounce(stanza, error),
+      counters: core.counters,
       componentDomains: () => core.router.componentDomains(),
       disco: core.disco,
       commands: core.commands,

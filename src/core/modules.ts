@@ -168,6 +168,8 @@ export interface ModuleContext<O = unknown> {
   readonly hosts: ReadonlySet<string>;
   /** Sends the error reply for a stanza back to its sender (RFC 6120 §8.3; never for type="error"). */
   bounce(stanza: Element, error: StanzaError): void;
+  /** The server's plain counters, read by the metrics at scrape time (anti-spam counts its decisions there). */
+  readonly counters: ServerCounters;
   /** Domains served by components (ctx.component of any module, XEP-0114 components): disco#items of the host. */
   componentDomains(): string[];
   /** Disco view over every loaded module (features, identities, a generation that changes on load/unload). */

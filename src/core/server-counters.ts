@@ -10,6 +10,16 @@ export interface StanzaCounts {
   iq: number;
 }
 
+/** What anti-spam did (the anti-spam and spam-reporting modules): a closed list, so each is a bounded metric label. */
+export type AntiSpamAction =
+  | "quarantined"
+  | "refused-stranger"
+  | "refused-block-list"
+  | "rate-limited-account"
+  | "rate-limited-new-account"
+  | "rate-limited-domain"
+  | "spam-report";
+
 export class ServerCounters {
   /** Stanzas read from a peer (client, server, component), before any check. */
   readonly stanzasIn: StanzaCounts = { message: 0, presence: 0, iq: 0 };
@@ -20,6 +30,8 @@ export class ServerCounters {
   /** SASL outcomes by mechanism name (only names the server offers: see authFailed). */
   readonly authSuccesses = new Map<string, number>();
   readonly authFailures = new Map<string, number>();
+  /** Anti-spam decisions and reports, by action. */
+  readonly antiSpam = new Map<AntiSpamAction, number>();
 
   /** A top-level element read or written: counted when it is a stanza. */
   stanzaIn(name: string): void {
@@ -51,5 +63,9 @@ export class ServerCounters {
   authFailed(mechanism: string | undefined): void {
     const key = mechanism ?? "unknown";
     this.authFailures.set(key, (this.authFailures.get(key) ?? 0) + 1);
+  }
+
+  antiSpamAction(action: AntiSpamAction): void {
+    this.antiSpam.set(action, (this.antiSpam.get(action) ?? 0) + 1);
   }
 }

@@ -177,6 +177,16 @@ export class ServerMetrics {
       },
     });
     new Counter({
+      name: "natter_anti_spam_total",
+      help: "Anti-spam decisions (held, refused, rate-limited) and XEP-0377 spam reports, by action",
+      labelNames: ["action"],
+      registers,
+      collect() {
+        this.reset();
+        for (const [action, n] of counters.antiSpam) this.inc({ action }, n);
+      },
+    });
+    new Counter({
       name: "natter_sasl_auth_total",
       help: "SASL authentications by mechanism and result (mechanism 'unknown': one the server does not offer)",
       labelNames: ["mechanism", "result"],

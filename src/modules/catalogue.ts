@@ -3,6 +3,7 @@ import type { ModuleDefinition } from "../core/modules.js";
 import adhoc from "./adhoc/index.js";
 import adminCommands from "./admin-commands/index.js";
 import announcements from "./announcements/index.js";
+import antiSpam from "./anti-spam/index.js";
 import avatarConversion from "./avatar-conversion/index.js";
 import blocking from "./blocking/index.js";
 import bookmarks from "./bookmarks/index.js";
@@ -29,6 +30,7 @@ import privateStorage from "./private-storage/index.js";
 import push from "./push/index.js";
 import register from "./register/index.js";
 import roster from "./roster/index.js";
+import spamReporting from "./spam-reporting/index.js";
 import time from "./time/index.js";
 import userDirectory from "./user-directory/index.js";
 import vcard from "./vcard/index.js";
@@ -53,6 +55,8 @@ export const MODULE_CATALOGUE: ReadonlyMap<string, ModuleDefinition<never>> = ne
       presence,
       privacy,
       blocking,
+      antiSpam,
+      spamReporting,
       register,
       lastActivity,
       mam,
@@ -89,6 +93,8 @@ export const DEFAULT_MODULES: readonly string[] = [
   "presence",
   "privacy",
   "blocking",
+  "anti-spam",
+  "spam-reporting",
   "offline-messages",
   "announcements",
   "register",

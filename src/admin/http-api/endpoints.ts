@@ -255,6 +255,15 @@ export function adminEndpoints(admin: AdminOperations, options: EndpointOptions)
     }),
     endpoint({
       method: "GET",
+      path: "/spam-reports",
+      summary: "XEP-0377 spam reports received on a host, per reported JID and per domain, most reported first",
+      scope: "users:read",
+      query: s.hostQuery,
+      response: { status: 200, description: "Reported JIDs and domains", schema: s.spamReports },
+      handle: async ({ query }) => ({ status: 200, body: await admin.spamReports(query.host ?? options.defaultHost) }),
+    }),
+    endpoint({
+      method: "GET",
       path: "/motd/{host}",
       summary: "A host's message of the day",
       scope: "server:read",

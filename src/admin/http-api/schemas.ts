@@ -178,6 +178,21 @@ export const invitation = z
   })
   .meta({ id: "Invitation" });
 
+export const spamReports = z
+  .object({
+    jids: z.array(
+      z.object({
+        jid: z.string(),
+        reports: z.number().int().describe("Distinct users who reported it"),
+        spam: z.number().int(),
+        abuse: z.number().int(),
+        last: z.number().int().describe("ms since the epoch"),
+      }),
+    ),
+    domains: z.array(z.object({ domain: z.string(), reports: z.number().int() })),
+  })
+  .meta({ id: "SpamReports" });
+
 export const motdResponse = z.object({ body: z.string() });
 export const reloadResult = z.union([
   z.object({ ok: z.literal(true), changes: z.array(z.string()) }),

@@ -39,6 +39,14 @@ export const NS_LAST = "jabber:iq:last";
 export const NS_PRIVACY = "jabber:iq:privacy";
 export const NS_BLOCKING = "urn:xmpp:blocking";
 export const NS_BLOCKING_ERRORS = "urn:xmpp:blocking:errors";
+/** XEP-0377 Spam Reporting. */
+export const NS_REPORTING = "urn:xmpp:reporting:1";
+export const NS_REPORTING_SPAM = "urn:xmpp:reporting:spam";
+export const NS_REPORTING_ABUSE = "urn:xmpp:reporting:abuse";
+/** XEP-0158 CAPTCHA Forms. */
+export const NS_CAPTCHA = "urn:xmpp:captcha";
+/** Natter's own: a user's quarantine of messages and subscription requests from strangers (docs/anti-spam.md). */
+export const NS_QUARANTINE = "urn:natter:quarantine:0";
 export const NS_MUC = "http://jabber.org/protocol/muc";
 export const NS_MUC_USER = "http://jabber.org/protocol/muc#user";
 export const NS_MUC_ADMIN = "http://jabber.org/protocol/muc#admin";

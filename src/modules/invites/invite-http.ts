@@ -108,6 +108,7 @@ export function inviteHttpHandler(
       throw err;
     }
     ctx.log.info({ user: `${username}@${ctx.host}`, ip }, "account created on the invitation page");
+    await ctx.notify("account.created", { host: ctx.host, user: username }); // new for anti-spam's first hours
     send(res, 200, createdPage(`${username}@${ctx.host}`, opts.webClientUrl()), {
       "Set-Cookie": `${COOKIE}=; Path=/invite/; Max-Age=0; HttpOnly; SameSite=Strict`,
     });

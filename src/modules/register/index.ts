@@ -18,6 +18,7 @@ import { defineSessionState } from "../../core/session-state.js";
 import { Element } from "../../core/xml/element.js";
 import { NS_CLIENT, NS_REGISTER, NS_REGISTER_FEATURE } from "../../core/xml/ns.js";
 import { removeAccount } from "./account-removal.js";
+import { captchaOptions, challengeForm, checkCaptcha } from "./captcha.js";
 import { iqReply, parseRegisterSet, registerError, registeredForm, registrationForm } from "./codec.js";
 
 const options = z
@@ -42,6 +43,8 @@ const options = z
       })
       .strict()
       .prefault({}),
+    /** XEP-0158 CAPTCHA for in-band registration (not asked of a client that showed an invitation). */
+    captcha: captchaOptions,
   })
   .strict();
 
@@ -52,6 +55,7 @@ export default defineModule({
   name: "register",
   specs: [
     { xep: 77, version: "2.5", status: "partial", note: "iq:register fields only; no data forms (§4), no redirection" },
+    { xep: 158, version: "1.0.1", status: "partial", note: "§4 registration only, with a question (qa) challenge" },
   ],
   options,
   setup(ctx) {
@@ -81,7 +85,12 @@ export default defineModule({
 
     /** XEP-0077 §3.1 set before authentication: creates the account. */
     async function register(stream: PreAuthStream, query: Element): Promise<void> {
-      const set = parseRegisterSet(query);
+      const parsed = parseRegisterSet(query);
+      // XEP-0158 §4: the answer comes in the form, with the username and password (an invitation needs none).
+      const set =
+        parsed.kind === "fields" && opts.captcha.enabled && !registrationGrant(stream)
+          ? { kind: "fields" as const, ...checkCaptcha(stream, query) }
+          : parsed;
       // §3.2 table: a remove from an entity that is not registered (no `from`) → unexpected-request.
       if (set.kind === "remove") throw registerError("unexpected-request", "log in to cancel a registration");
       // §3.1.1: a server MAY refuse a second registration before authentication with not-acceptable.
@@ -130,6 +139,7 @@ export default defineModule({
       }
       created?.record(ipKey(stream.remoteAddress), Date.now());
       stream.state.set(REGISTERED, true);
+      await ctx.notify("account.created", { host, user: username }); // new for anti-spam's first hours
       ctx.log.info({ user: `${username}@${host}`, ip: ipKey(stream.remoteAddress) }, "account registered in-band");
     }
 
@@ -169,8 +179,12 @@ export default defineModule({
           throw registerError("service-unavailable", "accounts of this host are managed elsewhere");
         // §9 / §3.3 table: not over a channel that is not secured.
         if (!stream.secure && opts.require_encryption) throw registerError("not-authorized", "registration needs TLS");
-        if (type === "get") result = registrationForm(opts.instructions);
-        else await register(stream, query);
+        if (type === "get") {
+          result = registrationForm(opts.instructions);
+          // XEP-0158 §4: the CAPTCHA form inside the <query/>, beside the legacy fields.
+          if (opts.captcha.enabled && !registrationGrant(stream))
+            result.append(challengeForm(stream, opts.captcha, stanza.attrs.id));
+        } else await register(stream, query);
       } catch (err) {
         if (!(err instanceof StanzaError)) throw err;
         error = err;

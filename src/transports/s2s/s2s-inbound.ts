@@ -295,7 +295,16 @@ export class S2sInbound extends S2sStream {
     this.touch();
     el.attrs.from = from.toString();
     el.attrs.to = to.toString();
-    await this.env.core.router.route(fromServerNs(el));
+    const stanza = fromServerNs(el);
+    // Anti-spam (per-domain limits, block lists) decides first; a handler that throws (already logged) lets it pass.
+    if (this.env.core.hooks.has("s2s.inbound")) {
+      let dropped = false;
+      try {
+        dropped = await this.env.core.hooks.first("s2s.inbound", { stanza, from, to });
+      } catch {}
+      if (dropped) return;
+    }
+    await this.env.core.router.route(stanza);
   }
 
   protected s2sClosed(reason: string): void {
