@@ -100,11 +100,13 @@ export const DISCO_FEATURES: readonly DiscoFeature[] = [
   { feature: ns.NS_VCARD, spec: x(54), on: HA },
   { feature: ns.NS_SEARCH, spec: x(55), on: ["service"] },
   { feature: ns.NS_NATTER_USER_DIRECTORY, by: "user-directory", on: ["service"] },
+  { feature: ns.NS_QUARANTINE, by: "anti-spam", on: ["account"] },
   { feature: ns.NS_BYTESTREAMS, spec: x(65), on: ["service"] },
   { feature: ns.NS_REGISTER, spec: x(77), on: HA },
   { feature: ns.NS_VERSION, spec: x(92), on: ["host", "service"] },
   { feature: ns.NS_MSGOFFLINE, spec: x(160), on: ["host"] },
   { feature: ns.NS_BLOCKING, spec: x(191), on: HA },
+  { feature: ns.NS_REPORTING, spec: x(377), on: ["host"] },
   { feature: ns.NS_PING, spec: x(199), on: ["host", "service"] },
   { feature: ns.NS_TIME, spec: x(202), on: ["host", "service"] },
   {
@@ -156,21 +158,26 @@ export function expectedDiscoFeatures(
   declarations: readonly DeclaredSpec[],
   entity: DiscoEntity,
   table: readonly DiscoFeature[] = DISCO_FEATURES,
+  /** Modules enabled, for Natter extensions of a module that declares no spec (anti-spam's quarantine). */
+  enabledModules: ReadonlySet<string> = new Set(declarations.filter((d) => d.enabled).map((d) => d.provider)),
 ): { allowed: Set<string>; required: Set<string> } {
   const allowed = new Set<string>();
   const required = new Set<string>();
   for (const f of table) {
     if (!f.on.includes(entity)) continue;
     const spec = f.spec;
-    const declared = declarations.some(
-      (d) =>
-        d.enabled &&
-        d.spec.status !== "planned" &&
-        (f.by === undefined || d.provider === f.by) &&
-        (spec === undefined
-          ? d.provider === f.by
-          : (spec.xep !== undefined && spec.xep === d.spec.xep) || (spec.rfc !== undefined && spec.rfc === d.spec.rfc)),
-    );
+    const declared =
+      (spec === undefined && f.by !== undefined && enabledModules.has(f.by)) ||
+      declarations.some(
+        (d) =>
+          d.enabled &&
+          d.spec.status !== "planned" &&
+          (f.by === undefined || d.provider === f.by) &&
+          (spec === undefined
+            ? d.provider === f.by
+            : (spec.xep !== undefined && spec.xep === d.spec.xep) ||
+              (spec.rfc !== undefined && spec.rfc === d.spec.rfc)),
+      );
     if (!declared) continue;
     allowed.add(f.feature);
     if (f.conditional === undefined) required.add(f.feature);

@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { collectDeclarations } from "../../src/compliance/compliance-report.js";
 import { type DiscoEntity, expectedDiscoFeatures } from "../../src/compliance/disco-features.js";
 import { parseConfig } from "../../src/core/config/index.js";
+import { planModules } from "../../src/modules/module-plan.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { type ConnectedClient, connect, xml } from "../helpers/xmpp-client.js";
 
@@ -23,8 +24,9 @@ async function features(c: ConnectedClient, to: string): Promise<string[]> {
 }
 
 function check(ts: TestServer, entity: DiscoEntity, advertised: string[], what: string): void {
-  const declarations = collectDeclarations(parseConfig(ts.configYaml, "natter.yaml", ts.dataDir));
-  const { allowed, required } = expectedDiscoFeatures(declarations, entity);
+  const config = parseConfig(ts.configYaml, "natter.yaml", ts.dataDir);
+  const enabledModules = new Set(planModules(config).map((m) => m.name));
+  const { allowed, required } = expectedDiscoFeatures(collectDeclarations(config), entity, undefined, enabledModules);
   const undeclared = advertised.filter((f) => !allowed.has(f));
   assert.deepEqual(undeclared, [], `${what} advertises features no enabled declaration accounts for`);
   if (entity === "service") return; // a service answers for one module: the others' features are not its own
