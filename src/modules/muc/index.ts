@@ -16,10 +16,13 @@ import { exceedsSize } from "./stanza-size.js";
 import { MucService } from "./service.js";
 import { MucRoomAdministration } from "./room-administration.js";
 import type { ArchiveWrite } from "./messages.js";
+import { MucClusterInbox, MucPlacement } from "./cluster-placement.js";
+
+const CLUSTER_INBOX = Symbol("muc cluster inbox");
 
 export { MucService } from "./service.js";
 
-async function dispatch(svc: MucService, stanza: Element, to: Jid): Promise<void> {
+export async function dispatch(svc: MucService, stanza: Element, to: Jid): Promise<void> {
   const from = tryParseJid(stanza.attrs.from);
   if (!from) return;
   const type = stanza.attrs.type;
@@ -114,9 +117,34 @@ export default defineModule<MucOptions>({
       archive: ctx.store("muc-archive", "archive"),
       secret: Buffer.from(stored, "base64"),
     });
-    for (const room of await roomStore.loadAll(options)) svc.addRoom(room);
     ctx.onOptionsChanged((next) => svc.reconfigure(next));
-    ctx.component(domain, (stanza, to) => dispatch(svc, stanza, to));
+    // In a cluster each room lives on one node (cluster-placement.ts); the others forward its stanzas there.
+    const bus = ctx.cluster;
+    let placement: MucPlacement | undefined;
+    if (bus) {
+      const cluster = bus;
+      placement = new MucPlacement({
+        svc,
+        bus: cluster,
+        local: (stanza, to) => dispatch(svc, stanza, to),
+        hosts: ctx.hosts,
+        log: ctx.log,
+      });
+      const inbox = ctx.perServer(CLUSTER_INBOX, () => new MucClusterInbox(cluster, ctx.log));
+      const placed = placement;
+      const removers = [
+        inbox.add(domain, (stanza, delivery, hops) => placed.receive(stanza, delivery, hops)),
+        cluster.onMembership((event) => void placed.membershipChanged(event)),
+      ];
+      ctx.onUnload(() => {
+        for (const remove of removers) remove();
+      });
+      await placement.rebalance(); // the persistent rooms this node owns now
+      ctx.component(domain, (stanza, to) => placed.dispatch(stanza, to));
+    } else {
+      for (const room of await roomStore.loadAll(options)) svc.addRoom(room);
+      ctx.component(domain, (stanza, to) => dispatch(svc, stanza, to));
+    }
     ctx.provideAdmin({ kind: "rooms", rooms: new MucRoomAdministration(svc) });
 
     // Metrics read the service's size at scrape time (metrics/server-metrics.ts).
@@ -129,6 +157,7 @@ export default defineModule<MucOptions>({
     // A client that went away without leaving: out of every room of this service (rooms serve any host's users).
     ctx.hook("session.closed", async ({ session }) => {
       await removeSessionEverywhere(svc, session.jid.toString(), {});
+      await placement?.sessionClosed(session.jid.toString());
     });
 
     // A deleted account's affiliations (outcast too) go with it: whoever registers the name next is someone else
