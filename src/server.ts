@@ -177,6 +177,7 @@ export class NatterServer {
         version: core.version,
         startedAt: core.startedAt,
         certificates: () => this.certificates?.report() ?? [],
+        cluster: () => core.cluster,
       });
     }
     // A read of a key nobody writes: one indexed SELECT, through the same driver every module uses.
