@@ -37,6 +37,7 @@ import { type StorageOperation, withStorageTiming } from "./metrics/storage-timi
 import { MODULE_CATALOGUE } from "./modules/catalogue.js";
 import { planModules } from "./modules/module-plan.js";
 import { reloadServer } from "./reload/server-reload.js";
+import { type ClusterServices, connectClusterBus, startClusterServices } from "./cluster/node-services.js";
 import { openStorage } from "./storage/open-storage.js";
 import { withStoreCache } from "./storage/store-cache.js";
 import type { StorageDriver } from "./storage/types.js";
@@ -130,6 +131,8 @@ export class NatterServer {
   private accountProviders: HostAccountProviders | undefined;
   /** The LDAP admin group's members merged into the admins set (absent without auth.ldap.admin_group). */
   private directoryAdmins: DirectoryAdmins | undefined;
+  /** Store-cache invalidation and cluster-wide admin questions (absent without cluster.redis_url). */
+  clusterServices: ClusterServices | undefined;
 
   private constructor(
     private running: Config,
@@ -225,6 +228,15 @@ export class NatterServer {
       throw err;
     }
     const accounts: AccountProvider = hostAccounts;
+    // A cluster node (cluster.redis_url): the bus first, so that modules find it at setup (ctx.cluster).
+    let bus: Awaited<ReturnType<typeof connectClusterBus>>;
+    try {
+      bus = await connectClusterBus(config, log);
+    } catch (err) {
+      await hostAccounts.close();
+      await storage.close();
+      throw err;
+    }
     const hooks = new Hooks(log);
     const sessions: SessionRegistry = new InProcessSessionRegistry();
     const hosts = new Set(config.hosts);
@@ -269,6 +281,7 @@ export class NatterServer {
       s2sLinks: () => server?.s2s?.links() ?? [],
       s2sLinkCounts: () => server?.s2sLinkCounts() ?? { inbound: 0, outbound: 0 },
       history: () => server?.stats.history() ?? [],
+      cluster: () => server?.clusterServices?.admin,
       reload: () => server?.reload() ?? Promise.resolve({ ok: false, error: "the server is starting" }),
     });
     const core: CoreServices = {
@@ -288,6 +301,7 @@ export class NatterServer {
       counters,
       version: NATTER_VERSION,
       admin,
+      ...(bus ? { cluster: bus } : {}),
       disco: {
         features: (host, target) => loader?.features(host, target) ?? [],
         identities: (host) => loader?.identities(host) ?? [],
@@ -308,9 +322,12 @@ export class NatterServer {
       logFile,
     );
     server.accountProviders = hostAccounts;
+    if (bus) server.clusterServices = startClusterServices({ bus, storage, accounts, local: admin, config, log });
     try {
       await server.startDirectoryAdmins();
       await server.loadModules();
+      // Every module registered its cluster handlers: read the inbox and follow membership from now on.
+      bus?.start();
       // Accounts the CLI deleted while no server ran: their references go before anyone can register the name.
       await server.processAccountDeletions();
       await server.listen();
@@ -578,6 +595,9 @@ export class NatterServer {
       // BOSH sessions that had no request to carry the shutdown notice end now.
       this.bosh?.close();
       await httpClosed;
+      this.clusterServices?.close();
+      // A clean leave: the others notice at their next check and take this node's rooms over.
+      await this.core.cluster?.close();
       this.modules.unloadAll();
       this.core.iq.close();
       this.directoryAdmins?.stop();

@@ -651,6 +651,14 @@ export const configSchema = z
           .min(0.1, { error: "expected at least 0.1 seconds" })
           .max(600, { error: "expected at most 600 seconds" })
           .default(10),
+        /** Seconds a cluster-wide admin question (sessions, status) waits for the other nodes. */
+        admin_timeout: z
+          .number({ error: "expected a number of seconds" })
+          .min(0.1, { error: "expected at least 0.1 seconds" })
+          .max(60, { error: "expected at most 60 seconds" })
+          .default(2),
+        /** Cluster-wide admin questions in flight at once; more are refused (HTTP 503). */
+        admin_max_pending: positiveInt("a number of questions", 1, 10_000).default(16),
       })
       .strict()
       .superRefine((cluster, ctx) => {
