@@ -19,6 +19,8 @@ import type { ArchiveWrite } from "./messages.js";
 import { MucClusterInbox, MucPlacement } from "./cluster-placement.js";
 
 const CLUSTER_INBOX = Symbol("muc cluster inbox");
+/** Broadcast by the node where an account was deleted: every node drops its affiliations from the rooms it holds. */
+const ACCOUNT_DELETED = "muc.account-deleted";
 
 export { MucService } from "./service.js";
 
@@ -162,8 +164,7 @@ export default defineModule<MucOptions>({
 
     // A deleted account's affiliations (outcast too) go with it: whoever registers the name next is someone else
     // and must not find itself owner or member of rooms (rooms serve any host's users).
-    ctx.hook("account.deleted", async ({ host, user }) => {
-      const bare = `${user}@${host}`;
+    const dropAffiliations = async (bare: string) => {
       for (const room of [...svc.rooms.values()]) {
         if (!room.affiliations.has(bare)) continue;
         await svc.serial(room.localpart, async () => {
@@ -172,7 +173,21 @@ export default defineModule<MucOptions>({
         });
         ctx.log.info({ room: room.jid.toString(), user: bare }, "affiliation of a deleted account removed");
       }
+    };
+    ctx.hook("account.deleted", async ({ host, user }) => {
+      // In a cluster the other nodes' rooms too (each node holds its own rooms; at most once, like any broadcast).
+      bus?.broadcast({ kind: ACCOUNT_DELETED, domain, bare: `${user}@${host}` });
+      await dropAffiliations(`${user}@${host}`);
     });
+    if (bus) {
+      const off = bus.onBroadcast(ACCOUNT_DELETED, (message) => {
+        if (message.domain !== domain || typeof message.bare !== "string") return;
+        void dropAffiliations(message.bare).catch((err: unknown) =>
+          ctx.log.error({ err }, "affiliations of an account deleted on another node not removed"),
+        );
+      });
+      ctx.onUnload(off);
+    }
 
     // §15.6 status 332: occupants learn they were removed because the service is shutting down.
     ctx.hook("server.stopping", async () => {
