@@ -326,13 +326,17 @@ export class RedisSessionRegistry implements SessionRegistry {
       xml = stanza.toString();
     } catch (err) {
       this.log.warn({ err, to: session.jid.toString() }, "stanza not serialisable: dropped");
-      return receipt?.(false);
+      receipt?.(false);
+      return;
     }
     this.bus.send(session.node, { kind: "session.stanza", to: session.jid.toString(), id: session.id, xml }).then(
       () => receipt?.(true),
       (err: unknown) => {
         this.log.error({ err: String(err), to: session.jid.toString() }, "stanza for another node not sent");
-        if (receipt) return receipt(false);
+        if (receipt) {
+          receipt(false);
+          return;
+        }
         // RFC 6120 §8.3.3.19 (wait): the sender may try again.
         this.d.router().bounce(stanza, new StanzaError("resource-constraint", "try again later", { type: "wait" }));
       },
