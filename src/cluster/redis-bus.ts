@@ -47,6 +47,10 @@ export function defaultNodeId(): string {
 
 const GROUP = "natter";
 const BLOCK_MS = 1000;
+/** Inbox entries whose handlers have not settled, at most; the reader waits beyond it. */
+const MAX_INFLIGHT = 10_000;
+/** How long a clean stop waits for the handlers of entries it read. */
+const CLOSE_GRACE_MS = 3000;
 const MAX_BACKOFF_MS = 2000;
 
 // KEYS: heartbeat, nodes, dead, my down-lock. ARGV: token, ttl ms, node id.
@@ -170,6 +174,11 @@ export class RedisClusterBus implements ClusterBus {
   private readonly resyncHandlers = new Set<() => void | Promise<void>>();
   private readonly queue: QueuedSend[] = [];
   private pendingAcks: { stream: string; ids: string[] }[] = [];
+  private ackScheduled = false;
+  private inflight = 0;
+  private inflightWaiter: (() => void) | undefined;
+  /** Batches of the live reader still being handled (a clean stop waits for them, briefly). */
+  private readonly liveBatches = new Set<Promise<number>>();
   private live: string[] = [];
   private liveSet = new Set<string>();
   private readonly reclaiming = new Set<string>();
@@ -260,7 +269,7 @@ export class RedisClusterBus implements ClusterBus {
     const deadline = Date.now() + this.options.connectTimeoutMs;
     for (;;) {
       const result = Number(
-        await this.script(
+        await this.runScript(
           START_SCRIPT,
           [this.heartbeatKey(this.nodeId), this.key("nodes"), this.key("dead"), this.key(`down:${this.nodeId}`)],
           [this.token, String(this.options.nodeTimeoutMs), this.nodeId],
@@ -282,12 +291,30 @@ export class RedisClusterBus implements ClusterBus {
     this.liveSet = new Set(this.live);
   }
 
-  /** Starts reading the inbox and following membership. Entries a previous process with this id left are handled first, as reclaimed. */
-  start(): void {
+  /**
+   * Starts reading the inbox and following membership; resolves once the live nodes are known (the first check).
+   * Entries a previous process with this id left are handled first, as reclaimed.
+   */
+  async start(): Promise<void> {
     if (this.started || this.closed) return;
     this.started = true;
     this.readerDone = this.readLoop();
-    void this.sweep();
+    await this.sweep();
+  }
+
+  /** A Redis command on the command connection (the cluster's own structures: the session registry's hashes). */
+  redis(args: string[]): Promise<unknown> {
+    return this.command.sendCommand(args);
+  }
+
+  /** A Lua script (EVALSHA, loaded on first use and after a Redis restart). */
+  script(source: string, keys: string[], args: string[]): Promise<unknown> {
+    return this.runScript(source, keys, args);
+  }
+
+  /** A key under `cluster.key_prefix`. */
+  key(name: string): string {
+    return `${this.options.keyPrefix}${name}`;
   }
 
   get connected(): boolean {
@@ -323,7 +350,7 @@ export class RedisClusterBus implements ClusterBus {
   }
 
   private issue(item: QueuedSend): void {
-    this.script(
+    this.runScript(
       SEND_SCRIPT,
       [this.key("nodes"), this.inboxKey(item.node), this.inboxKey(this.nodeId)],
       [item.node, this.nodeId, item.payload],
@@ -399,11 +426,13 @@ export class RedisClusterBus implements ClusterBus {
     clearTimeout(this.resyncTimer);
     // Unblock the reader; the batch being handled settles and is acknowledged before the heartbeat goes.
     this.reader.destroy();
+    this.inflightWaiter?.();
     await this.readerDone?.catch(() => {});
+    await Promise.race([Promise.all(this.liveBatches), sleep(CLOSE_GRACE_MS)]);
     for (const item of this.queue.splice(0)) item.reject(new ClusterError("cluster bus closed"));
     if (this.command.isReady) {
       await this.flushAcks().catch(() => {});
-      await this.script(LEAVE_SCRIPT, [this.heartbeatKey(this.nodeId)], [this.token]).catch(() => {});
+      await this.runScript(LEAVE_SCRIPT, [this.heartbeatKey(this.nodeId)], [this.token]).catch(() => {});
     }
     this.command.destroy();
     this.subscriber.destroy();
@@ -468,7 +497,7 @@ export class RedisClusterBus implements ClusterBus {
     if (this.closed || !this.command.isReady) return;
     try {
       const result = Number(
-        await this.script(
+        await this.runScript(
           HEARTBEAT_SCRIPT,
           [this.heartbeatKey(this.nodeId), this.key("nodes"), this.key(`down:${this.nodeId}`)],
           [this.token, String(this.options.nodeTimeoutMs), this.nodeId],
@@ -520,7 +549,7 @@ export class RedisClusterBus implements ClusterBus {
       for (const node of lost) orphans.add(node);
       for (const node of orphans) {
         if (this.reclaiming.has(node)) continue;
-        const locked = await this.script(
+        const locked = await this.runScript(
           LEAD_SCRIPT,
           [this.key(`down:${node}`), this.key("nodes"), this.key("dead"), this.heartbeatKey(node)],
           [this.nodeId, String(this.lockTtlMs()), node],
@@ -562,11 +591,11 @@ export class RedisClusterBus implements ClusterBus {
     const stream = this.inboxKey(node);
     try {
       const retired = Number(
-        await this.script(RETIRE_SCRIPT, [this.key("nodes"), this.key("dead"), this.heartbeatKey(node)], [node]),
+        await this.runScript(RETIRE_SCRIPT, [this.key("nodes"), this.key("dead"), this.heartbeatKey(node)], [node]),
       );
       if (retired === 0) {
         // It came back (a stall, not a death): nothing to clean.
-        await this.script(RELEASE_SCRIPT, [lock], [this.nodeId]);
+        await this.runScript(RELEASE_SCRIPT, [lock], [this.nodeId]);
         return;
       }
       let handled = 0;
@@ -587,7 +616,7 @@ export class RedisClusterBus implements ClusterBus {
           ])) as [string, RawEntry[], string[]?];
           cursor = reply[0];
           handled += await this.handleBatch(stream, reply[1], node);
-          await this.script(RENEW_SCRIPT, [lock], [this.nodeId, String(this.lockTtlMs())]);
+          await this.runScript(RENEW_SCRIPT, [lock], [this.nodeId, String(this.lockTtlMs())]);
         } while (cursor !== "0-0");
         // …then those it never read.
         for (;;) {
@@ -605,13 +634,13 @@ export class RedisClusterBus implements ClusterBus {
           const entries = reply?.[0]?.[1] ?? [];
           if (entries.length === 0) break;
           handled += await this.handleBatch(stream, entries, node);
-          await this.script(RENEW_SCRIPT, [lock], [this.nodeId, String(this.lockTtlMs())]);
+          await this.runScript(RENEW_SCRIPT, [lock], [this.nodeId, String(this.lockTtlMs())]);
         }
         await this.flushAcks();
       }
       await this.command.sendCommand(["DEL", stream]);
       await this.command.sendCommand(["SREM", this.key("dead"), node]);
-      await this.script(RELEASE_SCRIPT, [lock], [this.nodeId]);
+      await this.runScript(RELEASE_SCRIPT, [lock], [this.nodeId]);
       this.log.info({ dead: node, reclaimed: handled }, "dead node's inbox reclaimed");
     } catch (error) {
       // The lock expires; this node or another one tries again at a later sweep.
@@ -661,7 +690,12 @@ export class RedisClusterBus implements ClusterBus {
         ])) as [string, RawEntry[]][] | null;
         failures = 0;
         const entries = reply?.[0]?.[1] ?? [];
-        if (entries.length > 0) await this.handleBatch(stream, entries, undefined);
+        if (entries.length > 0) {
+          const batch = this.handleBatch(stream, entries, undefined);
+          this.liveBatches.add(batch);
+          void batch.finally(() => this.liveBatches.delete(batch));
+          await this.belowInflightLimit();
+        }
       } catch (error) {
         if (this.closed) break;
         const text = String(error);
@@ -676,54 +710,96 @@ export class RedisClusterBus implements ClusterBus {
     }
   }
 
-  /** Runs the handlers of a batch (started in order, settled together), then acknowledges and deletes the entries. */
-  private async handleBatch(stream: string, entries: RawEntry[], reclaimedFrom: string | undefined): Promise<number> {
-    const ids: string[] = [];
+  /**
+   * Starts the handlers of a batch in order; each entry is acknowledged and deleted once its own handler settled
+   * (acknowledgements go out together, once per turn), so one slow handler (a delivery waiting for the client's
+   * XEP-0198 acknowledgement) holds back only its own entry. Resolves when all have settled.
+   */
+  private handleBatch(stream: string, entries: RawEntry[], reclaimedFrom: string | undefined): Promise<number> {
     const running: Promise<unknown>[] = [];
     for (const [id, fields] of entries) {
-      ids.push(id);
-      if (!fields) continue; // deleted meanwhile
-      const values = new Map<string, string>();
-      for (let i = 0; i + 1 < fields.length; i += 2) values.set(fields[i] as string, fields[i + 1] as string);
-      let message: ClusterMessage;
-      try {
-        message = JSON.parse(values.get("m") ?? "") as ClusterMessage;
-      } catch {
-        this.log.warn({ id, stream }, "unreadable cluster inbox entry dropped");
-        continue;
-      }
-      const redirected = values.get("r");
-      const delivery: InboxDelivery = {
-        from: values.get("f") ?? "",
-        ...(redirected !== undefined
-          ? { reclaimedFrom: redirected }
-          : reclaimedFrom !== undefined
-            ? { reclaimedFrom }
-            : {}),
-      };
-      const handler = typeof message?.kind === "string" ? this.inboxHandlers.get(message.kind) : undefined;
-      if (!handler) {
-        this.log.warn({ kind: message?.kind, from: delivery.from }, "cluster inbox message of no known kind dropped");
-        continue;
-      }
-      try {
-        const result = handler(message, delivery);
-        if (result instanceof Promise)
-          running.push(
-            result.catch((error: unknown) =>
-              this.log.error({ err: String(error), kind: message.kind }, "cluster inbox handler failed"),
-            ),
-          );
-      } catch (error) {
-        this.log.error({ err: String(error), kind: message.kind }, "cluster inbox handler failed");
+      const settled = this.runEntry(id, fields, stream, reclaimedFrom);
+      if (settled) {
+        this.inflight++;
+        running.push(
+          settled.finally(() => {
+            this.inflight--;
+            this.ack(stream, id);
+            if (this.inflight < MAX_INFLIGHT) this.inflightWaiter?.();
+          }),
+        );
+      } else {
+        this.ack(stream, id);
       }
     }
-    if (running.length > 0) await Promise.all(running);
-    if (ids.length > 0) {
-      this.pendingAcks.push({ stream, ids });
+    return Promise.all(running).then(() => entries.length);
+  }
+
+  /** Runs one entry's handler; a promise when it has not settled yet. */
+  private runEntry(
+    id: string,
+    fields: string[] | null,
+    stream: string,
+    reclaimedFrom: string | undefined,
+  ): Promise<unknown> | undefined {
+    if (!fields) return undefined; // deleted meanwhile
+    const values = new Map<string, string>();
+    for (let i = 0; i + 1 < fields.length; i += 2) values.set(fields[i] as string, fields[i + 1] as string);
+    let message: ClusterMessage;
+    try {
+      message = JSON.parse(values.get("m") ?? "") as ClusterMessage;
+    } catch {
+      this.log.warn({ id, stream }, "unreadable cluster inbox entry dropped");
+      return undefined;
+    }
+    const redirected = values.get("r");
+    const delivery: InboxDelivery = {
+      from: values.get("f") ?? "",
+      ...(redirected !== undefined
+        ? { reclaimedFrom: redirected }
+        : reclaimedFrom !== undefined
+          ? { reclaimedFrom }
+          : {}),
+    };
+    const handler = typeof message?.kind === "string" ? this.inboxHandlers.get(message.kind) : undefined;
+    if (!handler) {
+      this.log.warn({ kind: message?.kind, from: delivery.from }, "cluster inbox message of no known kind dropped");
+      return undefined;
+    }
+    try {
+      const result = handler(message, delivery);
+      if (result instanceof Promise)
+        return result.catch((error: unknown) =>
+          this.log.error({ err: String(error), kind: message.kind }, "cluster inbox handler failed"),
+        );
+    } catch (error) {
+      this.log.error({ err: String(error), kind: message.kind }, "cluster inbox handler failed");
+    }
+    return undefined;
+  }
+
+  private ack(stream: string, id: string): void {
+    const last = this.pendingAcks.at(-1);
+    if (last && last.stream === stream) last.ids.push(id);
+    else this.pendingAcks.push({ stream, ids: [id] });
+    if (this.ackScheduled) return;
+    this.ackScheduled = true;
+    setImmediate(() => {
+      this.ackScheduled = false;
       void this.flushAcks().catch(() => {});
+    });
+  }
+
+  /** Waits while too many entries are being handled (memory stays bounded however slow the handlers). */
+  private async belowInflightLimit(): Promise<void> {
+    while (this.inflight >= MAX_INFLIGHT && !this.closed) {
+      await new Promise<void>((resolve) => {
+        this.inflightWaiter = () => {
+          this.inflightWaiter = undefined;
+          resolve();
+        };
+      });
     }
-    return ids.length;
   }
 
   private async flushAcks(): Promise<void> {
@@ -785,10 +861,6 @@ export class RedisClusterBus implements ClusterBus {
 
   // ---- helpers
 
-  private key(name: string): string {
-    return `${this.options.keyPrefix}${name}`;
-  }
-
   private heartbeatKey(node: string): string {
     return this.key(`node:${node}`);
   }
@@ -800,7 +872,7 @@ export class RedisClusterBus implements ClusterBus {
   private readonly shas = new Map<string, string>();
 
   /** EVALSHA, falling back to EVAL when Redis does not know the script (first use, or after a restart). */
-  private async script(source: string, keys: RedisArg[], args: RedisArg[]): Promise<unknown> {
+  private async runScript(source: string, keys: RedisArg[], args: RedisArg[]): Promise<unknown> {
     let sha = this.shas.get(source);
     if (!sha) {
       sha = sha1(source);
