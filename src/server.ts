@@ -345,7 +345,8 @@ export class NatterServer {
     server.cluster = cluster;
     if (cluster) {
       const bus = cluster.bus;
-      server.clusterServices = startClusterServices({ bus, storage, accounts, local: admin, config, log });
+      const local = { status: () => admin.status(), sessions: (jid?: string) => admin.localSessions(jid) };
+      server.clusterServices = startClusterServices({ bus, storage, accounts, local, config, log });
     }
     try {
       await server.startDirectoryAdmins();

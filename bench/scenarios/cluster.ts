@@ -4,9 +4,9 @@
 //   1. local: `pairs` senders and receivers on node 1 (the single-node figure: a local delivery);
 //   2. cross-node: the same load with the senders on node 1 and the receivers on node 2;
 // each a closed loop (every delivery lets its sender send the next, `inflight` per pair), reporting messages/s,
-// latency p50/p99 and server CPU per message (all nodes' CPU over the messages delivered); then
-//   3. idle: `sessions` idle sessions spread over the nodes, KiB of node memory per session (RSS) and Redis's
-//      memory per session (INFO memory used_memory, before and after).
+// latency p50/p99 and server CPU per message (all nodes' CPU over the messages delivered). Before them, on the
+// fresh nodes: idle: `sessions` idle sessions spread over the nodes, KiB of node memory per session (RSS) and
+// Redis's memory per session (INFO memory used_memory, before and after).
 // Cross-node delivery needs the Redis session registry (branch i16-cluster): without it the probe message
 // never arrives and the scenario stops with that reason.
 
@@ -84,6 +84,18 @@ async function lowestRss(pid: number): Promise<number> {
     low = Math.min(low, rssKiB(pid));
   }
   return low;
+}
+
+/** Waits until the process used (almost) no CPU for a second, at most `limitSeconds`. */
+async function quiet(pid: number, limitSeconds: number): Promise<void> {
+  const until = performance.now() + limitSeconds * 1000;
+  let before = cpuSeconds(pid);
+  while (performance.now() < until) {
+    await sleep(1000);
+    const now = cpuSeconds(pid);
+    if (now - before < 0.02) return;
+    before = now;
+  }
 }
 
 interface LoopResult {
@@ -247,7 +259,63 @@ cluster:
       );
     }
 
-    // 1. Local delivery on node 1: senders u1..uP, receivers uP+1..u2P.
+    const idleMetrics: Metric[] = [];
+    // 1. Idle sessions spread over the nodes, on fresh nodes (before the message runs grow their heaps).
+    if (opts.sessions > 0) {
+      // Warm-up: lazily loaded code and caches in place on every node before the baseline.
+      const warm = await Promise.all(
+        targets.flatMap((t) => Array.from({ length: 10 }, (_, i) => loginUser(t, i + 1, true))),
+      );
+      await Promise.all(warm.map((c) => c.close()));
+      await Promise.all(pids.map((p) => quiet(p, 10)));
+      const rssBefore = await Promise.all(pids.map((p) => lowestRss(p)));
+      const redisBefore = await redisUsedMemory();
+      log(`cluster idle: opening ${opts.sessions} sessions over ${opts.nodes} nodes, ${opts.concurrency} at a time`);
+      const idle: BenchClient[] = [];
+      let failures = 0;
+      await pool(opts.sessions, opts.concurrency, async (i) => {
+        try {
+          idle.push(await loginUser(targets[i % targets.length]!, i + 1, true));
+        } catch {
+          failures++;
+        }
+      });
+      if (failures > 0) log(`cluster idle: ${failures} logins failed`);
+      clients.push(...idle);
+      await sleep(opts.settle * 1000);
+      await Promise.all(pids.map((p) => quiet(p, 10)));
+      const rssAfter = await Promise.all(pids.map((p) => lowestRss(p)));
+      const redisAfter = await redisUsedMemory();
+      const held = idle.filter((c) => c.open).length;
+      const n = Math.max(1, held);
+      const nodeKiB = rssAfter.reduce((sum, r, i) => sum + (r - rssBefore[i]!), 0) / n;
+      idleMetrics.push(
+        {
+          key: "cluster_idle_sessions",
+          label: "idle sessions held (all nodes)",
+          value: held,
+          unit: "",
+          better: "higher",
+        },
+        {
+          key: "cluster_idle_kib_per_session",
+          label: "node memory per idle session (target < 24)",
+          value: nodeKiB,
+          unit: "KiB",
+          better: "lower",
+        },
+        {
+          key: "cluster_redis_bytes_per_session",
+          label: "Redis memory per session",
+          value: (redisAfter - redisBefore) / n,
+          unit: "B",
+          better: "lower",
+        },
+      );
+      await pool(idle.length, 500, (i) => idle[i]!.close());
+      await Promise.all(pids.map((p) => quiet(p, 10)));
+    }
+    // 2. Local delivery on node 1: senders u1..uP, receivers uP+1..u2P.
     const login = async (target: Target, first: number) => {
       const out: BenchClient[] = [];
       await pool(opts.pairs, 25, async (i) => {
@@ -261,7 +329,7 @@ cluster:
     const local = await closedLoop(senders, receivers, [pids[0]!], opts, log, "local (node 1 → node 1)");
     await Promise.all([...receivers].map((c) => c.close()));
 
-    // 2. Cross-node: the same senders on node 1, receivers on node 2.
+    // 3. Cross-node: the same senders on node 1, receivers on node 2.
     receivers = await login(two, opts.pairs + 1);
     const cross = await closedLoop(senders, receivers, pids, opts, log, "cross-node (node 1 → node 2)");
     await Promise.all([...senders, ...receivers].map((c) => c.close()));
@@ -269,6 +337,7 @@ cluster:
     receivers = [];
 
     const metrics: Metric[] = [
+      ...idleMetrics,
       {
         key: "cluster_local_messages_per_s",
         label: "local messages/s (node 1 → node 1)",
@@ -317,54 +386,6 @@ cluster:
       },
     ];
 
-    // 3. Idle sessions spread over the nodes.
-    if (opts.sessions > 0) {
-      await sleep(opts.settle * 1000);
-      const rssBefore = await Promise.all(pids.map((p) => lowestRss(p)));
-      const redisBefore = await redisUsedMemory();
-      log(`cluster idle: opening ${opts.sessions} sessions over ${opts.nodes} nodes, ${opts.concurrency} at a time`);
-      const idle: BenchClient[] = [];
-      let failures = 0;
-      await pool(opts.sessions, opts.concurrency, async (i) => {
-        try {
-          idle.push(await loginUser(targets[i % targets.length]!, i + 1, true));
-        } catch {
-          failures++;
-        }
-      });
-      if (failures > 0) log(`cluster idle: ${failures} logins failed`);
-      clients.push(...idle);
-      await sleep(opts.settle * 1000);
-      const rssAfter = await Promise.all(pids.map((p) => lowestRss(p)));
-      const redisAfter = await redisUsedMemory();
-      const held = idle.filter((c) => c.open).length;
-      const n = Math.max(1, held);
-      const nodeKiB = rssAfter.reduce((sum, r, i) => sum + (r - rssBefore[i]!), 0) / n;
-      metrics.push(
-        {
-          key: "cluster_idle_sessions",
-          label: "idle sessions held (all nodes)",
-          value: held,
-          unit: "",
-          better: "higher",
-        },
-        {
-          key: "cluster_idle_kib_per_session",
-          label: "node memory per idle session (target < 24)",
-          value: nodeKiB,
-          unit: "KiB",
-          better: "lower",
-        },
-        {
-          key: "cluster_redis_bytes_per_session",
-          label: "Redis memory per session",
-          value: (redisAfter - redisBefore) / n,
-          unit: "B",
-          better: "lower",
-        },
-      );
-      await pool(idle.length, 500, (i) => idle[i]!.close());
-    }
     return metrics;
   } finally {
     await Promise.all(clients.map((c) => c.close().catch(() => {})));

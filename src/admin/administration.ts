@@ -254,6 +254,16 @@ export class Administration implements AdminOperations {
     };
   }
 
+  /**
+   * sessions() of this node alone: what it answers a cluster-wide question with (in a cluster, sessions() of a JID
+   * also finds the other nodes' sessions through the registry's view, which they answer for themselves).
+   */
+  localSessions(jid?: JidText): SessionSummary[] {
+    return this.matchingSessions(jid)
+      .filter((s) => !s.remote)
+      .map(sessionSummary);
+  }
+
   async clusterSessions(jid?: JidText): Promise<ClusterSessions> {
     const cluster = this.deps.cluster?.();
     if (cluster) return this.clusterQuestion(() => cluster.sessions(jid));

@@ -85,6 +85,12 @@ describe("cluster services (two nodes, Redis, PostgreSQL)", () => {
     assert.ok(where.includes("n1 bob@localhost/on-a"), where.join(", "));
     assert.ok(where.includes("n2 carol@localhost/on-b"), where.join(", "));
     assert.deepEqual(listed.unanswered, []);
+    // One JID: each session once, from the node that holds it (node B's view of bob is not listed as B's).
+    const bob = await get(b, `/cluster/sessions?jid=${encodeURIComponent("bob@localhost")}`);
+    assert.deepEqual(
+      bob.sessions.map((s: { node: string; jid: string }) => `${s.node} ${s.jid}`),
+      ["n1 bob@localhost/on-a"],
+    );
     const status = await get(a, "/cluster/status");
     assert.deepEqual(
       status.nodes.map((n: { node: string }) => n.node),
