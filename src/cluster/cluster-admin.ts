@@ -129,7 +129,7 @@ export class ClusterAdmin {
   private collect(message: ClusterMessage, delivery: InboxDelivery): void {
     if (delivery.reclaimedFrom !== undefined) return; // for a requester that died: nobody waits
     const p = typeof message.id === "string" ? this.pending.get(message.id) : undefined;
-    if (!p || !p.expected.has(delivery.from)) return; // late (after the timeout) or unasked
+    if (!p?.expected.has(delivery.from)) return; // late (after the timeout) or unasked
     p.answers.set(delivery.from, message.body);
     if (p.answers.size === p.expected.size) p.done();
   }

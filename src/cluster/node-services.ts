@@ -1,9 +1,7 @@
 // What a cluster node runs besides routing (issue 16): the store-cache invalidation between nodes and the
 // cluster-wide admin questions, over the server's bus. The server builds it only when `cluster.redis_url` is set;
 // MUC placement reaches the bus through ctx.cluster.
-import type { Logger } from "pino";
-import type { LocalAdmin } from "./cluster-admin.js";
-import { ClusterAdmin } from "./cluster-admin.js";
+import { ClusterAdmin, type LocalAdmin } from "./cluster-admin.js";
 import type { RedisClusterBus } from "./redis-bus.js";
 import { attachStoreInvalidation, type StoreInvalidationDeps } from "./store-invalidation.js";
 import type { Config } from "../core/config/index.js";

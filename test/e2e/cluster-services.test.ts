@@ -78,6 +78,7 @@ describe("cluster services (two nodes, Redis, PostgreSQL)", () => {
         headers: { authorization: `Bearer ${token}` },
       });
       assert.equal(res.status, 200, path);
+      // biome-ignore lint/suspicious/noExplicitAny: the API's JSON, checked field by field below
       return (await res.json()) as any;
     };
     const listed = await get(b, "/cluster/sessions");

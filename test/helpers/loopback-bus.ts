@@ -76,7 +76,10 @@ export class LoopbackBus implements ClusterBus {
 
   onBroadcast(kind: string, handler: BroadcastHandler): () => void {
     let set = this.broadcasts.get(kind);
-    if (!set) this.broadcasts.set(kind, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.broadcasts.set(kind, set);
+    }
     set.add(handler);
     return () => set.delete(handler);
   }

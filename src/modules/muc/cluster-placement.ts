@@ -267,7 +267,10 @@ export class MucPlacement {
     }
     if (type !== undefined) return;
     let joins = this.forwardedJoins.get(full);
-    if (!joins) this.forwardedJoins.set(full, (joins = new Map()));
+    if (!joins) {
+      joins = new Map();
+      this.forwardedJoins.set(full, joins);
+    }
     joins.delete(room);
     joins.set(room, { nick: to.resource, node: owner });
     if (joins.size > this.svc.options.max_rooms_per_user) joins.delete(joins.keys().next().value as string);
