@@ -778,13 +778,19 @@ export class RedisClusterBus implements ClusterBus {
     return undefined;
   }
 
+  /**
+   * Acknowledges an entry at once, in the turn its handler settled: the XACK is on its way to Redis right after the
+   * stanza was written to its client, which leaves the smallest window in which a SIGKILL makes a delivered entry
+   * look unhandled (it would be handed on again by the survivor: at least once). node-redis pipelines the
+   * acknowledgements of entries that settle together.
+   */
   private ack(stream: string, id: string): void {
     const last = this.pendingAcks.at(-1);
     if (last && last.stream === stream) last.ids.push(id);
     else this.pendingAcks.push({ stream, ids: [id] });
     if (this.ackScheduled) return;
     this.ackScheduled = true;
-    setImmediate(() => {
+    queueMicrotask(() => {
       this.ackScheduled = false;
       void this.flushAcks().catch(() => {});
     });

@@ -13,6 +13,7 @@ import type { ClientTransport } from "../admin/types.js";
 import { StanzaError, StreamError, type StreamErrorCondition } from "../core/errors.js";
 import type { Hooks } from "../core/hooks.js";
 import { type Jid, tryParseJid } from "../core/jid.js";
+import { createPerKeyQueue } from "../core/per-key-queue.js";
 import type { Router } from "../core/router.js";
 import type { DeliveryReceipt, Session } from "../core/session.js";
 import type { SessionRegistry } from "../core/session-registry.js";
@@ -40,7 +41,7 @@ interface WireView {
   shared: Record<string, unknown>;
 }
 
-// KEYS: account hash, node's account set. ARGV: resource, view JSON, node. Returns the view it replaced (or false).
+// KEYS: account hash, node's account set. ARGV: resource, view JSON, bare JID. Returns the view it replaced (or false).
 const BIND_SCRIPT = `
 local old = redis.call('HGET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
@@ -178,6 +179,7 @@ export class RedisSessionRegistry implements SessionRegistry {
   /** Local sessions whose view changed since the last publication (published once per turn). */
   private readonly dirty = new Set<Session>();
   private flushScheduled = false;
+  private readonly inOrder = createPerKeyQueue();
   private readonly removers: (() => void)[] = [];
 
   constructor(deps: RedisSessionRegistryDeps) {
@@ -366,13 +368,17 @@ export class RedisSessionRegistry implements SessionRegistry {
     // Reclaimed from a node that died: its sessions are gone here too (in case this node had not noticed yet).
     if (reclaimedFrom !== undefined && reclaimedFrom !== this.bus.nodeId) this.dropNode(reclaimedFrom);
     const jid = typeof message.to === "string" ? tryParseJid(message.to) : undefined;
-    const session = jid ? this.get(jid) : undefined;
-    if (reclaimedFrom === undefined && session && !session.remote && session.id === message.id)
-      return router.deliver(session, stanza);
-    // The session is gone (ended, replaced, or its node died): routed again by its own address, RFC 6121 §8.5
-    // (a full JID with no resource: §8.5.3.2, chat to the other resources or offline storage; a bare JID: the
-    // account's other resources or offline storage), errors to the sender.
-    return router.route(stanza);
+    // One at a time per recipient, in the inbox's order: the delivery hooks await (archiving), and the stanzas of
+    // one sender must reach the client in the order they were sent (RFC 6120 §10.1).
+    return this.inOrder(typeof message.to === "string" ? message.to : "", () => {
+      const session = jid ? this.get(jid) : undefined;
+      if (reclaimedFrom === undefined && session && !session.remote && session.id === message.id)
+        return router.deliver(session, stanza);
+      // The session is gone (ended, replaced, or its node died): routed again by its own address, RFC 6121 §8.5
+      // (a full JID with no resource: §8.5.3.2, chat to the other resources or offline storage; a bare JID: the
+      // account's other resources or offline storage), errors to the sender.
+      return router.route(stanza);
+    });
   }
 
   private onClose(message: ClusterMessage): void {
@@ -447,6 +453,7 @@ export class RedisSessionRegistry implements SessionRegistry {
     try {
       const setKey = this.bus.key(`nsess:${node}`);
       const bares = (await this.bus.redis(["SMEMBERS", setKey])) as string[];
+      this.log.debug({ node, accounts: bares.length }, "ending the sessions of a node");
       let ended = 0;
       for (const bare of bares) {
         const hashKey = this.bus.key(`sess:${bare}`);
@@ -496,7 +503,7 @@ export class RedisSessionRegistry implements SessionRegistry {
       const old = (await this.bus.script(
         BIND_SCRIPT,
         [this.bus.key(`sess:${bare}`), this.bus.key(`nsess:${this.bus.nodeId}`)],
-        [session.jid.resource, JSON.stringify(view), this.bus.nodeId],
+        [session.jid.resource, JSON.stringify(view), bare],
       )) as string | null;
       this.bus.broadcast({ kind: "session.up", view });
       const previous = old ? parseView(old) : undefined;
@@ -604,7 +611,7 @@ export class RedisSessionRegistry implements SessionRegistry {
       await this.bus.script(
         BIND_SCRIPT,
         [this.bus.key(`sess:${session.jid.bareString()}`), nodeSet],
-        [session.jid.resource, JSON.stringify(view), this.bus.nodeId],
+        [session.jid.resource, JSON.stringify(view), session.jid.bareString()],
       );
       this.bus.broadcast({ kind: "session.up", view });
     }

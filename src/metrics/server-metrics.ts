@@ -163,6 +163,16 @@ export class ServerMetrics {
         }
       },
     });
+    // A cluster node (docs/cluster.md): every node's sessions as this node's view holds them.
+    if (sources.sessions.clusterCount !== undefined)
+      new Gauge({
+        name: "natter_cluster_sessions",
+        help: "Bound client sessions on every node of the cluster (natter_sessions counts this node's)",
+        registers,
+        collect() {
+          this.set(sources.sessions.clusterCount ?? 0);
+        },
+      });
     new Counter({
       name: "natter_stanzas_total",
       help: "Stanzas read from (in) and written to (out) clients, servers and components, by kind",

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { createClient } from "@redis/client";
 import { after, before, describe, it } from "node:test";
 import { NS_SM } from "../../src/core/xml/ns.js";
-import { type Cluster, REDIS_URL, startCluster } from "../helpers/cluster.js";
+import { type Cluster, type ClusterNode, REDIS_URL, startCluster } from "../helpers/cluster.js";
 import { isRosterPush, onlineWithRoster, subscribeBoth } from "../helpers/roster.js";
 import { runSlixmpp, useSlixmpp } from "../helpers/slixmpp.js";
 import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
@@ -18,6 +18,69 @@ const USERS = ["alice", "bob", "carol", "dave", "erin", "frank", "gina", "hank"]
 
 const isChat = (from: string, body: string) => (s: XmlElement) =>
   s.is("message") && s.attrs.from?.startsWith(from) && s.getChildText("body") === body;
+
+const byNumber = (a: string, b: string) => Number(a.slice(1)) - Number(b.slice(1));
+
+/** Bodies of the messages from `from` (a full JID) written on a raw client's stream, in order. */
+function bodiesOf(data: string, from: string): string[] {
+  return parseServerOutput(data)
+    .elements.filter((el) => el.name === "message" && el.attrs.from === from)
+    .map((el) => el.getChildText("body", el.ns) ?? "");
+}
+
+/** Waits until a count stops changing for a second (a duplicate would have arrived by then). */
+async function quiet(count: () => number): Promise<void> {
+  for (let last = -1, still = 0; still < 5; ) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const now = count();
+    still = now === last ? still + 1 : 0;
+    last = now;
+  }
+}
+
+/** Highest `h` the server acknowledged on a raw stream (XEP-0198 §4). */
+function highestAck(data: string): number {
+  let h = 0;
+  for (const m of data.matchAll(/<a xmlns=["']urn:xmpp:sm:3["'] h=["'](\d+)["']\s*\/>/g)) h = Math.max(h, Number(m[1]));
+  return h;
+}
+
+/**
+ * A raw client with XEP-0198 sending numbered chat messages (`<prefix><n>`) to `to`, ten per burst with an <r/>;
+ * `finish` stops it and waits until the server acknowledged every message sent, returning how many.
+ */
+async function smSender(node: ClusterNode, user: string, to: string, prefix: string) {
+  const { rc, jid } = await rawLogin(node.target, user, `${user}-secret`, `sender-${prefix}`);
+  rc.send(`<enable xmlns='${NS_SM}'/>`);
+  await rc.waitFor(/<enabled/);
+  let written = 0;
+  let stopped = false;
+  let loop: Promise<void> = Promise.resolve();
+  const state = {
+    jid,
+    acked: () => highestAck(rc.data),
+    start() {
+      loop = (async () => {
+        while (!stopped) {
+          let burst = "";
+          for (let i = 0; i < 10; i++, written++)
+            burst += `<message to='${to}' type='chat' id='${prefix}${written}'><body>${prefix}${written}</body></message>`;
+          rc.send(`${burst}<r xmlns='${NS_SM}'/>`);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      })();
+    },
+    async finish(): Promise<number> {
+      stopped = true;
+      await loop;
+      rc.send(`<r xmlns='${NS_SM}'/>`);
+      await until(() => highestAck(rc.data) >= written, `${user}'s ${written} messages acknowledged`, 40_000);
+      rc.destroy();
+      return written;
+    },
+  };
+  return state;
+}
 
 async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -43,7 +106,11 @@ describe("cluster: three nodes, one domain", { timeout: 120_000 }, () => {
   };
 
   before(async () => {
-    cluster = await startCluster({ nodes: 3, users: USERS.map((u) => [u, `${u}-secret`]) });
+    cluster = await startCluster({
+      nodes: 3,
+      users: USERS.map((u) => [u, `${u}-secret`]),
+      yaml: "modules: { offline-messages: { max_per_user: 10000 } }",
+    });
   });
 
   after(async () => {
@@ -186,5 +253,120 @@ describe("cluster: three nodes, one domain", { timeout: 120_000 }, () => {
     await second.waitFor(isChat("bob@localhost", "which one"));
     await second.stop();
     await bob.stop();
+  });
+
+  it("a node killed with SIGKILL mid-traffic: contacts told, nothing acknowledged lost, nothing twice", async (t) => {
+    const [n1, n2, n3] = cluster.nodes as [ClusterNode, ClusterNode, ClusterNode];
+    // frank (node 1) and erin (node 3) see each other's presence.
+    const frank = await onlineOn(0, "frank", "watch");
+    const erinP = await onlineOn(2, "erin", "p");
+    await subscribeBoth(frank, erinP);
+    // erin's inbox resource on node 3, without stream management: what reaches its socket is delivered.
+    const { rc: erinInbox, jid: erinJid } = await rawLogin(n3.target, "erin", "erin-secret", "inbox");
+    erinInbox.send("<presence/>");
+    await frank.waitFor((s) => s.is("presence") && s.attrs.from === erinJid && s.attrs.type === undefined);
+    // carol (node 1) gets messages from a sender on node 2: both survive.
+    const { rc: carolInbox, jid: carolJid } = await rawLogin(n1.target, "carol", "carol-secret", "inbox");
+    carolInbox.send("<presence/>");
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the views of every node have both sessions
+    const toErin = await smSender(n1, "alice", erinJid, "e");
+    const toCarol = await smSender(n2, "bob", carolJid, "c");
+    const aliceJid = toErin.jid;
+    toErin.start();
+    toCarol.start();
+    await until(() => toErin.acked() >= 40, "40 messages to erin acknowledged", 30_000);
+    const ackedBeforeKill = toErin.acked();
+    const killedAt = Date.now();
+    await n3.kill9();
+    t.diagnostic(`killed ${n3.id} after ${toErin.acked()} acknowledged messages to erin`);
+    // RFC 6121 §4.5.2: erin's contacts get unavailable presence on her behalf, from the survivor that cleans up.
+    await frank.waitFor((s) => s.is("presence") && s.attrs.from === erinP.jid && s.attrs.type === "unavailable", 8000);
+    await frank.waitFor((s) => s.is("presence") && s.attrs.from === erinJid && s.attrs.type === "unavailable", 8000);
+    const noticedAfter = Date.now() - killedAt;
+    t.diagnostic(`unavailable presence ${noticedAfter} ms after the kill`);
+    assert.ok(noticedAfter < 1500 + 250 + 3000, "within node_timeout + one heartbeat + slack");
+    // The senders go on for a while after the node's death, then everything they sent is acknowledged.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const [erinSent, carolSent] = await Promise.all([toErin.finish(), toCarol.finish()]);
+    t.diagnostic(`sent ${erinSent} to erin (node 3, killed), ${carolSent} to carol`);
+    assert.ok(erinSent > ackedBeforeKill + 10, "messages were sent after the kill");
+    // Every acknowledged message to erin arrives exactly once: live before the kill, or from offline storage
+    // once she logs in again on another node.
+    const live = bodiesOf(erinInbox.data, aliceJid);
+    erinInbox.destroy();
+    const { rc: erinAgain } = await rawLogin(n2.target, "erin", "erin-secret", "back");
+    erinAgain.send("<presence/>");
+    const expected = Array.from({ length: erinSent }, (_, i) => `e${i}`);
+    await until(
+      () => new Set([...live, ...bodiesOf(erinAgain.data, aliceJid)]).size >= erinSent,
+      "every message to erin",
+      30_000,
+    ).catch(() => {});
+    await quiet(() => bodiesOf(erinAgain.data, aliceJid).length);
+    const offline = bodiesOf(erinAgain.data, aliceJid);
+    t.diagnostic(`erin: ${live.length} live before the kill, ${offline.length} from offline storage`);
+    const twice = [...live, ...offline].filter((b, i, all) => all.indexOf(b) !== i);
+    if (twice.length > 0) t.diagnostic(`twice: ${twice.join(" ")}`);
+    assert.deepEqual([...live, ...offline].sort(byNumber), expected, "each message to erin exactly once");
+    erinAgain.destroy();
+    // Between the survivors: exactly once, in order.
+    await until(() => bodiesOf(carolInbox.data, toCarol.jid).length >= carolSent, "every message to carol", 20_000);
+    await quiet(() => bodiesOf(carolInbox.data, toCarol.jid).length);
+    assert.deepEqual(
+      bodiesOf(carolInbox.data, toCarol.jid),
+      Array.from({ length: carolSent }, (_, i) => `c${i}`),
+    );
+    carolInbox.destroy();
+    await frank.stop();
+  });
+
+  it("Redis connections killed under traffic: the nodes reconnect, resync and route again", async (t) => {
+    const [n1, n2] = cluster.nodes as [ClusterNode, ClusterNode];
+    const { rc: inbox, jid: hankJid } = await rawLogin(n1.target, "hank", "hank-secret", "inbox");
+    inbox.send("<presence/>");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const sender = await smSender(n2, "gina", hankJid, "r");
+    sender.start();
+    await until(() => sender.acked() >= 50, "traffic flowing", 20_000);
+    const admin = createClient({ url: REDIS_URL, RESP: 2 });
+    admin.on("error", () => {});
+    await admin.connect();
+    // Only this cluster's connections (named after its key prefix): other tests share the Redis.
+    const killOurs = async () => {
+      const list = String(await admin.sendCommand(["CLIENT", "LIST"]));
+      const ids = list
+        .split("\n")
+        .filter((line) => line.includes(`name=natter:${cluster.keyPrefix}`))
+        .map((line) => /id=(\d+)/.exec(line)?.[1])
+        .filter((id): id is string => id !== undefined);
+      for (const id of ids) await admin.sendCommand(["CLIENT", "KILL", "ID", id]);
+      return ids.length;
+    };
+    const killed = await killOurs();
+    t.diagnostic(`killed ${killed} Redis connections`);
+    assert.ok(killed >= 6, "every node's three connections");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await killOurs();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const sent = await sender.finish();
+    admin.destroy();
+    // Nothing acknowledged is lost (the inbox is at least once: a send cut mid-flight may arrive twice).
+    await until(
+      () => new Set(bodiesOf(inbox.data, sender.jid)).size >= sent,
+      "every message after the reconnections",
+      20_000,
+    );
+    const got = bodiesOf(inbox.data, sender.jid);
+    t.diagnostic(`${sent} sent, ${got.length} received, ${got.length - new Set(got).size} twice`);
+    // Routing and the session views work afterwards: a new session on node 2 reaches one on node 1 by bare JID.
+    const late = await on(1, "bob", "late");
+    await late.xmpp.send(xml("message", { to: "hank@localhost", type: "chat" }, xml("body", {}, "after")));
+    await inbox.waitFor(/<body>after<\/body>/, 10_000);
+    assert.ok(
+      cluster.logLines(n1, /resync/).length > 0 && cluster.logLines(n2, /resync/).length > 0,
+      "both nodes resynced",
+    );
+    inbox.destroy();
+    await late.stop();
   });
 });

@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createClient } from "@redis/client";
 import { InternalAccountProvider } from "../../src/auth/internal-account-provider.js";
 import { parseConfig } from "../../src/core/config/index.js";
 import { openStorage } from "../../src/storage/open-storage.js";
@@ -176,8 +177,25 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     },
     async stop() {
       await Promise.all(nodes.map((n) => n.stop()));
+      // NATTER_CLUSTER_LOGS=<dir>: keep each node's log there (debugging a failure).
+      const keep = process.env.NATTER_CLUSTER_LOGS;
+      if (keep) for (const n of nodes) writeFileSync(join(keep, `${n.id}.log`), n.output);
       await db.drop();
       rmSync(dir, { recursive: true, force: true });
+      // This run's keys (the Redis is shared with other tests and runs).
+      const redis = createClient({ url: REDIS_URL, RESP: 2 });
+      redis.on("error", () => {});
+      await redis.connect();
+      let cursor = "0";
+      do {
+        const [next, keys] = (await redis.sendCommand(["SCAN", cursor, "MATCH", `${keyPrefix}*`, "COUNT", "1000"])) as [
+          string,
+          string[],
+        ];
+        cursor = next;
+        if (keys.length > 0) await redis.sendCommand(["DEL", ...keys]);
+      } while (cursor !== "0");
+      redis.destroy();
     },
   };
 }
