@@ -10,7 +10,7 @@ import { type Cluster, type ClusterNode, REDIS_URL, startCluster } from "../help
 import { isRosterPush, onlineWithRoster, subscribeBoth } from "../helpers/roster.js";
 import { runSlixmpp, useSlixmpp } from "../helpers/slixmpp.js";
 import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
-import { parseServerOutput, rawLogin, withTimeout } from "./raw-helpers.js";
+import { parseServerOutput, rawAuthenticated, rawLogin, withTimeout } from "./raw-helpers.js";
 
 const NS_CARBONS = "urn:xmpp:carbons:2";
 const NS_FORWARD = "urn:xmpp:forward:0";
@@ -253,6 +253,23 @@ describe("cluster: three nodes, one domain", { timeout: 120_000 }, () => {
     await second.waitFor(isChat("bob@localhost", "which one"));
     await second.stop();
     await bob.stop();
+  });
+
+  it("XEP-0198: resuming on another node than the session's fails cleanly with item-not-found", async () => {
+    const [n1, n2] = cluster.nodes as [ClusterNode, ClusterNode];
+    const { rc } = await rawLogin(n1.target, "gina", "gina-secret", "mobile");
+    rc.send(`<enable xmlns='${NS_SM}' resume='true'/>`);
+    const enabled = await rc.waitFor(/<enabled[^>]* id=["']([^"']+)["']/);
+    rc.destroy(); // the connection drops; the session waits for resumption on node 1
+    const other = await rawAuthenticated(n2.target, "gina", "gina-secret");
+    other.send(`<resume xmlns='${NS_SM}' h='0' previd='${enabled[1]}'/>`);
+    await other.waitFor(/<failed[^>]*>.*item-not-found/s, 5000);
+    // The stream goes on: the client binds a new session there.
+    other.send(
+      `<iq type='set' id='b2'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>m2</resource></bind></iq>`,
+    );
+    await other.waitFor(/<jid>gina@localhost\/m2<\/jid>/);
+    other.destroy();
   });
 
   it("a node killed with SIGKILL mid-traffic: contacts told, nothing acknowledged lost, nothing twice", async (t) => {
