@@ -10,7 +10,7 @@ import { type Cluster, type ClusterNode, REDIS_URL, startCluster } from "../help
 import { isRosterPush, onlineWithRoster, subscribeBoth } from "../helpers/roster.js";
 import { runSlixmpp, useSlixmpp } from "../helpers/slixmpp.js";
 import { type ConnectedClient, connect, type XmlElement, xml } from "../helpers/xmpp-client.js";
-import { parseServerOutput, rawLogin, withTimeout } from "./raw-helpers.js";
+import { parseServerOutput, rawAuthenticated, rawLogin, withTimeout } from "./raw-helpers.js";
 
 const NS_CARBONS = "urn:xmpp:carbons:2";
 const NS_FORWARD = "urn:xmpp:forward:0";
@@ -253,6 +253,54 @@ describe("cluster: three nodes, one domain", { timeout: 120_000 }, () => {
     await second.waitFor(isChat("bob@localhost", "which one"));
     await second.stop();
     await bob.stop();
+  });
+
+  it("blocking across nodes: pushes reach the user's other node, a blocked contact's message bounces", async () => {
+    const NS_BLOCKING = "urn:xmpp:blocking";
+    const alice = await on(0, "alice", "blocker");
+    const alice2 = await on(2, "alice", "other");
+    const bob = await on(1, "bob", "blocked");
+    for (const c of [alice, alice2, bob]) await c.xmpp.send(xml("presence"));
+    // XEP-0191 §3.2: asking for the blocklist makes a resource interested in pushes (shared in its view).
+    for (const c of [alice, alice2])
+      await c.xmpp.iqCaller.request(xml("iq", { type: "get" }, xml("blocklist", { xmlns: NS_BLOCKING })));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await alice.xmpp.iqCaller.request(
+      xml("iq", { type: "set" }, xml("block", { xmlns: NS_BLOCKING }, xml("item", { jid: "bob@localhost" }))),
+    );
+    // §3.3: the push reaches the resource on another node.
+    await alice2.waitFor(
+      (s) =>
+        s.is("iq") &&
+        s.attrs.type === "set" &&
+        s.getChild("block", NS_BLOCKING)?.getChild("item")?.attrs.jid === "bob@localhost",
+    );
+    // §3.3: bob's message to alice's full JID on node 1 is refused there with service-unavailable, back on node 2.
+    await bob.xmpp.send(xml("message", { to: alice.jid, type: "chat", id: "blk1" }, xml("body", {}, "let me in")));
+    const bounce = await bob.waitFor((s) => s.is("message") && s.attrs.type === "error" && s.attrs.id === "blk1");
+    assert.ok(bounce.getChild("error")?.getChild("service-unavailable", "urn:ietf:params:xml:ns:xmpp-stanzas"));
+    assert.equal(alice.received.filter((s) => s.getChildText("body") === "let me in").length, 0);
+    await alice.xmpp.iqCaller.request(
+      xml("iq", { type: "set" }, xml("unblock", { xmlns: NS_BLOCKING }, xml("item", { jid: "bob@localhost" }))),
+    );
+    for (const c of [alice, alice2, bob]) await c.stop();
+  });
+
+  it("XEP-0198: resuming on another node than the session's fails cleanly with item-not-found", async () => {
+    const [n1, n2] = cluster.nodes as [ClusterNode, ClusterNode];
+    const { rc } = await rawLogin(n1.target, "gina", "gina-secret", "mobile");
+    rc.send(`<enable xmlns='${NS_SM}' resume='true'/>`);
+    const enabled = await rc.waitFor(/<enabled[^>]* id=["']([^"']+)["']/);
+    rc.destroy(); // the connection drops; the session waits for resumption on node 1
+    const other = await rawAuthenticated(n2.target, "gina", "gina-secret");
+    other.send(`<resume xmlns='${NS_SM}' h='0' previd='${enabled[1]}'/>`);
+    await other.waitFor(/<failed[^>]*>.*item-not-found/s, 5000);
+    // The stream goes on: the client binds a new session there.
+    other.send(
+      `<iq type='set' id='b2'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>m2</resource></bind></iq>`,
+    );
+    await other.waitFor(/<jid>gina@localhost\/m2<\/jid>/);
+    other.destroy();
   });
 
   it("a node killed with SIGKILL mid-traffic: contacts told, nothing acknowledged lost, nothing twice", async (t) => {
