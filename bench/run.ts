@@ -20,6 +20,7 @@ import { runMam } from "./scenarios/mam.js";
 import { runMessages } from "./scenarios/messages.js";
 import { type MucShape, mucShapeName, parseMucShapes, runMuc, writeMucConfig } from "./scenarios/muc.js";
 import { runPresence, shapeName } from "./scenarios/presence.js";
+import { runCluster } from "./scenarios/cluster.js";
 import { runS2s } from "./scenarios/s2s.js";
 import { createEjabberdAccounts, DEBIAN_EJABBERD_LIBS, ejabberdInstalled, loadEjabberdRosters, startEjabberd } from "./ejabberd-server.js";
 import { provisionRosters } from "./provision-rosters.js";
@@ -107,6 +108,14 @@ load:
                             the median of the n runs, the log each run's figures (default 3; 1 against --port)
   --json <file>             also write the figures (medians and every run) as JSON
 
+cluster (issue 16; needs PostgreSQL at 127.0.0.1:5432 and Redis at 127.0.0.1:6379, or
+NATTER_BENCH_POSTGRES_URL / NATTER_BENCH_REDIS_URL):
+  --cluster <n>             start n Natter nodes serving one domain (a fresh database, a Redis key prefix of
+                            their own) and measure only the cluster: --pairs senders on node 1 to receivers on
+                            node 1 (local) and on node 2 (cross-node), messages/s, latency and server CPU per
+                            message of both in the same run; then --sessions idle sessions over the nodes:
+                            KiB per session and Redis memory per session (0 sessions: skipped)
+
 built-in comparison:
   --servers <list>          natter,prosody,ejabberd (default: those of the three that are installed; a
                             missing one is skipped with a warning, one named here and missing fails)
@@ -173,6 +182,7 @@ const { values: args } = parseArgs({
     keep: { type: "boolean", default: false },
     mam: { type: "boolean", default: false },
     "write-prosody-accounts": { type: "string" },
+    cluster: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
   strict: true,
@@ -892,6 +902,37 @@ async function comparison(): Promise<void> {
   if (failed) process.exitCode = 1;
 }
 
+/** `--cluster n`: the cluster scenario alone, its figures in one column, and the issue's targets. */
+async function clusterBench(nodes: number): Promise<void> {
+  const metrics = await runCluster(
+    {
+      nodes,
+      pairs: load.pairs,
+      inflight: load.inflight,
+      duration: load.duration,
+      warmup: load.warmup,
+      sessions: load.sessions,
+      concurrency: load.concurrency,
+      settle: load.settle,
+      keep: args.keep,
+    },
+    log,
+  );
+  process.stdout.write(`${table([{ name: `Natter, ${nodes} nodes`, metrics }], false)}\n`);
+  const get = (key: string) => metrics.find((m) => m.key === key)?.value;
+  const ratio = get("cluster_cpu_ratio");
+  if (ratio !== undefined) {
+    process.stdout.write(`${ratio < 2 ? "PASS" : "MISS"}  cross-node CPU per message < 2× local: ${format(ratio, "×")}\n`);
+  }
+  const held = get("cluster_idle_sessions");
+  const kib = get("cluster_idle_kib_per_session");
+  if (held !== undefined && kib !== undefined) {
+    const ok = held >= 10_000 && kib < 24;
+    process.stdout.write(`${ok ? "PASS" : "MISS"}  10,000 idle sessions over the nodes at < 24 KiB each: ${format(held, "")} at ${format(kib, "KiB")} (+ ${format(get("cluster_redis_bytes_per_session") ?? Number.NaN, "B")} in Redis)\n`);
+  }
+  if (args.json) writeFileSync(args.json, JSON.stringify({ load, nodes, pinning, metrics }, null, 2));
+}
+
 async function main(): Promise<void> {
   if (args.help) {
     process.stdout.write(USAGE);
@@ -909,6 +950,7 @@ async function main(): Promise<void> {
   ensureFdLimit(Math.max(load.sessions, 2 * load.boshSessions) + load.pairs * 2 + 1000);
   pinning = pinLoadGenerator();
   log(pinning);
+  if (args.cluster !== undefined) return clusterBench(int("cluster", 2));
   if (args.port !== undefined) await external();
   else await comparison();
 }

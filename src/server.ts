@@ -11,6 +11,8 @@ import { DirectoryAdmins } from "./auth/directory-admins.js";
 import { InternalAccountProvider } from "./auth/internal-account-provider.js";
 import type { AccountProvider } from "./auth/types.js";
 import { CertificateService } from "./certificates/certificate-service.js";
+import { defaultNodeId, RedisClusterBus } from "./cluster/redis-bus.js";
+import { RedisSessionRegistry } from "./cluster/redis-session-registry.js";
 import { ControlServer } from "./control/control-server.js";
 import { processAccountDeletions } from "./core/account-deletion.js";
 import { AddressList } from "./core/address-list.js";
@@ -37,6 +39,7 @@ import { type StorageOperation, withStorageTiming } from "./metrics/storage-timi
 import { MODULE_CATALOGUE } from "./modules/catalogue.js";
 import { planModules } from "./modules/module-plan.js";
 import { reloadServer } from "./reload/server-reload.js";
+import { type ClusterServices, startClusterServices } from "./cluster/node-services.js";
 import { openStorage } from "./storage/open-storage.js";
 import { withStoreCache } from "./storage/store-cache.js";
 import type { StorageDriver } from "./storage/types.js";
@@ -130,6 +133,10 @@ export class NatterServer {
   private accountProviders: HostAccountProviders | undefined;
   /** The LDAP admin group's members merged into the admins set (absent without auth.ldap.admin_group). */
   private directoryAdmins: DirectoryAdmins | undefined;
+  /** The Redis transport and session registry when cluster.redis_url is set (docs/cluster.md). */
+  cluster: { bus: RedisClusterBus; registry: RedisSessionRegistry } | undefined;
+  /** Store-cache invalidation and cluster-wide admin questions (absent without cluster.redis_url). */
+  clusterServices: ClusterServices | undefined;
 
   private constructor(
     private running: Config,
@@ -177,6 +184,7 @@ export class NatterServer {
         version: core.version,
         startedAt: core.startedAt,
         certificates: () => this.certificates?.report() ?? [],
+        cluster: () => core.cluster,
       });
     }
     // A read of a key nobody writes: one indexed SELECT, through the same driver every module uses.
@@ -225,11 +233,35 @@ export class NatterServer {
     }
     const accounts: AccountProvider = hostAccounts;
     const hooks = new Hooks(log);
-    const sessions: SessionRegistry = new InProcessSessionRegistry();
+    let router: Router | undefined;
+    // With cluster.redis_url, sessions are every node's (docs/cluster.md); without, this process's.
+    let cluster: { bus: RedisClusterBus; registry: RedisSessionRegistry } | undefined;
+    if (config.cluster.redis_url !== "") {
+      try {
+        const c = config.cluster;
+        const bus = await RedisClusterBus.connect({
+          url: c.redis_url,
+          nodeId: c.node_id || defaultNodeId(),
+          keyPrefix: c.key_prefix,
+          heartbeatIntervalMs: c.heartbeat_interval * 1000,
+          nodeTimeoutMs: c.node_timeout * 1000,
+          maxQueued: c.max_queued,
+          inboxBatch: c.inbox_batch,
+          connectTimeoutMs: c.connect_timeout * 1000,
+          logger: log,
+        });
+        cluster = { bus, registry: new RedisSessionRegistry({ bus, hooks, router: () => router!, log }) };
+        log.info({ node: bus.nodeId }, "cluster node joined");
+      } catch (err) {
+        await hostAccounts.close();
+        await storage.close();
+        throw err;
+      }
+    }
+    const sessions: SessionRegistry = cluster?.registry ?? new InProcessSessionRegistry();
     const hosts = new Set(config.hosts);
     const counters = new ServerCounters();
     const admins = new Set(config.admins);
-    let router: Router | undefined;
     const iq = new IqDispatcher({ log, send: (stanza) => void router?.route(stanza) });
     router = new Router({
       hosts,
@@ -268,6 +300,7 @@ export class NatterServer {
       s2sLinks: () => server?.s2s?.links() ?? [],
       s2sLinkCounts: () => server?.s2sLinkCounts() ?? { inbound: 0, outbound: 0 },
       history: () => server?.stats.history() ?? [],
+      cluster: () => server?.clusterServices?.admin,
       reload: () => server?.reload() ?? Promise.resolve({ ok: false, error: "the server is starting" }),
     });
     const core: CoreServices = {
@@ -287,6 +320,8 @@ export class NatterServer {
       counters,
       version: NATTER_VERSION,
       admin,
+      // Modules find the bus at setup (ctx.cluster: MUC room placement).
+      ...(cluster ? { cluster: cluster.bus } : {}),
       disco: {
         features: (host, target) => loader?.features(host, target) ?? [],
         identities: (host) => loader?.identities(host) ?? [],
@@ -307,11 +342,19 @@ export class NatterServer {
       logFile,
     );
     server.accountProviders = hostAccounts;
+    server.cluster = cluster;
+    if (cluster) {
+      const bus = cluster.bus;
+      const local = { status: () => admin.status(), sessions: (jid?: string) => admin.localSessions(jid) };
+      server.clusterServices = startClusterServices({ bus, storage, accounts, local, config, log });
+    }
     try {
       await server.startDirectoryAdmins();
       await server.loadModules();
       // Accounts the CLI deleted while no server ran: their references go before anyone can register the name.
       await server.processAccountDeletions();
+      // The other nodes' sessions, before any client binds (the modules are loaded: ended sessions are announced).
+      await cluster?.registry.load();
       await server.listen();
     } catch (err) {
       await server.stop();
@@ -577,7 +620,11 @@ export class NatterServer {
       // BOSH sessions that had no request to carry the shutdown notice end now.
       this.bosh?.close();
       await httpClosed;
+      this.clusterServices?.close();
       this.modules.unloadAll();
+      // After the sessions' ends were published: the others see this node leave at once (a clean leave).
+      this.cluster?.registry.close();
+      await this.cluster?.bus.close();
       this.core.iq.close();
       this.directoryAdmins?.stop();
       await this.accountProviders?.close();

@@ -28,6 +28,8 @@ import {
   AdminError,
   type AdminOperations,
   type ClientTransport,
+  type ClusterSessions,
+  type ClusterStatus,
   type InvitationSpec,
   type InvitationSummary,
   type JidText,
@@ -66,6 +68,8 @@ export interface AdministrationDeps {
   reload?: () => Promise<ReloadResult>;
   /** The stats history (metrics), when it is kept. */
   history?: () => StatsSample[];
+  /** Cluster-wide questions (src/cluster/cluster-admin.ts), when the server is a cluster node. */
+  cluster?: () => { status(): Promise<ClusterStatus>; sessions(jid?: JidText): Promise<ClusterSessions> } | undefined;
 }
 
 /** Largest page `listUsers` returns whatever it is asked (front ends cap lower: admin_api.max_page_size). */
@@ -244,6 +248,44 @@ export class Administration implements AdminOperations {
 
   sessions(jid?: JidText): SessionSummary[] {
     return this.matchingSessions(jid).map(sessionSummary);
+  }
+
+  async clusterStatus(): Promise<ClusterStatus> {
+    const cluster = this.deps.cluster?.();
+    if (cluster) return this.clusterQuestion(() => cluster.status());
+    const status = this.status();
+    return {
+      nodes: [{ ...status, node: "" }],
+      unanswered: [],
+      sessions: status.sessions.total,
+      rooms: status.rooms,
+      occupants: status.occupants,
+    };
+  }
+
+  /**
+   * sessions() of this node alone: what it answers a cluster-wide question with (in a cluster, sessions() of a JID
+   * also finds the other nodes' sessions through the registry's view, which they answer for themselves).
+   */
+  localSessions(jid?: JidText): SessionSummary[] {
+    return this.matchingSessions(jid)
+      .filter((s) => !s.remote)
+      .map(sessionSummary);
+  }
+
+  async clusterSessions(jid?: JidText): Promise<ClusterSessions> {
+    const cluster = this.deps.cluster?.();
+    if (cluster) return this.clusterQuestion(() => cluster.sessions(jid));
+    return { sessions: this.sessions(jid).map((s) => ({ ...s, node: "" })), unanswered: [] };
+  }
+
+  private async clusterQuestion<T>(ask: () => Promise<T>): Promise<T> {
+    try {
+      return await ask();
+    } catch (err) {
+      // ClusterAdminBusyError: more cluster-wide questions in flight than cluster.admin_max_pending.
+      throw new AdminError("unavailable", err instanceof Error ? err.message : String(err));
+    }
   }
 
   kick(jid: JidText, reason?: string): number {

@@ -109,6 +109,24 @@ export interface ServerStatus {
   memory: { rss: number; heapUsed: number };
 }
 
+/** Every cluster node's status (issue 16); on a single node, its own alone. */
+export interface ClusterStatus {
+  /** Every live node's status, this one first; `node` names it ("" on a single node). */
+  nodes: (ServerStatus & { node: string })[];
+  /** Live nodes that did not answer within `cluster.admin_timeout`. */
+  unanswered: string[];
+  /** Sums over the nodes that answered. */
+  sessions: number;
+  rooms: number;
+  occupants: number;
+}
+
+/** Client sessions over every cluster node, each with the node that holds it. */
+export interface ClusterSessions {
+  sessions: (SessionSummary & { node: string })[];
+  unanswered: string[];
+}
+
 /** One sample of the counters the console charts (one per minute, the last hour kept). */
 export interface StatsSample {
   at: number;
@@ -183,6 +201,10 @@ export interface AdminOperations {
 
   /** Every bound session, or those of one bare or full JID. */
   sessions(jid?: JidText): SessionSummary[];
+  /** Status of every cluster node (this one alone when not clustered); nodes slower than the timeout are named. */
+  clusterStatus(): Promise<ClusterStatus>;
+  /** sessions() over every cluster node. Throws AdminError "busy" when too many such questions are in flight. */
+  clusterSessions(jid?: JidText): Promise<ClusterSessions>;
   /** Ends sessions of a bare JID (all) or a full JID (one) with the given stream error; returns how many. */
   kick(jid: JidText, reason?: string): number;
 

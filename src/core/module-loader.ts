@@ -39,6 +39,9 @@ export class ModuleLoader {
       },
       log,
       sessions: core.sessions,
+      get cluster() {
+        return core.cluster;
+      },
       admin: core.admin,
       hook(name, handler, opts) {
         removers.push(core.hooks.add(name, handler as never, owner, opts?.priority ?? 0));

@@ -21,6 +21,7 @@ import type {
   NotifyHooks,
 } from "./hooks.js";
 import type { IqDispatcher, IqHandler, IqTarget, IqType } from "./iq-dispatch.js";
+import type { ClusterBus } from "../cluster/types.js";
 import type { ComponentHandler, Router } from "./router.js";
 import type { Jid } from "./jid.js";
 import type { ServerCounters } from "./server-counters.js";
@@ -106,6 +107,8 @@ export interface CoreServices {
    * which modules add their parts (MUC rooms, announcements). Modules use ModuleContext.admin / provideAdmin.
    */
   admin: AdminOperations & { provide(part: AdminPart): () => void };
+  /** The cluster's bus (issue 16, src/cluster/types.ts); absent on a single node (no `cluster.redis_url`). */
+  cluster?: ClusterBus;
   /** Disco view over every loaded module (filled in once the loader exists). */
   disco: {
     features(host: string, target: IqTarget): string[];
@@ -133,6 +136,8 @@ export interface ModuleContext<O = unknown> {
   readonly log: Logger;
   /** Which sessions are bound (RFC 6120 §7): the SessionRegistry interface, in-process or cluster-wide. */
   readonly sessions: SessionRegistry;
+  /** The cluster's bus, for state a module keeps on one node (MUC rooms); undefined on a single node. */
+  readonly cluster: ClusterBus | undefined;
   hook<K extends NotifyHook>(name: K, handler: NotifyHandler<K>, opts?: { priority?: number }): void;
   hookFirst<K extends FirstHook>(name: K, handler: FirstHandler<K>, opts?: { priority?: number }): void;
   hookFold<K extends FoldHook>(name: K, handler: FoldHandler<K>, opts?: { priority?: number }): void;

@@ -124,6 +124,8 @@ export class Router {
 
   /** Hands a stanza to a local session, through the delivery hook (privacy, carbons, CSI). */
   async deliver(session: Session, stanza: Element, receipt?: DeliveryReceipt): Promise<void> {
+    // A session on another cluster node: that node runs the delivery hooks on its own session (once).
+    if (session.remote) return session.send(stanza, receipt);
     // A stanza privacy refuses is done with (the user chose not to get it); one a delivery hook holds back
     // (CSI) leaves its receipt unanswered, and its sender keeps it until the session ends.
     // Both checks answer without a promise when no handler waits on anything (a room's fan-out is one such

@@ -30,6 +30,13 @@ export interface SessionRegistry {
   all(): IterableIterator<Session>;
   /** Sessions of one host (announcements, a host's removal on reload). */
   ofHost(host: string): IterableIterator<Session>;
+  /**
+   * A bound session's view changed (presence, priority, availability, roster interest, attachment, shared module
+   * state): a cluster registry tells the other nodes. Called by the session itself; absent in-process.
+   */
+  changed?(session: Session): void;
+  /** Sessions bound on every node of a cluster (`count` is this node's); absent in-process. */
+  readonly clusterCount?: number;
 }
 
 const NONE: readonly Session[] = Object.freeze([]);

@@ -31,6 +31,9 @@ export function defineSessionState<T>(name: string, options: SessionStateOptions
 export class SessionState {
   private readonly values = new Map<SessionStateKey<unknown>, unknown>();
 
+  /** `onSharedChange` runs when a shared entry is set or deleted (a cluster node publishes the session's view). */
+  constructor(private readonly onSharedChange?: () => void) {}
+
   get<T>(key: SessionStateKey<T>): T | undefined {
     return this.values.get(key) as T | undefined;
   }
@@ -41,10 +44,13 @@ export class SessionState {
 
   set<T>(key: SessionStateKey<T>, value: T): void {
     this.values.set(key, value);
+    if (key.shared) this.onSharedChange?.();
   }
 
   delete(key: SessionStateKey<unknown>): boolean {
-    return this.values.delete(key);
+    const deleted = this.values.delete(key);
+    if (deleted && key.shared) this.onSharedChange?.();
+    return deleted;
   }
 
   /** The shared entries, described, by key name: what a SessionView carries. */

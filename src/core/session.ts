@@ -40,4 +40,9 @@ export interface Session {
   send(stanza: Element, receipt?: DeliveryReceipt): void;
   /** Ends the stream, with a stream error when given. */
   close(error?: StreamError): void;
+  /**
+   * Held by another cluster node (src/cluster): `send` forwards to that node, which delivers it through its own
+   * Router.deliver (privacy, CSI, carbons run where the connection is). Absent on a node's own sessions.
+   */
+  readonly remote?: boolean;
 }

@@ -31,6 +31,16 @@ export interface MetricSources {
   startedAt: number;
   /** Which certificate serves each served domain now. */
   certificates?: () => DomainCertificate[];
+  /** The cluster's bus, when the server is a cluster node (read at each scrape; undefined on a single node). */
+  cluster?: () => ClusterMetricSource | undefined;
+}
+
+/** What the cluster gauges read (a ClusterBus; `inboxLag` where the bus can tell). */
+export interface ClusterMetricSource {
+  liveNodes(): readonly string[];
+  readonly connected: boolean;
+  /** Entries of this node's inbox not yet handled (Redis XINFO GROUPS lag + pending), when known. */
+  inboxLag?(): number | undefined;
 }
 
 /** Rooms and occupants over every MUC service (each muc module instance answers the fold hook). */
@@ -153,6 +163,16 @@ export class ServerMetrics {
         }
       },
     });
+    // A cluster node (docs/cluster.md): every node's sessions as this node's view holds them.
+    if (sources.sessions.clusterCount !== undefined)
+      new Gauge({
+        name: "natter_cluster_sessions",
+        help: "Bound client sessions on every node of the cluster (natter_sessions counts this node's)",
+        registers,
+        collect() {
+          this.set(sources.sessions.clusterCount ?? 0);
+        },
+      });
     new Counter({
       name: "natter_stanzas_total",
       help: "Stanzas read from (in) and written to (out) clients, servers and components, by kind",
@@ -224,6 +244,33 @@ export class ServerMetrics {
         this.set((await sources.occupancy()).occupants);
       },
     });
+    if (sources.cluster) {
+      const cluster = sources.cluster;
+      new Gauge({
+        name: "natter_cluster_nodes",
+        help: "Live cluster nodes (current heartbeat), this one included; 0 on a single node",
+        registers,
+        collect() {
+          this.set(cluster()?.liveNodes().length ?? 0);
+        },
+      });
+      new Gauge({
+        name: "natter_cluster_redis_connected",
+        help: "1 while this cluster node reaches Redis, else 0 (also 0 on a single node)",
+        registers,
+        collect() {
+          this.set(cluster()?.connected ? 1 : 0);
+        },
+      });
+      new Gauge({
+        name: "natter_cluster_inbox_lag",
+        help: "Messages from other nodes waiting in this node's inbox, not yet handled (0 when the bus cannot tell)",
+        registers,
+        collect() {
+          this.set(cluster()?.inboxLag?.() ?? 0);
+        },
+      });
+    }
     if (sources.storage) {
       new PlainHistogram(
         "natter_storage_operation_seconds",

@@ -11,8 +11,9 @@ export class CachedKeyValueStore extends UserCache<Stored> implements KeyValueSt
   constructor(
     private readonly backing: KeyValueStore,
     budget: EntryBudget,
+    written?: (user: string) => void,
   ) {
-    super(budget);
+    super(budget, written);
   }
 
   protected async load(user: string): Promise<Stored> {

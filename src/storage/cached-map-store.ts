@@ -17,8 +17,9 @@ export class CachedMapStore extends UserCache<UserEntries> implements MapStore {
   constructor(
     private readonly backing: MapStore,
     budget: EntryBudget,
+    written?: (user: string) => void,
   ) {
-    super(budget);
+    super(budget, written);
   }
 
   protected async load(user: string): Promise<UserEntries> {
@@ -52,7 +53,11 @@ export class CachedMapStore extends UserCache<UserEntries> implements MapStore {
     if (!entries) return;
     const text = JSON.stringify(value);
     if (entries.has(key)) entries.set(key, text);
-    else this.replace(user, new Map([...entries, [key, text] as [string, string]].sort(([a], [b]) => compareCodePoints(a, b))));
+    else
+      this.replace(
+        user,
+        new Map([...entries, [key, text] as [string, string]].sort(([a], [b]) => compareCodePoints(a, b))),
+      );
   }
 
   async delete(user: string, key: string): Promise<void> {

@@ -37,7 +37,14 @@ export abstract class UserCache<V> {
   /** Writes in progress per user. */
   private readonly inFlight = new Map<string, number>();
 
-  constructor(private readonly budget: EntryBudget) {
+  /**
+   * `written` is told after each write to storage settled (committed or failed: either way another copy of the
+   * user's data, on another cluster node, must be dropped); store-cache.ts passes it on to a cluster.
+   */
+  constructor(
+    private readonly budget: EntryBudget,
+    private readonly written?: (user: string) => void,
+  ) {
     budget.register(this as UserCache<unknown>);
   }
 
@@ -86,6 +93,7 @@ export abstract class UserCache<V> {
       if (n === 0) this.inFlight.delete(user);
       else this.inFlight.set(user, n);
       this.bump(user);
+      this.written?.(user);
     }
   }
 
@@ -96,6 +104,12 @@ export abstract class UserCache<V> {
     if (old === undefined) return;
     this.kept.delete(user);
     this.budget.sub(this.sizeOf(old));
+  }
+
+  /** Drops every user's copy (a cluster node that may have missed invalidations). */
+  forgetAll(): void {
+    for (const user of [...this.kept.keys()]) this.forgetUser(user);
+    for (const user of this.loading.keys()) this.bump(user);
   }
 
   /** Drops the least recently used user; false when none is cached. */

@@ -38,12 +38,12 @@ const OVER_LIMIT_GRACE_MS = 60_000;
 const HARD_LIMIT_FACTOR = 2;
 
 export class ClientSession implements Session {
-  readonly state = new SessionState();
+  readonly state = new SessionState(() => this.viewChanged());
   jid: Jid;
-  priority = 0;
-  available = false;
-  presence: Element | undefined = undefined;
-  interested = false;
+  private _priority = 0;
+  private _available = false;
+  private _presence: Element | undefined = undefined;
+  private _interested = false;
   sm: StreamManagement | undefined;
   private attachedStream: SessionStream | undefined;
   private detachTimer: NodeJS.Timeout | undefined;
@@ -70,6 +70,44 @@ export class ClientSession implements Session {
     this.lastAddress = stream.remoteAddress;
     this.lastSecure = stream.secure;
     this.lastTransport = stream.transport;
+  }
+
+  // What other cluster nodes see of the session (SessionView): each change is announced (SessionRegistry.changed).
+  get priority(): number {
+    return this._priority;
+  }
+  set priority(value: number) {
+    if (value === this._priority) return;
+    this._priority = value;
+    this.viewChanged();
+  }
+  get available(): boolean {
+    return this._available;
+  }
+  set available(value: boolean) {
+    if (value === this._available) return;
+    this._available = value;
+    this.viewChanged();
+  }
+  get presence(): Element | undefined {
+    return this._presence;
+  }
+  set presence(value: Element | undefined) {
+    if (value === this._presence) return;
+    this._presence = value;
+    this.viewChanged();
+  }
+  get interested(): boolean {
+    return this._interested;
+  }
+  set interested(value: boolean) {
+    if (value === this._interested) return;
+    this._interested = value;
+    this.viewChanged();
+  }
+
+  private viewChanged(): void {
+    if (!this.ended) this.core.sessions.changed?.(this);
   }
 
   /** XEP-0198 state for administration: off, on (attached) or detached (waiting for resumption). */
@@ -174,6 +212,7 @@ export class ClientSession implements Session {
     );
     this.detachTimer = setTimeout(() => void this.end("resumption timed out"), sm.resumeTimeout * 1000);
     this.detachTimer.unref();
+    this.viewChanged();
     void this.core.hooks.notify("session.detached", { session: this });
   }
 
@@ -186,6 +225,7 @@ export class ClientSession implements Session {
     this.lastAddress = stream.remoteAddress;
     this.lastSecure = stream.secure;
     this.lastTransport = stream.transport;
+    if (!previous) this.viewChanged();
     return previous;
   }
 

@@ -88,6 +88,8 @@ describe("admin HTTP API", () => {
       "/users/{jid}/roster": ["get"],
       "/sessions": ["get"],
       "/sessions/{jid}": ["delete"],
+      "/cluster/status": ["get"],
+      "/cluster/sessions": ["get"],
       "/rooms": ["get"],
       "/rooms/{jid}": ["get", "delete"],
       "/s2s": ["get"],
@@ -235,6 +237,15 @@ describe("admin HTTP API", () => {
     assert.ok(Date.now() - s.since < 60_000);
     const everyone = await call("GET", "/sessions", { token: all });
     assert.ok(everyone.body.length >= 2);
+    // Not clustered: the cluster-wide view is this node's alone (node "").
+    const cluster = await call("GET", `/cluster/sessions?jid=${encodeURIComponent("erin@localhost")}`, { token: all });
+    assert.equal(cluster.status, 200);
+    const listedOnNodes = cluster.body.sessions.map((x: { jid: string; node: string }) => `${x.node}|${x.jid}`);
+    assert.deepEqual(listedOnNodes, ["|erin@localhost/laptop"]);
+    assert.deepEqual(cluster.body.unanswered, []);
+    const clusterStatus = await call("GET", "/cluster/status", { token: all });
+    assert.equal(clusterStatus.body.nodes.length, 1);
+    assert.equal(clusterStatus.body.sessions, everyone.body.length);
     const ended = streamErrorOf(erin);
     const kicked = await call("DELETE", `/sessions/${encodeURIComponent("erin@localhost/laptop")}?reason=maintenance`, { token: all });
     assert.equal(kicked.status, 200);

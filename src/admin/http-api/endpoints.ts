@@ -136,6 +136,23 @@ export function adminEndpoints(admin: AdminOperations, options: EndpointOptions)
       handle: async ({ query }) => ({ status: 200, body: admin.sessions(query.jid) }),
     }),
     endpoint({
+      method: "GET",
+      path: "/cluster/status",
+      summary: "Status of every cluster node (this server alone when not clustered); silent nodes are named",
+      scope: "server:read",
+      response: { status: 200, description: "Each node's status and the sums", schema: s.clusterStatus },
+      handle: async () => ({ status: 200, body: await admin.clusterStatus() }),
+    }),
+    endpoint({
+      method: "GET",
+      path: "/cluster/sessions",
+      summary: "Client sessions on every cluster node, all or of one bare or full JID, each with its node",
+      scope: "sessions:read",
+      query: s.sessionsQuery,
+      response: { status: 200, description: "Sessions and the nodes that did not answer", schema: s.clusterSessions },
+      handle: async ({ query }) => ({ status: 200, body: await admin.clusterSessions(query.jid) }),
+    }),
+    endpoint({
       method: "DELETE",
       path: "/sessions/{jid}",
       summary: "End the sessions of a bare JID (all) or a full JID (one)",

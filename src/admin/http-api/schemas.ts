@@ -104,6 +104,20 @@ export const sessionSummary = z
   })
   .meta({ id: "SessionSummary" });
 
+export const clusterStatus = z
+  .object({
+    nodes: z.array(serverStatus.extend({ node: z.string() })),
+    unanswered: z.array(z.string()),
+    sessions: z.number(),
+    rooms: z.number(),
+    occupants: z.number(),
+  })
+  .meta({ id: "ClusterStatus" });
+
+export const clusterSessions = z
+  .object({ sessions: z.array(sessionSummary.extend({ node: z.string() })), unanswered: z.array(z.string()) })
+  .meta({ id: "ClusterSessions" });
+
 export const userDetail = userSummary
   .extend({
     resources: z.array(sessionSummary),

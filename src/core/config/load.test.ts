@@ -95,6 +95,22 @@ describe("loadConfig", () => {
     });
   });
 
+  it("refuses a cluster on SQLite, and a node_timeout shorter than two heartbeats", () => {
+    const sqlite = problems("cluster:\n  redis_url: redis://127.0.0.1:6379\n").join("\n");
+    assert.match(sqlite, /storage\.driver.*a cluster needs storage\.driver postgres/);
+    const timing = problems(
+      "storage:\n  driver: postgres\n  postgres:\n    url: postgres://x@h/d\ncluster:\n  redis_url: redis://h:6379\n  heartbeat_interval: 2\n  node_timeout: 3\n",
+    ).join("\n");
+    assert.match(timing, /cluster\.node_timeout.*twice heartbeat_interval/);
+    const ok = parseConfig(
+      "storage:\n  driver: postgres\n  postgres:\n    url: postgres://x@h/d\ncluster:\n  redis_url: redis://h:6379\n  node_id: n1\n",
+      "natter.yaml",
+      "/srv",
+    );
+    assert.equal(ok.cluster.node_timeout, 5);
+    assert.equal(ok.cluster.key_prefix, "natter:");
+  });
+
   it("accepts the annotated example in docs/config.md, which spells out every default", () => {
     const doc = readFileSync(new URL("../../../docs/config.md", import.meta.url), "utf8");
     const example = /<!-- full-example -->\s*```yaml\n([\s\S]*?)```/.exec(doc)?.[1];

@@ -610,6 +610,66 @@ export const configSchema = z
           });
       })
       .prefault({}),
+    // Several nodes serving one domain through Redis (docs/cluster.md). Off while redis_url is "".
+    cluster: z
+      .object({
+        redis_url: z
+          .string()
+          .refine((value) => value === "" || /^rediss?:\/\/[^\s]+$/.test(value), {
+            error: "expected a URL like redis://host:6379 or rediss://user:password@host:6380/0",
+          })
+          .default(""),
+        /** This node's id, unique in the cluster and stable across restarts; "" = the host name. */
+        node_id: z
+          .string()
+          .regex(/^[A-Za-z0-9._-]{0,64}$/, { error: "expected up to 64 letters, digits, '.', '_' or '-'" })
+          .default(""),
+        /** Prefix of every Redis key and channel, so that several clusters (or test runs) share one Redis. */
+        key_prefix: z
+          .string()
+          .regex(/^[A-Za-z0-9._:{}-]{1,64}$/, { error: "expected 1 to 64 letters, digits or . _ : { } -" })
+          .default("natter:"),
+        /** Seconds between heartbeats (and membership checks). */
+        heartbeat_interval: z
+          .number({ error: "expected a number of seconds" })
+          .min(0.05, { error: "expected at least 0.05 seconds" })
+          .max(60, { error: "expected at most 60 seconds" })
+          .default(1),
+        /** Seconds without a heartbeat after which a node is taken for dead. */
+        node_timeout: z
+          .number({ error: "expected a number of seconds" })
+          .min(0.2, { error: "expected at least 0.2 seconds" })
+          .max(600, { error: "expected at most 600 seconds" })
+          .default(5),
+        /** Messages to other nodes held while Redis is unreachable; beyond it the oldest is refused. */
+        max_queued: positiveInt("a number of messages", 1, 10_000_000).default(10_000),
+        /** Inbox entries read from Redis at once. */
+        inbox_batch: positiveInt("a number of entries", 1, 10_000).default(100),
+        /** Seconds to wait for Redis at start. */
+        connect_timeout: z
+          .number({ error: "expected a number of seconds" })
+          .min(0.1, { error: "expected at least 0.1 seconds" })
+          .max(600, { error: "expected at most 600 seconds" })
+          .default(10),
+        /** Seconds a cluster-wide admin question (sessions, status) waits for the other nodes. */
+        admin_timeout: z
+          .number({ error: "expected a number of seconds" })
+          .min(0.1, { error: "expected at least 0.1 seconds" })
+          .max(60, { error: "expected at most 60 seconds" })
+          .default(2),
+        /** Cluster-wide admin questions in flight at once; more are refused (HTTP 503). */
+        admin_max_pending: positiveInt("a number of questions", 1, 10_000).default(16),
+      })
+      .strict()
+      .superRefine((cluster, ctx) => {
+        if (cluster.node_timeout < cluster.heartbeat_interval * 2)
+          ctx.addIssue({
+            code: "custom",
+            path: ["node_timeout"],
+            message: "expected at least twice heartbeat_interval (one late heartbeat must not declare a node dead)",
+          });
+      })
+      .prefault({}),
     modules: z.record(moduleName, moduleOptions).default({}),
     // XEP-0114: components connect to listeners.component and serve their domain.
     components: z.array(componentEntry).default([]),
@@ -694,6 +754,13 @@ export const configSchema = z
       }
       seenMechanisms.add(mechanism);
     });
+    // Every node must see every other node's writes: one shared database, not a file per node.
+    if (config.cluster.redis_url !== "" && config.storage.driver !== "postgres")
+      ctx.addIssue({
+        code: "custom",
+        path: ["storage", "driver"],
+        message: "cluster.redis_url is set: a cluster needs storage.driver postgres (every node shares one database)",
+      });
     checkAuthProviders(config, ctx);
   });
 

@@ -16,10 +16,15 @@ import { exceedsSize } from "./stanza-size.js";
 import { MucService } from "./service.js";
 import { MucRoomAdministration } from "./room-administration.js";
 import type { ArchiveWrite } from "./messages.js";
+import { MucClusterInbox, MucPlacement } from "./cluster-placement.js";
+
+const CLUSTER_INBOX = Symbol("muc cluster inbox");
+/** Broadcast by the node where an account was deleted: every node drops its affiliations from the rooms it holds. */
+const ACCOUNT_DELETED = "muc.account-deleted";
 
 export { MucService } from "./service.js";
 
-async function dispatch(svc: MucService, stanza: Element, to: Jid): Promise<void> {
+export async function dispatch(svc: MucService, stanza: Element, to: Jid): Promise<void> {
   const from = tryParseJid(stanza.attrs.from);
   if (!from) return;
   const type = stanza.attrs.type;
@@ -115,9 +120,34 @@ export default defineModule<MucOptions>({
       archive: ctx.store("muc-archive", "archive"),
       secret: Buffer.from(stored, "base64"),
     });
-    for (const room of await roomStore.loadAll(options)) svc.addRoom(room);
     ctx.onOptionsChanged((next) => svc.reconfigure(next));
-    ctx.component(domain, (stanza, to) => dispatch(svc, stanza, to));
+    // In a cluster each room lives on one node (cluster-placement.ts); the others forward its stanzas there.
+    const bus = ctx.cluster;
+    let placement: MucPlacement | undefined;
+    if (bus) {
+      const cluster = bus;
+      placement = new MucPlacement({
+        svc,
+        bus: cluster,
+        local: (stanza, to) => dispatch(svc, stanza, to),
+        hosts: ctx.hosts,
+        log: ctx.log,
+      });
+      const inbox = ctx.perServer(CLUSTER_INBOX, () => new MucClusterInbox(cluster, ctx.log));
+      const placed = placement;
+      const removers = [
+        inbox.add(domain, (stanza, delivery, hops) => placed.receive(stanza, delivery, hops)),
+        cluster.onMembership((event) => void placed.membershipChanged(event)),
+      ];
+      ctx.onUnload(() => {
+        for (const remove of removers) remove();
+      });
+      await placement.rebalance(); // the persistent rooms this node owns now
+      ctx.component(domain, (stanza, to) => placed.dispatch(stanza, to));
+    } else {
+      for (const room of await roomStore.loadAll(options)) svc.addRoom(room);
+      ctx.component(domain, (stanza, to) => dispatch(svc, stanza, to));
+    }
     ctx.provideAdmin({ kind: "rooms", rooms: new MucRoomAdministration(svc) });
 
     // Metrics read the service's size at scrape time (metrics/server-metrics.ts).
@@ -130,12 +160,12 @@ export default defineModule<MucOptions>({
     // A client that went away without leaving: out of every room of this service (rooms serve any host's users).
     ctx.hook("session.closed", async ({ session }) => {
       await removeSessionEverywhere(svc, session.jid.toString(), {});
+      await placement?.sessionClosed(session.jid.toString());
     });
 
     // A deleted account's affiliations (outcast too) go with it: whoever registers the name next is someone else
     // and must not find itself owner or member of rooms (rooms serve any host's users).
-    ctx.hook("account.deleted", async ({ host, user }) => {
-      const bare = `${user}@${host}`;
+    const dropAffiliations = async (bare: string) => {
       for (const room of [...svc.rooms.values()]) {
         if (!room.affiliations.has(bare)) continue;
         await svc.serial(room.localpart, async () => {
@@ -144,7 +174,21 @@ export default defineModule<MucOptions>({
         });
         ctx.log.info({ room: room.jid.toString(), user: bare }, "affiliation of a deleted account removed");
       }
+    };
+    ctx.hook("account.deleted", async ({ host, user }) => {
+      // In a cluster the other nodes' rooms too (each node holds its own rooms; at most once, like any broadcast).
+      bus?.broadcast({ kind: ACCOUNT_DELETED, domain, bare: `${user}@${host}` });
+      await dropAffiliations(`${user}@${host}`);
     });
+    if (bus) {
+      const off = bus.onBroadcast(ACCOUNT_DELETED, (message) => {
+        if (message.domain !== domain || typeof message.bare !== "string") return;
+        void dropAffiliations(message.bare).catch((err: unknown) =>
+          ctx.log.error({ err }, "affiliations of an account deleted on another node not removed"),
+        );
+      });
+      ctx.onUnload(off);
+    }
 
     // §15.6 status 332: occupants learn they were removed because the service is shutting down.
     ctx.hook("server.stopping", async () => {

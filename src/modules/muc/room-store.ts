@@ -27,6 +27,18 @@ export class RoomStore {
     return rooms;
   }
 
+  /** Localparts of the stored (persistent) rooms. */
+  localparts(): Promise<string[]> {
+    return this.store.users();
+  }
+
+  /** One stored room as it is now in storage (a cluster node taking the room over), or undefined. */
+  async load(local: string, options: MucOptions): Promise<Room | undefined> {
+    const jid = tryParseJid(`${local}@${this.domain}`);
+    const value = await this.store.get(local);
+    return jid && value !== undefined ? Room.fromJson(jid, value, options, this.admins) : undefined;
+  }
+
   /** Writes a persistent room, deletes a temporary one's leftovers. */
   async save(room: Room): Promise<void> {
     if (room.config.persistent && !room.locked) await this.store.set(room.localpart, room.toJson());

@@ -153,13 +153,17 @@ export class MucService {
     await this.roomStore.save(room);
   }
 
+  /** Drops a room from memory only, storage kept (a cluster moved it to another node). */
+  release(room: Room): void {
+    if (this.rooms.get(room.localpart) !== room) return;
+    this.rooms.delete(room.localpart);
+    room.attachCounts(new ServiceCounts()); // its owners (and any occupants) no longer count
+    if (room.createdBy !== "" && this.isRemote(room.createdBy)) this.remoteRooms--;
+  }
+
   /** Drops a room: from memory, from storage, and its archive. */
   async remove(room: Room): Promise<void> {
-    if (this.rooms.get(room.localpart) === room) {
-      this.rooms.delete(room.localpart);
-      room.attachCounts(new ServiceCounts()); // its owners (and any occupants) no longer count
-      if (room.createdBy !== "" && this.isRemote(room.createdBy)) this.remoteRooms--;
-    }
+    this.release(room);
     await this.roomStore.delete(room);
     await this.archive.delete(room.localpart);
   }

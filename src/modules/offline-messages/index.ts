@@ -66,8 +66,10 @@ export default defineModule({
         // The router found no resource, then waited (privacy, this lock): a resource that became available
         // meanwhile already looked for stored messages before this one was stored. It gets it now (queued
         // behind this operation), so the message does not wait for its next login.
+        // A resource on another cluster node is served by that node's own copy of this module (its window and
+        // in-flight marks are there): handing it stored messages from here too would deliver them twice.
         for (const session of ctx.messageTargets(to.bare(), false)) {
-          if (session.jid.domain === ctx.host)
+          if (session.jid.domain === ctx.host && !session.remote)
             void deliverStored(session).catch((err: unknown) =>
               ctx.log.error({ err, user: to.local }, "offline delivery failed"),
             );

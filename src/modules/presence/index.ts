@@ -119,11 +119,14 @@ export default defineModule({
     /** §4.5.2: unavailable to subscribers and the user's other available resources, and §4.6.2 to directed-presence recipients. */
     async function broadcastUnavailable(session: Session, stanza: Element | undefined): Promise<void> {
       const st = stateOf(session);
-      if (!st.announced && !st.directed?.size) return;
+      // A session of a cluster node that died is ended here, by the node that cleans up after it (src/cluster):
+      // its presence.state stayed on the dead node, but its view says whether it was available.
+      const announced = st.announced || (session.remote === true && session.available);
+      if (!announced && !st.directed?.size) return;
       const full = session.jid.toString();
       const copy = readdresser(stanza ?? new Element("presence", NS_CLIENT, { type: "unavailable" }));
       const sentTo = new Set<string>();
-      if (st.announced) {
+      if (announced) {
         st.announced = false;
         for (const contact of await subscribers(session.jid.local)) {
           sentTo.add(contact);
