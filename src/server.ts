@@ -13,6 +13,7 @@ import type { AccountProvider } from "./auth/types.js";
 import { CertificateService } from "./certificates/certificate-service.js";
 import { defaultNodeId, RedisClusterBus } from "./cluster/redis-bus.js";
 import { RedisSessionRegistry } from "./cluster/redis-session-registry.js";
+import { clusterServerSecret } from "./cluster/shared-secret.js";
 import { ControlServer } from "./control/control-server.js";
 import { processAccountDeletions } from "./core/account-deletion.js";
 import { AddressList } from "./core/address-list.js";
@@ -406,7 +407,9 @@ export class NatterServer {
       },
       SNICallback: certs.SNICallback,
     };
-    const settings = new ClientSettings(config, loadServerSecret(config.data_dir), log);
+    const ownSecret = loadServerSecret(config.data_dir);
+    const secret = this.cluster ? await clusterServerSecret(this.cluster.bus, this.storage, ownSecret) : ownSecret;
+    const settings = new ClientSettings(config, secret, log);
     this.clientSettings = settings;
     const { throttle, unauthenticated } = settings;
     this.acceptClient = (wire) => {
