@@ -89,7 +89,8 @@ describe("crash recovery: kill -9 mid-stream", { timeout: 240_000 }, () => {
         // The sender is a load generator, not a client to be shaped: the per-connection input rates would pace it.
         "c2s: { rate_limits: { authenticated: { bytes_per_second: 0, stanzas_per_second: 0 } } }",
         "auth: { scram_iterations: 4096 }",
-        `modules: { offline-messages: { max_per_user: ${TOTAL * 2} }, mam: { max_page: ${TOTAL * 2} } }`,
+        // …and so would anti-spam's per-account message limit (burst 300).
+        `modules: { offline-messages: { max_per_user: ${TOTAL * 2} }, mam: { max_page: ${TOTAL * 2} }, anti-spam: { account_rate: { messages: { per_minute: 0 } } } }`,
       ].join("\n"),
     );
     natter(cfg, ["adduser", "sender@localhost", "--password", "pw-sender"]);
@@ -286,7 +287,9 @@ describe("crash recovery: kill -9 mid-stream", { timeout: 240_000 }, () => {
     const stanzas = parseServerOutput(rc.data.slice(afterEnabled)).elements.filter((el) =>
       ["message", "presence", "iq"].includes(el.name),
     );
-    const acknowledged = stanzas.filter((el) => el.name === "message").map((el) => el.getChildText("body", el.ns) ?? "");
+    const acknowledged = stanzas
+      .filter((el) => el.name === "message")
+      .map((el) => el.getChildText("body", el.ns) ?? "");
     rc.send(`<a xmlns='${NS_SM}' h='${stanzas.length}'/>`);
     await new Promise((r) => setTimeout(r, 2000));
     await killHard(server!);
