@@ -38,6 +38,14 @@ export default defineModule({
     toggle(true);
     toggle(false);
 
+    // XEP-0280 §… / XEP-0386: <enable/> inline in a Bind 2 request enables carbons before any message flows.
+    ctx.hookFold("bind2.features", ({ host }) => (host === ctx.host ? NS_CARBONS : undefined));
+    ctx.hookFirst("bind2.inline", ({ session, element }) => {
+      if (element.ns !== NS_CARBONS || element.name !== "enable" || session.jid.domain !== ctx.host) return;
+      session.state.set(enabled, true);
+      return "handled";
+    });
+
     const copyTo = async (kind: CarbonKind, user: string, original: Element, skip: (s: Session) => boolean) => {
       for (const s of ctx.sessions.resourcesOf(user)) {
         if (skip(s) || s.state.get(enabled) !== true) continue;

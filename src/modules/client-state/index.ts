@@ -67,6 +67,15 @@ export default defineModule({
       return undefined; // anything else in the namespace: unsupported, as the stream says
     });
 
+    // XEP-0386 §… (XEP-0352 §6 inline): <inactive/> or <active/> inside a Bind 2 request sets the starting state.
+    ctx.hookFold("bind2.features", ({ host }) => (host === ctx.host ? NS_CSI : undefined));
+    ctx.hookFirst("bind2.inline", ({ session, element }) => {
+      if (element.ns !== NS_CSI || session.jid.domain !== ctx.host) return;
+      if (element.name === "inactive" && !heldOf(session)) session.state.set(inactive, []);
+      else if (element.name === "active") session.state.delete(inactive);
+      return "handled";
+    });
+
     // Last of the delivery hooks (after privacy, carbons, archiving), so what is held was going to be delivered.
     ctx.hookFirst(
       "stanza.deliver",
