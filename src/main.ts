@@ -4,6 +4,7 @@ import { AccountExistsError, NoSuchAccountError } from "./auth/types.js";
 import { accountJid, addUsersFromFile, CliError, withAccounts } from "./cli/accounts.js";
 import { registerAdminCommands } from "./cli/admin-commands.js";
 import { registerCertCommands } from "./cli/cert-status.js";
+import { registerFastCommands } from "./cli/fast-commands.js";
 import { registerInviteCommands } from "./cli/invite-commands.js";
 import { registerMigrationCommands } from "./cli/migration.js";
 import { readPassword, readStdin } from "./cli/read-input.js";
@@ -178,6 +179,7 @@ program
 
 registerAdminCommands(program, config);
 registerInviteCommands(program, config);
+registerFastCommands(program, config);
 registerCertCommands(program, config);
 registerMigrationCommands(program, config);
 registerStorageCommands(program, config);

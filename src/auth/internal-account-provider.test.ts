@@ -47,10 +47,7 @@ describe("InternalAccountProvider", () => {
       assert.ok(credentials, hash);
       assert.equal(credentials.iterations, ITERATIONS);
       // The stored keys are exactly those the password derives with the stored salt.
-      assert.deepEqual(
-        await deriveScramCredentials("r0m30myr0m30", hash, ITERATIONS, credentials.salt),
-        credentials,
-      );
+      assert.deepEqual(await deriveScramCredentials("r0m30myr0m30", hash, ITERATIONS, credentials.salt), credentials);
     }
     assert.match(text, /"SHA-256":\{"salt":"[A-Za-z0-9+/=]+","iterations":128,"storedKey":"[A-Za-z0-9+/=]{44}"/);
     assert.equal(await provider.scramCredentials("example.com", "nobody", "SHA-256"), undefined);

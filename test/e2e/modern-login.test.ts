@@ -7,6 +7,7 @@ import { after, before, describe, test } from "node:test";
 import { client } from "@xmpp/client";
 import { pbkdf2Runs } from "../../src/auth/scram-credentials.js";
 import type { RawClient } from "../helpers/raw-client.js";
+import { runNatterAsync } from "../helpers/natter-process.js";
 import { type TestServer, startTestServer } from "../helpers/test-server.js";
 import { rawTls, waitForElement, withTimeout } from "./raw-helpers.js";
 import { xml } from "../helpers/xmpp-client.js";
@@ -195,6 +196,33 @@ describe("SASL2, Bind 2 and FAST (XEP-0388, XEP-0386, XEP-0484)", () => {
     // invalidate='true': the client logs out for good; the token is gone.
     assert.equal(await attempt("carol", token, agentId, " count='7' invalidate='true'"), "success");
     assert.match(await attempt("carol", token, agentId, " count='8'"), /not-authorized/);
+  });
+
+  test("the admin lists and revokes an account's tokens with `natter fast`, and the revoked token is refused at once", async () => {
+    const agentId = randomUUID();
+    const box: { token?: StoredToken } = {};
+    const first = modernClient(ts, { username: "dave", password: "dave-pw", agentId, box });
+    await first.start();
+    await first.stop();
+    const listed = await runNatterAsync(["-c", ts.configPath, "fast", "list", "dave@localhost"]);
+    assert.equal(listed.code, 0, listed.err);
+    assert.match(listed.out, new RegExp(`${agentId}\\s+NatterTest on ci box\\s+HT-SHA-256-NONE`));
+    assert.ok(!listed.out.includes(box.token!.token), "the token itself is never shown");
+    const revoked = await runNatterAsync(["-c", ts.configPath, "fast", "revoke", "dave@localhost"]);
+    assert.equal(revoked.code, 0, revoked.err);
+    assert.match(revoked.out, /revoked 1 token/);
+
+    const rc = await rawSasl2(ts);
+    try {
+      rc.send(
+        `<authenticate xmlns='${NS_SASL2}' mechanism='HT-SHA-256-NONE'><initial-response>${htInitial("dave", box.token!.token)}</initial-response>` +
+          `<user-agent id='${agentId}'/><fast xmlns='${NS_FAST}'/></authenticate>`,
+      );
+      const failure = await waitForElement(rc, (el) => el.name === "failure" && el.ns === NS_SASL2);
+      assert.ok(failure.getChild("not-authorized", "urn:ietf:params:xml:ns:xmpp-sasl"), rc.data);
+    } finally {
+      rc.destroy();
+    }
   });
 
   test("a session resumes inline in SASL2 (XEP-0198 with XEP-0388), messages sent meanwhile arrive", async () => {
