@@ -6,6 +6,7 @@ import { createHmac, randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { client } from "@xmpp/client";
 import { pbkdf2Runs } from "../../src/auth/scram-credentials.js";
+import { ScramTestClient } from "../../src/auth/scram-test-client.js";
 import type { RawClient } from "../helpers/raw-client.js";
 import { runNatterAsync } from "../helpers/natter-process.js";
 import { type TestServer, startTestServer } from "../helpers/test-server.js";
@@ -59,6 +60,10 @@ async function rawSasl2(ts: TestServer): Promise<RawClient> {
   return rc;
 }
 
+function rawTlsExporterOfAnotherConnection(): Buffer {
+  return createHmac("sha256", "not this connection").update("x").digest();
+}
+
 function htInitial(user: string, token: string): string {
   const proof = createHmac("sha256", Buffer.from(token, "utf8")).update("Initiator").digest();
   return Buffer.concat([Buffer.from(`${user}\0`, "utf8"), proof]).toString("base64");
@@ -69,7 +74,7 @@ describe("SASL2, Bind 2 and FAST (XEP-0388, XEP-0386, XEP-0484)", () => {
 
   before(async () => {
     ts = await startTestServer({ c2s: ["stream_management: { resume_timeout: 30 }"] });
-    for (const u of ["alice", "bob", "carol", "dave"]) await ts.addUser(u, `${u}-pw`);
+    for (const u of ["alice", "bob", "carol", "dave", "erin"]) await ts.addUser(u, `${u}-pw`);
   });
 
   after(async () => {
@@ -260,6 +265,113 @@ describe("SASL2, Bind 2 and FAST (XEP-0388, XEP-0386, XEP-0484)", () => {
       await dave.stop().catch(() => {});
       await bob.stop().catch(() => {});
     }
+  });
+
+  test("SCRAM-SHA-256-PLUS over SASL2 keeps channel binding and XEP-0474; its token works with HT-SHA-256-EXPR only on that binding", async () => {
+    const agentId = randomUUID();
+    const rc = await rawSasl2(ts);
+    let token = "";
+    try {
+      const exporter = rc.tlsSocket!.exportKeyingMaterial(32, "EXPORTER-Channel-Binding", Buffer.alloc(0));
+      const scram = new ScramTestClient("SHA-256", {
+        username: "erin",
+        password: "erin-pw",
+        clientNonce: randomUUID(),
+        gs2Header: "p=tls-exporter,,",
+        cbData: exporter,
+      });
+      rc.send(
+        `<authenticate xmlns='${NS_SASL2}' mechanism='SCRAM-SHA-256-PLUS'><initial-response>${scram.clientFirst().toString("base64")}</initial-response>` +
+          `<user-agent id='${agentId}'/><request-token xmlns='${NS_FAST}' mechanism='HT-SHA-256-EXPR'/></authenticate>`,
+      );
+      const challenge = await waitForElement(rc, (e) => e.name === "challenge" && e.ns === NS_SASL2);
+      const serverFirst = Buffer.from(challenge.text(), "base64");
+      // XEP-0474: the offer's hash is in server-first, as with RFC 6120 SASL.
+      assert.match(serverFirst.toString(), /,h=[A-Za-z0-9+/=]+/);
+      rc.send(`<response xmlns='${NS_SASL2}'>${(await scram.clientFinal(serverFirst)).toString("base64")}</response>`);
+      const success = await waitForElement(rc, (e) => e.name === "success" && e.ns === NS_SASL2);
+      assert.equal(
+        Buffer.from(success.getChildText("additional-data") ?? "", "base64").toString(),
+        scram.expectedServerFinal(),
+      );
+      assert.equal(success.getChildText("authorization-identifier"), "erin@localhost");
+      token = success.getChild("token", NS_FAST)?.attrs.token ?? "";
+      assert.notEqual(token, "");
+      // Without Bind 2, the stream goes on with the features of an authenticated stream (no restart).
+      await waitForElement(
+        rc,
+        (e) => e.name === "features" && e.getChild("bind", "urn:ietf:params:xml:ns:xmpp-bind") !== undefined,
+      );
+    } finally {
+      rc.destroy();
+    }
+
+    const fastLogin = async (withBinding: (rc: RawClient) => Buffer) => {
+      const c = await rawSasl2(ts);
+      try {
+        const proof = createHmac("sha256", Buffer.from(token, "utf8"))
+          .update(Buffer.concat([Buffer.from("Initiator"), withBinding(c)]))
+          .digest();
+        const initial = Buffer.concat([Buffer.from("erin\0"), proof]).toString("base64");
+        c.send(
+          `<authenticate xmlns='${NS_SASL2}' mechanism='HT-SHA-256-EXPR'><initial-response>${initial}</initial-response>` +
+            `<user-agent id='${agentId}'/><fast xmlns='${NS_FAST}'/></authenticate>`,
+        );
+        return await waitForElement(c, (e) => (e.name === "success" || e.name === "failure") && e.ns === NS_SASL2);
+      } finally {
+        c.destroy();
+      }
+    };
+    // Another connection's exporter value (or none) does not prove the token on this one.
+    const other = rawTlsExporterOfAnotherConnection();
+    assert.equal((await fastLogin(() => other)).name, "failure");
+    const ok = await fastLogin((c) =>
+      c.tlsSocket!.exportKeyingMaterial(32, "EXPORTER-Channel-Binding", Buffer.alloc(0)),
+    );
+    assert.equal(ok.name, "success", ok.toString());
+  });
+
+  test("XEP-0480 (server side): a SHA-1-only account gains SCRAM-SHA-256 at its first PLAIN login over SASL2", async () => {
+    await ts.addUser("frank", "frank-pw");
+    const accounts = ts.server.core.storage.open(ts.domain, "accounts", "keyval");
+    const record = (await accounts.get("frank")) as { scram: Record<string, unknown> };
+    await accounts.set("frank", { scram: { "SHA-1": record.scram["SHA-1"] } } as never);
+
+    const scram256 = async (): Promise<string> => {
+      const rc = await rawSasl2(ts);
+      try {
+        const scram = new ScramTestClient("SHA-256", {
+          username: "frank",
+          password: "frank-pw",
+          clientNonce: randomUUID(),
+        });
+        rc.send(
+          `<authenticate xmlns='${NS_SASL2}' mechanism='SCRAM-SHA-256'><initial-response>${scram.clientFirst().toString("base64")}</initial-response></authenticate>`,
+        );
+        const challenge = await waitForElement(rc, (e) => e.name === "challenge" && e.ns === NS_SASL2);
+        rc.send(
+          `<response xmlns='${NS_SASL2}'>${(await scram.clientFinal(Buffer.from(challenge.text(), "base64"))).toString("base64")}</response>`,
+        );
+        return (await waitForElement(rc, (e) => (e.name === "success" || e.name === "failure") && e.ns === NS_SASL2))
+          .name;
+      } finally {
+        rc.destroy();
+      }
+    };
+    assert.equal(await scram256(), "failure", "no SHA-256 credentials yet");
+    const rc = await rawSasl2(ts);
+    try {
+      rc.send(
+        `<authenticate xmlns='${NS_SASL2}' mechanism='PLAIN'><initial-response>${Buffer.from("\0frank\0frank-pw").toString("base64")}</initial-response></authenticate>`,
+      );
+      assert.equal(
+        (await waitForElement(rc, (e) => (e.name === "success" || e.name === "failure") && e.ns === NS_SASL2)).name,
+        "success",
+      );
+    } finally {
+      rc.destroy();
+    }
+    assert.equal(await scram256(), "success", "upgraded at the PLAIN login");
   });
 
   test("malformed SASL2 input gets a SASL2 failure, never a crash", async () => {
