@@ -306,7 +306,16 @@ export class ClientNegotiation {
         result = await sasl.begin(request.mechanism, request.initialResponse, this.fastExtras(request, sasl));
       }
     } else if (el.name === "response") {
-      result = this.sasl2Request ? await sasl.respond(el.text()) : await sasl.respond("");
+      // A <response/> answers a SASL2 exchange only (not one begun with RFC 6120 <auth/>).
+      result = this.sasl2Request
+        ? await sasl.respond(el.text())
+        : {
+            kind: "failure",
+            condition: "malformed-request",
+            text: "no authentication in progress",
+            username: undefined,
+            mechanism: undefined,
+          };
     } else if (el.name === "abort") {
       result = sasl.abort();
     } else {

@@ -431,3 +431,58 @@ describe("SASL2, Bind 2 and FAST (XEP-0388, XEP-0386, XEP-0484)", () => {
     }
   });
 });
+
+describe("FAST under the login throttle", { timeout: 60_000 }, () => {
+  let ts: TestServer;
+
+  before(async () => {
+    ts = await startTestServer({
+      defaultThrottle: true,
+      yaml: [
+        "auth:",
+        "  throttle:",
+        "    per_ip: { delay_after: 10, attempts: 20, window: 600 }",
+        "    per_ip_account: { delay_after: 1, attempts: 3, window: 600 }",
+        "    initial_delay: 0.1",
+        "    max_delay: 0.2",
+      ].join("\n"),
+    });
+    await ts.addUser("alice", "alice-pw");
+  });
+  after(async () => {
+    await ts?.stop();
+  });
+
+  const sasl2From = async (address: string, body: string): Promise<string> => {
+    const rc = await rawTls(ts, { localAddress: address });
+    try {
+      rc.data = "";
+      rc.send(body);
+      const el = await waitForElement(rc, (e) => (e.name === "success" || e.name === "failure") && e.ns === NS_SASL2);
+      if (el.name === "success") return `success ${el.getChild("token", NS_FAST)?.attrs.token ?? ""}`;
+      const condition = el.children.find((c) => typeof c !== "string" && c.ns === "urn:ietf:params:xml:ns:xmpp-sasl");
+      return typeof condition === "string" || condition === undefined ? "?" : condition.name;
+    } finally {
+      rc.destroy();
+    }
+  };
+
+  test("token guesses count as failed logins: the address is refused for the account, even with the right token", async () => {
+    const agentId = randomUUID();
+    const plain = Buffer.from("\0alice\0alice-pw").toString("base64");
+    const got = await sasl2From(
+      "127.0.0.30",
+      `<authenticate xmlns='${NS_SASL2}' mechanism='PLAIN'><initial-response>${plain}</initial-response><user-agent id='${agentId}'/>` +
+        `<request-token xmlns='${NS_FAST}' mechanism='HT-SHA-256-NONE'/></authenticate>`,
+    );
+    const token = got.split(" ")[1] ?? "";
+    assert.notEqual(token, "", got);
+    const fast = (tok: string) =>
+      `<authenticate xmlns='${NS_SASL2}' mechanism='HT-SHA-256-NONE'><initial-response>${htInitial("alice", tok)}</initial-response>` +
+      `<user-agent id='${agentId}'/><fast xmlns='${NS_FAST}'/></authenticate>`;
+    for (let i = 0; i < 3; i++) assert.equal(await sasl2From("127.0.0.31", fast(`guess-${i}`)), "not-authorized");
+    assert.equal(await sasl2From("127.0.0.31", fast(token)), "temporary-auth-failure");
+    // Another address with the token is not affected.
+    assert.match(await sasl2From("127.0.0.32", fast(token)), /^success/);
+  });
+});
