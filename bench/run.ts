@@ -11,17 +11,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { assertBoshEndpoint } from "./bosh-wire.js";
 import { keyDerivations, type Mechanism } from "./client.js";
-import { allowedCores, pinLoadGenerator } from "./cpu-pinning.js";
-import { medianMetrics } from "./median-metrics.js";
 import type { Transport } from "./client-wire.js";
-import { runIdle } from "./scenarios/idle.js";
-import { runFastLogins } from "./scenarios/fast-logins.js";
-import { runLogins } from "./scenarios/logins.js";
-import { runMam } from "./scenarios/mam.js";
-import { runMessages } from "./scenarios/messages.js";
-import { type MucShape, mucShapeName, parseMucShapes, runMuc, writeMucConfig } from "./scenarios/muc.js";
-import { runPresence, shapeName } from "./scenarios/presence.js";
-import { runS2s } from "./scenarios/s2s.js";
+import { allowedCores, pinLoadGenerator } from "./cpu-pinning.js";
 import {
   createEjabberdAccounts,
   DEBIAN_EJABBERD_LIBS,
@@ -29,14 +20,22 @@ import {
   loadEjabberdRosters,
   startEjabberd,
 } from "./ejabberd-server.js";
+import { medianMetrics } from "./median-metrics.js";
 import { provisionRosters } from "./provision-rosters.js";
-import { benchCertificate, type CertificateFiles } from "./tls-certificate.js";
+import { runFastLogins } from "./scenarios/fast-logins.js";
+import { runIdle } from "./scenarios/idle.js";
+import { runLogins } from "./scenarios/logins.js";
+import { runMam } from "./scenarios/mam.js";
+import { runMessages } from "./scenarios/messages.js";
+import { type MucShape, mucShapeName, parseMucShapes, runMuc, writeMucConfig } from "./scenarios/muc.js";
+import { runPresence, shapeName } from "./scenarios/presence.js";
+import { runS2s } from "./scenarios/s2s.js";
 import {
   createNatterAccounts,
   FD_LIMIT,
+  freePort,
   natterCommand,
   natterConfig,
-  freePort,
   natterHasBosh,
   type RunningServer,
   runCreateAccounts,
@@ -47,6 +46,7 @@ import {
   writeUsersCsv,
 } from "./servers.js";
 import type { Log, Metric, Target } from "./target.js";
+import { benchCertificate, type CertificateFiles } from "./tls-certificate.js";
 
 const USAGE = `natter load benchmark
 

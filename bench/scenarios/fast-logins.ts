@@ -9,7 +9,7 @@
 
 import { createHash, createHmac, pbkdf2Sync, randomBytes, randomUUID } from "node:crypto";
 import { connect, type Socket } from "node:net";
-import { connect as tlsConnect, type TLSSocket } from "node:tls";
+import { type TLSSocket, connect as tlsConnect } from "node:tls";
 import { cpuSeconds, Histogram, ownCpuSeconds, pool } from "../stats.js";
 import type { Log, Metric, Target } from "../target.js";
 

@@ -2,8 +2,9 @@
 // wire can (RFC 6120 §5), SASL (§6), resource binding (§7) or XEP-0198 resumption, and the iq a module may
 // answer before authentication (XEP-0077). The stream feeds it every element until the stream is bound.
 import { createHmac } from "node:crypto";
+import type { Logger } from "pino";
 import { type FastTokenOptions, FastTokens, type FastVerdict, validAgentId } from "../auth/fast-tokens.js";
-import { type FastLogin, htMechanism, htMechanismsFor, type HtMechanismName } from "../auth/ht-mechanism.js";
+import { type FastLogin, type HtMechanismName, htMechanism, htMechanismsFor } from "../auth/ht-mechanism.js";
 import type { LoginThrottle } from "../auth/login-throttle.js";
 import type { ScramDowngradeCheck } from "../auth/scram-mechanism.js";
 import { StanzaError, StreamError } from "../core/errors.js";
@@ -25,10 +26,9 @@ import {
   NS_STREAM,
   NS_TLS,
 } from "../core/xml/ns.js";
-import type { Logger } from "pino";
 import type { ClientSession } from "./client-session.js";
-import { type SaslResult, SaslNegotiation } from "./sasl-negotiation.js";
-import { parseAuthenticate, type Sasl2Request, rememberUserAgent, sasl2Failure } from "./sasl2.js";
+import { SaslNegotiation, type SaslResult } from "./sasl-negotiation.js";
+import { parseAuthenticate, rememberUserAgent, type Sasl2Request, sasl2Failure } from "./sasl2.js";
 import type { StreamManagementProtocol } from "./stream-management-protocol.js";
 import type { StreamWire } from "./stream-wire.js";
 

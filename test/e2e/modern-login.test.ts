@@ -7,11 +7,11 @@ import { after, before, describe, test } from "node:test";
 import { client } from "@xmpp/client";
 import { pbkdf2Runs } from "../../src/auth/scram-credentials.js";
 import { ScramTestClient } from "../../src/auth/scram-test-client.js";
-import type { RawClient } from "../helpers/raw-client.js";
 import { runNatterAsync } from "../helpers/natter-process.js";
-import { type TestServer, startTestServer } from "../helpers/test-server.js";
-import { rawTls, waitForElement, withTimeout } from "./raw-helpers.js";
+import type { RawClient } from "../helpers/raw-client.js";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { xml } from "../helpers/xmpp-client.js";
+import { rawTls, waitForElement, withTimeout } from "./raw-helpers.js";
 
 const NS_SASL2 = "urn:xmpp:sasl:2";
 const NS_FAST = "urn:xmpp:fast:0";

@@ -4,10 +4,10 @@ import { StanzaError } from "../../core/errors.js";
 import { type Jid, tryParseJid } from "../../core/jid.js";
 import { defineModule } from "../../core/modules.js";
 import type { Session } from "../../core/session.js";
+import { defineSessionState } from "../../core/session-state.js";
 import type { Element } from "../../core/xml/element.js";
 import { NS_CARBONS } from "../../core/xml/ns.js";
 import { type CarbonKind, carbonEligible, isCarbon, isPrivate, wrapCarbon } from "./codec.js";
-import { defineSessionState } from "../../core/session-state.js";
 
 export default defineModule({
   name: "carbons",

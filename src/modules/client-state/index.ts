@@ -4,10 +4,10 @@
 import { z } from "zod";
 import { defineModule } from "../../core/modules.js";
 import type { Session } from "../../core/session.js";
+import { defineSessionState } from "../../core/session-state.js";
 import { Element } from "../../core/xml/element.js";
 import { NS_CSI } from "../../core/xml/ns.js";
 import { csiVerdict } from "./codec.js";
-import { defineSessionState } from "../../core/session-state.js";
 
 const options = z
   .object({
