@@ -10,7 +10,7 @@ import { ScramTestClient } from "../../src/auth/scram-test-client.js";
 import { runNatterAsync } from "../helpers/natter-process.js";
 import type { RawClient } from "../helpers/raw-client.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
-import { xml } from "../helpers/xmpp-client.js";
+import { connect, xml } from "../helpers/xmpp-client.js";
 import { rawTls, waitForElement, withTimeout } from "./raw-helpers.js";
 
 const NS_SASL2 = "urn:xmpp:sasl:2";
@@ -372,6 +372,21 @@ describe("SASL2, Bind 2 and FAST (XEP-0388, XEP-0386, XEP-0484)", () => {
       rc.destroy();
     }
     assert.equal(await scram256(), "success", "upgraded at the PLAIN login");
+  });
+
+  test("over WebSocket (RFC 7395) too: SASL2 + Bind 2 with the same client, and a message to a TCP client", async () => {
+    const web = await connect(ts, "erin", "erin-pw", { websocket: "wss", sasl2: true, resource: "browser" });
+    const tcp = await connect(ts, "alice", "alice-pw", { resource: "desk" });
+    try {
+      // Bind 2 (the client's tag), not RFC 6120 binding (which would have given exactly "browser").
+      assert.match(web.jid, /^erin@localhost\/browser\.[A-Za-z0-9_-]{8,12}$/);
+      await web.xmpp.send(xml("message", { to: tcp.jid, type: "chat" }, xml("body", {}, "from the browser")));
+      const got = await tcp.waitFor((s) => s.name === "message" && s.getChildText("body") === "from the browser");
+      assert.equal(got.attrs.from, web.jid);
+    } finally {
+      await web.stop();
+      await tcp.stop();
+    }
   });
 
   test("malformed SASL2 input gets a SASL2 failure, never a crash", async () => {
