@@ -441,6 +441,14 @@ describe("SASL2, Bind 2 and FAST (XEP-0388, XEP-0386, XEP-0484)", () => {
       const jid = success.getChildText("authorization-identifier") ?? "";
       const session = ts.server.core.sessions.resourcesOf("carol@localhost").find((s) => s.jid.toString() === jid);
       assert.ok(session, "the session is bound");
+      // Carbons were enabled inline: what carol's other client sends reaches this one as a <sent/> copy.
+      const other = await connect(ts, "carol", "carol-pw", { resource: "other" });
+      try {
+        await other.xmpp.send(xml("message", { to: "alice@localhost", type: "chat" }, xml("body", {}, "carbon me")));
+        await rc.waitFor(/<sent xmlns="urn:xmpp:carbons:2">[\s\S]*carbon me/);
+      } finally {
+        await other.stop();
+      }
     } finally {
       rc.destroy();
     }
