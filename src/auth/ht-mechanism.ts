@@ -25,7 +25,10 @@ export interface FastLogin {
 }
 
 /** HT mechanisms available on a connection: over TLS only, each -X only where its binding exists. */
-export function htMechanismsFor(ctx: SaslContext, enabled: readonly string[]): HtMechanismName[] {
+export function htMechanismsFor(
+  ctx: Pick<SaslContext, "secure" | "channelBindings">,
+  enabled: readonly string[],
+): HtMechanismName[] {
   if (!ctx.secure) return [];
   return HT_MECHANISMS.filter((name) => {
     if (!enabled.includes(name)) return false;
