@@ -105,7 +105,7 @@ export interface FoldHooks {
   "stream.features": { args: { session: Session }; result: Element };
   /** Extra stream features before authentication, beside STARTTLS and SASL; only once TLS is up where it is required (RFC 6120 §5.3.1). */
   "stream.preauth-features": { args: { stream: PreAuthStream }; result: Element };
-  /** XEP-0386 §… Bind 2 inline features a module offers on a host: the namespaces listed in <bind><inline/>. */
+  /** XEP-0386 Bind 2 inline features a module offers on a host: the namespaces listed in <bind><inline/>. */
   "bind2.features": { args: { host: string }; result: string };
   /** Disco#info for an entity (XEP-0030): host or account, optional node. */
   "disco.info": { args: { to: Jid; from: Jid; node: string | undefined }; result: DiscoInfoPart };

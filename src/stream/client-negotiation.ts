@@ -60,6 +60,8 @@ export interface NegotiatingStream {
   /** The virtual host named in the stream header. */
   readonly host: string;
   readonly session: ClientSession | undefined;
+  /** The stream has closed (a login's storage writes may outlast the connection). */
+  readonly isClosed: boolean;
   writeElement(el: Element): unknown;
   close(error?: StreamError): void;
   /** A new stream is expected (after STARTTLS or SASL success, RFC 6120 §4.3.3). */
@@ -384,7 +386,9 @@ export class ClientNegotiation {
     }
     await this.fastAfterLogin(user, request, success);
 
-    // XEP-0198 inline resumption (XEP-0388 §… inline features): the session resumes; <bind/> is then ignored.
+    // The client may have gone while the storage was written: nothing is bound or resumed for a dead stream.
+    if (stream.isClosed) return;
+    // XEP-0198 inline resumption (XEP-0198 inline in XEP-0388): the session resumes; <bind/> is then ignored.
     if (request?.resume && this.sm.offered) {
       const outcome = this.sm.resume(request.resume);
       if (outcome.kind === "closed") return;
@@ -405,7 +409,7 @@ export class ClientNegotiation {
         aid.t(session.jid.toString());
         success.append(bound);
         // Registered and written with nothing awaited in between, so no stanza can reach the client first.
-        if (!this.commitBind(session)) return;
+        if (stream.isClosed || !this.commitBind(session)) return;
         stream.writeElement(success);
         stream.log.info({ jid: session.jid.toString(), bind2: true }, "resource bound");
         await this.core.hooks.notify("session.bound", { session });
@@ -446,7 +450,7 @@ export class ClientNegotiation {
   }
 
   /**
-   * XEP-0386 §… : the server picks the resource (the client's tag, or its software, then a part stable per user
+   * XEP-0386: the server picks the resource (the client's tag, or its software, then a part stable per user
    * agent), checks the session limit, applies the inline features, and answers with <bound/>. Undefined when
    * binding is refused (the features then offer RFC 6120 binding, which answers why).
    */

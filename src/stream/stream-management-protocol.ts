@@ -44,7 +44,7 @@ export class StreamManagementProtocol {
   }
 
   /**
-   * <enable/> (§3) on a bound stream or inline in XEP-0386 Bind 2 (XEP-0198 §… "Inline"): the <enabled/> or
+   * <enable/> (§3) on a bound stream or inline in XEP-0386 Bind 2 (XEP-0198 inline): the <enabled/> or
    * <failed/> answer, to write or to put into <bound/>.
    */
   enable(session: ClientSession, el: Element): Element {
@@ -111,7 +111,7 @@ export class StreamManagementProtocol {
   }
 
   /**
-   * Checks a <resume/> (§5), on its own or inline in XEP-0388 <authenticate/> (XEP-0198 §… "Inline resumption"),
+   * Checks a <resume/> (§5), on its own or inline in XEP-0388 <authenticate/> (XEP-0198 inline resumption),
    * and takes the session over: the answer is <resumed/> (then `resend`) or <failed/>; "closed" when the stream
    * was closed for a handled count too high.
    */

@@ -38,7 +38,7 @@ export default defineModule({
     toggle(true);
     toggle(false);
 
-    // XEP-0280 §… / XEP-0386: <enable/> inline in a Bind 2 request enables carbons before any message flows.
+    // XEP-0386 with XEP-0280: <enable/> inline in a Bind 2 request enables carbons before any message flows.
     ctx.hookFold("bind2.features", ({ host }) => (host === ctx.host ? NS_CARBONS : undefined));
     ctx.hookFirst("bind2.inline", ({ session, element }) => {
       if (element.ns !== NS_CARBONS || element.name !== "enable" || session.jid.domain !== ctx.host) return;

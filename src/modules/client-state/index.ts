@@ -67,7 +67,7 @@ export default defineModule({
       return undefined; // anything else in the namespace: unsupported, as the stream says
     });
 
-    // XEP-0386 §… (XEP-0352 §6 inline): <inactive/> or <active/> inside a Bind 2 request sets the starting state.
+    // XEP-0386 with XEP-0352: <inactive/> or <active/> inside a Bind 2 request sets the starting state.
     ctx.hookFold("bind2.features", ({ host }) => (host === ctx.host ? NS_CSI : undefined));
     ctx.hookFirst("bind2.inline", ({ session, element }) => {
       if (element.ns !== NS_CSI || session.jid.domain !== ctx.host) return;
