@@ -11,9 +11,18 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { assertBoshEndpoint } from "./bosh-wire.js";
 import { keyDerivations, type Mechanism } from "./client.js";
-import { allowedCores, pinLoadGenerator } from "./cpu-pinning.js";
-import { medianMetrics } from "./median-metrics.js";
 import type { Transport } from "./client-wire.js";
+import { allowedCores, pinLoadGenerator } from "./cpu-pinning.js";
+import {
+  createEjabberdAccounts,
+  DEBIAN_EJABBERD_LIBS,
+  ejabberdInstalled,
+  loadEjabberdRosters,
+  startEjabberd,
+} from "./ejabberd-server.js";
+import { medianMetrics } from "./median-metrics.js";
+import { provisionRosters } from "./provision-rosters.js";
+import { runFastLogins } from "./scenarios/fast-logins.js";
 import { runIdle } from "./scenarios/idle.js";
 import { runLogins } from "./scenarios/logins.js";
 import { runMam } from "./scenarios/mam.js";
@@ -22,15 +31,12 @@ import { type MucShape, mucShapeName, parseMucShapes, runMuc, writeMucConfig } f
 import { runPresence, shapeName } from "./scenarios/presence.js";
 import { runCluster } from "./scenarios/cluster.js";
 import { runS2s } from "./scenarios/s2s.js";
-import { createEjabberdAccounts, DEBIAN_EJABBERD_LIBS, ejabberdInstalled, loadEjabberdRosters, startEjabberd } from "./ejabberd-server.js";
-import { provisionRosters } from "./provision-rosters.js";
-import { benchCertificate, type CertificateFiles } from "./tls-certificate.js";
 import {
   createNatterAccounts,
   FD_LIMIT,
+  freePort,
   natterCommand,
   natterConfig,
-  freePort,
   natterHasBosh,
   type RunningServer,
   runCreateAccounts,
@@ -41,6 +47,7 @@ import {
   writeUsersCsv,
 } from "./servers.js";
 import type { Log, Metric, Target } from "./target.js";
+import { benchCertificate, type CertificateFiles } from "./tls-certificate.js";
 
 const USAGE = `natter load benchmark
 
@@ -65,7 +72,7 @@ target (any XMPP server; omit --port for the built-in comparison):
   --mechanism <m>           SCRAM-SHA-1 (default) or PLAIN
 
 load:
-  --scenarios <list>        idle,idle-tls,ws-idle,bosh-idle,logins,ws-logins,bosh-logins,messages,ws-messages,muc,
+  --scenarios <list>        idle,idle-tls,ws-idle,bosh-idle,logins,ws-logins,bosh-logins,fast-logins,messages,ws-messages,muc,
                             mam,presence,s2s (default: idle,ws-idle,logins,messages,ws-messages,mam;
                             always run in that order; idle-tls is idle with every session negotiating
                             STARTTLS first (the servers get a self-signed certificate); ws-* run the same scenario over WebSocket (RFC 7395),
@@ -240,6 +247,7 @@ const ORDER = [
   "logins",
   "ws-logins",
   "bosh-logins",
+  "fast-logins",
   "messages",
   "ws-messages",
   "muc",
@@ -287,7 +295,9 @@ function presenceShapes(): PresenceShape[] {
           });
   for (const { accounts, contacts } of shapes) {
     if (!(contacts >= 2 && contacts % 2 === 0 && contacts < accounts)) {
-      process.stderr.write(`--presence-*: contacts must be even, at least 2 and below the accounts (${accounts}x${contacts})\n`);
+      process.stderr.write(
+        `--presence-*: contacts must be even, at least 2 and below the accounts (${accounts}x${contacts})\n`,
+      );
       process.exit(2);
     }
   }
@@ -347,9 +357,12 @@ if (!["on", "off"].includes(args["muc-archive"])) {
 /** Accounts every selected scenario together needs. */
 function accountsNeeded(): number {
   let n = 10;
-  if (scenarioNames.has("idle") || scenarioNames.has("idle-tls") || scenarioNames.has("ws-idle")) n = Math.max(n, load.sessions);
+  if (scenarioNames.has("idle") || scenarioNames.has("idle-tls") || scenarioNames.has("ws-idle"))
+    n = Math.max(n, load.sessions);
   if (scenarioNames.has("bosh-idle")) n = Math.max(n, load.boshSessions);
-  if (scenarioNames.has("logins") || scenarioNames.has("ws-logins") || scenarioNames.has("bosh-logins")) n = Math.max(n, load.logins);
+  if (scenarioNames.has("logins") || scenarioNames.has("ws-logins") || scenarioNames.has("bosh-logins"))
+    n = Math.max(n, load.logins);
+  if (scenarioNames.has("fast-logins")) n = Math.max(n, Math.min(load.logins, 2000));
   if (scenarioNames.has("messages") || scenarioNames.has("ws-messages")) n = Math.max(n, load.pairs * 2);
   if (scenarioNames.has("muc")) n = Math.max(n, ...mucShapes.map((m) => m.rooms * m.occupants));
   if (scenarioNames.has("presence")) n = Math.max(n, ...load.presenceShapes.map((s) => s.accounts));
@@ -378,7 +391,12 @@ async function runScenario(unit: RunUnit, target: Target, log: Log): Promise<Met
     case "idle-tls": {
       // idle with STARTTLS (RFC 6120 §5) before SASL on every session; the servers offer it with the bench's
       // certificate in this scenario only.
-      const idle = { sessions: load.sessions, concurrency: load.openConcurrency, presence: load.presence, settle: load.settle };
+      const idle = {
+        sessions: load.sessions,
+        concurrency: load.openConcurrency,
+        presence: load.presence,
+        settle: load.settle,
+      };
       const metrics = await runIdle({ ...target, starttls: true }, idle, log);
       return metrics.map((m) => ({ ...m, key: `tls_${m.key}`, label: `${m.label} (STARTTLS)` }));
     }
@@ -390,14 +408,32 @@ async function runScenario(unit: RunUnit, target: Target, log: Log): Promise<Met
       return overTransport(name, target, log);
     case "idle": {
       const sessions = target.transport === "bosh" ? load.boshSessions : load.sessions;
-      return runIdle(target, { sessions, concurrency: load.openConcurrency, presence: load.presence, settle: load.settle }, log);
+      return runIdle(
+        target,
+        { sessions, concurrency: load.openConcurrency, presence: load.presence, settle: load.settle },
+        log,
+      );
     }
+    case "fast-logins":
+      // XEP-0484 FAST beside SCRAM-SHA-256, both over SASL2 and STARTTLS: Natter (or a --port target) only.
+      if (isPeer(target)) return [];
+      return runFastLogins(target, { count: Math.min(load.logins, 2000), concurrency: load.concurrency }, log);
     case "logins":
-      return runLogins(target, { count: load.logins, concurrency: load.concurrency, presence: load.presence, hold: args["logins-hold"] }, log);
+      return runLogins(
+        target,
+        { count: load.logins, concurrency: load.concurrency, presence: load.presence, hold: args["logins-hold"] },
+        log,
+      );
     case "messages":
       return runMessages(
         target,
-        { pairs: load.pairs, inflight: load.inflight, duration: load.duration, warmup: load.warmup, presence: load.presence },
+        {
+          pairs: load.pairs,
+          inflight: load.inflight,
+          duration: load.duration,
+          warmup: load.warmup,
+          presence: load.presence,
+        },
         log,
       );
     case "mam":
@@ -423,11 +459,23 @@ async function runScenario(unit: RunUnit, target: Target, log: Log): Promise<Met
       );
     case "presence":
       // The rosters of the unit's shape were written into the server's storage before it started (comparison()).
-      return runPresence(target, { ...(unit.shape ?? (load.presenceShapes[0] as PresenceShape)), ...load.presenceRun, concurrency: load.concurrency }, log);
+      return runPresence(
+        target,
+        {
+          ...(unit.shape ?? (load.presenceShapes[0] as PresenceShape)),
+          ...load.presenceRun,
+          concurrency: load.concurrency,
+        },
+        log,
+      );
     case "s2s":
       // Natter federating with Natter: run once, in the Natter column (or against a --port target's settings).
       if (isPeer(target)) return [];
-      return runS2s(target, { pairs: load.pairs, inflight: load.inflight, duration: load.duration, warmup: load.warmup }, log);
+      return runS2s(
+        target,
+        { pairs: load.pairs, inflight: load.inflight, duration: load.duration, warmup: load.warmup },
+        log,
+      );
   }
 }
 
@@ -444,7 +492,8 @@ interface RunUnit {
 }
 const selectedUnits: RunUnit[] = ORDER.filter((s) => scenarioNames.has(s)).flatMap((scenario): RunUnit[] => {
   if (scenario === "muc") return mucShapes.map((muc) => ({ id: `muc-${mucShapeName(muc).key}`, scenario, muc }));
-  if (scenario === "presence") return load.presenceShapes.map((shape) => ({ id: `presence ${shapeName(shape)}`, scenario, shape }));
+  if (scenario === "presence")
+    return load.presenceShapes.map((shape) => ({ id: `presence ${shapeName(shape)}`, scenario, shape }));
   return [{ id: scenario, scenario }];
 });
 
@@ -469,7 +518,9 @@ async function runOnce(
   } catch (err) {
     tlog(`${unit.id} failed: ${(err as Error).stack ?? err}`);
     const key = unit.id.replace(/\s+/g, "_");
-    metrics = [{ key: `${key}_failed`, label: `${unit.id} scenario FAILED`, value: Number.NaN, unit: "", better: "info" }];
+    metrics = [
+      { key: `${key}_failed`, label: `${unit.id} scenario FAILED`, value: Number.NaN, unit: "", better: "info" },
+    ];
   } finally {
     await stop?.();
   }
@@ -479,7 +530,13 @@ async function runOnce(
   return metrics;
 }
 
-function baseTarget(name: string, port: number, httpPort: number | undefined, pid: number | undefined, password: string): Target {
+function baseTarget(
+  name: string,
+  port: number,
+  httpPort: number | undefined,
+  pid: number | undefined,
+  password: string,
+): Target {
   return {
     name,
     host: args.host,
@@ -531,15 +588,23 @@ function table(columns: { name: string; metrics: Metric[] }[], ratio: boolean): 
     if (ratio) {
       const a = values[0]?.value;
       const figures = values.slice(1).flatMap((m) => (m === undefined || Number.isNaN(m.value) ? [] : [m.value]));
-      const b = figures.length === 0 ? undefined : label.better === "lower" ? Math.min(...figures) : Math.max(...figures);
-      row.push(a !== undefined && b !== undefined && b !== 0 && label.better !== "info" ? `${(a / b).toFixed(2)}×` : "");
+      const b =
+        figures.length === 0 ? undefined : label.better === "lower" ? Math.min(...figures) : Math.max(...figures);
+      row.push(
+        a !== undefined && b !== undefined && b !== 0 && label.better !== "info" ? `${(a / b).toFixed(2)}×` : "",
+      );
       row.push(label.better === "info" ? "" : label.better);
     }
     rows.push(row);
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(" | ")} |`;
-  return [line(header), `|${widths.map((w, i) => (i === 0 ? `:${"-".repeat(w + 1)}` : `${"-".repeat(w + 1)}:`)).join("|")}|`, ...rows.map(line)].join("\n");
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(" | ")} |`;
+  return [
+    line(header),
+    `|${widths.map((w, i) => (i === 0 ? `:${"-".repeat(w + 1)}` : `${"-".repeat(w + 1)}:`)).join("|")}|`,
+    ...rows.map(line),
+  ].join("\n");
 }
 
 /** The issues' targets for Natter on a 2-core machine; `peers` (the other servers' figures) for issue 13's p99 rule. */
@@ -550,13 +615,19 @@ function targetsCheck(metrics: Metric[], peers: { name: string; metrics: Metric[
   const kib = get("idle_kib_per_session");
   if (sessions !== undefined && kib !== undefined) {
     const ok = sessions >= 10_000 && kib < 20;
-    lines.push(`${ok ? "PASS" : "MISS"}  ≥ 10,000 idle sessions at < 20 KiB each: ${format(sessions, "")} at ${format(kib, "KiB")}`);
-    lines.push(`${kib <= 10 ? "PASS" : "MISS"}  idle session ≤ 10 KiB over plain TCP (issue 13): ${format(kib, "KiB")}`);
+    lines.push(
+      `${ok ? "PASS" : "MISS"}  ≥ 10,000 idle sessions at < 20 KiB each: ${format(sessions, "")} at ${format(kib, "KiB")}`,
+    );
+    lines.push(
+      `${kib <= 10 ? "PASS" : "MISS"}  idle session ≤ 10 KiB over plain TCP (issue 13): ${format(kib, "KiB")}`,
+    );
   }
   const tlsKib = get("tls_idle_kib_per_session");
   if (tlsKib !== undefined) {
     const held = get("tls_idle_sessions") ?? 0;
-    lines.push(`${tlsKib <= 24 ? "PASS" : "MISS"}  idle session ≤ 24 KiB over STARTTLS (issue 13): ${format(tlsKib, "KiB")} (${format(held, "")} sessions)`);
+    lines.push(
+      `${tlsKib <= 24 ? "PASS" : "MISS"}  idle session ≤ 24 KiB over STARTTLS (issue 13): ${format(tlsKib, "KiB")} (${format(held, "")} sessions)`,
+    );
   }
   const loopP99 = get("message_loop_p99_ms");
   if (loopP99 !== undefined) {
@@ -575,27 +646,38 @@ function targetsCheck(metrics: Metric[], peers: { name: string; metrics: Metric[
     // Per server CPU-second as well: on a shared machine the server gets more or less CPU from run to run.
     const wsPerCpu = get("ws_messages_per_cpu_s");
     const perCpu = get("messages_per_cpu_s");
-    const cost = wsPerCpu !== undefined && perCpu !== undefined ? `; per server CPU-second ${((wsPerCpu / perCpu) * 100).toFixed(0)}% of TCP's` : "";
+    const cost =
+      wsPerCpu !== undefined && perCpu !== undefined
+        ? `; per server CPU-second ${((wsPerCpu / perCpu) * 100).toFixed(0)}% of TCP's`
+        : "";
     lines.push(
       `${ratio >= 0.85 ? "PASS" : "MISS"}  WebSocket messages/s within 15% of TCP: ${format(wsRate, "/s")} = ${(ratio * 100).toFixed(0)}% of ${format(rate, "/s")}${cost}`,
     );
   }
   const wsKib = get("ws_idle_kib_per_session");
   if (wsKib !== undefined) {
-    lines.push(`${wsKib < 24 ? "PASS" : "MISS"}  idle WebSocket session < 24 KiB: ${format(wsKib, "KiB")} (${format(get("ws_idle_sessions") ?? 0, "")} sessions)`);
+    lines.push(
+      `${wsKib < 24 ? "PASS" : "MISS"}  idle WebSocket session < 24 KiB: ${format(wsKib, "KiB")} (${format(get("ws_idle_sessions") ?? 0, "")} sessions)`,
+    );
   }
   const boshMib = get("bosh_idle_mib");
   if (boshMib !== undefined) {
     const held = get("bosh_idle_sessions") ?? 0;
-    lines.push(`${held >= 1000 && boshMib < 64 ? "PASS" : "MISS"}  1,000 BOSH sessions (hold=1) in < 64 MiB: ${format(held, "")} in ${format(boshMib, "MiB")}`);
+    lines.push(
+      `${held >= 1000 && boshMib < 64 ? "PASS" : "MISS"}  1,000 BOSH sessions (hold=1) in < 64 MiB: ${format(held, "")} in ${format(boshMib, "MiB")}`,
+    );
   }
   const boshLogins = get("bosh_logins_per_s");
   if (boshLogins !== undefined) {
-    lines.push(`info  BOSH logins/s: ${format(boshLogins, "/s")} (TCP ${format(get("logins_per_s") ?? Number.NaN, "/s")})`);
+    lines.push(
+      `info  BOSH logins/s: ${format(boshLogins, "/s")} (TCP ${format(get("logins_per_s") ?? Number.NaN, "/s")})`,
+    );
   }
   const mamP99 = get("mam_query_p99");
   if (mamP99 !== undefined) {
-    lines.push(`${mamP99 < 20 ? "PASS" : "MISS"}  MAM page query p99 < 20 ms on ${format(get("mam_items") ?? 0, "")} archived: ${format(mamP99, "ms")}`);
+    lines.push(
+      `${mamP99 < 20 ? "PASS" : "MISS"}  MAM page query p99 < 20 ms on ${format(get("mam_items") ?? 0, "")} archived: ${format(mamP99, "ms")}`,
+    );
   }
   // The 50 × 20 all-talk layout has issue 4's target; the others (issue 13's shapes) are reported.
   for (const shape of mucShapes) {
@@ -616,7 +698,9 @@ function targetsCheck(metrics: Metric[], peers: { name: string; metrics: Metric[
     });
     if (theirs.length === 0) continue;
     const best = theirs.reduce((a, b) => (b.value < a.value ? b : a));
-    lines.push(`${m.value <= best.value ? "PASS" : "MISS"}  ${m.label} no worse than the better peer's: ${format(m.value, "ms")} (${best.name} ${format(best.value, "ms")})`);
+    lines.push(
+      `${m.value <= best.value ? "PASS" : "MISS"}  ${m.label} no worse than the better peer's: ${format(m.value, "ms")} (${best.name} ${format(best.value, "ms")})`,
+    );
   }
   for (const shape of load.presenceShapes) {
     const key = `presence_${shapeName(shape)}`;
@@ -629,7 +713,9 @@ function targetsCheck(metrics: Metric[], peers: { name: string; metrics: Metric[
       `${failures > 0 ? `; ${format(failures, "")} failures` : ""})`;
     // Issue 3's target is for 100 contacts each; other shapes are reported, not judged.
     if (shape.accounts >= 1000 && shape.contacts >= 100) {
-      lines.push(`${allIn <= 30 && failures === 0 ? "PASS" : "MISS"}  ≥ 1,000 accounts with 100 contacts logged in within 30 s: ${summary}`);
+      lines.push(
+        `${allIn <= 30 && failures === 0 ? "PASS" : "MISS"}  ≥ 1,000 accounts with 100 contacts logged in within 30 s: ${summary}`,
+      );
     } else lines.push(`info  presence: ${summary}`);
   }
   return lines;
@@ -670,7 +756,11 @@ async function external(): Promise<void> {
       `${repeat === 1 ? "one run" : `median of ${repeat} runs on the same server process`}\n\n`,
   );
   process.stdout.write(`${table([{ name: target.name, metrics }], false)}\n`);
-  if (args.json) writeFileSync(args.json, JSON.stringify({ load, repeat, pinning, targets: { [target.name]: metrics }, runs }, null, 2));
+  if (args.json)
+    writeFileSync(
+      args.json,
+      JSON.stringify({ load, repeat, pinning, targets: { [target.name]: metrics }, runs }, null, 2),
+    );
 }
 
 async function comparison(): Promise<void> {
@@ -691,7 +781,10 @@ async function comparison(): Promise<void> {
         ? undefined
         : `no ${args["ejabberd-erl"]} or no ejabberd-*/ebin under ${args["ejabberd-libs"]} (apt-get install ejabberd)`,
   };
-  const named = args.servers?.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const named = args.servers
+    ?.split(",")
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
   for (const name of named ?? []) {
     if (!(name in installed)) {
       process.stderr.write(`--servers: unknown server "${name}" (natter, prosody, ejabberd)\n`);
@@ -783,7 +876,14 @@ async function comparison(): Promise<void> {
       results.push({ name: "Natter", metrics: [] });
     } else {
       // The bosh section only when this checkout has BOSH: an older Natter refuses keys it does not know.
-      const opts = (dir: string) => ({ dir, domain: args.domain, command, mam: args.mam, exemptLoopback: true, bosh: natterHasBosh(args.natter) });
+      const opts = (dir: string) => ({
+        dir,
+        domain: args.domain,
+        command,
+        mam: args.mam,
+        exemptLoopback: true,
+        bosh: natterHasBosh(args.natter),
+      });
       await prepareOne(
         "Natter",
         async (dir, password) => {
@@ -807,7 +907,8 @@ async function comparison(): Promise<void> {
           };
           const config = natterConfig(o, port, httpPort);
           if (scenario === "muc") writeMucConfig(config, load.muc.archive);
-          if (shape !== undefined) await writeRosters("Natter", shape, () => provisionRosters(config, shape.accounts, shape.contacts));
+          if (shape !== undefined)
+            await writeRosters("Natter", shape, () => provisionRosters(config, shape.accounts, shape.contacts));
           return startNatter(o, config, port, httpPort);
         },
       );
@@ -827,12 +928,24 @@ async function comparison(): Promise<void> {
             writeProsodyRosters(join(dir, "data"), args.domain, "bench-user-", shape.accounts, shape.contacts),
           );
         }
-        return startProsody({ dir, domain: args.domain, binary: args.prosody, mam: args.mam, tls: tlsFor(unit.scenario) });
+        return startProsody({
+          dir,
+          domain: args.domain,
+          binary: args.prosody,
+          mam: args.mam,
+          tls: tlsFor(unit.scenario),
+        });
       },
     );
   }
   if (wanted.includes("ejabberd")) {
-    const opts = (dir: string) => ({ dir, domain: args.domain, erl: args["ejabberd-erl"], libs: args["ejabberd-libs"], mam: args.mam });
+    const opts = (dir: string) => ({
+      dir,
+      domain: args.domain,
+      erl: args["ejabberd-erl"],
+      libs: args["ejabberd-libs"],
+      mam: args.mam,
+    });
     await prepareOne(
       "ejabberd",
       async (dir, password) => {
@@ -844,7 +957,9 @@ async function comparison(): Promise<void> {
       async (dir, unit) => {
         const { shape } = unit;
         if (shape !== undefined) {
-          await writeRosters("ejabberd", shape, () => loadEjabberdRosters(opts(dir), "bench-user-", shape.accounts, shape.contacts));
+          await writeRosters("ejabberd", shape, () =>
+            loadEjabberdRosters(opts(dir), "bench-user-", shape.accounts, shape.contacts),
+          );
         }
         return startEjabberd({ ...opts(dir), tls: tlsFor(unit.scenario) });
       },
@@ -858,7 +973,9 @@ async function comparison(): Promise<void> {
       for (const c of contenders) {
         const metrics = await runOnce(c.name, unit, r, async () => {
           const server = await c.start(unit);
-          log(`${c.name}: started, pid ${server.pid} on cores ${allowedCores(server.pid)}, port ${server.port}, dir ${c.dir}`);
+          log(
+            `${c.name}: started, pid ${server.pid} on cores ${allowedCores(server.pid)}, port ${server.port}, dir ${c.dir}`,
+          );
           const target = baseTarget(c.name, server.port, server.httpPort, server.pid, c.password);
           return { target: { ...target, loopDelay: server.loopDelay }, stop: server.stop };
         });
@@ -891,10 +1008,18 @@ async function comparison(): Promise<void> {
       `${scenarioNames.has("presence") ? `; presence: ring rosters (subscription both), ${load.concurrency} logins in flight with roster get, then ${load.presenceRun.updates} updates each, one in flight` : ""}` +
       "; ws-/bosh- rows over WebSocket / BOSH on the HTTP port\n\n",
   );
-  const ordered = ["Natter", "Prosody", "ejabberd"].map((n) => results.find((r) => r.name === n)).filter((r) => r !== undefined);
+  const ordered = ["Natter", "Prosody", "ejabberd"]
+    .map((n) => results.find((r) => r.name === n))
+    .filter((r) => r !== undefined);
   process.stdout.write(`${table(ordered, ordered.length >= 2 && ordered[0]?.name === "Natter")}\n`);
   const natter = results.find((r) => r.name === "Natter");
-  if (natter && natter.metrics.length > 0) process.stdout.write(`\nNatter against the targets:\n  ${targetsCheck(natter.metrics, results.filter((r) => r !== natter)).join("\n  ")}\n`);
+  if (natter && natter.metrics.length > 0)
+    process.stdout.write(
+      `\nNatter against the targets:\n  ${targetsCheck(
+        natter.metrics,
+        results.filter((r) => r !== natter),
+      ).join("\n  ")}\n`,
+    );
   for (const note of notes) process.stdout.write(`\nnote: ${note}\n`);
   if (tlsDir !== undefined && !args.keep) rmSync(tlsDir, { recursive: true, force: true });
   log(`client-side SCRAM key derivations: ${keyDerivations}`);

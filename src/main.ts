@@ -5,6 +5,7 @@ import { accountJid, addUsersFromFile, CliError, withAccounts } from "./cli/acco
 import { registerAdminCommands } from "./cli/admin-commands.js";
 import { registerCertCommands } from "./cli/cert-status.js";
 import { registerComplianceCommand } from "./cli/compliance.js";
+import { registerFastCommands } from "./cli/fast-commands.js";
 import { registerInviteCommands } from "./cli/invite-commands.js";
 import { registerMigrationCommands } from "./cli/migration.js";
 import { readPassword, readStdin } from "./cli/read-input.js";
@@ -179,6 +180,7 @@ program
 
 registerAdminCommands(program, config);
 registerInviteCommands(program, config);
+registerFastCommands(program, config);
 registerCertCommands(program, config);
 registerMigrationCommands(program, config);
 registerStorageCommands(program, config);

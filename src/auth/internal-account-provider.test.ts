@@ -47,10 +47,7 @@ describe("InternalAccountProvider", () => {
       assert.ok(credentials, hash);
       assert.equal(credentials.iterations, ITERATIONS);
       // The stored keys are exactly those the password derives with the stored salt.
-      assert.deepEqual(
-        await deriveScramCredentials("r0m30myr0m30", hash, ITERATIONS, credentials.salt),
-        credentials,
-      );
+      assert.deepEqual(await deriveScramCredentials("r0m30myr0m30", hash, ITERATIONS, credentials.salt), credentials);
     }
     assert.match(text, /"SHA-256":\{"salt":"[A-Za-z0-9+/=]+","iterations":128,"storedKey":"[A-Za-z0-9+/=]{44}"/);
     assert.equal(await provider.scramCredentials("example.com", "nobody", "SHA-256"), undefined);
@@ -108,9 +105,15 @@ describe("InternalAccountProvider", () => {
         },
       },
     });
-    assert.equal(await provider.verifyPassword("example.com", "legacy", "pw"), true);
     assert.equal(await provider.verifyPassword("example.com", "legacy", "nope"), false);
     assert.equal(await provider.scramCredentials("example.com", "legacy", "SHA-256"), undefined);
+    assert.equal(await provider.verifyPassword("example.com", "legacy", "pw"), true);
+    // XEP-0480 (server side): the password seen once, SCRAM-SHA-256 credentials are added; SHA-1 ones stay.
+    const sha256 = await provider.scramCredentials("example.com", "legacy", "SHA-256");
+    assert.ok(sha256);
+    const again = await deriveScramCredentials("pw", "SHA-256", sha256.iterations, sha256.salt);
+    assert.deepEqual(again.storedKey, sha256.storedKey);
+    assert.deepEqual((await provider.scramCredentials("example.com", "legacy", "SHA-1"))?.storedKey, sha1.storedKey);
   });
 
   it("refuses a nonsensical iteration count", () => {

@@ -81,15 +81,32 @@ export class InternalAccountProvider implements AccountProvider {
       }
       const { hash, credentials } = stored;
       const derived = await deriveScramCredentials(password, hash, credentials.iterations, credentials.salt);
-      return (
+      const valid =
         derived.storedKey.length === credentials.storedKey.length &&
-        timingSafeEqual(derived.storedKey, credentials.storedKey)
-      );
+        timingSafeEqual(derived.storedKey, credentials.storedKey);
+      // XEP-0480 (server side): an account imported with SCRAM-SHA-1 credentials only gets SCRAM-SHA-256 ones the
+      // first time its password is seen (a PLAIN login), so SCRAM-SHA-256 works for it from then on.
+      if (valid && hash === "SHA-1" && username !== undefined && isObject(record)) {
+        await this.addSha256(host, username, record, password).catch(() => undefined);
+      }
+      return valid;
     } catch (err) {
       // A password the OpaqueString profile refuses cannot be anyone's.
       if (err instanceof PrecisError) return false;
       throw err;
     }
+  }
+
+  private async addSha256(
+    host: string,
+    username: string,
+    record: { [key: string]: Json },
+    password: string,
+  ): Promise<void> {
+    const scram = isObject(record.scram) ? record.scram : {};
+    if (scram["SHA-256"] !== undefined) return;
+    const sha256 = await deriveScramCredentials(password, "SHA-256", this.options.iterations);
+    await this.store(host).set(username, { ...record, scram: { ...scram, "SHA-256": encodeCredentials(sha256) } });
   }
 
   async userExists(host: string, user: string): Promise<boolean> {

@@ -77,6 +77,11 @@ export interface FirstHooks {
   "stream.preauth-iq": { stream: PreAuthStream; stanza: Element };
   /** A top-level element of a bound client stream that is not a stanza (stream management, CSI). Handled: consumed; otherwise unsupported-stanza-type. */
   "stream.element": { session: Session; element: Element };
+  /**
+   * A XEP-0386 Bind 2 inline feature request (a child of <bind/>: carbons <enable/>, CSI <inactive/>) for a
+   * session being bound, before any stanza flows. Handled: applied.
+   */
+  "bind2.inline": { session: Session; element: Element };
   /** A stanza from a local client, `from` stamped, before routing. Handled: not routed further. */
   "stanza.outbound": { session: Session; stanza: Element };
   /**
@@ -115,6 +120,8 @@ export interface FoldHooks {
   "stream.features": { args: { session: Session }; result: Element };
   /** Extra stream features before authentication, beside STARTTLS and SASL; only once TLS is up where it is required (RFC 6120 §5.3.1). */
   "stream.preauth-features": { args: { stream: PreAuthStream }; result: Element };
+  /** XEP-0386 Bind 2 inline features a module offers on a host: the namespaces listed in <bind><inline/>. */
+  "bind2.features": { args: { host: string }; result: string };
   /** Disco#info for an entity (XEP-0030): host or account, optional node. */
   "disco.info": { args: { to: Jid; from: Jid; node: string | undefined }; result: DiscoInfoPart };
   /** Disco#items for an entity. */

@@ -58,6 +58,8 @@ const LIVE: Path[] = [
   ["listeners", "https"],
   // Client connections: new connections and logins take them (apply-client-settings.ts).
   ["c2s"],
+  // XEP-0484 FAST: the next logins take them too (transports/client-settings.ts).
+  ["fast"],
   // auth: all but where passwords are checked (provider, host_providers, cache, ldap, external, http): the
   // providers are built at start (auth/account-providers.ts), so those wait for a restart.
   ["auth", "scram_iterations"],

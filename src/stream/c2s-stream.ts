@@ -37,7 +37,15 @@ export interface C2sOptions extends NegotiationOptions {
   resumption: ResumptionRegistry;
 }
 
-const PRESENCE_TYPES = new Set(["unavailable", "subscribe", "subscribed", "unsubscribe", "unsubscribed", "probe", "error"]);
+const PRESENCE_TYPES = new Set([
+  "unavailable",
+  "subscribe",
+  "subscribed",
+  "unsubscribe",
+  "unsubscribed",
+  "probe",
+  "error",
+]);
 const IQ_TYPES = new Set(["get", "set", "result", "error"]);
 
 export class C2sStream extends XmlStream implements SessionStream {
@@ -107,7 +115,12 @@ export class C2sStream extends XmlStream implements SessionStream {
     const to = tryParseJid(attrs.to);
     const host = to && to.local === "" && to.resource === "" ? to.domain : "";
     const from = tryParseJid(attrs.from);
-    const header: StreamHeaderFields = { contentNs: NS_CLIENT, id: this.id, from: host || this.defaultHost(), ...(from ? { to: from.toString() } : {}) };
+    const header: StreamHeaderFields = {
+      contentNs: NS_CLIENT,
+      id: this.id,
+      from: host || this.defaultHost(),
+      ...(from ? { to: from.toString() } : {}),
+    };
     const refusal = this.headerRefusal(contentNs, attrs.version, host);
     if (refusal) {
       // RFC 6120 §4.7.1: answer with our own header before any error.
@@ -175,7 +188,8 @@ export class C2sStream extends XmlStream implements SessionStream {
       this.opts.streamManagement?.maxUnackedBytes ?? Number.POSITIVE_INFINITY,
       this.log,
     );
-    this.peerAuthenticated(this.opts.rateLimits.authenticated);
+    // Parser limits too: a SASL2 login (XEP-0388) has no stream restart to apply them.
+    this.peerAuthenticated(this.opts.rateLimits.authenticated, this.opts.limits);
   }
 
   bound(): void {
@@ -220,7 +234,9 @@ export class C2sStream extends XmlStream implements SessionStream {
     const kind = el.name;
     // draft-cridland-xmpp-session: a no-op answered at once.
     if (kind === "iq" && el.getChild("session", NS_SESSION) && el.attrs.to === undefined) {
-      session.send(new Element("iq", NS_CLIENT, { type: "result", ...(el.attrs.id !== undefined ? { id: el.attrs.id } : {}) }));
+      session.send(
+        new Element("iq", NS_CLIENT, { type: "result", ...(el.attrs.id !== undefined ? { id: el.attrs.id } : {}) }),
+      );
       return;
     }
     // RFC 6120 §8.1.2.1: the server stamps `from`; any other address than the client's own is refused.

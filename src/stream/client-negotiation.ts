@@ -1,19 +1,34 @@
 // Client stream negotiation, the same on every client transport (TCP, WebSocket, BOSH): STARTTLS where the
 // wire can (RFC 6120 §5), SASL (§6), resource binding (§7) or XEP-0198 resumption, and the iq a module may
 // answer before authentication (XEP-0077). The stream feeds it every element until the stream is bound.
+import { createHmac } from "node:crypto";
+import type { Logger } from "pino";
+import { type FastTokenOptions, FastTokens, type FastVerdict, validAgentId } from "../auth/fast-tokens.js";
+import { type FastLogin, type HtMechanismName, htMechanism, htMechanismsFor } from "../auth/ht-mechanism.js";
 import type { LoginThrottle } from "../auth/login-throttle.js";
 import type { ScramDowngradeCheck } from "../auth/scram-mechanism.js";
 import { StanzaError, StreamError } from "../core/errors.js";
 import type { PreAuthStream } from "../core/hooks.js";
-import { enforceResource, makeJid } from "../core/jid.js";
+import { enforceResource, type Jid, makeJid } from "../core/jid.js";
 import type { CoreServices } from "../core/modules.js";
 import { randomBase64url } from "../core/random-text.js";
 import { SessionState } from "../core/session-state.js";
 import { Element } from "../core/xml/element.js";
-import { NS_BIND, NS_CLIENT, NS_SASL, NS_SESSION, NS_SM, NS_STREAM, NS_TLS } from "../core/xml/ns.js";
-import type { Logger } from "pino";
+import {
+  NS_BIND,
+  NS_BIND2,
+  NS_CLIENT,
+  NS_FAST,
+  NS_SASL,
+  NS_SASL2,
+  NS_SESSION,
+  NS_SM,
+  NS_STREAM,
+  NS_TLS,
+} from "../core/xml/ns.js";
 import type { ClientSession } from "./client-session.js";
-import { SaslNegotiation } from "./sasl-negotiation.js";
+import { SaslNegotiation, type SaslResult } from "./sasl-negotiation.js";
+import { parseAuthenticate, rememberUserAgent, type Sasl2Request, sasl2Failure } from "./sasl2.js";
 import type { StreamManagementProtocol } from "./stream-management-protocol.js";
 import type { StreamWire } from "./stream-wire.js";
 
@@ -31,6 +46,10 @@ export interface NegotiationOptions {
   maxAuthAttempts: number;
   /** Sessions an account may have bound at once, detached ones included (RFC 6120 §7.6.2.1). */
   maxSessionsPerAccount: number;
+  /** XEP-0388 SASL2 with XEP-0386 Bind 2; undefined = not offered. */
+  sasl2?: { maxUserAgents: number };
+  /** XEP-0484 FAST (inside SASL2); undefined = not offered. */
+  fast?: FastTokenOptions & { mechanisms: string[] };
 }
 
 /** What negotiation needs of the client stream it runs on. */
@@ -41,6 +60,8 @@ export interface NegotiatingStream {
   /** The virtual host named in the stream header. */
   readonly host: string;
   readonly session: ClientSession | undefined;
+  /** The stream has closed (a login's storage writes may outlast the connection). */
+  readonly isClosed: boolean;
   writeElement(el: Element): unknown;
   close(error?: StreamError): void;
   /** A new stream is expected (after STARTTLS or SASL success, RFC 6120 §4.3.3). */
@@ -57,6 +78,10 @@ export class ClientNegotiation {
   private authenticated = false;
   /** Module state before authentication (XEP-0077 registration), made when a module first looks; the session has its own. */
   private preAuthState: SessionState | undefined;
+  /** The XEP-0388 <authenticate/> being answered, and the FAST token it proved. */
+  private sasl2Request: Sasl2Request | undefined;
+  private fastVerdict: Extract<FastVerdict, { ok: true }> | undefined;
+  private fast: FastTokens | undefined;
 
   constructor(
     private readonly stream: NegotiatingStream,
@@ -106,6 +131,7 @@ export class ClientNegotiation {
         for (const m of sasl.offered()) mechs.c("mechanism").t(m);
         const channelBinding = sasl.channelBindingFeature(); // XEP-0440
         if (channelBinding) features.append(channelBinding);
+        if (this.opts.sasl2) features.append(await this.sasl2Feature(sasl.offered()));
         for (const f of await this.core.hooks.fold("stream.preauth-features", { stream: this.preAuthView() }))
           features.append(f);
       }
@@ -125,6 +151,7 @@ export class ClientNegotiation {
     const wire = this.stream.wire;
     if (el.ns === NS_TLS && el.name === "starttls") return this.startTls();
     if (el.ns === NS_SASL) return this.handleSasl(el);
+    if (el.ns === NS_SASL2 && this.opts.sasl2) return this.handleSasl2(el);
     if (this.authenticated && el.name === "iq" && el.ns === NS_CLIENT) return this.handleBindIq(el);
     if (this.authenticated && el.ns === NS_SM) return this.sm.handleBeforeBind(el);
     // An iq a module answers before authentication (XEP-0077 §3.1), once TLS is up where it is required (RFC 6120 §5.3.1).
@@ -198,14 +225,268 @@ export class ClientNegotiation {
       // RFC 6120 §6.4.6: the stream restarts after success.
       stream.restart();
     } else if (outcome.kind === "failure") {
-      if (outcome.condition === "aborted") return;
-      this.authFailures++;
-      this.core.counters.authFailed(outcome.mechanism);
-      stream.log.warn({ user: outcome.username, condition: outcome.condition }, "authentication failed");
-      if (this.authFailures >= this.opts.maxAuthAttempts) {
-        stream.close(new StreamError("policy-violation", "too many failed authentication attempts"));
+      this.authFailed(outcome);
+    }
+  }
+
+  /** A failed exchange (either SASL profile): counted, logged, and the connection closed after too many. */
+  private authFailed(outcome: {
+    condition: string;
+    mechanism: string | undefined;
+    username: string | undefined;
+  }): void {
+    if (outcome.condition === "aborted") return;
+    this.authFailures++;
+    this.core.counters.authFailed(outcome.mechanism);
+    this.stream.log.warn({ user: outcome.username, condition: outcome.condition }, "authentication failed");
+    if (this.authFailures >= this.opts.maxAuthAttempts) {
+      this.stream.close(new StreamError("policy-violation", "too many failed authentication attempts"));
+    }
+  }
+
+  private fastTokens(): FastTokens | undefined {
+    const fast = this.opts.fast;
+    if (!fast) return undefined;
+    this.fast ??= new FastTokens(this.core.storage, this.core.accounts, this.opts.serverSecret, fast);
+    return this.fast;
+  }
+
+  /** FAST mechanisms this connection can use (XEP-0484 §2: TLS only; -X only with its channel binding). */
+  private fastMechanisms(): HtMechanismName[] {
+    const fast = this.opts.fast;
+    if (!fast) return [];
+    const wire = this.stream.wire;
+    return htMechanismsFor({ secure: wire.secure, channelBindings: wire.channelBindings() }, fast.mechanisms);
+  }
+
+  /** XEP-0388 §2.1 <authentication/>: the mechanisms, and inline features (XEP-0386 bind, XEP-0198 sm, XEP-0484 fast). */
+  private async sasl2Feature(mechanisms: readonly string[]): Promise<Element> {
+    const auth = new Element("authentication", NS_SASL2);
+    for (const m of mechanisms) auth.c("mechanism").t(m);
+    const inline = auth.c("inline");
+    const bind = inline.c("bind", NS_BIND2);
+    const vars = await this.core.hooks.fold("bind2.features", { host: this.stream.host });
+    if (this.sm.offered) vars.unshift(NS_SM);
+    if (vars.length > 0) {
+      const bindInline = bind.c("inline");
+      for (const v of vars) bindInline.c("feature", NS_BIND2, { var: v });
+    }
+    if (this.sm.offered) inline.c("sm", NS_SM);
+    const fast = this.fastMechanisms();
+    if (fast.length > 0) {
+      const f = inline.c("fast", NS_FAST);
+      for (const m of fast) f.c("mechanism").t(m);
+    }
+    return auth;
+  }
+
+  /** XEP-0388: <authenticate/>, <response/>, <abort/> on the one stream (no restart after success). */
+  private async handleSasl2(el: Element): Promise<void> {
+    const stream = this.stream;
+    if (this.authenticated) return stream.close(new StreamError("policy-violation", "already authenticated"));
+    if (!stream.wire.secure && this.opts.requireEncryption) {
+      stream.writeElement(sasl2Failure("encryption-required"));
+      return;
+    }
+    const sasl = this.saslNegotiation();
+    let result: SaslResult;
+    if (el.name === "authenticate") {
+      const request = parseAuthenticate(el);
+      if (typeof request === "string") {
+        stream.log.info({ reason: request }, "malformed SASL2 authenticate");
+        sasl.abort();
+        result = {
+          kind: "failure",
+          condition: "malformed-request",
+          text: request,
+          username: undefined,
+          mechanism: undefined,
+        };
+      } else {
+        this.sasl2Request = request;
+        this.fastVerdict = undefined;
+        result = await sasl.begin(request.mechanism, request.initialResponse, this.fastExtras(request, sasl));
+      }
+    } else if (el.name === "response") {
+      // A <response/> answers a SASL2 exchange only (not one begun with RFC 6120 <auth/>).
+      result = this.sasl2Request
+        ? await sasl.respond(el.text())
+        : {
+            kind: "failure",
+            condition: "malformed-request",
+            text: "no authentication in progress",
+            username: undefined,
+            mechanism: undefined,
+          };
+    } else if (el.name === "abort") {
+      result = sasl.abort();
+    } else {
+      sasl.abort();
+      const text = `<${el.name}/> is not a SASL2 element`;
+      result = { kind: "failure", condition: "malformed-request", text, username: undefined, mechanism: undefined };
+    }
+    if (result.kind === "challenge") {
+      stream.writeElement(
+        new Element("challenge", NS_SASL2, {}, [result.data.length === 0 ? "" : result.data.toString("base64")]),
+      );
+      return;
+    }
+    if (result.kind === "failure") {
+      this.sasl2Request = undefined;
+      stream.writeElement(sasl2Failure(result.condition, result.text));
+      this.authFailed(result);
+      return;
+    }
+    await this.sasl2Success(result);
+  }
+
+  /** The HT mechanisms for this <authenticate/>, when it names a user agent to bind tokens to. */
+  private fastExtras(request: Sasl2Request, sasl: SaslNegotiation) {
+    const tokens = this.fastTokens();
+    const agentId = request.userAgent?.id;
+    if (!tokens || !validAgentId(agentId)) return [];
+    const login: FastLogin = {
+      attempt: { agentId, count: request.fast?.count, invalidate: request.fast?.invalidate ?? false },
+      verified: (verdict) => {
+        this.fastVerdict = verdict;
+      },
+    };
+    return this.fastMechanisms().map((name) => htMechanism(name, tokens, login, sasl.guard));
+  }
+
+  private async sasl2Success(result: Extract<SaslResult, { kind: "success" }>): Promise<void> {
+    const stream = this.stream;
+    const request = this.sasl2Request;
+    this.sasl2Request = undefined;
+    this.authenticated = true;
+    this.sasl = undefined;
+    const user = result.username;
+    stream.log.info(
+      { user: `${user}@${stream.host}`, mechanism: result.mechanism, sasl2: true },
+      "authentication succeeded",
+    );
+    this.core.counters.authSucceeded(result.mechanism);
+    stream.authenticatedAs(user);
+    const session = stream.session!;
+    const success = new Element("success", NS_SASL2);
+    // XEP-0388 §2.6.1: the mechanism's additional data (SCRAM's server-final, HT's responder hash).
+    if (result.data && result.data.length > 0) success.c("additional-data").t(result.data.toString("base64"));
+    const aid = success.c("authorization-identifier");
+    aid.t(`${user}@${stream.host}`);
+    const agentId = request?.userAgent?.id;
+    if (request?.userAgent && validAgentId(agentId) && this.opts.sasl2) {
+      await rememberUserAgent(
+        this.core.storage,
+        stream.host,
+        user,
+        agentId,
+        request.userAgent,
+        this.opts.sasl2.maxUserAgents,
+      ).catch((err: unknown) => stream.log.warn({ err }, "could not remember the user agent"));
+    }
+    await this.fastAfterLogin(user, request, success);
+
+    // The client may have gone while the storage was written: nothing is bound or resumed for a dead stream.
+    if (stream.isClosed) return;
+    // XEP-0198 inline resumption (XEP-0198 inline in XEP-0388): the session resumes; <bind/> is then ignored.
+    if (request?.resume && this.sm.offered) {
+      const outcome = this.sm.resume(request.resume);
+      if (outcome.kind === "closed") return;
+      if (outcome.kind === "resumed") {
+        aid.children.length = 0;
+        aid.t(outcome.session.jid.toString());
+        success.append(outcome.element);
+        stream.writeElement(success);
+        this.sm.resend(outcome.session);
+        return;
+      }
+      success.append(outcome.element);
+    }
+    if (request?.bind) {
+      const bound = await this.bind2(session, request);
+      if (bound) {
+        aid.children.length = 0;
+        aid.t(session.jid.toString());
+        success.append(bound);
+        // Registered and written with nothing awaited in between, so no stanza can reach the client first.
+        if (stream.isClosed || !this.commitBind(session)) return;
+        stream.writeElement(success);
+        stream.log.info({ jid: session.jid.toString(), bind2: true }, "resource bound");
+        await this.core.hooks.notify("session.bound", { session });
+        return;
       }
     }
+    stream.writeElement(success);
+    // No stream restart (XEP-0388 §2.6.1): the features of the authenticated stream follow at once.
+    stream.writeElement(await this.features());
+  }
+
+  /** XEP-0484 §3/§4: a FAST login's bookkeeping, and a token for a client that asked for one. */
+  private async fastAfterLogin(user: string, request: Sasl2Request | undefined, success: Element): Promise<void> {
+    const tokens = this.fastTokens();
+    const agentId = request?.userAgent?.id;
+    if (!tokens || !request || !validAgentId(agentId)) return;
+    const host = this.stream.host;
+    let mechanism = request.requestToken;
+    try {
+      const verdict = this.fastVerdict;
+      this.fastVerdict = undefined;
+      if (verdict) {
+        const due = await tokens.used(host, user, verdict, request.fast?.invalidate ?? false);
+        // §3.3: a token due for rotation is replaced with one for the same mechanism.
+        if (due && !request.fast?.invalidate) mechanism ??= verdict.record.mech;
+      }
+      if (mechanism === undefined) return;
+      if (!(this.fastMechanisms() as string[]).includes(mechanism)) {
+        this.stream.log.info({ mechanism }, "FAST token refused: mechanism not offered");
+        return;
+      }
+      const issued = await tokens.issue(host, user, agentId, mechanism);
+      success.c("token", NS_FAST, { token: issued.token, expiry: issued.expiry.toISOString() });
+      this.stream.log.info({ user: `${user}@${host}`, mechanism }, "FAST token issued");
+    } catch (err) {
+      this.stream.log.warn({ err }, "FAST token bookkeeping failed");
+    }
+  }
+
+  /**
+   * XEP-0386: the server picks the resource (the client's tag, or its software, then a part stable per user
+   * agent), checks the session limit, applies the inline features, and answers with <bound/>. Undefined when
+   * binding is refused (the features then offer RFC 6120 binding, which answers why).
+   */
+  private async bind2(session: ClientSession, request: Sasl2Request): Promise<Element | undefined> {
+    const stream = this.stream;
+    const bind = request.bind!;
+    const tag = bind.getChildText("tag", NS_BIND2) ?? request.userAgent?.software ?? "";
+    const agentId = request.userAgent?.id;
+    const suffix = validAgentId(agentId)
+      ? createHmac("sha256", this.opts.serverSecret)
+          .update(`bind2\0${session.jid.bareString()}\0${agentId}`)
+          .digest("base64url")
+          .slice(0, 8)
+      : randomBase64url(9);
+    let prefix = "";
+    try {
+      prefix = tag.trim() === "" ? "" : enforceResource(tag.trim().slice(0, 32).replace(/\s+/g, "-"));
+    } catch {
+      prefix = "";
+    }
+    const jid = makeJid(session.jid.local, stream.host, prefix ? `${prefix}.${suffix}` : suffix);
+    const refusal = this.sessionLimit(jid);
+    if (refusal) return undefined;
+    session.jid = jid;
+    const bound = new Element("bound", NS_BIND2);
+    for (const child of bind.children) {
+      if (!(child instanceof Element) || (child.ns === NS_BIND2 && child.name === "tag")) continue;
+      if (child.ns === NS_SM && child.name === "enable") {
+        bound.append(this.sm.enable(session, child));
+        continue;
+      }
+      const handled = await this.core.hooks.first("bind2.inline", { session, element: child });
+      if (!handled)
+        stream.log.info({ ns: child.ns, name: child.name }, "bind2: inline request not understood, ignored");
+    }
+    return bound;
   }
 
   private replyIq(iq: Element, payload?: Element, error?: StanzaError): void {
@@ -215,6 +496,43 @@ export class ClientNegotiation {
     if (error) reply.append(error.toElement());
     else if (payload) reply.append(payload);
     this.stream.writeElement(reply);
+  }
+
+  /**
+   * RFC 6120 §7.6.2.1: over the account's limit (a same-resource takeover adds none) → resource-constraint. A
+   * session waiting for resumption (XEP-0198 §5) gives way to a client that is here; it ends as on expiry, its
+   * unacknowledged messages re-routed. Only connected sessions refuse the bind.
+   */
+  private sessionLimit(jid: Jid): StanzaError | undefined {
+    const sessions = this.core.sessions;
+    if (sessions.get(jid) !== undefined || sessions.countOf(jid) < this.opts.maxSessionsPerAccount) return undefined;
+    const waiting = sessions.resourcesOf(jid.bareString()).find((s) => !s.attached);
+    if (waiting) {
+      this.stream.log.info(
+        { user: jid.bareString(), ended: waiting.jid.toString() },
+        "session limit: a session waiting for resumption gives way",
+      );
+      waiting.close(new StreamError("resource-constraint", "the account's session limit"));
+      return undefined;
+    }
+    this.stream.log.warn(
+      { user: jid.bareString(), limit: this.opts.maxSessionsPerAccount },
+      "bind refused: too many sessions for the account",
+    );
+    return new StanzaError("resource-constraint", "too many sessions for this account", { type: "wait" });
+  }
+
+  /** Registers the session under its JID and marks the stream bound (synchronous: nothing can come first). */
+  private commitBind(session: ClientSession): boolean {
+    const stream = this.stream;
+    const replaced = this.core.sessions.add(session);
+    if (replaced) {
+      // RFC 6120 §7.7.2.2: the new session takes over; the old one is told why it ends.
+      stream.log.info({ jid: session.jid.toString() }, "resource conflict: replacing the older session");
+      replaced.close(new StreamError("conflict", "replaced by a new connection with the same resource"));
+    }
+    stream.bound();
+    return true;
   }
 
   /** Resource binding (RFC 6120 §7) and legacy session establishment. */
@@ -232,38 +550,10 @@ export class ClientNegotiation {
         return this.replyIq(iq, undefined, new StanzaError("bad-request", "resource is not allowed"));
       }
       const jid = makeJid(session.jid.local, stream.host, resource);
-      // RFC 6120 §7.6.2.1: over the account's limit (a same-resource takeover adds none) → resource-constraint.
-      const sessions = this.core.sessions;
-      if (sessions.get(jid) === undefined && sessions.countOf(jid) >= this.opts.maxSessionsPerAccount) {
-        // A session waiting for resumption (XEP-0198 §5) gives way to a client that is here; it ends as on
-        // expiry, its unacknowledged messages re-routed. Only connected sessions refuse the bind.
-        const waiting = sessions.resourcesOf(jid.bareString()).find((s) => !s.attached);
-        if (waiting) {
-          stream.log.info(
-            { user: jid.bareString(), ended: waiting.jid.toString() },
-            "session limit: a session waiting for resumption gives way",
-          );
-          waiting.close(new StreamError("resource-constraint", "the account's session limit"));
-        } else {
-          stream.log.warn(
-            { user: jid.bareString(), limit: this.opts.maxSessionsPerAccount },
-            "bind refused: too many sessions for the account",
-          );
-          return this.replyIq(
-            iq,
-            undefined,
-            new StanzaError("resource-constraint", "too many sessions for this account", { type: "wait" }),
-          );
-        }
-      }
+      const refusal = this.sessionLimit(jid);
+      if (refusal) return this.replyIq(iq, undefined, refusal);
       session.jid = jid;
-      const replaced = sessions.add(session);
-      if (replaced) {
-        // RFC 6120 §7.7.2.2: the new session takes over; the old one is told why it ends.
-        stream.log.info({ jid: session.jid.toString() }, "resource conflict: replacing the older session");
-        replaced.close(new StreamError("conflict", "replaced by a new connection with the same resource"));
-      }
-      stream.bound();
+      if (!this.commitBind(session)) return;
       stream.log.info({ jid: session.jid.toString() }, "resource bound");
       const result = new Element("bind", NS_BIND);
       result.c("jid").t(session.jid.toString());

@@ -28,6 +28,18 @@ export type SaslOutcome =
       mechanism: string | undefined;
     };
 
+/** One step of an exchange, before any profile's framing (RFC 6120 <success/> or XEP-0388 <success/>). */
+export type SaslResult =
+  | { kind: "challenge"; data: Buffer }
+  | { kind: "success"; data: Buffer | undefined; username: string; mechanism: string }
+  | {
+      kind: "failure";
+      condition: SaslFailureCondition;
+      text: string | undefined;
+      username: string | undefined;
+      mechanism: string | undefined;
+    };
+
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** One text for every throttle refusal, so that it says nothing about the credentials sent. */
@@ -135,43 +147,64 @@ export class SaslNegotiation {
     return this.exchange !== undefined;
   }
 
-  /** Handles <auth/>, <response/> or <abort/>. */
+  /** Handles <auth/>, <response/> or <abort/> (RFC 6120 §6.4). */
   async handle(el: Element): Promise<SaslOutcome> {
-    if (el.name === "abort") {
-      this.exchange = undefined;
-      this.settleWithoutVerdict();
-      return this.fail("aborted");
-    }
-    if (el.name === "auth") return this.start(el);
-    if (el.name === "response") {
-      if (!this.exchange) return this.fail("malformed-request", "no authentication in progress");
-      return this.step(el.text());
-    }
-    return this.fail("malformed-request");
+    let result: SaslResult;
+    if (el.name === "abort") result = this.abort();
+    else if (el.name === "auth") {
+      // RFC 6120 §6.4.2: no text = no initial response; "=" = empty initial response.
+      const text = el.text();
+      result = await this.begin(el.attrs.mechanism, text.trim() === "" ? undefined : text);
+    } else if (el.name === "response") result = await this.respond(el.text());
+    else result = this.failed("malformed-request");
+    return rfc6120Outcome(result);
   }
 
-  private async start(el: Element): Promise<SaslOutcome> {
+  /** The client gives up the exchange (RFC 6120 §6.4.4, XEP-0388 <abort/>). */
+  abort(): SaslResult {
+    this.exchange = undefined;
+    this.settleWithoutVerdict();
+    return this.failed("aborted");
+  }
+
+  /** A response to a challenge; `text` is base64 ("=" or "" for empty). */
+  async respond(text: string): Promise<SaslResult> {
+    if (!this.exchange) return this.failed("malformed-request", "no authentication in progress");
+    return this.step(text);
+  }
+
+  /**
+   * Starts an exchange with the named mechanism and its initial response (base64, undefined for none).
+   * `extra`: mechanisms usable for this exchange only, never offered in the mechanism list (XEP-0484 FAST
+   * mechanisms, advertised inside SASL2's <fast/>); they reach accounts through `guard`.
+   */
+  async begin(
+    mechanism: string | undefined,
+    initial: string | undefined,
+    extra: SaslMechanism[] = [],
+  ): Promise<SaslResult> {
     // RFC 6120 §6.4.5: a new <auth/> abandons an exchange in progress.
     this.exchange = undefined;
     this.settleWithoutVerdict();
     this.attemptedUser = undefined;
+    const extraMech = extra.find((m) => m.name === mechanism && m.available(this.ctx));
     // Only an offered name is kept: it labels metrics, where a client's made-up name must never go.
-    const named = el.attrs.mechanism;
-    this.mechanismName = named !== undefined && this.offered().includes(named) ? named : "";
+    this.mechanismName = mechanism !== undefined && (this.offered().includes(mechanism) || extraMech) ? mechanism : "";
     const ip = this.ctx.remoteAddress;
     // An address refused outright is told so before any credentials are looked at.
     this.verdict = this.throttle.check(ip, undefined);
-    if (this.verdict.refused) return this.fail("temporary-auth-failure", REFUSED_TEXT);
-    const mech = this.mechanisms().find((m) => m.name === el.attrs.mechanism && m.available(this.ctx));
-    if (!mech) return this.fail("invalid-mechanism");
+    if (this.verdict.refused) return this.failed("temporary-auth-failure", REFUSED_TEXT);
+    const mech = extraMech ?? this.mechanisms().find((m) => m.name === mechanism && m.available(this.ctx));
+    if (!mech) return this.failed("invalid-mechanism");
     // XEP-0474: what the features offered, for the SSDP hash in SCRAM's server-first-message.
     const advertised = { mechanisms: this.offered(), channelBindings: this.advertisedChannelBindings() };
     this.exchange = mech.start({ ...this.ctx, advertised, bindingsUsedByClient: this.bindingsUsedByClient });
     this.mechanismName = mech.name;
-    // RFC 6120 §6.4.2: no text = no initial response; "=" = empty initial response.
-    const text = el.text();
-    return this.step(text.trim() === "" ? undefined : text);
+    return this.step(initial);
   }
+
+  /** For mechanisms outside `mechanisms()` (FAST): the throttle's say on an account named. True = refused. */
+  readonly guard = (host: string, user: string): boolean => this.named(`${user}@${host}`);
 
   /**
    * The client named an account: the throttle decides for this address and account. True = refused. Otherwise
@@ -193,9 +226,9 @@ export class SaslNegotiation {
     this.counted = false;
   }
 
-  private async step(text: string | undefined): Promise<SaslOutcome> {
+  private async step(text: string | undefined): Promise<SaslResult> {
     const exchange = this.exchange;
-    if (!exchange) return this.fail("malformed-request");
+    if (!exchange) return this.failed("malformed-request");
     let response: Buffer | undefined;
     try {
       response = text === undefined ? undefined : decode(text);
@@ -203,18 +236,16 @@ export class SaslNegotiation {
     } catch {
       this.exchange = undefined;
       this.settleWithoutVerdict();
-      return this.fail("incorrect-encoding");
+      return this.failed("incorrect-encoding");
     }
     const result = await exchange.step(response);
     const ip = this.ctx.remoteAddress;
     if (this.verdict.refused) {
       // Refused for this address and account: the same answer whatever was sent, before any password is tried.
       this.exchange = undefined;
-      return this.fail("temporary-auth-failure", REFUSED_TEXT);
+      return this.failed("temporary-auth-failure", REFUSED_TEXT);
     }
-    if (result.kind === "challenge") {
-      return { kind: "reply", element: new Element("challenge", NS_SASL, {}, [encode(result.data)]) };
-    }
+    if (result.kind === "challenge") return { kind: "challenge", data: result.data };
     this.exchange = undefined;
     // While throttled, the answer waits, whether it is a success or a failure: the delay depends only on
     // earlier failures, so its length tells nothing about this password.
@@ -223,20 +254,49 @@ export class SaslNegotiation {
       this.counted = false;
       this.throttle.recordSuccess(ip, `${result.username}@${this.ctx.host}`);
       // RFC 6120 §6.5.1: asked only once the credentials are proven, so the answer tells a stranger nothing.
-      if (await this.provider.isDisabled(this.ctx.host, result.username)) return this.fail("account-disabled", "this account is disabled");
-      const el = new Element("success", NS_SASL);
-      if (result.data && result.data.length > 0) el.t(result.data.toString("base64"));
-      return { kind: "success", element: el, username: result.username, mechanism: this.mechanismName };
+      if (await this.provider.isDisabled(this.ctx.host, result.username))
+        return this.failed("account-disabled", "this account is disabled");
+      return { kind: "success", data: result.data, username: result.username, mechanism: this.mechanismName };
     }
     // Only a checked and wrong password is a guess (its failure was counted when the check started);
     // channel-binding or syntax refusals (a client falling back from -PLUS, a 'y' flag) are not.
     if (result.condition === "not-authorized") this.counted = false;
     else this.settleWithoutVerdict();
-    return this.fail(result.condition, result.text);
+    return this.failed(result.condition, result.text);
   }
 
-  private fail(condition: SaslFailureCondition, text?: string): SaslOutcome {
+  private failed(condition: SaslFailureCondition, text?: string): SaslResult {
     const mechanism = this.mechanismName === "" ? undefined : this.mechanismName;
-    return { kind: "failure", element: failureElement(condition, text), condition, username: this.attemptedUser, mechanism };
+    return { kind: "failure", condition, text, username: this.attemptedUser, mechanism };
+  }
+}
+
+/** Decodes a base64 SASL payload (XEP-0388 §2.2 uses RFC 6120's rules); throws on bad base64. */
+export function decodeSaslData(text: string): Buffer | undefined {
+  return decode(text);
+}
+
+export function encodeSaslData(data: Buffer | undefined): string {
+  return encode(data);
+}
+
+/** A step as RFC 6120 elements. */
+function rfc6120Outcome(result: SaslResult): SaslOutcome {
+  switch (result.kind) {
+    case "challenge":
+      return { kind: "reply", element: new Element("challenge", NS_SASL, {}, [encode(result.data)]) };
+    case "success": {
+      const el = new Element("success", NS_SASL);
+      if (result.data && result.data.length > 0) el.t(result.data.toString("base64"));
+      return { kind: "success", element: el, username: result.username, mechanism: result.mechanism };
+    }
+    case "failure":
+      return {
+        kind: "failure",
+        element: failureElement(result.condition, result.text),
+        condition: result.condition,
+        username: result.username,
+        mechanism: result.mechanism,
+      };
   }
 }

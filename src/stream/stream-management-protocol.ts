@@ -40,9 +40,27 @@ export class StreamManagementProtocol {
   }
 
   private failed(condition: string, h?: number): void {
-    const el = new Element("failed", NS_SM, h === undefined ? {} : { h: String(h) });
-    el.c(condition, NS_STANZAS_ERROR);
-    this.stream.writeElement(el);
+    this.stream.writeElement(failedElement(condition, h));
+  }
+
+  /**
+   * <enable/> (§3) on a bound stream or inline in XEP-0386 Bind 2 (XEP-0198 inline): the <enabled/> or
+   * <failed/> answer, to write or to put into <bound/>.
+   */
+  enable(session: ClientSession, el: Element): Element {
+    const options = this.options;
+    if (!options) return failedElement("feature-not-implemented");
+    if (session.sm) return failedElement("unexpected-request"); // §3: enable once
+    const wantsResume = el.attrs.resume === "true" || el.attrs.resume === "1";
+    const clientMax = Number.parseInt(el.attrs.max ?? "", 10);
+    const timeout =
+      Number.isFinite(clientMax) && clientMax > 0 ? Math.min(clientMax, options.resumeTimeout) : options.resumeTimeout;
+    const resumeId = wantsResume ? newStreamId() : undefined;
+    session.enableStreamManagement(new StreamManagement(resumeId, timeout));
+    const attrs: Record<string, string> = {};
+    if (resumeId) Object.assign(attrs, { id: resumeId, resume: "true", max: String(timeout) });
+    this.stream.log.info({ resumable: wantsResume }, "stream management enabled");
+    return new Element("enabled", NS_SM, attrs);
   }
 
   /** Counts a stanza from the client as handled (XEP-0198 §4: errors included). */
@@ -54,21 +72,9 @@ export class StreamManagementProtocol {
   handleBound(session: ClientSession, el: Element): void {
     const sm = session.sm;
     switch (el.name) {
-      case "enable": {
-        const options = this.options;
-        if (!options) return this.failed("feature-not-implemented");
-        if (sm) return this.failed("unexpected-request"); // §3: enable once
-        const wantsResume = el.attrs.resume === "true" || el.attrs.resume === "1";
-        const clientMax = Number.parseInt(el.attrs.max ?? "", 10);
-        const timeout = Number.isFinite(clientMax) && clientMax > 0 ? Math.min(clientMax, options.resumeTimeout) : options.resumeTimeout;
-        const resumeId = wantsResume ? newStreamId() : undefined;
-        session.enableStreamManagement(new StreamManagement(resumeId, timeout));
-        const attrs: Record<string, string> = {};
-        if (resumeId) Object.assign(attrs, { id: resumeId, resume: "true", max: String(timeout) });
-        this.stream.writeElement(new Element("enabled", NS_SM, attrs));
-        this.stream.log.info({ resumable: wantsResume }, "stream management enabled");
+      case "enable":
+        this.stream.writeElement(this.enable(session, el));
         return;
-      }
       case "r":
         // §4: answer with the count of stanzas handled; harmless even before enable.
         this.stream.writeElement(new Element("a", NS_SM, { h: String(sm?.inbound ?? 0) }));
@@ -81,7 +87,9 @@ export class StreamManagementProtocol {
         return;
       }
       default:
-        return this.stream.close(new StreamError("unsupported-stanza-type", `<${el.name}/> is not a stream management element`));
+        return this.stream.close(
+          new StreamError("unsupported-stanza-type", `<${el.name}/> is not a stream management element`),
+        );
     }
   }
 
@@ -96,20 +104,46 @@ export class StreamManagementProtocol {
   handleBeforeBind(el: Element): void {
     if (el.name === "enable") return this.failed("unexpected-request");
     if (el.name !== "resume") return this.stream.close(new StreamError("unsupported-stanza-type"));
-    if (!this.options) return this.failed("feature-not-implemented");
+    const outcome = this.resume(el);
+    if (outcome.kind === "closed") return;
+    this.stream.writeElement(outcome.element);
+    if (outcome.kind === "resumed") this.resend(outcome.session);
+  }
+
+  /**
+   * Checks a <resume/> (§5), on its own or inline in XEP-0388 <authenticate/> (XEP-0198 inline resumption),
+   * and takes the session over: the answer is <resumed/> (then `resend`) or <failed/>; "closed" when the stream
+   * was closed for a handled count too high.
+   */
+  resume(
+    el: Element,
+  ):
+    | { kind: "resumed"; session: ClientSession; element: Element }
+    | { kind: "failed"; element: Element }
+    | { kind: "closed" } {
+    if (!this.options) return { kind: "failed", element: failedElement("feature-not-implemented") };
     const previd = el.attrs.previd;
     const h = parseH(el.attrs.h);
-    if (previd === undefined || h === undefined) return this.failed("bad-request");
+    if (previd === undefined || h === undefined) return { kind: "failed", element: failedElement("bad-request") };
     const session = this.resumption.get(previd);
     const mine = this.stream.session;
     if (!session || !mine || session.isEnded || session.jid.bareString() !== mine.jid.bareString() || !session.sm) {
       this.stream.log.info({ previd }, "resumption refused: unknown or expired session");
-      return this.failed("item-not-found");
+      return { kind: "failed", element: failedElement("item-not-found") };
     }
     const sm = session.sm;
-    if (!sm.acknowledge(h)) return this.handledCountTooHigh(h, sm.outbound);
+    if (!sm.acknowledge(h)) {
+      this.handledCountTooHigh(h, sm.outbound);
+      return { kind: "closed" };
+    }
     this.stream.resumed(session);
-    this.stream.writeElement(new Element("resumed", NS_SM, { previd, h: String(sm.inbound) }));
+    return { kind: "resumed", session, element: new Element("resumed", NS_SM, { previd, h: String(sm.inbound) }) };
+  }
+
+  /** After <resumed/> was written: what the client had not acknowledged goes again (§5). */
+  resend(session: ClientSession): void {
+    const sm = session.sm;
+    if (!sm) return;
     for (const stanza of sm.unacked) this.stream.writeElement(stanza);
     if (sm.unacked.length > 0) {
       sm.ackRequested = true;
@@ -117,4 +151,10 @@ export class StreamManagementProtocol {
     }
     this.stream.log.info({ jid: session.jid.toString(), resent: sm.unacked.length }, "session resumed");
   }
+}
+
+function failedElement(condition: string, h?: number): Element {
+  const el = new Element("failed", NS_SM, h === undefined ? {} : { h: String(h) });
+  el.c(condition, NS_STANZAS_ERROR);
+  return el;
 }

@@ -22,13 +22,26 @@ export function c2sOptionsFrom(config: Config, serverSecret: Buffer, resumption:
     mechanisms: [...c2s.sasl_mechanisms],
     maxAuthAttempts: 5,
     scramIterations: auth.scram_iterations,
-    scramDowngradeCheck: (auth.scram_downgrade_check === "plus_offered" ? "plus-offered" : "client-shown") as ScramDowngradeCheck,
+    scramDowngradeCheck: (auth.scram_downgrade_check === "plus_offered"
+      ? "plus-offered"
+      : "client-shown") as ScramDowngradeCheck,
     serverSecret,
     keepaliveMs: c2s.keepalive_interval * 1000,
     parserReleaseMs: c2s.parser_release_after * 1000,
     maxPendingBytes: c2s.max_unsent_bytes,
     rateLimits: c2s.rate_limits,
     maxSessionsPerAccount: c2s.max_sessions_per_account,
+    ...(c2s.sasl2.enabled ? { sasl2: { maxUserAgents: c2s.sasl2.max_user_agents } } : {}),
+    ...(c2s.sasl2.enabled && config.fast.enabled
+      ? {
+          fast: {
+            mechanisms: [...config.fast.mechanisms],
+            lifetime: config.fast.token_lifetime,
+            rotateAfter: config.fast.rotate_after,
+            maxTokensPerAccount: config.fast.max_tokens_per_account,
+          },
+        }
+      : {}),
     streamManagement: sm.enabled
       ? { resumeTimeout: sm.resume_timeout, maxUnacked: sm.max_unacked, maxUnackedBytes: sm.max_unacked_bytes }
       : undefined,

@@ -27,6 +27,11 @@ export async function connect(
     reconnect?: boolean;
     /** Over RFC 7395 WebSocket: "wss" on the HTTPS listener, "ws" on the plain HTTP one. */
     websocket?: "ws" | "wss";
+    /**
+     * Log in with XEP-0388 SASL2 + Bind 2, as @xmpp/client does whenever it is offered (the server then picks the
+     * resource). Off by default: these tests bind the resource they name through RFC 6120 SASL and binding.
+     */
+    sasl2?: boolean;
   } = {},
 ): Promise<ConnectedClient> {
   if (opts.websocket) await useWebSocketGlobal();
@@ -43,6 +48,7 @@ export async function connect(
     ...(opts.resource ? { resource: opts.resource } : {}),
   });
   if (!opts.reconnect) xmpp.reconnect.stop();
+  if (!opts.sasl2) hideSasl2(xmpp);
   // xmpp.js waits 2 s for each negotiation step by default: too tight for a loaded 2-core CI machine.
   (xmpp as unknown as { timeout: number }).timeout = 10_000;
   xmpp.on("error", () => {});
@@ -66,4 +72,12 @@ export async function connect(
 async function useWebSocketGlobal(): Promise<void> {
   const g = globalThis as { WebSocket?: unknown };
   if (g.WebSocket === undefined) g.WebSocket = (await import("ws")).WebSocket;
+}
+
+/** Removes the XEP-0388 <authentication/> feature before @xmpp/client sees the features: it uses RFC 6120 SASL. */
+export function hideSasl2(xmpp: Client): void {
+  xmpp.prependListener("element", (el: XmlElement) => {
+    if (el.name !== "stream:features" && el.name !== "features") return;
+    el.children = el.children.filter((c) => typeof c === "string" || c.attrs.xmlns !== "urn:xmpp:sasl:2");
+  });
 }

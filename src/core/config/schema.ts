@@ -404,6 +404,15 @@ export const configSchema = z
           .array(z.enum(SASL_MECHANISMS))
           .min(1, { error: "at least one SASL mechanism is needed" })
           .default([...SASL_MECHANISMS]),
+        // XEP-0388 Extensible SASL Profile with XEP-0386 Bind 2 inline (docs/modern-login.md).
+        sasl2: z
+          .object({
+            enabled: z.boolean().default(true),
+            /** User agents (XEP-0388 <user-agent id/>) remembered per account; the least recently seen go first. */
+            max_user_agents: positiveInt("a number of user agents", 1, 10000).default(32),
+          })
+          .strict()
+          .prefault({}),
         // XEP-0198: acknowledgements and resumption after a dropped connection.
         stream_management: z
           .object({
@@ -417,6 +426,24 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    // XEP-0484 FAST tokens, issued inside SASL2 (c2s.sasl2) (docs/modern-login.md).
+    fast: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** HT mechanisms offered, strongest first; each -X only on connections with its channel binding. */
+        mechanisms: z
+          .array(z.enum(["HT-SHA-256-EXPR", "HT-SHA-256-ENDP", "HT-SHA-256-NONE"]))
+          .min(1, { error: "at least one FAST mechanism is needed (or fast.enabled: false)" })
+          .default(["HT-SHA-256-EXPR", "HT-SHA-256-ENDP", "HT-SHA-256-NONE"]),
+        /** Seconds a token stays valid after it is issued. */
+        token_lifetime: seconds("the token lifetime", 60).default(21 * 86400),
+        /** A token used when older than this (seconds) is replaced by a new one in the <success/>. */
+        rotate_after: seconds("the rotation age", 1).default(7 * 86400),
+        /** Tokens one account holds (two per client during a rotation); the least recently used go first. */
+        max_tokens_per_account: positiveInt("a number of tokens", 2, 10000).default(32),
       })
       .strict()
       .prefault({}),

@@ -10,6 +10,12 @@ export const NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl";
 /** XEP-0440 SASL Channel-Binding Type Capability. */
 export const NS_SASL_CB = "urn:xmpp:sasl-cb:0";
 export const NS_BIND = "urn:ietf:params:xml:ns:xmpp-bind";
+/** XEP-0388 Extensible SASL Profile. */
+export const NS_SASL2 = "urn:xmpp:sasl:2";
+/** XEP-0386 Bind 2. */
+export const NS_BIND2 = "urn:xmpp:bind:0";
+/** XEP-0484 Fast Authentication Streamlining Tokens. */
+export const NS_FAST = "urn:xmpp:fast:0";
 export const NS_SESSION = "urn:ietf:params:xml:ns:xmpp-session";
 export const NS_XML = "http://www.w3.org/XML/1998/namespace";
 

@@ -4,10 +4,10 @@ import { StanzaError } from "../../core/errors.js";
 import { type Jid, tryParseJid } from "../../core/jid.js";
 import { defineModule } from "../../core/modules.js";
 import type { Session } from "../../core/session.js";
+import { defineSessionState } from "../../core/session-state.js";
 import type { Element } from "../../core/xml/element.js";
 import { NS_CARBONS } from "../../core/xml/ns.js";
 import { type CarbonKind, carbonEligible, isCarbon, isPrivate, wrapCarbon } from "./codec.js";
-import { defineSessionState } from "../../core/session-state.js";
 
 export default defineModule({
   name: "carbons",
@@ -37,6 +37,14 @@ export default defineModule({
       });
     toggle(true);
     toggle(false);
+
+    // XEP-0386 with XEP-0280: <enable/> inline in a Bind 2 request enables carbons before any message flows.
+    ctx.hookFold("bind2.features", ({ host }) => (host === ctx.host ? NS_CARBONS : undefined));
+    ctx.hookFirst("bind2.inline", ({ session, element }) => {
+      if (element.ns !== NS_CARBONS || element.name !== "enable" || session.jid.domain !== ctx.host) return;
+      session.state.set(enabled, true);
+      return "handled";
+    });
 
     const copyTo = async (kind: CarbonKind, user: string, original: Element, skip: (s: Session) => boolean) => {
       for (const s of ctx.sessions.resourcesOf(user)) {

@@ -4,10 +4,10 @@
 import { z } from "zod";
 import { defineModule } from "../../core/modules.js";
 import type { Session } from "../../core/session.js";
+import { defineSessionState } from "../../core/session-state.js";
 import { Element } from "../../core/xml/element.js";
 import { NS_CSI } from "../../core/xml/ns.js";
 import { csiVerdict } from "./codec.js";
-import { defineSessionState } from "../../core/session-state.js";
 
 const options = z
   .object({
@@ -65,6 +65,15 @@ export default defineModule({
         return "handled";
       }
       return undefined; // anything else in the namespace: unsupported, as the stream says
+    });
+
+    // XEP-0386 with XEP-0352: <inactive/> or <active/> inside a Bind 2 request sets the starting state.
+    ctx.hookFold("bind2.features", ({ host }) => (host === ctx.host ? NS_CSI : undefined));
+    ctx.hookFirst("bind2.inline", ({ session, element }) => {
+      if (element.ns !== NS_CSI || session.jid.domain !== ctx.host) return;
+      if (element.name === "inactive" && !heldOf(session)) session.state.set(inactive, []);
+      else if (element.name === "active") session.state.delete(inactive);
+      return "handled";
     });
 
     // Last of the delivery hooks (after privacy, carbons, archiving), so what is held was going to be delivered.
