@@ -58,6 +58,33 @@ export const CORE_DECLARATIONS: readonly CoreDeclaration[] = [
     enabled: c2sOn,
   },
   {
+    provider: "stream/sasl2",
+    specs: [
+      { xep: 388, status: "complete", note: "SASL2 beside RFC 6120 SASL, user agents remembered per client" },
+      { xep: 386, status: "complete", note: "Bind 2 with inline stream management, carbons and CSI" },
+      {
+        xep: 480,
+        status: "partial",
+        note: "SHA-1-only credentials upgraded server-side at a PLAIN login; no task protocol",
+      },
+    ],
+    enabled: (c) => c.c2s.sasl2.enabled,
+    switch: "c2s.sasl2.enabled",
+  },
+  {
+    provider: "stream/fast",
+    specs: [
+      {
+        xep: 484,
+        version: "0.2.0",
+        status: "complete",
+        note: "HT-SHA-256-NONE/-ENDP/-EXPR tokens, stored as HMACs, bound to the client id",
+      },
+    ],
+    enabled: (c) => c.c2s.sasl2.enabled && c.fast.enabled,
+    switch: "fast.enabled",
+  },
+  {
     provider: "transports/websocket",
     specs: [{ rfc: 7395, status: "complete", note: "at /xmpp-websocket on the HTTP(S) listener" }],
     enabled: (c) => c.websocket.enabled && httpOn(c),
