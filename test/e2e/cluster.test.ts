@@ -298,7 +298,21 @@ describe("cluster: three nodes, one domain", { timeout: 120_000 }, () => {
     // The new session gets what is sent to the full JID.
     const bob = await on(2, "bob", "b2");
     await second.xmpp.send(xml("presence"));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // bob's node routes to the new session once its view has it: a ping to the full JID answered by the client
+    // (RFC 6121 §8.5.3.1; service-unavailable while the view still has none), polled instead of a fixed wait.
+    await until(
+      () =>
+        bob.xmpp.iqCaller
+          .request(
+            xml("iq", { type: "get", to: "frank@localhost/same" }, xml("ping", { xmlns: "urn:xmpp:ping" })),
+            2000,
+          )
+          .then(
+            () => true,
+            () => false,
+          ),
+      "frank's new session in the view of bob's node",
+    );
     await bob.xmpp.send(xml("message", { to: "frank@localhost/same", type: "chat" }, xml("body", {}, "which one")));
     await second.waitFor(isChat("bob@localhost", "which one"));
     await second.stop();
