@@ -367,7 +367,7 @@ describe("cluster: three nodes, one domain", { timeout: 120_000 }, () => {
     other.destroy();
   });
 
-  it("a node killed with SIGKILL mid-traffic: contacts told, nothing acknowledged lost, nothing twice", async (t) => {
+  it("a node killed with SIGKILL mid-traffic: contacts told, nothing acknowledged lost, twice only in the kill's instant", async (t) => {
     const [n1, n2, n3] = cluster.nodes as [ClusterNode, ClusterNode, ClusterNode];
     // frank (node 1) and erin (node 3) see each other's presence.
     const frank = await onlineOn(0, "frank", "watch");
@@ -402,7 +402,7 @@ describe("cluster: three nodes, one domain", { timeout: 120_000 }, () => {
     const [erinSent, carolSent] = await Promise.all([toErin.finish(), toCarol.finish()]);
     t.diagnostic(`sent ${erinSent} to erin (node 3, killed), ${carolSent} to carol`);
     assert.ok(erinSent > ackedBeforeKill + 10, "messages were sent after the kill");
-    // Every acknowledged message to erin arrives exactly once: live before the kill, or from offline storage
+    // Every acknowledged message to erin arrives: live before the kill, or from offline storage
     // once she logs in again on another node.
     const live = bodiesOf(erinInbox.data, aliceJid);
     erinInbox.destroy();
@@ -419,7 +419,19 @@ describe("cluster: three nodes, one domain", { timeout: 120_000 }, () => {
     t.diagnostic(`erin: ${live.length} live before the kill, ${offline.length} from offline storage`);
     const twice = [...live, ...offline].filter((b, i, all) => all.indexOf(b) !== i);
     if (twice.length > 0) t.diagnostic(`twice: ${twice.join(" ")}`);
-    assert.deepEqual([...live, ...offline].sort(byNumber), expected, "each message to erin exactly once");
+    // The inbox is at least once (docs/cluster.md "Guarantees and limits"): a message the killed node had written
+    // to erin's socket but not yet acknowledged in Redis is handed on again, so it may come once live and once
+    // from offline storage. Only those: each stream has it at most once, and a repeat is among the last few
+    // messages erin got live before the kill (acknowledgements go out once per turn; the sender writes ten a burst).
+    assert.equal(new Set(live).size, live.length, "nothing twice live");
+    assert.equal(new Set(offline).size, offline.length, "nothing twice from offline storage");
+    const lastLive = new Set(live.slice(-10));
+    assert.deepEqual(
+      twice.filter((b) => !lastLive.has(b)),
+      [],
+      "a message comes twice only if it was written in the instant of the kill",
+    );
+    assert.deepEqual([...new Set([...live, ...offline])].sort(byNumber), expected, "each message to erin, none lost");
     erinAgain.destroy();
     // Between the survivors: exactly once, in order.
     await until(() => bodiesOf(carolInbox.data, toCarol.jid).length >= carolSent, "every message to carol", 20_000);
