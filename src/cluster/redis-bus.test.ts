@@ -295,4 +295,32 @@ describe("RedisClusterBus", () => {
     await b.close();
     await cleanup(keyPrefix);
   });
+
+  test("inboxLag counts what waits in a node's inbox, unread or unacknowledged, and is 0 once handled", async () => {
+    const keyPrefix = prefix();
+    const a = await bus(keyPrefix, "a");
+    const b = await bus(keyPrefix, "b");
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const atB: number[] = [];
+    b.onMessage("test.lag", async (message) => {
+      await held;
+      atB.push(message.n as number);
+    });
+    a.start();
+    for (let n = 0; n < 3; n++) await a.send("b", { kind: "test.lag", n });
+    // b has not started reading: three unread entries, measured at its next heartbeat.
+    await until(() => b.inboxLag() === 3, "three waiting");
+    b.start();
+    // Read but held by the handler: still waiting (pending, not acknowledged).
+    await until(() => atB.length === 0 && b.inboxLag() === 3, "three pending");
+    release();
+    await until(() => atB.length === 3, "handled");
+    await until(() => b.inboxLag() === 0, "none waiting");
+    await a.close();
+    await b.close();
+    await cleanup(keyPrefix);
+  });
 });

@@ -191,6 +191,8 @@ export class RedisClusterBus implements ClusterBus {
   private everDisconnected = false;
   private subscriberReadyOnce = false;
   private readonly errorLogged = new Set<string>();
+  /** This node's inbox backlog as last measured (at each heartbeat); undefined until known. */
+  private lastInboxLag: number | undefined;
 
   private constructor(options: RedisBusOptions) {
     this.options = options;
@@ -292,14 +294,20 @@ export class RedisClusterBus implements ClusterBus {
   }
 
   /**
-   * Starts reading the inbox and following membership; resolves once the live nodes are known (the first check).
-   * Entries a previous process with this id left are handled first, as reclaimed.
+   * Starts following membership, then reading the inbox; resolves once the live nodes are known (the first check).
+   * `beforeReading` runs between the two (the session registry loads the other nodes' views there, so that the
+   * first stanzas read are routed by a complete view, not bounced). Entries a previous process with this id left
+   * are handled first, as reclaimed.
    */
-  async start(): Promise<void> {
+  async start(beforeReading?: () => Promise<void>): Promise<void> {
     if (this.started || this.closed) return;
     this.started = true;
-    this.readerDone = this.readLoop();
-    await this.sweep();
+    try {
+      await this.sweep();
+      await beforeReading?.();
+    } finally {
+      if (!this.closed) this.readerDone = this.readLoop();
+    }
   }
 
   /** A Redis command on the command connection (the cluster's own structures: the session registry's hashes). */
@@ -519,6 +527,39 @@ export class RedisClusterBus implements ClusterBus {
       this.log.debug({ err: String(error) }, "heartbeat failed");
     }
     if (this.started) await this.sweep();
+    await this.measureInboxLag();
+  }
+
+  /**
+   * Entries of this node's inbox not handled yet, for `natter_cluster_inbox_lag`: as of the last heartbeat (the
+   * gauge is read synchronously at each scrape); undefined before the first measurement or while Redis is away.
+   */
+  inboxLag(): number | undefined {
+    return this.lastInboxLag;
+  }
+
+  /** XINFO GROUPS: the group's lag (entries not yet read) plus its pending ones (read, not acknowledged). */
+  private async measureInboxLag(): Promise<void> {
+    if (this.closed || !this.command.isReady) return;
+    const stream = this.inboxKey(this.nodeId);
+    try {
+      const groups = (await this.command.sendCommand(["XINFO", "GROUPS", stream])) as unknown[][];
+      const group = groups.map(fieldsOf).find((g) => g.get("name") === GROUP);
+      if (!group) {
+        this.lastInboxLag = undefined;
+        return;
+      }
+      const pending = Number(group.get("pending") ?? 0);
+      const lag = group.get("lag");
+      // Redis leaves lag null when it cannot tell (entries deleted in between: this bus XDELs what it handled).
+      // Handled entries are deleted, so the stream's length is then what is unread plus pending.
+      if (lag === null || lag === undefined)
+        this.lastInboxLag = Number(await this.command.sendCommand(["XLEN", stream]));
+      else this.lastInboxLag = Number(lag) + pending;
+    } catch (error) {
+      this.lastInboxLag = undefined;
+      this.log.debug({ err: String(error) }, "inbox lag not measured");
+    }
   }
 
   private async sweep(): Promise<void> {
@@ -898,6 +939,13 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** The URL without its password, for logs and errors. */
-export function redactUrl(url: string): string {
+export /** A flat RESP2 field list ([name, value, ...]) as a map. */
+function fieldsOf(flat: unknown[]): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  for (let i = 0; i + 1 < flat.length; i += 2) out.set(String(flat[i]), flat[i + 1]);
+  return out;
+}
+
+function redactUrl(url: string): string {
   return url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
 }

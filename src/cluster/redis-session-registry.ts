@@ -181,6 +181,8 @@ export class RedisSessionRegistry implements SessionRegistry {
   private flushScheduled = false;
   private readonly inOrder = createPerKeyQueue();
   private readonly removers: (() => void)[] = [];
+  /** View changes broadcast while a reload reads Redis, applied again over its snapshot (which may predate them). */
+  private readonly duringReload = new Set<(() => void)[]>();
 
   constructor(deps: RedisSessionRegistryDeps) {
     this.d = deps;
@@ -208,8 +210,9 @@ export class RedisSessionRegistry implements SessionRegistry {
    * the sessions a previous process with this id left in Redis (their contacts, now in the view, are told).
    */
   async load(): Promise<void> {
-    await this.bus.start();
-    await this.reloadRemote();
+    // The views first, then the inbox: a stanza read before them would find no session of another node and be
+    // re-routed to offline storage or bounced (a room moving back to a restarted node dropped its occupants).
+    await this.bus.start(() => this.reloadRemote());
     await this.endSessionsOf(this.bus.nodeId);
   }
 
@@ -394,14 +397,19 @@ export class RedisSessionRegistry implements SessionRegistry {
     const view = message.view as WireView | undefined;
     if (!view || typeof view.jid !== "string" || view.node !== from) return;
     this.upsertRemote(view);
+    for (const replay of this.duringReload) replay.push(() => this.upsertRemote(view));
   }
 
   private onDown(message: ClusterMessage, from: string): void {
     const jid = typeof message.jid === "string" ? tryParseJid(message.jid) : undefined;
     if (!jid) return;
-    const existing = this.remote.get(jid.bareString())?.get(jid.resource);
-    if (existing && existing.node === from && existing.id === message.id)
-      this.removeRemote(jid.bareString(), jid.resource);
+    const down = () => {
+      const existing = this.remote.get(jid.bareString())?.get(jid.resource);
+      if (existing && existing.node === from && existing.id === message.id)
+        this.removeRemote(jid.bareString(), jid.resource);
+    };
+    down();
+    for (const replay of this.duringReload) replay.push(down);
   }
 
   private upsertRemote(view: WireView): void {
@@ -556,6 +564,17 @@ export class RedisSessionRegistry implements SessionRegistry {
 
   /** Every other live node's sessions from Redis, replacing the view. */
   private async reloadRemote(): Promise<void> {
+    const replay: (() => void)[] = [];
+    this.duringReload.add(replay);
+    try {
+      await this.reloadSnapshot();
+    } finally {
+      this.duringReload.delete(replay);
+      for (const apply of replay) apply();
+    }
+  }
+
+  private async reloadSnapshot(): Promise<void> {
     const live = new Set(this.bus.liveNodes());
     const fresh: WireView[] = [];
     let cursor = "0";

@@ -2,8 +2,8 @@
 // local Redis, @xmpp/client users on the two nodes that do NOT hold the room, so every stanza to the room is
 // forwarded to its node and every reflection comes back through the registry. Then the room's node is killed
 // with SIGKILL: the occupants learn it (status 332) from their own nodes, rejoin, and the persistent room
-// (its subject) is read back from storage by the next node in its rendezvous order. (A room moving to a node that
-// joins is covered by src/modules/muc/cluster-placement.test.ts: see the report on the restart race.)
+// (its subject) is read back from storage by the next node in its rendezvous order; the node restarts and the room
+// moves back to it, its occupants rejoining there.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { rendezvousOrder } from "../../src/cluster/rendezvous.js";
@@ -79,7 +79,7 @@ describe("cluster: MUC rooms on one node, used from the others", { timeout: 120_
     await cluster?.stop();
   });
 
-  it("occupants on two other nodes see each other's presence and messages, and the room fails over when its node dies", async () => {
+  it("occupants on two other nodes see each other's presence and messages, the room fails over when its node dies and moves back when it restarts", async () => {
     const room = roomOn("n1");
     const alice = await on(1, "alice", "a"); // node n2
     const bob = await on(2, "bob", "b"); // node n3
@@ -153,5 +153,39 @@ describe("cluster: MUC rooms on one node, used from the others", { timeout: 120_
       "bob's message after failover",
       alice.waitFor((s) => alice.received.indexOf(s) >= since && groupchat(room, "bob", "after failover")(s)),
     );
+
+    // The room's node comes back (same id): the room moves back to it. Its holder tells the occupants (332); they
+    // rejoin on n1, which must route to their sessions on n2 and n3 from its first stanza on (it loads the other
+    // nodes' sessions before it reads its inbox: presence to them bounced before, and they were dropped with 333).
+    const aliceMove = alice.received.length;
+    const bobMove = bob.received.length;
+    await step("n1 restarts", cluster.nodes[0]!.start());
+    assert.deepEqual(
+      statusCodes(await step("332 to alice as the room moves back", gone(alice, aliceMove, "alice"))).sort(),
+      [110, 332],
+    );
+    await step("332 to bob as the room moves back", gone(bob, bobMove, "bob"));
+    const back = await step("alice rejoins on n1", join(alice, room, "alice"));
+    assert.ok(!statusCodes(back).includes(201), "the persistent room was read back on n1, not created anew");
+    const bobBack = bob.received.length;
+    await step("bob rejoins on n1", join(bob, room, "bob"));
+    await step(
+      "the stored subject at bob's rejoin on n1",
+      bob.waitFor(
+        (s) => bob.received.indexOf(s) >= bobBack && s.is("message") && s.getChildText("subject") === "cluster rooms",
+      ),
+    );
+    const sinceBack = alice.received.length;
+    await bob.xmpp.send(xml("message", { to: room, type: "groupchat" }, xml("body", {}, "back on n1")));
+    await step(
+      "bob's message on n1",
+      alice.waitFor((s) => alice.received.indexOf(s) >= sinceBack && groupchat(room, "bob", "back on n1")(s)),
+    );
+    await step("bob's own message reflected on n1", bob.waitFor(groupchat(room, "bob", "back on n1")));
+    // Neither was removed from the room meanwhile (XEP-0045 §15.6.2 status 333: removed for a technical reason).
+    const removed = (c: ConnectedClient, since: number) =>
+      c.received.slice(since).filter((s) => s.is("presence") && statusCodes(s).includes(333));
+    assert.deepEqual(removed(alice, aliceMove), [], "alice was not dropped");
+    assert.deepEqual(removed(bob, bobMove), [], "bob was not dropped");
   });
 });

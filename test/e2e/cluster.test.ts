@@ -82,6 +82,37 @@ async function smSender(node: ClusterNode, user: string, to: string, prefix: str
   return state;
 }
 
+/**
+ * Waits until `sender`'s node routes the account's bare-JID chat to `target` (another resource of the same account,
+ * on another node): that node's view has `target` available. Polls with numbered messages, bounded.
+ */
+async function viewShows(sender: ConnectedClient, target: ConnectedClient, what: string): Promise<void> {
+  const bare = sender.jid.split("/")[0]!;
+  const tag = Math.random().toString(36).slice(2);
+  const deadline = Date.now() + 20_000;
+  for (let n = 0; ; n++) {
+    const body = `view-check-${tag}-${n}`;
+    await sender.xmpp.send(xml("message", { to: bare, type: "chat" }, xml("body", {}, body)));
+    const seen = await target
+      .waitFor((s) => s.is("message") && s.getChildText("body")?.startsWith(`view-check-${tag}-`) === true, 500)
+      .then(
+        () => true,
+        () => false,
+      );
+    if (seen) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+  }
+}
+
+/** Names the step that timed out (waitFor only says "a stanza"). */
+async function step<T>(what: string, p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    throw new Error(`${what}: ${(err as Error).message}`);
+  }
+}
+
 async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -183,18 +214,37 @@ describe("cluster: three nodes, one domain", { timeout: 120_000 }, () => {
     await subscribeBoth(alice, bob);
     // §4.4: a presence change reaches the contact on another node.
     await bob.xmpp.send(xml("presence", {}, xml("show", {}, "away"), xml("status", {}, "at lunch")));
-    await alice.waitFor((s) => s.is("presence") && s.attrs.from === bob.jid && s.getChildText("status") === "at lunch");
+    await step(
+      "bob's away presence at alice",
+      alice.waitFor(
+        (s) => s.is("presence") && s.attrs.from === bob.jid && s.getChildText("status") === "at lunch",
+        15_000,
+      ),
+    );
     // §4.2 / §4.3: a new resource on a third node learns the contact's presence by a probe answered from the view.
     const alice3 = await onlineOn(2, "alice", "phone");
-    const probed = await alice3.waitFor((s) => s.is("presence") && s.attrs.from === bob.jid);
+    const probed = await step(
+      "bob's presence probed by alice3",
+      alice3.waitFor((s) => s.is("presence") && s.attrs.from === bob.jid, 15_000),
+    );
     assert.equal(probed.getChildText("status"), "at lunch");
     // ...and bob sees the new resource come online.
-    await bob.waitFor((s) => s.is("presence") && s.attrs.from === alice3.jid && s.attrs.type === undefined);
+    await step(
+      "alice3's presence at bob",
+      bob.waitFor((s) => s.is("presence") && s.attrs.from === alice3.jid && s.attrs.type === undefined, 15_000),
+    );
     // §4.5: unavailable presence crosses nodes too.
     await alice3.stop();
-    await bob.waitFor((s) => s.is("presence") && s.attrs.from === alice3.jid && s.attrs.type === "unavailable");
+    await step(
+      "alice3's unavailable at bob",
+      bob.waitFor((s) => s.is("presence") && s.attrs.from === alice3.jid && s.attrs.type === "unavailable", 15_000),
+    );
     // §2.1.6: a roster change pushed to every interested resource, whichever node it is on.
     const alice2 = await onlineOn(2, "alice", "tablet");
+    // alice's node must know alice2 is interested before the change (its view follows broadcasts).
+    // alice2 asked for the roster before its presence, and its node publishes a session's view changes in order, so
+    // once alice's node routes her own bare-JID messages to alice2 (available), it has the interest too.
+    await viewShows(alice, alice2, "alice2 available in the view of alice's node");
     await alice.xmpp.iqCaller.request(
       xml(
         "iq",
@@ -202,7 +252,7 @@ describe("cluster: three nodes, one domain", { timeout: 120_000 }, () => {
         xml("query", { xmlns: "jabber:iq:roster" }, xml("item", { jid: "bob@localhost", name: "Bobby" })),
       ),
     );
-    await alice2.waitFor(isRosterPush("bob@localhost", "both"));
+    await step("the roster push at alice2", alice2.waitFor(isRosterPush("bob@localhost", "both"), 15_000));
     await alice.stop();
     await alice2.stop();
     await bob.stop();
@@ -248,7 +298,21 @@ describe("cluster: three nodes, one domain", { timeout: 120_000 }, () => {
     // The new session gets what is sent to the full JID.
     const bob = await on(2, "bob", "b2");
     await second.xmpp.send(xml("presence"));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // bob's node routes to the new session once its view has it: a ping to the full JID answered by the client
+    // (RFC 6121 §8.5.3.1; service-unavailable while the view still has none), polled instead of a fixed wait.
+    await until(
+      () =>
+        bob.xmpp.iqCaller
+          .request(
+            xml("iq", { type: "get", to: "frank@localhost/same" }, xml("ping", { xmlns: "urn:xmpp:ping" })),
+            2000,
+          )
+          .then(
+            () => true,
+            () => false,
+          ),
+      "frank's new session in the view of bob's node",
+    );
     await bob.xmpp.send(xml("message", { to: "frank@localhost/same", type: "chat" }, xml("body", {}, "which one")));
     await second.waitFor(isChat("bob@localhost", "which one"));
     await second.stop();
@@ -303,7 +367,7 @@ describe("cluster: three nodes, one domain", { timeout: 120_000 }, () => {
     other.destroy();
   });
 
-  it("a node killed with SIGKILL mid-traffic: contacts told, nothing acknowledged lost, nothing twice", async (t) => {
+  it("a node killed with SIGKILL mid-traffic: contacts told, nothing acknowledged lost, twice only in the kill's instant", async (t) => {
     const [n1, n2, n3] = cluster.nodes as [ClusterNode, ClusterNode, ClusterNode];
     // frank (node 1) and erin (node 3) see each other's presence.
     const frank = await onlineOn(0, "frank", "watch");
@@ -338,7 +402,7 @@ describe("cluster: three nodes, one domain", { timeout: 120_000 }, () => {
     const [erinSent, carolSent] = await Promise.all([toErin.finish(), toCarol.finish()]);
     t.diagnostic(`sent ${erinSent} to erin (node 3, killed), ${carolSent} to carol`);
     assert.ok(erinSent > ackedBeforeKill + 10, "messages were sent after the kill");
-    // Every acknowledged message to erin arrives exactly once: live before the kill, or from offline storage
+    // Every acknowledged message to erin arrives: live before the kill, or from offline storage
     // once she logs in again on another node.
     const live = bodiesOf(erinInbox.data, aliceJid);
     erinInbox.destroy();
@@ -355,7 +419,19 @@ describe("cluster: three nodes, one domain", { timeout: 120_000 }, () => {
     t.diagnostic(`erin: ${live.length} live before the kill, ${offline.length} from offline storage`);
     const twice = [...live, ...offline].filter((b, i, all) => all.indexOf(b) !== i);
     if (twice.length > 0) t.diagnostic(`twice: ${twice.join(" ")}`);
-    assert.deepEqual([...live, ...offline].sort(byNumber), expected, "each message to erin exactly once");
+    // The inbox is at least once (docs/cluster.md "Guarantees and limits"): a message the killed node had written
+    // to erin's socket but not yet acknowledged in Redis is handed on again, so it may come once live and once
+    // from offline storage. Only those: each stream has it at most once, and a repeat is among the last few
+    // messages erin got live before the kill (acknowledgements go out once per turn; the sender writes ten a burst).
+    assert.equal(new Set(live).size, live.length, "nothing twice live");
+    assert.equal(new Set(offline).size, offline.length, "nothing twice from offline storage");
+    const lastLive = new Set(live.slice(-10));
+    assert.deepEqual(
+      twice.filter((b) => !lastLive.has(b)),
+      [],
+      "a message comes twice only if it was written in the instant of the kill",
+    );
+    assert.deepEqual([...new Set([...live, ...offline])].sort(byNumber), expected, "each message to erin, none lost");
     erinAgain.destroy();
     // Between the survivors: exactly once, in order.
     await until(() => bodiesOf(carolInbox.data, toCarol.jid).length >= carolSent, "every message to carol", 20_000);

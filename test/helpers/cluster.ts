@@ -108,6 +108,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
           stdio: ["ignore", "pipe", "pipe"],
         });
         node.child = child;
+        // A restart: only what this process prints counts ("Natter started" of the previous one is in `output`).
+        const from = node.output.length;
         await new Promise<void>((resolve, reject) => {
           const timer = setTimeout(() => reject(new Error(`${id} did not start: ${node.output.slice(-3000)}`)), 60_000);
           const onExit = (code: number | null) => {
@@ -120,7 +122,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
           });
           child.stdout!.on("data", (d: Buffer) => {
             node.output += d.toString();
-            if (/Natter started/.test(node.output)) {
+            if (/Natter started/.test(node.output.slice(from))) {
               clearTimeout(timer);
               child.off("exit", onExit);
               resolve();

@@ -10,6 +10,42 @@ import type { Session } from "../../core/session.js";
 import { NS_MSGOFFLINE } from "../../core/xml/ns.js";
 import { decodeOffline, encodeOffline, offlineVerdict, withDelay } from "./codec.js";
 import { defineSessionState } from "../../core/session-state.js";
+import type { ClusterBus, ClusterMessage } from "../../cluster/types.js";
+
+/** Cluster inbox kind: "deliver this account's stored messages to your resources of it" (docs/cluster.md). */
+const OFFLINE_DELIVER = "offline.deliver";
+/**
+ * Accounts that had a message stored while no resource anywhere was available, kept this long (and at most this
+ * many), so that a resource on another node whose availability reaches this node's view just after the store is
+ * asked to take it (the view change and the message raced).
+ */
+const PENDING_MS = 60_000;
+const PENDING_MAX = 10_000;
+
+type DeliverHandler = (user: string) => void;
+
+/** One inbox handler per server for `offline.deliver` (the bus has one per kind), by host. Made with ctx.perServer. */
+class OfflineClusterInbox {
+  private readonly hosts = new Map<string, DeliverHandler>();
+  private remove: (() => void) | undefined;
+  constructor(private readonly bus: ClusterBus) {}
+  add(host: string, handler: DeliverHandler): () => void {
+    this.hosts.set(host, handler);
+    this.remove ??= this.bus.onMessage(OFFLINE_DELIVER, (m) => this.receive(m));
+    return () => {
+      if (this.hosts.get(host) === handler) this.hosts.delete(host);
+      if (this.hosts.size === 0) {
+        this.remove?.();
+        this.remove = undefined;
+      }
+    };
+  }
+  private receive(message: ClusterMessage): void {
+    if (typeof message.host !== "string" || typeof message.user !== "string") return;
+    this.hosts.get(message.host)?.(message.user);
+  }
+}
+const CLUSTER_INBOX = Symbol("offline-messages cluster inbox");
 
 const options = z
   .object({
@@ -68,15 +104,79 @@ export default defineModule({
         // behind this operation), so the message does not wait for its next login.
         // A resource on another cluster node is served by that node's own copy of this module (its window and
         // in-flight marks are there): handing it stored messages from here too would deliver them twice.
-        for (const session of ctx.messageTargets(to.bare(), false)) {
-          if (session.jid.domain === ctx.host && !session.remote)
+        const targets = ctx.messageTargets(to.bare(), false);
+        let local = false;
+        for (const session of targets) {
+          if (session.jid.domain === ctx.host && !session.remote) {
+            local = true;
             void deliverStored(session).catch((err: unknown) =>
               ctx.log.error({ err, user: to.local }, "offline delivery failed"),
             );
+          }
+        }
+        // In a cluster the router may have decided from a view that had not yet heard of a resource becoming
+        // available on another node: a message must not sit stored while its recipient is online (XEP-0160 §2,
+        // RFC 6121 §8.5.2.1.1). That node is asked to deliver (its own copy of this module takes each stored
+        // message once); if the view still shows none, the availability may reach it just after (see pending).
+        if (!local && ctx.cluster) {
+          const remote = targets.find((s) => s.remote && s.jid.domain === ctx.host);
+          if (remote) askToDeliver((remote as { node?: string }).node ?? "", to.local);
+          else markPending(to.local);
         }
         return "handled";
       });
     });
+
+    // ---- cluster: stored messages for a resource on another node are delivered by that node.
+    const bus = ctx.cluster;
+    const pending = new Map<string, number>();
+    function markPending(user: string): void {
+      pending.delete(user);
+      pending.set(user, Date.now() + PENDING_MS);
+      while (pending.size > PENDING_MAX) {
+        const oldest = pending.keys().next().value;
+        if (oldest === undefined) break;
+        pending.delete(oldest);
+      }
+    }
+    function askToDeliver(node: string, user: string): void {
+      if (!bus || node === "") return;
+      bus
+        .send(node, { kind: OFFLINE_DELIVER, host: ctx.host, user })
+        .catch((err: unknown) =>
+          ctx.log.warn({ err: String(err), user, node }, "could not ask another node to deliver offline messages"),
+        );
+    }
+    if (bus) {
+      const inbox = ctx.perServer(CLUSTER_INBOX, () => new OfflineClusterInbox(bus));
+      const removers = [
+        // Another node stored messages for a resource of this node: delivered as at its initial presence.
+        inbox.add(ctx.host, (user) => {
+          for (const session of ctx.sessions.resourcesOf(`${user}@${ctx.host}`)) {
+            if (session.remote || !session.available || session.priority < 0) continue;
+            void deliverStored(session).catch((err: unknown) =>
+              ctx.log.error({ err, user }, "offline delivery failed"),
+            );
+          }
+        }),
+        // A resource became available on another node just after this node stored a message for its account.
+        bus.onBroadcast("session.up", (message, from) => {
+          if (pending.size === 0) return;
+          const view = message.view as { jid?: unknown; available?: unknown; priority?: unknown } | undefined;
+          if (!view || view.available !== true || typeof view.jid !== "string") return;
+          if (typeof view.priority === "number" && view.priority < 0) return;
+          const jid = tryParseJid(view.jid);
+          if (!jid || jid.domain !== ctx.host) return;
+          const until = pending.get(jid.local);
+          if (until === undefined) return;
+          pending.delete(jid.local);
+          if (until >= Date.now()) askToDeliver(from, jid.local);
+        }),
+      ];
+      ctx.onUnload(() => {
+        for (const remove of removers) remove();
+      });
+    }
 
     // XEP-0160 §2 / RFC 6121 §8.5.2.1.1: delivery to a resource with non-negative available presence.
     ctx.hook("presence.broadcast", async ({ session, initial }) => {
