@@ -1047,13 +1047,17 @@ async function clusterBench(nodes: number): Promise<void> {
   const get = (key: string) => metrics.find((m) => m.key === key)?.value;
   const ratio = get("cluster_cpu_ratio");
   if (ratio !== undefined) {
-    process.stdout.write(`${ratio < 2 ? "PASS" : "MISS"}  cross-node CPU per message < 2× local: ${format(ratio, "×")}\n`);
+    process.stdout.write(
+      `${ratio < 2 ? "PASS" : "MISS"}  cross-node CPU per message < 2× local: ${format(ratio, "×")}\n`,
+    );
   }
   const held = get("cluster_idle_sessions");
   const kib = get("cluster_idle_kib_per_session");
   if (held !== undefined && kib !== undefined) {
     const ok = held >= 10_000 && kib < 24;
-    process.stdout.write(`${ok ? "PASS" : "MISS"}  10,000 idle sessions over the nodes at < 24 KiB each: ${format(held, "")} at ${format(kib, "KiB")} (+ ${format(get("cluster_redis_bytes_per_session") ?? Number.NaN, "B")} in Redis)\n`);
+    process.stdout.write(
+      `${ok ? "PASS" : "MISS"}  10,000 idle sessions over the nodes at < 24 KiB each: ${format(held, "")} at ${format(kib, "KiB")} (+ ${format(get("cluster_redis_bytes_per_session") ?? Number.NaN, "B")} in Redis)\n`,
+    );
   }
   if (args.json) writeFileSync(args.json, JSON.stringify({ load, nodes, pinning, metrics }, null, 2));
 }

@@ -47,7 +47,9 @@ export async function waitForPort(host: string, port: number, child: ChildProces
   const until = performance.now() + timeoutMs;
   while (performance.now() < until) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`server exited (${child.exitCode ?? child.signalCode}) before listening; see ${logFile}:\n${tail(logFile)}`);
+      throw new Error(
+        `server exited (${child.exitCode ?? child.signalCode}) before listening; see ${logFile}:\n${tail(logFile)}`,
+      );
     }
     const ok = await new Promise<boolean>((res) => {
       const socket = connect({ host, port });
@@ -75,8 +77,15 @@ export function tail(file: string): string {
  * Spawn `argv` through sh with the open-file limit raised, on the server core when pinning is on
  * (bench/cpu-pinning.ts); `exec` (and taskset's own exec) keeps the pid the server's.
  */
-export function spawnServer(argv: string[], cwd: string, logFile: string, env: NodeJS.ProcessEnv = process.env): ChildProcess {
-  const quoted = onServerCore(argv).map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
+export function spawnServer(
+  argv: string[],
+  cwd: string,
+  logFile: string,
+  env: NodeJS.ProcessEnv = process.env,
+): ChildProcess {
+  const quoted = onServerCore(argv)
+    .map((a) => `'${a.replace(/'/g, `'\\''`)}'`)
+    .join(" ");
   const script = `ulimit -n ${FD_LIMIT} 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec ${quoted}`;
   const out = openSync(logFile, "a");
   const child = spawn("sh", ["-c", script], { cwd, env, stdio: ["ignore", out, out] });
@@ -145,9 +154,13 @@ modules_enabled = {
   "disco", "roster", "saslauth", "blocklist", "bookmarks", "carbons", "pep", "private", "smacks",
   "vcard4", "vcard_legacy", "csi_simple", "ping", "register", "time", "uptime", "version",${opts.mam ? ' "mam",' : ""}
   "websocket", "bosh",${opts.tls ? ' "tls",' : ""}
-}${opts.tls ? `
+}${
+      opts.tls
+        ? `
 -- STARTTLS offered (not required: c2s_require_encryption below) with the bench's certificate.
-ssl = { certificate = ${JSON.stringify(opts.tls.cert)}, key = ${JSON.stringify(opts.tls.key)} }` : ""}
+ssl = { certificate = ${JSON.stringify(opts.tls.cert)}, key = ${JSON.stringify(opts.tls.key)} }`
+        : ""
+    }
 modules_disabled = { "s2s" }
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
@@ -214,7 +227,13 @@ const luaString = (s: string) => `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
  * and save_roster writes: `{ version = <n>, pending = {} }` (no subscription requests pending). The
  * format is what datamanager.store writes (`return <serialized table>;`). Returns the items written.
  */
-export function writeProsodyRosters(dataDir: string, domain: string, prefix: string, count: number, contacts: number): number {
+export function writeProsodyRosters(
+  dataDir: string,
+  domain: string,
+  prefix: string,
+  count: number,
+  contacts: number,
+): number {
   checkRingShape(count, contacts);
   const dir = join(dataDir, prosodyEncode(domain), "roster");
   mkdirSync(dir, { recursive: true });
@@ -283,9 +302,14 @@ const BOSH_CONFIG = `bosh: { max_sessions: 100000, max_sessions_per_address: 100
  * `…/src/main.ts` or `…/dist/src/main.js` in the command, else this one.
  */
 export function natterHasBosh(command: string | undefined): boolean {
-  const main = command?.split(/\s+/).map((t) => /^(.*?)\/(?:dist\/)?src\/main\.[jt]s$/.exec(t)?.[1]).find((root) => root !== undefined);
+  const main = command
+    ?.split(/\s+/)
+    .map((t) => /^(.*?)\/(?:dist\/)?src\/main\.[jt]s$/.exec(t)?.[1])
+    .find((root) => root !== undefined);
   const root = main === undefined ? repoRoot : resolve(main);
-  return existsSync(join(root, "src", "transports", "bosh")) || existsSync(join(root, "dist", "src", "transports", "bosh"));
+  return (
+    existsSync(join(root, "src", "transports", "bosh")) || existsSync(join(root, "dist", "src", "transports", "bosh"))
+  );
 }
 
 export function natterConfig(opts: NatterOptions, port: number, httpPort: number): string {
@@ -338,14 +362,22 @@ export async function createNatterAccounts(opts: NatterOptions, config: string, 
  * Starts Natter with bench/loop-delay-probe.js loaded (NODE_OPTIONS), so the bench can read its event-loop delay
  * from inside without changing it; without a built probe (running from sources) it starts without one.
  */
-export async function startNatter(opts: NatterOptions, config: string, port: number, httpPort: number): Promise<RunningServer> {
+export async function startNatter(
+  opts: NatterOptions,
+  config: string,
+  port: number,
+  httpPort: number,
+): Promise<RunningServer> {
   const logFile = join(opts.dir, "natter.log");
   const delayFile = join(opts.dir, "loop-delay.json");
   // A file left by the previous run's server would answer this one's first sample with old figures, and its
   // sequence number would hide this server's next ones.
   rmSync(delayFile, { force: true });
   const probeEnv = loopDelayEnv(delayFile);
-  const child = spawnServer([...opts.command, "-c", config, "start"], opts.dir, logFile, { ...process.env, ...probeEnv });
+  const child = spawnServer([...opts.command, "-c", config, "start"], opts.dir, logFile, {
+    ...process.env,
+    ...probeEnv,
+  });
   await waitForPort("127.0.0.1", port, child, 60_000, logFile);
   await waitForPort("127.0.0.1", httpPort, child, 60_000, logFile);
   const pid = child.pid ?? 0;
@@ -363,11 +395,7 @@ export function writeUsersCsv(file: string, domain: string, prefix: string, coun
 }
 
 /** Run a user-supplied account creation command through sh with the BENCH_* variables set. */
-export async function runCreateAccounts(
-  command: string,
-  env: Record<string, string>,
-  logFile: string,
-): Promise<void> {
+export async function runCreateAccounts(command: string, env: Record<string, string>, logFile: string): Promise<void> {
   const out = openSync(logFile, "a");
   const child = spawn("sh", ["-c", command], { env: { ...process.env, ...env }, stdio: ["ignore", out, out] });
   closeSync(out);

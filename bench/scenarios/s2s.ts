@@ -8,7 +8,14 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BenchClient } from "../client.js";
-import { type NatterOptions, createNatterAccounts, freePort, natterCommand, startNatter, writeUsersCsv } from "../servers.js";
+import {
+  type NatterOptions,
+  createNatterAccounts,
+  freePort,
+  natterCommand,
+  startNatter,
+  writeUsersCsv,
+} from "../servers.js";
 import { Histogram, cpuSeconds, pool, sleep } from "../stats.js";
 import { type Log, type Metric, type Target, loginUser } from "../target.js";
 
@@ -21,7 +28,12 @@ export interface S2sOptions {
 
 const PASSWORD = "s2s-bench-password";
 
-function writeConfig(dir: string, domain: string, ports: { c2s: number; http: number; s2s: number }, peer: { domain: string; s2s: number }): string {
+function writeConfig(
+  dir: string,
+  domain: string,
+  ports: { c2s: number; http: number; s2s: number },
+  peer: { domain: string; s2s: number },
+): string {
   const file = join(dir, "natter.yaml");
   writeFileSync(
     file,
@@ -65,7 +77,9 @@ export async function runS2s(target: Target | undefined, opts: S2sOptions, log: 
   const command = natterCommand();
   if (!command) throw new Error("s2s: cannot find Natter's entry point");
   const domains = ["s2s-a.bench", "s2s-b.bench"] as const;
-  const ports = await Promise.all(domains.map(async () => ({ c2s: await freePort(), http: await freePort(), s2s: await freePort() })));
+  const ports = await Promise.all(
+    domains.map(async () => ({ c2s: await freePort(), http: await freePort(), s2s: await freePort() })),
+  );
   const dirs = domains.map(() => mkdtempSync(join(tmpdir(), "natter-bench-s2s-")));
   const servers: { stop(): Promise<void>; pid: number }[] = [];
   try {
@@ -140,7 +154,9 @@ export async function runS2s(target: Target | undefined, opts: S2sOptions, log: 
         lost ??= err ?? new Error("connection closed");
       };
     }
-    log(`s2s: ${opts.pairs} pairs × ${opts.inflight} in flight each way, ${opts.warmup} s warm-up, ${opts.duration} s measured`);
+    log(
+      `s2s: ${opts.pairs} pairs × ${opts.inflight} in flight each way, ${opts.warmup} s warm-up, ${opts.duration} s measured`,
+    );
     for (let n = 0; n < opts.inflight; n++) for (const send of sends) send();
     await sleep(opts.warmup * 1000);
     const cpu0 = servers.map((s) => cpuSeconds(s.pid));
@@ -158,11 +174,23 @@ export async function runS2s(target: Target | undefined, opts: S2sOptions, log: 
     if (errors > 0) log(`s2s: ${errors} error bounces`);
     await Promise.all([...left, ...right].map((c) => c.close()));
     return [
-      { key: "s2s_messages_per_s", label: "s2s messages/s across the link (both ways)", value: delivered / seconds, unit: "/s", better: "higher" },
+      {
+        key: "s2s_messages_per_s",
+        label: "s2s messages/s across the link (both ways)",
+        value: delivered / seconds,
+        unit: "/s",
+        better: "higher",
+      },
       { key: "s2s_p50_ms", label: "s2s message latency p50", value: hist.quantile(0.5), unit: "ms", better: "lower" },
       { key: "s2s_p99_ms", label: "s2s message latency p99", value: hist.quantile(0.99), unit: "ms", better: "lower" },
       { key: "s2s_errors", label: "s2s errors / undelivered", value: errors + inflight, unit: "", better: "lower" },
-      { key: "s2s_server_cpu", label: "s2s server CPU (sender + receiver)", value: cpu[0]! + cpu[1]!, unit: "%", better: "info" },
+      {
+        key: "s2s_server_cpu",
+        label: "s2s server CPU (sender + receiver)",
+        value: cpu[0]! + cpu[1]!,
+        unit: "%",
+        better: "info",
+      },
     ];
   } finally {
     await Promise.all(servers.map((s) => s?.stop()));
@@ -174,6 +202,8 @@ export async function runS2s(target: Target | undefined, opts: S2sOptions, log: 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const pairs = Number(process.argv[2] ?? 100);
   const duration = Number(process.argv[3] ?? 10);
-  const metrics = await runS2s(undefined, { pairs, inflight: 5, duration, warmup: 3 }, (l) => process.stderr.write(`${l}\n`));
+  const metrics = await runS2s(undefined, { pairs, inflight: 5, duration, warmup: 3 }, (l) =>
+    process.stderr.write(`${l}\n`),
+  );
   for (const m of metrics) console.log(`${m.label}: ${m.value.toFixed(1)} ${m.unit}`);
 }

@@ -11,7 +11,12 @@ const DAY = 86400_000;
 
 function setup(options = { lifetime: 10 * 86400, rotateAfter: 5 * 86400, maxTokensPerAccount: 4 }) {
   let now = Date.UTC(2026, 0, 1);
-  let creds: ScramCredentials = { salt: Buffer.from("salt"), iterations: 4096, storedKey: Buffer.from("k1"), serverKey: Buffer.from("s") };
+  let creds: ScramCredentials = {
+    salt: Buffer.from("salt"),
+    iterations: 4096,
+    storedKey: Buffer.from("k1"),
+    serverKey: Buffer.from("s"),
+  };
   const accounts = {
     credentialKind: () => "scram",
     scramCredentials: async () => creds,
@@ -32,7 +37,12 @@ function setup(options = { lifetime: 10 * 86400, rotateAfter: 5 * 86400, maxToke
   };
 }
 
-const attempt = (agentId: string, count?: number) => ({ agentId, mechanism: "HT-SHA-256-NONE", count, invalidate: false });
+const attempt = (agentId: string, count?: number) => ({
+  agentId,
+  mechanism: "HT-SHA-256-NONE",
+  count,
+  invalidate: false,
+});
 
 describe("FastTokens", () => {
   it("issues a token that proves itself for its agent and mechanism only, and stores no token", async () => {
@@ -42,7 +52,11 @@ describe("FastTokens", () => {
     const ok = await tokens.verify(H, "alice", attempt("agent-1"), proves(issued.token));
     assert.equal(ok.ok, true);
     assert.equal((await tokens.verify(H, "alice", attempt("agent-2"), proves(issued.token))).ok, false);
-    assert.equal((await tokens.verify(H, "alice", { ...attempt("agent-1"), mechanism: "HT-SHA-256-EXPR" }, proves(issued.token))).ok, false);
+    assert.equal(
+      (await tokens.verify(H, "alice", { ...attempt("agent-1"), mechanism: "HT-SHA-256-EXPR" }, proves(issued.token)))
+        .ok,
+      false,
+    );
     assert.equal((await tokens.verify(H, "bob", attempt("agent-1"), proves(issued.token))).ok, false);
     const stored = JSON.stringify([...(await storage.open(H, "fast-tokens", "map").getAll("alice"))]);
     assert.ok(!stored.includes(issued.token), "the store never holds the token");
@@ -52,7 +66,9 @@ describe("FastTokens", () => {
     const { tokens } = setup();
     const issued = await tokens.issue(H, "alice", "a", "HT-SHA-256-NONE");
     const clientProof = createHmac("sha256", issued.token).update("Initiator").digest();
-    const v = await tokens.verify(H, "alice", attempt("a"), (t) => createHmac("sha256", t).update("Initiator").digest().equals(clientProof));
+    const v = await tokens.verify(H, "alice", attempt("a"), (t) =>
+      createHmac("sha256", t).update("Initiator").digest().equals(clientProof),
+    );
     assert.equal(v.ok, true);
   });
 
@@ -60,10 +76,16 @@ describe("FastTokens", () => {
     const s = setup();
     const a = await s.tokens.issue(H, "alice", "a", "HT-SHA-256-NONE");
     s.tick(11 * DAY);
-    assert.deepEqual(await s.tokens.verify(H, "alice", attempt("a"), s.proves(a.token)), { ok: false, reason: "expired" });
+    assert.deepEqual(await s.tokens.verify(H, "alice", attempt("a"), s.proves(a.token)), {
+      ok: false,
+      reason: "expired",
+    });
     const b = await s.tokens.issue(H, "alice", "b", "HT-SHA-256-NONE");
     s.changePassword();
-    assert.deepEqual(await s.tokens.verify(H, "alice", attempt("b"), s.proves(b.token)), { ok: false, reason: "expired" });
+    assert.deepEqual(await s.tokens.verify(H, "alice", attempt("b"), s.proves(b.token)), {
+      ok: false,
+      reason: "expired",
+    });
   });
 
   it("counts must grow (replay), and rotation keeps the old token until the new one is used", async () => {
@@ -72,7 +94,10 @@ describe("FastTokens", () => {
     const v1 = await s.tokens.verify(H, "alice", attempt("a", 3), s.proves(first.token));
     assert.ok(v1.ok);
     assert.equal(await s.tokens.used(H, "alice", v1, false), false, "young: no rotation");
-    assert.deepEqual(await s.tokens.verify(H, "alice", attempt("a", 3), s.proves(first.token)), { ok: false, reason: "replayed" });
+    assert.deepEqual(await s.tokens.verify(H, "alice", attempt("a", 3), s.proves(first.token)), {
+      ok: false,
+      reason: "replayed",
+    });
     s.tick(6 * DAY);
     const v2 = await s.tokens.verify(H, "alice", attempt("a", 4), s.proves(first.token));
     assert.ok(v2.ok);

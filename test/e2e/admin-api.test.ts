@@ -21,7 +21,17 @@ interface Reply {
 }
 
 function api(ts: TestServer) {
-  return async (method: string, path: string, options: { token?: string; body?: unknown; raw?: string; contentType?: string; headers?: Record<string, string> } = {}): Promise<Reply> => {
+  return async (
+    method: string,
+    path: string,
+    options: {
+      token?: string;
+      body?: unknown;
+      raw?: string;
+      contentType?: string;
+      headers?: Record<string, string>;
+    } = {},
+  ): Promise<Reply> => {
     const headers: Record<string, string> = { ...(options.headers ?? {}) };
     if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
     let body: string | undefined;
@@ -29,7 +39,11 @@ function api(ts: TestServer) {
       body = options.raw ?? JSON.stringify(options.body);
       headers["content-type"] = options.contentType ?? "application/json";
     }
-    const res = await fetch(`http://127.0.0.1:${ts.httpPort}/admin/api${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+    const res = await fetch(`http://127.0.0.1:${ts.httpPort}/admin/api${path}`, {
+      method,
+      headers,
+      ...(body !== undefined ? { body } : {}),
+    });
     const text = await res.text();
     const json = (res.headers.get("content-type") ?? "").startsWith("application/json");
     return { status: res.status, body: text === "" ? undefined : json ? JSON.parse(text) : text, headers: res.headers };
@@ -37,7 +51,13 @@ function api(ts: TestServer) {
 }
 
 async function token(ts: TestServer, scopes: AdminScope[], expiresInDays?: number): Promise<string> {
-  return (await ts.server.apiTokens.create({ scopes, name: "test", ...(expiresInDays !== undefined ? { expiresInDays } : {}) })).token;
+  return (
+    await ts.server.apiTokens.create({
+      scopes,
+      name: "test",
+      ...(expiresInDays !== undefined ? { expiresInDays } : {}),
+    })
+  ).token;
 }
 
 /** The stream error condition the client gets when the server ends its stream. */
@@ -134,7 +154,7 @@ describe("admin HTTP API", () => {
     assert.match(denied.body.message, /users:write/);
     assert.equal((await call("GET", "/sessions", { token: reader })).status, 403);
     assert.equal((await call("DELETE", "/users/alice@localhost", { token: reader })).status, 403);
-    assert.equal((await ts.server.core.accounts.userExists("localhost", "zed")), false);
+    assert.equal(await ts.server.core.accounts.userExists("localhost", "zed"), false);
     assert.equal((await call("GET", "/nothing", { token: all })).status, 404);
     const wrong = await call("PATCH", "/status", { token: all });
     assert.equal(wrong.status, 405);
@@ -146,20 +166,43 @@ describe("admin HTTP API", () => {
     assert.equal(missing.status, 400);
     assert.equal(missing.body.error, "bad-request");
     assert.deepEqual(missing.body.issues[0].path, ["body", "password"]);
-    const extra = await call("POST", "/users", { token: all, body: { jid: "zed@localhost", password: "x", admin: true } });
+    const extra = await call("POST", "/users", {
+      token: all,
+      body: { jid: "zed@localhost", password: "x", admin: true },
+    });
     assert.equal(extra.status, 400, "unknown fields are refused");
     assert.equal((await call("POST", "/users", { token: all, raw: "{not json" })).status, 400);
     assert.equal((await call("POST", "/users", { token: all, raw: "[]" })).status, 400);
-    assert.equal((await call("PUT", "/users/alice@localhost/disabled", { token: all, body: { disabled: "yes" } })).status, 400);
-    assert.equal((await call("POST", "/users", { token: all, raw: "jid=a", contentType: "application/x-www-form-urlencoded" })).status, 415);
+    assert.equal(
+      (await call("PUT", "/users/alice@localhost/disabled", { token: all, body: { disabled: "yes" } })).status,
+      400,
+    );
+    assert.equal(
+      (await call("POST", "/users", { token: all, raw: "jid=a", contentType: "application/x-www-form-urlencoded" }))
+        .status,
+      415,
+    );
     assert.equal((await call("GET", "/users?limit=0", { token: all })).status, 400);
     assert.equal((await call("GET", "/users?limit=abc", { token: all })).status, 400);
-    assert.equal((await call("GET", "/users?color=red", { token: all })).status, 400, "unknown query parameters are refused");
+    assert.equal(
+      (await call("GET", "/users?color=red", { token: all })).status,
+      400,
+      "unknown query parameters are refused",
+    );
     assert.equal((await call("GET", "/users/%E0%A4%A", { token: all })).status, 400, "bad percent-encoding");
-    const big = await call("POST", "/messages", { token: all, body: { to: "alice@localhost", body: "x".repeat(4000) } });
+    const big = await call("POST", "/messages", {
+      token: all,
+      body: { to: "alice@localhost", body: "x".repeat(4000) },
+    });
     assert.equal(big.status, 413);
-    assert.equal((await call("POST", "/users", { token: all, body: { jid: "not a jid@", password: "x" } })).status, 400);
-    assert.equal((await call("POST", "/users", { token: all, body: { jid: "zed@elsewhere.example", password: "x" } })).status, 400);
+    assert.equal(
+      (await call("POST", "/users", { token: all, body: { jid: "not a jid@", password: "x" } })).status,
+      400,
+    );
+    assert.equal(
+      (await call("POST", "/users", { token: all, body: { jid: "zed@elsewhere.example", password: "x" } })).status,
+      400,
+    );
   });
 
   it("pages users within max_page_size, with search; creates, finds, refuses duplicates (409) and deletes", async () => {
@@ -173,15 +216,27 @@ describe("admin HTTP API", () => {
     );
     assert.equal(page1.body.total, 5);
     const page2 = await call("GET", "/users?limit=3&offset=3&host=localhost", { token: all });
-    assert.deepEqual(page2.body.items.map((u: { jid: string }) => u.jid), ["dave@localhost", "erin@localhost"]);
+    assert.deepEqual(
+      page2.body.items.map((u: { jid: string }) => u.jid),
+      ["dave@localhost", "erin@localhost"],
+    );
     const found = await call("GET", "/users?search=RI", { token: all });
-    assert.deepEqual(found.body.items.map((u: { jid: string }) => u.jid), ["erin@localhost"]);
+    assert.deepEqual(
+      found.body.items.map((u: { jid: string }) => u.jid),
+      ["erin@localhost"],
+    );
     assert.equal((await call("GET", "/users?host=nowhere.example", { token: all })).status, 404);
 
-    const created = await call("POST", "/users", { token: all, body: { jid: "frank@localhost", password: "frank-pw" } });
+    const created = await call("POST", "/users", {
+      token: all,
+      body: { jid: "frank@localhost", password: "frank-pw" },
+    });
     assert.equal(created.status, 201);
     assert.deepEqual(created.body, { jid: "frank@localhost", disabled: false, sessions: 0 });
-    assert.equal((await call("POST", "/users", { token: all, body: { jid: "frank@localhost", password: "x" } })).status, 409);
+    assert.equal(
+      (await call("POST", "/users", { token: all, body: { jid: "frank@localhost", password: "x" } })).status,
+      409,
+    );
     const frank = await online("frank", "frank-pw");
     const detail = await call("GET", `/users/${encodeURIComponent("frank@localhost")}`, { token: all });
     assert.equal(detail.status, 200);
@@ -192,32 +247,60 @@ describe("admin HTTP API", () => {
     assert.equal(await ended, "not-authorized", "the deleted account's session ends");
     assert.equal((await call("GET", "/users/frank@localhost", { token: all })).status, 404);
     assert.equal((await call("DELETE", "/users/frank@localhost", { token: all })).status, 404);
-    const change = ts.logs.find((l) => l.msg === "admin API change" && l.op === "DELETE /users/{jid}" && l.status === 204);
+    const change = ts.logs.find(
+      (l) => l.msg === "admin API change" && l.op === "DELETE /users/{jid}" && l.status === 204,
+    );
     assert.equal(change?.target, "frank@localhost");
     assert.match(String(change?.admin), /^token:/);
     assert.ok(!JSON.stringify(ts.logs).includes("frank-pw"), "no password in any log line");
   });
 
   it("sets a password: the old one stops working, the new one works", async () => {
-    assert.equal((await call("PUT", "/users/dave@localhost/password", { token: all, body: { password: "new-dave" } })).status, 204);
+    assert.equal(
+      (await call("PUT", "/users/dave@localhost/password", { token: all, body: { password: "new-dave" } })).status,
+      204,
+    );
     await assert.rejects(connect(ts, "dave", "dave-pw"));
     const dave = await online("dave", "new-dave");
     assert.ok(dave.jid.startsWith("dave@localhost/"));
-    assert.equal((await call("PUT", "/users/nobody@localhost/password", { token: all, body: { password: "x" } })).status, 404);
+    assert.equal(
+      (await call("PUT", "/users/nobody@localhost/password", { token: all, body: { password: "x" } })).status,
+      404,
+    );
   });
 
   it("a disabled account's session ends and its logins are refused with account-disabled until enabled again", async () => {
     const carol = await online("carol");
     const ended = streamErrorOf(carol);
-    assert.equal((await call("PUT", "/users/carol@localhost/disabled", { token: all, body: { disabled: true } })).status, 204);
+    assert.equal(
+      (await call("PUT", "/users/carol@localhost/disabled", { token: all, body: { disabled: true } })).status,
+      204,
+    );
     assert.equal(await ended, "not-authorized");
     const listed = await call("GET", "/users?search=carol", { token: all });
     assert.equal(listed.body.items[0].disabled, true);
-    await assert.rejects(connect(ts, "carol", "carol-pw"), (err: { condition?: string }) => err.condition === "account-disabled");
-    await assert.rejects(connect(ts, "carol", "wrong"), (err: { condition?: string }) => err.condition === "not-authorized", "a wrong password learns nothing of the flag");
-    assert.equal((await call("PUT", "/users/carol@localhost/password", { token: all, body: { password: "carol-pw2" } })).status, 204);
-    await assert.rejects(connect(ts, "carol", "carol-pw2"), (err: { condition?: string }) => err.condition === "account-disabled", "a new password does not re-enable");
-    assert.equal((await call("PUT", "/users/carol@localhost/disabled", { token: all, body: { disabled: false } })).status, 204);
+    await assert.rejects(
+      connect(ts, "carol", "carol-pw"),
+      (err: { condition?: string }) => err.condition === "account-disabled",
+    );
+    await assert.rejects(
+      connect(ts, "carol", "wrong"),
+      (err: { condition?: string }) => err.condition === "not-authorized",
+      "a wrong password learns nothing of the flag",
+    );
+    assert.equal(
+      (await call("PUT", "/users/carol@localhost/password", { token: all, body: { password: "carol-pw2" } })).status,
+      204,
+    );
+    await assert.rejects(
+      connect(ts, "carol", "carol-pw2"),
+      (err: { condition?: string }) => err.condition === "account-disabled",
+      "a new password does not re-enable",
+    );
+    assert.equal(
+      (await call("PUT", "/users/carol@localhost/disabled", { token: all, body: { disabled: false } })).status,
+      204,
+    );
     await online("carol", "carol-pw2");
   });
 
@@ -247,7 +330,9 @@ describe("admin HTTP API", () => {
     assert.equal(clusterStatus.body.nodes.length, 1);
     assert.equal(clusterStatus.body.sessions, everyone.body.length);
     const ended = streamErrorOf(erin);
-    const kicked = await call("DELETE", `/sessions/${encodeURIComponent("erin@localhost/laptop")}?reason=maintenance`, { token: all });
+    const kicked = await call("DELETE", `/sessions/${encodeURIComponent("erin@localhost/laptop")}?reason=maintenance`, {
+      token: all,
+    });
     assert.equal(kicked.status, 200);
     assert.deepEqual(kicked.body, { count: 1 });
     assert.equal(await ended, "policy-violation");
@@ -269,7 +354,17 @@ describe("admin HTTP API", () => {
 
   it("reads a roster", async () => {
     const alice = await online("alice");
-    await alice.xmpp.iqCaller.request(xml("iq", { type: "set", id: "roster1" }, xml("query", { xmlns: NS_ROSTER }, xml("item", { jid: "bob@localhost", name: "Bob" }, xml("group", {}, "Friends")))));
+    await alice.xmpp.iqCaller.request(
+      xml(
+        "iq",
+        { type: "set", id: "roster1" },
+        xml(
+          "query",
+          { xmlns: NS_ROSTER },
+          xml("item", { jid: "bob@localhost", name: "Bob" }, xml("group", {}, "Friends")),
+        ),
+      ),
+    );
     const r = await call("GET", "/users/alice@localhost/roster", { token: all });
     assert.equal(r.status, 200);
     assert.deepEqual(r.body, [{ jid: "bob@localhost", name: "Bob", subscription: "none", groups: ["Friends"] }]);
@@ -282,29 +377,47 @@ describe("admin HTTP API", () => {
     await bob.xmpp.send(xml("presence", { to: `${room}/bob` }, xml("x", { xmlns: NS_MUC })));
     await bob.waitFor((s) => s.is("presence") && s.attrs.from === `${room}/bob`);
     const field = (name: string, value: string) => xml("field", { var: name }, xml("value", {}, value));
-    const form = xml("x", { xmlns: NS_XDATA, type: "submit" }, field("muc#roomconfig_roomname", "Ops"), field("muc#roomconfig_passwordprotectedroom", "1"), field("muc#roomconfig_roomsecret", "s3cret"));
-    await bob.xmpp.iqCaller.request(xml("iq", { type: "set", to: room, id: "config1" }, xml("query", { xmlns: NS_OWNER }, form)));
+    const form = xml(
+      "x",
+      { xmlns: NS_XDATA, type: "submit" },
+      field("muc#roomconfig_roomname", "Ops"),
+      field("muc#roomconfig_passwordprotectedroom", "1"),
+      field("muc#roomconfig_roomsecret", "s3cret"),
+    );
+    await bob.xmpp.iqCaller.request(
+      xml("iq", { type: "set", to: room, id: "config1" }, xml("query", { xmlns: NS_OWNER }, form)),
+    );
     const list = await call("GET", "/rooms", { token: all });
     assert.equal(list.status, 200);
-    assert.deepEqual(list.body.find((r: { jid: string }) => r.jid === room), {
-      jid: room,
-      name: "Ops",
-      occupants: 1,
-      persistent: false,
-      public: true,
-      membersOnly: false,
-      passwordProtected: true,
-    });
+    assert.deepEqual(
+      list.body.find((r: { jid: string }) => r.jid === room),
+      {
+        jid: room,
+        name: "Ops",
+        occupants: 1,
+        persistent: false,
+        public: true,
+        membersOnly: false,
+        passwordProtected: true,
+      },
+    );
     assert.equal((await call("GET", "/rooms?domain=conference.localhost", { token: all })).body.length, 1);
     assert.deepEqual((await call("GET", "/rooms?domain=other.localhost", { token: all })).body, []);
     const detail = await call("GET", `/rooms/${room}`, { token: all });
     assert.equal(detail.status, 200);
-    assert.deepEqual(detail.body.occupantList, [{ nick: "bob", role: "moderator", affiliation: "owner", jid: bob.jid }]);
+    assert.deepEqual(detail.body.occupantList, [
+      { nick: "bob", role: "moderator", affiliation: "owner", jid: bob.jid },
+    ]);
     assert.equal(detail.body.config["muc#roomconfig_roomname"], "Ops");
     assert.equal(detail.body.config["muc#roomconfig_passwordprotectedroom"], true);
     assert.ok(!JSON.stringify(detail.body).includes("s3cret"), "the room password is not shown");
-    const gone = bob.waitFor((s: XmlElement) => s.is("presence") && s.attrs.type === "unavailable" && s.attrs.from === `${room}/bob`);
-    assert.equal((await call("DELETE", `/rooms/${room}?reason=${encodeURIComponent("closing down")}`, { token: all })).status, 204);
+    const gone = bob.waitFor(
+      (s: XmlElement) => s.is("presence") && s.attrs.type === "unavailable" && s.attrs.from === `${room}/bob`,
+    );
+    assert.equal(
+      (await call("DELETE", `/rooms/${room}?reason=${encodeURIComponent("closing down")}`, { token: all })).status,
+      204,
+    );
     const destroy = (await gone).getChild("x", NS_USER)?.getChild("destroy");
     assert.equal(destroy?.getChildText("reason"), "closing down");
     assert.equal((await call("GET", `/rooms/${room}`, { token: all })).status, 404);
@@ -314,15 +427,25 @@ describe("admin HTTP API", () => {
   it("announces, sends messages and keeps the message of the day", async () => {
     const bob = clients.find((c) => c.jid.startsWith("bob@")) ?? (await online("bob"));
     await available(bob);
-    const announced = await call("POST", "/announce", { token: all, body: { host: "localhost", body: "maintenance at 18:00", subject: "Notice" } });
+    const announced = await call("POST", "/announce", {
+      token: all,
+      body: { host: "localhost", body: "maintenance at 18:00", subject: "Notice" },
+    });
     assert.equal(announced.status, 200);
     assert.ok(announced.body.count >= 1);
     const headline = await bob.waitFor((s) => s.is("message") && s.getChildText("body") === "maintenance at 18:00");
     assert.equal(headline.attrs.from, "localhost", "from the host, as the announcements module sends them");
     assert.equal(headline.getChildText("subject"), "Notice");
-    assert.equal((await call("POST", "/announce", { token: all, body: { host: "nowhere.example", body: "x" } })).status, 404);
+    assert.equal(
+      (await call("POST", "/announce", { token: all, body: { host: "nowhere.example", body: "x" } })).status,
+      404,
+    );
 
-    assert.equal((await call("POST", "/messages", { token: all, body: { to: "bob@localhost", body: "hello from the admin" } })).status, 202);
+    assert.equal(
+      (await call("POST", "/messages", { token: all, body: { to: "bob@localhost", body: "hello from the admin" } }))
+        .status,
+      202,
+    );
     const chat = await bob.waitFor((s) => s.is("message") && s.getChildText("body") === "hello from the admin");
     assert.equal(chat.attrs.from, "localhost");
 
@@ -353,7 +476,9 @@ describe("admin HTTP API", () => {
   it("a console session (cookie principal with a CSRF token) must send X-CSRF-Token on changes", async () => {
     const remove = ts.server.adminApi.addAuthenticator({
       authenticate: async (headers) =>
-        headers.cookie === "session=ok" ? { name: "admin@localhost", scopes: new Set(ADMIN_SCOPES), csrfToken: "csrf-123" } : undefined,
+        headers.cookie === "session=ok"
+          ? { name: "admin@localhost", scopes: new Set(ADMIN_SCOPES), csrfToken: "csrf-123" }
+          : undefined,
     });
     try {
       const cookie = { cookie: "session=ok" };
@@ -361,8 +486,24 @@ describe("admin HTTP API", () => {
       const without = await call("PUT", "/motd/localhost", { headers: cookie, body: { body: "x" } });
       assert.equal(without.status, 403);
       assert.match(without.body.message, /CSRF/);
-      assert.equal((await call("PUT", "/motd/localhost", { headers: { ...cookie, "x-csrf-token": "csrf-12X" }, body: { body: "x" } })).status, 403);
-      assert.equal((await call("PUT", "/motd/localhost", { headers: { ...cookie, "x-csrf-token": "csrf-123" }, body: { body: "x" } })).status, 204);
+      assert.equal(
+        (
+          await call("PUT", "/motd/localhost", {
+            headers: { ...cookie, "x-csrf-token": "csrf-12X" },
+            body: { body: "x" },
+          })
+        ).status,
+        403,
+      );
+      assert.equal(
+        (
+          await call("PUT", "/motd/localhost", {
+            headers: { ...cookie, "x-csrf-token": "csrf-123" },
+            body: { body: "x" },
+          })
+        ).status,
+        204,
+      );
       assert.ok(ts.logs.some((l) => l.msg === "admin API change" && l.admin === "admin@localhost"));
     } finally {
       remove();

@@ -39,15 +39,28 @@ interface Page {
 let queryCounter = 0;
 async function query(
   c: ConnectedClient,
-  opts: { fields?: Record<string, string | string[]>; rsm?: Record<string, string>; to?: string; extra?: XmlElement[] } = {},
+  opts: {
+    fields?: Record<string, string | string[]>;
+    rsm?: Record<string, string>;
+    to?: string;
+    extra?: XmlElement[];
+  } = {},
 ): Promise<Page> {
   const queryid = `q${++queryCounter}`;
-  const rsm = opts.rsm ? [xml("set", { xmlns: NS_RSM }, ...Object.entries(opts.rsm).map(([k, v]) => xml(k, {}, v)))] : [];
+  const rsm = opts.rsm
+    ? [xml("set", { xmlns: NS_RSM }, ...Object.entries(opts.rsm).map(([k, v]) => xml(k, {}, v)))]
+    : [];
   const res = await c.xmpp.iqCaller.request(
     xml(
       "iq",
       { type: "set", ...(opts.to ? { to: opts.to } : {}) },
-      xml("query", { xmlns: NS_MAM, queryid }, ...(opts.fields ? [form(opts.fields)] : []), ...rsm, ...(opts.extra ?? [])),
+      xml(
+        "query",
+        { xmlns: NS_MAM, queryid },
+        ...(opts.fields ? [form(opts.fields)] : []),
+        ...rsm,
+        ...(opts.extra ?? []),
+      ),
     ),
     30_000,
   );
@@ -83,7 +96,9 @@ async function errorOf(p: Promise<unknown>): Promise<string> {
     await p;
   } catch (err) {
     const el = (err as { element?: XmlElement }).element;
-    const cond = el?.children.find((c) => typeof c !== "string" && (c as XmlElement).attrs.xmlns === NS_STANZAS) as XmlElement | undefined;
+    const cond = el?.children.find((c) => typeof c !== "string" && (c as XmlElement).attrs.xmlns === NS_STANZAS) as
+      | XmlElement
+      | undefined;
     return cond?.name ?? String(err);
   }
   return "no error";
@@ -105,7 +120,9 @@ describe("message archive (XEP-0313)", () => {
     await alice.xmpp.send(xml("presence"));
     await sync(bob);
     for (let i = 0; i < N; i++) {
-      await alice.xmpp.send(xml("message", { to: "bob@localhost", type: "chat", id: `m${i}` }, xml("body", {}, `msg ${i}`)));
+      await alice.xmpp.send(
+        xml("message", { to: "bob@localhost", type: "chat", id: `m${i}` }, xml("body", {}, `msg ${i}`)),
+      );
     }
     await bob.waitFor((s) => s.is("message") && s.attrs.id === `m${N - 1}`, 30_000);
   });
@@ -120,7 +137,11 @@ describe("message archive (XEP-0313)", () => {
     const res = await alice.xmpp.iqCaller.request(
       xml("iq", { type: "get", to: "alice@localhost" }, xml("query", "http://jabber.org/protocol/disco#info")),
     );
-    const features = res.getChild("query")?.getChildren("feature").map((f: XmlElement) => f.attrs.var) ?? [];
+    const features =
+      res
+        .getChild("query")
+        ?.getChildren("feature")
+        .map((f: XmlElement) => f.attrs.var) ?? [];
     for (const f of [NS_MAM, `${NS_MAM}#extended`, NS_SID]) assert.ok(features.includes(f), `${f} advertised`);
   });
 
@@ -140,7 +161,10 @@ describe("message archive (XEP-0313)", () => {
       afterId = p.last;
       assert.ok(page < 11, "ends");
     }
-    assert.deepEqual(seen, Array.from({ length: N }, (_, i) => `msg ${i}`));
+    assert.deepEqual(
+      seen,
+      Array.from({ length: N }, (_, i) => `msg ${i}`),
+    );
   });
 
   it("pages backward from the end with <before/>, each page oldest first", async () => {
@@ -156,7 +180,10 @@ describe("message archive (XEP-0313)", () => {
       pages.map((p) => p.length),
       [100, 150, 150, 150, 150, 150, 150],
     );
-    assert.deepEqual(pages.flat(), Array.from({ length: N }, (_, i) => `msg ${i}`));
+    assert.deepEqual(
+      pages.flat(),
+      Array.from({ length: N }, (_, i) => `msg ${i}`),
+    );
   });
 
   it("keeps both parties' copies; the stanza-id on delivery is the recipient's archive id", async () => {
@@ -178,8 +205,12 @@ describe("message archive (XEP-0313)", () => {
   });
 
   it("filters by with, start/end, after-id/before-id and ids; count when the result fits a page", async () => {
-    await alice.xmpp.send(xml("message", { to: "carol@localhost", type: "chat", id: "c1" }, xml("body", {}, "to carol 1")));
-    await alice.xmpp.send(xml("message", { to: "carol@localhost/desk", type: "normal", id: "c2" }, xml("body", {}, "to carol 2")));
+    await alice.xmpp.send(
+      xml("message", { to: "carol@localhost", type: "chat", id: "c1" }, xml("body", {}, "to carol 1")),
+    );
+    await alice.xmpp.send(
+      xml("message", { to: "carol@localhost/desk", type: "normal", id: "c2" }, xml("body", {}, "to carol 2")),
+    );
     await sync(alice);
     const carol = await query(alice, { fields: { with: "carol@localhost" } });
     assert.deepEqual(
@@ -215,7 +246,10 @@ describe("message archive (XEP-0313)", () => {
     const upTo = await query(alice, { fields: { end: a?.stamp as string }, rsm: { max: "1000" } });
     assert.ok(upTo.items.length >= 1 && upTo.items.every((i) => i.stamp <= (a?.stamp as string)));
     // RSM after together with after-id: the tighter bound wins.
-    const both = await query(alice, { fields: { "after-id": b?.id as string }, rsm: { max: "2", after: a?.id as string } });
+    const both = await query(alice, {
+      fields: { "after-id": b?.id as string },
+      rsm: { max: "2", after: a?.id as string },
+    });
     assert.deepEqual(
       both.items.map((i) => i.id),
       [c?.id, d?.id],
@@ -243,7 +277,11 @@ describe("message archive (XEP-0313)", () => {
 
   it("returns the query form and archive metadata", async () => {
     const res = await alice.xmpp.iqCaller.request(xml("iq", { type: "get" }, xml("query", NS_MAM)));
-    const vars = res.getChild("query")?.getChild("x", "jabber:x:data")?.getChildren("field").map((f: XmlElement) => f.attrs.var);
+    const vars = res
+      .getChild("query")
+      ?.getChild("x", "jabber:x:data")
+      ?.getChildren("field")
+      .map((f: XmlElement) => f.attrs.var);
     assert.deepEqual(vars, ["FORM_TYPE", "with", "start", "end", "before-id", "after-id", "ids"]);
     const meta = await alice.xmpp.iqCaller.request(xml("iq", { type: "get" }, xml("metadata", NS_MAM)));
     const first = await query(alice, { rsm: { max: "1" } });
@@ -254,15 +292,28 @@ describe("message archive (XEP-0313)", () => {
 
   it("honours preferences: never, and the always/never lists (XEP-0441)", async () => {
     const set = await alice.xmpp.iqCaller.request(
-      xml("iq", { type: "set" }, xml("prefs", { xmlns: NS_MAM, default: "never" }, xml("always", {}, xml("jid", {}, "dave@localhost")), xml("never"))),
+      xml(
+        "iq",
+        { type: "set" },
+        xml(
+          "prefs",
+          { xmlns: NS_MAM, default: "never" },
+          xml("always", {}, xml("jid", {}, "dave@localhost")),
+          xml("never"),
+        ),
+      ),
     );
     assert.equal(set.getChild("prefs")?.attrs.default, "never");
     const got = await alice.xmpp.iqCaller.request(xml("iq", { type: "get" }, xml("prefs", NS_MAM)));
     assert.equal(got.getChild("prefs")?.getChild("always")?.getChildText("jid"), "dave@localhost");
     assert.ok(got.getChild("prefs")?.getChild("never"));
 
-    await alice.xmpp.send(xml("message", { to: "bob@localhost", type: "chat", id: "secret" }, xml("body", {}, "not archived")));
-    await alice.xmpp.send(xml("message", { to: "dave@localhost", type: "chat", id: "d1" }, xml("body", {}, "archived for dave")));
+    await alice.xmpp.send(
+      xml("message", { to: "bob@localhost", type: "chat", id: "secret" }, xml("body", {}, "not archived")),
+    );
+    await alice.xmpp.send(
+      xml("message", { to: "dave@localhost", type: "chat", id: "d1" }, xml("body", {}, "archived for dave")),
+    );
     await bob.waitFor((s) => s.attrs.id === "secret");
     await sync(alice);
     const last = await query(alice, { rsm: { max: "1", before: "" } });
@@ -270,17 +321,40 @@ describe("message archive (XEP-0313)", () => {
     // Bob's own preferences (the default, always) still archive his copy.
     const bobs = await query(bob, { rsm: { max: "1", before: "" } });
     assert.equal(bobs.items[0]?.body, "not archived");
-    assert.equal(await errorOf(alice.xmpp.iqCaller.request(xml("iq", { type: "set" }, xml("prefs", { xmlns: NS_MAM, default: "sometimes" })))), "bad-request");
+    assert.equal(
+      await errorOf(
+        alice.xmpp.iqCaller.request(xml("iq", { type: "set" }, xml("prefs", { xmlns: NS_MAM, default: "sometimes" }))),
+      ),
+      "bad-request",
+    );
     await alice.xmpp.iqCaller.request(xml("iq", { type: "set" }, xml("prefs", { xmlns: NS_MAM, default: "always" })));
   });
 
   it("does not archive groupchat, headline, chat states or <no-store/> messages; strips forged stanza-ids", async () => {
     const before = (await query(bob, { rsm: { max: "0" } })).count as number;
     await alice.xmpp.send(xml("message", { to: "bob@localhost", type: "headline", id: "h1" }, xml("body", {}, "news")));
-    await alice.xmpp.send(xml("message", { to: "bob@localhost", type: "chat", id: "cs" }, xml("composing", "http://jabber.org/protocol/chatstates")));
-    await alice.xmpp.send(xml("message", { to: "bob@localhost", type: "chat", id: "ns" }, xml("body", {}, "x"), xml("no-permanent-store", "urn:xmpp:hints")));
     await alice.xmpp.send(
-      xml("message", { to: "bob@localhost", type: "chat", id: "forged" }, xml("body", {}, "forged"), xml("stanza-id", { xmlns: NS_SID, by: "bob@localhost", id: "fake" })),
+      xml(
+        "message",
+        { to: "bob@localhost", type: "chat", id: "cs" },
+        xml("composing", "http://jabber.org/protocol/chatstates"),
+      ),
+    );
+    await alice.xmpp.send(
+      xml(
+        "message",
+        { to: "bob@localhost", type: "chat", id: "ns" },
+        xml("body", {}, "x"),
+        xml("no-permanent-store", "urn:xmpp:hints"),
+      ),
+    );
+    await alice.xmpp.send(
+      xml(
+        "message",
+        { to: "bob@localhost", type: "chat", id: "forged" },
+        xml("body", {}, "forged"),
+        xml("stanza-id", { xmlns: NS_SID, by: "bob@localhost", id: "fake" }),
+      ),
     );
     const forged = await bob.waitFor((s) => s.attrs.id === "forged");
     const sids = forged.getChildren("stanza-id", NS_SID);
@@ -291,7 +365,9 @@ describe("message archive (XEP-0313)", () => {
   });
 
   it("stamps offline messages when stored, and delivers them with the same stanza-id", async () => {
-    await alice.xmpp.send(xml("message", { to: "carol@localhost", type: "chat", id: "off1" }, xml("body", {}, "while you were out")));
+    await alice.xmpp.send(
+      xml("message", { to: "carol@localhost", type: "chat", id: "off1" }, xml("body", {}, "while you were out")),
+    );
     await sync(alice);
     const carol = await connect(ts, "carol", "carol-secret", { resource: "desk" });
     try {

@@ -83,20 +83,26 @@ export class S2sInbound extends S2sStream {
         version: this.version,
       }),
     );
-    if (contentNs !== NS_SERVER) return this.close(new StreamError("invalid-namespace", "content namespace must be jabber:server"));
+    if (contentNs !== NS_SERVER)
+      return this.close(new StreamError("invalid-namespace", "content namespace must be jabber:server"));
     if (this.version && !/^1\.\d+$/.test(attrs.version!)) return this.close(new StreamError("unsupported-version"));
     // RFC 6120 §4.9.3.6: a `to` we do not serve.
     if (!local || !this.env.isLocalDomain(local)) {
       this.log.info({ to: attrs.to }, "s2s stream for a domain not served here");
       return this.close(new StreamError("host-unknown", `${attrs.to ?? "(none)"} is not served here`));
     }
-    if (this.localDomain !== "" && local !== this.localDomain) return this.close(new StreamError("host-unknown", "the host changed on restart"));
+    if (this.localDomain !== "" && local !== this.localDomain)
+      return this.close(new StreamError("host-unknown", "the host changed on restart"));
     this.localDomain = local;
     if (from?.isDomain) {
-      if (this.peerDomain !== "" && from.domain !== this.peerDomain) return this.close(new StreamError("invalid-from", "the from changed on restart"));
+      if (this.peerDomain !== "" && from.domain !== this.peerDomain)
+        return this.close(new StreamError("invalid-from", "the from changed on restart"));
       this.peerDomain = from.domain;
       if (!this.env.policy.allows(from.domain)) {
-        this.log.warn({ peer: from.domain }, "s2s refused: the domain is blocked by policy (s2s.allow_domains / deny_domains)");
+        this.log.warn(
+          { peer: from.domain },
+          "s2s refused: the domain is blocked by policy (s2s.allow_domains / deny_domains)",
+        );
         return this.close(new StreamError("policy-violation", `federation with ${from.domain} is not allowed`));
       }
     }
@@ -124,7 +130,12 @@ export class S2sInbound extends S2sStream {
     // RFC 6120 §5.3.1: while TLS is required and missing, nothing else.
     if (!needTls) {
       // XEP-0178 §3: EXTERNAL only when the certificate is valid for the domain the peer named.
-      if (!this.saslDone && this.conn.secure && this.peerDomain && this.certificateProblem(this.peerDomain) === undefined) {
+      if (
+        !this.saslDone &&
+        this.conn.secure &&
+        this.peerDomain &&
+        this.certificateProblem(this.peerDomain) === undefined
+      ) {
         features.c("mechanisms", NS_SASL).c("mechanism").t("EXTERNAL");
       }
       if (policy.dialback) features.c("dialback", NS_DIALBACK_FEATURE).c("errors");
@@ -184,7 +195,8 @@ export class S2sInbound extends S2sStream {
   /** XEP-0178 §3 / RFC 6120 §6.4: SASL EXTERNAL against the peer certificate. */
   private handleSasl(el: Element): void {
     if (this.requireTls()) return;
-    if (el.name !== "auth" || this.saslDone) return this.close(new StreamError("policy-violation", "unexpected SASL element"));
+    if (el.name !== "auth" || this.saslDone)
+      return this.close(new StreamError("policy-violation", "unexpected SASL element"));
     const fail = (condition: string, why: string) => {
       this.log.warn({ peer: this.peerDomain, why }, "s2s SASL EXTERNAL refused");
       this.write(`<failure xmlns='${NS_SASL}'><${condition}/></failure>`);
@@ -198,7 +210,8 @@ export class S2sInbound extends S2sStream {
     const domain = authzid || this.peerDomain;
     if (!domain) return fail("not-authorized", "no domain named");
     // XEP-0178 §3 step 6: an authzid that differs from the stream `from` is refused.
-    if (this.peerDomain && domain !== this.peerDomain) return fail("invalid-authzid", `authzid ${domain} is not the stream's from`);
+    if (this.peerDomain && domain !== this.peerDomain)
+      return fail("invalid-authzid", `authzid ${domain} is not the stream's from`);
     if (!this.env.policy.allows(domain)) return fail("not-authorized", "blocked by policy");
     const problem = this.certificateProblem(domain);
     if (problem) return fail("not-authorized", problem);
@@ -226,7 +239,8 @@ export class S2sInbound extends S2sStream {
     const from = tryParseJid(el.attrs.from);
     const to = tryParseJid(el.attrs.to);
     const key = el.text().trim();
-    if (!from?.isDomain || !to?.isDomain || key === "") return this.close(new StreamError("improper-addressing", "db:result needs from, to and a key"));
+    if (!from?.isDomain || !to?.isDomain || key === "")
+      return this.close(new StreamError("improper-addressing", "db:result needs from, to and a key"));
     const remote = from.domain;
     const local = to.domain;
     // XEP-0220 §2.4: errors as typed answers where the peer said it understands them.
@@ -246,7 +260,9 @@ export class S2sInbound extends S2sStream {
     }
     if (this.env.policy.secure) {
       this.log.warn({ peer: remote, problem }, "s2s refused: s2s.secure requires a valid certificate");
-      return this.close(new StreamError("policy-violation", `the certificate of ${remote} is not acceptable: ${problem}`));
+      return this.close(
+        new StreamError("policy-violation", `the certificate of ${remote} is not acceptable: ${problem}`),
+      );
     }
     if (!this.env.policy.dialback) {
       this.write(dbResult(local, remote, { type: "error" }));
@@ -267,9 +283,12 @@ export class S2sInbound extends S2sStream {
     const from = tryParseJid(el.attrs.from);
     const to = tryParseJid(el.attrs.to);
     const id = el.attrs.id;
-    if (!from?.isDomain || !to?.isDomain || id === undefined) return this.close(new StreamError("improper-addressing", "db:verify needs from, to and id"));
+    if (!from?.isDomain || !to?.isDomain || id === undefined)
+      return this.close(new StreamError("improper-addressing", "db:verify needs from, to and id"));
     const key = el.text().trim();
-    const valid = this.env.isLocalDomain(to.domain) && keysEqual(key, dialbackKey(this.env.dialbackSecret, from.domain, to.domain, id));
+    const valid =
+      this.env.isLocalDomain(to.domain) &&
+      keysEqual(key, dialbackKey(this.env.dialbackSecret, from.domain, to.domain, id));
     this.log.debug({ receiving: from.domain, originating: to.domain, valid }, "dialback verification answered");
     this.write(dbVerify(to.domain, from.domain, id, { type: valid ? "valid" : "invalid" }));
   }
@@ -281,16 +300,29 @@ export class S2sInbound extends S2sStream {
     // RFC 6120 §8.1.1.2 / §4.9.3.10: `from` must be a domain this stream is authenticated for.
     const locals = from ? this.authenticated.get(from.domain) : undefined;
     if (!from || !locals) {
-      this.log.warn({ from: el.attrs.from, authenticated: [...this.authenticated.keys()] }, "s2s stanza with a from the stream is not authenticated for");
-      return this.close(new StreamError("invalid-from", `${el.attrs.from ?? "(none)"} is not a domain this stream is authenticated for`));
+      this.log.warn(
+        { from: el.attrs.from, authenticated: [...this.authenticated.keys()] },
+        "s2s stanza with a from the stream is not authenticated for",
+      );
+      return this.close(
+        new StreamError(
+          "invalid-from",
+          `${el.attrs.from ?? "(none)"} is not a domain this stream is authenticated for`,
+        ),
+      );
     }
     // RFC 6120 §8.1.1.2 / §4.9.3.7: a stanza between servers needs a `to`.
     if (!to) return this.close(new StreamError("improper-addressing", "a stanza needs a to"));
     // RFC 6120 §8.1.1.2 / §4.9.3.6: `to` must be a local domain the sender was authenticated to reach on this
     // stream; another domain served here (a second virtual host, a component) was never negotiated.
     if (!locals.has(to.domain)) {
-      this.log.warn({ from: from.domain, to: to.domain, authenticated: [...locals] }, "s2s stanza to a domain the stream is not authenticated for");
-      return this.close(new StreamError("host-unknown", `this stream is not authenticated for ${from.domain} to ${to.domain}`));
+      this.log.warn(
+        { from: from.domain, to: to.domain, authenticated: [...locals] },
+        "s2s stanza to a domain the stream is not authenticated for",
+      );
+      return this.close(
+        new StreamError("host-unknown", `this stream is not authenticated for ${from.domain} to ${to.domain}`),
+      );
     }
     this.touch();
     el.attrs.from = from.toString();

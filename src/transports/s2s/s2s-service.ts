@@ -116,7 +116,9 @@ export class S2sService {
     const { s2s, s2s_direct_tls } = config.listeners;
     const accept = (conn: S2sConnection) => service.accept(conn);
     const plain = new ListenerGroup("s2s", (addr) => listenS2s(addr, tls, s2sLog, accept));
-    const direct = new ListenerGroup("s2s_direct_tls", (addr) => listenS2sDirectTls(addr, tls, s2sLog, accept, unauthenticated));
+    const direct = new ListenerGroup("s2s_direct_tls", (addr) =>
+      listenS2sDirectTls(addr, tls, s2sLog, accept, unauthenticated),
+    );
     service.listenerGroups.push(plain, direct);
     await plain.start(s2s);
     await direct.start(s2s_direct_tls);
@@ -124,14 +126,20 @@ export class S2sService {
     service.removeHook = core.hooks.add("stanza.remote", handler as (p: never) => unknown, "s2s");
     s2sLog.info(
       { secure: config.s2s.secure, dialback: config.s2s.dialback, overrides: Object.keys(config.s2s.resolve).length },
-      config.s2s.secure ? "federation on: peers need a valid certificate (s2s.secure)" : "federation on: certificates not required (s2s.secure is off)",
+      config.s2s.secure
+        ? "federation on: peers need a valid certificate (s2s.secure)"
+        : "federation on: certificates not required (s2s.secure is off)",
     );
     return service;
   }
 
   private accept(conn: S2sConnection): void {
     if (this.stopping) return conn.destroy();
-    const stream = admitStream(this.unauthenticated, conn.remoteAddress, (slot) => new S2sInbound(conn, this.env, (s) => this.inboundEnded(s), slot));
+    const stream = admitStream(
+      this.unauthenticated,
+      conn.remoteAddress,
+      (slot) => new S2sInbound(conn, this.env, (s) => this.inboundEnded(s), slot),
+    );
     if (!stream.isClosed) this.inbound.add(stream);
   }
 
@@ -151,12 +159,18 @@ export class S2sService {
   private route({ stanza, to }: FirstHooks["stanza.remote"]): "handled" {
     const from = tryParseJid(stanza.attrs.from);
     if (!from || !this.env.isLocalDomain(from.domain)) {
-      this.log.warn({ from: stanza.attrs.from, to: stanza.attrs.to }, "dropped a stanza for another server whose sender is not local");
+      this.log.warn(
+        { from: stanza.attrs.from, to: stanza.attrs.to },
+        "dropped a stanza for another server whose sender is not local",
+      );
       return "handled";
     }
     if (!this.env.policy.allows(to.domain)) {
       this.log.info({ from: from.domain, to: to.domain }, "stanza to a domain blocked by s2s policy refused");
-      this.core.router.bounce(stanza, new StanzaError("not-allowed", `federation with ${to.domain} is not allowed here`));
+      this.core.router.bounce(
+        stanza,
+        new StanzaError("not-allowed", `federation with ${to.domain} is not allowed here`),
+      );
       return "handled";
     }
     if (this.stopping) {
@@ -253,8 +267,15 @@ export class S2sService {
 
   /** Every link for administration: outbound streams, and the domain pairs authenticated on inbound ones. */
   links(): { local: string; remote: string; direction: "in" | "out"; ready: boolean }[] {
-    const out = [...this.outbound.values()].map((o) => ({ local: o.local, remote: o.remote, direction: "out" as const, ready: o.isReady }));
-    const inbound = [...this.inbound].flatMap((s) => s.authenticatedPairs().map((p) => ({ ...p, direction: "in" as const, ready: true })));
+    const out = [...this.outbound.values()].map((o) => ({
+      local: o.local,
+      remote: o.remote,
+      direction: "out" as const,
+      ready: o.isReady,
+    }));
+    const inbound = [...this.inbound].flatMap((s) =>
+      s.authenticatedPairs().map((p) => ({ ...p, direction: "in" as const, ready: true })),
+    );
     return [...out, ...inbound];
   }
 

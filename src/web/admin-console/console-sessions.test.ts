@@ -4,7 +4,12 @@ import { csrfRefusal } from "../../admin/csrf.js";
 import { ConsoleSessions, sessionCookie, sessionCookieHeader } from "./console-sessions.js";
 
 function sessionsAt(clock: { now: number }, maxSessions = 3) {
-  return new ConsoleSessions({ idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 300, maxSessions, now: () => clock.now });
+  return new ConsoleSessions({
+    idleTimeoutSeconds: 60,
+    absoluteTimeoutSeconds: 300,
+    maxSessions,
+    now: () => clock.now,
+  });
 }
 const cookie = (id: string) => ({ cookie: `other=1; natter_admin=${id}; x=y` });
 
@@ -52,7 +57,12 @@ describe("console sessions", () => {
 
   it("ends the session of a JID no longer an admin", () => {
     const admins = new Set(["a@example.org"]);
-    const sessions = new ConsoleSessions({ idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 300, maxSessions: 3, isAdmin: (j) => admins.has(j) });
+    const sessions = new ConsoleSessions({
+      idleTimeoutSeconds: 60,
+      absoluteTimeoutSeconds: 300,
+      maxSessions: 3,
+      isAdmin: (j) => admins.has(j),
+    });
     const { id } = sessions.create("a@example.org");
     assert.ok(sessions.find(cookie(id)));
     admins.delete("a@example.org");
