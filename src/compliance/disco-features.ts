@@ -3,6 +3,8 @@
 // upload. …). Read by the disco test: the server advertises exactly the features of the specs its enabled
 // modules and core declare, no more and, for the unconditional ones, no less.
 import * as ns from "../core/xml/ns.js";
+import { PEP_FEATURES } from "../modules/pep/index.js";
+import { PUBSUB_SERVICE_FEATURES } from "../modules/pubsub/index.js";
 import type { SpecId } from "./xep-0479.js";
 
 export type DiscoEntity = "host" | "account" | "service";
@@ -20,75 +22,6 @@ export interface DiscoFeature {
 
 const HA: DiscoEntity[] = ["host", "account"];
 const x = (xep: number): SpecId => ({ xep });
-
-/** XEP-0060 §10 pubsub#… features PEP (XEP-0163) advertises on accounts. */
-const PUBSUB_FEATURES = [
-  "access-open",
-  "access-presence",
-  "access-roster",
-  "access-whitelist",
-  "auto-create",
-  "auto-subscribe",
-  "config-node",
-  "create-and-configure",
-  "create-nodes",
-  "delete-items",
-  "delete-nodes",
-  "filtered-notifications",
-  "last-published",
-  "manage-affiliations",
-  "member-affiliation",
-  "outcast-affiliation",
-  "persistent-items",
-  "presence-notifications",
-  "publish",
-  "purge-nodes",
-  "retract-items",
-  "retrieve-affiliations",
-  "retrieve-default",
-  "retrieve-items",
-  "retrieve-subscriptions",
-  "subscribe",
-];
-
-/** XEP-0060 §10 pubsub#… features the pubsub service (pubsub.<host>) advertises on its domain. */
-const PUBSUB_SERVICE_FEATURES = [
-  "access-authorize",
-  "access-open",
-  "access-presence",
-  "access-roster",
-  "access-whitelist",
-  "auto-create",
-  "config-node",
-  "create-and-configure",
-  "create-nodes",
-  "delete-items",
-  "delete-nodes",
-  "instant-nodes",
-  "item-ids",
-  "last-published",
-  "manage-affiliations",
-  "manage-subscriptions",
-  "member-affiliation",
-  "meta-data",
-  "modify-affiliations",
-  "outcast-affiliation",
-  "persistent-items",
-  "publish",
-  "publish-options",
-  "publish-only-affiliation",
-  "publisher-affiliation",
-  "purge-nodes",
-  "retract-items",
-  "retrieve-affiliations",
-  "retrieve-default",
-  "retrieve-default-sub",
-  "retrieve-items",
-  "retrieve-subscriptions",
-  "subscribe",
-  "subscription-notifications",
-  "subscription-options",
-];
 
 export const DISCO_FEATURES: readonly DiscoFeature[] = [
   { feature: ns.NS_DISCO_INFO, spec: x(30), on: ["host", "account", "service"] },
@@ -129,14 +62,15 @@ export const DISCO_FEATURES: readonly DiscoFeature[] = [
   { feature: ns.NS_BOOKMARKS_COMPAT_PEP, spec: x(402), on: ["account"] },
   { feature: ns.NS_PUBSUB, spec: x(60), on: ["account"] },
   { feature: ns.NS_PUBSUB_PUBLISH_OPTIONS, spec: x(223), on: ["account"] },
-  ...PUBSUB_FEATURES.map((f): DiscoFeature => ({ feature: `${ns.NS_PUBSUB}#${f}`, spec: x(60), on: ["account"] })),
+  // XEP-0060 §10 features, the lists the modules advertise (publish-options is XEP-0223's, above).
+  ...PEP_FEATURES.filter((f) => f !== ns.NS_PUBSUB_PUBLISH_OPTIONS).map(
+    (feature): DiscoFeature => ({ feature, spec: x(60), on: ["account"] }),
+  ),
   { feature: ns.NS_PUBSUB_OWNER, spec: x(60), on: ["account"] },
   // The pubsub module's service domain (XEP-0060 §5.1), off by default.
   { feature: ns.NS_PUBSUB, spec: x(60), on: ["service"], by: "pubsub" },
   { feature: ns.NS_PUBSUB_OWNER, spec: x(60), on: ["service"], by: "pubsub" },
-  ...PUBSUB_SERVICE_FEATURES.map(
-    (f): DiscoFeature => ({ feature: `${ns.NS_PUBSUB}#${f}`, spec: x(60), on: ["service"], by: "pubsub" }),
-  ),
+  ...PUBSUB_SERVICE_FEATURES.map((feature): DiscoFeature => ({ feature, spec: x(60), on: ["service"], by: "pubsub" })),
   { feature: ns.NS_MUC, spec: x(45), on: ["service"] },
   // XEP-0045 §7.4 / XEP-0359: the service keeps the id of a message it reflects.
   { feature: ns.NS_MUC_STABLE_ID, spec: x(45), on: ["service"], by: "muc" },

@@ -39,8 +39,9 @@ const options = z
   })
   .strict();
 
-// XEP-0060 §10 feature names this service supports (XEP-0163 §6.1: all supported pubsub features).
-const FEATURES = [
+// XEP-0060 §10 feature names this service supports (XEP-0163 §6.1: all supported pubsub features); the
+// compliance table reads the same list (src/compliance/disco-features.ts).
+export const PEP_FEATURES = [
   "access-open",
   "access-presence",
   "access-roster",
@@ -129,7 +130,7 @@ export default defineModule({
     ctx.iq("account", "get", NS_PUBSUB, "pubsub", (iq) => handlers.get(iq));
     ctx.iq("account", "get", NS_PUBSUB_OWNER, "pubsub", (iq) => handlers.ownerGet(iq));
     ctx.iq("account", "set", NS_PUBSUB_OWNER, "pubsub", (iq) => handlers.ownerSet(iq));
-    for (const f of FEATURES) ctx.feature(f, "account");
+    for (const f of PEP_FEATURES) ctx.feature(f, "account");
 
     const detached = (p: Promise<void>) =>
       void p.catch((err: unknown) => ctx.log.error({ err }, "sending last PEP items failed"));

@@ -67,8 +67,8 @@ const options = z
   })
   .strict();
 
-// XEP-0060 §10 features this service supports.
-const FEATURES = [
+// XEP-0060 §10 features this service supports; the compliance table reads the same list.
+export const PUBSUB_SERVICE_FEATURES = [
   "access-authorize",
   "access-open",
   "access-presence",
@@ -220,7 +220,7 @@ export default defineModule({
           type: "service",
           name: `Publish-subscribe of ${host}`,
         });
-        for (const f of [NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PUBSUB, NS_PUBSUB_OWNER, ...FEATURES])
+        for (const f of [NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PUBSUB, NS_PUBSUB_OWNER, ...PUBSUB_SERVICE_FEATURES])
           query.c("feature", NS_DISCO_INFO, { var: f });
         return query;
       },
