@@ -73,6 +73,10 @@ export function sasl2Failure(condition: SaslFailureCondition, text?: string): El
 }
 
 const USER_AGENTS = "user-agents";
+const SEEN_GRANULARITY_MS = 3_600_000;
+
+const isObject = (v: Json | undefined): v is { [key: string]: Json } =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
  * Remembers a user agent of an account (id, software, device, last seen), at most `max` per account: the least
@@ -91,6 +95,16 @@ export async function rememberUserAgent(
   if (agent.software !== undefined) value.software = agent.software;
   if (agent.device !== undefined) value.device = agent.device;
   const existing = await store.get(user, id);
+  // A client reconnecting as itself (most logins of a phone) changes nothing worth a write: `seen` is kept to
+  // the hour, so a FAST login stays a read, not a write.
+  if (
+    isObject(existing) &&
+    existing.software === value.software &&
+    existing.device === value.device &&
+    typeof existing.seen === "number" &&
+    (value.seen as number) - existing.seen < SEEN_GRANULARITY_MS
+  )
+    return;
   if (existing === undefined && (await store.count(user)) >= max) {
     const all = await store.getAll(user);
     const seen = (v: Json) =>
