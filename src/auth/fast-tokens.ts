@@ -53,10 +53,20 @@ export interface FastAttempt {
 }
 
 export type FastVerdict =
-  | { ok: true; tokenId: string; record: FastTokenRecord; token: Buffer }
+  | {
+      ok: true;
+      tokenId: string;
+      record: FastTokenRecord;
+      token: Buffer;
+      /** The client sent a `count`, now the record's: it must be stored before the login succeeds. */
+      counted: boolean;
+      /** The same agent's older tokens, which go once this newer one is used (a completed rotation). */
+      older: string[];
+    }
   | { ok: false; reason: "no-token" | "replayed" | "expired" };
 
 const STORE = "fast-tokens";
+const USED_GRANULARITY_MS = 3_600_000;
 const AGENT_ID = /^[0-9a-fA-F-]{1,64}$/;
 
 /** A user agent id usable as a binding (XEP-0388 §2.3: a UUID; any short hex-and-dash id is taken). */
@@ -160,7 +170,10 @@ export class FastTokens {
         if (attempt.count <= record.count) return { ok: false, reason: "replayed" };
         record.count = attempt.count;
       }
-      return { ok: true, tokenId: id, record, token };
+      const older = records
+        .filter(([other, r]) => other !== id && r.agent === record.agent && r.iat < record.iat)
+        .map(([other]) => other);
+      return { ok: true, tokenId: id, record, token, counted: attempt.count !== undefined, older };
     }
     return { ok: false, reason: "no-token" };
   }
@@ -182,12 +195,13 @@ export class FastTokens {
       return false;
     }
     const now = this.now();
-    verdict.record.used = now;
-    await store.set(user, verdict.tokenId, verdict.record as unknown as Json);
-    for (const [id, r] of await this.records(host, user)) {
-      if (id !== verdict.tokenId && r.agent === verdict.record.agent && r.iat < verdict.record.iat)
-        await store.delete(user, id);
+    // A new count must be stored (replay protection); `used` only orders eviction, so it is kept to the hour and
+    // a phone reconnecting with the same token all day costs a read, not a write, per login.
+    if (verdict.counted || now - verdict.record.used >= USED_GRANULARITY_MS) {
+      verdict.record.used = now;
+      await store.set(user, verdict.tokenId, verdict.record as unknown as Json);
     }
+    for (const id of verdict.older) await store.delete(user, id);
     return now - verdict.record.iat >= this.options.rotateAfter * 1000;
   }
 
