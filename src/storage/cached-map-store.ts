@@ -37,6 +37,10 @@ export class CachedMapStore extends UserCache<UserEntries> implements MapStore {
     return text === undefined ? undefined : (JSON.parse(text) as Json);
   }
 
+  known(user: string, key: string): boolean | undefined {
+    return this.peek(user)?.has(key);
+  }
+
   async getAll(user: string): Promise<Map<string, Json>> {
     const out = new Map<string, Json>();
     for (const [key, text] of await this.cached(user)) out.set(key, JSON.parse(text) as Json);

@@ -23,6 +23,11 @@ export interface MapStore<T extends Json = Json> {
   /** How many entries one user has, without reading them (limits checked on every write). */
   count(user: string): Promise<number>;
   deleteAll(user: string): Promise<void>;
+  /**
+   * Whether `key` is among the user's entries, answered from memory without I/O when the store can (a cached
+   * store holding that user); undefined when it cannot say without a read. For hot paths that must not await.
+   */
+  known?(user: string, key: string): boolean | undefined;
 }
 
 export interface ArchiveItem<T extends Json = Json> {

@@ -218,6 +218,34 @@ export default defineModule({
       return true;
     }
 
+    /**
+     * What decide() would allow, answered from memory alone, so that the common case costs no promise (the rest of
+     * the delivery stays a plain call chain): a contact whose roster is in memory, someone the user wrote to
+     * lately, a room's private message, or a sender whose policy is `allow` with every input already known.
+     * False means "ask decide()", never "refuse".
+     */
+    function allowsAtOnce(stanza: Element, from: Jid, to: Jid): boolean {
+      const user = to.local;
+      const fromBare = from.bareString();
+      if (from.local === "" || fromBare === to.bareString()) return true;
+      if (recent.get(user)?.has(fromBare) || roster.known(user, fromBare) === true) return true;
+      if (stanza.name === "message" && stanza.getChild("x", NS_MUC_USER)) return true;
+      if (blockList.lists(fromBare, from.domain)) return false;
+      const local = ctx.hosts.has(from.domain);
+      let policy = local ? opts.strangers.local : opts.strangers.remote;
+      if (opts.strangers.user_preference) {
+        const preferred = preferenceCache.get(user);
+        if (preferred === undefined) return false; // not read yet
+        policy = preferred ?? policy;
+      }
+      if (policy !== "allow") return false;
+      if (!local) return true;
+      if (from.domain !== host) return false; // another host's new-account record: decide() asks that host
+      if (opts.new_accounts.hours <= 0) return true;
+      const until = newUntil.get(from.local);
+      return until !== undefined && until <= Date.now(); // known not to be a new account
+    }
+
     ctx.hookFirst(
       "stanza.filter",
       ({ stanza, from, to, direction }) => {
@@ -228,6 +256,7 @@ export default defineModule({
         } else if (stanza.name !== "presence" || stanza.attrs.type !== "subscribe") return undefined;
         const known = decided.get(stanza);
         if (known !== undefined) return known ? "handled" : undefined;
+        if (allowsAtOnce(stanza, from, to)) return undefined;
         return decide(stanza, from, to).then((handled) => {
           decided.set(stanza, handled);
           return handled ? "handled" : undefined;

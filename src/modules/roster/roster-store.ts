@@ -47,6 +47,11 @@ export class RosterStore {
     return this.items.count(user);
   }
 
+  /** Whether `jid` is in the user's roster, when the roster is in memory (no I/O); undefined when unknown. */
+  known(user: string, jid: string): boolean | undefined {
+    return this.items.known?.(user, jid);
+  }
+
   async get(user: string, jid: string): Promise<RosterItem | undefined> {
     return (await this.items.get(user, jid)) as unknown as RosterItem | undefined;
   }
