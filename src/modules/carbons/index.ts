@@ -66,10 +66,14 @@ export default defineModule({
     // the sender), whether or not the sender enabled carbons. Low priority: after any module that stops it.
     ctx.hookFirst(
       "stanza.outbound",
-      async ({ session, stanza }) => {
+      ({ session, stanza }) => {
         if (stanza.name !== "message" || session.jid.domain !== ctx.host || stanza.attrs.to === undefined) return;
         if (!conversation(stanza) || !carbonEligible(stanza, "sent")) return;
-        await copyTo("sent", session.jid.bareString(), stanza, (s) => s === session);
+        // No other resource wants copies (the common case): answered without a promise, so the rest of the
+        // outbound hooks and the routing stay a plain call chain.
+        const user = session.jid.bareString();
+        if (!ctx.sessions.resourcesOf(user).some((s) => s !== session && s.state.get(enabled) === true)) return;
+        return copyTo("sent", user, stanza, (s) => s === session).then(() => undefined);
       },
       { priority: -50 },
     );
