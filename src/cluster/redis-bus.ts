@@ -643,22 +643,9 @@ export class RedisClusterBus implements ClusterBus {
       if (Number(await this.command.sendCommand(["EXISTS", stream])) === 1) {
         await this.ensureGroup(stream);
         // Entries the dead node had read but not acknowledged…
-        let cursor = "0-0";
-        do {
-          const reply = (await this.command.sendCommand([
-            "XAUTOCLAIM",
-            stream,
-            GROUP,
-            this.nodeId,
-            "0",
-            cursor,
-            "COUNT",
-            String(this.options.inboxBatch),
-          ])) as [string, RawEntry[], string[]?];
-          cursor = reply[0];
-          handled += await this.handleBatch(stream, reply[1], node);
+        handled += await this.claimPending(stream, node, async () => {
           await this.runScript(RENEW_SCRIPT, [lock], [this.nodeId, String(this.lockTtlMs())]);
-        } while (cursor !== "0-0");
+        });
         // …then those it never read.
         for (;;) {
           const reply = (await this.command.sendCommand([
@@ -689,6 +676,31 @@ export class RedisClusterBus implements ClusterBus {
     }
   }
 
+  /**
+   * Takes over every entry of `stream` read but never acknowledged (a dead node's, or a previous process's with
+   * this id) and hands them to the handlers as from `owner`, a batch at a time; `afterBatch` renews a lock.
+   */
+  private async claimPending(stream: string, owner: string, afterBatch?: () => Promise<void>): Promise<number> {
+    let handled = 0;
+    let cursor = "0-0";
+    do {
+      const reply = (await this.command.sendCommand([
+        "XAUTOCLAIM",
+        stream,
+        GROUP,
+        this.nodeId,
+        "0",
+        cursor,
+        "COUNT",
+        String(this.options.inboxBatch),
+      ])) as [string, RawEntry[], string[]?];
+      cursor = reply[0];
+      handled += await this.handleBatch(stream, reply[1], owner);
+      await afterBatch?.();
+    } while (cursor !== "0-0" && !this.closed);
+    return handled;
+  }
+
   // ---- inbox
 
   private async readLoop(): Promise<void> {
@@ -699,21 +711,7 @@ export class RedisClusterBus implements ClusterBus {
       try {
         if (startup) {
           // Entries a previous process with this id read and never acknowledged: their sessions are gone.
-          let cursor = "0-0";
-          do {
-            const reply = (await this.command.sendCommand([
-              "XAUTOCLAIM",
-              stream,
-              GROUP,
-              this.nodeId,
-              "0",
-              cursor,
-              "COUNT",
-              String(this.options.inboxBatch),
-            ])) as [string, RawEntry[]];
-            cursor = reply[0];
-            await this.handleBatch(stream, reply[1], this.nodeId);
-          } while (cursor !== "0-0" && !this.closed);
+          await this.claimPending(stream, this.nodeId);
           startup = false;
         }
         const reply = (await this.reader.sendCommand([
