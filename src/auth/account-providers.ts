@@ -35,6 +35,11 @@ export class HostAccountProviders implements AccountProvider {
   scramCredentials(host: string, user: string, hash: ScramHash): Promise<ScramCredentials | undefined> {
     return this.of(host).scramCredentials(host, user, hash);
   }
+  /** Only where the host's provider keeps SCRAM credentials (false elsewhere). */
+  addScramCredentials(host: string, user: string, hash: ScramHash, credentials: ScramCredentials): Promise<boolean> {
+    const provider = this.of(host);
+    return provider.addScramCredentials?.(host, user, hash, credentials) ?? Promise.resolve(false);
+  }
   verifyPassword(host: string, user: string, password: string): Promise<boolean> {
     return this.of(host).verifyPassword(host, user, password);
   }

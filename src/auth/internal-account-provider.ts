@@ -97,6 +97,25 @@ export class InternalAccountProvider implements AccountProvider {
     }
   }
 
+  /**
+   * XEP-0480: credentials of `hash` for an account that has none of that hash (an upgrade task's result). False
+   * when there is no such account or it has them already: a task never replaces credentials.
+   */
+  async addScramCredentials(
+    host: string,
+    user: string,
+    hash: ScramHash,
+    credentials: ScramCredentials,
+  ): Promise<boolean> {
+    const username = normalizeOrUndefined(user);
+    const record = username === undefined ? undefined : await this.store(host).get(username);
+    if (username === undefined || !isObject(record)) return false;
+    const scram = isObject(record.scram) ? record.scram : {};
+    if (scram[hash] !== undefined) return false;
+    await this.store(host).set(username, { ...record, scram: { ...scram, [hash]: encodeCredentials(credentials) } });
+    return true;
+  }
+
   private async addSha256(
     host: string,
     username: string,

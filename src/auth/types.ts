@@ -82,6 +82,11 @@ export interface AccountProvider {
   credentialKind(host: string): CredentialKind;
   /** SCRAM credentials for a user, or undefined when the user does not exist or the provider cannot supply them. */
   scramCredentials(host: string, user: string, hash: ScramHash): Promise<ScramCredentials | undefined>;
+  /**
+   * Adds SCRAM credentials of one hash to an existing account that lacks them (XEP-0480 upgrade task); the
+   * others are kept (XEP-0480 §4). Absent on providers that hold no SCRAM credentials.
+   */
+  addScramCredentials?(host: string, user: string, hash: ScramHash, credentials: ScramCredentials): Promise<boolean>;
   /** Checks a plaintext password (PLAIN). Must run hashing off the event loop's critical path (async pbkdf2). */
   verifyPassword(host: string, user: string, password: string): Promise<boolean>;
   userExists(host: string, user: string): Promise<boolean>;

@@ -20,6 +20,7 @@ import {
   NS_CLIENT,
   NS_FAST,
   NS_SASL,
+  NS_SASL_UPGRADE,
   NS_SASL2,
   NS_SESSION,
   NS_SM,
@@ -29,6 +30,7 @@ import {
 import type { ClientSession } from "./client-session.js";
 import { SaslNegotiation, type SaslResult } from "./sasl-negotiation.js";
 import { parseAuthenticate, rememberUserAgent, type Sasl2Request, sasl2Failure } from "./sasl2.js";
+import { UpgradeTasks, upgradeTasksOffered } from "./sasl2-upgrade-tasks.js";
 import type { StreamManagementProtocol } from "./stream-management-protocol.js";
 import type { StreamWire } from "./stream-wire.js";
 
@@ -82,6 +84,8 @@ export class ClientNegotiation {
   private sasl2Request: Sasl2Request | undefined;
   private fastVerdict: Extract<FastVerdict, { ok: true }> | undefined;
   private fast: FastTokens | undefined;
+  /** XEP-0480 tasks between a proven password and <success/>, and the success they hold back. */
+  private upgrade: { tasks: UpgradeTasks; result: Extract<SaslResult, { kind: "success" }> } | undefined;
 
   constructor(
     private readonly stream: NegotiatingStream,
@@ -277,6 +281,9 @@ export class ClientNegotiation {
       const f = inline.c("fast", NS_FAST);
       for (const m of fast) f.c("mechanism").t(m);
     }
+    // XEP-0480 §2.1: one <upgrade/> per task, beside the mechanisms.
+    for (const task of upgradeTasksOffered(this.core.accounts, this.stream.host, this.opts.mechanisms))
+      auth.c("upgrade", NS_SASL_UPGRADE).t(task);
     return auth;
   }
 
@@ -288,6 +295,7 @@ export class ClientNegotiation {
       stream.writeElement(sasl2Failure("encryption-required"));
       return;
     }
+    if (this.upgrade) return this.continueUpgrade(el);
     const sasl = this.saslNegotiation();
     let result: SaslResult;
     if (el.name === "authenticate") {
@@ -337,7 +345,59 @@ export class ClientNegotiation {
       this.authFailed(result);
       return;
     }
+    if (await this.beginUpgrade(result)) return;
     await this.sasl2Success(result);
+  }
+
+  /** XEP-0480 §2.2: the tasks the client asked for that the account needs, before <success/>. False: none. */
+  private async beginUpgrade(result: Extract<SaslResult, { kind: "success" }>): Promise<boolean> {
+    const request = this.sasl2Request;
+    if (!request || request.upgrades.length === 0) return false;
+    const host = this.stream.host;
+    let tasks: UpgradeTasks | undefined;
+    try {
+      tasks = await UpgradeTasks.plan(
+        this.core.accounts,
+        host,
+        result.username,
+        result.mechanism,
+        request.upgrades,
+        upgradeTasksOffered(this.core.accounts, host, this.opts.mechanisms),
+        this.opts.scramIterations,
+      );
+    } catch (err) {
+      this.stream.log.warn({ err }, "upgrade tasks: could not read the account's credentials; none run");
+      return false;
+    }
+    if (!tasks || this.stream.isClosed) return false;
+    // The mechanism's additional data (SCRAM's server-final) goes in the <continue/>, not again in <success/>.
+    this.upgrade = { tasks, result: { ...result, data: undefined } };
+    this.stream.writeElement(tasks.continueElement(result.data));
+    return true;
+  }
+
+  /** An element while upgrade tasks run: the next step, <success/> after the last, or <failure/>. */
+  private async continueUpgrade(el: Element): Promise<void> {
+    const upgrade = this.upgrade!;
+    const step =
+      el.name === "abort"
+        ? ({ kind: "failure", condition: "aborted", text: "aborted by the client" } as const)
+        : await upgrade.tasks.handle(el);
+    if (step.kind === "reply") {
+      this.stream.writeElement(step.element);
+      return;
+    }
+    this.upgrade = undefined;
+    const { username, mechanism } = upgrade.result;
+    if (step.kind === "failure") {
+      // XEP-0388 §2.6.2: a failed task fails the authentication.
+      this.sasl2Request = undefined;
+      this.stream.writeElement(sasl2Failure(step.condition, step.text));
+      this.authFailed({ condition: step.condition, mechanism, username });
+      return;
+    }
+    this.stream.log.info({ user: `${username}@${this.stream.host}` }, "upgrade tasks done: credentials added");
+    await this.sasl2Success(upgrade.result);
   }
 
   /** The HT mechanisms for this <authenticate/>, when it names a user agent to bind tokens to. */

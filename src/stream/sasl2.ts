@@ -2,7 +2,7 @@
 // <failure/>, and the user agents an account has logged in with (§2.3 <user-agent/>), remembered per account.
 import type { SaslFailureCondition } from "../auth/types.js";
 import { Element } from "../core/xml/element.js";
-import { NS_BIND2, NS_FAST, NS_SASL, NS_SASL2, NS_SM } from "../core/xml/ns.js";
+import { NS_BIND2, NS_FAST, NS_SASL, NS_SASL_UPGRADE, NS_SASL2, NS_SM } from "../core/xml/ns.js";
 import type { Json, StorageDriver } from "../storage/types.js";
 
 export interface UserAgent {
@@ -24,7 +24,12 @@ export interface Sasl2Request {
   requestToken: string | undefined;
   /** XEP-0484 §4.1 <fast count invalidate/>: this login uses a token. */
   fast: { count: number | undefined; invalidate: boolean } | undefined;
+  /** XEP-0480 §2.2 <upgrade/>: the upgrade tasks asked for (at most MAX_UPGRADES, each a short name). */
+  upgrades: string[];
 }
+
+/** Upgrade tasks read from one <authenticate/>: more than a client could want, few enough to cost nothing. */
+const MAX_UPGRADES = 8;
 
 /** Longest software / device name kept (longer ones are cut): they are shown to the user, never trusted. */
 const MAX_NAME = 128;
@@ -61,6 +66,10 @@ export function parseAuthenticate(el: Element): Sasl2Request | string {
     resume: el.getChild("resume", NS_SM),
     requestToken: el.getChild("request-token", NS_FAST)?.attrs.mechanism,
     fast: fast ? { count, invalidate: fast.attrs.invalidate === "true" || fast.attrs.invalidate === "1" } : undefined,
+    upgrades: el
+      .getChildren("upgrade", NS_SASL_UPGRADE)
+      .slice(0, MAX_UPGRADES)
+      .map((u) => u.text().trim().slice(0, 64)),
   };
 }
 

@@ -16,6 +16,10 @@ export const NS_SASL2 = "urn:xmpp:sasl:2";
 export const NS_BIND2 = "urn:xmpp:bind:0";
 /** XEP-0484 Fast Authentication Streamlining Tokens. */
 export const NS_FAST = "urn:xmpp:fast:0";
+/** XEP-0480 SASL Upgrade Tasks: the <upgrade/> offer and request. */
+export const NS_SASL_UPGRADE = "urn:xmpp:sasl:upgrade:0";
+/** XEP-0480 §3 SCRAM upgrade task data (<salt iterations/>, <hash/>). */
+export const NS_SCRAM_UPGRADE = "urn:xmpp:scram-upgrade:0";
 export const NS_SESSION = "urn:ietf:params:xml:ns:xmpp-session";
 export const NS_XML = "http://www.w3.org/XML/1998/namespace";
 
