@@ -1,18 +1,19 @@
 // The HT-* SASL mechanisms of XEP-0484 §2 (draft-schmaus-kitten-sasl-ht-09): one client-first message,
 // authcid NUL HMAC(token, "Initiator" || cb-data), answered with HMAC(token, "Responder" || cb-data) as additional
 // data. HT-SHA-256-NONE binds to nothing; -ENDP to tls-server-end-point (RFC 5929), -EXPR to tls-exporter
-// (RFC 9266), the same data the SCRAM -PLUS mechanisms use. -UNIQ (tls-unique) is not offered: Natter never
-// offers tls-unique (RFC 9266 §3: not on TLS 1.3).
+// (RFC 9266), the same data the SCRAM -PLUS mechanisms use; -UNIQ to tls-unique (RFC 5929 §3), offered only on
+// TLS 1.2 connections (RFC 9266 §3: tls-unique does not exist on TLS 1.3, where -EXPR takes its place).
 import { createHmac } from "node:crypto";
 import { enforceUsernameCaseMapped } from "../core/precis.js";
 import { type FastAttempt, type FastTokens, type FastVerdict, sameBytes } from "./fast-tokens.js";
 import type { ChannelBindingType, SaslContext, SaslExchange, SaslMechanism, SaslStep } from "./types.js";
 
-export const HT_MECHANISMS = ["HT-SHA-256-EXPR", "HT-SHA-256-ENDP", "HT-SHA-256-NONE"] as const;
+export const HT_MECHANISMS = ["HT-SHA-256-EXPR", "HT-SHA-256-UNIQ", "HT-SHA-256-ENDP", "HT-SHA-256-NONE"] as const;
 export type HtMechanismName = (typeof HT_MECHANISMS)[number];
 
 const BINDING: Record<HtMechanismName, ChannelBindingType | undefined> = {
   "HT-SHA-256-EXPR": "tls-exporter",
+  "HT-SHA-256-UNIQ": "tls-unique",
   "HT-SHA-256-ENDP": "tls-server-end-point",
   "HT-SHA-256-NONE": undefined,
 };
@@ -24,16 +25,25 @@ export interface FastLogin {
   verified(verdict: Extract<FastVerdict, { ok: true }>): void;
 }
 
+type BindingSource = Pick<SaslContext, "channelBindings" | "channelBinding">;
+
+/** A binding's data on this connection; tls-unique is asked for directly (never in `channelBindings`). */
+function bindingData(ctx: BindingSource, binding: ChannelBindingType): Buffer | undefined {
+  if (binding !== "tls-unique" && !ctx.channelBindings.includes(binding)) return undefined;
+  return ctx.channelBinding(binding);
+}
+
 /** HT mechanisms available on a connection: over TLS only, each -X only where its binding exists. */
 export function htMechanismsFor(
-  ctx: Pick<SaslContext, "secure" | "channelBindings">,
+  ctx: Pick<SaslContext, "secure"> & BindingSource,
   enabled: readonly string[],
 ): HtMechanismName[] {
   if (!ctx.secure) return [];
   return HT_MECHANISMS.filter((name) => {
     if (!enabled.includes(name)) return false;
     const binding = BINDING[name];
-    return binding === undefined || ctx.channelBindings.includes(binding);
+    if (binding === undefined) return true;
+    return binding === "tls-unique" ? bindingData(ctx, binding) !== undefined : ctx.channelBindings.includes(binding);
   });
 }
 
@@ -86,7 +96,7 @@ class HtExchange implements SaslExchange {
     const binding = BINDING[this.name];
     let cbData: Buffer = Buffer.alloc(0);
     if (binding !== undefined) {
-      const data = this.ctx.channelBindings.includes(binding) ? this.ctx.channelBinding(binding) : undefined;
+      const data = bindingData(this.ctx, binding);
       if (data === undefined) return fail("malformed-request", "channel binding unavailable");
       cbData = data;
     }

@@ -15,7 +15,11 @@ export type SaslFailureCondition =
   | "not-authorized"
   | "temporary-auth-failure";
 
-export type ChannelBindingType = "tls-exporter" | "tls-server-end-point";
+/**
+ * RFC 5929 / RFC 9266 types. "tls-unique" is never among a context's `channelBindings` (SCRAM -PLUS and XEP-0440
+ * never offer it); `channelBinding("tls-unique")` answers on TLS 1.2 for XEP-0484 HT-SHA-256-UNIQ alone.
+ */
+export type ChannelBindingType = "tls-exporter" | "tls-server-end-point" | "tls-unique";
 
 /** What a mechanism may know of the connection it runs on. */
 export interface SaslContext {

@@ -260,7 +260,14 @@ export class ClientNegotiation {
     const fast = this.opts.fast;
     if (!fast) return [];
     const wire = this.stream.wire;
-    return htMechanismsFor({ secure: wire.secure, channelBindings: wire.channelBindings() }, fast.mechanisms);
+    return htMechanismsFor(
+      {
+        secure: wire.secure,
+        channelBindings: wire.channelBindings(),
+        channelBinding: (type) => wire.channelBinding(type),
+      },
+      fast.mechanisms,
+    );
   }
 
   /** XEP-0388 §2.1 <authentication/>: the mechanisms, and inline features (XEP-0386 bind, XEP-0198 sm, XEP-0484 fast). */

@@ -435,9 +435,9 @@ export const configSchema = z
         enabled: z.boolean().default(true),
         /** HT mechanisms offered, strongest first; each -X only on connections with its channel binding. */
         mechanisms: z
-          .array(z.enum(["HT-SHA-256-EXPR", "HT-SHA-256-ENDP", "HT-SHA-256-NONE"]))
+          .array(z.enum(["HT-SHA-256-EXPR", "HT-SHA-256-UNIQ", "HT-SHA-256-ENDP", "HT-SHA-256-NONE"]))
           .min(1, { error: "at least one FAST mechanism is needed (or fast.enabled: false)" })
-          .default(["HT-SHA-256-EXPR", "HT-SHA-256-ENDP", "HT-SHA-256-NONE"]),
+          .default(["HT-SHA-256-EXPR", "HT-SHA-256-UNIQ", "HT-SHA-256-ENDP", "HT-SHA-256-NONE"]),
         /** Seconds a token stays valid after it is issued. */
         token_lifetime: seconds("the token lifetime", 60).default(21 * 86400),
         /** A token used when older than this (seconds) is replaced by a new one in the <success/>. */

@@ -1,13 +1,14 @@
 // Channel bindings for SCRAM-*-PLUS (RFC 5802 §6): proof that the SASL exchange ran over this very TLS
-// connection. Two types are offered; tls-unique never is (RFC 9266 §3: unsafe with TLS 1.3 and without
-// extended master secret).
+// connection. Two types are offered to SCRAM and in XEP-0440; tls-unique never is there (RFC 9266 §3: undefined
+// on TLS 1.3, unsafe without the extended master secret). tls-unique data is given on TLS 1.2 to one user only,
+// XEP-0484's HT-SHA-256-UNIQ, which a client picks by itself from the FAST offer.
 
 import "reflect-metadata"; // @peculiar/x509 needs it loaded first
 import { createHash } from "node:crypto";
 import type { TLSSocket } from "node:tls";
 import * as x509 from "@peculiar/x509";
 
-export type ChannelBindingType = "tls-exporter" | "tls-server-end-point";
+export type ChannelBindingType = "tls-exporter" | "tls-server-end-point" | "tls-unique";
 
 /** RFC 9266 §2: the exporter label and length; the context is empty (and must be passed explicitly). */
 const EXPORTER_LABEL = "EXPORTER-Channel-Binding";
@@ -32,9 +33,19 @@ export function channelBindingData(
   type: ChannelBindingType,
   serverCertDer: Buffer | undefined = localCertificateDer(socket),
 ): Buffer | undefined {
+  if (type === "tls-unique") return tlsUnique(socket);
   if (!channelBindingTypes(socket).includes(type)) return undefined;
   if (type === "tls-exporter") return socket.exportKeyingMaterial(EXPORTER_LENGTH, EXPORTER_LABEL, Buffer.alloc(0));
   return serverCertDer === undefined ? undefined : tlsServerEndPoint(serverCertDer);
+}
+
+/**
+ * RFC 5929 §3.1 tls-unique: the first Finished message of the connection's latest handshake, the client's in a
+ * full handshake and the server's in a resumed one. TLS 1.2 only: TLS 1.3 has no such value (RFC 9266 §3).
+ */
+export function tlsUnique(socket: TLSSocket): Buffer | undefined {
+  if (!socket.encrypted || socket.getProtocol() !== "TLSv1.2") return undefined;
+  return (socket.isSessionReused() ? socket.getFinished() : socket.getPeerFinished()) ?? undefined;
 }
 
 /**
@@ -78,6 +89,6 @@ function localCertificateDer(socket: TLSSocket): Buffer | undefined {
 export function serverChannelBinding(tls: TLSSocket, type: ChannelBindingType): Buffer | undefined {
   const cert = tls.getCertificate();
   const der = cert && "raw" in cert ? (cert.raw as Buffer) : undefined;
-  if (!der) return type === "tls-exporter" ? channelBindingData(tls, type, Buffer.alloc(0)) : undefined;
+  if (!der) return type === "tls-server-end-point" ? undefined : channelBindingData(tls, type, Buffer.alloc(0));
   return channelBindingData(tls, type, der);
 }
