@@ -8,6 +8,7 @@ import {
   AccountsManagedElsewhereError,
   NoSuchAccountError,
 } from "../auth/types.js";
+import { revokeFastTokens } from "../auth/fast-tokens.js";
 import { deleteAccount, processAccountDeletions } from "../core/account-deletion.js";
 import { StreamError } from "../core/errors.js";
 import type { Hooks } from "../core/hooks.js";
@@ -24,12 +25,14 @@ import { RosterStore } from "../modules/roster/roster-store.js";
 import type { StorageDriver } from "../storage/types.js";
 import { newStreamId } from "../stream/stream-id.js";
 import type { AdminPart, HostAnnouncements, HostInvitations, HostSpamReports } from "./admin-parts.js";
+import { fastTokenListing } from "./fast-token-listing.js";
 import {
   AdminError,
   type AdminOperations,
   type ClientTransport,
   type ClusterSessions,
   type ClusterStatus,
+  type FastClientToken,
   type InvitationSpec,
   type InvitationSummary,
   type JidText,
@@ -237,6 +240,16 @@ export class Administration implements AdminOperations {
       ...(item.ask ? { ask: true } : {}),
       groups: [...item.groups],
     }));
+  }
+
+  async fastTokens(jid: JidText): Promise<FastClientToken[]> {
+    const account = await this.existingAccount(jid);
+    return fastTokenListing(this.deps.storage, account.domain, account.local);
+  }
+
+  async revokeFastTokens(jid: JidText, client?: string): Promise<number> {
+    const account = await this.existingAccount(jid);
+    return revokeFastTokens(this.deps.storage, account.domain, account.local, client);
   }
 
   async lastLogout(jid: JidText): Promise<{ at: number; status?: string } | undefined> {

@@ -180,6 +180,20 @@ export class AdminError extends Error {
   }
 }
 
+/** An XEP-0484 FAST token as an administrator sees it: who holds it, never the token. */
+export interface FastClientToken {
+  /** The XEP-0388 user agent id it was issued to. */
+  client: string;
+  /** What that user agent said it is, when it did. */
+  software?: string;
+  device?: string;
+  /** The HT mechanism it works with. */
+  mechanism: string;
+  /** Issued and expiry times (ms since epoch). */
+  issued: number;
+  expiry: number;
+}
+
 export interface AdminOperations {
   status(): ServerStatus;
   /** The last hour, oldest first. */
@@ -196,6 +210,10 @@ export interface AdminOperations {
   setUserDisabled(jid: JidText, disabled: boolean): Promise<void>;
   setPassword(jid: JidText, password: string): Promise<void>;
   userRoster(jid: JidText): Promise<RosterEntry[]>;
+  /** The account's XEP-0484 FAST tokens (never the tokens themselves). */
+  fastTokens(jid: JidText): Promise<FastClientToken[]>;
+  /** Revokes the account's FAST tokens, all or one client's, at once; returns how many. */
+  revokeFastTokens(jid: JidText, client?: string): Promise<number>;
   /** When the account last logged out (ms since epoch), and the status it left; undefined if never seen. */
   lastLogout(jid: JidText): Promise<{ at: number; status?: string } | undefined>;
 

@@ -206,33 +206,64 @@ export class FastTokens {
   }
 
   /** Revokes every token of an account, or those of one user agent. Returns how many. */
-  async revoke(host: string, user: string, agentId?: string): Promise<number> {
-    const store = this.store(host);
-    let n = 0;
-    for (const [id, r] of await this.records(host, user)) {
-      if (agentId !== undefined && r.agent !== agentId) continue;
-      await store.delete(user, id);
-      n++;
-    }
-    return n;
+  revoke(host: string, user: string, agentId?: string): Promise<number> {
+    return revokeFastTokens(this.storage, host, user, agentId);
   }
 
-  async list(host: string, user: string): Promise<{ agent: string; mechanism: string; issued: Date; expiry: Date }[]> {
-    return (await this.records(host, user)).map(([, r]) => ({
-      agent: r.agent,
-      mechanism: r.mech,
-      issued: new Date(r.iat),
-      expiry: new Date(r.exp),
-    }));
+  list(host: string, user: string): Promise<FastTokenSummary[]> {
+    return listFastTokens(this.storage, host, user);
   }
 
-  private async records(host: string, user: string): Promise<[string, FastTokenRecord][]> {
-    const out: [string, FastTokenRecord][] = [];
-    for (const [id, value] of await this.store(host).getAll(user)) {
-      if (isRecord(value)) out.push([id, value]);
-    }
-    return out;
+  private records(host: string, user: string): Promise<[string, FastTokenRecord][]> {
+    return recordsOf(this.store(host), user);
   }
+}
+
+/** What an administrator sees of a token: the client it was issued to, never the token. */
+export interface FastTokenSummary {
+  agent: string;
+  mechanism: string;
+  issued: Date;
+  expiry: Date;
+}
+
+/**
+ * Revokes every token of an account, or those of one user agent; returns how many. Effective at once, for the
+ * running server too: a FAST login reads the store. Needs no secret (ids are deleted, no token is derived), so
+ * every admin front end (CLI, HTTP API, ad-hoc commands) calls this one.
+ */
+export async function revokeFastTokens(
+  storage: StorageDriver,
+  host: string,
+  user: string,
+  agentId?: string,
+): Promise<number> {
+  const store = storage.open(host, STORE, "map");
+  let n = 0;
+  for (const [id, r] of await recordsOf(store, user)) {
+    if (agentId !== undefined && r.agent !== agentId) continue;
+    await store.delete(user, id);
+    n++;
+  }
+  return n;
+}
+
+/** An account's tokens, as administrators see them. */
+export async function listFastTokens(storage: StorageDriver, host: string, user: string): Promise<FastTokenSummary[]> {
+  return (await recordsOf(storage.open(host, STORE, "map"), user)).map(([, r]) => ({
+    agent: r.agent,
+    mechanism: r.mech,
+    issued: new Date(r.iat),
+    expiry: new Date(r.exp),
+  }));
+}
+
+async function recordsOf(store: MapStore, user: string): Promise<[string, FastTokenRecord][]> {
+  const out: [string, FastTokenRecord][] = [];
+  for (const [id, value] of await store.getAll(user)) {
+    if (isRecord(value)) out.push([id, value]);
+  }
+  return out;
 }
 
 function isRecord(v: Json): v is Json & FastTokenRecord {

@@ -2,24 +2,11 @@
 // were issued to, on the storage directly (the server may be running: it reads the token store at each FAST login,
 // so a revoked token is refused at once).
 import type { Command } from "commander";
-import { FastTokens } from "../auth/fast-tokens.js";
+import { fastTokenListing } from "../admin/fast-token-listing.js";
+import { revokeFastTokens } from "../auth/fast-tokens.js";
 import type { Config } from "../core/config/index.js";
-import { loadServerSecret } from "../core/server-secret.js";
-import { userAgentsOf } from "../stream/sasl2.js";
 import { accountJid, CliError, withAccounts } from "./accounts.js";
 import { formatTable, formatTime } from "./table.js";
-
-function fastTokens(
-  config: Config,
-  storage: Parameters<Parameters<typeof withAccounts>[1]>[1],
-  accounts: Parameters<Parameters<typeof withAccounts>[1]>[0],
-) {
-  return new FastTokens(storage, accounts, loadServerSecret(config.data_dir), {
-    lifetime: config.fast.token_lifetime,
-    rotateAfter: config.fast.rotate_after,
-    maxTokensPerAccount: config.fast.max_tokens_per_account,
-  });
-}
 
 export function registerFastCommands(program: Command, config: () => Config): void {
   const fast = program.command("fast").description("FAST login tokens (XEP-0484) of an account");
@@ -31,27 +18,20 @@ export function registerFastCommands(program: Command, config: () => Config): vo
     .action(async (input: string, opts: { json?: boolean }) => {
       const cfg = config();
       const jid = accountJid(cfg, input);
-      const { tokens, agents } = await withAccounts(cfg, async (accounts, storage) => ({
-        tokens: await fastTokens(cfg, storage, accounts).list(jid.domain, jid.local),
-        agents: await userAgentsOf(storage, jid.domain, jid.local),
-      }));
+      const tokens = await withAccounts(cfg, (_accounts, storage) => fastTokenListing(storage, jid.domain, jid.local));
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ tokens, agents })}\n`);
+        process.stdout.write(`${JSON.stringify({ tokens })}\n`);
         return;
       }
-      const name = (id: string) => {
-        const a = agents.find((x) => x.id === id);
-        return a ? [a.software, a.device].filter(Boolean).join(" on ") : "";
-      };
       process.stdout.write(
         formatTable(
           ["client id", "client", "mechanism", "issued", "expires"],
           tokens.map((t) => [
-            t.agent,
-            name(t.agent),
+            t.client,
+            [t.software, t.device].filter(Boolean).join(" on "),
             t.mechanism,
-            formatTime(t.issued.getTime()),
-            formatTime(t.expiry.getTime()),
+            formatTime(t.issued),
+            formatTime(t.expiry),
           ]),
         ),
       );
@@ -64,8 +44,8 @@ export function registerFastCommands(program: Command, config: () => Config): vo
     .action(async (input: string, opts: { client?: string }) => {
       const cfg = config();
       const jid = accountJid(cfg, input);
-      const n = await withAccounts(cfg, (accounts, storage) =>
-        fastTokens(cfg, storage, accounts).revoke(jid.domain, jid.local, opts.client),
+      const n = await withAccounts(cfg, (_accounts, storage) =>
+        revokeFastTokens(storage, jid.domain, jid.local, opts.client),
       );
       if (n === 0 && opts.client !== undefined) throw new CliError(`no token of client ${opts.client}`);
       process.stdout.write(`revoked ${n} token${n === 1 ? "" : "s"}\n`);

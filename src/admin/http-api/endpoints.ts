@@ -128,6 +128,31 @@ export function adminEndpoints(admin: AdminOperations, options: EndpointOptions)
     }),
     endpoint({
       method: "GET",
+      path: "/users/{jid}/fast-tokens",
+      summary: "An account's FAST tokens (XEP-0484): the clients holding them, never the tokens",
+      scope: "users:read",
+      params: s.jidParam,
+      response: { status: 200, description: "Tokens", schema: z.array(s.fastToken) },
+      handle: async ({ params }) => ({ status: 200, body: await admin.fastTokens(params.jid) }),
+    }),
+    endpoint({
+      method: "DELETE",
+      path: "/users/{jid}/fast-tokens",
+      summary: "Revoke an account's FAST tokens, all or one client's; refused at the next login, at once",
+      scope: "users:write",
+      params: s.jidParam,
+      query: s.fastRevokeQuery,
+      logTarget: "jid",
+      response: { status: 200, description: "How many tokens were revoked", schema: s.countBody },
+      handle: async ({ params, query }) => {
+        const count = await admin.revokeFastTokens(params.jid, query.client);
+        if (count === 0 && query.client !== undefined)
+          throw new AdminError("not-found", `${params.jid} has no token of client ${query.client}`);
+        return { status: 200, body: { count } };
+      },
+    }),
+    endpoint({
+      method: "GET",
       path: "/sessions",
       summary: "Client sessions, all or of one bare or full JID",
       scope: "sessions:read",

@@ -160,6 +160,27 @@ export const s2sLink = z
   .meta({ id: "S2sLink" });
 
 export const countBody = z.object({ count: z.number() });
+
+/** XEP-0388 user agent ids as FAST binds tokens to them (fast-tokens.ts validAgentId). */
+const clientId = z
+  .string()
+  .regex(/^[0-9a-fA-F-]{1,64}$/)
+  .describe("An XEP-0388 user agent id");
+
+export const fastRevokeQuery = z
+  .object({ client: clientId.optional().describe("Only this client's tokens (default: all)") })
+  .strict();
+
+export const fastToken = z
+  .object({
+    client: clientId,
+    software: z.string().optional(),
+    device: z.string().optional(),
+    mechanism: z.string().describe("The HT mechanism it works with (XEP-0484)"),
+    issued: z.number().int().describe("ms since the epoch"),
+    expiry: z.number().int().describe("ms since the epoch"),
+  })
+  .meta({ id: "FastToken" });
 export const inviteTokenParam = z.object({ token: z.string().min(1).max(128) });
 export const hostQuery = z
   .object({ host: z.string().min(1).max(1023).optional().describe("Default: the first host") })

@@ -5,6 +5,7 @@ import { z } from "zod";
 import type { Jid } from "../../core/jid.js";
 import { defineModule } from "../../core/modules.js";
 import { NS_ADMIN, NS_NATTER_ADMIN } from "../../core/xml/ns.js";
+import { revokeFastTokensCommand } from "./fast-commands.js";
 import { reloadCommand, serverCommands } from "./server-commands.js";
 import { userCommands } from "./user-commands.js";
 
@@ -37,5 +38,9 @@ export default defineModule({
     for (const [name, command] of Object.entries(commands))
       ctx.command(`${NS_ADMIN}#${name}`, { ...command, allowed: isAdmin });
     ctx.command(`${NS_NATTER_ADMIN}#reload`, { ...reloadCommand(ctx.admin), allowed: isAdmin });
+    ctx.command(`${NS_NATTER_ADMIN}#revoke-fast-tokens`, {
+      ...revokeFastTokensCommand(ctx.admin, ctx.host),
+      allowed: isAdmin,
+    });
   },
 });
