@@ -193,8 +193,12 @@ async function probeCrossNode(a: BenchClient, b: BenchClient): Promise<boolean> 
 }
 
 export async function runCluster(opts: ClusterOptions, log: Log): Promise<Metric[]> {
-  const command = natterCommand();
-  if (!command) throw new Error("cluster: cannot find Natter's entry point");
+  const entry = natterCommand();
+  if (!entry) throw new Error("cluster: cannot find Natter's entry point");
+  // NATTER_BENCH_NODE_ARGS: node options for the nodes only (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to see where
+  // a cross-node message's CPU goes); NODE_OPTIONS would profile the load generator and `adduser` too.
+  const nodeArgs = process.env.NATTER_BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
+  const command = [entry[0]!, ...nodeArgs, ...entry.slice(1)];
   if (opts.nodes < 2) throw new Error("cluster: --cluster needs at least 2 nodes");
   const tag = randomBytes(5).toString("hex");
   const database = `natter_bench_${tag}`;

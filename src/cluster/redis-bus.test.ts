@@ -25,6 +25,7 @@ async function bus(keyPrefix: string, nodeId: string, extra: Partial<RedisBusOpt
     nodeTimeoutMs: 1000,
     maxQueued: 1000,
     inboxBatch: 50,
+    sendBatch: 500,
     connectTimeoutMs: 5000,
     logger,
     ...extra,
