@@ -828,26 +828,35 @@ export class RedisClusterBus implements ClusterBus {
    * XEP-0198 acknowledgement) holds back only its own entry. Resolves when all have settled.
    */
   private handleBatch(stream: string, entries: RawEntry[], reclaimedFrom: string | undefined): Promise<number> {
-    const running: Promise<unknown>[] = [];
+    // A count rather than a promise per entry: the batch's promise is made only when some handler is still running.
+    let running = 0;
+    let finish: (() => void) | undefined;
     for (const [id, fields] of entries) {
       const settled = this.runEntry(id, fields, stream, reclaimedFrom);
-      if (settled) {
-        this.inflight++;
-        running.push(
-          settled.finally(() => {
-            this.inflight--;
-            this.ack(stream, id);
-            if (this.inflight < MAX_INFLIGHT) this.inflightWaiter?.();
-          }),
-        );
-      } else {
+      if (!settled) {
         this.ack(stream, id);
+        continue;
       }
+      running++;
+      this.inflight++;
+      const done = () => {
+        this.inflight--;
+        this.ack(stream, id);
+        if (this.inflight < MAX_INFLIGHT) this.inflightWaiter?.();
+        if (--running === 0) finish?.();
+      };
+      settled.then(done, (error: unknown) => {
+        this.log.error({ err: String(error), id, stream }, "cluster inbox handler failed");
+        done();
+      });
     }
-    return Promise.all(running).then(() => entries.length);
+    if (running === 0) return Promise.resolve(entries.length);
+    return new Promise((resolve) => {
+      finish = () => resolve(entries.length);
+    });
   }
 
-  /** Runs one entry's handler; a promise when it has not settled yet. */
+  /** Runs one entry's handler; its promise when it has not settled yet. */
   private runEntry(
     id: string,
     fields: string[] | null,
@@ -896,10 +905,7 @@ export class RedisClusterBus implements ClusterBus {
     }
     try {
       const result = handler(message, delivery);
-      if (result instanceof Promise)
-        return result.catch((error: unknown) =>
-          this.log.error({ err: String(error), kind: message.kind }, "cluster inbox handler failed"),
-        );
+      if (result instanceof Promise) return result;
     } catch (error) {
       this.log.error({ err: String(error), kind: message.kind }, "cluster inbox handler failed");
     }
