@@ -248,6 +248,7 @@ export class NatterServer {
           nodeTimeoutMs: c.node_timeout * 1000,
           maxQueued: c.max_queued,
           inboxBatch: c.inbox_batch,
+          sendBatch: c.send_batch,
           connectTimeoutMs: c.connect_timeout * 1000,
           logger: log,
         });

@@ -76,6 +76,22 @@ async function redisUsedMemory(): Promise<number> {
   }
 }
 
+/**
+ * Redis's own CPU seconds (INFO cpu: used_cpu_user + used_cpu_sys). Not counted in the issue's figure (the nodes'
+ * CPU) but reported beside it: batching moves work between the nodes and Redis. Redis is shared with whatever else
+ * runs on the machine, so it is an upper bound for this bench's share.
+ */
+async function redisCpuSeconds(): Promise<number> {
+  const client = await redisClient();
+  try {
+    const info = (await client.sendCommand(["INFO", "cpu"])) as string;
+    const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, "m").exec(info)?.[1] ?? Number.NaN);
+    return field("used_cpu_user") + field("used_cpu_sys");
+  } finally {
+    client.destroy();
+  }
+}
+
 /** Lowest RSS over three readings a second apart: a collection in between counts, a spike does not. */
 async function lowestRss(pid: number): Promise<number> {
   let low = rssKiB(pid);
@@ -103,6 +119,7 @@ interface LoopResult {
   p50: number;
   p99: number;
   cpuUsPerMessage: number;
+  redisCpuUsPerMessage: number;
   errors: number;
 }
 
@@ -157,6 +174,7 @@ async function closedLoop(
   );
   for (let n = 0; n < opts.inflight; n++) for (const send of sends) send();
   await sleep(opts.warmup * 1000);
+  const redis0 = await redisCpuSeconds().catch(() => Number.NaN);
   const cpu0 = pids.map((p) => cpuSeconds(p));
   const t0 = performance.now();
   measuring = true;
@@ -164,6 +182,7 @@ async function closedLoop(
   measuring = false;
   const seconds = (performance.now() - t0) / 1000;
   const cpu = pids.reduce((sum, p, i) => sum + (cpuSeconds(p) - cpu0[i]!), 0);
+  const redisCpu = (await redisCpuSeconds().catch(() => Number.NaN)) - redis0;
   sending = false;
   const drainUntil = performance.now() + 10_000;
   while (inflight > 0 && performance.now() < drainUntil) await sleep(50);
@@ -173,6 +192,7 @@ async function closedLoop(
     p50: hist.quantile(0.5),
     p99: hist.quantile(0.99),
     cpuUsPerMessage: delivered > 0 ? (cpu / delivered) * 1e6 : Number.NaN,
+    redisCpuUsPerMessage: delivered > 0 ? (redisCpu / delivered) * 1e6 : Number.NaN,
     errors: errors + inflight,
   };
 }
@@ -193,8 +213,12 @@ async function probeCrossNode(a: BenchClient, b: BenchClient): Promise<boolean> 
 }
 
 export async function runCluster(opts: ClusterOptions, log: Log): Promise<Metric[]> {
-  const command = natterCommand();
-  if (!command) throw new Error("cluster: cannot find Natter's entry point");
+  const entry = natterCommand();
+  if (!entry) throw new Error("cluster: cannot find Natter's entry point");
+  // NATTER_BENCH_NODE_ARGS: node options for the nodes only (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to see where
+  // a cross-node message's CPU goes); NODE_OPTIONS would profile the load generator and `adduser` too.
+  const nodeArgs = process.env.NATTER_BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
+  const command = [entry[0]!, ...nodeArgs, ...entry.slice(1)];
   if (opts.nodes < 2) throw new Error("cluster: --cluster needs at least 2 nodes");
   const tag = randomBytes(5).toString("hex");
   const database = `natter_bench_${tag}`;
@@ -375,6 +399,20 @@ cluster:
         label: "cross-node / local CPU per message (target < 2)",
         value: cross.cpuUsPerMessage / local.cpuUsPerMessage,
         unit: "×",
+        better: "lower",
+      },
+      {
+        key: "cluster_local_redis_cpu_us",
+        label: "Redis CPU per local message (not counted)",
+        value: local.redisCpuUsPerMessage,
+        unit: "µs",
+        better: "lower",
+      },
+      {
+        key: "cluster_cross_redis_cpu_us",
+        label: "Redis CPU per cross-node message (not counted)",
+        value: cross.redisCpuUsPerMessage,
+        unit: "µs",
         better: "lower",
       },
       {

@@ -25,6 +25,7 @@ async function bus(keyPrefix: string, nodeId: string, extra: Partial<RedisBusOpt
     nodeTimeoutMs: 1000,
     maxQueued: 1000,
     inboxBatch: 50,
+    sendBatch: 500,
     connectTimeoutMs: 5000,
     logger,
     ...extra,
@@ -319,6 +320,68 @@ describe("RedisClusterBus", () => {
     release();
     await until(() => atB.length === 3, "handled");
     await until(() => b.inboxLag() === 0, "none waiting");
+    await a.close();
+    await b.close();
+    await cleanup(keyPrefix);
+  });
+
+  test("the sends of one turn to a node reach Redis as one call and their acknowledgements as one; a message of strings is stored as plain fields", async () => {
+    const keyPrefix = prefix();
+    const a = await bus(keyPrefix, "a");
+    const b = await bus(keyPrefix, "b");
+    const got: ClusterMessage[] = [];
+    b.onMessage("test.stanza", (message) => {
+      got.push(message);
+    });
+    a.start();
+    b.start();
+    await until(() => a.liveNodes().length === 2 && b.liveNodes().length === 2, "both nodes live");
+    const admin = await redisAdmin();
+    const inbox = `${keyPrefix}inbox:b`;
+    const drained = async (count: number) => {
+      await until(() => got.length === count, "delivered");
+      for (;;) {
+        if (Number(await admin.sendCommand(["XLEN", inbox])) === 0) return;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    // Loads the scripts (EVALSHA answers NOSCRIPT the first time, then EVAL runs).
+    await a.send("b", { kind: "test.stanza", to: "warm@x/r", xml: "<message/>" });
+    await drained(1);
+
+    // What an operator watching Redis sees: the commands on b's inbox, those run inside a script apart.
+    const monitor = await redisAdmin();
+    const calls: string[] = [];
+    const scripted: string[] = [];
+    await monitor.monitor((line: string) => {
+      if (!line.includes(inbox) || /"(XREADGROUP|XINFO|XAUTOCLAIM|XGROUP)"/i.test(line)) return;
+      (line.includes(" lua]") ? scripted : calls).push(line);
+    });
+    const sends = Array.from({ length: 100 }, (_, n) =>
+      a.send("b", { kind: "test.stanza", to: `u${n}@x/r`, xml: `<message to='u${n}@x/r'><body>${n}</body></message>` }),
+    );
+    await Promise.all(sends);
+    await drained(101);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    monitor.destroy();
+    assert.deepEqual(
+      got.slice(1).map((m) => m.to),
+      Array.from({ length: 100 }, (_, n) => `u${n}@x/r`),
+      "in order",
+    );
+    assert.equal(got[1]?.xml, "<message to='u0@x/r'><body>0</body></message>");
+    const sendCalls = calls.filter((line) => line.includes(`${keyPrefix}nodes`));
+    assert.equal(sendCalls.length, 1, `one call for the 100 sends: ${sendCalls.length}`);
+    // Read in batches of 50 (inboxBatch), each acknowledged and deleted at once.
+    const ackCalls = calls.length - sendCalls.length;
+    assert.ok(ackCalls >= 1 && ackCalls <= 4, `acknowledgements in a call per read batch: ${ackCalls}`);
+    // The stanza's XML as a field of its own, not escaped into JSON.
+    const firstAdd = scripted.find((line) => /"XADD"/i.test(line)) ?? "";
+    assert.match(
+      firstAdd,
+      /"k" "test\.stanza" "to" "u0@x\/r" "xml" "<message to='u0@x\/r'><body>0<\/body><\/message>"/,
+    );
+    admin.destroy();
     await a.close();
     await b.close();
     await cleanup(keyPrefix);

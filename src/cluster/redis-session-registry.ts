@@ -21,7 +21,7 @@ import { SessionState, type SessionStateKey } from "../core/session-state.js";
 import { describeSession, type SessionView } from "../core/session-view.js";
 import type { Element } from "../core/xml/element.js";
 import { NS_CLIENT } from "../core/xml/ns.js";
-import { parseFramedElement } from "../core/xml/stream-parser.js";
+import { FramedElementParser, parseFramedElement } from "../core/xml/stream-parser.js";
 import type { RedisClusterBus } from "./redis-bus.js";
 import type { ClusterMessage } from "./types.js";
 
@@ -180,6 +180,8 @@ export class RedisSessionRegistry implements SessionRegistry {
   private readonly dirty = new Set<Session>();
   private flushScheduled = false;
   private readonly inOrder = createPerKeyQueue();
+  /** One parser for every stanza read from the inbox (a new saxes parser per stanza cost more than the parse). */
+  private readonly stanzaParser = new FramedElementParser(NS_CLIENT);
   private readonly removers: (() => void)[] = [];
   /** View changes broadcast while a reload reads Redis, applied again over its snapshot (which may predate them). */
   private readonly duringReload = new Set<(() => void)[]>();
@@ -334,18 +336,21 @@ export class RedisSessionRegistry implements SessionRegistry {
       receipt?.(false);
       return;
     }
-    this.bus.send(session.node, { kind: "session.stanza", to: session.jid.toString(), id: session.id, xml }).then(
-      () => receipt?.(true),
-      (err: unknown) => {
-        this.log.error({ err: String(err), to: session.jid.toString() }, "stanza for another node not sent");
-        if (receipt) {
-          receipt(false);
-          return;
-        }
-        // RFC 6120 §8.3.3.19 (wait): the sender may try again.
-        this.d.router().bounce(stanza, new StanzaError("resource-constraint", "try again later", { type: "wait" }));
-      },
-    );
+    // All strings: the bus writes it as flat stream fields (no JSON around the XML).
+    const message = { kind: "session.stanza", to: session.jid.toString(), id: session.id, xml };
+    this.bus.post(session.node, message, (err) => {
+      if (err === undefined) {
+        receipt?.(true);
+        return;
+      }
+      this.log.error({ err: String(err), to: message.to }, "stanza for another node not sent");
+      if (receipt) {
+        receipt(false);
+        return;
+      }
+      // RFC 6120 §8.3.3.19 (wait): the sender may try again.
+      this.d.router().bounce(stanza, new StanzaError("resource-constraint", "try again later", { type: "wait" }));
+    });
   }
 
   closeRemote(session: RemoteSession, error?: StreamError): void {
@@ -362,7 +367,12 @@ export class RedisSessionRegistry implements SessionRegistry {
   }
 
   private onStanza(message: ClusterMessage, reclaimedFrom: string | undefined): void | Promise<void> {
-    const stanza = typeof message.xml === "string" ? parseStanza(message.xml) : undefined;
+    let stanza: Element | undefined;
+    try {
+      if (typeof message.xml === "string") stanza = this.stanzaParser.parse(message.xml, PARSE_LIMITS);
+    } catch {
+      // not an element: dropped below
+    }
     if (!stanza) {
       this.log.warn("unreadable stanza from another node dropped");
       return;

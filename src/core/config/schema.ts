@@ -672,6 +672,8 @@ export const configSchema = z
         max_queued: positiveInt("a number of messages", 1, 10_000_000).default(10_000),
         /** Inbox entries read from Redis at once. */
         inbox_batch: positiveInt("a number of entries", 1, 10_000).default(100),
+        /** Messages to one node written to Redis in one call, at most (the sends of an event-loop turn go together). */
+        send_batch: positiveInt("a number of messages", 1, 10_000).default(500),
         /** Seconds to wait for Redis at start. */
         connect_timeout: z
           .number({ error: "expected a number of seconds" })
