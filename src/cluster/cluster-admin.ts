@@ -4,7 +4,15 @@
 // `unanswered` rather than silently left out. Nothing is kept beyond the questions in flight (bounded).
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
-import type { ClusterSessions, ClusterStatus, JidText, ServerStatus, SessionSummary } from "../admin/types.js";
+import type {
+  ClusterRooms,
+  ClusterSessions,
+  ClusterStatus,
+  JidText,
+  RoomSummary,
+  ServerStatus,
+  SessionSummary,
+} from "../admin/types.js";
 import type { ClusterBus, ClusterMessage, InboxDelivery } from "./types.js";
 
 const QUERY = "admin.query";
@@ -21,6 +29,8 @@ export interface ClusterAdminOptions {
 export interface LocalAdmin {
   status(): ServerStatus;
   sessions(jid?: JidText): SessionSummary[];
+  /** The MUC rooms this node holds, of one service domain or all. */
+  rooms(domain?: string): RoomSummary[];
 }
 
 export class ClusterAdminBusyError extends Error {}
@@ -76,6 +86,15 @@ export class ClusterAdmin {
     return { sessions, unanswered };
   }
 
+  async rooms(domain?: string): Promise<ClusterRooms> {
+    const { answers, unanswered } = await this.ask(
+      domain === undefined ? { what: "rooms" } : { what: "rooms", jid: domain },
+    );
+    const rooms = this.local.rooms(domain).map((r) => ({ ...r, node: this.bus.nodeId }));
+    for (const [node, list] of answers) for (const r of list as RoomSummary[]) rooms.push({ ...r, node });
+    return { rooms, unanswered };
+  }
+
   /** Sends the question to every other live node; resolves when all answered or the timeout passed. */
   private async ask(question: {
     what: string;
@@ -112,13 +131,19 @@ export class ClusterAdmin {
     // Meant for a node that died before reading it: its sessions are gone, and this node's are not what was asked.
     if (delivery.reclaimedFrom !== undefined) return;
     const { id, what, jid } = message;
-    if (typeof id !== "string" || (what !== "status" && what !== "sessions")) {
+    if (typeof id !== "string" || (what !== "status" && what !== "sessions" && what !== "rooms")) {
       this.log.warn({ from: delivery.from }, "malformed admin.query ignored");
       return;
     }
     let body: unknown;
     try {
-      body = what === "status" ? this.local.status() : this.local.sessions(typeof jid === "string" ? jid : undefined);
+      const about = typeof jid === "string" ? jid : undefined;
+      body =
+        what === "status"
+          ? this.local.status()
+          : what === "rooms"
+            ? this.local.rooms(about)
+            : this.local.sessions(about);
     } catch (err) {
       this.log.warn({ err, from: delivery.from }, "admin.query not answered");
       return;
