@@ -58,6 +58,25 @@ describe("cluster: rooms of every node", () => {
     await cluster?.stop();
   });
 
+  it("disco#items on the MUC service, asked at either node, lists the public rooms of both nodes", async () => {
+    const bob = await connect(b, "alice", "alice-pw", { resource: "b1" });
+    try {
+      for (const client of [alice, bob]) {
+        const reply = await client.xmpp.iqCaller.request(
+          xml("iq", { type: "get", to: SERVICE }, xml("query", { xmlns: "http://jabber.org/protocol/disco#items" })),
+        );
+        const items = reply
+          .getChild("query")
+          ?.getChildren("item")
+          .map((i) => i.attrs.jid)
+          .sort();
+        assert.deepEqual(items, [`${rooms.n1}@${SERVICE}`, `${rooms.n2}@${SERVICE}`].sort(), client.jid);
+      }
+    } finally {
+      await bob.stop();
+    }
+  });
+
   it("the admin API of either node lists every node's rooms with the node holding each", async () => {
     const token = (await a.server.apiTokens.create({ scopes: [...ADMIN_SCOPES], name: "test" })).token;
     for (const node of [a, b]) {
