@@ -347,7 +347,11 @@ export class NatterServer {
     server.cluster = cluster;
     if (cluster) {
       const bus = cluster.bus;
-      const local = { status: () => admin.status(), sessions: (jid?: string) => admin.localSessions(jid) };
+      const local = {
+        status: () => admin.status(),
+        sessions: (jid?: string) => admin.localSessions(jid),
+        rooms: (domain?: string) => admin.rooms(domain),
+      };
       server.clusterServices = startClusterServices({ bus, storage, accounts, local, config, log });
     }
     try {

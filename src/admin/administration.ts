@@ -30,6 +30,7 @@ import {
   AdminError,
   type AdminOperations,
   type ClientTransport,
+  type ClusterRooms,
   type ClusterSessions,
   type ClusterStatus,
   type FastClientToken,
@@ -72,7 +73,13 @@ export interface AdministrationDeps {
   /** The stats history (metrics), when it is kept. */
   history?: () => StatsSample[];
   /** Cluster-wide questions (src/cluster/cluster-admin.ts), when the server is a cluster node. */
-  cluster?: () => { status(): Promise<ClusterStatus>; sessions(jid?: JidText): Promise<ClusterSessions> } | undefined;
+  cluster?: () =>
+    | {
+        status(): Promise<ClusterStatus>;
+        sessions(jid?: JidText): Promise<ClusterSessions>;
+        rooms(domain?: string): Promise<ClusterRooms>;
+      }
+    | undefined;
 }
 
 /** Largest page `listUsers` returns whatever it is asked (front ends cap lower: admin_api.max_page_size). */
@@ -314,6 +321,12 @@ export class Administration implements AdminOperations {
   rooms(domain?: string): RoomSummary[] {
     if (domain !== undefined) return this.roomServices.get(domain)?.list() ?? [];
     return [...this.roomServices.values()].flatMap((r) => r.list());
+  }
+
+  async clusterRooms(domain?: string): Promise<ClusterRooms> {
+    const cluster = this.deps.cluster?.();
+    if (cluster) return this.clusterQuestion(() => cluster.rooms(domain));
+    return { rooms: this.rooms(domain).map((r) => ({ ...r, node: "" })), unanswered: [] };
   }
 
   room(jid: JidText): RoomDetail | undefined {

@@ -127,6 +127,12 @@ export interface ClusterSessions {
   unanswered: string[];
 }
 
+/** MUC rooms over every cluster node (each room lives on one node: src/modules/muc/cluster-placement.ts). */
+export interface ClusterRooms {
+  rooms: (RoomSummary & { node: string })[];
+  unanswered: string[];
+}
+
 /** One sample of the counters the console charts (one per minute, the last hour kept). */
 export interface StatsSample {
   at: number;
@@ -227,6 +233,8 @@ export interface AdminOperations {
   kick(jid: JidText, reason?: string): number;
 
   rooms(domain?: string): RoomSummary[];
+  /** rooms() over every cluster node. Throws AdminError "busy" when too many such questions are in flight. */
+  clusterRooms(domain?: string): Promise<ClusterRooms>;
   room(jid: JidText): RoomDetail | undefined;
   destroyRoom(jid: JidText, reason?: string): Promise<boolean>;
 

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import pino from "pino";
 import { LoopbackNetwork } from "../../test/helpers/loopback-bus.js";
-import type { ServerStatus, SessionSummary } from "../admin/types.js";
+import type { RoomSummary, ServerStatus, SessionSummary } from "../admin/types.js";
 import { ClusterAdmin, ClusterAdminBusyError } from "./cluster-admin.js";
 
 const log = pino({ level: "silent" });
@@ -33,6 +33,15 @@ const session = (jid: string): SessionSummary => ({
   since: 0,
 });
 
+const room = (jid: string): RoomSummary => ({
+  jid,
+  occupants: 0,
+  persistent: true,
+  public: true,
+  membersOnly: false,
+  passwordProtected: false,
+});
+
 function cluster(timeoutMs = 500) {
   const network = new LoopbackNetwork();
   const node = (id: string, sessions: SessionSummary[], rooms: number) =>
@@ -41,6 +50,10 @@ function cluster(timeoutMs = 500) {
       {
         status: () => status(sessions.length, rooms),
         sessions: (jid) => sessions.filter((s) => jid === undefined || s.jid === jid || s.jid.startsWith(`${jid}/`)),
+        rooms: (domain) =>
+          Array.from({ length: rooms }, (_, i) => room(`${id}-room${i}@conference.example`)).filter(
+            (r) => domain === undefined || r.jid.endsWith(`@${domain}`),
+          ),
       },
       { timeoutMs, maxPending: 2 },
       log,
@@ -65,6 +78,20 @@ test("status and sessions gather every live node's answer", async () => {
     "a alice@example/pc",
     "b alice@example/phone",
   ]);
+});
+
+test("rooms gather every live node's rooms, each with its node, of one domain or all", async () => {
+  const { node } = cluster();
+  const a = node("a", [], 1);
+  node("b", [], 2);
+  const all = await a.rooms();
+  assert.deepEqual(all.rooms.map((r) => `${r.node} ${r.jid}`).sort(), [
+    "a a-room0@conference.example",
+    "b b-room0@conference.example",
+    "b b-room1@conference.example",
+  ]);
+  assert.deepEqual(all.unanswered, []);
+  assert.deepEqual((await a.rooms("muc.elsewhere")).rooms, []);
 });
 
 test("a node that does not answer is named after the timeout; the others' answers stand", async () => {

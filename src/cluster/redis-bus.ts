@@ -81,12 +81,16 @@ if not v then
 end
 return 0`;
 
-// KEYS: nodes, target inbox, own inbox. ARGV: target, from, then for each entry the number of its fields and the
-// fields (entryFields). Returns 1 when appended to the target. A batch goes to one place: membership is read once,
-// and the script is atomic with RETIRE_SCRIPT as the one-entry send was.
+// KEYS: nodes, target inbox, own inbox, dead. ARGV: target, from, "1" if the sender takes the target for live,
+// then for each entry the number of its fields and the fields (entryFields). Returns 1 when appended to the
+// target. A batch goes to one place: membership is read once, and the script is atomic with RETIRE_SCRIPT as the
+// one-entry send was. A target the sender takes for live but Redis knows nothing of (neither live nor dead: Redis
+// restarted empty and the target has not beaten since) is written to all the same: it reads its inbox again once
+// it reconnects (its consumer group made anew), and if it does not come back the sender's sweep declares it dead
+// and its inbox is reclaimed.
 const SEND_SCRIPT = `
-local live = redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1
-local i = 3
+local live = redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 or (ARGV[3] == '1' and redis.call('SISMEMBER', KEYS[4], ARGV[1]) == 0)
+local i = 4
 while i <= #ARGV do
   local n = tonumber(ARGV[i])
   if live then
@@ -227,6 +231,12 @@ export class RedisClusterBus implements ClusterBus {
   private started = false;
   private closed = false;
   private everDisconnected = false;
+  /** When a connection to Redis last came back (0: never lost); see `sweep`. */
+  private reconnectedAt = 0;
+  /** When the last membership sweep began. */
+  private lastSweep = 0;
+  /** Nodes live before Redis came back empty, not re-registered yet (`sweep`). */
+  private readonly forgotten = new Set<string>();
   private subscriberReadyOnce = false;
   private readonly errorLogged = new Set<string>();
   /** This node's inbox backlog as last measured (at each heartbeat); undefined until known. */
@@ -429,9 +439,13 @@ export class RedisClusterBus implements ClusterBus {
   }
 
   private issue(node: string, items: QueuedSend[]): void {
-    const args = [node, this.nodeId];
+    const args = [node, this.nodeId, this.liveSet.has(node) ? "1" : "0"];
     for (const item of items) args.push(String(item.fields.length), ...item.fields);
-    this.runScript(SEND_SCRIPT, [this.key("nodes"), this.inboxKey(node), this.inboxKey(this.nodeId)], args).then(
+    this.runScript(
+      SEND_SCRIPT,
+      [this.key("nodes"), this.inboxKey(node), this.inboxKey(this.nodeId), this.key("dead")],
+      args,
+    ).then(
       () => {
         for (const item of items) item.done(undefined);
       },
@@ -538,6 +552,7 @@ export class RedisClusterBus implements ClusterBus {
 
   private onReady(role: string): void {
     if (this.closed) return;
+    if (this.everDisconnected) this.reconnectedAt = Date.now();
     if (role === "command") {
       this.flushQueue();
       void this.flushAcks().catch(() => {});
@@ -638,6 +653,8 @@ export class RedisClusterBus implements ClusterBus {
   private async sweep(): Promise<void> {
     if (this.sweeping || this.closed || !this.command.isReady) return;
     this.sweeping = true;
+    const sweepStarted = this.lastSweep;
+    this.lastSweep = Date.now();
     try {
       const nodes = (await this.command.sendCommand(["SMEMBERS", this.key("nodes")])) as string[];
       const dead = (await this.command.sendCommand(["SMEMBERS", this.key("dead")])) as string[];
@@ -656,6 +673,26 @@ export class RedisClusterBus implements ClusterBus {
         else orphans.add(node);
       });
       const previous = this.liveSet;
+      // A node Redis no longer lists at all (neither live nor dead) was forgotten by Redis (restarted empty), not
+      // seen to die: for node_timeout after this node's reconnection, plus the longest reconnection backoff (it
+      // may find Redis back that much later), it is kept live (it re-registers at its own reconnection; taking it
+      // for dead would end its sessions for their contacts and move its rooms for nothing).
+      // Past that it is listed dead, so that its death is handled as any other (inbox reclaimed).
+      // Only the first sweep after a reconnection looks: a node reclaimed after an ordinary death is listed nowhere
+      // either.
+      if (this.reconnectedAt > sweepStarted) {
+        for (const n of previous)
+          if (n !== this.nodeId && !nodes.includes(n) && !dead.includes(n)) this.forgotten.add(n);
+      }
+      for (const node of this.forgotten) {
+        if (nodes.includes(node) || dead.includes(node)) this.forgotten.delete(node);
+        else if (Date.now() - this.reconnectedAt < this.options.nodeTimeoutMs + MAX_BACKOFF_MS) live.add(node);
+        else {
+          this.forgotten.delete(node);
+          await this.command.sendCommand(["SADD", this.key("dead"), node]);
+          orphans.add(node);
+        }
+      }
       this.liveSet = live;
       this.live = [...live].sort();
       for (const node of this.live) if (!previous.has(node)) this.emitMembership(node, "up", false);

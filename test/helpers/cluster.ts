@@ -51,10 +51,13 @@ export interface ClusterOptions {
   nodeTimeout?: number;
   /** Extra top-level YAML for every node. */
   yaml?: string;
+  /** A Redis of the test's own (e.g. one it restarts) instead of the shared one. */
+  redisUrl?: string;
 }
 
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const domain = "localhost";
+  const redisUrl = options.redisUrl ?? REDIS_URL;
   const db = await createTestDatabase();
   const keyPrefix = `natter-test:${randomBytes(6).toString("hex")}:`;
   const dir = mkdtempSync(join(tmpdir(), "natter-cluster-"));
@@ -75,7 +78,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       // The store cache is per process; keeping it in step between nodes is not what these tests are about.
       `storage: { driver: postgres, cache_entries: 0, postgres: { url: ${JSON.stringify(db.url)}, pool_size: 4 } }`,
       "cluster:",
-      `  redis_url: ${JSON.stringify(REDIS_URL)}`,
+      `  redis_url: ${JSON.stringify(redisUrl)}`,
       `  node_id: ${id}`,
       `  key_prefix: ${JSON.stringify(keyPrefix)}`,
       `  heartbeat_interval: ${options.heartbeatInterval ?? 0.25}`,
@@ -185,6 +188,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       await db.drop();
       rmSync(dir, { recursive: true, force: true });
       // This run's keys (the Redis is shared with other tests and runs).
+      if (options.redisUrl) return; // the test's own Redis: the test stops it
       const redis = createClient({ url: REDIS_URL, RESP: 2 });
       redis.on("error", () => {});
       await redis.connect();

@@ -194,6 +194,15 @@ export function adminEndpoints(admin: AdminOperations, options: EndpointOptions)
     }),
     endpoint({
       method: "GET",
+      path: "/cluster/rooms",
+      summary: "MUC rooms on every cluster node, of every service or of one domain, each with its node",
+      scope: "rooms:read",
+      query: s.roomsQuery,
+      response: { status: 200, description: "Rooms and the nodes that did not answer", schema: s.clusterRooms },
+      handle: async ({ query }) => ({ status: 200, body: await admin.clusterRooms(query.domain) }),
+    }),
+    endpoint({
+      method: "GET",
       path: "/rooms",
       summary: "MUC rooms, of every service or of one domain",
       scope: "rooms:read",

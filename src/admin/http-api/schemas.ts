@@ -147,6 +147,10 @@ export const roomSummary = z
   })
   .meta({ id: "RoomSummary" });
 
+export const clusterRooms = z
+  .object({ rooms: z.array(roomSummary.extend({ node: z.string() })), unanswered: z.array(z.string()) })
+  .meta({ id: "ClusterRooms" });
+
 export const roomDetail = roomSummary
   .extend({
     subject: z.string().optional(),

@@ -11,7 +11,7 @@ import { NS_CAPS, NS_CLIENT, NS_DISCO_INFO } from "../../core/xml/ns.js";
 import { isSupportedHash, verifyCaps } from "./caps-hash.js";
 import { registerCapsResolver } from "./caps-resolvers.js";
 import { hostInfo, hostVer } from "./server-caps.js";
-import { type SessionCaps, sessionCaps, setSessionCaps } from "./session-caps.js";
+import { type SessionCaps, sessionCaps, setSessionCaps, shareNotifyInterests } from "./session-caps.js";
 
 const options = z
   .object({
@@ -125,6 +125,7 @@ export default defineModule({
         });
         const caps: SessionCaps = { node, ver, hash, features };
         setSessionCaps(session, caps);
+        void features.then((known) => shareNotifyInterests(session, caps, known));
       },
       { priority: 100 },
     );

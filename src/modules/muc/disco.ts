@@ -31,18 +31,36 @@ export function serviceInfo(node: string | undefined): Element {
   ]);
 }
 
+/** A room as disco#items on the service lists it (§6.3), from this node or another cluster node. */
+export interface ListedRoom {
+  jid: string;
+  name: string;
+}
+
+const localpartOf = (room: ListedRoom) => room.jid.slice(0, room.jid.indexOf("@"));
+
+/** §6.3: this node's rooms that anyone may see (hidden and locked rooms are left out). */
+export function publicRooms(svc: MucService): ListedRoom[] {
+  return [...svc.rooms.values()]
+    .filter((r) => r.config.public && !r.locked)
+    .map((r) => ({ jid: r.jid.toString(), name: r.config.name || r.localpart }));
+}
+
 /**
- * §6.3: public rooms that anyone may see (hidden and locked rooms are left out), at most `max_disco_items`
+ * §6.3: public rooms that anyone may see (`publicRooms` of every node), at most `max_disco_items`
  * per answer: a request of a few bytes from a stranger must not return every room of a large service. Larger
  * lists are paged with XEP-0059 (<max/>, <after/>, <before/>, <index/>; ids are room JIDs), as §6.3 advises.
  */
-export function serviceItems(svc: MucService, query: Element): Element {
+export function serviceItems(svc: MucService, query: Element, listed: ListedRoom[]): Element {
   if (query.attrs.node !== undefined) throw new StanzaError("item-not-found");
-  const rooms = [...svc.rooms.values()].filter((r) => r.config.public && !r.locked).sort((a, b) => a.localpart.localeCompare(b.localpart));
+  // A room moving between nodes may be answered by both for a moment: once.
+  const rooms = [...new Map(listed.map((r) => [r.jid, r])).values()].sort((a, b) =>
+    localpartOf(a).localeCompare(localpartOf(b)),
+  );
   const rsm = parseRsm(query);
   const cap = svc.options.max_disco_items;
   const max = Math.min(rsm?.max ?? cap, cap);
-  const position = (jid: string) => rooms.findIndex((r) => r.jid.toString() === jid);
+  const position = (jid: string) => rooms.findIndex((r) => r.jid === jid);
   let start = 0;
   if (rsm?.after !== undefined) {
     const at = position(rsm.after);
@@ -56,15 +74,15 @@ export function serviceItems(svc: MucService, query: Element): Element {
     start = rsm.index;
   }
   const page = rooms.slice(start, start + max);
-  const items = page.map((room) => new Element("item", NS_DISCO_ITEMS, { jid: room.jid.toString(), name: room.config.name || room.localpart }));
+  const items = page.map((room) => new Element("item", NS_DISCO_ITEMS, { jid: room.jid, name: room.name }));
   const q = buildItems(undefined, items);
   if (rsm !== undefined || rooms.length > max) {
     const first = page[0];
     const last = page.at(-1);
     q.append(
       buildRsm({
-        ...(first ? { first: { id: first.jid.toString(), index: start } } : {}),
-        ...(last ? { last: last.jid.toString() } : {}),
+        ...(first ? { first: { id: first.jid, index: start } } : {}),
+        ...(last ? { last: last.jid } : {}),
         count: rooms.length,
       }),
     );
@@ -98,7 +116,8 @@ export function roomItems(room: Room, from: Jid, node: string | undefined): Elem
   if (node !== undefined) throw new StanzaError("item-not-found");
   const items: Element[] = [];
   if (room.occupantBySession(from.toString())) {
-    for (const nick of [...room.occupants.keys()].sort()) items.push(new Element("item", NS_DISCO_ITEMS, { jid: `${room.jid.toString()}/${nick}` }));
+    for (const nick of [...room.occupants.keys()].sort())
+      items.push(new Element("item", NS_DISCO_ITEMS, { jid: `${room.jid.toString()}/${nick}` }));
   }
   return buildItems(undefined, items);
 }

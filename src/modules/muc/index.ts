@@ -17,6 +17,7 @@ import { MucService } from "./service.js";
 import { MucRoomAdministration } from "./room-administration.js";
 import type { ArchiveWrite } from "./messages.js";
 import { MucClusterInbox, MucPlacement } from "./cluster-placement.js";
+import { attachClusterRoomList } from "./cluster-room-list.js";
 
 const CLUSTER_INBOX = Symbol("muc cluster inbox");
 /** Broadcast by the node where an account was deleted: every node drops its affiliations from the rooms it holds. */
@@ -138,6 +139,7 @@ export default defineModule<MucOptions>({
       const removers = [
         inbox.add(domain, (stanza, delivery, hops) => placed.receive(stanza, delivery, hops)),
         cluster.onMembership((event) => void placed.membershipChanged(event)),
+        attachClusterRoomList(svc, cluster, ctx.log),
       ];
       ctx.onUnload(() => {
         for (const remove of removers) remove();

@@ -7,7 +7,7 @@ import { NS_DISCO_INFO, NS_DISCO_ITEMS, NS_MAM, NS_MUC_ADMIN, NS_MUC_OWNER, NS_P
 import { answerMamQuery, mamQueryForm } from "../mam/query.js";
 import { handleAdminIq } from "./admin-items.js";
 import { decodeArchived } from "./history.js";
-import { roomInfo, roomItems, serviceInfo, serviceItems } from "./disco.js";
+import { publicRooms, roomInfo, roomItems, serviceInfo, serviceItems } from "./disco.js";
 import { takeMessageToken } from "./messages.js";
 import { handleOwnerIq } from "./owner.js";
 import type { Room } from "./room.js";
@@ -15,7 +15,8 @@ import type { MucService } from "./service.js";
 
 function payloadOf(iq: Element): Element {
   const children = iq.elements();
-  if (children.length !== 1 || iq.attrs.id === undefined) throw new StanzaError("bad-request", "an iq get/set needs an id and exactly one child element");
+  if (children.length !== 1 || iq.attrs.id === undefined)
+    throw new StanzaError("bad-request", "an iq get/set needs an id and exactly one child element");
   return children[0] as Element;
 }
 
@@ -24,7 +25,10 @@ export async function handleServiceIq(svc: MucService, iq: Element): Promise<voi
   if (type !== "get" && type !== "set") return;
   const q = payloadOf(iq);
   if (type === "get" && q.name === "query" && q.ns === NS_DISCO_INFO) return svc.result(iq, serviceInfo(q.attrs.node));
-  if (type === "get" && q.name === "query" && q.ns === NS_DISCO_ITEMS) return svc.result(iq, serviceItems(svc, q));
+  if (type === "get" && q.name === "query" && q.ns === NS_DISCO_ITEMS) {
+    const others = svc.otherNodesRooms ? await svc.otherNodesRooms() : [];
+    return svc.result(iq, serviceItems(svc, q, [...publicRooms(svc), ...others]));
+  }
   if (type === "get" && q.name === "ping" && q.ns === NS_PING) return svc.result(iq);
   throw new StanzaError("service-unavailable");
 }
@@ -35,9 +39,12 @@ export async function handleRoomIq(svc: MucService, iq: Element, from: Jid, to: 
   const q = payloadOf(iq);
   const room = svc.rooms.get(to.local);
   // §7.2.11: a locked room does not exist yet for anyone but its owner.
-  if (!room || (room.locked && room.affiliationOf(from.bareString()) !== "owner")) throw new StanzaError("item-not-found");
-  if (type === "get" && q.name === "query" && q.ns === NS_DISCO_INFO) return svc.result(iq, roomInfo(room, q.attrs.node));
-  if (type === "get" && q.name === "query" && q.ns === NS_DISCO_ITEMS) return svc.result(iq, roomItems(room, from, q.attrs.node));
+  if (!room || (room.locked && room.affiliationOf(from.bareString()) !== "owner"))
+    throw new StanzaError("item-not-found");
+  if (type === "get" && q.name === "query" && q.ns === NS_DISCO_INFO)
+    return svc.result(iq, roomInfo(room, q.attrs.node));
+  if (type === "get" && q.name === "query" && q.ns === NS_DISCO_ITEMS)
+    return svc.result(iq, roomItems(room, from, q.attrs.node));
   if (q.name === "query" && q.ns === NS_MUC_ADMIN) return svc.result(iq, await handleAdminIq(svc, room, iq, from, q));
   if (q.name === "query" && q.ns === NS_MUC_OWNER) {
     const result = await handleOwnerIq(svc, room, iq, from, q);
@@ -53,7 +60,8 @@ const MAM_MAX_PAGE = 250;
 
 /** XEP-0313 on a room JID, answered from the room archive when the room's access rules allow the requester. */
 async function roomMamQuery(svc: MucService, room: Room, iq: Element, from: Jid, q: Element): Promise<void> {
-  if (!svc.mayQueryArchive(room.localpart, from)) throw new StanzaError("forbidden", "you may not read this room's archive");
+  if (!svc.mayQueryArchive(room.localpart, from))
+    throw new StanzaError("forbidden", "you may not read this room's archive");
   if (iq.attrs.type === "get") return svc.result(iq, mamQueryForm());
   const results: Element[] = [];
   const fin = await answerMamQuery({

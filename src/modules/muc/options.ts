@@ -73,6 +73,12 @@ export const mucOptions = z
     max_password_length: z.number().int().min(1).default(100),
     /** Rooms listed in one disco#items answer of the service (§6.3); more are paged with XEP-0059. */
     max_disco_items: z.number().int().min(1).default(100),
+    /**
+     * In a cluster, how long disco#items on the service waits for the other nodes' rooms (seconds), and how many
+     * such questions one node has in flight at once (more are answered with this node's rooms alone).
+     */
+    cluster_list_timeout: z.number().min(0.05).max(30).default(2),
+    cluster_list_max_pending: z.number().int().min(1).default(100),
     /** Most history messages one join may fetch (§7.2.15), whatever a room or the join asks for. */
     max_history_fetch: z.number().int().min(0).max(10_000).default(100),
     /** Who may create rooms. Admins (top-level `admins`) may always. */

@@ -9,6 +9,7 @@ import type { ModuleContext } from "../../core/modules.js";
 import { Element } from "../../core/xml/element.js";
 import type { ArchiveStore } from "../../storage/types.js";
 import { mayQueryRoomArchive } from "./archive-access.js";
+import type { ListedRoom } from "./disco.js";
 import type { MucOptions } from "./options.js";
 import type { Room } from "./room.js";
 import type { RoomStore } from "./room-store.js";
@@ -44,6 +45,8 @@ export class MucService {
   readonly roomStore: RoomStore;
   readonly archive: ArchiveStore;
   readonly rooms = new Map<string, Room>();
+  /** In a cluster: the public rooms of the other nodes (cluster-room-list.ts), for disco#items on the service. */
+  otherNodesRooms: (() => Promise<ListedRoom[]>) | undefined;
   private readonly secret: Buffer;
   /** Runs `fn` after everything queued for the same room. */
   readonly serial: PerKeyQueue = createPerKeyQueue();
