@@ -15,6 +15,7 @@ import type { Hooks } from "../core/hooks.js";
 import { type Jid, tryParseJid } from "../core/jid.js";
 import { createPerKeyQueue } from "../core/per-key-queue.js";
 import type { Router } from "../core/router.js";
+import { rerouteUndelivered } from "../core/undelivered.js";
 import type { DeliveryReceipt, Session } from "../core/session.js";
 import type { SessionRegistry } from "../core/session-registry.js";
 import { SessionState, type SessionStateKey } from "../core/session-state.js";
@@ -183,6 +184,8 @@ export class RedisSessionRegistry implements SessionRegistry {
   private readonly removers: (() => void)[] = [];
   /** View changes broadcast while a reload reads Redis, applied again over its snapshot (which may predate them). */
   private readonly duringReload = new Set<(() => void)[]>();
+  /** Stanzas handed to another node whose write Redis has not confirmed yet (forwarded()). */
+  private readonly sending = new Set<Promise<void>>();
 
   constructor(deps: RedisSessionRegistryDeps) {
     this.d = deps;
@@ -334,7 +337,7 @@ export class RedisSessionRegistry implements SessionRegistry {
       receipt?.(false);
       return;
     }
-    this.bus.send(session.node, { kind: "session.stanza", to: session.jid.toString(), id: session.id, xml }).then(
+    const sent = this.bus.send(session.node, { kind: "session.stanza", to: session.jid.toString(), id: session.id, xml }).then(
       () => receipt?.(true),
       (err: unknown) => {
         this.log.error({ err: String(err), to: session.jid.toString() }, "stanza for another node not sent");
@@ -346,6 +349,15 @@ export class RedisSessionRegistry implements SessionRegistry {
         this.d.router().bounce(stanza, new StanzaError("resource-constraint", "try again later", { type: "wait" }));
       },
     );
+    this.sending.add(sent);
+    const done = () => void this.sending.delete(sent);
+    sent.then(done, done);
+  }
+
+  forwarded(): Promise<void> | undefined {
+    if (this.sending.size === 0) return undefined;
+    // The ones on their way now: later sends do not hold back an answer about the earlier ones.
+    return Promise.allSettled(this.sending).then(() => undefined);
   }
 
   closeRemote(session: RemoteSession, error?: StreamError): void {
@@ -373,14 +385,33 @@ export class RedisSessionRegistry implements SessionRegistry {
     const jid = typeof message.to === "string" ? tryParseJid(message.to) : undefined;
     // One at a time per recipient, in the inbox's order: the delivery hooks await (archiving), and the stanzas of
     // one sender must reach the client in the order they were sent (RFC 6120 §10.1).
-    return this.inOrder(typeof message.to === "string" ? message.to : "", () => {
-      const session = jid ? this.get(jid) : undefined;
-      if (reclaimedFrom === undefined && session && !session.remote && session.id === message.id)
-        return router.deliver(session, stanza);
-      // The session is gone (ended, replaced, or its node died): routed again by its own address, RFC 6121 §8.5
-      // (a full JID with no resource: §8.5.3.2, chat to the other resources or offline storage; a bare JID: the
-      // account's other resources or offline storage), errors to the sender.
-      return router.route(stanza);
+    // The entry is acknowledged in Redis when the returned promise settles: once the client has the stanza, not
+    // when it was written. The queue moves on after the write, so the next stanza does not wait for the client.
+    return new Promise<void>((settle) => {
+      void this.inOrder(typeof message.to === "string" ? message.to : "", () => {
+        const session = jid ? this.get(jid) : undefined;
+        if (reclaimedFrom === undefined && session && !session.remote && session.id === message.id) {
+          // XEP-0198 §4: the client's <a/> covers it (without stream management: the bytes left the process). A
+          // node killed before that has the entry handed on by the survivor, so what comes twice is only what the
+          // client had not acknowledged, with the stanza-id of its first copy (archived where it was routed).
+          // A session that ends first hands it on as its own unacknowledged stanzas; one a delivery hook holds
+          // back (CSI) is the session's from now on, as a local delivery's would be.
+          const receipt = (delivered: boolean, closedCleanly?: boolean) => {
+            if (delivered) return settle();
+            const again = rerouteUndelivered(router, session.jid, [stanza], closedCleanly === true);
+            if (again) again.then(settle, settle);
+            else settle();
+          };
+          return router.deliver(session, stanza, receipt).then(
+            (handed) => void (handed || settle()),
+            () => settle(),
+          );
+        }
+        // The session is gone (ended, replaced, or its node died): routed again by its own address, RFC 6121 §8.5
+        // (a full JID with no resource: §8.5.3.2, chat to the other resources or offline storage; a bare JID: the
+        // account's other resources or offline storage), errors to the sender.
+        return router.route(stanza).then(settle, settle);
+      });
     });
   }
 

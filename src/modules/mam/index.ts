@@ -132,6 +132,21 @@ export default defineModule({
       { priority: 50 },
     );
 
+    // For a resource on another cluster node: archived (and stamped) here, where the message is routed, so that
+    // its copies on several nodes and a copy handed on when a node dies carry one stanza-id and are archived once
+    // (the node that delivers it finds the stanza-id in the shared archive).
+    ctx.hookFirst(
+      "stanza.forward",
+      async ({ session, stanza }) => {
+        if (session.jid.domain !== host) return;
+        const to = tryParseJid(stanza.attrs.to);
+        if (!to || to.bareString() !== session.jid.bareString()) return;
+        await archiveIncoming(stanza, session.jid.bare());
+        return undefined;
+      },
+      { priority: 50 },
+    );
+
     // No resource to take it: archived (and stamped) before offline storage keeps it, so the stored
     // copy carries the same stanza-id when it is delivered later.
     ctx.hookFirst(
