@@ -51,6 +51,8 @@ export interface ClusterOptions {
   nodeTimeout?: number;
   /** Extra top-level YAML for every node. */
   yaml?: string;
+  /** The Redis URL a node (`n1`, `n2` …) connects to, when not REDIS_URL (a proxy between them). */
+  redisUrlOf?: (node: string) => string | undefined;
 }
 
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
@@ -75,7 +77,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       // The store cache is per process; keeping it in step between nodes is not what these tests are about.
       `storage: { driver: postgres, cache_entries: 0, postgres: { url: ${JSON.stringify(db.url)}, pool_size: 4 } }`,
       "cluster:",
-      `  redis_url: ${JSON.stringify(REDIS_URL)}`,
+      `  redis_url: ${JSON.stringify(options.redisUrlOf?.(id) ?? REDIS_URL)}`,
       `  node_id: ${id}`,
       `  key_prefix: ${JSON.stringify(keyPrefix)}`,
       `  heartbeat_interval: ${options.heartbeatInterval ?? 0.25}`,
