@@ -337,18 +337,20 @@ export class RedisSessionRegistry implements SessionRegistry {
       receipt?.(false);
       return;
     }
-    const sent = this.bus.send(session.node, { kind: "session.stanza", to: session.jid.toString(), id: session.id, xml }).then(
-      () => receipt?.(true),
-      (err: unknown) => {
-        this.log.error({ err: String(err), to: session.jid.toString() }, "stanza for another node not sent");
-        if (receipt) {
-          receipt(false);
-          return;
-        }
-        // RFC 6120 §8.3.3.19 (wait): the sender may try again.
-        this.d.router().bounce(stanza, new StanzaError("resource-constraint", "try again later", { type: "wait" }));
-      },
-    );
+    const sent = this.bus
+      .send(session.node, { kind: "session.stanza", to: session.jid.toString(), id: session.id, xml })
+      .then(
+        () => receipt?.(true),
+        (err: unknown) => {
+          this.log.error({ err: String(err), to: session.jid.toString() }, "stanza for another node not sent");
+          if (receipt) {
+            receipt(false);
+            return;
+          }
+          // RFC 6120 §8.3.3.19 (wait): the sender may try again.
+          this.d.router().bounce(stanza, new StanzaError("resource-constraint", "try again later", { type: "wait" }));
+        },
+      );
     this.sending.add(sent);
     const done = () => void this.sending.delete(sent);
     sent.then(done, done);

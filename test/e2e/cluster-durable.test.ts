@@ -80,7 +80,9 @@ describe("cluster: acknowledged once durable, archived once", { timeout: 120_000
     assert.equal(idThree, idTwo, "the copy on node 3 carries the same stanza-id (XEP-0359 §3)");
     // XEP-0313 §4: carol's archive holds the message once, under that id.
     onTwo.rc.send(`<iq type='set' id='q1'><query xmlns='${NS_MAM}' queryid='all'/></iq>`);
-    await onTwo.rc.waitFor(/<iq[^>]*id=["']q1["'][^>]*type=["']result["']|<iq[^>]*type=["']result["'][^>]*id=["']q1["']/);
+    await onTwo.rc.waitFor(
+      /<iq[^>]*id=["']q1["'][^>]*type=["']result["']|<iq[^>]*type=["']result["'][^>]*id=["']q1["']/,
+    );
     const results = parseServerOutput(onTwo.rc.data)
       .elements.map((el) => el.getChild("result", NS_MAM))
       .filter((r): r is Element => r?.attrs.queryid === "all")
