@@ -76,6 +76,8 @@ export interface RedisSessionRegistryDeps {
   /** The router (made after the registry, which it uses). */
   router: () => Router;
   log: Logger;
+  /** `cluster.max_held_for_clients`: inbox entries held until their client acknowledged (default 5,000). */
+  maxHeldForClients?: number;
 }
 
 /** Module state of a remote session: the shared entries of its view, found by key name (keys are per module instance). */
@@ -184,6 +186,8 @@ export class RedisSessionRegistry implements SessionRegistry {
   private readonly removers: (() => void)[] = [];
   /** View changes broadcast while a reload reads Redis, applied again over its snapshot (which may predate them). */
   private readonly duringReload = new Set<(() => void)[]>();
+  /** Inbox entries whose stanza this node's client has not acknowledged yet (held unacknowledged in Redis). */
+  private heldForClients = 0;
   /** Stanzas handed to another node whose write Redis has not confirmed yet (forwarded()). */
   private readonly sending = new Set<Promise<void>>();
 
@@ -398,15 +402,30 @@ export class RedisSessionRegistry implements SessionRegistry {
           // client had not acknowledged, with the stanza-id of its first copy (archived where it was routed).
           // A session that ends first hands it on as its own unacknowledged stanzas; one a delivery hook holds
           // back (CSI) is the session's from now on, as a local delivery's would be.
+          // Past cluster.max_held_for_clients (clients that do not acknowledge must not stall this node's inbox,
+          // whose reader stops at 10,000 entries in flight), an entry is acknowledged once written, as before.
+          if (this.heldForClients >= (this.d.maxHeldForClients ?? 5_000))
+            return router.deliver(session, stanza).then(
+              () => settle(),
+              () => settle(),
+            );
+          this.heldForClients++;
+          let held = true;
+          const release = () => {
+            if (!held) return;
+            held = false;
+            this.heldForClients--;
+            settle();
+          };
           const receipt = (delivered: boolean, closedCleanly?: boolean) => {
-            if (delivered) return settle();
+            if (delivered) return release();
             const again = rerouteUndelivered(router, session.jid, [stanza], closedCleanly === true);
-            if (again) again.then(settle, settle);
-            else settle();
+            if (again) again.then(release, release);
+            else release();
           };
           return router.deliver(session, stanza, receipt).then(
-            (handed) => void (handed || settle()),
-            () => settle(),
+            (handed) => void (handed || release()),
+            () => release(),
           );
         }
         // The session is gone (ended, replaced, or its node died): routed again by its own address, RFC 6121 §8.5

@@ -114,10 +114,16 @@ export class StreamManagementProtocol {
       return;
     }
     const waited = routed !== undefined && before !== undefined ? Promise.all([before, routed]) : (routed ?? before);
-    const answered = waited!.then(() => {
+    const write = () => {
       if (this.answering === answered) this.answering = undefined;
-      this.stream.writeElement(new Element("a", NS_SM, { h: String(h) }));
-    });
+      try {
+        this.stream.writeElement(new Element("a", NS_SM, { h: String(h) }));
+      } catch (err) {
+        this.stream.log.warn({ err }, "<a/> not written");
+      }
+    };
+    // Never rejects (forwarded() settles every send, a write failure is logged): later answers chain on it.
+    const answered: Promise<void> = waited!.then(write, write);
     this.answering = answered;
   }
 

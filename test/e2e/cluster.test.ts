@@ -76,7 +76,11 @@ async function smSender(node: ClusterNode, user: string, to: string, prefix: str
       stopped = true;
       await loop;
       rc.send(`<r xmlns='${NS_SM}'/>`);
-      await until(() => highestAck(rc.data) >= written, `${user}'s ${written} messages acknowledged`, 40_000);
+      await until(() => highestAck(rc.data) >= written, `${user}'s ${written} messages acknowledged`, 40_000).catch(
+        (err: Error) => {
+          throw new Error(`${err.message} (${highestAck(rc.data)} acknowledged)`);
+        },
+      );
       rc.destroy();
       return written;
     },

@@ -672,6 +672,11 @@ export const configSchema = z
         max_queued: positiveInt("a number of messages", 1, 10_000_000).default(10_000),
         /** Inbox entries read from Redis at once. */
         inbox_batch: positiveInt("a number of entries", 1, 10_000).default(100),
+        /**
+         * Inbox entries kept unacknowledged in Redis until the client acknowledged their stanza; past it, an entry is
+         * acknowledged once written (the node reads at most 10,000 entries ahead of their handlers settling).
+         */
+        max_held_for_clients: positiveInt("a number of entries", 0, 9_000).default(5_000),
         /** Seconds to wait for Redis at start. */
         connect_timeout: z
           .number({ error: "expected a number of seconds" })
