@@ -22,7 +22,7 @@ export function rerouteUndelivered(
 ): Promise<void> | undefined {
   const stamp = new Date().toISOString();
   const bare = session.bareString();
-  let routed: Promise<void>[] | undefined;
+  const routed: Promise<void>[] = [];
   for (const stanza of stanzas) {
     const type = stanza.attrs.type;
     if (stanza.name === "message" && type !== "error" && type !== "groupchat") {
@@ -31,12 +31,12 @@ export function rerouteUndelivered(
       const copy = stanza.clone();
       copy.attrs.to = bare;
       if (!copy.getChild("delay", NS_DELAY)) copy.append(xml("delay", NS_DELAY, { from: session.domain, stamp }));
-      (routed ??= []).push(router.route(copy));
+      routed.push(router.route(copy));
     } else if (stanza.name === "iq" && (type === "get" || type === "set")) {
       router.bounce(stanza, new StanzaError("service-unavailable"));
     }
   }
-  return routed && Promise.all(routed).then(() => undefined);
+  return routed.length > 0 ? Promise.all(routed).then(() => undefined) : undefined;
 }
 
 /**

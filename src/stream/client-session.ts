@@ -2,15 +2,15 @@
 // when stream management lets the client resume (XEP-0198). The stream attached to it writes to the wire.
 import type { Logger } from "pino";
 import type { ClientTransport } from "../admin/types.js";
-import { StanzaError, StreamError } from "../core/errors.js";
+import { StreamError } from "../core/errors.js";
 import type { Jid } from "../core/jid.js";
 import type { CoreServices } from "../core/modules.js";
 import type { DeliveryReceipt, Session } from "../core/session.js";
-import { type Element, xml } from "../core/xml/element.js";
-import { NS_CLIENT } from "../core/xml/ns.js";
-import { rerouteUndelivered } from "../core/undelivered.js";
-import type { ResumptionRegistry } from "./resumption-registry.js";
 import { SessionState } from "../core/session-state.js";
+import { rerouteUndelivered } from "../core/undelivered.js";
+import type { Element } from "../core/xml/element.js";
+import { NS_CLIENT } from "../core/xml/ns.js";
+import type { ResumptionRegistry } from "./resumption-registry.js";
 import type { StreamManagement } from "./stream-management.js";
 
 /** What a session needs of the stream it is attached to. */

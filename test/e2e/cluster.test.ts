@@ -4,8 +4,8 @@
 // its senders had acknowledged, and hands on again only what its clients had not acknowledged; Redis connections
 // killed under traffic are recovered from.
 import assert from "node:assert/strict";
-import { createClient } from "@redis/client";
 import { after, before, describe, it } from "node:test";
+import { createClient } from "@redis/client";
 import type { Element } from "../../src/core/xml/element.js";
 import { NS_SM } from "../../src/core/xml/ns.js";
 import { type Cluster, type ClusterNode, REDIS_URL, startCluster } from "../helpers/cluster.js";
