@@ -252,7 +252,16 @@ export class NatterServer {
           connectTimeoutMs: c.connect_timeout * 1000,
           logger: log,
         });
-        cluster = { bus, registry: new RedisSessionRegistry({ bus, hooks, router: () => router!, log }) };
+        cluster = {
+          bus,
+          registry: new RedisSessionRegistry({
+            bus,
+            hooks,
+            router: () => router!,
+            log,
+            maxHeldForClients: c.max_held_for_clients,
+          }),
+        };
         log.info({ node: bus.nodeId }, "cluster node joined");
       } catch (err) {
         await hostAccounts.close();

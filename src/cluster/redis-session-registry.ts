@@ -19,6 +19,7 @@ import type { DeliveryReceipt, Session } from "../core/session.js";
 import type { SessionRegistry } from "../core/session-registry.js";
 import { SessionState, type SessionStateKey } from "../core/session-state.js";
 import { describeSession, type SessionView } from "../core/session-view.js";
+import { rerouteUndelivered } from "../core/undelivered.js";
 import type { Element } from "../core/xml/element.js";
 import { NS_CLIENT } from "../core/xml/ns.js";
 import { FramedElementParser, parseFramedElement } from "../core/xml/stream-parser.js";
@@ -75,6 +76,8 @@ export interface RedisSessionRegistryDeps {
   /** The router (made after the registry, which it uses). */
   router: () => Router;
   log: Logger;
+  /** `cluster.max_held_for_clients`: inbox entries held until their client acknowledged (default 5,000). */
+  maxHeldForClients?: number;
 }
 
 /** Module state of a remote session: the shared entries of its view, found by key name (keys are per module instance). */
@@ -185,6 +188,13 @@ export class RedisSessionRegistry implements SessionRegistry {
   private readonly removers: (() => void)[] = [];
   /** View changes broadcast while a reload reads Redis, applied again over its snapshot (which may predate them). */
   private readonly duringReload = new Set<(() => void)[]>();
+  /** Inbox entries whose stanza this node's client has not acknowledged yet (held unacknowledged in Redis). */
+  private heldForClients = 0;
+  /** Stanzas handed to another node whose write Redis has not confirmed yet (forwarded()). */
+  /** Sequence numbers of the forwarded stanzas Redis does not hold yet, oldest first (`forwarded`). */
+  private readonly sending = new Set<number>();
+  private sendSeq = 0;
+  private readonly forwardWaiters: { upTo: number; resolve: () => void }[] = [];
 
   constructor(deps: RedisSessionRegistryDeps) {
     this.d = deps;
@@ -338,7 +348,10 @@ export class RedisSessionRegistry implements SessionRegistry {
     }
     // All strings: the bus writes it as flat stream fields (no JSON around the XML).
     const message = { kind: "session.stanza", to: session.jid.toString(), id: session.id, xml };
+    const seq = ++this.sendSeq;
+    this.sending.add(seq);
     this.bus.post(session.node, message, (err) => {
+      this.settled(seq);
       if (err === undefined) {
         receipt?.(true);
         return;
@@ -351,6 +364,22 @@ export class RedisSessionRegistry implements SessionRegistry {
       // RFC 6120 §8.3.3.19 (wait): the sender may try again.
       this.d.router().bounce(stanza, new StanzaError("resource-constraint", "try again later", { type: "wait" }));
     });
+  }
+
+  forwarded(): Promise<void> | undefined {
+    if (this.sending.size === 0) return undefined;
+    // The ones on their way now: later sends do not hold back an answer about the earlier ones.
+    const upTo = this.sendSeq;
+    return new Promise((resolve) => this.forwardWaiters.push({ upTo, resolve }));
+  }
+
+  /** A send settled: wake the waiters whose sends have all settled (seqs enter `sending` in increasing order). */
+  private settled(seq: number): void {
+    this.sending.delete(seq);
+    if (this.forwardWaiters.length === 0) return;
+    const oldest = this.sending.size === 0 ? Number.POSITIVE_INFINITY : (this.sending.values().next().value as number);
+    while (this.forwardWaiters.length > 0 && this.forwardWaiters[0].upTo < oldest)
+      this.forwardWaiters.shift()?.resolve();
   }
 
   closeRemote(session: RemoteSession, error?: StreamError): void {
@@ -383,14 +412,48 @@ export class RedisSessionRegistry implements SessionRegistry {
     const jid = typeof message.to === "string" ? tryParseJid(message.to) : undefined;
     // One at a time per recipient, in the inbox's order: the delivery hooks await (archiving), and the stanzas of
     // one sender must reach the client in the order they were sent (RFC 6120 §10.1).
-    return this.inOrder(typeof message.to === "string" ? message.to : "", () => {
-      const session = jid ? this.get(jid) : undefined;
-      if (reclaimedFrom === undefined && session && !session.remote && session.id === message.id)
-        return router.deliver(session, stanza);
-      // The session is gone (ended, replaced, or its node died): routed again by its own address, RFC 6121 §8.5
-      // (a full JID with no resource: §8.5.3.2, chat to the other resources or offline storage; a bare JID: the
-      // account's other resources or offline storage), errors to the sender.
-      return router.route(stanza);
+    // The entry is acknowledged in Redis when the returned promise settles: once the client has the stanza, not
+    // when it was written. The queue moves on after the write, so the next stanza does not wait for the client.
+    return new Promise<void>((settle) => {
+      void this.inOrder(typeof message.to === "string" ? message.to : "", () => {
+        const session = jid ? this.get(jid) : undefined;
+        if (reclaimedFrom === undefined && session && !session.remote && session.id === message.id) {
+          // XEP-0198 §4: the client's <a/> covers it (without stream management: the bytes left the process). A
+          // node killed before that has the entry handed on by the survivor, so what comes twice is only what the
+          // client had not acknowledged, with the stanza-id of its first copy (archived where it was routed).
+          // A session that ends first hands it on as its own unacknowledged stanzas; one a delivery hook holds
+          // back (CSI) is the session's from now on, as a local delivery's would be.
+          // Past cluster.max_held_for_clients (clients that do not acknowledge must not stall this node's inbox,
+          // whose reader stops at 10,000 entries in flight), an entry is acknowledged once written, as before.
+          if (this.heldForClients >= (this.d.maxHeldForClients ?? 5_000))
+            return router.deliver(session, stanza).then(
+              () => settle(),
+              () => settle(),
+            );
+          this.heldForClients++;
+          let held = true;
+          const release = () => {
+            if (!held) return;
+            held = false;
+            this.heldForClients--;
+            settle();
+          };
+          const receipt = (delivered: boolean, closedCleanly?: boolean) => {
+            if (delivered) return release();
+            const again = rerouteUndelivered(router, session.jid, [stanza], closedCleanly === true);
+            if (again) again.then(release, release);
+            else release();
+          };
+          return router.deliver(session, stanza, receipt).then(
+            (handed) => void (handed || release()),
+            () => release(),
+          );
+        }
+        // The session is gone (ended, replaced, or its node died): routed again by its own address, RFC 6121 §8.5
+        // (a full JID with no resource: §8.5.3.2, chat to the other resources or offline storage; a bare JID: the
+        // account's other resources or offline storage), errors to the sender.
+        return router.route(stanza).then(settle, settle);
+      });
     });
   }
 

@@ -93,6 +93,13 @@ export interface FirstHooks {
   "stanza.filter": { stanza: Element; from: Jid; to: Jid; direction: "in" | "out"; session: Session | undefined };
   /** About to deliver to a local session (privacy, carbons, CSI). Handled: not delivered. */
   "stanza.deliver": { session: Session; stanza: Element };
+  /**
+   * About to hand a message to a session on another cluster node, whose node runs `stanza.deliver`: what must
+   * happen once per message where its routing is decided (archiving, XEP-0313) runs here, so that the copies on
+   * several nodes, and a copy re-routed when that node dies, are one message with one stanza-id (XEP-0359).
+   * Handled: not forwarded (nothing does that today).
+   */
+  "stanza.forward": { session: Session; stanza: Element };
   /** A message for a local account with no resource to take it (RFC 6121 §8.5.2.2.1). Handled: stored. */
   "message.offline": { stanza: Element; to: Jid };
   /** Presence to a local account's bare JID that the router does not deliver itself (probe, subscription). */

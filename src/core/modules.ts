@@ -155,8 +155,8 @@ export interface ModuleContext<O = unknown> {
    * so a caller with nothing to wait for may leave it.
    */
   route(stanza: Element, origin?: Session): Promise<void>;
-  /** Hands a stanza to one local session through the delivery hooks (privacy, carbons, CSI). Never rejects. */
-  deliver(session: Session, stanza: Element, receipt?: DeliveryReceipt): Promise<void>;
+  /** Hands a stanza to one local session through the delivery hooks (privacy, carbons, CSI). Never rejects; false when a hook (CSI) holds it back. */
+  deliver(session: Session, stanza: Element, receipt?: DeliveryReceipt): Promise<boolean>;
   /** RFC 6121 §8.5.2.1.1: the sessions a message to `bare` goes to (`all`: every non-negative one, for headlines). */
   messageTargets(bare: Jid, all: boolean): Session[];
   /** Announces a notify hook this module owns (every handler runs; a throw is logged, not passed on). */

@@ -122,21 +122,42 @@ export class Router {
     if (reply) void this.route(reply);
   }
 
-  /** Hands a stanza to a local session, through the delivery hook (privacy, carbons, CSI). */
-  async deliver(session: Session, stanza: Element, receipt?: DeliveryReceipt): Promise<void> {
-    // A session on another cluster node: that node runs the delivery hooks on its own session (once).
-    if (session.remote) return session.send(stanza, receipt);
-    // A stanza privacy refuses is done with (the user chose not to get it); one a delivery hook holds back
-    // (CSI) leaves its receipt unanswered, and its sender keeps it until the session ends.
+  /**
+   * Hands a stanza to a local session, through the delivery hook (privacy, carbons, CSI). Resolves to false when a
+   * delivery hook holds it back (CSI): its receipt stays unanswered, and its sender keeps it until the session ends.
+   */
+  async deliver(session: Session, stanza: Element, receipt?: DeliveryReceipt): Promise<boolean> {
+    // A session on another cluster node: that node runs the delivery hooks on its own session (once); what must
+    // happen once per message where it is routed (its archiving and stanza-id) runs here first.
+    if (session.remote) {
+      if (stanza.name === "message" && this.d.hooks.has("stanza.forward")) {
+        // Privacy first, as for a local session (XEP-0016 §2.2): what the recipient refuses is not archived. Its
+        // node asks again (same lists, shared in the session's view) and finds it allowed.
+        const blocked = this.filtered(stanza, session.jid, "in", session);
+        if (blocked === true || (blocked !== false && (await blocked))) {
+          receipt?.(true);
+          return true;
+        }
+        const taken = this.d.hooks.first("stanza.forward", { session, stanza });
+        if (taken === true || (taken !== false && (await taken))) return true;
+      }
+      session.send(stanza, receipt);
+      return true;
+    }
+    // A stanza privacy refuses is done with (the user chose not to get it).
     // Both checks answer without a promise when no handler waits on anything (a room's fan-out is one such
     // delivery per occupant).
     const blocked = this.filtered(stanza, session.jid, "in", session);
-    if (blocked === true || (blocked !== false && (await blocked))) return receipt?.(true);
+    if (blocked === true || (blocked !== false && (await blocked))) {
+      receipt?.(true);
+      return true;
+    }
     if (this.d.hooks.has("stanza.deliver")) {
       const held = this.d.hooks.first("stanza.deliver", { session, stanza });
-      if (held === true || (held !== false && (await held))) return;
+      if (held === true || (held !== false && (await held))) return false;
     }
     session.send(stanza, receipt);
+    return true;
   }
 
   /**
@@ -162,7 +183,10 @@ export class Router {
     if (to.resource !== "") {
       const session = this.d.sessions.get(to);
       // RFC 6121 §8.5.3.1: a matching resource gets every stanza.
-      if (session) return this.deliver(session, stanza);
+      if (session) {
+        await this.deliver(session, stanza);
+        return;
+      }
       return this.routeToMissingResource(stanza, to, origin);
     }
     return this.routeToBareJid(stanza, to, origin);

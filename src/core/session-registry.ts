@@ -37,6 +37,12 @@ export interface SessionRegistry {
   changed?(session: Session): void;
   /** Sessions bound on every node of a cluster (`count` is this node's); absent in-process. */
   readonly clusterCount?: number;
+  /**
+   * Resolves once every stanza handed so far to a session on another node is held by Redis (or was refused and
+   * bounced); undefined when none is on its way, so the caller goes on synchronously. XEP-0198 §4: the `h` a
+   * session reports counts a stanza only once its routing is durable. Absent in-process: local routing is.
+   */
+  forwarded?(): Promise<void> | undefined;
 }
 
 const NONE: readonly Session[] = Object.freeze([]);

@@ -5,7 +5,11 @@ import type { Jid } from "./jid.js";
 import type { SessionState } from "./session-state.js";
 import type { Element } from "./xml/element.js";
 
-export type DeliveryReceipt = (delivered: boolean) => void;
+/**
+ * Told whether a stanza reached its client; when not, `closedCleanly` says the client closed its stream cleanly
+ * (it had the stanza on the wire, and can fetch an archived message from its archive, XEP-0313).
+ */
+export type DeliveryReceipt = (delivered: boolean, closedCleanly?: boolean) => void;
 
 export interface Session {
   /** Unique id of the stream (also the stream id sent to the client). */

@@ -80,7 +80,9 @@ export class C2sStream extends XmlStream implements SessionStream {
     });
     this.log = core.log.child({ stream: this.id, ip: wire.remoteAddress });
     this.log.info({ secure: wire.secure }, "c2s connection opened");
-    this.sm = new StreamManagementProtocol(this, opts.streamManagement, opts.resumption);
+    this.sm = new StreamManagementProtocol(this, opts.streamManagement, opts.resumption, () =>
+      core.sessions.forwarded?.(),
+    );
     this.negotiation = new ClientNegotiation(this, core, throttle, opts, this.sm);
     this.readStream(opts.preAuthLimits);
   }

@@ -2,14 +2,15 @@
 // when stream management lets the client resume (XEP-0198). The stream attached to it writes to the wire.
 import type { Logger } from "pino";
 import type { ClientTransport } from "../admin/types.js";
-import { StanzaError, StreamError } from "../core/errors.js";
+import { StreamError } from "../core/errors.js";
 import type { Jid } from "../core/jid.js";
 import type { CoreServices } from "../core/modules.js";
 import type { DeliveryReceipt, Session } from "../core/session.js";
-import { type Element, xml } from "../core/xml/element.js";
-import { NS_CARBONS, NS_CLIENT, NS_DELAY, NS_MAM, NS_SID } from "../core/xml/ns.js";
-import type { ResumptionRegistry } from "./resumption-registry.js";
 import { SessionState } from "../core/session-state.js";
+import { rerouteUndelivered } from "../core/undelivered.js";
+import type { Element } from "../core/xml/element.js";
+import { NS_CLIENT } from "../core/xml/ns.js";
+import type { ResumptionRegistry } from "./resumption-registry.js";
 import type { StreamManagement } from "./stream-management.js";
 
 /** What a session needs of the stream it is attached to. */
@@ -250,47 +251,10 @@ export class ClientSession implements Session {
         { jid: this.jid.toString(), count: sm.unacked.length, reason },
         "re-routing unacknowledged stanzas",
       );
-      // A client that closed its stream cleanly had everything on the wire; what it may not have acknowledged
-      // and is in its archive (XEP-0313) it can fetch there, so only the rest is sent again (as Prosody does).
-      this.rerouteUnacked(sm.takeUnacked(), reason === "closed");
+      const closedCleanly = reason === "closed";
+      void rerouteUndelivered(this.core.router, this.jid, sm.takeUnacked(closedCleanly), closedCleanly);
     }
   }
-
-  /**
-   * XEP-0198 §4 (and RFC 6121 §8.5): stanzas the client never acknowledged are not lost. Messages go to the
-   * account again (another resource or offline storage), with a delay stamp (XEP-0203) unless they carry ours already; requests are
-   * answered with an error; presence is dropped.
-   */
-  private rerouteUnacked(stanzas: Element[], skipArchived: boolean): void {
-    const stamp = new Date().toISOString();
-    const bare = this.jid.bareString();
-    for (const stanza of stanzas) {
-      const type = stanza.attrs.type;
-      if (stanza.name === "message" && type !== "error" && type !== "groupchat") {
-        if (isCopyForThisSession(stanza)) continue;
-        if (skipArchived && stanza.getChildren("stanza-id", NS_SID).some((id) => id.attrs.by === bare)) continue;
-        const copy = stanza.clone();
-        copy.attrs.to = this.jid.bareString();
-        if (!copy.getChild("delay", NS_DELAY)) copy.append(xml("delay", NS_DELAY, { from: this.jid.domain, stamp }));
-        void this.core.router.route(copy);
-      } else if (stanza.name === "iq" && (type === "get" || type === "set")) {
-        this.core.router.bounce(stanza, new StanzaError("service-unavailable"));
-      }
-    }
-  }
-}
-
-/**
- * A carbon (XEP-0280 §7, §8) or an archive query result (XEP-0313 §4.2) exists only for the session it went to:
- * the message it carries reached, or came from, another resource, and stays in the archive. Sent again to the
- * account it would reach resources that never asked for it (or offline storage) as a duplicate.
- */
-function isCopyForThisSession(message: Element): boolean {
-  return (
-    message.getChild("received", NS_CARBONS) !== undefined ||
-    message.getChild("sent", NS_CARBONS) !== undefined ||
-    message.getChild("result", NS_MAM) !== undefined
-  );
 }
 
 /** Bytes of a stanza as it would go on the wire (0 when it cannot be serialised; it would be dropped). */

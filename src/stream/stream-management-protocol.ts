@@ -33,7 +33,15 @@ export class StreamManagementProtocol {
     /** undefined: XEP-0198 not offered. */
     private readonly options: StreamManagementOptions | undefined,
     private readonly resumption: ResumptionRegistry,
+    /**
+     * Resolves once what this node has routed so far is durable (SessionRegistry.forwarded: stanzas handed to
+     * another cluster node are held by Redis); undefined when nothing is on its way.
+     */
+    private readonly routed: () => Promise<void> | undefined = () => undefined,
   ) {}
+
+  /** The <a/> answers still waiting for their stanzas' routing to be durable, chained so that `h` never goes back. */
+  private answering: Promise<void> | undefined;
 
   get offered(): boolean {
     return this.options !== undefined;
@@ -77,8 +85,7 @@ export class StreamManagementProtocol {
         return;
       case "r":
         // §4: answer with the count of stanzas handled; harmless even before enable.
-        this.stream.writeElement(new Element("a", NS_SM, { h: String(sm?.inbound ?? 0) }));
-        return;
+        return this.answer(sm?.inbound ?? 0);
       case "a": {
         if (!sm) return;
         const h = parseH(el.attrs.h);
@@ -91,6 +98,33 @@ export class StreamManagementProtocol {
           new StreamError("unsupported-stanza-type", `<${el.name}/> is not a stream management element`),
         );
     }
+  }
+
+  /**
+   * Writes <a h/> once every stanza it counts is durable (docs/cluster.md "Guarantees and limits"): one routed to
+   * another cluster node counts as handled only when Redis holds it, so a client whose node dies re-sends what it
+   * was not told was handled (§4) and nothing it was told of is lost. At once when nothing is on its way (a single
+   * server always): no promise per <r/>.
+   */
+  private answer(h: number): void {
+    const routed = this.routed();
+    const before = this.answering;
+    if (routed === undefined && before === undefined) {
+      this.stream.writeElement(new Element("a", NS_SM, { h: String(h) }));
+      return;
+    }
+    const waited = routed !== undefined && before !== undefined ? Promise.all([before, routed]) : (routed ?? before);
+    const write = () => {
+      if (this.answering === answered) this.answering = undefined;
+      try {
+        this.stream.writeElement(new Element("a", NS_SM, { h: String(h) }));
+      } catch (err) {
+        this.stream.log.warn({ err }, "<a/> not written");
+      }
+    };
+    // Never rejects (forwarded() settles every send, a write failure is logged): later answers chain on it.
+    const answered: Promise<void> = waited!.then(write, write);
+    this.answering = answered;
   }
 
   /** §4: the client acknowledged more than it was sent. */

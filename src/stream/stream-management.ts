@@ -54,24 +54,25 @@ export class StreamManagement {
 
   /**
    * Empties the queue (the session ends); returns what was unacknowledged, oldest first, except stanzas sent
-   * with a receipt: their owner still holds them (offline storage) and is told they were not delivered.
+   * with a receipt: their owner still holds them (offline storage, another node's inbox) and is told they were
+   * not delivered, and whether the client closed its stream cleanly (it had them all on the wire).
    */
-  takeUnacked(): Element[] {
+  takeUnacked(closedCleanly = false): Element[] {
     this.sizes.length = 0;
     this.unackedBytes = 0;
     const taken = this.unacked.splice(0);
     if (this.receipts.size === 0) return taken;
-    const rest = taken.filter((stanza) => !this.settle(stanza, false));
+    const rest = taken.filter((stanza) => !this.settle(stanza, false, closedCleanly));
     this.receipts.clear();
     return rest;
   }
 
   /** Runs the stanza's receipt, if it has one; says whether it had. */
-  private settle(stanza: Element, delivered: boolean): boolean {
+  private settle(stanza: Element, delivered: boolean, closedCleanly = false): boolean {
     const receipt = this.receipts.get(stanza);
     if (receipt === undefined) return false;
     this.receipts.delete(stanza);
-    receipt(delivered);
+    receipt(delivered, closedCleanly);
     return true;
   }
 

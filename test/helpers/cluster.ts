@@ -53,6 +53,8 @@ export interface ClusterOptions {
   yaml?: string;
   /** A Redis of the test's own (e.g. one it restarts) instead of the shared one. */
   redisUrl?: string;
+  /** The Redis URL a node (`n1`, `n2` …) connects to, when not REDIS_URL (a proxy between them). */
+  redisUrlOf?: (node: string) => string | undefined;
 }
 
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
@@ -78,7 +80,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       // The store cache is per process; keeping it in step between nodes is not what these tests are about.
       `storage: { driver: postgres, cache_entries: 0, postgres: { url: ${JSON.stringify(db.url)}, pool_size: 4 } }`,
       "cluster:",
-      `  redis_url: ${JSON.stringify(redisUrl)}`,
+      `  redis_url: ${JSON.stringify(options.redisUrlOf?.(id) ?? redisUrl)}`,
       `  node_id: ${id}`,
       `  key_prefix: ${JSON.stringify(keyPrefix)}`,
       `  heartbeat_interval: ${options.heartbeatInterval ?? 0.25}`,

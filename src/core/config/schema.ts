@@ -674,6 +674,11 @@ export const configSchema = z
         inbox_batch: positiveInt("a number of entries", 1, 10_000).default(100),
         /** Messages to one node written to Redis in one call, at most (the sends of an event-loop turn go together). */
         send_batch: positiveInt("a number of messages", 1, 10_000).default(500),
+        /**
+         * Inbox entries kept unacknowledged in Redis until the client acknowledged their stanza; past it, an entry is
+         * acknowledged once written (the node reads at most 10,000 entries ahead of their handlers settling).
+         */
+        max_held_for_clients: positiveInt("a number of entries", 0, 9_000).default(5_000),
         /** Seconds to wait for Redis at start. */
         connect_timeout: z
           .number({ error: "expected a number of seconds" })

@@ -24,7 +24,7 @@ export class Announcer implements HostAnnouncements {
     return [...this.sessions.ofHost(this.host)].filter((s) => s.available);
   }
 
-  private send(session: Session, parts: AnnouncementPart[]): Promise<void> {
+  private send(session: Session, parts: AnnouncementPart[]): Promise<boolean> {
     return this.router.deliver(session, buildAnnouncement(this.host, session.jid.toString(), parts));
   }
 

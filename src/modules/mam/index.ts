@@ -51,7 +51,12 @@ const PREFS_TTL_MS = 30_000;
 export default defineModule({
   name: "mam",
   specs: [
-    { xep: 313, version: "1.1.3", status: "complete", note: "user archives; include-groupchat is not offered (groupchat is never archived)" },
+    {
+      xep: 313,
+      version: "1.1.3",
+      status: "complete",
+      note: "user archives; include-groupchat is not offered (groupchat is never archived)",
+    },
     { xep: 441, version: "0.2.0", status: "complete", note: "preferences" },
     { xep: 359, version: "0.7.0", status: "complete", note: "stanza-id stamped on archived incoming messages" },
     { xep: 59, version: "1.0.0", status: "partial", note: "no paging by index other than 0" },
@@ -80,7 +85,8 @@ export default defineModule({
     /** Archives `stanza` for `user` when their preferences allow it; returns the archive id. */
     async function archive(user: string, target: Jid, stanza: Element, when: number): Promise<string | undefined> {
       const prefs = await prefsOf(user);
-      if (!(await prefsAllow(prefs, target, async (bare) => (await roster.get(user, bare)) !== undefined))) return undefined;
+      if (!(await prefsAllow(prefs, target, async (bare) => (await roster.get(user, bare)) !== undefined)))
+        return undefined;
       // Committed before the message goes on (DESIGN.md "Data and scale").
       const id = await store.append(user, { when, with: target.bareString(), value: encodeArchived(stanza) });
       await quota.appended(user);
@@ -124,6 +130,21 @@ export default defineModule({
       "stanza.deliver",
       async ({ session, stanza }) => {
         if (stanza.name !== "message" || session.jid.domain !== host) return;
+        const to = tryParseJid(stanza.attrs.to);
+        if (!to || to.bareString() !== session.jid.bareString()) return;
+        await archiveIncoming(stanza, session.jid.bare());
+        return undefined;
+      },
+      { priority: 50 },
+    );
+
+    // For a resource on another cluster node: archived (and stamped) here, where the message is routed, so that
+    // its copies on several nodes and a copy handed on when a node dies carry one stanza-id and are archived once
+    // (the node that delivers it finds the stanza-id in the shared archive).
+    ctx.hookFirst(
+      "stanza.forward",
+      async ({ session, stanza }) => {
+        if (session.jid.domain !== host) return;
         const to = tryParseJid(stanza.attrs.to);
         if (!to || to.bareString() !== session.jid.bareString()) return;
         await archiveIncoming(stanza, session.jid.bare());
