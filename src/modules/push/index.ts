@@ -224,6 +224,9 @@ export default defineModule({
         seen.add(stanza);
         const sender = stanza.attrs.from?.split("/")[0];
         if (sender === session.jid.bareString()) return; // the user's own message, from another resource
+        // Almost no account has a registration: once that is known (cached), nothing to push and no promise
+        // (pushFor's awaits and the background catch were three promise jobs per delivered message).
+        if (cache.get(user)?.size === 0) return;
         background(pushFor(session.jid.bare(), 1, stanza));
         return undefined;
       },
