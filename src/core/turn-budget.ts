@@ -61,7 +61,8 @@ export class TurnBudget {
 
   /**
    * The next turn (the budget's own setImmediate): a full budget, and whoever waited goes first, in the order
-   * they began to wait.
+   * they began to wait. Only as many as the budget lets start are called back; the rest keep their place at the
+   * head of the line (calling back thousands of waiters to find the budget spent again cost more than the work).
    */
   newTurn(): void {
     this.scheduled = false;
@@ -69,7 +70,17 @@ export class TurnBudget {
     const waiting = this.waiting;
     if (waiting.length === 0) return;
     this.waiting = [];
-    for (const w of waiting) w.turnCame();
+    let i = 0;
+    while (i < waiting.length && !this.spent) (waiting[i++] as TurnWaiter).turnCame();
+    if (i < waiting.length) {
+      const rest = waiting.slice(i);
+      for (const w of this.waiting) rest.push(w);
+      this.waiting = rest;
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(newTurn, this);
+      }
+    }
   }
 }
 

@@ -560,9 +560,9 @@ export const configSchema = z
     // reading pauses until the next turn, so that timers keep their time under a flood of messages.
     event_loop: z
       .object({
-        /** Stanzas per turn; 0 = no budget. */
-        stanzas_per_turn: z.number().int().min(0).default(256),
-        /** Milliseconds of stanza handling per turn; 0 = no time limit. */
+        /** Stanzas per turn; 0 = no budget (the default: a budget costs CPU per message, docs/config.md). */
+        stanzas_per_turn: z.number().int().min(0).default(0),
+        /** Milliseconds of stanza handling per turn, with stanzas_per_turn; 0 = no time limit. */
         handling_ms_per_turn: z.number().int().min(0).max(1000).default(10),
       })
       .strict()
