@@ -46,6 +46,7 @@ import { withStoreCache } from "./storage/store-cache.js";
 import type { StorageDriver } from "./storage/types.js";
 import { C2sStream } from "./stream/c2s-stream.js";
 import type { ByteConnection } from "./stream/connection.js";
+import { configureInboundBudget } from "./stream/inbound-queue.js";
 import { FramedWire } from "./stream/framed-wire.js";
 import { tcpFraming } from "./stream/framing.js";
 import type { StreamWire } from "./stream/stream-wire.js";
@@ -425,6 +426,7 @@ export class NatterServer {
     const secret = this.cluster ? await clusterServerSecret(this.cluster.bus, this.storage, ownSecret) : ownSecret;
     const settings = new ClientSettings(config, secret, log);
     this.clientSettings = settings;
+    configureInboundBudget(config.event_loop);
     const { throttle, unauthenticated } = settings;
     this.acceptClient = (wire) => {
       if (this.stopping) return wire.destroy();

@@ -21,6 +21,11 @@ export class LruMap<K, V> {
     return value;
   }
 
+  /** The value, its recency unchanged (a lookup on a hot path: get's delete and set cost a Map rehash now and then). */
+  peek(key: K): V | undefined {
+    return this.entries.get(key);
+  }
+
   has(key: K): boolean {
     return this.entries.has(key);
   }

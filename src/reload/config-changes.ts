@@ -66,6 +66,7 @@ const LIVE: Path[] = [
   ["auth", "scram_downgrade_check"],
   ["auth", "throttle"],
   ["unauthenticated"],
+  ["event_loop"],
   // Turning WebSocket or BOSH on or off waits for a restart: host-meta and /chat, built at start, name them.
   ["websocket", "allowed_origins"],
   ["websocket", "see_other_uri"],

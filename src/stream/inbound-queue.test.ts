@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { xml } from "../core/xml/element.js";
+import { TurnBudget } from "../core/turn-budget.js";
 import { InboundQueue, MAX_QUEUED } from "./inbound-queue.js";
 
 test("handles in order, pauses reading past MAX_QUEUED and resumes at half, survives a throwing handler", async () => {
@@ -51,4 +52,48 @@ test("discardPending drops what was queued behind the element being handled, and
   q.push(xml("x", "jabber:client", { id: "after" }));
   await new Promise((r) => setTimeout(r, 20));
   assert.deepEqual(handled, ["a", "restart", "after"]);
+});
+
+test("a spent turn budget defers handling to the next turn, pausing reading meanwhile, in order per stream", async () => {
+  const budget = new TurnBudget({ units: 2, ms: 0 });
+  const handled: string[] = [];
+  const events: string[] = [];
+  const queue = (name: string) =>
+    new InboundQueue(
+      {
+        queueClosed: () => false,
+        handleQueued: async (el) => {
+          handled.push(`${name}${el.attrs.id}`);
+        },
+        queueFailed: () => assert.fail("no handler throws"),
+        pauseQueue: () => {},
+        resumeQueue: () => {},
+        pauseForTurn: () => events.push(`pause ${name}`),
+        resumeForTurn: () => events.push(`resume ${name}`),
+      },
+      MAX_QUEUED,
+      budget,
+    );
+  const a = queue("a");
+  const b = queue("b");
+  for (const id of ["1", "2", "3"]) a.push(xml("message", "jabber:client", { id }));
+  for (const id of ["1", "2"]) b.push(xml("message", "jabber:client", { id }));
+  // This turn: two stanzas, then both streams wait; reading pauses for the one that sends more meanwhile.
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+  assert.equal(handled.length, 2);
+  assert.deepEqual(events, []);
+  a.push(xml("message", "jabber:client", { id: "4" }));
+  assert.deepEqual(events, ["pause a"]);
+  // The next turns: each stream goes on in its own order, reading resumes; nobody waits for ever.
+  for (let i = 0; i < 4; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(handled.length, 6);
+  assert.deepEqual(
+    handled.filter((h) => h.startsWith("a")),
+    ["a1", "a2", "a3", "a4"],
+  );
+  assert.deepEqual(
+    handled.filter((h) => h.startsWith("b")),
+    ["b1", "b2"],
+  );
+  assert.deepEqual(events, ["pause a", "resume a"]);
 });

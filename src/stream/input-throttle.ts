@@ -17,6 +17,8 @@ export interface RateLimitConfig {
 /** Why reading is paused; reading resumes when none is left. */
 const QUEUE = 1;
 const RATE = 2;
+/** The event-loop turn's inbound budget is spent (core/turn-budget.ts): reading goes on next turn. */
+const TURN = 4;
 
 /**
  * Stanzas already read but this far over the stanza rate mean gross abuse (a whole chunk of tiny stanzas far
@@ -52,8 +54,10 @@ export class InputThrottle {
   /** New limits with full buckets (c2s: after authentication). */
   setLimits(limits: RateLimitConfig): void {
     const now = performance.now();
-    this.bytes = limits.bytes_per_second > 0 ? new TokenBucket(limits.bytes_per_second, limits.burst_bytes, now) : undefined;
-    this.stanzas = limits.stanzas_per_second > 0 ? new TokenBucket(limits.stanzas_per_second, limits.burst_stanzas, now) : undefined;
+    this.bytes =
+      limits.bytes_per_second > 0 ? new TokenBucket(limits.bytes_per_second, limits.burst_bytes, now) : undefined;
+    this.stanzas =
+      limits.stanzas_per_second > 0 ? new TokenBucket(limits.stanzas_per_second, limits.burst_stanzas, now) : undefined;
   }
 
   /** A chunk of `n` bytes was read. */
@@ -99,6 +103,15 @@ export class InputThrottle {
 
   resumeForQueue(): void {
     this.resume(QUEUE);
+  }
+
+  /** The turn's inbound budget is spent: nothing more is read from this peer before the next turn. */
+  pauseForTurn(): void {
+    this.pause(TURN);
+  }
+
+  resumeForTurn(): void {
+    this.resume(TURN);
   }
 
   private pause(reason: number): void {

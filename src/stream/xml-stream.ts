@@ -130,6 +130,12 @@ export abstract class XmlStream implements StreamParserEvents, InboundQueueOwner
   resumeQueue(): void {
     this.input.resumeForQueue();
   }
+  pauseForTurn(): void {
+    this.input.pauseForTurn();
+  }
+  resumeForTurn(): void {
+    this.input.resumeForTurn();
+  }
 
   get remoteAddress(): string {
     return this.wire.remoteAddress;
@@ -176,7 +182,11 @@ export abstract class XmlStream implements StreamParserEvents, InboundQueueOwner
    * The peer authenticated: it no longer counts as a stranger, its negotiation timer stops, and its limits
    * (parser, when given: dialback and component handshakes do not restart the stream; input rate) become its own.
    */
-  protected peerAuthenticated(rate: RateLimitConfig | undefined, parserLimits?: StreamParserLimits, maxPendingBytes?: number): void {
+  protected peerAuthenticated(
+    rate: RateLimitConfig | undefined,
+    parserLimits?: StreamParserLimits,
+    maxPendingBytes?: number,
+  ): void {
     this.releaseSlot();
     this.negotiationDone();
     if (parserLimits) this.wire.setLimits(parserLimits);

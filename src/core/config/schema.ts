@@ -556,6 +556,17 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    // Inbound stanzas handled per turn of the event loop over every connection (c2s, s2s, components): past it,
+    // reading pauses until the next turn, so that timers keep their time under a flood of messages.
+    event_loop: z
+      .object({
+        /** Stanzas per turn; 0 = no budget (the default: a budget costs CPU per message, docs/config.md). */
+        stanzas_per_turn: z.number().int().min(0).default(0),
+        /** Milliseconds of stanza handling per turn, with stanzas_per_turn; 0 = no time limit. */
+        handling_ms_per_turn: z.number().int().min(0).max(1000).default(10),
+      })
+      .strict()
+      .prefault({}),
     auth: z
       .object({
         // RFC 7677 §4 / RFC 5802 §5.1: at least 4096 iterations; the cap keeps one login from hogging a core.

@@ -188,7 +188,7 @@ export default defineModule({
       if (from.local === "" || fromBare === to.bareString()) return false; // servers and services; oneself
       if (await roster.get(user, fromBare)) return false;
       if (stanza.name === "message" && stanza.getChild("x", NS_MUC_USER)) return false; // XEP-0045 §7.5 private message
-      if (recent.get(user)?.has(fromBare)) return false;
+      if (recent.peek(user)?.has(fromBare)) return false;
       const local = ctx.hosts.has(from.domain);
       if (blockList.lists(fromBare, from.domain)) {
         ctx.counters.antiSpamAction("refused-block-list");
@@ -228,7 +228,7 @@ export default defineModule({
       const user = to.local;
       const fromBare = from.bareString();
       if (from.local === "" || fromBare === to.bareString()) return true;
-      if (recent.get(user)?.has(fromBare) || roster.known(user, fromBare) === true) return true;
+      if (recent.peek(user)?.has(fromBare) || roster.known(user, fromBare) === true) return true;
       if (stanza.name === "message" && stanza.getChild("x", NS_MUC_USER)) return true;
       if (blockList.lists(fromBare, from.domain)) return false;
       const local = ctx.hosts.has(from.domain);

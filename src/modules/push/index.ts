@@ -220,6 +220,10 @@ export default defineModule({
         if (session.jid.domain !== host) return;
         const user = session.jid.local;
         if (session.attached) for (const key of owned(session) ?? []) counts.delete(countKey(user, key));
+        // Almost no account has a registration: once that is known (cached), nothing to push, no promise and
+        // no WeakSet entry (pushFor's awaits, the background catch and `seen` cost a tenth of the server's CPU
+        // per delivered message in the message benchmark).
+        if (cache.get(user)?.size === 0) return;
         if (seen.has(stanza) || !pushWorthy(stanza) || redelivered(stanza, host)) return;
         seen.add(stanza);
         const sender = stanza.attrs.from?.split("/")[0];
