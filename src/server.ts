@@ -49,6 +49,7 @@ import type { ByteConnection } from "./stream/connection.js";
 import { configureInboundBudget } from "./stream/inbound-queue.js";
 import { FramedWire } from "./stream/framed-wire.js";
 import { tcpFraming } from "./stream/framing.js";
+import { USER_AGENTS_STORE } from "./stream/sasl2.js";
 import type { StreamWire } from "./stream/stream-wire.js";
 import { type MountedBosh, mountBosh } from "./transports/bosh/mount-bosh.js";
 import { ClientSettings } from "./transports/client-settings.js";
@@ -213,7 +214,8 @@ export class NatterServer {
     const storageLatency = config.metrics.enabled ? new LatencyHistogram<StorageOperation>() : undefined;
     const driver = await openStorage(config, log);
     const storage = withStoreCache(storageLatency ? withStorageTiming(driver, storageLatency) : driver, {
-      stores: new Set([...MODULE_CATALOGUE.values()].flatMap((m) => m.cachedStores ?? [])),
+      // The modules' hot stores, and the user agents a login reads (stream/sasl2.ts).
+      stores: new Set([...[...MODULE_CATALOGUE.values()].flatMap((m) => m.cachedStores ?? []), USER_AGENTS_STORE]),
       maxEntries: config.storage.cache_entries,
     });
     let server: NatterServer | undefined;

@@ -62,6 +62,8 @@ export type FastVerdict =
       counted: boolean;
       /** The same agent's older tokens, which go once this newer one is used (a completed rotation). */
       older: string[];
+      /** The account's disabled flag, read with the credentials the token was checked against, when known. */
+      disabled?: boolean;
     }
   | { ok: false; reason: "no-token" | "replayed" | "expired" };
 
@@ -101,12 +103,18 @@ export class FastTokens {
 
   /** A fingerprint of the account's stored credentials: changes whenever the password does. */
   private async credentialFingerprint(host: string, user: string): Promise<string> {
-    if (this.accounts.credentialKind(host) !== "scram") return "";
+    return (await this.credentialState(host, user)).fingerprint;
+  }
+
+  /** The fingerprint, and the account's disabled flag when the provider read it with the credentials. */
+  private async credentialState(host: string, user: string): Promise<{ fingerprint: string; disabled?: boolean }> {
+    if (this.accounts.credentialKind(host) !== "scram") return { fingerprint: "" };
     const c =
       (await this.accounts.scramCredentials(host, user, "SHA-1")) ??
       (await this.accounts.scramCredentials(host, user, "SHA-256"));
-    if (!c) return "none";
-    return createHash("sha256").update(c.salt).update(c.storedKey).digest("base64").slice(0, 22);
+    if (!c) return { fingerprint: "none" };
+    const fingerprint = createHash("sha256").update(c.salt).update(c.storedKey).digest("base64").slice(0, 22);
+    return c.disabled === undefined ? { fingerprint } : { fingerprint, disabled: c.disabled };
   }
 
   /** Issues a token for an agent and mechanism (XEP-0484 §3.2); keeps the account within its token limit. */
@@ -152,7 +160,7 @@ export class FastTokens {
   ): Promise<FastVerdict> {
     const now = this.now();
     const records = await this.records(host, user);
-    let cred: string | undefined;
+    let cred: { fingerprint: string; disabled?: boolean } | undefined;
     for (const [id, record] of records) {
       if (record.agent !== attempt.agentId || record.mech !== attempt.mechanism) continue;
       const token = this.tokenOf(host, user, id);
@@ -161,8 +169,8 @@ export class FastTokens {
         await this.store(host).delete(user, id);
         return { ok: false, reason: "expired" };
       }
-      cred ??= await this.credentialFingerprint(host, user);
-      if (record.cred !== cred) {
+      cred ??= await this.credentialState(host, user);
+      if (record.cred !== cred.fingerprint) {
         await this.store(host).delete(user, id);
         return { ok: false, reason: "expired" };
       }
@@ -173,7 +181,10 @@ export class FastTokens {
       const older = records
         .filter(([other, r]) => other !== id && r.agent === record.agent && r.iat < record.iat)
         .map(([other]) => other);
-      return { ok: true, tokenId: id, record, token, counted: attempt.count !== undefined, older };
+      const counted = attempt.count !== undefined;
+      const verdict: FastVerdict = { ok: true, tokenId: id, record, token, counted, older };
+      if (cred.disabled !== undefined) verdict.disabled = cred.disabled;
+      return verdict;
     }
     return { ok: false, reason: "no-token" };
   }

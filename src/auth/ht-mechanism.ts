@@ -118,6 +118,11 @@ class HtExchange implements SaslExchange {
     const responder = createHmac("sha256", verdict.token)
       .update(Buffer.concat([Buffer.from("Responder", "utf8"), cbData]))
       .digest();
-    return { kind: "success", username, data: responder };
+    return {
+      kind: "success",
+      username,
+      data: responder,
+      ...(verdict.disabled !== undefined ? { disabled: verdict.disabled } : {}),
+    };
   }
 }

@@ -46,8 +46,9 @@ describe("InternalAccountProvider", () => {
       const credentials = await provider.scramCredentials("example.com", "juliet", hash);
       assert.ok(credentials, hash);
       assert.equal(credentials.iterations, ITERATIONS);
-      // The stored keys are exactly those the password derives with the stored salt.
-      assert.deepEqual(await deriveScramCredentials("r0m30myr0m30", hash, ITERATIONS, credentials.salt), credentials);
+      // The stored keys are exactly those the password derives with the stored salt; the disabled flag comes along.
+      const derived = await deriveScramCredentials("r0m30myr0m30", hash, ITERATIONS, credentials.salt);
+      assert.deepEqual({ ...derived, disabled: false }, credentials);
     }
     assert.match(text, /"SHA-256":\{"salt":"[A-Za-z0-9+/=]+","iterations":128,"storedKey":"[A-Za-z0-9+/=]{44}"/);
     assert.equal(await provider.scramCredentials("example.com", "nobody", "SHA-256"), undefined);

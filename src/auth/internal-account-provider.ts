@@ -66,7 +66,10 @@ export class InternalAccountProvider implements AccountProvider {
     const username = normalizeOrUndefined(user);
     if (username === undefined) return undefined;
     const record = await this.store(host).get(username);
-    return record === undefined ? undefined : decodeCredentials(record, hash);
+    if (record === undefined) return undefined;
+    const credentials = decodeCredentials(record, hash);
+    // The flag lives in the same record: a login learns it here, without reading the record again.
+    return credentials === undefined ? undefined : { ...credentials, disabled: isDisabledRecord(record) };
   }
 
   async verifyPassword(host: string, user: string, password: string): Promise<boolean> {

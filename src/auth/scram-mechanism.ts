@@ -5,12 +5,7 @@ import { enforceUsernameCaseMapped } from "../core/precis.js";
 import { randomBase64 } from "../core/random-text.js";
 import { ssdpHash } from "./downgrade-protection.js";
 import { decodeUtf8Strict, isOwnAuthzid } from "./sasl-input.js";
-import {
-  SCRAM_HASH_LENGTH,
-  SCRAM_SALT_LENGTH,
-  scramDigest,
-  scramHmac,
-} from "./scram-credentials.js";
+import { SCRAM_HASH_LENGTH, SCRAM_SALT_LENGTH, scramDigest, scramHmac } from "./scram-credentials.js";
 import {
   type ClientFirstMessage,
   parseClientFinalMessage,
@@ -59,7 +54,10 @@ export type ScramDowngradeCheck = "plus-offered" | "client-shown";
 const PROCESS_UNKNOWN_USER_SECRET = randomBytes(32);
 const DEFAULT_UNKNOWN_USER_ITERATIONS = 4096; // RFC 7677 §4 minimum recommendation
 
-const CHANNEL_BINDING_TYPES: readonly string[] = ["tls-exporter", "tls-server-end-point"] satisfies ChannelBindingType[];
+const CHANNEL_BINDING_TYPES: readonly string[] = [
+  "tls-exporter",
+  "tls-server-end-point",
+] satisfies ChannelBindingType[];
 
 export function scramMechanismName(hash: ScramHash, plus: boolean): string {
   return `SCRAM-${hash}${plus ? "-PLUS" : ""}`;
@@ -185,7 +183,8 @@ class ScramServerExchange implements SaslExchange {
       // A client naming a binding type must have chosen the -PLUS variant.
       if (first.cbFlag === "p") return fail("malformed-request", "channel binding requires a -PLUS mechanism");
       // 'y' = "I support channel binding but you did not offer it": if we did, someone stripped it (downgrade).
-      if (first.cbFlag === "y" && this.isDowngrade()) return fail("not-authorized", "server-does-support-channel-binding");
+      if (first.cbFlag === "y" && this.isDowngrade())
+        return fail("not-authorized", "server-does-support-channel-binding");
       return Buffer.alloc(0);
     }
     if (first.cbFlag !== "p") return fail("malformed-request", "a -PLUS mechanism requires channel binding");
@@ -241,7 +240,8 @@ class ScramServerExchange implements SaslExchange {
     const { storedKey, serverKey } = state.credentials;
     const clientSignature = scramHmac(this.hash, storedKey, authMessage);
     const clientKey = Buffer.alloc(clientSignature.length);
-    for (let i = 0; i < clientKey.length; i++) clientKey[i] = (final.proof[i] as number) ^ (clientSignature[i] as number);
+    for (let i = 0; i < clientKey.length; i++)
+      clientKey[i] = (final.proof[i] as number) ^ (clientSignature[i] as number);
     const proofValid = constantTimeEqual(scramDigest(this.hash, clientKey), storedKey);
     // Unknown users fail here, after the same work and with the same answer as a wrong password.
     if (!proofValid || !state.userExists) return fail("not-authorized");
@@ -251,6 +251,7 @@ class ScramServerExchange implements SaslExchange {
       kind: "success",
       username: state.username,
       data: Buffer.from(`v=${serverSignature.toString("base64")}`, "utf8"),
+      ...(state.credentials.disabled !== undefined ? { disabled: state.credentials.disabled } : {}),
     };
   }
 

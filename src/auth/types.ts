@@ -46,8 +46,11 @@ export interface SaslContext {
 
 export type SaslStep =
   | { kind: "challenge"; data: Buffer }
-  /** Authenticated as `username` (a localpart, already PRECIS-enforced). `data` = additional data with success. */
-  | { kind: "success"; username: string; data?: Buffer }
+  /**
+   * Authenticated as `username` (a localpart, already PRECIS-enforced). `data` = additional data with success.
+   * `disabled`: the account's flag as read with the credentials just checked (ScramCredentials.disabled), when known.
+   */
+  | { kind: "success"; username: string; data?: Buffer; disabled?: boolean }
   | { kind: "failure"; condition: SaslFailureCondition; text?: string };
 
 /** One authentication exchange. `step` receives the client's initial response (undefined when none) then each response. */
@@ -71,6 +74,11 @@ export interface ScramCredentials {
   iterations: number;
   storedKey: Buffer;
   serverKey: Buffer;
+  /**
+   * The account's disabled flag, when the provider keeps it in the same record and read it with these credentials:
+   * the login then needs no second read to answer RFC 6120 §6.5.1 (undefined: asked with isDisabled).
+   */
+  disabled?: boolean;
 }
 
 /**

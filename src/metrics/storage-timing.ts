@@ -3,6 +3,7 @@
 // user or store name. It sits under the store cache (server.ts), so it times what reaches the database.
 import { performance } from "node:perf_hooks";
 import type { StorageDriver, StoreKind, StoreKinds } from "../storage/types.js";
+import { OpenedStores } from "../storage/opened-stores.js";
 import type { LatencyHistogram } from "./latency-histogram.js";
 
 const METHODS: { [K in StoreKind]: readonly (keyof StoreKinds[K] & string)[] } = {
@@ -36,9 +37,10 @@ function timed<T extends object>(store: T, kind: StoreKind, histogram: LatencyHi
 }
 
 export function withStorageTiming(driver: StorageDriver, histogram: LatencyHistogram<StorageOperation>): StorageDriver {
+  const opened = new OpenedStores(); // one wrapper per store, not one per open
   return {
     open<K extends StoreKind>(host: string, name: string, kind: K): StoreKinds[K] {
-      return timed(driver.open(host, name, kind), kind, histogram);
+      return opened.get(host, name, kind, () => timed(driver.open(host, name, kind), kind, histogram));
     },
     async deleteUser(host, user) {
       const start = performance.now();

@@ -81,7 +81,11 @@ export function sasl2Failure(condition: SaslFailureCondition, text?: string): El
   return el;
 }
 
-const USER_AGENTS = "user-agents";
+/**
+ * The store of remembered user agents. Read at every SASL2 login with a <user-agent/>, written only by this server
+ * (at most once an hour per agent), so the server keeps it in memory (server.ts, storage/store-cache.ts).
+ */
+export const USER_AGENTS_STORE = "user-agents";
 const SEEN_GRANULARITY_MS = 3_600_000;
 
 const isObject = (v: Json | undefined): v is { [key: string]: Json } =>
@@ -99,7 +103,7 @@ export async function rememberUserAgent(
   agent: UserAgent,
   max: number,
 ): Promise<void> {
-  const store = storage.open(host, USER_AGENTS, "map");
+  const store = storage.open(host, USER_AGENTS_STORE, "map");
   const value: { [key: string]: Json } = { seen: Date.now() };
   if (agent.software !== undefined) value.software = agent.software;
   if (agent.device !== undefined) value.device = agent.device;
@@ -131,7 +135,7 @@ export async function userAgentsOf(
   user: string,
 ): Promise<{ id: string; software?: string; device?: string; seen: Date }[]> {
   const out: { id: string; software?: string; device?: string; seen: Date }[] = [];
-  for (const [id, v] of await storage.open(host, USER_AGENTS, "map").getAll(user)) {
+  for (const [id, v] of await storage.open(host, USER_AGENTS_STORE, "map").getAll(user)) {
     if (typeof v !== "object" || v === null || Array.isArray(v)) continue;
     out.push({
       id,

@@ -8,6 +8,7 @@ import { client } from "@xmpp/client";
 import { pbkdf2Runs } from "../../src/auth/scram-credentials.js";
 import { ScramTestClient } from "../../src/auth/scram-test-client.js";
 import { runNatterAsync } from "../helpers/natter-process.js";
+import { rawHttp } from "../helpers/raw-http.js";
 import type { RawClient } from "../helpers/raw-client.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { connect, xml } from "../helpers/xmpp-client.js";
@@ -74,7 +75,7 @@ describe("SASL2, Bind 2 and FAST (XEP-0388, XEP-0386, XEP-0484)", () => {
 
   before(async () => {
     ts = await startTestServer({ c2s: ["stream_management: { resume_timeout: 30 }"] });
-    for (const u of ["alice", "bob", "carol", "dave", "erin"]) await ts.addUser(u, `${u}-pw`);
+    for (const u of ["alice", "bob", "carol", "dave", "erin", "grace"]) await ts.addUser(u, `${u}-pw`);
   });
 
   after(async () => {
@@ -201,6 +202,55 @@ describe("SASL2, Bind 2 and FAST (XEP-0388, XEP-0386, XEP-0484)", () => {
     // invalidate='true': the client logs out for good; the token is gone.
     assert.equal(await attempt("carol", token, agentId, " count='7' invalidate='true'"), "success");
     assert.match(await attempt("carol", token, agentId, " count='8'"), /not-authorized/);
+  });
+
+  test("a FAST login reads storage twice (its tokens, the account's record); a disabled account is refused over FAST and SCRAM", async () => {
+    const agentId = randomUUID();
+    const box: { token?: StoredToken } = {};
+    const first = modernClient(ts, { username: "grace", password: "grace-pw", agentId, box });
+    await first.start();
+    await first.stop();
+    const token = box.token!.token;
+    // What an operator sees on /metrics: storage operations by kind and method (those under the store cache).
+    const reads = async () => {
+      const res = await rawHttp({ port: ts.httpPort as number, path: "/metrics" });
+      assert.equal(res.status, 200);
+      let n = 0;
+      for (const m of res.body.matchAll(/^natter_storage_operation_seconds_count\{operation="(\w+)\.(\w+)"\} (\d+)$/gm))
+        if (["get", "getAll", "count"].includes(m[2] as string)) n += Number(m[3]);
+      return n;
+    };
+    const fastLogin = async (): Promise<string> => {
+      const rc = await rawSasl2(ts);
+      try {
+        rc.send(
+          `<authenticate xmlns='${NS_SASL2}' mechanism='HT-SHA-256-NONE'><initial-response>${htInitial("grace", token)}</initial-response>` +
+            `<user-agent id='${agentId}'><software>NatterTest</software><device>ci box</device></user-agent><fast xmlns='${NS_FAST}'/></authenticate>`,
+        );
+        const el = await waitForElement(rc, (e) => (e.name === "failure" || e.name === "success") && e.ns === NS_SASL2);
+        if (el.name === "success") return "success";
+        return (
+          el.children.find((c) => typeof c !== "string" && c.ns === "urn:ietf:params:xml:ns:xmpp-sasl")?.toString() ??
+          "?"
+        );
+      } finally {
+        rc.destroy();
+      }
+    };
+    assert.equal(await fastLogin(), "success"); // the user agent is remembered, read from memory from now on
+    const before = await reads();
+    assert.equal(await fastLogin(), "success");
+    assert.equal((await reads()) - before, 2, "one read of the tokens, one of the account's credentials and flag");
+
+    // RFC 6120 §6.5.1: the right token, and the right password, for a disabled account get account-disabled.
+    await ts.server.core.accounts.setDisabled(ts.domain, "grace", true);
+    assert.match(await fastLogin(), /account-disabled/);
+    await assert.rejects(
+      connect(ts, "grace", "grace-pw", { sasl2: true }),
+      (err: { condition?: string }) => err.condition === "account-disabled",
+    );
+    await ts.server.core.accounts.setDisabled(ts.domain, "grace", false);
+    assert.equal(await fastLogin(), "success");
   });
 
   test("the admin lists and revokes an account's tokens with `natter fast`, and the revoked token is refused at once", async () => {

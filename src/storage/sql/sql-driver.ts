@@ -6,6 +6,7 @@ import { distinctStores } from "./distinct-stores.js";
 import { sqlKeyValueStore } from "./keyval-store.js";
 import { KeyValueWriter } from "./keyval-writer.js";
 import { sqlMapStore } from "./map-store.js";
+import { OpenedStores } from "../opened-stores.js";
 import type { StorageDatabase } from "./tables.js";
 
 const TABLES = ["keyval", "map", "archive"] as const;
@@ -17,6 +18,8 @@ const TABLES = ["keyval", "map", "archive"] as const;
 export function createSqlDriver(db: Kysely<StorageDatabase>): StorageDriver {
   const batcher = new AppendBatcher(db); // one per database, shared by every archive store
   const keyvalWriter = new KeyValueWriter(db); // the same for key-value writes
+  // Each store compiles its queries once (compiled-once.ts): a store opened once keeps them compiled.
+  const opened = new OpenedStores();
   return {
     open<K extends StoreKind>(host: string, name: string, kind: K): StoreKinds[K] {
       const stores: { [Kind in StoreKind]: () => StoreKinds[Kind] } = {
@@ -24,7 +27,7 @@ export function createSqlDriver(db: Kysely<StorageDatabase>): StorageDriver {
         map: () => sqlMapStore(db, host, name),
         archive: () => sqlArchiveStore(db, batcher, host, name),
       };
-      return stores[kind]();
+      return opened.get(host, name, kind, stores[kind]);
     },
 
     async deleteUser(host, user) {
