@@ -9,7 +9,7 @@ import type { DeliveryReceipt, Session } from "../core/session.js";
 import { type Element, xml } from "../core/xml/element.js";
 import { NS_CARBONS, NS_CLIENT, NS_DELAY, NS_MAM, NS_SID } from "../core/xml/ns.js";
 import type { ResumptionRegistry } from "./resumption-registry.js";
-import { SessionState } from "../core/session-state.js";
+import { SessionState, type SharedStateOwner } from "../core/session-state.js";
 import type { StreamManagement } from "./stream-management.js";
 
 /** What a session needs of the stream it is attached to. */
@@ -37,8 +37,8 @@ const OVER_LIMIT_GRACE_MS = 60_000;
 /** … but never more than this many times the limit: that bounds the memory one session can hold. */
 const HARD_LIMIT_FACTOR = 2;
 
-export class ClientSession implements Session {
-  readonly state = new SessionState(() => this.viewChanged());
+export class ClientSession implements Session, SharedStateOwner {
+  readonly state = new SessionState(this);
   jid: Jid;
   private _priority = 0;
   private _available = false;
@@ -103,6 +103,11 @@ export class ClientSession implements Session {
   set interested(value: boolean) {
     if (value === this._interested) return;
     this._interested = value;
+    this.viewChanged();
+  }
+
+  /** A module set or deleted shared state (SessionState's owner). */
+  sharedStateChanged(): void {
     this.viewChanged();
   }
 
