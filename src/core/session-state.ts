@@ -27,36 +27,62 @@ export function defineSessionState<T>(name: string, options: SessionStateOptions
   return Object.freeze(key);
 }
 
+/** Told when a shared entry is set or deleted (a cluster node publishes the session's view). */
+export interface SharedStateOwner {
+  sharedStateChanged(): void;
+}
+
+const NO_ENTRIES: readonly unknown[] = [];
+
 /** A session's (or pre-authentication stream's) module state. */
 export class SessionState {
-  private readonly values = new Map<SessionStateKey<unknown>, unknown>();
+  /**
+   * Keys and values interleaved (key, value, key, value, …), replaced by an exact-size copy on each new key: a
+   * session holds a handful of entries, set at login and read per stanza, and a Map's smallest table (with its
+   * Map object) cost an idle session about 180 bytes more than this array (issue 13). Looked up by identity.
+   */
+  private entries: readonly unknown[] = NO_ENTRIES;
 
-  /** `onSharedChange` runs when a shared entry is set or deleted (a cluster node publishes the session's view). */
-  constructor(private readonly onSharedChange?: () => void) {}
+  /** `owner` is told when a shared entry is set or deleted (an object, not a closure: one less per session). */
+  constructor(private readonly owner?: SharedStateOwner) {}
+
+  private indexOf(key: SessionStateKey<unknown>): number {
+    const entries = this.entries;
+    for (let i = 0; i < entries.length; i += 2) if (entries[i] === key) return i;
+    return -1;
+  }
 
   get<T>(key: SessionStateKey<T>): T | undefined {
-    return this.values.get(key) as T | undefined;
+    const i = this.indexOf(key);
+    return i < 0 ? undefined : (this.entries[i + 1] as T);
   }
 
   has(key: SessionStateKey<unknown>): boolean {
-    return this.values.has(key);
+    return this.indexOf(key) >= 0;
   }
 
   set<T>(key: SessionStateKey<T>, value: T): void {
-    this.values.set(key, value);
-    if (key.shared) this.onSharedChange?.();
+    const i = this.indexOf(key);
+    if (i >= 0) (this.entries as unknown[])[i + 1] = value;
+    else this.entries = this.entries.concat([key, value]);
+    if (key.shared) this.owner?.sharedStateChanged();
   }
 
   delete(key: SessionStateKey<unknown>): boolean {
-    const deleted = this.values.delete(key);
-    if (deleted && key.shared) this.onSharedChange?.();
-    return deleted;
+    const i = this.indexOf(key);
+    if (i < 0) return false;
+    this.entries = this.entries.length === 2 ? NO_ENTRIES : this.entries.slice(0, i).concat(this.entries.slice(i + 2));
+    if (key.shared) this.owner?.sharedStateChanged();
+    return true;
   }
 
   /** The shared entries, described, by key name: what a SessionView carries. */
   describeShared(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    for (const [key, value] of this.values) {
+    const entries = this.entries;
+    for (let i = 0; i < entries.length; i += 2) {
+      const key = entries[i] as SessionStateKey<unknown>;
+      const value = entries[i + 1];
       if (key.shared) out[key.name] = key.describe ? key.describe(value) : value;
     }
     return out;

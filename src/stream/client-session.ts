@@ -6,7 +6,7 @@ import { StreamError } from "../core/errors.js";
 import type { Jid } from "../core/jid.js";
 import type { CoreServices } from "../core/modules.js";
 import type { DeliveryReceipt, Session } from "../core/session.js";
-import { SessionState } from "../core/session-state.js";
+import { SessionState, type SharedStateOwner } from "../core/session-state.js";
 import { rerouteUndelivered } from "../core/undelivered.js";
 import type { Element } from "../core/xml/element.js";
 import { NS_CLIENT } from "../core/xml/ns.js";
@@ -38,8 +38,8 @@ const OVER_LIMIT_GRACE_MS = 60_000;
 /** … but never more than this many times the limit: that bounds the memory one session can hold. */
 const HARD_LIMIT_FACTOR = 2;
 
-export class ClientSession implements Session {
-  readonly state = new SessionState(() => this.viewChanged());
+export class ClientSession implements Session, SharedStateOwner {
+  readonly state = new SessionState(this);
   jid: Jid;
   private _priority = 0;
   private _available = false;
@@ -104,6 +104,11 @@ export class ClientSession implements Session {
   set interested(value: boolean) {
     if (value === this._interested) return;
     this._interested = value;
+    this.viewChanged();
+  }
+
+  /** A module set or deleted shared state (SessionState's owner). */
+  sharedStateChanged(): void {
     this.viewChanged();
   }
 

@@ -20,6 +20,7 @@ const keepaliveTickers = new StreamTickers<XmlStream>((stream) => stream.keepali
 // A stream that read nothing for a whole period lets its wire drop its parser until the next input.
 const parserReleaseTickers = new StreamTickers<XmlStream>((stream) => stream.parserReleaseTick());
 
+/** What a kind of stream is; one object may serve every stream of a listener (nothing per connection in it). */
 export interface XmlStreamSettings {
   /** Who is at the other end, for log lines ("client", "s2s peer", "component"). */
   peer: string;
@@ -37,8 +38,6 @@ export interface XmlStreamSettings {
   keepaliveMs?: number;
   /** The wire's parser is released after this long without input (0 = never); the next input gets a new one. */
   parserReleaseMs?: number;
-  /** Counts the connection among the unauthenticated ones until authenticated() or close. */
-  unauthenticatedSlot?: UnauthenticatedSlot;
   /** Stanzas read and written are counted here (metrics); absent in unit tests. */
   counters?: ServerCounters;
 }
@@ -65,9 +64,11 @@ export abstract class XmlStream implements StreamParserEvents, InboundQueueOwner
     readonly wire: StreamWire,
     public log: Logger,
     private readonly settings: XmlStreamSettings,
+    /** Counts the connection among the unauthenticated ones until authenticated or closed. */
+    slot: UnauthenticatedSlot = UNCOUNTED,
   ) {
     this.maxPendingBytes = settings.maxPendingBytes;
-    this.slot = settings.unauthenticatedSlot ?? UNCOUNTED;
+    this.slot = slot;
     this.input = new InputThrottle(wire, settings.rateLimit, () => this.log);
     this.inbound = new InboundQueue(this, settings.maxQueued ?? MAX_QUEUED);
     wire.onInput((bytes) => {

@@ -67,17 +67,21 @@ export class ComponentStream extends XmlStream {
     /** Counts this connection among the unauthenticated ones until the handshake succeeds or it closes. */
     unauthenticatedSlot: UnauthenticatedSlot = UNCOUNTED,
   ) {
-    super(new FramedWire(conn, tcpFraming), core.log, {
-      peer: "component",
-      contentNs: NS_COMPONENT,
-      rateLimit: opts.preHandshakeRateLimit,
-      // The component's own limit once it is known (its handshake).
-      maxPendingBytes: 1024 * 1024,
-      maxQueued: MAX_QUEUED,
-      negotiationTimeoutMs: opts.negotiationTimeoutMs,
+    super(
+      new FramedWire(conn, tcpFraming),
+      core.log,
+      {
+        peer: "component",
+        contentNs: NS_COMPONENT,
+        rateLimit: opts.preHandshakeRateLimit,
+        // The component's own limit once it is known (its handshake).
+        maxPendingBytes: 1024 * 1024,
+        maxQueued: MAX_QUEUED,
+        negotiationTimeoutMs: opts.negotiationTimeoutMs,
+        counters: core.counters,
+      },
       unauthenticatedSlot,
-      counters: core.counters,
-    });
+    );
     this.log = core.log.child({ stream: this.id, ip: conn.remoteAddress });
     this.log.info("component connection opened");
     this.readStream(opts.preAuthLimits);
@@ -109,20 +113,23 @@ export class ComponentStream extends XmlStream {
     // XEP-0114 §3: errors about the header still come after an opening tag of ours (RFC 6120 §4.9.1.1).
     this.writeHeader({ contentNs: NS_COMPONENT, id: this.id, ...(domain ? { from: domain } : {}), version: false });
     // XEP-0114 §3: an unsupported stream namespace MUST get <invalid-namespace/>.
-    if (contentNs !== NS_COMPONENT) return this.close(new StreamError("invalid-namespace", `the stream namespace must be ${NS_COMPONENT}`));
+    if (contentNs !== NS_COMPONENT)
+      return this.close(new StreamError("invalid-namespace", `the stream namespace must be ${NS_COMPONENT}`));
     // XEP-0114 §3: a component name the server will not service MUST get a stream error, e.g. <host-unknown/>…
     if (domain === undefined || this.directory.secretOf(domain) === undefined) {
       return this.close(new StreamError("host-unknown", "no component is configured for that domain"));
     }
     this.domain = domain;
     // …or <conflict/>: the stream already serving the domain keeps it, the newcomer is refused.
-    if (this.directory.isConnected(domain)) return this.close(new StreamError("conflict", "a component is already connected for that domain"));
+    if (this.directory.isConnected(domain))
+      return this.close(new StreamError("conflict", "a component is already connected for that domain"));
     this.phase = "handshake";
   }
 
   protected async handleElement(el: Element): Promise<void> {
     if (this.phase === "ready") return this.handleStanza(el);
-    if (this.phase === "handshake" && el.name === "handshake" && el.ns === NS_COMPONENT) return this.handleHandshake(el);
+    if (this.phase === "handshake" && el.name === "handshake" && el.ns === NS_COMPONENT)
+      return this.handleHandshake(el);
     // RFC 6120 §4.9.3.12: anything but the handshake before authentication; nothing of it is routed.
     this.close(new StreamError("not-authorized", "send the handshake first"));
   }

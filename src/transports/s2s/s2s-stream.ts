@@ -69,16 +69,20 @@ export abstract class S2sStream extends XmlStream {
     private readonly idleTimeoutMs: number,
     settings: S2sStreamSettings,
   ) {
-    super(new FramedWire(conn, tcpFraming), log, {
-      peer: "s2s peer",
-      contentNs: NS_SERVER,
-      rateLimit: settings.rateLimit,
-      maxPendingBytes: settings.maxUnsentBytes,
-      maxQueued: MAX_QUEUED,
-      ...(settings.negotiationTimeoutMs ? { negotiationTimeoutMs: settings.negotiationTimeoutMs } : {}),
-      ...(settings.unauthenticatedSlot ? { unauthenticatedSlot: settings.unauthenticatedSlot } : {}),
-      ...(settings.counters ? { counters: settings.counters } : {}),
-    });
+    super(
+      new FramedWire(conn, tcpFraming),
+      log,
+      {
+        peer: "s2s peer",
+        contentNs: NS_SERVER,
+        rateLimit: settings.rateLimit,
+        maxPendingBytes: settings.maxUnsentBytes,
+        maxQueued: MAX_QUEUED,
+        ...(settings.negotiationTimeoutMs ? { negotiationTimeoutMs: settings.negotiationTimeoutMs } : {}),
+        ...(settings.counters ? { counters: settings.counters } : {}),
+      },
+      settings.unauthenticatedSlot,
+    );
     this.limits = settings.limits;
     this.counters = settings.counters;
     const check = Math.max(1000, Math.min(idleTimeoutMs / 4, 60_000));

@@ -18,26 +18,37 @@ export interface TlsSettings {
 /** The connection a socket belongs to: its listeners are shared functions (no closures per connection). */
 const OWNER = Symbol("natter.tcp-connection");
 type OwnedSocket = Socket & { [OWNER]: TcpConnection };
-const ignoreError = (): void => {};
 
-// Socket listeners, called with the socket as `this`.
+// Socket listeners, called with the socket as `this`. After STARTTLS the plain socket keeps its listeners but
+// is no longer the connection's socket: what it reports is ignored (its errors surface on the TLS socket).
+// Removing them instead turned its listener table into a dictionary (a delete), and so did the handshake's
+// once/off listeners on the TLS socket: about 600 bytes a STARTTLS session (issue 13).
+function ownerOf(socket: Socket): TcpConnection | undefined {
+  const owner = (socket as OwnedSocket)[OWNER];
+  return owner.current === socket ? owner : undefined;
+}
 function onSocketData(this: Socket, chunk: Buffer): void {
-  (this as OwnedSocket)[OWNER].received(chunk);
+  ownerOf(this)?.received(chunk);
 }
 function onSocketError(this: Socket, err: Error): void {
-  (this as OwnedSocket)[OWNER].ended(`error: ${err.message}`);
+  ownerOf(this)?.ended(`error: ${err.message}`);
 }
 function onSocketClose(this: Socket): void {
-  (this as OwnedSocket)[OWNER].ended("disconnected");
+  ownerOf(this)?.ended("disconnected");
 }
 function onSocketEnd(this: Socket): void {
   // The peer half-closed without </stream:stream>: nothing more will come.
-  (this as OwnedSocket)[OWNER].ended("peer ended the connection");
+  ownerOf(this)?.ended("peer ended the connection");
+}
+function onTlsSecure(this: TLSSocket): void {
+  (this as unknown as OwnedSocket)[OWNER].handshakeDone();
 }
 
 export class TcpConnection extends ConnectionEvents implements ByteConnection {
   private socket: Socket;
   private tls: TLSSocket | undefined;
+  /** STARTTLS in progress: its promise, settled by the shared listeners. */
+  private handshake: { resolve: () => void; reject: (err: Error) => void } | undefined;
   /** Corked until the next tick (see write()). */
   private corked = false;
   readonly remoteAddress: string;
@@ -64,6 +75,11 @@ export class TcpConnection extends ConnectionEvents implements ByteConnection {
     socket.on("end", onSocketEnd);
   }
 
+  /** The socket the connection reads and writes now (the TLS one after STARTTLS). */
+  get current(): Socket {
+    return this.socket;
+  }
+
   /** Input from the socket (its listener, shared by every connection). */
   received(chunk: Buffer): void {
     this.dataHandler?.(chunk);
@@ -71,7 +87,17 @@ export class TcpConnection extends ConnectionEvents implements ByteConnection {
 
   /** The socket failed, closed or was half-closed by the peer (its listeners). */
   ended(reason: string): void {
-    this.finish(reason);
+    const handshake = this.handshake;
+    this.handshake = undefined;
+    handshake?.reject(new Error(reason));
+    this.finish(handshake ? `TLS ${reason}` : reason);
+  }
+
+  /** The STARTTLS handshake succeeded ('secure' on the TLS socket). */
+  handshakeDone(): void {
+    const handshake = this.handshake;
+    this.handshake = undefined;
+    handshake?.resolve();
   }
 
   protected release(): void {
@@ -117,11 +143,6 @@ export class TcpConnection extends ConnectionEvents implements ByteConnection {
     const settings = this.tlsSettings;
     if (!settings) return Promise.reject(new Error("TLS is not configured"));
     const raw = this.socket;
-    raw.removeAllListeners("data");
-    raw.removeAllListeners("end");
-    raw.removeAllListeners("close");
-    raw.removeAllListeners("error");
-    raw.on("error", ignoreError); // errors surface on the TLS socket
     discardBuffered(raw);
     return new Promise((resolve, reject) => {
       const tls = new TLSSocket(raw, {
@@ -131,16 +152,10 @@ export class TcpConnection extends ConnectionEvents implements ByteConnection {
       });
       this.socket = tls;
       this.tls = tls;
-      const onError = (err: Error) => {
-        reject(err);
-        this.finish(`TLS error: ${err.message}`);
-      };
-      tls.once("secure", () => {
-        tls.off("error", onError);
-        this.attach(tls);
-        resolve();
-      });
-      tls.once("error", onError);
+      this.handshake = { resolve, reject };
+      // Reading starts at 'secure': a TLS socket emits no data before its handshake is done.
+      this.attach(tls);
+      tls.on("secure", onTlsSecure);
     });
   }
 
@@ -165,6 +180,4 @@ export class TcpConnection extends ConnectionEvents implements ByteConnection {
     this.socket.end();
     this.finishWithin(2000);
   }
-
-
 }
