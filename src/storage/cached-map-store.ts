@@ -4,16 +4,29 @@
 //
 // One instance serves every opener of the same host/store (store-cache.ts), so modules that share a store see
 // each other's writes at once. Values are kept as JSON text and parsed on every read: callers may change
-// what they get without changing the cache. A write to the same database from another process is not seen
+// what they get without changing the cache; the read-only getFrozen/getAllFrozen hand out one parsed, frozen copy
+// per entry instead, for the hot paths that would otherwise parse the same text at every probe. A write to the same database from another process is not seen
 // until forgetUser() (the CLI's account deletion goes through it) or eviction.
 import { compareCodePoints } from "./code-point-order.js";
-import type { Json, MapStore } from "./types.js";
+import type { FrozenJson, Json, MapStore } from "./types.js";
 import { type EntryBudget, UserCache } from "./user-cache.js";
 
 /** key → JSON text, in storage's key order (code point order). */
 type UserEntries = Map<string, string>;
 
+/** Recursively frozen in place. */
+function deepFreeze(value: Json): FrozenJson {
+  if (typeof value === "object" && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 export class CachedMapStore extends UserCache<UserEntries> implements MapStore {
+  /** Parsed, frozen copies of a user's entries, made at the first read-only read of the entries map they are of. */
+  private readonly frozen = new WeakMap<UserEntries, Map<string, FrozenJson>>();
+
   constructor(
     private readonly backing: MapStore,
     budget: EntryBudget,
@@ -47,6 +60,33 @@ export class CachedMapStore extends UserCache<UserEntries> implements MapStore {
     return out;
   }
 
+  async getFrozen(user: string, key: string): Promise<FrozenJson | undefined> {
+    return this.frozenEntry(await this.cached(user), key);
+  }
+
+  async getAllFrozen(user: string): Promise<ReadonlyMap<string, FrozenJson>> {
+    const entries = await this.cached(user);
+    const out = new Map<string, FrozenJson>();
+    for (const key of entries.keys()) out.set(key, this.frozenEntry(entries, key) as FrozenJson);
+    return out;
+  }
+
+  private frozenEntry(entries: UserEntries, key: string): FrozenJson | undefined {
+    let values = this.frozen.get(entries);
+    if (values === undefined) {
+      values = new Map();
+      this.frozen.set(entries, values);
+    }
+    let value = values.get(key);
+    if (value === undefined) {
+      const text = entries.get(key);
+      if (text === undefined) return undefined;
+      value = deepFreeze(JSON.parse(text) as Json);
+      values.set(key, value);
+    }
+    return value;
+  }
+
   async count(user: string): Promise<number> {
     return (await this.cached(user)).size;
   }
@@ -56,8 +96,10 @@ export class CachedMapStore extends UserCache<UserEntries> implements MapStore {
     const entries = this.peek(user);
     if (!entries) return;
     const text = JSON.stringify(value);
-    if (entries.has(key)) entries.set(key, text);
-    else
+    if (entries.has(key)) {
+      entries.set(key, text);
+      this.frozen.get(entries)?.delete(key);
+    } else
       this.replace(
         user,
         new Map([...entries, [key, text] as [string, string]].sort(([a], [b]) => compareCodePoints(a, b))),

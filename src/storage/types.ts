@@ -4,6 +4,15 @@
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
+/** A JSON value nobody may change: a cached store hands out the one parsed copy it keeps (getFrozen). */
+export type FrozenJson =
+  | null
+  | boolean
+  | number
+  | string
+  | readonly FrozenJson[]
+  | { readonly [key: string]: FrozenJson };
+
 /** One value per user: settings, credentials, a vCard. */
 export interface KeyValueStore<T extends Json = Json> {
   get(user: string): Promise<T | undefined>;
@@ -28,6 +37,12 @@ export interface MapStore<T extends Json = Json> {
    * store holding that user); undefined when it cannot say without a read. For hot paths that must not await.
    */
   known?(user: string, key: string): boolean | undefined;
+  /**
+   * get and getAll for hot read-only paths (every probe and broadcast reads a roster): a cached store hands out
+   * its own parsed copy, deep-frozen, instead of parsing the stored text at every read. Absent when uncached.
+   */
+  getFrozen?(user: string, key: string): Promise<FrozenJson | undefined>;
+  getAllFrozen?(user: string): Promise<ReadonlyMap<string, FrozenJson>>;
 }
 
 export interface ArchiveItem<T extends Json = Json> {

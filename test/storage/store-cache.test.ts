@@ -56,6 +56,29 @@ describe("map cache", () => {
     await driver.close();
   });
 
+  it("hands out frozen copies to read-only readers, parsed once and replaced by every write", async () => {
+    const driver = await cachedSqlite(freshPath());
+    const store = driver.open("h", "roster", "map");
+    const other = driver.open("h", "roster", "map");
+    await store.set("u", "x@h", { subscription: "none", groups: ["a"] });
+    const first = (await store.getFrozen?.("u", "x@h")) as { subscription: string; groups: string[] };
+    assert.deepEqual(first, { subscription: "none", groups: ["a"] });
+    assert.ok(Object.isFrozen(first) && Object.isFrozen(first.groups));
+    assert.throws(() => {
+      first.subscription = "both";
+    }, TypeError);
+    assert.equal(await store.getFrozen?.("u", "x@h"), first, "the same copy, not parsed again");
+    await other.set("u", "x@h", { subscription: "both", groups: [] });
+    assert.deepEqual(await store.getFrozen?.("u", "x@h"), { subscription: "both", groups: [] });
+    await other.set("u", "y@h", { subscription: "to", groups: [] });
+    assert.deepEqual([...((await store.getAllFrozen?.("u")) ?? new Map()).keys()], ["x@h", "y@h"]);
+    await other.delete("u", "x@h");
+    assert.equal(await store.getFrozen?.("u", "x@h"), undefined);
+    assert.deepEqual([...((await store.getAllFrozen?.("u")) ?? new Map()).keys()], ["y@h"]);
+    assert.deepEqual(await store.get("u", "y@h"), { subscription: "to", groups: [] }, "get still hands out copies");
+    await driver.close();
+  });
+
   it("does not keep a load that a write overtook", async () => {
     const driver = await cachedSqlite(freshPath());
     const store = driver.open("h", "roster", "map");
@@ -63,7 +86,13 @@ describe("map cache", () => {
     // Load and write at once: whatever order they land in, the next read sees the write.
     const [loaded] = await Promise.all([store.getAll("u"), store.set("u", "b", 2)]);
     assert.ok(loaded.get("a") === 1);
-    assert.deepEqual(await store.getAll("u"), new Map<string, unknown>([["a", 1], ["b", 2]]));
+    assert.deepEqual(
+      await store.getAll("u"),
+      new Map<string, unknown>([
+        ["a", 1],
+        ["b", 2],
+      ]),
+    );
     await driver.close();
   });
 

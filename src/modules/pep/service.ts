@@ -9,7 +9,7 @@ import type { ModuleContext } from "../../core/modules.js";
 import type { Session } from "../../core/session.js";
 import { defineSessionState } from "../../core/session-state.js";
 import { NS_PUBSUB_EVENT } from "../../core/xml/ns.js";
-import { wantsNotify } from "../caps/session-caps.js";
+import { sessionCaps, wantsNotify } from "../caps/session-caps.js";
 import { RosterStore } from "../roster/roster-store.js";
 import { itemElement, itemsEvent } from "../pubsub/engine/codec.js";
 import { pepConfigRules } from "../pubsub/engine/node-config.js";
@@ -157,6 +157,9 @@ function makePepService(ctx: PepContext) {
      * `user` it asks for and may read, once per availability and node.
      */
     async sendLastItems(session: Session, user: string): Promise<void> {
+      // A session that advertised no caps asks for no node (wantsNotify is false for each): skip reading the
+      // owner's nodes, which every contact's presence in a login would otherwise do.
+      if (sessionCaps(session) === undefined) return;
       // Made at the first item sent: most sessions never get one, and an empty set per session adds up.
       const sent = {
         has: (key: string) => session.state.get(SENT_LAST)?.has(key) ?? false,

@@ -32,7 +32,7 @@ function readdress(stanza: Element, from: string, to: string): Element {
   return readdresser(stanza)(from, to);
 }
 
-const bareOfItem = (item: RosterItem): string => tryParseJid(item.jid)?.bareString() ?? item.jid;
+const bareOfItem = (item: { readonly jid: string }): string => tryParseJid(item.jid)?.bareString() ?? item.jid;
 
 export default defineModule({
   name: "presence",
@@ -55,7 +55,7 @@ export default defineModule({
 
     /** Bare JIDs of contacts with a subscription to the user's presence ("from" or "both"). */
     async function subscribers(user: string): Promise<string[]> {
-      return (await roster.getAll(user)).filter((i) => hasFrom(i.subscription)).map(bareOfItem);
+      return (await roster.getAllFrozen(user)).filter((i) => hasFrom(i.subscription)).map(bareOfItem);
     }
 
     // §4.2 / §4.4 / §4.5: the resource's own presence sets its availability, priority and last presence (what
@@ -86,7 +86,7 @@ export default defineModule({
       st.announced = true;
       const user = session.jid.local;
       const full = session.jid.toString();
-      const items = await roster.getAll(user);
+      const items = await roster.getAllFrozen(user);
       const copy = readdresser(stanza);
       for (const item of items) {
         if (hasFrom(item.subscription)) await ctx.route(copy(full, bareOfItem(item)));
@@ -165,7 +165,7 @@ export default defineModule({
       const bare = to.bareString();
       let broadcastsReachIt = bare === session.jid.bareString();
       if (!broadcastsReachIt) {
-        const item = await roster.get(session.jid.local, bare);
+        const item = await roster.getFrozen(session.jid.local, bare);
         broadcastsReachIt = item !== undefined && hasFrom(item.subscription);
       }
       // §4.6.2: sent while not available, even a subscriber must get the unavailable at the end.
@@ -184,7 +184,7 @@ export default defineModule({
       const contactBare = to.bareString();
       let allowed = from.bareString() === contactBare;
       if (!allowed) {
-        const item = await roster.get(to.local, from.bareString());
+        const item = await roster.getFrozen(to.local, from.bareString());
         allowed = item !== undefined && hasFrom(item.subscription);
       }
       if (!allowed) {

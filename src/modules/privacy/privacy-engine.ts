@@ -286,7 +286,7 @@ export class PrivacyEngine {
   }
 
   private async peerRosterItem(user: string, peer: Jid): Promise<PeerRosterItem | undefined> {
-    const item = await this.roster.get(user, peer.bareString());
+    const item = await this.roster.getFrozen(user, peer.bareString());
     return item ? { subscription: item.subscription, groups: item.groups } : undefined;
   }
 

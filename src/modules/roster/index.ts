@@ -177,7 +177,7 @@ export default defineModule({
       const ver = await store.version(to.local);
       if (opts.versioning && payload.attrs.ver !== undefined && payload.attrs.ver === ver) return undefined;
       const q = new Element("query", NS_ROSTER, opts.versioning ? { ver } : {});
-      for (const item of await store.getAll(to.local)) q.append(itemElement(item));
+      for (const item of await store.getAllFrozen(to.local)) q.append(itemElement(item));
       return q;
     });
 

@@ -25,6 +25,9 @@ export interface RosterItem {
   approved: boolean;
 }
 
+/** A roster item nobody may change: the cached copy itself (RosterStore.getAllFrozen, getFrozen). */
+export type FrozenRosterItem = Readonly<Omit<RosterItem, "groups">> & { readonly groups: readonly string[] };
+
 const PARSE_LIMITS = { maxStanzaBytes: 1 << 20, maxDepth: 64 };
 
 export class RosterStore {
@@ -41,6 +44,19 @@ export class RosterStore {
   async getAll(user: string): Promise<RosterItem[]> {
     const all = await this.items.getAll(user);
     return [...all.values()].map((v) => v as unknown as RosterItem);
+  }
+
+  /** getAll for read-only hot paths (broadcasts, probes): no copy made when the roster is cached. */
+  async getAllFrozen(user: string): Promise<readonly FrozenRosterItem[]> {
+    const frozen = await this.items.getAllFrozen?.(user);
+    if (frozen === undefined) return this.getAll(user);
+    return [...frozen.values()] as unknown as FrozenRosterItem[];
+  }
+
+  /** get for read-only hot paths (a probe's or a presence's subscription check). */
+  async getFrozen(user: string, jid: string): Promise<FrozenRosterItem | undefined> {
+    if (this.items.getFrozen === undefined) return this.get(user, jid);
+    return (await this.items.getFrozen(user, jid)) as unknown as FrozenRosterItem | undefined;
   }
 
   async count(user: string): Promise<number> {
@@ -115,7 +131,7 @@ export class RosterStore {
 }
 
 /** <item/> as RFC 6121 §2.1.2 shows it; `approved` only when set, `ask` only when pending (§2.1.2.1–2). */
-export function itemElement(item: RosterItem): Element {
+export function itemElement(item: FrozenRosterItem): Element {
   const attrs: Record<string, string> = { jid: item.jid, subscription: item.subscription };
   if (item.name !== undefined && item.name !== "") attrs.name = item.name;
   if (item.ask) attrs.ask = "subscribe";
