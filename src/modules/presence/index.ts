@@ -7,7 +7,7 @@ import type { Session } from "../../core/session.js";
 import { Element } from "../../core/xml/element.js";
 import { sharedChildren } from "../../core/xml/frozen-element.js";
 import { NS_CLIENT } from "../../core/xml/ns.js";
-import { type RosterItem, RosterStore } from "../roster/roster-store.js";
+import { RosterStore } from "../roster/roster-store.js";
 import { hasFrom, hasTo } from "../roster/subscription-state.js";
 import { defineSessionState } from "../../core/session-state.js";
 
