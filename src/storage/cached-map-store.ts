@@ -13,6 +13,13 @@ import { type EntryBudget, UserCache } from "./user-cache.js";
 /** key → JSON text, in storage's key order (code point order). */
 type UserEntries = Map<string, string>;
 
+/**
+ * What a user without entries is kept as, shared (most accounts have no pending subscriptions, many no roster
+ * or PEP node): an empty Map of its own cost an idle session ~250 bytes per store (issue 13). Never written to:
+ * set() of a new key and delete() replace the user's map instead of changing it.
+ */
+const NO_ENTRIES: UserEntries = new Map();
+
 export class CachedMapStore extends UserCache<UserEntries> implements MapStore {
   constructor(
     private readonly backing: MapStore,
@@ -25,7 +32,7 @@ export class CachedMapStore extends UserCache<UserEntries> implements MapStore {
   protected async load(user: string): Promise<UserEntries> {
     const entries: UserEntries = new Map();
     for (const [key, value] of await this.backing.getAll(user)) entries.set(key, JSON.stringify(value));
-    return entries;
+    return entries.size === 0 ? NO_ENTRIES : entries;
   }
 
   protected sizeOf(entries: UserEntries): number {

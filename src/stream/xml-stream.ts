@@ -69,7 +69,7 @@ export abstract class XmlStream implements StreamParserEvents, InboundQueueOwner
   ) {
     this.maxPendingBytes = settings.maxPendingBytes;
     this.slot = slot;
-    this.input = new InputThrottle(wire, settings.rateLimit, () => this.log);
+    this.input = new InputThrottle(wire, settings.rateLimit, this);
     this.inbound = new InboundQueue(this, settings.maxQueued ?? MAX_QUEUED);
     wire.onInput((bytes) => {
       this.readSinceTick = true;
