@@ -15,9 +15,21 @@ export interface LoopDelay {
   samples: number;
 }
 
+/** The server's memory right after a full garbage collection (bytes), V8's heap spaces apart. */
+export interface HeapAfterGc {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+  spaces: Record<string, { committed: number; used: number }>;
+}
+
 export interface LoopDelayProbe {
   /** Ends the current window: its figures, and a new window starts. */
   sample(): Promise<LoopDelay>;
+  /** Runs a full garbage collection in the server (SIGURG) and returns its memory after it. */
+  collectGarbage(): Promise<HeapAfterGc>;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -36,7 +48,26 @@ export function loopDelayEnv(file: string): Record<string, string> | undefined {
 /** Reads the probe in process `pid` that writes to `file`. */
 export function loopDelayProbe(pid: number, file: string): LoopDelayProbe {
   let seen = 0;
+  let gcSeen = 0;
   return {
+    async collectGarbage() {
+      process.kill(pid, "SIGURG");
+      // A full collection of a few hundred MiB takes a second or so on a shared core.
+      const until = performance.now() + 30_000;
+      while (performance.now() < until) {
+        try {
+          const s = JSON.parse(readFileSync(`${file}.heap`, "utf8")) as HeapAfterGc & { sequence: number };
+          if (s.sequence > gcSeen) {
+            gcSeen = s.sequence;
+            return s;
+          }
+        } catch {
+          // not written yet
+        }
+        await sleep(20);
+      }
+      throw new Error(`no heap figures from pid ${pid} in ${file}.heap within 30 s`);
+    },
     async sample() {
       process.kill(pid, "SIGUSR2");
       const until = performance.now() + 5000;

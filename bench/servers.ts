@@ -376,6 +376,7 @@ export async function startNatter(
   // A file left by the previous run's server would answer this one's first sample with old figures, and its
   // sequence number would hide this server's next ones.
   rmSync(delayFile, { force: true });
+  rmSync(`${delayFile}.heap`, { force: true });
   const probeEnv = loopDelayEnv(delayFile);
   const child = spawnServer([...opts.command, "-c", config, "start"], opts.dir, logFile, {
     ...process.env,

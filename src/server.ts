@@ -45,7 +45,7 @@ import { openStorage } from "./storage/open-storage.js";
 import { withStoreCache } from "./storage/store-cache.js";
 import type { StorageDriver } from "./storage/types.js";
 import { C2sStream } from "./stream/c2s-stream.js";
-import type { ByteConnection } from "./stream/connection.js";
+import type { ByteConnection, ConnectionListener } from "./stream/connection.js";
 import { configureInboundBudget } from "./stream/inbound-queue.js";
 import { FramedWire } from "./stream/framed-wire.js";
 import { tcpFraming } from "./stream/framing.js";
@@ -438,7 +438,7 @@ export class NatterServer {
         (slot) => new C2sStream(wire, this.core, throttle, settings.c2s, slot),
       );
       this.streams.add(stream);
-      wire.onClose(() => this.streams.delete(stream));
+      wire.onClose(new LeavesOnClose(this.streams, stream));
     };
     const accept = (conn: ByteConnection) => this.acceptClient(new FramedWire(conn, tcpFraming));
     const c2s = new ListenerGroup("c2s", (addr) => listenC2s(addr, tls, log, accept));
@@ -654,5 +654,17 @@ export class NatterServer {
       this.logFile?.flush();
     })();
     return this.stopping;
+  }
+}
+
+/** Takes a stream out of its set when its connection closes: a small object, not a closure and its context (issue 13). */
+class LeavesOnClose<T> implements ConnectionListener {
+  constructor(
+    private readonly set: Set<T>,
+    private readonly member: T,
+  ) {}
+
+  connectionClosed(): void {
+    this.set.delete(this.member);
   }
 }

@@ -93,9 +93,7 @@ export class C2sStream extends XmlStream implements SessionStream {
     super(wire, core.log, c2sStreamSettings(opts, core), unauthenticatedSlot);
     this.log = core.log.child({ stream: this.id, ip: wire.remoteAddress });
     this.log.info({ secure: wire.secure }, "c2s connection opened");
-    this.sm = new StreamManagementProtocol(this, opts.streamManagement, opts.resumption, () =>
-      core.sessions.forwarded?.(),
-    );
+    this.sm = new StreamManagementProtocol(this, opts.streamManagement, opts.resumption, core);
     this.negotiation = new ClientNegotiation(this, core, throttle, opts, this.sm);
     this.readStream(opts.preAuthLimits);
   }

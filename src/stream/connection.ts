@@ -1,6 +1,26 @@
 // What a stream needs from the bytes underneath it, whatever carries them (TCP, direct TLS; WebSocket and BOSH frame differently).
 import type { ChannelBindingType } from "../auth/types.js";
 
+/**
+ * Told what a connection or stream wire reads and when it closes: a stream or wire passes itself, so that one
+ * held for hours keeps no closure and context per handler (issue 13).
+ */
+export interface ConnectionListener {
+  /** A chunk read from the peer (ByteConnection.onData). */
+  connectionData?(chunk: Buffer): void;
+  /** The connection closed, for `reason`: once (onClose). */
+  connectionClosed?(reason: string): void;
+}
+
+/** A close handler: a function, or a listener told through connectionClosed. */
+export type CloseHandler = ((reason: string) => void) | ConnectionListener;
+
+/** Runs a close handler, whichever form it has. */
+export function runCloseHandler(handler: CloseHandler, reason: string): void {
+  if (typeof handler === "function") handler(reason);
+  else handler.connectionClosed?.(reason);
+}
+
 export interface ByteConnection {
   readonly remoteAddress: string;
   /** TLS is in place (direct TLS or after STARTTLS). */
@@ -29,7 +49,8 @@ export interface ByteConnection {
   end(): void;
   /** Closes at once. */
   destroy(): void;
-  onData(handler: (chunk: Buffer) => void): void;
+  /** The one reader of the connection's input (its connectionData). */
+  onData(listener: ConnectionListener): void;
   /** Adds a close handler (several may be added; each runs once). */
-  onClose(handler: (reason: string) => void): void;
+  onClose(handler: CloseHandler): void;
 }

@@ -4,26 +4,31 @@
 import type { ChannelBindingType } from "../auth/types.js";
 import type { Element } from "../core/xml/element.js";
 import type { StreamParserEvents, StreamParserLimits } from "../core/xml/stream-parser.js";
-import type { ByteConnection } from "./connection.js";
+import type { ByteConnection, CloseHandler, ConnectionListener } from "./connection.js";
 import type { FrameReader, Framing } from "./framing.js";
-import type { Flushed, StreamHeaderFields, StreamWire } from "./stream-wire.js";
+import type { Flushed, InputListener, StreamHeaderFields, StreamWire } from "./stream-wire.js";
 
-export class FramedWire implements StreamWire {
+/** The wire reads its connection and hears it close itself: no closures per connection (issue 13). */
+export class FramedWire implements StreamWire, ConnectionListener {
   private reader: FrameReader | undefined;
-  private inputHandler: ((bytes: number) => void) | undefined;
+  private inputListener: InputListener | undefined;
 
   constructor(
     readonly conn: ByteConnection,
     readonly framing: Framing,
   ) {
-    conn.onData((chunk) => {
-      this.inputHandler?.(chunk.length);
-      this.reader?.write(chunk);
-    });
-    conn.onClose(() => {
-      this.reader?.end();
-      this.reader = undefined;
-    });
+    conn.onData(this);
+    conn.onClose(this);
+  }
+
+  connectionData(chunk: Buffer): void {
+    this.inputListener?.wireInput(chunk.length);
+    this.reader?.write(chunk);
+  }
+
+  connectionClosed(): void {
+    this.reader?.end();
+    this.reader = undefined;
   }
 
   get transport(): "tcp" | "websocket" {
@@ -59,8 +64,8 @@ export class FramedWire implements StreamWire {
     this.conn.setMaxMessageBytes?.(limits.maxStanzaBytes);
   }
 
-  onInput(handler: (bytes: number) => void): void {
-    this.inputHandler = handler;
+  onInput(listener: InputListener): void {
+    this.inputListener = listener;
   }
 
   writeHeader(fields: StreamHeaderFields): void {
@@ -115,7 +120,7 @@ export class FramedWire implements StreamWire {
     this.stopReading();
     this.conn.destroy();
   }
-  onClose(handler: (reason: string) => void): void {
+  onClose(handler: CloseHandler): void {
     this.conn.onClose(handler);
   }
 }

@@ -50,9 +50,6 @@ export class InboundQueue implements TurnWaiter {
   /** Waiting for the next turn (the budget was spent), and whether reading was paused for it meanwhile. */
   private waitingTurn = false;
   private pausedForTurn = false;
-  private readonly drainNow = (): void => {
-    void this.drain();
-  };
 
   constructor(
     private readonly owner: InboundQueueOwner,
@@ -91,7 +88,8 @@ export class InboundQueue implements TurnWaiter {
     // the stream and replace the parser), as it did when each element was a promise's continuation.
     if (!this.running) {
       this.running = true;
-      queueMicrotask(this.drainNow);
+      // A closure per drain scheduled, not one kept per queue: an idle stream's queue holds none (issue 13).
+      queueMicrotask(() => void this.drain());
     }
   }
 

@@ -45,8 +45,11 @@ export class InputThrottle {
   constructor(
     private readonly conn: Pausable,
     limits: RateLimitConfig,
-    /** The stream's logger (read when a line is written: streams refine theirs after construction). */
-    private readonly log: () => Logger,
+    /**
+     * The stream, for its logger (read when a line is written: streams refine theirs after construction); the
+     * object rather than a closure returning its logger, one less per connection (issue 13).
+     */
+    private readonly logOwner: { readonly log: Logger },
   ) {
     this.setLimits(limits);
   }
@@ -87,7 +90,7 @@ export class InputThrottle {
     const now = performance.now();
     if (now - this.lastLog >= LOG_EVERY_MS) {
       this.lastLog = now;
-      this.log().info({ limit: what, pauseMs: Math.ceil(waitMs) }, "input rate limit reached; reading paused");
+      this.logOwner.log.info({ limit: what, pauseMs: Math.ceil(waitMs) }, "input rate limit reached; reading paused");
     }
     this.pause(RATE);
     this.timer = setTimeout(() => {

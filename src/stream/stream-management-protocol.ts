@@ -34,10 +34,11 @@ export class StreamManagementProtocol {
     private readonly options: StreamManagementOptions | undefined,
     private readonly resumption: ResumptionRegistry,
     /**
-     * Resolves once what this node has routed so far is durable (SessionRegistry.forwarded: stanzas handed to
-     * another cluster node are held by Redis); undefined when nothing is on its way.
+     * Its sessions' forwarded() resolves once what this node has routed so far is durable (SessionRegistry:
+     * stanzas handed to another cluster node are held by Redis); undefined when nothing is on its way. The
+     * services object, not a closure over it: one less per session (issue 13).
      */
-    private readonly routed: () => Promise<void> | undefined = () => undefined,
+    private readonly routing?: { readonly sessions: { forwarded?(): Promise<void> | undefined } },
   ) {}
 
   /** The <a/> answers still waiting for their stanzas' routing to be durable, chained so that `h` never goes back. */
@@ -107,7 +108,7 @@ export class StreamManagementProtocol {
    * server always): no promise per <r/>.
    */
   private answer(h: number): void {
-    const routed = this.routed();
+    const routed = this.routing?.sessions.forwarded?.();
     const before = this.answering;
     if (routed === undefined && before === undefined) {
       this.stream.writeElement(new Element("a", NS_SM, { h: String(h) }));

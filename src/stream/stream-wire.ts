@@ -6,6 +6,12 @@ import type { ClientTransport } from "../admin/types.js";
 import type { ChannelBindingType } from "../auth/types.js";
 import type { Element } from "../core/xml/element.js";
 import type { StreamParserEvents, StreamParserLimits } from "../core/xml/stream-parser.js";
+import type { CloseHandler } from "./connection.js";
+
+/** Told of each piece of input as it arrives (the stream itself: no closure kept per stream, issue 13). */
+export interface InputListener {
+  wireInput(bytes: number): void;
+}
 
 /** The header fields of a stream we open or answer (RFC 6120 §4.7; RFC 7395 §3.3.2 <open/>; XEP-0206 §3). */
 export interface StreamHeaderFields {
@@ -43,7 +49,7 @@ export interface StreamWire {
   /** New limits for the stream being read, from the next input on (authentication without restart). */
   setLimits(limits: StreamParserLimits): void;
   /** Reports each piece of input as it arrives, in bytes (input rate limits). */
-  onInput(handler: (bytes: number) => void): void;
+  onInput(listener: InputListener): void;
 
   /** Writes our stream header. */
   writeHeader(fields: StreamHeaderFields): void;
@@ -78,5 +84,5 @@ export interface StreamWire {
   /** Closes at once. */
   destroy(): void;
   /** Adds a close handler (several may be added; each runs once). */
-  onClose(handler: (reason: string) => void): void;
+  onClose(handler: CloseHandler): void;
 }

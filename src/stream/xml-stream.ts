@@ -69,13 +69,10 @@ export abstract class XmlStream implements StreamParserEvents, InboundQueueOwner
   ) {
     this.maxPendingBytes = settings.maxPendingBytes;
     this.slot = slot;
-    this.input = new InputThrottle(wire, settings.rateLimit, () => this.log);
+    this.input = new InputThrottle(wire, settings.rateLimit, this);
     this.inbound = new InboundQueue(this, settings.maxQueued ?? MAX_QUEUED);
-    wire.onInput((bytes) => {
-      this.readSinceTick = true;
-      this.input.received(bytes);
-    });
-    wire.onClose((reason) => this.transportClosed(reason));
+    wire.onInput(this);
+    wire.onClose(this);
     if (settings.negotiationTimeoutMs) {
       this.negotiationTimer = setTimeout(() => {
         this.log.info("negotiation timed out");
@@ -85,6 +82,17 @@ export abstract class XmlStream implements StreamParserEvents, InboundQueueOwner
     }
     if (settings.keepaliveMs) keepaliveTickers.every(settings.keepaliveMs).add(this);
     if (settings.parserReleaseMs && wire.releaseParser) parserReleaseTickers.every(settings.parserReleaseMs).add(this);
+  }
+
+  /** The wire's input, in bytes (its InputListener). */
+  wireInput(bytes: number): void {
+    this.readSinceTick = true;
+    this.input.received(bytes);
+  }
+
+  /** The wire closed under the stream (its close handler). */
+  connectionClosed(reason: string): void {
+    this.transportClosed(reason);
   }
 
   /** Once per keepalive period (shared ticker). */

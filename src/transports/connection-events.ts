@@ -1,12 +1,15 @@
 // What every ByteConnection does the same way (TCP, TLS, s2s, WebSocket): one data handler, close handlers
 // run once whatever ends the connection, and the socket released when it ends.
+import { type CloseHandler, type ConnectionListener, runCloseHandler } from "../stream/connection.js";
+
 export abstract class ConnectionEvents {
-  protected dataHandler: ((chunk: Buffer) => void) | undefined;
+  /** Reads the input (connectionData). */
+  protected dataListener: ConnectionListener | undefined;
   /**
    * Replaced (not pushed to) on each add, by concat: an array grown by push or built by spread (`[...a, h]`)
    * reserves 17 to 20 slots, and most connections have 3 handlers (144 bytes a connection less).
    */
-  private closeHandlers: readonly ((reason: string) => void)[] = [];
+  private closeHandlers: readonly CloseHandler[] = [];
   protected closed = false;
   /** Set by finishWithin(); cleared once the connection ends, so no timer outlives it. */
   private closeTimer: NodeJS.Timeout | undefined;
@@ -21,7 +24,7 @@ export abstract class ConnectionEvents {
     if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
     this.closeTimer = undefined;
     this.release();
-    for (const h of this.closeHandlers) h(reason);
+    for (const h of this.closeHandlers) runCloseHandler(h, reason);
   }
 
   /**
@@ -41,12 +44,12 @@ export abstract class ConnectionEvents {
     this.finish("destroyed");
   }
 
-  onData(handler: (chunk: Buffer) => void): void {
-    this.dataHandler = handler;
+  onData(listener: ConnectionListener): void {
+    this.dataListener = listener;
   }
 
   /** Adds a handler run once when the connection closes, for whatever reason. */
-  onClose(handler: (reason: string) => void): void {
+  onClose(handler: CloseHandler): void {
     this.closeHandlers = this.closeHandlers.concat([handler]);
   }
 }

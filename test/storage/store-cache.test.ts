@@ -46,6 +46,23 @@ describe("map cache", () => {
     await driver.close();
   });
 
+  it("keeps users without entries apart: a write for one leaves the others empty", async () => {
+    // Users with no entries share one cached empty map (issue 13): a write must replace it, never fill it.
+    const driver = await cachedSqlite(freshPath());
+    const store = driver.open("h", "roster", "map");
+    assert.equal(await store.count("u"), 0);
+    assert.equal(await store.count("v"), 0);
+    await store.set("u", "x@h", { subscription: "both" });
+    await store.delete("v", "x@h");
+    assert.equal(await store.count("u"), 1);
+    assert.deepEqual(await store.getAll("v"), new Map());
+    assert.equal(await store.count("w"), 0);
+    await store.delete("u", "x@h");
+    assert.deepEqual(await store.getAll("u"), new Map());
+    assert.equal(await store.count("v"), 0);
+    await driver.close();
+  });
+
   it("hands out copies: changing a value read does not change the store", async () => {
     const driver = await cachedSqlite(freshPath());
     const store = driver.open("h", "roster", "map");

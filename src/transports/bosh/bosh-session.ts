@@ -8,7 +8,8 @@ import type { Element } from "../../core/xml/element.js";
 import { NS_CLIENT, NS_HTTPBIND, NS_STREAM } from "../../core/xml/ns.js";
 import type { StreamParserEvents, StreamParserLimits } from "../../core/xml/stream-parser.js";
 import { standaloneElementText } from "../../stream/framing.js";
-import type { Flushed, StreamHeaderFields, StreamWire } from "../../stream/stream-wire.js";
+import { type CloseHandler, runCloseHandler } from "../../stream/connection.js";
+import type { Flushed, InputListener, StreamHeaderFields, StreamWire } from "../../stream/stream-wire.js";
 import { type BoshCondition, type BoshRequest, responseBody, terminateBody } from "./bosh-body.js";
 
 /** The highest XEP-0124 version Natter implements (XEP-0124 §7.1 'ver'). */
@@ -119,10 +120,10 @@ export class BoshSession implements StreamWire {
   /** When the last empty poll was answered with nothing (XEP-0124 §12). */
   private lastEmptyPoll: number | undefined;
   private reader: Reader | undefined;
-  private inputHandler: ((bytes: number) => void) | undefined;
+  private inputListener: InputListener | undefined;
   private inputPaused = false;
   private readonly backlog: (() => void)[] = [];
-  private readonly closeHandlers: ((reason: string) => void)[] = [];
+  private readonly closeHandlers: CloseHandler[] = [];
   /** The stream wrote a stream error: the session ends with remote-stream-error (XEP-0206 §8). */
   private streamError = false;
   private headerFrom: string | undefined;
@@ -222,7 +223,7 @@ export class BoshSession implements StreamWire {
 
   private process(request: BoshRequest, exchange: BoshExchange): void {
     const now = this.timers.now();
-    this.inputHandler?.(request.bytes);
+    this.inputListener?.wireInput(request.bytes);
     const empty =
       request.rid !== this.creationRid &&
       request.payloads.length === 0 &&
@@ -487,8 +488,8 @@ export class BoshSession implements StreamWire {
     if (this.reader) this.reader.limits = limits;
   }
 
-  onInput(handler: (bytes: number) => void): void {
-    this.inputHandler = handler;
+  onInput(listener: InputListener): void {
+    this.inputListener = listener;
   }
 
   writeHeader(fields: StreamHeaderFields): void {
@@ -550,8 +551,8 @@ export class BoshSession implements StreamWire {
     this.abort(this.streamError ? "remote-stream-error" : "undefined-condition", "closed by the server");
   }
 
-  onClose(handler: (reason: string) => void): void {
-    if (this.state === "closed") handler("closed");
+  onClose(handler: CloseHandler): void {
+    if (this.state === "closed") runCloseHandler(handler, "closed");
     else this.closeHandlers.push(handler);
   }
 
@@ -591,7 +592,7 @@ export class BoshSession implements StreamWire {
     if (this.reader) this.reader.done = true;
     this.backlog.length = 0;
     this.log.info({ reason }, "BOSH session ended");
-    for (const handler of this.closeHandlers.splice(0)) handler(reason);
+    for (const handler of this.closeHandlers.splice(0)) runCloseHandler(handler, reason);
   }
 
   private startInactivity(): void {

@@ -36,7 +36,7 @@ export class S2sConnection extends ConnectionEvents {
   }
 
   private attach(socket: Socket): void {
-    socket.on("data", (chunk: Buffer) => this.dataHandler?.(chunk));
+    socket.on("data", (chunk: Buffer) => this.dataListener?.connectionData?.(chunk));
     socket.on("error", (err) => this.finish(`error: ${err.message}`));
     socket.on("close", () => this.finish("disconnected"));
     socket.on("end", () => this.finish("peer ended the connection"));
@@ -149,6 +149,4 @@ export class S2sConnection extends ConnectionEvents {
     // RFC 6120 §4.4: do not wait for the peer's closing tag for ever.
     this.finishWithin(2000);
   }
-
-
 }

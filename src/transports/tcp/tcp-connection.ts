@@ -82,7 +82,7 @@ export class TcpConnection extends ConnectionEvents implements ByteConnection {
 
   /** Input from the socket (its listener, shared by every connection). */
   received(chunk: Buffer): void {
-    this.dataHandler?.(chunk);
+    this.dataListener?.connectionData?.(chunk);
   }
 
   /** The socket failed, closed or was half-closed by the peer (its listeners). */

@@ -37,7 +37,7 @@ export class WebSocketConnection extends ConnectionEvents implements ByteConnect
     // refuses anything that is not one well-formed element in UTF-8).
     ws.on("message", (data: Buffer | ArrayBuffer | Buffer[]) => {
       const chunk = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-      this.dataHandler?.(chunk);
+      this.dataListener?.connectionData?.(chunk);
     });
     // STACK.md: an 'error' listener on every server socket, or one bad frame (oversized: 1009) crashes the process.
     ws.on("error", (err) => this.finish(`error: ${err.message}`));
@@ -114,9 +114,14 @@ export class WebSocketConnection extends ConnectionEvents implements ByteConnect
       }
       at += frames.write(messages[i] as string, at, "utf8");
     }
-    this.socket.write(frames, callbacks.length === 0 ? undefined : (err?: Error | null) => {
-      for (const cb of callbacks) cb(err ?? null);
-    });
+    this.socket.write(
+      frames,
+      callbacks.length === 0
+        ? undefined
+        : (err?: Error | null) => {
+            for (const cb of callbacks) cb(err ?? null);
+          },
+    );
   };
 
   /** The connection ended with messages still waiting for the end of the event-loop turn: they never leave. */
@@ -137,7 +142,8 @@ export class WebSocketConnection extends ConnectionEvents implements ByteConnect
    */
   setMaxMessageBytes(bytes: number): void {
     const receiver = (this.ws as unknown as { _receiver?: { _maxPayload?: unknown } })._receiver;
-    if (receiver && typeof receiver._maxPayload === "number") receiver._maxPayload = Math.min(bytes, this.maxMessageBytes);
+    if (receiver && typeof receiver._maxPayload === "number")
+      receiver._maxPayload = Math.min(bytes, this.maxMessageBytes);
   }
 
   ping(): void {
