@@ -4,9 +4,10 @@
 //
 // One instance serves every opener of the same host/store (store-cache.ts), so modules that share a store see
 // each other's writes at once. Values are kept as JSON text and parsed on every read: callers may change
-// what they get without changing the cache; the read-only getFrozen/getAllFrozen hand out one parsed, frozen copy
-// per entry instead, for the hot paths that would otherwise parse the same text at every probe. A write to the same database from another process is not seen
-// until forgetUser() (the CLI's account deletion goes through it) or eviction.
+// what they get without changing the cache; the read-only getFrozen/getAllFrozen hand out one parsed, frozen
+// copy per entry instead, for the hot paths that would otherwise parse the same text at every probe. A write to
+// the same database from another process is not seen until forgetUser() (the CLI's account deletion goes
+// through it) or eviction.
 import { compareCodePoints } from "./code-point-order.js";
 import type { FrozenJson, Json, MapStore } from "./types.js";
 import { type EntryBudget, UserCache } from "./user-cache.js";
