@@ -261,15 +261,12 @@ export const repoRoot = existsSync(join(here, "..", "package.json")) ? resolve(h
 
 /** The argv that runs Natter's CLI: the compiled build, or the sources through tsx when run from .ts. */
 export function natterCommand(): string[] | undefined {
-  // Node flags for the server alone (NODE_OPTIONS refuses --cpu-prof, and would profile the generator too):
-  // NATTER_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
-  const node = [process.execPath, ...(process.env.NATTER_BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean)];
   const compiled = join(repoRoot, "dist", "src", "main.js");
-  if (!import.meta.url.endsWith(".ts") && existsSync(compiled)) return [...node, compiled];
+  if (!import.meta.url.endsWith(".ts") && existsSync(compiled)) return [process.execPath, compiled];
   const source = join(repoRoot, "src", "main.ts");
   // An absolute loader URL: the server runs in its temporary directory, where "tsx" would not resolve.
-  if (existsSync(source)) return [...node, "--import", import.meta.resolve("tsx"), source];
-  if (existsSync(compiled)) return [...node, compiled];
+  if (existsSync(source)) return [process.execPath, "--import", import.meta.resolve("tsx"), source];
+  if (existsSync(compiled)) return [process.execPath, compiled];
   return undefined;
 }
 
