@@ -14,8 +14,8 @@ export const MAX_QUEUED = 64;
 
 /**
  * Config `event_loop` defaults (docs/config.md): 10 ms of handling per turn, no limit by count. In the 1,000-pair
- * message benchmark the loop delay p99 fell from 130+ ms to under 50 ms at about the same CPU per message
- * (bench/README.md); budgets by count (256 to 2,048 stanzas) cost 2.5–3.5× the CPU per message.
+ * message benchmark the loop delay p99 fell from 90–290 ms to 33–41 ms for ~15–20 % more CPU per message
+ * (bench/README.md); budgets by count (256 to 2,048 stanzas) had cost 2.5–3.5× the CPU per message.
  */
 export const DEFAULT_TURN_BUDGET: TurnBudgetLimits = { units: 0, ms: 10 };
 
