@@ -1,7 +1,8 @@
 // The elements a peer sends on one stream, handled one at a time in arrival order; reading pauses while too
 // many wait (flood control without dropping anything), an element over its sender's stanza rate waits its
 // turn (input-throttle.ts), and every stream shares one budget per event-loop turn (core/turn-budget.ts): a
-// queue that finds it spent pauses its reading and goes on at the next turn. Every stream kind (c2s, s2s,
+// queue that finds it spent goes on at the next turn, reading meanwhile (its backlog still pauses reading past
+// maxQueued: memory stays bounded and TCP pushes back). Every stream kind (c2s, s2s,
 // component) uses it. One drain loop per busy stream, not a promise chained per element: the message path
 // passes here for every stanza.
 import { setTimeout as sleep } from "node:timers/promises";
@@ -12,8 +13,9 @@ import type { Element } from "../core/xml/element.js";
 export const MAX_QUEUED = 64;
 
 /**
- * Config `event_loop` defaults (docs/config.md): no budget. Every budget tried in the 1,000-pair message benchmark
- * (256 to 2,048 stanzas a turn) cost 2.5–3.5× the server CPU per message, so it is the operator's choice.
+ * Config `event_loop` defaults (docs/config.md): 10 ms of handling per turn, no limit by count. In the 1,000-pair
+ * message benchmark the loop delay p99 fell from 90–290 ms to 33–41 ms for ~15–20 % more CPU per message
+ * (bench/README.md); budgets by count (256 to 2,048 stanzas) had cost 2.5–3.5× the CPU per message.
  */
 export const DEFAULT_TURN_BUDGET: TurnBudgetLimits = { units: 0, ms: 10 };
 
@@ -33,9 +35,6 @@ export interface InboundQueueOwner {
   queueFailed(err: unknown): void;
   pauseQueue(): void;
   resumeQueue(): void;
-  /** The turn's budget is spent and more input came: stop reading until resumeForTurn (the rest is kept, in order). */
-  pauseForTurn?(): void;
-  resumeForTurn?(): void;
 }
 
 export class InboundQueue implements TurnWaiter {
@@ -47,9 +46,6 @@ export class InboundQueue implements TurnWaiter {
   /** A drain loop owns the queue (handling, waiting for the rate limit, or for the next turn). */
   private running = false;
   private paused = false;
-  /** Waiting for the next turn (the budget was spent), and whether reading was paused for it meanwhile. */
-  private waitingTurn = false;
-  private pausedForTurn = false;
 
   constructor(
     private readonly owner: InboundQueueOwner,
@@ -78,12 +74,8 @@ export class InboundQueue implements TurnWaiter {
       this.paused = true;
       owner.pauseQueue();
     }
-    // More input while waiting for the next turn: reading stops until then (no more parsing in this one). Only
-    // then: a pause and resume for every stream that merely waits would cost more than it saves.
-    if (this.waitingTurn && !this.pausedForTurn && owner.pauseForTurn) {
-      this.pausedForTurn = true;
-      owner.pauseForTurn();
-    }
+    // Waiting for the next turn, input is still read and kept (up to maxQueued, above): pausing and resuming the
+    // socket of every waiting stream cost more than the parsing it would have put off.
     // Handling starts after the parser is done with the chunk that held the element (a handler may restart
     // the stream and replace the parser), as it did when each element was a promise's continuation.
     if (!this.running) {
@@ -93,13 +85,8 @@ export class InboundQueue implements TurnWaiter {
     }
   }
 
-  /** TurnWaiter: the next turn began; reading resumes and handling goes on. */
+  /** TurnWaiter: the next turn began; handling goes on. */
   turnCame(): void {
-    this.waitingTurn = false;
-    if (this.pausedForTurn) {
-      this.pausedForTurn = false;
-      this.owner.resumeForTurn?.();
-    }
     void this.drain();
   }
 
@@ -117,7 +104,6 @@ export class InboundQueue implements TurnWaiter {
       }
       if (!this.budget.take()) {
         // Still running: the budget calls turnCame at the next turn, and push() starts no second loop meanwhile.
-        this.waitingTurn = true;
         this.budget.waitTurn(this);
         return;
       }

@@ -17,8 +17,6 @@ export interface RateLimitConfig {
 /** Why reading is paused; reading resumes when none is left. */
 const QUEUE = 1;
 const RATE = 2;
-/** The event-loop turn's inbound budget is spent (core/turn-budget.ts): reading goes on next turn. */
-const TURN = 4;
 
 /**
  * Stanzas already read but this far over the stanza rate mean gross abuse (a whole chunk of tiny stanzas far
@@ -106,15 +104,6 @@ export class InputThrottle {
 
   resumeForQueue(): void {
     this.resume(QUEUE);
-  }
-
-  /** The turn's inbound budget is spent: nothing more is read from this peer before the next turn. */
-  pauseForTurn(): void {
-    this.pause(TURN);
-  }
-
-  resumeForTurn(): void {
-    this.resume(TURN);
   }
 
   private pause(reason: number): void {

@@ -139,12 +139,6 @@ export abstract class XmlStream implements StreamParserEvents, InboundQueueOwner
   resumeQueue(): void {
     this.input.resumeForQueue();
   }
-  pauseForTurn(): void {
-    this.input.pauseForTurn();
-  }
-  resumeForTurn(): void {
-    this.input.resumeForTurn();
-  }
 
   get remoteAddress(): string {
     return this.wire.remoteAddress;

@@ -556,13 +556,13 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    // Inbound stanzas handled per turn of the event loop over every connection (c2s, s2s, components): past it,
-    // reading pauses until the next turn, so that timers keep their time under a flood of messages.
+    // Inbound stanza handling per turn of the event loop over every connection (c2s, s2s, components): past it,
+    // handling waits for the next turn, so that timers keep their time under a flood of messages.
     event_loop: z
       .object({
-        /** Stanzas per turn; 0 = no budget (the default: a budget costs CPU per message, docs/config.md). */
+        /** Stanzas per turn; 0 = no limit by count (the default: small turns cost CPU per message, docs/config.md). */
         stanzas_per_turn: z.number().int().min(0).default(0),
-        /** Milliseconds of stanza handling per turn, with stanzas_per_turn; 0 = no time limit. */
+        /** Milliseconds of stanza handling per turn; 0 = no time limit (both 0: no budget). */
         handling_ms_per_turn: z.number().int().min(0).max(1000).default(10),
       })
       .strict()
