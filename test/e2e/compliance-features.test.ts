@@ -116,7 +116,7 @@ describe("XEP-0479 defaults: no contact addresses configured", { timeout: 60_000
     try {
       const jid = await xmpp.start();
       // Bind 2 (the client logs in with SASL2): the server picks the resource from the client's tag.
-      assert.match(jid.toString(), /^alice@localhost\/web\.[A-Za-z0-9]{8}$/);
+      assert.match(jid.toString(), /^alice@localhost\/web\.[A-Za-z0-9_-]{8}$/);
       const pong = await xmpp.iqCaller.request(
         xml("iq", { type: "get", to: "localhost" }, xml("ping", "urn:xmpp:ping")),
       );
